@@ -1,0 +1,51 @@
+/*
+ * cmd: the table of subcommands.
+ *
+ * Each subcommand lives in its own cmd-NAME.c and exports one struct
+ * cmd_entry. A command parses its options, validates them, calls modules
+ * and chooses the exit code; the work itself lives in the modules.
+ */
+#ifndef SCOW_SYNC_CMD_H
+#define SCOW_SYNC_CMD_H
+
+#include <stdbool.h>
+
+/* Exit codes, documented in scow-sync(1). */
+enum exit_code {
+	EXIT_OK = 0,          /* done */
+	EXIT_FAILED = 1,      /* the transfer or the operation failed */
+	EXIT_USAGE = 2,       /* bad option or value */
+	EXIT_NOMATCH = 3,     /* nothing matched (terminate) */
+	EXIT_STOPPED = 4,     /* a foreground transfer was stopped by a signal */
+};
+
+struct cmd_ctx {
+	const char *prog;     /* prefix for messages: "scow-sync-start", "scow-sync start" */
+	bool legacy;          /* called by a legacy name (scow-sync-X) */
+	int verbosity;        /* 0 normal, <0 quiet, >0 verbose */
+};
+
+struct cmd_entry {
+	const char *name;
+	const char *summary;      /* one line for the command list */
+	const char *usage;        /* full --help text */
+	const char *const *options;  /* every option spelling, for completions */
+	int (*exec)(int argc, char **argv, struct cmd_ctx *ctx);
+};
+
+extern const struct cmd_entry cmd_start_entry;
+extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_query_entry;
+extern const struct cmd_entry cmd_terminate_entry;
+
+/* Print "PROG: message" on stderr. */
+void cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Flush stdout and report a failed write; returns code, or EXIT_FAILED. */
+int cmd_finish_stdout(const struct cmd_ctx *ctx, int code);
+/* Print the entry's usage to stdout (for --help). */
+int cmd_print_usage(const struct cmd_ctx *ctx, const struct cmd_entry *e);
+/* Print the version line to stdout (for --version). */
+int cmd_print_version(const struct cmd_ctx *ctx);
+
+#endif

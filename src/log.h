@@ -1,0 +1,37 @@
+/*
+ * log: one line per event in the state directory's logs.
+ *
+ * scow-sync.log gets every event, scow-sync.err the warnings and errors,
+ * each line as "TIME [TRANSFER-ID] LEVEL: message". Files are opened with
+ * O_APPEND and each line is written with one write(), so lines from
+ * concurrent supervisors never interleave. Untrusted text (anything rsync
+ * or the far side printed, any path) must go through log_untrusted() or
+ * escape_untrusted() first.
+ */
+#ifndef SCOW_SYNC_LOG_H
+#define SCOW_SYNC_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* Open the two logs in dir (0600). Without it, logging goes to stderr. */
+int log_open(const char *dir);
+void log_close(void);
+/* Also echo events at or above level to stderr (foreground runs). */
+void log_set_echo(enum log_level level);
+/* The transfer id shown on following lines (0 for none). */
+void log_set_transfer(int64_t id);
+
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Log "prefix: TEXT" with TEXT escaped (control bytes, invalid UTF-8). */
+void log_untrusted(enum log_level level, const char *prefix, const char *text, size_t len);
+
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

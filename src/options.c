@@ -1,0 +1,1 @@
+/* options: not written yet */

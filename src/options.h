@@ -1,0 +1,68 @@
+/*
+ * options: the transfer flags shared by start, run and the legacy names.
+ *
+ *   -a/--address HOST  -u/--user USER  -s/--source PATH
+ *   -d/--destination DIR  -m/--max-depth N  -p/--port N
+ *   -k/--sshkey-path KEY  -c/--check
+ *
+ * Parsing only fills in strings; options_validate_transfer() checks them
+ * and turns them into values, naming the offending value on failure.
+ */
+#ifndef SCOW_SYNC_OPTIONS_H
+#define SCOW_SYNC_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MAX_DEPTH_LIMIT 64
+#define DEFAULT_MAX_DEPTH 2
+#define DEFAULT_PORT 22
+
+struct transfer_request {
+	/* as given (borrowed from argv) */
+	const char *address;
+	const char *user;
+	const char *source_arg;
+	const char *destination;
+	const char *max_depth_arg;
+	const char *port_arg;
+	const char *key_arg;
+	bool check;
+	/* filled by options_validate_transfer (owned) */
+	char *source;        /* absolute, tidy */
+	char *key_path;      /* absolute */
+	char *user_owned;    /* default user name when -u is absent */
+	int max_depth;
+	int port;
+};
+
+enum options_result {
+	OPTIONS_OK = 0,
+	OPTIONS_HELP = 1,     /* -h/--help given */
+	OPTIONS_VERSION = 2,  /* --version given */
+	OPTIONS_ERROR = -1,   /* message in err */
+};
+
+/*
+ * Parse argv (argv[0] is the command name). verbosity is adjusted by -v/-q.
+ * Extra positional arguments are an error.
+ */
+int options_parse_transfer(int argc, char **argv, struct transfer_request *req,
+			   int *verbosity, char *err, size_t errlen);
+
+/*
+ * Check and convert the request. need_source: a transfer (not -c).
+ * Returns 0 or -1 with a one-line message in err.
+ */
+int options_validate_transfer(struct transfer_request *req, bool need_source,
+			      char *err, size_t errlen);
+void transfer_request_release(struct transfer_request *req);
+
+/* The option spellings, for the command table. */
+extern const char *const transfer_option_names[];
+
+/* Host names and users: no leading '-', no whitespace or control bytes. */
+int validate_host(const char *host, char *err, size_t errlen);
+int validate_user(const char *user, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,1 @@
+/* output: not written yet */

@@ -1,0 +1,60 @@
+/*
+ * output: what scow-sync prints, for machines (JSON) and for people.
+ *
+ * The legacy query format is fixed by the SCOW portal (see scow-sync(1)):
+ * a JSON array of objects with six string values. Numbers are formatted
+ * here the way the portal parses them.
+ */
+#ifndef SCOW_SYNC_OUTPUT_H
+#define SCOW_SYNC_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util.h"
+
+/* "44,564,480" */
+void fmt_thousands(struct strbuf *out, uint64_t n);
+/* "1.74MB/s": B/s below 1 kB/s, then kB/s, MB/s, GB/s (1024-based, as rsync). */
+void fmt_rate(struct strbuf *out, double bytes_per_sec);
+/* "0:00:33": H:MM:SS, hours unbounded; unknown or negative shows 0:00:00. */
+void fmt_hms(struct strbuf *out, int64_t seconds);
+/* "1.5 GiB" for people. */
+void fmt_bytes_human(struct strbuf *out, uint64_t n);
+
+/*
+ * Append path to out as UTF-8 for JSON: valid UTF-8 is copied, every byte
+ * of an invalid sequence becomes U+FFFD.
+ */
+void display_path(struct strbuf *out, const char *path);
+
+struct legacy_row {
+	const char *address;
+	const char *file_path;    /* absolute local path, raw bytes */
+	uint64_t bytes;
+	int percent;
+	double rate;
+	int64_t eta;
+};
+
+struct legacy_list;
+struct legacy_list *legacy_list_new(void);
+void legacy_list_add(struct legacy_list *l, const struct legacy_row *row);
+/* Write the whole array to f in one piece; 0 or SYNC_ERR_SYSTEM. */
+int legacy_list_write(struct legacy_list *l, FILE *f);
+void legacy_list_free(struct legacy_list *l);
+
+/* A one-line progress display for a terminal. */
+struct progress_line {
+	bool tty;            /* stderr is a terminal: redraw in place */
+	int width;
+	double last_draw;
+};
+void progress_line_init(struct progress_line *pl, int fd);
+void progress_line_draw(struct progress_line *pl, const char *file, uint64_t bytes,
+			int percent, double rate, int64_t eta, uint64_t files_done,
+			uint64_t units_done, uint64_t units_total);
+void progress_line_clear(struct progress_line *pl);
+
+#endif

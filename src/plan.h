@@ -1,0 +1,41 @@
+/*
+ * plan: walk the source and cut it into work units by the -m depth.
+ *
+ * The source itself is depth 0. A directory above the cut (depth < max)
+ * is created on the far side and walked; every non-directory entry above
+ * or at the cut is a unit of its own (UNIT_FILE); a directory at the cut
+ * (depth == max) is a unit moved whole (UNIT_TREE). With -m 0 a directory
+ * source is one unit. Symbolic links are never followed: a link is an entry
+ * like a file, wherever it points.
+ *
+ * The walk streams: it holds one open directory per level above the cut
+ * and reports entries through callbacks as it finds them, in a stable order
+ * (names sorted bytewise within a directory, so plans are reproducible).
+ * Paths handed to the callbacks are relative to the source's parent
+ * directory ("src", "src/a", "src/a/f") and borrowed for the call.
+ */
+#ifndef SCOW_SYNC_PLAN_H
+#define SCOW_SYNC_PLAN_H
+
+#include "store.h"
+
+struct plan_callbacks {
+	/* A directory above the cut, to be created remotely; parents come first. */
+	int (*dir)(const char *relpath, void *ctx);
+	/* A unit to run. */
+	int (*unit)(enum unit_kind kind, const char *relpath, void *ctx);
+	/*
+	 * An entry that could not be read (relpath, errno). Return 0 to go on,
+	 * non-zero to stop the walk with that value.
+	 */
+	int (*error)(const char *relpath, int errnum, void *ctx);
+	void *ctx;
+};
+
+/*
+ * Walk source (absolute, tidy) to max_depth. Returns 0, the first non-zero
+ * callback result, or SYNC_ERR_SYSTEM when the source itself is unreadable.
+ */
+int plan_walk(const char *source, int max_depth, const struct plan_callbacks *cb);
+
+#endif

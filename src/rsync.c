@@ -1,0 +1,1 @@
+/* rsync: not written yet */

@@ -1,0 +1,129 @@
+/*
+ * rsync: build the argv for rsync and ssh, and read rsync's output.
+ *
+ * Pure: no I/O, no processes. The supervisor runs what this module builds
+ * and feeds this module what rsync prints.
+ *
+ * Every rsync we run reads the list of paths to move from its standard
+ * input (--files-from=- --from0, NUL-separated, relative to the source
+ * root), so no file name ever appears on a command line, and passes the
+ * remote destination through rsync's argument protection (-s), so no
+ * remote shell ever sees it.
+ *
+ * rsync's standard output, with the options built here, is a stream of
+ *   "//NAME\n"   a file or directory about to be sent (NAME escaped by
+ *                rsync as \#ooo for unprintable bytes; rsync_unescape()
+ *                gives the original bytes back)
+ *   "\rPROGRESS" a progress update for the current file; the last one for
+ *                a file ends with " (xfr#N, to-chk=R/T)\n"
+ *   other lines  messages.
+ */
+#ifndef SCOW_SYNC_RSYNC_H
+#define SCOW_SYNC_RSYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* How to reach the far side; shared by ssh (master) and rsync's -e. */
+struct ssh_target {
+	const char *user;
+	const char *host;
+	int port;
+	const char *key_path;
+	const char *known_hosts;   /* UserKnownHostsFile */
+	const char *ssh_config;    /* passed as -F when not NULL */
+	const char *control_path;  /* ControlPath of a running master, or NULL */
+	int connect_timeout;       /* seconds */
+};
+
+/*
+ * Append to argv the ssh program and the options every connection uses:
+ * batch mode (never a prompt), the key only, host key checking with
+ * accept-new against known_hosts, keepalives, and the control socket.
+ */
+void ssh_base_argv(const struct ssh_target *t, struct strvec *argv);
+
+/* Append the same command as one string for rsync's -e, each word quoted. */
+void ssh_rsh_command(const struct ssh_target *t, struct strbuf *out);
+
+struct rsync_job {
+	const char *rsync_path;   /* local rsync program */
+	const char *rsh;          /* value for -e (ssh_rsh_command) */
+	const char *host;         /* remote host, bracketed here if IPv6 */
+	const char *source_root;  /* local directory listed paths are under */
+	const char *remote_dir;   /* remote directory they land under */
+	const char *partial_dir;  /* rsync --partial-dir, or NULL */
+	bool recursive;           /* descend into listed directories */
+	bool compress;
+	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
+};
+
+/* Append the complete rsync argv for job (program first). */
+void rsync_job_argv(const struct rsync_job *job, struct strvec *argv);
+
+/* Append "host:path" for rsync, bracketing an IPv6 literal host. */
+void rsync_remote_spec(struct strbuf *out, const char *host, const char *path);
+
+struct rsync_progress {
+	uint64_t bytes;        /* bytes of the current file done */
+	int percent;           /* 0-100 */
+	double rate;           /* bytes per second */
+	int64_t eta;           /* seconds left, -1 when rsync does not know */
+	bool final;            /* last update for this file */
+	uint64_t xfr;          /* files transferred so far (final only) */
+	uint64_t to_check;     /* files left to check (final only) */
+	uint64_t total_files;  /* files known so far (final only) */
+};
+
+/* Parse one progress record (without the leading \r). 0 or SYNC_ERR_INVALID. */
+int rsync_parse_progress(const char *line, size_t len, struct rsync_progress *out);
+
+/* Append the bytes rsync escaped as \#ooo back in their raw form. */
+void rsync_unescape(struct strbuf *out, const char *in, size_t len);
+
+enum rsync_event_kind {
+	RSYNC_EV_NAME,       /* name, name_len: a file about to be sent */
+	RSYNC_EV_PROGRESS,   /* progress */
+	RSYNC_EV_MESSAGE,    /* name, name_len: any other line, raw */
+};
+
+struct rsync_event {
+	enum rsync_event_kind kind;
+	const char *name;    /* unescaped; borrowed until the callback returns */
+	size_t name_len;
+	bool is_dir;         /* NAME ended with '/' (removed from name) */
+	struct rsync_progress progress;
+};
+
+typedef void (*rsync_event_fn)(const struct rsync_event *ev, void *ctx);
+
+/* Incremental reader of rsync's standard output. */
+struct rsync_parser {
+	struct strbuf pending;   /* bytes of an unfinished record */
+	struct strbuf scratch;
+	bool in_progress;        /* pending began after a \r */
+	bool pending_emitted;    /* pending was already reported as progress */
+};
+
+void rsync_parser_init(struct rsync_parser *p);
+void rsync_parser_release(struct rsync_parser *p);
+/* Feed a chunk of output; cb runs for each record completed by it. */
+void rsync_parser_feed(struct rsync_parser *p, const char *buf, size_t len,
+		       rsync_event_fn cb, void *ctx);
+/* Report whatever is left at end of file. */
+void rsync_parser_finish(struct rsync_parser *p, rsync_event_fn cb, void *ctx);
+
+enum rsync_exit_class {
+	RSYNC_EXIT_OK,        /* 0 */
+	RSYNC_EXIT_PARTIAL,   /* 23, 24: some files failed or vanished */
+	RSYNC_EXIT_RETRY,     /* the network or the remote side went away */
+	RSYNC_EXIT_FATAL,     /* retrying cannot help */
+};
+
+enum rsync_exit_class rsync_exit_classify(int code);
+/* rsync's own words for an exit code (borrowed). */
+const char *rsync_exit_text(int code);
+
+#endif

@@ -1,0 +1,1 @@
+/* spawn: not written yet */

@@ -1,0 +1,42 @@
+/*
+ * spawn: start child processes from an argv, never through a shell.
+ *
+ * Between fork and exec the child only resets signals, moves descriptors
+ * into place and execs; a failed exec is reported to the parent through a
+ * close-on-exec pipe, so spawn() fails with the child's errno instead of
+ * returning a pid that exits 127.
+ */
+#ifndef SCOW_SYNC_SPAWN_H
+#define SCOW_SYNC_SPAWN_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct spawn {
+	/* in */
+	const char *const *argv;    /* argv[0] is looked up in PATH */
+	const char *const *env_set; /* "NAME=value" added to the environment */
+	bool pipe_stdin;            /* else /dev/null */
+	bool pipe_stdout;           /* else /dev/null */
+	bool pipe_stderr;           /* else /dev/null */
+	bool new_pgroup;            /* child leads its own process group */
+	/* out */
+	pid_t pid;
+	int in_fd;                  /* write end of stdin, or -1 */
+	int out_fd;                 /* read end of stdout, or -1 */
+	int err_fd;                 /* read end of stderr, or -1 */
+};
+
+/* Start the child. 0, or SYNC_ERR_SYSTEM with errno from fork or exec. */
+int spawn_start(struct spawn *sp);
+
+/* Close whatever pipe ends are still open in sp. */
+void spawn_close_fds(struct spawn *sp);
+
+/* Wait for pid, retrying on EINTR; *status as from waitpid. */
+int spawn_wait(pid_t pid, int *status);
+
+/* Describe a wait status: "exited 3", "killed by signal 9" (borrowed). */
+const char *spawn_status_text(int status);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * supervisor: run one recorded transfer to its end.
+ *
+ * The supervisor is the process that owns a transfer while it runs: the
+ * detached child of start, or the foreground process of run. It
+ *   1. marks the transfer running under its own (pid, start time, uid);
+ *   2. checks the host key and creates the destination over libssh2;
+ *   3. opens one SSH master connection that every rsync shares;
+ *   4. walks the source into units (plan) and records them;
+ *   5. creates the directories above the cut with their attributes;
+ *   6. runs the units through a bounded pool of rsync workers, reading
+ *      their progress and writing it to the store at most once a second,
+ *      retrying transient failures with backoff;
+ *   7. sets the attributes of the directories above the cut again (their
+ *      times changed as files arrived), closes the master and records the
+ *      final state with its reason.
+ * SIGTERM, SIGINT and SIGHUP stop the workers and end the transfer as
+ * terminated.
+ */
+#ifndef SCOW_SYNC_SUPERVISOR_H
+#define SCOW_SYNC_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct supervisor_config {
+	int64_t transfer_id;
+	const char *state_dir;
+	int workers;               /* rsync processes at once */
+	int max_attempts;          /* per unit, for transient failures */
+	unsigned long bwlimit_kib; /* per rsync, 0 for none */
+	const char *rsync_path;
+	const char *ssh_path;
+	const char *ssh_config;    /* ssh -F, or NULL */
+	bool progress_display;     /* draw a progress line on stderr */
+};
+
+/* Fill cfg from the environment (SCOW_SYNC_*), with defaults. */
+int supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errlen);
+
+/*
+ * Run the transfer to its end; *final gets its final state. Returns 0, or
+ * a negative code when the store itself failed.
+ */
+int supervisor_run(struct store *st, const struct supervisor_config *cfg,
+		   enum transfer_state *final);
+
+#endif

@@ -1,0 +1,605 @@
+/* util: allocation, strings, numbers, quoting, paths (see util.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+char strbuf_empty[1];
+const char *strvec_empty[1];
+
+const char *
+sync_strerror(int err)
+{
+	switch (err) {
+	case SYNC_OK: return "success";
+	case SYNC_ERR_SYSTEM: return strerror(errno);
+	case SYNC_ERR_STORE: return "state database error";
+	case SYNC_ERR_INVALID: return "invalid value";
+	case SYNC_ERR_NOT_FOUND: return "not found";
+	case SYNC_ERR_SSH: return "ssh error";
+	case SYNC_ERR_HOSTKEY: return "remote host key changed";
+	case SYNC_ERR_AUTH: return "key refused";
+	case SYNC_ERR_CONNECT: return "cannot connect";
+	case SYNC_ERR_REMOTE: return "remote command failed";
+	case SYNC_ERR_TIMEOUT: return "timed out";
+	case SYNC_ERR_EXISTS: return "already exists";
+	case SYNC_ERR_SCHEMA: return "state database is from a newer scow-sync";
+	}
+	return "unknown error";
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("scow-sync: fatal: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+void *
+xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (p == NULL)
+		fatal("out of memory allocating %zu bytes", size);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+
+	if (p == NULL)
+		fatal("out of memory allocating %zu x %zu bytes", nmemb, size);
+	return p;
+}
+
+void *
+xrealloc(void *ptr, size_t size)
+{
+	void *p = realloc(ptr, size ? size : 1);
+
+	if (p == NULL)
+		fatal("out of memory allocating %zu bytes", size);
+	return p;
+}
+
+void *
+xreallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		fatal("allocation of %zu x %zu bytes overflows", nmemb, size);
+	return xrealloc(ptr, nmemb * size);
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p;
+
+	n = strnlen(s, n);
+	p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	return strbuf_detach(&sb, NULL);
+}
+
+void
+strbuf_init(struct strbuf *sb, size_t hint)
+{
+	sb->buf = strbuf_empty;
+	sb->len = sb->alloc = 0;
+	if (hint)
+		strbuf_grow(sb, hint);
+}
+
+void
+strbuf_release(struct strbuf *sb)
+{
+	if (sb->alloc)
+		free(sb->buf);
+	strbuf_init(sb, 0);
+}
+
+char *
+strbuf_detach(struct strbuf *sb, size_t *len)
+{
+	char *p;
+
+	if (len)
+		*len = sb->len;
+	p = sb->alloc ? sb->buf : xstrdup("");
+	strbuf_init(sb, 0);
+	return p;
+}
+
+void
+strbuf_grow(struct strbuf *sb, size_t extra)
+{
+	size_t need;
+
+	if (extra > SIZE_MAX - sb->len - 1)
+		fatal("string of %zu bytes too long to grow", sb->len);
+	need = sb->len + extra + 1;
+	if (need <= sb->alloc)
+		return;
+	if (!sb->alloc)
+		sb->buf = NULL;
+	sb->alloc = sb->alloc ? sb->alloc : 64;
+	while (sb->alloc < need)
+		sb->alloc = sb->alloc < SIZE_MAX / 2 ? sb->alloc * 2 : need;
+	sb->buf = xrealloc(sb->buf, sb->alloc);
+	if (sb->len == 0)
+		sb->buf[0] = '\0';
+}
+
+void
+strbuf_add(struct strbuf *sb, const void *data, size_t len)
+{
+	if (len == 0)
+		return;
+	strbuf_grow(sb, len);
+	memcpy(sb->buf + sb->len, data, len);
+	sb->len += len;
+	sb->buf[sb->len] = '\0';
+}
+
+void
+strbuf_addstr(struct strbuf *sb, const char *s)
+{
+	strbuf_add(sb, s, strlen(s));
+}
+
+void
+strbuf_addch(struct strbuf *sb, int c)
+{
+	char ch = (char)c;
+
+	strbuf_add(sb, &ch, 1);
+}
+
+void
+strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	strbuf_grow(sb, 64);
+	va_copy(cp, ap);
+	n = vsnprintf(sb->buf + sb->len, sb->alloc - sb->len, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		fatal("vsnprintf failed for format '%s'", fmt);
+	if ((size_t)n >= sb->alloc - sb->len) {
+		strbuf_grow(sb, (size_t)n);
+		n = vsnprintf(sb->buf + sb->len, sb->alloc - sb->len, fmt, ap);
+	}
+	sb->len += (size_t)n;
+}
+
+void
+strbuf_addf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(sb, fmt, ap);
+	va_end(ap);
+}
+
+void
+strbuf_setlen(struct strbuf *sb, size_t len)
+{
+	if (len > sb->len)
+		fatal("strbuf_setlen beyond end (%zu > %zu)", len, sb->len);
+	sb->len = len;
+	if (sb->alloc)
+		sb->buf[len] = '\0';
+}
+
+void
+strbuf_remove_front(struct strbuf *sb, size_t len)
+{
+	if (len >= sb->len) {
+		strbuf_reset(sb);
+		return;
+	}
+	memmove(sb->buf, sb->buf + len, sb->len - len);
+	strbuf_setlen(sb, sb->len - len);
+}
+
+void
+strvec_init(struct strvec *sv)
+{
+	sv->v = (char **)strvec_empty;
+	sv->nr = sv->alloc = 0;
+}
+
+void
+strvec_push(struct strvec *sv, const char *s)
+{
+	if (sv->alloc == 0)
+		sv->v = NULL;
+	ALLOC_GROW(sv->v, sv->nr + 1, sv->alloc);
+	sv->v[sv->nr++] = xstrdup(s);
+	sv->v[sv->nr] = NULL;
+}
+
+void
+strvec_pushf(struct strvec *sv, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	strvec_push(sv, sb.buf);
+	strbuf_release(&sb);
+}
+
+void
+strvec_pushv(struct strvec *sv, const char *const *v)
+{
+	for (; *v; v++)
+		strvec_push(sv, *v);
+}
+
+void
+strvec_clear(struct strvec *sv)
+{
+	size_t i;
+
+	if (sv->alloc) {
+		for (i = 0; i < sv->nr; i++)
+			free(sv->v[i]);
+		free(sv->v);
+	}
+	strvec_init(sv);
+}
+
+int
+parse_ullong(const char *s, unsigned long long min, unsigned long long max,
+	     unsigned long long *out)
+{
+	unsigned long long v = 0;
+	const char *p;
+
+	if (s == NULL || *s == '\0')
+		return SYNC_ERR_INVALID;
+	for (p = s; *p; p++) {
+		unsigned d;
+
+		if (*p < '0' || *p > '9')
+			return SYNC_ERR_INVALID;
+		d = (unsigned)(*p - '0');
+		if (v > (ULLONG_MAX - d) / 10)
+			return SYNC_ERR_INVALID;
+		v = v * 10 + d;
+	}
+	if (v < min || v > max)
+		return SYNC_ERR_INVALID;
+	*out = v;
+	return SYNC_OK;
+}
+
+int
+parse_int_range(const char *s, int min, int max, int *out)
+{
+	unsigned long long v;
+	int rc;
+
+	if (min < 0)
+		fatal("parse_int_range takes non-negative ranges");
+	rc = parse_ullong(s, (unsigned long long)min, (unsigned long long)max, &v);
+	if (rc == SYNC_OK)
+		*out = (int)v;
+	return rc;
+}
+
+void
+sq_quote(struct strbuf *out, const char *s)
+{
+	strbuf_addch(out, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			strbuf_addstr(out, "'\\''");
+		else
+			strbuf_addch(out, *s);
+	}
+	strbuf_addch(out, '\'');
+}
+
+void
+rsync_rsh_quote(struct strbuf *out, const char *s)
+{
+	/* rsync splits -e on spaces; inside '...' a doubled ' is a literal '. */
+	strbuf_addch(out, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			strbuf_addch(out, '\'');
+		strbuf_addch(out, *s);
+	}
+	strbuf_addch(out, '\'');
+}
+
+int
+path_absolute(const char *path, char **out)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p, *q;
+
+	if (path == NULL || *path == '\0') {
+		errno = ENOENT;
+		return SYNC_ERR_SYSTEM;
+	}
+	if (*path != '/') {
+		char *cwd = getcwd(NULL, 0);
+
+		if (cwd == NULL)
+			return SYNC_ERR_SYSTEM;
+		strbuf_addstr(&sb, cwd);
+		free(cwd);
+	}
+	for (p = path; *p; p = q) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		q = p;
+		while (*q && *q != '/')
+			q++;
+		n = (size_t)(q - p);
+		if (n == 0 || (n == 1 && p[0] == '.'))
+			continue;
+		if (sb.len == 0 || sb.buf[sb.len - 1] != '/')
+			strbuf_addch(&sb, '/');
+		strbuf_add(&sb, p, n);
+	}
+	while (sb.len > 1 && sb.buf[sb.len - 1] == '/')
+		strbuf_setlen(&sb, sb.len - 1);
+	if (sb.len == 0)
+		strbuf_addch(&sb, '/');
+	*out = strbuf_detach(&sb, NULL);
+	return SYNC_OK;
+}
+
+const char *
+path_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+char *
+path_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+bool
+path_is_within(const char *child, const char *parent)
+{
+	size_t n = strlen(parent);
+
+	if (n == 1 && parent[0] == '/')
+		return child[0] == '/';
+	if (strncmp(child, parent, n) != 0)
+		return false;
+	return child[n] == '\0' || child[n] == '/';
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static size_t
+utf8_seq_len(const unsigned char *s, size_t len)
+{
+	unsigned c = s[0];
+	size_t n, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+bool
+utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	while (len > 0) {
+		n = utf8_seq_len(p, len);
+		if (n == 0)
+			return false;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
+void
+escape_untrusted(struct strbuf *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	while (len > 0) {
+		n = utf8_seq_len(p, len);
+		if (n == 0 || *p < 0x20 || *p == 0x7f ||
+		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			/* C0, DEL, C1 controls and stray bytes: never raw. */
+			size_t k = n ? n : 1;
+
+			while (k--) {
+				strbuf_addf(out, "\\x%02x", *p++);
+				len--;
+			}
+			continue;
+		}
+		if (*p == '\\')
+			strbuf_addch(out, '\\');
+		strbuf_add(out, p, n);
+		p += n;
+		len -= n;
+	}
+}
+
+int
+set_cloexec(int fd)
+{
+	int flags = fcntl(fd, F_GETFD);
+
+	if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+		return SYNC_ERR_SYSTEM;
+	return SYNC_OK;
+}
+
+int
+set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return SYNC_ERR_SYSTEM;
+	return SYNC_OK;
+}
+
+int
+xpipe_cloexec(int fds[2])
+{
+#ifdef HAVE_PIPE2
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return SYNC_ERR_SYSTEM;
+#else
+	if (pipe(fds) < 0)
+		return SYNC_ERR_SYSTEM;
+	set_cloexec(fds[0]);
+	set_cloexec(fds[1]);
+#endif
+	return SYNC_OK;
+}
+
+void
+ensure_std_fds(void)
+{
+	int fd;
+
+	/* A descriptor opened now lands on the lowest free number. */
+	do {
+		fd = open("/dev/null", O_RDWR);
+		if (fd < 0)
+			fatal("cannot open /dev/null: %s", strerror(errno));
+	} while (fd <= 2);
+	close(fd);
+}
+
+int
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return SYNC_ERR_SYSTEM;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return SYNC_OK;
+}
+
+double
+now_monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int64_t
+now_wall(void)
+{
+	return (int64_t)time(NULL);
+}
+
+const char *
+home_dir(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (home && home[0] == '/')
+		return home;
+	pw = getpwuid(getuid());
+	if (pw && pw->pw_dir && pw->pw_dir[0] == '/')
+		return pw->pw_dir;
+	return "/";
+}
