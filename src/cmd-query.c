@@ -1,1 +1,160 @@
-/* placeholder */
+/* query: what is moving right now, as the portal reads it. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "output.h"
+#include "proc.h"
+#include "store.h"
+#include "util.h"
+
+#define INTERRUPTED_REASON "the supervisor process ended unexpectedly"
+
+static const char usage[] =
+	"usage: scow-sync-query\n"
+	"\n"
+	"Print a JSON array with one object per file being moved right now:\n"
+	"recvAddress, filePath, transferSize, progress, speed and leftTime, all\n"
+	"strings. Prints [] when nothing is moving.\n"
+	"\n"
+	"  -h, --help              show this help\n"
+	"      --version           show the version\n";
+
+static const char *const options[] = { "-h", "--help", "--version", NULL };
+
+/* Transfers whose supervisor turned out to be dead, to mark afterwards. */
+struct dead {
+	int64_t id;
+	struct proc_id sup;
+};
+
+struct query_ctx {
+	struct legacy_list *list;
+	int64_t checked_id;           /* the last transfer whose supervisor we checked */
+	bool checked_alive;
+	struct dead *dead;
+	size_t ndead, dead_alloc;
+	struct strbuf path;
+};
+
+static int
+add_live_file(const struct live_file *f, void *ctx)
+{
+	struct query_ctx *q = ctx;
+	struct legacy_row row;
+	char *root;
+
+	/* Rows come ordered by transfer: check each supervisor once. */
+	if (f->transfer_id != q->checked_id) {
+		q->checked_id = f->transfer_id;
+		q->checked_alive = proc_matches(&f->supervisor);
+		if (!q->checked_alive) {
+			ALLOC_GROW(q->dead, q->ndead, q->dead_alloc);
+			q->dead[q->ndead].id = f->transfer_id;
+			q->dead[q->ndead].sup = f->supervisor;
+			q->ndead++;
+		}
+	}
+	if (!q->checked_alive)
+		return 0;
+	root = path_dirname(f->source);
+	strbuf_reset(&q->path);
+	strbuf_addstr(&q->path, root);
+	if (q->path.len == 0 || q->path.buf[q->path.len - 1] != '/')
+		strbuf_addch(&q->path, '/');
+	strbuf_addstr(&q->path, f->current_file);
+	free(root);
+	row.address = f->address;
+	row.file_path = q->path.buf;
+	row.bytes = f->file_bytes;
+	row.percent = f->file_percent;
+	row.rate = f->rate;
+	row.eta = f->eta;
+	if (row.eta < 0 && row.rate > 0 && row.percent > 0 && row.percent < 100)
+		row.eta = (int64_t)((double)row.bytes * (100 - row.percent) / row.percent / row.rate);
+	legacy_list_add(q->list, &row);
+	return 0;
+}
+
+static int
+cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct query_ctx q;
+	struct store *st = NULL;
+	struct stat sb;
+	char *dir = NULL, *db = NULL;
+	char err[512];
+	size_t i;
+	int c, code = EXIT_FAILED;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			return cmd_print_usage(ctx, &cmd_query_entry);
+		case 'V':
+			return cmd_print_version(ctx);
+		default:
+			cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cmd_error(ctx, "unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	memset(&q, 0, sizeof q);
+	strbuf_init(&q.path, 256);
+	q.list = legacy_list_new();
+	dir = store_default_dir();
+	db = xasprintf("%s/scow-sync.db", dir);
+	/* Nothing was ever started: nothing is moving, and nothing to create. */
+	if (stat(db, &sb) == 0) {
+		if (store_open(dir, &st, err, sizeof err) < 0) {
+			cmd_error(ctx, "%s", err);
+			goto out;
+		}
+		if (store_live_foreach(st, add_live_file, &q) < 0) {
+			cmd_error(ctx, "%s", store_errmsg(st));
+			goto out;
+		}
+		for (i = 0; i < q.ndead; i++)
+			store_transfer_mark_interrupted(st, q.dead[i].id, &q.dead[i].sup,
+							INTERRUPTED_REASON);
+	}
+	if (legacy_list_write(q.list, stdout) < 0) {
+		cmd_error(ctx, "cannot write output: %s", strerror(errno));
+		goto out;
+	}
+	/* Like the original tool: no newline, unless a person is reading. */
+	if (isatty(STDOUT_FILENO))
+		putchar('\n');
+	code = cmd_finish_stdout(ctx, EXIT_OK);
+out:
+	store_close(st);
+	legacy_list_free(q.list);
+	strbuf_release(&q.path);
+	free(q.dead);
+	free(dir);
+	free(db);
+	return code;
+}
+
+const struct cmd_entry cmd_query_entry = {
+	"query", "show what is being moved right now (JSON)", usage, options,
+	cmd_query_exec,
+};

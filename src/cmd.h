@@ -9,6 +9,7 @@
 #define SCOW_SYNC_CMD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Exit codes, documented in scow-sync(1). */
 enum exit_code {
@@ -37,6 +38,17 @@ extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_query_entry;
 extern const struct cmd_entry cmd_terminate_entry;
+
+struct transfer_request;
+/* Answer -c: print true or false as the portal expects (cmd-check.c). */
+int cmd_check_login(const struct cmd_ctx *ctx, struct transfer_request *req);
+/* Parse and validate the transfer flags, handling --help and --version. */
+int cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
+		       char **argv, struct transfer_request *req, bool *done);
+
+/* Record the request as a new transfer in state_dir; an exit code. */
+int cmd_record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
+			const char *state_dir, int64_t *id);
 
 /* Print "PROG: message" on stderr. */
 void cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)

@@ -1,1 +1,240 @@
-/* options: not written yet */
+/* options: the transfer flags of start and run (see options.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "util.h"
+
+const char *const transfer_option_names[] = {
+	"-a", "--address", "-u", "--user", "-s", "--source", "-d", "--destination",
+	"-m", "--max-depth", "-p", "--port", "-k", "--sshkey-path", "-c", "--check",
+	"-v", "--verbose", "-q", "--quiet", "-h", "--help", "--version", NULL,
+};
+
+enum { OPT_VERSION = 256 };
+
+static const struct option long_options[] = {
+	{ "address", required_argument, NULL, 'a' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "source", required_argument, NULL, 's' },
+	{ "destination", required_argument, NULL, 'd' },
+	{ "max-depth", required_argument, NULL, 'm' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "sshkey-path", required_argument, NULL, 'k' },
+	{ "check", no_argument, NULL, 'c' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+int
+options_parse_transfer(int argc, char **argv, struct transfer_request *req,
+		       int *verbosity, char *err, size_t errlen)
+{
+	int c;
+
+	memset(req, 0, sizeof *req);
+	/* '+': stop at the first operand; ':': report a missing argument. */
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:a:u:s:d:m:p:k:cvqh", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'a': req->address = optarg; break;
+		case 'u': req->user = optarg; break;
+		case 's': req->source_arg = optarg; break;
+		case 'd': req->destination = optarg; break;
+		case 'm': req->max_depth_arg = optarg; break;
+		case 'p': req->port_arg = optarg; break;
+		case 'k': req->key_arg = optarg; break;
+		case 'c': req->check = true; break;
+		case 'v': (*verbosity)++; break;
+		case 'q': (*verbosity)--; break;
+		case 'h': return OPTIONS_HELP;
+		case OPT_VERSION: return OPTIONS_VERSION;
+		case ':':
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			return OPTIONS_ERROR;
+		default:
+			if (optopt)
+				snprintf(err, errlen, "unknown option '-%c'", optopt);
+			else
+				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+			return OPTIONS_ERROR;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return OPTIONS_ERROR;
+	}
+	return OPTIONS_OK;
+}
+
+/* Reject what ssh, rsync or a remote shell could read as something else. */
+static int
+validate_word(const char *what, const char *s, char *err, size_t errlen)
+{
+	const unsigned char *p;
+
+	if (s == NULL || *s == '\0') {
+		snprintf(err, errlen, "%s is empty", what);
+		return -1;
+	}
+	if (*s == '-') {
+		snprintf(err, errlen, "invalid %s '%s': must not begin with '-'", what, s);
+		return -1;
+	}
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p <= ' ' || *p == 0x7f || *p == '@' || *p == '/' || *p == '\'' ||
+		    *p == '"' || *p == '\\') {
+			struct strbuf sb = STRBUF_INIT;
+
+			escape_untrusted(&sb, s, strlen(s));
+			snprintf(err, errlen, "invalid %s '%s': contains a space, quote, "
+				 "'@', '/' or control character", what, sb.buf);
+			strbuf_release(&sb);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+validate_host(const char *host, char *err, size_t errlen)
+{
+	return validate_word("address", host, err, errlen);
+}
+
+int
+validate_user(const char *user, char *err, size_t errlen)
+{
+	if (user && strchr(user, ':')) {
+		snprintf(err, errlen, "invalid user '%s': contains ':'", user);
+		return -1;
+	}
+	return validate_word("user", user, err, errlen);
+}
+
+/* Check that the key file can be opened for reading. */
+static int
+check_key(const char *path, char *err, size_t errlen)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot read key '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "cannot read key '%s': not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+options_validate_transfer(struct transfer_request *req, bool need_source,
+			  char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (req->address == NULL) {
+		snprintf(err, errlen, "missing -a/--address");
+		return -1;
+	}
+	if (validate_host(req->address, err, errlen) < 0)
+		return -1;
+	if (req->user == NULL) {
+		struct passwd *pw = getpwuid(getuid());
+
+		if (pw == NULL || pw->pw_name == NULL) {
+			snprintf(err, errlen, "missing -u/--user");
+			return -1;
+		}
+		req->user_owned = xstrdup(pw->pw_name);
+		req->user = req->user_owned;
+	}
+	if (validate_user(req->user, err, errlen) < 0)
+		return -1;
+	req->port = DEFAULT_PORT;
+	if (req->port_arg && parse_int_range(req->port_arg, 1, 65535, &req->port) < 0) {
+		snprintf(err, errlen, "invalid port '%s': expected a number from 1 to 65535",
+			 req->port_arg);
+		return -1;
+	}
+	req->max_depth = DEFAULT_MAX_DEPTH;
+	if (req->max_depth_arg &&
+	    parse_int_range(req->max_depth_arg, 0, MAX_DEPTH_LIMIT, &req->max_depth) < 0) {
+		snprintf(err, errlen, "invalid max depth '%s': expected a number from 0 to %d",
+			 req->max_depth_arg, MAX_DEPTH_LIMIT);
+		return -1;
+	}
+	if (req->key_arg == NULL)
+		req->key_path = xasprintf("%s/scow/.scow-sync-ssh/id_rsa", home_dir());
+	else if (path_absolute(req->key_arg, &req->key_path) < 0) {
+		snprintf(err, errlen, "invalid key path '%s': %s", req->key_arg, strerror(errno));
+		return -1;
+	}
+	if (!need_source)
+		return 0;
+	if (check_key(req->key_path, err, errlen) < 0)
+		return -1;
+	if (req->source_arg == NULL) {
+		snprintf(err, errlen, "missing -s/--source");
+		return -1;
+	}
+	if (req->destination == NULL || *req->destination == '\0') {
+		snprintf(err, errlen, "missing -d/--destination");
+		return -1;
+	}
+	if (path_absolute(req->source_arg, &req->source) < 0 ||
+	    lstat(req->source, &sb) < 0) {
+		snprintf(err, errlen, "cannot read source '%s': %s", req->source_arg,
+			 strerror(errno));
+		return -1;
+	}
+	if (strcmp(path_basename(req->source), "..") == 0) {
+		/* "x/.." would land as DEST/..: name the directory it really is. */
+		char *real = realpath(req->source, NULL);
+
+		if (real == NULL) {
+			snprintf(err, errlen, "cannot read source '%s': %s", req->source_arg,
+				 strerror(errno));
+			return -1;
+		}
+		free(req->source);
+		req->source = real;
+	}
+	if (strcmp(req->source, "/") == 0) {
+		snprintf(err, errlen, "cannot transfer '/': choose a directory below it");
+		return -1;
+	}
+	if (S_ISDIR(sb.st_mode) && access(req->source, R_OK | X_OK) < 0) {
+		snprintf(err, errlen, "cannot read source '%s': %s", req->source_arg,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+transfer_request_release(struct transfer_request *req)
+{
+	free(req->source);
+	free(req->key_path);
+	free(req->user_owned);
+	req->source = req->key_path = req->user_owned = NULL;
+}

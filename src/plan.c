@@ -1,1 +1,160 @@
-/* plan: not written yet */
+/* plan: cut the source into work units by depth (see plan.h). */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plan.h"
+#include "util.h"
+
+struct walk {
+	const struct plan_callbacks *cb;
+	int max_depth;
+	struct strbuf full;   /* absolute path of the entry at hand */
+	struct strbuf rel;    /* the same, relative to the source's parent */
+};
+
+struct entry {
+	char *name;
+	unsigned char type;   /* d_type: DT_DIR, DT_UNKNOWN, ... */
+};
+
+static int
+cmp_entries(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+/* Report an unreadable entry; 0 to carry on. */
+static int
+walk_error(struct walk *w, int errnum)
+{
+	if (w->cb->error == NULL)
+		return -errnum;
+	return w->cb->error(w->rel.buf, errnum, w->cb->ctx);
+}
+
+static void
+free_entries(struct entry *e, size_t n)
+{
+	while (n > 0)
+		free(e[--n].name);
+	free(e);
+}
+
+/* Read the entries of the directory at w->full, sorted by name; caller frees. */
+static int
+read_entries(struct walk *w, struct entry **out, size_t *n_out)
+{
+	struct entry *e = NULL;
+	size_t n = 0, alloc = 0;
+	struct dirent *de;
+	DIR *dir;
+	int fd, saved;
+
+	fd = open(w->full.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return SYNC_ERR_SYSTEM;
+	if ((dir = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return SYNC_ERR_SYSTEM;
+	}
+	for (errno = 0; (de = readdir(dir)) != NULL; errno = 0) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		ALLOC_GROW(e, n, alloc);
+		e[n].name = xstrdup(de->d_name);
+		e[n].type = de->d_type;
+		n++;
+	}
+	saved = errno;
+	closedir(dir);
+	if (saved != 0) {
+		free_entries(e, n);
+		errno = saved;
+		return SYNC_ERR_SYSTEM;
+	}
+	if (n > 1)
+		qsort(e, n, sizeof *e, cmp_entries);
+	*out = e;
+	*n_out = n;
+	return SYNC_OK;
+}
+
+/* Walk the directory at w->full, which is at depth (0 for the source). */
+static int
+walk_dir(struct walk *w, int depth)
+{
+	struct entry *e = NULL;
+	size_t n = 0, i, full_len, rel_len;
+	int rc = 0;
+
+	if (read_entries(w, &e, &n) < 0)
+		return walk_error(w, errno);
+	full_len = w->full.len;
+	rel_len = w->rel.len;
+	for (i = 0; i < n && rc == 0; i++) {
+		bool is_dir;
+
+		strbuf_setlen(&w->full, full_len);
+		strbuf_setlen(&w->rel, rel_len);
+		strbuf_addch(&w->full, '/');
+		strbuf_addstr(&w->full, e[i].name);
+		strbuf_addch(&w->rel, '/');
+		strbuf_addstr(&w->rel, e[i].name);
+		if (e[i].type == DT_UNKNOWN) {
+			struct stat sb;
+
+			if (lstat(w->full.buf, &sb) < 0) {
+				rc = walk_error(w, errno);
+				continue;
+			}
+			is_dir = S_ISDIR(sb.st_mode);
+		} else
+			is_dir = e[i].type == DT_DIR;
+
+		if (!is_dir)
+			rc = w->cb->unit(UNIT_FILE, w->rel.buf, w->cb->ctx);
+		else if (depth + 1 >= w->max_depth)
+			rc = w->cb->unit(UNIT_TREE, w->rel.buf, w->cb->ctx);
+		else if ((rc = w->cb->dir(w->rel.buf, w->cb->ctx)) == 0)
+			rc = walk_dir(w, depth + 1);
+	}
+	strbuf_setlen(&w->full, full_len);
+	strbuf_setlen(&w->rel, rel_len);
+	free_entries(e, n);
+	return rc;
+}
+
+int
+plan_walk(const char *source, int max_depth, const struct plan_callbacks *cb)
+{
+	struct walk w;
+	struct stat sb;
+	int rc;
+
+	if (lstat(source, &sb) < 0)
+		return SYNC_ERR_SYSTEM;
+	w.cb = cb;
+	w.max_depth = max_depth;
+	strbuf_init(&w.full, 256);
+	strbuf_init(&w.rel, 256);
+	strbuf_addstr(&w.full, source);
+	strbuf_addstr(&w.rel, path_basename(source));
+	if (!S_ISDIR(sb.st_mode))
+		rc = cb->unit(UNIT_FILE, w.rel.buf, cb->ctx);
+	else if (max_depth == 0)
+		rc = cb->unit(UNIT_TREE, w.rel.buf, cb->ctx);
+	else if ((rc = cb->dir(w.rel.buf, cb->ctx)) == 0)
+		rc = walk_dir(&w, 0);
+	strbuf_release(&w.full);
+	strbuf_release(&w.rel);
+	return rc;
+}

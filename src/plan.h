@@ -8,9 +8,10 @@
  * source is one unit. Symbolic links are never followed: a link is an entry
  * like a file, wherever it points.
  *
- * The walk streams: it holds one open directory per level above the cut
- * and reports entries through callbacks as it finds them, in a stable order
- * (names sorted bytewise within a directory, so plans are reproducible).
+ * The walk streams: it holds the names of one directory per level above
+ * the cut (never the tree) and reports entries through callbacks as it goes,
+ * in a stable order (names sorted bytewise within a directory, so plans are
+ * reproducible).
  * Paths handed to the callbacks are relative to the source's parent
  * directory ("src", "src/a", "src/a/f") and borrowed for the call.
  */

@@ -1,1 +1,439 @@
-/* rsync: not written yet */
+/* rsync: argv for rsync and ssh, and the reader of rsync's output. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rsync.h"
+
+/* Marks a file name line; no path in a --files-from list starts with it. */
+#define NAME_PREFIX "//"
+
+/* Append one "-o NAME=value" pair. */
+static void
+push_opt(struct strvec *argv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+push_opt(struct strvec *argv, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	strvec_push(argv, "-o");
+	strvec_push(argv, sb.buf);
+	strbuf_release(&sb);
+}
+
+void
+ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
+{
+	strvec_push(argv, t->program ? t->program : "ssh");
+	if (t->ssh_config) {
+		strvec_push(argv, "-F");
+		strvec_push(argv, t->ssh_config);
+	}
+	push_opt(argv, "BatchMode=yes");
+	push_opt(argv, "StrictHostKeyChecking=accept-new");
+	if (t->known_hosts)
+		push_opt(argv, "UserKnownHostsFile=%s", t->known_hosts);
+	push_opt(argv, "IdentitiesOnly=yes");
+	push_opt(argv, "IdentityFile=%s", t->key_path);
+	push_opt(argv, "PasswordAuthentication=no");
+	push_opt(argv, "KbdInteractiveAuthentication=no");
+	push_opt(argv, "ConnectTimeout=%d", t->connect_timeout > 0 ? t->connect_timeout : 30);
+	push_opt(argv, "ServerAliveInterval=15");
+	push_opt(argv, "ServerAliveCountMax=4");
+	/* rsync compresses by itself where it helps; ssh never should. */
+	push_opt(argv, "Compression=no");
+	if (t->control_path) {
+		push_opt(argv, "ControlPath=%s", t->control_path);
+		/* Fall back to a connection of our own if the master is gone. */
+		push_opt(argv, "ControlMaster=no");
+	}
+	strvec_push(argv, "-p");
+	strvec_pushf(argv, "%d", t->port);
+	strvec_push(argv, "-l");
+	strvec_push(argv, t->user);
+}
+
+void
+ssh_rsh_command(const struct ssh_target *t, struct strbuf *out)
+{
+	struct strvec argv = STRVEC_INIT;
+	size_t i;
+
+	ssh_base_argv(t, &argv);
+	for (i = 0; i < argv.nr; i++) {
+		if (i)
+			strbuf_addch(out, ' ');
+		rsync_rsh_quote(out, argv.v[i]);
+	}
+	strvec_clear(&argv);
+}
+
+void
+rsync_remote_spec(struct strbuf *out, const char *host, const char *path)
+{
+	if (strchr(host, ':'))
+		strbuf_addf(out, "[%s]:", host);
+	else
+		strbuf_addf(out, "%s:", host);
+	strbuf_addstr(out, path);
+}
+
+void
+rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strvec_push(argv, job->rsync_path);
+	/*
+	 * -a without -H/-A/-X: what users expect of a copy, at rsync's speed.
+	 * -s keeps the remote path away from the remote shell. The list of
+	 * paths comes on stdin, NUL-separated, so no name is ever an argument.
+	 */
+	strvec_push(argv, "-a");
+	strvec_push(argv, "-s");
+	if (job->recursive)
+		strvec_push(argv, "-r");
+	else
+		strvec_push(argv, "--no-r");
+	if (job->compress)
+		strvec_push(argv, "-z");
+	if (job->files_from)
+		strvec_pushf(argv, "--files-from=%s", job->files_from);
+	else
+		strvec_push(argv, "--files-from=-");
+	strvec_push(argv, "--from0");
+	/* Per-file progress and one marked line per name, nothing else. */
+	strvec_push(argv, "--info=progress1,name0,flist0,stats0");
+	strvec_push(argv, "--out-format=" NAME_PREFIX "%n");
+	if (job->partial_dir)
+		strvec_pushf(argv, "--partial-dir=%s", job->partial_dir);
+	if (job->chmod)
+		strvec_pushf(argv, "--chmod=%s", job->chmod);
+	if (job->bwlimit_kib)
+		strvec_pushf(argv, "--bwlimit=%lu", job->bwlimit_kib);
+	strvec_push(argv, "-e");
+	strvec_push(argv, job->rsh);
+	strvec_push(argv, "--");
+	strbuf_addstr(&sb, job->source_root);
+	if (sb.len == 0 || sb.buf[sb.len - 1] != '/')
+		strbuf_addch(&sb, '/');
+	strvec_push(argv, sb.buf);
+	strbuf_reset(&sb);
+	rsync_remote_spec(&sb, job->host, job->remote_dir);
+	if (sb.buf[sb.len - 1] != '/')
+		strbuf_addch(&sb, '/');
+	strvec_push(argv, sb.buf);
+	strbuf_release(&sb);
+}
+
+/* Skip spaces; return the new position. */
+static size_t
+skip_spaces(const char *s, size_t i, size_t len)
+{
+	while (i < len && s[i] == ' ')
+		i++;
+	return i;
+}
+
+/* Read a run of digits into *v (no overflow); return the new position or 0. */
+static size_t
+read_uint(const char *s, size_t i, size_t len, uint64_t *v, bool commas)
+{
+	size_t start = i;
+	uint64_t n = 0;
+
+	while (i < len && (isdigit((unsigned char)s[i]) || (commas && s[i] == ',' && i > start))) {
+		if (s[i] != ',') {
+			unsigned d = (unsigned)(s[i] - '0');
+
+			if (n > (UINT64_MAX - d) / 10)
+				return 0;
+			n = n * 10 + d;
+		}
+		i++;
+	}
+	if (i == start || s[i - 1] == ',')
+		return 0;
+	*v = n;
+	return i;
+}
+
+int
+rsync_parse_progress(const char *s, size_t len, struct rsync_progress *out)
+{
+	struct rsync_progress p;
+	uint64_t v, frac = 0, scale = 1, h, m, sec;
+	size_t i, j;
+	double mult;
+
+	memset(&p, 0, sizeof p);
+	/* "%15s %3d%% %7.2f%s %s%s": bytes, percent, rate+unit, time, tail. */
+	i = skip_spaces(s, 0, len);
+	if ((j = read_uint(s, i, len, &p.bytes, true)) == 0)
+		return SYNC_ERR_INVALID;
+	i = j;
+	/* With --human-readable rsync may add a K/M/G/T/P suffix. */
+	if (i < len && s[i] == '.') {
+		i++;
+		while (i < len && isdigit((unsigned char)s[i]))
+			i++;
+	}
+	if (i < len && strchr("KMGTP", s[i]) != NULL) {
+		const char *u = strchr("KMGTP", s[i]);
+		int k;
+
+		for (k = 0; k <= u - "KMGTP"; k++)
+			p.bytes *= 1024;
+		i++;
+	}
+	i = skip_spaces(s, i, len);
+	if ((j = read_uint(s, i, len, &v, false)) == 0 || j >= len || s[j] != '%' || v > 100)
+		return SYNC_ERR_INVALID;
+	p.percent = (int)v;
+	i = skip_spaces(s, j + 1, len);
+	if ((j = read_uint(s, i, len, &v, false)) == 0)
+		return SYNC_ERR_INVALID;
+	i = j;
+	if (i < len && s[i] == '.') {
+		size_t k = ++i;
+
+		while (i < len && isdigit((unsigned char)s[i]) && i - k < 9) {
+			frac = frac * 10 + (uint64_t)(s[i] - '0');
+			scale *= 10;
+			i++;
+		}
+		if (i == k)
+			return SYNC_ERR_INVALID;
+	}
+	if (len - i >= 4 && memcmp(s + i, "kB/s", 4) == 0) {
+		mult = 1024.0;
+		i += 4;
+	} else if (len - i >= 4 && memcmp(s + i, "MB/s", 4) == 0) {
+		mult = 1024.0 * 1024.0;
+		i += 4;
+	} else if (len - i >= 4 && memcmp(s + i, "GB/s", 4) == 0) {
+		mult = 1024.0 * 1024.0 * 1024.0;
+		i += 4;
+	} else if (len - i >= 3 && memcmp(s + i, "B/s", 3) == 0) {
+		mult = 1.0;
+		i += 3;
+	} else
+		return SYNC_ERR_INVALID;
+	p.rate = ((double)v + (double)frac / (double)scale) * mult;
+	i = skip_spaces(s, i, len);
+	if (len - i >= 8 && memcmp(s + i, "??:??:??", 8) == 0) {
+		p.eta = -1;
+		i += 8;
+	} else {
+		if ((j = read_uint(s, i, len, &h, false)) == 0 || j >= len || s[j] != ':')
+			return SYNC_ERR_INVALID;
+		if ((i = read_uint(s, j + 1, len, &m, false)) == 0 || i >= len || s[i] != ':' || m > 59)
+			return SYNC_ERR_INVALID;
+		if ((j = read_uint(s, i + 1, len, &sec, false)) == 0 || sec > 59 || h > 1000000)
+			return SYNC_ERR_INVALID;
+		p.eta = (int64_t)(h * 3600 + m * 60 + sec);
+		i = j;
+	}
+	i = skip_spaces(s, i, len);
+	if (i < len && s[i] == '(') {
+		/* "(xfr#N, to-chk=R/T)" or ir-chk during incremental recursion. */
+		if (len - i < 5 || memcmp(s + i, "(xfr#", 5) != 0)
+			return SYNC_ERR_INVALID;
+		if ((j = read_uint(s, i + 5, len, &p.xfr, false)) == 0)
+			return SYNC_ERR_INVALID;
+		i = j;
+		if (len - i < 9 || (memcmp(s + i, ", to-chk=", 9) != 0 &&
+				    memcmp(s + i, ", ir-chk=", 9) != 0))
+			return SYNC_ERR_INVALID;
+		if ((j = read_uint(s, i + 9, len, &p.to_check, false)) == 0 || j >= len || s[j] != '/')
+			return SYNC_ERR_INVALID;
+		if ((i = read_uint(s, j + 1, len, &p.total_files, false)) == 0 || i >= len || s[i] != ')')
+			return SYNC_ERR_INVALID;
+		i++;
+		p.final = true;
+	}
+	if (skip_spaces(s, i, len) != len)
+		return SYNC_ERR_INVALID;
+	*out = p;
+	return SYNC_OK;
+}
+
+void
+rsync_unescape(struct strbuf *out, const char *in, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		if (in[i] == '\\' && len - i >= 5 && in[i + 1] == '#' &&
+		    in[i + 2] >= '0' && in[i + 2] <= '3' &&
+		    in[i + 3] >= '0' && in[i + 3] <= '7' &&
+		    in[i + 4] >= '0' && in[i + 4] <= '7') {
+			strbuf_addch(out, (in[i + 2] - '0') * 64 + (in[i + 3] - '0') * 8 +
+					  (in[i + 4] - '0'));
+			i += 5;
+		} else
+			strbuf_addch(out, in[i++]);
+	}
+}
+
+void
+rsync_parser_init(struct rsync_parser *p)
+{
+	strbuf_init(&p->pending, 0);
+	strbuf_init(&p->scratch, 0);
+	p->in_progress = false;
+	p->pending_emitted = false;
+}
+
+void
+rsync_parser_release(struct rsync_parser *p)
+{
+	strbuf_release(&p->pending);
+	strbuf_release(&p->scratch);
+}
+
+/* Report a complete (or, for progress, possibly still growing) record. */
+static void
+emit_record(struct rsync_parser *p, bool complete, rsync_event_fn cb, void *ctx)
+{
+	struct rsync_event ev;
+	const char *s = p->pending.buf;
+	size_t len = p->pending.len;
+
+	memset(&ev, 0, sizeof ev);
+	if (p->in_progress) {
+		if (rsync_parse_progress(s, len, &ev.progress) == SYNC_OK) {
+			ev.kind = RSYNC_EV_PROGRESS;
+			cb(&ev, ctx);
+			p->pending_emitted = true;
+			return;
+		}
+		if (!complete)
+			return;
+		/* Not a progress record after all: pass it on as a message. */
+	}
+	if (!complete)
+		return;
+	if (len == 0)
+		return;
+	if (!p->in_progress && len > strlen(NAME_PREFIX) &&
+	    memcmp(s, NAME_PREFIX, strlen(NAME_PREFIX)) == 0) {
+		strbuf_reset(&p->scratch);
+		rsync_unescape(&p->scratch, s + strlen(NAME_PREFIX), len - strlen(NAME_PREFIX));
+		ev.kind = RSYNC_EV_NAME;
+		ev.name = p->scratch.buf;
+		ev.name_len = p->scratch.len;
+		if (ev.name_len > 1 && ev.name[ev.name_len - 1] == '/') {
+			ev.is_dir = true;
+			ev.name_len--;
+			strbuf_setlen(&p->scratch, ev.name_len);
+		}
+	} else {
+		ev.kind = RSYNC_EV_MESSAGE;
+		ev.name = s;
+		ev.name_len = len;
+	}
+	cb(&ev, ctx);
+}
+
+void
+rsync_parser_feed(struct rsync_parser *p, const char *buf, size_t len,
+		  rsync_event_fn cb, void *ctx)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i < len; i++) {
+		if (buf[i] != '\r' && buf[i] != '\n')
+			continue;
+		strbuf_add(&p->pending, buf + start, i - start);
+		/* A progress record that was already reported is not repeated. */
+		if (!(p->in_progress && p->pending_emitted))
+			emit_record(p, true, cb, ctx);
+		strbuf_reset(&p->pending);
+		p->pending_emitted = false;
+		p->in_progress = buf[i] == '\r';
+		start = i + 1;
+	}
+	strbuf_add(&p->pending, buf + start, len - start);
+	/*
+	 * rsync leaves an update unterminated until the next one; report it as
+	 * soon as it is whole (it ends in the two spaces after the time).
+	 */
+	if (p->in_progress && !p->pending_emitted && p->pending.len >= 2 &&
+	    memcmp(p->pending.buf + p->pending.len - 2, "  ", 2) == 0)
+		emit_record(p, false, cb, ctx);
+	/* Keep a runaway line (no newline for megabytes) from growing forever. */
+	if (p->pending.len > 65536 && !p->in_progress) {
+		emit_record(p, true, cb, ctx);
+		strbuf_reset(&p->pending);
+	}
+}
+
+void
+rsync_parser_finish(struct rsync_parser *p, rsync_event_fn cb, void *ctx)
+{
+	if (!(p->in_progress && p->pending_emitted))
+		emit_record(p, true, cb, ctx);
+	strbuf_reset(&p->pending);
+	p->in_progress = false;
+	p->pending_emitted = false;
+}
+
+enum rsync_exit_class
+rsync_exit_classify(int code)
+{
+	switch (code) {
+	case 0:
+		return RSYNC_EXIT_OK;
+	case 23: /* some files could not be transferred */
+	case 24: /* some source files vanished */
+		return RSYNC_EXIT_PARTIAL;
+	case 10: /* error in socket I/O */
+	case 12: /* error in rsync protocol data stream: usually a dropped link */
+	case 20: /* received SIGUSR1 or SIGINT on the far side */
+	case 30: /* timeout in data send/receive */
+	case 35: /* timeout waiting for daemon connection */
+	case 255: /* ssh could not connect or the connection broke */
+		return RSYNC_EXIT_RETRY;
+	default:
+		return RSYNC_EXIT_FATAL;
+	}
+}
+
+const char *
+rsync_exit_text(int code)
+{
+	switch (code) {
+	case 0: return "success";
+	case 1: return "syntax or usage error";
+	case 2: return "protocol incompatibility";
+	case 3: return "errors selecting input/output files, dirs";
+	case 4: return "requested action not supported";
+	case 5: return "error starting client-server protocol";
+	case 6: return "daemon unable to append to log-file";
+	case 10: return "error in socket I/O";
+	case 11: return "error in file I/O";
+	case 12: return "error in rsync protocol data stream";
+	case 13: return "errors with program diagnostics";
+	case 14: return "error in IPC code";
+	case 20: return "received SIGUSR1 or SIGINT";
+	case 21: return "some error returned by waitpid()";
+	case 22: return "error allocating core memory buffers";
+	case 23: return "partial transfer due to error";
+	case 24: return "partial transfer due to vanished source files";
+	case 25: return "the --max-delete limit stopped deletions";
+	case 30: return "timeout in data send/receive";
+	case 35: return "timeout waiting for daemon connection";
+	case 127: return "rsync or ssh program not found";
+	case 255: return "ssh connection failed";
+	}
+	return "unexplained error";
+}

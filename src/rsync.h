@@ -28,6 +28,7 @@
 
 /* How to reach the far side; shared by ssh (master) and rsync's -e. */
 struct ssh_target {
+	const char *program;       /* ssh program; "ssh" when NULL */
 	const char *user;
 	const char *host;
 	int port;
@@ -55,6 +56,8 @@ struct rsync_job {
 	const char *source_root;  /* local directory listed paths are under */
 	const char *remote_dir;   /* remote directory they land under */
 	const char *partial_dir;  /* rsync --partial-dir, or NULL */
+	const char *files_from;   /* file with the NUL-separated list, or NULL for stdin */
+	const char *chmod;        /* rsync --chmod rule, or NULL */
 	bool recursive;           /* descend into listed directories */
 	bool compress;
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */

@@ -1,1 +1,126 @@
-/* placeholder */
+/* scow-sync: find the subcommand by argv[0] or argv[1] and run it. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "util.h"
+
+static const struct cmd_entry *const commands[] = {
+	&cmd_start_entry,
+	&cmd_run_entry,
+	&cmd_query_entry,
+	&cmd_terminate_entry,
+	NULL,
+};
+
+#define LEGACY_PREFIX "scow-sync-"
+
+static const struct cmd_entry *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; commands[i]; i++)
+		if (strcmp(commands[i]->name, name) == 0)
+			return commands[i];
+	return NULL;
+}
+
+static void
+print_commands(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: scow-sync COMMAND [OPTIONS]\n"
+	      "       scow-sync -a HOST -u USER -s SOURCE -d DEST ...   (same as run)\n\n"
+	      "commands:\n", f);
+	for (i = 0; commands[i]; i++)
+		fprintf(f, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
+	fputs("  help       show help for a command\n"
+	      "  version    show the version\n\n"
+	      "The names scow-sync-start, scow-sync-query and scow-sync-terminate run the\n"
+	      "commands of the same name. See scow-sync(1).\n", f);
+}
+
+/* Hidden commands that let the completion tests read the command table. */
+static int
+print_table(struct cmd_ctx *ctx, int argc, char **argv)
+{
+	const struct cmd_entry *e;
+	size_t i;
+
+	if (strcmp(argv[1], "__commands") == 0) {
+		for (i = 0; commands[i]; i++)
+			puts(commands[i]->name);
+		puts("help");
+		puts("version");
+		return cmd_finish_stdout(ctx, EXIT_OK);
+	}
+	if (argc < 3 || (e = find_command(argv[2])) == NULL) {
+		cmd_error(ctx, "usage: scow-sync __options COMMAND");
+		return EXIT_USAGE;
+	}
+	for (i = 0; e->options[i]; i++)
+		puts(e->options[i]);
+	return cmd_finish_stdout(ctx, EXIT_OK);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cmd_ctx ctx = { "scow-sync", false, 0 };
+	const char *base = argc > 0 ? path_basename(argv[0]) : "scow-sync";
+	const struct cmd_entry *e;
+	char prog[64];
+
+	ensure_std_fds();
+	signal(SIGPIPE, SIG_IGN);
+
+	/* scow-sync-start and friends: the portal's names. */
+	if (strncmp(base, LEGACY_PREFIX, strlen(LEGACY_PREFIX)) == 0) {
+		e = find_command(base + strlen(LEGACY_PREFIX));
+		if (e == NULL) {
+			fprintf(stderr, "%s: unknown command name\n", base);
+			return EXIT_USAGE;
+		}
+		ctx.prog = base;
+		ctx.legacy = true;
+		return e->exec(argc, argv, &ctx);
+	}
+
+	if (argc < 2) {
+		print_commands(stderr);
+		return EXIT_USAGE;
+	}
+	if (argv[1][0] == '-') {
+		if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+			print_commands(stdout);
+			return cmd_finish_stdout(&ctx, EXIT_OK);
+		}
+		if (strcmp(argv[1], "--version") == 0)
+			return cmd_print_version(&ctx);
+		/* scow-sync -a ... -s ...: the original tool's foreground form. */
+		return cmd_run_entry.exec(argc, argv, &ctx);
+	}
+	if (strcmp(argv[1], "__commands") == 0 || strcmp(argv[1], "__options") == 0)
+		return print_table(&ctx, argc, argv);
+	if (strcmp(argv[1], "version") == 0)
+		return cmd_print_version(&ctx);
+	if (strcmp(argv[1], "help") == 0) {
+		if (argc > 2 && (e = find_command(argv[2])) != NULL)
+			return cmd_print_usage(&ctx, e);
+		print_commands(stdout);
+		return cmd_finish_stdout(&ctx, EXIT_OK);
+	}
+	if ((e = find_command(argv[1])) == NULL) {
+		fprintf(stderr, "scow-sync: unknown command '%s'\n", argv[1]);
+		print_commands(stderr);
+		return EXIT_USAGE;
+	}
+	snprintf(prog, sizeof prog, "scow-sync %s", e->name);
+	ctx.prog = prog;
+	return e->exec(argc - 1, argv + 1, &ctx);
+}

@@ -1,1 +1,231 @@
-/* spawn: not written yet */
+/* spawn: start children from argv arrays (see spawn.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spawn.h"
+#include "util.h"
+
+extern char **environ;
+
+/* Build the child's environment: ours, with env_set replacing or adding. */
+static char **
+build_env(const char *const *env_set, struct strvec *store)
+{
+	char **e;
+	size_t i;
+
+	for (e = environ; *e; e++) {
+		bool replaced = false;
+
+		for (i = 0; env_set && env_set[i]; i++) {
+			size_t n = strcspn(env_set[i], "=");
+
+			if (strncmp(*e, env_set[i], n) == 0 && (*e)[n] == '=') {
+				replaced = true;
+				break;
+			}
+		}
+		if (!replaced)
+			strvec_push(store, *e);
+	}
+	for (i = 0; env_set && env_set[i]; i++)
+		strvec_push(store, env_set[i]);
+	return store->v;
+}
+
+/* Find prog in PATH the way execvp would; caller frees. NULL with errno set. */
+static char *
+resolve_program(const char *prog)
+{
+	const char *path = getenv("PATH"), *p, *q;
+	struct strbuf sb = STRBUF_INIT;
+	int last_errno = ENOENT;
+
+	if (strchr(prog, '/')) {
+		if (access(prog, X_OK) < 0)
+			return NULL;
+		return xstrdup(prog);
+	}
+	if (path == NULL || *path == '\0')
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; ; p = q + 1) {
+		q = strchr(p, ':');
+		if (q == NULL)
+			q = p + strlen(p);
+		strbuf_reset(&sb);
+		if (q == p)
+			strbuf_addch(&sb, '.');
+		else
+			strbuf_add(&sb, p, (size_t)(q - p));
+		strbuf_addch(&sb, '/');
+		strbuf_addstr(&sb, prog);
+		if (access(sb.buf, X_OK) == 0)
+			return strbuf_detach(&sb, NULL);
+		if (errno != ENOENT && errno != ENOTDIR)
+			last_errno = errno;
+		if (*q == '\0')
+			break;
+	}
+	strbuf_release(&sb);
+	errno = last_errno;
+	return NULL;
+}
+
+/* Close both ends of a pipe that are still open. */
+static void
+close_pair(int fds[2])
+{
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	fds[0] = fds[1] = -1;
+}
+
+/* In the child: put fd on target, or /dev/null when fd < 0. Signal-safe. */
+static int
+child_dup(int fd, int target, int devnull)
+{
+	int src = fd >= 0 ? fd : devnull;
+
+	if (src == target) {
+		int flags = fcntl(src, F_GETFD);
+
+		return fcntl(src, F_SETFD, flags & ~FD_CLOEXEC);
+	}
+	return dup2(src, target) < 0 ? -1 : 0;
+}
+
+int
+spawn_start(struct spawn *sp)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int report[2] = { -1, -1 }, devnull = -1, child_errno = 0;
+	struct strvec env = STRVEC_INIT;
+	char **envp, *program;
+	ssize_t n;
+	pid_t pid;
+	int rc = SYNC_ERR_SYSTEM, saved;
+
+	sp->pid = -1;
+	sp->in_fd = sp->out_fd = sp->err_fd = -1;
+	if ((program = resolve_program(sp->argv[0])) == NULL)
+		return SYNC_ERR_SYSTEM;
+	envp = build_env(sp->env_set, &env);
+	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		goto out;
+	if ((sp->pipe_stdin && xpipe_cloexec(in) < 0) ||
+	    (sp->pipe_stdout && xpipe_cloexec(out) < 0) ||
+	    (sp->pipe_stderr && xpipe_cloexec(err) < 0) ||
+	    xpipe_cloexec(report) < 0)
+		goto out;
+
+	pid = fork();
+	if (pid < 0)
+		goto out;
+	if (pid == 0) {
+		/* Only async-signal-safe calls from here to exec. */
+		struct sigaction sa;
+		sigset_t none;
+		int s;
+
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = SIG_DFL;
+		for (s = 1; s < NSIG; s++)
+			sigaction(s, &sa, NULL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (sp->new_pgroup)
+			setpgid(0, 0);
+		if (child_dup(in[0], 0, devnull) < 0 ||
+		    child_dup(out[1], 1, devnull) < 0 ||
+		    child_dup(err[1], 2, devnull) < 0)
+			goto child_fail;
+		/* Everything else we hold is close-on-exec. */
+		execve(program, (char *const *)sp->argv, envp);
+child_fail:
+		child_errno = errno;
+		(void)!write(report[1], &child_errno, sizeof child_errno);
+		_exit(127);
+	}
+
+	close(report[1]);
+	report[1] = -1;
+	do
+		n = read(report[0], &child_errno, sizeof child_errno);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof child_errno) {
+		/* exec failed: reap the child and hand its errno to the caller. */
+		spawn_wait(pid, NULL);
+		errno = child_errno;
+		goto out;
+	}
+	sp->pid = pid;
+	sp->in_fd = in[1];
+	in[1] = -1;
+	sp->out_fd = out[0];
+	out[0] = -1;
+	sp->err_fd = err[0];
+	err[0] = -1;
+	rc = SYNC_OK;
+out:
+	saved = errno;
+	close_pair(in);
+	close_pair(out);
+	close_pair(err);
+	close_pair(report);
+	if (devnull >= 0)
+		close(devnull);
+	strvec_clear(&env);
+	free(program);
+	errno = saved;
+	return rc;
+}
+
+void
+spawn_close_fds(struct spawn *sp)
+{
+	if (sp->in_fd >= 0)
+		close(sp->in_fd);
+	if (sp->out_fd >= 0)
+		close(sp->out_fd);
+	if (sp->err_fd >= 0)
+		close(sp->err_fd);
+	sp->in_fd = sp->out_fd = sp->err_fd = -1;
+}
+
+int
+spawn_wait(pid_t pid, int *status)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return SYNC_ERR_SYSTEM;
+	}
+	if (status)
+		*status = st;
+	return SYNC_OK;
+}
+
+const char *
+spawn_status_text(int status)
+{
+	static char buf[64];
+
+	if (WIFEXITED(status))
+		snprintf(buf, sizeof buf, "exited %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, sizeof buf, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, sizeof buf, "status 0x%x", (unsigned)status);
+	return buf;
+}

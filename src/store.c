@@ -1,1 +1,789 @@
-/* store: not written yet */
+/* store: the per-user SQLite database (see store.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+#include "util.h"
+
+#define STORE_FILE "scow-sync.db"
+#define BUSY_TIMEOUT_MS 15000
+
+struct store {
+	sqlite3 *db;
+	char errmsg[256];
+};
+
+/*
+ * Each entry moves the schema from version i to i + 1. Never edit an entry
+ * once released: add a new one.
+ */
+static const char *const migrations[] = {
+	/* 1: transfers and their work units */
+	"CREATE TABLE transfers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  address TEXT NOT NULL,"
+	"  user TEXT NOT NULL,"
+	"  port INTEGER NOT NULL,"
+	"  source BLOB NOT NULL,"
+	"  destination BLOB NOT NULL,"
+	"  key_path BLOB NOT NULL,"
+	"  max_depth INTEGER NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  error TEXT,"
+	"  created_at INTEGER NOT NULL,"
+	"  started_at INTEGER,"
+	"  finished_at INTEGER,"
+	"  sup_pid INTEGER,"
+	"  sup_start INTEGER,"
+	"  sup_uid INTEGER,"
+	"  bytes_done INTEGER NOT NULL DEFAULT 0,"
+	"  files_done INTEGER NOT NULL DEFAULT 0"
+	");"
+	"CREATE INDEX transfers_state ON transfers(state);"
+	"CREATE TABLE units ("
+	"  id INTEGER PRIMARY KEY,"
+	"  transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL,"
+	"  path BLOB NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  error TEXT,"
+	"  cur_file BLOB,"
+	"  cur_bytes INTEGER,"
+	"  cur_percent INTEGER,"
+	"  cur_rate REAL,"
+	"  cur_eta INTEGER,"
+	"  bytes_done INTEGER NOT NULL DEFAULT 0,"
+	"  files_done INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at INTEGER"
+	");"
+	"CREATE INDEX units_transfer_state ON units(transfer_id, state);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+static const char *const transfer_state_names[] = {
+	"queued", "running", "done", "failed", "terminated", "interrupted",
+};
+static const char *const unit_state_names[] = {
+	"pending", "running", "done", "failed", "excluded",
+};
+static const char *const unit_kind_names[] = { "file", "tree" };
+
+#define TRANSFER_COLUMNS \
+	"id, address, user, port, source, destination, key_path, max_depth, " \
+	"state, error, created_at, started_at, finished_at, sup_pid, sup_start, " \
+	"sup_uid, bytes_done, files_done, " \
+	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id), " \
+	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id AND u.state = 'done'), " \
+	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id AND u.state = 'failed')"
+
+const char *
+transfer_state_name(enum transfer_state s)
+{
+	return (unsigned)s < sizeof transfer_state_names / sizeof *transfer_state_names
+		? transfer_state_names[s] : "unknown";
+}
+
+bool
+transfer_state_finished(enum transfer_state s)
+{
+	return s != TRANSFER_QUEUED && s != TRANSFER_RUNNING;
+}
+
+const char *
+unit_state_name(enum unit_state s)
+{
+	return (unsigned)s < sizeof unit_state_names / sizeof *unit_state_names
+		? unit_state_names[s] : "unknown";
+}
+
+/* Map a name back to its index in names, or -1. */
+static int
+name_index(const char *const *names, size_t n, const unsigned char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], (const char *)name) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+transfer_release(struct transfer *t)
+{
+	free(t->address);
+	free(t->user);
+	free(t->source);
+	free(t->destination);
+	free(t->key_path);
+	free(t->error);
+	memset(t, 0, sizeof *t);
+}
+
+void
+unit_release(struct unit *u)
+{
+	free(u->path);
+	free(u->error);
+	memset(u, 0, sizeof *u);
+}
+
+/* Remember SQLite's message and return SYNC_ERR_STORE. */
+static int
+db_error(struct store *st, const char *what)
+{
+	snprintf(st->errmsg, sizeof st->errmsg, "%s: %s", what, sqlite3_errmsg(st->db));
+	return SYNC_ERR_STORE;
+}
+
+const char *
+store_errmsg(struct store *st)
+{
+	return st->errmsg;
+}
+
+/* Prepare sql or record why not. */
+static int
+prepare(struct store *st, const char *sql, sqlite3_stmt **stmt)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK) {
+		*stmt = NULL;
+		return db_error(st, "prepare");
+	}
+	return SYNC_OK;
+}
+
+/* Run a statement that returns no rows, then finalize it. */
+static int
+step_done(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+	int rc = sqlite3_step(stmt);
+
+	if (rc != SQLITE_DONE) {
+		rc = db_error(st, what);
+		sqlite3_finalize(stmt);
+		return rc;
+	}
+	sqlite3_finalize(stmt);
+	return SYNC_OK;
+}
+
+static void
+bind_path(sqlite3_stmt *stmt, int i, const char *path)
+{
+	if (path)
+		sqlite3_bind_blob(stmt, i, path, (int)strlen(path), SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(stmt, i);
+}
+
+static void
+bind_text(sqlite3_stmt *stmt, int i, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(stmt, i);
+}
+
+/* Copy a TEXT or BLOB column into a new C string, NULL for SQL NULL. */
+static char *
+col_string(sqlite3_stmt *stmt, int i)
+{
+	const void *p;
+	int n;
+
+	if (sqlite3_column_type(stmt, i) == SQLITE_NULL)
+		return NULL;
+	p = sqlite3_column_blob(stmt, i);
+	n = sqlite3_column_bytes(stmt, i);
+	return xstrndup(p ? p : "", (size_t)n);
+}
+
+static int
+exec_sql(struct store *st, const char *sql, const char *what)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(st->errmsg, sizeof st->errmsg, "%s: %s", what,
+			 msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return SYNC_ERR_STORE;
+	}
+	return SYNC_OK;
+}
+
+int
+store_begin(struct store *st)
+{
+	return exec_sql(st, "BEGIN IMMEDIATE", "begin");
+}
+
+int
+store_commit(struct store *st)
+{
+	return exec_sql(st, "COMMIT", "commit");
+}
+
+void
+store_rollback(struct store *st)
+{
+	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Bring the schema to SCHEMA_VERSION inside one write transaction. */
+static int
+migrate(struct store *st)
+{
+	sqlite3_stmt *stmt;
+	int version, rc, i;
+
+	if ((rc = store_begin(st)) < 0)
+		return rc;
+	if ((rc = prepare(st, "PRAGMA user_version", &stmt)) < 0)
+		goto fail;
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		rc = db_error(st, "read schema version");
+		sqlite3_finalize(stmt);
+		goto fail;
+	}
+	version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (version > SCHEMA_VERSION) {
+		snprintf(st->errmsg, sizeof st->errmsg,
+			 "schema version %d is newer than this scow-sync (%d)",
+			 version, SCHEMA_VERSION);
+		rc = SYNC_ERR_SCHEMA;
+		goto fail;
+	}
+	for (i = version; i < SCHEMA_VERSION; i++) {
+		char pragma[64];
+
+		if ((rc = exec_sql(st, migrations[i], "migrate")) < 0)
+			goto fail;
+		snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", i + 1);
+		if ((rc = exec_sql(st, pragma, "set schema version")) < 0)
+			goto fail;
+	}
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return rc;
+}
+
+char *
+store_default_dir(void)
+{
+	const char *env = getenv("SCOW_SYNC_HOME");
+	char *dir;
+
+	if (env && *env) {
+		if (path_absolute(env, &dir) == SYNC_OK)
+			return dir;
+		return xstrdup(env);
+	}
+	return xasprintf("%s/scow/.scow-sync", strcmp(home_dir(), "/") ? home_dir() : "");
+}
+
+int
+store_prepare_dir(const char *dir, char *errbuf, size_t errlen)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct stat sbuf;
+	const char *p;
+	int rc = SYNC_OK;
+
+	/* mkdir -p with 0700 for every component we create. */
+	for (p = dir; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			if (sb.len > 0 && mkdir(sb.buf, 0700) < 0 && errno != EEXIST) {
+				snprintf(errbuf, errlen, "cannot create state directory '%s': %s",
+					 sb.buf, strerror(errno));
+				rc = SYNC_ERR_SYSTEM;
+				goto out;
+			}
+		}
+		if (*p == '\0')
+			break;
+		strbuf_addch(&sb, *p);
+	}
+	if (stat(dir, &sbuf) < 0 || !S_ISDIR(sbuf.st_mode)) {
+		snprintf(errbuf, errlen, "state directory '%s' is not a directory", dir);
+		rc = SYNC_ERR_SYSTEM;
+		goto out;
+	}
+	if (sbuf.st_uid != geteuid()) {
+		snprintf(errbuf, errlen, "state directory '%s' belongs to another user", dir);
+		errno = EPERM;
+		rc = SYNC_ERR_SYSTEM;
+		goto out;
+	}
+	if ((sbuf.st_mode & 077) != 0 && chmod(dir, 0700) < 0) {
+		snprintf(errbuf, errlen, "cannot make state directory '%s' private: %s",
+			 dir, strerror(errno));
+		rc = SYNC_ERR_SYSTEM;
+	}
+out:
+	strbuf_release(&sb);
+	return rc;
+}
+
+int
+store_open(const char *dir, struct store **out, char *errbuf, size_t errlen)
+{
+	struct store *st = NULL;
+	char *path = NULL;
+	int fd, rc;
+
+	*out = NULL;
+	if ((rc = store_prepare_dir(dir, errbuf, errlen)) < 0)
+		return rc;
+	path = xasprintf("%s/%s", dir, STORE_FILE);
+	/* Create it private before SQLite does (its -wal/-shm copy the mode). */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		snprintf(errbuf, errlen, "cannot open state database '%s': %s",
+			 path, strerror(errno));
+		rc = SYNC_ERR_SYSTEM;
+		goto out;
+	}
+	fchmod(fd, 0600);
+	close(fd);
+
+	st = xcalloc(1, sizeof *st);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		snprintf(errbuf, errlen, "cannot open state database '%s': %s", path,
+			 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		rc = SYNC_ERR_STORE;
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+			   "PRAGMA foreign_keys = ON;", "configure")) < 0 ||
+	    (rc = migrate(st)) < 0) {
+		snprintf(errbuf, errlen, "state database '%s': %s", path, st->errmsg);
+		goto out;
+	}
+	*out = st;
+	st = NULL;
+	rc = SYNC_OK;
+out:
+	store_close(st);
+	free(path);
+	return rc;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int
+store_transfer_insert(struct store *st, struct transfer *t)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "INSERT INTO transfers (address, user, port, source, "
+			  "destination, key_path, max_depth, state, created_at) "
+			  "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)", &stmt)) < 0)
+		return rc;
+	t->created_at = now_wall();
+	bind_text(stmt, 1, t->address);
+	bind_text(stmt, 2, t->user);
+	sqlite3_bind_int(stmt, 3, t->port);
+	bind_path(stmt, 4, t->source);
+	bind_path(stmt, 5, t->destination);
+	bind_path(stmt, 6, t->key_path);
+	sqlite3_bind_int(stmt, 7, t->max_depth);
+	sqlite3_bind_int64(stmt, 8, t->created_at);
+	if ((rc = step_done(st, stmt, "record transfer")) < 0)
+		return rc;
+	t->id = sqlite3_last_insert_rowid(st->db);
+	t->state = TRANSFER_QUEUED;
+	return SYNC_OK;
+}
+
+/* Fill t from a row selected with TRANSFER_COLUMNS. */
+static void
+read_transfer(sqlite3_stmt *stmt, struct transfer *t)
+{
+	int state;
+
+	memset(t, 0, sizeof *t);
+	t->id = sqlite3_column_int64(stmt, 0);
+	t->address = col_string(stmt, 1);
+	t->user = col_string(stmt, 2);
+	t->port = sqlite3_column_int(stmt, 3);
+	t->source = col_string(stmt, 4);
+	t->destination = col_string(stmt, 5);
+	t->key_path = col_string(stmt, 6);
+	t->max_depth = sqlite3_column_int(stmt, 7);
+	state = name_index(transfer_state_names,
+			   sizeof transfer_state_names / sizeof *transfer_state_names,
+			   sqlite3_column_text(stmt, 8));
+	t->state = state < 0 ? TRANSFER_FAILED : (enum transfer_state)state;
+	t->error = col_string(stmt, 9);
+	t->created_at = sqlite3_column_int64(stmt, 10);
+	t->started_at = sqlite3_column_int64(stmt, 11);
+	t->finished_at = sqlite3_column_int64(stmt, 12);
+	t->supervisor.pid = (pid_t)sqlite3_column_int64(stmt, 13);
+	t->supervisor.start = (uint64_t)sqlite3_column_int64(stmt, 14);
+	t->supervisor.uid = (uid_t)sqlite3_column_int64(stmt, 15);
+	t->bytes_done = (uint64_t)sqlite3_column_int64(stmt, 16);
+	t->files_done = (uint64_t)sqlite3_column_int64(stmt, 17);
+	t->units_total = (uint64_t)sqlite3_column_int64(stmt, 18);
+	t->units_done = (uint64_t)sqlite3_column_int64(stmt, 19);
+	t->units_failed = (uint64_t)sqlite3_column_int64(stmt, 20);
+	if (t->address == NULL)
+		t->address = xstrdup("");
+	if (t->user == NULL)
+		t->user = xstrdup("");
+	if (t->source == NULL)
+		t->source = xstrdup("");
+	if (t->destination == NULL)
+		t->destination = xstrdup("");
+	if (t->key_path == NULL)
+		t->key_path = xstrdup("");
+}
+
+int
+store_transfer_get(struct store *st, int64_t id, struct transfer *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "SELECT " TRANSFER_COLUMNS " FROM transfers WHERE id = ?",
+			  &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		read_transfer(stmt, out);
+		rc = SYNC_OK;
+	} else if (rc == SQLITE_DONE)
+		rc = SYNC_ERR_NOT_FOUND;
+	else
+		rc = db_error(st, "read transfer");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *sup)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET state = 'running', error = NULL, "
+			  "started_at = ?, finished_at = NULL, sup_pid = ?, sup_start = ?, "
+			  "sup_uid = ? WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, now_wall());
+	sqlite3_bind_int64(stmt, 2, sup->pid);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)sup->start);
+	sqlite3_bind_int64(stmt, 4, sup->uid);
+	sqlite3_bind_int64(stmt, 5, id);
+	return step_done(st, stmt, "mark transfer running");
+}
+
+int
+store_transfer_finish(struct store *st, int64_t id, enum transfer_state s,
+		      const char *error)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET state = ?, error = ?, finished_at = ? "
+			  "WHERE id = ?", &stmt)) < 0)
+		return rc;
+	bind_text(stmt, 1, transfer_state_name(s));
+	bind_text(stmt, 2, error);
+	if (transfer_state_finished(s))
+		sqlite3_bind_int64(stmt, 3, now_wall());
+	else
+		sqlite3_bind_null(stmt, 3);
+	sqlite3_bind_int64(stmt, 4, id);
+	return step_done(st, stmt, "record transfer state");
+}
+
+int
+store_transfer_mark_interrupted(struct store *st, int64_t id, const struct proc_id *sup,
+				const char *reason)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET state = 'interrupted', error = ?, "
+			  "finished_at = ? WHERE id = ? AND state = 'running' AND "
+			  "sup_pid = ? AND sup_start = ?", &stmt)) < 0)
+		return rc;
+	bind_text(stmt, 1, reason);
+	sqlite3_bind_int64(stmt, 2, now_wall());
+	sqlite3_bind_int64(stmt, 3, id);
+	sqlite3_bind_int64(stmt, 4, sup->pid);
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)sup->start);
+	return step_done(st, stmt, "mark transfer interrupted");
+}
+
+int
+store_transfer_set_totals(struct store *st, int64_t id, uint64_t bytes_done,
+			  uint64_t files_done)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET bytes_done = ?, files_done = ? "
+			  "WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)bytes_done);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)files_done);
+	sqlite3_bind_int64(stmt, 3, id);
+	return step_done(st, stmt, "record totals");
+}
+
+int
+store_transfer_foreach(struct store *st, const struct transfer_filter *f,
+		       transfer_fn fn, void *ctx)
+{
+	sqlite3_stmt *stmt;
+	struct transfer t;
+	int rc, step;
+
+	if ((rc = prepare(st, "SELECT " TRANSFER_COLUMNS " FROM transfers WHERE "
+			  "(?1 IS NULL OR address = ?1) AND (?2 IS NULL OR user = ?2) AND "
+			  "(?3 IS NULL OR source = ?3) AND "
+			  "(?4 = 0 OR state IN ('queued', 'running')) ORDER BY id DESC",
+			  &stmt)) < 0)
+		return rc;
+	bind_text(stmt, 1, f ? f->address : NULL);
+	bind_text(stmt, 2, f ? f->user : NULL);
+	bind_path(stmt, 3, f ? f->source : NULL);
+	sqlite3_bind_int(stmt, 4, f && f->unfinished_only);
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		read_transfer(stmt, &t);
+		rc = fn(&t, ctx);
+		transfer_release(&t);
+		if (rc != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(st, "list transfers");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_unit_add(struct store *st, int64_t transfer_id, enum unit_kind kind,
+	       const char *path, int64_t *id_out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "INSERT INTO units (transfer_id, kind, path, state) "
+			  "VALUES (?, ?, ?, 'pending')", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	bind_text(stmt, 2, unit_kind_names[kind]);
+	bind_path(stmt, 3, path);
+	if ((rc = step_done(st, stmt, "record unit")) < 0)
+		return rc;
+	if (id_out)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	return SYNC_OK;
+}
+
+int
+store_unit_next_pending(struct store *st, int64_t transfer_id, int64_t after_id,
+			struct unit *out, size_t max, size_t *n_out)
+{
+	sqlite3_stmt *stmt;
+	size_t n = 0;
+	int rc, kind;
+
+	*n_out = 0;
+	if ((rc = prepare(st, "SELECT id, kind, path, attempts, error FROM units "
+			  "WHERE transfer_id = ? AND state = 'pending' AND id > ? "
+			  "ORDER BY id LIMIT ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	sqlite3_bind_int64(stmt, 2, after_id);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)max);
+	while (n < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct unit *u = &out[n++];
+
+		memset(u, 0, sizeof *u);
+		u->id = sqlite3_column_int64(stmt, 0);
+		u->transfer_id = transfer_id;
+		kind = name_index(unit_kind_names, 2, sqlite3_column_text(stmt, 1));
+		u->kind = kind == 1 ? UNIT_TREE : UNIT_FILE;
+		u->path = col_string(stmt, 2);
+		if (u->path == NULL)
+			u->path = xstrdup("");
+		u->state = UNIT_PENDING;
+		u->attempts = sqlite3_column_int(stmt, 3);
+		u->error = col_string(stmt, 4);
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE && n < max) {
+		rc = db_error(st, "read units");
+		while (n > 0)
+			unit_release(&out[--n]);
+		sqlite3_finalize(stmt);
+		return rc;
+	}
+	sqlite3_finalize(stmt);
+	*n_out = n;
+	return SYNC_OK;
+}
+
+int
+store_unit_set_state(struct store *st, int64_t unit_id, enum unit_state s,
+		     int attempts, const char *error)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	/* A unit that is no longer running has no current file. */
+	if ((rc = prepare(st, "UPDATE units SET state = ?1, attempts = ?2, error = ?3, "
+			  "updated_at = ?4, cur_file = CASE WHEN ?1 = 'running' "
+			  "THEN cur_file END WHERE id = ?5", &stmt)) < 0)
+		return rc;
+	bind_text(stmt, 1, unit_state_name(s));
+	sqlite3_bind_int(stmt, 2, attempts);
+	bind_text(stmt, 3, error);
+	sqlite3_bind_int64(stmt, 4, now_wall());
+	sqlite3_bind_int64(stmt, 5, unit_id);
+	return step_done(st, stmt, "record unit state");
+}
+
+int
+store_unit_counts(struct store *st, int64_t transfer_id, uint64_t counts[5])
+{
+	sqlite3_stmt *stmt;
+	int rc, i;
+
+	memset(counts, 0, 5 * sizeof *counts);
+	if ((rc = prepare(st, "SELECT state, count(*) FROM units WHERE transfer_id = ? "
+			  "GROUP BY state", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		i = name_index(unit_state_names, 5, sqlite3_column_text(stmt, 0));
+		if (i >= 0)
+			counts[i] = (uint64_t)sqlite3_column_int64(stmt, 1);
+	}
+	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "count units");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_units_reset_running(struct store *st, int64_t transfer_id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE units SET state = 'pending', cur_file = NULL "
+			  "WHERE transfer_id = ? AND state = 'running'", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	return step_done(st, stmt, "reset units");
+}
+
+int
+store_progress_write(struct store *st, const struct unit_progress *p, size_t n)
+{
+	sqlite3_stmt *stmt = NULL;
+	int64_t now = now_wall();
+	size_t i;
+	int rc;
+
+	if (n == 0)
+		return SYNC_OK;
+	if ((rc = store_begin(st)) < 0)
+		return rc;
+	if ((rc = prepare(st, "UPDATE units SET cur_file = ?, cur_bytes = ?, cur_percent = ?, "
+			  "cur_rate = ?, cur_eta = ?, bytes_done = ?, files_done = ?, "
+			  "updated_at = ? WHERE id = ?", &stmt)) < 0)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		sqlite3_reset(stmt);
+		bind_path(stmt, 1, p[i].current_file);
+		sqlite3_bind_int64(stmt, 2, (sqlite3_int64)p[i].file_bytes);
+		sqlite3_bind_int(stmt, 3, p[i].file_percent);
+		sqlite3_bind_double(stmt, 4, p[i].rate);
+		sqlite3_bind_int64(stmt, 5, p[i].eta);
+		sqlite3_bind_int64(stmt, 6, (sqlite3_int64)p[i].bytes_done);
+		sqlite3_bind_int64(stmt, 7, (sqlite3_int64)p[i].files_done);
+		sqlite3_bind_int64(stmt, 8, now);
+		sqlite3_bind_int64(stmt, 9, p[i].unit_id);
+		if (sqlite3_step(stmt) != SQLITE_DONE) {
+			rc = db_error(st, "record progress");
+			goto fail;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return store_commit(st);
+fail:
+	sqlite3_finalize(stmt);
+	store_rollback(st);
+	return rc;
+}
+
+int
+store_live_foreach(struct store *st, live_fn fn, void *ctx)
+{
+	sqlite3_stmt *stmt;
+	struct live_file f;
+	char *address, *source, *file;
+	int rc, step;
+
+	if ((rc = prepare(st, "SELECT t.id, t.address, t.source, u.cur_file, u.cur_bytes, "
+			  "u.cur_percent, u.cur_rate, u.cur_eta, t.sup_pid, t.sup_start, "
+			  "t.sup_uid FROM transfers t JOIN units u ON u.transfer_id = t.id "
+			  "WHERE t.state = 'running' AND u.state = 'running' AND "
+			  "u.cur_file IS NOT NULL ORDER BY t.id, u.id", &stmt)) < 0)
+		return rc;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		memset(&f, 0, sizeof f);
+		f.transfer_id = sqlite3_column_int64(stmt, 0);
+		f.address = address = col_string(stmt, 1);
+		f.source = source = col_string(stmt, 2);
+		f.current_file = file = col_string(stmt, 3);
+		f.file_bytes = (uint64_t)sqlite3_column_int64(stmt, 4);
+		f.file_percent = sqlite3_column_int(stmt, 5);
+		f.rate = sqlite3_column_double(stmt, 6);
+		f.eta = sqlite3_column_int64(stmt, 7);
+		f.supervisor.pid = (pid_t)sqlite3_column_int64(stmt, 8);
+		f.supervisor.start = (uint64_t)sqlite3_column_int64(stmt, 9);
+		f.supervisor.uid = (uid_t)sqlite3_column_int64(stmt, 10);
+		rc = (address && source && file) ? fn(&f, ctx) : 0;
+		free(address);
+		free(source);
+		free(file);
+		if (rc != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(st, "list live files");
+	sqlite3_finalize(stmt);
+	return rc;
+}

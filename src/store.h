@@ -112,6 +112,12 @@ int store_transfer_set_running(struct store *st, int64_t id, const struct proc_i
 /* Move to a final (or queued) state; error may be NULL. */
 int store_transfer_finish(struct store *st, int64_t id, enum transfer_state s,
 			  const char *error);
+/*
+ * Mark a transfer interrupted, only if it is still recorded as running
+ * under the given supervisor (so a supervisor that just finished wins).
+ */
+int store_transfer_mark_interrupted(struct store *st, int64_t id,
+				    const struct proc_id *sup, const char *reason);
 int store_transfer_set_totals(struct store *st, int64_t id, uint64_t bytes_done,
 			      uint64_t files_done);
 
@@ -129,8 +135,11 @@ int store_transfer_foreach(struct store *st, const struct transfer_filter *f,
 /* Add a unit to a transfer (state pending). */
 int store_unit_add(struct store *st, int64_t transfer_id, enum unit_kind kind,
 		   const char *path, int64_t *id_out);
-/* Take up to max pending units in order; caller releases each. */
-int store_unit_next_pending(struct store *st, int64_t transfer_id,
+/*
+ * Take up to max pending units with id > after_id, in id order; caller
+ * releases each. Walking with after_id reads each unit once.
+ */
+int store_unit_next_pending(struct store *st, int64_t transfer_id, int64_t after_id,
 			    struct unit *out, size_t max, size_t *n_out);
 int store_unit_set_state(struct store *st, int64_t unit_id, enum unit_state s,
 			 int attempts, const char *error);

@@ -35,6 +35,9 @@ struct supervisor_config {
 	const char *ssh_path;
 	const char *ssh_config;    /* ssh -F, or NULL */
 	bool progress_display;     /* draw a progress line on stderr */
+	/* Called once the transfer is marked running (start's handshake). */
+	void (*on_running)(void *ctx);
+	void *on_running_ctx;
 };
 
 /* Fill cfg from the environment (SCOW_SYNC_*), with defaults. */

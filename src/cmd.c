@@ -1,0 +1,76 @@
+/* cmd: what every command shares: messages, stdout, the transfer flags. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "options.h"
+
+void
+cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "%s: ", ctx->prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cmd_finish_stdout(const struct cmd_ctx *ctx, int code)
+{
+	/* A full disk or a closed pipe must not pass for success. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		cmd_error(ctx, "cannot write output: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
+	return code;
+}
+
+int
+cmd_print_usage(const struct cmd_ctx *ctx, const struct cmd_entry *e)
+{
+	fputs(e->usage, stdout);
+	return cmd_finish_stdout(ctx, EXIT_OK);
+}
+
+int
+cmd_print_version(const struct cmd_ctx *ctx)
+{
+	printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+	return cmd_finish_stdout(ctx, EXIT_OK);
+}
+
+int
+cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
+		   char **argv, struct transfer_request *req, bool *done)
+{
+	struct cmd_ctx *mctx = (struct cmd_ctx *)ctx;
+	char err[1024];
+
+	*done = true;
+	switch (options_parse_transfer(argc, argv, req, &mctx->verbosity, err, sizeof err)) {
+	case OPTIONS_HELP:
+		return cmd_print_usage(ctx, e);
+	case OPTIONS_VERSION:
+		return cmd_print_version(ctx);
+	case OPTIONS_ERROR:
+		cmd_error(ctx, "%s", err);
+		return EXIT_USAGE;
+	default:
+		break;
+	}
+	if (options_validate_transfer(req, !req->check, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		transfer_request_release(req);
+		return EXIT_USAGE;
+	}
+	*done = false;
+	return EXIT_OK;
+}
