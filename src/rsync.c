@@ -180,18 +180,20 @@ rsync_parse_progress(const char *s, size_t len, struct rsync_progress *out)
 	if ((j = read_uint(s, i, len, &p.bytes, true)) == 0)
 		return SYNC_ERR_INVALID;
 	i = j;
-	/* With --human-readable rsync may add a K/M/G/T/P suffix. */
-	if (i < len && s[i] == '.') {
-		i++;
-		while (i < len && isdigit((unsigned char)s[i]))
-			i++;
-	}
-	if (i < len && strchr("KMGTP", s[i]) != NULL) {
-		const char *u = strchr("KMGTP", s[i]);
-		int k;
+	/* With --human-readable rsync shows "1.50M": a fraction and a suffix. */
+	if (i < len && (s[i] == '.' || (s[i] && strchr("KMGTP", s[i]) != NULL))) {
+		double value = (double)p.bytes, scale_f = 0.1;
+		const char *u;
 
-		for (k = 0; k <= u - "KMGTP"; k++)
-			p.bytes *= 1024;
+		if (s[i] == '.') {
+			for (i++; i < len && isdigit((unsigned char)s[i]); i++, scale_f /= 10)
+				value += (s[i] - '0') * scale_f;
+		}
+		if (i >= len || (u = strchr("KMGTP", s[i])) == NULL || s[i] == '\0')
+			return SYNC_ERR_INVALID;
+		for (int k = 0; k <= u - "KMGTP"; k++)
+			value *= 1024;
+		p.bytes = (uint64_t)value;
 		i++;
 	}
 	i = skip_spaces(s, i, len);

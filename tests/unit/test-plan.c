@@ -1,0 +1,148 @@
+/* Unit tests for plan: cutting small trees by depth. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plan.h"
+#include "util.h"
+#include "unit.h"
+
+static char root[] = "/tmp/scow-sync-test-plan-XXXXXX";
+
+static void
+touch(const char *rel)
+{
+	char *p = xasprintf("%s/%s", root, rel);
+	int fd = open(p, O_WRONLY | O_CREAT, 0644);
+
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	free(p);
+}
+
+static void
+mkd(const char *rel)
+{
+	char *p = xasprintf("%s/%s", root, rel);
+
+	CHECK(mkdir(p, 0755) == 0);
+	free(p);
+}
+
+static int
+on_dir(const char *rel, void *ctx)
+{
+	strbuf_addf(ctx, "dir %s\n", rel);
+	return 0;
+}
+
+static int
+on_unit(enum unit_kind kind, const char *rel, void *ctx)
+{
+	strbuf_addf(ctx, "%s %s\n", kind == UNIT_TREE ? "tree" : "file", rel);
+	return 0;
+}
+
+static int
+on_error(const char *rel, int errnum, void *ctx)
+{
+	strbuf_addf(ctx, "error %s %s\n", rel, errnum == EACCES ? "EACCES" : "other");
+	return 0;
+}
+
+static char *
+plan(const char *source, int depth)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb };
+	char *p = xasprintf("%s/%s", root, source);
+
+	CHECK_INT(plan_walk(p, depth, &cb), 0);
+	free(p);
+	return strbuf_detach(&sb, NULL);
+}
+
+int
+main(void)
+{
+	char *got, *link;
+
+	if (mkdtemp(root) == NULL)
+		return 99;
+	mkd("src");
+	mkd("src/a");
+	mkd("src/a/deep");
+	touch("src/a/deep/f");
+	touch("src/a/x y");
+	mkd("src/empty");
+	touch("src/b");
+	touch("src/-dash");
+	touch("src/new\nline");
+	link = xasprintf("%s/src/link", root);
+	CHECK(symlink("a", link) == 0);
+	free(link);
+
+	/* Depth 0: the whole directory is one unit. */
+	got = plan("src", 0);
+	CHECK_STR(got, "tree src\n");
+	free(got);
+
+	/* Depth 1: entries of the source move separately, directories whole. */
+	got = plan("src", 1);
+	CHECK_STR(got, "dir src\nfile src/-dash\ntree src/a\nfile src/b\ntree src/empty\n"
+		  "file src/link\nfile src/new\nline\n");
+	free(got);
+
+	/* Depth 2, the portal's: one level further; the symlink is never followed. */
+	got = plan("src", 2);
+	CHECK_STR(got, "dir src\nfile src/-dash\ndir src/a\ntree src/a/deep\nfile src/a/x y\n"
+		  "file src/b\ndir src/empty\nfile src/link\nfile src/new\nline\n");
+	free(got);
+
+	/* A file source is a file unit at any depth. */
+	got = plan("src/b", 5);
+	CHECK_STR(got, "file b\n");
+	free(got);
+
+	/* An unreadable directory above the cut is reported, the rest goes on. */
+	if (geteuid() != 0) {
+		char *p = xasprintf("%s/src/a", root);
+
+		chmod(p, 0);
+		got = plan("src", 2);
+		CHECK(strstr(got, "error src/a EACCES\n") != NULL);
+		CHECK(strstr(got, "file src/b\n") != NULL);
+		free(got);
+		chmod(p, 0755);
+		free(p);
+	}
+
+	{
+		struct strbuf sb = STRBUF_INIT;
+		struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb };
+		char *p = xasprintf("%s/missing", root);
+
+		CHECK_INT(plan_walk(p, 2, &cb), SYNC_ERR_SYSTEM);
+		free(p);
+		strbuf_release(&sb);
+	}
+	{
+		/* Clean up the scratch tree. */
+		char *cmd[] = { "rm", "-rf", root, NULL };
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			execvp(cmd[0], cmd);
+			_exit(127);
+		}
+		waitpid(pid, NULL, 0);
+	}
+	return unit_done("test-plan");
+}

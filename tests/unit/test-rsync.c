@@ -1,0 +1,308 @@
+/* Unit tests for the rsync module: progress parsing, names, argv. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rsync.h"
+#include "unit.h"
+
+/* What the parser reported, flattened to one line per event for comparing. */
+struct record {
+	struct strbuf log;
+	int names, progress, finals, messages;
+};
+
+static void
+record_event(const struct rsync_event *ev, void *ctx)
+{
+	struct record *r = ctx;
+
+	switch (ev->kind) {
+	case RSYNC_EV_NAME:
+		r->names++;
+		strbuf_addstr(&r->log, ev->is_dir ? "D " : "N ");
+		strbuf_add(&r->log, ev->name, ev->name_len);
+		break;
+	case RSYNC_EV_PROGRESS:
+		r->progress++;
+		r->finals += ev->progress.final;
+		strbuf_addf(&r->log, "P %llu %d %.0f %lld %d %llu %llu/%llu",
+			    (unsigned long long)ev->progress.bytes, ev->progress.percent,
+			    ev->progress.rate, (long long)ev->progress.eta, ev->progress.final,
+			    (unsigned long long)ev->progress.xfr,
+			    (unsigned long long)ev->progress.to_check,
+			    (unsigned long long)ev->progress.total_files);
+		break;
+	case RSYNC_EV_MESSAGE:
+		r->messages++;
+		strbuf_addstr(&r->log, "M ");
+		strbuf_add(&r->log, ev->name, ev->name_len);
+		break;
+	}
+	strbuf_addch(&r->log, '\n');
+}
+
+static char *
+read_fixture(const char *name, size_t *len)
+{
+	const char *dir = getenv("FIXTURES");
+	char *path = xasprintf("%s/%s", dir ? dir : "tests/unit/fixtures", name);
+	struct strbuf sb = STRBUF_INIT;
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (f == NULL) {
+		fprintf(stderr, "FAIL cannot open fixture %s\n", path);
+		exit(1);
+	}
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		strbuf_add(&sb, buf, n);
+	fclose(f);
+	free(path);
+	return strbuf_detach(&sb, len);
+}
+
+/* Parse a fixture whole and in chunks of every size from 1 to 7: same events. */
+static void
+parse_fixture(const char *name, struct record *whole)
+{
+	struct rsync_parser p;
+	size_t len, chunk, i;
+	char *data = read_fixture(name, &len);
+
+	memset(whole, 0, sizeof *whole);
+	strbuf_init(&whole->log, 0);
+	rsync_parser_init(&p);
+	rsync_parser_feed(&p, data, len, record_event, whole);
+	rsync_parser_finish(&p, record_event, whole);
+	rsync_parser_release(&p);
+	for (chunk = 1; chunk <= 7; chunk++) {
+		struct record r;
+
+		memset(&r, 0, sizeof r);
+		strbuf_init(&r.log, 0);
+		rsync_parser_init(&p);
+		for (i = 0; i < len; i += chunk)
+			rsync_parser_feed(&p, data + i, len - i < chunk ? len - i : chunk,
+					  record_event, &r);
+		rsync_parser_finish(&p, record_event, &r);
+		rsync_parser_release(&p);
+		CHECK_STR(r.log.buf, whole->log.buf);
+		strbuf_release(&r.log);
+	}
+	free(data);
+}
+
+static void
+test_fixture_tree(void)
+{
+	struct record r;
+
+	parse_fixture("tree-bwlimit.out", &r);
+	/* Names come back unescaped: \#351 is the byte 0xe9, \#012 a newline. */
+	CHECK(strstr(r.log.buf, "D tree\n") != NULL);
+	CHECK(strstr(r.log.buf, "N tree/caf\xe9\n") != NULL);
+	CHECK(strstr(r.log.buf, "N tree/sub/new\nline\n") != NULL);
+	CHECK(strstr(r.log.buf, "N tree/link\n") != NULL);
+	CHECK(strstr(r.log.buf, "D tree/empty\n") != NULL);
+	/* 31.25MB/s, 1.50MB/s and the final line of the 4 MB file. */
+	CHECK(strstr(r.log.buf, "P 32768 0 32768000 0 0 0 0/0\n") != NULL);
+	CHECK(strstr(r.log.buf, "P 1671168 41 1572864 1 0 0 0/0\n") != NULL);
+	CHECK(strstr(r.log.buf, "P 4000000 100 1562378 2 1 2 1/7\n") != NULL);
+	CHECK(strstr(r.log.buf, "P 1 100 0 0 1 3 0/7\n") != NULL);
+	CHECK_INT(r.names, 7);
+	CHECK_INT(r.finals, 3);
+	CHECK_INT(r.messages, 0);
+	strbuf_release(&r.log);
+}
+
+static void
+test_fixture_fast(void)
+{
+	struct record r;
+
+	parse_fixture("big-delta-fast.out", &r);
+	/* 1.58GB/s */
+	CHECK(strstr(r.log.buf, "P 1694574960 84 1696512082 0 0 0 0/0\n") != NULL);
+	CHECK(strstr(r.log.buf, "P 2000000000 100 1868310774 1 1 1 0/1\n") != NULL);
+	CHECK_INT(r.finals, 1);
+	strbuf_release(&r.log);
+}
+
+static void
+test_fixture_unknown_time(void)
+{
+	struct record r;
+
+	parse_fixture("huge-unknown-time.out", &r);
+	/* 118.19kB/s with rsync's ??:??:?? becomes eta -1. */
+	CHECK(strstr(r.log.buf, "P 163840 0 121027 -1 0 0 0/0\n") != NULL);
+	CHECK(r.progress >= 4);
+	CHECK_INT(r.finals, 0);
+	strbuf_release(&r.log);
+}
+
+static void
+test_progress_lines(void)
+{
+	static const struct {
+		const char *line;
+		int ok;
+		unsigned long long bytes;
+		int percent;
+		double rate;
+		long long eta;
+	} cases[] = {
+		{ "      1,234,567  42%    1.74MB/s    0:00:33  ", 1, 1234567, 42, 1.74 * 1048576, 33 },
+		{ "  3,000,000,000 100%  285.50MB/s    0:00:10 (xfr#1, to-chk=0/1)", 1,
+		  3000000000ULL, 100, 285.5 * 1048576, 10 },
+		{ "         32,768   0%    0.00kB/s    0:00:00  ", 1, 32768, 0, 0, 0 },
+		{ "        557,056   0%  104.02kB/s   ??:??:??  ", 1, 557056, 0, 104.02 * 1024, -1 },
+		{ "             12 100%    2.00GB/s  123:04:05 (xfr#9, ir-chk=10/200)", 1,
+		  12, 100, 2.0 * 1073741824, 123 * 3600 + 4 * 60 + 5 },
+		{ "          1.50M  10%    1.00MB/s    0:00:01  ", 1, 1572864, 10, 1048576, 1 },
+		{ "", 0, 0, 0, 0, 0 },
+		{ "sending incremental file list", 0, 0, 0, 0, 0 },
+		{ "    12  42%  1.74MiB/s  0:00:33", 0, 0, 0, 0, 0 },
+		{ "    12 142%  1.74MB/s  0:00:33", 0, 0, 0, 0, 0 },
+		{ "    12  42%  1.74MB/s  0:61:33", 0, 0, 0, 0, 0 },
+		{ "    12  42%  1.74MB/s  0:00:33 (xfr#1, to-chk=0/", 0, 0, 0, 0, 0 },
+		{ "    12  42%  1.74MB/s  0:00:33 trailing", 0, 0, 0, 0, 0 },
+		{ ",12  42%  1.74MB/s  0:00:33", 0, 0, 0, 0, 0 },
+		{ "99999999999999999999999  42%  1.74MB/s  0:00:33", 0, 0, 0, 0, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct rsync_progress p;
+		int rc = rsync_parse_progress(cases[i].line, strlen(cases[i].line), &p);
+
+		CHECK_INT(rc == SYNC_OK, cases[i].ok);
+		if (rc != SYNC_OK || !cases[i].ok)
+			continue;
+		CHECK_INT(p.bytes, cases[i].bytes);
+		CHECK_INT(p.percent, cases[i].percent);
+		CHECK(p.rate > cases[i].rate - 1 && p.rate < cases[i].rate + 1);
+		CHECK_INT(p.eta, cases[i].eta);
+	}
+}
+
+static void
+test_unescape(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	rsync_unescape(&sb, "a\\#012b\\#134#123\\#\\#99", strlen("a\\#012b\\#134#123\\#\\#99"));
+	CHECK_STR(sb.buf, "a\nb\\#123\\#\\#99");
+	strbuf_release(&sb);
+}
+
+static void
+test_messages_and_names(void)
+{
+	static const char out[] =
+		"//dir/\n//dir/a b\n\r     5 100%    0.00kB/s    0:00:00 (xfr#1, to-chk=0/2)\n"
+		"file has vanished: \"/x\"\n//-leading\n";
+	struct rsync_parser p;
+	struct record r;
+
+	memset(&r, 0, sizeof r);
+	strbuf_init(&r.log, 0);
+	rsync_parser_init(&p);
+	rsync_parser_feed(&p, out, strlen(out), record_event, &r);
+	rsync_parser_finish(&p, record_event, &r);
+	rsync_parser_release(&p);
+	CHECK_STR(r.log.buf, "D dir\nN dir/a b\nP 5 100 0 0 1 1 0/2\n"
+		  "M file has vanished: \"/x\"\nN -leading\n");
+	strbuf_release(&r.log);
+}
+
+static void
+test_argv(void)
+{
+	struct ssh_target t = {
+		.program = "ssh", .user = "al ice", .host = "h", .port = 2222,
+		.key_path = "/k/it's key", .known_hosts = "/home/u/.ssh/known_hosts",
+		.ssh_config = "none", .control_path = "/tmp/s/cm", .connect_timeout = 7,
+	};
+	struct rsync_job job = {
+		.rsync_path = "rsync", .rsh = "ssh-cmd", .host = "::1",
+		.source_root = "/data", .remote_dir = "/in box", .partial_dir = ".p",
+		.recursive = true, .bwlimit_kib = 100,
+	};
+	struct strvec argv = STRVEC_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	ssh_rsh_command(&t, &sb);
+	/* rsync's -e splitter: words in '...', a ' doubled inside. */
+	CHECK(strncmp(sb.buf, "'ssh' '-F' 'none' '-o' 'BatchMode=yes'", 38) == 0);
+	CHECK(strstr(sb.buf, "'IdentityFile=/k/it''s key'") != NULL);
+	CHECK(strstr(sb.buf, "'ControlPath=/tmp/s/cm' '-o' 'ControlMaster=no'") != NULL);
+	CHECK(strstr(sb.buf, "'-p' '2222' '-l' 'al ice'") != NULL);
+	CHECK(strstr(sb.buf, "'ConnectTimeout=7'") != NULL);
+	strbuf_release(&sb);
+
+	rsync_job_argv(&job, &argv);
+	CHECK_STR(argv.v[0], "rsync");
+	CHECK_STR(argv.v[argv.nr - 3], "--");
+	CHECK_STR(argv.v[argv.nr - 2], "/data/");
+	CHECK_STR(argv.v[argv.nr - 1], "[::1]:/in box/");
+	for (i = 0; i < argv.nr; i++)
+		CHECK(strcmp(argv.v[i], "--inplace") != 0);
+	CHECK(argv.v[argv.nr] == NULL);
+	{
+		bool has_s = false, has_r = false, has_from0 = false, has_stdin = false;
+
+		for (i = 0; i < argv.nr; i++) {
+			has_s |= strcmp(argv.v[i], "-s") == 0;
+			has_r |= strcmp(argv.v[i], "-r") == 0;
+			has_from0 |= strcmp(argv.v[i], "--from0") == 0;
+			has_stdin |= strcmp(argv.v[i], "--files-from=-") == 0;
+		}
+		CHECK(has_s && has_r && has_from0 && has_stdin);
+	}
+	strvec_clear(&argv);
+
+	job.recursive = false;
+	job.host = "host";
+	job.files_from = "/tmp/list";
+	rsync_job_argv(&job, &argv);
+	CHECK_STR(argv.v[argv.nr - 1], "host:/in box/");
+	for (i = 0; i < argv.nr; i++) {
+		CHECK(strcmp(argv.v[i], "-r") != 0);
+		CHECK(strcmp(argv.v[i], "--files-from=-") != 0);
+	}
+	strvec_clear(&argv);
+}
+
+static void
+test_exit_codes(void)
+{
+	CHECK_INT(rsync_exit_classify(0), RSYNC_EXIT_OK);
+	CHECK_INT(rsync_exit_classify(23), RSYNC_EXIT_PARTIAL);
+	CHECK_INT(rsync_exit_classify(24), RSYNC_EXIT_PARTIAL);
+	CHECK_INT(rsync_exit_classify(255), RSYNC_EXIT_RETRY);
+	CHECK_INT(rsync_exit_classify(12), RSYNC_EXIT_RETRY);
+	CHECK_INT(rsync_exit_classify(30), RSYNC_EXIT_RETRY);
+	CHECK_INT(rsync_exit_classify(11), RSYNC_EXIT_FATAL);
+	CHECK_INT(rsync_exit_classify(1), RSYNC_EXIT_FATAL);
+	CHECK_STR(rsync_exit_text(23), "partial transfer due to error");
+}
+
+int
+main(void)
+{
+	test_fixture_tree();
+	test_fixture_fast();
+	test_fixture_unknown_time();
+	test_progress_lines();
+	test_unescape();
+	test_messages_and_names();
+	test_argv();
+	test_exit_codes();
+	return unit_done("test-rsync");
+}

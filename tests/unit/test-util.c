@@ -1,0 +1,134 @@
+/* Unit tests for util: numbers, quoting, paths, UTF-8, escaping. */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "unit.h"
+
+static void
+test_numbers(void)
+{
+	unsigned long long v = 7;
+	int i = 0;
+
+	CHECK_INT(parse_ullong("0", 0, 10, &v), SYNC_OK);
+	CHECK_INT(v, 0);
+	CHECK_INT(parse_ullong("18446744073709551615", 0, ~0ULL, &v), SYNC_OK);
+	CHECK(v == ~0ULL);
+	CHECK_INT(parse_ullong("18446744073709551616", 0, ~0ULL, &v), SYNC_ERR_INVALID);
+	CHECK_INT(parse_int_range("22", 1, 65535, &i), SYNC_OK);
+	CHECK_INT(i, 22);
+	static const char *const bad[] = { "", " 22", "22 ", "+22", "-1", "0x10", "2e3",
+					   "65536", "0", "22abc", "１２", NULL };
+	for (size_t k = 0; bad[k]; k++)
+		CHECK_INT(parse_int_range(bad[k], 1, 65535, &i), SYNC_ERR_INVALID);
+}
+
+static void
+test_quoting(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	sq_quote(&sb, "it's $(rm -rf /) `x` \"y\"\n");
+	CHECK_STR(sb.buf, "'it'\\''s $(rm -rf /) `x` \"y\"\n'");
+	strbuf_reset(&sb);
+	sq_quote(&sb, "");
+	CHECK_STR(sb.buf, "''");
+	strbuf_reset(&sb);
+	rsync_rsh_quote(&sb, "a b'c\"d");
+	CHECK_STR(sb.buf, "'a b''c\"d'");
+	strbuf_release(&sb);
+}
+
+static void
+test_paths(void)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "/a/b/", "/a/b" }, { "//a//b//", "/a/b" }, { "/a/./b/.", "/a/b" },
+		{ "/", "/" }, { "///", "/" }, { "/a/../b", "/a/../b" },
+		{ "/a b/c\nd", "/a b/c\nd" }, { "/-x", "/-x" },
+	};
+	char *out, *cwd = getcwd(NULL, 0);
+	size_t k;
+
+	for (k = 0; k < sizeof cases / sizeof *cases; k++) {
+		CHECK_INT(path_absolute(cases[k].in, &out), SYNC_OK);
+		CHECK_STR(out, cases[k].out);
+		free(out);
+	}
+	CHECK_INT(path_absolute("rel/x/", &out), SYNC_OK);
+	CHECK(strncmp(out, cwd, strlen(cwd)) == 0);
+	CHECK_STR(out + strlen(cwd), strcmp(cwd, "/") ? "/rel/x" : "rel/x");
+	free(out);
+	free(cwd);
+	CHECK(path_absolute("", &out) != SYNC_OK);
+
+	CHECK_STR(path_basename("/a/b c"), "b c");
+	out = path_dirname("/a/b");
+	CHECK_STR(out, "/a");
+	free(out);
+	out = path_dirname("/a");
+	CHECK_STR(out, "/");
+	free(out);
+	CHECK(path_is_within("/a/b/c", "/a/b"));
+	CHECK(path_is_within("/a/b", "/a/b"));
+	CHECK(!path_is_within("/a/bc", "/a/b"));
+	CHECK(!path_is_within("/a", "/a/b"));
+	CHECK(path_is_within("/x", "/"));
+}
+
+static void
+test_utf8_and_escape(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	CHECK(utf8_valid("plain", 5));
+	CHECK(utf8_valid("\xe4\xb8\xad\xf0\x9f\x98\x80", 7));   /* 中 and an emoji */
+	CHECK(!utf8_valid("\xff", 1));
+	CHECK(!utf8_valid("\xc0\xaf", 2));                       /* overlong '/' */
+	CHECK(!utf8_valid("\xed\xa0\x80", 3));                   /* surrogate */
+	CHECK(!utf8_valid("\xe4\xb8", 2));                       /* truncated */
+
+	escape_untrusted(&sb, "ok \xe4\xb8\xad\x1b[31m\\\xff\n\xc2\x9b", 16);
+	CHECK_STR(sb.buf, "ok \xe4\xb8\xad\\x1b[31m\\\\\\xff\\x0a\\xc2\\x9b");
+	strbuf_release(&sb);
+}
+
+static void
+test_strbuf_strvec(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct strvec sv = STRVEC_INIT;
+	char *p;
+
+	CHECK_STR(sb.buf, "");
+	strbuf_addf(&sb, "%s-%d", "x", 42);
+	strbuf_add(&sb, "\0y", 2);
+	CHECK_INT(sb.len, 6);
+	strbuf_remove_front(&sb, 2);
+	CHECK_INT(sb.len, 4);
+	CHECK(memcmp(sb.buf, "42\0y", 4) == 0);
+	p = strbuf_detach(&sb, NULL);
+	CHECK_STR(sb.buf, "");
+	free(p);
+	for (int i = 0; i < 100; i++)
+		strvec_pushf(&sv, "a%d", i);
+	CHECK_INT(sv.nr, 100);
+	CHECK_STR(sv.v[99], "a99");
+	CHECK(sv.v[100] == NULL);
+	strvec_clear(&sv);
+	CHECK(sv.v[0] == NULL);
+}
+
+int
+main(void)
+{
+	test_numbers();
+	test_quoting();
+	test_paths();
+	test_utf8_and_escape();
+	test_strbuf_strvec();
+	return unit_done("test-util");
+}
