@@ -110,6 +110,12 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	else
 		strvec_push(argv, "--files-from=-");
 	strvec_push(argv, "--from0");
+	/*
+	 * Parents of listed paths exist already (created writable by the
+	 * directory pass); sending them again with their real modes could make
+	 * a read-only directory unwritable while its files are still coming.
+	 */
+	strvec_push(argv, "--no-implied-dirs");
 	/* Per-file progress and one marked line per name, nothing else. */
 	strvec_push(argv, "--info=progress1,name0,flist0,stats0");
 	strvec_push(argv, "--out-format=" NAME_PREFIX "%n");

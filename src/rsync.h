@@ -5,10 +5,11 @@
  * and feeds this module what rsync prints.
  *
  * Every rsync we run reads the list of paths to move from its standard
- * input (--files-from=- --from0, NUL-separated, relative to the source
- * root), so no file name ever appears on a command line, and passes the
- * remote destination through rsync's argument protection (-s), so no
- * remote shell ever sees it.
+ * input or a file (--files-from --from0, NUL-separated, relative to the
+ * source root), so no file name ever appears on a command line; their
+ * parent directories must exist on the far side already (--no-implied-dirs,
+ * listed parents first); and the remote destination goes through
+ * rsync's argument protection (-s), so no remote shell ever sees it.
  *
  * rsync's standard output, with the options built here, is a stream of
  *   "//NAME\n"   a file or directory about to be sent (NAME escaped by

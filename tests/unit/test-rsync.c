@@ -256,14 +256,16 @@ test_argv(void)
 	CHECK(argv.v[argv.nr] == NULL);
 	{
 		bool has_s = false, has_r = false, has_from0 = false, has_stdin = false;
+		bool no_implied = false;
 
 		for (i = 0; i < argv.nr; i++) {
 			has_s |= strcmp(argv.v[i], "-s") == 0;
 			has_r |= strcmp(argv.v[i], "-r") == 0;
 			has_from0 |= strcmp(argv.v[i], "--from0") == 0;
 			has_stdin |= strcmp(argv.v[i], "--files-from=-") == 0;
+			no_implied |= strcmp(argv.v[i], "--no-implied-dirs") == 0;
 		}
-		CHECK(has_s && has_r && has_from0 && has_stdin);
+		CHECK(has_s && has_r && has_from0 && has_stdin && no_implied);
 	}
 	strvec_clear(&argv);
 
