@@ -1,0 +1,66 @@
+# fish completion for scow-sync and its legacy names. The option lists mirror
+# `scow-sync __options CMD`; tests/integration/completions.sh checks them.
+
+# Print the command being completed: start, run, query, terminate, help,
+# version, or "none" while the first word after scow-sync is still open.
+function __scow_sync_command
+    set -l words (commandline -opc)
+    switch (string replace -r '.*/' '' -- $words[1])
+        case scow-sync-start
+            echo start
+            return
+        case scow-sync-query
+            echo query
+            return
+        case scow-sync-terminate
+            echo terminate
+            return
+    end
+    if test (count $words) -lt 2
+        echo none
+    else if string match -q -- '-*' $words[2]
+        echo run # scow-sync -a HOST ... is run
+    else
+        echo $words[2]
+    end
+end
+
+# Succeed when the command being completed is one of the arguments.
+function __scow_sync_is
+    contains -- (__scow_sync_command) $argv
+end
+
+for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
+    complete -c $prog -f
+
+    # Commands, for scow-sync itself.
+    set -l none '__scow_sync_is none'
+    complete -c $prog -n $none -a start -d 'start a transfer in the background'
+    complete -c $prog -n $none -a run -d 'run a transfer in the foreground'
+    complete -c $prog -n $none -a query -d 'show the files being moved, as JSON'
+    complete -c $prog -n $none -a terminate -d 'stop a running transfer'
+    complete -c $prog -n $none -a help -d 'show help for a command'
+    complete -c $prog -n $none -a version -d 'show the version'
+    complete -c $prog -n '__scow_sync_is help' -a 'start run query terminate'
+
+    # start and run (and scow-sync with an option first, which is run).
+    set -l xfer '__scow_sync_is none start run'
+    complete -c $prog -n $xfer -s d -l destination -x -d 'remote directory (created if missing)'
+    complete -c $prog -n $xfer -s m -l max-depth -x -d 'move entries above this depth separately (default 2)'
+    complete -c $prog -n $xfer -s p -l port -x -d 'ssh port (default 22)'
+    complete -c $prog -n $xfer -s k -l sshkey-path -r -F -d 'private key (default ~/scow/.scow-sync-ssh/id_rsa)'
+    complete -c $prog -n $xfer -s c -l check -d 'only check that key login works: print true or false'
+
+    # start, run and terminate.
+    set -l named '__scow_sync_is none start run terminate'
+    complete -c $prog -n $named -s a -l address -x -a '(__fish_print_hostnames)' -d 'remote host'
+    complete -c $prog -n $named -s u -l user -x -a '(__fish_complete_users)' -d 'remote user'
+    complete -c $prog -n $named -s s -l source -r -F -d 'local file or directory'
+    complete -c $prog -n $named -s v -l verbose -d 'say more'
+    complete -c $prog -n $named -s q -l quiet -d 'say only errors'
+
+    # Every command.
+    set -l any '__scow_sync_is none start run query terminate'
+    complete -c $prog -n $any -s h -l help -d 'show help'
+    complete -c $prog -n $any -l version -d 'show the version'
+end
