@@ -63,6 +63,7 @@ as_root() {
 install_apt() {
 	local proc=libprocps-dev
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get update || return
+	# openssh-server, procps and python3 serve the tests and the demo.
 	# procps-ng 4 (Debian 12+, Ubuntu 22.04+) ships libproc2.
 	if apt-cache show libproc2-dev >/dev/null 2>&1; then
 		proc=libproc2-dev
@@ -71,14 +72,15 @@ install_apt() {
 		apt-get install -y --no-install-recommends \
 		build-essential autoconf automake pkg-config \
 		libssh2-1-dev libjansson-dev libsqlite3-dev "$proc" \
-		rsync openssh-client openssh-server mandoc
+		rsync openssh-client openssh-server mandoc \
+		procps python3
 }
 
 install_rpm() {
 	as_root "$1" install -y \
 		gcc make autoconf automake pkgconf-pkg-config \
 		libssh2-devel jansson-devel sqlite-devel procps-ng-devel \
-		rsync openssh-clients openssh-server && return
+		rsync openssh-clients openssh-server procps-ng python3 && return
 	# RHEL and Rocky keep some of these in EPEL and CRB (PowerTools).
 	echo "install.sh: on RHEL or Rocky, enable EPEL and CRB first" >&2
 	return 1
@@ -88,7 +90,7 @@ install_apk() {
 	as_root apk add --no-cache \
 		build-base autoconf automake pkgconf \
 		libssh2-dev jansson-dev sqlite-dev procps-dev \
-		rsync openssh-client openssh-server
+		rsync openssh-client openssh-server procps python3
 }
 
 if command -v apt-get >/dev/null 2>&1; then

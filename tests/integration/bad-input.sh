@@ -1,0 +1,54 @@
+#!/bin/bash
+# Bad requests: one line naming the value, a non-zero exit, nothing started.
+# Failures after detaching are recorded with their reason.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+src=$T/src
+mkdir -p "$src"
+echo data > "$src/f"
+
+expect_usage() {
+	local what=$1; shift
+	local err rc
+	err=$("$@" 2>&1 >/dev/null); rc=$?
+	[ "$rc" = 2 ] || fail "$what: exit $rc, want 2"
+	[ "$(printf '%s\n' "$err" | wc -l)" = 1 ] || fail "$what: message is not one line: $err"
+	case $err in *"$EXPECT"*) ;; *) fail "$what: message '$err' does not name '$EXPECT'";; esac
+}
+
+base=(-a "$SSH_HOST" -u "$SSH_USER" -d "$T/dst" -p "$SSHD_PORT" -k "$SSH_KEY")
+EXPECT="$T/missing" expect_usage "missing source" scow-sync-start "${base[@]}" -s "$T/missing"
+EXPECT="$T/nokey" expect_usage "missing key" scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" \
+	-s "$src" -d "$T/dst" -k "$T/nokey"
+EXPECT="'70000'" expect_usage "bad port" scow-sync-start "${base[@]}" -s "$src" -p 70000
+EXPECT="'x'" expect_usage "bad depth" scow-sync-start "${base[@]}" -s "$src" -m x
+EXPECT="'-oProxyCommand=touch $T/pwned'" expect_usage "option as host" \
+	scow-sync-start -a "-oProxyCommand=touch $T/pwned" -u "$SSH_USER" -s "$src" -d "$T/dst" -k "$SSH_KEY"
+EXPECT="-d" expect_usage "no destination" scow-sync-start -a h -u u -s "$src" -k "$SSH_KEY"
+EXPECT="--bogus" expect_usage "unknown option" scow-sync-start --bogus
+[ ! -e "$T/pwned" ] || fail "an option was passed to ssh as a host"
+[ ! -e "$HOME/scow/.scow-sync/scow-sync.db" ] || [ "$(scow-sync-query)" = "[]" ] ||
+	fail "a rejected request started something"
+
+# A host that refuses: start succeeds (it cannot know yet), the transfer
+# fails with a reason in the error log.
+scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -p 1 -k "$SSH_KEY" ||
+	fail "start to a closed port exited $?"
+wait_for 60 grep -q "transfer failed" "$HOME/scow/.scow-sync/scow-sync.err" ||
+	fail "the failed transfer was not recorded in scow-sync.err"
+grep -q "cannot connect" "$HOME/scow/.scow-sync/scow-sync.err" ||
+	fail "the reason is not in scow-sync.err"
+
+# The foreground form says so and exits 1.
+scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -p 1 -k "$SSH_KEY" \
+	2>"$T/run.err"
+rc=$?
+[ "$rc" = 1 ] || fail "foreground run to a closed port exited $rc, want 1"
+grep -q "cannot connect" "$T/run.err" || fail "foreground run gave no reason: $(cat "$T/run.err")"
+
+for cmd in scow-sync-start scow-sync-query scow-sync-terminate scow-sync; do
+	"$cmd" --help >/dev/null || fail "$cmd --help exited $?"
+	"$cmd" --version | grep -q '^scow-sync [0-9]' || fail "$cmd --version"
+done
+no_processes_left || fail "processes left behind"
+finish

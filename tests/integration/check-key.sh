@@ -1,0 +1,35 @@
+#!/bin/bash
+# scow-sync-start -c: exactly true or false, exit 0 either way, and false
+# only when the key itself is the problem.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+check() {
+	scow-sync-start -a "$1" -u "$SSH_USER" -p "$2" -k "$3" -c 2>>"$T/check.err"
+}
+
+out=$(check "$SSH_HOST" "$SSHD_PORT" "$SSH_KEY"); rc=$?
+[ "$rc" = 0 ] || fail "check with the right key exited $rc"
+[ "$out" = true ] || fail "check with the right key printed '$out'"
+# No newline when stdout is not a terminal.
+[ "$(check "$SSH_HOST" "$SSHD_PORT" "$SSH_KEY" | od -An -c | tr -d ' \n')" = true ] ||
+	fail "check printed more than 'true'"
+# The unknown host was learned, as OpenSSH's accept-new does, and ssh agrees.
+grep -q "^\[$SSH_HOST\]:$SSHD_PORT " "$HOME/.ssh/known_hosts" ||
+	fail "host key not learned into \$HOME/.ssh/known_hosts"
+ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=yes \
+	-o UserKnownHostsFile="$HOME/.ssh/known_hosts" -i "$SSH_KEY" -p "$SSHD_PORT" \
+	"$SSH_USER@$SSH_HOST" true || fail "ssh does not accept the learned host key"
+
+ssh-keygen -q -t rsa -b 2048 -N '' -f "$T/other_key"
+out=$(check "$SSH_HOST" "$SSHD_PORT" "$T/other_key"); rc=$?
+[ "$rc" = 0 ] || fail "check with a refused key exited $rc"
+[ "$out" = false ] || fail "check with a refused key printed '$out'"
+
+out=$(check "$SSH_HOST" "$SSHD_PORT" "$T/no-such-key"); rc=$?
+[ "$rc" = 0 ] && [ "$out" = false ] || fail "missing key: rc=$rc out='$out'"
+
+# Nobody listens here: no answer about the key, so no reason to replace it.
+out=$(check "$SSH_HOST" 1 "$SSH_KEY"); rc=$?
+[ "$rc" = 0 ] && [ "$out" = true ] || fail "closed port: rc=$rc out='$out'"
+grep -q "cannot connect" "$T/check.err" || fail "closed port: no reason on stderr"
+finish

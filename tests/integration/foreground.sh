@@ -1,0 +1,36 @@
+#!/bin/bash
+# scow-sync in the foreground: depths 0 to 3, a single file, odd names,
+# re-running onto an existing copy.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+src=$T/src/data
+make_sample_tree "$src"
+for depth in 0 1 2 3; do
+	dst=$T/dst$depth
+	mkdir -p "$dst"
+	scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" -m "$depth" \
+		-p "$SSHD_PORT" -k "$SSH_KEY" -q 2>"$T/err$depth" ||
+		fail "run at depth $depth exited $?: $(cat "$T/err$depth")"
+	tree_equal "$src" "$dst/data" || fail "depth $depth: destination differs"
+done
+
+# The same again onto the complete copy: nothing breaks, still identical.
+scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst2" -m 2 \
+	-p "$SSHD_PORT" -k "$SSH_KEY" -q || fail "re-run exited $?"
+tree_equal "$src" "$T/dst2/data" || fail "re-run: destination differs"
+
+# One file, into a destination that does not exist yet, with odd names.
+odd="$T/src/it's a \$(touch $T/pwned) file"
+head -c 100000 /dev/urandom > "$odd"
+dst="$T/new dir/with 'quotes' and \$HOME"
+scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$odd" -d "$dst" -p "$SSHD_PORT" \
+	-k "$SSH_KEY" -q || fail "single file run exited $?"
+cmp -s "$odd" "$dst/$(basename "$odd")" || fail "single file differs"
+[ ! -e "$T/pwned" ] || fail "a file name was executed by a shell"
+
+# A source given with a trailing slash lands under its name all the same.
+scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src/" -d "$T/dst-slash" -m 1 \
+	-p "$SSHD_PORT" -k "$SSH_KEY" -q || fail "trailing slash run exited $?"
+tree_equal "$src" "$T/dst-slash/data" || fail "trailing slash: destination differs"
+no_processes_left || fail "processes left behind"
+finish

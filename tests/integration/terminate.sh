@@ -1,0 +1,42 @@
+#!/bin/bash
+# scow-sync-terminate stops a whole transfer: every process ends before it
+# returns, the transfer is recorded as terminated, nothing truncated sits
+# under a final name, and query no longer shows it.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+src=$T/src/big
+mkdir -p "$src/sub"
+for i in 1 2 3 4; do head -c 3145728 /dev/urandom > "$src/sub/f$i"; done
+head -c 3145728 /dev/urandom > "$src/top"
+dst=$T/dst
+mkdir -p "$dst"
+export SCOW_SYNC_BWLIMIT=128
+
+scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" -m 2 \
+	-p "$SSHD_PORT" -k "$SSH_KEY" || fail "start exited $?"
+wait_for 30 query_shows "$src" || fail "the transfer never showed up in query"
+
+# Nothing matches: exit 3, and the transfer goes on.
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$T/src/other" 2>/dev/null
+rc=$?
+[ "$rc" = 3 ] || fail "terminate of an unknown source exited $rc, want 3"
+query_shows "$src" || fail "terminating something else stopped this transfer"
+
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src"
+rc=$?
+[ "$rc" = 0 ] || fail "terminate exited $rc"
+no_processes_left || fail "processes of the transfer survived terminate"
+[ "$(scow-sync-query)" = "[]" ] || fail "query still shows the terminated transfer"
+grep -q "transfer terminated" "$HOME/scow/.scow-sync/scow-sync.log" ||
+	fail "the log does not record the transfer as terminated"
+# Whatever arrived under a final name is complete.
+while IFS= read -r -d '' f; do
+	rel=${f#"$dst/big/"}
+	cmp -s "$f" "$src/$rel" || fail "truncated file under its final name: $rel"
+done < <(find "$dst" -type f -not -path '*/.scow-sync-partial/*' -print0)
+
+# Terminating it again: nothing is running any more.
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src" 2>/dev/null
+rc=$?
+[ "$rc" = 3 ] || fail "second terminate exited $rc, want 3"
+finish
