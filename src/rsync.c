@@ -62,6 +62,23 @@ ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
 }
 
 void
+ssh_command_argv(const struct ssh_target *t, const char *const *remote_argv,
+		 struct strvec *argv)
+{
+	struct strbuf cmd = STRBUF_INIT;
+
+	ssh_base_argv(t, argv);
+	strvec_push(argv, t->host);
+	for (; *remote_argv; remote_argv++) {
+		if (cmd.len)
+			strbuf_addch(&cmd, ' ');
+		sq_quote(&cmd, *remote_argv);
+	}
+	strvec_push(argv, cmd.buf);
+	strbuf_release(&cmd);
+}
+
+void
 ssh_rsh_command(const struct ssh_target *t, struct strbuf *out)
 {
 	struct strvec argv = STRVEC_INIT;

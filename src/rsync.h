@@ -47,6 +47,14 @@ struct ssh_target {
  */
 void ssh_base_argv(const struct ssh_target *t, struct strvec *argv);
 
+/*
+ * Append ssh's argv to run remote_argv on t's host: ssh_base_argv, the
+ * host, and the words joined into one command with each single-quoted for
+ * the remote shell (ssh would join them unquoted).
+ */
+void ssh_command_argv(const struct ssh_target *t, const char *const *remote_argv,
+		      struct strvec *argv);
+
 /* Append the same command as one string for rsync's -e, each word quoted. */
 void ssh_rsh_command(const struct ssh_target *t, struct strbuf *out);
 

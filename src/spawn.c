@@ -203,6 +203,32 @@ spawn_close_fds(struct spawn *sp)
 }
 
 int
+spawn_run(const char *const *argv, int *status, struct strbuf *err_out)
+{
+	struct spawn sp;
+	char buf[1024];
+	ssize_t n;
+	int rc;
+
+	memset(&sp, 0, sizeof sp);
+	sp.argv = argv;
+	sp.pipe_stderr = true;
+	if ((rc = spawn_start(&sp)) < 0)
+		return rc;
+	for (;;) {
+		n = read(sp.err_fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (err_out && err_out->len < 4096)
+			strbuf_add(err_out, buf, (size_t)n);
+	}
+	spawn_close_fds(&sp);
+	return spawn_wait(sp.pid, status);
+}
+
+int
 spawn_wait(pid_t pid, int *status)
 {
 	int st;

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "util.h"
+
 struct spawn {
 	/* in */
 	const char *const *argv;    /* argv[0] is looked up in PATH */
@@ -32,6 +34,12 @@ int spawn_start(struct spawn *sp);
 
 /* Close whatever pipe ends are still open in sp. */
 void spawn_close_fds(struct spawn *sp);
+
+/*
+ * Run argv to its end with stdin and stdout on /dev/null, keeping up to
+ * 4 KiB of its stderr in err_out. *status as from waitpid.
+ */
+int spawn_run(const char *const *argv, int *status, struct strbuf *err_out);
 
 /* Wait for pid, retrying on EINTR; *status as from waitpid. */
 int spawn_wait(pid_t pid, int *status);

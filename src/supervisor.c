@@ -298,9 +298,14 @@ plan_transfer(struct sup *s)
 	return rc < 0 ? rc : 0;
 }
 
-/* Check the host, learn its key if new, and create the destination. */
+/*
+ * Check the host, learn its key if new, and create the destination over
+ * libssh2. When libssh2 cannot log in with a key OpenSSH may still accept
+ * (libssh2 before 1.11 signs RSA keys only with SHA-1, which OpenSSH 8.8
+ * and later refuse), *use_openssh asks for the mkdir through the master.
+ */
 static int
-prepare_remote(struct sup *s)
+prepare_remote(struct sup *s, bool *use_openssh)
 {
 	struct remote_params rp = {
 		.host = s->t.address, .port = s->t.port, .user = s->t.user,
@@ -311,7 +316,13 @@ prepare_remote(struct sup *s)
 	char err[512];
 	int rc;
 
-	if ((rc = remote_open(&rp, &r, err, sizeof err)) < 0) {
+	*use_openssh = false;
+	if ((rc = remote_open(&rp, &r, err, sizeof err)) == SYNC_ERR_AUTH) {
+		log_info("%s; trying OpenSSH", err);
+		*use_openssh = true;
+		return SYNC_OK;
+	}
+	if (rc < 0) {
 		set_failure(s, "%s", err);
 		return rc;
 	}
@@ -319,6 +330,32 @@ prepare_remote(struct sup *s)
 		set_failure(s, "cannot create destination '%s': %s", s->t.destination, err);
 	remote_close(r);
 	return rc;
+}
+
+/* Create the destination through the shared OpenSSH connection. */
+static int
+mkdir_through_master(struct sup *s)
+{
+	const char *words[] = { "mkdir", "-p", "--", s->t.destination, NULL };
+	struct strvec argv = STRVEC_INIT;
+	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT;
+	int status = -1, rc;
+
+	ssh_command_argv(&s->target, words, &argv);
+	rc = spawn_run((const char *const *)argv.v, &status, &err);
+	strvec_clear(&argv);
+	if (rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		strbuf_release(&err);
+		return SYNC_OK;
+	}
+	while (err.len && err.buf[err.len - 1] == '\n')
+		strbuf_setlen(&err, err.len - 1);
+	escape_untrusted(&esc, err.buf, err.len);
+	set_failure(s, "cannot create destination '%s': %s", s->t.destination,
+		    esc.len ? esc.buf : spawn_status_text(status));
+	strbuf_release(&err);
+	strbuf_release(&esc);
+	return SYNC_ERR_REMOTE;
 }
 
 /* Start the shared SSH connection and wait until its socket answers. */
@@ -1024,6 +1061,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	struct proc_id self;
 	char *reason = NULL;
 	double started = now_monotonic();
+	bool use_openssh = false;
 	int rc, i;
 
 	memset(&s, 0, sizeof s);
@@ -1070,10 +1108,12 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	if (!cfg->progress_display)
 		s.pline.tty = false;
 
-	if (make_tmpdir(&s) < 0 || prepare_remote(&s) < 0 || got_stop_signal ||
+	if (make_tmpdir(&s) < 0 || prepare_remote(&s, &use_openssh) < 0 || got_stop_signal ||
 	    start_master(&s) < 0 || got_stop_signal)
 		goto finish;
 	s.target.control_path = s.control_path;
+	if (use_openssh && mkdir_through_master(&s) < 0)
+		goto finish;
 	ssh_rsh_command(&s.target, &s.rsh);
 	if (plan_transfer(&s) < 0 || got_stop_signal)
 		goto finish;

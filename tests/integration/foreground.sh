@@ -19,14 +19,19 @@ scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst2" -m 2 \
 	-p "$SSHD_PORT" -k "$SSH_KEY" -q || fail "re-run exited $?"
 tree_equal "$src" "$T/dst2/data" || fail "re-run: destination differs"
 
-# One file, into a destination that does not exist yet, with odd names.
-odd="$T/src/it's a \$(touch $T/pwned) file"
+# One file, into a destination that does not exist yet, with names that a
+# shell would execute: if anything ran them, scow-sync-pwned-* files appear
+# in the working directory or a home directory.
+real_home=$(getent passwd "$SSH_USER" | cut -d: -f6)
+odd="$T/src/it's a \$(touch scow-sync-pwned-1) \`touch scow-sync-pwned-2\`; file"
 head -c 100000 /dev/urandom > "$odd"
-dst="$T/new dir/with 'quotes' and \$HOME"
-scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$odd" -d "$dst" -p "$SSHD_PORT" \
-	-k "$SSH_KEY" -q || fail "single file run exited $?"
+dst="$T/new dir/with 'quotes' and \$HOME; \$(touch scow-sync-pwned-3)"
+(cd "$T" && scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$odd" -d "$dst" -p "$SSHD_PORT" \
+	-k "$SSH_KEY" -q) || fail "single file run exited $?"
 cmp -s "$odd" "$dst/$(basename "$odd")" || fail "single file differs"
-[ ! -e "$T/pwned" ] || fail "a file name was executed by a shell"
+for d in "$T" "$HOME" "$real_home" /; do
+	ls "$d"/scow-sync-pwned-* >/dev/null 2>&1 && fail "a name was executed by a shell (in $d)"
+done
 
 # A source given with a trailing slash lands under its name all the same.
 scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src/" -d "$T/dst-slash" -m 1 \

@@ -246,6 +246,14 @@ test_argv(void)
 	CHECK(strstr(sb.buf, "'ConnectTimeout=7'") != NULL);
 	strbuf_release(&sb);
 
+	{
+		const char *words[] = { "mkdir", "-p", "--", "/in box/it's $(x)", NULL };
+
+		ssh_command_argv(&t, words, &argv);
+		CHECK_STR(argv.v[argv.nr - 2], "h");
+		CHECK_STR(argv.v[argv.nr - 1], "'mkdir' '-p' '--' '/in box/it'\\''s $(x)'");
+		strvec_clear(&argv);
+	}
 	rsync_job_argv(&job, &argv);
 	CHECK_STR(argv.v[0], "rsync");
 	CHECK_STR(argv.v[argv.nr - 3], "--");

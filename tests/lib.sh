@@ -1,0 +1,259 @@
+# tests/lib.sh: the harness every integration test sources (bash).
+#
+# It makes a private temporary directory $T and HOME inside it, generates a
+# host key and a user key, starts a private sshd on 127.0.0.1 (own port,
+# host key, authorized_keys and pid file, as the current user) and stops it
+# on exit. Tests use:
+#   SSH_HOST SSHD_PORT SSH_USER SSH_KEY T   where and how to log in
+#   fail MSG     record a broken expectation (the test goes on)
+#   finish       exit 1 if anything failed, else 0
+#   skip MSG     exit 77: the test cannot run here
+#   wait_for N CMD...   poll CMD for up to N seconds
+#   tree_equal A B      byte-for-byte, mode, symlink and name comparison
+#   make_sample_tree DIR
+# A test never touches the real ~/.ssh, port 22 or any other host.
+set -u
+
+FAILURES=0
+
+fail() {
+	FAILURES=$((FAILURES + 1))
+	printf 'FAIL: %s\n' "$*"
+}
+
+skip() {
+	printf 'SKIP: %s\n' "$*"
+	exit 77
+}
+
+finish() {
+	if [ "$FAILURES" -gt 0 ]; then
+		printf '%s: %d expectation(s) failed; files in %s\n' "${0##*/}" "$FAILURES" "$T"
+		KEEP_TEST_DIR=1
+		exit 1
+	fi
+	printf '%s: all expectations held\n' "${0##*/}"
+	exit 0
+}
+
+wait_for() {
+	local seconds=$1 i
+	shift
+	for i in $(seq 1 $((seconds * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+for prog in ssh ssh-keygen rsync; do
+	command -v "$prog" >/dev/null || skip "$prog is not installed"
+done
+[ -x "$SSHD" ] || skip "sshd is not installed"
+command -v python3 >/dev/null || skip "python3 is not installed"
+command -v pgrep >/dev/null || skip "pgrep is not installed"
+
+# mktemp's default names are short: control sockets stay within 108 bytes.
+T=$(mktemp -d /tmp/scow-sync-test.XXXXXX) || exit 99
+KEEP_TEST_DIR=${KEEP_TEST_DIR:-0}
+
+cleanup() {
+	local pid
+	if [ -f "$T/sshd.pid" ]; then
+		pid=$(cat "$T/sshd.pid")
+		kill "$pid" 2>/dev/null
+	fi
+	# Whatever of this test still runs (a failed test may leave some).
+	for pid in $(pgrep -f -- "$T" 2>/dev/null); do
+		[ "$pid" = "$$" ] || kill -9 "$pid" 2>/dev/null
+	done
+	if [ "$KEEP_TEST_DIR" = 1 ]; then
+		echo "test files kept in $T"
+	else
+		rm -rf "$T"
+	fi
+}
+trap cleanup EXIT
+
+export HOME=$T/home
+mkdir -p "$HOME"
+unset SCOW_SYNC_HOME SCOW_SYNC_WORKERS SCOW_SYNC_BWLIMIT SCOW_SYNC_RETRIES
+export SCOW_SYNC_SSH_CONFIG=none
+if [ -n "${SCOW_SYNC_BUILDDIR:-}" ]; then
+	PATH=$SCOW_SYNC_BUILDDIR/tests/bin:$PATH
+fi
+export PATH
+
+SSH_HOST=127.0.0.1
+SSH_USER=$(id -un)
+SSH_KEY=$T/id_rsa
+ssh-keygen -q -t ed25519 -N '' -f "$T/host_key" || exit 99
+# The portal's key: RSA in OpenSSH's default format.
+ssh-keygen -q -t rsa -b 3072 -N '' -f "$SSH_KEY" || exit 99
+cp "$SSH_KEY.pub" "$T/authorized_keys"
+chmod 600 "$T/authorized_keys"
+
+write_sshd_config() {
+	cat >"$T/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $1
+HostKey $T/host_key
+PidFile $T/sshd.pid
+AuthorizedKeysFile $T/authorized_keys
+UsePAM no
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+AllowUsers $SSH_USER
+Subsystem sftp internal-sftp
+LogLevel ERROR
+MaxSessions 100
+MaxStartups 100:30:200
+UseDNS no
+EOF
+}
+
+port_free() {
+	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# As root, sshd insists on its privilege separation directory.
+[ "$(id -u)" != 0 ] || mkdir -p /run/sshd
+
+start_sshd() {
+	local try port
+	for try in 1 2 3 4 5 6 7 8 9 10; do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		port_free "$port" || continue
+		write_sshd_config "$port"
+		"$SSHD" -t -f "$T/sshd_config" || { echo "sshd -t rejected the config"; exit 99; }
+		rm -f "$T/sshd.pid"
+		"$SSHD" -f "$T/sshd_config" -E "$T/sshd.log" || continue
+		if wait_for 5 test -s "$T/sshd.pid" && wait_for 5 eval '! port_free $port'; then
+			SSHD_PORT=$port
+			return 0
+		fi
+		[ -f "$T/sshd.pid" ] && kill "$(cat "$T/sshd.pid")" 2>/dev/null
+	done
+	echo "cannot start a private sshd"
+	exit 99
+}
+start_sshd
+
+# Compare two trees: types, modes, symlink targets, names (any bytes) and
+# the contents of every regular file. Prints what differs.
+tree_equal() {
+	python3 - "$1" "$2" <<'PY'
+import os, stat, sys
+a, b = (os.fsencode(p) for p in sys.argv[1:3])
+def listing(root):
+    out = {}
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            st = os.lstat(p)
+            rel = os.path.relpath(p, root)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(p))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", stat.S_IMODE(st.st_mode))
+            else:
+                out[rel] = ("file", stat.S_IMODE(st.st_mode), st.st_size, int(st.st_mtime))
+    return out
+la, lb = listing(a), listing(b)
+ok = True
+for rel in sorted(set(la) | set(lb)):
+    if la.get(rel) != lb.get(rel):
+        print("differs: %r: %r vs %r" % (rel, la.get(rel), lb.get(rel)))
+        ok = False
+    elif la[rel][0] == "file":
+        with open(os.path.join(a, rel), "rb") as fa, open(os.path.join(b, rel), "rb") as fb:
+            if fa.read() != fb.read():
+                print("contents differ: %r" % rel)
+                ok = False
+sys.exit(0 if ok else 1)
+PY
+}
+
+# A small tree with what trips copies up: depth, an empty directory,
+# symlinks (to a file, to a directory, dangling), odd names.
+make_sample_tree() {
+	local d=$1
+	mkdir -p "$d/a/b/c" "$d/empty" "$d/with space/inner"
+	echo one >"$d/a/f1"
+	echo two >"$d/a/b/f2"
+	head -c 1048576 /dev/urandom >"$d/a/b/c/random.bin"
+	head -c 70000 /dev/urandom >"$d/with space/inner/it's here"
+	: >"$d/zero-length"
+	printf 'x' >"$d/-leading-dash"
+	printf 'y' >"$d/a/b/new
+line"
+	chmod 640 "$d/a/f1"
+	ln -s f1 "$d/a/link-to-file"
+	ln -s ../a/b "$d/with space/link-to-dir"
+	ln -s nowhere "$d/dangling"
+}
+
+# ---- helpers for scow-sync's own commands ---------------------------------
+
+# True when every transfer this test started has logged its end.
+transfer_finished() {
+	local log=$HOME/scow/.scow-sync/scow-sync.log started ended
+	[ -f "$log" ] || return 1
+	started=$(grep -c "info: transfer of '" "$log")
+	ended=$(grep -cE "transfer (done|failed|terminated|interrupted) after" "$log")
+	[ "$started" -gt 0 ] && [ "$ended" -ge "$started" ]
+}
+
+# True when scow-sync-query shows a file under the given source.
+query_shows() {
+	scow-sync-query | grep -qF "\"filePath\": \"$1/"
+}
+
+# Check one scow-sync-query answer against the portal's contract: a JSON
+# array of objects with exactly six string values, each well formed.
+check_legacy_json() {
+	python3 - "$1" "$2" "$3" <<'PY'
+import json, re, sys
+text, host, src = sys.argv[1:4]
+rows = json.loads(text)
+assert isinstance(rows, list), "not an array"
+for o in rows:
+    assert isinstance(o, dict), "not an object"
+    assert set(o) == {"recvAddress", "filePath", "transferSize", "progress",
+                      "speed", "leftTime"}, "keys %s" % sorted(o)
+    assert all(isinstance(v, str) for v in o.values()), "a value is not a string"
+    assert o["recvAddress"] == host, "recvAddress %r" % o["recvAddress"]
+    assert o["filePath"].startswith(src + "/"), "filePath %r" % o["filePath"]
+    assert re.fullmatch(r"\d{1,3}(,\d{3})*", o["transferSize"]), o["transferSize"]
+    assert re.fullmatch(r"(\d|[1-9]\d|100)%", o["progress"]), o["progress"]
+    # The portal's own pattern, and a number it can read.
+    m = re.fullmatch(r"(\d+\.\d\d)(B|kB|MB|GB)/s", o["speed"])
+    assert m and re.search(r"([\d.]+)([kMGB]?B\/s)", o["speed"]), o["speed"]
+    assert re.fullmatch(r"\d+:[0-5]\d:[0-5]\d", o["leftTime"]), o["leftTime"]
+PY
+}
+
+# PIDs of this test's processes other than its sshd: scow-sync, rsync and
+# ssh all carry a path under $T (source, key or state) in their arguments.
+test_processes() {
+	local sshd_pid
+	sshd_pid=$(cat "$T/sshd.pid" 2>/dev/null)
+	pgrep -f -- "$T" | grep -vx -e "$$" -e "${sshd_pid:-0}" || true
+}
+
+# Wait a little for this test's transfer processes to end; list survivors.
+no_processes_left() {
+	local i left
+	for i in $(seq 1 50); do
+		left=$(test_processes)
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	echo "left running:" >&2
+	for p in $left; do ps -o pid=,args= -p "$p" >&2; done
+	return 1
+}
