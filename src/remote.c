@@ -26,15 +26,10 @@ struct remote {
 	LIBSSH2_SESSION *session;
 };
 
-/*
- * OpenSSH's default host key order, limited to what libssh2 knows, so that
- * both clients learn and check the same key of a host.
- */
-static const char *const hostkey_prefs[] = {
-	"ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
-	"rsa-sha2-512,rsa-sha2-256,ssh-rsa",
-	"ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa",
-	"ssh-rsa",
+/* OpenSSH's default host key order, so that both clients use one key. */
+static const char *const hostkey_order[] = {
+	"ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+	"ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa",
 };
 
 static void
@@ -290,12 +285,43 @@ authenticate(LIBSSH2_SESSION *session, const struct remote_params *p, char *err,
 	return SYNC_ERR_SSH;
 }
 
+/*
+ * Prefer host key algorithms in OpenSSH's order, naming only those this
+ * libssh2 supports: libssh2 1.10 corrupts memory (an overlapping memcpy)
+ * when it has to drop an unsupported name from the list itself.
+ */
+static void
+set_hostkey_order(LIBSSH2_SESSION *session)
+{
+	struct strbuf prefs = STRBUF_INIT;
+	const char **algs = NULL;
+	int n, i;
+	size_t k;
+
+	n = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &algs);
+	if (n <= 0)
+		return;
+	for (k = 0; k < sizeof hostkey_order / sizeof *hostkey_order; k++) {
+		for (i = 0; i < n; i++) {
+			if (strcmp(algs[i], hostkey_order[k]) == 0) {
+				if (prefs.len)
+					strbuf_addch(&prefs, ',');
+				strbuf_addstr(&prefs, hostkey_order[k]);
+				break;
+			}
+		}
+	}
+	libssh2_free(session, algs);
+	if (prefs.len)
+		libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, prefs.buf);
+	strbuf_release(&prefs);
+}
+
 int
 remote_open(const struct remote_params *params, struct remote **out, char *err, size_t errlen)
 {
 	static int initialised;
 	struct remote *r;
-	size_t i;
 	int rc;
 
 	*out = NULL;
@@ -317,10 +343,7 @@ remote_open(const struct remote_params *params, struct remote **out, char *err, 
 	}
 	libssh2_session_set_blocking(r->session, 1);
 	libssh2_session_set_timeout(r->session, params->timeout_ms);
-	for (i = 0; i < sizeof hostkey_prefs / sizeof *hostkey_prefs; i++)
-		if (libssh2_session_method_pref(r->session, LIBSSH2_METHOD_HOSTKEY,
-						hostkey_prefs[i]) == 0)
-			break;
+	set_hostkey_order(r->session);
 	if ((rc = libssh2_session_handshake(r->session, r->fd)) != 0) {
 		set_err(err, errlen, "ssh handshake with '%s' port %d failed: %s", params->host,
 			params->port, ssh_message(r->session));
