@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 #include "spawn.h"
@@ -112,7 +115,7 @@ spawn_start(struct spawn *sp)
 	struct strvec env = STRVEC_INIT;
 	char **envp, *program;
 	ssize_t n;
-	pid_t pid;
+	pid_t pid, parent;
 	int rc = SYNC_ERR_SYSTEM, saved;
 
 	sp->pid = -1;
@@ -128,6 +131,7 @@ spawn_start(struct spawn *sp)
 	    xpipe_cloexec(report) < 0)
 		goto out;
 
+	parent = getpid();
 	pid = fork();
 	if (pid < 0)
 		goto out;
@@ -145,6 +149,12 @@ spawn_start(struct spawn *sp)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (sp->new_pgroup)
 			setpgid(0, 0);
+#ifdef PR_SET_PDEATHSIG
+		/* A parent killed outright must not leave us running. */
+		if (sp->die_with_parent &&
+		    (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent))
+			_exit(127);
+#endif
 		if (child_dup(in[0], 0, devnull) < 0 ||
 		    child_dup(out[1], 1, devnull) < 0 ||
 		    child_dup(err[1], 2, devnull) < 0)

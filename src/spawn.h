@@ -22,6 +22,7 @@ struct spawn {
 	bool pipe_stdout;           /* else /dev/null */
 	bool pipe_stderr;           /* else /dev/null */
 	bool new_pgroup;            /* child leads its own process group */
+	bool die_with_parent;       /* SIGTERM the child if we die (Linux) */
 	/* out */
 	pid_t pid;
 	int in_fd;                  /* write end of stdin, or -1 */

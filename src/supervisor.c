@@ -348,8 +348,7 @@ mkdir_through_master(struct sup *s)
 		strbuf_release(&err);
 		return SYNC_OK;
 	}
-	while (err.len && err.buf[err.len - 1] == '\n')
-		strbuf_setlen(&err, err.len - 1);
+	strbuf_trim_eol(&err);
 	escape_untrusted(&esc, err.buf, err.len);
 	set_failure(s, "cannot create destination '%s': %s", s->t.destination,
 		    esc.len ? esc.buf : spawn_status_text(status));
@@ -386,6 +385,7 @@ start_master(struct sup *s)
 	sp.argv = (const char *const *)argv.v;
 	sp.pipe_stderr = true;
 	sp.new_pgroup = true;
+	sp.die_with_parent = true;
 	if (spawn_start(&sp) < 0) {
 		set_failure(s, "cannot run '%s': %s", s->cfg->ssh_path, strerror(errno));
 		strvec_clear(&argv);
@@ -400,20 +400,19 @@ start_master(struct sup *s)
 			break;
 		}
 		if (waitpid(sp.pid, &status, WNOHANG) == sp.pid) {
-			s->master_pid = -1;
-			n = read(sp.err_fd, buf, sizeof buf - 1);
-			buf[n > 0 ? n : 0] = '\0';
-			if (n > 0 && buf[n - 1] == '\n')
-				buf[n - 1] = '\0';
-			{
-				struct strbuf e = STRBUF_INIT;
+			struct strbuf out = STRBUF_INIT, e = STRBUF_INIT;
 
-				escape_untrusted(&e, buf, strlen(buf));
-				set_failure(s, "cannot connect to '%s' port %d: ssh %s%s%s",
-					    s->t.address, s->t.port, spawn_status_text(status),
-					    e.len ? ": " : "", e.buf);
-				strbuf_release(&e);
-			}
+			s->master_pid = -1;
+			n = read(sp.err_fd, buf, sizeof buf);
+			if (n > 0)
+				strbuf_add(&out, buf, (size_t)n);
+			strbuf_trim_eol(&out);
+			escape_untrusted(&e, out.buf, out.len);
+			set_failure(s, "cannot connect to '%s' port %d: ssh %s%s%s",
+				    s->t.address, s->t.port, spawn_status_text(status),
+				    e.len ? ": " : "", e.buf);
+			strbuf_release(&out);
+			strbuf_release(&e);
 			break;
 		}
 		poll(NULL, 0, 20);
@@ -559,6 +558,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind, struct unit *u
 	w->sp.pipe_stdout = true;
 	w->sp.pipe_stderr = true;
 	w->sp.new_pgroup = true;
+	w->sp.die_with_parent = true;
 	rc = spawn_start(&w->sp);
 	strvec_clear(&argv);
 	if (rc < 0) {
@@ -609,7 +609,7 @@ last_error_line(struct worker *w, struct strbuf *out)
 		while (q > s && q[-1] != '\n')
 			q--;
 		if (q < p - 1)
-			p = q, end = p + strcspn(p, "\n");
+			p = q, end = p + strcspn(p, "\r\n");
 	}
 	escape_untrusted(out, p, (size_t)(end - p));
 }

@@ -1,0 +1,23 @@
+#!/bin/bash
+# A supervisor killed outright (kill -9, the OOM killer): query must stop
+# showing its files, and none of its processes (rsync workers, the shared
+# ssh connection) may live on.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+src=$T/src/run
+mkdir -p "$src/d"
+for i in 1 2 3; do head -c 3145728 /dev/urandom > "$src/d/f$i"; done
+head -c 3145728 /dev/urandom > "$src/top"
+export SCOW_SYNC_BWLIMIT=128
+
+scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -m 2 \
+	-p "$SSHD_PORT" -k "$SSH_KEY" || fail "start exited $?"
+wait_for 30 query_shows "$src" || fail "the transfer never showed up in query"
+sup=$(pgrep -f -- "^scow-sync-start .*-s $src ")
+[ -n "$sup" ] || fail "cannot find the supervisor"
+pgrep -f -- "ControlMaster=yes" >/dev/null || fail "no shared ssh connection to watch"
+kill -9 $sup
+
+[ "$(scow-sync-query)" = "[]" ] || fail "query still shows files of a dead supervisor"
+no_processes_left || fail "processes outlived their supervisor"
+finish
