@@ -136,8 +136,15 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	/* Per-file progress and one marked line per name, nothing else. */
 	strvec_push(argv, "--info=progress1,name0,flist0,stats0");
 	strvec_push(argv, "--out-format=" NAME_PREFIX "%n");
-	if (job->partial_dir)
+	if (job->partial_dir) {
+		/*
+		 * rsync excludes anything named like the partial dir; a source
+		 * that has one must still arrive whole. Ours only ever exist on
+		 * the receiving side, so the rule never sends them.
+		 */
+		strvec_pushf(argv, "--filter=+ %s/***", job->partial_dir);
 		strvec_pushf(argv, "--partial-dir=%s", job->partial_dir);
+	}
 	if (job->chmod)
 		strvec_pushf(argv, "--chmod=%s", job->chmod);
 	if (job->bwlimit_kib)

@@ -195,6 +195,9 @@ line"
 	ln -s f1 "$d/a/link-to-file"
 	ln -s ../a/b "$d/with space/link-to-dir"
 	ln -s nowhere "$d/dangling"
+	# rsync would drop this name as its own partial directory.
+	mkdir -p "$d/a/.scow-sync-partial"
+	echo mine >"$d/a/.scow-sync-partial/user-data"
 }
 
 # ---- helpers for scow-sync's own commands ---------------------------------
