@@ -5,9 +5,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "cmd.h"
 #include "options.h"
+#include "spawn.h"
+#include "util.h"
 
 void
 cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
@@ -47,6 +50,42 @@ cmd_print_version(const struct cmd_ctx *ctx)
 	return cmd_finish_stdout(ctx, EXIT_OK);
 }
 
+/*
+ * Refuse, before detaching, a key that would fail every connection later:
+ * one that needs a passphrase (nobody is there to type it) or that OpenSSH
+ * cannot read. ssh-keygen -y loads the key exactly as ssh will.
+ */
+static int
+check_key_loads(const char *key, char *err, size_t errlen)
+{
+	const char *argv[] = { "ssh-keygen", "-y", "-P", "", "-f", key, NULL };
+	struct strbuf out = STRBUF_INIT, esc = STRBUF_INIT;
+	int status = 0;
+
+	if (spawn_run(argv, &status, &out) < 0)
+		return 0;   /* no ssh-keygen: the transfer will say what is wrong */
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		strbuf_release(&out);
+		return 0;
+	}
+	strbuf_trim_eol(&out);
+	/* Its last line is the reason ("Load key ...: bad permissions"). */
+	{
+		const char *last = strrchr(out.buf, '\n');
+
+		last = last ? last + 1 : out.buf;
+		escape_untrusted(&esc, last, strlen(last));
+	}
+	if (strstr(out.buf, "passphrase") || strstr(out.buf, "incorrect"))
+		snprintf(err, errlen, "cannot use key '%s': it is protected by a passphrase", key);
+	else
+		snprintf(err, errlen, "cannot use key '%s': %s", key,
+			 esc.len ? esc.buf : "ssh-keygen cannot load it");
+	strbuf_release(&out);
+	strbuf_release(&esc);
+	return -1;
+}
+
 int
 cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
 		   char **argv, struct transfer_request *req, bool *done)
@@ -66,7 +105,8 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 	default:
 		break;
 	}
-	if (options_validate_transfer(req, !req->check, err, sizeof err) < 0) {
+	if (options_validate_transfer(req, !req->check, err, sizeof err) < 0 ||
+	    (!req->check && check_key_loads(req->key_path, err, sizeof err) < 0)) {
 		cmd_error(ctx, "%s", err);
 		transfer_request_release(req);
 		return EXIT_USAGE;

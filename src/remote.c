@@ -429,8 +429,7 @@ remote_run(struct remote *r, const char *const *argv, int *status, char *err, si
 	if (*status != 0) {
 		struct strbuf esc = STRBUF_INIT;
 
-		while (errout.len && (errout.buf[errout.len - 1] == '\n'))
-			strbuf_setlen(&errout, errout.len - 1);
+		strbuf_trim_eol(&errout);
 		escape_untrusted(&esc, errout.buf, errout.len);
 		set_err(err, errlen, "%s", esc.len ? esc.buf : "remote command failed");
 		strbuf_release(&esc);

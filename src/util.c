@@ -232,6 +232,13 @@ strbuf_setlen(struct strbuf *sb, size_t len)
 }
 
 void
+strbuf_trim_eol(struct strbuf *sb)
+{
+	while (sb->len && (sb->buf[sb->len - 1] == '\n' || sb->buf[sb->len - 1] == '\r'))
+		strbuf_setlen(sb, sb->len - 1);
+}
+
+void
 strbuf_remove_front(struct strbuf *sb, size_t len)
 {
 	if (len >= sb->len) {

@@ -82,6 +82,8 @@ void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(
 void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
 void strbuf_setlen(struct strbuf *sb, size_t len);
 static inline void strbuf_reset(struct strbuf *sb) { strbuf_setlen(sb, 0); }
+/* Drop trailing CR and LF bytes (what ssh and rsync end lines with). */
+void strbuf_trim_eol(struct strbuf *sb);
 /* Remove len bytes from the front. */
 void strbuf_remove_front(struct strbuf *sb, size_t len);
 

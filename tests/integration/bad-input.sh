@@ -25,6 +25,9 @@ EXPECT="'x'" expect_usage "bad depth" scow-sync-start "${base[@]}" -s "$src" -m 
 EXPECT="'-oProxyCommand=touch $T/pwned'" expect_usage "option as host" \
 	scow-sync-start -a "-oProxyCommand=touch $T/pwned" -u "$SSH_USER" -s "$src" -d "$T/dst" -k "$SSH_KEY"
 EXPECT="-d" expect_usage "no destination" scow-sync-start -a h -u u -s "$src" -k "$SSH_KEY"
+ssh-keygen -q -t ed25519 -N 'a passphrase' -f "$T/locked_key"
+EXPECT="protected by a passphrase" expect_usage "key with a passphrase" \
+	scow-sync-start "${base[@]}" -s "$src" -k "$T/locked_key"
 EXPECT="--bogus" expect_usage "unknown option" scow-sync-start --bogus
 [ ! -e "$T/pwned" ] || fail "an option was passed to ssh as a host"
 [ ! -e "$HOME/scow/.scow-sync/scow-sync.db" ] || [ "$(scow-sync-query)" = "[]" ] ||
