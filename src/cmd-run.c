@@ -71,23 +71,11 @@ cmd_run_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	char *state_dir = NULL;
 	char err[512];
 	bool done;
-	int64_t id;
 	int code;
 
-	code = cmd_parse_transfer(ctx, &cmd_run_entry, argc, argv, &req, &done);
+	code = cmd_prepare_transfer(ctx, &cmd_run_entry, argc, argv, &req, &cfg,
+				    &state_dir, &done);
 	if (done)
-		return code;
-	if (req.check) {
-		code = cmd_check_login(ctx, &req);
-		goto out;
-	}
-	if (supervisor_config_from_env(&cfg, err, sizeof err) < 0) {
-		cmd_error(ctx, "%s", err);
-		code = EXIT_USAGE;
-		goto out;
-	}
-	state_dir = store_default_dir();
-	if ((code = cmd_record_transfer(ctx, &req, state_dir, &id)) != EXIT_OK)
 		goto out;
 	if (store_open(state_dir, &st, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
@@ -96,15 +84,13 @@ cmd_run_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	log_open(state_dir);
 	log_set_echo(ctx->verbosity > 0 ? LOG_INFO : ctx->verbosity < 0 ? LOG_ERROR : LOG_WARN);
-	cfg.transfer_id = id;
-	cfg.state_dir = state_dir;
 	cfg.progress_display = ctx->verbosity >= 0 && isatty(STDERR_FILENO);
 	if (supervisor_run(st, &cfg, &final) < 0) {
 		cmd_error(ctx, "%s", store_errmsg(st));
 		code = EXIT_FAILED;
 		goto out;
 	}
-	print_summary(ctx, st, id);
+	print_summary(ctx, st, cfg.transfer_id);
 	code = final == TRANSFER_DONE ? EXIT_OK :
 	       final == TRANSFER_TERMINATED ? EXIT_STOPPED : EXIT_FAILED;
 out:

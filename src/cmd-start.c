@@ -212,68 +212,23 @@ detach_supervisor(const struct cmd_ctx *ctx, const char *state_dir,
 	return EXIT_FAILED;
 }
 
-int
-cmd_record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
-		    const char *state_dir, int64_t *id)
-{
-	struct transfer t;
-	struct store *st;
-	char err[512];
-
-	if (store_open(state_dir, &st, err, sizeof err) < 0) {
-		cmd_error(ctx, "%s", err);
-		return EXIT_FAILED;
-	}
-	memset(&t, 0, sizeof t);
-	t.address = (char *)req->address;
-	t.user = (char *)req->user;
-	t.port = req->port;
-	t.source = req->source;
-	t.destination = (char *)req->destination;
-	t.key_path = req->key_path;
-	t.max_depth = req->max_depth;
-	if (store_transfer_insert(st, &t) < 0) {
-		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
-		store_close(st);
-		return EXIT_FAILED;
-	}
-	*id = t.id;
-	store_close(st);
-	return EXIT_OK;
-}
-
 static int
 cmd_start_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct transfer_request req;
 	struct supervisor_config cfg;
 	char *state_dir = NULL;
-	char err[512];
 	bool done;
-	int64_t id;
 	int code;
 
-	code = cmd_parse_transfer(ctx, &cmd_start_entry, argc, argv, &req, &done);
+	code = cmd_prepare_transfer(ctx, &cmd_start_entry, argc, argv, &req, &cfg,
+				    &state_dir, &done);
 	if (done)
-		return code;
-	if (req.check) {
-		code = cmd_check_login(ctx, &req);
 		goto out;
-	}
-	if (supervisor_config_from_env(&cfg, err, sizeof err) < 0) {
-		cmd_error(ctx, "%s", err);
-		code = EXIT_USAGE;
-		goto out;
-	}
-	state_dir = store_default_dir();
-	if ((code = cmd_record_transfer(ctx, &req, state_dir, &id)) != EXIT_OK)
-		goto out;
-	cfg.transfer_id = id;
-	cfg.state_dir = state_dir;
 	if ((code = detach_supervisor(ctx, state_dir, &cfg)) != EXIT_OK)
 		goto out;
 	if (!ctx->legacy)
-		printf("%lld\n", (long long)id);
+		printf("%lld\n", (long long)cfg.transfer_id);
 	code = cmd_finish_stdout(ctx, EXIT_OK);
 out:
 	free(state_dir);

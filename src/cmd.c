@@ -3,12 +3,15 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #include "cmd.h"
 #include "options.h"
+#include "store.h"
+#include "supervisor.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -111,6 +114,66 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 		transfer_request_release(req);
 		return EXIT_USAGE;
 	}
+	*done = false;
+	return EXIT_OK;
+}
+
+/* Record the request as a new transfer in state_dir; an exit code. */
+static int
+record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
+		    const char *state_dir, int64_t *id)
+{
+	struct transfer t;
+	struct store *st;
+	char err[512];
+
+	if (store_open(state_dir, &st, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_FAILED;
+	}
+	memset(&t, 0, sizeof t);
+	t.address = (char *)req->address;
+	t.user = (char *)req->user;
+	t.port = req->port;
+	t.source = req->source;
+	t.destination = (char *)req->destination;
+	t.key_path = req->key_path;
+	t.max_depth = req->max_depth;
+	if (store_transfer_insert(st, &t) < 0) {
+		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
+		store_close(st);
+		return EXIT_FAILED;
+	}
+	*id = t.id;
+	store_close(st);
+	return EXIT_OK;
+}
+
+int
+cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, char **argv,
+		     struct transfer_request *req, struct supervisor_config *cfg,
+		     char **state_dir, bool *done)
+{
+	char err[512];
+	int64_t id;
+	int code;
+
+	*state_dir = NULL;
+	code = cmd_parse_transfer(ctx, e, argc, argv, req, done);
+	if (*done)
+		return code;
+	*done = true;
+	if (req->check)
+		return cmd_check_login(ctx, req);
+	if (supervisor_config_from_env(cfg, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_USAGE;
+	}
+	*state_dir = store_default_dir();
+	if ((code = record_transfer(ctx, req, *state_dir, &id)) != EXIT_OK)
+		return code;
+	cfg->transfer_id = id;
+	cfg->state_dir = *state_dir;
 	*done = false;
 	return EXIT_OK;
 }

@@ -46,9 +46,17 @@ int cmd_check_login(const struct cmd_ctx *ctx, struct transfer_request *req);
 int cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
 		       char **argv, struct transfer_request *req, bool *done);
 
-/* Record the request as a new transfer in state_dir; an exit code. */
-int cmd_record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
-			const char *state_dir, int64_t *id);
+struct supervisor_config;
+/*
+ * The common prelude of start and run: parse and check the flags, answer
+ * -c, read the settings, record the transfer. Sets *done (with the exit
+ * code returned) when there is nothing more to do; otherwise fills req
+ * (caller releases), cfg (transfer_id, state_dir) and *state_dir (caller
+ * frees).
+ */
+int cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
+			 char **argv, struct transfer_request *req,
+			 struct supervisor_config *cfg, char **state_dir, bool *done);
 
 /* Print "PROG: message" on stderr. */
 void cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
