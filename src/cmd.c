@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "options.h"
+#include "proc.h"
 #include "store.h"
 #include "supervisor.h"
 #include "spawn.h"
@@ -119,14 +120,20 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 }
 
 /* Record the request as a new transfer in state_dir; an exit code. */
+/*
+ * Record the request as a new transfer in state_dir, unless the same one
+ * is running: then *id is that transfer and *running is set. An exit code.
+ */
 static int
 record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
-		    const char *state_dir, int64_t *id)
+		const char *state_dir, int64_t *id, bool *running)
 {
 	struct transfer t;
 	struct store *st;
 	char err[512];
+	int rc;
 
+	*running = false;
 	if (store_open(state_dir, &st, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		return EXIT_FAILED;
@@ -139,7 +146,19 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	t.destination = (char *)req->destination;
 	t.key_path = req->key_path;
 	t.max_depth = req->max_depth;
-	if (store_transfer_insert(st, &t) < 0) {
+	/* Ours until a supervisor takes it over: a live owner from the start. */
+	if (proc_self(&t.supervisor) < 0) {
+		cmd_error(ctx, "cannot read our own process: %s", strerror(errno));
+		store_close(st);
+		return EXIT_FAILED;
+	}
+	rc = store_transfer_insert_unique(st, &t, proc_matches, id);
+	if (rc == SYNC_ERR_EXISTS) {
+		*running = true;
+		store_close(st);
+		return EXIT_OK;
+	}
+	if (rc < 0) {
 		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
 		store_close(st);
 		return EXIT_FAILED;
@@ -155,6 +174,7 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		     char **state_dir, bool *done)
 {
 	char err[512];
+	bool running;
 	int64_t id;
 	int code;
 
@@ -170,8 +190,17 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		return EXIT_USAGE;
 	}
 	*state_dir = store_default_dir();
-	if ((code = record_transfer(ctx, req, *state_dir, &id)) != EXIT_OK)
+	if ((code = record_transfer(ctx, req, *state_dir, &id, &running)) != EXIT_OK)
 		return code;
+	if (running) {
+		/* Never two writers into one destination: report the one running. */
+		if (ctx->verbosity >= 0)
+			cmd_error(ctx, "the same transfer is already running as transfer %lld",
+				  (long long)id);
+		if (!ctx->legacy)
+			printf("%lld\n", (long long)id);
+		return cmd_finish_stdout(ctx, EXIT_OK);
+	}
 	cfg->transfer_id = id;
 	cfg->state_dir = *state_dir;
 	*done = false;

@@ -403,8 +403,9 @@ store_transfer_insert(struct store *st, struct transfer *t)
 	int rc;
 
 	if ((rc = prepare(st, "INSERT INTO transfers (address, user, port, source, "
-			  "destination, key_path, max_depth, state, created_at) "
-			  "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)", &stmt)) < 0)
+			  "destination, key_path, max_depth, state, created_at, sup_pid, "
+			  "sup_start, sup_uid) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+			  &stmt)) < 0)
 		return rc;
 	t->created_at = now_wall();
 	bind_text(stmt, 1, t->address);
@@ -415,11 +416,64 @@ store_transfer_insert(struct store *st, struct transfer *t)
 	bind_path(stmt, 6, t->key_path);
 	sqlite3_bind_int(stmt, 7, t->max_depth);
 	sqlite3_bind_int64(stmt, 8, t->created_at);
+	sqlite3_bind_int64(stmt, 9, t->supervisor.pid);
+	sqlite3_bind_int64(stmt, 10, (sqlite3_int64)t->supervisor.start);
+	sqlite3_bind_int64(stmt, 11, t->supervisor.uid);
 	if ((rc = step_done(st, stmt, "record transfer")) < 0)
 		return rc;
 	t->id = sqlite3_last_insert_rowid(st->db);
 	t->state = TRANSFER_QUEUED;
 	return SYNC_OK;
+}
+
+int
+store_transfer_insert_unique(struct store *st, struct transfer *t,
+			     bool (*alive)(const struct proc_id *), int64_t *existing)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc, step;
+
+	*existing = 0;
+	if ((rc = store_begin(st)) < 0)
+		return rc;
+	if ((rc = prepare(st, "SELECT id, sup_pid, sup_start, sup_uid FROM transfers "
+			  "WHERE address = ? AND user = ? AND port = ? AND source = ? AND "
+			  "destination = ? AND state IN ('queued', 'running') ORDER BY id",
+			  &stmt)) < 0)
+		goto fail;
+	bind_text(stmt, 1, t->address);
+	bind_text(stmt, 2, t->user);
+	sqlite3_bind_int(stmt, 3, t->port);
+	bind_path(stmt, 4, t->source);
+	bind_path(stmt, 5, t->destination);
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct proc_id p;
+
+		p.pid = (pid_t)sqlite3_column_int64(stmt, 1);
+		p.start = (uint64_t)sqlite3_column_int64(stmt, 2);
+		p.uid = (uid_t)sqlite3_column_int64(stmt, 3);
+		if (alive(&p)) {
+			*existing = sqlite3_column_int64(stmt, 0);
+			break;
+		}
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		rc = db_error(st, "look for a running transfer");
+		goto fail;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (*existing) {
+		store_rollback(st);
+		return SYNC_ERR_EXISTS;
+	}
+	if ((rc = store_transfer_insert(st, t)) < 0)
+		goto fail;
+	return store_commit(st);
+fail:
+	sqlite3_finalize(stmt);
+	store_rollback(st);
+	return rc;
 }
 
 /* Fill t from a row selected with TRANSFER_COLUMNS. */

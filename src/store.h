@@ -104,8 +104,22 @@ int store_begin(struct store *st);    /* BEGIN IMMEDIATE */
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
 
-/* Insert t (state queued); sets t->id and t->created_at. */
+/*
+ * Insert t (state queued, owned by t->supervisor until a supervisor takes
+ * it over); sets t->id and t->created_at.
+ */
 int store_transfer_insert(struct store *st, struct transfer *t);
+
+/*
+ * Insert t unless an identical request (address, user, port, source,
+ * destination) is queued or running under a process that is still alive
+ * (checked with alive()). Check and insert happen in one write
+ * transaction, so two simultaneous starts cannot both insert. Returns
+ * SYNC_OK with t->id set, or SYNC_ERR_EXISTS with *existing set to the
+ * running transfer's id.
+ */
+int store_transfer_insert_unique(struct store *st, struct transfer *t,
+				 bool (*alive)(const struct proc_id *), int64_t *existing);
 int store_transfer_get(struct store *st, int64_t id, struct transfer *out);
 /* Mark running under the given supervisor process. */
 int store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *sup);

@@ -17,6 +17,18 @@ count_transfer(const struct transfer *t, void *ctx)
 	return 0;
 }
 
+static bool
+always_alive(const struct proc_id *p)
+{
+	return true;
+}
+
+static bool
+never_alive(const struct proc_id *p)
+{
+	return false;
+}
+
 static int
 collect_live(const struct live_file *f, void *ctx)
 {
@@ -130,6 +142,25 @@ main(void)
 		count = 0;
 		CHECK_INT(store_transfer_foreach(st, &f, count_transfer, &count), SYNC_OK);
 		CHECK_INT(count, 0);
+	}
+	/* Never two writers: an identical live request is reported, not added. */
+	{
+		struct transfer a = t, b;
+		int64_t existing = -1;
+
+		a.destination = "/other";
+		CHECK_INT(store_transfer_insert_unique(st, &a, never_alive, &existing), SYNC_OK);
+		CHECK_INT(existing, 0);
+		b = a;
+		CHECK_INT(store_transfer_insert_unique(st, &b, always_alive, &existing),
+			  SYNC_ERR_EXISTS);
+		CHECK_INT(existing, a.id);
+		/* Its owner is dead: a new transfer may start. */
+		CHECK_INT(store_transfer_insert_unique(st, &b, never_alive, &existing), SYNC_OK);
+		CHECK(b.id > a.id);
+		/* A different destination is another request. */
+		b.destination = "/third";
+		CHECK_INT(store_transfer_insert_unique(st, &b, always_alive, &existing), SYNC_OK);
 	}
 	store_close(st);
 
