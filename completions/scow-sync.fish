@@ -59,6 +59,10 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $named -s v -l verbose -d 'say more'
     complete -c $prog -n $named -s q -l quiet -d 'say only errors'
 
+    # terminate only.
+    complete -c $prog -n '__scow_sync_is terminate' -l id -x -d 'the transfer with this id'
+    complete -c $prog -n '__scow_sync_is terminate' -l all -d 'every running transfer'
+
     # Every command.
     set -l any '__scow_sync_is none start run query terminate'
     complete -c $prog -n $any -s h -l help -d 'show help'

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -19,20 +20,25 @@
 
 static const char usage[] =
 	"usage: scow-sync-terminate -a HOST -u USER -s SOURCE\n"
+	"       scow-sync-terminate --id ID\n"
+	"       scow-sync-terminate --all [-a HOST] [-u USER]\n"
 	"\n"
-	"Stop the running transfer to HOST as USER whose source is SOURCE. Returns\n"
-	"when every process of it has ended.\n"
+	"Stop the running transfer to HOST as USER whose source is SOURCE, the\n"
+	"transfer with the given id, or all running transfers. Returns when every\n"
+	"process of them has ended.\n"
 	"\n"
 	"  -a, --address HOST      remote host the transfer goes to\n"
 	"  -u, --user USER         remote user\n"
 	"  -s, --source PATH       the transfer's source, as given to start\n"
+	"      --id ID             the transfer with this id (scow-sync start prints it)\n"
+	"      --all               every running transfer (of HOST and USER if given)\n"
 	"  -v, --verbose           say more\n"
 	"  -q, --quiet             say only errors\n"
 	"  -h, --help              show this help\n"
 	"      --version           show the version\n";
 
 static const char *const options[] = {
-	"-a", "--address", "-u", "--user", "-s", "--source", "-v", "--verbose",
+	"-a", "--address", "-u", "--user", "-s", "--source", "--id", "--all", "-v", "--verbose",
 	"-q", "--quiet", "-h", "--help", "--version", NULL,
 };
 
@@ -45,8 +51,8 @@ struct match {
 struct terminate_ctx {
 	struct match *m;
 	size_t n, alloc;
-	const char *source;
-	bool partial;     /* a running transfer contains source */
+	const char *source;   /* NULL: every transfer the filter lets through */
+	bool partial;         /* a running transfer contains source */
 };
 
 static int
@@ -54,7 +60,7 @@ collect(const struct transfer *t, void *ctx)
 {
 	struct terminate_ctx *tc = ctx;
 
-	if (strcmp(t->source, tc->source) != 0) {
+	if (tc->source && strcmp(t->source, tc->source) != 0) {
 		if (path_is_within(tc->source, t->source))
 			tc->partial = true;
 		return 0;
@@ -112,6 +118,8 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "address", required_argument, NULL, 'a' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "source", required_argument, NULL, 's' },
+		{ "id", required_argument, NULL, 'I' },
+		{ "all", no_argument, NULL, 'A' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -121,7 +129,9 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	struct transfer_filter f;
 	struct terminate_ctx tc;
 	struct store *st = NULL;
-	const char *address = NULL, *user = NULL, *source_arg = NULL;
+	const char *address = NULL, *user = NULL, *source_arg = NULL, *id_arg = NULL;
+	unsigned long long id = 0;
+	bool all = false;
 	char *source = NULL, *dir = NULL;
 	char err[512];
 	size_t i, stopped = 0;
@@ -135,6 +145,8 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'a': address = optarg; break;
 		case 'u': user = optarg; break;
 		case 's': source_arg = optarg; break;
+		case 'I': id_arg = optarg; break;
+		case 'A': all = true; break;
 		case 'v': ctx->verbosity++; break;
 		case 'q': ctx->verbosity--; break;
 		case 'h': return cmd_print_usage(ctx, &cmd_terminate_entry);
@@ -151,8 +163,12 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		cmd_error(ctx, "unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (source_arg == NULL) {
-		cmd_error(ctx, "missing -s/--source");
+	if ((source_arg != NULL) + (id_arg != NULL) + all != 1) {
+		cmd_error(ctx, "give one of -s/--source, --id or --all");
+		return EXIT_USAGE;
+	}
+	if (id_arg && parse_ullong(id_arg, 1, INT64_MAX, &id) < 0) {
+		cmd_error(ctx, "invalid transfer id '%s'", id_arg);
 		return EXIT_USAGE;
 	}
 	if ((address && validate_host(address, err, sizeof err) < 0) ||
@@ -160,7 +176,7 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}
-	if (path_absolute(source_arg, &source) < 0) {
+	if (source_arg && path_absolute(source_arg, &source) < 0) {
 		cmd_error(ctx, "invalid source '%s': %s", source_arg, strerror(errno));
 		return EXIT_USAGE;
 	}
@@ -170,14 +186,38 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		cmd_error(ctx, "%s", err);
 		goto out;
 	}
-	memset(&f, 0, sizeof f);
-	f.address = address;
-	f.user = user;
-	f.unfinished_only = true;
-	tc.source = source;
-	if (store_transfer_foreach(st, &f, collect, &tc) < 0) {
-		cmd_error(ctx, "%s", store_errmsg(st));
-		goto out;
+	if (id_arg) {
+		struct transfer t;
+		int rc = store_transfer_get(st, (int64_t)id, &t);
+
+		if (rc == SYNC_ERR_NOT_FOUND) {
+			cmd_error(ctx, "no transfer %llu", id);
+			code = EXIT_NOMATCH;
+			goto out;
+		}
+		if (rc < 0) {
+			cmd_error(ctx, "%s", store_errmsg(st));
+			goto out;
+		}
+		if (transfer_state_finished(t.state)) {
+			cmd_error(ctx, "transfer %llu has already ended (%s)", id,
+				  transfer_state_name(t.state));
+			transfer_release(&t);
+			code = EXIT_NOMATCH;
+			goto out;
+		}
+		collect(&t, &tc);
+		transfer_release(&t);
+	} else {
+		memset(&f, 0, sizeof f);
+		f.address = address;
+		f.user = user;
+		f.unfinished_only = true;
+		tc.source = source;
+		if (store_transfer_foreach(st, &f, collect, &tc) < 0) {
+			cmd_error(ctx, "%s", store_errmsg(st));
+			goto out;
+		}
 	}
 	for (i = 0; i < tc.n; i++)
 		stopped += stop_transfer(ctx, st, &tc.m[i]);
@@ -185,7 +225,11 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		code = EXIT_OK;
 	else {
 		code = EXIT_NOMATCH;
-		if (tc.partial && tc.n == 0)
+		if (id_arg)
+			cmd_error(ctx, "transfer %llu is not running", id);
+		else if (all)
+			cmd_error(ctx, "no running transfers");
+		else if (tc.partial && tc.n == 0)
 			cmd_error(ctx, "'%s' is part of a running transfer; stopping part of "
 				  "a transfer is not supported yet", source_arg);
 		else

@@ -39,4 +39,33 @@ done < <(find "$dst" -type f -not -path '*/.scow-sync-partial/*' -print0)
 scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src" 2>/dev/null
 rc=$?
 [ "$rc" = 3 ] || fail "second terminate exited $rc, want 3"
+
+# By id, and everything at once.
+mkdir -p "$T/src/two"
+cp -r "$src/sub" "$T/src/two/"
+id1=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst1" \
+	-p "$SSHD_PORT" -k "$SSH_KEY") || fail "start 1 exited $?"
+id2=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$T/src/two" -d "$T/dst2" \
+	-p "$SSHD_PORT" -k "$SSH_KEY") || fail "start 2 exited $?"
+[ -n "$id1" ] && [ "$id1" != "$id2" ] || fail "start printed ids '$id1' and '$id2'"
+wait_for 30 query_shows "$src" || fail "transfer $id1 never showed up"
+wait_for 30 query_shows "$T/src/two" || fail "transfer $id2 never showed up"
+scow-sync terminate --id "$id1" || fail "terminate --id $id1 exited $?"
+query_shows "$src" && fail "transfer $id1 still shows after terminate --id"
+query_shows "$T/src/two" || fail "terminate --id $id1 stopped transfer $id2 too"
+scow-sync terminate --all || fail "terminate --all exited $?"
+[ "$(scow-sync-query)" = "[]" ] || fail "query not empty after terminate --all"
+no_processes_left || fail "processes survived terminate --all"
+
+for args in "--id $id1" "--id 999999" "--all"; do
+	err=$(scow-sync terminate $args 2>&1); rc=$?
+	[ "$rc" = 3 ] || fail "terminate $args exited $rc, want 3"
+	[ "$(printf '%s\n' "$err" | wc -l)" = 1 ] || fail "terminate $args: not one line: $err"
+done
+scow-sync terminate --id "$id1" 2>&1 | grep -q "already ended (terminated)" ||
+	fail "terminate of an ended transfer does not say so"
+for args in "--id x" "--id 0" "" "--all -s $src"; do
+	scow-sync terminate $args 2>/dev/null; rc=$?
+	[ "$rc" = 2 ] || fail "terminate $args exited $rc, want 2"
+done
 finish
