@@ -735,13 +735,31 @@ next_unit(struct sup *s, struct unit *out)
 	return false;
 }
 
+/* Bytes and files moved so far: finished units plus what workers did. */
+static void
+running_totals(struct sup *s, uint64_t *bytes, uint64_t *files)
+{
+	int i;
+
+	*bytes = s->bytes_done;
+	*files = s->files_done;
+	for (i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+
+		if (!w->busy || w->kind != JOB_UNIT)
+			continue;
+		*bytes += w->bytes_done + (w->current.len ? w->file_bytes : 0);
+		*files += w->files_done;
+	}
+}
+
 /* Write the progress of running units to the store (bounded rate). */
 static void
 flush_progress(struct sup *s, bool force)
 {
 	struct unit_progress *p;
 	double now = now_monotonic();
-	uint64_t bytes = s->bytes_done, files = s->files_done;
+	uint64_t bytes, files;
 	size_t n = 0;
 	int i;
 
@@ -752,11 +770,7 @@ flush_progress(struct sup *s, bool force)
 	for (i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
-		if (!w->busy || w->kind != JOB_UNIT)
-			continue;
-		bytes += w->bytes_done + (w->current.len ? w->file_bytes : 0);
-		files += w->files_done;
-		if (!w->dirty)
+		if (!w->busy || w->kind != JOB_UNIT || !w->dirty)
 			continue;
 		w->dirty = false;
 		p[n].unit_id = w->unit.id;
@@ -769,6 +783,7 @@ flush_progress(struct sup *s, bool force)
 		p[n].files_done = w->files_done;
 		n++;
 	}
+	running_totals(s, &bytes, &files);
 	if (store_progress_write(s->st, p, n) < 0 ||
 	    store_transfer_set_totals(s->st, s->t.id, bytes, files) < 0)
 		log_warn("cannot record progress: %s", store_errmsg(s->st));
@@ -780,19 +795,18 @@ static void
 draw_progress(struct sup *s)
 {
 	struct worker *shown = NULL;
-	uint64_t bytes = s->bytes_done, files = s->files_done;
+	uint64_t bytes, files;
 	double rate = 0;
 	int i;
 
 	if (!s->pline.tty)
 		return;
+	running_totals(s, &bytes, &files);
 	for (i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
 		if (!w->busy || w->kind != JOB_UNIT)
 			continue;
-		bytes += w->bytes_done + (w->current.len ? w->file_bytes : 0);
-		files += w->files_done;
 		if (w->current.len) {
 			rate += w->rate;
 			if (shown == NULL)
