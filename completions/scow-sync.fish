@@ -1,7 +1,7 @@
 # fish completion for scow-sync and its legacy names. The option lists mirror
 # `scow-sync __options CMD`; tests/integration/completions.sh checks them.
 
-# Print the command being completed: start, run, query, terminate, help,
+# Print the command being completed: start, run, query, terminate, resume, help,
 # version, or "none" while the first word after scow-sync is still open.
 function __scow_sync_command
     set -l words (commandline -opc)
@@ -39,9 +39,10 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $none -a run -d 'run a transfer in the foreground'
     complete -c $prog -n $none -a query -d 'show the files being moved, as JSON'
     complete -c $prog -n $none -a terminate -d 'stop a running transfer'
+    complete -c $prog -n $none -a resume -d 'continue an interrupted, failed or stopped transfer'
     complete -c $prog -n $none -a help -d 'show help for a command'
     complete -c $prog -n $none -a version -d 'show the version'
-    complete -c $prog -n '__scow_sync_is help' -a 'start run query terminate'
+    complete -c $prog -n '__scow_sync_is help' -a 'start run query terminate resume'
 
     # start and run (and scow-sync with an option first, which is run).
     set -l xfer '__scow_sync_is none start run'
@@ -53,18 +54,22 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
 
     # start, run and terminate.
     set -l named '__scow_sync_is none start run terminate'
+    set -l verbosity '__scow_sync_is none start run terminate resume'
     complete -c $prog -n $named -s a -l address -x -a '(__fish_print_hostnames)' -d 'remote host'
     complete -c $prog -n $named -s u -l user -x -a '(__fish_complete_users)' -d 'remote user'
     complete -c $prog -n $named -s s -l source -r -F -d 'local file or directory'
-    complete -c $prog -n $named -s v -l verbose -d 'say more'
-    complete -c $prog -n $named -s q -l quiet -d 'say only errors'
+    complete -c $prog -n $verbosity -s v -l verbose -d 'say more'
+    complete -c $prog -n $verbosity -s q -l quiet -d 'say only errors'
 
     # terminate only.
     complete -c $prog -n '__scow_sync_is terminate' -l id -x -d 'the transfer with this id'
     complete -c $prog -n '__scow_sync_is terminate' -l all -d 'every running transfer'
 
+    # resume only.
+    complete -c $prog -n '__scow_sync_is resume' -s f -l foreground -d 'run here and wait for the end'
+
     # Every command.
-    set -l any '__scow_sync_is none start run query terminate'
+    set -l any '__scow_sync_is none start run query terminate resume'
     complete -c $prog -n $any -s h -l help -d 'show help'
     complete -c $prog -n $any -l version -d 'show the version'
 end

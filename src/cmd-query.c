@@ -83,6 +83,28 @@ add_live_file(const struct live_file *f, void *ctx)
 	return 0;
 }
 
+/* A running transfer without a file in flight: is its supervisor alive? */
+static int
+check_active(const struct active_transfer *a, void *ctx)
+{
+	struct query_ctx *q = ctx;
+	size_t i;
+
+	/* Queued ones belong to a start that is still setting up. */
+	if (a->state != TRANSFER_RUNNING)
+		return 0;
+	for (i = 0; i < q->ndead; i++)
+		if (q->dead[i].id == a->id)
+			return 0;
+	if (!proc_matches(&a->supervisor)) {
+		ALLOC_GROW(q->dead, q->ndead, q->dead_alloc);
+		q->dead[q->ndead].id = a->id;
+		q->dead[q->ndead].sup = a->supervisor;
+		q->ndead++;
+	}
+	return 0;
+}
+
 static int
 cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
@@ -128,7 +150,8 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			cmd_error(ctx, "%s", err);
 			goto out;
 		}
-		if (store_live_foreach(st, add_live_file, &q) < 0) {
+		if (store_live_foreach(st, add_live_file, &q) < 0 ||
+		    store_active_foreach(st, check_active, &q) < 0) {
 			cmd_error(ctx, "%s", store_errmsg(st));
 			goto out;
 		}

@@ -61,22 +61,15 @@ print_summary(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 	transfer_release(&t);
 }
 
-static int
-cmd_run_exec(int argc, char **argv, struct cmd_ctx *ctx)
+int
+cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
+		   struct supervisor_config *cfg)
 {
-	struct transfer_request req;
-	struct supervisor_config cfg;
 	enum transfer_state final = TRANSFER_FAILED;
 	struct store *st = NULL;
-	char *state_dir = NULL;
 	char err[512];
-	bool done;
 	int code;
 
-	code = cmd_prepare_transfer(ctx, &cmd_run_entry, argc, argv, &req, &cfg,
-				    &state_dir, &done);
-	if (done)
-		goto out;
 	if (store_open(state_dir, &st, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		code = EXIT_FAILED;
@@ -84,18 +77,34 @@ cmd_run_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	log_open(state_dir);
 	log_set_echo(ctx->verbosity > 0 ? LOG_INFO : ctx->verbosity < 0 ? LOG_ERROR : LOG_WARN);
-	cfg.progress_display = ctx->verbosity >= 0 && isatty(STDERR_FILENO);
-	if (supervisor_run(st, &cfg, &final) < 0) {
+	cfg->progress_display = ctx->verbosity >= 0 && isatty(STDERR_FILENO);
+	if (supervisor_run(st, cfg, &final) < 0) {
 		cmd_error(ctx, "%s", store_errmsg(st));
 		code = EXIT_FAILED;
 		goto out;
 	}
-	print_summary(ctx, st, cfg.transfer_id);
+	print_summary(ctx, st, cfg->transfer_id);
 	code = final == TRANSFER_DONE ? EXIT_OK :
 	       final == TRANSFER_TERMINATED ? EXIT_STOPPED : EXIT_FAILED;
 out:
 	store_close(st);
 	log_close();
+	return code;
+}
+
+static int
+cmd_run_exec(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	struct transfer_request req;
+	struct supervisor_config cfg;
+	char *state_dir = NULL;
+	bool done;
+	int code;
+
+	code = cmd_prepare_transfer(ctx, &cmd_run_entry, argc, argv, &req, &cfg,
+				    &state_dir, &done);
+	if (!done)
+		code = cmd_run_foreground(ctx, state_dir, &cfg);
 	free(state_dir);
 	transfer_request_release(&req);
 	return code;

@@ -146,8 +146,8 @@ run_detached(const char *state_dir, struct supervisor_config *cfg, int report_fd
  * Fork the supervisor twice (so it is no session leader and belongs to no
  * terminal) and wait until it reports the transfer running.
  */
-static int
-detach_supervisor(const struct cmd_ctx *ctx, const char *state_dir,
+int
+cmd_detach_supervisor(const struct cmd_ctx *ctx, const char *state_dir,
 		  struct supervisor_config *cfg)
 {
 	struct strbuf answer = STRBUF_INIT;
@@ -225,7 +225,7 @@ cmd_start_exec(int argc, char **argv, struct cmd_ctx *ctx)
 				    &state_dir, &done);
 	if (done)
 		goto out;
-	if ((code = detach_supervisor(ctx, state_dir, &cfg)) != EXIT_OK)
+	if ((code = cmd_detach_supervisor(ctx, state_dir, &cfg)) != EXIT_OK)
 		goto out;
 	if (!ctx->legacy)
 		printf("%lld\n", (long long)cfg.transfer_id);

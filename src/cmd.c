@@ -119,21 +119,19 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 	return EXIT_OK;
 }
 
-/* Record the request as a new transfer in state_dir; an exit code. */
 /*
- * Record the request as a new transfer in state_dir, unless the same one
- * is running: then *id is that transfer and *running is set. An exit code.
+ * Record the request in state_dir (store_transfer_claim): a new transfer,
+ * an earlier one to continue, or the same one already running. Sets *id
+ * and *claim; returns an exit code.
  */
 static int
 record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
-		const char *state_dir, int64_t *id, bool *running)
+		const char *state_dir, int64_t *id, enum claim_result *claim)
 {
 	struct transfer t;
 	struct store *st;
 	char err[512];
-	int rc;
 
-	*running = false;
 	if (store_open(state_dir, &st, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		return EXIT_FAILED;
@@ -152,13 +150,7 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 		store_close(st);
 		return EXIT_FAILED;
 	}
-	rc = store_transfer_insert_unique(st, &t, proc_matches, id);
-	if (rc == SYNC_ERR_EXISTS) {
-		*running = true;
-		store_close(st);
-		return EXIT_OK;
-	}
-	if (rc < 0) {
+	if (store_transfer_claim(st, &t, proc_matches, claim) < 0) {
 		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
 		store_close(st);
 		return EXIT_FAILED;
@@ -173,8 +165,8 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		     struct transfer_request *req, struct supervisor_config *cfg,
 		     char **state_dir, bool *done)
 {
+	enum claim_result claim;
 	char err[512];
-	bool running;
 	int64_t id;
 	int code;
 
@@ -190,9 +182,9 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		return EXIT_USAGE;
 	}
 	*state_dir = store_default_dir();
-	if ((code = record_transfer(ctx, req, *state_dir, &id, &running)) != EXIT_OK)
+	if ((code = record_transfer(ctx, req, *state_dir, &id, &claim)) != EXIT_OK)
 		return code;
-	if (running) {
+	if (claim == CLAIM_RUNNING) {
 		/* Never two writers into one destination: report the one running. */
 		if (ctx->verbosity >= 0)
 			cmd_error(ctx, "the same transfer is already running as transfer %lld",
@@ -201,6 +193,8 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 			printf("%lld\n", (long long)id);
 		return cmd_finish_stdout(ctx, EXIT_OK);
 	}
+	if (claim == CLAIM_RESUMED && ctx->verbosity > 0)
+		cmd_error(ctx, "continuing transfer %lld", (long long)id);
 	cfg->transfer_id = id;
 	cfg->state_dir = *state_dir;
 	*done = false;

@@ -38,6 +38,7 @@ extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_query_entry;
 extern const struct cmd_entry cmd_terminate_entry;
+extern const struct cmd_entry cmd_resume_entry;
 
 struct transfer_request;
 /* Answer -c: print true or false as the portal expects (cmd-check.c). */
@@ -57,6 +58,19 @@ struct supervisor_config;
 int cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
 			 char **argv, struct transfer_request *req,
 			 struct supervisor_config *cfg, char **state_dir, bool *done);
+
+/*
+ * Run cfg's recorded transfer in a detached supervisor and return once it
+ * reports the transfer running (cmd-start.c); an exit code.
+ */
+int cmd_detach_supervisor(const struct cmd_ctx *ctx, const char *state_dir,
+			  struct supervisor_config *cfg);
+/*
+ * Run cfg's recorded transfer here, with a progress line on a terminal and
+ * a summary at the end (cmd-run.c); an exit code.
+ */
+int cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
+		       struct supervisor_config *cfg);
 
 /* Print "PROG: message" on stderr. */
 void cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)

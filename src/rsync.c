@@ -104,9 +104,30 @@ rsync_remote_spec(struct strbuf *out, const char *host, const char *path)
 }
 
 void
+rsync_filter_escape(struct strbuf *out, const char *path)
+{
+	const char *p;
+
+	/*
+	 * rsync matches a pattern without *, ? or [ literally, backslashes
+	 * included; in one with them, a backslash escapes the next character.
+	 */
+	if (strpbrk(path, "*?[") == NULL) {
+		strbuf_addstr(out, path);
+		return;
+	}
+	for (p = path; *p; p++) {
+		if (strchr("*?[\\", *p))
+			strbuf_addch(out, '\\');
+		strbuf_addch(out, *p);
+	}
+}
+
+void
 rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 {
 	struct strbuf sb = STRBUF_INIT;
+	size_t i;
 
 	strvec_push(argv, job->rsync_path);
 	/*
@@ -134,8 +155,16 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	 */
 	strvec_push(argv, "--no-implied-dirs");
 	/* Per-file progress and one marked line per name, nothing else. */
-	strvec_push(argv, "--info=progress1,name0,flist0,stats0");
+	strvec_push(argv, "--info=progress1,name0,flist0,stats1");
 	strvec_push(argv, "--out-format=" NAME_PREFIX "%n");
+	/* Parts stopped on request; first, because the first matching rule wins. */
+	for (i = 0; job->excludes && job->excludes[i]; i++) {
+		strbuf_reset(&sb);
+		strbuf_addstr(&sb, "--exclude=/");
+		rsync_filter_escape(&sb, job->excludes[i]);
+		strvec_push(argv, sb.buf);
+	}
+	strbuf_reset(&sb);
 	if (job->partial_dir) {
 		/*
 		 * rsync excludes anything named like the partial dir; a source
@@ -298,6 +327,43 @@ rsync_parse_progress(const char *s, size_t len, struct rsync_progress *out)
 	return SYNC_OK;
 }
 
+/* Read a number that may have thousands separators; returns the end, 0 if none. */
+static size_t
+read_grouped(const char *s, size_t i, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t start = i;
+
+	while (i < len && ((s[i] >= '0' && s[i] <= '9') || (s[i] == ',' && i > start))) {
+		if (s[i] != ',') {
+			if (v > (UINT64_MAX - 9) / 10)
+				return 0;
+			v = v * 10 + (uint64_t)(s[i] - '0');
+		}
+		i++;
+	}
+	if (i == start || s[i - 1] == ',')
+		return 0;
+	*out = v;
+	return i;
+}
+
+int
+rsync_parse_sent(const char *s, size_t len, uint64_t *sent, uint64_t *received)
+{
+	size_t i;
+
+	if (len < 5 || memcmp(s, "sent ", 5) != 0)
+		return SYNC_ERR_INVALID;
+	if ((i = read_grouped(s, 5, len, sent)) == 0 || len - i < 18 ||
+	    memcmp(s + i, " bytes  received ", 17) != 0)
+		return SYNC_ERR_INVALID;
+	if ((i = read_grouped(s, i + 17, len, received)) == 0 || len - i < 6 ||
+	    memcmp(s + i, " bytes", 6) != 0)
+		return SYNC_ERR_INVALID;
+	return SYNC_OK;
+}
+
 void
 rsync_unescape(struct strbuf *out, const char *in, size_t len)
 {
@@ -368,6 +434,10 @@ emit_record(struct rsync_parser *p, bool complete, rsync_event_fn cb, void *ctx)
 			ev.name_len--;
 			strbuf_setlen(&p->scratch, ev.name_len);
 		}
+	} else if (!p->in_progress && rsync_parse_sent(s, len, &ev.sent, &ev.received) == 0) {
+		ev.kind = RSYNC_EV_STATS;
+	} else if (!p->in_progress && len >= 14 && memcmp(s, "total size is ", 14) == 0) {
+		return;
 	} else {
 		ev.kind = RSYNC_EV_MESSAGE;
 		ev.name = s;
@@ -438,6 +508,24 @@ rsync_exit_classify(int code)
 	default:
 		return RSYNC_EXIT_FATAL;
 	}
+}
+
+bool
+rsync_error_is_permanent(const char *text, size_t len)
+{
+	/* strerror() texts rsync prints as "... : TEXT (errno)". */
+	static const char *const permanent[] = {
+		"No space left on device", "Disk quota exceeded", "Read-only file system",
+		"File too large", NULL,
+	};
+	size_t i, n;
+
+	for (i = 0; permanent[i]; i++) {
+		n = strlen(permanent[i]);
+		if (len >= n && memmem(text, len, permanent[i], n) != NULL)
+			return true;
+	}
+	return false;
 }
 
 const char *

@@ -17,6 +17,9 @@
  *                gives the original bytes back)
  *   "\rPROGRESS" a progress update for the current file; the last one for
  *                a file ends with " (xfr#N, to-chk=R/T)\n"
+ *   "sent N bytes  received M bytes  R bytes/sec"
+ *                the closing counts (--info=stats1), then "total size is
+ *                ...", which is dropped
  *   other lines  messages.
  */
 #ifndef SCOW_SYNC_RSYNC_H
@@ -67,10 +70,17 @@ struct rsync_job {
 	const char *partial_dir;  /* rsync --partial-dir, or NULL */
 	const char *files_from;   /* file with the NUL-separated list, or NULL for stdin */
 	const char *chmod;        /* rsync --chmod rule, or NULL */
+	const char *const *excludes; /* NULL-terminated paths (relative to source_root) not to send */
 	bool recursive;           /* descend into listed directories */
 	bool compress;
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 };
+
+/*
+ * Append path as an rsync filter pattern that matches exactly that path,
+ * whatever characters it holds (rsync's wildcards are escaped).
+ */
+void rsync_filter_escape(struct strbuf *out, const char *path);
 
 /* Append the complete rsync argv for job (program first). */
 void rsync_job_argv(const struct rsync_job *job, struct strvec *argv);
@@ -92,12 +102,19 @@ struct rsync_progress {
 /* Parse one progress record (without the leading \r). 0 or SYNC_ERR_INVALID. */
 int rsync_parse_progress(const char *line, size_t len, struct rsync_progress *out);
 
+/*
+ * Parse rsync's closing "sent N bytes  received M bytes  R bytes/sec" line
+ * (numbers with or without thousands separators). 0 or SYNC_ERR_INVALID.
+ */
+int rsync_parse_sent(const char *line, size_t len, uint64_t *sent, uint64_t *received);
+
 /* Append the bytes rsync escaped as \#ooo back in their raw form. */
 void rsync_unescape(struct strbuf *out, const char *in, size_t len);
 
 enum rsync_event_kind {
 	RSYNC_EV_NAME,       /* name, name_len: a file about to be sent */
 	RSYNC_EV_PROGRESS,   /* progress */
+	RSYNC_EV_STATS,      /* sent, received: rsync's closing byte counts */
 	RSYNC_EV_MESSAGE,    /* name, name_len: any other line, raw */
 };
 
@@ -107,6 +124,8 @@ struct rsync_event {
 	size_t name_len;
 	bool is_dir;         /* NAME ended with '/' (removed from name) */
 	struct rsync_progress progress;
+	uint64_t sent;       /* bytes this rsync wrote to the connection */
+	uint64_t received;
 };
 
 typedef void (*rsync_event_fn)(const struct rsync_event *ev, void *ctx);
@@ -135,6 +154,12 @@ enum rsync_exit_class {
 };
 
 enum rsync_exit_class rsync_exit_classify(int code);
+/*
+ * True when what rsync printed names a cause that retrying cannot cure
+ * (the far side's disk or quota is full, or it is read-only), whatever
+ * the exit code says.
+ */
+bool rsync_error_is_permanent(const char *text, size_t len);
 /* rsync's own words for an exit code (borrowed). */
 const char *rsync_exit_text(int code);
 

@@ -67,6 +67,30 @@ static const char *const migrations[] = {
 	"  updated_at INTEGER"
 	");"
 	"CREATE INDEX units_transfer_state ON units(transfer_id, state);",
+
+	/*
+	 * 2: resume and partial terminate. planned: the walk finished, so a
+	 * resumed transfer need not walk again. A unit's path is unique in its
+	 * transfer, so a walk that is redone adds only what is missing.
+	 * exclusions: parts of a transfer stopped on request (state pending
+	 * until the supervisor has acted). leftovers: files a stopped rsync may
+	 * have left partial data of on the far side, for the cleanup.
+	 */
+	"ALTER TABLE transfers ADD COLUMN planned INTEGER NOT NULL DEFAULT 0;"
+	"CREATE UNIQUE INDEX units_transfer_path ON units(transfer_id, path);"
+	"CREATE TABLE exclusions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,"
+	"  path BLOB NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX exclusions_transfer ON exclusions(transfer_id, state);"
+	"CREATE TABLE leftovers ("
+	"  transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,"
+	"  path BLOB NOT NULL,"
+	"  PRIMARY KEY (transfer_id, path)"
+	");",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -81,7 +105,7 @@ static const char *const unit_kind_names[] = { "file", "tree" };
 #define TRANSFER_COLUMNS \
 	"id, address, user, port, source, destination, key_path, max_depth, " \
 	"state, error, created_at, started_at, finished_at, sup_pid, sup_start, " \
-	"sup_uid, bytes_done, files_done, " \
+	"sup_uid, bytes_done, files_done, planned, " \
 	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id), " \
 	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id AND u.state = 'done'), " \
 	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id AND u.state = 'failed')"
@@ -426,20 +450,79 @@ store_transfer_insert(struct store *st, struct transfer *t)
 	return SYNC_OK;
 }
 
+/*
+ * Put transfer id back in the queue under owner, inside the caller's write
+ * transaction: units that were running or failed are pending again with
+ * their attempts reset; with reset_excluded, parts stopped on request are
+ * wanted again too. key_path, when not NULL, replaces the recorded key.
+ */
+static int
+reopen_locked(struct store *st, int64_t id, const struct proc_id *owner,
+	      const char *key_path, bool reset_excluded)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET state = 'queued', error = NULL, "
+			  "finished_at = NULL, sup_pid = ?, sup_start = ?, sup_uid = ?, "
+			  "key_path = coalesce(?, key_path) WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, owner->pid);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)owner->start);
+	sqlite3_bind_int64(stmt, 3, owner->uid);
+	bind_path(stmt, 4, key_path);
+	sqlite3_bind_int64(stmt, 5, id);
+	if ((rc = step_done(st, stmt, "reopen transfer")) < 0)
+		return rc;
+	if ((rc = prepare(st, "UPDATE units SET state = 'pending', attempts = 0, error = NULL, "
+			  "cur_file = NULL WHERE transfer_id = ?1 AND (state IN ('running', "
+			  "'failed') OR (?2 AND state = 'excluded'))", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	sqlite3_bind_int(stmt, 2, reset_excluded);
+	if ((rc = step_done(st, stmt, "reopen units")) < 0)
+		return rc;
+	if (!reset_excluded)
+		return SYNC_OK;
+	if ((rc = prepare(st, "DELETE FROM exclusions WHERE transfer_id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	return step_done(st, stmt, "forget exclusions");
+}
+
+static bool
+state_is(sqlite3_stmt *stmt, int col, enum transfer_state s)
+{
+	const unsigned char *name = sqlite3_column_text(stmt, col);
+
+	return name && strcmp((const char *)name, transfer_state_name(s)) == 0;
+}
+
+/* Read a recorded supervisor from columns col, col + 1, col + 2. */
+static void
+col_proc(sqlite3_stmt *stmt, int col, struct proc_id *p)
+{
+	p->pid = (pid_t)sqlite3_column_int64(stmt, col);
+	p->start = (uint64_t)sqlite3_column_int64(stmt, col + 1);
+	p->uid = (uid_t)sqlite3_column_int64(stmt, col + 2);
+}
+
 int
-store_transfer_insert_unique(struct store *st, struct transfer *t,
-			     bool (*alive)(const struct proc_id *), int64_t *existing)
+store_transfer_claim(struct store *st, struct transfer *t,
+		     bool (*alive)(const struct proc_id *), enum claim_result *result)
 {
 	sqlite3_stmt *stmt = NULL;
+	int64_t reopen = 0;
+	bool newest = true;
 	int rc, step;
 
-	*existing = 0;
+	*result = CLAIM_NEW;
 	if ((rc = store_begin(st)) < 0)
 		return rc;
-	if ((rc = prepare(st, "SELECT id, sup_pid, sup_start, sup_uid FROM transfers "
-			  "WHERE address = ? AND user = ? AND port = ? AND source = ? AND "
-			  "destination = ? AND state IN ('queued', 'running') ORDER BY id",
-			  &stmt)) < 0)
+	/* Newest first: the newest identical request decides about resuming. */
+	if ((rc = prepare(st, "SELECT id, state, max_depth, sup_pid, sup_start, sup_uid "
+			  "FROM transfers WHERE address = ? AND user = ? AND port = ? AND "
+			  "source = ? AND destination = ? ORDER BY id DESC", &stmt)) < 0)
 		goto fail;
 	bind_text(stmt, 1, t->address);
 	bind_text(stmt, 2, t->user);
@@ -447,27 +530,88 @@ store_transfer_insert_unique(struct store *st, struct transfer *t,
 	bind_path(stmt, 4, t->source);
 	bind_path(stmt, 5, t->destination);
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		bool active = state_is(stmt, 1, TRANSFER_QUEUED) ||
+			      state_is(stmt, 1, TRANSFER_RUNNING);
 		struct proc_id p;
 
-		p.pid = (pid_t)sqlite3_column_int64(stmt, 1);
-		p.start = (uint64_t)sqlite3_column_int64(stmt, 2);
-		p.uid = (uid_t)sqlite3_column_int64(stmt, 3);
-		if (alive(&p)) {
-			*existing = sqlite3_column_int64(stmt, 0);
+		col_proc(stmt, 3, &p);
+		if (active && alive(&p)) {
+			t->id = sqlite3_column_int64(stmt, 0);
+			*result = CLAIM_RUNNING;
 			break;
 		}
+		/* Failed, or its supervisor died: continue it rather than start over. */
+		if (newest && sqlite3_column_int(stmt, 2) == t->max_depth &&
+		    (active || state_is(stmt, 1, TRANSFER_FAILED) ||
+		     state_is(stmt, 1, TRANSFER_INTERRUPTED)))
+			reopen = sqlite3_column_int64(stmt, 0);
+		newest = false;
 	}
 	if (step != SQLITE_ROW && step != SQLITE_DONE) {
-		rc = db_error(st, "look for a running transfer");
+		rc = db_error(st, "look for the same transfer");
 		goto fail;
 	}
 	sqlite3_finalize(stmt);
 	stmt = NULL;
-	if (*existing) {
+	if (*result == CLAIM_RUNNING) {
 		store_rollback(st);
-		return SYNC_ERR_EXISTS;
+		return SYNC_OK;
 	}
-	if ((rc = store_transfer_insert(st, t)) < 0)
+	if (reopen) {
+		/* A new request for the same data: stopped parts are wanted again. */
+		if ((rc = reopen_locked(st, reopen, &t->supervisor, t->key_path, true)) < 0)
+			goto fail;
+		t->id = reopen;
+		t->state = TRANSFER_QUEUED;
+		*result = CLAIM_RESUMED;
+	} else if ((rc = store_transfer_insert(st, t)) < 0)
+		goto fail;
+	return store_commit(st);
+fail:
+	sqlite3_finalize(stmt);
+	store_rollback(st);
+	return rc;
+}
+
+int
+store_transfer_resume(struct store *st, int64_t id, const struct proc_id *owner,
+		      bool (*alive)(const struct proc_id *), enum transfer_state *was)
+{
+	sqlite3_stmt *stmt = NULL;
+	struct proc_id p;
+	int rc, step, state;
+
+	if ((rc = store_begin(st)) < 0)
+		return rc;
+	if ((rc = prepare(st, "SELECT state, sup_pid, sup_start, sup_uid FROM transfers "
+			  "WHERE id = ?", &stmt)) < 0)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, id);
+	step = sqlite3_step(stmt);
+	if (step == SQLITE_DONE) {
+		rc = SYNC_ERR_NOT_FOUND;
+		goto fail;
+	}
+	if (step != SQLITE_ROW) {
+		rc = db_error(st, "read transfer");
+		goto fail;
+	}
+	state = name_index(transfer_state_names,
+			   sizeof transfer_state_names / sizeof *transfer_state_names,
+			   sqlite3_column_text(stmt, 0));
+	*was = state < 0 ? TRANSFER_FAILED : (enum transfer_state)state;
+	col_proc(stmt, 1, &p);
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (*was == TRANSFER_DONE) {
+		rc = SYNC_ERR_INVALID;
+		goto fail;
+	}
+	if (!transfer_state_finished(*was) && alive(&p)) {
+		rc = SYNC_ERR_EXISTS;
+		goto fail;
+	}
+	if ((rc = reopen_locked(st, id, owner, NULL, false)) < 0)
 		goto fail;
 	return store_commit(st);
 fail:
@@ -504,9 +648,10 @@ read_transfer(sqlite3_stmt *stmt, struct transfer *t)
 	t->supervisor.uid = (uid_t)sqlite3_column_int64(stmt, 15);
 	t->bytes_done = (uint64_t)sqlite3_column_int64(stmt, 16);
 	t->files_done = (uint64_t)sqlite3_column_int64(stmt, 17);
-	t->units_total = (uint64_t)sqlite3_column_int64(stmt, 18);
-	t->units_done = (uint64_t)sqlite3_column_int64(stmt, 19);
-	t->units_failed = (uint64_t)sqlite3_column_int64(stmt, 20);
+	t->planned = sqlite3_column_int(stmt, 18) != 0;
+	t->units_total = (uint64_t)sqlite3_column_int64(stmt, 19);
+	t->units_done = (uint64_t)sqlite3_column_int64(stmt, 20);
+	t->units_failed = (uint64_t)sqlite3_column_int64(stmt, 21);
 	if (t->address == NULL)
 		t->address = xstrdup("");
 	if (t->user == NULL)
@@ -652,7 +797,7 @@ store_unit_add(struct store *st, int64_t transfer_id, enum unit_kind kind,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if ((rc = prepare(st, "INSERT INTO units (transfer_id, kind, path, state) "
+	if ((rc = prepare(st, "INSERT OR IGNORE INTO units (transfer_id, kind, path, state) "
 			  "VALUES (?, ?, ?, 'pending')", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
@@ -661,7 +806,7 @@ store_unit_add(struct store *st, int64_t transfer_id, enum unit_kind kind,
 	if ((rc = step_done(st, stmt, "record unit")) < 0)
 		return rc;
 	if (id_out)
-		*id_out = sqlite3_last_insert_rowid(st->db);
+		*id_out = sqlite3_changes(st->db) ? sqlite3_last_insert_rowid(st->db) : 0;
 	return SYNC_OK;
 }
 
@@ -729,6 +874,61 @@ store_unit_set_state(struct store *st, int64_t unit_id, enum unit_state s,
 }
 
 int
+store_unit_set_done(struct store *st, int64_t unit_id, int attempts, uint64_t bytes,
+		    uint64_t files)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE units SET state = 'done', attempts = ?, error = NULL, "
+			  "cur_file = NULL, bytes_done = ?, files_done = ?, updated_at = ? "
+			  "WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int(stmt, 1, attempts);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)bytes);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)files);
+	sqlite3_bind_int64(stmt, 4, now_wall());
+	sqlite3_bind_int64(stmt, 5, unit_id);
+	return step_done(st, stmt, "record unit done");
+}
+
+/* Bind path and path + "/" as ?a and ?b, for "at or below path" matches. */
+static void
+bind_subtree(sqlite3_stmt *stmt, int a, int b, const char *path, struct strbuf *tmp)
+{
+	strbuf_reset(tmp);
+	strbuf_addstr(tmp, path);
+	strbuf_addch(tmp, '/');
+	bind_path(stmt, a, path);
+	sqlite3_bind_blob(stmt, b, tmp->buf, (int)tmp->len, SQLITE_TRANSIENT);
+}
+
+#define AT_OR_BELOW(col, a, b) \
+	"(" col " = ?" #a " OR substr(" col ", 1, length(?" #b ")) = ?" #b ")"
+
+int
+store_units_exclude(struct store *st, int64_t transfer_id, const char *path, uint64_t *n)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*n = 0;
+	if ((rc = prepare(st, "UPDATE units SET state = 'excluded', updated_at = ?3 "
+			  "WHERE transfer_id = ?4 AND state IN ('pending', 'failed') AND "
+			  AT_OR_BELOW("path", 1, 2), &stmt)) < 0)
+		return rc;
+	bind_subtree(stmt, 1, 2, path, &tmp);
+	sqlite3_bind_int64(stmt, 3, now_wall());
+	sqlite3_bind_int64(stmt, 4, transfer_id);
+	strbuf_release(&tmp);
+	if ((rc = step_done(st, stmt, "exclude units")) < 0)
+		return rc;
+	*n = (uint64_t)sqlite3_changes(st->db);
+	return SYNC_OK;
+}
+
+int
 store_unit_counts(struct store *st, int64_t transfer_id, uint64_t counts[5])
 {
 	sqlite3_stmt *stmt;
@@ -760,6 +960,229 @@ store_units_reset_running(struct store *st, int64_t transfer_id)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	return step_done(st, stmt, "reset units");
+}
+
+int
+store_transfer_set_planned(struct store *st, int64_t id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET planned = 1 WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	return step_done(st, stmt, "record plan");
+}
+
+int
+store_transfer_done_totals(struct store *st, int64_t id, uint64_t *bytes, uint64_t *files)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*bytes = *files = 0;
+	if ((rc = prepare(st, "SELECT total(bytes_done), total(files_done) FROM units "
+			  "WHERE transfer_id = ? AND state = 'done'", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		*bytes = (uint64_t)sqlite3_column_double(stmt, 0);
+		*files = (uint64_t)sqlite3_column_double(stmt, 1);
+		rc = SYNC_OK;
+	} else
+		rc = db_error(st, "sum done units");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_active_foreach(struct store *st, active_fn fn, void *ctx)
+{
+	struct active_transfer a;
+	sqlite3_stmt *stmt;
+	int rc, step;
+
+	if ((rc = prepare(st, "SELECT id, state, sup_pid, sup_start, sup_uid FROM transfers "
+			  "WHERE state IN ('queued', 'running') ORDER BY id", &stmt)) < 0)
+		return rc;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		a.id = sqlite3_column_int64(stmt, 0);
+		a.state = state_is(stmt, 1, TRANSFER_RUNNING) ? TRANSFER_RUNNING : TRANSFER_QUEUED;
+		col_proc(stmt, 2, &a.supervisor);
+		if ((rc = fn(&a, ctx)) != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_error(st, "list active transfers");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static const char *const exclusion_state_names[] = {
+	"pending", "applied", "done", "nomatch",
+};
+
+const char *
+exclusion_state_name(enum exclusion_state s)
+{
+	return (unsigned)s < sizeof exclusion_state_names / sizeof *exclusion_state_names
+		? exclusion_state_names[s] : "unknown";
+}
+
+void
+exclusion_release(struct exclusion *e)
+{
+	free(e->path);
+	memset(e, 0, sizeof *e);
+}
+
+int
+store_exclusion_add(struct store *st, int64_t transfer_id, const char *path, int64_t *id_out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "INSERT INTO exclusions (transfer_id, path, state, created_at) "
+			  "VALUES (?, ?, 'pending', ?)", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	bind_path(stmt, 2, path);
+	sqlite3_bind_int64(stmt, 3, now_wall());
+	if ((rc = step_done(st, stmt, "record exclusion")) < 0)
+		return rc;
+	if (id_out)
+		*id_out = sqlite3_last_insert_rowid(st->db);
+	return SYNC_OK;
+}
+
+int
+store_exclusion_state(struct store *st, int64_t id, enum exclusion_state *out)
+{
+	sqlite3_stmt *stmt;
+	int rc, i;
+
+	if ((rc = prepare(st, "SELECT state FROM exclusions WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		i = name_index(exclusion_state_names, 4, sqlite3_column_text(stmt, 0));
+		*out = i < 0 ? EXCLUSION_NOMATCH : (enum exclusion_state)i;
+		rc = SYNC_OK;
+	} else
+		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "read exclusion");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_exclusion_set_state(struct store *st, int64_t id, enum exclusion_state s)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE exclusions SET state = ? WHERE id = ?", &stmt)) < 0)
+		return rc;
+	bind_text(stmt, 1, exclusion_state_name(s));
+	sqlite3_bind_int64(stmt, 2, id);
+	return step_done(st, stmt, "record exclusion state");
+}
+
+int
+store_exclusions_list(struct store *st, int64_t transfer_id, enum exclusion_state s,
+		      struct exclusion **out, size_t *n)
+{
+	struct exclusion *v = NULL;
+	size_t alloc = 0, nv = 0;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = prepare(st, "SELECT id, path FROM exclusions WHERE transfer_id = ? AND "
+			  "state = ? ORDER BY id", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	bind_text(stmt, 2, exclusion_state_name(s));
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		ALLOC_GROW(v, nv, alloc);
+		v[nv].id = sqlite3_column_int64(stmt, 0);
+		v[nv].path = col_string(stmt, 1);
+		if (v[nv].path == NULL)
+			v[nv].path = xstrdup("");
+		v[nv].state = s;
+		nv++;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		rc = db_error(st, "list exclusions");
+		while (nv > 0)
+			exclusion_release(&v[--nv]);
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = nv;
+	return SYNC_OK;
+}
+
+int
+store_leftover_add(struct store *st, int64_t transfer_id, const char *path)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "INSERT OR IGNORE INTO leftovers (transfer_id, path) "
+			  "VALUES (?, ?)", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	bind_path(stmt, 2, path);
+	return step_done(st, stmt, "record leftover");
+}
+
+int
+store_leftover_remove(struct store *st, int64_t transfer_id, const char *path)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "DELETE FROM leftovers WHERE transfer_id = ? AND path = ?",
+			  &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	bind_path(stmt, 2, path);
+	return step_done(st, stmt, "forget leftover");
+}
+
+int
+store_leftovers_list(struct store *st, int64_t transfer_id, const char *prefix,
+		     struct strvec *out)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "SELECT path FROM leftovers WHERE transfer_id = ?3 AND "
+			  "(?1 IS NULL OR " AT_OR_BELOW("path", 1, 2) ") "
+			  "UNION SELECT cur_file FROM units WHERE transfer_id = ?3 AND "
+			  "state = 'running' AND cur_file IS NOT NULL AND "
+			  "(?1 IS NULL OR " AT_OR_BELOW("cur_file", 1, 2) ") ORDER BY 1",
+			  &stmt)) < 0)
+		return rc;
+	if (prefix)
+		bind_subtree(stmt, 1, 2, prefix, &tmp);
+	sqlite3_bind_int64(stmt, 3, transfer_id);
+	strbuf_release(&tmp);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		char *p = col_string(stmt, 0);
+
+		if (p && *p)
+			strvec_push(out, p);
+		free(p);
+	}
+	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "list leftovers");
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 int

@@ -25,6 +25,7 @@
 #include <sys/types.h>
 
 #include "proc.h"
+#include "util.h"
 
 enum transfer_state {
 	TRANSFER_QUEUED,       /* recorded, supervisor not running yet */
@@ -51,6 +52,7 @@ struct transfer {
 	int64_t created_at, started_at, finished_at;   /* epoch seconds, 0 unset */
 	struct proc_id supervisor;
 	uint64_t bytes_done, files_done;
+	bool planned;          /* every unit is recorded */
 	uint64_t units_total, units_done, units_failed;
 };
 void transfer_release(struct transfer *t);
@@ -110,16 +112,34 @@ void store_rollback(struct store *st);
  */
 int store_transfer_insert(struct store *st, struct transfer *t);
 
+enum claim_result {
+	CLAIM_NEW,        /* t was recorded as a new transfer */
+	CLAIM_RESUMED,    /* t->id is an earlier transfer, queued again to continue */
+	CLAIM_RUNNING,    /* t->id is the same request, running: nothing changed */
+};
+
 /*
- * Insert t unless an identical request (address, user, port, source,
- * destination) is queued or running under a process that is still alive
- * (checked with alive()). Check and insert happen in one write
- * transaction, so two simultaneous starts cannot both insert. Returns
- * SYNC_OK with t->id set, or SYNC_ERR_EXISTS with *existing set to the
- * running transfer's id.
+ * Record the request t for t->supervisor, in one write transaction, so
+ * that two simultaneous starts of one request never both get a writer:
+ * - an identical request (address, user, port, source, destination)
+ *   queued or running under a live process (checked with alive()):
+ *   CLAIM_RUNNING, nothing changes;
+ * - else, when the newest identical request with the same depth failed or
+ *   was interrupted, it is queued again: units not done become pending
+ *   (parts stopped on request included), the key is t's. CLAIM_RESUMED;
+ * - else a new transfer, CLAIM_NEW.
  */
-int store_transfer_insert_unique(struct store *st, struct transfer *t,
-				 bool (*alive)(const struct proc_id *), int64_t *existing);
+int store_transfer_claim(struct store *st, struct transfer *t,
+			 bool (*alive)(const struct proc_id *), enum claim_result *result);
+
+/*
+ * Queue transfer id again under owner to continue it (resume): units not
+ * done and not excluded become pending. *was gets the state it had.
+ * SYNC_ERR_EXISTS when it is still running under a live process,
+ * SYNC_ERR_INVALID when it is done, SYNC_ERR_NOT_FOUND when unknown.
+ */
+int store_transfer_resume(struct store *st, int64_t id, const struct proc_id *owner,
+			  bool (*alive)(const struct proc_id *), enum transfer_state *was);
 int store_transfer_get(struct store *st, int64_t id, struct transfer *out);
 /* Mark running under the given supervisor process. */
 int store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *sup);
@@ -134,6 +154,21 @@ int store_transfer_mark_interrupted(struct store *st, int64_t id,
 				    const struct proc_id *sup, const char *reason);
 int store_transfer_set_totals(struct store *st, int64_t id, uint64_t bytes_done,
 			      uint64_t files_done);
+/* Record that every unit of the transfer is in the store. */
+int store_transfer_set_planned(struct store *st, int64_t id);
+/* Bytes and files of the units done so far (what a resumed run starts from). */
+int store_transfer_done_totals(struct store *st, int64_t id, uint64_t *bytes,
+			       uint64_t *files);
+
+/* A transfer recorded as queued or running, and the process that owns it. */
+struct active_transfer {
+	int64_t id;
+	enum transfer_state state;
+	struct proc_id supervisor;
+};
+typedef int (*active_fn)(const struct active_transfer *a, void *ctx);
+/* Call fn for each queued or running transfer (a cheap read, for polling). */
+int store_active_foreach(struct store *st, active_fn fn, void *ctx);
 
 struct transfer_filter {
 	const char *address;   /* NULL matches any */
@@ -146,7 +181,10 @@ typedef int (*transfer_fn)(const struct transfer *t, void *ctx);
 int store_transfer_foreach(struct store *st, const struct transfer_filter *f,
 			   transfer_fn fn, void *ctx);
 
-/* Add a unit to a transfer (state pending). */
+/*
+ * Add a unit to a transfer (state pending). A unit with that path already
+ * recorded (a walk done again on resume) is left as it is; *id_out is 0.
+ */
 int store_unit_add(struct store *st, int64_t transfer_id, enum unit_kind kind,
 		   const char *path, int64_t *id_out);
 /*
@@ -157,10 +195,62 @@ int store_unit_next_pending(struct store *st, int64_t transfer_id, int64_t after
 			    struct unit *out, size_t max, size_t *n_out);
 int store_unit_set_state(struct store *st, int64_t unit_id, enum unit_state s,
 			 int attempts, const char *error);
+/* Mark a unit done with what it moved. */
+int store_unit_set_done(struct store *st, int64_t unit_id, int attempts, uint64_t bytes,
+			uint64_t files);
+/*
+ * Exclude the pending or failed units at path or below it; *n gets how
+ * many (running ones are the supervisor's to stop).
+ */
+int store_units_exclude(struct store *st, int64_t transfer_id, const char *path,
+			uint64_t *n);
 /* Count units of a transfer by state (array indexed by enum unit_state). */
 int store_unit_counts(struct store *st, int64_t transfer_id, uint64_t counts[5]);
 /* Put units left running by a dead supervisor back to pending. */
 int store_units_reset_running(struct store *st, int64_t transfer_id);
+
+/*
+ * Exclusions: parts of a transfer stopped on request. terminate records
+ * one as pending; the supervisor acts on it and records the outcome.
+ */
+enum exclusion_state {
+	EXCLUSION_PENDING,     /* recorded, not acted on yet */
+	EXCLUSION_APPLIED,     /* stopped: not moved from now on */
+	EXCLUSION_DONE,        /* it had already arrived: nothing to stop */
+	EXCLUSION_NOMATCH,     /* not part of what this transfer moves */
+};
+const char *exclusion_state_name(enum exclusion_state s);
+
+struct exclusion {
+	int64_t id;
+	char *path;            /* relative to the source's parent, like units */
+	enum exclusion_state state;
+};
+void exclusion_release(struct exclusion *e);
+
+int store_exclusion_add(struct store *st, int64_t transfer_id, const char *path,
+			int64_t *id_out);
+int store_exclusion_state(struct store *st, int64_t id, enum exclusion_state *out);
+int store_exclusion_set_state(struct store *st, int64_t id, enum exclusion_state s);
+/*
+ * Exclusions of a transfer in the given state, oldest first; *out is an
+ * array of *n (caller releases each and frees it).
+ */
+int store_exclusions_list(struct store *st, int64_t transfer_id, enum exclusion_state s,
+			  struct exclusion **out, size_t *n);
+
+/*
+ * Leftovers: files (relative paths, like units) that a stopped or failed
+ * rsync may have left partial data of on the far side.
+ */
+int store_leftover_add(struct store *st, int64_t transfer_id, const char *path);
+int store_leftover_remove(struct store *st, int64_t transfer_id, const char *path);
+/*
+ * The leftovers at or below prefix (all when NULL), and the current files
+ * of units still recorded as running (a supervisor killed mid-file).
+ */
+int store_leftovers_list(struct store *st, int64_t transfer_id, const char *prefix,
+			 struct strvec *out);
 
 /* Write the live progress of n units in one transaction. */
 int store_progress_write(struct store *st, const struct unit_progress *p, size_t n);

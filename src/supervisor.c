@@ -1,6 +1,7 @@
 /* supervisor: run one recorded transfer to its end (see supervisor.h). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -54,6 +55,7 @@ struct worker {
 	int64_t eta;
 	uint64_t bytes_done;          /* of files this unit finished */
 	uint64_t files_done;
+	uint64_t sent;                /* bytes rsync wrote to the connection */
 	bool dirty;                   /* progress changed since the last write */
 };
 
@@ -87,6 +89,7 @@ struct sup {
 	uint64_t walk_errors;
 	char *walk_error_first;
 	char *failure;                /* first permanent failure, for the record */
+	bool aborting;                /* a failure that every unit would share: stop */
 	double last_flush;
 	struct progress_line pline;
 };
@@ -207,6 +210,7 @@ set_failure(struct sup *s, const char *fmt, ...)
 struct plan_ctx {
 	struct sup *s;
 	FILE *dirs;
+	uint64_t new_units;
 	uint64_t since_commit;
 	double last_commit;
 };
@@ -226,11 +230,13 @@ static int
 plan_unit(enum unit_kind kind, const char *relpath, void *ctx)
 {
 	struct plan_ctx *pc = ctx;
+	int64_t id;
 	int rc;
 
-	if ((rc = store_unit_add(pc->s->st, pc->s->t.id, kind, relpath, NULL)) < 0)
+	/* A resumed transfer walks again: units it has already are kept as they are. */
+	if ((rc = store_unit_add(pc->s->st, pc->s->t.id, kind, relpath, &id)) < 0)
 		return rc;
-	pc->s->units_total++;
+	pc->new_units += id != 0;
 	/* Commit in slices so that other writers are never kept waiting long. */
 	if (++pc->since_commit >= 1000 || now_monotonic() - pc->last_commit > 0.2) {
 		if ((rc = store_commit(pc->s->st)) < 0 || (rc = store_begin(pc->s->st)) < 0)
@@ -257,12 +263,29 @@ plan_error(const char *relpath, int errnum, void *ctx)
 	return 0;
 }
 
+/* Read how many units there are to do, and how many are done already. */
+static int
+count_units(struct sup *s)
+{
+	uint64_t counts[5];
+	int rc;
+
+	if ((rc = store_unit_counts(s->st, s->t.id, counts)) < 0) {
+		set_failure(s, "%s", store_errmsg(s->st));
+		return rc;
+	}
+	s->units_total = counts[UNIT_PENDING] + counts[UNIT_RUNNING] + counts[UNIT_DONE] +
+			 counts[UNIT_FAILED];
+	s->units_done = counts[UNIT_DONE];
+	return SYNC_OK;
+}
+
 /* Walk the source into units and the list of directories above the cut. */
 static int
 plan_transfer(struct sup *s)
 {
 	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL };
-	struct plan_ctx pc = { s, NULL, 0, 0 };
+	struct plan_ctx pc = { s, NULL, 0, 0, 0 };
 	int fd, rc;
 
 	fd = open(s->dirs_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -293,9 +316,18 @@ plan_transfer(struct sup *s)
 		set_failure(s, "cannot write '%s': %s", s->dirs_file, strerror(errno));
 		rc = SYNC_ERR_SYSTEM;
 	}
-	if (rc >= 0)
-		log_info("planned %llu units", (unsigned long long)s->units_total);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && s->walk_errors == 0 && (rc = store_transfer_set_planned(s->st, s->t.id)) < 0) {
+		set_failure(s, "%s", store_errmsg(s->st));
+		return rc;
+	}
+	if ((rc = count_units(s)) < 0)
+		return rc;
+	log_info("planned %llu units (%llu new), %llu done before",
+		 (unsigned long long)s->units_total, (unsigned long long)pc.new_units,
+		 (unsigned long long)s->units_done);
+	return 0;
 }
 
 /*
@@ -462,6 +494,9 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 			strbuf_reset(&w->current);
 		}
 		break;
+	case RSYNC_EV_STATS:
+		w->sent = ev->sent;
+		return;
 	case RSYNC_EV_MESSAGE:
 		log_untrusted(LOG_INFO, "rsync", ev->name, ev->name_len);
 		break;
@@ -580,7 +615,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind, struct unit *u
 	w->kind = kind;
 	w->exited = false;
 	w->status = 0;
-	w->file_bytes = w->bytes_done = w->files_done = 0;
+	w->file_bytes = w->bytes_done = w->files_done = w->sent = 0;
 	w->file_percent = 0;
 	w->rate = 0;
 	w->eta = -1;
@@ -632,29 +667,37 @@ finish_unit(struct sup *s, struct worker *w)
 	struct strbuf reason = STRBUF_INIT, path = STRBUF_INIT;
 	int code = WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1;
 	enum rsync_exit_class cls = code >= 0 ? rsync_exit_classify(code) : RSYNC_EXIT_RETRY;
+	bool disk_full = rsync_error_is_permanent(w->err_tail.buf, w->err_tail.len);
 
 	u->attempts++;
 	s->bytes_done += w->bytes_done;
 	s->files_done += w->files_done;
 	escape_untrusted(&path, u->path, strlen(u->path));
 	last_error_line(w, &reason);
+	/* A file cut off mid-way may have left partial data on the far side. */
+	if (code != 0 && w->current.len &&
+	    store_leftover_add(s->st, s->t.id, w->current.buf) < 0)
+		log_warn("cannot record a partial file: %s", store_errmsg(s->st));
 	if (cls == RSYNC_EXIT_OK || code == 24) {
 		if (code == 24)
 			log_warn("'%s': some source files vanished while being sent", path.buf);
-		store_unit_set_state(s->st, u->id, UNIT_DONE, u->attempts, NULL);
+		store_unit_set_done(s->st, u->id, u->attempts, w->bytes_done, w->files_done);
 		s->units_done++;
-		log_info("done '%s'", path.buf);
+		/* Sent much less than moved: the far side had (some of) it already. */
+		log_info("done '%s': %llu files, %llu bytes, %llu bytes sent", path.buf,
+			 (unsigned long long)w->files_done, (unsigned long long)w->bytes_done,
+			 (unsigned long long)w->sent);
 		unit_release(u);
-	} else if (got_stop_signal) {
-		/* Stopped on request: the unit was not finished, it may run again. */
+	} else if (got_stop_signal || (s->aborting && !disk_full)) {
+		/* Stopped on request or by another unit's failure: it may run again. */
 		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts - 1, NULL);
 		unit_release(u);
-	} else if (cls == RSYNC_EXIT_RETRY && u->attempts < s->cfg->max_attempts) {
+	} else if (cls == RSYNC_EXIT_RETRY && !disk_full && u->attempts < s->cfg->max_attempts) {
 		double delay = (double)(1 << (u->attempts < 6 ? u->attempts : 6));
 
-		log_warn("'%s': rsync %s (%s), retrying in %.0f s: %s", path.buf,
+		log_warn("'%s': rsync %s (%s), retrying in %.0f s%s%s", path.buf,
 			 spawn_status_text(w->status), code >= 0 ? rsync_exit_text(code) : "signal",
-			 delay, reason.buf);
+			 delay, reason.len ? ": " : "", reason.buf);
 		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, reason.buf);
 		queue_retry(s, u, delay);
 	} else {
@@ -668,6 +711,11 @@ finish_unit(struct sup *s, struct worker *w)
 		set_failure(s, "%s", msg);
 		free(msg);
 		unit_release(u);
+		/* The far side is full: every other unit would fail the same way. */
+		if (disk_full && !s->aborting) {
+			log_error("the far side has no room left; stopping the transfer");
+			s->aborting = true;
+		}
 	}
 	strbuf_release(&reason);
 	strbuf_release(&path);
@@ -698,6 +746,35 @@ finish_worker(struct sup *s, struct worker *w)
 		rc = SYNC_ERR_REMOTE;
 	}
 	return rc;
+}
+
+/*
+ * A unit whose source is gone since the walk (deleted, or renamed, before
+ * a resume) is done: there is nothing left to send, as when rsync reports
+ * files that vanished while it ran.
+ */
+static bool
+unit_vanished(struct sup *s, struct unit *u)
+{
+	struct strbuf path = STRBUF_INIT, esc = STRBUF_INIT;
+	struct stat sb;
+	bool gone;
+
+	strbuf_addstr(&path, s->source_root);
+	if (path.len == 0 || path.buf[path.len - 1] != '/')
+		strbuf_addch(&path, '/');
+	strbuf_addstr(&path, u->path);
+	gone = lstat(path.buf, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR);
+	if (gone) {
+		escape_untrusted(&esc, u->path, strlen(u->path));
+		log_warn("'%s' vanished from the source before it was sent", esc.buf);
+		store_unit_set_done(s->st, u->id, u->attempts, 0, 0);
+		s->units_done++;
+		unit_release(u);
+	}
+	strbuf_release(&path);
+	strbuf_release(&esc);
+	return gone;
 }
 
 /* Take the next unit to run: a due retry first, then the store's order. */
@@ -883,10 +960,11 @@ run_loop(struct sup *s, enum job_kind pass)
 		int nfds = 0, timeout = 1000;
 		struct unit u;
 
-		if (got_stop_signal && !stopping) {
+		if ((got_stop_signal || s->aborting) && !stopping) {
 			stopping = true;
 			stop_deadline = now_monotonic() + STOP_GRACE;
-			log_info("stopping on signal %d", (int)got_stop_signal);
+			if (got_stop_signal)
+				log_info("stopping on signal %d", (int)got_stop_signal);
 			signal_workers(s, SIGTERM);
 		}
 		if (stopping && now_monotonic() > stop_deadline)
@@ -898,6 +976,10 @@ run_loop(struct sup *s, enum job_kind pass)
 				continue;
 			if (!next_unit(s, &u))
 				break;
+			if (unit_vanished(s, &u)) {
+				i--;
+				continue;
+			}
 			if (start_worker(s, &s->workers[i], JOB_UNIT, &u) < 0) {
 				store_unit_set_state(s->st, u.id, UNIT_FAILED, u.attempts, s->failure);
 				s->units_failed++;
@@ -1001,16 +1083,61 @@ final_state(struct sup *s, char **reason)
 	return TRANSFER_DONE;
 }
 
-/* Make a private directory for the control socket and the directory list. */
-static int
-make_tmpdir(struct sup *s)
+/* The directory private directories go in. */
+static const char *
+tmp_base(void)
 {
 	const char *base = getenv("TMPDIR");
-	char *tmpl;
 
 	/* Unix socket paths are short (108 bytes): keep this one short too. */
 	if (base == NULL || *base != '/' || strlen(base) > 60)
 		base = "/tmp";
+	return base;
+}
+
+void
+supervisor_remove_stale(int64_t transfer_id)
+{
+	const char *base = tmp_base();
+	char prefix[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(prefix, sizeof prefix, "scow-sync-%lld-", (long long)transfer_id);
+	if ((d = opendir(base)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		int fd;
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
+		    strlen(de->d_name) != strlen(prefix) + 6)
+			continue;
+		/* Only a real directory of ours, and only the files we put there. */
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid()) {
+			unlinkat(fd, "cm", 0);
+			unlinkat(fd, "dirs", 0);
+			if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
+				log_info("removed the private directory of an earlier run: %s/%s",
+					 base, de->d_name);
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
+/* Make a private directory for the control socket and the directory list. */
+static int
+make_tmpdir(struct sup *s)
+{
+	const char *base = tmp_base();
+	char *tmpl;
+
+	/* What a killed supervisor of this transfer left is ours now. */
+	supervisor_remove_stale(s->t.id);
 	tmpl = xasprintf("%s/scow-sync-%lld-XXXXXX", base, (long long)s->t.id);
 	if (mkdtemp(tmpl) == NULL) {
 		set_failure(s, "cannot create a private directory in '%s': %s", base,
@@ -1097,6 +1224,9 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		transfer_release(&s.t);
 		return rc;
 	}
+	/* A resumed transfer counts on from what its done units moved. */
+	if (store_transfer_done_totals(st, s.t.id, &s.bytes_done, &s.files_done) < 0)
+		log_warn("cannot read earlier totals: %s", store_errmsg(st));
 	if (cfg->on_running)
 		cfg->on_running(cfg->on_running_ctx);
 	log_info("transfer of '%s' to %s@%s:%d:'%s' started (depth %d, %d workers)",

@@ -50,4 +50,10 @@ int supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t 
 int supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		   enum transfer_state *final);
 
+/*
+ * Remove the private directory (control socket, directory list) that a
+ * killed supervisor of this transfer left in the temporary directory.
+ */
+void supervisor_remove_stale(int64_t transfer_id);
+
 #endif

@@ -260,3 +260,26 @@ no_processes_left() {
 	for p in $left; do ps -o pid=,args= -p "$p" >&2; done
 	return 1
 }
+
+# The recorded state of transfer $1 (queued, running, done, failed, ...).
+transfer_state() {
+	python3 - "$HOME/scow/.scow-sync/scow-sync.db" "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=15)
+row = db.execute("SELECT state FROM transfers WHERE id = ?", (int(sys.argv[2]),)).fetchone()
+print(row[0] if row else "none")
+PY
+}
+
+# True when transfer $1 has reached a final state.
+transfer_ended() {
+	case $(transfer_state "$1") in
+	done|failed|terminated|interrupted) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# The remote partial files under directory $1 (none after a clean end).
+partial_files() {
+	find "$1" -path '*/.scow-sync-partial/*' -type f 2>/dev/null
+}

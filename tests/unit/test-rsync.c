@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rsync.h"
 #include "unit.h"
@@ -34,6 +35,10 @@ record_event(const struct rsync_event *ev, void *ctx)
 			    (unsigned long long)ev->progress.xfr,
 			    (unsigned long long)ev->progress.to_check,
 			    (unsigned long long)ev->progress.total_files);
+		break;
+	case RSYNC_EV_STATS:
+		strbuf_addf(&r->log, "S %llu %llu", (unsigned long long)ev->sent,
+			    (unsigned long long)ev->received);
 		break;
 	case RSYNC_EV_MESSAGE:
 		r->messages++;
@@ -130,6 +135,33 @@ test_fixture_fast(void)
 	CHECK(strstr(r.log.buf, "P 2000000000 100 1868310774 1 1 1 0/1\n") != NULL);
 	CHECK_INT(r.finals, 1);
 	strbuf_release(&r.log);
+}
+
+/* rsync's closing counts (--info=stats1) arrive as one event; the rest is dropped. */
+static void
+test_fixture_stats(void)
+{
+	struct record r;
+	uint64_t sent, received;
+
+	parse_fixture("stats-sent.out", &r);
+	CHECK_INT(r.names, 1);
+	CHECK_INT(r.messages, 0);
+	CHECK(strstr(r.log.buf, "\nS 3000818 35\n") != NULL);
+	CHECK(strstr(r.log.buf, "total size") == NULL);
+	strbuf_release(&r.log);
+
+	CHECK_INT(rsync_parse_sent("sent 12 bytes  received 3 bytes  30.00 bytes/sec", 48,
+				   &sent, &received), SYNC_OK);
+	CHECK_INT(sent, 12);
+	CHECK_INT(received, 3);
+	CHECK_INT(rsync_parse_sent("sent ,12 bytes  received 3 bytes", 32, &sent, &received),
+		  SYNC_ERR_INVALID);
+	CHECK_INT(rsync_parse_sent("sent 12, bytes  received 3 bytes", 32, &sent, &received),
+		  SYNC_ERR_INVALID);
+	CHECK_INT(rsync_parse_sent("sent 99999999999999999999 bytes  received 3 bytes", 49,
+				   &sent, &received), SYNC_ERR_INVALID);
+	CHECK_INT(rsync_parse_sent("sent 12 bytes", 13, &sent, &received), SYNC_ERR_INVALID);
 }
 
 static void
@@ -289,6 +321,93 @@ test_argv(void)
 	strvec_clear(&argv);
 }
 
+/* Does a local rsync with the escaped exclude skip exactly name? */
+static void
+check_exclude_exact(const char *dir, const char *name, const char *const *others)
+{
+	struct strbuf cmd = STRBUF_INIT, pat = STRBUF_INIT, path = STRBUF_INIT;
+	struct stat sb;
+	size_t i;
+
+	strbuf_addstr(&pat, "--exclude=/src/");
+	rsync_filter_escape(&pat, name);
+	strbuf_addf(&cmd, "rm -rf '%s/dst' && rsync -r ", dir);
+	sq_quote(&cmd, pat.buf);
+	strbuf_addf(&cmd, " '%s/src' '%s/dst/'", dir, dir);
+	CHECK(system(cmd.buf) == 0);
+	strbuf_addf(&path, "%s/dst/src/%s", dir, name);
+	CHECK(lstat(path.buf, &sb) < 0);
+	for (i = 0; others[i]; i++) {
+		strbuf_reset(&path);
+		strbuf_addf(&path, "%s/dst/src/%s", dir, others[i]);
+		CHECK(lstat(path.buf, &sb) == 0);
+	}
+	strbuf_release(&cmd);
+	strbuf_release(&pat);
+	strbuf_release(&path);
+}
+
+static void
+test_filter_escape(void)
+{
+	static const char *const names[] = {
+		"a*b", "aXb", "a\\b", "a\\*", "x[1]", "x1", "q?", "qq", "-- x", "n\nl", "**", NULL,
+	};
+	char tmp[] = "/tmp/scow-sync-test-rsync-XXXXXX";
+	struct strbuf sb = STRBUF_INIT;
+	size_t i, j;
+
+	rsync_filter_escape(&sb, "plain\\name");
+	CHECK_STR(sb.buf, "plain\\name");
+	strbuf_reset(&sb);
+	rsync_filter_escape(&sb, "a*b\\[c]?");
+	CHECK_STR(sb.buf, "a\\*b\\\\\\[c]\\?");
+	strbuf_reset(&sb);
+
+	/* Against the real rsync: each name excluded alone, its look-alikes kept. */
+	if (mkdtemp(tmp) == NULL || system("command -v rsync >/dev/null") != 0) {
+		strbuf_release(&sb);
+		return;
+	}
+	strbuf_addf(&sb, "%s/src", tmp);
+	CHECK(mkdir(sb.buf, 0700) == 0);
+	for (i = 0; names[i]; i++) {
+		FILE *f;
+
+		strbuf_reset(&sb);
+		strbuf_addf(&sb, "%s/src/%s", tmp, names[i]);
+		f = fopen(sb.buf, "w");
+		CHECK(f != NULL);
+		if (f)
+			fclose(f);
+	}
+	for (i = 0; names[i]; i++) {
+		const char *others[16];
+		size_t n = 0;
+
+		for (j = 0; names[j]; j++)
+			if (j != i)
+				others[n++] = names[j];
+		others[n] = NULL;
+		check_exclude_exact(tmp, names[i], others);
+	}
+	strbuf_reset(&sb);
+	strbuf_addf(&sb, "rm -rf '%s'", tmp);
+	CHECK(system(sb.buf) == 0);
+	strbuf_release(&sb);
+}
+
+static void
+test_permanent_errors(void)
+{
+	const char *full = "rsync: [receiver] write failed on \"/d/f\": No space left on device (28)\n";
+	const char *net = "client_loop: send disconnect: Broken pipe\n";
+
+	CHECK(rsync_error_is_permanent(full, strlen(full)));
+	CHECK(!rsync_error_is_permanent(net, strlen(net)));
+	CHECK(!rsync_error_is_permanent(full, 10));
+}
+
 static void
 test_exit_codes(void)
 {
@@ -308,7 +427,10 @@ main(void)
 {
 	test_fixture_tree();
 	test_fixture_fast();
+	test_filter_escape();
+	test_permanent_errors();
 	test_fixture_unknown_time();
+	test_fixture_stats();
 	test_progress_lines();
 	test_unescape();
 	test_messages_and_names();

@@ -146,21 +146,137 @@ main(void)
 	/* Never two writers: an identical live request is reported, not added. */
 	{
 		struct transfer a = t, b;
-		int64_t existing = -1;
+		enum claim_result claim;
 
 		a.destination = "/other";
-		CHECK_INT(store_transfer_insert_unique(st, &a, never_alive, &existing), SYNC_OK);
-		CHECK_INT(existing, 0);
+		CHECK_INT(store_transfer_claim(st, &a, never_alive, &claim), SYNC_OK);
+		CHECK_INT(claim, CLAIM_NEW);
 		b = a;
-		CHECK_INT(store_transfer_insert_unique(st, &b, always_alive, &existing),
-			  SYNC_ERR_EXISTS);
-		CHECK_INT(existing, a.id);
-		/* Its owner is dead: a new transfer may start. */
-		CHECK_INT(store_transfer_insert_unique(st, &b, never_alive, &existing), SYNC_OK);
+		b.id = 0;
+		CHECK_INT(store_transfer_claim(st, &b, always_alive, &claim), SYNC_OK);
+		CHECK_INT(claim, CLAIM_RUNNING);
+		CHECK_INT(b.id, a.id);
+		/* Its owner is dead: the same transfer continues under the new owner. */
+		b.id = 0;
+		b.key_path = "/new-key";
+		CHECK_INT(store_transfer_claim(st, &b, never_alive, &claim), SYNC_OK);
+		CHECK_INT(claim, CLAIM_RESUMED);
+		CHECK_INT(b.id, a.id);
+		CHECK_INT(store_transfer_get(st, a.id, &got), SYNC_OK);
+		CHECK_STR(got.key_path, "/new-key");
+		CHECK_INT(got.state, TRANSFER_QUEUED);
+		transfer_release(&got);
+		/* A finished one is history: the same request again is a new transfer. */
+		CHECK_INT(store_transfer_finish(st, a.id, TRANSFER_DONE, NULL), SYNC_OK);
+		CHECK_INT(store_transfer_claim(st, &b, never_alive, &claim), SYNC_OK);
+		CHECK_INT(claim, CLAIM_NEW);
 		CHECK(b.id > a.id);
+		/* Another depth cuts other units: a new transfer too. */
+		CHECK_INT(store_transfer_finish(st, b.id, TRANSFER_FAILED, "x"), SYNC_OK);
+		a = b;
+		a.max_depth = 3;
+		CHECK_INT(store_transfer_claim(st, &a, never_alive, &claim), SYNC_OK);
+		CHECK_INT(claim, CLAIM_NEW);
 		/* A different destination is another request. */
 		b.destination = "/third";
-		CHECK_INT(store_transfer_insert_unique(st, &b, always_alive, &existing), SYNC_OK);
+		CHECK_INT(store_transfer_claim(st, &b, always_alive, &claim), SYNC_OK);
+		CHECK_INT(claim, CLAIM_NEW);
+	}
+	/* Resume: failed and running units come back, done and excluded stay. */
+	{
+		struct transfer r = t;
+		enum transfer_state was;
+		int64_t ua, ub, uc, ud, dup, ex;
+		uint64_t bytes, files, nx;
+		enum exclusion_state es;
+		struct exclusion *xs;
+		struct strvec left = STRVEC_INIT;
+
+		r.source = "/data/resume";
+		CHECK_INT(store_transfer_insert(st, &r), SYNC_OK);
+		CHECK_INT(store_unit_add(st, r.id, UNIT_FILE, "resume/a", &ua), SYNC_OK);
+		CHECK_INT(store_unit_add(st, r.id, UNIT_TREE, "resume/b", &ub), SYNC_OK);
+		CHECK_INT(store_unit_add(st, r.id, UNIT_TREE, "resume/c", &uc), SYNC_OK);
+		CHECK_INT(store_unit_add(st, r.id, UNIT_FILE, "resume/c2", &ud), SYNC_OK);
+		/* A walk done again adds nothing twice. */
+		CHECK_INT(store_unit_add(st, r.id, UNIT_FILE, "resume/a", &dup), SYNC_OK);
+		CHECK_INT(dup, 0);
+		CHECK_INT(store_unit_set_done(st, ua, 1, 4096, 1), SYNC_OK);
+		CHECK_INT(store_unit_set_state(st, ub, UNIT_RUNNING, 1, NULL), SYNC_OK);
+		{
+			struct unit_progress p = { ub, "resume/b/big", 10, 1, 1.0, 5, 0, 0 };
+
+			CHECK_INT(store_progress_write(st, &p, 1), SYNC_OK);
+		}
+		CHECK_INT(store_unit_set_state(st, uc, UNIT_FAILED, 3, "disk"), SYNC_OK);
+		/* "resume/c" excludes resume/c and below, not its neighbour c2. */
+		CHECK_INT(store_units_exclude(st, r.id, "resume/c", &nx), SYNC_OK);
+		CHECK_INT(nx, 1);
+		CHECK_INT(store_transfer_done_totals(st, r.id, &bytes, &files), SYNC_OK);
+		CHECK_INT(bytes, 4096);
+		CHECK_INT(files, 1);
+
+		/* Leftovers: recorded ones and the files of running units. */
+		CHECK_INT(store_leftover_add(st, r.id, "resume/c2"), SYNC_OK);
+		CHECK_INT(store_leftover_add(st, r.id, "resume/c2"), SYNC_OK);
+		CHECK_INT(store_leftovers_list(st, r.id, NULL, &left), SYNC_OK);
+		CHECK_INT(left.nr, 2);
+		CHECK_STR(left.v[0], "resume/b/big");
+		CHECK_STR(left.v[1], "resume/c2");
+		strvec_clear(&left);
+		CHECK_INT(store_leftovers_list(st, r.id, "resume/c", &left), SYNC_OK);
+		CHECK_INT(left.nr, 0);
+		strvec_clear(&left);
+		CHECK_INT(store_leftover_remove(st, r.id, "resume/c2"), SYNC_OK);
+		CHECK_INT(store_leftovers_list(st, r.id, "resume", &left), SYNC_OK);
+		CHECK_INT(left.nr, 1);
+		strvec_clear(&left);
+
+		CHECK_INT(store_exclusion_add(st, r.id, "resume/b/x", &ex), SYNC_OK);
+		CHECK_INT(store_exclusion_state(st, ex, &es), SYNC_OK);
+		CHECK_INT(es, EXCLUSION_PENDING);
+		CHECK_INT(store_exclusions_list(st, r.id, EXCLUSION_PENDING, &xs, &n), SYNC_OK);
+		CHECK_INT(n, 1);
+		CHECK_STR(xs[0].path, "resume/b/x");
+		exclusion_release(&xs[0]);
+		free(xs);
+		CHECK_INT(store_exclusion_set_state(st, ex, EXCLUSION_APPLIED), SYNC_OK);
+		CHECK_INT(store_exclusion_state(st, ex, &es), SYNC_OK);
+		CHECK_INT(es, EXCLUSION_APPLIED);
+
+		/* Still running under a live supervisor: not resumed. */
+		CHECK_INT(store_transfer_set_running(st, r.id, &me), SYNC_OK);
+		CHECK_INT(store_transfer_resume(st, r.id, &me, always_alive, &was),
+			  SYNC_ERR_EXISTS);
+		CHECK_INT(store_transfer_resume(st, r.id, &me, never_alive, &was), SYNC_OK);
+		CHECK_INT(was, TRANSFER_RUNNING);
+		CHECK_INT(store_unit_counts(st, r.id, counts), SYNC_OK);
+		CHECK_INT(counts[UNIT_DONE], 1);
+		CHECK_INT(counts[UNIT_PENDING], 2);
+		CHECK_INT(counts[UNIT_EXCLUDED], 1);
+		CHECK_INT(counts[UNIT_RUNNING], 0);
+		CHECK_INT(store_exclusion_state(st, ex, &es), SYNC_OK);
+		/* A transfer that is done has nothing to resume; an unknown one neither. */
+		CHECK_INT(store_transfer_finish(st, r.id, TRANSFER_DONE, NULL), SYNC_OK);
+		CHECK_INT(store_transfer_resume(st, r.id, &me, never_alive, &was),
+			  SYNC_ERR_INVALID);
+		CHECK_INT(store_transfer_resume(st, 99999, &me, never_alive, &was),
+			  SYNC_ERR_NOT_FOUND);
+
+		/* Starting the request again wants the excluded parts back too. */
+		CHECK_INT(store_transfer_finish(st, r.id, TRANSFER_FAILED, "x"), SYNC_OK);
+		{
+			struct transfer again = r;
+			enum claim_result claim;
+
+			CHECK_INT(store_transfer_claim(st, &again, never_alive, &claim), SYNC_OK);
+			CHECK_INT(claim, CLAIM_RESUMED);
+			CHECK_INT(again.id, r.id);
+		}
+		CHECK_INT(store_unit_counts(st, r.id, counts), SYNC_OK);
+		CHECK_INT(counts[UNIT_EXCLUDED], 0);
+		CHECK_INT(counts[UNIT_PENDING], 3);
+		CHECK_INT(store_exclusion_state(st, ex, &es), SYNC_ERR_NOT_FOUND);
 	}
 	store_close(st);
 

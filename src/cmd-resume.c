@@ -1,0 +1,207 @@
+/* resume: continue a transfer that was interrupted, failed or stopped. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "proc.h"
+#include "store.h"
+#include "supervisor.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: scow-sync resume [-f] [ID]\n"
+	"\n"
+	"Continue transfer ID where it stopped: units already done are not sent\n"
+	"again, and a file cut off mid-way continues from the data on the far side.\n"
+	"ID may have been interrupted (its supervisor died), have failed or have\n"
+	"been terminated. Without ID, continue every interrupted transfer, as after\n"
+	"a reboot. Prints the id of each transfer continued.\n"
+	"\n"
+	"  -f, --foreground        run here and wait for the end (needs ID)\n"
+	"  -v, --verbose           say more\n"
+	"  -q, --quiet             say only errors\n"
+	"  -h, --help              show this help\n"
+	"      --version           show the version\n";
+
+static const char *const options[] = {
+	"-f", "--foreground", "-v", "--verbose", "-q", "--quiet", "-h", "--help",
+	"--version", NULL,
+};
+
+struct id_list {
+	int64_t *v;
+	size_t n, alloc;
+};
+
+/* Interrupted transfers, and those whose supervisor died unnoticed. */
+static int
+collect_interrupted(const struct transfer *t, void *ctx)
+{
+	struct id_list *l = ctx;
+
+	if (t->state == TRANSFER_INTERRUPTED ||
+	    (!transfer_state_finished(t->state) && !proc_matches(&t->supervisor))) {
+		ALLOC_GROW(l->v, l->n, l->alloc);
+		l->v[l->n++] = t->id;
+	}
+	return 0;
+}
+
+/*
+ * Queue transfer id again under this process; an exit code. *claimed says
+ * whether a supervisor should now run it.
+ */
+static int
+claim(const struct cmd_ctx *ctx, struct store *st, int64_t id, bool *claimed)
+{
+	enum transfer_state was = TRANSFER_FAILED;
+	struct proc_id me;
+	int rc;
+
+	*claimed = false;
+	if (proc_self(&me) < 0) {
+		cmd_error(ctx, "cannot read our own process: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
+	rc = store_transfer_resume(st, id, &me, proc_matches, &was);
+	switch (rc) {
+	case SYNC_OK:
+		*claimed = true;
+		if (ctx->verbosity > 0)
+			cmd_error(ctx, "continuing transfer %lld (%s)", (long long)id,
+				  transfer_state_name(was));
+		return EXIT_OK;
+	case SYNC_ERR_EXISTS:
+		/* Never two writers: the running one goes on. */
+		if (ctx->verbosity >= 0)
+			cmd_error(ctx, "transfer %lld is running", (long long)id);
+		return EXIT_OK;
+	case SYNC_ERR_INVALID:
+		cmd_error(ctx, "transfer %lld is already done", (long long)id);
+		return EXIT_NOMATCH;
+	case SYNC_ERR_NOT_FOUND:
+		cmd_error(ctx, "no transfer %lld", (long long)id);
+		return EXIT_NOMATCH;
+	default:
+		cmd_error(ctx, "%s", store_errmsg(st));
+		return EXIT_FAILED;
+	}
+}
+
+static int
+cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct supervisor_config cfg;
+	struct id_list ids = { NULL, 0, 0 }, claimed = { NULL, 0, 0 };
+	struct store *st = NULL;
+	unsigned long long id = 0;
+	bool foreground = false, ok;
+	char *dir = NULL;
+	char err[512];
+	size_t i;
+	int c, code = EXIT_FAILED, rc;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:fvqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': foreground = true; break;
+		case 'v': ctx->verbosity++; break;
+		case 'q': ctx->verbosity--; break;
+		case 'h': return cmd_print_usage(ctx, &cmd_resume_entry);
+		case 'V': return cmd_print_version(ctx);
+		default:
+			cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind > 1) {
+		cmd_error(ctx, "unexpected argument '%s'", argv[optind + 1]);
+		return EXIT_USAGE;
+	}
+	if (optind < argc && parse_ullong(argv[optind], 1, INT64_MAX, &id) < 0) {
+		cmd_error(ctx, "invalid transfer id '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	if (foreground && id == 0) {
+		cmd_error(ctx, "--foreground needs a transfer id");
+		return EXIT_USAGE;
+	}
+	if (supervisor_config_from_env(&cfg, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_USAGE;
+	}
+
+	dir = store_default_dir();
+	if (store_open(dir, &st, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		goto out;
+	}
+	if (id) {
+		ALLOC_GROW(ids.v, ids.n, ids.alloc);
+		ids.v[ids.n++] = (int64_t)id;
+	} else if ((rc = store_transfer_foreach(st, NULL, collect_interrupted, &ids)) < 0) {
+		cmd_error(ctx, "%s", store_errmsg(st));
+		goto out;
+	}
+	if (ids.n == 0) {
+		cmd_error(ctx, "no interrupted transfers");
+		code = EXIT_NOMATCH;
+		goto out;
+	}
+	code = EXIT_OK;
+	for (i = 0; i < ids.n; i++) {
+		int one = claim(ctx, st, ids.v[i], &ok);
+
+		if (one != EXIT_OK)
+			code = one;
+		if (ok) {
+			ALLOC_GROW(claimed.v, claimed.n, claimed.alloc);
+			claimed.v[claimed.n++] = ids.v[i];
+		}
+	}
+	/* The supervisors open the store themselves. */
+	store_close(st);
+	st = NULL;
+	cfg.state_dir = dir;
+	for (i = 0; i < claimed.n; i++) {
+		int one;
+
+		cfg.transfer_id = claimed.v[i];
+		if (foreground) {
+			code = cmd_run_foreground(ctx, dir, &cfg);
+			break;
+		}
+		if ((one = cmd_detach_supervisor(ctx, dir, &cfg)) != EXIT_OK)
+			code = one;
+		else if (!ctx->legacy)
+			printf("%lld\n", (long long)claimed.v[i]);
+	}
+	if (!foreground)
+		code = cmd_finish_stdout(ctx, code);
+out:
+	store_close(st);
+	free(ids.v);
+	free(claimed.v);
+	free(dir);
+	return code;
+}
+
+const struct cmd_entry cmd_resume_entry = {
+	"resume", "continue an interrupted, failed or stopped transfer", usage, options,
+	cmd_resume_exec,
+};
