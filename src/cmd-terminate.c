@@ -14,9 +14,11 @@
 #include "options.h"
 #include "proc.h"
 #include "store.h"
+#include "supervisor.h"
 #include "util.h"
 
 #define STOP_WAIT 20.0   /* seconds for a supervisor to stop its workers */
+#define PART_WAIT 60.0   /* seconds for a supervisor to stop a part */
 
 static const char usage[] =
 	"usage: scow-sync-terminate -a HOST -u USER -s SOURCE\n"
@@ -46,29 +48,40 @@ struct match {
 	int64_t id;
 	enum transfer_state state;
 	struct proc_id sup;
+	char *rel;            /* for a part: its path relative to the source's parent */
 };
 
 struct terminate_ctx {
 	struct match *m;
 	size_t n, alloc;
 	const char *source;   /* NULL: every transfer the filter lets through */
-	bool partial;         /* a running transfer contains source */
+	bool whole;           /* a transfer's source is exactly source */
 };
 
 static int
 collect(const struct transfer *t, void *ctx)
 {
 	struct terminate_ctx *tc = ctx;
+	char *rel = NULL;
 
 	if (tc->source && strcmp(t->source, tc->source) != 0) {
-		if (path_is_within(tc->source, t->source))
-			tc->partial = true;
-		return 0;
-	}
+		char *root;
+		size_t skip;
+
+		if (!path_is_within(tc->source, t->source))
+			return 0;
+		/* A part: name it as units are named, relative to the source's parent. */
+		root = path_dirname(t->source);
+		skip = strcmp(root, "/") == 0 ? 1 : strlen(root) + 1;
+		rel = xstrdup(tc->source + skip);
+		free(root);
+	} else if (tc->source)
+		tc->whole = true;
 	ALLOC_GROW(tc->m, tc->n, tc->alloc);
 	tc->m[tc->n].id = t->id;
 	tc->m[tc->n].state = t->state;
 	tc->m[tc->n].sup = t->supervisor;
+	tc->m[tc->n].rel = rel;
 	tc->n++;
 	return 0;
 }
@@ -87,28 +100,115 @@ wait_gone(const struct proc_id *p, double seconds)
 	return true;
 }
 
-/* Stop one transfer; returns true when it was running and is now stopped. */
+/*
+ * A transfer whose supervisor is gone: record it terminated and remove
+ * what its workers left on the far side ourselves.
+ */
+static void
+stop_orphan(const struct cmd_ctx *ctx, struct store *st, int64_t id)
+{
+	struct supervisor_config cfg;
+	struct transfer t;
+	char err[512];
+
+	if (store_transfer_get(st, id, &t) < 0)
+		return;
+	store_units_reset_running(st, id);
+	store_transfer_finish(st, id, TRANSFER_TERMINATED,
+			      "terminated on request after its supervisor had ended");
+	if (supervisor_config_from_env(&cfg, err, sizeof err) == 0 &&
+	    supervisor_clean_remote(st, &t, &cfg) < 0 && ctx->verbosity >= 0)
+		cmd_error(ctx, "could not remove all partial files of transfer %lld on %s; "
+			  "see the log", (long long)id, t.address);
+	transfer_release(&t);
+}
+
+/* Stop one whole transfer; returns true when it was stopped. */
 static bool
 stop_transfer(const struct cmd_ctx *ctx, struct store *st, const struct match *m)
 {
-	if (m->state != TRANSFER_RUNNING || !proc_matches(&m->sup)) {
-		/* Its supervisor is gone: record that instead of pretending. */
-		store_transfer_mark_interrupted(st, m->id, &m->sup,
-						"the supervisor process ended unexpectedly");
-		return false;
+	struct transfer t;
+	bool live = m->state == TRANSFER_RUNNING && proc_matches(&m->sup);
+
+	if (!live) {
+		if (m->state == TRANSFER_QUEUED && proc_matches(&m->sup))
+			return false;   /* a start still setting it up */
+		stop_orphan(ctx, st, m->id);
+		return true;
 	}
-	if (proc_signal(&m->sup, SIGTERM) < 0)
-		return false;
+	/* Say that this stop is for good (not a reboot's): the supervisor cleans up. */
+	if (store_transfer_get(st, m->id, &t) == SYNC_OK) {
+		store_exclusion_add(st, m->id, path_basename(t.source), NULL);
+		transfer_release(&t);
+	}
+	if (proc_signal(&m->sup, SIGTERM) < 0) {
+		stop_orphan(ctx, st, m->id);
+		return true;
+	}
 	if (!wait_gone(&m->sup, STOP_WAIT)) {
 		cmd_error(ctx, "transfer %lld did not stop in %.0f s; killing it",
 			  (long long)m->id, STOP_WAIT);
 		proc_signal(&m->sup, SIGKILL);
 		wait_gone(&m->sup, 5);
-		store_transfer_finish(st, m->id, TRANSFER_TERMINATED, "killed: did not stop in time");
+		stop_orphan(ctx, st, m->id);
 	}
 	if (ctx->verbosity > 0)
 		fprintf(stderr, "%s: stopped transfer %lld\n", ctx->prog, (long long)m->id);
 	return true;
+}
+
+/*
+ * Stop one part of a running transfer; an exit code. The supervisor does
+ * the work and records the outcome; a transfer without a live supervisor
+ * leaves the part out when it is resumed.
+ */
+static int
+stop_part(const struct cmd_ctx *ctx, struct store *st, const struct match *m,
+	  const char *shown)
+{
+	double deadline = now_monotonic() + PART_WAIT;
+	enum exclusion_state state = EXCLUSION_PENDING;
+	int64_t ex;
+
+	if (store_exclusion_add(st, m->id, m->rel, &ex) < 0) {
+		cmd_error(ctx, "%s", store_errmsg(st));
+		return EXIT_FAILED;
+	}
+	if (m->state != TRANSFER_RUNNING || proc_signal(&m->sup, SIGUSR1) < 0) {
+		store_transfer_mark_interrupted(st, m->id, &m->sup,
+						"the supervisor process ended unexpectedly");
+		if (ctx->verbosity >= 0)
+			cmd_error(ctx, "transfer %lld is not running; '%s' will be left out when "
+				  "it is resumed", (long long)m->id, shown);
+		return EXIT_OK;
+	}
+	while (store_exclusion_state(st, ex, &state) == SYNC_OK && state == EXCLUSION_PENDING) {
+		if (now_monotonic() > deadline || !proc_matches(&m->sup))
+			break;
+		poll(NULL, 0, 50);
+	}
+	switch (state) {
+	case EXCLUSION_APPLIED:
+		if (ctx->verbosity > 0)
+			fprintf(stderr, "%s: stopped '%s' of transfer %lld\n", ctx->prog, shown,
+				(long long)m->id);
+		return EXIT_OK;
+	case EXCLUSION_DONE:
+		cmd_error(ctx, "'%s' has already arrived", shown);
+		return EXIT_NOMATCH;
+	case EXCLUSION_NOMATCH:
+		cmd_error(ctx, "'%s' is not part of transfer %lld", shown, (long long)m->id);
+		return EXIT_NOMATCH;
+	default:
+		if (!proc_matches(&m->sup)) {
+			cmd_error(ctx, "transfer %lld ended before '%s' could be stopped",
+				  (long long)m->id, shown);
+			return EXIT_NOMATCH;
+		}
+		cmd_error(ctx, "transfer %lld did not stop '%s' in %.0f s", (long long)m->id,
+			  shown, PART_WAIT);
+		return EXIT_FAILED;
+	}
 }
 
 static int
@@ -199,7 +299,7 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			cmd_error(ctx, "%s", store_errmsg(st));
 			goto out;
 		}
-		if (transfer_state_finished(t.state)) {
+		if (transfer_state_finished(t.state) && t.state != TRANSFER_INTERRUPTED) {
 			cmd_error(ctx, "transfer %llu has already ended (%s)", id,
 				  transfer_state_name(t.state));
 			transfer_release(&t);
@@ -219,8 +319,14 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			goto out;
 		}
 	}
+	if (!tc.whole && tc.n > 0 && tc.m[0].rel) {
+		/* A part of a running transfer: the newest that holds it. */
+		code = stop_part(ctx, st, &tc.m[0], source_arg);
+		goto out;
+	}
 	for (i = 0; i < tc.n; i++)
-		stopped += stop_transfer(ctx, st, &tc.m[i]);
+		if (tc.m[i].rel == NULL)
+			stopped += stop_transfer(ctx, st, &tc.m[i]);
 	if (stopped > 0)
 		code = EXIT_OK;
 	else {
@@ -229,15 +335,14 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			cmd_error(ctx, "transfer %llu is not running", id);
 		else if (all)
 			cmd_error(ctx, "no running transfers");
-		else if (tc.partial && tc.n == 0)
-			cmd_error(ctx, "'%s' is part of a running transfer; stopping part of "
-				  "a transfer is not supported yet", source_arg);
 		else
 			cmd_error(ctx, "no running transfer of '%s'%s%s", source_arg,
 				  address ? " to " : "", address ? address : "");
 	}
 out:
 	store_close(st);
+	for (i = 0; i < tc.n; i++)
+		free(tc.m[i].rel);
 	free(tc.m);
 	free(source);
 	free(dir);

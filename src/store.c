@@ -929,6 +929,63 @@ store_units_exclude(struct store *st, int64_t transfer_id, const char *path, uin
 }
 
 int
+store_unit_find(struct store *st, int64_t transfer_id, const char *path, struct unit *out)
+{
+	sqlite3_stmt *stmt;
+	int rc, i;
+
+	if ((rc = prepare(st, "SELECT id, kind, path, state, attempts, error FROM units "
+			  "WHERE transfer_id = ? AND path = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	bind_path(stmt, 2, path);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof *out);
+		out->id = sqlite3_column_int64(stmt, 0);
+		out->transfer_id = transfer_id;
+		out->kind = name_index(unit_kind_names, 2, sqlite3_column_text(stmt, 1)) == 1
+			    ? UNIT_TREE : UNIT_FILE;
+		out->path = col_string(stmt, 2);
+		if (out->path == NULL)
+			out->path = xstrdup("");
+		i = name_index(unit_state_names, 5, sqlite3_column_text(stmt, 3));
+		out->state = i < 0 ? UNIT_FAILED : (enum unit_state)i;
+		out->attempts = sqlite3_column_int(stmt, 4);
+		out->error = col_string(stmt, 5);
+		rc = SYNC_OK;
+	} else
+		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "find unit");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_unit_counts_within(struct store *st, int64_t transfer_id, const char *path,
+			 uint64_t counts[5])
+{
+	struct strbuf tmp = STRBUF_INIT;
+	sqlite3_stmt *stmt;
+	int rc, i;
+
+	memset(counts, 0, 5 * sizeof *counts);
+	if ((rc = prepare(st, "SELECT state, count(*) FROM units WHERE transfer_id = ?3 AND "
+			  AT_OR_BELOW("path", 1, 2) " GROUP BY state", &stmt)) < 0)
+		return rc;
+	bind_subtree(stmt, 1, 2, path, &tmp);
+	sqlite3_bind_int64(stmt, 3, transfer_id);
+	strbuf_release(&tmp);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		i = name_index(unit_state_names, 5, sqlite3_column_text(stmt, 0));
+		if (i >= 0)
+			counts[i] = (uint64_t)sqlite3_column_int64(stmt, 1);
+	}
+	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "count units");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
 store_unit_counts(struct store *st, int64_t transfer_id, uint64_t counts[5])
 {
 	sqlite3_stmt *stmt;

@@ -204,6 +204,14 @@ int store_unit_set_done(struct store *st, int64_t unit_id, int attempts, uint64_
  */
 int store_units_exclude(struct store *st, int64_t transfer_id, const char *path,
 			uint64_t *n);
+/*
+ * The unit of a transfer with exactly this path; SYNC_ERR_NOT_FOUND if none.
+ */
+int store_unit_find(struct store *st, int64_t transfer_id, const char *path,
+		    struct unit *out);
+/* Count the units at path or below it by state (indexed by enum unit_state). */
+int store_unit_counts_within(struct store *st, int64_t transfer_id, const char *path,
+			     uint64_t counts[5]);
 /* Count units of a transfer by state (array indexed by enum unit_state). */
 int store_unit_counts(struct store *st, int64_t transfer_id, uint64_t counts[5]);
 /* Put units left running by a dead supervisor back to pending. */

@@ -13,12 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "log.h"
 #include "output.h"
 #include "plan.h"
 #include "proc.h"
 #include "remote.h"
 #include "rsync.h"
+#include "sftp.h"
 #include "spawn.h"
 #include "supervisor.h"
 #include "util.h"
@@ -30,18 +32,29 @@
 #define ERR_TAIL_MAX 2048         /* bytes of a worker's stderr kept for the reason */
 #define CONNECT_TIMEOUT 30        /* seconds */
 #define UNIT_BATCH 64             /* units read from the store at a time */
+#define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
+#define SFTP_TIMEOUT_MS 30000
 
 /* Set from signal handlers, acted on by the main loop. */
 static volatile sig_atomic_t got_stop_signal;
 static volatile sig_atomic_t got_child;
+static volatile sig_atomic_t got_exclusion;   /* terminate recorded a part to stop */
 static int wake_pipe[2] = { -1, -1 };
 
 enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL };
+
+/* Why the supervisor stopped a worker that was still running. */
+enum stop_reason {
+	STOP_NONE,
+	STOP_EXCLUDED,   /* its unit was stopped on request */
+	STOP_REQUEUE,    /* to run its unit again without a part stopped on request */
+};
 
 struct worker {
 	bool busy;
 	enum job_kind kind;
 	struct unit unit;
+	enum stop_reason stop;
 	struct spawn sp;
 	struct rsync_parser parser;
 	struct strbuf err_tail;       /* last bytes of stderr, for the reason */
@@ -69,6 +82,9 @@ struct sup {
 	const struct supervisor_config *cfg;
 	struct transfer t;
 	char *source_root;            /* dirname of the source */
+	const char *source_rel;       /* the source as a unit path: its basename */
+	struct strvec excludes;       /* applied exclusions, for tree units */
+	struct sftp *sftp;            /* for the cleanup, opened when first needed */
 	char *tmpdir;                 /* private: control socket, directory list */
 	char *control_path;
 	char *dirs_file;
@@ -90,6 +106,7 @@ struct sup {
 	char *walk_error_first;
 	char *failure;                /* first permanent failure, for the record */
 	bool aborting;                /* a failure that every unit would share: stop */
+	bool stopped_on_request;      /* by terminate, not by some other signal */
 	double last_flush;
 	struct progress_line pline;
 };
@@ -101,6 +118,8 @@ on_signal(int sig)
 
 	if (sig == SIGCHLD)
 		got_child = 1;
+	else if (sig == SIGUSR1)
+		got_exclusion = 1;
 	else
 		got_stop_signal = sig;
 	if (wake_pipe[1] >= 0)
@@ -126,6 +145,7 @@ install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return SYNC_OK;
 }
@@ -137,6 +157,7 @@ restore_signals(void)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	signal(SIGUSR1, SIG_DFL);
 	if (wake_pipe[0] >= 0)
 		close(wake_pipe[0]);
 	if (wake_pipe[1] >= 0)
@@ -564,8 +585,9 @@ static int
 start_worker(struct sup *s, struct worker *w, enum job_kind kind, struct unit *u)
 {
 	struct rsync_job job;
-	struct strvec argv = STRVEC_INIT;
+	struct strvec argv = STRVEC_INIT, excludes = STRVEC_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
+	size_t i;
 	int rc;
 
 	memset(&job, 0, sizeof job);
@@ -578,6 +600,11 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind, struct unit *u
 	job.bwlimit_kib = s->cfg->bwlimit_kib;
 	if (kind == JOB_UNIT) {
 		job.recursive = u->kind == UNIT_TREE;
+		/* Parts of this tree stopped on request stay behind. */
+		for (i = 0; job.recursive && i < s->excludes.nr; i++)
+			if (path_is_within(s->excludes.v[i], u->path))
+				strvec_push(&excludes, s->excludes.v[i]);
+		job.excludes = excludes.nr ? (const char *const *)excludes.v : NULL;
 	} else {
 		/* Directories only: create them writable first, exact at the end. */
 		job.files_from = s->dirs_file;
@@ -585,6 +612,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind, struct unit *u
 			job.chmod = "Du+rwx";
 	}
 	rsync_job_argv(&job, &argv);
+	strvec_clear(&excludes);
 
 	memset(&w->sp, 0, sizeof w->sp);
 	w->sp.argv = (const char *const *)argv.v;
@@ -613,6 +641,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind, struct unit *u
 	set_nonblock(w->sp.err_fd);
 	w->busy = true;
 	w->kind = kind;
+	w->stop = STOP_NONE;
 	w->exited = false;
 	w->status = 0;
 	w->file_bytes = w->bytes_done = w->files_done = w->sent = 0;
@@ -688,6 +717,16 @@ finish_unit(struct sup *s, struct worker *w)
 			 (unsigned long long)w->files_done, (unsigned long long)w->bytes_done,
 			 (unsigned long long)w->sent);
 		unit_release(u);
+	} else if (w->stop == STOP_EXCLUDED) {
+		store_unit_set_state(s->st, u->id, UNIT_EXCLUDED, u->attempts, NULL);
+		s->units_total--;
+		log_info("stopped '%s' on request", path.buf);
+		unit_release(u);
+	} else if (w->stop == STOP_REQUEUE && !got_stop_signal) {
+		/* Not its fault: run it again at once, without the stopped part. */
+		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts - 1, NULL);
+		u->attempts--;
+		queue_retry(s, u, 0);
 	} else if (got_stop_signal || (s->aborting && !disk_full)) {
 		/* Stopped on request or by another unit's failure: it may run again. */
 		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts - 1, NULL);
@@ -941,6 +980,243 @@ busy_workers(struct sup *s)
 }
 
 /*
+ * Remove the far side's partial data of the leftovers at or below prefix
+ * (all when NULL) and forget them. *session is opened when first needed
+ * (through the master when target has its socket); the caller closes it.
+ */
+static int
+clean_leftovers(struct store *st, int64_t transfer_id, const struct ssh_target *target,
+		const char *dest, struct sftp **session, const char *prefix)
+{
+	struct strvec files = STRVEC_INIT;
+	struct cleanup_result r;
+	char err[512];
+	size_t i;
+	int rc;
+
+	if ((rc = store_leftovers_list(st, transfer_id, prefix, &files)) < 0) {
+		log_warn("cannot list partial files: %s", store_errmsg(st));
+		return rc;
+	}
+	if (files.nr == 0)
+		return SYNC_OK;
+	if (*session == NULL &&
+	    (rc = sftp_open(target, SFTP_TIMEOUT_MS, session, err, sizeof err)) < 0) {
+		log_warn("cannot open an sftp session to remove %zu partial files: %s",
+			 files.nr, err);
+		strvec_clear(&files);
+		return rc;
+	}
+	rc = cleanup_partials(*session, dest, PARTIAL_DIR, (const char *const *)files.v,
+			      files.nr, CLEANUP_SETTLE, &r);
+	if (r.removed)
+		log_info("removed %u partial files on the far side", r.removed);
+	if (r.refused)
+		log_warn("left %u partial files alone: a symbolic link or a non-directory "
+			 "on the way", r.refused);
+	if (r.failed || rc < 0)
+		log_warn("could not remove partial files on the far side: %s",
+			 r.first_error ? r.first_error : "the session failed");
+	else
+		for (i = 0; i < files.nr; i++)
+			store_leftover_remove(st, transfer_id, files.v[i]);
+	free(r.first_error);
+	strvec_clear(&files);
+	if (rc < 0) {
+		sftp_close(*session);
+		*session = NULL;
+	}
+	return rc < 0 || r.failed ? SYNC_ERR_REMOTE : SYNC_OK;
+}
+
+/* Wait for the workers asked to stop (w->stop) to end, and settle them. */
+static void
+settle_stopped_workers(struct sup *s)
+{
+	double deadline = now_monotonic() + STOP_GRACE;
+	bool killed = false, left;
+	int i;
+
+	for (;;) {
+		left = false;
+		for (i = 0; i < s->nworkers; i++) {
+			struct worker *w = &s->workers[i];
+
+			if (w->busy && w->stop != STOP_NONE && !w->exited) {
+				left = true;
+				if (killed == false && now_monotonic() > deadline)
+					kill(-w->sp.pid, SIGKILL);
+			}
+		}
+		if (!left)
+			break;
+		killed = now_monotonic() > deadline;
+		for (i = 0; i < s->nworkers; i++)
+			if (s->workers[i].busy)
+				drain_worker(&s->workers[i]);
+		reap_children(s);
+		poll(NULL, 0, 20);
+	}
+	for (i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+
+		if (w->busy && w->stop != STOP_NONE && w->exited)
+			finish_worker(s, w);
+	}
+}
+
+/* Drop queued units (read ahead, or waiting for a retry) at or below path. */
+static void
+drop_queued(struct sup *s, const char *path)
+{
+	size_t i, k;
+
+	for (i = k = s->batch_pos; i < s->batch_n; i++) {
+		if (path_is_within(s->batch[i].path, path)) {
+			unit_release(&s->batch[i]);
+			s->units_total--;
+		} else
+			s->batch[k++] = s->batch[i];
+	}
+	s->batch_n = k;
+	for (i = k = 0; i < s->nretries; i++) {
+		if (path_is_within(s->retries[i].unit.path, path)) {
+			store_unit_set_state(s->st, s->retries[i].unit.id, UNIT_EXCLUDED,
+					     s->retries[i].unit.attempts, NULL);
+			unit_release(&s->retries[i].unit);
+			s->units_total--;
+		} else
+			s->retries[k++] = s->retries[i];
+	}
+	s->nretries = k;
+}
+
+/*
+ * Stop one part of the transfer (terminate of a path inside the source):
+ * units at or below it are excluded (running ones stopped), a tree unit
+ * that holds it runs again without it, and its partial data on the far
+ * side is removed. The rest of the transfer goes on.
+ */
+static void
+apply_exclusion(struct sup *s, const struct exclusion *ex)
+{
+	struct strbuf prefix = STRBUF_INIT, esc = STRBUF_INIT;
+	enum exclusion_state result = EXCLUSION_NOMATCH;
+	uint64_t before[5], excluded = 0;
+	const char *p = ex->path, *slash;
+	bool held = false, victims = false;
+	struct unit holder;
+	int i;
+
+	escape_untrusted(&esc, p, strlen(p));
+	/* A tree unit that p lies strictly below. */
+	for (slash = strchr(p, '/'); slash && !held; slash = strchr(slash + 1, '/')) {
+		strbuf_reset(&prefix);
+		strbuf_add(&prefix, p, (size_t)(slash - p));
+		if (store_unit_find(s->st, s->t.id, prefix.buf, &holder) == SYNC_OK) {
+			held = true;
+			if (holder.state == UNIT_DONE)
+				result = EXCLUSION_DONE;
+			else if (holder.state == UNIT_EXCLUDED)
+				result = EXCLUSION_APPLIED;
+			else {
+				result = EXCLUSION_APPLIED;
+				strvec_push(&s->excludes, p);
+				for (i = 0; i < s->nworkers; i++) {
+					struct worker *w = &s->workers[i];
+
+					if (w->busy && !w->exited && w->kind == JOB_UNIT &&
+					    w->unit.id == holder.id) {
+						w->stop = STOP_REQUEUE;
+						kill(-w->sp.pid, SIGTERM);
+						victims = true;
+					}
+				}
+			}
+			unit_release(&holder);
+		}
+	}
+	if (!held) {
+		if (store_unit_counts_within(s->st, s->t.id, p, before) < 0 ||
+		    store_units_exclude(s->st, s->t.id, p, &excluded) < 0)
+			log_warn("cannot exclude '%s': %s", esc.buf, store_errmsg(s->st));
+		drop_queued(s, p);
+		s->units_total -= excluded;
+		for (i = 0; i < s->nworkers; i++) {
+			struct worker *w = &s->workers[i];
+
+			if (w->busy && !w->exited && w->kind == JOB_UNIT &&
+			    path_is_within(w->unit.path, p)) {
+				w->stop = STOP_EXCLUDED;
+				kill(-w->sp.pid, SIGTERM);
+				victims = true;
+			}
+		}
+		if (excluded || victims || before[UNIT_EXCLUDED])
+			result = EXCLUSION_APPLIED;
+		else if (before[UNIT_DONE])
+			result = EXCLUSION_DONE;
+	}
+	if (victims)
+		settle_stopped_workers(s);
+	if (result == EXCLUSION_APPLIED)
+		clean_leftovers(s->st, s->t.id, &s->target, s->t.destination, &s->sftp, p);
+	store_exclusion_set_state(s->st, ex->id, result);
+	log_info("terminate of '%s': %s", esc.buf,
+		 result == EXCLUSION_APPLIED ? "stopped; the rest goes on" :
+		 result == EXCLUSION_DONE ? "it had already arrived" :
+		 "not part of this transfer");
+	strbuf_release(&prefix);
+	strbuf_release(&esc);
+}
+
+/* Act on the parts terminate asked to stop since we last looked. */
+static void
+apply_exclusions(struct sup *s)
+{
+	struct exclusion *xs;
+	size_t n, i;
+
+	got_exclusion = 0;
+	if (store_exclusions_list(s->st, s->t.id, EXCLUSION_PENDING, &xs, &n) < 0) {
+		log_warn("cannot read what to stop: %s", store_errmsg(s->st));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		/* The whole transfer stops by signal; its request is read at the end. */
+		if (strcmp(xs[i].path, s->source_rel) != 0)
+			apply_exclusion(s, &xs[i]);
+		exclusion_release(&xs[i]);
+	}
+	free(xs);
+}
+
+/*
+ * Did terminate ask to stop the whole transfer for good (rather than a
+ * signal from elsewhere, after which the partial data is kept for a
+ * resume)? Marks the request applied.
+ */
+static bool
+stop_requested(struct sup *s)
+{
+	struct exclusion *xs;
+	bool found = false;
+	size_t n, i;
+
+	if (store_exclusions_list(s->st, s->t.id, EXCLUSION_PENDING, &xs, &n) < 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (strcmp(xs[i].path, s->source_rel) == 0) {
+			found = true;
+			store_exclusion_set_state(s->st, xs[i].id, EXCLUSION_APPLIED);
+		}
+		exclusion_release(&xs[i]);
+	}
+	free(xs);
+	return found;
+}
+
+/*
  * Run jobs until there is nothing left (or, for a directory pass, until it
  * ends). Returns 0, or a negative code when the pass failed.
  */
@@ -969,6 +1245,8 @@ run_loop(struct sup *s, enum job_kind pass)
 		}
 		if (stopping && now_monotonic() > stop_deadline)
 			signal_workers(s, SIGKILL);
+		if (got_exclusion && pass == JOB_UNIT && !stopping)
+			apply_exclusions(s);
 
 		/* Fill free workers. */
 		for (i = 0; pass == JOB_UNIT && !stopping && i < s->nworkers; i++) {
@@ -1063,8 +1341,13 @@ static enum transfer_state
 final_state(struct sup *s, char **reason)
 {
 	*reason = NULL;
+	if (s->stopped_on_request) {
+		*reason = xstrdup("terminated on request");
+		return TRANSFER_TERMINATED;
+	}
 	if (got_stop_signal) {
-		*reason = xasprintf("stopped by signal %d", (int)got_stop_signal);
+		*reason = xasprintf("stopped by signal %d; resume continues it",
+				    (int)got_stop_signal);
 		return TRANSFER_TERMINATED;
 	}
 	if (s->failure) {
@@ -1129,6 +1412,31 @@ supervisor_remove_stale(int64_t transfer_id)
 	closedir(d);
 }
 
+int
+supervisor_clean_remote(struct store *st, const struct transfer *t,
+			const struct supervisor_config *cfg)
+{
+	struct ssh_target target;
+	struct sftp *session = NULL;
+	char *known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
+	int rc;
+
+	memset(&target, 0, sizeof target);
+	target.program = cfg->ssh_path;
+	target.user = t->user;
+	target.host = t->address;
+	target.port = t->port;
+	target.key_path = t->key_path;
+	target.known_hosts = known_hosts;
+	target.ssh_config = cfg->ssh_config;
+	target.connect_timeout = CONNECT_TIMEOUT;
+	rc = clean_leftovers(st, t->id, &target, t->destination, &session, NULL);
+	sftp_close(session);
+	free(known_hosts);
+	supervisor_remove_stale(t->id);
+	return rc;
+}
+
 /* Make a private directory for the control socket and the directory list. */
 static int
 make_tmpdir(struct sup *s)
@@ -1190,6 +1498,7 @@ sup_release(struct sup *s)
 	free(s->dirs_file);
 	free((char *)s->target.known_hosts);
 	strbuf_release(&s->rsh);
+	strvec_clear(&s->excludes);
 	free(s->walk_error_first);
 	free(s->failure);
 }
@@ -1234,6 +1543,20 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		 s.t.max_depth, cfg->workers);
 
 	s.source_root = path_dirname(s.t.source);
+	s.source_rel = path_basename(s.t.source);
+	{
+		struct exclusion *xs;
+		size_t n, k;
+
+		/* Parts stopped on request before a resume stay stopped. */
+		if (store_exclusions_list(st, s.t.id, EXCLUSION_APPLIED, &xs, &n) == SYNC_OK) {
+			for (k = 0; k < n; k++) {
+				strvec_push(&s.excludes, xs[k].path);
+				exclusion_release(&xs[k]);
+			}
+			free(xs);
+		}
+	}
 	s.nworkers = cfg->workers;
 	s.workers = xcalloc((size_t)s.nworkers, sizeof *s.workers);
 	for (i = 0; i < s.nworkers; i++) {
@@ -1261,6 +1584,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	ssh_rsh_command(&s.target, &s.rsh);
 	if (plan_transfer(&s) < 0 || got_stop_signal)
 		goto finish;
+	/* Parts stopped while no supervisor was running. */
+	apply_exclusions(&s);
 	if (s.have_dirs && (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
 		goto finish;
 	run_loop(&s, JOB_UNIT);
@@ -1270,6 +1595,13 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 
 finish:
 	progress_line_clear(&s.pline);
+	/* Stopped for good by terminate: no partial data stays on the far side. */
+	if (got_stop_signal && stop_requested(&s)) {
+		s.stopped_on_request = true;
+		clean_leftovers(st, s.t.id, &s.target, s.t.destination, &s.sftp, NULL);
+	}
+	sftp_close(s.sftp);
+	s.sftp = NULL;
 	stop_master(&s);
 	remove_tmpdir(&s);
 	*final = final_state(&s, &reason);

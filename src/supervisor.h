@@ -56,4 +56,13 @@ int supervisor_run(struct store *st, const struct supervisor_config *cfg,
  */
 void supervisor_remove_stale(int64_t transfer_id);
 
+/*
+ * For a transfer whose supervisor is gone: remove the partial data its
+ * workers left on the far side (over a connection of our own) and its
+ * private directory. 0, or a negative code when some could not be removed
+ * (the reason is logged).
+ */
+int supervisor_clean_remote(struct store *st, const struct transfer *t,
+			    const struct supervisor_config *cfg);
+
 #endif

@@ -283,3 +283,8 @@ transfer_ended() {
 partial_files() {
 	find "$1" -path '*/.scow-sync-partial/*' -type f 2>/dev/null
 }
+
+# True when scow-sync-query shows exactly the file $1 being moved.
+query_has_file() {
+	scow-sync-query | grep -qF "\"filePath\": \"$1\""
+}

@@ -1,0 +1,243 @@
+/* cleanup: remove what a stopped transfer left on the far side (see cleanup.h). */
+#include "config.h"
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cleanup.h"
+#include "util.h"
+
+/* rsync cuts the name in a temporary file name to NAME_MAX - 8 bytes. */
+#define TMPNAME_KEEP 247
+
+struct target {
+	char *dir;             /* dest/dirname(file) */
+	char *partial_dir;     /* dir/PARTIAL */
+	char *partial;         /* dir/PARTIAL/NAME */
+	char *tmp_prefix;      /* ".NAME." as rsync cuts it */
+	bool active;           /* a real directory: look here */
+};
+
+static void
+note_error(struct cleanup_result *r, struct sftp *s)
+{
+	r->failed++;
+	if (r->first_error == NULL)
+		r->first_error = xstrdup(sftp_errmsg(s));
+}
+
+/*
+ * Is every directory from dest down to dest/rel a real directory?
+ * SYNC_ERR_NOT_FOUND when one is missing (nothing can be there).
+ */
+static int
+real_dirs(struct sftp *s, const char *dest, const char *rel, struct cleanup_result *r)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct sftp_attrs a;
+	const char *p = rel, *slash;
+	int rc = SYNC_OK;
+
+	strbuf_addstr(&path, dest);
+	while (*p) {
+		slash = strchr(p, '/');
+		if (path.len == 0 || path.buf[path.len - 1] != '/')
+			strbuf_addch(&path, '/');
+		strbuf_add(&path, p, slash ? (size_t)(slash - p) : strlen(p));
+		if ((rc = sftp_lstat(s, path.buf, &a)) < 0)
+			break;
+		if (!a.have_perm || !S_ISDIR(a.perm)) {
+			r->refused++;
+			rc = SYNC_ERR_INVALID;
+			break;
+		}
+		if (slash == NULL)
+			break;
+		p = slash + 1;
+	}
+	strbuf_release(&path);
+	return rc;
+}
+
+static void
+target_release(struct target *t)
+{
+	free(t->dir);
+	free(t->partial_dir);
+	free(t->partial);
+	free(t->tmp_prefix);
+}
+
+/* Work out where file's leftovers would be, and whether it is safe to look. */
+static int
+target_init(struct sftp *s, const char *dest, const char *partial_dir, const char *file,
+	    struct target *t, struct cleanup_result *r)
+{
+	char *dir = path_dirname(file);
+	const char *base = path_basename(file);
+	struct sftp_attrs a;
+	size_t keep;
+	int rc;
+
+	memset(t, 0, sizeof *t);
+	t->dir = strcmp(dir, ".") == 0 ? xstrdup(dest) : xasprintf("%s/%s", dest, dir);
+	t->partial_dir = xasprintf("%s/%s", t->dir, partial_dir);
+	t->partial = xasprintf("%s/%s", t->partial_dir, base);
+	keep = strlen(base) > TMPNAME_KEEP ? TMPNAME_KEEP : strlen(base);
+	t->tmp_prefix = xasprintf(".%.*s.", (int)keep, base);
+	rc = strcmp(dir, ".") == 0 ? SYNC_OK : real_dirs(s, dest, dir, r);
+	if (rc == SYNC_OK) {
+		/* The partial directory must be a real one too, if it is there. */
+		rc = sftp_lstat(s, t->partial_dir, &a);
+		if (rc == SYNC_OK && (!a.have_perm || !S_ISDIR(a.perm))) {
+			r->refused++;
+			rc = SYNC_ERR_INVALID;
+		} else if (rc == SYNC_ERR_NOT_FOUND)
+			rc = SYNC_OK;
+	}
+	t->active = rc == SYNC_OK;
+	free(dir);
+	return rc == SYNC_ERR_CONNECT || rc == SYNC_ERR_TIMEOUT ? SYNC_ERR_CONNECT : SYNC_OK;
+}
+
+struct tmp_scan {
+	const char *prefix;
+	size_t prefix_len;
+	struct strvec found;   /* regular files named like rsync's temporary */
+};
+
+static int
+match_tmp(const char *name, const struct sftp_attrs *a, void *ctx)
+{
+	struct tmp_scan *ts = ctx;
+	size_t i, len = strlen(name);
+
+	if (len != ts->prefix_len + 6 || memcmp(name, ts->prefix, ts->prefix_len) != 0)
+		return 0;
+	for (i = ts->prefix_len; i < len; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		      (name[i] >= '0' && name[i] <= '9')))
+			return 0;
+	if (a->have_perm && S_ISREG(a->perm))
+		strvec_push(&ts->found, name);
+	return 0;
+}
+
+/* rsync's temporary files for t's file, still in its directory. */
+static int
+find_tmp(struct sftp *s, struct target *t, struct strvec *found)
+{
+	struct tmp_scan ts = { t->tmp_prefix, strlen(t->tmp_prefix), STRVEC_INIT };
+	int rc = sftp_list(s, t->dir, match_tmp, &ts);
+
+	*found = ts.found;
+	return rc;
+}
+
+/* Remove path if it is a regular file. */
+static int
+remove_file(struct sftp *s, const char *path, struct cleanup_result *r)
+{
+	struct sftp_attrs a;
+	int rc;
+
+	if ((rc = sftp_lstat(s, path, &a)) == SYNC_ERR_NOT_FOUND)
+		return SYNC_OK;
+	if (rc < 0) {
+		note_error(r, s);
+		return rc;
+	}
+	if (!a.have_perm || !S_ISREG(a.perm)) {
+		r->refused++;
+		return SYNC_OK;
+	}
+	if ((rc = sftp_remove(s, path)) == SYNC_OK)
+		r->removed++;
+	else if (rc != SYNC_ERR_NOT_FOUND)
+		note_error(r, s);
+	return rc == SYNC_ERR_NOT_FOUND ? SYNC_OK : rc;
+}
+
+static bool
+session_lost(int rc)
+{
+	return rc == SYNC_ERR_CONNECT || rc == SYNC_ERR_TIMEOUT;
+}
+
+int
+cleanup_partials(struct sftp *s, const char *dest, const char *partial_dir,
+		 const char *const *files, size_t n, double settle, struct cleanup_result *r)
+{
+	struct target *t = xcalloc(n ? n : 1, sizeof *t);
+	double deadline = now_monotonic() + settle;
+	struct strvec tmp = STRVEC_INIT;
+	size_t i, k;
+	int rc = SYNC_OK;
+	bool busy;
+
+	memset(r, 0, sizeof *r);
+	for (i = 0; i < n && rc == SYNC_OK; i++)
+		rc = target_init(s, dest, partial_dir, files[i], &t[i], r);
+	/*
+	 * A receiver still saving a cut-off file has its temporary file; its
+	 * partial file appears when it is done. Look for the temporary first,
+	 * then remove the partial, until no receiver is busy.
+	 */
+	do {
+		busy = false;
+		for (i = 0; i < n && rc == SYNC_OK; i++) {
+			if (!t[i].active)
+				continue;
+			strvec_clear(&tmp);
+			if ((rc = find_tmp(s, &t[i], &tmp)) == SYNC_ERR_NOT_FOUND) {
+				t[i].active = false;
+				rc = SYNC_OK;
+				continue;
+			}
+			if (rc < 0)
+				break;
+			busy |= tmp.nr > 0;
+			rc = remove_file(s, t[i].partial, r);
+			if (rc < 0 && !session_lost(rc))
+				rc = SYNC_OK;
+		}
+		if (busy && rc == SYNC_OK && now_monotonic() < deadline)
+			poll(NULL, 0, 200);
+	} while (busy && rc == SYNC_OK && now_monotonic() < deadline);
+
+	/* Whatever receiver still has a temporary file is not coming back for it. */
+	for (i = 0; i < n && rc == SYNC_OK; i++) {
+		if (!t[i].active)
+			continue;
+		strvec_clear(&tmp);
+		if ((rc = find_tmp(s, &t[i], &tmp)) < 0) {
+			rc = session_lost(rc) ? rc : SYNC_OK;
+			continue;
+		}
+		for (k = 0; k < tmp.nr && rc == SYNC_OK; k++) {
+			char *path = xasprintf("%s/%s", t[i].dir, tmp.v[k]);
+
+			rc = remove_file(s, path, r);
+			if (rc < 0 && !session_lost(rc))
+				rc = SYNC_OK;
+			free(path);
+		}
+		/* Only when it is empty: other files' partial data may be in it. */
+		if (rc == SYNC_OK) {
+			int drc = sftp_rmdir(s, t[i].partial_dir);
+
+			if (session_lost(drc))
+				rc = drc;
+		}
+	}
+	if (rc < 0 && r->first_error == NULL)
+		r->first_error = xstrdup(sftp_errmsg(s));
+	strvec_clear(&tmp);
+	for (i = 0; i < n; i++)
+		target_release(&t[i]);
+	free(t);
+	return session_lost(rc) ? SYNC_ERR_CONNECT : SYNC_OK;
+}

@@ -1,0 +1,43 @@
+/*
+ * cleanup: remove what a stopped transfer left on the far side.
+ *
+ * While rsync receives NAME it writes a temporary ".NAME.XXXXXX" next to
+ * it; when it is cut off, it keeps the data as DIR/PARTIAL/NAME (our
+ * --partial-dir) so that a later run continues from there. When a transfer,
+ * or a part of it, is stopped for good, cleanup_partials() removes for each
+ * file that was in flight: the partial file, the temporary file if its
+ * receiver is gone without removing it, and the partial directory once it
+ * is empty.
+ *
+ * Nothing else is touched. Every directory from the destination down to the
+ * file's must be a real directory, never a symbolic link (which could lead
+ * out of the destination), and only regular files are removed. A receiver
+ * that is still saving its data (its temporary file still exists) is given
+ * up to settle seconds to finish, so that its partial file is not created
+ * after the cleanup has looked.
+ */
+#ifndef SCOW_SYNC_CLEANUP_H
+#define SCOW_SYNC_CLEANUP_H
+
+#include <stddef.h>
+
+#include "sftp.h"
+
+struct cleanup_result {
+	unsigned removed;      /* files removed */
+	unsigned refused;      /* left alone: a symbolic link or not a directory on the way */
+	unsigned failed;       /* the server refused, or the session failed */
+	char *first_error;     /* for the log; caller frees */
+};
+
+/*
+ * files: paths relative to dest of files that may have partial data (the
+ * units' own coordinates: "SOURCE-BASENAME/dir/file"). partial_dir is
+ * rsync's --partial-dir name. Returns 0, or SYNC_ERR_CONNECT when the
+ * session failed (what was removed stays removed).
+ */
+int cleanup_partials(struct sftp *s, const char *dest, const char *partial_dir,
+		     const char *const *files, size_t n, double settle,
+		     struct cleanup_result *r);
+
+#endif

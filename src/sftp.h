@@ -1,0 +1,53 @@
+/*
+ * sftp: a small SFTP (version 3) client speaking through OpenSSH.
+ *
+ * Control work on the far side that must see names byte for byte and must
+ * not follow symbolic links (removing the partial files of a stopped
+ * transfer) goes to the far side's sftp-server, never through a remote
+ * shell. The connection is `ssh -s HOST sftp`, sharing the transfer's
+ * master connection when it has one, so OpenSSH does the login with any
+ * key it accepts (libssh2 before 1.11 cannot sign with RSA SHA-2, which
+ * OpenSSH 8.8 and later require).
+ *
+ * Requests are answered in order, one at a time, each within a time limit,
+ * so a far side that stops answering cannot hang the caller. Relative paths
+ * are relative to the remote user's home directory, as for rsync.
+ * Errors: SYNC_ERR_NOT_FOUND (no such file), SYNC_ERR_REMOTE (the server
+ * refused; sftp_errmsg says why), SYNC_ERR_CONNECT (no session).
+ */
+#ifndef SCOW_SYNC_SFTP_H
+#define SCOW_SYNC_SFTP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rsync.h"
+
+struct sftp_attrs {
+	bool have_size, have_perm;
+	uint64_t size;
+	uint32_t perm;        /* st_mode bits, type included */
+};
+
+struct sftp;
+
+/* Start a session to t's host; err gets a one-line reason on failure. */
+int sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
+	      size_t errlen);
+void sftp_close(struct sftp *s);
+/* Why the last request failed (borrowed). */
+const char *sftp_errmsg(struct sftp *s);
+
+/* Attributes of path itself (a symbolic link is not followed). */
+int sftp_lstat(struct sftp *s, const char *path, struct sftp_attrs *out);
+int sftp_remove(struct sftp *s, const char *path);
+int sftp_rmdir(struct sftp *s, const char *path);
+typedef int (*sftp_name_fn)(const char *name, const struct sftp_attrs *a, void *ctx);
+/*
+ * Call fn for each entry of directory path (without "." and ".."); a
+ * non-zero return stops. fn must not make requests on s.
+ */
+int sftp_list(struct sftp *s, const char *path, sftp_name_fn fn, void *ctx);
+
+#endif
