@@ -70,13 +70,16 @@ static const char *const migrations[] = {
 
 	/*
 	 * 2: resume and partial terminate. planned: the walk finished, so a
-	 * resumed transfer need not walk again. A unit's path is unique in its
+	 * resumed transfer need not walk again. workdir: the supervisor's private
+ * temporary directory, so that what a killed one left can be removed
+ * (and nothing else: ids repeat across state directories). A unit's path is unique in its
 	 * transfer, so a walk that is redone adds only what is missing.
 	 * exclusions: parts of a transfer stopped on request (state pending
 	 * until the supervisor has acted). leftovers: files a stopped rsync may
 	 * have left partial data of on the far side, for the cleanup.
 	 */
 	"ALTER TABLE transfers ADD COLUMN planned INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE transfers ADD COLUMN workdir BLOB;"
 	"CREATE UNIQUE INDEX units_transfer_path ON units(transfer_id, path);"
 	"CREATE TABLE exclusions ("
 	"  id INTEGER PRIMARY KEY,"
@@ -1029,6 +1032,39 @@ store_transfer_set_planned(struct store *st, int64_t id)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, id);
 	return step_done(st, stmt, "record plan");
+}
+
+int
+store_transfer_set_workdir(struct store *st, int64_t id, const char *dir)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET workdir = ? WHERE id = ?", &stmt)) < 0)
+		return rc;
+	bind_path(stmt, 1, dir);
+	sqlite3_bind_int64(stmt, 2, id);
+	return step_done(st, stmt, "record work directory");
+}
+
+int
+store_transfer_workdir(struct store *st, int64_t id, char **dir)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*dir = NULL;
+	if ((rc = prepare(st, "SELECT workdir FROM transfers WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*dir = col_string(stmt, 0);
+		rc = SYNC_OK;
+	} else
+		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "read work directory");
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 int

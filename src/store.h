@@ -156,6 +156,9 @@ int store_transfer_set_totals(struct store *st, int64_t id, uint64_t bytes_done,
 			      uint64_t files_done);
 /* Record that every unit of the transfer is in the store. */
 int store_transfer_set_planned(struct store *st, int64_t id);
+/* The supervisor's private temporary directory (NULL: none recorded). */
+int store_transfer_set_workdir(struct store *st, int64_t id, const char *dir);
+int store_transfer_workdir(struct store *st, int64_t id, char **dir);
 /* Bytes and files of the units done so far (what a resumed run starts from). */
 int store_transfer_done_totals(struct store *st, int64_t id, uint64_t *bytes,
 			       uint64_t *files);

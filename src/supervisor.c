@@ -1,7 +1,6 @@
 /* supervisor: run one recorded transfer to its end (see supervisor.h). */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -760,6 +759,21 @@ finish_unit(struct sup *s, struct worker *w)
 	strbuf_release(&path);
 }
 
+/* Wait (boundedly) until every process of a stopped worker's group is gone. */
+static void
+wait_worker_group(pid_t pgid)
+{
+	double deadline = now_monotonic() + STOP_GRACE;
+
+	while (kill(-pgid, 0) == 0) {
+		if (now_monotonic() > deadline) {
+			kill(-pgid, SIGKILL);
+			break;
+		}
+		poll(NULL, 0, 20);
+	}
+}
+
 /* Handle a worker whose rsync has exited and whose output is read. */
 static int
 finish_worker(struct sup *s, struct worker *w)
@@ -768,6 +782,8 @@ finish_worker(struct sup *s, struct worker *w)
 
 	drain_worker(w);
 	spawn_close_fds(&w->sp);
+	if (w->stop != STOP_NONE || got_stop_signal || s->aborting)
+		wait_worker_group(w->sp.pid);
 	w->busy = false;
 	if (w->kind == JOB_UNIT) {
 		finish_unit(s, w);
@@ -958,16 +974,29 @@ reap_children(struct sup *s)
 	}
 }
 
-/* Send sig to every running worker's process group (rsync and its ssh). */
+/*
+ * Stop a worker. SIGTERM goes to rsync alone: its ssh then sees the end of
+ * its input, passes it on, and exits only once the far side's rsync has
+ * saved its partial data and ended, so that when the worker's process group
+ * is gone (wait_worker_group) nothing is still being written over there.
+ * SIGKILL goes to the whole group.
+ */
+static void
+signal_worker(struct worker *w, int sig)
+{
+	if (w->busy && !w->exited)
+		kill(sig == SIGKILL ? -w->sp.pid : w->sp.pid, sig);
+}
+
 static void
 signal_workers(struct sup *s, int sig)
 {
 	int i;
 
 	for (i = 0; i < s->nworkers; i++)
-		if (s->workers[i].busy && !s->workers[i].exited)
-			kill(-s->workers[i].sp.pid, sig);
+		signal_worker(&s->workers[i], sig);
 }
+
 
 static int
 busy_workers(struct sup *s)
@@ -1128,7 +1157,7 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 					if (w->busy && !w->exited && w->kind == JOB_UNIT &&
 					    w->unit.id == holder.id) {
 						w->stop = STOP_REQUEUE;
-						kill(-w->sp.pid, SIGTERM);
+						signal_worker(w, SIGTERM);
 						victims = true;
 					}
 				}
@@ -1148,7 +1177,7 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 			if (w->busy && !w->exited && w->kind == JOB_UNIT &&
 			    path_is_within(w->unit.path, p)) {
 				w->stop = STOP_EXCLUDED;
-				kill(-w->sp.pid, SIGTERM);
+				signal_worker(w, SIGTERM);
 				victims = true;
 			}
 		}
@@ -1379,37 +1408,29 @@ tmp_base(void)
 }
 
 void
-supervisor_remove_stale(int64_t transfer_id)
+supervisor_remove_stale(struct store *st, int64_t transfer_id)
 {
-	const char *base = tmp_base();
-	char prefix[64];
-	struct dirent *de;
-	DIR *d;
+	struct stat sb;
+	char *dir = NULL, *base;
+	int fd;
 
-	snprintf(prefix, sizeof prefix, "scow-sync-%lld-", (long long)transfer_id);
-	if ((d = opendir(base)) == NULL)
+	if (store_transfer_workdir(st, transfer_id, &dir) < 0 || dir == NULL)
 		return;
-	while ((de = readdir(d)) != NULL) {
-		struct stat sb;
-		int fd;
-
-		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
-		    strlen(de->d_name) != strlen(prefix) + 6)
-			continue;
-		/* Only a real directory of ours, and only the files we put there. */
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &sb) == 0 && sb.st_uid == geteuid()) {
-			unlinkat(fd, "cm", 0);
-			unlinkat(fd, "dirs", 0);
-			if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
-				log_info("removed the private directory of an earlier run: %s/%s",
-					 base, de->d_name);
-		}
-		close(fd);
+	/* Only a real directory of ours, named as we name them, and only our files in it. */
+	base = path_dirname(dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && strncmp(path_basename(dir), "scow-sync-", 10) == 0 &&
+	    fstat(fd, &sb) == 0 && sb.st_uid == geteuid()) {
+		unlinkat(fd, "cm", 0);
+		unlinkat(fd, "dirs", 0);
+		if (rmdir(dir) == 0)
+			log_info("removed the private directory of an earlier run: %s", dir);
 	}
-	closedir(d);
+	if (fd >= 0)
+		close(fd);
+	store_transfer_set_workdir(st, transfer_id, NULL);
+	free(base);
+	free(dir);
 }
 
 int
@@ -1433,7 +1454,7 @@ supervisor_clean_remote(struct store *st, const struct transfer *t,
 	rc = clean_leftovers(st, t->id, &target, t->destination, &session, NULL);
 	sftp_close(session);
 	free(known_hosts);
-	supervisor_remove_stale(t->id);
+	supervisor_remove_stale(st, t->id);
 	return rc;
 }
 
@@ -1445,7 +1466,7 @@ make_tmpdir(struct sup *s)
 	char *tmpl;
 
 	/* What a killed supervisor of this transfer left is ours now. */
-	supervisor_remove_stale(s->t.id);
+	supervisor_remove_stale(s->st, s->t.id);
 	tmpl = xasprintf("%s/scow-sync-%lld-XXXXXX", base, (long long)s->t.id);
 	if (mkdtemp(tmpl) == NULL) {
 		set_failure(s, "cannot create a private directory in '%s': %s", base,
@@ -1454,6 +1475,8 @@ make_tmpdir(struct sup *s)
 		return SYNC_ERR_SYSTEM;
 	}
 	s->tmpdir = tmpl;
+	if (store_transfer_set_workdir(s->st, s->t.id, tmpl) < 0)
+		log_warn("cannot record the private directory: %s", store_errmsg(s->st));
 	s->control_path = xasprintf("%s/cm", tmpl);
 	s->dirs_file = xasprintf("%s/dirs", tmpl);
 	return SYNC_OK;
@@ -1466,7 +1489,8 @@ remove_tmpdir(struct sup *s)
 		return;
 	unlink(s->control_path);
 	unlink(s->dirs_file);
-	rmdir(s->tmpdir);
+	if (rmdir(s->tmpdir) == 0)
+		store_transfer_set_workdir(s->st, s->t.id, NULL);
 }
 
 static void

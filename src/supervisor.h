@@ -54,7 +54,7 @@ int supervisor_run(struct store *st, const struct supervisor_config *cfg,
  * Remove the private directory (control socket, directory list) that a
  * killed supervisor of this transfer left in the temporary directory.
  */
-void supervisor_remove_stale(int64_t transfer_id);
+void supervisor_remove_stale(struct store *st, int64_t transfer_id);
 
 /*
  * For a transfer whose supervisor is gone: remove the partial data its

@@ -13,6 +13,7 @@
 #   make_sample_tree DIR
 # A test never touches the real ~/.ssh, port 22 or any other host.
 set -u
+SCOW_SYNC_SRCDIR=${SCOW_SYNC_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 
 FAILURES=0
 
@@ -60,6 +61,10 @@ KEEP_TEST_DIR=${KEEP_TEST_DIR:-0}
 
 cleanup() {
 	local pid
+	if [ -n "${RELAY_PID:-}" ]; then
+		kill "$RELAY_PID" 2>/dev/null
+		wait "$RELAY_PID" 2>/dev/null
+	fi
 	if [ -f "$T/sshd.pid" ]; then
 		pid=$(cat "$T/sshd.pid")
 		kill "$pid" 2>/dev/null
@@ -113,6 +118,11 @@ LogLevel ERROR
 MaxSessions 100
 MaxStartups 100:30:200
 UseDNS no
+# Remote commands run through the account's shell; bash reads ~/.bashrc
+# under sshd only at shell level 1. Keep this machine's profile (which may
+# be slow, or lock against itself when 20 sessions start at once) out of
+# the tests.
+SetEnv SHLVL=1
 EOF
 }
 
@@ -245,7 +255,7 @@ PY
 test_processes() {
 	local sshd_pid
 	sshd_pid=$(cat "$T/sshd.pid" 2>/dev/null)
-	pgrep -f -- "$T" | grep -vx -e "$$" -e "${sshd_pid:-0}" || true
+	pgrep -f -- "$T" | grep -vx -e "$$" -e "${sshd_pid:-0}" -e "${RELAY_PID:-0}" || true
 }
 
 # Wait a little for this test's transfer processes to end; list survivors.
@@ -287,4 +297,27 @@ partial_files() {
 # True when scow-sync-query shows exactly the file $1 being moved.
 query_has_file() {
 	scow-sync-query | grep -qF "\"filePath\": \"$1\""
+}
+
+# Start tests/relay.py in front of the private sshd: RELAY_PORT forwards to
+# it; relay_drop breaks every open connection, relay_toggle takes the link
+# down (new connections are cut) or back up.
+start_relay() {
+	python3 "$SCOW_SYNC_SRCDIR/tests/relay.py" "$T/relay.port" "$SSHD_PORT" &
+	RELAY_PID=$!
+	wait_for 10 test -s "$T/relay.port" || { echo "the relay did not start"; exit 99; }
+	RELAY_PORT=$(cat "$T/relay.port")
+}
+relay_drop() { kill -USR1 "$RELAY_PID"; }
+relay_toggle() { kill -USR2 "$RELAY_PID"; }
+
+# The private directory recorded for transfer $1 (empty when none).
+transfer_workdir() {
+	python3 - "$HOME/scow/.scow-sync/scow-sync.db" "$1" <<'PY'
+import os, sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=15)
+row = db.execute("SELECT workdir FROM transfers WHERE id = ?", (int(sys.argv[2]),)).fetchone()
+if row and row[0] is not None:
+    sys.stdout.buffer.write(bytes(row[0]) if not isinstance(row[0], str) else os.fsencode(row[0]))
+PY
 }

@@ -39,7 +39,8 @@ part=$(stat -c %s "$T/dst/run/.scow-sync-partial/big" 2>/dev/null || echo 0)
 [ -e "$T/dst/run/big" ] && fail "the big file is under its final name before it is complete"
 
 # A stale private directory of the dead supervisor is cleared by resume.
-ls -d /tmp/scow-sync-"$id"-* >/dev/null 2>&1 || fail "no private directory left to clear"
+stale=$(transfer_workdir "$id")
+[ -n "$stale" ] && [ -d "$stale" ] || fail "no private directory left to clear ('$stale')"
 
 unset SCOW_SYNC_BWLIMIT
 out=$(scow-sync resume "$id") || fail "resume exited $?"
@@ -48,7 +49,8 @@ wait_for 60 transfer_ended "$id" || fail "the resumed transfer did not end"
 [ "$(transfer_state "$id")" = done ] || fail "resumed transfer ended $(transfer_state "$id")"
 tree_equal "$src" "$T/dst/run" || fail "the resumed copy differs from the source"
 [ -z "$(partial_files "$T/dst")" ] || fail "partial files left: $(partial_files "$T/dst")"
-ls -d /tmp/scow-sync-"$id"-* >/dev/null 2>&1 && fail "the stale private directory is still there"
+[ -n "$stale" ] && [ -e "$stale" ] && fail "the stale private directory $stale is still there"
+[ -z "$(transfer_workdir "$id")" ] || fail "a private directory is still recorded"
 
 # Nothing done before is sent again; the big file only sends what was missing.
 log=$HOME/scow/.scow-sync/scow-sync.log
