@@ -698,8 +698,14 @@ finish_unit(struct sup *s, struct worker *w)
 	bool disk_full = rsync_error_is_permanent(w->err_tail.buf, w->err_tail.len);
 
 	u->attempts++;
-	s->bytes_done += w->bytes_done;
-	s->files_done += w->files_done;
+	/*
+	 * rsync's sender counts a file as sent even when the far side failed
+	 * to write it: count what a failed run moved only when it did not fail.
+	 */
+	if (cls == RSYNC_EXIT_OK || code == 24 || w->stop != STOP_NONE || got_stop_signal) {
+		s->bytes_done += w->bytes_done;
+		s->files_done += w->files_done;
+	}
 	escape_untrusted(&path, u->path, strlen(u->path));
 	last_error_line(w, &reason);
 	/* A file cut off mid-way may have left partial data on the far side. */
