@@ -64,6 +64,8 @@ collect(const struct transfer *t, void *ctx)
 	struct terminate_ctx *tc = ctx;
 	char *rel = NULL;
 
+	if (transfer_state_finished(t->state) && t->state != TRANSFER_INTERRUPTED)
+		return 0;
 	if (tc->source && strcmp(t->source, tc->source) != 0) {
 		char *root;
 		size_t skip;
@@ -113,13 +115,14 @@ stop_orphan(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 
 	if (store_transfer_get(st, id, &t) < 0)
 		return;
-	store_units_reset_running(st, id);
 	store_transfer_finish(st, id, TRANSFER_TERMINATED,
 			      "terminated on request after its supervisor had ended");
+	/* The files its units were moving when it died are among the leftovers. */
 	if (supervisor_config_from_env(&cfg, err, sizeof err) == 0 &&
 	    supervisor_clean_remote(st, &t, &cfg) < 0 && ctx->verbosity >= 0)
 		cmd_error(ctx, "could not remove all partial files of transfer %lld on %s; "
 			  "see the log", (long long)id, t.address);
+	store_units_reset_running(st, id);
 	transfer_release(&t);
 }
 
@@ -312,7 +315,8 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		memset(&f, 0, sizeof f);
 		f.address = address;
 		f.user = user;
-		f.unfinished_only = true;
+		/* With -s, an interrupted transfer of SOURCE can be stopped for good too. */
+		f.unfinished_only = source == NULL;
 		tc.source = source;
 		if (store_transfer_foreach(st, &f, collect, &tc) < 0) {
 			cmd_error(ctx, "%s", store_errmsg(st));

@@ -1,7 +1,8 @@
 #!/bin/bash
 # A supervisor killed outright (kill -9, the OOM killer): query must stop
 # showing its files, and none of its processes (rsync workers, the shared
-# ssh connection) may live on.
+# ssh connection) may live on. Terminating it afterwards stops it for good:
+# the partial data its workers left on the far side is removed.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 src=$T/src/run
@@ -20,4 +21,16 @@ kill -9 $sup
 
 [ "$(scow-sync-query)" = "[]" ] || fail "query still shows files of a dead supervisor"
 no_processes_left || fail "processes outlived their supervisor"
+id=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM transfers").fetchone()[0])' \
+	"$HOME/scow/.scow-sync/scow-sync.db")
+[ "$(transfer_state "$id")" = interrupted ] || fail "the transfer is $(transfer_state "$id")"
+[ -n "$(partial_files "$T/dst")" ] || fail "the killed workers left no partial data to clean up"
+stale=$(transfer_workdir "$id")
+
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src"; rc=$?
+[ "$rc" = 0 ] || fail "terminate of the interrupted transfer exited $rc"
+[ "$(transfer_state "$id")" = terminated ] || fail "after terminate: $(transfer_state "$id")"
+[ -z "$(partial_files "$T/dst")" ] || fail "partial files left: $(partial_files "$T/dst")"
+[ -n "$stale" ] && [ -e "$stale" ] && fail "the dead supervisor's private directory is still there"
+no_processes_left || fail "terminate left processes"
 finish
