@@ -109,8 +109,11 @@ void
 log_untrusted(enum log_level level, const char *prefix, const char *text, size_t len)
 {
 	struct strbuf sb = STRBUF_INIT;
+	size_t n = strlen(prefix);
 
-	strbuf_addf(&sb, "%s: ", prefix);
+	/* rsync names itself already ("rsync: ...", "rsync error: ..."). */
+	if (len < n || memcmp(text, prefix, n) != 0)
+		strbuf_addf(&sb, "%s: ", prefix);
 	escape_untrusted(&sb, text, len);
 	log_line(level, sb.buf);
 	strbuf_release(&sb);
