@@ -155,9 +155,15 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			cmd_error(ctx, "%s", store_errmsg(st));
 			goto out;
 		}
-		for (i = 0; i < q.ndead; i++)
-			store_transfer_mark_interrupted(st, q.dead[i].id, &q.dead[i].sup,
-							INTERRUPTED_REASON);
+		for (i = 0; i < q.ndead; i++) {
+			if (store_transfer_mark_interrupted(st, q.dead[i].id, &q.dead[i].sup,
+							    INTERRUPTED_REASON) < 0)
+				continue;
+			/* For a person; the portal reads only stdout. */
+			cmd_error(ctx, "transfer %lld was interrupted (%s); 'scow-sync resume "
+				  "%lld' continues it", (long long)q.dead[i].id, INTERRUPTED_REASON,
+				  (long long)q.dead[i].id);
+		}
 	}
 	if (legacy_list_write(q.list, stdout) < 0) {
 		cmd_error(ctx, "cannot write output: %s", strerror(errno));

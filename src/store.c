@@ -743,7 +743,9 @@ store_transfer_mark_interrupted(struct store *st, int64_t id, const struct proc_
 	sqlite3_bind_int64(stmt, 3, id);
 	sqlite3_bind_int64(stmt, 4, sup->pid);
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)sup->start);
-	return step_done(st, stmt, "mark transfer interrupted");
+	if ((rc = step_done(st, stmt, "mark transfer interrupted")) < 0)
+		return rc;
+	return sqlite3_changes(st->db) ? SYNC_OK : SYNC_ERR_NOT_FOUND;
 }
 
 int

@@ -149,6 +149,7 @@ int store_transfer_finish(struct store *st, int64_t id, enum transfer_state s,
 /*
  * Mark a transfer interrupted, only if it is still recorded as running
  * under the given supervisor (so a supervisor that just finished wins).
+ * SYNC_ERR_NOT_FOUND when it was not (nothing changed).
  */
 int store_transfer_mark_interrupted(struct store *st, int64_t id,
 				    const struct proc_id *sup, const char *reason);

@@ -31,7 +31,8 @@ sup=$(pgrep -f -- "^scow-sync start .*-s $src ")
 kill -9 $sup
 no_processes_left || fail "processes outlived their supervisor"
 
-[ "$(scow-sync-query)" = "[]" ] || fail "query shows files of a dead supervisor"
+[ "$(scow-sync-query 2>"$T/query.err")" = "[]" ] || fail "query shows files of a dead supervisor"
+grep -q "transfer $id was interrupted" "$T/query.err" || fail "query did not say: $(cat "$T/query.err")"
 [ "$(transfer_state "$id")" = interrupted ] ||
 	fail "a dead supervisor's transfer is $(transfer_state "$id"), not interrupted"
 part=$(stat -c %s "$T/dst/run/.scow-sync-partial/big" 2>/dev/null || echo 0)

@@ -120,7 +120,7 @@ main(void)
 		struct proc_id other = me;
 
 		other.start++;
-		CHECK_INT(store_transfer_mark_interrupted(st, t.id, &other, "x"), SYNC_OK);
+		CHECK_INT(store_transfer_mark_interrupted(st, t.id, &other, "x"), SYNC_ERR_NOT_FOUND);
 		CHECK_INT(store_transfer_get(st, t.id, &got), SYNC_OK);
 		CHECK_INT(got.state, TRANSFER_RUNNING);
 		transfer_release(&got);
