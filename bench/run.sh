@@ -1,0 +1,154 @@
+#!/bin/bash
+# bench/run.sh: scow-sync against plain rsync and fpsync on emulated links.
+#
+#   bench/run.sh [-p "direct wan far"] [-w "big ten small mixed"] [-r REPS]
+#                [-t "scow-sync rsync fpsync"] [-s SCALE]
+#
+# Needs a built tree (SCOW_SYNC_BUILDDIR, default ./), rsync, ssh, sshd,
+# fpsync (Debian package fpart), openssl and python3. Starts a private sshd
+# (tests/lib.sh) and, for each profile but direct, bench/linkem in front of
+# it. For each workload and repetition the tools run interleaved, each into
+# an empty destination and then again as a no-op re-sync; every copy is
+# verified byte for byte. Prints one line per run and a table of medians,
+# with ratios against plain rsync. SCALE divides every workload's size (for
+# a quick trial: -s 16).
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+export SCOW_SYNC_SRCDIR=$here SCOW_SYNC_BUILDDIR=${SCOW_SYNC_BUILDDIR:-$here}
+. "$here/tests/lib.sh"
+
+profiles="direct wan far"
+workloads="big ten small mixed"
+tools="scow-sync rsync fpsync"
+reps=3
+scale=1
+while getopts p:w:r:t:s: opt; do
+	case $opt in
+	p) profiles=$OPTARG ;;
+	w) workloads=$OPTARG ;;
+	r) reps=$OPTARG ;;
+	t) tools=$OPTARG ;;
+	s) scale=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+for prog in fpsync openssl; do
+	command -v $prog >/dev/null || { echo "bench: $prog is missing (apt-get install fpart openssl)"; exit 2; }
+done
+cc -O2 -Wall -Wextra -o "$T/linkem" "$here/bench/linkem.c" || exit 2
+
+# Deterministic contents: AES-CTR of zeros, keyed by the file's number.
+gen() {   # gen FILE BYTES SEED
+	head -c "$2" /dev/zero | openssl enc -aes-128-ctr -nosalt \
+		-K 000102030405060708090a0b0c0d0e0f -iv "$(printf '%032x' "$3")" > "$1"
+}
+make_workload() {   # make_workload NAME DIR
+	local d=$2/$1 i j k n=0
+	mkdir -p "$d"
+	case $1 in
+	big) gen "$d/one" $((268435456 / scale)) 1 ;;
+	ten) for i in $(seq 1 10); do gen "$d/f$i" $((33554432 / scale)) $i; done ;;
+	small)
+		for i in $(seq 1 20); do for j in $(seq 1 20); do
+			mkdir -p "$d/a$i/b$j"
+			for k in $(seq 1 $((50 / scale > 0 ? 50 / scale : 1))); do
+				n=$((n + 1)); gen "$d/a$i/b$j/f$k" 4096 $n
+			done
+		done; done ;;
+	mixed)
+		gen "$d/big" $((134217728 / scale)) 1
+		mkdir -p "$d/mid"
+		for i in $(seq 1 50); do gen "$d/mid/m$i" $((2097152 / scale)) $((i + 10)); done
+		for i in $(seq 1 50); do
+			mkdir -p "$d/small/s$i"
+			for k in $(seq 1 $((100 / scale > 0 ? 100 / scale : 1))); do
+				n=$((n + 1)); gen "$d/small/s$i/f$k" 8192 $((n + 100))
+			done
+		done ;;
+	esac
+}
+
+port_of() {   # the port the tools connect to for a profile
+	case $1 in
+	direct) echo "$SSHD_PORT" ;;
+	*) cat "$T/linkem.$1.port" ;;
+	esac
+}
+start_link() {
+	case $1 in
+	direct) return ;;
+	wan) "$T/linkem" --to "$SSHD_PORT" --port-file "$T/linkem.wan.port" \
+		--delay-ms 25 --rate-mbit 100 & ;;
+	far) "$T/linkem" --to "$SSHD_PORT" --port-file "$T/linkem.far.port" \
+		--delay-ms 40 --rate-mbit 400 & ;;
+	*) echo "bench: unknown profile $1"; exit 2 ;;
+	esac
+	LINK_PID=$!
+	wait_for 5 test -s "$T/linkem.$1.port" || { echo "bench: linkem did not start"; exit 2; }
+}
+
+# run_tool TOOL PORT SRC DSTDIR: copy SRC to DSTDIR/basename(SRC) on the sshd.
+run_tool() {
+	local ssh="ssh -p $2 -i $SSH_KEY -o BatchMode=yes -o StrictHostKeyChecking=accept-new"
+	ssh="$ssh -o UserKnownHostsFile=$HOME/.ssh/known_hosts -o IdentitiesOnly=yes -F none"
+	case $1 in
+	scow-sync)
+		scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$3" -d "$4" -p "$2" -k "$SSH_KEY" ;;
+	rsync)
+		rsync -a -e "$ssh" "$3" "$SSH_HOST:$4/" ;;
+	fpsync)
+		$ssh "$SSH_HOST" mkdir -p "$4/${3##*/}" &&
+		RSYNC_RSH=$ssh fpsync -n 4 -t "$T/fpsync" "$3/" \
+			"$SSH_HOST:$4/${3##*/}/" ;;
+	esac
+}
+
+mkdir -p "$HOME/.ssh" "$T/fpsync" "$T/data"
+results=$T/results
+: > "$results"
+echo "bench: generating workloads (scale 1/$scale)"
+for w in $workloads; do make_workload "$w" "$T/data"; done
+for p in $profiles; do
+	start_link "$p"
+	port=$(port_of "$p")
+	for w in $workloads; do
+		for r in $(seq 1 "$reps"); do
+			for tool in $tools; do
+				dst=$T/dst/$tool
+				rm -rf "$dst"; mkdir -p "$dst"
+				for pass in copy noop; do
+					t0=$(date +%s.%N)
+					run_tool "$tool" "$port" "$T/data/$w" "$dst" >/dev/null 2>"$T/err" ||
+						{ echo "bench: $tool failed on $w/$p: $(tail -1 "$T/err")"; continue; }
+					t1=$(date +%s.%N)
+					secs=$(python3 -c "print('%.3f' % ($t1 - $t0))")
+					ok=ok
+					tree_equal "$T/data/$w" "$dst/$w" >/dev/null || ok=DIFFERS
+					echo "$p $w $pass $tool $r $secs $ok" | tee -a "$results"
+				done
+			done
+		done
+	done
+	[ -n "${LINK_PID:-}" ] && kill "$LINK_PID" && wait "$LINK_PID" 2>/dev/null
+	LINK_PID=
+done
+
+python3 - "$results" <<'PY'
+import collections, statistics, sys
+runs = collections.defaultdict(list)
+bad = set()
+for line in open(sys.argv[1]):
+    p, w, pas, tool, r, secs, ok = line.split()
+    runs[(p, w, pas, tool)].append(float(secs))
+    if ok != "ok":
+        bad.add((p, w, pas, tool))
+print("\n| profile | workload | pass | tool | median s | vs rsync |")
+print("| --- | --- | --- | --- | --- | --- |")
+for (p, w, pas, tool), v in sorted(runs.items()):
+    m = statistics.median(v)
+    base = runs.get((p, w, pas, "rsync"))
+    ratio = "%.2fx" % (statistics.median(base) / m) if base else "-"
+    flag = " (DIFFERS)" if (p, w, pas, tool) in bad else ""
+    print("| %s | %s | %s | %s | %.2f%s | %s |" % (p, w, pas, tool, m, flag, ratio))
+PY
+finish
