@@ -42,29 +42,36 @@ gen() {   # gen FILE BYTES SEED
 	head -c "$2" /dev/zero | openssl enc -aes-128-ctr -nosalt \
 		-K 000102030405060708090a0b0c0d0e0f -iv "$(printf '%032x' "$3")" > "$1"
 }
+# Cut a stream into files: cut_files DIR SIZE PATH... (paths under DIR).
+cut_files() {
+	python3 -c '
+import os, sys
+d, size = sys.argv[1], int(sys.argv[2])
+for p in sys.argv[3:]:
+    path = os.path.join(d, p)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(sys.stdin.buffer.read(size))
+' "$@"
+}
 make_workload() {   # make_workload NAME DIR
-	local d=$2/$1 i j k n=0
+	local d=$2/$1 i j k n
 	mkdir -p "$d"
 	case $1 in
 	big) gen "$d/one" $((268435456 / scale)) 1 ;;
 	ten) for i in $(seq 1 10); do gen "$d/f$i" $((33554432 / scale)) $i; done ;;
 	small)
-		for i in $(seq 1 20); do for j in $(seq 1 20); do
-			mkdir -p "$d/a$i/b$j"
-			for k in $(seq 1 $((50 / scale > 0 ? 50 / scale : 1))); do
-				n=$((n + 1)); gen "$d/a$i/b$j/f$k" 4096 $n
-			done
-		done; done ;;
+		n=$((50 / scale > 0 ? 50 / scale : 1))
+		gen /dev/stdout $((400 * n * 4096)) 2 | cut_files "$d" 4096 $(
+			for i in $(seq 1 20); do for j in $(seq 1 20); do for k in $(seq 1 $n); do
+				echo "a$i/b$j/f$k"; done; done; done) ;;
 	mixed)
 		gen "$d/big" $((134217728 / scale)) 1
 		mkdir -p "$d/mid"
 		for i in $(seq 1 50); do gen "$d/mid/m$i" $((2097152 / scale)) $((i + 10)); done
-		for i in $(seq 1 50); do
-			mkdir -p "$d/small/s$i"
-			for k in $(seq 1 $((100 / scale > 0 ? 100 / scale : 1))); do
-				n=$((n + 1)); gen "$d/small/s$i/f$k" 8192 $((n + 100))
-			done
-		done ;;
+		n=$((100 / scale > 0 ? 100 / scale : 1))
+		gen /dev/stdout $((50 * n * 8192)) 3 | cut_files "$d" 8192 $(
+			for i in $(seq 1 50); do for k in $(seq 1 $n); do echo "small/s$i/f$k"; done; done) ;;
 	esac
 }
 
@@ -103,11 +110,18 @@ run_tool() {
 	esac
 }
 
-mkdir -p "$HOME/.ssh" "$T/fpsync" "$T/data"
+# The workloads are kept between runs (they take minutes to generate):
+# BENCH_DATA, default /var/tmp/scow-sync-bench, one directory per scale.
+data=${BENCH_DATA:-/var/tmp/scow-sync-bench}/scale-$scale
+mkdir -p "$HOME/.ssh" "$T/fpsync" "$data"
 results=$T/results
 : > "$results"
-echo "bench: generating workloads (scale 1/$scale)"
-for w in $workloads; do make_workload "$w" "$T/data"; done
+for w in $workloads; do
+	[ -f "$data/$w.ready" ] && continue
+	echo "bench: generating $w (scale 1/$scale) in $data"
+	rm -rf "${data:?}/$w"
+	make_workload "$w" "$data" && touch "$data/$w.ready"
+done
 for p in $profiles; do
 	start_link "$p"
 	port=$(port_of "$p")
@@ -118,12 +132,12 @@ for p in $profiles; do
 				rm -rf "$dst"; mkdir -p "$dst"
 				for pass in copy noop; do
 					t0=$(date +%s.%N)
-					run_tool "$tool" "$port" "$T/data/$w" "$dst" >/dev/null 2>"$T/err" ||
+					run_tool "$tool" "$port" "$data/$w" "$dst" >/dev/null 2>"$T/err" ||
 						{ echo "bench: $tool failed on $w/$p: $(tail -1 "$T/err")"; continue; }
 					t1=$(date +%s.%N)
 					secs=$(python3 -c "print('%.3f' % ($t1 - $t0))")
 					ok=ok
-					tree_equal "$T/data/$w" "$dst/$w" >/dev/null || ok=DIFFERS
+					tree_equal "$data/$w" "$dst/$w" >/dev/null || ok=DIFFERS
 					echo "$p $w $pass $tool $r $secs $ok" | tee -a "$results"
 				done
 			done

@@ -88,6 +88,72 @@ read_entries(struct walk *w, struct entry **out, size_t *n_out)
 	return SYNC_OK;
 }
 
+/*
+ * Add the files and bytes below the directory at w->full to size. The
+ * directory is read whole and closed before its subdirectories are, so a
+ * deep tree never holds more than one descriptor; unreadable parts count
+ * as empty (rsync reports them when it gets there).
+ */
+static void
+size_tree(struct walk *w, struct unit_size *size)
+{
+	struct strvec subdirs = STRVEC_INIT;
+	struct dirent *de;
+	struct stat sb;
+	size_t len = w->full.len, i;
+	DIR *dir;
+	int fd;
+
+	fd = open(w->full.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if ((dir = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_type == DT_DIR) {
+			strvec_push(&subdirs, de->d_name);
+			continue;
+		}
+		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(sb.st_mode)) {
+			strvec_push(&subdirs, de->d_name);
+			continue;
+		}
+		size->files++;
+		if (S_ISREG(sb.st_mode))
+			size->bytes += (uint64_t)sb.st_size;
+	}
+	closedir(dir);
+	for (i = 0; i < subdirs.nr; i++) {
+		strbuf_addch(&w->full, '/');
+		strbuf_addstr(&w->full, subdirs.v[i]);
+		size_tree(w, size);
+		strbuf_setlen(&w->full, len);
+	}
+	strvec_clear(&subdirs);
+}
+
+/* Report the entry at w->full / w->rel as a unit, with its size. */
+static int
+report_unit(struct walk *w, enum unit_kind kind, const struct stat *sb)
+{
+	struct unit_size size = { 0, 0 };
+
+	if (kind == UNIT_TREE)
+		size_tree(w, &size);
+	else {
+		size.files = 1;
+		if (S_ISREG(sb->st_mode))
+			size.bytes = (uint64_t)sb->st_size;
+	}
+	return w->cb->unit(kind, w->rel.buf, &size, w->cb->ctx);
+}
+
 /* Walk the directory at w->full, which is at depth (0 for the source). */
 static int
 walk_dir(struct walk *w, int depth)
@@ -101,6 +167,7 @@ walk_dir(struct walk *w, int depth)
 	full_len = w->full.len;
 	rel_len = w->rel.len;
 	for (i = 0; i < n && rc == 0; i++) {
+		struct stat sb;
 		bool is_dir;
 
 		strbuf_setlen(&w->full, full_len);
@@ -109,21 +176,22 @@ walk_dir(struct walk *w, int depth)
 		strbuf_addstr(&w->full, e[i].name);
 		strbuf_addch(&w->rel, '/');
 		strbuf_addstr(&w->rel, e[i].name);
-		if (e[i].type == DT_UNKNOWN) {
-			struct stat sb;
-
+		/* A file's size is needed anyway; a directory's type is enough. */
+		if (e[i].type != DT_DIR) {
 			if (lstat(w->full.buf, &sb) < 0) {
-				rc = walk_error(w, errno);
+				/* Gone since the directory was read: nothing to send. */
+				if (errno != ENOENT)
+					rc = walk_error(w, errno);
 				continue;
 			}
 			is_dir = S_ISDIR(sb.st_mode);
 		} else
-			is_dir = e[i].type == DT_DIR;
+			is_dir = true;
 
 		if (!is_dir)
-			rc = w->cb->unit(UNIT_FILE, w->rel.buf, w->cb->ctx);
+			rc = report_unit(w, UNIT_FILE, &sb);
 		else if (depth + 1 >= w->max_depth)
-			rc = w->cb->unit(UNIT_TREE, w->rel.buf, w->cb->ctx);
+			rc = report_unit(w, UNIT_TREE, NULL);
 		else if ((rc = w->cb->dir(w->rel.buf, w->cb->ctx)) == 0)
 			rc = walk_dir(w, depth + 1);
 	}
@@ -149,9 +217,9 @@ plan_walk(const char *source, int max_depth, const struct plan_callbacks *cb)
 	strbuf_addstr(&w.full, source);
 	strbuf_addstr(&w.rel, path_basename(source));
 	if (!S_ISDIR(sb.st_mode))
-		rc = cb->unit(UNIT_FILE, w.rel.buf, cb->ctx);
+		rc = report_unit(&w, UNIT_FILE, &sb);
 	else if (max_depth == 0)
-		rc = cb->unit(UNIT_TREE, w.rel.buf, cb->ctx);
+		rc = report_unit(&w, UNIT_TREE, NULL);
 	else if ((rc = cb->dir(w.rel.buf, cb->ctx)) == 0)
 		rc = walk_dir(&w, 0);
 	strbuf_release(&w.full);

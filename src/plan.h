@@ -8,8 +8,11 @@
  * source is one unit. Symbolic links are never followed: a link is an entry
  * like a file, wherever it points.
  *
- * The walk streams: it holds the names of one directory per level above
- * the cut (never the tree) and reports entries through callbacks as it goes,
+ * Each unit comes with its size: a tree unit's subtree is walked to count
+ * its files and bytes (entries that cannot be read there are left to rsync
+ * to report). The walk streams: it holds the names of one directory per
+ * level above the cut and of the subdirectories per level below it (never
+ * the tree) and reports entries through callbacks as it goes,
  * in a stable order (names sorted bytewise within a directory, so plans are
  * reproducible).
  * Paths handed to the callbacks are relative to the source's parent
@@ -23,8 +26,9 @@
 struct plan_callbacks {
 	/* A directory above the cut, to be created remotely; parents come first. */
 	int (*dir)(const char *relpath, void *ctx);
-	/* A unit to run. */
-	int (*unit)(enum unit_kind kind, const char *relpath, void *ctx);
+	/* A unit to run, with the files and bytes it holds. */
+	int (*unit)(enum unit_kind kind, const char *relpath, const struct unit_size *size,
+		    void *ctx);
 	/*
 	 * An entry that could not be read (relpath, errno). Return 0 to go on,
 	 * non-zero to stop the walk with that value.

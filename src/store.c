@@ -94,6 +94,13 @@ static const char *const migrations[] = {
 	"  path BLOB NOT NULL,"
 	"  PRIMARY KEY (transfer_id, path)"
 	");",
+
+	/*
+	 * 3: what each unit holds (files, bytes), as the walk counted it, so
+	 * that small units travel together and large ones alone.
+	 */
+	"ALTER TABLE units ADD COLUMN files_total INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE units ADD COLUMN bytes_total INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -797,17 +804,20 @@ store_transfer_foreach(struct store *st, const struct transfer_filter *f,
 
 int
 store_unit_add(struct store *st, int64_t transfer_id, enum unit_kind kind,
-	       const char *path, int64_t *id_out)
+	       const char *path, const struct unit_size *size, int64_t *id_out)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if ((rc = prepare(st, "INSERT OR IGNORE INTO units (transfer_id, kind, path, state) "
-			  "VALUES (?, ?, ?, 'pending')", &stmt)) < 0)
+	if ((rc = prepare(st, "INSERT OR IGNORE INTO units (transfer_id, kind, path, state, "
+			  "files_total, bytes_total) VALUES (?, ?, ?, 'pending', ?, ?)",
+			  &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	bind_text(stmt, 2, unit_kind_names[kind]);
 	bind_path(stmt, 3, path);
+	sqlite3_bind_int64(stmt, 4, size ? (sqlite3_int64)size->files : 0);
+	sqlite3_bind_int64(stmt, 5, size ? (sqlite3_int64)size->bytes : 0);
 	if ((rc = step_done(st, stmt, "record unit")) < 0)
 		return rc;
 	if (id_out)
@@ -824,7 +834,8 @@ store_unit_next_pending(struct store *st, int64_t transfer_id, int64_t after_id,
 	int rc, kind;
 
 	*n_out = 0;
-	if ((rc = prepare(st, "SELECT id, kind, path, attempts, error FROM units "
+	if ((rc = prepare(st, "SELECT id, kind, path, attempts, error, files_total, "
+			  "bytes_total FROM units "
 			  "WHERE transfer_id = ? AND state = 'pending' AND id > ? "
 			  "ORDER BY id LIMIT ?", &stmt)) < 0)
 		return rc;
@@ -845,6 +856,8 @@ store_unit_next_pending(struct store *st, int64_t transfer_id, int64_t after_id,
 		u->state = UNIT_PENDING;
 		u->attempts = sqlite3_column_int(stmt, 3);
 		u->error = col_string(stmt, 4);
+		u->size.files = (uint64_t)sqlite3_column_int64(stmt, 5);
+		u->size.bytes = (uint64_t)sqlite3_column_int64(stmt, 6);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE && n < max) {
 		rc = db_error(st, "read units");
@@ -1065,6 +1078,27 @@ store_transfer_workdir(struct store *st, int64_t id, char **dir)
 		rc = SYNC_OK;
 	} else
 		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "read work directory");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_units_pending_size(struct store *st, int64_t transfer_id, struct unit_size *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	out->files = out->bytes = 0;
+	if ((rc = prepare(st, "SELECT total(files_total), total(bytes_total) FROM units "
+			  "WHERE transfer_id = ? AND state = 'pending'", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		out->files = (uint64_t)sqlite3_column_double(stmt, 0);
+		out->bytes = (uint64_t)sqlite3_column_double(stmt, 1);
+		rc = SYNC_OK;
+	} else
+		rc = db_error(st, "sum pending units");
 	sqlite3_finalize(stmt);
 	return rc;
 }

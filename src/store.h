@@ -71,11 +71,18 @@ enum unit_state {
 };
 const char *unit_state_name(enum unit_state s);
 
+/* What a unit holds, as the walk found it: the batching works from it. */
+struct unit_size {
+	uint64_t files;        /* non-directory entries (a file unit: 1) */
+	uint64_t bytes;        /* their apparent sizes */
+};
+
 struct unit {
 	int64_t id;
 	int64_t transfer_id;
 	enum unit_kind kind;
 	char *path;            /* relative to the source's parent directory */
+	struct unit_size size;
 	enum unit_state state;
 	int attempts;
 	char *error;
@@ -186,11 +193,14 @@ int store_transfer_foreach(struct store *st, const struct transfer_filter *f,
 			   transfer_fn fn, void *ctx);
 
 /*
- * Add a unit to a transfer (state pending). A unit with that path already
- * recorded (a walk done again on resume) is left as it is; *id_out is 0.
+ * Add a unit to a transfer (state pending); size may be NULL (unknown). A
+ * unit with that path already recorded (a walk done again on resume) is
+ * left as it is; *id_out is 0.
  */
 int store_unit_add(struct store *st, int64_t transfer_id, enum unit_kind kind,
-		   const char *path, int64_t *id_out);
+		   const char *path, const struct unit_size *size, int64_t *id_out);
+/* Files and bytes of the transfer's pending units. */
+int store_units_pending_size(struct store *st, int64_t transfer_id, struct unit_size *out);
 /*
  * Take up to max pending units with id > after_id, in id order; caller
  * releases each. Walking with after_id reads each unit once.

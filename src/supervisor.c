@@ -31,6 +31,12 @@
 #define ERR_TAIL_MAX 2048         /* bytes of a worker's stderr kept for the reason */
 #define CONNECT_TIMEOUT 30        /* seconds */
 #define UNIT_BATCH 64             /* units read from the store at a time */
+#define BATCH_UNITS_MAX 4096      /* units one rsync moves at most */
+#define BATCH_FILES_MIN 64        /* files one rsync moves at least, when there are */
+#define BATCH_FILES_MAX 16384     /* ... and at most, unless a unit is bigger */
+#define BATCH_BYTES_MIN (1ULL << 20)
+#define BATCH_BYTES_MAX (1ULL << 30)
+#define BATCHES_PER_WORKER 4      /* so that the last batches finish together */
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
 #define SFTP_TIMEOUT_MS 30000
 
@@ -42,18 +48,28 @@ static int wake_pipe[2] = { -1, -1 };
 
 enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL };
 
-/* Why the supervisor stopped a worker that was still running. */
-enum stop_reason {
-	STOP_NONE,
-	STOP_EXCLUDED,   /* its unit was stopped on request */
-	STOP_REQUEUE,    /* to run its unit again without a part stopped on request */
+/*
+ * One unit of a worker's batch. Small units travel together, one rsync for
+ * many (a process per unit costs a remote login's worth of time), but each
+ * keeps its own row, result and progress, so that terminate can stop it
+ * alone.
+ */
+struct batch_unit {
+	struct unit unit;
+	bool excluded;                /* stopped on request: not to run again */
+	uint64_t bytes_done;          /* of files of it this rsync finished */
+	uint64_t files_done;
 };
 
 struct worker {
 	bool busy;
 	enum job_kind kind;
-	struct unit unit;
-	enum stop_reason stop;
+	struct batch_unit *units;     /* what this rsync moves, in list order */
+	size_t nunits, units_alloc;
+	size_t cur_unit;              /* the unit the current file belongs to */
+	size_t shown_unit;            /* the unit whose row shows it in the store */
+	char *list_file;              /* the NUL-separated list rsync reads */
+	bool stopped;                 /* stopped by us, to exclude a part of it */
 	struct spawn sp;
 	struct rsync_parser parser;
 	struct strbuf err_tail;       /* last bytes of stderr, for the reason */
@@ -74,6 +90,7 @@ struct worker {
 struct retry {
 	struct unit unit;
 	double not_before;            /* monotonic time */
+	bool alone;                   /* run in an rsync of its own */
 };
 
 struct sup {
@@ -97,6 +114,10 @@ struct sup {
 	size_t nretries, retries_alloc;
 	struct unit batch[UNIT_BATCH];
 	size_t batch_n, batch_pos;
+	struct retry held;            /* taken, but left for the next batch */
+	bool have_held;
+	uint64_t batch_files;         /* an rsync's share of files ... */
+	uint64_t batch_bytes;         /* ... and bytes (see choose_batch_size) */
 	int64_t cursor;               /* highest unit id taken from the store */
 	bool store_drained;
 	uint64_t units_total, units_done, units_failed;
@@ -189,7 +210,7 @@ supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errl
 	const char *s;
 
 	memset(cfg, 0, sizeof *cfg);
-	if (env_number("SCOW_SYNC_WORKERS", 1, 64, 4, &v, err, errlen) < 0)
+	if (env_number("SCOW_SYNC_WORKERS", 1, WORKERS_MAX, 4, &v, err, errlen) < 0)
 		return -1;
 	cfg->workers = (int)v;
 	if (env_number("SCOW_SYNC_RETRIES", 1, 100, 3, &v, err, errlen) < 0)
@@ -247,14 +268,14 @@ plan_dir(const char *relpath, void *ctx)
 }
 
 static int
-plan_unit(enum unit_kind kind, const char *relpath, void *ctx)
+plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size, void *ctx)
 {
 	struct plan_ctx *pc = ctx;
 	int64_t id;
 	int rc;
 
 	/* A resumed transfer walks again: units it has already are kept as they are. */
-	if ((rc = store_unit_add(pc->s->st, pc->s->t.id, kind, relpath, &id)) < 0)
+	if ((rc = store_unit_add(pc->s->st, pc->s->t.id, kind, relpath, size, &id)) < 0)
 		return rc;
 	pc->new_units += id != 0;
 	/* Commit in slices so that other writers are never kept waiting long. */
@@ -487,6 +508,21 @@ stop_master(struct sup *s)
 	s->master_pid = -1;
 }
 
+/* The index of the unit of w's batch that path belongs to. */
+static size_t
+unit_of(const struct worker *w, const char *path)
+{
+	size_t i;
+
+	/* rsync goes through its list in order: mostly the same unit as before. */
+	if (w->cur_unit < w->nunits && path_is_within(path, w->units[w->cur_unit].unit.path))
+		return w->cur_unit;
+	for (i = 0; i < w->nunits; i++)
+		if (path_is_within(path, w->units[i].unit.path))
+			return i;
+	return w->cur_unit;
+}
+
 /* Rsync event callback: keep the worker's view of its current file. */
 static void
 on_rsync_event(const struct rsync_event *ev, void *ctx)
@@ -496,8 +532,10 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 	switch (ev->kind) {
 	case RSYNC_EV_NAME:
 		strbuf_reset(&w->current);
-		if (!ev->is_dir)
+		if (!ev->is_dir) {
 			strbuf_add(&w->current, ev->name, ev->name_len);
+			w->cur_unit = unit_of(w, w->current.buf);
+		}
 		w->file_bytes = 0;
 		w->file_percent = 0;
 		w->rate = 0;
@@ -511,6 +549,10 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 		if (ev->progress.final) {
 			w->bytes_done += ev->progress.bytes;
 			w->files_done++;
+			if (w->cur_unit < w->nunits) {
+				w->units[w->cur_unit].bytes_done += ev->progress.bytes;
+				w->units[w->cur_unit].files_done++;
+			}
 			strbuf_reset(&w->current);
 		}
 		break;
@@ -579,16 +621,49 @@ drain_worker(struct worker *w)
 	}
 }
 
-/* Start rsync for a job on a free worker. */
+/*
+ * Write the paths of w's batch, NUL-terminated, to its list file. A file
+ * rather than rsync's stdin: a long list written to a pipe could block us
+ * while rsync, waiting for us to read its output, blocks too.
+ */
 static int
-start_worker(struct sup *s, struct worker *w, enum job_kind kind, struct unit *u)
+write_list(struct worker *w)
+{
+	FILE *f;
+	size_t i;
+	int fd, rc = SYNC_OK;
+
+	fd = open(w->list_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return SYNC_ERR_SYSTEM;
+	}
+	for (i = 0; i < w->nunits; i++) {
+		const char *path = w->units[i].unit.path;
+
+		if (fwrite(path, 1, strlen(path) + 1, f) != strlen(path) + 1)
+			rc = SYNC_ERR_SYSTEM;
+	}
+	if (fclose(f) != 0)
+		rc = SYNC_ERR_SYSTEM;
+	return rc;
+}
+
+/* Start rsync for a job on a free worker; a unit job's batch is in w->units. */
+static int
+start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 {
 	struct rsync_job job;
 	struct strvec argv = STRVEC_INIT, excludes = STRVEC_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
-	size_t i;
+	size_t i, k;
 	int rc;
 
+	if (kind == JOB_UNIT && write_list(w) < 0) {
+		set_failure(s, "cannot write '%s': %s", w->list_file, strerror(errno));
+		return SYNC_ERR_SYSTEM;
+	}
 	memset(&job, 0, sizeof job);
 	job.rsync_path = s->cfg->rsync_path;
 	job.rsh = s->rsh.buf;
@@ -598,11 +673,17 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind, struct unit *u
 	job.partial_dir = PARTIAL_DIR;
 	job.bwlimit_kib = s->cfg->bwlimit_kib;
 	if (kind == JOB_UNIT) {
-		job.recursive = u->kind == UNIT_TREE;
-		/* Parts of this tree stopped on request stay behind. */
-		for (i = 0; job.recursive && i < s->excludes.nr; i++)
-			if (path_is_within(s->excludes.v[i], u->path))
-				strvec_push(&excludes, s->excludes.v[i]);
+		/* Listed files are sent as they are; listed directories whole. */
+		job.files_from = w->list_file;
+		job.recursive = true;
+		/* Parts of these trees stopped on request stay behind. */
+		for (k = 0; k < w->nunits; k++) {
+			if (w->units[k].unit.kind != UNIT_TREE)
+				continue;
+			for (i = 0; i < s->excludes.nr; i++)
+				if (path_is_within(s->excludes.v[i], w->units[k].unit.path))
+					strvec_push(&excludes, s->excludes.v[i]);
+		}
 		job.excludes = excludes.nr ? (const char *const *)excludes.v : NULL;
 	} else {
 		/* Directories only: create them writable first, exact at the end. */
@@ -616,7 +697,6 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind, struct unit *u
 	memset(&w->sp, 0, sizeof w->sp);
 	w->sp.argv = (const char *const *)argv.v;
 	w->sp.env_set = env;
-	w->sp.pipe_stdin = kind == JOB_UNIT;
 	w->sp.pipe_stdout = true;
 	w->sp.pipe_stderr = true;
 	w->sp.new_pgroup = true;
@@ -627,20 +707,12 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind, struct unit *u
 		set_failure(s, "cannot run '%s': %s", s->cfg->rsync_path, strerror(errno));
 		return rc;
 	}
-	if (kind == JOB_UNIT) {
-		/* One NUL-terminated path: far below the pipe's capacity. */
-		if (write_all(w->sp.in_fd, u->path, strlen(u->path) + 1) < 0)
-			log_warn("cannot hand the file list to rsync: %s", strerror(errno));
-		close(w->sp.in_fd);
-		w->sp.in_fd = -1;
-		w->unit = *u;
-		memset(u, 0, sizeof *u);
-	}
 	set_nonblock(w->sp.out_fd);
 	set_nonblock(w->sp.err_fd);
 	w->busy = true;
 	w->kind = kind;
-	w->stop = STOP_NONE;
+	w->stopped = false;
+	w->cur_unit = w->shown_unit = 0;
 	w->exited = false;
 	w->status = 0;
 	w->file_bytes = w->bytes_done = w->files_done = w->sent = 0;
@@ -678,91 +750,148 @@ last_error_line(struct worker *w, struct strbuf *out)
 }
 
 static void
-queue_retry(struct sup *s, struct unit *u, double delay)
+queue_retry(struct sup *s, struct unit *u, double delay, bool alone)
 {
 	ALLOC_GROW(s->retries, s->nretries, s->retries_alloc);
 	s->retries[s->nretries].unit = *u;
 	s->retries[s->nretries].not_before = now_monotonic() + delay;
+	s->retries[s->nretries].alone = alone;
 	s->nretries++;
 	memset(u, 0, sizeof *u);
 }
 
-/* Decide what a finished unit worker's exit means. */
+/* Put a unit back to pending, as if it had not run (attempts unchanged). */
 static void
-finish_unit(struct sup *s, struct worker *w)
+requeue_unit(struct sup *s, struct unit *u, bool run_again)
 {
-	struct unit *u = &w->unit;
-	struct strbuf reason = STRBUF_INIT, path = STRBUF_INIT;
+	store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, NULL);
+	if (run_again)
+		queue_retry(s, u, 0, false);
+	else
+		unit_release(u);
+}
+
+/* Decide what a finished unit worker's exit means for each unit of its batch. */
+static void
+finish_batch(struct sup *s, struct worker *w)
+{
+	struct strbuf reason = STRBUF_INIT, path = STRBUF_INIT, what = STRBUF_INIT;
 	int code = WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1;
 	enum rsync_exit_class cls = code >= 0 ? rsync_exit_classify(code) : RSYNC_EXIT_RETRY;
 	bool disk_full = rsync_error_is_permanent(w->err_tail.buf, w->err_tail.len);
+	bool ok = cls == RSYNC_EXIT_OK || code == 24, in_tx;
+	size_t i;
 
-	u->attempts++;
 	/*
 	 * rsync's sender counts a file as sent even when the far side failed
 	 * to write it: count what a failed run moved only when it did not fail.
 	 */
-	if (cls == RSYNC_EXIT_OK || code == 24 || w->stop != STOP_NONE || got_stop_signal) {
+	if (ok || w->stopped || got_stop_signal) {
 		s->bytes_done += w->bytes_done;
 		s->files_done += w->files_done;
 	}
-	escape_untrusted(&path, u->path, strlen(u->path));
 	last_error_line(w, &reason);
+	/* The batch, for messages: its first unit, and how many others. */
+	strbuf_addch(&what, '\'');
+	if (w->nunits > 0)
+		escape_untrusted(&what, w->units[0].unit.path, strlen(w->units[0].unit.path));
+	strbuf_addch(&what, '\'');
+	if (w->nunits > 1)
+		strbuf_addf(&what, " and %zu more units", w->nunits - 1);
 	/* A file cut off mid-way may have left partial data on the far side. */
 	if (code != 0 && w->current.len &&
 	    store_leftover_add(s->st, s->t.id, w->current.buf) < 0)
 		log_warn("cannot record a partial file: %s", store_errmsg(s->st));
-	if (cls == RSYNC_EXIT_OK || code == 24) {
-		if (code == 24)
-			log_warn("'%s': some source files vanished while being sent", path.buf);
-		store_unit_set_done(s->st, u->id, u->attempts, w->bytes_done, w->files_done);
-		s->units_done++;
-		/* Sent much less than moved: the far side had (some of) it already. */
-		log_info("done '%s': %llu files, %llu bytes, %llu bytes sent", path.buf,
-			 (unsigned long long)w->files_done, (unsigned long long)w->bytes_done,
-			 (unsigned long long)w->sent);
-		unit_release(u);
-	} else if (w->stop == STOP_EXCLUDED) {
-		store_unit_set_state(s->st, u->id, UNIT_EXCLUDED, u->attempts, NULL);
-		s->units_total--;
-		log_info("stopped '%s' on request", path.buf);
-		unit_release(u);
-	} else if (w->stop == STOP_REQUEUE && !got_stop_signal) {
-		/* Not its fault: run it again at once, without the stopped part. */
-		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts - 1, NULL);
-		u->attempts--;
-		queue_retry(s, u, 0);
-	} else if (got_stop_signal || (s->aborting && !disk_full)) {
-		/* Stopped on request or by another unit's failure: it may run again. */
-		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts - 1, NULL);
-		unit_release(u);
-	} else if (cls == RSYNC_EXIT_RETRY && !disk_full && u->attempts < s->cfg->max_attempts) {
-		double delay = (double)(1 << (u->attempts < 6 ? u->attempts : 6));
+	if (code == 24)
+		log_warn("some source files vanished while being sent");
+	in_tx = store_begin(s->st) == SYNC_OK;
+	for (i = 0; i < w->nunits; i++) {
+		struct batch_unit *b = &w->units[i];
+		struct unit *u = &b->unit;
 
-		log_warn("'%s': rsync %s (%s), retrying in %.0f s%s%s", path.buf,
-			 spawn_status_text(w->status), code >= 0 ? rsync_exit_text(code) : "signal",
-			 delay, reason.len ? ": " : "", reason.buf);
-		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, reason.buf);
-		queue_retry(s, u, delay);
-	} else {
-		char *msg = xasprintf("'%s': rsync %s (%s)%s%s", path.buf,
-				      spawn_status_text(w->status),
-				      code >= 0 ? rsync_exit_text(code) : "signal",
-				      reason.len ? ": " : "", reason.buf);
+		strbuf_reset(&path);
+		escape_untrusted(&path, u->path, strlen(u->path));
+		if (ok) {
+			store_unit_set_done(s->st, u->id, u->attempts + 1, b->bytes_done,
+					    b->files_done);
+			s->units_done++;
+			/* Sent much less than moved: the far side had (some of) it already. */
+			if (w->nunits == 1)
+				log_info("done '%s': %llu files, %llu bytes, %llu bytes sent",
+					 path.buf, (unsigned long long)b->files_done,
+					 (unsigned long long)b->bytes_done,
+					 (unsigned long long)w->sent);
+			else
+				log_info("done '%s': %llu files, %llu bytes", path.buf,
+					 (unsigned long long)b->files_done,
+					 (unsigned long long)b->bytes_done);
+			unit_release(u);
+		} else if (b->excluded) {
+			store_unit_set_state(s->st, u->id, UNIT_EXCLUDED, u->attempts, NULL);
+			s->units_total--;
+			log_info("stopped '%s' on request", path.buf);
+			unit_release(u);
+		} else if (w->stopped && !got_stop_signal) {
+			/* Not its fault: run it again at once, without the stopped part. */
+			requeue_unit(s, u, true);
+		} else if (got_stop_signal || (s->aborting && !disk_full)) {
+			/* Stopped on request or by another unit's failure: it may run again. */
+			requeue_unit(s, u, false);
+		} else if (cls == RSYNC_EXIT_RETRY && !disk_full &&
+			   u->attempts + 1 < s->cfg->max_attempts) {
+			double delay;
 
-		store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
-		s->units_failed++;
-		set_failure(s, "%s", msg);
-		free(msg);
-		unit_release(u);
-		/* The far side is full: every other unit would fail the same way. */
-		if (disk_full && !s->aborting) {
-			log_error("the far side has no room left; stopping the transfer");
-			s->aborting = true;
+			u->attempts++;
+			delay = (double)(1 << (u->attempts < 6 ? u->attempts : 6));
+			if (i == 0)
+				log_warn("%s: rsync %s (%s), retrying in %.0f s%s%s", what.buf,
+					 spawn_status_text(w->status),
+					 code >= 0 ? rsync_exit_text(code) : "signal", delay,
+					 reason.len ? ": " : "", reason.buf);
+			store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, reason.buf);
+			queue_retry(s, u, delay, false);
+		} else if (w->nunits > 1 && !disk_full) {
+			/*
+			 * Something in the batch failed for good: run each unit on
+			 * its own to learn which (what arrived is not sent again).
+			 */
+			if (i == 0)
+				log_info("%s: rsync %s (%s); running them one by one", what.buf,
+					 spawn_status_text(w->status),
+					 code >= 0 ? rsync_exit_text(code) : "signal");
+			store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, NULL);
+			queue_retry(s, u, 0, true);
+		} else {
+			char *msg = xasprintf("'%s': rsync %s (%s)%s%s", path.buf,
+					      spawn_status_text(w->status),
+					      code >= 0 ? rsync_exit_text(code) : "signal",
+					      reason.len ? ": " : "", reason.buf);
+
+			u->attempts++;
+			store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
+			s->units_failed++;
+			set_failure(s, "%s", msg);
+			free(msg);
+			unit_release(u);
 		}
 	}
+	if (in_tx && store_commit(s->st) < 0) {
+		log_warn("cannot record the end of a batch: %s", store_errmsg(s->st));
+		store_rollback(s->st);
+	}
+	/* The far side is full: every other unit would fail the same way. */
+	if (!ok && disk_full && !w->stopped && !got_stop_signal && !s->aborting) {
+		log_error("the far side has no room left; stopping the transfer");
+		s->aborting = true;
+	}
+	if (ok && w->nunits > 1)
+		log_info("rsync of %zu units done: %llu files, %llu bytes, %llu bytes sent",
+			 w->nunits, (unsigned long long)w->files_done,
+			 (unsigned long long)w->bytes_done, (unsigned long long)w->sent);
+	w->nunits = 0;
 	strbuf_release(&reason);
 	strbuf_release(&path);
+	strbuf_release(&what);
 }
 
 /* Wait (boundedly) until every process of a stopped worker's group is gone. */
@@ -788,11 +917,11 @@ finish_worker(struct sup *s, struct worker *w)
 
 	drain_worker(w);
 	spawn_close_fds(&w->sp);
-	if (w->stop != STOP_NONE || got_stop_signal || s->aborting)
+	if (w->stopped || got_stop_signal || s->aborting)
 		wait_worker_group(w->sp.pid);
 	w->busy = false;
 	if (w->kind == JOB_UNIT) {
-		finish_unit(s, w);
+		finish_batch(s, w);
 		return SYNC_OK;
 	}
 	if (!WIFEXITED(w->status) || WEXITSTATUS(w->status) != 0) {
@@ -838,17 +967,32 @@ unit_vanished(struct sup *s, struct unit *u)
 	return gone;
 }
 
-/* Take the next unit to run: a due retry first, then the store's order. */
+/*
+ * Take the next unit to run: one held back from the last batch, a due
+ * retry, then the store's order. *alone: it must run in an rsync of its own.
+ */
 static bool
-next_unit(struct sup *s, struct unit *out)
+next_unit(struct sup *s, struct unit *out, bool *alone)
 {
 	double now = now_monotonic();
 	size_t i;
 
+	*alone = false;
+	if (s->have_held) {
+		*out = s->held.unit;
+		*alone = s->held.alone;
+		memset(&s->held, 0, sizeof s->held);
+		s->have_held = false;
+		return true;
+	}
 	for (i = 0; i < s->nretries; i++) {
 		if (s->retries[i].not_before <= now) {
 			*out = s->retries[i].unit;
-			s->retries[i] = s->retries[--s->nretries];
+			*alone = s->retries[i].alone;
+			/* Keep the order: units of one batch go on together. */
+			memmove(&s->retries[i], &s->retries[i + 1],
+				(s->nretries - i - 1) * sizeof *s->retries);
+			s->nretries--;
 			return true;
 		}
 	}
@@ -871,6 +1015,77 @@ next_unit(struct sup *s, struct unit *out)
 		return true;
 	}
 	return false;
+}
+
+/*
+ * Choose how much one rsync moves: enough that its start (a remote login,
+ * two processes on each side) is small beside its work, little enough that
+ * every worker has several batches, so the last ones end close together.
+ */
+static void
+choose_batch_size(struct sup *s)
+{
+	struct unit_size pending;
+	uint64_t share = (uint64_t)s->nworkers * BATCHES_PER_WORKER;
+
+	if (store_units_pending_size(s->st, s->t.id, &pending) < 0)
+		pending.files = pending.bytes = 0;
+	s->batch_files = pending.files / share;
+	if (s->batch_files < BATCH_FILES_MIN)
+		s->batch_files = BATCH_FILES_MIN;
+	if (s->batch_files > BATCH_FILES_MAX)
+		s->batch_files = BATCH_FILES_MAX;
+	s->batch_bytes = pending.bytes / share;
+	if (s->batch_bytes < BATCH_BYTES_MIN)
+		s->batch_bytes = BATCH_BYTES_MIN;
+	if (s->batch_bytes > BATCH_BYTES_MAX)
+		s->batch_bytes = BATCH_BYTES_MAX;
+	log_debug("batches of up to %llu files or %llu bytes",
+		  (unsigned long long)s->batch_files, (unsigned long long)s->batch_bytes);
+}
+
+/* A unit counts as at least one file: it is one entry of rsync's list. */
+static uint64_t
+unit_files(const struct unit *u)
+{
+	return u->size.files ? u->size.files : 1;
+}
+
+/*
+ * Fill w's batch with the next units: in order, until the batch holds its
+ * share of files or bytes. A unit that would overflow a non-empty batch is
+ * held for the next one. Returns false when nothing is due.
+ */
+static bool
+next_batch(struct sup *s, struct worker *w)
+{
+	uint64_t files = 0, bytes = 0;
+	struct unit u;
+	bool alone;
+
+	w->nunits = 0;
+	while (w->nunits < BATCH_UNITS_MAX && next_unit(s, &u, &alone)) {
+		struct batch_unit *b;
+
+		if (unit_vanished(s, &u))
+			continue;
+		if (w->nunits > 0 && (alone || files + unit_files(&u) > s->batch_files ||
+				      bytes + u.size.bytes > s->batch_bytes)) {
+			s->held.unit = u;
+			s->held.alone = alone;
+			s->have_held = true;
+			break;
+		}
+		ALLOC_GROW(w->units, w->nunits, w->units_alloc);
+		b = &w->units[w->nunits++];
+		memset(b, 0, sizeof *b);
+		b->unit = u;
+		files += unit_files(&u);
+		bytes += u.size.bytes;
+		if (alone || files >= s->batch_files || bytes >= s->batch_bytes)
+			break;
+	}
+	return w->nunits > 0;
 }
 
 /* Bytes and files moved so far: finished units plus what workers did. */
@@ -904,21 +1119,34 @@ flush_progress(struct sup *s, bool force)
 	if (!force && now - s->last_flush < FLUSH_INTERVAL)
 		return;
 	s->last_flush = now;
-	p = xcalloc((size_t)s->nworkers, sizeof *p);
+	/* A worker writes the row of its current unit, and clears the one before. */
+	p = xcalloc((size_t)s->nworkers * 2, sizeof *p);
 	for (i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
+		struct batch_unit *b;
 
-		if (!w->busy || w->kind != JOB_UNIT || !w->dirty)
+		if (!w->busy || w->kind != JOB_UNIT || !w->dirty || w->nunits == 0)
 			continue;
 		w->dirty = false;
-		p[n].unit_id = w->unit.id;
+		if (w->shown_unit != w->cur_unit && w->shown_unit < w->nunits) {
+			b = &w->units[w->shown_unit];
+			p[n].unit_id = b->unit.id;
+			p[n].current_file = NULL;
+			p[n].eta = -1;
+			p[n].bytes_done = b->bytes_done;
+			p[n].files_done = b->files_done;
+			n++;
+		}
+		w->shown_unit = w->cur_unit < w->nunits ? w->cur_unit : 0;
+		b = &w->units[w->shown_unit];
+		p[n].unit_id = b->unit.id;
 		p[n].current_file = w->current.len ? w->current.buf : NULL;
 		p[n].file_bytes = w->file_bytes;
 		p[n].file_percent = w->file_percent;
 		p[n].rate = w->rate;
 		p[n].eta = w->eta;
-		p[n].bytes_done = w->bytes_done;
-		p[n].files_done = w->files_done;
+		p[n].bytes_done = b->bytes_done;
+		p[n].files_done = b->files_done;
 		n++;
 	}
 	running_totals(s, &bytes, &files);
@@ -1077,7 +1305,7 @@ settle_stopped_workers(struct sup *s)
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
 
-			if (w->busy && w->stop != STOP_NONE && !w->exited) {
+			if (w->busy && w->stopped && !w->exited) {
 				left = true;
 				if (killed == false && now_monotonic() > deadline)
 					kill(-w->sp.pid, SIGKILL);
@@ -1095,7 +1323,7 @@ settle_stopped_workers(struct sup *s)
 	for (i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
-		if (w->busy && w->stop != STOP_NONE && w->exited)
+		if (w->busy && w->stopped && w->exited)
 			finish_worker(s, w);
 	}
 }
@@ -1124,6 +1352,27 @@ drop_queued(struct sup *s, const char *path)
 			s->retries[k++] = s->retries[i];
 	}
 	s->nretries = k;
+	if (s->have_held && path_is_within(s->held.unit.path, path)) {
+		store_unit_set_state(s->st, s->held.unit.id, UNIT_EXCLUDED,
+				     s->held.unit.attempts, NULL);
+		unit_release(&s->held.unit);
+		s->have_held = false;
+		s->units_total--;
+	}
+}
+
+/* Is the unit with this id in the batch of w's running rsync? */
+static bool
+worker_has_unit(const struct worker *w, int64_t unit_id)
+{
+	size_t k;
+
+	if (!w->busy || w->exited || w->kind != JOB_UNIT)
+		return false;
+	for (k = 0; k < w->nunits; k++)
+		if (w->units[k].unit.id == unit_id)
+			return true;
+	return false;
 }
 
 /*
@@ -1157,12 +1406,12 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 			else {
 				result = EXCLUSION_APPLIED;
 				strvec_push(&s->excludes, p);
+				/* The rsync moving it starts again, with the new exclusion. */
 				for (i = 0; i < s->nworkers; i++) {
 					struct worker *w = &s->workers[i];
 
-					if (w->busy && !w->exited && w->kind == JOB_UNIT &&
-					    w->unit.id == holder.id) {
-						w->stop = STOP_REQUEUE;
+					if (worker_has_unit(w, holder.id) && !w->stopped) {
+						w->stopped = true;
 						signal_worker(w, SIGTERM);
 						victims = true;
 					}
@@ -1177,14 +1426,22 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 			log_warn("cannot exclude '%s': %s", esc.buf, store_errmsg(s->st));
 		drop_queued(s, p);
 		s->units_total -= excluded;
+		/* Units of it in flight stop; the rest of their batches run again. */
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
+			size_t k;
 
-			if (w->busy && !w->exited && w->kind == JOB_UNIT &&
-			    path_is_within(w->unit.path, p)) {
-				w->stop = STOP_EXCLUDED;
-				signal_worker(w, SIGTERM);
+			if (!w->busy || w->exited || w->kind != JOB_UNIT)
+				continue;
+			for (k = 0; k < w->nunits; k++) {
+				if (!path_is_within(w->units[k].unit.path, p))
+					continue;
+				w->units[k].excluded = true;
 				victims = true;
+				if (!w->stopped) {
+					w->stopped = true;
+					signal_worker(w, SIGTERM);
+				}
 			}
 		}
 		if (excluded || victims || before[UNIT_EXCLUDED])
@@ -1251,6 +1508,37 @@ stop_requested(struct sup *s)
 	return found;
 }
 
+/* Record the units of w's batch as running, in one transaction. */
+static void
+mark_batch_running(struct sup *s, struct worker *w)
+{
+	bool in_tx = store_begin(s->st) == SYNC_OK;
+	size_t k;
+
+	for (k = 0; k < w->nunits; k++)
+		store_unit_set_state(s->st, w->units[k].unit.id, UNIT_RUNNING,
+				     w->units[k].unit.attempts, NULL);
+	if (in_tx && store_commit(s->st) < 0)
+		store_rollback(s->st);
+	log_debug("started %zu units, the first '%lld'", w->nunits,
+		  (long long)w->units[0].unit.id);
+}
+
+/* The batch of w could not start: its units fail with the reason. */
+static void
+fail_batch(struct sup *s, struct worker *w)
+{
+	size_t k;
+
+	for (k = 0; k < w->nunits; k++) {
+		store_unit_set_state(s->st, w->units[k].unit.id, UNIT_FAILED,
+				     w->units[k].unit.attempts, s->failure);
+		s->units_failed++;
+		unit_release(&w->units[k].unit);
+	}
+	w->nunits = 0;
+}
+
 /*
  * Run jobs until there is nothing left (or, for a directory pass, until it
  * ends). Returns 0, or a negative code when the pass failed.
@@ -1263,13 +1551,12 @@ run_loop(struct sup *s, enum job_kind pass)
 	bool stopping = false;
 	int rc = SYNC_OK, i;
 
-	if (pass != JOB_UNIT && (rc = start_worker(s, &s->workers[0], pass, NULL)) < 0) {
+	if (pass != JOB_UNIT && (rc = start_worker(s, &s->workers[0], pass)) < 0) {
 		free(pfd);
 		return rc;
 	}
 	for (;;) {
 		int nfds = 0, timeout = 1000;
-		struct unit u;
 
 		if ((got_stop_signal || s->aborting) && !stopping) {
 			stopping = true;
@@ -1287,27 +1574,19 @@ run_loop(struct sup *s, enum job_kind pass)
 		for (i = 0; pass == JOB_UNIT && !stopping && i < s->nworkers; i++) {
 			if (s->workers[i].busy)
 				continue;
-			if (!next_unit(s, &u))
+			if (!next_batch(s, &s->workers[i]))
 				break;
-			if (unit_vanished(s, &u)) {
-				i--;
-				continue;
-			}
-			if (start_worker(s, &s->workers[i], JOB_UNIT, &u) < 0) {
-				store_unit_set_state(s->st, u.id, UNIT_FAILED, u.attempts, s->failure);
-				s->units_failed++;
-				unit_release(&u);
+			if (start_worker(s, &s->workers[i], JOB_UNIT) < 0) {
+				fail_batch(s, &s->workers[i]);
 				stopping = true;
 				stop_deadline = now_monotonic() + STOP_GRACE;
 				break;
 			}
-			store_unit_set_state(s->st, s->workers[i].unit.id, UNIT_RUNNING,
-					     s->workers[i].unit.attempts, NULL);
-			log_debug("started unit %lld", (long long)s->workers[i].unit.id);
+			mark_batch_running(s, &s->workers[i]);
 		}
 		if (busy_workers(s) == 0 &&
 		    (pass != JOB_UNIT || stopping || (s->store_drained && s->nretries == 0 &&
-						      s->batch_pos == s->batch_n)))
+						      !s->have_held && s->batch_pos == s->batch_n)))
 			break;
 		if (busy_workers(s) == 0 && s->nretries > 0) {
 			/* Only retries are left: sleep until the first is due. */
@@ -1427,8 +1706,15 @@ supervisor_remove_stale(struct store *st, int64_t transfer_id)
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd >= 0 && strncmp(path_basename(dir), "scow-sync-", 10) == 0 &&
 	    fstat(fd, &sb) == 0 && sb.st_uid == geteuid()) {
+		char name[32];
+		int i;
+
 		unlinkat(fd, "cm", 0);
 		unlinkat(fd, "dirs", 0);
+		for (i = 0; i < WORKERS_MAX; i++) {
+			snprintf(name, sizeof name, "list-%d", i);
+			unlinkat(fd, name, 0);
+		}
 		if (rmdir(dir) == 0)
 			log_info("removed the private directory of an earlier run: %s", dir);
 	}
@@ -1470,6 +1756,7 @@ make_tmpdir(struct sup *s)
 {
 	const char *base = tmp_base();
 	char *tmpl;
+	int i;
 
 	/* What a killed supervisor of this transfer left is ours now. */
 	supervisor_remove_stale(s->st, s->t.id);
@@ -1485,16 +1772,22 @@ make_tmpdir(struct sup *s)
 		log_warn("cannot record the private directory: %s", store_errmsg(s->st));
 	s->control_path = xasprintf("%s/cm", tmpl);
 	s->dirs_file = xasprintf("%s/dirs", tmpl);
+	for (i = 0; i < s->nworkers; i++)
+		s->workers[i].list_file = xasprintf("%s/list-%d", tmpl, i);
 	return SYNC_OK;
 }
 
 static void
 remove_tmpdir(struct sup *s)
 {
+	int i;
+
 	if (s->tmpdir == NULL)
 		return;
 	unlink(s->control_path);
 	unlink(s->dirs_file);
+	for (i = 0; i < s->nworkers; i++)
+		unlink(s->workers[i].list_file);
 	if (rmdir(s->tmpdir) == 0)
 		store_transfer_set_workdir(s->st, s->t.id, NULL);
 }
@@ -1509,7 +1802,10 @@ sup_release(struct sup *s)
 		struct worker *w = &s->workers[i];
 
 		spawn_close_fds(&w->sp);
-		unit_release(&w->unit);
+		for (k = 0; k < w->nunits; k++)
+			unit_release(&w->units[k].unit);
+		free(w->units);
+		free(w->list_file);
 		rsync_parser_release(&w->parser);
 		strbuf_release(&w->err_tail);
 		strbuf_release(&w->err_line);
@@ -1521,6 +1817,8 @@ sup_release(struct sup *s)
 	free(s->retries);
 	for (k = s->batch_pos; k < s->batch_n; k++)
 		unit_release(&s->batch[k]);
+	if (s->have_held)
+		unit_release(&s->held.unit);
 	transfer_release(&s->t);
 	free(s->source_root);
 	free(s->tmpdir);
@@ -1616,6 +1914,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		goto finish;
 	/* Parts stopped while no supervisor was running. */
 	apply_exclusions(&s);
+	choose_batch_size(&s);
 	if (s.have_dirs && (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
 		goto finish;
 	run_loop(&s, JOB_UNIT);

@@ -8,7 +8,8 @@
  *   3. opens one SSH master connection that every rsync shares;
  *   4. walks the source into units (plan) and records them;
  *   5. creates the directories above the cut with their attributes;
- *   6. runs the units through a bounded pool of rsync workers, reading
+ *   6. runs the units through a bounded pool of rsync workers, small
+ *      units batched into one rsync up to a share of the work, reading
  *      their progress and writing it to the store at most once a second,
  *      retrying transient failures with backoff;
  *   7. sets the attributes of the directories above the cut again (their
@@ -24,6 +25,8 @@
 #include <stdint.h>
 
 #include "store.h"
+
+#define WORKERS_MAX 64             /* SCOW_SYNC_WORKERS at most */
 
 struct supervisor_config {
 	int64_t transfer_id;

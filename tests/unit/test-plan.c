@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "unit.h"
 
 static char root[] = "/tmp/scow-sync-test-plan-XXXXXX";
+static bool show_sizes;   /* print "files/bytes" after each unit */
 
 static void
 touch(const char *rel)
@@ -24,6 +26,23 @@ touch(const char *rel)
 	CHECK(fd >= 0);
 	if (fd >= 0)
 		close(fd);
+	free(p);
+}
+
+/* Write a file of n bytes. */
+static void
+put(const char *rel, size_t n)
+{
+	char *p = xasprintf("%s/%s", root, rel);
+	char *data = xcalloc(n ? n : 1, 1);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK(write_all(fd, data, n) == 0);
+		close(fd);
+	}
+	free(data);
 	free(p);
 }
 
@@ -44,9 +63,13 @@ on_dir(const char *rel, void *ctx)
 }
 
 static int
-on_unit(enum unit_kind kind, const char *rel, void *ctx)
+on_unit(enum unit_kind kind, const char *rel, const struct unit_size *size, void *ctx)
 {
-	strbuf_addf(ctx, "%s %s\n", kind == UNIT_TREE ? "tree" : "file", rel);
+	strbuf_addf(ctx, "%s %s", kind == UNIT_TREE ? "tree" : "file", rel);
+	if (show_sizes)
+		strbuf_addf(ctx, " %llu/%llu", (unsigned long long)size->files,
+			    (unsigned long long)size->bytes);
+	strbuf_addch(ctx, '\n');
 	return 0;
 }
 
@@ -123,6 +146,36 @@ main(void)
 		chmod(p, 0755);
 		free(p);
 	}
+
+	/*
+	 * Sizes: a file unit is one file of its size; a tree unit counts every
+	 * non-directory below it (links too, as entries of no bytes), at any
+	 * depth, and an empty tree is 0/0.
+	 */
+	mkd("sz");
+	put("sz/top", 10);
+	mkd("sz/t");
+	put("sz/t/a", 100);
+	mkd("sz/t/d1");
+	mkd("sz/t/d1/d2");
+	put("sz/t/d1/d2/b", 1000);
+	put("sz/t/d1/c", 7);
+	link = xasprintf("%s/sz/t/d1/l", root);
+	CHECK(symlink("c", link) == 0);
+	free(link);
+	mkd("sz/t/empty");
+	mkd("sz/e");
+	show_sizes = true;
+	got = plan("sz", 1);
+	CHECK_STR(got, "dir sz\ntree sz/e 0/0\ntree sz/t 4/1107\nfile sz/top 1/10\n");
+	free(got);
+	got = plan("sz", 0);
+	CHECK_STR(got, "tree sz 5/1117\n");
+	free(got);
+	got = plan("sz/top", 2);
+	CHECK_STR(got, "file top 1/10\n");
+	free(got);
+	show_sizes = false;
 
 	{
 		struct strbuf sb = STRBUF_INIT;

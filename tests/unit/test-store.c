@@ -80,12 +80,22 @@ main(void)
 	CHECK_INT(store_transfer_get(st, 999, &got), SYNC_ERR_NOT_FOUND);
 
 	CHECK_INT(store_transfer_set_running(st, t.id, &me), SYNC_OK);
-	CHECK_INT(store_unit_add(st, t.id, UNIT_FILE, "run/a", &u1), SYNC_OK);
-	CHECK_INT(store_unit_add(st, t.id, UNIT_TREE, "run/d", &u2), SYNC_OK);
+	CHECK_INT(store_unit_add(st, t.id, UNIT_FILE, "run/a", NULL, &u1), SYNC_OK);
+	{
+		struct unit_size sz = { 3, 5000000000ULL }, pending;
+
+		CHECK_INT(store_unit_add(st, t.id, UNIT_TREE, "run/d", &sz, &u2), SYNC_OK);
+		CHECK_INT(store_units_pending_size(st, t.id, &pending), SYNC_OK);
+		CHECK_INT(pending.files, 3);
+		CHECK(pending.bytes == 5000000000ULL);
+	}
 	CHECK_INT(store_unit_next_pending(st, t.id, 0, units, 4, &n), SYNC_OK);
 	CHECK_INT(n, 2);
 	CHECK_STR(units[1].path, "run/d");
 	CHECK_INT(units[1].kind, UNIT_TREE);
+	CHECK_INT(units[1].size.files, 3);
+	CHECK(units[1].size.bytes == 5000000000ULL);
+	CHECK_INT(units[0].size.files, 0);
 	unit_release(&units[0]);
 	unit_release(&units[1]);
 	CHECK_INT(store_unit_next_pending(st, t.id, u1, units, 4, &n), SYNC_OK);
@@ -194,12 +204,12 @@ main(void)
 
 		r.source = "/data/resume";
 		CHECK_INT(store_transfer_insert(st, &r), SYNC_OK);
-		CHECK_INT(store_unit_add(st, r.id, UNIT_FILE, "resume/a", &ua), SYNC_OK);
-		CHECK_INT(store_unit_add(st, r.id, UNIT_TREE, "resume/b", &ub), SYNC_OK);
-		CHECK_INT(store_unit_add(st, r.id, UNIT_TREE, "resume/c", &uc), SYNC_OK);
-		CHECK_INT(store_unit_add(st, r.id, UNIT_FILE, "resume/c2", &ud), SYNC_OK);
+		CHECK_INT(store_unit_add(st, r.id, UNIT_FILE, "resume/a", NULL, &ua), SYNC_OK);
+		CHECK_INT(store_unit_add(st, r.id, UNIT_TREE, "resume/b", NULL, &ub), SYNC_OK);
+		CHECK_INT(store_unit_add(st, r.id, UNIT_TREE, "resume/c", NULL, &uc), SYNC_OK);
+		CHECK_INT(store_unit_add(st, r.id, UNIT_FILE, "resume/c2", NULL, &ud), SYNC_OK);
 		/* A walk done again adds nothing twice. */
-		CHECK_INT(store_unit_add(st, r.id, UNIT_FILE, "resume/a", &dup), SYNC_OK);
+		CHECK_INT(store_unit_add(st, r.id, UNIT_FILE, "resume/a", NULL, &dup), SYNC_OK);
 		CHECK_INT(dup, 0);
 		CHECK_INT(store_unit_set_done(st, ua, 1, 4096, 1), SYNC_OK);
 		CHECK_INT(store_unit_set_state(st, ub, UNIT_RUNNING, 1, NULL), SYNC_OK);
