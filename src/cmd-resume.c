@@ -61,6 +61,7 @@ static int
 claim(const struct cmd_ctx *ctx, struct store *st, int64_t id, bool *claimed)
 {
 	enum transfer_state was = TRANSFER_FAILED;
+	int64_t running_id = 0;
 	struct proc_id me;
 	int rc;
 
@@ -69,7 +70,7 @@ claim(const struct cmd_ctx *ctx, struct store *st, int64_t id, bool *claimed)
 		cmd_error(ctx, "cannot read our own process: %s", strerror(errno));
 		return EXIT_FAILED;
 	}
-	rc = store_transfer_resume(st, id, &me, proc_matches, &was);
+	rc = store_transfer_resume(st, id, &me, proc_matches, &was, &running_id);
 	switch (rc) {
 	case SYNC_OK:
 		*claimed = true;
@@ -79,8 +80,11 @@ claim(const struct cmd_ctx *ctx, struct store *st, int64_t id, bool *claimed)
 		return EXIT_OK;
 	case SYNC_ERR_EXISTS:
 		/* Never two writers: the running one goes on. */
-		if (ctx->verbosity >= 0)
+		if (ctx->verbosity >= 0 && running_id == id)
 			cmd_error(ctx, "transfer %lld is running", (long long)id);
+		else if (ctx->verbosity >= 0)
+			cmd_error(ctx, "transfer %lld is not resumed: the same request is running "
+				  "as transfer %lld", (long long)id, (long long)running_id);
 		return EXIT_OK;
 	case SYNC_ERR_INVALID:
 		cmd_error(ctx, "transfer %lld is already done", (long long)id);

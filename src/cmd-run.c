@@ -85,7 +85,8 @@ cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 	}
 	print_summary(ctx, st, cfg->transfer_id);
 	code = final == TRANSFER_DONE ? EXIT_OK :
-	       final == TRANSFER_TERMINATED ? EXIT_STOPPED : EXIT_FAILED;
+	       final == TRANSFER_TERMINATED || final == TRANSFER_INTERRUPTED ? EXIT_STOPPED :
+	       EXIT_FAILED;
 out:
 	store_close(st);
 	log_close();

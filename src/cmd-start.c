@@ -135,6 +135,7 @@ run_detached(const char *state_dir, struct supervisor_config *cfg, int report_fd
 	}
 	cfg->on_running = report_running;
 	cfg->on_running_ctx = &h;
+	cfg->detached = true;
 	if (supervisor_run(st, cfg, &final) < 0)
 		report_error(&h, "cannot start the transfer: state database error");
 	store_close(st);

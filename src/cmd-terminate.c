@@ -17,8 +17,10 @@
 #include "supervisor.h"
 #include "util.h"
 
-#define STOP_WAIT 20.0   /* seconds for a supervisor to stop its workers */
-#define PART_WAIT 60.0   /* seconds for a supervisor to stop a part */
+#define STOP_WAIT 20.0     /* seconds for a supervisor to stop its workers */
+#define PART_WAIT 60.0     /* seconds for a supervisor to stop a part */
+#define START_WAIT 30.0    /* seconds for a start to hand over to its supervisor */
+#define SESSION_WAIT 5.0   /* seconds for what a dead supervisor left to end */
 
 static const char usage[] =
 	"usage: scow-sync-terminate -a HOST -u USER -s SOURCE\n"
@@ -52,11 +54,28 @@ struct match {
 };
 
 struct terminate_ctx {
+	struct store *st;
 	struct match *m;
 	size_t n, alloc;
 	const char *source;   /* NULL: every transfer the filter lets through */
 	bool whole;           /* a transfer's source is exactly source */
 };
+
+/*
+ * Can terminate still act on t? Unfinished and interrupted transfers, and
+ * a terminated one whose partial data on the far side could not be
+ * removed yet.
+ */
+static bool
+stoppable(struct store *st, const struct transfer *t)
+{
+	uint64_t left = 0;
+
+	if (!transfer_state_finished(t->state) || t->state == TRANSFER_INTERRUPTED)
+		return true;
+	return t->state == TRANSFER_TERMINATED &&
+	       store_leftovers_count(st, t->id, &left) == SYNC_OK && left > 0;
+}
 
 static int
 collect(const struct transfer *t, void *ctx)
@@ -64,7 +83,7 @@ collect(const struct transfer *t, void *ctx)
 	struct terminate_ctx *tc = ctx;
 	char *rel = NULL;
 
-	if (transfer_state_finished(t->state) && t->state != TRANSFER_INTERRUPTED)
+	if (!stoppable(tc->st, t))
 		return 0;
 	if (tc->source && strcmp(t->source, tc->source) != 0) {
 		char *root;
@@ -103,67 +122,184 @@ wait_gone(const struct proc_id *p, double seconds)
 }
 
 /*
- * A transfer whose supervisor is gone: record it terminated and remove
- * what its workers left on the far side ourselves.
+ * End what a dead detached supervisor left running in its session (its
+ * workers end on their own when it dies, but not at once): SIGTERM, then
+ * SIGKILL, until none is left.
  */
 static void
-stop_orphan(const struct cmd_ctx *ctx, struct store *st, int64_t id)
+end_session(const struct transfer *t)
 {
-	struct supervisor_config cfg;
-	struct transfer t;
-	char err[512];
+	double deadline = now_monotonic() + SESSION_WAIT;
+	size_t n = 0;
 
-	if (store_transfer_get(st, id, &t) < 0)
+	if (t->session <= 0)
 		return;
-	store_transfer_finish(st, id, TRANSFER_TERMINATED,
-			      "terminated on request after its supervisor had ended");
-	/* The files its units were moving when it died are among the leftovers. */
-	if (supervisor_config_from_env(&cfg, err, sizeof err) == 0 &&
-	    supervisor_clean_remote(st, &t, &cfg) < 0 && ctx->verbosity >= 0)
-		cmd_error(ctx, "could not remove all partial files of transfer %lld on %s; "
-			  "see the log", (long long)id, t.address);
-	store_units_reset_running(st, id);
-	transfer_release(&t);
-}
-
-/* Stop one whole transfer; returns true when it was stopped. */
-static bool
-stop_transfer(const struct cmd_ctx *ctx, struct store *st, const struct match *m)
-{
-	struct transfer t;
-	bool live = m->state == TRANSFER_RUNNING && proc_matches(&m->sup);
-
-	if (!live) {
-		if (m->state == TRANSFER_QUEUED && proc_matches(&m->sup))
-			return false;   /* a start still setting it up */
-		stop_orphan(ctx, st, m->id);
-		return true;
+	if (proc_signal_session(t->session, &t->supervisor, SIGTERM, &n) < 0 || n == 0)
+		return;
+	while (proc_signal_session(t->session, &t->supervisor, 0, &n) == 0 && n > 0) {
+		if (now_monotonic() > deadline) {
+			proc_signal_session(t->session, &t->supervisor, SIGKILL, &n);
+			deadline = now_monotonic() + SESSION_WAIT;
+		}
+		poll(NULL, 0, 50);
 	}
-	/* Say that this stop is for good (not a reboot's): the supervisor cleans up. */
-	if (store_transfer_get(st, m->id, &t) == SYNC_OK) {
-		store_exclusion_add(st, m->id, path_basename(t.source), NULL);
-		transfer_release(&t);
-	}
-	if (proc_signal(&m->sup, SIGTERM) < 0) {
-		stop_orphan(ctx, st, m->id);
-		return true;
-	}
-	if (!wait_gone(&m->sup, STOP_WAIT)) {
-		cmd_error(ctx, "transfer %lld did not stop in %.0f s; killing it",
-			  (long long)m->id, STOP_WAIT);
-		proc_signal(&m->sup, SIGKILL);
-		wait_gone(&m->sup, 5);
-		stop_orphan(ctx, st, m->id);
-	}
-	if (ctx->verbosity > 0)
-		fprintf(stderr, "%s: stopped transfer %lld\n", ctx->prog, (long long)m->id);
-	return true;
 }
 
 /*
- * Stop one part of a running transfer; an exit code. The supervisor does
- * the work and records the outcome; a transfer without a live supervisor
- * leaves the part out when it is resumed.
+ * Remove the partial data a stopped transfer still has recorded on the far
+ * side (its supervisor could not: the link was down, it was killed). An
+ * exit code: EXIT_FAILED, with a line saying so, when some is left.
+ */
+static int
+clean_after(const struct cmd_ctx *ctx, struct store *st, const struct transfer *t)
+{
+	struct supervisor_config cfg;
+	uint64_t left = 0;
+	char err[512];
+
+	supervisor_remove_stale(st, t->id);
+	if (store_leftovers_count(st, t->id, &left) < 0 || left == 0)
+		return EXIT_OK;
+	if (supervisor_config_from_env(&cfg, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_FAILED;
+	}
+	if (supervisor_clean_remote(st, t, &cfg) < 0 ||
+	    (store_leftovers_count(st, t->id, &left) == 0 && left > 0)) {
+		cmd_error(ctx, "transfer %lld is stopped, but %llu partial files on %s could not "
+			  "be removed (see the log); terminate --id %lld tries again",
+			  (long long)t->id, (unsigned long long)left, t->address, (long long)t->id);
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+/*
+ * Stop one whole transfer for good; an exit code. The request is recorded
+ * first, so that a supervisor still starting honours it. Then, looking
+ * again each time: a live supervisor is signalled and waited for; a
+ * transfer whose owner is gone is finished here, but only while it is
+ * still recorded under that dead process (a supervisor that took it over
+ * meanwhile is signalled instead), and its partial data removed.
+ */
+static int
+stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
+{
+	double start_deadline = now_monotonic() + START_WAIT, signalled_at = 0;
+	struct proc_id signalled = { 0, 0, 0 };
+	bool requested = false;
+	int code = EXIT_FAILED;
+
+	for (;;) {
+		struct transfer t;
+		int rc;
+
+		if (store_transfer_get(st, id, &t) < 0) {
+			cmd_error(ctx, "%s", store_errmsg(st));
+			return EXIT_FAILED;
+		}
+		if (transfer_state_finished(t.state) && t.state != TRANSFER_INTERRUPTED) {
+			if (t.state == TRANSFER_TERMINATED) {
+				end_session(&t);
+				code = clean_after(ctx, st, &t);
+				if (code == EXIT_OK && ctx->verbosity > 0)
+					fprintf(stderr, "%s: stopped transfer %lld\n", ctx->prog,
+						(long long)id);
+			} else {
+				cmd_error(ctx, "transfer %lld ended (%s) before it could be stopped",
+					  (long long)id, transfer_state_name(t.state));
+				code = EXIT_NOMATCH;
+			}
+			transfer_release(&t);
+			return code;
+		}
+		if (!requested) {
+			/* Say that this stop is for good (not a reboot's): no resume. */
+			if (store_transfer_request_stop(st, id) < 0) {
+				cmd_error(ctx, "%s", store_errmsg(st));
+				transfer_release(&t);
+				return EXIT_FAILED;
+			}
+			requested = true;
+			transfer_release(&t);
+			continue;   /* look again: it may have moved on meanwhile */
+		}
+		if (proc_matches(&t.supervisor)) {
+			if (t.state == TRANSFER_RUNNING && (signalled.pid != t.supervisor.pid ||
+							   signalled.start != t.supervisor.start)) {
+				proc_signal(&t.supervisor, SIGTERM);
+				signalled = t.supervisor;
+				signalled_at = now_monotonic();
+			} else if (t.state == TRANSFER_RUNNING &&
+				   now_monotonic() - signalled_at > STOP_WAIT) {
+				cmd_error(ctx, "transfer %lld did not stop in %.0f s; killing it",
+					  (long long)id, STOP_WAIT);
+				proc_signal(&t.supervisor, SIGKILL);
+				wait_gone(&t.supervisor, 5);
+			} else if (t.state == TRANSFER_QUEUED && now_monotonic() > start_deadline) {
+				/* Its start is stuck; the request stands, and the supervisor obeys it. */
+				cmd_error(ctx, "transfer %lld is still starting after %.0f s; it will "
+					  "stop as soon as it runs", (long long)id, START_WAIT);
+				transfer_release(&t);
+				return EXIT_FAILED;
+			}
+			transfer_release(&t);
+			poll(NULL, 0, 50);
+			continue;
+		}
+		/* Its owner is gone: finish it here, unless someone took it over. */
+		end_session(&t);
+		rc = store_transfer_finish_orphan(st, id, &t.supervisor, TRANSFER_TERMINATED,
+						  signalled.pid ? "terminated on request" :
+						  "terminated on request after its supervisor had ended");
+		if (rc == SYNC_ERR_NOT_FOUND) {
+			transfer_release(&t);
+			continue;
+		}
+		if (rc < 0) {
+			cmd_error(ctx, "%s", store_errmsg(st));
+			transfer_release(&t);
+			return EXIT_FAILED;
+		}
+		/* The files its units were moving when it died are among the leftovers. */
+		store_units_reset_running(st, id);
+		code = clean_after(ctx, st, &t);
+		if (code == EXIT_OK && ctx->verbosity > 0)
+			fprintf(stderr, "%s: stopped transfer %lld\n", ctx->prog, (long long)id);
+		transfer_release(&t);
+		return code;
+	}
+}
+
+/* The words and exit code for the outcome of stopping a part. */
+static int
+part_outcome(const struct cmd_ctx *ctx, enum exclusion_state state, int64_t id,
+	     const char *shown)
+{
+	switch (state) {
+	case EXCLUSION_APPLIED:
+		if (ctx->verbosity > 0)
+			fprintf(stderr, "%s: stopped '%s' of transfer %lld\n", ctx->prog, shown,
+				(long long)id);
+		return EXIT_OK;
+	case EXCLUSION_DONE:
+		cmd_error(ctx, "'%s' has already arrived", shown);
+		return EXIT_NOMATCH;
+	case EXCLUSION_ALREADY:
+		cmd_error(ctx, "'%s' of transfer %lld was stopped before", shown, (long long)id);
+		return EXIT_NOMATCH;
+	case EXCLUSION_NOMATCH:
+		cmd_error(ctx, "'%s' is not part of transfer %lld", shown, (long long)id);
+		return EXIT_NOMATCH;
+	default:
+		return EXIT_FAILED;
+	}
+}
+
+/*
+ * Stop one part of a transfer; an exit code. A live supervisor does the
+ * work and records the outcome; for a transfer without one, it is done
+ * here, and the part stays out when the transfer is resumed.
  */
 static int
 stop_part(const struct cmd_ctx *ctx, struct store *st, const struct match *m,
@@ -171,47 +307,73 @@ stop_part(const struct cmd_ctx *ctx, struct store *st, const struct match *m,
 {
 	double deadline = now_monotonic() + PART_WAIT;
 	enum exclusion_state state = EXCLUSION_PENDING;
+	bool live, ended = false;
 	int64_t ex;
 
 	if (store_exclusion_add(st, m->id, m->rel, &ex) < 0) {
 		cmd_error(ctx, "%s", store_errmsg(st));
 		return EXIT_FAILED;
 	}
-	if (m->state != TRANSFER_RUNNING || proc_signal(&m->sup, SIGUSR1) < 0) {
-		store_transfer_mark_interrupted(st, m->id, &m->sup,
-						"the supervisor process ended unexpectedly");
-		if (ctx->verbosity >= 0)
-			cmd_error(ctx, "transfer %lld is not running; '%s' will be left out when "
-				  "it is resumed", (long long)m->id, shown);
-		return EXIT_OK;
+	/* A supervisor still starting acts on it once its walk is done. */
+	live = (m->state == TRANSFER_RUNNING || m->state == TRANSFER_QUEUED) &&
+	       proc_matches(&m->sup);
+	if (live && m->state == TRANSFER_RUNNING && proc_signal(&m->sup, SIGUSR1) < 0)
+		live = false;
+	if (!live) {
+		struct supervisor_config cfg;
+		struct transfer t;
+		char err[512];
+		int rc;
+
+		if (m->state == TRANSFER_RUNNING)
+			store_transfer_mark_interrupted(st, m->id, &m->sup,
+							"the supervisor process ended unexpectedly");
+		if (store_transfer_get(st, m->id, &t) < 0) {
+			cmd_error(ctx, "%s", store_errmsg(st));
+			return EXIT_FAILED;
+		}
+		if (supervisor_config_from_env(&cfg, err, sizeof err) < 0) {
+			cmd_error(ctx, "%s", err);
+			transfer_release(&t);
+			return EXIT_FAILED;
+		}
+		rc = supervisor_stop_part(st, &t, &cfg, ex, m->rel, &state);
+		transfer_release(&t);
+		if (state == EXCLUSION_PENDING) {
+			cmd_error(ctx, "%s", store_errmsg(st));
+			return EXIT_FAILED;
+		}
+		if (rc < 0 && state == EXCLUSION_APPLIED) {
+			cmd_error(ctx, "'%s' is stopped, but its partial data on the far side could "
+				  "not be removed (see the log)", shown);
+			return EXIT_FAILED;
+		}
+		if (state == EXCLUSION_APPLIED && ctx->verbosity >= 0)
+			cmd_error(ctx, "transfer %lld is not running; '%s' is left out when it is "
+				  "resumed", (long long)m->id, shown);
+		return state == EXCLUSION_APPLIED ? EXIT_OK : part_outcome(ctx, state, m->id, shown);
 	}
 	while (store_exclusion_state(st, ex, &state) == SYNC_OK && state == EXCLUSION_PENDING) {
-		if (now_monotonic() > deadline || !proc_matches(&m->sup))
+		struct transfer t;
+
+		if (store_transfer_get(st, m->id, &t) == SYNC_OK) {
+			ended = transfer_state_finished(t.state);
+			transfer_release(&t);
+		}
+		if (ended || now_monotonic() > deadline)
 			break;
 		poll(NULL, 0, 50);
 	}
-	switch (state) {
-	case EXCLUSION_APPLIED:
-		if (ctx->verbosity > 0)
-			fprintf(stderr, "%s: stopped '%s' of transfer %lld\n", ctx->prog, shown,
-				(long long)m->id);
-		return EXIT_OK;
-	case EXCLUSION_DONE:
-		cmd_error(ctx, "'%s' has already arrived", shown);
+	if (state != EXCLUSION_PENDING)
+		return part_outcome(ctx, state, m->id, shown);
+	if (ended) {
+		cmd_error(ctx, "transfer %lld ended before '%s' could be stopped",
+			  (long long)m->id, shown);
 		return EXIT_NOMATCH;
-	case EXCLUSION_NOMATCH:
-		cmd_error(ctx, "'%s' is not part of transfer %lld", shown, (long long)m->id);
-		return EXIT_NOMATCH;
-	default:
-		if (!proc_matches(&m->sup)) {
-			cmd_error(ctx, "transfer %lld ended before '%s' could be stopped",
-				  (long long)m->id, shown);
-			return EXIT_NOMATCH;
-		}
-		cmd_error(ctx, "transfer %lld did not stop '%s' in %.0f s", (long long)m->id,
-			  shown, PART_WAIT);
-		return EXIT_FAILED;
 	}
+	cmd_error(ctx, "transfer %lld did not stop '%s' in %.0f s", (long long)m->id,
+		  shown, PART_WAIT);
+	return EXIT_FAILED;
 }
 
 static int
@@ -237,7 +399,7 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	bool all = false;
 	char *source = NULL, *dir = NULL;
 	char err[512];
-	size_t i, stopped = 0;
+	size_t i, stopped = 0, failed = 0, acted = 0;
 	int c, code = EXIT_FAILED;
 
 	memset(&tc, 0, sizeof tc);
@@ -289,6 +451,7 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		cmd_error(ctx, "%s", err);
 		goto out;
 	}
+	tc.st = st;
 	if (id_arg) {
 		struct transfer t;
 		int rc = store_transfer_get(st, (int64_t)id, &t);
@@ -302,7 +465,7 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			cmd_error(ctx, "%s", store_errmsg(st));
 			goto out;
 		}
-		if (transfer_state_finished(t.state) && t.state != TRANSFER_INTERRUPTED) {
+		if (!stoppable(st, &t)) {
 			cmd_error(ctx, "transfer %llu has already ended (%s)", id,
 				  transfer_state_name(t.state));
 			transfer_release(&t);
@@ -328,11 +491,22 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		code = stop_part(ctx, st, &tc.m[0], source_arg);
 		goto out;
 	}
-	for (i = 0; i < tc.n; i++)
-		if (tc.m[i].rel == NULL)
-			stopped += stop_transfer(ctx, st, &tc.m[i]);
-	if (stopped > 0)
+	for (i = 0; i < tc.n; i++) {
+		if (tc.m[i].rel != NULL)
+			continue;
+		acted++;
+		switch (stop_transfer(ctx, st, tc.m[i].id)) {
+		case EXIT_OK: stopped++; break;
+		case EXIT_NOMATCH: break;
+		default: failed++; break;
+		}
+	}
+	if (failed > 0)
+		code = EXIT_FAILED;
+	else if (stopped > 0)
 		code = EXIT_OK;
+	else if (acted > 0)
+		code = EXIT_NOMATCH;   /* each said why */
 	else {
 		code = EXIT_NOMATCH;
 		if (id_arg)

@@ -200,6 +200,10 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 		snprintf(err, errlen, "missing -d/--destination");
 		return -1;
 	}
+	/* One spelling per directory, so that "d", "d/" and "./d" are one request. */
+	free(req->destination_tidy);
+	req->destination_tidy = path_tidy(req->destination);
+	req->destination = req->destination_tidy;
 	if (path_absolute(req->source_arg, &req->source) < 0 ||
 	    lstat(req->source, &sb) < 0) {
 		snprintf(err, errlen, "cannot read source '%s': %s", req->source_arg,
@@ -236,5 +240,6 @@ transfer_request_release(struct transfer_request *req)
 	free(req->source);
 	free(req->key_path);
 	free(req->user_owned);
-	req->source = req->key_path = req->user_owned = NULL;
+	free(req->destination_tidy);
+	req->source = req->key_path = req->user_owned = req->destination_tidy = NULL;
 }

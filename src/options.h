@@ -30,6 +30,7 @@ struct transfer_request {
 	bool check;
 	/* filled by options_validate_transfer (owned) */
 	char *source;        /* absolute, tidy */
+	char *destination_tidy; /* destination without repeated '/', './' or a trailing '/' */
 	char *key_path;      /* absolute */
 	char *user_owned;    /* default user name when -u is absent */
 	int max_depth;

@@ -23,8 +23,12 @@
 struct proc_info {
 	struct proc_id id;
 	pid_t tgid;       /* the process a task belongs to */
+	pid_t sid;        /* its session */
 	char state;       /* one letter, as in /proc/<pid>/stat */
 };
+
+/* Called for each process of the system by proc_each; non-zero stops. */
+typedef int (*proc_each_fn)(const struct proc_info *pi, void *ctx);
 
 #if defined(HAVE_LIBPROC2)
 
@@ -38,7 +42,7 @@ struct proc_info {
  * file as well makes libproc2 read it, and then the euid comes from its
  * "Uid:" line. PIDS_ID_RUID is that item; we do not use its value.
  */
-enum { I_PID, I_TGID, I_BEGAN, I_EUID, I_STATE, I_RUID, I_COUNT };
+enum { I_PID, I_TGID, I_BEGAN, I_EUID, I_STATE, I_RUID, I_SID, I_COUNT };
 static enum pids_item proc_items[I_COUNT] = {
 	[I_PID] = PIDS_ID_PID,
 	[I_TGID] = PIDS_ID_TGID,
@@ -46,7 +50,54 @@ static enum pids_item proc_items[I_COUNT] = {
 	[I_EUID] = PIDS_ID_EUID,
 	[I_STATE] = PIDS_STATE,
 	[I_RUID] = PIDS_ID_RUID,
+	[I_SID] = PIDS_ID_SESSION,
 };
+
+/* Fill pi from one libproc2 result stack. */
+static void
+proc_from_stack(const struct pids_result *r, struct proc_info *pi)
+{
+	pi->id.pid = r[I_PID].result.s_int;
+	pi->id.start = r[I_BEGAN].result.ull_int;
+	pi->id.uid = r[I_EUID].result.u_int;
+	pi->tgid = r[I_TGID].result.s_int;
+	pi->sid = r[I_SID].result.s_int;
+	pi->state = (char)r[I_STATE].result.s_ch;
+}
+
+/* Call fn for every process (not thread) of the system. */
+static int
+proc_each(proc_each_fn fn, void *ctx)
+{
+	struct pids_info *info = NULL;
+	struct pids_fetch *fetch;
+	struct proc_info pi;
+	int rc, saved_errno, i;
+
+	if ((rc = procps_pids_new(&info, proc_items, I_COUNT)) < 0) {
+		errno = -rc;
+		return SYNC_ERR_SYSTEM;
+	}
+	errno = 0;
+	if ((fetch = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY)) == NULL) {
+		if (errno == 0)
+			errno = EIO;
+		rc = SYNC_ERR_SYSTEM;
+		goto out;
+	}
+	rc = 0;
+	for (i = 0; i < fetch->counts->total && rc == 0; i++) {
+		if (fetch->stacks[i] == NULL)
+			continue;
+		proc_from_stack(fetch->stacks[i]->head, &pi);
+		rc = fn(&pi, ctx);
+	}
+out:
+	saved_errno = errno;
+	procps_pids_unref(&info);
+	errno = saved_errno;
+	return rc < 0 ? rc : 0;
+}
 
 /*
  * Read pid with libproc2. The stack is read directly rather than through
@@ -77,11 +128,7 @@ proc_read(pid_t pid, struct proc_info *pi)
 		goto out;
 	}
 	r = fetch->stacks[0]->head;
-	pi->id.pid = r[I_PID].result.s_int;
-	pi->id.start = r[I_BEGAN].result.ull_int;
-	pi->id.uid = r[I_EUID].result.u_int;
-	pi->tgid = r[I_TGID].result.s_int;
-	pi->state = (char)r[I_STATE].result.s_ch;
+	proc_from_stack(r, pi);
 	rc = 0;
 out:
 	saved_errno = errno;
@@ -120,12 +167,42 @@ proc_read(pid_t pid, struct proc_info *pi)
 	pi->id.start = p->start_time;
 	pi->id.uid = (uid_t)p->euid;
 	pi->tgid = p->tgid;
+	pi->sid = p->session;
 	pi->state = p->state;
 	rc = 0;
 out:
 	freeproc(p);   /* accepts NULL */
 	closeproc(pt);
 	return rc;
+}
+
+/* Call fn for every process of the system. */
+static int
+proc_each(proc_each_fn fn, void *ctx)
+{
+	struct proc_info pi;
+	PROCTAB *pt;
+	proc_t *p;
+	int rc = 0;
+
+	errno = 0;
+	if ((pt = openproc(PROC_FILLSTAT | PROC_FILLSTATUS)) == NULL) {
+		if (errno == 0)
+			errno = EIO;
+		return SYNC_ERR_SYSTEM;
+	}
+	while (rc == 0 && (p = readproc(pt, NULL)) != NULL) {
+		pi.id.pid = p->tid;
+		pi.id.start = p->start_time;
+		pi.id.uid = (uid_t)p->euid;
+		pi.tgid = p->tgid;
+		pi.sid = p->session;
+		pi.state = p->state;
+		freeproc(p);
+		rc = fn(&pi, ctx);
+	}
+	closeproc(pt);
+	return rc < 0 ? rc : 0;
 }
 
 #endif
@@ -178,11 +255,12 @@ proc_matches(const struct proc_id *id)
 	return now.start == id->start && now.uid == id->uid;
 }
 
-/* Send sig to the recorded process if it is still the same one. */
+/* Send sig to the recorded process if it is still the same one, and ours. */
 int
 proc_signal(const struct proc_id *id, int sig)
 {
-	if (!proc_matches(id))
+	/* A record naming another user's process is never acted on. */
+	if (id->uid != geteuid() || !proc_matches(id))
 		return SYNC_ERR_NOT_FOUND;
 	/*
 	 * Race: between the check and kill() the process could exit and,
@@ -194,4 +272,55 @@ proc_signal(const struct proc_id *id, int sig)
 	if (kill(id->pid, sig) == -1)
 		return errno == ESRCH ? SYNC_ERR_NOT_FOUND : SYNC_ERR_SYSTEM;
 	return 0;
+}
+
+int
+proc_session(const struct proc_id *id, pid_t *sid)
+{
+	struct proc_info pi;
+	int rc;
+
+	*sid = 0;
+	if (!proc_matches(id))
+		return SYNC_ERR_NOT_FOUND;
+	if ((rc = proc_read(id->pid, &pi)) < 0)
+		return rc;
+	*sid = pi.sid;
+	return 0;
+}
+
+struct session_ctx {
+	pid_t sid;
+	uid_t uid;
+	uint64_t not_before;
+	int sig;
+	size_t n;
+};
+
+static int
+signal_member(const struct proc_info *pi, void *ctx)
+{
+	struct session_ctx *sc = ctx;
+
+	if (pi->sid != sc->sid || pi->id.uid != sc->uid || pi->id.start < sc->not_before ||
+	    pi->id.pid != pi->tgid || pi->id.pid == getpid() || proc_state_dead(pi->state))
+		return 0;
+	if (sc->sig == 0 || kill(pi->id.pid, sc->sig) == 0)
+		sc->n++;
+	return 0;
+}
+
+int
+proc_signal_session(pid_t sid, const struct proc_id *first, int sig, size_t *n)
+{
+	struct session_ctx sc = { sid, first->uid, first->start, sig, 0 };
+	int rc;
+
+	*n = 0;
+	/* Never our own session, nor another user's processes. */
+	if (sid <= 1 || sid == getsid(0) || first->uid != geteuid())
+		return SYNC_ERR_INVALID;
+	rc = proc_each(signal_member, &sc);
+	*n = sc.n;
+	return rc;
 }

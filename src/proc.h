@@ -38,4 +38,19 @@ bool proc_matches(const struct proc_id *id);
  */
 int proc_signal(const struct proc_id *id, int sig);
 
+/*
+ * The session id of the recorded process; SYNC_ERR_NOT_FOUND when it is
+ * gone or is another process now.
+ */
+int proc_session(const struct proc_id *id, pid_t *sid);
+
+/*
+ * Send sig (0: only count) to every live process of session sid that is
+ * owned by first->uid and started no earlier than first: the processes a
+ * detached supervisor (first) left behind, when the session was made for
+ * it. Refuses (SYNC_ERR_INVALID) the caller's own session and another
+ * user's. *n gets how many there were.
+ */
+int proc_signal_session(pid_t sid, const struct proc_id *first, int sig, size_t *n);
+
 #endif

@@ -101,6 +101,16 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE units ADD COLUMN files_total INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE units ADD COLUMN bytes_total INTEGER NOT NULL DEFAULT 0;",
+
+	/*
+	 * 4: terminate's request to stop a transfer for good, kept apart from
+	 * a signal from elsewhere (a reboot), after which it is interrupted.
+	 * Recorded before any signal, so a supervisor still starting sees it.
+	 * sup_sid: the session a detached supervisor runs in, made for it, so
+	 * that what it left behind when it was killed can be found.
+	 */
+	"ALTER TABLE transfers ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE transfers ADD COLUMN sup_sid INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -115,7 +125,7 @@ static const char *const unit_kind_names[] = { "file", "tree" };
 #define TRANSFER_COLUMNS \
 	"id, address, user, port, source, destination, key_path, max_depth, " \
 	"state, error, created_at, started_at, finished_at, sup_pid, sup_start, " \
-	"sup_uid, bytes_done, files_done, planned, " \
+	"sup_uid, bytes_done, files_done, planned, sup_sid, " \
 	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id), " \
 	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id AND u.state = 'done'), " \
 	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id AND u.state = 'failed')"
@@ -461,6 +471,25 @@ store_transfer_insert(struct store *st, struct transfer *t)
 }
 
 /*
+ * Record the files that running units were moving as leftovers, before
+ * their rows forget them: a dead supervisor's rsync may have left partial
+ * data of them on the far side, for a later cleanup to remove.
+ */
+static int
+keep_running_files(struct store *st, int64_t transfer_id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "INSERT OR IGNORE INTO leftovers (transfer_id, path) "
+			  "SELECT transfer_id, cur_file FROM units WHERE transfer_id = ? AND "
+			  "state = 'running' AND cur_file IS NOT NULL", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	return step_done(st, stmt, "keep partial files");
+}
+
+/*
  * Put transfer id back in the queue under owner, inside the caller's write
  * transaction: units that were running or failed are pending again with
  * their attempts reset; with reset_excluded, parts stopped on request are
@@ -475,14 +504,16 @@ reopen_locked(struct store *st, int64_t id, const struct proc_id *owner,
 
 	if ((rc = prepare(st, "UPDATE transfers SET state = 'queued', error = NULL, "
 			  "finished_at = NULL, sup_pid = ?, sup_start = ?, sup_uid = ?, "
-			  "key_path = coalesce(?, key_path) WHERE id = ?", &stmt)) < 0)
+			  "sup_sid = NULL, stop_requested = 0, key_path = coalesce(?, key_path) WHERE id = ?",
+			  &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, owner->pid);
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)owner->start);
 	sqlite3_bind_int64(stmt, 3, owner->uid);
 	bind_path(stmt, 4, key_path);
 	sqlite3_bind_int64(stmt, 5, id);
-	if ((rc = step_done(st, stmt, "reopen transfer")) < 0)
+	if ((rc = step_done(st, stmt, "reopen transfer")) < 0 ||
+	    (rc = keep_running_files(st, id)) < 0)
 		return rc;
 	if ((rc = prepare(st, "UPDATE units SET state = 'pending', attempts = 0, error = NULL, "
 			  "cur_file = NULL WHERE transfer_id = ?1 AND (state IN ('running', "
@@ -583,14 +614,48 @@ fail:
 	return rc;
 }
 
+/*
+ * Inside a transaction: the id of another live transfer of the same
+ * request as transfer id (a second writer into its destination), or 0.
+ */
+static int
+find_live_twin(struct store *st, int64_t id, bool (*alive)(const struct proc_id *),
+	       int64_t *twin)
+{
+	sqlite3_stmt *stmt;
+	struct proc_id p;
+	int rc, step;
+
+	*twin = 0;
+	if ((rc = prepare(st, "SELECT o.id, o.sup_pid, o.sup_start, o.sup_uid FROM transfers t "
+			  "JOIN transfers o ON o.address = t.address AND o.user = t.user AND "
+			  "o.port = t.port AND o.source = t.source AND "
+			  "o.destination = t.destination AND o.id != t.id "
+			  "WHERE t.id = ? AND o.state IN ('queued', 'running')", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		col_proc(stmt, 1, &p);
+		if (alive(&p)) {
+			*twin = sqlite3_column_int64(stmt, 0);
+			break;
+		}
+	}
+	rc = step == SQLITE_ROW || step == SQLITE_DONE ? SYNC_OK : db_error(st, "look for twins");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 int
 store_transfer_resume(struct store *st, int64_t id, const struct proc_id *owner,
-		      bool (*alive)(const struct proc_id *), enum transfer_state *was)
+		      bool (*alive)(const struct proc_id *), enum transfer_state *was,
+		      int64_t *running_id)
 {
 	sqlite3_stmt *stmt = NULL;
 	struct proc_id p;
 	int rc, step, state;
 
+	*running_id = 0;
 	if ((rc = store_begin(st)) < 0)
 		return rc;
 	if ((rc = prepare(st, "SELECT state, sup_pid, sup_start, sup_uid FROM transfers "
@@ -618,6 +683,14 @@ store_transfer_resume(struct store *st, int64_t id, const struct proc_id *owner,
 		goto fail;
 	}
 	if (!transfer_state_finished(*was) && alive(&p)) {
+		*running_id = id;
+		rc = SYNC_ERR_EXISTS;
+		goto fail;
+	}
+	/* Never two writers: the same request may be running under another id. */
+	if ((rc = find_live_twin(st, id, alive, running_id)) < 0)
+		goto fail;
+	if (*running_id) {
 		rc = SYNC_ERR_EXISTS;
 		goto fail;
 	}
@@ -659,9 +732,10 @@ read_transfer(sqlite3_stmt *stmt, struct transfer *t)
 	t->bytes_done = (uint64_t)sqlite3_column_int64(stmt, 16);
 	t->files_done = (uint64_t)sqlite3_column_int64(stmt, 17);
 	t->planned = sqlite3_column_int(stmt, 18) != 0;
-	t->units_total = (uint64_t)sqlite3_column_int64(stmt, 19);
-	t->units_done = (uint64_t)sqlite3_column_int64(stmt, 20);
-	t->units_failed = (uint64_t)sqlite3_column_int64(stmt, 21);
+	t->session = (pid_t)sqlite3_column_int64(stmt, 19);
+	t->units_total = (uint64_t)sqlite3_column_int64(stmt, 20);
+	t->units_done = (uint64_t)sqlite3_column_int64(stmt, 21);
+	t->units_failed = (uint64_t)sqlite3_column_int64(stmt, 22);
 	if (t->address == NULL)
 		t->address = xstrdup("");
 	if (t->user == NULL)
@@ -697,20 +771,25 @@ store_transfer_get(struct store *st, int64_t id, struct transfer *out)
 }
 
 int
-store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *sup)
+store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *sup,
+			   pid_t session)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
 	if ((rc = prepare(st, "UPDATE transfers SET state = 'running', error = NULL, "
 			  "started_at = ?, finished_at = NULL, sup_pid = ?, sup_start = ?, "
-			  "sup_uid = ? WHERE id = ?", &stmt)) < 0)
+			  "sup_uid = ?, sup_sid = ? WHERE id = ?", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, now_wall());
 	sqlite3_bind_int64(stmt, 2, sup->pid);
 	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)sup->start);
 	sqlite3_bind_int64(stmt, 4, sup->uid);
-	sqlite3_bind_int64(stmt, 5, id);
+	if (session > 0)
+		sqlite3_bind_int64(stmt, 5, session);
+	else
+		sqlite3_bind_null(stmt, 5);
+	sqlite3_bind_int64(stmt, 6, id);
 	return step_done(st, stmt, "mark transfer running");
 }
 
@@ -732,6 +811,82 @@ store_transfer_finish(struct store *st, int64_t id, enum transfer_state s,
 		sqlite3_bind_null(stmt, 3);
 	sqlite3_bind_int64(stmt, 4, id);
 	return step_done(st, stmt, "record transfer state");
+}
+
+int
+store_transfer_request_stop(struct store *st, int64_t id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET stop_requested = 1 WHERE id = ? AND "
+			  "state IN ('queued', 'running', 'interrupted')", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	return step_done(st, stmt, "record the stop request");
+}
+
+int
+store_transfer_stop_requested(struct store *st, int64_t id, bool *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*out = false;
+	if ((rc = prepare(st, "SELECT stop_requested FROM transfers WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int(stmt, 0) != 0;
+		rc = SYNC_OK;
+	} else
+		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "read the stop request");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_transfer_finish_orphan(struct store *st, int64_t id, const struct proc_id *owner,
+			     enum transfer_state s, const char *error)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET state = ?, error = ?, finished_at = ? "
+			  "WHERE id = ? AND state IN ('queued', 'running', 'interrupted') AND "
+			  "sup_pid = ? AND sup_start = ? AND sup_uid = ?", &stmt)) < 0)
+		return rc;
+	bind_text(stmt, 1, transfer_state_name(s));
+	bind_text(stmt, 2, error);
+	sqlite3_bind_int64(stmt, 3, now_wall());
+	sqlite3_bind_int64(stmt, 4, id);
+	sqlite3_bind_int64(stmt, 5, owner->pid);
+	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)owner->start);
+	sqlite3_bind_int64(stmt, 7, owner->uid);
+	if ((rc = step_done(st, stmt, "record transfer state")) < 0)
+		return rc;
+	return sqlite3_changes(st->db) ? SYNC_OK : SYNC_ERR_NOT_FOUND;
+}
+
+int
+store_leftovers_count(struct store *st, int64_t transfer_id, uint64_t *n)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*n = 0;
+	if ((rc = prepare(st, "SELECT count(*) FROM leftovers WHERE transfer_id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*n = (uint64_t)sqlite3_column_int64(stmt, 0);
+		rc = SYNC_OK;
+	} else
+		rc = db_error(st, "count partial files");
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 int
@@ -1030,6 +1185,8 @@ store_units_reset_running(struct store *st, int64_t transfer_id)
 	sqlite3_stmt *stmt;
 	int rc;
 
+	if ((rc = keep_running_files(st, transfer_id)) < 0)
+		return rc;
 	if ((rc = prepare(st, "UPDATE units SET state = 'pending', cur_file = NULL "
 			  "WHERE transfer_id = ? AND state = 'running'", &stmt)) < 0)
 		return rc;
@@ -1148,7 +1305,7 @@ store_active_foreach(struct store *st, active_fn fn, void *ctx)
 }
 
 static const char *const exclusion_state_names[] = {
-	"pending", "applied", "done", "nomatch",
+	"pending", "applied", "done", "nomatch", "already",
 };
 
 const char *
@@ -1195,7 +1352,7 @@ store_exclusion_state(struct store *st, int64_t id, enum exclusion_state *out)
 	sqlite3_bind_int64(stmt, 1, id);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		i = name_index(exclusion_state_names, 4, sqlite3_column_text(stmt, 0));
+		i = name_index(exclusion_state_names, 5, sqlite3_column_text(stmt, 0));
 		*out = i < 0 ? EXCLUSION_NOMATCH : (enum exclusion_state)i;
 		rc = SYNC_OK;
 	} else

@@ -51,6 +51,7 @@ struct transfer {
 	char *error;           /* reason for failed/interrupted, or NULL */
 	int64_t created_at, started_at, finished_at;   /* epoch seconds, 0 unset */
 	struct proc_id supervisor;
+	pid_t session;         /* made for the detached supervisor, or 0 */
 	uint64_t bytes_done, files_done;
 	bool planned;          /* every unit is recorded */
 	uint64_t units_total, units_done, units_failed;
@@ -142,14 +143,34 @@ int store_transfer_claim(struct store *st, struct transfer *t,
 /*
  * Queue transfer id again under owner to continue it (resume): units not
  * done and not excluded become pending. *was gets the state it had.
- * SYNC_ERR_EXISTS when it is still running under a live process,
+ * SYNC_ERR_EXISTS when it, or another transfer of the same request, is
+ * running under a live process (*running_id names which),
  * SYNC_ERR_INVALID when it is done, SYNC_ERR_NOT_FOUND when unknown.
  */
 int store_transfer_resume(struct store *st, int64_t id, const struct proc_id *owner,
-			  bool (*alive)(const struct proc_id *), enum transfer_state *was);
+			  bool (*alive)(const struct proc_id *), enum transfer_state *was,
+			  int64_t *running_id);
 int store_transfer_get(struct store *st, int64_t id, struct transfer *out);
-/* Mark running under the given supervisor process. */
-int store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *sup);
+/*
+ * Mark running under the given supervisor process; session: the session
+ * made for it (a detached supervisor), else 0.
+ */
+int store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *sup,
+			       pid_t session);
+/*
+ * Record that terminate wants transfer id stopped for good (a queued,
+ * running or interrupted one); a supervisor reads it when it stops, or
+ * when it starts. Resuming or claiming the transfer again clears it.
+ */
+int store_transfer_request_stop(struct store *st, int64_t id);
+int store_transfer_stop_requested(struct store *st, int64_t id, bool *out);
+/*
+ * Move a transfer that is not finished to state s, only while it is still
+ * recorded under owner (a process found dead): SYNC_ERR_NOT_FOUND when it
+ * has moved on (another process took it over, or it ended).
+ */
+int store_transfer_finish_orphan(struct store *st, int64_t id, const struct proc_id *owner,
+				 enum transfer_state s, const char *error);
 /* Move to a final (or queued) state; error may be NULL. */
 int store_transfer_finish(struct store *st, int64_t id, enum transfer_state s,
 			  const char *error);
@@ -240,6 +261,7 @@ enum exclusion_state {
 	EXCLUSION_APPLIED,     /* stopped: not moved from now on */
 	EXCLUSION_DONE,        /* it had already arrived: nothing to stop */
 	EXCLUSION_NOMATCH,     /* not part of what this transfer moves */
+	EXCLUSION_ALREADY,     /* it had been stopped before */
 };
 const char *exclusion_state_name(enum exclusion_state s);
 
@@ -267,6 +289,7 @@ int store_exclusions_list(struct store *st, int64_t transfer_id, enum exclusion_
  */
 int store_leftover_add(struct store *st, int64_t transfer_id, const char *path);
 int store_leftover_remove(struct store *st, int64_t transfer_id, const char *path);
+int store_leftovers_count(struct store *st, int64_t transfer_id, uint64_t *n);
 /*
  * The leftovers at or below prefix (all when NULL), and the current files
  * of units still recorded as running (a supervisor killed mid-file).

@@ -726,27 +726,45 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	return SYNC_OK;
 }
 
-/* The last line rsync printed on stderr, escaped, for a reason. */
+/*
+ * Is this line of rsync's stderr only a consequence of another (its
+ * closing "rsync error: ... (code N)", or a note that it skips a
+ * directory it could not make)? Then the cause is in an earlier line.
+ */
+static bool
+consequence_line(const char *p, size_t len)
+{
+	return (len >= 12 && strncmp(p, "rsync error:", 12) == 0) ||
+	       (len >= 12 && strncmp(p, "*** Skipping", 12) == 0);
+}
+
+/* The last line rsync printed on stderr that names a cause, escaped, for a reason. */
 static void
 last_error_line(struct worker *w, struct strbuf *out)
 {
-	const char *s = w->err_tail.buf, *end = s + w->err_tail.len, *p;
+	const char *s = w->err_tail.buf, *end = s + w->err_tail.len, *p, *fallback = NULL;
+	size_t fallback_len = 0;
 
-	while (end > s && (end[-1] == '\n' || end[-1] == '\r'))
-		end--;
-	/* rsync ends with "rsync error: ... (code N) at main.c(...)"; the cause is before. */
-	p = end;
-	while (p > s && p[-1] != '\n')
-		p--;
-	if (p > s && strncmp(p, "rsync error:", 12) == 0) {
-		const char *q = p - 1;
-
-		while (q > s && q[-1] != '\n')
-			q--;
-		if (q < p - 1)
-			p = q, end = p + strcspn(p, "\r\n");
+	for (;;) {
+		while (end > s && (end[-1] == '\n' || end[-1] == '\r'))
+			end--;
+		if (end == s)
+			break;
+		p = end;
+		while (p > s && p[-1] != '\n')
+			p--;
+		if (!consequence_line(p, (size_t)(end - p))) {
+			escape_untrusted(out, p, (size_t)(end - p));
+			return;
+		}
+		if (fallback == NULL) {
+			fallback = p;
+			fallback_len = (size_t)(end - p);
+		}
+		end = p;
 	}
-	escape_untrusted(out, p, (size_t)(end - p));
+	if (fallback)
+		escape_untrusted(out, fallback, fallback_len);
 }
 
 static void
@@ -1375,6 +1393,78 @@ worker_has_unit(const struct worker *w, int64_t unit_id)
 	return false;
 }
 
+/* What stopping a part means for the units in the store. */
+struct part_stop {
+	enum exclusion_state result;
+	int64_t holder_id;     /* the tree unit it lies in: to run again without it */
+	uint64_t running;      /* units at or below it that are running */
+	uint64_t excluded;     /* units newly excluded */
+};
+
+/*
+ * Decide what stopping the part at p (relative, like unit paths) means,
+ * and record it in the store: pending and failed units at or below p are
+ * excluded; a part inside a tree unit is for that unit's rsync to leave
+ * out (p_listed: it already does). Running units are the caller's to stop.
+ */
+static int
+stop_part_in_store(struct store *st, const struct transfer *t, const char *p, bool p_listed,
+		   struct part_stop *out)
+{
+	struct strbuf prefix = STRBUF_INIT;
+	uint64_t before[5];
+	struct unit holder;
+	const char *slash;
+	bool held = false;
+	int rc = SYNC_OK;
+
+	memset(out, 0, sizeof *out);
+	out->result = EXCLUSION_NOMATCH;
+	/* A tree unit that p lies strictly below. */
+	for (slash = strchr(p, '/'); slash && !held; slash = strchr(slash + 1, '/')) {
+		strbuf_reset(&prefix);
+		strbuf_add(&prefix, p, (size_t)(slash - p));
+		if (store_unit_find(st, t->id, prefix.buf, &holder) != SYNC_OK)
+			continue;
+		held = true;
+		if (holder.state == UNIT_DONE)
+			out->result = EXCLUSION_DONE;
+		else if (holder.state == UNIT_EXCLUDED || p_listed)
+			out->result = EXCLUSION_ALREADY;
+		else {
+			out->result = EXCLUSION_APPLIED;
+			out->holder_id = holder.id;
+		}
+		unit_release(&holder);
+	}
+	if (!held) {
+		if ((rc = store_unit_counts_within(st, t->id, p, before)) < 0 ||
+		    (rc = store_units_exclude(st, t->id, p, &out->excluded)) < 0)
+			goto out;
+		out->running = before[UNIT_RUNNING];
+		if (out->excluded || out->running)
+			out->result = EXCLUSION_APPLIED;
+		else if (before[UNIT_EXCLUDED])
+			out->result = EXCLUSION_ALREADY;
+		else if (before[UNIT_DONE])
+			out->result = EXCLUSION_DONE;
+		else if (!t->planned)
+			/* The walk did not finish: what it has not recorded yet stays out. */
+			out->result = EXCLUSION_APPLIED;
+	}
+out:
+	strbuf_release(&prefix);
+	return rc;
+}
+
+static const char *
+part_stop_text(enum exclusion_state r)
+{
+	return r == EXCLUSION_APPLIED ? "stopped; the rest goes on" :
+	       r == EXCLUSION_DONE ? "it had already arrived" :
+	       r == EXCLUSION_ALREADY ? "it was stopped before" : "not part of this transfer";
+}
+
 /*
  * Stop one part of the transfer (terminate of a path inside the source):
  * units at or below it are excluded (running ones stopped), a tree unit
@@ -1384,52 +1474,39 @@ worker_has_unit(const struct worker *w, int64_t unit_id)
 static void
 apply_exclusion(struct sup *s, const struct exclusion *ex)
 {
-	struct strbuf prefix = STRBUF_INIT, esc = STRBUF_INIT;
-	enum exclusion_state result = EXCLUSION_NOMATCH;
-	uint64_t before[5], excluded = 0;
-	const char *p = ex->path, *slash;
-	bool held = false, victims = false;
-	struct unit holder;
+	struct strbuf esc = STRBUF_INIT;
+	const char *p = ex->path;
+	struct part_stop ps;
+	bool listed = false, victims = false;
+	size_t k;
 	int i;
 
 	escape_untrusted(&esc, p, strlen(p));
-	/* A tree unit that p lies strictly below. */
-	for (slash = strchr(p, '/'); slash && !held; slash = strchr(slash + 1, '/')) {
-		strbuf_reset(&prefix);
-		strbuf_add(&prefix, p, (size_t)(slash - p));
-		if (store_unit_find(s->st, s->t.id, prefix.buf, &holder) == SYNC_OK) {
-			held = true;
-			if (holder.state == UNIT_DONE)
-				result = EXCLUSION_DONE;
-			else if (holder.state == UNIT_EXCLUDED)
-				result = EXCLUSION_APPLIED;
-			else {
-				result = EXCLUSION_APPLIED;
-				strvec_push(&s->excludes, p);
-				/* The rsync moving it starts again, with the new exclusion. */
-				for (i = 0; i < s->nworkers; i++) {
-					struct worker *w = &s->workers[i];
-
-					if (worker_has_unit(w, holder.id) && !w->stopped) {
-						w->stopped = true;
-						signal_worker(w, SIGTERM);
-						victims = true;
-					}
-				}
-			}
-			unit_release(&holder);
-		}
+	for (k = 0; k < s->excludes.nr; k++)
+		listed |= strcmp(s->excludes.v[k], p) == 0;
+	if (stop_part_in_store(s->st, &s->t, p, listed, &ps) < 0) {
+		log_warn("cannot exclude '%s': %s", esc.buf, store_errmsg(s->st));
+		strbuf_release(&esc);
+		return;
 	}
-	if (!held) {
-		if (store_unit_counts_within(s->st, s->t.id, p, before) < 0 ||
-		    store_units_exclude(s->st, s->t.id, p, &excluded) < 0)
-			log_warn("cannot exclude '%s': %s", esc.buf, store_errmsg(s->st));
+	if (ps.holder_id) {
+		strvec_push(&s->excludes, p);
+		/* The rsync moving it starts again, with the new exclusion. */
+		for (i = 0; i < s->nworkers; i++) {
+			struct worker *w = &s->workers[i];
+
+			if (worker_has_unit(w, ps.holder_id) && !w->stopped) {
+				w->stopped = true;
+				signal_worker(w, SIGTERM);
+				victims = true;
+			}
+		}
+	} else if (ps.result == EXCLUSION_APPLIED) {
 		drop_queued(s, p);
-		s->units_total -= excluded;
+		s->units_total -= ps.excluded;
 		/* Units of it in flight stop; the rest of their batches run again. */
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
-			size_t k;
 
 			if (!w->busy || w->exited || w->kind != JOB_UNIT)
 				continue;
@@ -1444,21 +1521,13 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 				}
 			}
 		}
-		if (excluded || victims || before[UNIT_EXCLUDED])
-			result = EXCLUSION_APPLIED;
-		else if (before[UNIT_DONE])
-			result = EXCLUSION_DONE;
 	}
 	if (victims)
 		settle_stopped_workers(s);
-	if (result == EXCLUSION_APPLIED)
+	if (ps.result == EXCLUSION_APPLIED)
 		clean_leftovers(s->st, s->t.id, &s->target, s->t.destination, &s->sftp, p);
-	store_exclusion_set_state(s->st, ex->id, result);
-	log_info("terminate of '%s': %s", esc.buf,
-		 result == EXCLUSION_APPLIED ? "stopped; the rest goes on" :
-		 result == EXCLUSION_DONE ? "it had already arrived" :
-		 "not part of this transfer");
-	strbuf_release(&prefix);
+	store_exclusion_set_state(s->st, ex->id, ps.result);
+	log_info("terminate of '%s': %s", esc.buf, part_stop_text(ps.result));
 	strbuf_release(&esc);
 }
 
@@ -1486,26 +1555,16 @@ apply_exclusions(struct sup *s)
 /*
  * Did terminate ask to stop the whole transfer for good (rather than a
  * signal from elsewhere, after which the partial data is kept for a
- * resume)? Marks the request applied.
+ * resume)?
  */
 static bool
 stop_requested(struct sup *s)
 {
-	struct exclusion *xs;
-	bool found = false;
-	size_t n, i;
+	bool stop = false;
 
-	if (store_exclusions_list(s->st, s->t.id, EXCLUSION_PENDING, &xs, &n) < 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		if (strcmp(xs[i].path, s->source_rel) == 0) {
-			found = true;
-			store_exclusion_set_state(s->st, xs[i].id, EXCLUSION_APPLIED);
-		}
-		exclusion_release(&xs[i]);
-	}
-	free(xs);
-	return found;
+	if (store_transfer_stop_requested(s->st, s->t.id, &stop) < 0)
+		log_warn("cannot read the stop request: %s", store_errmsg(s->st));
+	return stop;
 }
 
 /* Record the units of w's batch as running, in one transaction. */
@@ -1650,6 +1709,18 @@ run_loop(struct sup *s, enum job_kind pass)
 	return rc;
 }
 
+/* Was every unit of the transfer stopped on request? */
+static bool
+all_excluded(struct sup *s)
+{
+	uint64_t c[5];
+
+	if (store_unit_counts(s->st, s->t.id, c) < 0)
+		return false;
+	return c[UNIT_EXCLUDED] > 0 &&
+	       c[UNIT_PENDING] + c[UNIT_RUNNING] + c[UNIT_DONE] + c[UNIT_FAILED] == 0;
+}
+
 /* Pick the state and reason the transfer ends with. */
 static enum transfer_state
 final_state(struct sup *s, char **reason)
@@ -1662,7 +1733,7 @@ final_state(struct sup *s, char **reason)
 	if (got_stop_signal) {
 		*reason = xasprintf("stopped by signal %d; resume continues it",
 				    (int)got_stop_signal);
-		return TRANSFER_TERMINATED;
+		return TRANSFER_INTERRUPTED;
 	}
 	if (s->failure) {
 		if (s->units_failed > 1)
@@ -1676,6 +1747,10 @@ final_state(struct sup *s, char **reason)
 		*reason = xasprintf("%llu entries could not be read; first: %s",
 				    (unsigned long long)s->walk_errors, s->walk_error_first);
 		return TRANSFER_FAILED;
+	}
+	if (all_excluded(s)) {
+		*reason = xstrdup("every part of it was stopped on request");
+		return TRANSFER_TERMINATED;
 	}
 	return TRANSFER_DONE;
 }
@@ -1725,9 +1800,10 @@ supervisor_remove_stale(struct store *st, int64_t transfer_id)
 	free(dir);
 }
 
-int
-supervisor_clean_remote(struct store *st, const struct transfer *t,
-			const struct supervisor_config *cfg)
+/* Remove the leftovers at or below prefix (all: NULL) over a connection of our own. */
+static int
+clean_remote_prefix(struct store *st, const struct transfer *t,
+		    const struct supervisor_config *cfg, const char *prefix)
 {
 	struct ssh_target target;
 	struct sftp *session = NULL;
@@ -1743,11 +1819,49 @@ supervisor_clean_remote(struct store *st, const struct transfer *t,
 	target.known_hosts = known_hosts;
 	target.ssh_config = cfg->ssh_config;
 	target.connect_timeout = CONNECT_TIMEOUT;
-	rc = clean_leftovers(st, t->id, &target, t->destination, &session, NULL);
+	rc = clean_leftovers(st, t->id, &target, t->destination, &session, prefix);
 	sftp_close(session);
 	free(known_hosts);
+	return rc;
+}
+
+int
+supervisor_clean_remote(struct store *st, const struct transfer *t,
+			const struct supervisor_config *cfg)
+{
+	int rc = clean_remote_prefix(st, t, cfg, NULL);
+
 	supervisor_remove_stale(st, t->id);
 	return rc;
+}
+
+int
+supervisor_stop_part(struct store *st, const struct transfer *t,
+		     const struct supervisor_config *cfg, int64_t exclusion_id,
+		     const char *rel, enum exclusion_state *result)
+{
+	struct exclusion *xs;
+	struct part_stop ps;
+	bool listed = false;
+	size_t n = 0, k;
+	int rc;
+
+	*result = EXCLUSION_PENDING;
+	if (store_exclusions_list(st, t->id, EXCLUSION_APPLIED, &xs, &n) == SYNC_OK) {
+		for (k = 0; k < n; k++) {
+			listed |= strcmp(xs[k].path, rel) == 0;
+			exclusion_release(&xs[k]);
+		}
+		free(xs);
+	}
+	if ((rc = stop_part_in_store(st, t, rel, listed, &ps)) < 0 ||
+	    (rc = store_exclusion_set_state(st, exclusion_id, ps.result)) < 0)
+		return rc;
+	*result = ps.result;
+	/* What its dead workers were writing there is removed now. */
+	if (ps.result == EXCLUSION_APPLIED)
+		return clean_remote_prefix(st, t, cfg, rel);
+	return SYNC_OK;
 }
 
 /* Make a private directory for the control socket and the directory list. */
@@ -1839,7 +1953,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	struct proc_id self;
 	char *reason = NULL;
 	double started = now_monotonic();
-	bool use_openssh = false;
+	bool use_openssh = false, stop = false;
 	int rc, i;
 
 	memset(&s, 0, sizeof s);
@@ -1851,16 +1965,22 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	if ((rc = store_transfer_get(st, cfg->transfer_id, &s.t)) < 0)
 		return rc;
 	log_set_transfer(s.t.id);
-	if ((rc = proc_self(&self)) < 0 ||
-	    (rc = store_transfer_set_running(st, s.t.id, &self)) < 0) {
-		log_error("cannot mark the transfer running: %s", store_errmsg(st));
-		transfer_release(&s.t);
-		return rc;
-	}
+	/* Before terminate can see us: its signal must find our handlers. */
 	if ((rc = install_signals()) < 0) {
 		transfer_release(&s.t);
 		return rc;
 	}
+	if ((rc = proc_self(&self)) < 0 ||
+	    (rc = store_transfer_set_running(st, s.t.id, &self,
+					     cfg->detached ? getsid(0) : 0)) < 0) {
+		log_error("cannot mark the transfer running: %s", store_errmsg(st));
+		transfer_release(&s.t);
+		restore_signals();
+		return rc;
+	}
+	/* Terminated while it was still being started: stop at once. */
+	if (store_transfer_stop_requested(st, s.t.id, &stop) == SYNC_OK && stop)
+		got_stop_signal = SIGTERM;
 	/* A resumed transfer counts on from what its done units moved. */
 	if (store_transfer_done_totals(st, s.t.id, &s.bytes_done, &s.files_done) < 0)
 		log_warn("cannot read earlier totals: %s", store_errmsg(st));
@@ -1876,10 +1996,15 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		struct exclusion *xs;
 		size_t n, k;
 
-		/* Parts stopped on request before a resume stay stopped. */
+		/*
+		 * Parts stopped on request before a resume stay stopped. (An
+		 * exclusion of the source itself is how earlier versions asked
+		 * to stop the whole transfer: not a part.)
+		 */
 		if (store_exclusions_list(st, s.t.id, EXCLUSION_APPLIED, &xs, &n) == SYNC_OK) {
 			for (k = 0; k < n; k++) {
-				strvec_push(&s.excludes, xs[k].path);
+				if (strcmp(xs[k].path, s.source_rel) != 0)
+					strvec_push(&s.excludes, xs[k].path);
 				exclusion_release(&xs[k]);
 			}
 			free(xs);
@@ -1912,6 +2037,14 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	ssh_rsh_command(&s.target, &s.rsh);
 	if (plan_transfer(&s) < 0 || got_stop_signal)
 		goto finish;
+	/* Parts stopped before stay out, whatever the walk found again. */
+	for (i = 0; i < (int)s.excludes.nr; i++) {
+		uint64_t n = 0;
+
+		if (store_units_exclude(st, s.t.id, s.excludes.v[i], &n) < 0)
+			log_warn("cannot exclude a stopped part: %s", store_errmsg(st));
+		s.units_total -= n;
+	}
 	/* Parts stopped while no supervisor was running. */
 	apply_exclusions(&s);
 	choose_batch_size(&s);

@@ -15,8 +15,10 @@
  *   7. sets the attributes of the directories above the cut again (their
  *      times changed as files arrived), closes the master and records the
  *      final state with its reason.
- * SIGTERM, SIGINT and SIGHUP stop the workers and end the transfer as
- * terminated.
+ * SIGTERM, SIGINT and SIGHUP stop the workers. When terminate asked for
+ * the stop (store_transfer_request_stop), the transfer ends terminated and
+ * its partial data on the far side is removed; after any other signal (a
+ * reboot, Ctrl-C) it ends interrupted and keeps it, for resume.
  */
 #ifndef SCOW_SYNC_SUPERVISOR_H
 #define SCOW_SYNC_SUPERVISOR_H
@@ -38,6 +40,7 @@ struct supervisor_config {
 	const char *ssh_path;
 	const char *ssh_config;    /* ssh -F, or NULL */
 	bool progress_display;     /* draw a progress line on stderr */
+	bool detached;             /* runs in a session made for it (start) */
 	/* Called once the transfer is marked running (start's handshake). */
 	void (*on_running)(void *ctx);
 	void *on_running_ctx;
@@ -67,5 +70,16 @@ void supervisor_remove_stale(struct store *st, int64_t transfer_id);
  */
 int supervisor_clean_remote(struct store *st, const struct transfer *t,
 			    const struct supervisor_config *cfg);
+
+/*
+ * For a transfer whose supervisor is gone: stop the part at rel (relative
+ * to the source's parent) as a running supervisor would, recording the
+ * result in exclusion exclusion_id and *result, and remove its partial
+ * data on the far side. 0, or a negative code when the store failed or
+ * some partial data could not be removed (logged).
+ */
+int supervisor_stop_part(struct store *st, const struct transfer *t,
+			 const struct supervisor_config *cfg, int64_t exclusion_id,
+			 const char *rel, enum exclusion_state *result);
 
 #endif

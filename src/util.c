@@ -405,6 +405,34 @@ path_absolute(const char *path, char **out)
 	return SYNC_OK;
 }
 
+char *
+path_tidy(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p, *q;
+
+	if (*path == '/')
+		strbuf_addch(&sb, '/');
+	for (p = path; *p; p = q) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		q = p;
+		while (*q && *q != '/')
+			q++;
+		n = (size_t)(q - p);
+		if (n == 0 || (n == 1 && p[0] == '.'))
+			continue;
+		if (sb.len > 0 && sb.buf[sb.len - 1] != '/')
+			strbuf_addch(&sb, '/');
+		strbuf_add(&sb, p, n);
+	}
+	if (sb.len == 0)
+		strbuf_addch(&sb, '.');
+	return strbuf_detach(&sb, NULL);
+}
+
 const char *
 path_basename(const char *path)
 {

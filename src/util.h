@@ -120,6 +120,12 @@ void rsync_rsh_quote(struct strbuf *out, const char *s);
  * since resolving it lexically is wrong across symlinks. Caller frees *out.
  */
 int path_absolute(const char *path, char **out);
+/*
+ * Return path without repeated '/', '.' components or a trailing '/',
+ * relative paths staying relative ("." for nothing left); '..' is kept,
+ * since on the far side it depends on symbolic links. Caller frees.
+ */
+char *path_tidy(const char *path);
 /* Return a pointer to the last component of a tidy path (borrowed). */
 const char *path_basename(const char *path);
 /* Return the directory part of a tidy absolute path; caller frees. */

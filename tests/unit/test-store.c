@@ -79,7 +79,7 @@ main(void)
 	transfer_release(&got);
 	CHECK_INT(store_transfer_get(st, 999, &got), SYNC_ERR_NOT_FOUND);
 
-	CHECK_INT(store_transfer_set_running(st, t.id, &me), SYNC_OK);
+	CHECK_INT(store_transfer_set_running(st, t.id, &me, 0), SYNC_OK);
 	CHECK_INT(store_unit_add(st, t.id, UNIT_FILE, "run/a", NULL, &u1), SYNC_OK);
 	{
 		struct unit_size sz = { 3, 5000000000ULL }, pending;
@@ -196,6 +196,7 @@ main(void)
 	{
 		struct transfer r = t;
 		enum transfer_state was;
+		int64_t twin = -1;
 		int64_t ua, ub, uc, ud, dup, ex;
 		uint64_t bytes, files, nx;
 		enum exclusion_state es;
@@ -255,10 +256,11 @@ main(void)
 		CHECK_INT(es, EXCLUSION_APPLIED);
 
 		/* Still running under a live supervisor: not resumed. */
-		CHECK_INT(store_transfer_set_running(st, r.id, &me), SYNC_OK);
-		CHECK_INT(store_transfer_resume(st, r.id, &me, always_alive, &was),
+		CHECK_INT(store_transfer_set_running(st, r.id, &me, 0), SYNC_OK);
+		CHECK_INT(store_transfer_resume(st, r.id, &me, always_alive, &was, &twin),
 			  SYNC_ERR_EXISTS);
-		CHECK_INT(store_transfer_resume(st, r.id, &me, never_alive, &was), SYNC_OK);
+		CHECK_INT(twin, r.id);
+		CHECK_INT(store_transfer_resume(st, r.id, &me, never_alive, &was, &twin), SYNC_OK);
 		CHECK_INT(was, TRANSFER_RUNNING);
 		CHECK_INT(store_unit_counts(st, r.id, counts), SYNC_OK);
 		CHECK_INT(counts[UNIT_DONE], 1);
@@ -268,9 +270,9 @@ main(void)
 		CHECK_INT(store_exclusion_state(st, ex, &es), SYNC_OK);
 		/* A transfer that is done has nothing to resume; an unknown one neither. */
 		CHECK_INT(store_transfer_finish(st, r.id, TRANSFER_DONE, NULL), SYNC_OK);
-		CHECK_INT(store_transfer_resume(st, r.id, &me, never_alive, &was),
+		CHECK_INT(store_transfer_resume(st, r.id, &me, never_alive, &was, &twin),
 			  SYNC_ERR_INVALID);
-		CHECK_INT(store_transfer_resume(st, 99999, &me, never_alive, &was),
+		CHECK_INT(store_transfer_resume(st, 99999, &me, never_alive, &was, &twin),
 			  SYNC_ERR_NOT_FOUND);
 
 		/* Starting the request again wants the excluded parts back too. */
@@ -287,6 +289,49 @@ main(void)
 		CHECK_INT(counts[UNIT_EXCLUDED], 0);
 		CHECK_INT(counts[UNIT_PENDING], 3);
 		CHECK_INT(store_exclusion_state(st, ex, &es), SYNC_ERR_NOT_FOUND);
+
+		/*
+		 * Never two writers: an old transfer of a request that is running
+		 * again under a new id is not resumed; the running one is named.
+		 */
+		CHECK_INT(store_transfer_finish(st, r.id, TRANSFER_FAILED, "x"), SYNC_OK);
+		{
+			struct transfer twin_t = r;
+
+			CHECK_INT(store_transfer_insert(st, &twin_t), SYNC_OK);
+			CHECK_INT(store_transfer_set_running(st, twin_t.id, &me, 0), SYNC_OK);
+			CHECK_INT(store_transfer_resume(st, r.id, &me, always_alive, &was, &twin),
+				  SYNC_ERR_EXISTS);
+			CHECK_INT(twin, twin_t.id);
+			CHECK_INT(store_transfer_resume(st, r.id, &me, never_alive, &was, &twin),
+				  SYNC_OK);
+			CHECK_INT(twin, 0);
+
+			/* A stop request, and a finish that only holds for the owner seen dead. */
+			CHECK_INT(store_transfer_request_stop(st, twin_t.id), SYNC_OK);
+			{
+				bool req = false;
+				struct proc_id other = me;
+
+				CHECK_INT(store_transfer_stop_requested(st, twin_t.id, &req), SYNC_OK);
+				CHECK(req);
+				other.start++;
+				CHECK_INT(store_transfer_finish_orphan(st, twin_t.id, &other,
+								       TRANSFER_TERMINATED, "t"),
+					  SYNC_ERR_NOT_FOUND);
+				CHECK_INT(store_transfer_finish_orphan(st, twin_t.id, &me,
+								       TRANSFER_TERMINATED, "t"),
+					  SYNC_OK);
+				CHECK_INT(store_transfer_finish_orphan(st, twin_t.id, &me,
+								       TRANSFER_TERMINATED, "t"),
+					  SYNC_ERR_NOT_FOUND);
+				/* Reopening clears the request. */
+				CHECK_INT(store_transfer_resume(st, twin_t.id, &me, never_alive, &was,
+								&twin), SYNC_OK);
+				CHECK_INT(store_transfer_stop_requested(st, twin_t.id, &req), SYNC_OK);
+				CHECK(!req);
+			}
+		}
 	}
 	store_close(st);
 

@@ -65,6 +65,21 @@ test_paths(void)
 	free(cwd);
 	CHECK(path_absolute("", &out) != SYNC_OK);
 
+	/* Destinations: one spelling per directory, relative ones stay relative. */
+	{
+		static const struct { const char *in, *out; } tidy[] = {
+			{ "/d", "/d" }, { "/d/", "/d" }, { "/./d//", "/d" }, { "//", "/" },
+			{ "d/", "d" }, { "./d", "d" }, { ".", "." }, { "./", "." },
+			{ "a/../b", "a/../b" }, { "-x/", "-x" }, { "a b/\n/", "a b/\n" },
+		};
+
+		for (k = 0; k < sizeof tidy / sizeof *tidy; k++) {
+			out = path_tidy(tidy[k].in);
+			CHECK_STR(out, tidy[k].out);
+			free(out);
+		}
+	}
+
 	CHECK_STR(path_basename("/a/b c"), "b c");
 	out = path_dirname("/a/b");
 	CHECK_STR(out, "/a");
