@@ -1847,6 +1847,9 @@ supervisor_stop_part(struct store *st, const struct transfer *t,
 	int rc;
 
 	*result = EXCLUSION_PENDING;
+	/* Units its dead workers were moving run no more: they can be excluded. */
+	if ((rc = store_units_reset_running(st, t->id)) < 0)
+		return rc;
 	if (store_exclusions_list(st, t->id, EXCLUSION_APPLIED, &xs, &n) == SYNC_OK) {
 		for (k = 0; k < n; k++) {
 			listed |= strcmp(xs[k].path, rel) == 0;

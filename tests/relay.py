@@ -82,14 +82,18 @@ listener = socket.socket()
 listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 listener.bind(("127.0.0.1", 0))
 listener.listen(64)
+# A signal may be delivered to any thread, but Python runs its handler in
+# the main thread only when that runs: never block it for long.
+listener.settimeout(0.1)
 with open(port_file + ".tmp", "w") as f:
     f.write(str(listener.getsockname()[1]))
 os.rename(port_file + ".tmp", port_file)
 while True:
     try:
         client, _ = listener.accept()
-    except InterruptedError:
+    except (InterruptedError, socket.timeout):
         continue
+    client.settimeout(None)
     if not link_up:
         client.close()
         continue

@@ -34,7 +34,8 @@ done
 [ "$rcs" = 0 ] || fail "$rcs starts exited non-zero: $(cat "$T"/start.*.err | sort | uniq -c)"
 
 for i in 1 2 3 4 5; do
-	scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$T/src/s$i" 2>"$T/term.$i.err" &
+	(scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$T/src/s$i" 2>"$T/term.$i.err"
+	 echo $? > "$T/term.$i.rc") &
 done
 wait $(jobs -p | grep -vx "$looper") 2>/dev/null
 
@@ -72,6 +73,14 @@ while read -r src state; do
 		tree_equal "$src" "$T/dst/s$i" || fail "s$i differs from its source"
 	elif [ "$i" -gt 5 ]; then
 		fail "s$i ended $state but was never terminated"
+	fi
+	# A terminate said what happened: it stopped it, or it had ended already.
+	if [ "$i" -le 5 ]; then
+		rc=$(cat "$T/term.$i.rc")
+		case $rc/$state in
+		0/terminated|3/done) ;;
+		*) fail "s$i: terminate exited $rc, transfer $state: $(cat "$T/term.$i.err")" ;;
+		esac
 	fi
 done < "$T/states"
 

@@ -33,4 +33,26 @@ while IFS= read -r -d '' f; do
 	cmp -s "$f" "$src/${f##*/}" || fail "incomplete file under its final name: $f"
 done < <(find "$T/small/dst/run" -maxdepth 1 -type f -print0 2>/dev/null)
 no_processes_left || fail "processes left"
+
+# Permission denied on the far side is as permanent: failed at once, with
+# the cause as the reason. (As root only an immutable directory refuses.)
+mkdir -p "$T/locked/dst/run"
+if chattr +i "$T/locked/dst/run" 2>/dev/null; then
+	unlock() { chattr -i "$T/locked/dst/run" 2>/dev/null; }
+	trap 'unlock; unmount; cleanup' EXIT
+	: > "$log"
+	id=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/locked/dst" -m 1 \
+		-p "$SSHD_PORT" -k "$SSH_KEY") || fail "start into a locked directory exited $?"
+	wait_for 60 transfer_ended "$id" || fail "the transfer into a locked directory did not end"
+	[ "$(transfer_state "$id")" = failed ] || fail "into a locked directory: $(transfer_state "$id")"
+	grep -q "retrying in" "$log" && fail "permission denied was retried"
+	reason=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT error FROM transfers WHERE id=?", (int(sys.argv[2]),)).fetchone()[0])' \
+		"$HOME/scow/.scow-sync/scow-sync.db" "$id")
+	case $reason in
+	*"Operation not permitted"*|*"Permission denied"*) ;;
+	*) fail "the reason does not name the refusal: $reason" ;;
+	esac
+	unlock
+	no_processes_left || fail "processes left after permission denied"
+fi
 finish

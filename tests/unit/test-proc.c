@@ -230,6 +230,69 @@ test_bad_pids(void)
 	}
 }
 
+/* A record that names another owner is never signalled, even for a live pid. */
+static void
+test_other_owner(void)
+{
+	struct child c;
+	struct proc_id id;
+
+	child_start(&c, false);
+	CHECK_INT(proc_lookup(c.pid, &id), 0);
+	id.uid = geteuid() + 1;
+	CHECK_INT(proc_signal(&id, SIGKILL), SYNC_ERR_NOT_FOUND);
+	CHECK(child_running(&c));
+	CHECK(WIFEXITED(child_reap(&c)));
+}
+
+/*
+ * What a detached supervisor leaves in the session made for it is found
+ * and signalled; our own session never is.
+ */
+static void
+test_session(void)
+{
+	int ready[2];
+	struct proc_id leader, self;
+	pid_t pid;
+	size_t n = 0;
+	char b;
+	int i;
+
+	CHECK(pipe(ready) == 0);
+	if ((pid = fork()) == 0) {
+		/* A session leader with one child, both waiting to be killed. */
+		close(ready[0]);
+		setsid();
+		if (fork() == 0) {
+			(void)!write(ready[1], "c", 1);
+			for (;;)
+				pause();
+		}
+		(void)!write(ready[1], "l", 1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	CHECK(read(ready[0], &b, 1) == 1 && read(ready[0], &b, 1) == 1);
+	close(ready[0]);
+	CHECK_INT(proc_lookup(pid, &leader), 0);
+	CHECK_INT(proc_signal_session(pid, &leader, 0, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK_INT(proc_signal_session(pid, &leader, SIGKILL, &n), 0);
+	CHECK_INT(n, 2);
+	child_reap(&(struct child){ pid, -1 });
+	for (i = 0; i < 100; i++) {
+		/* The orphaned grandchild is reaped by init, in its own time. */
+		if (proc_signal_session(pid, &leader, 0, &n) == 0 && n == 0)
+			break;
+		usleep(20000);
+	}
+	CHECK_INT(n, 0);
+	CHECK_INT(proc_self(&self), 0);
+	CHECK_INT(proc_signal_session(getsid(0), &self, 0, &n), SYNC_ERR_INVALID);
+}
+
 int
 main(void)
 {
@@ -240,5 +303,7 @@ main(void)
 	test_undumpable();
 	test_init();
 	test_bad_pids();
+	test_other_owner();
+	test_session();
 	return unit_done("test-proc");
 }

@@ -1,0 +1,135 @@
+#!/bin/bash
+# Terminate and resume after things went wrong on the way:
+#  - the supervisor was killed (kill -9): terminate of a part removes that
+#    part's partial data at once; a resumed run then terminated leaves no
+#    partial data of the killed run's files either;
+#  - a SIGTERM from elsewhere (a reboot): the transfer is interrupted, and
+#    the identical start continues it under its id;
+#  - the link is down when terminate runs: it stops the transfer but says
+#    that the far side could not be cleaned (exit 1); once the link is back,
+#    terminate --id cleans it;
+#  - the supervisor hangs (SIGSTOP): terminate kills it, and nothing of the
+#    transfer runs any more when terminate returns.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+start_relay
+db=$HOME/scow/.scow-sync/scow-sync.db
+start() {   # start SRC DST PORT [options]: print the id
+	local src=$1 dst=$2 port=$3
+	shift 3
+	scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" \
+		-p "$port" -k "$SSH_KEY" "$@"
+}
+terminate() {
+	scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" "$@"
+}
+supervisor_of() {   # the pid of transfer $1's supervisor
+	python3 - "$db" "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=15)
+print(db.execute("SELECT sup_pid FROM transfers WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0])
+PY
+}
+# Partial and temporary files rsync leaves on the far side.
+debris() {
+	find "$1" \( -path '*/.scow-sync-partial/*' -o -name '.*.??????' \) -type f 2>/dev/null
+}
+moving() {   # true when query shows file $1 at 10% or more
+	scow-sync-query | grep -q '"filePath": "'"$1"'".*"progress": "\([1-9][0-9]\)%"'
+}
+
+# (a) kill -9, then terminate a part, then resume.
+export SCOW_SYNC_BWLIMIT=512 SCOW_SYNC_WORKERS=2
+src=$T/src/a
+mkdir -p "$src/d"
+head -c 4000000 /dev/urandom > "$src/d/big"
+head -c 4000000 /dev/urandom > "$src/other"
+id=$(start "$src" "$T/dsta" "$SSHD_PORT" -m 2) || fail "start (a) exited $?"
+wait_for 30 moving "$src/d/big" || fail "(a) the big file never got under way"
+kill -9 "$(supervisor_of "$id")"
+no_processes_left || fail "(a) processes outlived the killed supervisor"
+[ -n "$(debris "$T/dsta/a/d")" ] || fail "(a) no partial data of d/big to clean up"
+terminate -s "$src/d/big" 2>"$T/err" || fail "(a) terminate of a part exited $?: $(cat "$T/err")"
+[ -z "$(debris "$T/dsta/a/d")" ] || fail "(a) partial data left: $(debris "$T/dsta/a/d")"
+terminate -s "$src/d/big" 2>"$T/err"; rc=$?
+[ "$rc" = 3 ] || fail "(a) terminating the part again exited $rc, want 3"
+unset SCOW_SYNC_BWLIMIT
+scow-sync resume "$id" >/dev/null || fail "(a) resume exited $?"
+wait_for 60 transfer_ended "$id" || fail "(a) the resumed transfer did not end"
+[ "$(transfer_state "$id")" = done ] || fail "(a) resumed transfer is $(transfer_state "$id")"
+[ -e "$T/dsta/a/d/big" ] && fail "(a) the stopped part arrived after all"
+cmp -s "$src/other" "$T/dsta/a/other" || fail "(a) the rest did not arrive"
+[ -z "$(debris "$T/dsta")" ] || fail "(a) debris at the end: $(debris "$T/dsta")"
+
+# (b) kill -9 with two files in flight; resume with one worker; terminate.
+export SCOW_SYNC_BWLIMIT=512
+src=$T/src/b
+mkdir -p "$src"
+head -c 4000000 /dev/urandom > "$src/x"
+head -c 4000000 /dev/urandom > "$src/y"
+id=$(start "$src" "$T/dstb" "$SSHD_PORT" -m 1) || fail "start (b) exited $?"
+wait_for 30 moving "$src/x" || fail "(b) x never got under way"
+wait_for 30 moving "$src/y" || fail "(b) y never got under way"
+kill -9 "$(supervisor_of "$id")"
+no_processes_left || fail "(b) processes outlived the killed supervisor"
+SCOW_SYNC_WORKERS=1 scow-sync resume "$id" >/dev/null || fail "(b) resume exited $?"
+wait_for 30 query_shows "$src" || fail "(b) the resumed transfer never showed up"
+terminate -s "$src" || fail "(b) terminate exited $?"
+no_processes_left || fail "(b) processes left after terminate"
+[ "$(transfer_state "$id")" = terminated ] || fail "(b) transfer is $(transfer_state "$id")"
+[ -z "$(debris "$T/dstb")" ] || fail "(b) debris left: $(debris "$T/dstb")"
+
+# (c) SIGTERM from elsewhere: interrupted, and the same start continues it.
+src=$T/src/c
+mkdir -p "$src"
+head -c 3000000 /dev/urandom > "$src/f"
+id=$(start "$src" "$T/dstc" "$SSHD_PORT" -m 1) || fail "start (c) exited $?"
+wait_for 30 moving "$src/f" || fail "(c) f never got under way"
+kill -TERM "$(supervisor_of "$id")"
+wait_for 30 transfer_ended "$id" || fail "(c) the transfer did not stop on SIGTERM"
+[ "$(transfer_state "$id")" = interrupted ] ||
+	fail "(c) after SIGTERM the transfer is $(transfer_state "$id"), not interrupted"
+unset SCOW_SYNC_BWLIMIT
+again=$(start "$src" "$T/dstc" "$SSHD_PORT" -m 1) || fail "(c) second start exited $?"
+[ "$again" = "$id" ] || fail "(c) the same start gave transfer $again, not $id"
+wait_for 60 transfer_ended "$id" || fail "(c) the continued transfer did not end"
+[ "$(transfer_state "$id")" = done ] || fail "(c) continued transfer is $(transfer_state "$id")"
+tree_equal "$src" "$T/dstc/c" || fail "(c) the continued copy differs"
+
+# (d) the link is down when terminate runs.
+export SCOW_SYNC_BWLIMIT=256
+src=$T/src/d
+mkdir -p "$src"
+head -c 3000000 /dev/urandom > "$src/f"
+id=$(start "$src" "$T/dstd" "$RELAY_PORT" -m 1) || fail "start (d) exited $?"
+wait_for 30 moving "$src/f" || fail "(d) f never got under way"
+relay_toggle
+relay_drop
+sleep 1
+terminate -s "$src" 2>"$T/err"; rc=$?
+[ "$rc" = 1 ] || fail "(d) terminate with the link down exited $rc, want 1"
+grep -q "could not be removed" "$T/err" || fail "(d) terminate said: $(cat "$T/err")"
+no_processes_left || fail "(d) processes left with the link down"
+[ "$(transfer_state "$id")" = terminated ] || fail "(d) transfer is $(transfer_state "$id")"
+[ -n "$(debris "$T/dstd")" ] || fail "(d) no partial data was left to clean (test too fast)"
+relay_toggle
+scow-sync terminate --id "$id" || fail "(d) terminate --id with the link back exited $?"
+[ -z "$(debris "$T/dstd")" ] || fail "(d) debris left: $(debris "$T/dstd")"
+scow-sync terminate --id "$id" 2>/dev/null; rc=$?
+[ "$rc" = 3 ] || fail "(d) terminate --id of a clean terminated transfer exited $rc, want 3"
+
+# (e) a hung supervisor.
+src=$T/src/e
+mkdir -p "$src"
+head -c 3000000 /dev/urandom > "$src/f"
+head -c 3000000 /dev/urandom > "$src/g"
+id=$(start "$src" "$T/dste" "$SSHD_PORT" -m 1) || fail "start (e) exited $?"
+wait_for 30 moving "$src/f" || fail "(e) f never got under way"
+kill -STOP "$(supervisor_of "$id")"
+terminate -s "$src" 2>"$T/err"; rc=$?
+[ "$rc" = 0 ] || fail "(e) terminate of a hung supervisor exited $rc: $(cat "$T/err")"
+left=$(test_processes)
+[ -z "$left" ] || fail "(e) still running when terminate returned: $(ps -o args= -p "${left//$'\n'/,}")"
+[ "$(transfer_state "$id")" = terminated ] || fail "(e) transfer is $(transfer_state "$id")"
+[ -z "$(debris "$T/dste")" ] || fail "(e) debris left: $(debris "$T/dste")"
+finish
