@@ -359,9 +359,12 @@ plan_transfer(struct sup *s)
 	}
 	if (rc < 0)
 		return rc;
-	if (rc == 0 && s->walk_errors == 0 && (rc = store_transfer_set_planned(s->st, s->t.id)) < 0) {
-		set_failure(s, "%s", store_errmsg(s->st));
-		return rc;
+	if (rc == 0 && s->walk_errors == 0) {
+		if ((rc = store_transfer_set_planned(s->st, s->t.id)) < 0) {
+			set_failure(s, "%s", store_errmsg(s->st));
+			return rc;
+		}
+		s->t.planned = true;
 	}
 	if ((rc = count_units(s)) < 0)
 		return rc;

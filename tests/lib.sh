@@ -251,11 +251,14 @@ PY
 }
 
 # PIDs of this test's processes other than its sshd: scow-sync, rsync and
-# ssh all carry a path under $T (source, key or state) in their arguments.
+# ssh all carry a path under $T (source, key or state) in their arguments;
+# and the sessions our sshd still serves.
 test_processes() {
 	local sshd_pid
 	sshd_pid=$(cat "$T/sshd.pid" 2>/dev/null)
 	pgrep -f -- "$T" | grep -vx -e "$$" -e "${sshd_pid:-0}" -e "${RELAY_PID:-0}" || true
+	# The far side: a session of our sshd still open (its processes carry no $T).
+	[ -n "$sshd_pid" ] && pgrep -P "$sshd_pid" || true
 }
 
 # Wait a little for this test's transfer processes to end; list survivors.
