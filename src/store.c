@@ -270,6 +270,42 @@ exec_sql(struct store *st, const char *sql, const char *what)
 	return SYNC_OK;
 }
 
+/*
+ * Put the database in WAL mode (it stays so). Switching needs the file to
+ * itself, and SQLite answers "locked" at once rather than waiting when
+ * another process is opening a new database at the same moment: retry.
+ */
+static int
+use_wal(struct store *st)
+{
+	double deadline = now_monotonic() + BUSY_TIMEOUT_MS / 1000.0;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	for (;;) {
+		bool wal = false;
+
+		if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt,
+				       NULL) == SQLITE_OK) {
+			rc = sqlite3_step(stmt);
+			wal = rc == SQLITE_ROW &&
+			      sqlite3_stricmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0;
+			sqlite3_finalize(stmt);
+		} else
+			rc = sqlite3_errcode(st->db);
+		if (wal)
+			return SYNC_OK;
+		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED &&
+		    rc != SQLITE_ROW)
+			break;
+		if (now_monotonic() > deadline)
+			break;
+		sqlite3_sleep(20);
+	}
+	snprintf(st->errmsg, sizeof st->errmsg, "configure: %s", sqlite3_errmsg(st->db));
+	return SYNC_ERR_STORE;
+}
+
 int
 store_begin(struct store *st)
 {
@@ -416,8 +452,9 @@ store_open(const char *dir, struct store **out, char *errbuf, size_t errlen)
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-			   "PRAGMA foreign_keys = ON;", "configure")) < 0 ||
+	if ((rc = use_wal(st)) < 0 ||
+	    (rc = exec_sql(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+			   "configure")) < 0 ||
 	    (rc = migrate(st)) < 0) {
 		snprintf(errbuf, errlen, "state database '%s': %s", path, st->errmsg);
 		goto out;

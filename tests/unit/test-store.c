@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -38,6 +39,36 @@ collect_live(const struct live_file *f, void *ctx)
 	return 0;
 }
 
+/*
+ * Processes opening one new state directory at the same moment (the
+ * portal's starts of one selection do): every one of them gets the store.
+ */
+static void
+test_open_together(const char *base)
+{
+	int round, i, status, failed = 0;
+
+	for (round = 0; round < 10; round++) {
+		char *dir = xasprintf("%s/together-%d", base, round);
+		pid_t pids[12];
+
+		for (i = 0; i < 12; i++) {
+			if ((pids[i] = fork()) == 0) {
+				struct store *st;
+				char err[256];
+
+				_exit(store_open(dir, &st, err, sizeof err) == SYNC_OK ? 0 : 1);
+			}
+		}
+		for (i = 0; i < 12; i++)
+			if (waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) ||
+			    WEXITSTATUS(status) != 0)
+				failed++;
+		free(dir);
+	}
+	CHECK_INT(failed, 0);
+}
+
 int
 main(void)
 {
@@ -56,6 +87,7 @@ main(void)
 
 	if (mkdtemp(tmp) == NULL)
 		return 99;
+	test_open_together(tmp);
 	dir = xasprintf("%s/a/b/state", tmp);
 	db = xasprintf("%s/scow-sync.db", dir);
 	CHECK_INT(store_open(dir, &st, err, sizeof err), SYNC_OK);
