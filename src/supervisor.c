@@ -39,6 +39,8 @@
 #define BATCHES_PER_WORKER 4      /* so that the last batches finish together */
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
 #define SFTP_TIMEOUT_MS 30000
+#define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
+#define MKDIR_BYTES_MAX 65536     /* ... and bytes of its command */
 
 /* Set from signal handlers, acted on by the main loop. */
 static volatile sig_atomic_t got_stop_signal;
@@ -105,7 +107,11 @@ struct sup {
 	char *control_path;
 	char *dirs_file;
 	bool have_dirs;
+	struct strvec mkdirs;         /* the directories above the cut, while few */
+	size_t mkdirs_bytes;
+	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
 	pid_t master_pid;
+	int master_err;               /* its stderr, until it is up */
 	struct ssh_target target;
 	struct strbuf rsh;
 	struct worker *workers;
@@ -261,9 +267,20 @@ plan_dir(const char *relpath, void *ctx)
 {
 	struct plan_ctx *pc = ctx;
 
+	struct sup *s = pc->s;
+
 	if (fwrite(relpath, 1, strlen(relpath) + 1, pc->dirs) != strlen(relpath) + 1)
 		return SYNC_ERR_SYSTEM;
-	pc->s->have_dirs = true;
+	s->have_dirs = true;
+	if (!s->mkdirs_overflow) {
+		s->mkdirs_bytes += strlen(relpath) + strlen(s->t.destination) + 4;
+		if (s->mkdirs.nr >= MKDIR_DIRS_MAX || s->mkdirs_bytes > MKDIR_BYTES_MAX ||
+		    strchr(relpath, '\n') || strchr(s->t.destination, '\n')) {
+			s->mkdirs_overflow = true;
+			strvec_clear(&s->mkdirs);
+		} else
+			strvec_push(&s->mkdirs, relpath);
+	}
 	return 0;
 }
 
@@ -375,51 +392,31 @@ plan_transfer(struct sup *s)
 }
 
 /*
- * Check the host, learn its key if new, and create the destination over
- * libssh2. When libssh2 cannot log in with a key OpenSSH may still accept
- * (libssh2 before 1.11 signs RSA keys only with SHA-1, which OpenSSH 8.8
- * and later refuse), *use_openssh asks for the mkdir through the master.
+ * Create the destination, and the directories above the cut when they are
+ * few, with one remote mkdir through the shared connection: one round trip
+ * instead of an rsync pass. Each path is single-quoted for the remote
+ * shell; a name with a newline (which csh cannot take inside quotes) or a
+ * long list leaves the directories to the rsync pass (*dirs_done false).
  */
 static int
-prepare_remote(struct sup *s, bool *use_openssh)
+create_remote_dirs(struct sup *s, bool *dirs_done)
 {
-	struct remote_params rp = {
-		.host = s->t.address, .port = s->t.port, .user = s->t.user,
-		.key_path = s->t.key_path, .passphrase = NULL,
-		.known_hosts = s->target.known_hosts, .timeout_ms = CONNECT_TIMEOUT * 1000,
-	};
-	struct remote *r = NULL;
-	char err[512];
-	int rc;
-
-	*use_openssh = false;
-	if ((rc = remote_open(&rp, &r, err, sizeof err)) == SYNC_ERR_AUTH) {
-		log_info("%s; trying OpenSSH", err);
-		*use_openssh = true;
-		return SYNC_OK;
-	}
-	if (rc < 0) {
-		set_failure(s, "%s", err);
-		return rc;
-	}
-	if ((rc = remote_mkdir_p(r, s->t.destination, err, sizeof err)) < 0)
-		set_failure(s, "cannot create destination '%s': %s", s->t.destination, err);
-	remote_close(r);
-	return rc;
-}
-
-/* Create the destination through the shared OpenSSH connection. */
-static int
-mkdir_through_master(struct sup *s)
-{
-	const char *words[] = { "mkdir", "-p", "--", s->t.destination, NULL };
-	struct strvec argv = STRVEC_INIT;
+	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
 	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT;
 	int status = -1, rc;
+	size_t i;
 
-	ssh_command_argv(&s->target, words, &argv);
+	*dirs_done = s->have_dirs && !s->mkdirs_overflow;
+	strvec_push(&words, "mkdir");
+	strvec_push(&words, "-p");
+	strvec_push(&words, "--");
+	strvec_push(&words, s->t.destination);
+	for (i = 0; *dirs_done && i < s->mkdirs.nr; i++)
+		strvec_pushf(&words, "%s/%s", s->t.destination, s->mkdirs.v[i]);
+	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
 	rc = spawn_run((const char *const *)argv.v, &status, &err);
 	strvec_clear(&argv);
+	strvec_clear(&words);
 	if (rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		strbuf_release(&err);
 		return SYNC_OK;
@@ -433,18 +430,17 @@ mkdir_through_master(struct sup *s)
 	return SYNC_ERR_REMOTE;
 }
 
-/* Start the shared SSH connection and wait until its socket answers. */
+/*
+ * Start the shared SSH connection (it checks the host key, learning a new
+ * one, and logs in); master_wait() waits for it, so the walk can go on
+ * meanwhile.
+ */
 static int
-start_master(struct sup *s)
+master_start(struct sup *s)
 {
 	struct ssh_target t = s->target;
 	struct strvec argv = STRVEC_INIT;
 	struct spawn sp;
-	double deadline = now_monotonic() + MASTER_WAIT;
-	struct stat sb;
-	char buf[512];
-	ssize_t n;
-	int rc = SYNC_ERR_CONNECT, status;
 
 	t.control_path = NULL;
 	ssh_base_argv(&t, &argv);
@@ -469,17 +465,31 @@ start_master(struct sup *s)
 	}
 	strvec_clear(&argv);
 	s->master_pid = sp.pid;
+	s->master_err = sp.err_fd;
 	set_nonblock(sp.err_fd);
-	while (now_monotonic() < deadline && !got_stop_signal) {
+	return SYNC_OK;
+}
+
+/* Wait until the shared connection's socket answers. */
+static int
+master_wait(struct sup *s)
+{
+	double deadline = now_monotonic() + MASTER_WAIT;
+	struct stat sb;
+	char buf[512];
+	ssize_t n;
+	int rc = SYNC_ERR_CONNECT, status;
+
+	while (now_monotonic() < deadline && !got_stop_signal && s->master_pid > 0) {
 		if (stat(s->control_path, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
 			rc = SYNC_OK;
 			break;
 		}
-		if (waitpid(sp.pid, &status, WNOHANG) == sp.pid) {
+		if (waitpid(s->master_pid, &status, WNOHANG) == s->master_pid) {
 			struct strbuf out = STRBUF_INIT, e = STRBUF_INIT;
 
 			s->master_pid = -1;
-			n = read(sp.err_fd, buf, sizeof buf);
+			n = read(s->master_err, buf, sizeof buf);
 			if (n > 0)
 				strbuf_add(&out, buf, (size_t)n);
 			strbuf_trim_eol(&out);
@@ -496,7 +506,8 @@ start_master(struct sup *s)
 	if (rc < 0 && s->master_pid > 0 && s->failure == NULL)
 		set_failure(s, "timed out connecting to '%s' port %d", s->t.address, s->t.port);
 	/* Its stderr is not read again: let writes to it fail, not block. */
-	close(sp.err_fd);
+	close(s->master_err);
+	s->master_err = -1;
 	return rc;
 }
 
@@ -504,6 +515,10 @@ start_master(struct sup *s)
 static void
 stop_master(struct sup *s)
 {
+	if (s->master_err >= 0) {
+		close(s->master_err);
+		s->master_err = -1;
+	}
 	if (s->master_pid <= 0)
 		return;
 	kill(s->master_pid, SIGTERM);
@@ -1947,6 +1962,7 @@ sup_release(struct sup *s)
 	free((char *)s->target.known_hosts);
 	strbuf_release(&s->rsh);
 	strvec_clear(&s->excludes);
+	strvec_clear(&s->mkdirs);
 	free(s->walk_error_first);
 	free(s->failure);
 }
@@ -1959,13 +1975,14 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	struct proc_id self;
 	char *reason = NULL;
 	double started = now_monotonic();
-	bool use_openssh = false, stop = false;
+	bool dirs_done = false, stop = false;
 	int rc, i;
 
 	memset(&s, 0, sizeof s);
 	s.st = st;
 	s.cfg = cfg;
 	s.master_pid = -1;
+	s.master_err = -1;
 	*final = TRANSFER_FAILED;
 	got_stop_signal = 0;
 	if ((rc = store_transfer_get(st, cfg->transfer_id, &s.t)) < 0)
@@ -2034,14 +2051,14 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	if (!cfg->progress_display)
 		s.pline.tty = false;
 
-	if (make_tmpdir(&s) < 0 || prepare_remote(&s, &use_openssh) < 0 || got_stop_signal ||
-	    start_master(&s) < 0 || got_stop_signal)
+	/* The connection comes up while the source is walked. */
+	if (make_tmpdir(&s) < 0 || master_start(&s) < 0 || got_stop_signal)
+		goto finish;
+	if (plan_transfer(&s) < 0 || got_stop_signal || master_wait(&s) < 0 || got_stop_signal)
 		goto finish;
 	s.target.control_path = s.control_path;
-	if (use_openssh && mkdir_through_master(&s) < 0)
-		goto finish;
 	ssh_rsh_command(&s.target, &s.rsh);
-	if (plan_transfer(&s) < 0 || got_stop_signal)
+	if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
 		goto finish;
 	/* Parts stopped before stay out, whatever the walk found again. */
 	for (i = 0; i < (int)s.excludes.nr; i++) {
@@ -2054,7 +2071,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	/* Parts stopped while no supervisor was running. */
 	apply_exclusions(&s);
 	choose_batch_size(&s);
-	if (s.have_dirs && (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
+	if (s.have_dirs && !dirs_done && (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
 		goto finish;
 	run_loop(&s, JOB_UNIT);
 	flush_progress(&s, true);
