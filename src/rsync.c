@@ -79,6 +79,60 @@ ssh_command_argv(const struct ssh_target *t, const char *const *remote_argv,
 }
 
 void
+ssh_shell_argv(const struct ssh_target *t, const char *cmd, struct strvec *argv)
+{
+	ssh_base_argv(t, argv);
+	strvec_push(argv, t->host);
+	strvec_push(argv, cmd);
+}
+
+void
+piece_reader_argv(const char *path, uint64_t offset, uint64_t len, struct strvec *argv)
+{
+	strvec_push(argv, "dd");
+	strvec_pushf(argv, "if=%s", path);
+	strvec_push(argv, "bs=1M");
+	strvec_pushf(argv, "skip=%llu", (unsigned long long)offset);
+	strvec_pushf(argv, "count=%llu", (unsigned long long)len);
+	strvec_push(argv, "iflag=skip_bytes,count_bytes");
+	strvec_push(argv, "status=progress");
+}
+
+void
+piece_writer_command(const char *dir, const char *file, uint64_t offset, struct strbuf *out)
+{
+	struct strbuf of = STRBUF_INIT;
+
+	/* conv=notrunc: the pieces share one file; no piece truncates another's. */
+	strbuf_addstr(out, "mkdir -p -m 700 -- ");
+	sq_quote(out, dir);
+	strbuf_addstr(out, " && exec dd ");
+	strbuf_addstr(&of, "of=");
+	strbuf_addstr(&of, file);
+	sq_quote(out, of.buf);
+	strbuf_addf(out, " bs=1M seek=%llu oflag=seek_bytes conv=notrunc status=none",
+		    (unsigned long long)offset);
+	strbuf_release(&of);
+}
+
+int
+dd_parse_progress(const char *line, size_t len, uint64_t *bytes)
+{
+	uint64_t v = 0;
+	size_t i = 0;
+
+	while (i < len && line[i] >= '0' && line[i] <= '9') {
+		if (v > (UINT64_MAX - 9) / 10)
+			return SYNC_ERR_INVALID;
+		v = v * 10 + (uint64_t)(line[i++] - '0');
+	}
+	if (i == 0 || len - i < 6 || memcmp(line + i, " bytes", 6) != 0)
+		return SYNC_ERR_INVALID;
+	*bytes = v;
+	return SYNC_OK;
+}
+
+void
 ssh_rsh_command(const struct ssh_target *t, struct strbuf *out)
 {
 	struct strvec argv = STRVEC_INIT;

@@ -58,6 +58,33 @@ void ssh_base_argv(const struct ssh_target *t, struct strvec *argv);
 void ssh_command_argv(const struct ssh_target *t, const char *const *remote_argv,
 		      struct strvec *argv);
 
+/*
+ * Append ssh's argv to run cmd, a command line for the remote shell that
+ * the caller built with every word from outside single-quoted.
+ */
+void ssh_shell_argv(const struct ssh_target *t, const char *cmd, struct strvec *argv);
+
+/*
+ * Large files move in pieces, each its own stream, straight into rsync's
+ * partial file (so that the rsync which follows finds them as its basis,
+ * checks every block and sends what differs). A piece is a local dd
+ * reading its range, piped into ssh running a remote dd that writes it
+ * at its offset.
+ */
+/* Append the argv of the local reader of [offset, offset + len) of path. */
+void piece_reader_argv(const char *path, uint64_t offset, uint64_t len, struct strvec *argv);
+/*
+ * Append the remote command that writes its stdin into file at offset,
+ * making dir (the partial directory it is in, private) first.
+ */
+void piece_writer_command(const char *dir, const char *file, uint64_t offset,
+			  struct strbuf *out);
+/*
+ * Read the byte count from a line of dd's status=progress output
+ * ("12345 bytes (12 kB, 12 KiB) copied, ..."). 0 or SYNC_ERR_INVALID.
+ */
+int dd_parse_progress(const char *line, size_t len, uint64_t *bytes);
+
 /* Append the same command as one string for rsync's -e, each word quoted. */
 void ssh_rsh_command(const struct ssh_target *t, struct strbuf *out);
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -147,7 +148,9 @@ spawn_start(struct spawn *sp)
 			sigaction(s, &sa, NULL);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (sp->new_pgroup)
+		if (sp->join_pgroup > 0)
+			setpgid(0, sp->join_pgroup);
+		else if (sp->new_pgroup)
 			setpgid(0, 0);
 #ifdef PR_SET_PDEATHSIG
 		/* A parent killed outright must not leave us running. */
@@ -155,8 +158,8 @@ spawn_start(struct spawn *sp)
 		    (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent))
 			_exit(127);
 #endif
-		if (child_dup(in[0], 0, devnull) < 0 ||
-		    child_dup(out[1], 1, devnull) < 0 ||
+		if (child_dup(sp->stdin_fd > 2 ? sp->stdin_fd : in[0], 0, devnull) < 0 ||
+		    child_dup(sp->stdout_fd > 2 ? sp->stdout_fd : out[1], 1, devnull) < 0 ||
 		    child_dup(err[1], 2, devnull) < 0)
 			goto child_fail;
 		/* Everything else we hold is close-on-exec. */
@@ -215,24 +218,49 @@ spawn_close_fds(struct spawn *sp)
 int
 spawn_run(const char *const *argv, int *status, struct strbuf *err_out)
 {
+	return spawn_capture(argv, status, NULL, err_out);
+}
+
+int
+spawn_capture(const char *const *argv, int *status, struct strbuf *out,
+	      struct strbuf *err_out)
+{
+	struct strbuf *sinks[2] = { out, err_out };
+	struct pollfd pfd[2];
 	struct spawn sp;
 	char buf[1024];
 	ssize_t n;
-	int rc;
+	int rc, i;
 
 	memset(&sp, 0, sizeof sp);
 	sp.argv = argv;
+	sp.pipe_stdout = out != NULL;
 	sp.pipe_stderr = true;
 	if ((rc = spawn_start(&sp)) < 0)
 		return rc;
-	for (;;) {
-		n = read(sp.err_fd, buf, sizeof buf);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+	pfd[0].fd = sp.out_fd;
+	pfd[1].fd = sp.err_fd;
+	/* Both at once: a child blocked on a full pipe we do not read would hang. */
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		pfd[0].events = pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
 			break;
-		if (err_out && err_out->len < 4096)
-			strbuf_add(err_out, buf, (size_t)n);
+		}
+		for (i = 0; i < 2; i++) {
+			if (pfd[i].fd < 0 || pfd[i].revents == 0)
+				continue;
+			n = read(pfd[i].fd, buf, sizeof buf);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				pfd[i].fd = -1;
+				continue;
+			}
+			if (sinks[i] && sinks[i]->len < 4096)
+				strbuf_add(sinks[i], buf, (size_t)n);
+		}
 	}
 	spawn_close_fds(&sp);
 	return spawn_wait(sp.pid, status);

@@ -21,7 +21,10 @@ struct spawn {
 	bool pipe_stdin;            /* else /dev/null */
 	bool pipe_stdout;           /* else /dev/null */
 	bool pipe_stderr;           /* else /dev/null */
+	int stdin_fd;               /* when > 2: the child's stdin (pipe_stdin unset) */
+	int stdout_fd;              /* when > 2: the child's stdout (pipe_stdout unset) */
 	bool new_pgroup;            /* child leads its own process group */
+	pid_t join_pgroup;          /* when > 0: join this process group instead */
 	bool die_with_parent;       /* SIGTERM the child if we die (Linux) */
 	/* out */
 	pid_t pid;
@@ -41,6 +44,13 @@ void spawn_close_fds(struct spawn *sp);
  * 4 KiB of its stderr in err_out. *status as from waitpid.
  */
 int spawn_run(const char *const *argv, int *status, struct strbuf *err_out);
+
+/*
+ * The same, keeping up to 4 KiB of its stdout in out too (stdin on
+ * /dev/null); out or err_out may be NULL.
+ */
+int spawn_capture(const char *const *argv, int *status, struct strbuf *out,
+		  struct strbuf *err_out);
 
 /* Wait for pid, retrying on EINTR; *status as from waitpid. */
 int spawn_wait(pid_t pid, int *status);

@@ -1464,6 +1464,25 @@ store_leftover_add(struct store *st, int64_t transfer_id, const char *path)
 }
 
 int
+store_leftover_exists(struct store *st, int64_t transfer_id, const char *path, bool *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*out = false;
+	if ((rc = prepare(st, "SELECT 1 FROM leftovers WHERE transfer_id = ? AND path = ?",
+			  &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	bind_path(stmt, 2, path);
+	rc = sqlite3_step(stmt);
+	*out = rc == SQLITE_ROW;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SYNC_OK : db_error(st, "find leftover");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
 store_leftover_remove(struct store *st, int64_t transfer_id, const char *path)
 {
 	sqlite3_stmt *stmt;

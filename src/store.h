@@ -290,6 +290,8 @@ int store_exclusions_list(struct store *st, int64_t transfer_id, enum exclusion_
 int store_leftover_add(struct store *st, int64_t transfer_id, const char *path);
 int store_leftover_remove(struct store *st, int64_t transfer_id, const char *path);
 int store_leftovers_count(struct store *st, int64_t transfer_id, uint64_t *n);
+/* Is path recorded as a leftover of the transfer? */
+int store_leftover_exists(struct store *st, int64_t transfer_id, const char *path, bool *out);
 /*
  * The leftovers at or below prefix (all when NULL), and the current files
  * of units still recorded as running (a supervisor killed mid-file).

@@ -37,6 +37,15 @@
 #define BATCH_BYTES_MIN (1ULL << 20)
 #define BATCH_BYTES_MAX (1ULL << 30)
 #define BATCHES_PER_WORKER 4      /* so that the last batches finish together */
+#define SPLIT_MIN_BYTES (64ULL << 20)  /* a file this big may move in pieces ... */
+#define PIECE_MIN_BYTES (16ULL << 20)  /* ... of at least this much */
+#define PIECE_ALIGN (1ULL << 20)
+/*
+ * One stream over ssh carries at most a channel window (2 MiB in OpenSSH)
+ * per round trip; where a command takes this long to answer, that is
+ * below what the link can do, and pieces in parallel pay.
+ */
+#define SPLIT_RTT_MIN 0.060
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
 #define SFTP_TIMEOUT_MS 30000
 #define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
@@ -48,7 +57,7 @@ static volatile sig_atomic_t got_child;
 static volatile sig_atomic_t got_exclusion;   /* terminate recorded a part to stop */
 static int wake_pipe[2] = { -1, -1 };
 
-enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL };
+enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE };
 
 /*
  * One unit of a worker's batch. Small units travel together, one rsync for
@@ -73,6 +82,14 @@ struct worker {
 	char *list_file;              /* the NUL-separated list rsync reads */
 	bool stopped;                 /* stopped by us, to exclude a part of it */
 	struct spawn sp;
+	bool main_exited;             /* sp.pid has exited (status) */
+	int piece;                    /* JOB_PIECE: which piece of sup.split */
+	pid_t feeder_pid;             /* JOB_PIECE: the local dd reading it, in sp's group */
+	int feeder_err;               /* its stderr: the progress */
+	bool feeder_exited;
+	int feeder_status;
+	struct strbuf feeder_line;
+	bool changed;                 /* rsync changed something on the far side */
 	struct rsync_parser parser;
 	struct strbuf err_tail;       /* last bytes of stderr, for the reason */
 	struct strbuf err_line;       /* stderr line being assembled, for the log */
@@ -93,6 +110,18 @@ struct retry {
 	struct unit unit;
 	double not_before;            /* monotonic time */
 	bool alone;                   /* run in an rsync of its own */
+	bool whole;                   /* never in pieces (its pieces have moved) */
+};
+
+/* A large file moving in pieces (one at a time). */
+struct split {
+	bool active;
+	struct unit unit;
+	uint64_t size;
+	int npieces, next, running, failed;
+	uint64_t done_bytes;          /* of the pieces that ended */
+	bool excluded;                /* stopped on request */
+	double started;
 };
 
 struct sup {
@@ -110,6 +139,7 @@ struct sup {
 	struct strvec mkdirs;         /* the directories above the cut, while few */
 	size_t mkdirs_bytes;
 	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
+	bool changed;                 /* something was created or sent on the far side */
 	pid_t master_pid;
 	int master_err;               /* its stderr, until it is up */
 	struct ssh_target target;
@@ -121,6 +151,9 @@ struct sup {
 	struct unit batch[UNIT_BATCH];
 	size_t batch_n, batch_pos;
 	struct retry held;            /* taken, but left for the next batch */
+	struct split split;
+	bool split_ok;                /* the link is worth pieces (or they were asked for) */
+	uint64_t split_min;           /* bytes from which a file may move in pieces */
 	bool have_held;
 	uint64_t batch_files;         /* an rsync's share of files ... */
 	uint64_t batch_bytes;         /* ... and bytes (see choose_batch_size) */
@@ -136,6 +169,9 @@ struct sup {
 	double last_flush;
 	struct progress_line pline;
 };
+
+static void take_feeder_output(struct worker *w, const char *buf, size_t n);
+static void finish_piece(struct sup *s, struct worker *w);
 
 static void
 on_signal(int sig)
@@ -225,6 +261,12 @@ supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errl
 	if (env_number("SCOW_SYNC_BWLIMIT", 0, 1ULL << 40, 0, &v, err, errlen) < 0)
 		return -1;
 	cfg->bwlimit_kib = (unsigned long)v;
+	/* Unset: files of 64 MiB and more, where the link is far; set: from this size. */
+	if (env_number("SCOW_SYNC_SPLIT_MIB", 0, 1ULL << 30, 0, &v, err, errlen) < 0)
+		return -1;
+	s = getenv("SCOW_SYNC_SPLIT_MIB");
+	cfg->split_mib = v;
+	cfg->split_never = s && *s && v == 0;
 	s = getenv("SCOW_SYNC_RSYNC");
 	cfg->rsync_path = s && *s ? s : "rsync";
 	s = getenv("SCOW_SYNC_SSH");
@@ -402,21 +444,26 @@ static int
 create_remote_dirs(struct sup *s, bool *dirs_done)
 {
 	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
-	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT, out = STRBUF_INIT;
 	int status = -1, rc;
 	size_t i;
 
 	*dirs_done = s->have_dirs && !s->mkdirs_overflow;
 	strvec_push(&words, "mkdir");
 	strvec_push(&words, "-p");
+	/* It names what it creates: nothing new, nothing for the final pass to fix. */
+	strvec_push(&words, "-v");
 	strvec_push(&words, "--");
 	strvec_push(&words, s->t.destination);
 	for (i = 0; *dirs_done && i < s->mkdirs.nr; i++)
 		strvec_pushf(&words, "%s/%s", s->t.destination, s->mkdirs.v[i]);
 	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	rc = spawn_run((const char *const *)argv.v, &status, &err);
+	rc = spawn_capture((const char *const *)argv.v, &status, &out, &err);
 	strvec_clear(&argv);
 	strvec_clear(&words);
+	if (out.len)
+		s->changed = true;
+	strbuf_release(&out);
 	if (rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		strbuf_release(&err);
 		return SYNC_OK;
@@ -549,6 +596,8 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 
 	switch (ev->kind) {
 	case RSYNC_EV_NAME:
+		/* rsync names only what it changes on the far side. */
+		w->changed = true;
 		strbuf_reset(&w->current);
 		if (!ev->is_dir) {
 			strbuf_add(&w->current, ev->name, ev->name_len);
@@ -636,6 +685,20 @@ drain_worker(struct worker *w)
 			break;
 		close(w->sp.err_fd);
 		w->sp.err_fd = -1;
+	}
+	while (w->kind == JOB_PIECE && w->feeder_err >= 0) {
+		n = read(w->feeder_err, buf, sizeof buf);
+		if (n > 0) {
+			take_feeder_output(w, buf, (size_t)n);
+			w->dirty = true;
+			continue;
+		}
+		if (n < 0 && (errno == EINTR))
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		close(w->feeder_err);
+		w->feeder_err = -1;
 	}
 }
 
@@ -792,6 +855,8 @@ queue_retry(struct sup *s, struct unit *u, double delay, bool alone)
 	s->retries[s->nretries].unit = *u;
 	s->retries[s->nretries].not_before = now_monotonic() + delay;
 	s->retries[s->nretries].alone = alone;
+	/* A unit that ran once goes whole: rsync continues from what arrived. */
+	s->retries[s->nretries].whole = true;
 	s->nretries++;
 	memset(u, 0, sizeof *u);
 }
@@ -826,6 +891,8 @@ finish_batch(struct sup *s, struct worker *w)
 		s->bytes_done += w->bytes_done;
 		s->files_done += w->files_done;
 	}
+	s->changed |= w->changed || !ok;
+	w->changed = false;
 	last_error_line(w, &reason);
 	/* The batch, for messages: its first unit, and how many others. */
 	strbuf_addch(&what, '\'');
@@ -960,6 +1027,10 @@ finish_worker(struct sup *s, struct worker *w)
 		finish_batch(s, w);
 		return SYNC_OK;
 	}
+	if (w->kind == JOB_PIECE) {
+		finish_piece(s, w);
+		return SYNC_OK;
+	}
 	if (!WIFEXITED(w->status) || WEXITSTATUS(w->status) != 0) {
 		struct strbuf reason = STRBUF_INIT;
 
@@ -1008,15 +1079,16 @@ unit_vanished(struct sup *s, struct unit *u)
  * retry, then the store's order. *alone: it must run in an rsync of its own.
  */
 static bool
-next_unit(struct sup *s, struct unit *out, bool *alone)
+next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
 {
 	double now = now_monotonic();
 	size_t i;
 
-	*alone = false;
+	*alone = *whole = false;
 	if (s->have_held) {
 		*out = s->held.unit;
 		*alone = s->held.alone;
+		*whole = s->held.whole;
 		memset(&s->held, 0, sizeof s->held);
 		s->have_held = false;
 		return true;
@@ -1025,6 +1097,7 @@ next_unit(struct sup *s, struct unit *out, bool *alone)
 		if (s->retries[i].not_before <= now) {
 			*out = s->retries[i].unit;
 			*alone = s->retries[i].alone;
+			*whole = s->retries[i].whole;
 			/* Keep the order: units of one batch go on together. */
 			memmove(&s->retries[i], &s->retries[i + 1],
 				(s->nretries - i - 1) * sizeof *s->retries);
@@ -1051,6 +1124,320 @@ next_unit(struct sup *s, struct unit *out, bool *alone)
 		return true;
 	}
 	return false;
+}
+
+/* The remote partial directory and file of a unit's file, for its pieces. */
+static void
+piece_paths(struct sup *s, const char *unit_path, struct strbuf *dir, struct strbuf *file)
+{
+	const char *slash = strrchr(unit_path, '/');
+
+	strbuf_addstr(dir, s->t.destination);
+	if (slash) {
+		strbuf_addch(dir, '/');
+		strbuf_add(dir, unit_path, (size_t)(slash - unit_path));
+	}
+	strbuf_addstr(dir, "/" PARTIAL_DIR);
+	strbuf_add(file, dir->buf, dir->len);
+	strbuf_addch(file, '/');
+	strbuf_addstr(file, slash ? slash + 1 : unit_path);
+}
+
+/*
+ * Does the far side have u's file already with its size and time (what
+ * rsync's quick check looks at)? Then rsync skips it, and pieces would
+ * send it all again.
+ */
+static bool
+remote_up_to_date(struct sup *s, const struct unit *u)
+{
+	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
+	struct strbuf local = STRBUF_INIT, out = STRBUF_INIT, want = STRBUF_INIT;
+	struct spawn sp;
+	struct stat sb;
+	char buf[256];
+	ssize_t n;
+	int status = -1;
+	bool same = false;
+
+	strbuf_addf(&local, "%s/%s", s->source_root, u->path);
+	if (lstat(local.buf, &sb) < 0)
+		goto out;
+	strbuf_addf(&want, "%lld %lld", (long long)sb.st_size, (long long)sb.st_mtime);
+	strvec_push(&words, "stat");
+	strvec_push(&words, "-c");
+	strvec_push(&words, "%s %Y");
+	strvec_push(&words, "--");
+	strvec_pushf(&words, "%s/%s", s->t.destination, u->path);
+	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
+	memset(&sp, 0, sizeof sp);
+	sp.argv = (const char *const *)argv.v;
+	sp.pipe_stdout = true;
+	sp.die_with_parent = true;
+	if (spawn_start(&sp) < 0)
+		goto out;
+	while ((n = read(sp.out_fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && out.len < 1024)
+			strbuf_add(&out, buf, (size_t)n);
+	spawn_close_fds(&sp);
+	spawn_wait(sp.pid, &status);
+	strbuf_trim_eol(&out);
+	same = WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out.buf, want.buf) == 0;
+out:
+	strvec_clear(&words);
+	strvec_clear(&argv);
+	strbuf_release(&local);
+	strbuf_release(&out);
+	strbuf_release(&want);
+	return same;
+}
+
+/*
+ * Should u move in pieces? A large regular file never sent before (one
+ * that was has partial data on the far side for rsync to go on from),
+ * when no other file is in pieces, over a link where one stream is
+ * capped, with a name every remote shell can take in quotes.
+ */
+static bool
+split_candidate(struct sup *s, const struct unit *u)
+{
+	bool left = true;
+
+	if (!s->split_ok || s->split.active || s->nworkers < 2 || u->kind != UNIT_FILE ||
+	    u->size.bytes < s->split_min || u->attempts > 0 ||
+	    strchr(u->path, '\n') || strchr(s->t.destination, '\n'))
+		return false;
+	if (store_leftover_exists(s->st, s->t.id, u->path, &left) < 0 || left)
+		return false;
+	return !remote_up_to_date(s, u);
+}
+
+/* Start moving u in pieces (it is ours now). */
+static void
+begin_split(struct sup *s, struct unit *u)
+{
+	struct split *sp = &s->split;
+	uint64_t n = u->size.bytes / PIECE_MIN_BYTES;
+	struct strbuf esc = STRBUF_INIT;
+
+	memset(sp, 0, sizeof *sp);
+	sp->active = true;
+	sp->unit = *u;
+	memset(u, 0, sizeof *u);
+	sp->size = sp->unit.size.bytes;
+	sp->npieces = n > (uint64_t)s->nworkers ? s->nworkers : (int)n;
+	if (sp->npieces < 2)
+		sp->npieces = 2;
+	sp->started = now_monotonic();
+	s->changed = true;
+	/* Its partial data is ours to remove if it is stopped for good. */
+	if (store_leftover_add(s->st, s->t.id, sp->unit.path) < 0)
+		log_warn("cannot record a partial file: %s", store_errmsg(s->st));
+	store_unit_set_state(s->st, sp->unit.id, UNIT_RUNNING, sp->unit.attempts, NULL);
+	escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));
+	log_info("'%s': %llu bytes in %d pieces", esc.buf, (unsigned long long)sp->size,
+		 sp->npieces);
+	strbuf_release(&esc);
+}
+
+/* Is there a piece to start? */
+static bool
+split_piece_ready(struct sup *s)
+{
+	return s->split.active && !s->split.excluded && !s->aborting && !got_stop_signal &&
+	       s->split.next < s->split.npieces;
+}
+
+/* The byte range of piece k: cut at whole MiB. */
+static void
+piece_range(const struct split *sp, int k, uint64_t *off, uint64_t *len)
+{
+	uint64_t a = sp->size / (uint64_t)sp->npieces * (uint64_t)k / PIECE_ALIGN * PIECE_ALIGN;
+	uint64_t b = k + 1 == sp->npieces ? sp->size :
+		     sp->size / (uint64_t)sp->npieces * (uint64_t)(k + 1) / PIECE_ALIGN * PIECE_ALIGN;
+
+	*off = a;
+	*len = b - a;
+}
+
+/* Start the next piece of the split on free worker w. */
+static int
+start_piece(struct sup *s, struct worker *w)
+{
+	struct split *sp = &s->split;
+	struct strbuf dir = STRBUF_INIT, file = STRBUF_INIT, cmd = STRBUF_INIT;
+	struct strbuf src = STRBUF_INIT;
+	struct strvec ssh = STRVEC_INIT, dd = STRVEC_INIT;
+	const char *env[] = { "LC_ALL=C", NULL };
+	struct spawn reader;
+	uint64_t off, len;
+	int p[2], rc;
+
+	piece_range(sp, sp->next, &off, &len);
+	piece_paths(s, sp->unit.path, &dir, &file);
+	piece_writer_command(dir.buf, file.buf, off, &cmd);
+	ssh_shell_argv(&s->target, cmd.buf, &ssh);
+	strbuf_addstr(&src, s->source_root);
+	if (src.len == 0 || src.buf[src.len - 1] != '/')
+		strbuf_addch(&src, '/');
+	strbuf_addstr(&src, sp->unit.path);
+	piece_reader_argv(src.buf, off, len, &dd);
+
+	rc = xpipe_cloexec(p);
+	if (rc == 0) {
+		memset(&w->sp, 0, sizeof w->sp);
+		w->sp.argv = (const char *const *)ssh.v;
+		w->sp.stdin_fd = p[0];
+		w->sp.pipe_stderr = true;
+		w->sp.new_pgroup = true;
+		w->sp.die_with_parent = true;
+		rc = spawn_start(&w->sp);
+	}
+	if (rc == 0) {
+		memset(&reader, 0, sizeof reader);
+		reader.argv = (const char *const *)dd.v;
+		reader.env_set = env;
+		reader.stdout_fd = p[1];
+		reader.pipe_stderr = true;
+		reader.join_pgroup = w->sp.pid;
+		reader.die_with_parent = true;
+		if ((rc = spawn_start(&reader)) < 0) {
+			kill(-w->sp.pid, SIGKILL);
+			spawn_wait(w->sp.pid, NULL);
+			spawn_close_fds(&w->sp);
+		}
+	}
+	if (p[0] >= 0) {
+		close(p[0]);
+		close(p[1]);
+	}
+	strvec_clear(&ssh);
+	strvec_clear(&dd);
+	strbuf_release(&dir);
+	strbuf_release(&file);
+	strbuf_release(&cmd);
+	strbuf_release(&src);
+	if (rc < 0) {
+		set_failure(s, "cannot start a piece of a large file: %s", strerror(errno));
+		return rc;
+	}
+	set_nonblock(w->sp.err_fd);
+	set_nonblock(reader.err_fd);
+	w->busy = true;
+	w->kind = JOB_PIECE;
+	w->piece = sp->next++;
+	w->stopped = false;
+	w->exited = w->main_exited = w->feeder_exited = false;
+	w->status = w->feeder_status = 0;
+	w->feeder_pid = reader.pid;
+	w->feeder_err = reader.err_fd;
+	w->file_bytes = 0;
+	w->nunits = 0;
+	strbuf_reset(&w->current);
+	strbuf_reset(&w->err_tail);
+	strbuf_reset(&w->err_line);
+	strbuf_reset(&w->feeder_line);
+	sp->running++;
+	return SYNC_OK;
+}
+
+/* Take what the reader of a piece printed: its byte count. */
+static void
+take_feeder_output(struct worker *w, const char *buf, size_t n)
+{
+	size_t i;
+	uint64_t v;
+
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '\r' || buf[i] == '\n') {
+			if (dd_parse_progress(w->feeder_line.buf, w->feeder_line.len, &v) == 0)
+				w->file_bytes = v;
+			else if (w->feeder_line.len && buf[i] == '\n')
+				take_stderr(w, w->feeder_line.buf, w->feeder_line.len);
+			strbuf_reset(&w->feeder_line);
+		} else if (w->feeder_line.len < 512)
+			strbuf_addch(&w->feeder_line, buf[i]);
+	}
+}
+
+/* Bytes of the split that have arrived, as far as we know. */
+static uint64_t
+split_bytes(struct sup *s)
+{
+	uint64_t b = s->split.done_bytes;
+	int i;
+
+	for (i = 0; i < s->nworkers; i++)
+		if (s->workers[i].busy && s->workers[i].kind == JOB_PIECE)
+			b += s->workers[i].file_bytes;
+	return b > s->split.size ? s->split.size : b;
+}
+
+/*
+ * The last piece has ended: the file goes on to an rsync of its own, which
+ * finds the pieces as its basis, checks every block, sends whatever is
+ * missing or differs, and puts the file under its name.
+ */
+static void
+end_split(struct sup *s)
+{
+	struct split *sp = &s->split;
+	struct strbuf esc = STRBUF_INIT;
+
+	escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));
+	if (sp->excluded) {
+		store_unit_set_state(s->st, sp->unit.id, UNIT_EXCLUDED, sp->unit.attempts, NULL);
+		s->units_total--;
+		log_info("stopped '%s' on request", esc.buf);
+		unit_release(&sp->unit);
+	} else if (got_stop_signal || s->aborting) {
+		requeue_unit(s, &sp->unit, false);
+	} else {
+		log_info("'%s': %d pieces moved in %.1f s (%d failed); checking it with rsync",
+			 esc.buf, sp->npieces, now_monotonic() - sp->started, sp->failed);
+		store_unit_set_state(s->st, sp->unit.id, UNIT_PENDING, sp->unit.attempts, NULL);
+		queue_retry(s, &sp->unit, 0, true);
+	}
+	sp->active = false;
+	strbuf_release(&esc);
+}
+
+/* A piece's processes have ended. */
+static void
+finish_piece(struct sup *s, struct worker *w)
+{
+	struct split *sp = &s->split;
+	bool ok = WIFEXITED(w->status) && WEXITSTATUS(w->status) == 0 &&
+		  WIFEXITED(w->feeder_status) && WEXITSTATUS(w->feeder_status) == 0;
+	uint64_t off, len;
+
+	if (w->feeder_err >= 0) {
+		char buf[4096];
+		ssize_t n;
+
+		while ((n = read(w->feeder_err, buf, sizeof buf)) > 0)
+			take_feeder_output(w, buf, (size_t)n);
+		close(w->feeder_err);
+		w->feeder_err = -1;
+	}
+	piece_range(sp, w->piece, &off, &len);
+	sp->running--;
+	if (ok)
+		sp->done_bytes += len;
+	else if (!w->stopped && !got_stop_signal) {
+		struct strbuf reason = STRBUF_INIT;
+
+		sp->failed++;
+		last_error_line(w, &reason);
+		/* Not fatal: the rsync that follows sends what this piece did not. */
+		log_warn("piece %d of a large file: ssh %s, reader %s%s%s", w->piece,
+			 spawn_status_text(w->status), spawn_status_text(w->feeder_status),
+			 reason.len ? ": " : "", reason.buf);
+		strbuf_release(&reason);
+	}
+	w->file_bytes = 0;
+	if (sp->running == 0 && (sp->next == sp->npieces || !split_piece_ready(s)))
+		end_split(s);
 }
 
 /*
@@ -1097,20 +1484,27 @@ next_batch(struct sup *s, struct worker *w)
 {
 	uint64_t files = 0, bytes = 0;
 	struct unit u;
-	bool alone;
+	bool alone, whole, pieces;
 
 	w->nunits = 0;
-	while (w->nunits < BATCH_UNITS_MAX && next_unit(s, &u, &alone)) {
+	while (w->nunits < BATCH_UNITS_MAX && next_unit(s, &u, &alone, &whole)) {
 		struct batch_unit *b;
 
 		if (unit_vanished(s, &u))
 			continue;
-		if (w->nunits > 0 && (alone || files + unit_files(&u) > s->batch_files ||
+		pieces = !whole && split_candidate(s, &u);
+		if (w->nunits > 0 && (alone || pieces || files + unit_files(&u) > s->batch_files ||
 				      bytes + u.size.bytes > s->batch_bytes)) {
 			s->held.unit = u;
 			s->held.alone = alone;
+			s->held.whole = whole;
 			s->have_held = true;
 			break;
+		}
+		if (pieces) {
+			/* It moves in pieces, on this worker and the next free ones. */
+			begin_split(s, &u);
+			return false;
 		}
 		ALLOC_GROW(w->units, w->nunits, w->units_alloc);
 		b = &w->units[w->nunits++];
@@ -1140,6 +1534,8 @@ running_totals(struct sup *s, uint64_t *bytes, uint64_t *files)
 		*bytes += w->bytes_done + (w->current.len ? w->file_bytes : 0);
 		*files += w->files_done;
 	}
+	if (s->split.active)
+		*bytes += split_bytes(s);
 }
 
 /* Write the progress of running units to the store (bounded rate). */
@@ -1185,6 +1581,21 @@ flush_progress(struct sup *s, bool force)
 		p[n].files_done = b->files_done;
 		n++;
 	}
+	if (s->split.active) {
+		struct split *sp = &s->split;
+		double elapsed = now - sp->started;
+		uint64_t got = split_bytes(s);
+
+		p = xrealloc(p, ((size_t)s->nworkers * 2 + 1) * sizeof *p);
+		memset(&p[n], 0, sizeof p[n]);
+		p[n].unit_id = sp->unit.id;
+		p[n].current_file = sp->unit.path;
+		p[n].file_bytes = got;
+		p[n].file_percent = sp->size ? (int)(got * 100 / sp->size) : 0;
+		p[n].rate = elapsed > 0 ? (double)got / elapsed : 0;
+		p[n].eta = p[n].rate > 0 ? (int64_t)((double)(sp->size - got) / p[n].rate) : -1;
+		n++;
+	}
 	running_totals(s, &bytes, &files);
 	if (store_progress_write(s->st, p, n) < 0 ||
 	    store_transfer_set_totals(s->st, s->t.id, bytes, files) < 0)
@@ -1215,6 +1626,17 @@ draw_progress(struct sup *s)
 				shown = w;
 		}
 	}
+	if (shown == NULL && s->split.active) {
+		uint64_t got = split_bytes(s);
+		double elapsed = now_monotonic() - s->split.started;
+
+		rate = elapsed > 0 ? (double)got / elapsed : 0;
+		progress_line_draw(&s->pline, s->split.unit.path, bytes,
+				   s->split.size ? (int)(got * 100 / s->split.size) : 0, rate,
+				   rate > 0 ? (int64_t)((double)(s->split.size - got) / rate) : 0,
+				   files, s->units_done + s->units_failed, s->units_total);
+		return;
+	}
 	progress_line_draw(&s->pline, shown ? shown->current.buf : NULL, bytes,
 			   shown ? shown->file_percent : 0, rate, shown ? shown->eta : 0,
 			   files, s->units_done + s->units_failed, s->units_total);
@@ -1236,10 +1658,20 @@ reap_children(struct sup *s)
 			continue;
 		}
 		for (i = 0; i < s->nworkers; i++) {
-			if (s->workers[i].busy && s->workers[i].sp.pid == pid) {
-				s->workers[i].exited = true;
-				s->workers[i].status = status;
-			}
+			struct worker *w = &s->workers[i];
+
+			if (!w->busy)
+				continue;
+			if (w->sp.pid == pid) {
+				w->main_exited = true;
+				w->status = status;
+			} else if (w->kind == JOB_PIECE && w->feeder_pid == pid) {
+				w->feeder_exited = true;
+				w->feeder_status = status;
+			} else
+				continue;
+			/* A piece is over when both its reader and its ssh are. */
+			w->exited = w->main_exited && (w->kind != JOB_PIECE || w->feeder_exited);
 		}
 	}
 }
@@ -1522,6 +1954,19 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 	} else if (ps.result == EXCLUSION_APPLIED) {
 		drop_queued(s, p);
 		s->units_total -= ps.excluded;
+		/* A file in pieces: its pieces stop. */
+		if (s->split.active && path_is_within(s->split.unit.path, p)) {
+			s->split.excluded = true;
+			for (i = 0; i < s->nworkers; i++) {
+				struct worker *w = &s->workers[i];
+
+				if (w->busy && !w->exited && w->kind == JOB_PIECE) {
+					w->stopped = true;
+					signal_worker(w, SIGKILL);
+					victims = true;
+				}
+			}
+		}
 		/* Units of it in flight stop; the rest of their batches run again. */
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
@@ -1623,7 +2068,7 @@ fail_batch(struct sup *s, struct worker *w)
 static int
 run_loop(struct sup *s, enum job_kind pass)
 {
-	struct pollfd *pfd = xcalloc((size_t)s->nworkers * 2 + 1, sizeof *pfd);
+	struct pollfd *pfd = xcalloc((size_t)s->nworkers * 3 + 1, sizeof *pfd);
 	double stop_deadline = 0;
 	bool stopping = false;
 	int rc = SYNC_OK, i;
@@ -1651,7 +2096,17 @@ run_loop(struct sup *s, enum job_kind pass)
 		for (i = 0; pass == JOB_UNIT && !stopping && i < s->nworkers; i++) {
 			if (s->workers[i].busy)
 				continue;
-			if (!next_batch(s, &s->workers[i]))
+			/* A file in pieces first: every free worker takes one. */
+			if (split_piece_ready(s) || (!next_batch(s, &s->workers[i]) &&
+						     split_piece_ready(s))) {
+				if (start_piece(s, &s->workers[i]) < 0) {
+					stopping = true;
+					stop_deadline = now_monotonic() + STOP_GRACE;
+					break;
+				}
+				continue;
+			}
+			if (s->workers[i].nunits == 0)
 				break;
 			if (start_worker(s, &s->workers[i], JOB_UNIT) < 0) {
 				fail_batch(s, &s->workers[i]);
@@ -1663,7 +2118,8 @@ run_loop(struct sup *s, enum job_kind pass)
 		}
 		if (busy_workers(s) == 0 &&
 		    (pass != JOB_UNIT || stopping || (s->store_drained && s->nretries == 0 &&
-						      !s->have_held && s->batch_pos == s->batch_n)))
+						      !s->have_held && !s->split.active &&
+						      s->batch_pos == s->batch_n)))
 			break;
 		if (busy_workers(s) == 0 && s->nretries > 0) {
 			/* Only retries are left: sleep until the first is due. */
@@ -1692,6 +2148,10 @@ run_loop(struct sup *s, enum job_kind pass)
 			}
 			if (w->sp.err_fd >= 0) {
 				pfd[nfds].fd = w->sp.err_fd;
+				pfd[nfds++].events = POLLIN;
+			}
+			if (w->kind == JOB_PIECE && w->feeder_err >= 0) {
+				pfd[nfds].fd = w->feeder_err;
 				pfd[nfds++].events = POLLIN;
 			}
 		}
@@ -1941,6 +2401,9 @@ sup_release(struct sup *s)
 			unit_release(&w->units[k].unit);
 		free(w->units);
 		free(w->list_file);
+		strbuf_release(&w->feeder_line);
+		if (w->feeder_err >= 0)
+			close(w->feeder_err);
 		rsync_parser_release(&w->parser);
 		strbuf_release(&w->err_tail);
 		strbuf_release(&w->err_line);
@@ -1954,6 +2417,8 @@ sup_release(struct sup *s)
 		unit_release(&s->batch[k]);
 	if (s->have_held)
 		unit_release(&s->held.unit);
+	if (s->split.active)
+		unit_release(&s->split.unit);
 	transfer_release(&s->t);
 	free(s->source_root);
 	free(s->tmpdir);
@@ -2038,6 +2503,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	for (i = 0; i < s.nworkers; i++) {
 		rsync_parser_init(&s.workers[i].parser);
 		s.workers[i].sp.in_fd = s.workers[i].sp.out_fd = s.workers[i].sp.err_fd = -1;
+		s.workers[i].feeder_err = -1;
 	}
 	s.target.program = cfg->ssh_path;
 	s.target.user = s.t.user;
@@ -2058,8 +2524,18 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		goto finish;
 	s.target.control_path = s.control_path;
 	ssh_rsh_command(&s.target, &s.rsh);
-	if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
-		goto finish;
+	{
+		double t0 = now_monotonic();
+
+		if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
+			goto finish;
+		/* One command's round trip tells whether the link is far. */
+		s.split_ok = !cfg->split_never &&
+			     (cfg->split_mib > 0 || now_monotonic() - t0 >= SPLIT_RTT_MIN);
+		s.split_min = cfg->split_mib > 0 ? cfg->split_mib << 20 : SPLIT_MIN_BYTES;
+		log_debug("remote command answered in %.3f s; pieces for large files %s",
+			  now_monotonic() - t0, s.split_ok ? "on" : "off");
+	}
 	/* Parts stopped before stay out, whatever the walk found again. */
 	for (i = 0; i < (int)s.excludes.nr; i++) {
 		uint64_t n = 0;
@@ -2075,7 +2551,11 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		goto finish;
 	run_loop(&s, JOB_UNIT);
 	flush_progress(&s, true);
-	if (s.have_dirs && !got_stop_signal && s.failure == NULL)
+	/*
+	 * The directories above the cut get their times and modes back, unless
+	 * nothing was created or sent under them (a re-sync with nothing to do).
+	 */
+	if (s.have_dirs && !got_stop_signal && s.failure == NULL && (s.changed || !dirs_done))
 		run_loop(&s, JOB_DIRS_FINAL);
 
 finish:
