@@ -34,6 +34,9 @@ struct cmd_entry {
 	int (*exec)(int argc, char **argv, struct cmd_ctx *ctx);
 };
 
+/* __read-piece: the local end of a piece of a large file (internal). */
+int cmd_read_piece(int argc, char **argv);
+
 extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_query_entry;

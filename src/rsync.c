@@ -87,15 +87,15 @@ ssh_shell_argv(const struct ssh_target *t, const char *cmd, struct strvec *argv)
 }
 
 void
-piece_reader_argv(const char *path, uint64_t offset, uint64_t len, struct strvec *argv)
+piece_reader_argv(const char *program, const char *path, uint64_t offset, uint64_t len,
+		  unsigned long kib_per_s, struct strvec *argv)
 {
-	strvec_push(argv, "dd");
-	strvec_pushf(argv, "if=%s", path);
-	strvec_push(argv, "bs=1M");
-	strvec_pushf(argv, "skip=%llu", (unsigned long long)offset);
-	strvec_pushf(argv, "count=%llu", (unsigned long long)len);
-	strvec_push(argv, "iflag=skip_bytes,count_bytes");
-	strvec_push(argv, "status=progress");
+	strvec_push(argv, program);
+	strvec_push(argv, "__read-piece");
+	strvec_pushf(argv, "%llu", (unsigned long long)offset);
+	strvec_pushf(argv, "%llu", (unsigned long long)len);
+	strvec_pushf(argv, "%lu", kib_per_s);
+	strvec_push(argv, path);
 }
 
 void
@@ -116,7 +116,7 @@ piece_writer_command(const char *dir, const char *file, uint64_t offset, struct 
 }
 
 int
-dd_parse_progress(const char *line, size_t len, uint64_t *bytes)
+piece_parse_progress(const char *line, size_t len, uint64_t *bytes)
 {
 	uint64_t v = 0;
 	size_t i = 0;

@@ -67,12 +67,16 @@ void ssh_shell_argv(const struct ssh_target *t, const char *cmd, struct strvec *
 /*
  * Large files move in pieces, each its own stream, straight into rsync's
  * partial file (so that the rsync which follows finds them as its basis,
- * checks every block and sends what differs). A piece is a local dd
- * reading its range, piped into ssh running a remote dd that writes it
- * at its offset.
+ * checks every block and sends what differs). A piece is our own reader
+ * of its range (scow-sync __read-piece), piped into ssh running a remote
+ * dd that writes it at its offset.
  */
-/* Append the argv of the local reader of [offset, offset + len) of path. */
-void piece_reader_argv(const char *path, uint64_t offset, uint64_t len, struct strvec *argv);
+/*
+ * Append the argv of the local reader of [offset, offset + len) of path:
+ * program (our own) __read-piece, at most kib_per_s KiB/s (0: no limit).
+ */
+void piece_reader_argv(const char *program, const char *path, uint64_t offset, uint64_t len,
+		       unsigned long kib_per_s, struct strvec *argv);
 /*
  * Append the remote command that writes its stdin into file at offset,
  * making dir (the partial directory it is in, private) first.
@@ -80,10 +84,10 @@ void piece_reader_argv(const char *path, uint64_t offset, uint64_t len, struct s
 void piece_writer_command(const char *dir, const char *file, uint64_t offset,
 			  struct strbuf *out);
 /*
- * Read the byte count from a line of dd's status=progress output
- * ("12345 bytes (12 kB, 12 KiB) copied, ..."). 0 or SYNC_ERR_INVALID.
+ * Read the byte count from a progress line of the reader ("12345 bytes",
+ * as dd prints it too). 0 or SYNC_ERR_INVALID.
  */
-int dd_parse_progress(const char *line, size_t len, uint64_t *bytes);
+int piece_parse_progress(const char *line, size_t len, uint64_t *bytes);
 
 /* Append the same command as one string for rsync's -e, each word quoted. */
 void ssh_rsh_command(const struct ssh_target *t, struct strbuf *out);

@@ -108,6 +108,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "__commands") == 0 || strcmp(argv[1], "__options") == 0)
 		return print_table(&ctx, argc, argv);
+	if (strcmp(argv[1], "__read-piece") == 0)
+		return cmd_read_piece(argc, argv);
 	if (strcmp(argv[1], "version") == 0)
 		return cmd_print_version(&ctx);
 	if (strcmp(argv[1], "help") == 0) {

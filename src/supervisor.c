@@ -37,8 +37,7 @@
 #define BATCH_BYTES_MIN (1ULL << 20)
 #define BATCH_BYTES_MAX (1ULL << 30)
 #define BATCHES_PER_WORKER 4      /* so that the last batches finish together */
-#define SPLIT_MIN_BYTES (64ULL << 20)  /* a file this big may move in pieces ... */
-#define PIECE_MIN_BYTES (16ULL << 20)  /* ... of at least this much */
+#define SPLIT_MIN_BYTES (64ULL << 20)  /* a file this big may move in pieces */
 #define PIECE_ALIGN (1ULL << 20)
 /*
  * One stream over ssh carries at most a channel window (2 MiB in OpenSSH)
@@ -267,6 +266,16 @@ supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errl
 	s = getenv("SCOW_SYNC_SPLIT_MIB");
 	cfg->split_mib = v;
 	cfg->split_never = s && *s && v == 0;
+	/* Our own program reads the pieces of large files. */
+	{
+		static char self[4096];
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+		if (n > 0) {
+			self[n] = '\0';
+			cfg->self_path = self;
+		}
+	}
 	s = getenv("SCOW_SYNC_RSYNC");
 	cfg->rsync_path = s && *s ? s : "rsync";
 	s = getenv("SCOW_SYNC_SSH");
@@ -1204,6 +1213,7 @@ split_candidate(struct sup *s, const struct unit *u)
 	bool left = true;
 
 	if (!s->split_ok || s->split.active || s->nworkers < 2 || u->kind != UNIT_FILE ||
+	    s->cfg->self_path == NULL ||
 	    u->size.bytes < s->split_min || u->attempts > 0 ||
 	    strchr(u->path, '\n') || strchr(s->t.destination, '\n'))
 		return false;
@@ -1217,7 +1227,8 @@ static void
 begin_split(struct sup *s, struct unit *u)
 {
 	struct split *sp = &s->split;
-	uint64_t n = u->size.bytes / PIECE_MIN_BYTES;
+	/* Pieces of a quarter of the size that makes a file large, at least. */
+	uint64_t n = u->size.bytes / (s->split_min / 4 ? s->split_min / 4 : 1);
 	struct strbuf esc = STRBUF_INIT;
 
 	memset(sp, 0, sizeof *sp);
@@ -1281,7 +1292,7 @@ start_piece(struct sup *s, struct worker *w)
 	if (src.len == 0 || src.buf[src.len - 1] != '/')
 		strbuf_addch(&src, '/');
 	strbuf_addstr(&src, sp->unit.path);
-	piece_reader_argv(src.buf, off, len, &dd);
+	piece_reader_argv(s->cfg->self_path, src.buf, off, len, s->cfg->bwlimit_kib, &dd);
 
 	rc = xpipe_cloexec(p);
 	if (rc == 0) {
@@ -1350,7 +1361,7 @@ take_feeder_output(struct worker *w, const char *buf, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\r' || buf[i] == '\n') {
-			if (dd_parse_progress(w->feeder_line.buf, w->feeder_line.len, &v) == 0)
+			if (piece_parse_progress(w->feeder_line.buf, w->feeder_line.len, &v) == 0)
 				w->file_bytes = v;
 			else if (w->feeder_line.len && buf[i] == '\n')
 				take_stderr(w, w->feeder_line.buf, w->feeder_line.len);

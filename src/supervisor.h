@@ -38,6 +38,7 @@ struct supervisor_config {
 	unsigned long bwlimit_kib; /* per rsync, 0 for none */
 	uint64_t split_mib;        /* move files from this size in pieces; 0: decide by the link */
 	bool split_never;          /* SCOW_SYNC_SPLIT_MIB=0 */
+	const char *self_path;     /* this program, which reads pieces; NULL: no pieces */
 	const char *rsync_path;
 	const char *ssh_path;
 	const char *ssh_config;    /* ssh -F, or NULL */

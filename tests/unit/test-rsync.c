@@ -422,6 +422,42 @@ test_exit_codes(void)
 	CHECK_STR(rsync_exit_text(23), "partial transfer due to error");
 }
 
+/* Pieces of a large file: the reader's argv, the writer's quoted command, dd's counts. */
+static void
+test_pieces(void)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct strbuf cmd = STRBUF_INIT;
+	uint64_t n = 7;
+
+	piece_reader_argv("/usr/bin/scow-sync", "/data/a b/-x", 1048576, 2097152, 512, &argv);
+	CHECK_INT(argv.nr, 6);
+	CHECK_STR(argv.v[0], "/usr/bin/scow-sync");
+	CHECK_STR(argv.v[1], "__read-piece");
+	CHECK_STR(argv.v[2], "1048576");
+	CHECK_STR(argv.v[3], "2097152");
+	CHECK_STR(argv.v[4], "512");
+	CHECK_STR(argv.v[5], "/data/a b/-x");
+	strvec_clear(&argv);
+
+	/* Every path single-quoted, a quote in it closed and escaped. */
+	piece_writer_command("/d/it's $(x)/.scow-sync-partial",
+			     "/d/it's $(x)/.scow-sync-partial/`f`", 33554432, &cmd);
+	CHECK_STR(cmd.buf, "mkdir -p -m 700 -- '/d/it'\\''s $(x)/.scow-sync-partial' && exec dd "
+		  "'of=/d/it'\\''s $(x)/.scow-sync-partial/`f`' bs=1M seek=33554432 "
+		  "oflag=seek_bytes conv=notrunc status=none");
+	strbuf_release(&cmd);
+
+	CHECK_INT(piece_parse_progress("268435456 bytes (268 MB, 256 MiB) copied, 5 s, 53 MB/s",
+				    55, &n), 0);
+	CHECK(n == 268435456ULL);
+	CHECK_INT(piece_parse_progress("0 bytes copied", 14, &n), 0);
+	CHECK(n == 0);
+	CHECK_INT(piece_parse_progress("512+0 records in", 16, &n), SYNC_ERR_INVALID);
+	CHECK_INT(piece_parse_progress("", 0, &n), SYNC_ERR_INVALID);
+	CHECK_INT(piece_parse_progress("99999999999999999999999 bytes", 29, &n), SYNC_ERR_INVALID);
+}
+
 int
 main(void)
 {
@@ -436,5 +472,6 @@ main(void)
 	test_messages_and_names();
 	test_argv();
 	test_exit_codes();
+	test_pieces();
 	return unit_done("test-rsync");
 }

@@ -1,0 +1,92 @@
+/*
+ * __read-piece: the local end of one piece of a large file (see rsync.h).
+ *
+ *   scow-sync __read-piece OFFSET LENGTH KIB_PER_S PATH
+ *
+ * Writes bytes [OFFSET, OFFSET + LENGTH) of PATH to stdout (a pipe into
+ * ssh), at most KIB_PER_S KiB/s when that is not 0, and tells the
+ * supervisor on stderr how far it is ("N bytes", twice a second and at the
+ * end). Internal: started by the supervisor, not listed among the commands.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "util.h"
+
+#define READ_CHUNK (256 * 1024)
+#define REPORT_INTERVAL 0.5   /* seconds */
+
+static void
+report(uint64_t done)
+{
+	char line[32];
+	int n = snprintf(line, sizeof line, "%llu bytes\n", (unsigned long long)done);
+
+	(void)!write(STDERR_FILENO, line, (size_t)n);
+}
+
+int
+cmd_read_piece(int argc, char **argv)
+{
+	unsigned long long off, len, kib;
+	uint64_t done = 0;
+	double start, last_report = 0;
+	char *buf;
+	int fd, code = EXIT_FAILED;
+
+	if (argc != 6 || parse_ullong(argv[2], 0, INT64_MAX, &off) < 0 ||
+	    parse_ullong(argv[3], 0, INT64_MAX, &len) < 0 ||
+	    parse_ullong(argv[4], 0, 1ULL << 40, &kib) < 0) {
+		fprintf(stderr, "usage: scow-sync __read-piece OFFSET LENGTH KIB_PER_S PATH\n");
+		return EXIT_USAGE;
+	}
+	if ((fd = open(argv[5], O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		fprintf(stderr, "cannot read '%s': %s\n", argv[5], strerror(errno));
+		return EXIT_FAILED;
+	}
+	buf = xmalloc(READ_CHUNK);
+	start = now_monotonic();
+	while (done < len) {
+		size_t want = len - done < READ_CHUNK ? (size_t)(len - done) : READ_CHUNK;
+		ssize_t n = pread(fd, buf, want, (off_t)(off + done));
+		double now;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "cannot read '%s': %s\n", argv[5], strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;   /* the file shrank: the rsync that follows sees it */
+		if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+			goto out;   /* ssh went away: stopped */
+		done += (uint64_t)n;
+		now = now_monotonic();
+		if (kib) {
+			/* Ahead of the rate: sleep until the bytes sent are due. */
+			double due = start + (double)done / ((double)kib * 1024.0);
+
+			if (due > now)
+				poll(NULL, 0, (int)((due - now) * 1000));
+		}
+		if (now - last_report >= REPORT_INTERVAL) {
+			report(done);
+			last_report = now;
+		}
+	}
+	report(done);
+	code = EXIT_OK;
+out:
+	free(buf);
+	close(fd);
+	return code;
+}
