@@ -15,10 +15,13 @@
 
 struct target {
 	char *dir;             /* dest/dirname(file) */
+	char *local_dir;       /* the same directory in the source */
 	char *partial_dir;     /* dir/PARTIAL */
 	char *partial;         /* dir/PARTIAL/NAME */
 	char *tmp_prefix;      /* ".NAME." as rsync cuts it */
 	bool active;           /* a real directory: look here */
+	bool keep_partial;     /* the source has dir/PARTIAL/NAME itself: data */
+	bool keep_partial_dir; /* the source has dir/PARTIAL: data */
 };
 
 static void
@@ -66,15 +69,32 @@ static void
 target_release(struct target *t)
 {
 	free(t->dir);
+	free(t->local_dir);
 	free(t->partial_dir);
 	free(t->partial);
 	free(t->tmp_prefix);
 }
 
+/*
+ * Is name (or dir/name) an entry of the source directory local_dir? Then
+ * the file of that name on the far side is data that arrived, however
+ * much it looks like rsync's own, and is never removed.
+ */
+static bool
+in_source(const char *local_dir, const char *name)
+{
+	struct stat sb;
+	char *path = xasprintf("%s/%s", local_dir, name);
+	bool found = lstat(path, &sb) == 0;
+
+	free(path);
+	return found;
+}
+
 /* Work out where file's leftovers would be, and whether it is safe to look. */
 static int
-target_init(struct sftp *s, const char *dest, const char *partial_dir, const char *file,
-	    struct target *t, struct cleanup_result *r)
+target_init(struct sftp *s, const char *dest, const char *source_root, const char *partial_dir,
+	    const char *file, struct target *t, struct cleanup_result *r)
 {
 	char *dir = path_dirname(file);
 	const char *base = path_basename(file);
@@ -84,10 +104,19 @@ target_init(struct sftp *s, const char *dest, const char *partial_dir, const cha
 
 	memset(t, 0, sizeof *t);
 	t->dir = strcmp(dir, ".") == 0 ? xstrdup(dest) : xasprintf("%s/%s", dest, dir);
+	t->local_dir = strcmp(dir, ".") == 0 ? xstrdup(source_root) :
+		       xasprintf("%s/%s", source_root, dir);
 	t->partial_dir = xasprintf("%s/%s", t->dir, partial_dir);
 	t->partial = xasprintf("%s/%s", t->partial_dir, base);
 	keep = strlen(base) > TMPNAME_KEEP ? TMPNAME_KEEP : strlen(base);
 	t->tmp_prefix = xasprintf(".%.*s.", (int)keep, base);
+	t->keep_partial_dir = in_source(t->local_dir, partial_dir);
+	if (t->keep_partial_dir) {
+		char *p = xasprintf("%s/%s", partial_dir, base);
+
+		t->keep_partial = in_source(t->local_dir, p);
+		free(p);
+	}
 	rc = strcmp(dir, ".") == 0 ? SYNC_OK : real_dirs(s, dest, dir, r);
 	if (rc == SYNC_OK) {
 		/* The partial directory must be a real one too, if it is there. */
@@ -106,6 +135,7 @@ target_init(struct sftp *s, const char *dest, const char *partial_dir, const cha
 struct tmp_scan {
 	const char *prefix;
 	size_t prefix_len;
+	const char *local_dir;
 	struct strvec found;   /* regular files named like rsync's temporary */
 };
 
@@ -121,7 +151,7 @@ match_tmp(const char *name, const struct sftp_attrs *a, void *ctx)
 		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
 		      (name[i] >= '0' && name[i] <= '9')))
 			return 0;
-	if (a->have_perm && S_ISREG(a->perm))
+	if (a->have_perm && S_ISREG(a->perm) && !in_source(ts->local_dir, name))
 		strvec_push(&ts->found, name);
 	return 0;
 }
@@ -130,7 +160,7 @@ match_tmp(const char *name, const struct sftp_attrs *a, void *ctx)
 static int
 find_tmp(struct sftp *s, struct target *t, struct strvec *found)
 {
-	struct tmp_scan ts = { t->tmp_prefix, strlen(t->tmp_prefix), STRVEC_INIT };
+	struct tmp_scan ts = { t->tmp_prefix, strlen(t->tmp_prefix), t->local_dir, STRVEC_INIT };
 	int rc = sftp_list(s, t->dir, match_tmp, &ts);
 
 	*found = ts.found;
@@ -168,8 +198,9 @@ session_lost(int rc)
 }
 
 int
-cleanup_partials(struct sftp *s, const char *dest, const char *partial_dir,
-		 const char *const *files, size_t n, double settle, struct cleanup_result *r)
+cleanup_partials(struct sftp *s, const char *dest, const char *source_root,
+		 const char *partial_dir, const char *const *files, size_t n, double settle,
+		 struct cleanup_result *r)
 {
 	struct target *t = xcalloc(n ? n : 1, sizeof *t);
 	double deadline = now_monotonic() + settle;
@@ -180,7 +211,7 @@ cleanup_partials(struct sftp *s, const char *dest, const char *partial_dir,
 
 	memset(r, 0, sizeof *r);
 	for (i = 0; i < n && rc == SYNC_OK; i++)
-		rc = target_init(s, dest, partial_dir, files[i], &t[i], r);
+		rc = target_init(s, dest, source_root, partial_dir, files[i], &t[i], r);
 	/*
 	 * A receiver still saving a cut-off file has its temporary file; its
 	 * partial file appears when it is done. Look for the temporary first,
@@ -200,7 +231,8 @@ cleanup_partials(struct sftp *s, const char *dest, const char *partial_dir,
 			if (rc < 0)
 				break;
 			busy |= tmp.nr > 0;
-			rc = remove_file(s, t[i].partial, r);
+			if (!t[i].keep_partial)
+				rc = remove_file(s, t[i].partial, r);
 			if (rc < 0 && !session_lost(rc))
 				rc = SYNC_OK;
 		}
@@ -226,7 +258,7 @@ cleanup_partials(struct sftp *s, const char *dest, const char *partial_dir,
 			free(path);
 		}
 		/* Only when it is empty: other files' partial data may be in it. */
-		if (rc == SYNC_OK) {
+		if (rc == SYNC_OK && !t[i].keep_partial_dir) {
 			int drc = sftp_rmdir(s, t[i].partial_dir);
 
 			if (session_lost(drc))

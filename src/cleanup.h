@@ -9,7 +9,9 @@
  * receiver is gone without removing it, and the partial directory once it
  * is empty.
  *
- * Nothing else is touched. Every directory from the destination down to the
+ * Nothing else is touched: a file there that the source has too (in
+ * source_root, the same coordinates as dest) is data that arrived, however
+ * much its name looks like rsync's, and stays. Every directory from the destination down to the
  * file's must be a real directory, never a symbolic link (which could lead
  * out of the destination), and only regular files are removed. A receiver
  * that is still saving its data (its temporary file still exists) is given
@@ -36,8 +38,8 @@ struct cleanup_result {
  * rsync's --partial-dir name. Returns 0, or SYNC_ERR_CONNECT when the
  * session failed (what was removed stays removed).
  */
-int cleanup_partials(struct sftp *s, const char *dest, const char *partial_dir,
-		     const char *const *files, size_t n, double settle,
+int cleanup_partials(struct sftp *s, const char *dest, const char *source_root,
+		     const char *partial_dir, const char *const *files, size_t n, double settle,
 		     struct cleanup_result *r);
 
 #endif

@@ -1728,7 +1728,8 @@ busy_workers(struct sup *s)
  */
 static int
 clean_leftovers(struct store *st, int64_t transfer_id, const struct ssh_target *target,
-		const char *dest, struct sftp **session, const char *prefix)
+		const char *dest, const char *source_root, struct sftp **session,
+		const char *prefix)
 {
 	struct strvec files = STRVEC_INIT;
 	struct cleanup_result r;
@@ -1749,7 +1750,8 @@ clean_leftovers(struct store *st, int64_t transfer_id, const struct ssh_target *
 		strvec_clear(&files);
 		return rc;
 	}
-	rc = cleanup_partials(*session, dest, PARTIAL_DIR, (const char *const *)files.v,
+	rc = cleanup_partials(*session, dest, source_root, PARTIAL_DIR,
+			      (const char *const *)files.v,
 			      files.nr, CLEANUP_SETTLE, &r);
 	if (r.removed)
 		log_info("removed %u partial files on the far side", r.removed);
@@ -1999,7 +2001,8 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 	if (victims)
 		settle_stopped_workers(s);
 	if (ps.result == EXCLUSION_APPLIED)
-		clean_leftovers(s->st, s->t.id, &s->target, s->t.destination, &s->sftp, p);
+		clean_leftovers(s->st, s->t.id, &s->target, s->t.destination, s->source_root,
+				&s->sftp, p);
 	store_exclusion_set_state(s->st, ex->id, ps.result);
 	log_info("terminate of '%s': %s", esc.buf, part_stop_text(ps.result));
 	strbuf_release(&esc);
@@ -2297,6 +2300,7 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 	struct ssh_target target;
 	struct sftp *session = NULL;
 	char *known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
+	char *root = path_dirname(t->source);
 	int rc;
 
 	memset(&target, 0, sizeof target);
@@ -2308,9 +2312,10 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 	target.known_hosts = known_hosts;
 	target.ssh_config = cfg->ssh_config;
 	target.connect_timeout = CONNECT_TIMEOUT;
-	rc = clean_leftovers(st, t->id, &target, t->destination, &session, prefix);
+	rc = clean_leftovers(st, t->id, &target, t->destination, root, &session, prefix);
 	sftp_close(session);
 	free(known_hosts);
+	free(root);
 	return rc;
 }
 
@@ -2574,7 +2579,8 @@ finish:
 	/* Stopped for good by terminate: no partial data stays on the far side. */
 	if (got_stop_signal && stop_requested(&s)) {
 		s.stopped_on_request = true;
-		clean_leftovers(st, s.t.id, &s.target, s.t.destination, &s.sftp, NULL);
+		clean_leftovers(st, s.t.id, &s.target, s.t.destination, s.source_root, &s.sftp,
+				NULL);
 	}
 	sftp_close(s.sftp);
 	s.sftp = NULL;

@@ -118,6 +118,23 @@ scow-sync terminate --id "$id" || fail "(d) terminate --id with the link back ex
 scow-sync terminate --id "$id" 2>/dev/null; rc=$?
 [ "$rc" = 3 ] || fail "(d) terminate --id of a clean terminated transfer exited $rc, want 3"
 
+# (f) a file that arrived and is named like rsync's temporary file of the
+# part being stopped (".notes.XXXXXX") is data: the cleanup leaves it.
+export SCOW_SYNC_BWLIMIT=256
+src=$T/src/f
+mkdir -p "$src"
+head -c 3000000 /dev/urandom > "$src/notes"
+echo "mine" > "$src/.notes.backup"
+id=$(start "$src" "$T/dstf" "$SSHD_PORT" -m 1) || fail "start (f) exited $?"
+wait_for 30 moving "$src/notes" || fail "(f) notes never got under way"
+wait_for 10 test -f "$T/dstf/f/.notes.backup" || fail "(f) .notes.backup did not arrive"
+terminate -s "$src/notes" || fail "(f) terminate of notes exited $?"
+wait_for 30 transfer_ended "$id" || fail "(f) the transfer did not end"
+[ "$(transfer_state "$id")" = done ] || fail "(f) the transfer is $(transfer_state "$id")"
+cmp -s "$src/.notes.backup" "$T/dstf/f/.notes.backup" ||
+	fail "(f) the cleanup removed the arrived .notes.backup"
+[ -z "$(debris "$T/dstf" | grep -v '/.notes.backup$')" ] || fail "(f) debris: $(debris "$T/dstf")"
+
 # (e) a hung supervisor.
 src=$T/src/e
 mkdir -p "$src"
