@@ -112,7 +112,7 @@ run_detached(const char *state_dir, struct supervisor_config *cfg, int report_fd
 	enum transfer_state final;
 	struct store *st = NULL;
 	char err[512];
-	int devnull;
+	int devnull, rc;
 
 	umask(077);
 	if (chdir("/") < 0)
@@ -136,7 +136,9 @@ run_detached(const char *state_dir, struct supervisor_config *cfg, int report_fd
 	cfg->on_running = report_running;
 	cfg->on_running_ctx = &h;
 	cfg->detached = true;
-	if (supervisor_run(st, cfg, &final) < 0)
+	if ((rc = supervisor_run(st, cfg, &final)) == SYNC_ERR_EXISTS)
+		report_error(&h, "the transfer was taken over by another process");
+	else if (rc < 0)
 		report_error(&h, "cannot start the transfer: state database error");
 	store_close(st);
 	log_close();
@@ -207,8 +209,23 @@ cmd_detach_supervisor(const struct cmd_ctx *ctx, const char *state_dir,
 	}
 	if (answer.len)
 		cmd_error(ctx, "%s", answer.buf);
-	else
+	else {
+		struct store *st;
+		char err[512];
+
 		cmd_error(ctx, "the supervisor did not start; see %s/scow-sync.err", state_dir);
+		/*
+		 * While it is still ours, say so in the record: a supervisor that
+		 * comes up late finds it failed and leaves it, and the request can
+		 * be made again.
+		 */
+		if (store_open(state_dir, &st, err, sizeof err) == SYNC_OK) {
+			store_transfer_finish_orphan(st, cfg->transfer_id, &cfg->owner,
+						     TRANSFER_FAILED,
+						     "the supervisor did not start in time");
+			store_close(st);
+		}
+	}
 	strbuf_release(&answer);
 	return EXIT_FAILED;
 }

@@ -809,14 +809,16 @@ store_transfer_get(struct store *st, int64_t id, struct transfer *out)
 
 int
 store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *sup,
-			   pid_t session)
+			   pid_t session, const struct proc_id *owner)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
 	if ((rc = prepare(st, "UPDATE transfers SET state = 'running', error = NULL, "
 			  "started_at = ?, finished_at = NULL, sup_pid = ?, sup_start = ?, "
-			  "sup_uid = ?, sup_sid = ? WHERE id = ?", &stmt)) < 0)
+			  "sup_uid = ?, sup_sid = ? WHERE id = ? AND "
+			  "(?7 = 0 OR (state = 'queued' AND sup_pid = ?7 AND sup_start = ?8))",
+			  &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, now_wall());
 	sqlite3_bind_int64(stmt, 2, sup->pid);
@@ -827,7 +829,11 @@ store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *s
 	else
 		sqlite3_bind_null(stmt, 5);
 	sqlite3_bind_int64(stmt, 6, id);
-	return step_done(st, stmt, "mark transfer running");
+	sqlite3_bind_int64(stmt, 7, owner ? owner->pid : 0);
+	sqlite3_bind_int64(stmt, 8, owner ? (sqlite3_int64)owner->start : 0);
+	if ((rc = step_done(st, stmt, "mark transfer running")) < 0)
+		return rc;
+	return sqlite3_changes(st->db) ? SYNC_OK : SYNC_ERR_EXISTS;
 }
 
 int

@@ -153,10 +153,12 @@ int store_transfer_resume(struct store *st, int64_t id, const struct proc_id *ow
 int store_transfer_get(struct store *st, int64_t id, struct transfer *out);
 /*
  * Mark running under the given supervisor process; session: the session
- * made for it (a detached supervisor), else 0.
+ * made for it (a detached supervisor), else 0. With owner, only a transfer
+ * still queued under owner (the command that claimed it) is taken:
+ * SYNC_ERR_EXISTS when another process took it, or it ended, meanwhile.
  */
 int store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *sup,
-			       pid_t session);
+			       pid_t session, const struct proc_id *owner);
 /*
  * Record that terminate wants transfer id stopped for good (a queued,
  * running or interrupted one); a supervisor reads it when it stops, or

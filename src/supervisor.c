@@ -266,6 +266,9 @@ supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errl
 	s = getenv("SCOW_SYNC_SPLIT_MIB");
 	cfg->split_mib = v;
 	cfg->split_never = s && *s && v == 0;
+	/* Whoever reads the configuration claims the transfer: its owner until we run. */
+	if (proc_self(&cfg->owner) < 0)
+		memset(&cfg->owner, 0, sizeof cfg->owner);
 	/* Our own program reads the pieces of large files. */
 	{
 		static char self[4096];
@@ -2475,9 +2478,14 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		return rc;
 	}
 	if ((rc = proc_self(&self)) < 0 ||
-	    (rc = store_transfer_set_running(st, s.t.id, &self,
-					     cfg->detached ? getsid(0) : 0)) < 0) {
-		log_error("cannot mark the transfer running: %s", store_errmsg(st));
+	    (rc = store_transfer_set_running(st, s.t.id, &self, cfg->detached ? getsid(0) : 0,
+					     cfg->owner.pid ? &cfg->owner : NULL)) < 0) {
+		/* Never two supervisors: the one that took it over goes on alone. */
+		if (rc == SYNC_ERR_EXISTS)
+			log_error("transfer %lld was taken over or ended while this supervisor "
+				  "started; leaving it", (long long)s.t.id);
+		else
+			log_error("cannot mark the transfer running: %s", store_errmsg(st));
 		transfer_release(&s.t);
 		restore_signals();
 		return rc;

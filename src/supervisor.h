@@ -39,6 +39,7 @@ struct supervisor_config {
 	uint64_t split_mib;        /* move files from this size in pieces; 0: decide by the link */
 	bool split_never;          /* SCOW_SYNC_SPLIT_MIB=0 */
 	const char *self_path;     /* this program, which reads pieces; NULL: no pieces */
+	struct proc_id owner;      /* the command that claimed the transfer (this one) */
 	const char *rsync_path;
 	const char *ssh_path;
 	const char *ssh_config;    /* ssh -F, or NULL */

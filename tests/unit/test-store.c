@@ -111,7 +111,7 @@ main(void)
 	transfer_release(&got);
 	CHECK_INT(store_transfer_get(st, 999, &got), SYNC_ERR_NOT_FOUND);
 
-	CHECK_INT(store_transfer_set_running(st, t.id, &me, 0), SYNC_OK);
+	CHECK_INT(store_transfer_set_running(st, t.id, &me, 0, NULL), SYNC_OK);
 	CHECK_INT(store_unit_add(st, t.id, UNIT_FILE, "run/a", NULL, &u1), SYNC_OK);
 	{
 		struct unit_size sz = { 3, 5000000000ULL }, pending;
@@ -288,7 +288,7 @@ main(void)
 		CHECK_INT(es, EXCLUSION_APPLIED);
 
 		/* Still running under a live supervisor: not resumed. */
-		CHECK_INT(store_transfer_set_running(st, r.id, &me, 0), SYNC_OK);
+		CHECK_INT(store_transfer_set_running(st, r.id, &me, 0, NULL), SYNC_OK);
 		CHECK_INT(store_transfer_resume(st, r.id, &me, always_alive, &was, &twin),
 			  SYNC_ERR_EXISTS);
 		CHECK_INT(twin, r.id);
@@ -330,8 +330,20 @@ main(void)
 		{
 			struct transfer twin_t = r;
 
+			twin_t.supervisor = me;
 			CHECK_INT(store_transfer_insert(st, &twin_t), SYNC_OK);
-			CHECK_INT(store_transfer_set_running(st, twin_t.id, &me, 0), SYNC_OK);
+			{
+				/* Taken only from the owner that claimed it, and only once. */
+				struct proc_id other = me;
+
+				other.pid++;
+				CHECK_INT(store_transfer_set_running(st, twin_t.id, &me, 0, &other),
+					  SYNC_ERR_EXISTS);
+				CHECK_INT(store_transfer_set_running(st, twin_t.id, &me, 0, &me),
+					  SYNC_OK);
+				CHECK_INT(store_transfer_set_running(st, twin_t.id, &me, 0, &me),
+					  SYNC_ERR_EXISTS);
+			}
 			CHECK_INT(store_transfer_resume(st, r.id, &me, always_alive, &was, &twin),
 				  SYNC_ERR_EXISTS);
 			CHECK_INT(twin, twin_t.id);
