@@ -515,15 +515,42 @@ store_transfer_insert(struct store *st, struct transfer *t)
 static int
 keep_running_files(struct store *st, int64_t transfer_id)
 {
+	struct strvec files = STRVEC_INIT;
 	sqlite3_stmt *stmt;
-	int rc;
+	size_t i;
+	int rc, step;
 
-	if ((rc = prepare(st, "INSERT OR IGNORE INTO leftovers (transfer_id, path) "
-			  "SELECT transfer_id, cur_file FROM units WHERE transfer_id = ? AND "
+	if ((rc = prepare(st, "SELECT cur_file FROM units WHERE transfer_id = ? AND "
 			  "state = 'running' AND cur_file IS NOT NULL", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
-	return step_done(st, stmt, "keep partial files");
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		char *f = col_string(stmt, 0);
+
+		if (f)
+			strvec_push(&files, f);
+		free(f);
+	}
+	sqlite3_finalize(stmt);
+	if (step != SQLITE_DONE) {
+		strvec_clear(&files);
+		return db_error(st, "read running files");
+	}
+	/*
+	 * The file, and its directory as a marker ("DIR/"): the receiver may
+	 * have been a few files behind the one recorded (see clean_leftovers).
+	 */
+	for (i = 0; i < files.nr && rc == SYNC_OK; i++) {
+		const char *slash = strrchr(files.v[i], '/');
+		char *marker = xasprintf("%.*s/", slash ? (int)(slash - files.v[i]) : 0,
+					 files.v[i]);
+
+		if ((rc = store_leftover_add(st, transfer_id, files.v[i])) == SYNC_OK)
+			rc = store_leftover_add(st, transfer_id, marker);
+		free(marker);
+	}
+	strvec_clear(&files);
+	return rc;
 }
 
 /*

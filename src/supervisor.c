@@ -45,6 +45,7 @@
  * below what the link can do, and pieces in parallel pay.
  */
 #define SPLIT_RTT_MIN 0.060
+#define RECENT_DIRS 16            /* directories of recent files kept for the cleanup */
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
 #define SFTP_TIMEOUT_MS 30000
 #define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
@@ -89,6 +90,7 @@ struct worker {
 	int feeder_status;
 	struct strbuf feeder_line;
 	bool changed;                 /* rsync changed something on the far side */
+	struct strvec recent_dirs;    /* directories of the last names rsync sent */
 	struct rsync_parser parser;
 	struct strbuf err_tail;       /* last bytes of stderr, for the reason */
 	struct strbuf err_line;       /* stderr line being assembled, for the log */
@@ -600,6 +602,31 @@ unit_of(const struct worker *w, const char *path)
 	return w->cur_unit;
 }
 
+/*
+ * Remember the directory of a file rsync is sending. Its receiver runs
+ * behind the sender by whatever the connection holds, many small files
+ * perhaps: when the rsync is stopped, the partial data may be of any of
+ * the last files, so the cleanup looks at their directories.
+ */
+static void
+note_recent_dir(struct worker *w, const char *file)
+{
+	const char *slash = strrchr(file, '/');
+	size_t len = slash ? (size_t)(slash - file) : 0;
+	struct strvec *d = &w->recent_dirs;
+
+	if (d->nr > 0 && strlen(d->v[d->nr - 1]) == len + 1 &&
+	    memcmp(d->v[d->nr - 1], file, len) == 0)
+		return;
+	if (d->nr >= RECENT_DIRS) {
+		free(d->v[0]);
+		memmove(d->v, d->v + 1, (d->nr - 1) * sizeof *d->v);
+		d->v[--d->nr] = NULL;
+	}
+	/* A marker: "DIR/" stands for the partial files of DIR (see clean_leftovers). */
+	strvec_pushf(d, "%.*s/", (int)len, file);
+}
+
 /* Rsync event callback: keep the worker's view of its current file. */
 static void
 on_rsync_event(const struct rsync_event *ev, void *ctx)
@@ -614,6 +641,7 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 		if (!ev->is_dir) {
 			strbuf_add(&w->current, ev->name, ev->name_len);
 			w->cur_unit = unit_of(w, w->current.buf);
+			note_recent_dir(w, w->current.buf);
 		}
 		w->file_bytes = 0;
 		w->file_percent = 0;
@@ -913,10 +941,16 @@ finish_batch(struct sup *s, struct worker *w)
 	strbuf_addch(&what, '\'');
 	if (w->nunits > 1)
 		strbuf_addf(&what, " and %zu more units", w->nunits - 1);
-	/* A file cut off mid-way may have left partial data on the far side. */
-	if (code != 0 && w->current.len &&
-	    store_leftover_add(s->st, s->t.id, w->current.buf) < 0)
-		log_warn("cannot record a partial file: %s", store_errmsg(s->st));
+	/* Files cut off mid-way may have left partial data on the far side. */
+	if (code != 0) {
+		size_t k;
+
+		if (w->current.len && store_leftover_add(s->st, s->t.id, w->current.buf) < 0)
+			log_warn("cannot record a partial file: %s", store_errmsg(s->st));
+		for (k = 0; k < w->recent_dirs.nr; k++)
+			store_leftover_add(s->st, s->t.id, w->recent_dirs.v[k]);
+	}
+	strvec_clear(&w->recent_dirs);
 	if (code == 24)
 		log_warn("some source files vanished while being sent");
 	in_tx = store_begin(s->st) == SYNC_OK;
@@ -1724,6 +1758,59 @@ busy_workers(struct sup *s)
 	return n;
 }
 
+struct marker_scan {
+	const char *dir;              /* the marker's directory, relative */
+	const char *local_dir;        /* the same in the source */
+	const char *prefix;           /* only files at or below it, or NULL */
+	struct strvec *out;
+};
+
+static int
+marker_entry(const char *name, const struct sftp_attrs *a, void *ctx)
+{
+	struct marker_scan *ms = ctx;
+	struct stat sb;
+	char *local, *rel;
+
+	if (!a->have_perm || !S_ISREG(a->perm))
+		return 0;
+	rel = *ms->dir ? xasprintf("%s/%s", ms->dir, name) : xstrdup(name);
+	local = xasprintf("%s/%s", ms->local_dir, name);
+	/* Partial data of a file the source has, and that we are to stop. */
+	if (lstat(local, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (ms->prefix == NULL || path_is_within(rel, ms->prefix)))
+		strvec_push(ms->out, rel);
+	free(local);
+	free(rel);
+	return 0;
+}
+
+/*
+ * Expand a directory marker ("DIR/") into the files of DIR whose partial
+ * data is on the far side: one listing of DIR's partial directory, not a
+ * look per file. A source with a directory of that name itself is left to
+ * the per-file rules.
+ */
+static void
+expand_marker(struct sftp *session, const char *dest, const char *source_root,
+	      const char *marker, const char *prefix, struct strvec *out)
+{
+	char *dir = xstrndup(marker, strlen(marker) - 1);
+	char *remote = *dir ? xasprintf("%s/%s/%s", dest, dir, PARTIAL_DIR) :
+		       xasprintf("%s/%s", dest, PARTIAL_DIR);
+	char *local = *dir ? xasprintf("%s/%s", source_root, dir) : xstrdup(source_root);
+	char *local_partial = xasprintf("%s/%s", local, PARTIAL_DIR);
+	struct marker_scan ms = { dir, local, prefix, out };
+	struct stat sb;
+
+	if (lstat(local_partial, &sb) < 0)
+		sftp_list(session, remote, marker_entry, &ms);
+	free(dir);
+	free(remote);
+	free(local);
+	free(local_partial);
+}
+
 /*
  * Remove the far side's partial data of the leftovers at or below prefix
  * (all when NULL) and forget them. *session is opened when first needed
@@ -1734,24 +1821,36 @@ clean_leftovers(struct store *st, int64_t transfer_id, const struct ssh_target *
 		const char *dest, const char *source_root, struct sftp **session,
 		const char *prefix)
 {
-	struct strvec files = STRVEC_INIT;
+	struct strvec files = STRVEC_INIT, rows = STRVEC_INIT, done = STRVEC_INIT;
 	struct cleanup_result r;
 	char err[512];
 	size_t i;
 	int rc;
 
-	if ((rc = store_leftovers_list(st, transfer_id, prefix, &files)) < 0) {
+	/* Directory markers lie above a part's prefix: take them all, filter below. */
+	if ((rc = store_leftovers_list(st, transfer_id, NULL, &rows)) < 0) {
 		log_warn("cannot list partial files: %s", store_errmsg(st));
 		return rc;
 	}
-	if (files.nr == 0)
+	for (i = 0; i < rows.nr; i++)
+		if (prefix == NULL || rows.v[i][strlen(rows.v[i]) - 1] == '/' ||
+		    path_is_within(rows.v[i], prefix))
+			strvec_push(&done, rows.v[i]);
+	strvec_clear(&rows);
+	if (done.nr == 0)
 		return SYNC_OK;
 	if (*session == NULL &&
 	    (rc = sftp_open(target, SFTP_TIMEOUT_MS, session, err, sizeof err)) < 0) {
 		log_warn("cannot open an sftp session to remove %zu partial files: %s",
-			 files.nr, err);
-		strvec_clear(&files);
+			 done.nr, err);
+		strvec_clear(&done);
 		return rc;
+	}
+	for (i = 0; i < done.nr; i++) {
+		if (done.v[i][strlen(done.v[i]) - 1] == '/')
+			expand_marker(*session, dest, source_root, done.v[i], prefix, &files);
+		else
+			strvec_push(&files, done.v[i]);
 	}
 	rc = cleanup_partials(*session, dest, source_root, PARTIAL_DIR,
 			      (const char *const *)files.v,
@@ -1765,10 +1864,15 @@ clean_leftovers(struct store *st, int64_t transfer_id, const struct ssh_target *
 		log_warn("could not remove partial files on the far side: %s",
 			 r.first_error ? r.first_error : "the session failed");
 	else
-		for (i = 0; i < files.nr; i++)
-			store_leftover_remove(st, transfer_id, files.v[i]);
+		for (i = 0; i < done.nr; i++) {
+			/* A marker goes only with the last part that could need it. */
+			if (prefix && done.v[i][strlen(done.v[i]) - 1] == '/')
+				continue;
+			store_leftover_remove(st, transfer_id, done.v[i]);
+		}
 	free(r.first_error);
 	strvec_clear(&files);
+	strvec_clear(&done);
 	if (rc < 0) {
 		sftp_close(*session);
 		*session = NULL;
@@ -2421,6 +2525,7 @@ sup_release(struct sup *s)
 		free(w->units);
 		free(w->list_file);
 		strbuf_release(&w->feeder_line);
+		strvec_clear(&w->recent_dirs);
 		if (w->feeder_err >= 0)
 			close(w->feeder_err);
 		rsync_parser_release(&w->parser);
@@ -2589,6 +2694,14 @@ finish:
 		s.stopped_on_request = true;
 		clean_leftovers(st, s.t.id, &s.target, s.t.destination, s.source_root, &s.sftp,
 				NULL);
+	}
+	/* Done: whatever partial data is still recorded (of stopped parts) goes. */
+	if (!got_stop_signal && s.failure == NULL && s.walk_errors == 0 && s.master_pid > 0) {
+		uint64_t left = 0;
+
+		if (store_leftovers_count(st, s.t.id, &left) == SYNC_OK && left > 0)
+			clean_leftovers(st, s.t.id, &s.target, s.t.destination, s.source_root,
+					&s.sftp, NULL);
 	}
 	sftp_close(s.sftp);
 	s.sftp = NULL;

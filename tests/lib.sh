@@ -256,7 +256,8 @@ PY
 test_processes() {
 	local sshd_pid
 	sshd_pid=$(cat "$T/sshd.pid" 2>/dev/null)
-	pgrep -f -- "$T" | grep -vx -e "$$" -e "${sshd_pid:-0}" -e "${RELAY_PID:-0}" || true
+	pgrep -f -- "$T" | grep -vx -e "$$" -e "${sshd_pid:-0}" -e "${RELAY_PID:-0}" \
+		-e "${LINKEM_PID:-0}" || true
 	# The far side: a session of our sshd still open (its processes carry no $T).
 	[ -n "$sshd_pid" ] && pgrep -P "$sshd_pid" || true
 }
@@ -312,6 +313,17 @@ start_relay() {
 	RELAY_PORT=$(cat "$T/relay.port")
 }
 relay_drop() { kill -USR1 "$RELAY_PID"; }
+
+# Start bench/linkem (built here) in front of the private sshd, as a slow
+# link with a deep queue: start_linkem RATE_MBIT DELAY_MS; LINKEM_PORT.
+start_linkem() {
+	cc -O2 -o "$T/linkem" "$SCOW_SYNC_SRCDIR/bench/linkem.c" || skip "cannot build linkem"
+	"$T/linkem" --to "$SSHD_PORT" --port-file "$T/linkem.port" --rate-mbit "$1" \
+		--delay-ms "$2" &
+	LINKEM_PID=$!
+	wait_for 10 test -s "$T/linkem.port" || { echo "linkem did not start"; exit 99; }
+	LINKEM_PORT=$(cat "$T/linkem.port")
+}
 relay_toggle() { kill -USR2 "$RELAY_PID"; }
 
 # The private directory recorded for transfer $1 (empty when none).

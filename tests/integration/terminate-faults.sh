@@ -135,6 +135,27 @@ cmp -s "$src/.notes.backup" "$T/dstf/f/.notes.backup" ||
 	fail "(f) the cleanup removed the arrived .notes.backup"
 [ -z "$(debris "$T/dstf" | grep -v '/.notes.backup$')" ] || fail "(f) debris: $(debris "$T/dstf")"
 
+# (g) many small files in one batch over a slow link with a deep queue, so
+# that the receiver is many files behind the sender: terminate leaves no
+# partial data of any of them (twice, as the lag differs).
+start_linkem 2 5
+for round in 1 2; do
+	src=$T/src/g$round
+	mkdir -p "$src"
+	for i in $(seq -w 1 30); do head -c 150000 /dev/urandom > "$src/f$i"; done
+	id=$(SCOW_SYNC_WORKERS=1 start "$src" "$T/dstg" "$LINKEM_PORT" -m 1) ||
+		fail "start (g$round) exited $?"
+	wait_for 30 eval '[ "$(ls "$T/dstg/g$round" 2>/dev/null | wc -l)" -ge 2 ]' ||
+		fail "(g$round) nothing arrived"
+	sleep 0.$((round * 4))
+	terminate -s "$src" || fail "(g$round) terminate exited $?"
+	[ "$(transfer_state "$id")" = terminated ] || fail "(g$round) transfer is $(transfer_state "$id")"
+	[ -z "$(debris "$T/dstg")" ] || fail "(g$round) debris: $(debris "$T/dstg")"
+	while IFS= read -r -d '' f; do
+		cmp -s "$f" "$src/${f##*/}" || fail "(g$round) incomplete file under its name: $f"
+	done < <(find "$T/dstg/g$round" -type f -not -path "*/.scow-sync-partial/*" -print0)
+done
+
 # (e) a hung supervisor.
 src=$T/src/e
 mkdir -p "$src"
