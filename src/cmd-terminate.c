@@ -441,7 +441,9 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}
-	if (source_arg && path_absolute(source_arg, &source) < 0) {
+	/* Spelled as start spells it; a path that is gone as it is written. */
+	if (source_arg && path_source(source_arg, &source) < 0 &&
+	    path_absolute(source_arg, &source) < 0) {
 		cmd_error(ctx, "invalid source '%s': %s", source_arg, strerror(errno));
 		return EXIT_USAGE;
 	}
@@ -487,8 +489,18 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		}
 	}
 	if (!tc.whole && tc.n > 0 && tc.m[0].rel) {
-		/* A part of a running transfer: the newest that holds it. */
-		code = stop_part(ctx, st, &tc.m[0], source_arg);
+		/* A part: of the newest running transfer that holds it, else the newest. */
+		size_t pick = 0;
+
+		for (i = 0; i < tc.n; i++) {
+			if (tc.m[i].rel && (tc.m[i].state == TRANSFER_RUNNING ||
+					    tc.m[i].state == TRANSFER_QUEUED) &&
+			    proc_matches(&tc.m[i].sup)) {
+				pick = i;
+				break;
+			}
+		}
+		code = stop_part(ctx, st, &tc.m[pick], source_arg);
 		goto out;
 	}
 	for (i = 0; i < tc.n; i++) {

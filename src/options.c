@@ -204,7 +204,7 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 	free(req->destination_tidy);
 	req->destination_tidy = path_tidy(req->destination);
 	req->destination = req->destination_tidy;
-	if (path_absolute(req->source_arg, &req->source) < 0 ||
+	if (path_source(req->source_arg, &req->source) < 0 ||
 	    lstat(req->source, &sb) < 0) {
 		snprintf(err, errlen, "cannot read source '%s': %s", req->source_arg,
 			 strerror(errno));

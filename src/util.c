@@ -405,6 +405,44 @@ path_absolute(const char *path, char **out)
 	return SYNC_OK;
 }
 
+int
+path_source(const char *path, char **out)
+{
+	char *abs, *dir, *real;
+	int rc;
+
+	if ((rc = path_absolute(path, &abs)) < 0)
+		return rc;
+	if (strstr(abs, "/../") == NULL &&
+	    (strlen(abs) < 3 || strcmp(abs + strlen(abs) - 3, "/..") != 0)) {
+		*out = abs;
+		return SYNC_OK;
+	}
+	/* Through "..": the directory it names, so that one source has one spelling. */
+	if (strcmp(path_basename(abs), "..") == 0) {
+		real = realpath(abs, NULL);
+	} else {
+		dir = path_dirname(abs);
+		real = realpath(dir, NULL);
+		if (real) {
+			char *joined = strcmp(real, "/") == 0 ?
+				       xasprintf("/%s", path_basename(abs)) :
+				       xasprintf("%s/%s", real, path_basename(abs));
+
+			free(real);
+			real = joined;
+		}
+		free(dir);
+	}
+	if (real == NULL) {
+		free(abs);
+		return SYNC_ERR_SYSTEM;
+	}
+	free(abs);
+	*out = real;
+	return SYNC_OK;
+}
+
 char *
 path_tidy(const char *path)
 {

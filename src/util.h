@@ -121,6 +121,12 @@ void rsync_rsh_quote(struct strbuf *out, const char *s);
  */
 int path_absolute(const char *path, char **out);
 /*
+ * A source path in one spelling: path_absolute, and where it goes through
+ * "..", the real directory (symbolic links resolved) that names; the last
+ * component is kept as it is. *out is the caller's to free.
+ */
+int path_source(const char *path, char **out);
+/*
  * Return path without repeated '/', '.' components or a trailing '/',
  * relative paths staying relative ("." for nothing left); '..' is kept,
  * since on the far side it depends on symbolic links. Caller frees.

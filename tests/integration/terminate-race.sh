@@ -7,7 +7,8 @@
 #    not there yet and runs to a byte-identical end;
 #  - resume of an old transfer while the same request runs under a new id
 #    starts no second writer, and names the running one;
-#  - "d", "d/" and "./d" are one destination: one transfer;
+#  - "d", "d/" and "./d" are one destination, "x/../s" and "s" one source:
+#    one transfer;
 #  - a terminated transfer at -m 0, resumed, sends everything.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
@@ -88,6 +89,11 @@ first=$(start "$src" "$T/dst3" -m 1) || fail "start exited $?"
 for d in "$T/dst3/" "$T//dst3" "$T/./dst3/."; do
 	again=$(start "$src" "$d" -m 1 2>/dev/null) || fail "start -d $d exited $?"
 	[ "$again" = "$first" ] || fail "-d '$d' started transfer $again beside $first"
+done
+mkdir -p "$T/src/other"
+for s in "$T/src/other/../spell" "$T/src/./spell/"; do
+	again=$(start "$s" "$T/dst3" -m 1 2>/dev/null) || fail "start -s $s exited $?"
+	[ "$again" = "$first" ] || fail "-s '$s' started transfer $again beside $first"
 done
 scow-sync terminate --all >/dev/null 2>&1
 no_processes_left || fail "processes left after terminate --all"

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -64,6 +65,37 @@ test_paths(void)
 	free(out);
 	free(cwd);
 	CHECK(path_absolute("", &out) != SYNC_OK);
+
+	/* Sources through "..": the real directory; others as they are. */
+	{
+		char base[] = "/tmp/scow-sync-test-util-XXXXXX";
+		char *p, *want;
+
+		CHECK(mkdtemp(base) != NULL);
+		p = xasprintf("%s/a", base);
+		CHECK(mkdir(p, 0700) == 0);
+		free(p);
+		p = xasprintf("%s/a/../a/b c", base);
+		want = xasprintf("%s/a/b c", base);
+		CHECK_INT(path_source(p, &out), SYNC_OK);
+		CHECK_STR(out, want);
+		free(out);
+		free(p);
+		p = xasprintf("%s/a/..", base);
+		CHECK_INT(path_source(p, &out), SYNC_OK);
+		CHECK_STR(out, base);
+		free(out);
+		free(p);
+		CHECK_INT(path_source("/no/such/../x", &out), SYNC_ERR_SYSTEM);
+		CHECK_INT(path_source("/no/such/x/", &out), SYNC_OK);
+		CHECK_STR(out, "/no/such/x");
+		free(out);
+		p = xasprintf("%s/a", base);
+		rmdir(p);
+		free(p);
+		rmdir(base);
+		free(want);
+	}
 
 	/* Destinations: one spelling per directory, relative ones stay relative. */
 	{
