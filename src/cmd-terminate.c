@@ -200,7 +200,9 @@ stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 		}
 		if (transfer_state_finished(t.state) && t.state != TRANSFER_INTERRUPTED) {
 			if (t.state == TRANSFER_TERMINATED) {
-				end_session(&t);
+				/* Only a session we saw alive a moment ago is surely still its own. */
+				if (signalled.pid)
+					end_session(&t);
 				code = clean_after(ctx, st, &t);
 				if (code == EXIT_OK && ctx->verbosity > 0)
 					fprintf(stderr, "%s: stopped transfer %lld\n", ctx->prog,
@@ -248,7 +250,8 @@ stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 			continue;
 		}
 		/* Its owner is gone: finish it here, unless someone took it over. */
-		end_session(&t);
+		if (signalled.pid)
+			end_session(&t);
 		rc = store_transfer_finish_orphan(st, id, &t.supervisor, TRANSFER_TERMINATED,
 						  signalled.pid ? "terminated on request" :
 						  "terminated on request after its supervisor had ended");

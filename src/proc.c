@@ -320,6 +320,13 @@ proc_signal_session(pid_t sid, const struct proc_id *first, int sig, size_t *n)
 	/* Never our own session, nor another user's processes. */
 	if (sid <= 1 || sid == getsid(0) || first->uid != geteuid())
 		return SYNC_ERR_INVALID;
+	/*
+	 * The leader of a session made for a detached supervisor exits at once.
+	 * A live process with the session's number is a leader of a session of
+	 * the same number made since: not ours.
+	 */
+	if (proc_lookup(sid, &(struct proc_id){ 0, 0, 0 }) == 0)
+		return SYNC_ERR_INVALID;
 	rc = proc_each(signal_member, &sc);
 	*n = sc.n;
 	return rc;

@@ -48,8 +48,9 @@ int proc_session(const struct proc_id *id, pid_t *sid);
  * Send sig (0: only count) to every live process of session sid that is
  * owned by first->uid and started no earlier than first: the processes a
  * detached supervisor (first) left behind, when the session was made for
- * it. Refuses (SYNC_ERR_INVALID) the caller's own session and another
- * user's. *n gets how many there were.
+ * it. Refuses (SYNC_ERR_INVALID) the caller's own session, another user's,
+ * and a session whose leader is alive (one made since with the same
+ * number: the leader of ours exited at once). *n gets how many there were.
  */
 int proc_signal_session(pid_t sid, const struct proc_id *first, int sig, size_t *n);
 

@@ -247,7 +247,8 @@ test_other_owner(void)
 
 /*
  * What a detached supervisor leaves in the session made for it is found
- * and signalled; our own session never is.
+ * and signalled, once the session's leader has gone (as start's middle
+ * child does); a session whose leader is alive, and our own, never are.
  */
 static void
 test_session(void)
@@ -261,29 +262,35 @@ test_session(void)
 
 	CHECK(pipe(ready) == 0);
 	if ((pid = fork()) == 0) {
-		/* A session leader with one child, both waiting to be killed. */
+		/* A session leader with two children; it waits to be told to go. */
 		close(ready[0]);
 		setsid();
-		if (fork() == 0) {
-			(void)!write(ready[1], "c", 1);
-			for (;;)
-				pause();
+		for (i = 0; i < 2; i++) {
+			if (fork() == 0) {
+				(void)!write(ready[1], "c", 1);
+				for (;;)
+					pause();
+			}
 		}
 		(void)!write(ready[1], "l", 1);
-		for (;;)
-			pause();
+		pause();
+		_exit(0);
 	}
 	close(ready[1]);
-	CHECK(read(ready[0], &b, 1) == 1 && read(ready[0], &b, 1) == 1);
+	for (i = 0; i < 3; i++)
+		CHECK(read(ready[0], &b, 1) == 1);
 	close(ready[0]);
 	CHECK_INT(proc_lookup(pid, &leader), 0);
+	/* Its leader alive: a session that may not be the one we knew. */
+	CHECK_INT(proc_signal_session(pid, &leader, 0, &n), SYNC_ERR_INVALID);
+	kill(pid, SIGTERM);
+	child_reap(&(struct child){ pid, -1 });
 	CHECK_INT(proc_signal_session(pid, &leader, 0, &n), 0);
 	CHECK_INT(n, 2);
 	CHECK_INT(proc_signal_session(pid, &leader, SIGKILL, &n), 0);
 	CHECK_INT(n, 2);
-	child_reap(&(struct child){ pid, -1 });
 	for (i = 0; i < 100; i++) {
-		/* The orphaned grandchild is reaped by init, in its own time. */
+		/* The orphans are reaped by init, in its own time. */
 		if (proc_signal_session(pid, &leader, 0, &n) == 0 && n == 0)
 			break;
 		usleep(20000);
