@@ -291,6 +291,11 @@ part_outcome(const struct cmd_ctx *ctx, enum exclusion_state state, int64_t id,
 	case EXCLUSION_ALREADY:
 		cmd_error(ctx, "'%s' of transfer %lld was stopped before", shown, (long long)id);
 		return EXIT_NOMATCH;
+	case EXCLUSION_UNCLEAN:
+		cmd_error(ctx, "'%s' of transfer %lld is stopped, but its partial data on the far "
+			  "side could not be removed (see the log); terminating it again tries "
+			  "again", shown, (long long)id);
+		return EXIT_FAILED;
 	case EXCLUSION_NOMATCH:
 		cmd_error(ctx, "'%s' is not part of transfer %lld", shown, (long long)id);
 		return EXIT_NOMATCH;
@@ -505,6 +510,13 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		}
 		code = stop_part(ctx, st, &tc.m[pick], source_arg);
 		goto out;
+	}
+	/* All at once: every stop is asked for before any is waited for. */
+	for (i = 0; tc.n > 1 && i < tc.n; i++) {
+		if (tc.m[i].rel != NULL || store_transfer_request_stop(st, tc.m[i].id) < 0)
+			continue;
+		if (tc.m[i].state == TRANSFER_RUNNING)
+			proc_signal(&tc.m[i].sup, SIGTERM);
 	}
 	for (i = 0; i < tc.n; i++) {
 		if (tc.m[i].rel != NULL)

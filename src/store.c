@@ -1375,7 +1375,7 @@ store_active_foreach(struct store *st, active_fn fn, void *ctx)
 }
 
 static const char *const exclusion_state_names[] = {
-	"pending", "applied", "done", "nomatch", "already",
+	"pending", "applied", "done", "nomatch", "already", "unclean",
 };
 
 const char *
@@ -1422,7 +1422,7 @@ store_exclusion_state(struct store *st, int64_t id, enum exclusion_state *out)
 	sqlite3_bind_int64(stmt, 1, id);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
-		i = name_index(exclusion_state_names, 5, sqlite3_column_text(stmt, 0));
+		i = name_index(exclusion_state_names, 6, sqlite3_column_text(stmt, 0));
 		*out = i < 0 ? EXCLUSION_NOMATCH : (enum exclusion_state)i;
 		rc = SYNC_OK;
 	} else

@@ -264,6 +264,7 @@ enum exclusion_state {
 	EXCLUSION_DONE,        /* it had already arrived: nothing to stop */
 	EXCLUSION_NOMATCH,     /* not part of what this transfer moves */
 	EXCLUSION_ALREADY,     /* it had been stopped before */
+	EXCLUSION_UNCLEAN,     /* stopped, but its partial data could not be removed */
 };
 const char *exclusion_state_name(enum exclusion_state s);
 

@@ -2032,7 +2032,25 @@ part_stop_text(enum exclusion_state r)
 {
 	return r == EXCLUSION_APPLIED ? "stopped; the rest goes on" :
 	       r == EXCLUSION_DONE ? "it had already arrived" :
-	       r == EXCLUSION_ALREADY ? "it was stopped before" : "not part of this transfer";
+	       r == EXCLUSION_ALREADY ? "it was stopped before" :
+	       r == EXCLUSION_UNCLEAN ? "stopped, but its partial data is still on the far side" :
+	       "not part of this transfer";
+}
+
+/* Is partial data at or below p (or a directory marker) still recorded? */
+static bool
+leftovers_within(struct sup *s, const char *p)
+{
+	struct strvec rows = STRVEC_INIT;
+	bool any = false;
+	size_t i;
+
+	if (store_leftovers_list(s->st, s->t.id, NULL, &rows) < 0)
+		return true;
+	for (i = 0; i < rows.nr && !any; i++)
+		any = rows.v[i][strlen(rows.v[i]) - 1] == '/' || path_is_within(rows.v[i], p);
+	strvec_clear(&rows);
+	return any;
 }
 
 /*
@@ -2048,6 +2066,7 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 	const char *p = ex->path;
 	struct part_stop ps;
 	bool listed = false, victims = false;
+	uint64_t arrived = 0;
 	size_t k;
 	int i;
 
@@ -2087,16 +2106,26 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 				}
 			}
 		}
-		/* Units of it in flight stop; the rest of their batches run again. */
+		/*
+		 * Units of it in flight stop, but for those whose every file has
+		 * been sent (they arrive with their batch); the rest of their
+		 * batches run again.
+		 */
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
 
 			if (!w->busy || w->exited || w->kind != JOB_UNIT)
 				continue;
 			for (k = 0; k < w->nunits; k++) {
-				if (!path_is_within(w->units[k].unit.path, p))
+				struct batch_unit *b = &w->units[k];
+
+				if (!path_is_within(b->unit.path, p))
 					continue;
-				w->units[k].excluded = true;
+				if (b->unit.size.files > 0 && b->files_done >= b->unit.size.files) {
+					arrived++;
+					continue;
+				}
+				b->excluded = true;
 				victims = true;
 				if (!w->stopped) {
 					w->stopped = true;
@@ -2104,12 +2133,17 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 				}
 			}
 		}
+		if (arrived && !victims && ps.excluded == 0 && ps.running <= arrived)
+			ps.result = EXCLUSION_DONE;
 	}
 	if (victims)
 		settle_stopped_workers(s);
-	if (ps.result == EXCLUSION_APPLIED)
-		clean_leftovers(s->st, s->t.id, &s->target, s->t.destination, s->source_root,
-				&s->sftp, p);
+	/* Its partial data goes (also when stopped before, if that cleanup failed). */
+	if ((ps.result == EXCLUSION_APPLIED || ps.result == EXCLUSION_ALREADY) &&
+	    leftovers_within(s, p) &&
+	    clean_leftovers(s->st, s->t.id, &s->target, s->t.destination, s->source_root,
+			    &s->sftp, p) < 0)
+		ps.result = EXCLUSION_UNCLEAN;
 	store_exclusion_set_state(s->st, ex->id, ps.result);
 	log_info("terminate of '%s': %s", esc.buf, part_stop_text(ps.result));
 	strbuf_release(&esc);
@@ -2696,7 +2730,7 @@ finish:
 				NULL);
 	}
 	/* Done: whatever partial data is still recorded (of stopped parts) goes. */
-	if (!got_stop_signal && s.failure == NULL && s.walk_errors == 0 && s.master_pid > 0) {
+	if (!got_stop_signal && s.failure == NULL && s.walk_errors == 0 && s.rsh.len) {
 		uint64_t left = 0;
 
 		if (store_leftovers_count(st, s.t.id, &left) == SYNC_OK && left > 0)

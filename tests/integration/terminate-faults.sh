@@ -156,6 +156,30 @@ for round in 1 2; do
 	done < <(find "$T/dstg/g$round" -type f -not -path "*/.scow-sync-partial/*" -print0)
 done
 
+# (d2) the link is down when a part is stopped: terminate says the partial
+# data is still there (exit 1); the transfer goes on once the link is back,
+# and when it ends, that partial data is gone too.
+src=$T/src/d2
+mkdir -p "$src"
+head -c 3000000 /dev/urandom > "$src/part"
+head -c 3000000 /dev/urandom > "$src/rest"
+id=$(SCOW_SYNC_RETRIES=6 start "$src" "$T/dstd2" "$RELAY_PORT" -m 1) || fail "start (d2) exited $?"
+wait_for 30 moving "$src/part" || fail "(d2) part never got under way"
+relay_toggle
+relay_drop
+sleep 1
+terminate -s "$src/part" 2>"$T/err"; rc=$?
+[ "$rc" = 1 ] || fail "(d2) terminate of a part with the link down exited $rc, want 1"
+grep -q "could not be removed" "$T/err" || fail "(d2) terminate said: $(cat "$T/err")"
+relay_toggle
+unset SCOW_SYNC_BWLIMIT
+wait_for 90 transfer_ended "$id" || fail "(d2) the transfer did not end"
+[ "$(transfer_state "$id")" = done ] || fail "(d2) transfer is $(transfer_state "$id")"
+cmp -s "$src/rest" "$T/dstd2/d2/rest" || fail "(d2) the rest did not arrive"
+[ -e "$T/dstd2/d2/part" ] && fail "(d2) the stopped part arrived"
+[ -z "$(debris "$T/dstd2")" ] || fail "(d2) debris at the end: $(debris "$T/dstd2")"
+export SCOW_SYNC_BWLIMIT=256
+
 # (e) a hung supervisor.
 src=$T/src/e
 mkdir -p "$src"
