@@ -14,6 +14,9 @@ export SCOW_SYNC_BWLIMIT=128
 scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -m 2 \
 	-p "$SSHD_PORT" -k "$SSH_KEY" || fail "start exited $?"
 wait_for 30 query_shows "$src" || fail "the transfer never showed up in query"
+# Some data on its way, so that there is partial data to clean up.
+wait_for 30 eval 'scow-sync-query | grep -q "\"transferSize\": \"[1-9]"' ||
+	fail "no data ever moved"
 sup=$(pgrep -f -- "^scow-sync-start .*-s $src ")
 [ -n "$sup" ] || fail "cannot find the supervisor"
 pgrep -f -- "ControlMaster=yes" >/dev/null || fail "no shared ssh connection to watch"
