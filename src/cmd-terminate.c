@@ -154,9 +154,18 @@ static int
 clean_after(const struct cmd_ctx *ctx, struct store *st, const struct transfer *t)
 {
 	struct supervisor_config cfg;
+	struct transfer now;
 	uint64_t left = 0;
 	char err[512];
+	bool ours;
 
+	/* A resume may have taken it since: then its files are the new run's. */
+	if (store_transfer_get(st, t->id, &now) < 0)
+		return EXIT_FAILED;
+	ours = now.state == TRANSFER_TERMINATED;
+	transfer_release(&now);
+	if (!ours)
+		return EXIT_OK;
 	supervisor_remove_stale(st, t->id);
 	if (store_leftovers_count(st, t->id, &left) < 0 || left == 0)
 		return EXIT_OK;
