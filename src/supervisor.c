@@ -46,6 +46,7 @@
  */
 #define SPLIT_RTT_MIN 0.060
 #define RECENT_DIRS 16            /* directories of recent files kept for the cleanup */
+#define OWN_CONNECTION_BYTES (32ULL << 20)
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
 #define SFTP_TIMEOUT_MS 30000
 #define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
@@ -144,7 +145,8 @@ struct sup {
 	pid_t master_pid;
 	int master_err;               /* its stderr, until it is up */
 	struct ssh_target target;
-	struct strbuf rsh;
+	struct strbuf rsh;            /* rsync's -e: through the shared connection */
+	struct strbuf rsh_own;        /* ... or over a connection of its own */
 	struct worker *workers;
 	int nworkers;
 	struct retry *retries;
@@ -742,6 +744,18 @@ drain_worker(struct worker *w)
 	}
 }
 
+/* The bytes w's batch holds. */
+static uint64_t
+batch_bytes(const struct worker *w)
+{
+	uint64_t b = 0;
+	size_t k;
+
+	for (k = 0; k < w->nunits; k++)
+		b += w->units[k].unit.size.bytes;
+	return b;
+}
+
 /*
  * Write the paths of w's batch, NUL-terminated, to its list file. A file
  * rather than rsync's stdin: a long list written to a pipe could block us
@@ -788,6 +802,13 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	memset(&job, 0, sizeof job);
 	job.rsync_path = s->cfg->rsync_path;
 	job.rsh = s->rsh.buf;
+	/*
+	 * Through the shared connection every byte takes two more hops (the
+	 * mux client, the master), which costs CPU where the CPU is the limit
+	 * (a near link): a big batch there is worth a handshake of its own.
+	 */
+	if (kind == JOB_UNIT && !s->split_ok && batch_bytes(w) >= OWN_CONNECTION_BYTES)
+		job.rsh = s->rsh_own.buf;
 	job.host = s->t.address;
 	job.source_root = s->source_root;
 	job.remote_dir = s->t.destination;
@@ -2584,6 +2605,7 @@ sup_release(struct sup *s)
 	free(s->dirs_file);
 	free((char *)s->target.known_hosts);
 	strbuf_release(&s->rsh);
+	strbuf_release(&s->rsh_own);
 	strvec_clear(&s->excludes);
 	strvec_clear(&s->mkdirs);
 	free(s->walk_error_first);
@@ -2687,6 +2709,12 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		goto finish;
 	s.target.control_path = s.control_path;
 	ssh_rsh_command(&s.target, &s.rsh);
+	{
+		struct ssh_target own = s.target;
+
+		own.control_path = NULL;
+		ssh_rsh_command(&own, &s.rsh_own);
+	}
 	{
 		double t0 = now_monotonic();
 
