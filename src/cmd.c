@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "cmd.h"
@@ -19,14 +20,18 @@
 void
 cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 {
+	struct strbuf line = STRBUF_INIT;
 	va_list ap;
 
 	fflush(stdout);
-	fprintf(stderr, "%s: ", ctx->prog);
+	/* One write: lines of processes sharing a stderr never interleave. */
+	strbuf_addf(&line, "%s: ", ctx->prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	strbuf_vaddf(&line, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	strbuf_addch(&line, '\n');
+	(void)!write(STDERR_FILENO, line.buf, line.len);
+	strbuf_release(&line);
 }
 
 int

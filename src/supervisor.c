@@ -41,10 +41,14 @@
 #define PIECE_ALIGN (1ULL << 20)
 /*
  * One stream over ssh carries at most a channel window (2 MiB in OpenSSH)
- * per round trip; where a command takes this long to answer, that is
- * below what the link can do, and pieces in parallel pay.
+ * per round trip. A command through the shared connection answers in
+ * about two and a half round trips: from 150 ms (a round trip of 60 ms,
+ * one stream capped near 35 MB/s) a link of transfer nodes can do more,
+ * and pieces in parallel pay. Under 60 ms (a round trip of a few ms) the
+ * link is near and the CPU is the limit.
  */
-#define SPLIT_RTT_MIN 0.060
+#define SPLIT_ANSWER_MIN 0.150
+#define NEAR_ANSWER_MAX 0.060
 #define RECENT_DIRS 16            /* directories of recent files kept for the cleanup */
 #define OWN_CONNECTION_BYTES (32ULL << 20)
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
@@ -149,6 +153,8 @@ struct sup {
 	struct strbuf rsh_own;        /* ... or over a connection of its own */
 	struct worker *workers;
 	int nworkers;
+	int active_workers;           /* of them, the ones the link and the CPUs are worth */
+	bool near;                    /* the far side answers fast: the CPU is the limit */
 	struct retry *retries;
 	size_t nretries, retries_alloc;
 	struct unit batch[UNIT_BATCH];
@@ -257,6 +263,8 @@ supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errl
 	memset(cfg, 0, sizeof *cfg);
 	if (env_number("SCOW_SYNC_WORKERS", 1, WORKERS_MAX, 4, &v, err, errlen) < 0)
 		return -1;
+	s = getenv("SCOW_SYNC_WORKERS");
+	cfg->workers_set = s && *s;
 	cfg->workers = (int)v;
 	if (env_number("SCOW_SYNC_RETRIES", 1, 100, 3, &v, err, errlen) < 0)
 		return -1;
@@ -807,7 +815,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	 * mux client, the master), which costs CPU where the CPU is the limit
 	 * (a near link): a big batch there is worth a handshake of its own.
 	 */
-	if (kind == JOB_UNIT && !s->split_ok && batch_bytes(w) >= OWN_CONNECTION_BYTES)
+	if (kind == JOB_UNIT && s->near && batch_bytes(w) >= OWN_CONNECTION_BYTES)
 		job.rsh = s->rsh_own.buf;
 	job.host = s->t.address;
 	job.source_root = s->source_root;
@@ -1518,7 +1526,8 @@ static void
 choose_batch_size(struct sup *s)
 {
 	struct unit_size pending;
-	uint64_t share = (uint64_t)s->nworkers * BATCHES_PER_WORKER;
+	/* Where the link is near, a batch's start costs little: one per worker. */
+	uint64_t share = (uint64_t)s->active_workers * (s->near ? 1 : BATCHES_PER_WORKER);
 
 	if (store_units_pending_size(s->st, s->t.id, &pending) < 0)
 		pending.files = pending.bytes = 0;
@@ -2269,7 +2278,7 @@ run_loop(struct sup *s, enum job_kind pass)
 			apply_exclusions(s);
 
 		/* Fill free workers. */
-		for (i = 0; pass == JOB_UNIT && !stopping && i < s->nworkers; i++) {
+		for (i = 0; pass == JOB_UNIT && !stopping && i < s->active_workers; i++) {
 			if (s->workers[i].busy)
 				continue;
 			/* A file in pieces first: every free worker takes one. */
@@ -2683,7 +2692,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 			free(xs);
 		}
 	}
-	s.nworkers = cfg->workers;
+	s.nworkers = s.active_workers = cfg->workers;
 	s.workers = xcalloc((size_t)s.nworkers, sizeof *s.workers);
 	for (i = 0; i < s.nworkers; i++) {
 		rsync_parser_init(&s.workers[i].parser);
@@ -2722,10 +2731,24 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 			goto finish;
 		/* One command's round trip tells whether the link is far. */
 		s.split_ok = !cfg->split_never &&
-			     (cfg->split_mib > 0 || now_monotonic() - t0 >= SPLIT_RTT_MIN);
+			     (cfg->split_mib > 0 || now_monotonic() - t0 >= SPLIT_ANSWER_MIN);
 		s.split_min = cfg->split_mib > 0 ? cfg->split_mib << 20 : SPLIT_MIN_BYTES;
-		log_debug("remote command answered in %.3f s; pieces for large files %s",
-			  now_monotonic() - t0, s.split_ok ? "on" : "off");
+		/*
+		 * Near, one rsync over ssh keeps about two cores busy (the sender
+		 * and its ssh, sshd and the receiver): more workers than half the
+		 * CPUs only take turns on them. Unless the workers were chosen.
+		 */
+		s.near = now_monotonic() - t0 < NEAR_ANSWER_MAX;
+		if (s.near && !cfg->workers_set) {
+			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+			int want = cpus > 3 ? (int)(cpus / 2) : 1;
+
+			if (want < s.active_workers)
+				s.active_workers = want;
+		}
+		log_info("the far side answered in %.3f s; pieces for large files %s; "
+			  "%d workers", now_monotonic() - t0, s.split_ok ? "on" : "off",
+			  s.active_workers);
 	}
 	/* Parts stopped before stay out, whatever the walk found again. */
 	for (i = 0; i < (int)s.excludes.nr; i++) {

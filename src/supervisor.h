@@ -34,6 +34,7 @@ struct supervisor_config {
 	int64_t transfer_id;
 	const char *state_dir;
 	int workers;               /* rsync processes at once */
+	bool workers_set;          /* by SCOW_SYNC_WORKERS, not the default */
 	int max_attempts;          /* per unit, for transient failures */
 	unsigned long bwlimit_kib; /* per rsync, 0 for none */
 	uint64_t split_mib;        /* move files from this size in pieces; 0: decide by the link */

@@ -11,7 +11,7 @@ src=$T/src/run
 mkdir -p "$src"
 head -c 6291456 /dev/urandom > "$src/big"
 head -c 100000 /dev/urandom > "$src/small"
-export SCOW_SYNC_BWLIMIT=512 SCOW_SYNC_RETRIES=4
+export SCOW_SYNC_BWLIMIT=512 SCOW_SYNC_RETRIES=4 SCOW_SYNC_WORKERS=2
 log=$HOME/scow/.scow-sync/scow-sync.log
 start() {
 	scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -m 1 \
