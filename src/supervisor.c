@@ -51,6 +51,7 @@
 #define NEAR_ANSWER_MAX 0.060
 #define RECENT_DIRS 16            /* directories of recent files kept for the cleanup */
 #define OWN_CONNECTION_BYTES (32ULL << 20)
+#define OWN_CONNECTION_FILE (1ULL << 20)   /* ... of files this big on average */
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
 #define SFTP_TIMEOUT_MS 30000
 #define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
@@ -752,16 +753,23 @@ drain_worker(struct worker *w)
 	}
 }
 
-/* The bytes w's batch holds. */
-static uint64_t
-batch_bytes(const struct worker *w)
+static bool remote_up_to_date(struct sup *s, const struct unit *u);
+
+/* Is w's batch big files enough to pay for a connection of its own? */
+static bool
+own_connection_pays(struct sup *s, const struct worker *w)
 {
-	uint64_t b = 0;
+	uint64_t bytes = 0, files = 0;
 	size_t k;
 
-	for (k = 0; k < w->nunits; k++)
-		b += w->units[k].unit.size.bytes;
-	return b;
+	for (k = 0; k < w->nunits; k++) {
+		bytes += w->units[k].unit.size.bytes;
+		files += w->units[k].unit.size.files;
+	}
+	if (bytes < OWN_CONNECTION_BYTES || files == 0 || bytes / files < OWN_CONNECTION_FILE)
+		return false;
+	return !(w->nunits == 1 && w->units[0].unit.kind == UNIT_FILE &&
+		 remote_up_to_date(s, &w->units[0].unit));
 }
 
 /*
@@ -813,9 +821,10 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	/*
 	 * Through the shared connection every byte takes two more hops (the
 	 * mux client, the master), which costs CPU where the CPU is the limit
-	 * (a near link): a big batch there is worth a handshake of its own.
+	 * (a near link): a batch of big files there is worth a handshake of
+	 * its own, unless the far side has its one file already.
 	 */
-	if (kind == JOB_UNIT && s->near && batch_bytes(w) >= OWN_CONNECTION_BYTES)
+	if (kind == JOB_UNIT && s->near && own_connection_pays(s, w))
 		job.rsh = s->rsh_own.buf;
 	job.host = s->t.address;
 	job.source_root = s->source_root;
