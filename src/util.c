@@ -364,11 +364,33 @@ rsync_rsh_quote(struct strbuf *out, const char *s)
 	strbuf_addch(out, '\'');
 }
 
+/* Append path's components to sb, one '/' between, without empty or "." ones. */
+static void
+append_components(struct strbuf *sb, const char *path)
+{
+	const char *p, *q;
+
+	for (p = path; *p; p = q) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		q = p;
+		while (*q && *q != '/')
+			q++;
+		n = (size_t)(q - p);
+		if (n == 0 || (n == 1 && p[0] == '.'))
+			continue;
+		if (sb->len > 0 && sb->buf[sb->len - 1] != '/')
+			strbuf_addch(sb, '/');
+		strbuf_add(sb, p, n);
+	}
+}
+
 int
 path_absolute(const char *path, char **out)
 {
 	struct strbuf sb = STRBUF_INIT;
-	const char *p, *q;
 
 	if (path == NULL || *path == '\0') {
 		errno = ENOENT;
@@ -381,22 +403,9 @@ path_absolute(const char *path, char **out)
 			return SYNC_ERR_SYSTEM;
 		strbuf_addstr(&sb, cwd);
 		free(cwd);
-	}
-	for (p = path; *p; p = q) {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		q = p;
-		while (*q && *q != '/')
-			q++;
-		n = (size_t)(q - p);
-		if (n == 0 || (n == 1 && p[0] == '.'))
-			continue;
-		if (sb.len == 0 || sb.buf[sb.len - 1] != '/')
-			strbuf_addch(&sb, '/');
-		strbuf_add(&sb, p, n);
-	}
+	} else
+		strbuf_addch(&sb, '/');
+	append_components(&sb, path);
 	while (sb.len > 1 && sb.buf[sb.len - 1] == '/')
 		strbuf_setlen(&sb, sb.len - 1);
 	if (sb.len == 0)
@@ -447,25 +456,10 @@ char *
 path_tidy(const char *path)
 {
 	struct strbuf sb = STRBUF_INIT;
-	const char *p, *q;
 
 	if (*path == '/')
 		strbuf_addch(&sb, '/');
-	for (p = path; *p; p = q) {
-		size_t n;
-
-		while (*p == '/')
-			p++;
-		q = p;
-		while (*q && *q != '/')
-			q++;
-		n = (size_t)(q - p);
-		if (n == 0 || (n == 1 && p[0] == '.'))
-			continue;
-		if (sb.len > 0 && sb.buf[sb.len - 1] != '/')
-			strbuf_addch(&sb, '/');
-		strbuf_add(&sb, p, n);
-	}
+	append_components(&sb, path);
 	if (sb.len == 0)
 		strbuf_addch(&sb, '.');
 	return strbuf_detach(&sb, NULL);
