@@ -148,7 +148,9 @@ end_session(const struct transfer *t)
 /*
  * Remove the partial data a stopped transfer still has recorded on the far
  * side (its supervisor could not: the link was down, it was killed). An
- * exit code: EXIT_FAILED, with a line saying so, when some is left.
+ * exit code: EXIT_FAILED, with a line saying so, when some is left (the
+ * caller that has just stopped the transfer still answers 0: the portal's
+ * contract is "0 when something was stopped", and stderr says the rest).
  */
 static int
 clean_after(const struct cmd_ctx *ctx, struct store *st, const struct transfer *t)
@@ -213,6 +215,8 @@ stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 				if (signalled.pid)
 					end_session(&t);
 				code = clean_after(ctx, st, &t);
+				if (code == EXIT_FAILED && requested)
+					code = EXIT_OK;   /* stopped by us; stderr said what is left */
 				if (code == EXIT_OK && ctx->verbosity > 0)
 					fprintf(stderr, "%s: stopped transfer %lld\n", ctx->prog,
 						(long long)id);
@@ -276,6 +280,8 @@ stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 		/* The files its units were moving when it died are among the leftovers. */
 		store_units_reset_running(st, id);
 		code = clean_after(ctx, st, &t);
+		if (code == EXIT_FAILED)
+			code = EXIT_OK;   /* stopped by us; stderr said what is left */
 		if (code == EXIT_OK && ctx->verbosity > 0)
 			fprintf(stderr, "%s: stopped transfer %lld\n", ctx->prog, (long long)id);
 		transfer_release(&t);
@@ -304,7 +310,7 @@ part_outcome(const struct cmd_ctx *ctx, enum exclusion_state state, int64_t id,
 		cmd_error(ctx, "'%s' of transfer %lld is stopped, but its partial data on the far "
 			  "side could not be removed (see the log); terminating it again tries "
 			  "again", shown, (long long)id);
-		return EXIT_FAILED;
+		return EXIT_OK;   /* it is stopped: the portal's contract */
 	case EXCLUSION_NOMATCH:
 		cmd_error(ctx, "'%s' is not part of transfer %lld", shown, (long long)id);
 		return EXIT_NOMATCH;
@@ -363,7 +369,7 @@ stop_part(const struct cmd_ctx *ctx, struct store *st, const struct match *m,
 		if (rc < 0 && state == EXCLUSION_APPLIED) {
 			cmd_error(ctx, "'%s' is stopped, but its partial data on the far side could "
 				  "not be removed (see the log)", shown);
-			return EXIT_FAILED;
+			return EXIT_OK;
 		}
 		if (state == EXCLUSION_APPLIED && ctx->verbosity >= 0)
 			cmd_error(ctx, "transfer %lld is not running; '%s' is left out when it is "
