@@ -284,12 +284,12 @@ supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errl
 		memset(&cfg->owner, 0, sizeof cfg->owner);
 	/* Our own program reads the pieces of large files. */
 	{
-		static char self[4096];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		ssize_t n = readlink("/proc/self/exe", cfg->self_path_buf,
+				     sizeof cfg->self_path_buf - 1);
 
 		if (n > 0) {
-			self[n] = '\0';
-			cfg->self_path = self;
+			cfg->self_path_buf[n] = '\0';
+			cfg->self_path = cfg->self_path_buf;
 		}
 	}
 	s = getenv("SCOW_SYNC_RSYNC");
@@ -602,14 +602,18 @@ stop_master(struct sup *s)
 static size_t
 unit_of(const struct worker *w, const char *path)
 {
-	size_t i;
+	size_t i, k;
 
-	/* rsync goes through its list in order: mostly the same unit as before. */
-	if (w->cur_unit < w->nunits && path_is_within(path, w->units[w->cur_unit].unit.path))
-		return w->cur_unit;
-	for (i = 0; i < w->nunits; i++)
+	/*
+	 * rsync goes through its list in order: the same unit as before, or
+	 * one after it, so look from there on (not from the start each time,
+	 * which made a batch of n units cost n * n / 2 comparisons).
+	 */
+	for (k = 0; k < w->nunits; k++) {
+		i = (w->cur_unit + k) % w->nunits;
 		if (path_is_within(path, w->units[i].unit.path))
 			return i;
+	}
 	return w->cur_unit;
 }
 
@@ -1237,10 +1241,7 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 {
 	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
 	struct strbuf local = STRBUF_INIT, out = STRBUF_INIT, want = STRBUF_INIT;
-	struct spawn sp;
 	struct stat sb;
-	char buf[256];
-	ssize_t n;
 	int status = -1;
 	bool same = false;
 
@@ -1254,17 +1255,8 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 	strvec_push(&words, "--");
 	strvec_pushf(&words, "%s/%s", s->t.destination, u->path);
 	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	memset(&sp, 0, sizeof sp);
-	sp.argv = (const char *const *)argv.v;
-	sp.pipe_stdout = true;
-	sp.die_with_parent = true;
-	if (spawn_start(&sp) < 0)
+	if (spawn_capture((const char *const *)argv.v, &status, &out, NULL) < 0)
 		goto out;
-	while ((n = read(sp.out_fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
-		if (n > 0 && out.len < 1024)
-			strbuf_add(&out, buf, (size_t)n);
-	spawn_close_fds(&sp);
-	spawn_wait(sp.pid, &status);
 	strbuf_trim_eol(&out);
 	same = WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out.buf, want.buf) == 0;
 out:

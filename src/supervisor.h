@@ -4,10 +4,12 @@
  * The supervisor is the process that owns a transfer while it runs: the
  * detached child of start, or the foreground process of run. It
  *   1. marks the transfer running under its own (pid, start time, uid);
- *   2. checks the host key and creates the destination over libssh2;
- *   3. opens one SSH master connection that every rsync shares;
- *   4. walks the source into units (plan) and records them;
- *   5. creates the directories above the cut with their attributes;
+ *   2. opens one SSH master connection that every rsync shares (it checks
+ *      and learns the host key), and meanwhile
+ *   3. walks the source into units (plan), counting their files and bytes;
+ *   4. times one remote command to size the pool by the link, and creates
+ *      the destination and the directories above the cut;
+ *   5. (where those are many, an rsync pass creates them);
  *   6. runs the units through a bounded pool of rsync workers, small
  *      units batched into one rsync up to a share of the work, reading
  *      their progress and writing it to the store at most once a second,
@@ -40,6 +42,7 @@ struct supervisor_config {
 	uint64_t split_mib;        /* move files from this size in pieces; 0: decide by the link */
 	bool split_never;          /* SCOW_SYNC_SPLIT_MIB=0 */
 	const char *self_path;     /* this program, which reads pieces; NULL: no pieces */
+	char self_path_buf[4096];  /* where self_path points */
 	struct proc_id owner;      /* the command that claimed the transfer (this one) */
 	const char *rsync_path;
 	const char *ssh_path;
