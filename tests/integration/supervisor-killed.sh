@@ -21,6 +21,10 @@ sup=$(pgrep -f -- "^scow-sync-start .*-s $src ")
 [ -n "$sup" ] || fail "cannot find the supervisor"
 pgrep -f -- "ControlMaster=yes" >/dev/null || fail "no shared ssh connection to watch"
 kill -9 $sup
+# kill returns before the process has finished exiting; query is only
+# asked to see a supervisor that is gone.
+gone() { local p; for p in $sup; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+wait_for 10 gone || fail "the supervisor outlived kill -9"
 
 [ "$(scow-sync-query)" = "[]" ] || fail "query still shows files of a dead supervisor"
 no_processes_left || fail "processes outlived their supervisor"
