@@ -197,6 +197,8 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strvec_push(argv, "--no-r");
 	if (job->compress)
 		strvec_push(argv, "-z");
+	if (job->dry_run)
+		strvec_push(argv, "-n");
 	if (job->files_from)
 		strvec_pushf(argv, "--files-from=%s", job->files_from);
 	else
@@ -210,7 +212,9 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	strvec_push(argv, "--no-implied-dirs");
 	/* Per-file progress and one marked line per name, nothing else. */
 	strvec_push(argv, "--info=progress1,name0,flist0,stats1");
-	strvec_push(argv, "--out-format=" NAME_PREFIX "%n");
+	/* %i: a dry run must name changes of attributes alone too. */
+	strvec_push(argv, job->dry_run ? "--out-format=" NAME_PREFIX "%i %n"
+				       : "--out-format=" NAME_PREFIX "%n");
 	/* Parts stopped on request; first, because the first matching rule wins. */
 	for (i = 0; job->excludes && job->excludes[i]; i++) {
 		strbuf_reset(&sb);
@@ -245,6 +249,22 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strbuf_addch(&sb, '/');
 	strvec_push(argv, sb.buf);
 	strbuf_release(&sb);
+}
+
+bool
+rsync_itemized_name(const char *line, size_t len, size_t *name_at)
+{
+	/* The update type, the file type, then nine attribute letters. */
+	const size_t width = 11;
+	size_t i;
+
+	if (len < width + 2 || line[width] != ' ' || !strchr("<>ch.*", line[0]) || line[0] == 0)
+		return false;
+	for (i = 0; i < width; i++)
+		if ((unsigned char)line[i] <= ' ' && line[i] != ' ')
+			return false;
+	*name_at = width + 1;
+	return true;
 }
 
 /* Skip spaces; return the new position. */

@@ -103,6 +103,7 @@ struct rsync_job {
 	const char *chmod;        /* rsync --chmod rule, or NULL */
 	const char *const *excludes; /* NULL-terminated paths (relative to source_root) not to send */
 	bool recursive;           /* descend into listed directories */
+	bool dry_run;             /* -n: only name what would change, itemized */
 	bool compress;
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 };
@@ -112,6 +113,13 @@ struct rsync_job {
  * whatever characters it holds (rsync's wildcards are escaped).
  */
 void rsync_filter_escape(struct strbuf *out, const char *path);
+
+/*
+ * A dry run names each item that would change as rsync's itemize string,
+ * a space and the name ("<f..t...... d/f"). Find where the name starts in
+ * such a line: true and *name_at set, or false when it is not one.
+ */
+bool rsync_itemized_name(const char *line, size_t len, size_t *name_at);
 
 /* Append the complete rsync argv for job (program first). */
 void rsync_job_argv(const struct rsync_job *job, struct strvec *argv);

@@ -56,6 +56,7 @@
 #define SFTP_TIMEOUT_MS 30000
 #define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
 #define MKDIR_BYTES_MAX 65536     /* ... and bytes of its command */
+#define CHECK_UNITS_MAX 16384     /* units one dry run checks at most */
 
 /* Set from signal handlers, acted on by the main loop. */
 static volatile sig_atomic_t got_stop_signal;
@@ -63,7 +64,7 @@ static volatile sig_atomic_t got_child;
 static volatile sig_atomic_t got_exclusion;   /* terminate recorded a part to stop */
 static int wake_pipe[2] = { -1, -1 };
 
-enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE };
+enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK };
 
 /*
  * One unit of a worker's batch. Small units travel together, one rsync for
@@ -74,6 +75,7 @@ enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE };
 struct batch_unit {
 	struct unit unit;
 	bool excluded;                /* stopped on request: not to run again */
+	bool differs;                 /* JOB_CHECK: the far side needs some of it */
 	uint64_t bytes_done;          /* of files of it this rsync finished */
 	uint64_t files_done;
 };
@@ -147,6 +149,7 @@ struct sup {
 	size_t mkdirs_bytes;
 	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
 	bool changed;                 /* something was created or sent on the far side */
+	bool fresh;                   /* the source's directory is new on the far side */
 	pid_t master_pid;
 	int master_err;               /* its stderr, until it is up */
 	struct ssh_target target;
@@ -175,6 +178,7 @@ struct sup {
 	char *walk_error_first;
 	char *failure;                /* first permanent failure, for the record */
 	bool aborting;                /* a failure that every unit would share: stop */
+	bool failure_is_disk_full;    /* the reason recorded is the far side's full disk */
 	bool stopped_on_request;      /* by terminate, not by some other signal */
 	double last_flush;
 	struct progress_line pline;
@@ -471,7 +475,7 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
 	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT, out = STRBUF_INIT;
 	int status = -1, rc;
-	size_t i;
+	size_t i, listed = 1, created = 0;
 
 	*dirs_done = s->have_dirs && !s->mkdirs_overflow;
 	strvec_push(&words, "mkdir");
@@ -482,12 +486,24 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	strvec_push(&words, s->t.destination);
 	for (i = 0; *dirs_done && i < s->mkdirs.nr; i++)
 		strvec_pushf(&words, "%s/%s", s->t.destination, s->mkdirs.v[i]);
+	if (*dirs_done)
+		listed = s->mkdirs.nr;
+	else if (s->have_dirs && !strchr(s->t.destination, '\n') && !strchr(s->source_rel, '\n'))
+		/* Too many to list: the source's own directory tells new from re-sync. */
+		strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
 	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
 	rc = spawn_capture((const char *const *)argv.v, &status, &out, &err);
 	strvec_clear(&argv);
 	strvec_clear(&words);
 	if (out.len)
 		s->changed = true;
+	/*
+	 * One line per directory created. When the source's directory is new,
+	 * so is everything listed under it: nothing there to check first.
+	 */
+	for (i = 0; i < out.len; i++)
+		created += out.buf[i] == '\n';
+	s->fresh = created >= listed;
 	strbuf_release(&out);
 	if (rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		strbuf_release(&err);
@@ -642,12 +658,53 @@ note_recent_dir(struct worker *w, const char *file)
 	strvec_pushf(d, "%.*s/", (int)len, file);
 }
 
+/*
+ * The unit of a checked batch (sorted by check_batch) that path is in, or
+ * w->nunits. Units never hold one another, so it can only be the last one
+ * at or before path in tree order.
+ */
+static size_t
+checked_unit_of(const struct worker *w, const char *path)
+{
+	size_t lo = 0, hi = w->nunits;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (path_tree_cmp(w->units[mid].unit.path, path) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo > 0 && path_is_within(path, w->units[lo - 1].unit.path))
+		return lo - 1;
+	return w->nunits;
+}
+
+/* A dry run names what would change: the unit it is in differs. */
+static void
+on_check_event(const struct rsync_event *ev, struct worker *w)
+{
+	size_t at, k;
+
+	if (ev->kind == RSYNC_EV_NAME && rsync_itemized_name(ev->name, ev->name_len, &at)) {
+		k = checked_unit_of(w, ev->name + at);
+		if (k < w->nunits)
+			w->units[k].differs = true;
+	} else if (ev->kind == RSYNC_EV_NAME || ev->kind == RSYNC_EV_MESSAGE)
+		log_untrusted(LOG_INFO, "rsync", ev->name, ev->name_len);
+}
+
 /* Rsync event callback: keep the worker's view of its current file. */
 static void
 on_rsync_event(const struct rsync_event *ev, void *ctx)
 {
 	struct worker *w = ctx;
 
+	if (w->kind == JOB_CHECK) {
+		on_check_event(ev, w);
+		return;
+	}
 	switch (ev->kind) {
 	case RSYNC_EV_NAME:
 		/* rsync names only what it changes on the far side. */
@@ -815,7 +872,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	size_t i, k;
 	int rc;
 
-	if (kind == JOB_UNIT && write_list(w) < 0) {
+	if ((kind == JOB_UNIT || kind == JOB_CHECK) && write_list(w) < 0) {
 		set_failure(s, "cannot write '%s': %s", w->list_file, strerror(errno));
 		return SYNC_ERR_SYSTEM;
 	}
@@ -835,10 +892,11 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	job.remote_dir = s->t.destination;
 	job.partial_dir = PARTIAL_DIR;
 	job.bwlimit_kib = s->cfg->bwlimit_kib;
-	if (kind == JOB_UNIT) {
+	if (kind == JOB_UNIT || kind == JOB_CHECK) {
 		/* Listed files are sent as they are; listed directories whole. */
 		job.files_from = w->list_file;
 		job.recursive = true;
+		job.dry_run = kind == JOB_CHECK;
 		/* Parts of these trees stopped on request stay behind. */
 		for (k = 0; k < w->nunits; k++) {
 			if (w->units[k].unit.kind != UNIT_TREE)
@@ -901,13 +959,34 @@ consequence_line(const char *p, size_t len)
 	       (len >= 12 && strncmp(p, "*** Skipping", 12) == 0);
 }
 
-/* The last line rsync printed on stderr that names a cause, escaped, for a reason. */
+/*
+ * The last line rsync printed on stderr that names a cause, escaped, for a
+ * reason. A line naming a full disk (or the like) wins: the lines after it
+ * are often only its echo, the sender's "Broken pipe" when the receiver
+ * gave up.
+ */
 static void
 last_error_line(struct worker *w, struct strbuf *out)
 {
 	const char *s = w->err_tail.buf, *end = s + w->err_tail.len, *p, *fallback = NULL;
 	size_t fallback_len = 0;
 
+	if (rsync_error_is_permanent(s, w->err_tail.len)) {
+		for (p = end; p > s; p = end) {
+			while (p > s && p[-1] != '\n')
+				p--;
+			if (rsync_error_is_permanent(p, (size_t)(end - p))) {
+				while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
+					end--;
+				escape_untrusted(out, p, (size_t)(end - p));
+				return;
+			}
+			if (p == s)
+				break;
+			end = p - 1;
+		}
+		end = s + w->err_tail.len;
+	}
 	for (;;) {
 		while (end > s && (end[-1] == '\n' || end[-1] == '\r'))
 			end--;
@@ -1061,6 +1140,16 @@ finish_batch(struct sup *s, struct worker *w)
 			u->attempts++;
 			store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
 			s->units_failed++;
+			/*
+			 * A full disk is the cause to report, even when another
+			 * worker failed first: its rsync may only have seen the
+			 * far side go away ("Broken pipe").
+			 */
+			if (disk_full && !s->aborting && !s->failure_is_disk_full) {
+				free(s->failure);
+				s->failure = NULL;
+				s->failure_is_disk_full = true;
+			}
 			set_failure(s, "%s", msg);
 			free(msg);
 			unit_release(u);
@@ -1100,6 +1189,51 @@ wait_worker_group(pid_t pgid)
 	}
 }
 
+/*
+ * The dry run has ended: the units it found nothing to change in are done.
+ * If it failed, or was stopped, every unit stays pending: the real runs
+ * find out for themselves.
+ */
+static void
+finish_check(struct sup *s, struct worker *w)
+{
+	int code = WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1;
+	uint64_t same = 0;
+	bool in_tx;
+	size_t k;
+
+	if (!got_stop_signal && (code == 0 || code == 24)) {
+		in_tx = store_begin(s->st) == SYNC_OK;
+		for (k = 0; k < w->nunits; k++) {
+			if (w->units[k].differs)
+				continue;
+			if (store_unit_set_done(s->st, w->units[k].unit.id, w->units[k].unit.attempts,
+						0, 0) == SYNC_OK) {
+				s->units_done++;
+				same++;
+			}
+		}
+		if (in_tx && store_commit(s->st) < 0) {
+			log_warn("cannot record what the far side has: %s", store_errmsg(s->st));
+			store_rollback(s->st);
+			s->units_done -= same;
+			same = 0;
+		}
+		log_info("the far side has %llu of %zu units already",
+			 (unsigned long long)same, w->nunits);
+	} else if (!got_stop_signal) {
+		struct strbuf reason = STRBUF_INIT;
+
+		last_error_line(w, &reason);
+		log_warn("cannot check what the far side has: rsync %s%s%s; sending everything",
+			 spawn_status_text(w->status), reason.len ? ": " : "", reason.buf);
+		strbuf_release(&reason);
+	}
+	for (k = 0; k < w->nunits; k++)
+		unit_release(&w->units[k].unit);
+	w->nunits = 0;
+}
+
 /* Handle a worker whose rsync has exited and whose output is read. */
 static int
 finish_worker(struct sup *s, struct worker *w)
@@ -1117,6 +1251,10 @@ finish_worker(struct sup *s, struct worker *w)
 	}
 	if (w->kind == JOB_PIECE) {
 		finish_piece(s, w);
+		return SYNC_OK;
+	}
+	if (w->kind == JOB_CHECK) {
+		finish_check(s, w);
 		return SYNC_OK;
 	}
 	if (!WIFEXITED(w->status) || WEXITSTATUS(w->status) != 0) {
@@ -2373,6 +2511,65 @@ run_loop(struct sup *s, enum job_kind pass)
 	return rc;
 }
 
+static int
+compare_batch_units(const void *a, const void *b)
+{
+	return path_tree_cmp(((const struct batch_unit *)a)->unit.path,
+			     ((const struct batch_unit *)b)->unit.path);
+}
+
+/*
+ * A re-sync: the far side may have most of the source already. One dry run
+ * over the pending units (plain rsync's own check: a walk on each side)
+ * finds those with something to change, and the others are done at once.
+ * A re-sync with little to do then costs one rsync, not one per batch.
+ */
+static int
+check_pending(struct sup *s)
+{
+	struct worker *w = &s->workers[0];
+	struct unit chunk[UNIT_BATCH];
+	double t0 = now_monotonic();
+	uint64_t before = s->units_done, checked = 0;
+	int64_t cursor = 0;
+	size_t got = 0, k;
+	int rc = SYNC_OK;
+
+	do {
+		w->nunits = 0;
+		while (w->nunits + UNIT_BATCH <= CHECK_UNITS_MAX) {
+			if (store_unit_next_pending(s->st, s->t.id, cursor, chunk, UNIT_BATCH,
+						    &got) < 0) {
+				set_failure(s, "%s", store_errmsg(s->st));
+				rc = SYNC_ERR_STORE;
+				break;
+			}
+			if (got == 0)
+				break;
+			for (k = 0; k < got; k++) {
+				ALLOC_GROW(w->units, w->nunits, w->units_alloc);
+				memset(&w->units[w->nunits], 0, sizeof *w->units);
+				w->units[w->nunits++].unit = chunk[k];
+			}
+			cursor = chunk[got - 1].id;
+		}
+		/* A single unit's own rsync is as good a check. */
+		if (rc == SYNC_OK && (w->nunits > 1 || (checked > 0 && w->nunits > 0))) {
+			qsort(w->units, w->nunits, sizeof *w->units, compare_batch_units);
+			checked += w->nunits;
+			rc = run_loop(s, JOB_CHECK);
+		}
+		for (k = 0; k < w->nunits; k++)
+			unit_release(&w->units[k].unit);
+		w->nunits = 0;
+	} while (rc == SYNC_OK && !got_stop_signal && got > 0 && checked > 0);
+	if (checked > 0)
+		log_info("checked %llu units against the far side in %.2f s: %llu to send",
+			 (unsigned long long)checked, now_monotonic() - t0,
+			 (unsigned long long)(checked - (s->units_done - before)));
+	return rc;
+}
+
 /* Was every unit of the transfer stopped on request? */
 static bool
 all_excluded(struct sup *s)
@@ -2763,6 +2960,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	apply_exclusions(&s);
 	choose_batch_size(&s);
 	if (s.have_dirs && !dirs_done && (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
+		goto finish;
+	if (!s.fresh && (check_pending(&s) < 0 || got_stop_signal))
 		goto finish;
 	run_loop(&s, JOB_UNIT);
 	flush_progress(&s, true);

@@ -497,6 +497,21 @@ path_is_within(const char *child, const char *parent)
 	return child[n] == '\0' || child[n] == '/';
 }
 
+int
+path_tree_cmp(const char *a, const char *b)
+{
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+
+	while (*x && *x == *y) {
+		x++;
+		y++;
+	}
+	if (*x == *y)
+		return 0;
+	/* The end first, then '/', then every other byte in its order. */
+	return (*x == '/' ? 1 : *x == 0 ? 0 : *x + 1) - (*y == '/' ? 1 : *y == 0 ? 0 : *y + 1);
+}
+
 /* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
 static size_t
 utf8_seq_len(const unsigned char *s, size_t len)

@@ -138,6 +138,11 @@ const char *path_basename(const char *path);
 char *path_dirname(const char *path);
 /* True when child equals parent or lies below it (component-wise). */
 bool path_is_within(const char *child, const char *parent);
+/*
+ * Order paths as a tree: like strcmp, but '/' before every other byte, so
+ * that everything below a path sorts right after it, before its siblings.
+ */
+int path_tree_cmp(const char *a, const char *b);
 
 /* Return true when s is valid UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *s, size_t len);

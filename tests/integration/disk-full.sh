@@ -40,6 +40,7 @@ mkdir -p "$T/locked/dst/run"
 if chattr +i "$T/locked/dst/run" 2>/dev/null; then
 	unlock() { chattr -i "$T/locked/dst/run" 2>/dev/null; }
 	trap 'unlock; unmount; cleanup' EXIT
+	cp "$log" "$T/disk-full.log"   # kept for a failure's post-mortem
 	: > "$log"
 	id=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/locked/dst" -m 1 \
 		-p "$SSHD_PORT" -k "$SSH_KEY") || fail "start into a locked directory exited $?"

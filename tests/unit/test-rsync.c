@@ -232,6 +232,145 @@ test_unescape(void)
 	strbuf_release(&sb);
 }
 
+/* Names a dry run's output said would change, one per line ("d/" for a directory). */
+struct dry_names {
+	struct strbuf names;
+	bool itemized;                /* the names come itemized (a dry run) */
+};
+
+static void
+record_dry_name(const struct rsync_event *ev, void *ctx)
+{
+	struct dry_names *d = ctx;
+	size_t at;
+
+	if (ev->kind != RSYNC_EV_NAME)
+		return;
+	at = 0;
+	if (d->itemized) {
+		CHECK(rsync_itemized_name(ev->name, ev->name_len, &at));
+		if (!rsync_itemized_name(ev->name, ev->name_len, &at))
+			return;
+	}
+	strbuf_add(&d->names, ev->name + at, ev->name_len - at);
+	if (ev->is_dir)
+		strbuf_addch(&d->names, '/');
+	strbuf_addch(&d->names, '|');
+}
+
+/* Run the job's rsync through sh and collect the names of its output. */
+static int
+run_job(const struct rsync_job *job, struct dry_names *d)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct strbuf cmd = STRBUF_INIT;
+	struct rsync_parser parser;
+	char buf[4096];
+	size_t i, n;
+	FILE *p;
+	int status;
+
+	rsync_job_argv(job, &argv);
+	for (i = 0; i < argv.nr; i++) {
+		sq_quote(&cmd, argv.v[i]);
+		strbuf_addch(&cmd, ' ');
+	}
+	rsync_parser_init(&parser);
+	p = popen(cmd.buf, "r");
+	CHECK(p != NULL);
+	while (p && (n = fread(buf, 1, sizeof buf, p)) > 0)
+		rsync_parser_feed(&parser, buf, n, record_dry_name, d);
+	rsync_parser_finish(&parser, record_dry_name, d);
+	status = p ? pclose(p) : -1;
+	rsync_parser_release(&parser);
+	strvec_clear(&argv);
+	strbuf_release(&cmd);
+	return status;
+}
+
+/*
+ * A dry run through the real rsync names exactly what a real run would
+ * change, attribute changes included, and nothing after that real run.
+ */
+static void
+test_dry_run(void)
+{
+	char tmp[] = "/tmp/scow-sync-test-rsync-XXXXXX";
+	struct strbuf sb = STRBUF_INIT, rsh = STRBUF_INIT, list = STRBUF_INIT;
+	struct strbuf src = STRBUF_INIT, dst = STRBUF_INIT;
+	struct dry_names d = { STRBUF_INIT, true };
+	static const char names[] = "run/d\0run/same\0run/newer\0run/n\nl\0run/added";
+	struct rsync_job job;
+	size_t at;
+	FILE *f;
+
+	CHECK(rsync_itemized_name(">f..t...... d/f", 15, &at) && at == 12);
+	CHECK(rsync_itemized_name("cL+++++++++ a b", 15, &at) && at == 12);
+	CHECK(rsync_itemized_name(".d          d/", 14, &at) && at == 12);
+	CHECK(!rsync_itemized_name("d/f", 3, &at));
+	CHECK(!rsync_itemized_name("file has vanished: x", 20, &at));
+	CHECK(!rsync_itemized_name(">f..t......", 11, &at));
+	CHECK(!rsync_itemized_name(">f..t\t.... x", 13, &at) || at == 12);
+
+	if (mkdtemp(tmp) == NULL || system("command -v rsync >/dev/null") != 0)
+		return;
+	/* The "remote shell" runs the far side's command here. */
+	strbuf_addf(&rsh, "%s/rsh", tmp);
+	f = fopen(rsh.buf, "w");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fputs("#!/bin/sh\nshift\nexec \"$@\"\n", f);
+	fclose(f);
+	CHECK(chmod(rsh.buf, 0700) == 0);
+	strbuf_addf(&list, "%s/list", tmp);
+	f = fopen(list.buf, "w");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	fwrite(names, 1, sizeof names, f);
+	fclose(f);
+	strbuf_addf(&src, "%s/src", tmp);
+	strbuf_addf(&dst, "%s/dst", tmp);
+	strbuf_addf(&sb, "cd '%s' && mkdir -p src/run/d dst && echo a > src/run/same && "
+		    "echo b > src/run/newer && echo c > src/run/d/x && echo n > 'src/run/n\nl' && "
+		    "touch -d 2020-01-01 src/run/newer && rsync -a src/ dst/ && "
+		    "echo bb > src/run/newer && chmod 700 src/run/d && echo new > src/run/added", tmp);
+	CHECK(system(sb.buf) == 0);
+
+	memset(&job, 0, sizeof job);
+	job.rsync_path = "rsync";
+	job.rsh = rsh.buf;
+	job.host = "h";
+	job.source_root = src.buf;
+	job.remote_dir = dst.buf;
+	job.files_from = list.buf;
+	job.recursive = true;
+	job.dry_run = true;
+	CHECK(run_job(&job, &d) == 0);
+	/* In rsync's order: a directory's files before its subdirectories. */
+	CHECK_STR(d.names.buf, "run/added|run/newer|run/d/|");
+	/* The dry run changed nothing: the real run changes the same. */
+	strbuf_reset(&d.names);
+	job.dry_run = d.itemized = false;
+	CHECK(run_job(&job, &d) == 0);
+	CHECK_STR(d.names.buf, "run/added|run/newer|run/d/|");
+	strbuf_reset(&d.names);
+	job.dry_run = d.itemized = true;
+	CHECK(run_job(&job, &d) == 0);
+	CHECK_STR(d.names.buf, "");
+
+	strbuf_reset(&sb);
+	strbuf_addf(&sb, "rm -rf '%s'", tmp);
+	CHECK(system(sb.buf) == 0);
+	strbuf_release(&sb);
+	strbuf_release(&rsh);
+	strbuf_release(&list);
+	strbuf_release(&src);
+	strbuf_release(&dst);
+	strbuf_release(&d.names);
+}
+
 static void
 test_messages_and_names(void)
 {
@@ -470,6 +609,7 @@ main(void)
 	test_progress_lines();
 	test_unescape();
 	test_messages_and_names();
+	test_dry_run();
 	test_argv();
 	test_exit_codes();
 	test_pieces();

@@ -124,6 +124,16 @@ test_paths(void)
 	CHECK(!path_is_within("/a/bc", "/a/b"));
 	CHECK(!path_is_within("/a", "/a/b"));
 	CHECK(path_is_within("/x", "/"));
+
+	/* A tree's paths follow it directly: "a/b/x" before "a/b c" and "a/b!". */
+	CHECK(path_tree_cmp("a/b", "a/b") == 0);
+	CHECK(path_tree_cmp("a/b", "a/b/x") < 0);
+	CHECK(path_tree_cmp("a/b/x", "a/b c") < 0);
+	CHECK(path_tree_cmp("a/b/x", "a/b!") < 0);
+	CHECK(path_tree_cmp("a/b c", "a/b/x") > 0);
+	CHECK(path_tree_cmp("a/b", "a/a/z") > 0);
+	CHECK(path_tree_cmp("a/\xff", "a/b") > 0);
+	CHECK(path_tree_cmp("", "a") < 0);
 }
 
 static void
