@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench/run.sh: scow-sync against plain rsync and fpsync on emulated links.
 #
-#   bench/run.sh [-p "direct wan far"] [-w "big ten small mixed"] [-r REPS]
+#   bench/run.sh [-p "direct wan far"] [-w "big ten small mixed text"] [-r REPS]
 #                [-t "scow-sync rsync fpsync"] [-s SCALE]
 #
 # Needs a built tree (SCOW_SYNC_BUILDDIR, default ./), rsync, ssh, sshd,
@@ -72,6 +72,23 @@ make_workload() {   # make_workload NAME DIR
 		n=$((100 / scale > 0 ? 100 / scale : 1))
 		gen /dev/stdout $((50 * n * 8192)) 3 | cut_files "$d" 8192 $(
 			for i in $(seq 1 50); do for k in $(seq 1 $n); do echo "small/s$i/f$k"; done; done) ;;
+	text)
+		# Compressible: 8 files of CSV-like lines (gzip -1 takes them to 45%).
+		python3 - "$d" $((8388608 / scale)) <<'PY'
+import os, random, sys
+d, size = sys.argv[1], int(sys.argv[2])
+r = random.Random(7)
+words = "temperature pressure velocity density sample run step node rank error".split()
+for i in range(8):
+    with open(os.path.join(d, "log%d.csv" % i), "w") as f:
+        n = 0
+        while n < size:
+            line = "%d,%s,%.6f,%.6f\n" % (r.randrange(10**6), r.choice(words),
+                                         r.random() * 1000, r.gauss(0, 1))
+            f.write(line)
+            n += len(line)
+PY
+		;;
 	esac
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "compress.h"
 #include "log.h"
 #include "output.h"
 #include "plan.h"
@@ -57,6 +58,7 @@
 #define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
 #define MKDIR_BYTES_MAX 65536     /* ... and bytes of its command */
 #define CHECK_UNITS_MAX 16384     /* units one dry run checks at most */
+#define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
 
 /* Set from signal handlers, acted on by the main loop. */
 static volatile sig_atomic_t got_stop_signal;
@@ -159,6 +161,7 @@ struct sup {
 	int nworkers;
 	int active_workers;           /* of them, the ones the link and the CPUs are worth */
 	bool near;                    /* the far side answers fast: the CPU is the limit */
+	bool compressing;             /* the last batch was compressed */
 	struct retry *retries;
 	size_t nretries, retries_alloc;
 	struct unit batch[UNIT_BATCH];
@@ -283,6 +286,18 @@ supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errl
 	s = getenv("SCOW_SYNC_SPLIT_MIB");
 	cfg->split_mib = v;
 	cfg->split_never = s && *s && v == 0;
+	s = getenv("SCOW_SYNC_COMPRESS");
+	if (s == NULL || *s == '\0' || strcmp(s, "auto") == 0)
+		cfg->compress = COMPRESS_AUTO;
+	else if (strcmp(s, "always") == 0)
+		cfg->compress = COMPRESS_ALWAYS;
+	else if (strcmp(s, "never") == 0)
+		cfg->compress = COMPRESS_NEVER;
+	else {
+		snprintf(err, errlen, "invalid SCOW_SYNC_COMPRESS '%s': expected auto, always or never",
+			 s);
+		return -1;
+	}
 	/* Whoever reads the configuration claims the transfer: its owner until we run. */
 	if (proc_self(&cfg->owner) < 0)
 		memset(&cfg->owner, 0, sizeof cfg->owner);
@@ -862,6 +877,41 @@ write_list(struct worker *w)
 	return rc;
 }
 
+/*
+ * Compress w's batch on the wire? Never where the link is near (the CPU is
+ * the limit there, and compressing only adds to it); elsewhere when a
+ * sample of its data compresses well. rsync compresses a whole run or
+ * nothing, so files whose names say they are compressed travel in batches
+ * of their own (see next_batch).
+ */
+static bool
+batch_compresses(struct sup *s, const struct worker *w)
+{
+	const char *paths[8];
+	size_t k, n = 0;
+	bool yes;
+
+	if (s->cfg->compress != COMPRESS_AUTO)
+		return s->cfg->compress == COMPRESS_ALWAYS;
+	if (s->near)
+		return false;
+	/* Spread the sample over the batch: its first, middle and last units. */
+	for (k = 0; k < w->nunits && n < 8; k++)
+		if (w->nunits <= 8 || k % (w->nunits / 8) == 0)
+			paths[n++] = w->units[k].unit.path;
+	yes = compress_worth(s->source_root, paths, n);
+	if (yes != s->compressing) {
+		struct strbuf esc = STRBUF_INIT;
+
+		escape_untrusted(&esc, paths[0], strlen(paths[0]));
+		log_info("%s from '%s' on: %s", yes ? "compressing" : "not compressing", esc.buf,
+			 yes ? "a sample of its data compresses" : "a sample of its data does not compress");
+		strbuf_release(&esc);
+		s->compressing = yes;
+	}
+	return yes;
+}
+
 /* Start rsync for a job on a free worker; a unit job's batch is in w->units. */
 static int
 start_worker(struct sup *s, struct worker *w, enum job_kind kind)
@@ -887,6 +937,8 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	 */
 	if (kind == JOB_UNIT && s->near && own_connection_pays(s, w))
 		job.rsh = s->rsh_own.buf;
+	if (kind == JOB_UNIT)
+		job.compress = batch_compresses(s, w);
 	job.host = s->t.address;
 	job.source_root = s->source_root;
 	job.remote_dir = s->t.destination;
@@ -1684,6 +1736,19 @@ choose_batch_size(struct sup *s)
 		  (unsigned long long)s->batch_files, (unsigned long long)s->batch_bytes);
 }
 
+/*
+ * Is u a file whose name says it is compressed, where compression is being
+ * decided batch by batch? Such files are batched apart from the others,
+ * when they are big enough to be worth an rsync of their own: a small one
+ * only weighs in the batch's sample as data that does not compress.
+ */
+static bool
+compressed_already(const struct sup *s, const struct unit *u)
+{
+	return !s->near && s->cfg->compress == COMPRESS_AUTO && u->kind == UNIT_FILE &&
+	       u->size.bytes >= COMPRESS_APART_MIN && compress_suffix_skipped(u->path);
+}
+
 /* A unit counts as at least one file: it is one entry of rsync's list. */
 static uint64_t
 unit_files(const struct unit *u)
@@ -1711,7 +1776,9 @@ next_batch(struct sup *s, struct worker *w)
 			continue;
 		pieces = !whole && split_candidate(s, &u);
 		if (w->nunits > 0 && (alone || pieces || files + unit_files(&u) > s->batch_files ||
-				      bytes + u.size.bytes > s->batch_bytes)) {
+				      bytes + u.size.bytes > s->batch_bytes ||
+				      compressed_already(s, &u) !=
+					      compressed_already(s, &w->units[0].unit))) {
 			s->held.unit = u;
 			s->held.alone = alone;
 			s->held.whole = whole;

@@ -41,6 +41,7 @@ struct supervisor_config {
 	unsigned long bwlimit_kib; /* per rsync, 0 for none */
 	uint64_t split_mib;        /* move files from this size in pieces; 0: decide by the link */
 	bool split_never;          /* SCOW_SYNC_SPLIT_MIB=0 */
+	enum compress_mode { COMPRESS_AUTO, COMPRESS_ALWAYS, COMPRESS_NEVER } compress;
 	const char *self_path;     /* this program, which reads pieces; NULL: no pieces */
 	char self_path_buf[4096];  /* where self_path points */
 	struct proc_id owner;      /* the command that claimed the transfer (this one) */
