@@ -57,14 +57,13 @@ compress_suffix_skipped(const char *name)
 	return false;
 }
 
-double
-compress_entropy(const unsigned char *buf, size_t len)
+/* The entropy of len bytes with these byte counts, in bits per byte. */
+static double
+entropy_of_counts(const size_t counts[256], size_t len)
 {
-	size_t counts[256] = { 0 }, i;
 	double bits = 0;
+	size_t i;
 
-	for (i = 0; i < len; i++)
-		counts[buf[i]]++;
 	for (i = 0; i < 256 && len > 0; i++) {
 		double p = (double)counts[i] / (double)len;
 
@@ -74,9 +73,25 @@ compress_entropy(const unsigned char *buf, size_t len)
 	return bits;
 }
 
+double
+compress_entropy(const unsigned char *buf, size_t len)
+{
+	size_t counts[256] = { 0 }, i;
+
+	for (i = 0; i < len; i++)
+		counts[buf[i]]++;
+	return entropy_of_counts(counts, len);
+}
+
+/*
+ * One histogram over every byte sampled: the entropy of a few bytes alone
+ * cannot reach 8 bits (n bytes have at most log2(n)), so small files of
+ * random data, measured one by one, would look compressible.
+ */
 struct sample {
-	double bits;                  /* entropy times bytes, summed over files */
-	size_t bytes;
+	size_t counts[256];
+	size_t bytes;                 /* read into counts */
+	size_t packed;                /* of files named as compressed: 8 bits each */
 	int files, visits;
 };
 
@@ -93,9 +108,7 @@ sample_file(struct sample *sm, const char *path, const struct stat *sb)
 	sm->files++;
 	/* Compressed already: it would only cost CPU. */
 	if (compress_suffix_skipped(path)) {
-		got = sb->st_size < SAMPLE_BYTES ? (size_t)sb->st_size : SAMPLE_BYTES;
-		sm->bits += 8.0 * (double)got;
-		sm->bytes += got;
+		sm->packed += sb->st_size < SAMPLE_BYTES ? (size_t)sb->st_size : SAMPLE_BYTES;
 		return;
 	}
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -104,7 +117,8 @@ sample_file(struct sample *sm, const char *path, const struct stat *sb)
 	while (got < sizeof buf && (n = read(fd, buf + got, sizeof buf - got)) > 0)
 		got += (size_t)n;
 	close(fd);
-	sm->bits += compress_entropy(buf, got) * (double)got;
+	for (n = 0; n < (ssize_t)got; n++)
+		sm->counts[buf[n]]++;
 	sm->bytes += got;
 }
 
@@ -142,9 +156,11 @@ bool
 compress_worth(const char *root, const char *const *paths, size_t n)
 {
 	struct strbuf path = STRBUF_INIT;
-	struct sample sm = { 0, 0, 0, 0 };
+	struct sample sm;
+	double bits;
 	size_t i;
 
+	memset(&sm, 0, sizeof sm);
 	for (i = 0; i < n && sm.files < SAMPLE_FILES && sm.visits < SAMPLE_VISITS; i++) {
 		strbuf_reset(&path);
 		strbuf_addstr(&path, root);
@@ -153,5 +169,9 @@ compress_worth(const char *root, const char *const *paths, size_t n)
 		sample_path(&sm, &path, 0);
 	}
 	strbuf_release(&path);
-	return sm.bytes > 0 && sm.bits / (double)sm.bytes < WORTH_BITS;
+	if (sm.bytes + sm.packed == 0)
+		return false;
+	bits = (entropy_of_counts(sm.counts, sm.bytes) * (double)sm.bytes + 8.0 * (double)sm.packed) /
+	       (double)(sm.bytes + sm.packed);
+	return bits < WORTH_BITS;
 }

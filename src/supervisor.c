@@ -37,7 +37,6 @@
 #define BATCH_FILES_MAX 16384     /* ... and at most, unless a unit is bigger */
 #define BATCH_BYTES_MIN (1ULL << 20)
 #define BATCH_BYTES_MAX (1ULL << 30)
-#define BATCHES_PER_WORKER 4      /* so that the last batches finish together */
 #define SPLIT_MIN_BYTES (64ULL << 20)  /* a file this big may move in pieces */
 #define PIECE_ALIGN (1ULL << 20)
 /*
@@ -59,6 +58,7 @@
 #define MKDIR_BYTES_MAX 65536     /* ... and bytes of its command */
 #define CHECK_UNITS_MAX 16384     /* units one dry run checks at most */
 #define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
+#define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
 
 /* Set from signal handlers, acted on by the main loop. */
 static volatile sig_atomic_t got_stop_signal;
@@ -100,6 +100,7 @@ struct worker {
 	int feeder_status;
 	struct strbuf feeder_line;
 	bool changed;                 /* rsync changed something on the far side */
+	bool small;                   /* its batch is of small files (see small_unit) */
 	struct strvec recent_dirs;    /* directories of the last names rsync sent */
 	struct rsync_parser parser;
 	struct strbuf err_tail;       /* last bytes of stderr, for the reason */
@@ -160,6 +161,7 @@ struct sup {
 	struct worker *workers;
 	int nworkers;
 	int active_workers;           /* of them, the ones the link and the CPUs are worth */
+	int small_cap;                /* batches of small files at once, at most */
 	bool near;                    /* the far side answers fast: the CPU is the limit */
 	bool compressing;             /* the last batch was compressed */
 	struct retry *retries;
@@ -171,8 +173,12 @@ struct sup {
 	bool split_ok;                /* the link is worth pieces (or they were asked for) */
 	uint64_t split_min;           /* bytes from which a file may move in pieces */
 	bool have_held;
+	struct unit *apart;           /* big compressed files, gathered for a batch */
+	size_t napart, apart_alloc;
+	uint64_t apart_files, apart_bytes;
 	uint64_t batch_files;         /* an rsync's share of files ... */
-	uint64_t batch_bytes;         /* ... and bytes (see choose_batch_size) */
+	uint64_t batch_bytes;         /* ... and bytes (see size_next_batch) */
+	uint64_t left_files, left_bytes;  /* pending, not yet in a batch */
 	int64_t cursor;               /* highest unit id taken from the store */
 	bool store_drained;
 	uint64_t units_total, units_done, units_failed;
@@ -895,10 +901,9 @@ batch_compresses(struct sup *s, const struct worker *w)
 		return s->cfg->compress == COMPRESS_ALWAYS;
 	if (s->near)
 		return false;
-	/* Spread the sample over the batch: its first, middle and last units. */
-	for (k = 0; k < w->nunits && n < 8; k++)
-		if (w->nunits <= 8 || k % (w->nunits / 8) == 0)
-			paths[n++] = w->units[k].unit.path;
+	/* Spread the sample over the batch, from its first unit to its last. */
+	for (k = 0; k < 8 && k < w->nunits; k++)
+		paths[n++] = w->units[w->nunits <= 8 ? k : k * (w->nunits - 1) / 7].unit.path;
 	yes = compress_worth(s->source_root, paths, n);
 	if (yes != s->compressing) {
 		struct strbuf esc = STRBUF_INIT;
@@ -1071,6 +1076,9 @@ queue_retry(struct sup *s, struct unit *u, double delay, bool alone)
 	/* A unit that ran once goes whole: rsync continues from what arrived. */
 	s->retries[s->nretries].whole = true;
 	s->nretries++;
+	/* It is left to do again (see take_from_left). */
+	s->left_files += u->size.files ? u->size.files : 1;
+	s->left_bytes += u->size.bytes;
 	memset(u, 0, sizeof *u);
 }
 
@@ -1708,32 +1716,58 @@ finish_piece(struct sup *s, struct worker *w)
 		end_split(s);
 }
 
+/* A worker's share of what is left, within [min, max]. */
+static uint64_t
+share_of(uint64_t left, int workers, uint64_t min, uint64_t max)
+{
+	uint64_t v = left / (uint64_t)workers;
+
+	return v < min ? min : v > max ? max : v;
+}
+
 /*
- * Choose how much one rsync moves: enough that its start (a remote login,
- * two processes on each side) is small beside its work, little enough that
- * every worker has several batches, so the last ones end close together.
+ * Choose how much the next rsync moves: enough that its start (a remote
+ * login, two processes on each side) is small beside its work. Where the
+ * link is near, a start costs little: one batch per worker, of equal
+ * shares. Elsewhere each batch takes a worker's share of what is left, so
+ * batches shrink as the work does: the workers start their rsyncs at
+ * different times, each start's round trips hidden behind the others'
+ * data (equal batches ended together and left the link idle while all of
+ * them started again), and the last batches, small, end close together.
  */
+static void
+size_next_batch(struct sup *s, bool small)
+{
+	/* Batches of small files run fewer at once (see small_unit). */
+	int workers = small && s->small_cap < s->active_workers ? s->small_cap : s->active_workers;
+
+	s->batch_files = share_of(s->left_files, workers, BATCH_FILES_MIN, BATCH_FILES_MAX);
+	s->batch_bytes = share_of(s->left_bytes, workers, BATCH_BYTES_MIN, BATCH_BYTES_MAX);
+}
+
+/* Start the sizing of batches from what is pending now. */
 static void
 choose_batch_size(struct sup *s)
 {
 	struct unit_size pending;
-	/* Where the link is near, a batch's start costs little: one per worker. */
-	uint64_t share = (uint64_t)s->active_workers * (s->near ? 1 : BATCHES_PER_WORKER);
 
 	if (store_units_pending_size(s->st, s->t.id, &pending) < 0)
 		pending.files = pending.bytes = 0;
-	s->batch_files = pending.files / share;
-	if (s->batch_files < BATCH_FILES_MIN)
-		s->batch_files = BATCH_FILES_MIN;
-	if (s->batch_files > BATCH_FILES_MAX)
-		s->batch_files = BATCH_FILES_MAX;
-	s->batch_bytes = pending.bytes / share;
-	if (s->batch_bytes < BATCH_BYTES_MIN)
-		s->batch_bytes = BATCH_BYTES_MIN;
-	if (s->batch_bytes > BATCH_BYTES_MAX)
-		s->batch_bytes = BATCH_BYTES_MAX;
-	log_debug("batches of up to %llu files or %llu bytes",
+	s->left_files = pending.files;
+	s->left_bytes = pending.bytes;
+	size_next_batch(s, false);
+	log_debug("first batches of up to %llu files or %llu bytes",
 		  (unsigned long long)s->batch_files, (unsigned long long)s->batch_bytes);
+}
+
+/* Count a unit taken into a batch off what is left. */
+static void
+take_from_left(struct sup *s, const struct unit *u)
+{
+	uint64_t files = u->size.files ? u->size.files : 1;
+
+	s->left_files -= files < s->left_files ? files : s->left_files;
+	s->left_bytes -= u->size.bytes < s->left_bytes ? u->size.bytes : s->left_bytes;
 }
 
 /*
@@ -1757,36 +1791,105 @@ unit_files(const struct unit *u)
 }
 
 /*
+ * Is u mostly small files? Their cost is the CPU's, per file, not the
+ * link's: more batches of them at once than half the CPUs take turns.
+ */
+static bool
+small_unit(const struct unit *u)
+{
+	return u->size.bytes / unit_files(u) < SMALL_FILE_BYTES;
+}
+
+/* How many workers are running a batch of small files? */
+static int
+busy_small(const struct sup *s)
+{
+	int i, n = 0;
+
+	for (i = 0; i < s->nworkers; i++)
+		n += s->workers[i].busy && s->workers[i].kind == JOB_UNIT && s->workers[i].small;
+	return n;
+}
+
+/* Has the batch of compressed files gathered aside its share? */
+static bool
+apart_full(const struct sup *s)
+{
+	return s->napart >= BATCH_UNITS_MAX || s->apart_files >= s->batch_files ||
+	       s->apart_bytes >= s->batch_bytes;
+}
+
+/* Make the batch gathered aside w's batch. */
+static bool
+take_apart(struct sup *s, struct worker *w)
+{
+	size_t k;
+
+	for (k = 0; k < s->napart; k++) {
+		ALLOC_GROW(w->units, w->nunits, w->units_alloc);
+		memset(&w->units[w->nunits], 0, sizeof *w->units);
+		w->units[w->nunits++].unit = s->apart[k];
+	}
+	s->napart = 0;
+	s->apart_files = s->apart_bytes = 0;
+	return w->nunits > 0;
+}
+
+/*
  * Fill w's batch with the next units: in order, until the batch holds its
  * share of files or bytes. A unit that would overflow a non-empty batch is
- * held for the next one. Returns false when nothing is due.
+ * held for the next one. Big files named as compressed formats, where
+ * compression is decided batch by batch, gather in a batch of their own
+ * aside (side by side with other files, they must not make a batch of each
+ * file). Returns false when nothing is due.
  */
 static bool
 next_batch(struct sup *s, struct worker *w)
 {
 	uint64_t files = 0, bytes = 0;
 	struct unit u;
-	bool alone, whole, pieces;
+	bool alone, whole, pieces, exhausted = true;
 
 	w->nunits = 0;
-	while (w->nunits < BATCH_UNITS_MAX && next_unit(s, &u, &alone, &whole)) {
+	w->small = false;
+	if (s->napart > 0 && apart_full(s))
+		return take_apart(s, w);
+	while (w->nunits < BATCH_UNITS_MAX) {
 		struct batch_unit *b;
 
+		if (!next_unit(s, &u, &alone, &whole))
+			break;
 		if (unit_vanished(s, &u))
 			continue;
 		pieces = !whole && split_candidate(s, &u);
-		if (w->nunits > 0 && (alone || pieces || files + unit_files(&u) > s->batch_files ||
-				      bytes + u.size.bytes > s->batch_bytes ||
-				      compressed_already(s, &u) !=
-					      compressed_already(s, &w->units[0].unit))) {
+		if (!alone && !pieces && compressed_already(s, &u)) {
+			ALLOC_GROW(s->apart, s->napart, s->apart_alloc);
+			s->apart[s->napart++] = u;
+			s->apart_files += unit_files(&u);
+			s->apart_bytes += u.size.bytes;
+			take_from_left(s, &u);
+			if (apart_full(s)) {
+				exhausted = false;
+				break;
+			}
+			continue;
+		}
+		if ((w->nunits > 0 && (alone || pieces || files + unit_files(&u) > s->batch_files ||
+				       bytes + u.size.bytes > s->batch_bytes)) ||
+		    (w->nunits == 0 && !pieces && small_unit(&u) && busy_small(s) >= s->small_cap)) {
 			s->held.unit = u;
 			s->held.alone = alone;
 			s->held.whole = whole;
 			s->have_held = true;
+			exhausted = false;
 			break;
 		}
+		/* Far, the batch's size follows from what is left (see size_next_batch). */
+		if (w->nunits == 0 && !s->near)
+			size_next_batch(s, small_unit(&u));
 		if (pieces) {
 			/* It moves in pieces, on this worker and the next free ones. */
+			take_from_left(s, &u);
 			begin_split(s, &u);
 			return false;
 		}
@@ -1796,9 +1899,16 @@ next_batch(struct sup *s, struct worker *w)
 		b->unit = u;
 		files += unit_files(&u);
 		bytes += u.size.bytes;
-		if (alone || files >= s->batch_files || bytes >= s->batch_bytes)
+		take_from_left(s, &b->unit);
+		if (alone || files >= s->batch_files || bytes >= s->batch_bytes) {
+			exhausted = false;
 			break;
+		}
 	}
+	/* Nothing else due, or the batch aside is full: it goes now. */
+	if (w->nunits == 0 && s->napart > 0 && (exhausted || apart_full(s)))
+		return take_apart(s, w);
+	w->small = files > 0 && bytes / files < SMALL_FILE_BYTES;
 	return w->nunits > 0;
 }
 
@@ -2183,6 +2293,18 @@ drop_queued(struct sup *s, const char *path)
 		s->have_held = false;
 		s->units_total--;
 	}
+	for (i = k = 0; i < s->napart; i++) {
+		if (path_is_within(s->apart[i].path, path)) {
+			store_unit_set_state(s->st, s->apart[i].id, UNIT_EXCLUDED,
+					     s->apart[i].attempts, NULL);
+			s->apart_files -= unit_files(&s->apart[i]);
+			s->apart_bytes -= s->apart[i].size.bytes;
+			unit_release(&s->apart[i]);
+			s->units_total--;
+		} else
+			s->apart[k++] = s->apart[i];
+	}
+	s->napart = k;
 }
 
 /* Is the unit with this id in the batch of w's running rsync? */
@@ -2510,6 +2632,7 @@ run_loop(struct sup *s, enum job_kind pass)
 		if (busy_workers(s) == 0 &&
 		    (pass != JOB_UNIT || stopping || (s->store_drained && s->nretries == 0 &&
 						      !s->have_held && !s->split.active &&
+						      s->napart == 0 &&
 						      s->batch_pos == s->batch_n)))
 			break;
 		if (busy_workers(s) == 0 && s->nretries > 0) {
@@ -2870,6 +2993,9 @@ sup_release(struct sup *s)
 		unit_release(&s->batch[k]);
 	if (s->have_held)
 		unit_release(&s->held.unit);
+	for (k = 0; k < s->napart; k++)
+		unit_release(&s->apart[k]);
+	free(s->apart);
 	if (s->split.active)
 		unit_release(&s->split.unit);
 	transfer_release(&s->t);
@@ -3004,12 +3130,17 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		 * CPUs only take turns on them. Unless the workers were chosen.
 		 */
 		s.near = now_monotonic() - t0 < NEAR_ANSWER_MAX;
-		if (s.near && !cfg->workers_set) {
+		{
 			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 			int want = cpus > 3 ? (int)(cpus / 2) : 1;
 
-			if (want < s.active_workers)
+			if (s.near && !cfg->workers_set && want < s.active_workers)
 				s.active_workers = want;
+			/*
+			 * Small files cost CPU per file, whatever the link:
+			 * batches of them keep two cores busy each too.
+			 */
+			s.small_cap = cfg->workers_set ? s.active_workers : want;
 		}
 		log_info("the far side answered in %.3f s; pieces for large files %s; "
 			  "%d workers", now_monotonic() - t0, s.split_ok ? "on" : "off",
