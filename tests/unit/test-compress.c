@@ -67,6 +67,7 @@ test_sampling(void)
 	struct strbuf cmd = STRBUF_INIT;
 	const char *text[] = { "text" }, *rnd[] = { "random" }, *both[] = { "random", "text" };
 	const char *gz[] = { "logs.gz" }, *tree[] = { "tree" }, *none[] = { "missing", "empty" };
+	const char *tiny[] = { "tiny" };
 
 	if (mkdtemp(tmp) == NULL)
 		return;
@@ -75,12 +76,20 @@ test_sampling(void)
 	write_file(tmp, "logs.gz", "seq 1 20000");           /* named compressed: trusted */
 	write_file(tmp, "tree/a/b/deep", "seq 1 5000");
 	write_file(tmp, "empty", "true");
+	write_file(tmp, "tiny/1", "head -c 100 /dev/urandom");
+	write_file(tmp, "tiny/2", "head -c 100 /dev/urandom");
+	write_file(tmp, "tiny/3", "head -c 100 /dev/urandom");
+	write_file(tmp, "tiny/4", "head -c 100 /dev/urandom");
+	write_file(tmp, "tiny/5", "head -c 100 /dev/urandom");
+	write_file(tmp, "tiny/6", "head -c 100 /dev/urandom");
 
 	CHECK(compress_worth(tmp, text, 1));
 	CHECK(!compress_worth(tmp, rnd, 1));
 	CHECK(!compress_worth(tmp, gz, 1));
 	CHECK(compress_worth(tmp, tree, 1));                 /* found below a directory */
 	CHECK(!compress_worth(tmp, none, 2));                /* nothing to read: no */
+	/* Small random files, one histogram for all: 100 bytes alone cannot show 7 bits. */
+	CHECK(!compress_worth(tmp, tiny, 1));
 	/* Half random, half text: about 6 bits per byte on average. */
 	CHECK(compress_worth(tmp, both, 2));
 
