@@ -199,6 +199,14 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strvec_push(argv, "-z");
 	if (job->dry_run)
 		strvec_push(argv, "-n");
+	/*
+	 * Incremental recursion costs round trips per directory: a no-op of
+	 * 20,000 files in 400 directories over a 50 ms link took 1.8 s with
+	 * it and 0.9 s without. Its gain, less memory for huge trees, the
+	 * caller weighs.
+	 */
+	if (job->whole_list)
+		strvec_push(argv, "--no-inc-recursive");
 	if (job->files_from)
 		strvec_pushf(argv, "--files-from=%s", job->files_from);
 	else

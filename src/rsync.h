@@ -104,6 +104,7 @@ struct rsync_job {
 	const char *const *excludes; /* NULL-terminated paths (relative to source_root) not to send */
 	bool recursive;           /* descend into listed directories */
 	bool dry_run;             /* -n: only name what would change, itemized */
+	bool whole_list;          /* the whole file list first (--no-inc-recursive) */
 	bool compress;            /* -z, rsync choosing the method with the far side */
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 };

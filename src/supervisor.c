@@ -57,6 +57,11 @@
 #define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
 #define MKDIR_BYTES_MAX 65536     /* ... and bytes of its command */
 #define CHECK_UNITS_MAX 16384     /* units one dry run checks at most */
+/*
+ * Up to this many files, an rsync gets its whole file list first (about
+ * 100 bytes a file on each side): incremental recursion costs round trips.
+ */
+#define WHOLE_LIST_FILES_MAX 100000
 #define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
 #define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
 
@@ -917,6 +922,18 @@ batch_compresses(struct sup *s, const struct worker *w)
 	return yes;
 }
 
+/* The files of w's batch, by the walk's count. */
+static uint64_t
+batch_files_total(const struct worker *w)
+{
+	uint64_t n = 0;
+	size_t k;
+
+	for (k = 0; k < w->nunits; k++)
+		n += w->units[k].unit.size.files ? w->units[k].unit.size.files : 1;
+	return n;
+}
+
 /* Start rsync for a job on a free worker; a unit job's batch is in w->units. */
 static int
 start_worker(struct sup *s, struct worker *w, enum job_kind kind)
@@ -954,6 +971,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		job.files_from = w->list_file;
 		job.recursive = true;
 		job.dry_run = kind == JOB_CHECK;
+		job.whole_list = batch_files_total(w) <= WHOLE_LIST_FILES_MAX;
 		/* Parts of these trees stopped on request stay behind. */
 		for (k = 0; k < w->nunits; k++) {
 			if (w->units[k].unit.kind != UNIT_TREE)

@@ -458,6 +458,29 @@ test_argv(void)
 		CHECK(strcmp(argv.v[i], "--files-from=-") != 0);
 	}
 	strvec_clear(&argv);
+
+	/* The whole list first only when asked; a dry run says so with -n. */
+	{
+		bool no_inc = false, dry = false;
+
+		job.whole_list = true;
+		job.dry_run = true;
+		rsync_job_argv(&job, &argv);
+		for (i = 0; i < argv.nr; i++) {
+			no_inc |= strcmp(argv.v[i], "--no-inc-recursive") == 0;
+			dry |= strcmp(argv.v[i], "-n") == 0;
+			CHECK(strcmp(argv.v[i], "--inc-recursive") != 0);
+		}
+		CHECK(no_inc && dry);
+		strvec_clear(&argv);
+		job.whole_list = job.dry_run = false;
+		rsync_job_argv(&job, &argv);
+		for (i = 0; i < argv.nr; i++) {
+			CHECK(strcmp(argv.v[i], "--no-inc-recursive") != 0);
+			CHECK(strcmp(argv.v[i], "-n") != 0);
+		}
+		strvec_clear(&argv);
+	}
 }
 
 /* Does a local rsync with the escaped exclude skip exactly name? */
