@@ -3174,11 +3174,12 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	}
 	/* Parts stopped while no supervisor was running. */
 	apply_exclusions(&s);
-	choose_batch_size(&s);
 	if (s.have_dirs && !dirs_done && (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
 		goto finish;
 	if (!s.fresh && (check_pending(&s) < 0 || got_stop_signal))
 		goto finish;
+	/* From what is left to send: after the check, only what differs. */
+	choose_batch_size(&s);
 	run_loop(&s, JOB_UNIT);
 	flush_progress(&s, true);
 	/*
