@@ -1316,7 +1316,8 @@ store_units_pending_size(struct store *st, int64_t transfer_id, struct unit_size
 	int rc;
 
 	out->files = out->bytes = 0;
-	if ((rc = prepare(st, "SELECT total(files_total), total(bytes_total) FROM units "
+	/* A unit counts as one file at least: it is one entry of rsync's list. */
+	if ((rc = prepare(st, "SELECT total(max(files_total, 1)), total(bytes_total) FROM units "
 			  "WHERE transfer_id = ? AND state = 'pending'", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);

@@ -1778,6 +1778,21 @@ choose_batch_size(struct sup *s)
 		  (unsigned long long)s->batch_files, (unsigned long long)s->batch_bytes);
 }
 
+/*
+ * What is left, after a part was stopped: what the store has pending, but
+ * the big compressed files gathered aside (taken already, see take_apart).
+ */
+static void
+recount_left(struct sup *s)
+{
+	struct unit_size pending;
+
+	if (store_units_pending_size(s->st, s->t.id, &pending) < 0)
+		return;
+	s->left_files = pending.files > s->apart_files ? pending.files - s->apart_files : 0;
+	s->left_bytes = pending.bytes > s->apart_bytes ? pending.bytes - s->apart_bytes : 0;
+}
+
 /* Count a unit taken into a batch off what is left. */
 static void
 take_from_left(struct sup *s, const struct unit *u)
@@ -1877,8 +1892,10 @@ next_batch(struct sup *s, struct worker *w)
 
 		if (!next_unit(s, &u, &alone, &whole))
 			break;
-		if (unit_vanished(s, &u))
+		if (unit_vanished(s, &u)) {
+			take_from_left(s, &u);
 			continue;
+		}
 		pieces = !whole && split_candidate(s, &u);
 		if (!alone && !pieces && compressed_already(s, &u)) {
 			ALLOC_GROW(s->apart, s->napart, s->apart_alloc);
@@ -1911,6 +1928,9 @@ next_batch(struct sup *s, struct worker *w)
 			begin_split(s, &u);
 			return false;
 		}
+		/* The batch counts against the small-file cap as its first unit says. */
+		if (w->nunits == 0)
+			w->small = small_unit(&u);
 		ALLOC_GROW(w->units, w->nunits, w->units_alloc);
 		b = &w->units[w->nunits++];
 		memset(b, 0, sizeof *b);
@@ -1926,7 +1946,6 @@ next_batch(struct sup *s, struct worker *w)
 	/* Nothing else due, or the batch aside is full: it goes now. */
 	if (w->nunits == 0 && s->napart > 0 && (exhausted || apart_full(s)))
 		return take_apart(s, w);
-	w->small = files > 0 && bytes / files < SMALL_FILE_BYTES;
 	return w->nunits > 0;
 }
 
@@ -2280,17 +2299,20 @@ settle_stopped_workers(struct sup *s)
 	}
 }
 
-/* Drop queued units (read ahead, or waiting for a retry) at or below path. */
+/*
+ * Drop queued units (read ahead, held, waiting for a retry, or gathered
+ * aside) at or below path. They are all pending in the store, which has
+ * excluded and counted them already.
+ */
 static void
 drop_queued(struct sup *s, const char *path)
 {
 	size_t i, k;
 
 	for (i = k = s->batch_pos; i < s->batch_n; i++) {
-		if (path_is_within(s->batch[i].path, path)) {
+		if (path_is_within(s->batch[i].path, path))
 			unit_release(&s->batch[i]);
-			s->units_total--;
-		} else
+		else
 			s->batch[k++] = s->batch[i];
 	}
 	s->batch_n = k;
@@ -2299,7 +2321,6 @@ drop_queued(struct sup *s, const char *path)
 			store_unit_set_state(s->st, s->retries[i].unit.id, UNIT_EXCLUDED,
 					     s->retries[i].unit.attempts, NULL);
 			unit_release(&s->retries[i].unit);
-			s->units_total--;
 		} else
 			s->retries[k++] = s->retries[i];
 	}
@@ -2309,7 +2330,6 @@ drop_queued(struct sup *s, const char *path)
 				     s->held.unit.attempts, NULL);
 		unit_release(&s->held.unit);
 		s->have_held = false;
-		s->units_total--;
 	}
 	for (i = k = 0; i < s->napart; i++) {
 		if (path_is_within(s->apart[i].path, path)) {
@@ -2318,7 +2338,6 @@ drop_queued(struct sup *s, const char *path)
 			s->apart_files -= unit_files(&s->apart[i]);
 			s->apart_bytes -= s->apart[i].size.bytes;
 			unit_release(&s->apart[i]);
-			s->units_total--;
 		} else
 			s->apart[k++] = s->apart[i];
 	}
@@ -2467,8 +2486,10 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 			}
 		}
 	} else if (ps.result == EXCLUSION_APPLIED) {
+		/* The store excluded the queued units too: ps.excluded counts them. */
 		drop_queued(s, p);
 		s->units_total -= ps.excluded;
+		recount_left(s);
 		/* A file in pieces: its pieces stop. */
 		if (s->split.active && path_is_within(s->split.unit.path, p)) {
 			s->split.excluded = true;

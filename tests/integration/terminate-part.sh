@@ -21,6 +21,9 @@ id=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" -m 2 \
 # Depth 2: a file being moved by its own worker.
 wait_for 30 query_has_file "$src/a/x1" || fail "a/x1 never got under way"
 wait_for 10 test -f "$dst/run/a/.x1."* 2>/dev/null
+# A unit still waiting in line (c, behind the big files): it never starts.
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src/c"; rc=$?
+[ "$rc" = 0 ] || fail "terminate of the queued c exited $rc"
 scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src/a/x1"; rc=$?
 [ "$rc" = 0 ] || fail "terminate of a/x1 exited $rc"
 query_has_file "$src/a/x1" && fail "query still shows a/x1 after its terminate"
@@ -48,9 +51,12 @@ scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src/no-such" 2>"$T/err"; 
 unset SCOW_SYNC_BWLIMIT
 wait_for 90 transfer_ended "$id" || fail "the transfer did not end"
 [ "$(transfer_state "$id")" = done ] || fail "the rest ended $(transfer_state "$id"), not done"
-for f in a/x1 a/x2 b/deep/sub/z; do
+for f in a/x1 a/x2 b/deep/sub/z c; do
 	[ -e "$dst/run/$f" ] && fail "$f arrived although it was stopped"
 done
+# Every unit not stopped is done, and counted once: "N of N units".
+counts=$(sed -n "s/.*\[$id\] info: transfer done after .*: \([0-9]*\) of \([0-9]*\) units.*/\1 \2/p" "$log")
+[ -n "$counts" ] && [ "${counts% *}" = "${counts#* }" ] || fail "the end counts units as '$counts'"
 [ -z "$(partial_files "$dst")" ] || fail "partial files left: $(partial_files "$dst")"
 tmp=$(find "$dst" -name '.*.??????' -type f)
 [ -z "$tmp" ] || fail "rsync temporary files left: $tmp"
@@ -59,7 +65,7 @@ tmp=$(find "$dst" -name '.*.??????' -type f)
 # Everything else is byte-identical; what was stopped is absent (its
 # directories may exist, empty).
 cp -a "$src" "$T/expected"
-rm -rf "$T/expected/a/x1" "$T/expected/a/x2" "$T/expected/b/deep/sub"
+rm -rf "$T/expected/a/x1" "$T/expected/a/x2" "$T/expected/b/deep/sub" "$T/expected/c"
 [ -d "$dst/run/b/deep/sub" ] && { rmdir "$dst/run/b/deep/sub" || fail "b/deep/sub is not empty"; }
 tree_equal "$T/expected" "$dst/run" || fail "the rest of the transfer differs from the source"
 no_processes_left || fail "processes left after the transfer"
