@@ -57,7 +57,10 @@ test_open_together(const char *base)
 				struct store *st;
 				char err[256];
 
-				_exit(store_open(dir, &st, err, sizeof err) == SYNC_OK ? 0 : 1);
+				if (store_open(dir, &st, err, sizeof err) != SYNC_OK)
+					_exit(1);
+				store_close(st);
+				_exit(0);
 			}
 		}
 		for (i = 0; i < 12; i++)
