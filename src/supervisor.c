@@ -1461,6 +1461,13 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 	int status = -1;
 	bool same = false;
 
+	/*
+	 * Nothing of the source was there: no need to ask. (A unit the dry
+	 * run found different is asked all the same: its contents may be the
+	 * same, and only its mode differ.)
+	 */
+	if (s->fresh)
+		return false;
 	strbuf_addf(&local, "%s/%s", s->source_root, u->path);
 	if (lstat(local.buf, &sb) < 0)
 		goto out;
@@ -2740,6 +2747,13 @@ run_loop(struct sup *s, enum job_kind pass)
 	return rc;
 }
 
+/* Could u move in pieces, by its size and the link (split_candidate asks more)? */
+static bool
+may_split(const struct sup *s, const struct unit *u)
+{
+	return s->split_ok && u->kind == UNIT_FILE && u->size.bytes >= s->split_min;
+}
+
 static int
 compare_batch_units(const void *a, const void *b)
 {
@@ -2782,8 +2796,13 @@ check_pending(struct sup *s)
 			}
 			cursor = chunk[got - 1].id;
 		}
-		/* A single unit's own rsync is as good a check. */
-		if (rc == SYNC_OK && (w->nunits > 1 || (checked > 0 && w->nunits > 0))) {
+		/*
+		 * A single unit's own rsync is as good a check, unless it may
+		 * move in pieces: then the check also saves asking the far
+		 * side for the file's size and time (remote_up_to_date).
+		 */
+		if (rc == SYNC_OK && (w->nunits > 1 || (checked > 0 && w->nunits > 0) ||
+				      (w->nunits == 1 && may_split(s, &w->units[0].unit)))) {
 			qsort(w->units, w->nunits, sizeof *w->units, compare_batch_units);
 			checked += w->nunits;
 			rc = run_loop(s, JOB_CHECK);
