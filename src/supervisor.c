@@ -158,6 +158,7 @@ struct sup {
 	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
 	bool changed;                 /* something was created or sent on the far side */
 	bool fresh;                   /* the source's directory is new on the far side */
+	bool leftovers;               /* partial data may be recorded (see forget_leftovers) */
 	pid_t master_pid;
 	int master_err;               /* its stderr, until it is up */
 	struct ssh_target target;
@@ -1111,6 +1112,43 @@ requeue_unit(struct sup *s, struct unit *u, bool run_again)
 		unit_release(u);
 }
 
+/*
+ * A unit is done: the rsync that completed it used up the partial data an
+ * earlier attempt, or its pieces, left of the files it sent, so the
+ * records of that data go. (Otherwise the done transfer's sweep would
+ * open an SFTP session, a login of its own, to find nothing: 1.8 s over a
+ * far link.) Kept: directory markers, parts stopped on request, and files
+ * the source no longer has; the sweep sees to those.
+ */
+static void
+forget_leftovers(struct sup *s, const struct unit *u)
+{
+	struct strvec paths = STRVEC_INIT;
+	struct strbuf local = STRBUF_INIT;
+	struct stat sb;
+	size_t i, k;
+
+	if (!s->leftovers || store_leftovers_list(s->st, s->t.id, u->path, &paths) < 0)
+		return;
+	for (i = 0; i < paths.nr; i++) {
+		const char *p = paths.v[i];
+		bool keep = !path_is_within(p, u->path) || p[strlen(p) - 1] == '/';
+
+		/* A stopped part's data is still to go, whatever its unit did. */
+		for (k = 0; !keep && k < s->excludes.nr; k++)
+			keep = path_is_within(p, s->excludes.v[k]);
+		/* rsync used up the partial data only of files it sent. */
+		strbuf_reset(&local);
+		strbuf_addf(&local, "%s/%s", s->source_root, p);
+		if (!keep && (lstat(local.buf, &sb) < 0 || !S_ISREG(sb.st_mode)))
+			keep = true;
+		if (!keep)
+			store_leftover_remove(s->st, s->t.id, p);
+	}
+	strbuf_release(&local);
+	strvec_clear(&paths);
+}
+
 /* Decide what a finished unit worker's exit means for each unit of its batch. */
 static void
 finish_batch(struct sup *s, struct worker *w)
@@ -1144,6 +1182,7 @@ finish_batch(struct sup *s, struct worker *w)
 	if (code != 0) {
 		size_t k;
 
+		s->leftovers = true;
 		if (w->current.len && store_leftover_add(s->st, s->t.id, w->current.buf) < 0)
 			log_warn("cannot record a partial file: %s", store_errmsg(s->st));
 		for (k = 0; k < w->recent_dirs.nr; k++)
@@ -1162,6 +1201,7 @@ finish_batch(struct sup *s, struct worker *w)
 		if (ok) {
 			store_unit_set_done(s->st, u->id, u->attempts + 1, b->bytes_done,
 					    b->files_done);
+			forget_leftovers(s, u);
 			s->units_done++;
 			/* Sent much less than moved: the far side had (some of) it already. */
 			if (w->nunits == 1)
@@ -1532,6 +1572,7 @@ begin_split(struct sup *s, struct unit *u)
 	sp->started = now_monotonic();
 	s->changed = true;
 	/* Its partial data is ours to remove if it is stopped for good. */
+	s->leftovers = true;
 	if (store_leftover_add(s->st, s->t.id, sp->unit.path) < 0)
 		log_warn("cannot record a partial file: %s", store_errmsg(s->st));
 	store_unit_set_state(s->st, sp->unit.id, UNIT_RUNNING, sp->unit.attempts, NULL);
@@ -3112,6 +3153,12 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	/* Terminated while it was still being started: stop at once. */
 	if (store_transfer_stop_requested(st, s.t.id, &stop) == SYNC_OK && stop)
 		got_stop_signal = SIGTERM;
+	/* A resumed transfer may have partial data recorded from before. */
+	{
+		uint64_t left = 0;
+
+		s.leftovers = store_leftovers_count(st, s.t.id, &left) != SYNC_OK || left > 0;
+	}
 	/* A resumed transfer counts on from what its done units moved. */
 	if (store_transfer_done_totals(st, s.t.id, &s.bytes_done, &s.files_done) < 0)
 		log_warn("cannot read earlier totals: %s", store_errmsg(st));
@@ -3241,9 +3288,12 @@ finish:
 	if (!got_stop_signal && s.failure == NULL && s.walk_errors == 0 && s.rsh.len) {
 		uint64_t left = 0;
 
-		if (store_leftovers_count(st, s.t.id, &left) == SYNC_OK && left > 0)
+		if (store_leftovers_count(st, s.t.id, &left) == SYNC_OK && left > 0) {
+			log_info("done: looking for the partial data of %llu recorded paths",
+				 (unsigned long long)left);
 			clean_leftovers(st, s.t.id, &s.target, s.t.destination, s.source_root,
 					&s.sftp, NULL);
+		}
 	}
 	sftp_close(s.sftp);
 	s.sftp = NULL;

@@ -50,6 +50,9 @@ sent=$(sed -n "s/.*\[$id\] info: done 'p\/d\/big': 1 files, 20000000 bytes, \([0
 	fail "the rsync after the pieces sent ${sent:-?} bytes: the pieces were not its basis"
 tree_equal "$src" "$T/dst1/p" || fail "the copy differs"
 [ -z "$(partial_files "$T/dst1")" ] || fail "partial files left: $(partial_files "$T/dst1")"
+# The rsync after the pieces used their data up: nothing left to look for.
+grep -q "\[$id\] info: done: looking for the partial data" "$log" &&
+	fail "a clean transfer in pieces still looked for partial data at its end"
 no_processes_left || fail "processes left after the transfer"
 
 # A re-sync: nothing to send, no pieces.
