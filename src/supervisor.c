@@ -1201,7 +1201,9 @@ finish_batch(struct sup *s, struct worker *w)
 		if (ok) {
 			store_unit_set_done(s->st, u->id, u->attempts + 1, b->bytes_done,
 					    b->files_done);
-			forget_leftovers(s, u);
+			/* Not after vanished files (24): one may be back, unsent. */
+			if (code == 0)
+				forget_leftovers(s, u);
 			s->units_done++;
 			/* Sent much less than moved: the far side had (some of) it already. */
 			if (w->nunits == 1)
