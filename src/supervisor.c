@@ -923,6 +923,13 @@ batch_compresses(struct sup *s, const struct worker *w)
 	return yes;
 }
 
+/* A unit counts as at least one file: it is one entry of rsync's list. */
+static uint64_t
+unit_files(const struct unit *u)
+{
+	return u->size.files ? u->size.files : 1;
+}
+
 /* The files of w's batch, by the walk's count. */
 static uint64_t
 batch_files_total(const struct worker *w)
@@ -931,7 +938,7 @@ batch_files_total(const struct worker *w)
 	size_t k;
 
 	for (k = 0; k < w->nunits; k++)
-		n += w->units[k].unit.size.files ? w->units[k].unit.size.files : 1;
+		n += unit_files(&w->units[k].unit);
 	return n;
 }
 
@@ -1096,7 +1103,7 @@ queue_retry(struct sup *s, struct unit *u, double delay, bool alone)
 	s->retries[s->nretries].whole = true;
 	s->nretries++;
 	/* It is left to do again (see take_from_left). */
-	s->left_files += u->size.files ? u->size.files : 1;
+	s->left_files += unit_files(u);
 	s->left_bytes += u->size.bytes;
 	memset(u, 0, sizeof *u);
 }
@@ -1847,7 +1854,7 @@ recount_left(struct sup *s)
 static void
 take_from_left(struct sup *s, const struct unit *u)
 {
-	uint64_t files = u->size.files ? u->size.files : 1;
+	uint64_t files = unit_files(u);
 
 	s->left_files -= files < s->left_files ? files : s->left_files;
 	s->left_bytes -= u->size.bytes < s->left_bytes ? u->size.bytes : s->left_bytes;
@@ -1864,13 +1871,6 @@ compressed_already(const struct sup *s, const struct unit *u)
 {
 	return !s->near && s->cfg->compress == COMPRESS_AUTO && u->kind == UNIT_FILE &&
 	       u->size.bytes >= COMPRESS_APART_MIN && compress_suffix_skipped(u->path);
-}
-
-/* A unit counts as at least one file: it is one entry of rsync's list. */
-static uint64_t
-unit_files(const struct unit *u)
-{
-	return u->size.files ? u->size.files : 1;
 }
 
 /*

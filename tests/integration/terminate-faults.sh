@@ -97,6 +97,18 @@ wait_for 60 transfer_ended "$id" || fail "(c) the continued transfer did not end
 [ "$(transfer_state "$id")" = done ] || fail "(c) continued transfer is $(transfer_state "$id")"
 tree_equal "$src" "$T/dstc/c" || fail "(c) the continued copy differs"
 
+# Take the link down, then terminate -s $1 (case $2): it is stopped, exit 0
+# (the portal's contract), and stderr says the partial data is still there.
+terminate_link_down() {
+	local rc
+	relay_toggle
+	relay_drop
+	sleep 1
+	terminate -s "$1" 2>"$T/err"; rc=$?
+	[ "$rc" = 0 ] || fail "($2) terminate with the link down exited $rc, want 0"
+	grep -q "could not be removed" "$T/err" || fail "($2) terminate said: $(cat "$T/err")"
+}
+
 # (d) the link is down when terminate runs.
 export SCOW_SYNC_BWLIMIT=256
 src=$T/src/d
@@ -104,13 +116,7 @@ mkdir -p "$src"
 head -c 3000000 /dev/urandom > "$src/f"
 id=$(start "$src" "$T/dstd" "$RELAY_PORT" -m 1) || fail "start (d) exited $?"
 wait_for 30 moving "$src/f" || fail "(d) f never got under way"
-relay_toggle
-relay_drop
-sleep 1
-terminate -s "$src" 2>"$T/err"; rc=$?
-# It is stopped: exit 0 (the portal's contract), and stderr says what is left.
-[ "$rc" = 0 ] || fail "(d) terminate with the link down exited $rc, want 0"
-grep -q "could not be removed" "$T/err" || fail "(d) terminate said: $(cat "$T/err")"
+terminate_link_down "$src" d
 no_processes_left || fail "(d) processes left with the link down"
 [ "$(transfer_state "$id")" = terminated ] || fail "(d) transfer is $(transfer_state "$id")"
 [ -n "$(debris "$T/dstd")" ] || fail "(d) no partial data was left to clean (test too fast)"
@@ -168,12 +174,7 @@ head -c 3000000 /dev/urandom > "$src/part"
 head -c 3000000 /dev/urandom > "$src/rest"
 id=$(SCOW_SYNC_RETRIES=6 start "$src" "$T/dstd2" "$RELAY_PORT" -m 1) || fail "start (d2) exited $?"
 wait_for 30 moving "$src/part" || fail "(d2) part never got under way"
-relay_toggle
-relay_drop
-sleep 1
-terminate -s "$src/part" 2>"$T/err"; rc=$?
-[ "$rc" = 0 ] || fail "(d2) terminate of a part with the link down exited $rc, want 0"
-grep -q "could not be removed" "$T/err" || fail "(d2) terminate said: $(cat "$T/err")"
+terminate_link_down "$src/part" d2
 relay_toggle
 unset SCOW_SYNC_BWLIMIT
 wait_for 90 transfer_ended "$id" || fail "(d2) the transfer did not end"
