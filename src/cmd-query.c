@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "history.h"
 #include "output.h"
 #include "proc.h"
 #include "store.h"
@@ -19,15 +21,23 @@
 
 static const char usage[] =
 	"usage: scow-sync-query\n"
+	"       scow-sync query --json [--id ID] [--state LIST] [--since WHEN] [--all]\n"
 	"\n"
-	"Print a JSON array with one object per file being moved right now:\n"
-	"recvAddress, filePath, transferSize, progress, speed and leftTime, all\n"
-	"strings. Prints [] when nothing is moving.\n"
+	"Without --json (the portal's form): a JSON array with one object per file\n"
+	"being moved right now: recvAddress, filePath, transferSize, progress, speed\n"
+	"and leftTime, all strings. Prints [] when nothing is moving.\n"
 	"\n"
+	"With --json: {\"version\": 1, \"transfers\": [...]}, one object per transfer,\n"
+	"newest first, with numbers as numbers (see scow-sync(1), JSON OUTPUT).\n"
+	"By default the transfers not ended and those that ended in the last 24 hours.\n"
+	"\n"
+	"      --json              one object per transfer\n"
+	HISTORY_USAGE
 	"  -h, --help              show this help\n"
 	"      --version           show the version\n";
 
-static const char *const options[] = { "-h", "--help", "--version", NULL };
+static const char *const options[] = { "-h", "--help", "--version", "--json",
+				       HISTORY_OPTION_NAMES, NULL };
 
 /* Transfers whose supervisor turned out to be dead, to mark afterwards. */
 struct dead {
@@ -106,13 +116,61 @@ check_active(const struct active_transfer *a, void *ctx)
 }
 
 static int
+add_json(const struct history_entry *e, void *ctx)
+{
+	json_report_add(ctx, e);
+	return 0;
+}
+
+/* query --json: the history walk as one JSON document. */
+static int
+query_json(const struct cmd_ctx *ctx, const struct history_filter *f, int64_t now)
+{
+	struct json_report *r = json_report_new();
+	struct store *st = NULL;
+	int rc, code = EXIT_FAILED;
+
+	if (cmd_open_store_if_any(ctx, &st) < 0)
+		goto out;
+	if (st != NULL) {
+		if ((rc = history_foreach(st, f, now, add_json, r)) == SYNC_ERR_NOT_FOUND) {
+			cmd_error(ctx, "no transfer with id %lld", (long long)f->id);
+			code = EXIT_USAGE;
+			goto out;
+		}
+		if (rc < 0) {
+			cmd_error(ctx, "%s", store_errmsg(st));
+			goto out;
+		}
+	} else if (f->id != 0) {
+		cmd_error(ctx, "no transfer with id %lld", (long long)f->id);
+		code = EXIT_USAGE;
+		goto out;
+	}
+	if (json_report_write(r, stdout) < 0) {
+		cmd_error(ctx, "cannot write output: %s", strerror(errno));
+		goto out;
+	}
+	code = cmd_finish_stdout(ctx, EXIT_OK);
+out:
+	store_close(st);
+	json_report_free(r);
+	return code;
+}
+
+static int
 cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
+		HISTORY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
+	struct history_filter filter;
+	int64_t now = (int64_t)time(NULL);
+	bool json = false, selected = false;
 	struct query_ctx q;
 	struct store *st = NULL;
 	struct stat sb;
@@ -123,14 +181,29 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	history_filter_init(&filter, now);
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			return cmd_print_usage(ctx, &cmd_query_entry);
 		case 'V':
 			return cmd_print_version(ctx);
+		case 'j':
+			json = true;
+			break;
 		default:
-			cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
+			switch (history_option(&filter, c, optarg, now, err, sizeof err)) {
+			case 1:
+				selected = true;
+				continue;
+			case -1:
+				cmd_error(ctx, "%s", err);
+				return EXIT_USAGE;
+			}
+			if (c == ':')
+				cmd_error(ctx, "option '%s' needs a value", argv[optind - 1]);
+			else
+				cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}
@@ -138,6 +211,12 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		cmd_error(ctx, "unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
+	if (selected && !json) {
+		cmd_error(ctx, "--id, --state, --since and --all go with --json");
+		return EXIT_USAGE;
+	}
+	if (json)
+		return query_json(ctx, &filter, now);
 
 	memset(&q, 0, sizeof q);
 	strbuf_init(&q.path, 256);

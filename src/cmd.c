@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "cmd.h"
@@ -50,6 +51,24 @@ cmd_print_usage(const struct cmd_ctx *ctx, const struct cmd_entry *e)
 {
 	fputs(e->usage, stdout);
 	return cmd_finish_stdout(ctx, EXIT_OK);
+}
+
+int
+cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st)
+{
+	char *dir = store_default_dir(), *db = xasprintf("%s/scow-sync.db", dir);
+	char err[512];
+	struct stat sb;
+	int rc = 0;
+
+	*st = NULL;
+	if (stat(db, &sb) == 0 && store_open(dir, st, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		rc = -1;
+	}
+	free(dir);
+	free(db);
+	return rc;
 }
 
 int

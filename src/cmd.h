@@ -42,6 +42,8 @@ extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_query_entry;
 extern const struct cmd_entry cmd_terminate_entry;
 extern const struct cmd_entry cmd_resume_entry;
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_prune_entry;
 
 struct transfer_request;
 /* Answer -c: print true or false as the portal expects (cmd-check.c). */
@@ -82,6 +84,13 @@ void cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 int cmd_finish_stdout(const struct cmd_ctx *ctx, int code);
 /* Print the entry's usage to stdout (for --help). */
 int cmd_print_usage(const struct cmd_ctx *ctx, const struct cmd_entry *e);
+struct store;
+/*
+ * Open the user's store for a command that only reads or tidies it: 0 with
+ * *st NULL when nothing was ever recorded (and nothing is created), -1
+ * after saying why it cannot be opened.
+ */
+int cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st);
 /* Print the version line to stdout (for --version). */
 int cmd_print_version(const struct cmd_ctx *ctx);
 

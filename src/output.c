@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "history.h"
 #include "output.h"
 
 void
@@ -230,4 +232,350 @@ progress_line_clear(struct progress_line *pl)
 {
 	if (pl->tty)
 		(void)write_all(STDERR_FILENO, "\r\033[K", 4);
+}
+
+/* ---- query --json ------------------------------------------------------ */
+
+struct json_report {
+	json_t *root;
+	json_t *transfers;
+};
+
+struct json_report *
+json_report_new(void)
+{
+	struct json_report *r = xcalloc(1, sizeof *r);
+
+	r->root = json_object();
+	r->transfers = json_array();
+	if (r->root == NULL || r->transfers == NULL ||
+	    json_object_set_new(r->root, "version", json_integer(QUERY_JSON_VERSION)) < 0 ||
+	    json_object_set(r->root, "transfers", r->transfers) < 0)
+		fatal("out of memory building JSON");
+	return r;
+}
+
+static void
+set_new(json_t *obj, const char *key, json_t *v)
+{
+	if (v == NULL || json_object_set_new(obj, key, v) < 0)
+		fatal("cannot build JSON value for '%s'", key);
+}
+
+static void
+base64(struct strbuf *out, const unsigned char *s, size_t len)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		strbuf_addch(out, digits[s[i] >> 2]);
+		strbuf_addch(out, digits[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
+		strbuf_addch(out, digits[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)]);
+		strbuf_addch(out, digits[s[i + 2] & 63]);
+	}
+	if (len - i == 1) {
+		strbuf_addch(out, digits[s[i] >> 2]);
+		strbuf_addch(out, digits[(s[i] & 3) << 4]);
+		strbuf_addstr(out, "==");
+	} else if (len - i == 2) {
+		strbuf_addch(out, digits[s[i] >> 2]);
+		strbuf_addch(out, digits[((s[i] & 3) << 4) | (s[i + 1] >> 4)]);
+		strbuf_addch(out, digits[(s[i + 1] & 15) << 2]);
+		strbuf_addch(out, '=');
+	}
+}
+
+/*
+ * A path as JSON: key holds it with invalid UTF-8 shown as U+FFFD; when
+ * that lost something, key_base64 holds the exact bytes as well.
+ */
+static void
+set_path(json_t *obj, const char *key, const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t len = strlen(path);
+
+	display_path(&sb, path);
+	set_new(obj, key, json_string(sb.buf));
+	if (!utf8_valid(path, len)) {
+		char *raw_key = xasprintf("%s_base64", key);
+
+		strbuf_reset(&sb);
+		base64(&sb, (const unsigned char *)path, len);
+		set_new(obj, raw_key, json_string(sb.buf));
+		free(raw_key);
+	}
+	strbuf_release(&sb);
+}
+
+/* Epoch seconds as "2026-12-01T21:40:00Z", or null when unset. */
+static json_t *
+json_time(int64_t t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	char buf[32];
+
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+static json_t *
+json_uint(uint64_t n)
+{
+	return json_integer(n > (uint64_t)INT64_MAX ? (json_int_t)INT64_MAX : (json_int_t)n);
+}
+
+void
+json_report_add(struct json_report *r, const struct history_entry *e)
+{
+	const struct transfer *t = &e->t;
+	json_t *obj = json_object(), *files = json_array();
+	struct strbuf sb = STRBUF_INIT;
+	char *root = path_dirname(t->source);
+	size_t i;
+
+	if (obj == NULL || files == NULL)
+		fatal("out of memory building JSON");
+	set_new(obj, "id", json_integer(t->id));
+	set_new(obj, "state", json_string(transfer_state_name(t->state)));
+	set_path(obj, "source", t->source);
+	set_path(obj, "destination", t->destination);
+	set_path(obj, "host", t->address);
+	set_new(obj, "port", json_integer(t->port));
+	set_path(obj, "user", t->user);
+	set_new(obj, "depth", json_integer(t->max_depth));
+	set_new(obj, "created_at", json_time(t->created_at));
+	set_new(obj, "started_at", json_time(t->started_at));
+	set_new(obj, "finished_at", json_time(t->finished_at));
+	set_new(obj, "bytes_done", json_uint(t->bytes_done));
+	set_new(obj, "bytes_total", json_uint(e->sizes.bytes_total));
+	set_new(obj, "files_done", json_uint(t->files_done));
+	set_new(obj, "files_total", json_uint(e->sizes.files_total));
+	set_new(obj, "units_done", json_uint(e->sizes.units[UNIT_DONE]));
+	set_new(obj, "units_failed", json_uint(e->sizes.units[UNIT_FAILED]));
+	set_new(obj, "units_excluded", json_uint(e->sizes.units[UNIT_EXCLUDED]));
+	set_new(obj, "units_total", json_uint(e->sizes.units[UNIT_PENDING] +
+					      e->sizes.units[UNIT_RUNNING] +
+					      e->sizes.units[UNIT_DONE] +
+					      e->sizes.units[UNIT_FAILED] +
+					      e->sizes.units[UNIT_EXCLUDED]));
+	set_new(obj, "planned", json_boolean(t->planned));
+	set_new(obj, "percent", json_integer(e->percent));
+	set_new(obj, "rate", json_uint((uint64_t)(e->rate > 0 ? e->rate : 0)));
+	set_new(obj, "remaining_seconds", e->remaining >= 0 ? json_integer(e->remaining) : json_null());
+	for (i = 0; i < e->nfiles; i++) {
+		json_t *f = json_object();
+
+		if (f == NULL)
+			fatal("out of memory building JSON");
+		strbuf_reset(&sb);
+		strbuf_addstr(&sb, root);
+		if (sb.len == 0 || sb.buf[sb.len - 1] != '/')
+			strbuf_addch(&sb, '/');
+		strbuf_addstr(&sb, e->files[i].path);
+		set_path(f, "path", sb.buf);
+		set_new(f, "bytes_done", json_uint(e->files[i].bytes_done));
+		set_new(f, "percent", json_integer(e->files[i].percent));
+		set_new(f, "rate", json_uint((uint64_t)(e->files[i].rate > 0 ? e->files[i].rate : 0)));
+		if (json_array_append_new(files, f) < 0)
+			fatal("out of memory building JSON");
+	}
+	set_new(obj, "current_files", files);
+	if (t->error) {
+		strbuf_reset(&sb);
+		display_path(&sb, t->error);
+		set_new(obj, "error", json_string(sb.buf));
+	} else {
+		set_new(obj, "error", json_null());
+	}
+	if (json_array_append_new(r->transfers, obj) < 0)
+		fatal("out of memory building JSON");
+	strbuf_release(&sb);
+	free(root);
+}
+
+int
+json_report_write(struct json_report *r, FILE *f)
+{
+	char *text = json_dumps(r->root, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+	size_t len;
+	int rc = SYNC_OK;
+
+	if (text == NULL)
+		fatal("out of memory serialising JSON");
+	len = strlen(text);
+	if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF)
+		rc = SYNC_ERR_SYSTEM;
+	free(text);
+	return rc;
+}
+
+void
+json_report_free(struct json_report *r)
+{
+	if (r == NULL)
+		return;
+	json_decref(r->transfers);
+	json_decref(r->root);
+	free(r);
+}
+
+/* ---- status ------------------------------------------------------------ */
+
+/* Decode the UTF-8 sequence at s (valid, n bytes) to a code point. */
+static uint32_t
+code_point(const unsigned char *s, size_t n)
+{
+	uint32_t c = n == 1 ? s[0] : n == 2 ? s[0] & 0x1f : n == 3 ? s[0] & 0x0f : s[0] & 0x07;
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		c = (c << 6) | (s[i] & 0x3f);
+	return c;
+}
+
+/* Terminal columns of a code point: 2 for East Asian wide ones and emoji. */
+static int
+columns_of(uint32_t c)
+{
+	return (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) ||
+	       (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+	       (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+	       (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1faff) ||
+	       (c >= 0x20000 && c <= 0x3fffd) ? 2 : 1;
+}
+
+/* Characters of valid UTF-8 text: byte offset and columns of each. */
+struct glyphs {
+	size_t *offset;        /* n + 1 entries: the last is the length */
+	int *cols;
+	size_t n;
+	int width;
+};
+
+static void
+glyphs_of(struct glyphs *g, const char *s)
+{
+	size_t len = strlen(s), i = 0, alloc = 0, calloc_ = 0;
+
+	memset(g, 0, sizeof *g);
+	while (i < len) {
+		size_t n = 1;
+
+		while (n < 4 && i + n < len && ((unsigned char)s[i + n] & 0xc0) == 0x80)
+			n++;
+		ALLOC_GROW(g->offset, g->n, alloc);
+		ALLOC_GROW(g->cols, g->n, calloc_);
+		g->offset[g->n] = i;
+		g->cols[g->n] = columns_of(code_point((const unsigned char *)s + i, n));
+		g->width += g->cols[g->n];
+		g->n++;
+		i += n;
+	}
+	ALLOC_GROW(g->offset, g->n, alloc);
+	g->offset[g->n] = len;
+}
+
+/*
+ * Append text (valid UTF-8 without control characters) in at most width
+ * columns, cutting out its middle (or with keep_start, its end) as "..."
+ * when it is wider.
+ */
+static void
+add_fitted(struct strbuf *out, const char *text, int width, bool keep_start)
+{
+	struct glyphs g;
+	size_t head, tail;
+	int room, used;
+
+	glyphs_of(&g, text);
+	if (g.width <= width) {
+		strbuf_addstr(out, text);
+	} else if (width >= 5) {
+		room = width - 3;
+		for (head = 0, used = 0;
+		     head < g.n && used + g.cols[head] <= (keep_start ? room : room / 2); head++)
+			used += g.cols[head];
+		for (tail = g.n; tail > head && used + g.cols[tail - 1] <= room; tail--)
+			used += g.cols[tail - 1];
+		strbuf_add(out, text, g.offset[head]);
+		strbuf_addstr(out, "...");
+		strbuf_add(out, text + g.offset[tail], g.offset[g.n] - g.offset[tail]);
+	}
+	free(g.offset);
+	free(g.cols);
+}
+
+/* A name from outside, made safe and valid for a terminal. */
+static void
+add_printable(struct strbuf *out, const char *s)
+{
+	struct strbuf shown = STRBUF_INIT;
+
+	display_path(&shown, s);
+	escape_untrusted(out, shown.buf, shown.len);
+	strbuf_release(&shown);
+}
+
+#define STATUS_FIXED_COLUMNS 56   /* everything before the last column */
+
+void
+status_table_header(struct strbuf *out, int width)
+{
+	(void)width;
+	strbuf_addf(out, "%4s %-11s %4s %10s %12s %8s  %s\n", "ID", "STATE", "DONE", "SIZE",
+		    "RATE", "LEFT", "TRANSFER");
+}
+
+void
+status_table_row(struct strbuf *out, const struct history_entry *e, int width)
+{
+	const struct transfer *t = &e->t;
+	struct strbuf cell = STRBUF_INIT, what = STRBUF_INIT;
+
+	strbuf_addf(out, "%4lld %-11s %3d%% ", (long long)t->id, transfer_state_name(t->state),
+		    e->percent);
+	fmt_bytes_human(&cell, e->sizes.bytes_total);
+	strbuf_addf(out, "%10s ", cell.buf);
+	strbuf_reset(&cell);
+	if (e->rate > 0) {
+		fmt_bytes_human(&cell, (uint64_t)e->rate);
+		strbuf_addstr(&cell, "/s");
+	} else {
+		strbuf_addch(&cell, '-');
+	}
+	strbuf_addf(out, "%12s ", cell.buf);
+	strbuf_reset(&cell);
+	if (t->state == TRANSFER_RUNNING && e->remaining >= 0)
+		fmt_hms(&cell, e->remaining);
+	else
+		strbuf_addch(&cell, '-');
+	strbuf_addf(out, "%8s  ", cell.buf);
+
+	/*
+	 * What goes where: the source's name (query --json has its whole
+	 * path), the host and the destination. Cut in the middle, so that
+	 * both ends stay readable.
+	 */
+	add_printable(&what, path_basename(t->source));
+	strbuf_addstr(&what, " -> ");
+	add_printable(&what, t->address);
+	strbuf_addch(&what, ':');
+	add_printable(&what, t->destination);
+	add_fitted(out, what.buf, width - STATUS_FIXED_COLUMNS, false);
+	strbuf_addch(out, '\n');
+	if (t->error && t->error[0]) {
+		strbuf_reset(&what);
+		add_printable(&what, t->error);
+		strbuf_addstr(out, "     ");
+		add_fitted(out, what.buf, width - 6, true);
+		strbuf_addch(out, '\n');
+	}
+	strbuf_release(&cell);
+	strbuf_release(&what);
 }

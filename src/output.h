@@ -45,6 +45,28 @@ void legacy_list_add(struct legacy_list *l, const struct legacy_row *row);
 int legacy_list_write(struct legacy_list *l, FILE *f);
 void legacy_list_free(struct legacy_list *l);
 
+/*
+ * query --json: {"version": 1, "transfers": [ ... ]}, one object per
+ * transfer of a history walk (the schema is in scow-sync(1), JSON OUTPUT).
+ * The version changes only when a field changes meaning or goes away.
+ */
+#define QUERY_JSON_VERSION 1
+struct history_entry;
+struct json_report;
+struct json_report *json_report_new(void);
+void json_report_add(struct json_report *r, const struct history_entry *e);
+/* Write the whole document and a newline; 0 or SYNC_ERR_SYSTEM. */
+int json_report_write(struct json_report *r, FILE *f);
+void json_report_free(struct json_report *r);
+
+/*
+ * status: a table for people, one line per transfer, width columns (at
+ * least 60): the id, state, percent, bytes done of total, rate, time
+ * left, and "SOURCE -> HOST:DEST" cut in the middle to fit.
+ */
+void status_table_header(struct strbuf *out, int width);
+void status_table_row(struct strbuf *out, const struct history_entry *e, int width);
+
 /* A one-line progress display for a terminal. */
 struct progress_line {
 	bool tty;            /* stderr is a terminal: redraw in place */

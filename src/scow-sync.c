@@ -14,6 +14,8 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_query_entry,
 	&cmd_terminate_entry,
 	&cmd_resume_entry,
+	&cmd_status_entry,
+	&cmd_prune_entry,
 	NULL,
 };
 

@@ -1250,6 +1250,62 @@ store_unit_counts(struct store *st, int64_t transfer_id, uint64_t counts[5])
 }
 
 int
+store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_sizes *out)
+{
+	sqlite3_stmt *stmt;
+	int rc, i;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = prepare(st, "SELECT state, count(*), total(files_total), total(bytes_total), "
+			  "total(cur_rate) FROM units WHERE transfer_id = ? GROUP BY state",
+			  &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		i = name_index(unit_state_names, 5, sqlite3_column_text(stmt, 0));
+		if (i < 0)
+			continue;
+		out->units[i] = (uint64_t)sqlite3_column_int64(stmt, 1);
+		/* What was stopped on request is not part of what moves. */
+		if (i == UNIT_EXCLUDED)
+			continue;
+		out->files_total += (uint64_t)sqlite3_column_double(stmt, 2);
+		out->bytes_total += (uint64_t)sqlite3_column_double(stmt, 3);
+		if (i == UNIT_RUNNING)
+			out->rate = sqlite3_column_double(stmt, 4);
+	}
+	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "count units");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_prune(struct store *st, int64_t before, uint64_t *n)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*n = 0;
+	/*
+	 * Only what has ended, and never a transfer that still records partial
+	 * data on the far side: its terminate --id is what removes that.
+	 */
+	if ((rc = prepare(st, "DELETE FROM transfers WHERE state IN ('done', 'failed', "
+			  "'terminated') AND coalesce(finished_at, created_at) < ? AND "
+			  "NOT EXISTS (SELECT 1 FROM leftovers l WHERE l.transfer_id = transfers.id)",
+			  &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, before);
+	if ((rc = step_done(st, stmt, "remove old transfers")) < 0)
+		return rc;
+	*n = (uint64_t)sqlite3_changes(st->db);
+	/* Give the space back: the file is the user's, on their quota. */
+	if (*n > 0 && (rc = exec_sql(st, "VACUUM", "compact the database")) < 0)
+		return rc;
+	return SYNC_OK;
+}
+
+int
 store_units_reset_running(struct store *st, int64_t transfer_id)
 {
 	sqlite3_stmt *stmt;

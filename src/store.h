@@ -251,6 +251,20 @@ int store_unit_counts_within(struct store *st, int64_t transfer_id, const char *
 			     uint64_t counts[5]);
 /* Count units of a transfer by state (array indexed by enum unit_state). */
 int store_unit_counts(struct store *st, int64_t transfer_id, uint64_t counts[5]);
+/* How much a transfer holds and how far it is, from its units. */
+struct transfer_sizes {
+	uint64_t units[5];        /* by enum unit_state */
+	uint64_t files_total;     /* what the walk found, parts stopped on request left out */
+	uint64_t bytes_total;
+	double rate;              /* bytes/s, the running units' last rates together */
+};
+int store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_sizes *out);
+/*
+ * Remove the transfers that ended (done, failed, terminated) before the
+ * epoch time before, with their units; *n gets how many. Interrupted ones
+ * (they can be resumed) and ones with partial data recorded stay.
+ */
+int store_prune(struct store *st, int64_t before, uint64_t *n);
 /* Put units left running by a dead supervisor back to pending. */
 int store_units_reset_running(struct store *st, int64_t transfer_id);
 

@@ -1,0 +1,92 @@
+/* prune: forget old history. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd.h"
+#include "store.h"
+#include "util.h"
+
+static const char usage[] =
+	"usage: scow-sync prune --older-than DAYS\n"
+	"\n"
+	"Remove from the history the transfers that ended (done, failed or\n"
+	"terminated) more than DAYS days ago, and compact the database. Interrupted\n"
+	"transfers stay (they can be resumed), and so does a stopped transfer whose\n"
+	"partial data on the far side could not be removed yet. Prints how many\n"
+	"were removed.\n"
+	"\n"
+	"      --older-than DAYS   a whole number of days, 0 for everything ended\n"
+	"  -h, --help              show this help\n"
+	"      --version           show the version\n";
+
+static const char *const options[] = { "--older-than", "-h", "--help", "--version", NULL };
+
+static int
+cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "older-than", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long long days = 0;
+	bool have_days = false;
+	struct store *st = NULL;
+	uint64_t n = 0;
+	int c, code = EXIT_FAILED;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (parse_ullong(optarg, 0, 1000000, &days) < 0) {
+				cmd_error(ctx, "invalid number of days '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			have_days = true;
+			break;
+		case 'h':
+			return cmd_print_usage(ctx, &cmd_prune_entry);
+		case 'V':
+			return cmd_print_version(ctx);
+		case ':':
+			cmd_error(ctx, "option '%s' needs a value", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cmd_error(ctx, "unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	/* Forgetting is not undone: say how far back, every time. */
+	if (!have_days) {
+		cmd_error(ctx, "say how old: --older-than DAYS");
+		return EXIT_USAGE;
+	}
+	if (cmd_open_store_if_any(ctx, &st) < 0)
+		goto out;
+	if (st != NULL &&
+	    store_prune(st, (int64_t)time(NULL) - (int64_t)days * 86400, &n) < 0) {
+		cmd_error(ctx, "%s", store_errmsg(st));
+		goto out;
+	}
+	printf("removed %llu transfer%s\n", (unsigned long long)n, n == 1 ? "" : "s");
+	code = cmd_finish_stdout(ctx, EXIT_OK);
+out:
+	store_close(st);
+	return code;
+}
+
+const struct cmd_entry cmd_prune_entry = {
+	"prune", "remove old transfers from the history", usage, options, cmd_prune_exec,
+};

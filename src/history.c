@@ -1,0 +1,295 @@
+/* history: the transfers query --json and status show (see history.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "history.h"
+#include "proc.h"
+#include "util.h"
+
+#define INTERRUPTED_REASON "the supervisor process ended unexpectedly"
+
+void
+history_filter_init(struct history_filter *f, int64_t now)
+{
+	memset(f, 0, sizeof *f);
+	f->since = now - HISTORY_DEFAULT_WINDOW;
+}
+
+int
+history_parse_states(const char *s, unsigned *out, char *err, size_t errlen)
+{
+	const char *p = s;
+
+	*out = 0;
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		int i, found = -1;
+
+		for (i = TRANSFER_QUEUED; i <= TRANSFER_INTERRUPTED; i++) {
+			const char *name = transfer_state_name((enum transfer_state)i);
+
+			if (strlen(name) == len && strncmp(name, p, len) == 0)
+				found = i;
+		}
+		if (found < 0) {
+			snprintf(err, errlen, "unknown state '%.*s' in '%s' (states: queued, "
+				 "running, done, failed, terminated, interrupted)", (int)len, p, s);
+			return -1;
+		}
+		*out |= 1u << found;
+		if (p[len] == '\0')
+			return 0;
+		p += len + 1;
+	}
+}
+
+int
+history_parse_since(const char *s, int64_t now, int64_t *out, char *err, size_t errlen)
+{
+	unsigned long long n;
+	struct tm tm;
+	const char *end;
+	char *num, unit;
+	size_t len = strlen(s);
+
+	if (s[0] == '@' && parse_ullong(s + 1, 0, INT64_MAX, &n) == 0) {
+		*out = (int64_t)n;
+		return 0;
+	}
+	/* An age: digits and one unit letter. */
+	if (len >= 2 && strchr("smhd", s[len - 1]) != NULL) {
+		static const struct { char unit; unsigned long long seconds; } units[] = {
+			{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+		};
+		size_t i;
+
+		unit = s[len - 1];
+		num = xstrndup(s, len - 1);
+		for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+			if (units[i].unit != unit)
+				continue;
+			if (parse_ullong(num, 0, (unsigned long long)INT64_MAX / units[i].seconds,
+					 &n) == 0) {
+				free(num);
+				*out = now - (int64_t)(n * units[i].seconds);
+				return 0;
+			}
+		}
+		free(num);
+	}
+	/* A local date, or date and time. */
+	memset(&tm, 0, sizeof tm);
+	if (((end = strptime(s, "%Y-%m-%d", &tm)) != NULL && *end == '\0') ||
+	    ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) != NULL && *end == '\0') ||
+	    ((end = strptime(s, "%Y-%m-%d %H:%M:%S", &tm)) != NULL && *end == '\0') ||
+	    ((end = strptime(s, "%Y-%m-%dT%H:%M", &tm)) != NULL && *end == '\0') ||
+	    ((end = strptime(s, "%Y-%m-%d %H:%M", &tm)) != NULL && *end == '\0')) {
+		time_t t;
+
+		tm.tm_isdst = -1;
+		if ((t = mktime(&tm)) != (time_t)-1) {
+			*out = (int64_t)t;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "cannot read time '%s' (use a date 2026-11-30, a local time "
+		 "2026-11-30T08:00, an age such as 12h or 7d, or @EPOCH)", s);
+	return -1;
+}
+
+int
+history_option(struct history_filter *f, int c, const char *arg, int64_t now,
+	       char *err, size_t errlen)
+{
+	unsigned long long id;
+
+	switch (c) {
+	case 'i':
+		if (parse_ullong(arg, 1, INT64_MAX, &id) < 0) {
+			snprintf(err, errlen, "invalid transfer id '%s'", arg);
+			return -1;
+		}
+		f->id = (int64_t)id;
+		return 1;
+	case 'S':
+		return history_parse_states(arg, &f->states, err, errlen) < 0 ? -1 : 1;
+	case 'A':
+		f->all = true;
+		return 1;
+	case 'T':
+		return history_parse_since(arg, now, &f->since, err, errlen) < 0 ? -1 : 1;
+	default:
+		return 0;
+	}
+}
+
+/* The files in flight of every running transfer, read in one snapshot. */
+struct live_set {
+	struct {
+		int64_t transfer_id;
+		struct history_file f;
+	} *rows;
+	size_t n, alloc;
+};
+
+static int
+collect_live(const struct live_file *lf, void *ctx)
+{
+	struct live_set *ls = ctx;
+
+	ALLOC_GROW(ls->rows, ls->n, ls->alloc);
+	ls->rows[ls->n].transfer_id = lf->transfer_id;
+	ls->rows[ls->n].f.path = xstrdup(lf->current_file);
+	ls->rows[ls->n].f.bytes_done = lf->file_bytes;
+	ls->rows[ls->n].f.percent = lf->file_percent;
+	ls->rows[ls->n].f.rate = lf->rate;
+	ls->n++;
+	return 0;
+}
+
+struct walk {
+	struct store *st;
+	const struct history_filter *f;
+	int64_t now;
+	struct live_set live;
+	history_fn fn;
+	void *ctx;
+	int rc;
+};
+
+static bool
+selected(const struct walk *w, const struct transfer *t)
+{
+	if (w->f->id != 0 && t->id != w->f->id)
+		return false;
+	if (w->f->states != 0 && !(w->f->states & (1u << t->state)))
+		return false;
+	/* Interrupted ones wait for a resume: as much news as running ones. */
+	if (w->f->id != 0 || w->f->all || !transfer_state_finished(t->state) ||
+	    t->state == TRANSFER_INTERRUPTED)
+		return true;
+	return (t->finished_at ? t->finished_at : t->created_at) >= w->f->since;
+}
+
+/* Fill e from t (taken over) and what the store knows of its units. */
+static int
+build_entry(struct walk *w, struct transfer *t, struct history_entry *e)
+{
+	size_t i, alloc = 0;
+	int rc;
+
+	memset(e, 0, sizeof *e);
+	e->t = *t;
+	memset(t, 0, sizeof *t);
+	if ((rc = store_transfer_sizes(w->st, e->t.id, &e->sizes)) < 0)
+		return rc;
+	e->remaining = -1;
+	if (e->t.state == TRANSFER_RUNNING) {
+		e->rate = e->sizes.rate;
+		for (i = 0; i < w->live.n; i++)
+			if (w->live.rows[i].transfer_id == e->t.id) {
+				ALLOC_GROW(e->files, e->nfiles, alloc);
+				e->files[e->nfiles++] = w->live.rows[i].f;
+			}
+		if (e->t.planned && e->rate > 0 && e->sizes.bytes_total >= e->t.bytes_done)
+			e->remaining = (int64_t)((double)(e->sizes.bytes_total - e->t.bytes_done) /
+						 e->rate);
+	} else if (e->t.started_at > 0 && e->t.finished_at > e->t.started_at) {
+		e->rate = (double)e->t.bytes_done / (double)(e->t.finished_at - e->t.started_at);
+	}
+	if (e->t.state == TRANSFER_DONE) {
+		e->percent = 100;
+		e->remaining = 0;
+	} else if (e->sizes.bytes_total > 0) {
+		uint64_t p = e->t.bytes_done * 100 / e->sizes.bytes_total;
+
+		/* 100% only once it is done. */
+		e->percent = p >= 100 ? 99 : (int)p;
+	}
+	return SYNC_OK;
+}
+
+static int
+visit(const struct transfer *found, void *ctx)
+{
+	struct walk *w = ctx;
+	struct history_entry e;
+	struct transfer t;
+	int rc;
+
+	/* A running transfer without its supervisor has been interrupted. */
+	if (found->state == TRANSFER_RUNNING && !proc_matches(&found->supervisor)) {
+		if (store_transfer_mark_interrupted(w->st, found->id, &found->supervisor,
+						    INTERRUPTED_REASON) < 0)
+			return 0;   /* it has moved on meanwhile; shown next time */
+		if ((rc = store_transfer_get(w->st, found->id, &t)) < 0) {
+			w->rc = rc;
+			return 1;
+		}
+	} else {
+		/* The callback's record is borrowed: take a copy of its strings. */
+		t = *found;
+		t.address = xstrdup(found->address);
+		t.user = xstrdup(found->user);
+		t.source = xstrdup(found->source);
+		t.destination = xstrdup(found->destination);
+		t.key_path = xstrdup(found->key_path);
+		t.error = found->error ? xstrdup(found->error) : NULL;
+	}
+	if (!selected(w, &t)) {
+		transfer_release(&t);
+		return 0;
+	}
+	if ((rc = build_entry(w, &t, &e)) < 0) {
+		w->rc = rc;
+		transfer_release(&e.t);
+		free(e.files);
+		return 1;
+	}
+	rc = w->fn(&e, w->ctx);
+	transfer_release(&e.t);
+	free(e.files);
+	if (rc != 0) {
+		w->rc = rc;
+		return 1;
+	}
+	return 0;
+}
+
+int
+history_foreach(struct store *st, const struct history_filter *f, int64_t now,
+		history_fn fn, void *ctx)
+{
+	struct walk w;
+	size_t i;
+	int rc;
+
+	memset(&w, 0, sizeof w);
+	w.st = st;
+	w.f = f;
+	w.now = now;
+	w.fn = fn;
+	w.ctx = ctx;
+	if ((rc = store_live_foreach(st, collect_live, &w.live)) < 0)
+		goto out;
+	if (f->id != 0) {
+		struct transfer t;
+
+		if ((rc = store_transfer_get(st, f->id, &t)) < 0)
+			goto out;
+		visit(&t, &w);
+		transfer_release(&t);
+	} else if ((rc = store_transfer_foreach(st, NULL, visit, &w)) < 0) {
+		goto out;
+	}
+	rc = w.rc;
+out:
+	for (i = 0; i < w.live.n; i++)
+		free(w.live.rows[i].f.path);
+	free(w.live.rows);
+	return rc;
+}
