@@ -28,6 +28,7 @@ skip() {
 }
 
 finish() {
+	check_tool_reports
 	if [ "$FAILURES" -gt 0 ]; then
 		printf '%s: %d expectation(s) failed; files in %s\n' "${0##*/}" "$FAILURES" "$T"
 		KEEP_TEST_DIR=1
@@ -88,7 +89,38 @@ export SCOW_SYNC_SSH_CONFIG=none
 if [ -n "${SCOW_SYNC_BUILDDIR:-}" ]; then
 	PATH=$SCOW_SYNC_BUILDDIR/tests/bin:$PATH
 fi
+
+# A sanitizer build (--enable-asan) reports into $T/sanitizer.PID from every
+# process of the test, detached supervisors included, whose stderr nobody
+# reads; finish fails on any report.
+export ASAN_OPTIONS="log_path=$T/sanitizer:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1:${UBSAN_OPTIONS:-}"
+
+# SCOW_SYNC_VALGRIND=1 (make valgrind-check) runs every scow-sync command of
+# the test under valgrind; the supervisors forked by start stay under it.
+# Reports go to $T/valgrind.PID, and finish fails on any. Programs scow-sync
+# executes (rsync, ssh, its own piece readers) run natively.
+if [ "${SCOW_SYNC_VALGRIND:-0}" = 1 ]; then
+	command -v valgrind >/dev/null || skip "valgrind is not installed"
+	mkdir -p "$T/valgrind-bin"
+	for name in scow-sync scow-sync-start scow-sync-query scow-sync-terminate; do
+		real=$(command -v "$name") || skip "$name is not built"
+		printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --log-file=%s %s "$@"\n' \
+			"'$T/valgrind.%p'" "'$real'" >"$T/valgrind-bin/$name"
+		chmod +x "$T/valgrind-bin/$name"
+	done
+	PATH=$T/valgrind-bin:$PATH
+fi
 export PATH
+
+# Sanitizer and valgrind reports left by any process of the test.
+check_tool_reports() {
+	local f
+	for f in "$T"/sanitizer.* "$T"/valgrind.*; do
+		[ -s "$f" ] || continue
+		fail "${f##*/}: $(head -c 4000 "$f")"
+	done
+}
 
 SSH_HOST=127.0.0.1
 SSH_USER=$(id -un)

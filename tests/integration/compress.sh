@@ -60,12 +60,28 @@ grep -q "info: rsync of 16 units done: 16 files, 16777216 bytes" "$log" ||
 SCOW_SYNC_COMPRESS=never run "$LINKEM_PORT" "$T/never"
 whole text || fail "never: the text was compressed ($(sent text) bytes sent)"
 
-run "$SSHD_PORT" "$T/near"
+# run_near DEST: run over loopback until the link counts as near (a first
+# answer under 60 ms). A loaded machine (a sanitizer build, tests side by
+# side) can take longer even over loopback; that run is then rightly not
+# near, and is tried again.
+run_near() {
+	local try answer
+	for try in 1 2 3; do
+		rm -rf "$1"
+		run "$SSHD_PORT" "$1"
+		answer=$(sed -n 's/.*info: the far side answered in \([0-9.]*\) s.*/\1/p' "$log" |
+			tail -n 1)
+		awk -v a="$answer" 'BEGIN { exit !(a < 0.060) }' && return 0
+		echo "near run $try: the far side answered in $answer s, not near"
+	done
+}
+
+run_near "$T/near"
 n=$(batch_sent)
 [ -n "$n" ] && [ "$n" -gt 6200000 ] || fail "near: something was compressed ($n bytes sent)"
 
 # Always: everything is compressed, whatever its name; random data stays big.
-SCOW_SYNC_COMPRESS=always run "$SSHD_PORT" "$T/always"
+SCOW_SYNC_COMPRESS=always run_near "$T/always"
 n=$(batch_sent)
 [ -n "$n" ] && [ "$n" -lt 3000000 ] && [ "$n" -gt 2097152 ] ||
 	fail "always: $n bytes sent, want all but the random data compressed"
