@@ -1,8 +1,9 @@
 # fish completion for scow-sync and its legacy names. The option lists mirror
 # `scow-sync __options CMD`; tests/integration/completions.sh checks them.
 
-# Print the command being completed: start, run, query, terminate, resume, help,
-# version, or "none" while the first word after scow-sync is still open.
+# Print the command being completed (start, run, query, terminate, resume,
+# status, prune, log, config, help, version), or "none" while the first word
+# after scow-sync is still open.
 function __scow_sync_command
     set -l words (commandline -opc)
     switch (string replace -r '.*/' '' -- $words[1])
@@ -40,9 +41,13 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $none -a query -d 'show the files being moved, as JSON'
     complete -c $prog -n $none -a terminate -d 'stop a running transfer'
     complete -c $prog -n $none -a resume -d 'continue an interrupted, failed or stopped transfer'
+    complete -c $prog -n $none -a status -d 'show transfers as a table'
+    complete -c $prog -n $none -a prune -d 'remove old transfers from the history'
+    complete -c $prog -n $none -a log -d "show one transfer's log lines"
+    complete -c $prog -n $none -a config -d 'show the settings in effect and where they come from'
     complete -c $prog -n $none -a help -d 'show help for a command'
     complete -c $prog -n $none -a version -d 'show the version'
-    complete -c $prog -n '__scow_sync_is help' -a 'start run query terminate resume'
+    complete -c $prog -n '__scow_sync_is help' -a 'start run query terminate resume status prune log config'
 
     # start and run (and scow-sync with an option first, which is run).
     set -l xfer '__scow_sync_is none start run'
@@ -51,25 +56,37 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $xfer -s p -l port -x -d 'ssh port (default 22)'
     complete -c $prog -n $xfer -s k -l sshkey-path -r -F -d 'private key (default ~/scow/.scow-sync-ssh/id_rsa)'
     complete -c $prog -n $xfer -s c -l check -d 'only check that key login works: print true or false'
+    complete -c $prog -n $xfer -l workers -x -d 'rsync processes at once'
+    complete -c $prog -n $xfer -l retries -x -d 'attempts per part for passing failures'
+    complete -c $prog -n $xfer -l bwlimit -x -d 'at most this many KiB/s per rsync'
 
     # start, run and terminate.
     set -l named '__scow_sync_is none start run terminate'
-    set -l verbosity '__scow_sync_is none start run terminate resume'
+    set -l verbosity '__scow_sync_is none start run query terminate resume status prune log config'
     complete -c $prog -n $named -s a -l address -x -a '(__fish_print_hostnames)' -d 'remote host'
     complete -c $prog -n $named -s u -l user -x -a '(__fish_complete_users)' -d 'remote user'
     complete -c $prog -n $named -s s -l source -r -F -d 'local file or directory'
     complete -c $prog -n $verbosity -s v -l verbose -d 'say more'
     complete -c $prog -n $verbosity -s q -l quiet -d 'say only errors'
 
-    # terminate only.
-    complete -c $prog -n '__scow_sync_is terminate' -l id -x -d 'the transfer with this id'
-    complete -c $prog -n '__scow_sync_is terminate' -l all -d 'every running transfer'
+    # terminate, and the history selection of query and status.
+    set -l select '__scow_sync_is terminate query status'
+    complete -c $prog -n $select -l id -x -d 'the transfer with this id'
+    complete -c $prog -n $select -l all -d 'every running transfer; the whole history'
+    complete -c $prog -n '__scow_sync_is query status' -l state -x \
+        -a 'queued running done failed terminated interrupted' -d 'only these states'
+    complete -c $prog -n '__scow_sync_is query status' -l since -x -d 'ended since (2026-11-30, 12h, 7d)'
+    complete -c $prog -n '__scow_sync_is query' -l json -d 'one object per transfer, for programs'
+
+    # prune and log.
+    complete -c $prog -n '__scow_sync_is prune' -l older-than -x -d 'days since the transfer ended'
+    complete -c $prog -n '__scow_sync_is log' -s e -l errors -d 'only warnings and errors'
 
     # resume only.
     complete -c $prog -n '__scow_sync_is resume' -s f -l foreground -d 'run here and wait for the end'
 
     # Every command.
-    set -l any '__scow_sync_is none start run query terminate resume'
+    set -l any '__scow_sync_is none start run query terminate resume status prune log config'
     complete -c $prog -n $any -s h -l help -d 'show help'
     complete -c $prog -n $any -l version -d 'show the version'
 end

@@ -18,13 +18,16 @@ static const char usage[] =
 	"terminated) more than DAYS days ago, and compact the database. Interrupted\n"
 	"transfers stay (they can be resumed), and so does a stopped transfer whose\n"
 	"partial data on the far side could not be removed yet. Prints how many\n"
-	"were removed.\n"
+	"were removed (nothing with -q).\n"
 	"\n"
 	"      --older-than DAYS   a whole number of days, 0 for everything ended\n"
+	"  -v, --verbose           say more\n"
+	"  -q, --quiet             say only errors\n"
 	"  -h, --help              show this help\n"
 	"      --version           show the version\n";
 
-static const char *const options[] = { "--older-than", "-h", "--help", "--version", NULL };
+static const char *const options[] = { "--older-than", "-h", "--help", "--version", "-v", "--verbose",
+				       "-q", "--quiet", NULL };
 
 static int
 cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
@@ -33,6 +36,8 @@ cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "older-than", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long days = 0;
@@ -43,8 +48,14 @@ cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'v':
+			ctx->verbosity++;
+			break;
+		case 'q':
+			ctx->verbosity--;
+			break;
 		case 'o':
 			if (parse_ullong(optarg, 0, 1000000, &days) < 0) {
 				cmd_error(ctx, "invalid number of days '%s'", optarg);
@@ -80,7 +91,8 @@ cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		cmd_error(ctx, "%s", store_errmsg(st));
 		goto out;
 	}
-	printf("removed %llu transfer%s\n", (unsigned long long)n, n == 1 ? "" : "s");
+	if (ctx->verbosity >= 0)
+		printf("removed %llu transfer%s\n", (unsigned long long)n, n == 1 ? "" : "s");
 	code = cmd_finish_stdout(ctx, EXIT_OK);
 out:
 	store_close(st);

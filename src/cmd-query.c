@@ -33,11 +33,14 @@ static const char usage[] =
 	"\n"
 	"      --json              one object per transfer\n"
 	HISTORY_USAGE
+	"  -v, --verbose           say more\n"
+	"  -q, --quiet             say only errors\n"
 	"  -h, --help              show this help\n"
 	"      --version           show the version\n";
 
 static const char *const options[] = { "-h", "--help", "--version", "--json",
-				       HISTORY_OPTION_NAMES, NULL };
+				       HISTORY_OPTION_NAMES, "-v", "--verbose", "-q", "--quiet",
+				       NULL };
 
 /* Transfers whose supervisor turned out to be dead, to mark afterwards. */
 struct dead {
@@ -165,6 +168,8 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
 		HISTORY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -182,8 +187,14 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	opterr = 0;
 	optind = 1;
 	history_filter_init(&filter, now);
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'v':
+			ctx->verbosity++;
+			break;
+		case 'q':
+			ctx->verbosity--;
+			break;
 		case 'h':
 			return cmd_print_usage(ctx, &cmd_query_entry);
 		case 'V':
@@ -221,7 +232,7 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	memset(&q, 0, sizeof q);
 	strbuf_init(&q.path, 256);
 	q.list = legacy_list_new();
-	dir = store_default_dir();
+	dir = cmd_state_dir(ctx);
 	db = xasprintf("%s/scow-sync.db", dir);
 	/* Nothing was ever started: nothing is moving, and nothing to create. */
 	if (stat(db, &sb) == 0) {
@@ -239,7 +250,8 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 							    INTERRUPTED_REASON) < 0)
 				continue;
 			/* For a person; the portal reads only stdout. */
-			cmd_error(ctx, "transfer %lld was interrupted (%s); 'scow-sync resume "
+			if (ctx->verbosity >= 0)
+				cmd_error(ctx, "transfer %lld was interrupted (%s); 'scow-sync resume "
 				  "%lld' continues it", (long long)q.dead[i].id, INTERRUPTED_REASON,
 				  (long long)q.dead[i].id);
 		}

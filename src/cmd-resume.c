@@ -145,12 +145,12 @@ cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		cmd_error(ctx, "--foreground needs a transfer id");
 		return EXIT_USAGE;
 	}
-	if (supervisor_config_from_env(&cfg, err, sizeof err) < 0) {
+	if (supervisor_config_from_settings(&cfg, cmd_settings(ctx), err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}
 
-	dir = store_default_dir();
+	dir = cmd_state_dir(ctx);
 	if (store_open(dir, &st, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		goto out;

@@ -27,34 +27,55 @@ static const char usage[] =
 	"  -m, --max-depth N       move entries above depth N separately (default 2)\n"
 	"  -p, --port N            ssh port (default 22)\n"
 	"  -k, --sshkey-path KEY   private key (default ~/scow/.scow-sync-ssh/id_rsa)\n"
+	"      --workers N         rsync processes at once (default: by the link)\n"
+	"      --retries N         attempts per part for passing failures (default 3)\n"
+	"      --bwlimit KIB       at most KIB KiB/s per rsync (default 0: no limit)\n"
 	"  -c, --check             print true or false: does key login work?\n"
 	"  -v, --verbose           show every event\n"
 	"  -q, --quiet             show only errors\n"
 	"  -h, --help              show this help\n"
 	"      --version           show the version\n";
 
-/* Print the closing summary for a person. */
+/*
+ * The closing summary for a person: files sent, skipped (up to date
+ * already, or with no data to send: links, empty files) and failed, bytes,
+ * the time it took and the average rate.
+ */
 static void
-print_summary(const struct cmd_ctx *ctx, struct store *st, int64_t id)
+print_summary(const struct cmd_ctx *ctx, struct store *st, int64_t id, double elapsed)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct transfer_sizes sz;
 	struct transfer t;
-	int64_t elapsed;
+	uint64_t skipped;
 
 	if (ctx->verbosity < 0 || store_transfer_get(st, id, &t) < 0)
 		return;
-	elapsed = t.finished_at > t.started_at ? t.finished_at - t.started_at : 0;
-	strbuf_addf(&sb, "transfer %lld %s: %llu files, ", (long long)id,
-		    transfer_state_name(t.state), (unsigned long long)t.files_done);
+	if (store_transfer_sizes(st, id, &sz) < 0)
+		memset(&sz, 0, sizeof sz);
+	skipped = sz.files_total > t.files_done + sz.files_failed ?
+		  sz.files_total - t.files_done - sz.files_failed : 0;
+	strbuf_addf(&sb, "transfer %lld %s: ", (long long)id, transfer_state_name(t.state));
+	fmt_thousands(&sb, t.files_done);
+	strbuf_addstr(&sb, " files sent, ");
+	fmt_thousands(&sb, skipped);
+	strbuf_addstr(&sb, " skipped, ");
+	fmt_thousands(&sb, sz.files_failed);
+	strbuf_addstr(&sb, " failed; ");
 	fmt_bytes_human(&sb, t.bytes_done);
-	strbuf_addf(&sb, " in %lld s", (long long)elapsed);
+	strbuf_addf(&sb, " in %.1f s", elapsed);
 	if (elapsed > 0) {
 		strbuf_addstr(&sb, ", ");
-		fmt_rate(&sb, (double)t.bytes_done / (double)elapsed);
+		fmt_bytes_human(&sb, (uint64_t)((double)t.bytes_done / elapsed));
+		strbuf_addstr(&sb, "/s");
 	}
 	if (t.error) {
+		struct strbuf shown = STRBUF_INIT;
+
+		display_path(&shown, t.error);
 		strbuf_addstr(&sb, ": ");
-		strbuf_addstr(&sb, t.error);
+		escape_untrusted(&sb, shown.buf, shown.len);
+		strbuf_release(&shown);
 	}
 	fprintf(stderr, "%s: %s\n", ctx->prog, sb.buf);
 	strbuf_release(&sb);
@@ -67,6 +88,7 @@ cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 {
 	enum transfer_state final = TRANSFER_FAILED;
 	struct store *st = NULL;
+	double started;
 	char err[512];
 	int code;
 
@@ -76,14 +98,16 @@ cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 		goto out;
 	}
 	log_open(state_dir);
+	log_set_rotate_bytes(cfg->log_rotate_bytes);
 	log_set_echo(ctx->verbosity > 0 ? LOG_INFO : ctx->verbosity < 0 ? LOG_ERROR : LOG_WARN);
 	cfg->progress_display = ctx->verbosity >= 0 && isatty(STDERR_FILENO);
+	started = now_monotonic();
 	if (supervisor_run(st, cfg, &final) < 0) {
 		cmd_error(ctx, "%s", store_errmsg(st));
 		code = EXIT_FAILED;
 		goto out;
 	}
-	print_summary(ctx, st, cfg->transfer_id);
+	print_summary(ctx, st, cfg->transfer_id, now_monotonic() - started);
 	code = final == TRANSFER_DONE ? EXIT_OK :
 	       final == TRANSFER_TERMINATED || final == TRANSFER_INTERRUPTED ? EXIT_STOPPED :
 	       EXIT_FAILED;

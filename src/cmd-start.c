@@ -36,6 +36,9 @@ static const char usage[] =
 	"  -m, --max-depth N       move entries above depth N separately (default 2)\n"
 	"  -p, --port N            ssh port (default 22)\n"
 	"  -k, --sshkey-path KEY   private key (default ~/scow/.scow-sync-ssh/id_rsa)\n"
+	"      --workers N         rsync processes at once (default: by the link)\n"
+	"      --retries N         attempts per part for passing failures (default 3)\n"
+	"      --bwlimit KIB       at most KIB KiB/s per rsync (default 0: no limit)\n"
 	"  -c, --check             print true or false: does key login work?\n"
 	"  -v, --verbose           say more\n"
 	"  -q, --quiet             say only errors\n"
@@ -128,6 +131,7 @@ run_detached(const char *state_dir, struct supervisor_config *cfg, int report_fd
 	signal(SIGHUP, SIG_IGN);
 
 	log_open(state_dir);
+	log_set_rotate_bytes(cfg->log_rotate_bytes);
 	if (store_open(state_dir, &st, err, sizeof err) < 0) {
 		log_error("%s", err);
 		report_error(&h, err);

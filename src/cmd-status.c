@@ -26,11 +26,14 @@ static const char usage[] =
 	"(80 columns when the output is not one; COLUMNS sets it).\n"
 	"\n"
 	HISTORY_USAGE
+	"  -v, --verbose           say more\n"
+	"  -q, --quiet             say only errors\n"
 	"  -h, --help              show this help\n"
 	"      --version           show the version\n";
 
 static const char *const options[] = { "-h", "--help", "--version", HISTORY_OPTION_NAMES,
-				       NULL };
+				       "-v", "--verbose",
+				       "-q", "--quiet", NULL };
 
 #define STATUS_MIN_WIDTH 60
 
@@ -74,6 +77,8 @@ cmd_status_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
 		HISTORY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -87,8 +92,14 @@ cmd_status_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	opterr = 0;
 	optind = 1;
 	history_filter_init(&filter, now);
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'v':
+			ctx->verbosity++;
+			break;
+		case 'q':
+			ctx->verbosity--;
+			break;
 		case 'h':
 			return cmd_print_usage(ctx, &cmd_status_entry);
 		case 'V':

@@ -171,7 +171,7 @@ clean_after(const struct cmd_ctx *ctx, struct store *st, const struct transfer *
 	supervisor_remove_stale(st, t->id);
 	if (store_leftovers_count(st, t->id, &left) < 0 || left == 0)
 		return EXIT_OK;
-	if (supervisor_config_from_env(&cfg, err, sizeof err) < 0) {
+	if (supervisor_config_from_settings(&cfg, cmd_settings(ctx), err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		return EXIT_FAILED;
 	}
@@ -355,7 +355,7 @@ stop_part(const struct cmd_ctx *ctx, struct store *st, const struct match *m,
 			cmd_error(ctx, "%s", store_errmsg(st));
 			return EXIT_FAILED;
 		}
-		if (supervisor_config_from_env(&cfg, err, sizeof err) < 0) {
+		if (supervisor_config_from_settings(&cfg, cmd_settings(ctx), err, sizeof err) < 0) {
 			cmd_error(ctx, "%s", err);
 			transfer_release(&t);
 			return EXIT_FAILED;
@@ -471,7 +471,7 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		return EXIT_USAGE;
 	}
 
-	dir = store_default_dir();
+	dir = cmd_state_dir(ctx);
 	if (store_open(dir, &st, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		goto out;

@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "options.h"
 #include "proc.h"
+#include "settings.h"
 #include "store.h"
 #include "supervisor.h"
 #include "spawn.h"
@@ -53,10 +54,33 @@ cmd_print_usage(const struct cmd_ctx *ctx, const struct cmd_entry *e)
 	return cmd_finish_stdout(ctx, EXIT_OK);
 }
 
+struct settings *
+cmd_settings(const struct cmd_ctx *ctx)
+{
+	static struct settings settings;
+	static bool loaded;
+	char err[1024];
+
+	if (!loaded) {
+		if (settings_load(&settings, err, sizeof err) < 0) {
+			cmd_error(ctx, "%s", err);
+			exit(EXIT_USAGE);
+		}
+		loaded = true;
+	}
+	return &settings;
+}
+
+char *
+cmd_state_dir(const struct cmd_ctx *ctx)
+{
+	return settings_state_dir(cmd_settings(ctx));
+}
+
 int
 cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st)
 {
-	char *dir = store_default_dir(), *db = xasprintf("%s/scow-sync.db", dir);
+	char *dir = cmd_state_dir(ctx), *db = xasprintf("%s/scow-sync.db", dir);
 	char err[512];
 	struct stat sb;
 	int rc = 0;
@@ -190,6 +214,7 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		     char **state_dir, bool *done)
 {
 	enum claim_result claim;
+	struct settings *st;
 	char err[512];
 	int64_t id;
 	int code;
@@ -201,11 +226,19 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 	*done = true;
 	if (req->check)
 		return cmd_check_login(ctx, req);
-	if (supervisor_config_from_env(cfg, err, sizeof err) < 0) {
+	/* Flags win over every other source of a setting. */
+	st = cmd_settings(ctx);
+	if ((req->workers_arg && settings_set_flag(st, SETTING_WORKERS, "--workers",
+						   req->workers_arg, err, sizeof err) < 0) ||
+	    (req->retries_arg && settings_set_flag(st, SETTING_RETRIES, "--retries",
+						   req->retries_arg, err, sizeof err) < 0) ||
+	    (req->bwlimit_arg && settings_set_flag(st, SETTING_BWLIMIT, "--bwlimit",
+						   req->bwlimit_arg, err, sizeof err) < 0) ||
+	    supervisor_config_from_settings(cfg, st, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}
-	*state_dir = store_default_dir();
+	*state_dir = cmd_state_dir(ctx);
 	if ((code = record_transfer(ctx, req, *state_dir, &id, &claim)) != EXIT_OK)
 		return code;
 	if (claim == CLAIM_RUNNING) {

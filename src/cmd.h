@@ -44,6 +44,8 @@ extern const struct cmd_entry cmd_terminate_entry;
 extern const struct cmd_entry cmd_resume_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_prune_entry;
+extern const struct cmd_entry cmd_log_entry;
+extern const struct cmd_entry cmd_config_entry;
 
 struct transfer_request;
 /* Answer -c: print true or false as the portal expects (cmd-check.c). */
@@ -84,6 +86,15 @@ void cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 int cmd_finish_stdout(const struct cmd_ctx *ctx, int code);
 /* Print the entry's usage to stdout (for --help). */
 int cmd_print_usage(const struct cmd_ctx *ctx, const struct cmd_entry *e);
+struct settings;
+/*
+ * The settings (settings.h), read on first use. A bad settings file or
+ * variable ends the command here: its reason on stderr, exit 2.
+ */
+struct settings *cmd_settings(const struct cmd_ctx *ctx);
+/* The state directory the settings name; caller frees. */
+char *cmd_state_dir(const struct cmd_ctx *ctx);
+
 struct store;
 /*
  * Open the user's store for a command that only reads or tidies it: 0 with

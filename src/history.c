@@ -195,9 +195,9 @@ build_entry(struct walk *w, struct transfer *t, struct history_entry *e)
 				ALLOC_GROW(e->files, e->nfiles, alloc);
 				e->files[e->nfiles++] = w->live.rows[i].f;
 			}
-		if (e->t.planned && e->rate > 0 && e->sizes.bytes_total >= e->t.bytes_done)
-			e->remaining = (int64_t)((double)(e->sizes.bytes_total - e->t.bytes_done) /
-						 e->rate);
+		if (e->t.planned && e->rate > 0 && e->sizes.bytes_total >= e->sizes.bytes_settled)
+			e->remaining = (int64_t)((double)(e->sizes.bytes_total -
+							  e->sizes.bytes_settled) / e->rate);
 	} else if (e->t.started_at > 0 && e->t.finished_at > e->t.started_at) {
 		e->rate = (double)e->t.bytes_done / (double)(e->t.finished_at - e->t.started_at);
 	}
@@ -205,7 +205,8 @@ build_entry(struct walk *w, struct transfer *t, struct history_entry *e)
 		e->percent = 100;
 		e->remaining = 0;
 	} else if (e->sizes.bytes_total > 0) {
-		uint64_t p = e->t.bytes_done * 100 / e->sizes.bytes_total;
+		/* Of what is settled: a file found up to date counts as much as one sent. */
+		uint64_t p = e->sizes.bytes_settled * 100 / e->sizes.bytes_total;
 
 		/* 100% only once it is done. */
 		e->percent = p >= 100 ? 99 : (int)p;

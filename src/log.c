@@ -8,49 +8,122 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "util.h"
 
-static int log_fd = -1;
-static int err_fd = -1;
+/* One of the two logs: its path, and the descriptor this process writes. */
+struct log_file {
+	char *path;
+	int fd;
+};
+
+static struct log_file log_all = { NULL, -1 };
+static struct log_file log_err = { NULL, -1 };
+static char *lock_path;
+static uint64_t rotate_bytes = LOG_ROTATE_BYTES;
 static int echo_level = LOG_ERROR + 1;   /* nothing echoed by default */
 static int64_t log_transfer;
 
 static const char *const level_names[] = { "debug", "info", "warning", "error" };
 
-/* Open name in dir for appending, private to the user. */
+/* Open the log for appending, private to the user. */
 static int
-open_log(const char *dir, const char *name)
+open_log(struct log_file *lf)
 {
-	char *path = xasprintf("%s/%s", dir, name);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-	free(path);
-	return fd;
+	lf->fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	return lf->fd;
 }
 
 int
 log_open(const char *dir)
 {
 	log_close();
-	log_fd = open_log(dir, "scow-sync.log");
-	err_fd = open_log(dir, "scow-sync.err");
-	if (log_fd < 0 || err_fd < 0) {
+	log_all.path = xasprintf("%s/scow-sync.log", dir);
+	log_err.path = xasprintf("%s/scow-sync.err", dir);
+	lock_path = xasprintf("%s/scow-sync.log.lock", dir);
+	if (open_log(&log_all) < 0 || open_log(&log_err) < 0) {
 		log_close();
 		return SYNC_ERR_SYSTEM;
 	}
 	return SYNC_OK;
 }
 
+static void
+close_log(struct log_file *lf)
+{
+	if (lf->fd >= 0)
+		close(lf->fd);
+	lf->fd = -1;
+	free(lf->path);
+	lf->path = NULL;
+}
+
 void
 log_close(void)
 {
-	if (log_fd >= 0)
-		close(log_fd);
-	if (err_fd >= 0)
-		close(err_fd);
-	log_fd = err_fd = -1;
+	close_log(&log_all);
+	close_log(&log_err);
+	free(lock_path);
+	lock_path = NULL;
+}
+
+void
+log_set_rotate_bytes(uint64_t bytes)
+{
+	rotate_bytes = bytes;
+}
+
+/*
+ * Keep a log within rotate_bytes: when it has grown past that, it becomes
+ * NAME.1 (NAME.1 becomes NAME.2, and so on; the oldest goes) and a new one
+ * starts. Many processes append to one log, so the shift happens under a
+ * lock, only by the first to see the file too big; the others notice that
+ * the name now holds another file, and reopen it.
+ */
+static void
+keep_log_small(struct log_file *lf)
+{
+	struct stat fd_st, path_st;
+	int lock, i;
+
+	if (lf->fd < 0 || rotate_bytes == 0 || fstat(lf->fd, &fd_st) < 0)
+		return;
+	if (stat(lf->path, &path_st) == 0 &&
+	    (path_st.st_ino != fd_st.st_ino || path_st.st_dev != fd_st.st_dev)) {
+		/* Rotated by another process: follow the name. */
+		close(lf->fd);
+		open_log(lf);
+		if (lf->fd < 0 || fstat(lf->fd, &fd_st) < 0)
+			return;
+	}
+	if ((uint64_t)fd_st.st_size < rotate_bytes)
+		return;
+	lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lock < 0)
+		return;
+	if (flock(lock, LOCK_EX) == 0 && stat(lf->path, &path_st) == 0 &&
+	    path_st.st_ino == fd_st.st_ino && (uint64_t)path_st.st_size >= rotate_bytes) {
+		for (i = LOG_ROTATE_KEEP - 1; i >= 1; i--) {
+			char *from = xasprintf("%s.%d", lf->path, i);
+			char *to = xasprintf("%s.%d", lf->path, i + 1);
+
+			(void)rename(from, to);
+			free(from);
+			free(to);
+		}
+		{
+			char *to = xasprintf("%s.1", lf->path);
+
+			(void)rename(lf->path, to);
+			free(to);
+		}
+	}
+	close(lock);   /* and its lock */
+	close(lf->fd);
+	open_log(lf);
 }
 
 void
@@ -78,11 +151,15 @@ log_line(enum log_level level, const char *msg)
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
 	strbuf_addf(&line, "%s [%lld] %s: %s\n", stamp, (long long)log_transfer,
 		    level_names[level], msg);
-	if (log_fd >= 0 && level >= LOG_INFO)
-		(void)write_all(log_fd, line.buf, line.len);
-	if (err_fd >= 0 && level >= LOG_WARN)
-		(void)write_all(err_fd, line.buf, line.len);
-	if ((int)level >= echo_level || (log_fd < 0 && level >= LOG_WARN)) {
+	if (log_all.fd >= 0 && level >= LOG_INFO) {
+		keep_log_small(&log_all);
+		(void)write_all(log_all.fd, line.buf, line.len);
+	}
+	if (log_err.fd >= 0 && level >= LOG_WARN) {
+		keep_log_small(&log_err);
+		(void)write_all(log_err.fd, line.buf, line.len);
+	}
+	if ((int)level >= echo_level || (log_all.fd < 0 && level >= LOG_WARN)) {
 		/* On a terminal the time and id are noise; keep the message. */
 		strbuf_reset(&line);
 		strbuf_addf(&line, "scow-sync: %s%s%s\n", level >= LOG_WARN ? level_names[level] : "",

@@ -4,7 +4,8 @@
  * scow-sync.log gets every event, scow-sync.err the warnings and errors,
  * each line as "TIME [TRANSFER-ID] LEVEL: message". Files are opened with
  * O_APPEND and each line is written with one write(), so lines from
- * concurrent supervisors never interleave. Untrusted text (anything rsync
+ * concurrent supervisors never interleave. Each is rotated by size (see
+ * LOG_ROTATE_BYTES); `scow-sync log ID` reads one transfer's lines back. Untrusted text (anything rsync
  * or the far side printed, any path) must go through log_untrusted() or
  * escape_untrusted() first.
  */
@@ -16,11 +17,19 @@
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
+/*
+ * A log that has grown past this many bytes is rotated: NAME becomes
+ * NAME.1, and so on up to NAME.LOG_ROTATE_KEEP (the oldest goes).
+ */
+#define LOG_ROTATE_BYTES (8ULL << 20)
+#define LOG_ROTATE_KEEP 3
 /* Open the two logs in dir (0600). Without it, logging goes to stderr. */
 int log_open(const char *dir);
 void log_close(void);
 /* Also echo events at or above level to stderr (foreground runs). */
 void log_set_echo(enum log_level level);
+/* Rotate at this size instead (0: never). */
+void log_set_rotate_bytes(uint64_t bytes);
 /* The transfer id shown on following lines (0 for none). */
 void log_set_transfer(int64_t id);
 

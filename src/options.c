@@ -17,10 +17,11 @@
 const char *const transfer_option_names[] = {
 	"-a", "--address", "-u", "--user", "-s", "--source", "-d", "--destination",
 	"-m", "--max-depth", "-p", "--port", "-k", "--sshkey-path", "-c", "--check",
-	"-v", "--verbose", "-q", "--quiet", "-h", "--help", "--version", NULL,
+	"-v", "--verbose", "-q", "--quiet", "-h", "--help", "--version",
+	"--workers", "--retries", "--bwlimit", NULL,
 };
 
-enum { OPT_VERSION = 256 };
+enum { OPT_VERSION = 256, OPT_WORKERS, OPT_RETRIES, OPT_BWLIMIT };
 
 static const struct option long_options[] = {
 	{ "address", required_argument, NULL, 'a' },
@@ -35,6 +36,9 @@ static const struct option long_options[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "workers", required_argument, NULL, OPT_WORKERS },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -62,6 +66,9 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 		case 'q': (*verbosity)--; break;
 		case 'h': return OPTIONS_HELP;
 		case OPT_VERSION: return OPTIONS_VERSION;
+		case OPT_WORKERS: req->workers_arg = optarg; break;
+		case OPT_RETRIES: req->retries_arg = optarg; break;
+		case OPT_BWLIMIT: req->bwlimit_arg = optarg; break;
 		case ':':
 			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 			return OPTIONS_ERROR;

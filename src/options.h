@@ -27,6 +27,9 @@ struct transfer_request {
 	const char *max_depth_arg;
 	const char *port_arg;
 	const char *key_arg;
+	const char *workers_arg;   /* settings given as flags, checked with the settings */
+	const char *retries_arg;
+	const char *bwlimit_arg;
 	bool check;
 	/* filled by options_validate_transfer (owned) */
 	char *source;        /* absolute, tidy */

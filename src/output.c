@@ -182,56 +182,107 @@ legacy_list_free(struct legacy_list *l)
 void
 progress_line_init(struct progress_line *pl, int fd)
 {
+	const char *term = getenv("TERM");
+	const char *no_color = getenv("NO_COLOR");
 	struct winsize ws;
 
+	memset(pl, 0, sizeof *pl);
 	pl->tty = isatty(fd) == 1;
+	pl->plain = (no_color && no_color[0]) || (term && strcmp(term, "dumb") == 0);
 	pl->width = 80;
 	if (pl->tty && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
 		pl->width = ws.ws_col;
-	pl->last_draw = 0;
 }
 
+static void add_fitted(struct strbuf *out, const char *text, int width, bool keep_start);
+
 void
-progress_line_draw(struct progress_line *pl, const char *file, uint64_t bytes,
-		   int percent, double rate, int64_t eta, uint64_t files_done,
-		   uint64_t units_done, uint64_t units_total)
+progress_line_format(struct strbuf *out, const struct progress_view *v, int width)
 {
-	struct strbuf sb = STRBUF_INIT, name = STRBUF_INIT;
+	struct strbuf name = STRBUF_INIT, shown = STRBUF_INIT;
+	int percent = 0;
+	size_t start = out->len;
+
+	if (v->bytes_total > 0) {
+		uint64_t p = v->bytes * 100 / v->bytes_total;
+
+		percent = p > 99 ? 99 : (int)p;   /* 100% once it is done */
+	}
+	strbuf_addf(out, "%3d%% ", percent);
+	fmt_bytes_human(out, v->bytes);
+	strbuf_addstr(out, " of ");
+	fmt_bytes_human(out, v->bytes_total);
+	strbuf_addstr(out, ", ");
+	fmt_bytes_human(out, (uint64_t)(v->rate > 0 ? v->rate : 0));
+	strbuf_addstr(out, "/s, ");
+	if (v->rate > 0 && v->bytes_total >= v->bytes)
+		fmt_hms(out, (int64_t)((double)(v->bytes_total - v->bytes) / v->rate));
+	else
+		strbuf_addstr(out, "-:--:--");
+	strbuf_addf(out, " left, %llu/%llu files", (unsigned long long)v->files,
+		    (unsigned long long)v->files_total);
+	if (v->file) {
+		int room = width - (int)(out->len - start) - 1;
+
+		display_path(&shown, v->file);
+		escape_untrusted(&name, shown.buf, shown.len);
+		/* The end of a long name is the part that changes: keep it. */
+		if (room > 8) {
+			struct strbuf cut = STRBUF_INIT;
+
+			strbuf_addch(out, ' ');
+			add_fitted(&cut, name.buf, room, false);
+			strbuf_addstr(out, cut.buf);
+			strbuf_release(&cut);
+		}
+	}
+	strbuf_release(&name);
+	strbuf_release(&shown);
+}
+
+/* Columns of valid UTF-8 text. */
+static size_t text_columns(const char *s);
+
+void
+progress_line_draw(struct progress_line *pl, const struct progress_view *v)
+{
+	struct strbuf sb = STRBUF_INIT;
 	double now = now_monotonic();
-	int room;
+	size_t cols;
 
 	if (!pl->tty || now - pl->last_draw < 0.2)
 		return;
 	pl->last_draw = now;
-	strbuf_addf(&sb, "\r[%llu/%llu] %llu files ", (unsigned long long)units_done,
-		    (unsigned long long)units_total, (unsigned long long)files_done);
-	fmt_bytes_human(&sb, bytes);
-	strbuf_addf(&sb, " %3d%% ", percent);
-	fmt_rate(&sb, rate);
-	strbuf_addch(&sb, ' ');
-	fmt_hms(&sb, eta);
-	strbuf_addch(&sb, ' ');
-	if (file) {
-		escape_untrusted(&name, file, strlen(file));
-		/* Show the end of a long name: that is the part that changes. */
-		room = pl->width - (int)sb.len;   /* sb.len counts the \r */
-		if (room > 4 && (int)name.len > room) {
-			strbuf_addstr(&sb, "...");
-			strbuf_add(&sb, name.buf + name.len - (size_t)(room - 3), (size_t)(room - 3));
-		} else if (room > 4)
-			strbuf_addstr(&sb, name.buf);
+	strbuf_addch(&sb, '\r');
+	progress_line_format(&sb, v, pl->width - 1);
+	if (pl->plain) {
+		/* Cover what is left of a longer line drawn before. */
+		cols = text_columns(sb.buf + 1);
+		if (cols < pl->last_len)
+			strbuf_addf(&sb, "%*s", (int)(pl->last_len - cols), "");
+		pl->last_len = cols;
+	} else {
+		strbuf_addstr(&sb, "\033[K");
 	}
-	strbuf_addstr(&sb, "\033[K");
 	(void)write_all(STDERR_FILENO, sb.buf, sb.len);
 	strbuf_release(&sb);
-	strbuf_release(&name);
 }
 
 void
 progress_line_clear(struct progress_line *pl)
 {
-	if (pl->tty)
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!pl->tty || pl->last_draw == 0)
+		return;
+	if (pl->plain) {
+		strbuf_addf(&sb, "\r%*s\r", (int)pl->last_len, "");
+		(void)write_all(STDERR_FILENO, sb.buf, sb.len);
+	} else {
 		(void)write_all(STDERR_FILENO, "\r\033[K", 4);
+	}
+	pl->last_len = 0;
+	strbuf_release(&sb);
 }
 
 /* ---- query --json ------------------------------------------------------ */
@@ -479,6 +530,17 @@ glyphs_of(struct glyphs *g, const char *s)
 	}
 	ALLOC_GROW(g->offset, g->n, alloc);
 	g->offset[g->n] = len;
+}
+
+static size_t
+text_columns(const char *s)
+{
+	struct glyphs g;
+
+	glyphs_of(&g, s);
+	free(g.offset);
+	free(g.cols);
+	return (size_t)g.width;
 }
 
 /*

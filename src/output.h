@@ -67,16 +67,31 @@ void json_report_free(struct json_report *r);
 void status_table_header(struct strbuf *out, int width);
 void status_table_row(struct strbuf *out, const struct history_entry *e, int width);
 
-/* A one-line progress display for a terminal. */
+/*
+ * The foreground's progress line on a terminal, redrawn in place at most
+ * five times a second: overall percent, bytes done of all, rate, time
+ * left, files, and the end of the name being moved. Nothing is drawn when
+ * the output is not a terminal. With NO_COLOR set or TERM=dumb, no escape
+ * sequence is written either: the line is redrawn after a carriage return
+ * and padded with spaces.
+ */
 struct progress_line {
-	bool tty;            /* stderr is a terminal: redraw in place */
+	bool tty;            /* the output is a terminal: draw */
+	bool plain;          /* no escape sequences */
 	int width;
+	size_t last_len;     /* columns of the last line drawn (plain mode) */
 	double last_draw;
 };
+struct progress_view {
+	const char *file;              /* being moved, or NULL */
+	uint64_t bytes, bytes_total;   /* settled or moved so far, of all */
+	uint64_t files, files_total;
+	double rate;                   /* bytes/s now */
+};
 void progress_line_init(struct progress_line *pl, int fd);
-void progress_line_draw(struct progress_line *pl, const char *file, uint64_t bytes,
-			int percent, double rate, int64_t eta, uint64_t files_done,
-			uint64_t units_done, uint64_t units_total);
+/* Format the line for v in width columns into out (no redraw codes). */
+void progress_line_format(struct strbuf *out, const struct progress_view *v, int width);
+void progress_line_draw(struct progress_line *pl, const struct progress_view *v);
 void progress_line_clear(struct progress_line *pl);
 
 #endif

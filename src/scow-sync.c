@@ -16,6 +16,8 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_resume_entry,
 	&cmd_status_entry,
 	&cmd_prune_entry,
+	&cmd_log_entry,
+	&cmd_config_entry,
 	NULL,
 };
 

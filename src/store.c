@@ -364,20 +364,6 @@ fail:
 	return rc;
 }
 
-char *
-store_default_dir(void)
-{
-	const char *env = getenv("SCOW_SYNC_HOME");
-	char *dir;
-
-	if (env && *env) {
-		if (path_absolute(env, &dir) == SYNC_OK)
-			return dir;
-		return xstrdup(env);
-	}
-	return xasprintf("%s/scow/.scow-sync", strcmp(home_dir(), "/") ? home_dir() : "");
-}
-
 int
 store_prepare_dir(const char *dir, char *errbuf, size_t errlen)
 {
@@ -1256,12 +1242,14 @@ store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_size
 	int rc, i;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = prepare(st, "SELECT state, count(*), total(files_total), total(bytes_total), "
-			  "total(cur_rate) FROM units WHERE transfer_id = ? GROUP BY state",
-			  &stmt)) < 0)
+	if ((rc = prepare(st, "SELECT state, count(*), total(files_total), "
+			  "total(bytes_total), total(cur_rate), total(bytes_done) FROM units "
+			  "WHERE transfer_id = ? GROUP BY state", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		uint64_t files, bytes;
+
 		i = name_index(unit_state_names, 5, sqlite3_column_text(stmt, 0));
 		if (i < 0)
 			continue;
@@ -1269,10 +1257,19 @@ store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_size
 		/* What was stopped on request is not part of what moves. */
 		if (i == UNIT_EXCLUDED)
 			continue;
-		out->files_total += (uint64_t)sqlite3_column_double(stmt, 2);
-		out->bytes_total += (uint64_t)sqlite3_column_double(stmt, 3);
-		if (i == UNIT_RUNNING)
+		files = (uint64_t)sqlite3_column_double(stmt, 2);
+		bytes = (uint64_t)sqlite3_column_double(stmt, 3);
+		out->files_total += files;
+		out->bytes_total += bytes;
+		if (i == UNIT_DONE) {
+			out->files_settled += files;
+			out->bytes_settled += bytes;
+		} else if (i == UNIT_FAILED) {
+			out->files_failed += files;
+		} else if (i == UNIT_RUNNING) {
 			out->rate = sqlite3_column_double(stmt, 4);
+			out->bytes_settled += (uint64_t)sqlite3_column_double(stmt, 5);
+		}
 	}
 	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "count units");
 	sqlite3_finalize(stmt);

@@ -256,6 +256,9 @@ struct transfer_sizes {
 	uint64_t units[5];        /* by enum unit_state */
 	uint64_t files_total;     /* what the walk found, parts stopped on request left out */
 	uint64_t bytes_total;
+	uint64_t files_settled;   /* in units done, sent or found up to date */
+	uint64_t bytes_settled;   /* ... and what the running units moved so far */
+	uint64_t files_failed;    /* in units that failed */
 	double rate;              /* bytes/s, the running units' last rates together */
 };
 int store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_sizes *out);
@@ -335,8 +338,6 @@ typedef int (*live_fn)(const struct live_file *f, void *ctx);
 /* Call fn for each file being moved by a running transfer, in one snapshot. */
 int store_live_foreach(struct store *st, live_fn fn, void *ctx);
 
-/* The state directory: $SCOW_SYNC_HOME or ~/scow/.scow-sync; caller frees. */
-char *store_default_dir(void);
 /* Create dir (and parents) 0700 if missing; refuse a dir others can write. */
 int store_prepare_dir(const char *dir, char *errbuf, size_t errlen);
 

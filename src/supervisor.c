@@ -22,6 +22,7 @@
 #include "rsync.h"
 #include "sftp.h"
 #include "spawn.h"
+#include "settings.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -189,6 +190,9 @@ struct sup {
 	bool store_drained;
 	uint64_t units_total, units_done, units_failed;
 	uint64_t bytes_done, files_done;
+	/* For the progress line: what the walk found, and what of it is settled. */
+	uint64_t size_bytes, size_files;
+	uint64_t settled_bytes, settled_files;
 	uint64_t walk_errors;
 	char *walk_error_first;
 	char *failure;                /* first permanent failure, for the record */
@@ -256,60 +260,28 @@ restore_signals(void)
 	wake_pipe[0] = wake_pipe[1] = -1;
 }
 
-/* Read an unsigned environment setting in [min, max], or def. */
-static int
-env_number(const char *name, unsigned long long min, unsigned long long max,
-	   unsigned long long def, unsigned long long *out, char *err, size_t errlen)
-{
-	const char *v = getenv(name);
-
-	*out = def;
-	if (v == NULL || *v == '\0')
-		return 0;
-	if (parse_ullong(v, min, max, out) < 0) {
-		snprintf(err, errlen, "invalid %s '%s': expected a number from %llu to %llu",
-			 name, v, min, max);
-		return -1;
-	}
-	return 0;
-}
-
 int
-supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errlen)
+supervisor_config_from_settings(struct supervisor_config *cfg, const struct settings *st,
+				char *err, size_t errlen)
 {
-	unsigned long long v;
 	const char *s;
 
+	(void)err;
+	(void)errlen;
 	memset(cfg, 0, sizeof *cfg);
-	if (env_number("SCOW_SYNC_WORKERS", 1, WORKERS_MAX, 4, &v, err, errlen) < 0)
-		return -1;
-	s = getenv("SCOW_SYNC_WORKERS");
-	cfg->workers_set = s && *s;
-	cfg->workers = (int)v;
-	if (env_number("SCOW_SYNC_RETRIES", 1, 100, 3, &v, err, errlen) < 0)
-		return -1;
-	cfg->max_attempts = (int)v;
-	if (env_number("SCOW_SYNC_BWLIMIT", 0, 1ULL << 40, 0, &v, err, errlen) < 0)
-		return -1;
-	cfg->bwlimit_kib = (unsigned long)v;
+	/* The settings are checked as they are read: only ranges apply here. */
+	cfg->workers_set = settings_get(st, SETTING_WORKERS) != NULL;
+	cfg->workers = (int)settings_number(st, SETTING_WORKERS, 4);
+	cfg->max_attempts = (int)settings_number(st, SETTING_RETRIES, 3);
+	cfg->bwlimit_kib = (unsigned long)settings_number(st, SETTING_BWLIMIT, 0);
 	/* Unset: files of 64 MiB and more, where the link is far; set: from this size. */
-	if (env_number("SCOW_SYNC_SPLIT_MIB", 0, 1ULL << 30, 0, &v, err, errlen) < 0)
-		return -1;
-	s = getenv("SCOW_SYNC_SPLIT_MIB");
-	cfg->split_mib = v;
-	cfg->split_never = s && *s && v == 0;
-	s = getenv("SCOW_SYNC_COMPRESS");
-	if (s == NULL || *s == '\0' || strcmp(s, "auto") == 0)
-		cfg->compress = COMPRESS_AUTO;
-	else if (strcmp(s, "always") == 0)
-		cfg->compress = COMPRESS_ALWAYS;
-	else if (strcmp(s, "never") == 0)
-		cfg->compress = COMPRESS_NEVER;
-	else {
-		snprintf(err, errlen, "invalid SCOW_SYNC_COMPRESS '%s': expected auto, always or never",
-			 s);
-		return -1;
-	}
+	cfg->split_mib = settings_number(st, SETTING_SPLIT_MIB, 0);
+	cfg->split_never = settings_get(st, SETTING_SPLIT_MIB) != NULL && cfg->split_mib == 0;
+	s = settings_get(st, SETTING_COMPRESS);
+	cfg->compress = s == NULL || strcmp(s, "auto") == 0 ? COMPRESS_AUTO :
+			strcmp(s, "always") == 0 ? COMPRESS_ALWAYS : COMPRESS_NEVER;
+	cfg->log_rotate_bytes = settings_number(st, SETTING_LOG_MAX_MIB,
+						LOG_ROTATE_BYTES >> 20) << 20;
 	/* Whoever reads the configuration claims the transfer: its owner until we run. */
 	if (proc_self(&cfg->owner) < 0)
 		memset(&cfg->owner, 0, sizeof cfg->owner);
@@ -423,17 +395,30 @@ plan_error(const char *relpath, int errnum, void *ctx)
 static int
 count_units(struct sup *s)
 {
-	uint64_t counts[5];
+	struct transfer_sizes sz;
 	int rc;
 
-	if ((rc = store_unit_counts(s->st, s->t.id, counts)) < 0) {
+	if ((rc = store_transfer_sizes(s->st, s->t.id, &sz)) < 0) {
 		set_failure(s, "%s", store_errmsg(s->st));
 		return rc;
 	}
-	s->units_total = counts[UNIT_PENDING] + counts[UNIT_RUNNING] + counts[UNIT_DONE] +
-			 counts[UNIT_FAILED];
-	s->units_done = counts[UNIT_DONE];
+	s->units_total = sz.units[UNIT_PENDING] + sz.units[UNIT_RUNNING] + sz.units[UNIT_DONE] +
+			 sz.units[UNIT_FAILED];
+	s->units_done = sz.units[UNIT_DONE];
+	s->size_bytes = sz.bytes_total;
+	s->size_files = sz.files_total;
+	s->settled_bytes = sz.bytes_settled;
+	s->settled_files = sz.files_settled;
 	return SYNC_OK;
+}
+
+/* A unit is done: count it, and its size towards the progress shown. */
+static void
+count_done(struct sup *s, const struct unit *u)
+{
+	s->units_done++;
+	s->settled_bytes += u->size.bytes;
+	s->settled_files += u->size.files;
 }
 
 /* Walk the source into units and the list of directories above the cut. */
@@ -1211,7 +1196,7 @@ finish_batch(struct sup *s, struct worker *w)
 			/* Not after vanished files (24): one may be back, unsent. */
 			if (code == 0)
 				forget_leftovers(s, u);
-			s->units_done++;
+			count_done(s, u);
 			/* Sent much less than moved: the far side had (some of) it already. */
 			if (w->nunits == 1)
 				log_info("done '%s': %llu files, %llu bytes, %llu bytes sent",
@@ -1336,7 +1321,7 @@ finish_check(struct sup *s, struct worker *w)
 				continue;
 			if (store_unit_set_done(s->st, w->units[k].unit.id, w->units[k].unit.attempts,
 						0, 0) == SYNC_OK) {
-				s->units_done++;
+				count_done(s, &w->units[k].unit);
 				same++;
 			}
 		}
@@ -1419,7 +1404,7 @@ unit_vanished(struct sup *s, struct unit *u)
 		escape_untrusted(&esc, u->path, strlen(u->path));
 		log_warn("'%s' vanished from the source before it was sent", esc.buf);
 		store_unit_set_done(s->st, u->id, u->attempts, 0, 0);
-		s->units_done++;
+		count_done(s, u);
 		unit_release(u);
 	}
 	strbuf_release(&path);
@@ -2084,43 +2069,50 @@ flush_progress(struct sup *s, bool force)
 	free(p);
 }
 
-/* Draw the foreground progress line from the busiest worker. */
+/*
+ * Draw the foreground progress line: the units settled, what the running
+ * ones moved so far, their rates together, and the first file in flight.
+ */
 static void
 draw_progress(struct sup *s)
 {
-	struct worker *shown = NULL;
-	uint64_t bytes, files;
-	double rate = 0;
+	struct progress_view v;
 	int i;
 
 	if (!s->pline.tty)
 		return;
-	running_totals(s, &bytes, &files);
+	memset(&v, 0, sizeof v);
+	v.bytes = s->settled_bytes;
+	v.files = s->settled_files;
+	v.bytes_total = s->size_bytes;
+	v.files_total = s->size_files;
 	for (i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
 		if (!w->busy || w->kind != JOB_UNIT)
 			continue;
+		v.bytes += w->bytes_done + (w->current.len ? w->file_bytes : 0);
+		v.files += w->files_done;
 		if (w->current.len) {
-			rate += w->rate;
-			if (shown == NULL)
-				shown = w;
+			v.rate += w->rate;
+			if (v.file == NULL)
+				v.file = w->current.buf;
 		}
 	}
-	if (shown == NULL && s->split.active) {
+	if (s->split.active) {
 		uint64_t got = split_bytes(s);
 		double elapsed = now_monotonic() - s->split.started;
 
-		rate = elapsed > 0 ? (double)got / elapsed : 0;
-		progress_line_draw(&s->pline, s->split.unit.path, bytes,
-				   s->split.size ? (int)(got * 100 / s->split.size) : 0, rate,
-				   rate > 0 ? (int64_t)((double)(s->split.size - got) / rate) : 0,
-				   files, s->units_done + s->units_failed, s->units_total);
-		return;
+		v.bytes += got;
+		v.rate += elapsed > 0 ? (double)got / elapsed : 0;
+		if (v.file == NULL)
+			v.file = s->split.unit.path;
 	}
-	progress_line_draw(&s->pline, shown ? shown->current.buf : NULL, bytes,
-			   shown ? shown->file_percent : 0, rate, shown ? shown->eta : 0,
-			   files, s->units_done + s->units_failed, s->units_total);
+	if (v.bytes > v.bytes_total)
+		v.bytes = v.bytes_total;
+	if (v.files > v.files_total)
+		v.files = v.files_total;
+	progress_line_draw(&s->pline, &v);
 }
 
 /* Reap exited children and note which workers they were. */

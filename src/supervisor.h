@@ -36,7 +36,7 @@ struct supervisor_config {
 	int64_t transfer_id;
 	const char *state_dir;
 	int workers;               /* rsync processes at once */
-	bool workers_set;          /* by SCOW_SYNC_WORKERS, not the default */
+	bool workers_set;          /* by a setting, not the default */
 	int max_attempts;          /* per unit, for transient failures */
 	unsigned long bwlimit_kib; /* per rsync, 0 for none */
 	uint64_t split_mib;        /* move files from this size in pieces; 0: decide by the link */
@@ -48,6 +48,7 @@ struct supervisor_config {
 	const char *rsync_path;
 	const char *ssh_path;
 	const char *ssh_config;    /* ssh -F, or NULL */
+	uint64_t log_rotate_bytes; /* rotate a log past this size, 0 never */
 	bool progress_display;     /* draw a progress line on stderr */
 	bool detached;             /* runs in a session made for it (start) */
 	/* Called once the transfer is marked running (start's handshake). */
@@ -55,8 +56,13 @@ struct supervisor_config {
 	void *on_running_ctx;
 };
 
-/* Fill cfg from the environment (SCOW_SYNC_*), with defaults. */
-int supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errlen);
+struct settings;
+/*
+ * Fill cfg from the settings (files, environment, flags: settings.h) and
+ * the programs to run (SCOW_SYNC_RSYNC, SCOW_SYNC_SSH, SCOW_SYNC_SSH_CONFIG).
+ */
+int supervisor_config_from_settings(struct supervisor_config *cfg, const struct settings *st,
+				    char *err, size_t errlen);
 
 /*
  * Run the transfer to its end; *final gets its final state. Returns 0, or

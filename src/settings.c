@@ -1,0 +1,309 @@
+/* settings: defaults from files, the environment and flags (see settings.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settings.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+enum setting_type { TYPE_NUMBER, TYPE_WORD, TYPE_PATH };
+
+static const struct {
+	const char *key;
+	const char *env;
+	enum setting_type type;
+	unsigned long long min, max;   /* numbers */
+	const char *words;             /* TYPE_WORD: the values allowed, space-separated */
+	const char *default_text;      /* what applies when unset, for config's listing */
+} table[SETTING_COUNT] = {
+	[SETTING_WORKERS] = { "workers", "SCOW_SYNC_WORKERS", TYPE_NUMBER, 1, 64, NULL,
+			      "decided by the link (4 at most)" },
+	[SETTING_RETRIES] = { "retries", "SCOW_SYNC_RETRIES", TYPE_NUMBER, 1, 100, NULL, "3" },
+	[SETTING_BWLIMIT] = { "bwlimit", "SCOW_SYNC_BWLIMIT", TYPE_NUMBER, 0, 1ULL << 40, NULL,
+			      "0 (no limit)" },
+	[SETTING_SPLIT_MIB] = { "split_mib", "SCOW_SYNC_SPLIT_MIB", TYPE_NUMBER, 0, 1ULL << 30,
+				NULL, "decided by the link (64 on far links)" },
+	[SETTING_COMPRESS] = { "compress", "SCOW_SYNC_COMPRESS", TYPE_WORD, 0, 0,
+			       "auto always never", "auto" },
+	[SETTING_STATE_DIR] = { "state_dir", "SCOW_SYNC_HOME", TYPE_PATH, 0, 0, NULL,
+				"~/scow/.scow-sync" },
+	[SETTING_LOG_MAX_MIB] = { "log_max_mib", "SCOW_SYNC_LOG_MAX_MIB", TYPE_NUMBER, 0,
+				  1ULL << 20, NULL, "8" },
+};
+
+static const char *const source_names[] = { "default", "system file", "user file",
+					    "environment", "flag" };
+
+const char *
+setting_key(enum setting k)
+{
+	return table[k].key;
+}
+
+const char *
+setting_env(enum setting k)
+{
+	return table[k].env;
+}
+
+const char *
+setting_default_text(enum setting k)
+{
+	return table[k].default_text;
+}
+
+const char *
+setting_source_name(enum setting_source src)
+{
+	return source_names[src];
+}
+
+/* Check value for setting k; -1 with the reason (after "where: ") in err. */
+static int
+check_value(enum setting k, const char *value, const char *where, char *err, size_t errlen)
+{
+	unsigned long long n;
+
+	switch (table[k].type) {
+	case TYPE_NUMBER:
+		if (parse_ullong(value, table[k].min, table[k].max, &n) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: invalid %s '%s': expected a number from %llu to %llu",
+			 where, table[k].key, value, table[k].min, table[k].max);
+		return -1;
+	case TYPE_WORD: {
+		const char *p = table[k].words;
+		size_t len = strlen(value);
+
+		while (*p) {
+			size_t wl = strcspn(p, " ");
+
+			if (wl == len && strncmp(p, value, len) == 0)
+				return 0;
+			p += wl + (p[wl] == ' ');
+		}
+		snprintf(err, errlen, "%s: invalid %s '%s': expected one of: %s", where,
+			 table[k].key, value, table[k].words);
+		return -1;
+	}
+	case TYPE_PATH:
+		/* Relative ones are taken from where the command runs. */
+		return 0;
+	}
+	return -1;
+}
+
+static void
+set_value(struct settings *s, enum setting k, const char *value, enum setting_source src,
+	  const char *where)
+{
+	free(s->v[k].text);
+	free(s->v[k].where);
+	s->v[k].text = xstrdup(value);
+	s->v[k].source = src;
+	s->v[k].where = xstrdup(where);
+}
+
+static char *
+trim(char *p)
+{
+	char *end;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	end = p + strlen(p);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' ||
+			   end[-1] == '\r'))
+		*--end = '\0';
+	return p;
+}
+
+/* Read one settings file; a missing one is no error. */
+static int
+read_file(struct settings *s, const char *path, enum setting_source src, char *err,
+	  size_t errlen)
+{
+	struct strbuf where = STRBUF_INIT, shown = STRBUF_INIT;
+	char *line = NULL;
+	size_t alloc = 0;
+	unsigned lineno = 0;
+	int rc = 0;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		snprintf(err, errlen, "cannot read settings file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && getline(&line, &alloc, f) > 0) {
+		char *p, *eq, *key, *value;
+		int k, found = -1;
+
+		lineno++;
+		strbuf_reset(&where);
+		strbuf_addf(&where, "%s:%u", path, lineno);
+		p = trim(line);
+		if (*p == '\0' || *p == '#')
+			continue;
+		if ((eq = strchr(p, '=')) == NULL) {
+			strbuf_reset(&shown);
+			escape_untrusted(&shown, p, strlen(p));
+			snprintf(err, errlen, "%s: expected 'key = value', not '%s'", where.buf,
+				 shown.buf);
+			rc = -1;
+			break;
+		}
+		*eq = '\0';
+		key = trim(p);
+		value = trim(eq + 1);
+		if (value[0] == '"') {
+			size_t len = strlen(value);
+
+			if (len < 2 || value[len - 1] != '"') {
+				snprintf(err, errlen, "%s: a value in quotes must end with one",
+					 where.buf);
+				rc = -1;
+				break;
+			}
+			value[len - 1] = '\0';
+			value++;
+		}
+		for (k = 0; k < SETTING_COUNT; k++)
+			if (strcmp(table[k].key, key) == 0)
+				found = k;
+		if (found < 0) {
+			strbuf_reset(&shown);
+			escape_untrusted(&shown, key, strlen(key));
+			snprintf(err, errlen, "%s: unknown setting '%s' (known: workers, retries, "
+				 "bwlimit, split_mib, compress, state_dir, log_max_mib)", where.buf,
+				 shown.buf);
+			rc = -1;
+			break;
+		}
+		strbuf_reset(&shown);
+		escape_untrusted(&shown, value, strlen(value));
+		if (strcmp(shown.buf, value) != 0 ||
+		    check_value((enum setting)found, value, where.buf, err, errlen) < 0) {
+			if (strcmp(shown.buf, value) != 0)
+				snprintf(err, errlen, "%s: invalid %s '%s'", where.buf, key, shown.buf);
+			rc = -1;
+			break;
+		}
+		/* A file is read from anywhere: a path in it cannot be relative. */
+		if (table[found].type == TYPE_PATH && value[0] != '/' &&
+		    strncmp(value, "~/", 2) != 0) {
+			snprintf(err, errlen, "%s: invalid %s '%s': expected an absolute path "
+				 "or ~/...", where.buf, key, shown.buf);
+			rc = -1;
+			break;
+		}
+		set_value(s, (enum setting)found, value, src, where.buf);
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "cannot read settings file '%s': %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	strbuf_release(&where);
+	strbuf_release(&shown);
+	return rc;
+}
+
+int
+settings_load(struct settings *s, char *err, size_t errlen)
+{
+	const char *env;
+	int k;
+
+	memset(s, 0, sizeof *s);
+	env = getenv("SCOW_SYNC_SYSTEM_CONFIG");
+	s->system_file = env && *env ? xstrdup(env) : xstrdup(SYSCONFDIR "/scow-sync.conf");
+	env = getenv("SCOW_SYNC_CONFIG");
+	if (env && *env)
+		s->user_file = xstrdup(env);
+	else if ((env = getenv("XDG_CONFIG_HOME")) && env[0] == '/')
+		s->user_file = xasprintf("%s/scow-sync/config", env);
+	else
+		s->user_file = xasprintf("%s/.config/scow-sync/config", home_dir());
+	if (read_file(s, s->system_file, SOURCE_SYSTEM, err, errlen) < 0 ||
+	    read_file(s, s->user_file, SOURCE_USER, err, errlen) < 0)
+		goto fail;
+	for (k = 0; k < SETTING_COUNT; k++) {
+		env = getenv(table[k].env);
+		if (env == NULL || *env == '\0')
+			continue;
+		if (check_value((enum setting)k, env, table[k].env, err, errlen) < 0)
+			goto fail;
+		set_value(s, (enum setting)k, env, SOURCE_ENV, table[k].env);
+	}
+	return 0;
+fail:
+	settings_release(s);
+	return -1;
+}
+
+int
+settings_set_flag(struct settings *s, enum setting k, const char *flag, const char *value,
+		  char *err, size_t errlen)
+{
+	if (check_value(k, value, flag, err, errlen) < 0)
+		return -1;
+	set_value(s, k, value, SOURCE_FLAG, flag);
+	return 0;
+}
+
+void
+settings_release(struct settings *s)
+{
+	int k;
+
+	for (k = 0; k < SETTING_COUNT; k++) {
+		free(s->v[k].text);
+		free(s->v[k].where);
+	}
+	free(s->system_file);
+	free(s->user_file);
+	memset(s, 0, sizeof *s);
+}
+
+const char *
+settings_get(const struct settings *s, enum setting k)
+{
+	return s->v[k].text;
+}
+
+uint64_t
+settings_number(const struct settings *s, enum setting k, uint64_t dflt)
+{
+	unsigned long long n;
+
+	if (s->v[k].text == NULL ||
+	    parse_ullong(s->v[k].text, table[k].min, table[k].max, &n) < 0)
+		return dflt;
+	return n;
+}
+
+char *
+settings_state_dir(const struct settings *s)
+{
+	const char *v = s->v[SETTING_STATE_DIR].text;
+	const char *home = strcmp(home_dir(), "/") ? home_dir() : "";
+	char *dir;
+
+	if (v == NULL)
+		return xasprintf("%s/scow/.scow-sync", home);
+	if (strncmp(v, "~/", 2) == 0)
+		return xasprintf("%s/%s", home, v + 2);
+	if (path_absolute(v, &dir) == SYNC_OK)
+		return dir;
+	return xstrdup(v);
+}

@@ -1,0 +1,65 @@
+#!/bin/bash
+# The logs: one line per event with time, transfer id and level; rotated by
+# size while several supervisors write at once, no line lost or torn;
+# `scow-sync log ID` shows one transfer's lines, the rotated files included.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+state=$HOME/scow/.scow-sync
+src=$T/src/data
+make_sample_tree "$src"
+
+scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst1" -p "$SSHD_PORT" \
+	-k "$SSH_KEY" || fail "run exited $?"
+scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst2" -p 1 \
+	-k "$SSH_KEY" && fail "a run to a closed port succeeded"
+
+# Every line: local time with its offset, [id], a level, a message.
+python3 - "$state/scow-sync.log" "$state/scow-sync.err" <<'PY' || fail "a log line is malformed"
+import re, sys
+pat = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} \[\d+\] (debug|info|warning|error): .+")
+for name in sys.argv[1:]:
+    for line in open(name, encoding="utf-8", errors="strict"):
+        assert pat.fullmatch(line.rstrip("\n")), (name, line)
+PY
+grep -q " \[2\] error: .*cannot connect" "$state/scow-sync.err" || fail "the failure is not in scow-sync.err"
+grep -q " \[1\] " "$state/scow-sync.err" && fail "a clean transfer put lines into scow-sync.err"
+
+# scow-sync log ID: exactly that transfer's lines.
+scow-sync log 1 >"$T/log1" || fail "log 1 exited $?"
+[ -s "$T/log1" ] && ! grep -qv " \[1\] " "$T/log1" || fail "log 1 shows other lines: $(head -3 "$T/log1")"
+[ "$(grep -c " \[1\] " "$state/scow-sync.log")" = "$(wc -l <"$T/log1")" ] || fail "log 1 misses lines"
+scow-sync log -e 2 | grep -q "cannot connect" || fail "log -e 2 does not show the failure"
+[ -z "$(scow-sync log -e 1)" ] || fail "log -e 1 shows lines"
+err=$(scow-sync log 99 2>&1); [ $? = 2 ] && [[ $err == *"no transfer with id 99"* ]] || fail "log 99: $err"
+err=$(scow-sync log 2>&1); [ $? = 2 ] || fail "log without an id: $err"
+err=$(scow-sync log x 2>&1); [ $? = 2 ] && [[ $err == *"'x'"* ]] || fail "log x: $err"
+
+# Rotation: a limit of 1 MiB, a log already past it, and four transfers
+# writing at once. Each line goes whole to one file; the oldest rotated
+# file is the third; nothing else is lost than what went past it.
+export SCOW_SYNC_LOG_MAX_MIB=1
+head -c 1100000 /dev/zero | tr '\0' 'x' | fold -w 99 |
+	sed 's/^/2026-11-30T00:00:00+0000 [0] info: filler /' >>"$state/scow-sync.log"
+before=$(cat "$state/scow-sync.log" | wc -l)
+for i in 1 2 3 4; do
+	scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/rot$i" -m 3 \
+		-p "$SSHD_PORT" -k "$SSH_KEY" &
+done
+wait
+[ -f "$state/scow-sync.log.1" ] || fail "the log was not rotated"
+[ "$(stat -c %s "$state/scow-sync.log")" -lt 1048576 ] || fail "the new log is already too big"
+for f in "$state"/scow-sync.log*; do
+	[ "$(stat -c %a "$f")" = 600 ] || [[ $f == *.lock ]] || fail "$f is not private"
+done
+# Each of the four transfers logged its start and end, into one of the files.
+for id in 3 4 5 6; do
+	scow-sync log "$id" | grep -q "transfer of '" || fail "transfer $id's start is lost"
+	scow-sync log "$id" | grep -qE "transfer done after" || fail "transfer $id's end is lost"
+done
+after=$(cat "$state"/scow-sync.log.[0-9] "$state/scow-sync.log" | grep -c .)
+[ "$after" -gt "$before" ] || fail "lines were lost in the rotation ($before, then $after)"
+cat "$state"/scow-sync.log* 2>/dev/null | grep -av '^2026-11-30T00:00:00+0000 \[0\] info: filler x*$' |
+	grep -avE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9]{4} \[[0-9]+\] (info|warning|error): ' &&
+	fail "a torn line in the logs"
+no_processes_left || fail "processes left behind"
+finish
