@@ -194,7 +194,10 @@ progress_line_init(struct progress_line *pl, int fd)
 		pl->width = ws.ws_col;
 }
 
-static void add_fitted(struct strbuf *out, const char *text, int width, bool keep_start);
+/* Which part of a text too wide to show whole is kept. */
+enum fit { KEEP_ENDS, KEEP_START, KEEP_END };
+
+static void add_fitted(struct strbuf *out, const char *text, int width, enum fit fit);
 
 void
 progress_line_format(struct strbuf *out, const struct progress_view *v, int width)
@@ -231,7 +234,7 @@ progress_line_format(struct strbuf *out, const struct progress_view *v, int widt
 			struct strbuf cut = STRBUF_INIT;
 
 			strbuf_addch(out, ' ');
-			add_fitted(&cut, name.buf, room, false);
+			add_fitted(&cut, name.buf, room, KEEP_ENDS);
 			strbuf_addstr(out, cut.buf);
 			strbuf_release(&cut);
 		}
@@ -545,23 +548,22 @@ text_columns(const char *s)
 
 /*
  * Append text (valid UTF-8 without control characters) in at most width
- * columns, cutting out its middle (or with keep_start, its end) as "..."
- * when it is wider.
+ * columns, cutting out the part that fit does not keep as "...".
  */
 static void
-add_fitted(struct strbuf *out, const char *text, int width, bool keep_start)
+add_fitted(struct strbuf *out, const char *text, int width, enum fit fit)
 {
 	struct glyphs g;
 	size_t head, tail;
-	int room, used;
+	int room, used, head_room;
 
 	glyphs_of(&g, text);
 	if (g.width <= width) {
 		strbuf_addstr(out, text);
 	} else if (width >= 5) {
 		room = width - 3;
-		for (head = 0, used = 0;
-		     head < g.n && used + g.cols[head] <= (keep_start ? room : room / 2); head++)
+		head_room = fit == KEEP_START ? room : fit == KEEP_END ? 0 : room / 2;
+		for (head = 0, used = 0; head < g.n && used + g.cols[head] <= head_room; head++)
 			used += g.cols[head];
 		for (tail = g.n; tail > head && used + g.cols[tail - 1] <= room; tail--)
 			used += g.cols[tail - 1];
@@ -599,6 +601,7 @@ status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 {
 	const struct transfer *t = &e->t;
 	struct strbuf cell = STRBUF_INIT, what = STRBUF_INIT;
+	int room;
 
 	strbuf_addf(out, "%4lld %-11s %3d%% ", (long long)t->id, transfer_state_name(t->state),
 		    e->percent);
@@ -621,21 +624,39 @@ status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 
 	/*
 	 * What goes where: the source's name (query --json has its whole
-	 * path), the host and the destination. Cut in the middle, so that
-	 * both ends stay readable.
+	 * path), the host and the destination. Where that is too wide, the
+	 * host goes first, then the middle, so that both ends stay readable.
 	 */
 	add_printable(&what, path_basename(t->source));
 	strbuf_addstr(&what, " -> ");
 	add_printable(&what, t->address);
 	strbuf_addch(&what, ':');
 	add_printable(&what, t->destination);
-	add_fitted(out, what.buf, width - STATUS_FIXED_COLUMNS, false);
+	room = width - STATUS_FIXED_COLUMNS;
+	if ((int)text_columns(what.buf) > room) {
+		strbuf_reset(&what);
+		add_printable(&what, path_basename(t->source));
+		strbuf_addstr(&what, " -> ");
+		/* The source's name whole when it is short, and the end of the destination. */
+		if ((int)text_columns(what.buf) <= room / 2) {
+			struct strbuf dest = STRBUF_INIT;
+
+			add_printable(&dest, t->destination);
+			strbuf_addstr(out, what.buf);
+			add_fitted(out, dest.buf, room - (int)text_columns(what.buf), KEEP_END);
+			strbuf_reset(&what);
+			strbuf_release(&dest);
+		} else {
+			add_printable(&what, t->destination);
+		}
+	}
+	add_fitted(out, what.buf, room, KEEP_ENDS);
 	strbuf_addch(out, '\n');
 	if (t->error && t->error[0]) {
 		strbuf_reset(&what);
 		add_printable(&what, t->error);
 		strbuf_addstr(out, "     ");
-		add_fitted(out, what.buf, width - 6, true);
+		add_fitted(out, what.buf, width - 6, KEEP_START);
 		strbuf_addch(out, '\n');
 	}
 	strbuf_release(&cell);

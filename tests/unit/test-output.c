@@ -5,8 +5,168 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history.h"
 #include "output.h"
 #include "unit.h"
+
+/*
+ * Compare text with the golden file FIXTURES/name; with UPDATE_GOLDEN=1,
+ * write it there instead (then look at the diff before committing it).
+ */
+static void
+check_golden(const char *name, const char *text)
+{
+	const char *dir = getenv("FIXTURES");
+	char path[4096], *want = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/unit/fixtures", name);
+	if (getenv("UPDATE_GOLDEN") && strcmp(getenv("UPDATE_GOLDEN"), "1") == 0) {
+		f = fopen(path, "w");
+		CHECK(f != NULL && fputs(text, f) >= 0 && fclose(f) == 0);
+		return;
+	}
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	want = calloc(1, 1 << 16);
+	len = fread(want, 1, (1 << 16) - 1, f);
+	fclose(f);
+	want[len] = '\0';
+	if (strcmp(text, want) != 0)
+		fprintf(stderr, "%s differs; got:\n%s", name, text);
+	CHECK(strcmp(text, want) == 0);
+	free(want);
+}
+
+/* Three transfers as a history walk gives them: running, failed, done. */
+static void
+sample_entries(struct history_entry e[3], struct history_file *file)
+{
+	memset(e, 0, 3 * sizeof *e);
+	file->path = "run2/out/\xe6\x95\xb0\xe6\x8d\xae-0042.h5";
+	file->bytes_done = 734003200;
+	file->percent = 61;
+	file->rate = 99857612.8;
+
+	e[0].t.id = 14;
+	e[0].t.state = TRANSFER_RUNNING;
+	e[0].t.address = "data.hpc2";
+	e[0].t.user = "alice";
+	e[0].t.port = 22;
+	e[0].t.source = "/home/alice/run2";
+	e[0].t.destination = "/scratch/alice/inbox";
+	e[0].t.max_depth = 2;
+	e[0].t.created_at = 1764581400;   /* 2025-12-01T09:30:00Z */
+	e[0].t.started_at = 1764581401;
+	e[0].t.bytes_done = 5368709120;
+	e[0].t.files_done = 812;
+	e[0].t.planned = true;
+	e[0].sizes.units[UNIT_DONE] = 30;
+	e[0].sizes.units[UNIT_RUNNING] = 2;
+	e[0].sizes.units[UNIT_PENDING] = 8;
+	e[0].sizes.files_total = 2000;
+	e[0].sizes.bytes_total = 12884901888;
+	e[0].rate = 99857612.8;
+	e[0].remaining = 78;
+	e[0].percent = 42;
+	e[0].files = file;
+	e[0].nfiles = 1;
+
+	e[1] = e[0];
+	e[1].t.id = 13;
+	e[1].t.state = TRANSFER_FAILED;
+	e[1].t.source = "/home/alice/run1-with-a-rather-long-name-\xff\xfe";
+	e[1].t.finished_at = 1764581461;
+	e[1].t.bytes_done = 50331648;
+	e[1].t.files_done = 3;
+	e[1].t.error = "cannot connect to 'data.hpc2' port 22: ssh exited 255: ssh: "
+		       "connect to host data.hpc2 port 22: Connection timed out";
+	e[1].sizes.units[UNIT_DONE] = 1;
+	e[1].sizes.units[UNIT_FAILED] = 39;
+	e[1].sizes.units[UNIT_RUNNING] = e[1].sizes.units[UNIT_PENDING] = 0;
+	e[1].sizes.bytes_total = 1610612736;
+	e[1].rate = 838860.8;
+	e[1].remaining = -1;
+	e[1].percent = 3;
+	e[1].files = NULL;
+	e[1].nfiles = 0;
+
+	e[2] = e[1];
+	e[2].t.id = 12;
+	e[2].t.state = TRANSFER_DONE;
+	e[2].t.source = "/home/alice/\xe5\xae\x9e\xe9\xaa\x8c";
+	e[2].t.error = NULL;
+	e[2].t.bytes_done = e[2].sizes.bytes_total = 1048576;
+	e[2].t.files_done = e[2].sizes.files_total = 1;
+	e[2].sizes.units[UNIT_DONE] = 1;
+	e[2].sizes.units[UNIT_FAILED] = 0;
+	e[2].rate = 17476.3;
+	e[2].remaining = 0;
+	e[2].percent = 100;
+}
+
+static void
+test_query_json(void)
+{
+	struct history_entry e[3];
+	struct history_file file;
+	struct json_report *r = json_report_new();
+	char *text = NULL;
+	size_t len = 0, i;
+	FILE *f = open_memstream(&text, &len);
+
+	sample_entries(e, &file);
+	for (i = 0; i < 3; i++)
+		json_report_add(r, &e[i]);
+	CHECK_INT(json_report_write(r, f), 0);
+	fclose(f);
+	check_golden("query-json.golden", text);
+	free(text);
+	json_report_free(r);
+}
+
+static void
+test_status_table(void)
+{
+	struct history_entry e[3];
+	struct history_file file;
+	struct strbuf sb = STRBUF_INIT;
+	int widths[] = { 80, 120 }, w;
+	size_t i;
+
+	sample_entries(e, &file);
+	for (w = 0; w < 2; w++) {
+		status_table_header(&sb, widths[w]);
+		for (i = 0; i < 3; i++)
+			status_table_row(&sb, &e[i], widths[w]);
+	}
+	check_golden("status.golden", sb.buf);
+	strbuf_release(&sb);
+}
+
+static void
+test_progress_line(void)
+{
+	struct progress_view v = { "run2/out/\xe6\x95\xb0\xe6\x8d\xae-0042.h5", 5368709120,
+				   12884901888, 812, 2000, 99857612.8 };
+	struct strbuf sb = STRBUF_INIT;
+
+	progress_line_format(&sb, &v, 79);
+	strbuf_addch(&sb, '\n');
+	/* A name too long for the line keeps its end. */
+	v.file = "a/very/deep/tree/of/directories/with/a/file/name/at/the/end/of/it.dat";
+	progress_line_format(&sb, &v, 79);
+	strbuf_addch(&sb, '\n');
+	/* Nothing known yet. */
+	memset(&v, 0, sizeof v);
+	progress_line_format(&sb, &v, 79);
+	strbuf_addch(&sb, '\n');
+	check_golden("progress.golden", sb.buf);
+	strbuf_release(&sb);
+}
 
 static void
 test_formats(void)
@@ -77,5 +237,8 @@ main(void)
 {
 	test_formats();
 	test_legacy_json();
+	test_query_json();
+	test_status_table();
+	test_progress_line();
 	return unit_done("test-output");
 }
