@@ -145,6 +145,12 @@ struct sup {
 	struct store *st;
 	const struct supervisor_config *cfg;
 	struct transfer t;
+	/*
+	 * The source, destination and address as messages show them: escaped,
+	 * since a name may hold a line break (a fake log line) or an escape
+	 * sequence, and every message goes to a log or a terminal.
+	 */
+	char *shown_source, *shown_dest, *shown_address;
 	char *source_root;            /* dirname of the source */
 	const char *source_rel;       /* the source as a unit path: its basename */
 	struct strvec excludes;       /* applied exclusions, for tree units */
@@ -464,7 +470,7 @@ plan_transfer(struct sup *s)
 		if (rc == SYNC_ERR_STORE)
 			set_failure(s, "%s", store_errmsg(s->st));
 		else
-			set_failure(s, "cannot read source '%s': %s", s->t.source,
+			set_failure(s, "cannot read source '%s': %s", s->shown_source,
 				    strerror(errno));
 	} else if ((rc = store_commit(s->st)) < 0)
 		set_failure(s, "%s", store_errmsg(s->st));
@@ -538,7 +544,7 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	}
 	strbuf_trim_eol(&err);
 	escape_untrusted(&esc, err.buf, err.len);
-	set_failure(s, "cannot create destination '%s': %s", s->t.destination,
+	set_failure(s, "cannot create destination '%s': %s", s->shown_dest,
 		    esc.len ? esc.buf : spawn_status_text(status));
 	strbuf_release(&err);
 	strbuf_release(&esc);
@@ -610,7 +616,7 @@ master_wait(struct sup *s)
 			strbuf_trim_eol(&out);
 			escape_untrusted(&e, out.buf, out.len);
 			set_failure(s, "cannot connect to '%s' port %d: ssh %s%s%s",
-				    s->t.address, s->t.port, spawn_status_text(status),
+				    s->shown_address, s->t.port, spawn_status_text(status),
 				    e.len ? ": " : "", e.buf);
 			strbuf_release(&out);
 			strbuf_release(&e);
@@ -619,7 +625,8 @@ master_wait(struct sup *s)
 		poll(NULL, 0, 20);
 	}
 	if (rc < 0 && s->master_pid > 0 && s->failure == NULL)
-		set_failure(s, "timed out connecting to '%s' port %d", s->t.address, s->t.port);
+		set_failure(s, "timed out connecting to '%s' port %d", s->shown_address,
+			    s->t.port);
 	/* Its stderr is not read again: let writes to it fail, not block. */
 	close(s->master_err);
 	s->master_err = -1;
@@ -2907,6 +2914,16 @@ final_state(struct sup *s, char **reason)
 	return TRANSFER_DONE;
 }
 
+/* Return s escaped for a message; caller frees. */
+static char *
+escaped(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	escape_untrusted(&sb, s, strlen(s));
+	return strbuf_detach(&sb, NULL);
+}
+
 /* The directory private directories go in. */
 static const char *
 tmp_base(void)
@@ -3100,6 +3117,9 @@ sup_release(struct sup *s)
 	if (s->split.active)
 		unit_release(&s->split.unit);
 	transfer_release(&s->t);
+	free(s->shown_source);
+	free(s->shown_dest);
+	free(s->shown_address);
 	free(s->source_root);
 	free(s->tmpdir);
 	free(s->control_path);
@@ -3166,8 +3186,11 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		log_warn("cannot read earlier totals: %s", store_errmsg(st));
 	if (cfg->on_running)
 		cfg->on_running(cfg->on_running_ctx);
+	s.shown_source = escaped(s.t.source);
+	s.shown_dest = escaped(s.t.destination);
+	s.shown_address = escaped(s.t.address);
 	log_info("transfer of '%s' to %s@%s:%d:'%s' started (depth %d, %d workers)",
-		 s.t.source, s.t.user, s.t.address, s.t.port, s.t.destination,
+		 s.shown_source, s.t.user, s.shown_address, s.t.port, s.shown_dest,
 		 s.t.max_depth, cfg->workers);
 
 	s.source_root = path_dirname(s.t.source);

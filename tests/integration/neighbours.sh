@@ -162,6 +162,19 @@ log_lines_clean "$log" "$ESCAPED" || fail "the log has raw far-side bytes"
 log_lines_clean "$errlog" "$ESCAPED" || fail "scow-sync.err has raw far-side bytes"
 tty_lines_clean "$T/run3.err" "$ESCAPED" || fail "the terminal got raw far-side bytes"
 
+# Names are data too: a source and a destination whose names hold a line
+# break, a fake event and an escape sequence make no line of their own.
+odd=$(printf 'odd\n2099-01-01T00:00:00+0000 [1] info: transfer done after 0.0 s \033[2J')
+mkdir -p "$T/src3o/$odd"
+printf 'y' > "$T/src3o/$odd/f"
+scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$T/src3o/$odd" -d "$T/dst3o/$odd" -p "$SSHD_PORT" \
+	-k "$SSH_KEY" 2> "$T/run3o.err"
+rc=$?
+[ "$rc" = 0 ] || fail "a transfer of odd names exited $rc: $(cat -v "$T/run3o.err")"
+cmp -s "$T/src3o/$odd/f" "$T/dst3o/$odd/$odd/f" || fail "the odd names did not arrive"
+log_lines_clean "$log" 'odd\x0a2099' || fail "odd names reached the log raw"
+tty_lines_clean "$T/run3o.err" || fail "odd names reached the terminal raw"
+
 # A remote command that fails with a hostile message: the reason, in the
 # log, on the terminal and in terminate's answer, is escaped.
 touch "$T/far/mkdir"
