@@ -495,6 +495,9 @@ plan_transfer(struct sup *s)
 	return 0;
 }
 
+/* What the remote mkdir prints first when a directory to make is a link. */
+#define LINK_MARKER "//link"
+
 /*
  * Create the destination, and the directories above the cut when they are
  * few, with one remote mkdir through the shared connection: one round trip
@@ -511,11 +514,29 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	size_t i, listed = 1, created = 0;
 
 	*dirs_done = s->have_dirs && !s->mkdirs_overflow;
-	strvec_push(&words, "mkdir");
-	strvec_push(&words, "-p");
-	/* It names what it creates: nothing new, nothing for the final pass to fix. */
-	strvec_push(&words, "-v");
-	strvec_push(&words, "--");
+	if (*dirs_done) {
+		/*
+		 * mkdir -p goes through a symbolic link where a directory should
+		 * be (creating directories outside the destination), and the
+		 * units' rsyncs (--no-implied-dirs) would write through it. The
+		 * rsync pass replaces such a link with a directory, as a plain
+		 * rsync does: when one of the listed directories is a link, only
+		 * the destination is made here and the pass does the rest. The
+		 * words go through sh, whatever the remote user's shell is.
+		 */
+		strvec_push(&words, "sh");
+		strvec_push(&words, "-c");
+		strvec_push(&words, "d=$1; shift; for p do if [ -h \"$p\" ]; then "
+			    "echo " LINK_MARKER "; exec mkdir -p -v -- \"$d\"; fi; done; "
+			    "exec mkdir -p -v -- \"$d\" \"$@\"");
+		strvec_push(&words, "sh");
+	} else {
+		strvec_push(&words, "mkdir");
+		strvec_push(&words, "-p");
+		/* It names what it creates: nothing new, nothing for the final pass to fix. */
+		strvec_push(&words, "-v");
+		strvec_push(&words, "--");
+	}
 	strvec_push(&words, s->t.destination);
 	for (i = 0; *dirs_done && i < s->mkdirs.nr; i++)
 		strvec_pushf(&words, "%s/%s", s->t.destination, s->mkdirs.v[i]);
@@ -528,6 +549,14 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	rc = spawn_capture((const char *const *)argv.v, &status, &out, &err);
 	strvec_clear(&argv);
 	strvec_clear(&words);
+	if (*dirs_done && out.len >= strlen(LINK_MARKER "\n") &&
+	    memcmp(out.buf, LINK_MARKER "\n", strlen(LINK_MARKER "\n")) == 0) {
+		strbuf_remove_front(&out, strlen(LINK_MARKER "\n"));
+		log_info("a directory above the cut is a symbolic link on the far side; "
+			 "the directory pass makes it a directory");
+		*dirs_done = false;
+		listed = SIZE_MAX;   /* not fresh: something was there */
+	}
 	if (out.len)
 		s->changed = true;
 	/*

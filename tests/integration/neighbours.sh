@@ -216,4 +216,136 @@ tty_lines_clean "$T/term3c.err" || fail "terminate showed the sftp message raw"
 [ -z "$(partial_files "$T/dst3c")" ] || fail "partial files left: $(partial_files "$T/dst3c")"
 no_processes_left || fail "processes left after the hostile far side"
 
+# ---- the far side's cleanup removes only what the transfer made -------------
+
+# A listing of a tree (types, link targets, sizes, contents' digests, mtimes)
+# to compare before and after.
+snapshot() {
+	python3 - "$1" <<'PY'
+import hashlib, os, stat, sys
+root = os.fsencode(sys.argv[1])
+for d, dirs, files in sorted(os.walk(root)):
+    dirs.sort()
+    for n in sorted(dirs + files):
+        p = os.path.join(d, n)
+        st = os.lstat(p)
+        rel = os.path.relpath(p, root)
+        if stat.S_ISLNK(st.st_mode):
+            what = b"link " + os.readlink(p)
+        elif stat.S_ISDIR(st.st_mode):
+            what = b"dir"
+        else:
+            what = b"file %d %d " % (st.st_size, st.st_mtime_ns) + \
+                hashlib.sha256(open(p, "rb").read()).hexdigest().encode()
+        sys.stdout.buffer.write(rel + b" " + what + b"\n")
+PY
+}
+src4=$T/src4/p
+mkdir -p "$src4/sub" "$src4/tree"
+head -c 24000000 /dev/urandom > "$src4/sub/big"
+head -c 100000 /dev/urandom > "$src4/sub/small"
+head -c 3000000 /dev/urandom > "$src4/top"
+head -c 3000000 /dev/urandom > "$src4/tree/t1"
+# The far side before the transfer: the destination holds a link out to a
+# directory with what looks like the partial data of sub/big and a file
+# named like rsync's temporary of sub/small; a partial directory that is a
+# link out, with what looks like t1's partial data; a top of the same name
+# as one being sent; a partial directory with the user's own files; and a
+# file named like rsync's temporary of t1 in a real directory.
+far_setup() {
+	local d=$1 o=$2
+	rm -rf "$d" "$o"
+	mkdir -p "$o/linked/.scow-sync-partial" "$o/pdir" "$d/p/tree" "$d/p/.scow-sync-partial/keep"
+	echo "outside partial" > "$o/linked/.scow-sync-partial/big"
+	echo "outside small" > "$o/linked/small"
+	echo "outside tmp" > "$o/linked/.small.AbC123"
+	echo "outside t1 partial" > "$o/pdir/t1"
+	ln -s "$o/linked" "$d/p/sub"
+	ln -s "$o/pdir" "$d/p/tree/.scow-sync-partial"
+	echo "old top" > "$d/p/top"
+	echo "mine" > "$d/p/.scow-sync-partial/user-data"
+	echo "nested" > "$d/p/.scow-sync-partial/keep/nested"
+	echo "looks like a temporary" > "$d/p/tree/.t1.Zz9Yy8"
+	touch -d '2001-01-01' "$d/p/top" "$d/p/tree/.t1.Zz9Yy8" "$o/pdir/t1" \
+		"$o/linked/.scow-sync-partial/big"
+	snapshot "$o" > "$T/outside.before"
+}
+# What must hold on the far side after a run, done or stopped.
+far_check() {
+	local d=$1 o=$2 what=$3
+	snapshot "$o" > "$T/outside.after"
+	cmp -s "$T/outside.before" "$T/outside.after" ||
+		fail "$what: outside the destination changed: $(diff "$T/outside.before" "$T/outside.after")"
+	[ "$(cat "$d/p/.scow-sync-partial/user-data" 2>/dev/null)" = mine ] ||
+		fail "$what: the user's file in a partial directory is gone"
+	[ "$(cat "$d/p/.scow-sync-partial/keep/nested" 2>/dev/null)" = nested ] ||
+		fail "$what: the user's directory in a partial directory is gone"
+	[ "$(cat "$d/p/tree/.t1.Zz9Yy8" 2>/dev/null)" = "looks like a temporary" ] ||
+		fail "$what: a file named like rsync's temporary, there before, is gone"
+	if ! echo "old top" | cmp -s - "$d/p/top" && ! cmp -s "$d/p/top" "$src4/top"; then
+		fail "$what: top is neither as it was nor complete ($(stat -c %s "$d/p/top" 2>&1))"
+	fi
+	for f in sub/big sub/small tree/t1; do
+		[ -e "$d/p/$f" ] && ! cmp -s "$d/p/$f" "$src4/$f" && fail "$what: $f is there incomplete"
+	done
+	# The partial directory that was a link out: still a link, or gone.
+	[ -L "$d/p/tree/.scow-sync-partial" ] || [ ! -e "$d/p/tree/.scow-sync-partial" ] ||
+		fail "$what: tree/.scow-sync-partial is something else now"
+}
+export SCOW_SYNC_SPLIT_MIB=4 SCOW_SYNC_WORKERS=3
+far4=$T/far4 out4=$T/outside4
+big_moving() {   # sub/big at 10% or more
+	scow-sync-query | grep -q '"filePath": "'"$src4/sub/big"'".*"progress": "\([1-9][0-9]\)%"'
+}
+
+# Stopped while sub/big moves in pieces.
+far_setup "$far4" "$out4"
+export SCOW_SYNC_BWLIMIT=1500
+id=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src4" -d "$far4" -m 2 \
+	-p "$SSHD_PORT" -k "$SSH_KEY") || fail "start exited $?"
+wait_for 30 big_moving || fail "transfer $id: sub/big never got under way"
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src4" || fail "terminate exited $?"
+no_processes_left || fail "processes left after terminate"
+[ "$(transfer_state "$id")" = terminated ] || fail "transfer $id is $(transfer_state "$id")"
+far_check "$far4" "$out4" "terminated"
+[ -z "$(find "$far4" -path '*/.scow-sync-partial/*' -newer "$T/outside.before" -type f)" ] ||
+	fail "partial data of this transfer left: $(find "$far4" -path '*/.scow-sync-partial/*' -newer "$T/outside.before" -type f)"
+unset SCOW_SYNC_BWLIMIT
+
+# Every piece fails (the far side's dd refuses): the rsync that follows
+# sends the file; then the transfer is done.
+far_setup "$far4" "$out4"
+touch "$T/far/dd"
+id=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src4" -d "$far4" -m 2 \
+	-p "$SSHD_PORT" -k "$SSH_KEY") || fail "start exited $?"
+wait_for 60 transfer_ended "$id" || fail "transfer $id did not end"
+rm -f "$T/far/dd"
+grep -q "\[$id\] warning: piece 0 of a large file" "$log" || fail "no piece failed"
+[ "$(transfer_state "$id")" = done ] || fail "transfer $id with failed pieces is $(transfer_state "$id")"
+far_check "$far4" "$out4" "failed pieces"
+for f in sub/big sub/small top tree/t1; do
+	cmp -s "$far4/p/$f" "$src4/$f" || fail "failed pieces: $f did not arrive"
+done
+no_processes_left || fail "processes left after the failed pieces"
+
+# The partial directory of sub/big is a link out, with what looks like
+# big's partial data there: the pieces do not write through it, and the
+# cleanup leaves it alone.
+far_setup "$far4" "$out4"
+rm "$far4/p/sub"
+mkdir -p "$far4/p/sub" "$out4/pdir2"
+echo "outside big partial" > "$out4/pdir2/big"
+ln -s "$out4/pdir2" "$far4/p/sub/.scow-sync-partial"
+snapshot "$out4" > "$T/outside.before"
+export SCOW_SYNC_BWLIMIT=1500
+id=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src4" -d "$far4" -m 2 \
+	-p "$SSHD_PORT" -k "$SSH_KEY") || fail "start exited $?"
+wait_for 30 big_moving || fail "transfer $id: sub/big never got under way"
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src4" || fail "terminate exited $?"
+unset SCOW_SYNC_BWLIMIT
+no_processes_left || fail "processes left after terminate"
+far_check "$far4" "$out4" "partial directory a link"
+# (rsync itself replaces a partial directory that is not one: the link may go.)
+unset SCOW_SYNC_SPLIT_MIB SCOW_SYNC_WORKERS
+
 finish
