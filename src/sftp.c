@@ -113,8 +113,12 @@ get_attrs(struct sftp *s, struct sftp_attrs *a)
 			return false;
 		a->have_perm = true;
 	}
-	if ((flags & ATTR_ACMODTIME) && (!get_u32(s, &v) || !get_u32(s, &v)))
-		return false;
+	if (flags & ATTR_ACMODTIME) {
+		if (!get_u32(s, &v) || !get_u32(s, &v))
+			return false;
+		a->have_mtime = true;
+		a->mtime = v;
+	}
 	if (flags & ATTR_EXTENDED) {
 		if (!get_u32(s, &n))
 			return false;

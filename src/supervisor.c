@@ -2284,11 +2284,13 @@ expand_marker(struct sftp *session, const char *dest, const char *source_root,
  * Remove the far side's partial data of the leftovers at or below prefix
  * (all when NULL) and forget them. *session is opened when first needed
  * (through the master when target has its socket); the caller closes it.
+ * created_at is when the transfer was first started: a file named like
+ * rsync's temporary that is older is the user's (see cleanup.h).
  */
 static int
-clean_leftovers(struct store *st, int64_t transfer_id, const struct ssh_target *target,
-		const char *dest, const char *source_root, struct sftp **session,
-		const char *prefix)
+clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
+		const struct ssh_target *target, const char *dest, const char *source_root,
+		struct sftp **session, const char *prefix)
 {
 	struct strvec files = STRVEC_INIT, rows = STRVEC_INIT, done = STRVEC_INIT;
 	struct cleanup_result r;
@@ -2323,7 +2325,7 @@ clean_leftovers(struct store *st, int64_t transfer_id, const struct ssh_target *
 	}
 	rc = cleanup_partials(*session, dest, source_root, PARTIAL_DIR,
 			      (const char *const *)files.v,
-			      files.nr, CLEANUP_SETTLE, &r);
+			      files.nr, CLEANUP_SETTLE, created_at, &r);
 	if (r.removed)
 		log_info("removed %u partial files on the far side", r.removed);
 	if (r.refused)
@@ -2624,8 +2626,8 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 	/* Its partial data goes (also when stopped before, if that cleanup failed). */
 	if ((ps.result == EXCLUSION_APPLIED || ps.result == EXCLUSION_ALREADY) &&
 	    leftovers_within(s, p) &&
-	    clean_leftovers(s->st, s->t.id, &s->target, s->t.destination, s->source_root,
-			    &s->sftp, p) < 0)
+	    clean_leftovers(s->st, s->t.id, s->t.created_at, &s->target, s->t.destination,
+			    s->source_root, &s->sftp, p) < 0)
 		ps.result = EXCLUSION_UNCLEAN;
 	store_exclusion_set_state(s->st, ex->id, ps.result);
 	log_info("terminate of '%s': %s", esc.buf, part_stop_text(ps.result));
@@ -3018,7 +3020,8 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 	target.known_hosts = known_hosts;
 	target.ssh_config = cfg->ssh_config;
 	target.connect_timeout = CONNECT_TIMEOUT;
-	rc = clean_leftovers(st, t->id, &target, t->destination, root, &session, prefix);
+	rc = clean_leftovers(st, t->id, t->created_at, &target, t->destination, root, &session,
+			     prefix);
 	sftp_close(session);
 	free(known_hosts);
 	free(root);
@@ -3335,8 +3338,8 @@ finish:
 	/* Stopped for good by terminate: no partial data stays on the far side. */
 	if (got_stop_signal && stop_requested(&s)) {
 		s.stopped_on_request = true;
-		clean_leftovers(st, s.t.id, &s.target, s.t.destination, s.source_root, &s.sftp,
-				NULL);
+		clean_leftovers(st, s.t.id, s.t.created_at, &s.target, s.t.destination,
+				s.source_root, &s.sftp, NULL);
 	}
 	/* Done: whatever partial data is still recorded (of stopped parts) goes. */
 	if (!got_stop_signal && s.failure == NULL && s.walk_errors == 0 && s.rsh.len) {
@@ -3345,8 +3348,8 @@ finish:
 		if (store_leftovers_count(st, s.t.id, &left) == SYNC_OK && left > 0) {
 			log_info("done: looking for the partial data of %llu recorded paths",
 				 (unsigned long long)left);
-			clean_leftovers(st, s.t.id, &s.target, s.t.destination, s.source_root,
-					&s.sftp, NULL);
+			clean_leftovers(st, s.t.id, s.t.created_at, &s.target, s.t.destination,
+					s.source_root, &s.sftp, NULL);
 		}
 	}
 	sftp_close(s.sftp);
