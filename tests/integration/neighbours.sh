@@ -22,6 +22,235 @@
 log=$HOME/scow/.scow-sync/scow-sync.log
 errlog=$HOME/scow/.scow-sync/scow-sync.err
 
+# ---- two local users ----------------------------------------------------------
+
+users_part() {
+	local UA UB ua ub u k pa pb qa qb id_a id_b sup pid start sid wd f bad
+	UA=scnb$$a UB=scnb$$b
+	ua=$T/ua ub=$T/ub
+	useradd -M -d "$ua" -s /bin/sh "$UA" || { fail "cannot create user $UA"; return; }
+	USERS_MADE=$UA
+	useradd -M -d "$ub" -s /bin/sh "$UB" || { fail "cannot create user $UB"; return; }
+	USERS_MADE="$UA $UB"
+	# They reach their own directories under $T, and the program, nothing else.
+	chmod 711 "$T"
+	mkdir -p "$T/bin"
+	cp -L "$(command -v scow-sync)" "$T/bin/scow-sync"
+	for n in scow-sync-start scow-sync-query scow-sync-terminate; do
+		ln -s scow-sync "$T/bin/$n"
+	done
+	for u in "$UA:$ua" "$UB:$ub"; do
+		k=${u#*:}
+		mkdir -p "$k/src" "$T/far-${u%%:*}"
+		ssh-keygen -q -t rsa -b 2048 -N '' -f "$k/key"
+		cat "$k/key.pub" >> "$T/authorized_keys"
+		chown -R "${u%%:*}:" "$k"
+		chmod 755 "$k"   # a home others can look into, as many are
+	done
+	as_user() {   # as_user USER HOME [VAR=value...] COMMAND...
+		local u=$1 h=$2
+		shift 2
+		setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups env -i HOME="$h" \
+			USER="$u" LOGNAME="$u" PATH="$T/bin:/usr/bin:/bin" SCOW_SYNC_SSH_CONFIG=none "$@"
+	}
+	pa=$ua/src/adata pb=$ub/src/bdata
+	as_user "$UA" "$ua" mkdir -p "$pa/d" "$pb" 2>/dev/null
+	as_user "$UA" "$ua" sh -c "for i in 1 2 3 4; do head -c 1500000 /dev/urandom > \"$pa/d/f\$i\"; done"
+	as_user "$UB" "$ub" mkdir -p "$pb"
+	as_user "$UB" "$ub" sh -c "head -c 2000000 /dev/urandom > '$pb/g1'; head -c 2000000 /dev/urandom > '$pb/g2'"
+
+	id_a=$(as_user "$UA" "$ua" SCOW_SYNC_BWLIMIT=100 SCOW_SYNC_WORKERS=2 scow-sync start \
+		-a "$SSH_HOST" -u "$SSH_USER" -s "$pa" -d "$T/far-$UA" -p "$SSHD_PORT" -k "$ua/key") ||
+		fail "$UA: start exited $?"
+	id_b=$(as_user "$UB" "$ub" SCOW_SYNC_BWLIMIT=50 scow-sync start \
+		-a "$SSH_HOST" -u "$SSH_USER" -s "$pb" -d "$T/far-$UB" -p "$SSHD_PORT" -k "$ub/key") ||
+		fail "$UB: start exited $?"
+	a_state() {
+		python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1], timeout=15).execute("SELECT state FROM transfers WHERE id=?", (int(sys.argv[2]),)).fetchone()[0])' \
+			"$ua/scow/.scow-sync/scow-sync.db" "$id_a"
+	}
+	a_moving() { as_user "$UA" "$ua" scow-sync-query | grep -qF "\"filePath\": \"$pa/"; }
+	b_moving() { as_user "$UB" "$ub" scow-sync-query | grep -qF "\"filePath\": \"$pb/"; }
+	wait_for 30 a_moving || fail "$UA's transfer never showed in $UA's query"
+	wait_for 30 b_moving || fail "$UB's transfer never showed in $UB's query"
+
+	# Each sees only their own.
+	qa=$(as_user "$UA" "$ua" scow-sync-query) qb=$(as_user "$UB" "$ub" scow-sync-query)
+	case $qb in *"$ua"*) fail "$UB's query shows $UA's transfer: $qb" ;; esac
+	case $qa in *"$ub"*) fail "$UA's query shows $UB's transfer: $qa" ;; esac
+
+	# The private places of A's transfer, while it runs: the state directory
+	# and its files, the private directory in /tmp and what is in it.
+	sd=$ua/scow/.scow-sync
+	wd=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT workdir FROM transfers WHERE id=?", (int(sys.argv[2]),)).fetchone()[0].decode())' "$sd/scow-sync.db" "$id_a" 2>/dev/null)
+	[ -n "$wd" ] && [ -d "$wd" ] || fail "$UA's transfer has no private directory ('$wd')"
+	bad=$(find "$ua/scow" "$wd" \( -type d ! -perm 700 \) -o \( ! -type d -perm /077 \) 2>/dev/null)
+	[ -z "$bad" ] || fail "not private: $(ls -ld $bad)"
+	[ -e "$wd/cm" ] && [ -e "$sd/scow-sync.db" ] && [ -e "$sd/scow-sync.log" ] ||
+		fail "the state or private files are not where they were looked for"
+	bad=$(find /tmp -maxdepth 1 -user "$UA" ! -perm 700 2>/dev/null)
+	[ -z "$bad" ] || fail "$UA has open files in /tmp: $(ls -ld $bad)"
+	for f in "$sd" "$sd/scow-sync.db" "$sd/scow-sync.log" "$sd/scow-sync.err" "$wd" "$wd/cm" "$wd"/list-*; do
+		as_user "$UB" "$ub" cat "$f" >/dev/null 2>&1 && fail "$UB can read $f"
+		as_user "$UB" "$ub" ls "$f" >/dev/null 2>&1 && fail "$UB can list $f"
+	done
+
+	# B cannot stop A: by A's source, by pointing at A's state, with --all.
+	as_user "$UB" "$ub" scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$pa" 2>/dev/null
+	[ "$?" = 3 ] || fail "$UB's terminate of $UA's source did not exit 3"
+	out=$(as_user "$UB" "$ub" SCOW_SYNC_HOME="$sd" scow-sync-query 2>/dev/null) &&
+		fail "$UB's query of $UA's state directory exited 0: $out"
+	case $out in *"$pa"*) fail "$UB's query with $UA's state shows it" ;; esac
+	as_user "$UB" "$ub" SCOW_SYNC_HOME="$sd" scow-sync terminate --all 2>/dev/null &&
+		fail "$UB's terminate --all in $UA's state directory exited 0"
+	# A record in B's own store that names A's supervisor (pid, start time,
+	# A's or B's uid, A's session): terminate of it signals nothing of A's.
+	read -r sup start sid < <(python3 -c 'import sqlite3,sys; print(*sqlite3.connect(sys.argv[1]).execute("SELECT sup_pid, sup_start, sup_sid FROM transfers WHERE id=?", (int(sys.argv[2]),)).fetchone())' "$sd/scow-sync.db" "$id_a")
+	for u in "$(id -u "$UA")" "$(id -u "$UB")"; do
+		as_user "$UB" "$ub" python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("DELETE FROM transfers WHERE id = 99")
+db.execute("""INSERT INTO transfers (id, address, user, port, source, destination, key_path,
+    max_depth, state, created_at, sup_pid, sup_start, sup_uid, sup_sid)
+    SELECT 99, address, user, port, ?, destination, key_path, max_depth, "running",
+    created_at, ?, ?, ?, ? FROM transfers WHERE id = ?""",
+    (sys.argv[2].encode(), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]),
+     int(sys.argv[7])))
+db.commit()' "$ub/scow/.scow-sync/scow-sync.db" "$pa" "$sup" "$start" "$u" "$sid" "$id_b" ||
+			fail "cannot forge a record in $UB's store"
+		# (It may wait for a process it cannot signal: not for long here.)
+		timeout 4 setpriv --reuid="$UB" --regid="$(id -g "$UB")" --init-groups env -i \
+			HOME="$ub" PATH="$T/bin:/usr/bin:/bin" scow-sync terminate --id 99 >/dev/null 2>&1
+		kill -0 "$sup" 2>/dev/null || fail "$UB's forged record (uid $u) stopped $UA's supervisor"
+	done
+	as_user "$UB" "$ub" python3 -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute("DELETE FROM transfers WHERE id = 99"); db.commit()' \
+		"$ub/scow/.scow-sync/scow-sync.db"
+	as_user "$UB" "$ub" scow-sync terminate --all 2>/dev/null || fail "$UB's terminate --all exited $?"
+	b_moving && fail "$UB's terminate --all did not stop $UB's own transfer"
+	# A's goes on: still running, its supervisor the same, until A stops it.
+	[ "$(a_state)" = running ] || fail "$UA's transfer is $(a_state) after $UB's attempts"
+	kill -0 "$sup" 2>/dev/null || fail "$UA's supervisor is gone after $UB's attempts"
+	a_moving || fail "$UA's transfer stopped moving after $UB's attempts"
+	as_user "$UA" "$ua" scow-sync terminate --all 2>/dev/null || fail "$UA's own terminate exited $?"
+
+	# Planted in /tmp: A's supervisor is killed, its private directory goes
+	# (a tmp cleaner), and B puts a link to a directory of A's files there.
+	# A's resume must not remove A's files through it.
+	id_a=$(as_user "$UA" "$ua" SCOW_SYNC_BWLIMIT=100 scow-sync start \
+		-a "$SSH_HOST" -u "$SSH_USER" -s "$pa" -d "$T/far-$UA-2" -p "$SSHD_PORT" -k "$ua/key") ||
+		fail "$UA: start 2 exited $?"
+	wait_for 30 a_moving || fail "$UA's second transfer never got under way"
+	read -r sup wd < <(python3 -c 'import sqlite3,sys; r = sqlite3.connect(sys.argv[1]).execute("SELECT sup_pid, workdir FROM transfers WHERE id=?", (int(sys.argv[2]),)).fetchone(); print(r[0], r[1].decode())' "$sd/scow-sync.db" "$id_a")
+	kill -9 "$sup"
+	wait_for 10 eval '! kill -0 $sup 2>/dev/null'
+	for pid in $(pgrep -u "$UA"); do kill -9 "$pid"; done
+	rm -rf "$wd"
+	as_user "$UA" "$ua" sh -c "mkdir '$ua/victim' && cd '$ua/victim' && echo x > cm && echo x > dirs && echo x > list-0"
+	as_user "$UB" "$ub" ln -s "$ua/victim" "$wd" || fail "$UB cannot plant a link at $wd"
+	PLANTED=$wd
+	as_user "$UA" "$ua" SCOW_SYNC_BWLIMIT=100 scow-sync resume "$id_a" >/dev/null 2>&1 ||
+		fail "$UA's resume exited $?"
+	# Its private directory is made (and the stale one looked at) before it plans.
+	wait_for 20 eval '[ "$(grep -c "\[$id_a\] info: planned" "$sd/scow-sync.log")" -ge 2 ]' ||
+		fail "$UA's resumed transfer never got under way"
+	for f in cm dirs list-0; do
+		[ -f "$ua/victim/$f" ] || fail "$UA's resume removed victim/$f through $UB's link"
+	done
+	as_user "$UA" "$ua" scow-sync terminate --all >/dev/null 2>&1
+}
+users_gone() {
+	local u pid
+	for u in ${USERS_MADE:-}; do
+		for pid in $(pgrep -u "$u"); do kill -9 "$pid" 2>/dev/null; done
+	done
+	for u in ${USERS_MADE:-}; do
+		wait_for 5 eval '[ -z "$(pgrep -u $u)" ]'
+		userdel "$u" 2>/dev/null
+	done
+	[ -n "${PLANTED:-}" ] && rm -f "$PLANTED"
+}
+USERS_MADE= PLANTED=
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP (part): two local users need root to create them"
+elif ! command -v useradd >/dev/null || ! command -v setpriv >/dev/null; then
+	echo "SKIP (part): two local users need useradd and setpriv"
+else
+	trap 'users_gone; cleanup' EXIT
+	users_part
+	users_gone
+	USERS_MADE=
+	chmod 700 "$T"
+	no_processes_left || fail "processes left after the two users"
+fi
+
+# ---- secrets ----------------------------------------------------------------
+
+# Does any of the files or /proc entries given hold a line of the private
+# key in $1 (or the words "PRIVATE KEY")? Prints where.
+holds_key() {
+	python3 - "$@" <<'PY'
+import sys
+key = open(sys.argv[1], "rb").read().split(b"\n")
+needles = [l for l in key if l and not l.startswith(b"-----")] + [b"PRIVATE KEY"]
+# A 70-character line of base64 could be cut where ps shows it: take halves too.
+needles += [l[:35] for l in needles if len(l) >= 70] + [l[35:] for l in needles if len(l) >= 70]
+found = False
+for path in sys.argv[2:]:
+    try:
+        data = open(path, "rb").read()
+    except OSError:
+        continue
+    for n in needles:
+        if n in data:
+            print("%s holds key material" % path); found = True; break
+sys.exit(0 if found else 1)
+PY
+}
+# Every process of this test's transfer (ours and the far side's sessions):
+# its command line and its environment, copied while it runs.
+sample_processes() {
+	local dir=$1 pid kids sshd_pid
+	sshd_pid=$(cat "$T/sshd.pid")
+	kids=$(pgrep -P "$sshd_pid")
+	for pid in $(pgrep -f -- "$T") $kids $(for k in $kids; do pgrep -P "$k"; done); do
+		[ "$pid" = "$$" ] && continue
+		cat "/proc/$pid/cmdline" > "$dir/$pid.cmdline" 2>/dev/null
+		cat "/proc/$pid/environ" > "$dir/$pid.environ" 2>/dev/null
+	done
+}
+src2=$T/src2/s
+mkdir -p "$src2/d" "$T/ps"
+for i in 1 2 3; do head -c 1500000 /dev/urandom > "$src2/d/f$i"; done
+head -c 30000000 /dev/urandom > "$src2/big"
+export SCOW_SYNC_BWLIMIT=2000 SCOW_SYNC_SPLIT_MIB=4 SCOW_SYNC_WORKERS=3
+id=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src2" -d "$T/dst2" -p "$SSHD_PORT" \
+	-k "$SSH_KEY") || fail "start exited $?"
+unset SCOW_SYNC_BWLIMIT SCOW_SYNC_SPLIT_MIB SCOW_SYNC_WORKERS
+wait_for 30 query_shows "$src2" || fail "transfer $id never got under way"
+for i in 1 2 3 4 5 6; do
+	mkdir -p "$T/ps/$i"
+	sample_processes "$T/ps/$i"
+	scow-sync-query > "$T/ps/$i/query"
+	sleep 0.5
+done
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src2" || fail "terminate exited $?"
+# The samples saw the transfer: ssh was given the key's path, and pieces ran.
+grep -qlF "IdentityFile=$SSH_KEY" "$T"/ps/*/*.cmdline 2>/dev/null ||
+	fail "no process of the transfer was sampled (no ssh with the key's path)"
+grep -qlF "__read-piece" "$T"/ps/*/*.cmdline 2>/dev/null || fail "no piece was sampled"
+holds_key "$SSH_KEY" "$SSH_KEY" >/dev/null || fail "holds_key does not find the key in itself"
+holds_key "$SSH_KEY" "$T"/ps/*/* && fail "key material in a command line, environment or query"
+holds_key "$SSH_KEY" "$log" "$errlog" && fail "key material in a log"
+# A key ssh cannot use (a passphrase, nobody to type it): refused before
+# anything runs, and the refusal does not quote it.
+cp "$SSH_KEY" "$T/locked_key"
+ssh-keygen -q -p -P '' -N 'sekrit-passphrase' -f "$T/locked_key" >/dev/null
+scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src2" -d "$T/dst2" -p "$SSHD_PORT" \
+	-k "$T/locked_key" > "$T/locked.out" 2>&1 && fail "start with a locked key succeeded"
+holds_key "$T/locked_key" "$T/locked.out" "$log" "$errlog" && fail "the locked key was quoted"
+no_processes_left || fail "processes left after the secrets part"
+
 # ---- a far side that prints what it likes ---------------------------------
 
 # Every remote command goes through this wrapper (sshd's ForceCommand). It
