@@ -132,10 +132,17 @@ target_init(struct sftp *s, const char *dest, const char *source_root, const cha
 	return rc == SYNC_ERR_CONNECT || rc == SYNC_ERR_TIMEOUT ? SYNC_ERR_CONNECT : SYNC_OK;
 }
 
+/*
+ * How far the far side's clock may be behind ours: a temporary file
+ * written up to this long before the transfer started may still be ours.
+ */
+#define CLOCK_SLACK 300
+
 struct tmp_scan {
 	const char *prefix;
 	size_t prefix_len;
 	const char *local_dir;
+	int64_t not_before;
 	struct strvec found;   /* regular files named like rsync's temporary */
 };
 
@@ -151,6 +158,14 @@ match_tmp(const char *name, const struct sftp_attrs *a, void *ctx)
 		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
 		      (name[i] >= '0' && name[i] <= '9')))
 			return 0;
+	/*
+	 * rsync's temporary names are ".NAME.XXXXXX": a file of the user's may
+	 * be named so too. One last written before this transfer began is not
+	 * a receiver's of ours (rsync writes into its temporary as it goes):
+	 * it is neither removed nor waited for.
+	 */
+	if (ts->not_before > 0 && (!a->have_mtime || a->mtime < ts->not_before - CLOCK_SLACK))
+		return 0;
 	if (a->have_perm && S_ISREG(a->perm) && !in_source(ts->local_dir, name))
 		strvec_push(&ts->found, name);
 	return 0;
@@ -158,9 +173,10 @@ match_tmp(const char *name, const struct sftp_attrs *a, void *ctx)
 
 /* rsync's temporary files for t's file, still in its directory. */
 static int
-find_tmp(struct sftp *s, struct target *t, struct strvec *found)
+find_tmp(struct sftp *s, struct target *t, int64_t not_before, struct strvec *found)
 {
-	struct tmp_scan ts = { t->tmp_prefix, strlen(t->tmp_prefix), t->local_dir, STRVEC_INIT };
+	struct tmp_scan ts = { t->tmp_prefix, strlen(t->tmp_prefix), t->local_dir, not_before,
+			       STRVEC_INIT };
 	int rc = sftp_list(s, t->dir, match_tmp, &ts);
 
 	*found = ts.found;
@@ -200,7 +216,7 @@ session_lost(int rc)
 int
 cleanup_partials(struct sftp *s, const char *dest, const char *source_root,
 		 const char *partial_dir, const char *const *files, size_t n, double settle,
-		 struct cleanup_result *r)
+		 int64_t not_before, struct cleanup_result *r)
 {
 	struct target *t = xcalloc(n ? n : 1, sizeof *t);
 	double deadline = now_monotonic() + settle;
@@ -223,7 +239,7 @@ cleanup_partials(struct sftp *s, const char *dest, const char *source_root,
 			if (!t[i].active)
 				continue;
 			strvec_clear(&tmp);
-			if ((rc = find_tmp(s, &t[i], &tmp)) == SYNC_ERR_NOT_FOUND) {
+			if ((rc = find_tmp(s, &t[i], not_before, &tmp)) == SYNC_ERR_NOT_FOUND) {
 				t[i].active = false;
 				rc = SYNC_OK;
 				continue;
@@ -245,7 +261,7 @@ cleanup_partials(struct sftp *s, const char *dest, const char *source_root,
 		if (!t[i].active)
 			continue;
 		strvec_clear(&tmp);
-		if ((rc = find_tmp(s, &t[i], &tmp)) < 0) {
+		if ((rc = find_tmp(s, &t[i], not_before, &tmp)) < 0) {
 			rc = session_lost(rc) ? rc : SYNC_OK;
 			continue;
 		}

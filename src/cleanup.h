@@ -11,7 +11,9 @@
  *
  * Nothing else is touched: a file there that the source has too (in
  * source_root, the same coordinates as dest) is data that arrived, however
- * much its name looks like rsync's, and stays. Every directory from the destination down to the
+ * much its name looks like rsync's, and stays; so does a file named like
+ * rsync's temporary that was written before the transfer was first started
+ * (not_before: a file of the user's, there before). Every directory from the destination down to the
  * file's must be a real directory, never a symbolic link (which could lead
  * out of the destination), and only regular files are removed. A receiver
  * that is still saving its data (its temporary file still exists) is given
@@ -22,6 +24,7 @@
 #define SCOW_SYNC_CLEANUP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sftp.h"
 
@@ -40,6 +43,6 @@ struct cleanup_result {
  */
 int cleanup_partials(struct sftp *s, const char *dest, const char *source_root,
 		     const char *partial_dir, const char *const *files, size_t n, double settle,
-		     struct cleanup_result *r);
+		     int64_t not_before, struct cleanup_result *r);
 
 #endif

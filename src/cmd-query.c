@@ -234,7 +234,15 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	q.list = legacy_list_new();
 	dir = cmd_state_dir(ctx);
 	db = xasprintf("%s/scow-sync.db", dir);
-	/* Nothing was ever started: nothing is moving, and nothing to create. */
+	/*
+	 * Nothing was ever started: nothing is moving, and nothing to create.
+	 * But a store that is there and cannot be read (another user's, a
+	 * state directory made unreadable) is an error, not "nothing moves".
+	 */
+	if (stat(db, &sb) < 0 && errno != ENOENT && errno != ENOTDIR) {
+		cmd_error(ctx, "cannot read state database '%s': %s", db, strerror(errno));
+		goto out;
+	}
 	if (stat(db, &sb) == 0) {
 		if (store_open(dir, &st, err, sizeof err) < 0) {
 			cmd_error(ctx, "%s", err);

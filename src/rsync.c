@@ -106,6 +106,15 @@ piece_writer_command(const char *dir, const char *file, uint64_t offset, struct 
 	/* conv=notrunc: the pieces share one file; no piece truncates another's. */
 	strbuf_addstr(out, "mkdir -p -m 700 -- ");
 	sq_quote(out, dir);
+	/*
+	 * dd follows symbolic links: a partial directory or file on the far
+	 * side that is a link (out of the destination, perhaps) is not
+	 * written through; the piece fails and rsync sends that data.
+	 */
+	strbuf_addstr(out, " && test ! -h ");
+	sq_quote(out, dir);
+	strbuf_addstr(out, " && test ! -h ");
+	sq_quote(out, file);
 	strbuf_addstr(out, " && exec dd ");
 	strbuf_addstr(&of, "of=");
 	strbuf_addstr(&of, file);

@@ -79,7 +79,8 @@ void piece_reader_argv(const char *program, const char *path, uint64_t offset, u
 		       unsigned long kib_per_s, struct strvec *argv);
 /*
  * Append the remote command that writes its stdin into file at offset,
- * making dir (the partial directory it is in, private) first.
+ * making dir (the partial directory it is in, private) first; it refuses
+ * (exits non-zero) when dir or file is a symbolic link.
  */
 void piece_writer_command(const char *dir, const char *file, uint64_t offset,
 			  struct strbuf *out);

@@ -113,8 +113,12 @@ get_attrs(struct sftp *s, struct sftp_attrs *a)
 			return false;
 		a->have_perm = true;
 	}
-	if ((flags & ATTR_ACMODTIME) && (!get_u32(s, &v) || !get_u32(s, &v)))
-		return false;
+	if (flags & ATTR_ACMODTIME) {
+		if (!get_u32(s, &v) || !get_u32(s, &v))
+			return false;
+		a->have_mtime = true;
+		a->mtime = v;
+	}
 	if (flags & ATTR_EXTENDED) {
 		if (!get_u32(s, &n))
 			return false;
@@ -257,7 +261,7 @@ read_reply(struct sftp *s, uint32_t id, int *type)
 static int
 read_status(struct sftp *s, const char *what, const char *path)
 {
-	struct strbuf esc = STRBUF_INIT;
+	struct strbuf esc = STRBUF_INIT, why = STRBUF_INIT;
 	const char *msg = "";
 	uint32_t code, len = 0;
 	int rc;
@@ -269,10 +273,12 @@ read_status(struct sftp *s, const char *what, const char *path)
 	if (!get_string(s, &msg, &len))
 		len = 0;
 	escape_untrusted(&esc, path, strlen(path));
+	/* The far side's words go to the log and the terminal: escaped too. */
+	escape_untrusted(&why, msg, len > 200 ? 200 : len);
 	rc = code == FX_NO_SUCH_FILE ? SYNC_ERR_NOT_FOUND : SYNC_ERR_REMOTE;
-	fail(s, rc, "%s '%s': %.*s", what, esc.buf, (int)(len > 200 ? 200 : len),
-	     len ? msg : "failed");
+	fail(s, rc, "%s '%s': %s", what, esc.buf, why.len ? why.buf : "failed");
 	strbuf_release(&esc);
+	strbuf_release(&why);
 	return rc;
 }
 

@@ -25,9 +25,10 @@
 #include "rsync.h"
 
 struct sftp_attrs {
-	bool have_size, have_perm;
+	bool have_size, have_perm, have_mtime;
 	uint64_t size;
 	uint32_t perm;        /* st_mode bits, type included */
+	int64_t mtime;        /* seconds since the epoch, the far side's clock */
 };
 
 struct sftp;

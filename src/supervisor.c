@@ -146,6 +146,12 @@ struct sup {
 	struct store *st;
 	const struct supervisor_config *cfg;
 	struct transfer t;
+	/*
+	 * The source, destination and address as messages show them: escaped,
+	 * since a name may hold a line break (a fake log line) or an escape
+	 * sequence, and every message goes to a log or a terminal.
+	 */
+	char *shown_source, *shown_dest, *shown_address;
 	char *source_root;            /* dirname of the source */
 	const char *source_rel;       /* the source as a unit path: its basename */
 	struct strvec excludes;       /* applied exclusions, for tree units */
@@ -449,7 +455,7 @@ plan_transfer(struct sup *s)
 		if (rc == SYNC_ERR_STORE)
 			set_failure(s, "%s", store_errmsg(s->st));
 		else
-			set_failure(s, "cannot read source '%s': %s", s->t.source,
+			set_failure(s, "cannot read source '%s': %s", s->shown_source,
 				    strerror(errno));
 	} else if ((rc = store_commit(s->st)) < 0)
 		set_failure(s, "%s", store_errmsg(s->st));
@@ -474,6 +480,9 @@ plan_transfer(struct sup *s)
 	return 0;
 }
 
+/* What the remote mkdir prints first when a directory to make is a link. */
+#define LINK_MARKER "//link"
+
 /*
  * Create the destination, and the directories above the cut when they are
  * few, with one remote mkdir through the shared connection: one round trip
@@ -490,11 +499,29 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	size_t i, listed = 1, created = 0;
 
 	*dirs_done = s->have_dirs && !s->mkdirs_overflow;
-	strvec_push(&words, "mkdir");
-	strvec_push(&words, "-p");
-	/* It names what it creates: nothing new, nothing for the final pass to fix. */
-	strvec_push(&words, "-v");
-	strvec_push(&words, "--");
+	if (*dirs_done) {
+		/*
+		 * mkdir -p goes through a symbolic link where a directory should
+		 * be (creating directories outside the destination), and the
+		 * units' rsyncs (--no-implied-dirs) would write through it. The
+		 * rsync pass replaces such a link with a directory, as a plain
+		 * rsync does: when one of the listed directories is a link, only
+		 * the destination is made here and the pass does the rest. The
+		 * words go through sh, whatever the remote user's shell is.
+		 */
+		strvec_push(&words, "sh");
+		strvec_push(&words, "-c");
+		strvec_push(&words, "d=$1; shift; for p do if [ -h \"$p\" ]; then "
+			    "echo " LINK_MARKER "; exec mkdir -p -v -- \"$d\"; fi; done; "
+			    "exec mkdir -p -v -- \"$d\" \"$@\"");
+		strvec_push(&words, "sh");
+	} else {
+		strvec_push(&words, "mkdir");
+		strvec_push(&words, "-p");
+		/* It names what it creates: nothing new, nothing for the final pass to fix. */
+		strvec_push(&words, "-v");
+		strvec_push(&words, "--");
+	}
 	strvec_push(&words, s->t.destination);
 	for (i = 0; *dirs_done && i < s->mkdirs.nr; i++)
 		strvec_pushf(&words, "%s/%s", s->t.destination, s->mkdirs.v[i]);
@@ -507,6 +534,14 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	rc = spawn_capture((const char *const *)argv.v, &status, &out, &err);
 	strvec_clear(&argv);
 	strvec_clear(&words);
+	if (*dirs_done && out.len >= strlen(LINK_MARKER "\n") &&
+	    memcmp(out.buf, LINK_MARKER "\n", strlen(LINK_MARKER "\n")) == 0) {
+		strbuf_remove_front(&out, strlen(LINK_MARKER "\n"));
+		log_info("a directory above the cut is a symbolic link on the far side; "
+			 "the directory pass makes it a directory");
+		*dirs_done = false;
+		listed = SIZE_MAX;   /* not fresh: something was there */
+	}
 	if (out.len)
 		s->changed = true;
 	/*
@@ -523,7 +558,7 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	}
 	strbuf_trim_eol(&err);
 	escape_untrusted(&esc, err.buf, err.len);
-	set_failure(s, "cannot create destination '%s': %s", s->t.destination,
+	set_failure(s, "cannot create destination '%s': %s", s->shown_dest,
 		    esc.len ? esc.buf : spawn_status_text(status));
 	strbuf_release(&err);
 	strbuf_release(&esc);
@@ -595,7 +630,7 @@ master_wait(struct sup *s)
 			strbuf_trim_eol(&out);
 			escape_untrusted(&e, out.buf, out.len);
 			set_failure(s, "cannot connect to '%s' port %d: ssh %s%s%s",
-				    s->t.address, s->t.port, spawn_status_text(status),
+				    s->shown_address, s->t.port, spawn_status_text(status),
 				    e.len ? ": " : "", e.buf);
 			strbuf_release(&out);
 			strbuf_release(&e);
@@ -604,7 +639,8 @@ master_wait(struct sup *s)
 		poll(NULL, 0, 20);
 	}
 	if (rc < 0 && s->master_pid > 0 && s->failure == NULL)
-		set_failure(s, "timed out connecting to '%s' port %d", s->t.address, s->t.port);
+		set_failure(s, "timed out connecting to '%s' port %d", s->shown_address,
+			    s->t.port);
 	/* Its stderr is not read again: let writes to it fail, not block. */
 	close(s->master_err);
 	s->master_err = -1;
@@ -2240,11 +2276,13 @@ expand_marker(struct sftp *session, const char *dest, const char *source_root,
  * Remove the far side's partial data of the leftovers at or below prefix
  * (all when NULL) and forget them. *session is opened when first needed
  * (through the master when target has its socket); the caller closes it.
+ * created_at is when the transfer was first started: a file named like
+ * rsync's temporary that is older is the user's (see cleanup.h).
  */
 static int
-clean_leftovers(struct store *st, int64_t transfer_id, const struct ssh_target *target,
-		const char *dest, const char *source_root, struct sftp **session,
-		const char *prefix)
+clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
+		const struct ssh_target *target, const char *dest, const char *source_root,
+		struct sftp **session, const char *prefix)
 {
 	struct strvec files = STRVEC_INIT, rows = STRVEC_INIT, done = STRVEC_INIT;
 	struct cleanup_result r;
@@ -2279,7 +2317,7 @@ clean_leftovers(struct store *st, int64_t transfer_id, const struct ssh_target *
 	}
 	rc = cleanup_partials(*session, dest, source_root, PARTIAL_DIR,
 			      (const char *const *)files.v,
-			      files.nr, CLEANUP_SETTLE, &r);
+			      files.nr, CLEANUP_SETTLE, created_at, &r);
 	if (r.removed)
 		log_info("removed %u partial files on the far side", r.removed);
 	if (r.refused)
@@ -2580,8 +2618,8 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 	/* Its partial data goes (also when stopped before, if that cleanup failed). */
 	if ((ps.result == EXCLUSION_APPLIED || ps.result == EXCLUSION_ALREADY) &&
 	    leftovers_within(s, p) &&
-	    clean_leftovers(s->st, s->t.id, &s->target, s->t.destination, s->source_root,
-			    &s->sftp, p) < 0)
+	    clean_leftovers(s->st, s->t.id, s->t.created_at, &s->target, s->t.destination,
+			    s->source_root, &s->sftp, p) < 0)
 		ps.result = EXCLUSION_UNCLEAN;
 	store_exclusion_set_state(s->st, ex->id, ps.result);
 	log_info("terminate of '%s': %s", esc.buf, part_stop_text(ps.result));
@@ -2899,6 +2937,16 @@ final_state(struct sup *s, char **reason)
 	return TRANSFER_DONE;
 }
 
+/* Return s escaped for a message; caller frees. */
+static char *
+escaped(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	escape_untrusted(&sb, s, strlen(s));
+	return strbuf_detach(&sb, NULL);
+}
+
 /* The directory private directories go in. */
 static const char *
 tmp_base(void)
@@ -2964,7 +3012,8 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 	target.known_hosts = known_hosts;
 	target.ssh_config = cfg->ssh_config;
 	target.connect_timeout = CONNECT_TIMEOUT;
-	rc = clean_leftovers(st, t->id, &target, t->destination, root, &session, prefix);
+	rc = clean_leftovers(st, t->id, t->created_at, &target, t->destination, root, &session,
+			     prefix);
 	sftp_close(session);
 	free(known_hosts);
 	free(root);
@@ -3092,6 +3141,9 @@ sup_release(struct sup *s)
 	if (s->split.active)
 		unit_release(&s->split.unit);
 	transfer_release(&s->t);
+	free(s->shown_source);
+	free(s->shown_dest);
+	free(s->shown_address);
 	free(s->source_root);
 	free(s->tmpdir);
 	free(s->control_path);
@@ -3158,8 +3210,11 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		log_warn("cannot read earlier totals: %s", store_errmsg(st));
 	if (cfg->on_running)
 		cfg->on_running(cfg->on_running_ctx);
+	s.shown_source = escaped(s.t.source);
+	s.shown_dest = escaped(s.t.destination);
+	s.shown_address = escaped(s.t.address);
 	log_info("transfer of '%s' to %s@%s:%d:'%s' started (depth %d, %d workers)",
-		 s.t.source, s.t.user, s.t.address, s.t.port, s.t.destination,
+		 s.shown_source, s.t.user, s.shown_address, s.t.port, s.shown_dest,
 		 s.t.max_depth, cfg->workers);
 
 	s.source_root = path_dirname(s.t.source);
@@ -3275,8 +3330,8 @@ finish:
 	/* Stopped for good by terminate: no partial data stays on the far side. */
 	if (got_stop_signal && stop_requested(&s)) {
 		s.stopped_on_request = true;
-		clean_leftovers(st, s.t.id, &s.target, s.t.destination, s.source_root, &s.sftp,
-				NULL);
+		clean_leftovers(st, s.t.id, s.t.created_at, &s.target, s.t.destination,
+				s.source_root, &s.sftp, NULL);
 	}
 	/* Done: whatever partial data is still recorded (of stopped parts) goes. */
 	if (!got_stop_signal && s.failure == NULL && s.walk_errors == 0 && s.rsh.len) {
@@ -3285,8 +3340,8 @@ finish:
 		if (store_leftovers_count(st, s.t.id, &left) == SYNC_OK && left > 0) {
 			log_info("done: looking for the partial data of %llu recorded paths",
 				 (unsigned long long)left);
-			clean_leftovers(st, s.t.id, &s.target, s.t.destination, s.source_root,
-					&s.sftp, NULL);
+			clean_leftovers(st, s.t.id, s.t.created_at, &s.target, s.t.destination,
+					s.source_root, &s.sftp, NULL);
 		}
 	}
 	sftp_close(s.sftp);

@@ -605,7 +605,9 @@ test_pieces(void)
 	/* Every path single-quoted, a quote in it closed and escaped. */
 	piece_writer_command("/d/it's $(x)/.scow-sync-partial",
 			     "/d/it's $(x)/.scow-sync-partial/`f`", 33554432, &cmd);
-	CHECK_STR(cmd.buf, "mkdir -p -m 700 -- '/d/it'\\''s $(x)/.scow-sync-partial' && exec dd "
+	CHECK_STR(cmd.buf, "mkdir -p -m 700 -- '/d/it'\\''s $(x)/.scow-sync-partial' && "
+		  "test ! -h '/d/it'\\''s $(x)/.scow-sync-partial' && "
+		  "test ! -h '/d/it'\\''s $(x)/.scow-sync-partial/`f`' && exec dd "
 		  "'of=/d/it'\\''s $(x)/.scow-sync-partial/`f`' bs=1M seek=33554432 "
 		  "oflag=seek_bytes conv=notrunc status=none");
 	strbuf_release(&cmd);
