@@ -610,6 +610,57 @@ rsync_error_is_permanent(const char *text, size_t len)
 	return false;
 }
 
+/* The line of text (without its end) that starts at p. */
+static size_t
+line_len(const char *p, const char *end)
+{
+	const char *q = memchr(p, '\n', (size_t)(end - p));
+	size_t n = (size_t)((q ? q : end) - p);
+
+	while (n > 0 && p[n - 1] == '\r')
+		n--;
+	return n;
+}
+
+void
+ssh_error_summary(const char *text, size_t len, struct strbuf *out)
+{
+	static const char changed[] = "REMOTE HOST IDENTIFICATION HAS CHANGED";
+	static const char offending[] = "Offending ";
+	const char *end = text + len, *p, *last = NULL;
+	size_t n, last_len = 0;
+
+	if (memmem(text, len, changed, sizeof changed - 1) != NULL) {
+		strbuf_addstr(out, "the host key has changed since it was recorded "
+			      "(a reinstalled host, or someone in between)");
+		/* "Offending ED25519 key in /home/a/.ssh/known_hosts:3" */
+		p = memmem(text, len, offending, sizeof offending - 1);
+		if (p != NULL) {
+			const char *in = memmem(p, (size_t)(end - p), " key in ", 8);
+
+			n = line_len(p, end);
+			if (in != NULL && in < p + n) {
+				strbuf_addstr(out, "; the recorded key is at ");
+				strbuf_add(out, in + 8, n - (size_t)(in + 8 - p));
+			}
+		}
+		return;
+	}
+	for (p = text; p < end; ) {
+		n = line_len(p, end);
+		if (n > 0 && !(n >= 8 && memcmp(p, "Warning:", 8) == 0)) {
+			last = p;
+			last_len = n;
+		}
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p == NULL)
+			break;
+		p++;
+	}
+	if (last)
+		strbuf_add(out, last, last_len);
+}
+
 const char *
 rsync_exit_text(int code)
 {

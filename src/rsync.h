@@ -200,6 +200,14 @@ enum rsync_exit_class rsync_exit_classify(int code);
  * the exit code says.
  */
 bool rsync_error_is_permanent(const char *text, size_t len);
+/*
+ * Append the cause of a failed ssh connection, from what ssh printed on
+ * stderr (raw: the caller escapes it): a host key that changed since it
+ * was recorded, said in a few words with where the recorded key is, in
+ * place of OpenSSH's banner; otherwise ssh's last line that is not a note
+ * ("Warning: Permanently added ...").
+ */
+void ssh_error_summary(const char *text, size_t len, struct strbuf *out);
 /* rsync's own words for an exit code (borrowed). */
 const char *rsync_exit_text(int code);
 

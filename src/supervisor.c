@@ -591,7 +591,7 @@ master_wait(struct sup *s)
 {
 	double deadline = now_monotonic() + MASTER_WAIT;
 	struct stat sb;
-	char buf[512];
+	char buf[4096];
 	ssize_t n;
 	int rc = SYNC_ERR_CONNECT, status;
 
@@ -604,11 +604,24 @@ master_wait(struct sup *s)
 			struct strbuf out = STRBUF_INIT, e = STRBUF_INIT;
 
 			s->master_pid = -1;
-			n = read(s->master_err, buf, sizeof buf);
-			if (n > 0)
-				strbuf_add(&out, buf, (size_t)n);
-			strbuf_trim_eol(&out);
-			escape_untrusted(&e, out.buf, out.len);
+			/*
+			 * All it said (a changed host key is a banner of 1 KiB),
+			 * boundedly: the cause is in the last lines.
+			 */
+			while ((n = read(s->master_err, buf, sizeof buf)) > 0 ||
+			       (n < 0 && errno == EINTR)) {
+				if (n > 0)
+					strbuf_add(&out, buf, (size_t)n);
+				if (out.len > 65536)
+					strbuf_remove_front(&out, out.len - 65536);
+			}
+			{
+				struct strbuf cause = STRBUF_INIT;
+
+				ssh_error_summary(out.buf, out.len, &cause);
+				escape_untrusted(&e, cause.buf, cause.len);
+				strbuf_release(&cause);
+			}
 			set_failure(s, "cannot connect to '%s' port %d: ssh %s%s%s",
 				    s->t.address, s->t.port, spawn_status_text(status),
 				    e.len ? ": " : "", e.buf);

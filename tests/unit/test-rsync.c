@@ -570,6 +570,44 @@ test_permanent_errors(void)
 	CHECK(!rsync_error_is_permanent(full, 10));
 }
 
+/* What a failed ssh said, in a few words. */
+static void
+test_ssh_error_summary(void)
+{
+	const char *changed =
+		"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n"
+		"@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n"
+		"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n"
+		"IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\r\n"
+		"Add correct host key in /h/.ssh/known_hosts to get rid of this message.\r\n"
+		"Offending ED25519 key in /h/.ssh/known_hosts:3\r\n"
+		"Host key for [127.0.0.1]:2222 has changed and you have requested strict checking.\r\n"
+		"Host key verification failed.\r\n";
+	const char *refused = "ssh: connect to host 127.0.0.1 port 1: Connection refused\r\n";
+	const char *denied = "Warning: Permanently added '[h]:22' (ED25519) to the list of known hosts.\r\n"
+			     "a@h: Permission denied (publickey).\r\n";
+	const char *noted = "a@h: Permission denied (publickey).\n"
+			    "Warning: something after\n\n";
+	struct strbuf sb = STRBUF_INIT;
+
+	ssh_error_summary(changed, strlen(changed), &sb);
+	CHECK_STR(sb.buf, "the host key has changed since it was recorded (a reinstalled "
+		  "host, or someone in between); the recorded key is at /h/.ssh/known_hosts:3");
+	strbuf_reset(&sb);
+	ssh_error_summary(refused, strlen(refused), &sb);
+	CHECK_STR(sb.buf, "ssh: connect to host 127.0.0.1 port 1: Connection refused");
+	strbuf_reset(&sb);
+	ssh_error_summary(denied, strlen(denied), &sb);
+	CHECK_STR(sb.buf, "a@h: Permission denied (publickey).");
+	strbuf_reset(&sb);
+	ssh_error_summary(noted, strlen(noted), &sb);
+	CHECK_STR(sb.buf, "a@h: Permission denied (publickey).");
+	strbuf_reset(&sb);
+	ssh_error_summary("", 0, &sb);
+	CHECK_STR(sb.buf, "");
+	strbuf_release(&sb);
+}
+
 static void
 test_exit_codes(void)
 {
@@ -627,6 +665,7 @@ main(void)
 	test_fixture_fast();
 	test_filter_escape();
 	test_permanent_errors();
+	test_ssh_error_summary();
 	test_fixture_unknown_time();
 	test_fixture_stats();
 	test_progress_lines();
