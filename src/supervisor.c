@@ -546,6 +546,23 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 }
 
 /*
+ * Make the directory of known_hosts (~/.ssh, private) when it is missing.
+ * OpenSSH creates it only when it is the ~/.ssh of the account's home in
+ * the password database: with $HOME elsewhere (sudo, a state directory
+ * made for a service) it learns no host key at all, silently, so a host
+ * key that changes later would go unnoticed.
+ */
+static void
+prepare_known_hosts(const char *known_hosts)
+{
+	char *dir = path_dirname(known_hosts);
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		log_warn("cannot create '%s' for the host keys: %s", dir, strerror(errno));
+	free(dir);
+}
+
+/*
  * Start the shared SSH connection (it checks the host key, learning a new
  * one, and logs in); master_wait() waits for it, so the walk can go on
  * meanwhile.
@@ -558,6 +575,7 @@ master_start(struct sup *s)
 	struct spawn sp;
 
 	t.control_path = NULL;
+	prepare_known_hosts(t.known_hosts);
 	ssh_base_argv(&t, &argv);
 	strvec_push(&argv, "-o");
 	strvec_push(&argv, "ControlMaster=yes");
