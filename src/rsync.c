@@ -610,6 +610,71 @@ rsync_error_is_permanent(const char *text, size_t len)
 	return false;
 }
 
+/* The last occurrence of needle in [p, p + len), or NULL. */
+static const char *
+last_of(const char *p, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	const char *q, *found = NULL;
+
+	while (len >= n && (q = memmem(p, len, needle, n)) != NULL) {
+		found = q;
+		len -= (size_t)(q + 1 - p);
+		p = q + 1;
+	}
+	return found;
+}
+
+enum rsync_file_problem
+rsync_file_problem(const char *line, size_t len, struct strbuf *path, struct strbuf *cause)
+{
+	static const char vanished[] = "file has vanished: \"";
+	static const char sender[] = "rsync: [sender] ";
+	const char *end = line + len, *q1, *a, *b, *c;
+	size_t n;
+
+	if (len > sizeof vanished && memcmp(line, vanished, sizeof vanished - 1) == 0 &&
+	    line[len - 1] == '"') {
+		q1 = line + sizeof vanished - 1;
+		rsync_unescape(path, q1, (size_t)(end - 1 - q1));
+		strbuf_addstr(cause, "vanished");
+		return RSYNC_FILE_VANISHED;
+	}
+	if (len < sizeof sender || memcmp(line, sender, sizeof sender - 1) != 0 ||
+	    (q1 = memchr(line, '"', len)) == NULL)
+		return RSYNC_FILE_NONE;
+	q1++;
+	/*
+	 * The name may hold quotes; the errno text after it does not:
+	 * 'open "P": E (13)' or 'link_stat "P" failed: E (2)'.
+	 */
+	a = last_of(q1, (size_t)(end - q1), "\": ");
+	b = last_of(q1, (size_t)(end - q1), "\" failed: ");
+	if (a == NULL && b == NULL)
+		return RSYNC_FILE_NONE;
+	if (b != NULL && (a == NULL || b > a))
+		c = b + strlen("\" failed: ");
+	else {
+		b = a;
+		c = a + strlen("\": ");
+	}
+	rsync_unescape(path, q1, (size_t)(b - q1));
+	n = (size_t)(end - c);
+	/* Without rsync's " (13)". */
+	if (n > 0 && c[n - 1] == ')') {
+		const char *open = last_of(c, n, " (");
+
+		if (open != NULL && open + 2 < c + n - 1 &&
+		    strspn(open + 2, "0123456789") == (size_t)(c + n - 1 - (open + 2)))
+			n = (size_t)(open - c);
+	}
+	strbuf_add(cause, c, n);
+	if (n == strlen("No such file or directory") &&
+	    memcmp(c, "No such file or directory", n) == 0)
+		return RSYNC_FILE_VANISHED;
+	return RSYNC_FILE_FAILED;
+}
+
 /* The line of text (without its end) that starts at p. */
 static size_t
 line_len(const char *p, const char *end)

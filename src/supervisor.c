@@ -64,6 +64,8 @@
 #define WHOLE_LIST_FILES_MAX 100000
 #define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
 #define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
+#define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
+#define PROBLEMS_NAMED 10         /* ... and named in the transfer's reason */
 
 /* Set from signal handlers, acted on by the main loop. */
 static volatile sig_atomic_t got_stop_signal;
@@ -110,6 +112,8 @@ struct worker {
 	struct rsync_parser parser;
 	struct strbuf err_tail;       /* last bytes of stderr, for the reason */
 	struct strbuf err_line;       /* stderr line being assembled, for the log */
+	struct file_problem *problems;   /* files this rsync said it did not send */
+	size_t nproblems, problems_alloc;
 	struct strbuf current;        /* file being moved, relative to source root */
 	bool exited;
 	int status;
@@ -121,6 +125,13 @@ struct worker {
 	uint64_t files_done;
 	uint64_t sent;                /* bytes rsync wrote to the connection */
 	bool dirty;                   /* progress changed since the last write */
+};
+
+/* A source file that was not sent: it vanished, or could not be read. */
+struct file_problem {
+	char *path;                   /* relative to the source root (a worker's: as rsync named it) */
+	char *cause;
+	bool vanished;
 };
 
 struct retry {
@@ -194,6 +205,11 @@ struct sup {
 	char *failure;                /* first permanent failure, for the record */
 	bool aborting;                /* a failure that every unit would share: stop */
 	bool failure_is_disk_full;    /* the reason recorded is the far side's full disk */
+	struct file_problem *problems;   /* source files not sent, in the order found */
+	size_t nproblems, problems_alloc;
+	uint64_t problems_total;      /* with those past PROBLEMS_KEPT */
+	bool problems_failed;         /* some could be read but not sent: the transfer failed */
+	uint64_t units_failed_other;  /* failed units not explained by files not sent */
 	bool stopped_on_request;      /* by terminate, not by some other signal */
 	double last_flush;
 	struct progress_line pline;
@@ -803,6 +819,121 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 	w->dirty = true;
 }
 
+static void
+problem_release(struct file_problem *p)
+{
+	free(p->path);
+	free(p->cause);
+	memset(p, 0, sizeof *p);
+}
+
+static void
+worker_forget_problems(struct worker *w)
+{
+	size_t k;
+
+	for (k = 0; k < w->nproblems; k++)
+		problem_release(&w->problems[k]);
+	w->nproblems = 0;
+}
+
+/*
+ * Remember a source file that rsync says it did not send; what becomes
+ * of it is decided with its unit's result (see take_problems).
+ */
+static void
+note_file_problem(struct worker *w, const char *line, size_t len)
+{
+	struct strbuf path = STRBUF_INIT, cause = STRBUF_INIT;
+	enum rsync_file_problem kind = rsync_file_problem(line, len, &path, &cause);
+
+	if (kind != RSYNC_FILE_NONE && w->nproblems < PROBLEMS_KEPT) {
+		ALLOC_GROW(w->problems, w->nproblems, w->problems_alloc);
+		w->problems[w->nproblems].path = strbuf_detach(&path, NULL);
+		w->problems[w->nproblems].cause = strbuf_detach(&cause, NULL);
+		w->problems[w->nproblems].vanished = kind == RSYNC_FILE_VANISHED;
+		w->nproblems++;
+	}
+	strbuf_release(&path);
+	strbuf_release(&cause);
+}
+
+/* Record, once, a source file (relative to the source root) that was not sent. */
+static void
+add_problem(struct sup *s, const char *rel, const char *cause, bool vanished)
+{
+	struct strbuf esc = STRBUF_INIT;
+	size_t k;
+
+	for (k = 0; k < s->nproblems; k++)
+		if (strcmp(s->problems[k].path, rel) == 0)
+			return;
+	escape_untrusted(&esc, rel, strlen(rel));
+	if (vanished)
+		log_warn("'%s' was not sent: it vanished from the source", esc.buf);
+	else
+		log_error("'%s' was not sent: %s", esc.buf, cause);
+	strbuf_release(&esc);
+	s->problems_total++;
+	s->problems_failed |= !vanished;
+	if (s->nproblems >= PROBLEMS_KEPT)
+		return;
+	ALLOC_GROW(s->problems, s->nproblems, s->problems_alloc);
+	s->problems[s->nproblems].path = xstrdup(rel);
+	s->problems[s->nproblems].cause = xstrdup(cause);
+	s->problems[s->nproblems].vanished = vanished;
+	s->nproblems++;
+}
+
+/*
+ * The unit u of w's batch has ended for good: the files of it that rsync
+ * did not send are recorded. Returns how many.
+ */
+static size_t
+take_problems(struct sup *s, struct worker *w, const struct unit *u)
+{
+	size_t root = strlen(s->source_root), k, n = 0;
+
+	for (k = 0; k < w->nproblems; k++) {
+		const char *p = w->problems[k].path;
+
+		/* rsync names them from its working directory, the source root. */
+		if (strncmp(p, s->source_root, root) == 0 && (p[root] == '/' || root == 1))
+			p += root;
+		while (*p == '/')
+			p++;
+		if (!path_is_within(p, u->path))
+			continue;
+		add_problem(s, p, w->problems[k].cause, w->problems[k].vanished);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * What the transfer's record says of the files not sent: how many, and
+ * the first of them by name.
+ */
+static void
+problems_text(const struct sup *s, struct strbuf *out)
+{
+	struct strbuf esc = STRBUF_INIT;
+	size_t k;
+
+	strbuf_addf(out, "%llu source file%s not sent: ", (unsigned long long)s->problems_total,
+		    s->problems_total == 1 ? " was" : "s were");
+	for (k = 0; k < s->nproblems && k < PROBLEMS_NAMED; k++) {
+		strbuf_reset(&esc);
+		escape_untrusted(&esc, s->problems[k].path, strlen(s->problems[k].path));
+		strbuf_addf(out, "%s'%s' (%s)", k ? ", " : "", esc.buf,
+			    s->problems[k].vanished ? "vanished" : s->problems[k].cause);
+	}
+	if (s->problems_total > k)
+		strbuf_addf(out, " and %llu more (all are in the error log)",
+			    (unsigned long long)(s->problems_total - k));
+	strbuf_release(&esc);
+}
+
 /* Keep the tail of stderr and log it line by line, escaped. */
 static void
 take_stderr(struct worker *w, const char *buf, size_t n)
@@ -814,8 +945,10 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 		strbuf_remove_front(&w->err_tail, w->err_tail.len - ERR_TAIL_MAX);
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
-			if (w->err_line.len)
+			if (w->err_line.len) {
 				log_untrusted(LOG_WARN, "rsync", w->err_line.buf, w->err_line.len);
+				note_file_problem(w, w->err_line.buf, w->err_line.len);
+			}
 			strbuf_reset(&w->err_line);
 		} else if (w->err_line.len < 4096)
 			strbuf_addch(&w->err_line, buf[i]);
@@ -1058,6 +1191,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	strbuf_reset(&w->current);
 	strbuf_reset(&w->err_tail);
 	strbuf_reset(&w->err_line);
+	worker_forget_problems(w);
 	return SYNC_OK;
 }
 
@@ -1227,8 +1361,6 @@ finish_batch(struct sup *s, struct worker *w)
 			store_leftover_add(s->st, s->t.id, w->recent_dirs.v[k]);
 	}
 	strvec_clear(&w->recent_dirs);
-	if (code == 24)
-		log_warn("some source files vanished while being sent");
 	in_tx = store_begin(s->st) == SYNC_OK;
 	for (i = 0; i < w->nunits; i++) {
 		struct batch_unit *b = &w->units[i];
@@ -1237,6 +1369,8 @@ finish_batch(struct sup *s, struct worker *w)
 		strbuf_reset(&path);
 		escape_untrusted(&path, u->path, strlen(u->path));
 		if (ok) {
+			/* Files that vanished while it ran (24): said by name. */
+			take_problems(s, w, u);
 			store_unit_set_done(s->st, u->id, u->attempts + 1, b->bytes_done,
 					    b->files_done);
 			/* Not after vanished files (24): one may be back, unsent. */
@@ -1295,6 +1429,9 @@ finish_batch(struct sup *s, struct worker *w)
 					      code >= 0 ? rsync_exit_text(code) : "signal",
 					      reason.len ? ": " : "", reason.buf);
 
+			/* Some of its files could not be read: named one by one. */
+			if (!(code == 23 && !disk_full && take_problems(s, w, u) > 0))
+				s->units_failed_other++;
 			u->attempts++;
 			store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
 			s->units_failed++;
@@ -1327,6 +1464,8 @@ finish_batch(struct sup *s, struct worker *w)
 			 w->nunits, (unsigned long long)w->files_done,
 			 (unsigned long long)w->bytes_done, (unsigned long long)w->sent);
 	w->nunits = 0;
+	/* Those of units that run again are said again, or not, by that run. */
+	worker_forget_problems(w);
 	strbuf_release(&reason);
 	strbuf_release(&path);
 	strbuf_release(&what);
@@ -1448,7 +1587,7 @@ unit_vanished(struct sup *s, struct unit *u)
 	gone = lstat(path.buf, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR);
 	if (gone) {
 		escape_untrusted(&esc, u->path, strlen(u->path));
-		log_warn("'%s' vanished from the source before it was sent", esc.buf);
+		add_problem(s, u->path, "vanished", true);
 		store_unit_set_done(s->st, u->id, u->attempts, 0, 0);
 		s->units_done++;
 		unit_release(u);
@@ -2918,12 +3057,26 @@ final_state(struct sup *s, char **reason)
 				    (int)got_stop_signal);
 		return TRANSFER_INTERRUPTED;
 	}
+	if (s->failure && s->problems_failed && s->units_failed_other == 0) {
+		/* Every failed unit failed by files it could not read: those are the reason. */
+		struct strbuf sb = STRBUF_INIT;
+
+		problems_text(s, &sb);
+		*reason = strbuf_detach(&sb, NULL);
+		return TRANSFER_FAILED;
+	}
 	if (s->failure) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addstr(&sb, s->failure);
 		if (s->units_failed > 1)
-			*reason = xasprintf("%s (and %llu more failed units)", s->failure,
-					    (unsigned long long)(s->units_failed - 1));
-		else
-			*reason = xstrdup(s->failure);
+			strbuf_addf(&sb, " (and %llu more failed units)",
+				    (unsigned long long)(s->units_failed - 1));
+		if (s->problems_total) {
+			strbuf_addstr(&sb, "; ");
+			problems_text(s, &sb);
+		}
+		*reason = strbuf_detach(&sb, NULL);
 		return TRANSFER_FAILED;
 	}
 	if (s->walk_errors) {
@@ -2934,6 +3087,13 @@ final_state(struct sup *s, char **reason)
 	if (all_excluded(s)) {
 		*reason = xstrdup("every part of it was stopped on request");
 		return TRANSFER_TERMINATED;
+	}
+	/* Done, as what vanished has nothing left to send; but not silently. */
+	if (s->problems_total) {
+		struct strbuf sb = STRBUF_INIT;
+
+		problems_text(s, &sb);
+		*reason = strbuf_detach(&sb, NULL);
 	}
 	return TRANSFER_DONE;
 }
@@ -3116,8 +3276,13 @@ sup_release(struct sup *s)
 		strbuf_release(&w->err_tail);
 		strbuf_release(&w->err_line);
 		strbuf_release(&w->current);
+		worker_forget_problems(w);
+		free(w->problems);
 	}
 	free(s->workers);
+	for (k = 0; k < s->nproblems; k++)
+		problem_release(&s->problems[k]);
+	free(s->problems);
 	for (k = 0; k < s->nretries; k++)
 		unit_release(&s->retries[k].unit);
 	free(s->retries);

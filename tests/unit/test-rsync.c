@@ -608,6 +608,47 @@ test_ssh_error_summary(void)
 	strbuf_release(&sb);
 }
 
+/* Lines of rsync's stderr that name a source file it did not send. */
+static void
+test_file_problems(void)
+{
+	static const struct {
+		const char *line;
+		enum rsync_file_problem want;
+		const char *path, *cause;
+	} cases[] = {
+		{ "file has vanished: \"/src/run/d/f5\"", RSYNC_FILE_VANISHED,
+		  "/src/run/d/f5", "vanished" },
+		{ "rsync: [sender] send_files failed to open \"/src/run/f2\": Permission denied (13)",
+		  RSYNC_FILE_FAILED, "/src/run/f2", "Permission denied" },
+		{ "rsync: [sender] link_stat \"/src/run/gone\" failed: No such file or directory (2)",
+		  RSYNC_FILE_VANISHED, "/src/run/gone", "No such file or directory" },
+		{ "rsync: [sender] opendir \"/src/a\" failed: bad\": x\" failed: Permission denied (13)",
+		  RSYNC_FILE_FAILED, "/src/a\" failed: bad\": x", "Permission denied" },
+		{ "rsync: [sender] read errors mapping \"/src/new\\#012line\": Input/output error (5)",
+		  RSYNC_FILE_FAILED, "/src/new\nline", "Input/output error" },
+		{ "rsync: [sender] write error: Broken pipe (32)", RSYNC_FILE_NONE, "", "" },
+		{ "rsync: [receiver] write failed on \"/d/f\": No space left on device (28)",
+		  RSYNC_FILE_NONE, "", "" },
+		{ "rsync error: some files/attrs were not transferred (code 23)", RSYNC_FILE_NONE,
+		  "", "" },
+		{ "file has vanished: \"", RSYNC_FILE_NONE, "", "" },
+	};
+	struct strbuf path = STRBUF_INIT, cause = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		strbuf_reset(&path);
+		strbuf_reset(&cause);
+		CHECK_INT(rsync_file_problem(cases[i].line, strlen(cases[i].line), &path, &cause),
+			  cases[i].want);
+		CHECK_STR(path.buf, cases[i].path);
+		CHECK_STR(cause.buf, cases[i].cause);
+	}
+	strbuf_release(&path);
+	strbuf_release(&cause);
+}
+
 static void
 test_exit_codes(void)
 {
@@ -666,6 +707,7 @@ main(void)
 	test_filter_escape();
 	test_permanent_errors();
 	test_ssh_error_summary();
+	test_file_problems();
 	test_fixture_unknown_time();
 	test_fixture_stats();
 	test_progress_lines();
