@@ -87,6 +87,7 @@ struct batch_unit {
 	bool differs;                 /* JOB_CHECK: the far side needs some of it */
 	uint64_t bytes_done;          /* of files of it this rsync finished */
 	uint64_t files_done;
+	bool changed;                 /* a file of it changed while rsync read it */
 };
 
 struct worker {
@@ -115,6 +116,10 @@ struct worker {
 	struct file_problem *problems;   /* files this rsync said it did not send */
 	size_t nproblems, problems_alloc;
 	struct strbuf current;        /* file being moved, relative to source root */
+	const char *source_root;      /* borrowed from the supervisor */
+	struct strvec changed_files;  /* files that changed while this rsync read them */
+	struct stat current_st;       /* the current file when rsync named it */
+	bool current_st_ok;
 	bool exited;
 	int status;
 	uint64_t file_bytes;
@@ -769,6 +774,66 @@ on_check_event(const struct rsync_event *ev, struct worker *w)
 		log_untrusted(LOG_INFO, "rsync", ev->name, ev->name_len);
 }
 
+/* lstat the worker's current file in the source. */
+static bool
+source_stat(struct worker *w, struct stat *sb)
+{
+	struct strbuf path = STRBUF_INIT;
+	bool ok;
+
+	strbuf_addstr(&path, w->source_root);
+	if (path.len == 0 || path.buf[path.len - 1] != '/')
+		strbuf_addch(&path, '/');
+	strbuf_add(&path, w->current.buf, w->current.len);
+	ok = lstat(path.buf, sb) == 0;
+	strbuf_release(&path);
+	return ok;
+}
+
+/*
+ * rsync has read the whole of its current file, sent bytes of it. rsync
+ * sends the size the file had when it opened it and never looks again: a
+ * file written to meanwhile arrives under its final name as a mix of old
+ * and new data, or cut short, and checks as good. It changed if its
+ * status changed since rsync named it, or its size is not what was sent;
+ * its unit is then sent again (see finish_batch). No clocks compared, so
+ * a file server's clock ahead of ours is no change.
+ */
+static void
+note_changed(struct worker *w, uint64_t bytes)
+{
+	struct batch_unit *b;
+	struct stat now;
+
+	if (w->current.len == 0 || w->cur_unit >= w->nunits || !S_ISREG(w->current_st.st_mode))
+		return;
+	b = &w->units[w->cur_unit];
+	if (b->changed || !w->current_st_ok)
+		return;
+	if (!source_stat(w, &now))
+		return;   /* gone: rsync read it all before it went, or says it vanished */
+	if (now.st_ctim.tv_sec != w->current_st.st_ctim.tv_sec ||
+	    now.st_ctim.tv_nsec != w->current_st.st_ctim.tv_nsec ||
+	    now.st_mtim.tv_sec != w->current_st.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != w->current_st.st_mtim.tv_nsec ||
+	    (uint64_t)now.st_size != bytes) {
+		b->changed = true;
+		strvec_push(&w->changed_files, w->current.buf);
+	}
+}
+
+/* The first file of unit u that changed while w's rsync read it. */
+static const char *
+changed_in(const struct worker *w, const struct unit *u)
+{
+	size_t k;
+
+	for (k = 0; k < w->changed_files.nr; k++)
+		if (path_is_within(w->changed_files.v[k], u->path))
+			return w->changed_files.v[k];
+	return u->path;
+}
+
 /* Rsync event callback: keep the worker's view of its current file. */
 static void
 on_rsync_event(const struct rsync_event *ev, void *ctx)
@@ -788,6 +853,7 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 			strbuf_add(&w->current, ev->name, ev->name_len);
 			w->cur_unit = unit_of(w, w->current.buf);
 			note_recent_dir(w, w->current.buf);
+			w->current_st_ok = source_stat(w, &w->current_st);
 		}
 		w->file_bytes = 0;
 		w->file_percent = 0;
@@ -800,6 +866,7 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 		w->rate = ev->progress.rate;
 		w->eta = ev->progress.eta;
 		if (ev->progress.final) {
+			note_changed(w, ev->progress.bytes);
 			w->bytes_done += ev->progress.bytes;
 			w->files_done++;
 			if (w->cur_unit < w->nunits) {
@@ -1169,6 +1236,9 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	w->sp.pipe_stderr = true;
 	w->sp.new_pgroup = true;
 	w->sp.die_with_parent = true;
+	w->source_root = s->source_root;
+	w->current_st_ok = false;
+	strvec_clear(&w->changed_files);
 	rc = spawn_start(&w->sp);
 	strvec_clear(&argv);
 	if (rc < 0) {
@@ -1368,7 +1438,31 @@ finish_batch(struct sup *s, struct worker *w)
 
 		strbuf_reset(&path);
 		escape_untrusted(&path, u->path, strlen(u->path));
-		if (ok) {
+		if (ok && b->changed && u->attempts + 1 < s->cfg->max_attempts) {
+			/*
+			 * A file changed while rsync read it: its copy may match
+			 * no state of it. Again: rsync sees the new time or size.
+			 */
+			struct strbuf esc = STRBUF_INIT;
+
+			escape_untrusted(&esc, changed_in(w, u), strlen(changed_in(w, u)));
+			log_warn("'%s' changed while it was being sent; sending it again", esc.buf);
+			strbuf_release(&esc);
+			u->attempts++;
+			store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, NULL);
+			queue_retry(s, u, 0, false);
+		} else if (ok && b->changed) {
+			char *msg = xasprintf("'%s': a file changed every time it was sent", path.buf);
+
+			/* Still changing at the last attempt: its copy cannot be trusted. */
+			add_problem(s, changed_in(w, u), "changed while it was being sent", false);
+			u->attempts++;
+			store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
+			s->units_failed++;
+			set_failure(s, "%s", msg);
+			free(msg);
+			unit_release(u);
+		} else if (ok) {
 			/* Files that vanished while it ran (24): said by name. */
 			take_problems(s, w, u);
 			store_unit_set_done(s->st, u->id, u->attempts + 1, b->bytes_done,
@@ -1466,6 +1560,7 @@ finish_batch(struct sup *s, struct worker *w)
 	w->nunits = 0;
 	/* Those of units that run again are said again, or not, by that run. */
 	worker_forget_problems(w);
+	strvec_clear(&w->changed_files);
 	strbuf_release(&reason);
 	strbuf_release(&path);
 	strbuf_release(&what);
@@ -3278,6 +3373,7 @@ sup_release(struct sup *s)
 		strbuf_release(&w->current);
 		worker_forget_problems(w);
 		free(w->problems);
+		strvec_clear(&w->changed_files);
 	}
 	free(s->workers);
 	for (k = 0; k < s->nproblems; k++)
