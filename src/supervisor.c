@@ -3148,7 +3148,11 @@ final_state(struct sup *s, char **reason)
 		return TRANSFER_TERMINATED;
 	}
 	if (got_stop_signal) {
-		*reason = xasprintf("stopped by signal %d; resume continues it",
+		/* By name: "signal 1" says little to whoever reads the history. */
+		*reason = xasprintf("stopped by %s (signal %d); resume continues it",
+				    got_stop_signal == SIGTERM ? "SIGTERM" :
+				    got_stop_signal == SIGINT ? "SIGINT" :
+				    got_stop_signal == SIGHUP ? "SIGHUP" : "a signal",
 				    (int)got_stop_signal);
 		return TRANSFER_INTERRUPTED;
 	}
