@@ -197,6 +197,8 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strvec_push(argv, "--no-r");
 	if (job->compress)
 		strvec_push(argv, "-z");
+	if (job->ignore_times)
+		strvec_push(argv, "--ignore-times");
 	if (job->dry_run)
 		strvec_push(argv, "-n");
 	/*

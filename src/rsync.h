@@ -106,6 +106,7 @@ struct rsync_job {
 	bool dry_run;             /* -n: only name what would change, itemized */
 	bool whole_list;          /* the whole file list first (--no-inc-recursive) */
 	bool compress;            /* -z, rsync choosing the method with the far side */
+	bool ignore_times;        /* -I: send files whose size and time match too */
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 };
 

@@ -215,6 +215,7 @@ struct sup {
 	uint64_t problems_total;      /* with those past PROBLEMS_KEPT */
 	bool problems_failed;         /* some could be read but not sent: the transfer failed */
 	uint64_t units_failed_other;  /* failed units not explained by files not sent */
+	struct strvec recheck;        /* units to send whatever their files' size and time */
 	bool stopped_on_request;      /* by terminate, not by some other signal */
 	double last_flush;
 	struct progress_line pline;
@@ -1200,6 +1201,9 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		job.rsh = s->rsh_own.buf;
 	if (kind == JOB_UNIT)
 		job.compress = batch_compresses(s, w);
+	for (k = 0; kind == JOB_UNIT && k < w->nunits && !job.ignore_times; k++)
+		for (i = 0; i < s->recheck.nr && !job.ignore_times; i++)
+			job.ignore_times = strcmp(s->recheck.v[i], w->units[k].unit.path) == 0;
 	job.host = s->t.address;
 	job.source_root = s->source_root;
 	job.remote_dir = s->t.destination;
@@ -1450,6 +1454,11 @@ finish_batch(struct sup *s, struct worker *w)
 			strbuf_release(&esc);
 			u->attempts++;
 			store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, NULL);
+			/*
+			 * Its copy has the size and time rsync saw first: a change
+			 * within the same second, of the same size, looks sent.
+			 */
+			strvec_push(&s->recheck, u->path);
 			queue_retry(s, u, 0, false);
 		} else if (ok && b->changed) {
 			char *msg = xasprintf("'%s': a file changed every time it was sent", path.buf);
@@ -3405,6 +3414,7 @@ sup_release(struct sup *s)
 	strbuf_release(&s->rsh_own);
 	strvec_clear(&s->excludes);
 	strvec_clear(&s->mkdirs);
+	strvec_clear(&s->recheck);
 	free(s->walk_error_first);
 	free(s->failure);
 }
