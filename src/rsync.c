@@ -206,6 +206,8 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strvec_push(argv, "--no-r");
 	if (job->compress)
 		strvec_push(argv, "-z");
+	if (job->ignore_times)
+		strvec_push(argv, "--ignore-times");
 	if (job->dry_run)
 		strvec_push(argv, "-n");
 	/*
@@ -617,6 +619,122 @@ rsync_error_is_permanent(const char *text, size_t len)
 			return true;
 	}
 	return false;
+}
+
+/* The last occurrence of needle in [p, p + len), or NULL. */
+static const char *
+last_of(const char *p, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+	const char *q, *found = NULL;
+
+	while (len >= n && (q = memmem(p, len, needle, n)) != NULL) {
+		found = q;
+		len -= (size_t)(q + 1 - p);
+		p = q + 1;
+	}
+	return found;
+}
+
+enum rsync_file_problem
+rsync_file_problem(const char *line, size_t len, struct strbuf *path, struct strbuf *cause)
+{
+	static const char vanished[] = "file has vanished: \"";
+	static const char sender[] = "rsync: [sender] ";
+	const char *end = line + len, *q1, *a, *b, *c;
+	size_t n;
+
+	if (len > sizeof vanished && memcmp(line, vanished, sizeof vanished - 1) == 0 &&
+	    line[len - 1] == '"') {
+		q1 = line + sizeof vanished - 1;
+		rsync_unescape(path, q1, (size_t)(end - 1 - q1));
+		strbuf_addstr(cause, "vanished");
+		return RSYNC_FILE_VANISHED;
+	}
+	if (len < sizeof sender || memcmp(line, sender, sizeof sender - 1) != 0 ||
+	    (q1 = memchr(line, '"', len)) == NULL)
+		return RSYNC_FILE_NONE;
+	q1++;
+	/*
+	 * The name may hold quotes; the errno text after it does not:
+	 * 'open "P": E (13)' or 'link_stat "P" failed: E (2)'.
+	 */
+	a = last_of(q1, (size_t)(end - q1), "\": ");
+	b = last_of(q1, (size_t)(end - q1), "\" failed: ");
+	if (a == NULL && b == NULL)
+		return RSYNC_FILE_NONE;
+	if (b != NULL && (a == NULL || b > a))
+		c = b + strlen("\" failed: ");
+	else {
+		b = a;
+		c = a + strlen("\": ");
+	}
+	rsync_unescape(path, q1, (size_t)(b - q1));
+	n = (size_t)(end - c);
+	/* Without rsync's " (13)". */
+	if (n > 0 && c[n - 1] == ')') {
+		const char *open = last_of(c, n, " (");
+
+		if (open != NULL && open + 2 < c + n - 1 &&
+		    strspn(open + 2, "0123456789") == (size_t)(c + n - 1 - (open + 2)))
+			n = (size_t)(open - c);
+	}
+	strbuf_add(cause, c, n);
+	if (n == strlen("No such file or directory") &&
+	    memcmp(c, "No such file or directory", n) == 0)
+		return RSYNC_FILE_VANISHED;
+	return RSYNC_FILE_FAILED;
+}
+
+/* The line of text (without its end) that starts at p. */
+static size_t
+line_len(const char *p, const char *end)
+{
+	const char *q = memchr(p, '\n', (size_t)(end - p));
+	size_t n = (size_t)((q ? q : end) - p);
+
+	while (n > 0 && p[n - 1] == '\r')
+		n--;
+	return n;
+}
+
+void
+ssh_error_summary(const char *text, size_t len, struct strbuf *out)
+{
+	static const char changed[] = "REMOTE HOST IDENTIFICATION HAS CHANGED";
+	static const char offending[] = "Offending ";
+	const char *end = text + len, *p, *last = NULL;
+	size_t n, last_len = 0;
+
+	if (memmem(text, len, changed, sizeof changed - 1) != NULL) {
+		strbuf_addstr(out, "the host key has changed since it was recorded "
+			      "(a reinstalled host, or someone in between)");
+		/* "Offending ED25519 key in /home/a/.ssh/known_hosts:3" */
+		p = memmem(text, len, offending, sizeof offending - 1);
+		if (p != NULL) {
+			const char *in = memmem(p, (size_t)(end - p), " key in ", 8);
+
+			n = line_len(p, end);
+			if (in != NULL && in < p + n) {
+				strbuf_addstr(out, "; the recorded key is at ");
+				strbuf_add(out, in + 8, n - (size_t)(in + 8 - p));
+			}
+		}
+		return;
+	}
+	for (p = text; p < end; ) {
+		n = line_len(p, end);
+		if (n > 0 && !(n >= 8 && memcmp(p, "Warning:", 8) == 0)) {
+			last = p;
+			last_len = n;
+		}
+		p = memchr(p, '\n', (size_t)(end - p));
+		if (p == NULL)
+			break;
+		p++;
+	}
+	if (last)
+		strbuf_add(out, last, last_len);
 }
 
 const char *

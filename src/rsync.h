@@ -107,6 +107,7 @@ struct rsync_job {
 	bool dry_run;             /* -n: only name what would change, itemized */
 	bool whole_list;          /* the whole file list first (--no-inc-recursive) */
 	bool compress;            /* -z, rsync choosing the method with the far side */
+	bool ignore_times;        /* -I: send files whose size and time match too */
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 };
 
@@ -201,6 +202,29 @@ enum rsync_exit_class rsync_exit_classify(int code);
  * the exit code says.
  */
 bool rsync_error_is_permanent(const char *text, size_t len);
+/*
+ * Append the cause of a failed ssh connection, from what ssh printed on
+ * stderr (raw: the caller escapes it): a host key that changed since it
+ * was recorded, said in a few words with where the recorded key is, in
+ * place of OpenSSH's banner; otherwise ssh's last line that is not a note
+ * ("Warning: Permanently added ...").
+ */
+void ssh_error_summary(const char *text, size_t len, struct strbuf *out);
+/* What a line of rsync's stderr says about one source file. */
+enum rsync_file_problem {
+	RSYNC_FILE_NONE,       /* nothing about a source file */
+	RSYNC_FILE_VANISHED,   /* gone before or while it was to be sent */
+	RSYNC_FILE_FAILED,     /* could not be opened or read */
+};
+/*
+ * Read one line of rsync's stderr (without its end): does it say that a
+ * source file was not sent ("file has vanished: \"P\"", "rsync: [sender]
+ * send_files failed to open \"P\": E (13)", "... link_stat \"P\" failed:
+ * E (2)", ...)? Appends the file as rsync named it (unescaped) to path and
+ * why (E, raw) to cause.
+ */
+enum rsync_file_problem rsync_file_problem(const char *line, size_t len, struct strbuf *path,
+					   struct strbuf *cause);
 /* rsync's own words for an exit code (borrowed). */
 const char *rsync_exit_text(int code);
 

@@ -65,6 +65,8 @@
 #define WHOLE_LIST_FILES_MAX 100000
 #define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
 #define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
+#define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
+#define PROBLEMS_NAMED 10         /* ... and named in the transfer's reason */
 
 /* Set from signal handlers, acted on by the main loop. */
 static volatile sig_atomic_t got_stop_signal;
@@ -86,6 +88,7 @@ struct batch_unit {
 	bool differs;                 /* JOB_CHECK: the far side needs some of it */
 	uint64_t bytes_done;          /* of files of it this rsync finished */
 	uint64_t files_done;
+	bool changed;                 /* a file of it changed while rsync read it */
 };
 
 struct worker {
@@ -111,7 +114,13 @@ struct worker {
 	struct rsync_parser parser;
 	struct strbuf err_tail;       /* last bytes of stderr, for the reason */
 	struct strbuf err_line;       /* stderr line being assembled, for the log */
+	struct file_problem *problems;   /* files this rsync said it did not send */
+	size_t nproblems, problems_alloc;
 	struct strbuf current;        /* file being moved, relative to source root */
+	const char *source_root;      /* borrowed from the supervisor */
+	struct strvec changed_files;  /* files that changed while this rsync read them */
+	struct stat current_st;       /* the current file when rsync named it */
+	bool current_st_ok;
 	bool exited;
 	int status;
 	uint64_t file_bytes;
@@ -122,6 +131,13 @@ struct worker {
 	uint64_t files_done;
 	uint64_t sent;                /* bytes rsync wrote to the connection */
 	bool dirty;                   /* progress changed since the last write */
+};
+
+/* A source file that was not sent: it vanished, or could not be read. */
+struct file_problem {
+	char *path;                   /* relative to the source root (a worker's: as rsync named it) */
+	char *cause;
+	bool vanished;
 };
 
 struct retry {
@@ -204,6 +220,12 @@ struct sup {
 	char *failure;                /* first permanent failure, for the record */
 	bool aborting;                /* a failure that every unit would share: stop */
 	bool failure_is_disk_full;    /* the reason recorded is the far side's full disk */
+	struct file_problem *problems;   /* source files not sent, in the order found */
+	size_t nproblems, problems_alloc;
+	uint64_t problems_total;      /* with those past PROBLEMS_KEPT */
+	bool problems_failed;         /* some could be read but not sent: the transfer failed */
+	uint64_t units_failed_other;  /* failed units not explained by files not sent */
+	struct strvec recheck;        /* units to send whatever their files' size and time */
 	bool stopped_on_request;      /* by terminate, not by some other signal */
 	double last_flush;
 	struct progress_line pline;
@@ -566,6 +588,23 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 }
 
 /*
+ * Make the directory of known_hosts (~/.ssh, private) when it is missing.
+ * OpenSSH creates it only when it is the ~/.ssh of the account's home in
+ * the password database: with $HOME elsewhere (sudo, a state directory
+ * made for a service) it learns no host key at all, silently, so a host
+ * key that changes later would go unnoticed.
+ */
+static void
+prepare_known_hosts(const char *known_hosts)
+{
+	char *dir = path_dirname(known_hosts);
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		log_warn("cannot create '%s' for the host keys: %s", dir, strerror(errno));
+	free(dir);
+}
+
+/*
  * Start the shared SSH connection (it checks the host key, learning a new
  * one, and logs in); master_wait() waits for it, so the walk can go on
  * meanwhile.
@@ -578,6 +617,7 @@ master_start(struct sup *s)
 	struct spawn sp;
 
 	t.control_path = NULL;
+	prepare_known_hosts(t.known_hosts);
 	ssh_base_argv(&t, &argv);
 	strvec_push(&argv, "-o");
 	strvec_push(&argv, "ControlMaster=yes");
@@ -611,7 +651,7 @@ master_wait(struct sup *s)
 {
 	double deadline = now_monotonic() + MASTER_WAIT;
 	struct stat sb;
-	char buf[512];
+	char buf[4096];
 	ssize_t n;
 	int rc = SYNC_ERR_CONNECT, status;
 
@@ -624,11 +664,24 @@ master_wait(struct sup *s)
 			struct strbuf out = STRBUF_INIT, e = STRBUF_INIT;
 
 			s->master_pid = -1;
-			n = read(s->master_err, buf, sizeof buf);
-			if (n > 0)
-				strbuf_add(&out, buf, (size_t)n);
-			strbuf_trim_eol(&out);
-			escape_untrusted(&e, out.buf, out.len);
+			/*
+			 * All it said (a changed host key is a banner of 1 KiB),
+			 * boundedly: the cause is in the last lines.
+			 */
+			while ((n = read(s->master_err, buf, sizeof buf)) > 0 ||
+			       (n < 0 && errno == EINTR)) {
+				if (n > 0)
+					strbuf_add(&out, buf, (size_t)n);
+				if (out.len > 65536)
+					strbuf_remove_front(&out, out.len - 65536);
+			}
+			{
+				struct strbuf cause = STRBUF_INIT;
+
+				ssh_error_summary(out.buf, out.len, &cause);
+				escape_untrusted(&e, cause.buf, cause.len);
+				strbuf_release(&cause);
+			}
 			set_failure(s, "cannot connect to '%s' port %d: ssh %s%s%s",
 				    s->shown_address, s->t.port, spawn_status_text(status),
 				    e.len ? ": " : "", e.buf);
@@ -743,6 +796,66 @@ on_check_event(const struct rsync_event *ev, struct worker *w)
 		log_untrusted(LOG_INFO, "rsync", ev->name, ev->name_len);
 }
 
+/* lstat the worker's current file in the source. */
+static bool
+source_stat(struct worker *w, struct stat *sb)
+{
+	struct strbuf path = STRBUF_INIT;
+	bool ok;
+
+	strbuf_addstr(&path, w->source_root);
+	if (path.len == 0 || path.buf[path.len - 1] != '/')
+		strbuf_addch(&path, '/');
+	strbuf_add(&path, w->current.buf, w->current.len);
+	ok = lstat(path.buf, sb) == 0;
+	strbuf_release(&path);
+	return ok;
+}
+
+/*
+ * rsync has read the whole of its current file, sent bytes of it. rsync
+ * sends the size the file had when it opened it and never looks again: a
+ * file written to meanwhile arrives under its final name as a mix of old
+ * and new data, or cut short, and checks as good. It changed if its
+ * status changed since rsync named it, or its size is not what was sent;
+ * its unit is then sent again (see finish_batch). No clocks compared, so
+ * a file server's clock ahead of ours is no change.
+ */
+static void
+note_changed(struct worker *w, uint64_t bytes)
+{
+	struct batch_unit *b;
+	struct stat now;
+
+	if (w->current.len == 0 || w->cur_unit >= w->nunits || !S_ISREG(w->current_st.st_mode))
+		return;
+	b = &w->units[w->cur_unit];
+	if (b->changed || !w->current_st_ok)
+		return;
+	if (!source_stat(w, &now))
+		return;   /* gone: rsync read it all before it went, or says it vanished */
+	if (now.st_ctim.tv_sec != w->current_st.st_ctim.tv_sec ||
+	    now.st_ctim.tv_nsec != w->current_st.st_ctim.tv_nsec ||
+	    now.st_mtim.tv_sec != w->current_st.st_mtim.tv_sec ||
+	    now.st_mtim.tv_nsec != w->current_st.st_mtim.tv_nsec ||
+	    (uint64_t)now.st_size != bytes) {
+		b->changed = true;
+		strvec_push(&w->changed_files, w->current.buf);
+	}
+}
+
+/* The first file of unit u that changed while w's rsync read it. */
+static const char *
+changed_in(const struct worker *w, const struct unit *u)
+{
+	size_t k;
+
+	for (k = 0; k < w->changed_files.nr; k++)
+		if (path_is_within(w->changed_files.v[k], u->path))
+			return w->changed_files.v[k];
+	return u->path;
+}
+
 /* Rsync event callback: keep the worker's view of its current file. */
 static void
 on_rsync_event(const struct rsync_event *ev, void *ctx)
@@ -762,6 +875,7 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 			strbuf_add(&w->current, ev->name, ev->name_len);
 			w->cur_unit = unit_of(w, w->current.buf);
 			note_recent_dir(w, w->current.buf);
+			w->current_st_ok = source_stat(w, &w->current_st);
 		}
 		w->file_bytes = 0;
 		w->file_percent = 0;
@@ -774,6 +888,7 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 		w->rate = ev->progress.rate;
 		w->eta = ev->progress.eta;
 		if (ev->progress.final) {
+			note_changed(w, ev->progress.bytes);
 			w->bytes_done += ev->progress.bytes;
 			w->files_done++;
 			if (w->cur_unit < w->nunits) {
@@ -793,6 +908,121 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 	w->dirty = true;
 }
 
+static void
+problem_release(struct file_problem *p)
+{
+	free(p->path);
+	free(p->cause);
+	memset(p, 0, sizeof *p);
+}
+
+static void
+worker_forget_problems(struct worker *w)
+{
+	size_t k;
+
+	for (k = 0; k < w->nproblems; k++)
+		problem_release(&w->problems[k]);
+	w->nproblems = 0;
+}
+
+/*
+ * Remember a source file that rsync says it did not send; what becomes
+ * of it is decided with its unit's result (see take_problems).
+ */
+static void
+note_file_problem(struct worker *w, const char *line, size_t len)
+{
+	struct strbuf path = STRBUF_INIT, cause = STRBUF_INIT;
+	enum rsync_file_problem kind = rsync_file_problem(line, len, &path, &cause);
+
+	if (kind != RSYNC_FILE_NONE && w->nproblems < PROBLEMS_KEPT) {
+		ALLOC_GROW(w->problems, w->nproblems, w->problems_alloc);
+		w->problems[w->nproblems].path = strbuf_detach(&path, NULL);
+		w->problems[w->nproblems].cause = strbuf_detach(&cause, NULL);
+		w->problems[w->nproblems].vanished = kind == RSYNC_FILE_VANISHED;
+		w->nproblems++;
+	}
+	strbuf_release(&path);
+	strbuf_release(&cause);
+}
+
+/* Record, once, a source file (relative to the source root) that was not sent. */
+static void
+add_problem(struct sup *s, const char *rel, const char *cause, bool vanished)
+{
+	struct strbuf esc = STRBUF_INIT;
+	size_t k;
+
+	for (k = 0; k < s->nproblems; k++)
+		if (strcmp(s->problems[k].path, rel) == 0)
+			return;
+	escape_untrusted(&esc, rel, strlen(rel));
+	if (vanished)
+		log_warn("'%s' was not sent: it vanished from the source", esc.buf);
+	else
+		log_error("'%s' was not sent: %s", esc.buf, cause);
+	strbuf_release(&esc);
+	s->problems_total++;
+	s->problems_failed |= !vanished;
+	if (s->nproblems >= PROBLEMS_KEPT)
+		return;
+	ALLOC_GROW(s->problems, s->nproblems, s->problems_alloc);
+	s->problems[s->nproblems].path = xstrdup(rel);
+	s->problems[s->nproblems].cause = xstrdup(cause);
+	s->problems[s->nproblems].vanished = vanished;
+	s->nproblems++;
+}
+
+/*
+ * The unit u of w's batch has ended for good: the files of it that rsync
+ * did not send are recorded. Returns how many.
+ */
+static size_t
+take_problems(struct sup *s, struct worker *w, const struct unit *u)
+{
+	size_t root = strlen(s->source_root), k, n = 0;
+
+	for (k = 0; k < w->nproblems; k++) {
+		const char *p = w->problems[k].path;
+
+		/* rsync names them from its working directory, the source root. */
+		if (strncmp(p, s->source_root, root) == 0 && (p[root] == '/' || root == 1))
+			p += root;
+		while (*p == '/')
+			p++;
+		if (!path_is_within(p, u->path))
+			continue;
+		add_problem(s, p, w->problems[k].cause, w->problems[k].vanished);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * What the transfer's record says of the files not sent: how many, and
+ * the first of them by name.
+ */
+static void
+problems_text(const struct sup *s, struct strbuf *out)
+{
+	struct strbuf esc = STRBUF_INIT;
+	size_t k;
+
+	strbuf_addf(out, "%llu source file%s not sent: ", (unsigned long long)s->problems_total,
+		    s->problems_total == 1 ? " was" : "s were");
+	for (k = 0; k < s->nproblems && k < PROBLEMS_NAMED; k++) {
+		strbuf_reset(&esc);
+		escape_untrusted(&esc, s->problems[k].path, strlen(s->problems[k].path));
+		strbuf_addf(out, "%s'%s' (%s)", k ? ", " : "", esc.buf,
+			    s->problems[k].vanished ? "vanished" : s->problems[k].cause);
+	}
+	if (s->problems_total > k)
+		strbuf_addf(out, " and %llu more (all are in the error log)",
+			    (unsigned long long)(s->problems_total - k));
+	strbuf_release(&esc);
+}
+
 /* Keep the tail of stderr and log it line by line, escaped. */
 static void
 take_stderr(struct worker *w, const char *buf, size_t n)
@@ -804,8 +1034,10 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 		strbuf_remove_front(&w->err_tail, w->err_tail.len - ERR_TAIL_MAX);
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
-			if (w->err_line.len)
+			if (w->err_line.len) {
 				log_untrusted(LOG_WARN, "rsync", w->err_line.buf, w->err_line.len);
+				note_file_problem(w, w->err_line.buf, w->err_line.len);
+			}
 			strbuf_reset(&w->err_line);
 		} else if (w->err_line.len < 4096)
 			strbuf_addch(&w->err_line, buf[i]);
@@ -990,6 +1222,9 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		job.rsh = s->rsh_own.buf;
 	if (kind == JOB_UNIT)
 		job.compress = batch_compresses(s, w);
+	for (k = 0; kind == JOB_UNIT && k < w->nunits && !job.ignore_times; k++)
+		for (i = 0; i < s->recheck.nr && !job.ignore_times; i++)
+			job.ignore_times = strcmp(s->recheck.v[i], w->units[k].unit.path) == 0;
 	job.host = s->t.address;
 	job.source_root = s->source_root;
 	job.remote_dir = s->t.destination;
@@ -1026,6 +1261,9 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	w->sp.pipe_stderr = true;
 	w->sp.new_pgroup = true;
 	w->sp.die_with_parent = true;
+	w->source_root = s->source_root;
+	w->current_st_ok = false;
+	strvec_clear(&w->changed_files);
 	rc = spawn_start(&w->sp);
 	strvec_clear(&argv);
 	if (rc < 0) {
@@ -1048,6 +1286,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	strbuf_reset(&w->current);
 	strbuf_reset(&w->err_tail);
 	strbuf_reset(&w->err_line);
+	worker_forget_problems(w);
 	return SYNC_OK;
 }
 
@@ -1217,8 +1456,6 @@ finish_batch(struct sup *s, struct worker *w)
 			store_leftover_add(s->st, s->t.id, w->recent_dirs.v[k]);
 	}
 	strvec_clear(&w->recent_dirs);
-	if (code == 24)
-		log_warn("some source files vanished while being sent");
 	in_tx = store_begin(s->st) == SYNC_OK;
 	for (i = 0; i < w->nunits; i++) {
 		struct batch_unit *b = &w->units[i];
@@ -1226,7 +1463,38 @@ finish_batch(struct sup *s, struct worker *w)
 
 		strbuf_reset(&path);
 		escape_untrusted(&path, u->path, strlen(u->path));
-		if (ok) {
+		if (ok && b->changed && u->attempts + 1 < s->cfg->max_attempts) {
+			/*
+			 * A file changed while rsync read it: its copy may match
+			 * no state of it. Again: rsync sees the new time or size.
+			 */
+			struct strbuf esc = STRBUF_INIT;
+
+			escape_untrusted(&esc, changed_in(w, u), strlen(changed_in(w, u)));
+			log_warn("'%s' changed while it was being sent; sending it again", esc.buf);
+			strbuf_release(&esc);
+			u->attempts++;
+			store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, NULL);
+			/*
+			 * Its copy has the size and time rsync saw first: a change
+			 * within the same second, of the same size, looks sent.
+			 */
+			strvec_push(&s->recheck, u->path);
+			queue_retry(s, u, 0, false);
+		} else if (ok && b->changed) {
+			char *msg = xasprintf("'%s': a file changed every time it was sent", path.buf);
+
+			/* Still changing at the last attempt: its copy cannot be trusted. */
+			add_problem(s, changed_in(w, u), "changed while it was being sent", false);
+			u->attempts++;
+			store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
+			s->units_failed++;
+			set_failure(s, "%s", msg);
+			free(msg);
+			unit_release(u);
+		} else if (ok) {
+			/* Files that vanished while it ran (24): said by name. */
+			take_problems(s, w, u);
 			store_unit_set_done(s->st, u->id, u->attempts + 1, b->bytes_done,
 					    b->files_done);
 			/* Not after vanished files (24): one may be back, unsent. */
@@ -1285,6 +1553,9 @@ finish_batch(struct sup *s, struct worker *w)
 					      code >= 0 ? rsync_exit_text(code) : "signal",
 					      reason.len ? ": " : "", reason.buf);
 
+			/* Some of its files could not be read: named one by one. */
+			if (!(code == 23 && !disk_full && take_problems(s, w, u) > 0))
+				s->units_failed_other++;
 			u->attempts++;
 			store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
 			s->units_failed++;
@@ -1317,6 +1588,9 @@ finish_batch(struct sup *s, struct worker *w)
 			 w->nunits, (unsigned long long)w->files_done,
 			 (unsigned long long)w->bytes_done, (unsigned long long)w->sent);
 	w->nunits = 0;
+	/* Those of units that run again are said again, or not, by that run. */
+	worker_forget_problems(w);
+	strvec_clear(&w->changed_files);
 	strbuf_release(&reason);
 	strbuf_release(&path);
 	strbuf_release(&what);
@@ -1438,7 +1712,7 @@ unit_vanished(struct sup *s, struct unit *u)
 	gone = lstat(path.buf, &sb) < 0 && (errno == ENOENT || errno == ENOTDIR);
 	if (gone) {
 		escape_untrusted(&esc, u->path, strlen(u->path));
-		log_warn("'%s' vanished from the source before it was sent", esc.buf);
+		add_problem(s, u->path, "vanished", true);
 		store_unit_set_done(s->st, u->id, u->attempts, 0, 0);
 		count_done(s, u);
 		unit_release(u);
@@ -2913,16 +3187,34 @@ final_state(struct sup *s, char **reason)
 		return TRANSFER_TERMINATED;
 	}
 	if (got_stop_signal) {
-		*reason = xasprintf("stopped by signal %d; resume continues it",
+		/* By name: "signal 1" says little to whoever reads the history. */
+		*reason = xasprintf("stopped by %s (signal %d); resume continues it",
+				    got_stop_signal == SIGTERM ? "SIGTERM" :
+				    got_stop_signal == SIGINT ? "SIGINT" :
+				    got_stop_signal == SIGHUP ? "SIGHUP" : "a signal",
 				    (int)got_stop_signal);
 		return TRANSFER_INTERRUPTED;
 	}
+	if (s->failure && s->problems_failed && s->units_failed_other == 0) {
+		/* Every failed unit failed by files it could not read: those are the reason. */
+		struct strbuf sb = STRBUF_INIT;
+
+		problems_text(s, &sb);
+		*reason = strbuf_detach(&sb, NULL);
+		return TRANSFER_FAILED;
+	}
 	if (s->failure) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addstr(&sb, s->failure);
 		if (s->units_failed > 1)
-			*reason = xasprintf("%s (and %llu more failed units)", s->failure,
-					    (unsigned long long)(s->units_failed - 1));
-		else
-			*reason = xstrdup(s->failure);
+			strbuf_addf(&sb, " (and %llu more failed units)",
+				    (unsigned long long)(s->units_failed - 1));
+		if (s->problems_total) {
+			strbuf_addstr(&sb, "; ");
+			problems_text(s, &sb);
+		}
+		*reason = strbuf_detach(&sb, NULL);
 		return TRANSFER_FAILED;
 	}
 	if (s->walk_errors) {
@@ -2933,6 +3225,13 @@ final_state(struct sup *s, char **reason)
 	if (all_excluded(s)) {
 		*reason = xstrdup("every part of it was stopped on request");
 		return TRANSFER_TERMINATED;
+	}
+	/* Done, as what vanished has nothing left to send; but not silently. */
+	if (s->problems_total) {
+		struct strbuf sb = STRBUF_INIT;
+
+		problems_text(s, &sb);
+		*reason = strbuf_detach(&sb, NULL);
 	}
 	return TRANSFER_DONE;
 }
@@ -3126,8 +3425,14 @@ sup_release(struct sup *s)
 		strbuf_release(&w->err_tail);
 		strbuf_release(&w->err_line);
 		strbuf_release(&w->current);
+		worker_forget_problems(w);
+		free(w->problems);
+		strvec_clear(&w->changed_files);
 	}
 	free(s->workers);
+	for (k = 0; k < s->nproblems; k++)
+		problem_release(&s->problems[k]);
+	free(s->problems);
 	for (k = 0; k < s->nretries; k++)
 		unit_release(&s->retries[k].unit);
 	free(s->retries);
@@ -3153,6 +3458,7 @@ sup_release(struct sup *s)
 	strbuf_release(&s->rsh_own);
 	strvec_clear(&s->excludes);
 	strvec_clear(&s->mkdirs);
+	strvec_clear(&s->recheck);
 	free(s->walk_error_first);
 	free(s->failure);
 }

@@ -570,6 +570,85 @@ test_permanent_errors(void)
 	CHECK(!rsync_error_is_permanent(full, 10));
 }
 
+/* What a failed ssh said, in a few words. */
+static void
+test_ssh_error_summary(void)
+{
+	const char *changed =
+		"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n"
+		"@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n"
+		"@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n"
+		"IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\r\n"
+		"Add correct host key in /h/.ssh/known_hosts to get rid of this message.\r\n"
+		"Offending ED25519 key in /h/.ssh/known_hosts:3\r\n"
+		"Host key for [127.0.0.1]:2222 has changed and you have requested strict checking.\r\n"
+		"Host key verification failed.\r\n";
+	const char *refused = "ssh: connect to host 127.0.0.1 port 1: Connection refused\r\n";
+	const char *denied = "Warning: Permanently added '[h]:22' (ED25519) to the list of known hosts.\r\n"
+			     "a@h: Permission denied (publickey).\r\n";
+	const char *noted = "a@h: Permission denied (publickey).\n"
+			    "Warning: something after\n\n";
+	struct strbuf sb = STRBUF_INIT;
+
+	ssh_error_summary(changed, strlen(changed), &sb);
+	CHECK_STR(sb.buf, "the host key has changed since it was recorded (a reinstalled "
+		  "host, or someone in between); the recorded key is at /h/.ssh/known_hosts:3");
+	strbuf_reset(&sb);
+	ssh_error_summary(refused, strlen(refused), &sb);
+	CHECK_STR(sb.buf, "ssh: connect to host 127.0.0.1 port 1: Connection refused");
+	strbuf_reset(&sb);
+	ssh_error_summary(denied, strlen(denied), &sb);
+	CHECK_STR(sb.buf, "a@h: Permission denied (publickey).");
+	strbuf_reset(&sb);
+	ssh_error_summary(noted, strlen(noted), &sb);
+	CHECK_STR(sb.buf, "a@h: Permission denied (publickey).");
+	strbuf_reset(&sb);
+	ssh_error_summary("", 0, &sb);
+	CHECK_STR(sb.buf, "");
+	strbuf_release(&sb);
+}
+
+/* Lines of rsync's stderr that name a source file it did not send. */
+static void
+test_file_problems(void)
+{
+	static const struct {
+		const char *line;
+		enum rsync_file_problem want;
+		const char *path, *cause;
+	} cases[] = {
+		{ "file has vanished: \"/src/run/d/f5\"", RSYNC_FILE_VANISHED,
+		  "/src/run/d/f5", "vanished" },
+		{ "rsync: [sender] send_files failed to open \"/src/run/f2\": Permission denied (13)",
+		  RSYNC_FILE_FAILED, "/src/run/f2", "Permission denied" },
+		{ "rsync: [sender] link_stat \"/src/run/gone\" failed: No such file or directory (2)",
+		  RSYNC_FILE_VANISHED, "/src/run/gone", "No such file or directory" },
+		{ "rsync: [sender] opendir \"/src/a\" failed: bad\": x\" failed: Permission denied (13)",
+		  RSYNC_FILE_FAILED, "/src/a\" failed: bad\": x", "Permission denied" },
+		{ "rsync: [sender] read errors mapping \"/src/new\\#012line\": Input/output error (5)",
+		  RSYNC_FILE_FAILED, "/src/new\nline", "Input/output error" },
+		{ "rsync: [sender] write error: Broken pipe (32)", RSYNC_FILE_NONE, "", "" },
+		{ "rsync: [receiver] write failed on \"/d/f\": No space left on device (28)",
+		  RSYNC_FILE_NONE, "", "" },
+		{ "rsync error: some files/attrs were not transferred (code 23)", RSYNC_FILE_NONE,
+		  "", "" },
+		{ "file has vanished: \"", RSYNC_FILE_NONE, "", "" },
+	};
+	struct strbuf path = STRBUF_INIT, cause = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		strbuf_reset(&path);
+		strbuf_reset(&cause);
+		CHECK_INT(rsync_file_problem(cases[i].line, strlen(cases[i].line), &path, &cause),
+			  cases[i].want);
+		CHECK_STR(path.buf, cases[i].path);
+		CHECK_STR(cause.buf, cases[i].cause);
+	}
+	strbuf_release(&path);
+	strbuf_release(&cause);
+}
+
 static void
 test_exit_codes(void)
 {
@@ -629,6 +708,8 @@ main(void)
 	test_fixture_fast();
 	test_filter_escape();
 	test_permanent_errors();
+	test_ssh_error_summary();
+	test_file_problems();
 	test_fixture_unknown_time();
 	test_fixture_stats();
 	test_progress_lines();
