@@ -18,7 +18,8 @@ static const char usage[] =
 	"came from: a flag, the environment, the user's file, the system file, or\n"
 	"the default. Settings that are unset (the default decides) are shown as\n"
 	"comments. Flags win over the environment, the environment over the user's\n"
-	"file, that over the system file. See scow-sync(1), CONFIGURATION.\n"
+	"file, that over the system file. A bad setting is left out of the list and\n"
+	"named on stderr (exit 2). See scow-sync(1), CONFIGURATION.\n"
 	"\n"
 	"  -v, --verbose           say more\n"
 	"  -q, --quiet             say only errors\n"
@@ -39,6 +40,7 @@ cmd_config_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct settings *st;
+	const char *problem;
 	struct strbuf out = STRBUF_INIT, line = STRBUF_INIT, shown = STRBUF_INIT;
 	int c, k;
 
@@ -63,7 +65,8 @@ cmd_config_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		cmd_error(ctx, "unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
 	}
-	st = cmd_settings(ctx);
+	/* Show what applies even when a setting is bad, and then say which. */
+	st = cmd_settings_with_problem(ctx, &problem);
 	strbuf_addf(&out, "# system file: %s%s\n", st->system_file,
 		    access(st->system_file, F_OK) == 0 ? "" : " (none)");
 	strbuf_addf(&out, "# user file: %s%s\n", st->user_file,
@@ -90,6 +93,11 @@ cmd_config_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	strbuf_release(&out);
 	strbuf_release(&line);
 	strbuf_release(&shown);
+	if (problem) {
+		cmd_finish_stdout(ctx, EXIT_OK);
+		cmd_error(ctx, "%s (left out above)", problem);
+		return EXIT_USAGE;
+	}
 	return cmd_finish_stdout(ctx, EXIT_OK);
 }
 

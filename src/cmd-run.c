@@ -36,46 +36,63 @@ static const char usage[] =
 	"  -h, --help              show this help\n"
 	"      --version           show the version\n";
 
+/* Where a transfer stood before this run: a resumed one has sent some already. */
+struct run_start {
+	double when;
+	uint64_t bytes_done;
+};
+
 /*
- * The closing summary for a person: files sent, skipped (up to date
- * already, or with no data to send: links, empty files) and failed, bytes,
- * the time it took and the average rate.
+ * The closing summary for a person. Files, over the transfer's whole life:
+ * sent (data moved, empty files included), skipped (found up to date, or
+ * with no data to move: links), failed (in parts that failed), and not sent
+ * (parts never reached: stopped, or after a failure). Bytes, the time and
+ * the rate: this run's.
  */
 static void
-print_summary(const struct cmd_ctx *ctx, struct store *st, int64_t id, double elapsed)
+print_summary(const struct cmd_ctx *ctx, struct store *st, int64_t id,
+	      const struct run_start *start)
 {
 	struct strbuf sb = STRBUF_INIT;
 	struct transfer_sizes sz;
 	struct transfer t;
-	uint64_t skipped;
+	uint64_t skipped, left, bytes;
+	double elapsed = now_monotonic() - start->when;
 
 	if (ctx->verbosity < 0 || store_transfer_get(st, id, &t) < 0)
 		return;
 	if (store_transfer_sizes(st, id, &sz) < 0)
 		memset(&sz, 0, sizeof sz);
-	skipped = sz.files_total > t.files_done + sz.files_failed ?
-		  sz.files_total - t.files_done - sz.files_failed : 0;
+	skipped = sz.files_settled > t.files_done ? sz.files_settled - t.files_done : 0;
+	left = sz.files_total > sz.files_settled + sz.files_failed ?
+	       sz.files_total - sz.files_settled - sz.files_failed : 0;
+	bytes = t.bytes_done > start->bytes_done ? t.bytes_done - start->bytes_done : 0;
 	strbuf_addf(&sb, "transfer %lld %s: ", (long long)id, transfer_state_name(t.state));
 	fmt_thousands(&sb, t.files_done);
 	strbuf_addstr(&sb, " files sent, ");
 	fmt_thousands(&sb, skipped);
 	strbuf_addstr(&sb, " skipped, ");
 	fmt_thousands(&sb, sz.files_failed);
-	strbuf_addstr(&sb, " failed; ");
-	fmt_bytes_human(&sb, t.bytes_done);
+	strbuf_addstr(&sb, " failed");
+	if (left > 0) {
+		strbuf_addstr(&sb, ", ");
+		fmt_thousands(&sb, left);
+		strbuf_addstr(&sb, " not sent");
+	}
+	strbuf_addstr(&sb, "; ");
+	fmt_bytes_human(&sb, bytes);
 	strbuf_addf(&sb, " in %.1f s", elapsed);
 	if (elapsed > 0) {
 		strbuf_addstr(&sb, ", ");
-		fmt_bytes_human(&sb, (uint64_t)((double)t.bytes_done / elapsed));
+		fmt_bytes_human(&sb, (uint64_t)((double)bytes / elapsed));
 		strbuf_addstr(&sb, "/s");
 	}
+	if (start->bytes_done > 0)
+		strbuf_addstr(&sb, " (this run)");
 	if (t.error) {
-		struct strbuf shown = STRBUF_INIT;
-
-		display_path(&shown, t.error);
+		/* Recorded already escaped: only make sure it is valid UTF-8. */
 		strbuf_addstr(&sb, ": ");
-		escape_untrusted(&sb, shown.buf, shown.len);
-		strbuf_release(&shown);
+		display_path(&sb, t.error);
 	}
 	fprintf(stderr, "%s: %s\n", ctx->prog, sb.buf);
 	strbuf_release(&sb);
@@ -88,7 +105,7 @@ cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 {
 	enum transfer_state final = TRANSFER_FAILED;
 	struct store *st = NULL;
-	double started;
+	struct run_start start;
 	char err[512];
 	int code;
 
@@ -101,13 +118,22 @@ cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 	log_set_rotate_bytes(cfg->log_rotate_bytes);
 	log_set_echo(ctx->verbosity > 0 ? LOG_INFO : ctx->verbosity < 0 ? LOG_ERROR : LOG_WARN);
 	cfg->progress_display = ctx->verbosity >= 0 && isatty(STDERR_FILENO);
-	started = now_monotonic();
+	start.when = now_monotonic();
+	start.bytes_done = 0;
+	{
+		struct transfer before;
+
+		if (store_transfer_get(st, cfg->transfer_id, &before) == 0) {
+			start.bytes_done = before.bytes_done;
+			transfer_release(&before);
+		}
+	}
 	if (supervisor_run(st, cfg, &final) < 0) {
 		cmd_error(ctx, "%s", store_errmsg(st));
 		code = EXIT_FAILED;
 		goto out;
 	}
-	print_summary(ctx, st, cfg->transfer_id, now_monotonic() - started);
+	print_summary(ctx, st, cfg->transfer_id, &start);
 	code = final == TRANSFER_DONE ? EXIT_OK :
 	       final == TRANSFER_TERMINATED || final == TRANSFER_INTERRUPTED ? EXIT_STOPPED :
 	       EXIT_FAILED;

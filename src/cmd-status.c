@@ -35,7 +35,7 @@ static const char *const options[] = { "-h", "--help", "--version", HISTORY_OPTI
 				       "-v", "--verbose",
 				       "-q", "--quiet", NULL };
 
-#define STATUS_MIN_WIDTH 60
+#define STATUS_MIN_WIDTH 64   /* the header's */
 
 struct table {
 	struct strbuf out;

@@ -54,21 +54,39 @@ cmd_print_usage(const struct cmd_ctx *ctx, const struct cmd_entry *e)
 	return cmd_finish_stdout(ctx, EXIT_OK);
 }
 
+static struct settings settings;
+static bool settings_loaded;
+static char settings_problem[1024];
+
+struct settings *
+cmd_settings_with_problem(const struct cmd_ctx *ctx, const char **problem)
+{
+	(void)ctx;
+	if (!settings_loaded) {
+		if (settings_load(&settings, settings_problem, sizeof settings_problem) == 0)
+			settings_problem[0] = '\0';
+		settings_loaded = true;
+	}
+	*problem = settings_problem[0] ? settings_problem : NULL;
+	return &settings;
+}
+
 struct settings *
 cmd_settings(const struct cmd_ctx *ctx)
 {
-	static struct settings settings;
-	static bool loaded;
-	char err[1024];
+	static bool said;
+	const char *problem;
+	struct settings *st = cmd_settings_with_problem(ctx, &problem);
 
-	if (!loaded) {
-		if (settings_load(&settings, err, sizeof err) < 0) {
-			cmd_error(ctx, "%s", err);
-			exit(EXIT_USAGE);
-		}
-		loaded = true;
+	if (problem && !ctx->legacy) {
+		cmd_error(ctx, "%s", problem);
+		exit(EXIT_USAGE);
 	}
-	return &settings;
+	if (problem && !said) {
+		cmd_error(ctx, "ignoring a bad setting: %s", problem);
+		said = true;
+	}
+	return st;
 }
 
 char *

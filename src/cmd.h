@@ -88,10 +88,14 @@ int cmd_finish_stdout(const struct cmd_ctx *ctx, int code);
 int cmd_print_usage(const struct cmd_ctx *ctx, const struct cmd_entry *e);
 struct settings;
 /*
- * The settings (settings.h), read on first use. A bad settings file or
- * variable ends the command here: its reason on stderr, exit 2.
+ * The settings (settings.h), read on first use. A bad setting ends the
+ * command here (its reason on stderr, exit 2), except under the portal's
+ * names: one typo in a site's file must not stop every user's transfers,
+ * so there the bad setting is named on stderr and left out.
  */
 struct settings *cmd_settings(const struct cmd_ctx *ctx);
+/* The same, never ending the command; *problem: the bad setting, or NULL. */
+struct settings *cmd_settings_with_problem(const struct cmd_ctx *ctx, const char **problem);
 /* The state directory the settings name; caller frees. */
 char *cmd_state_dir(const struct cmd_ctx *ctx);
 

@@ -184,14 +184,12 @@ progress_line_init(struct progress_line *pl, int fd)
 {
 	const char *term = getenv("TERM");
 	const char *no_color = getenv("NO_COLOR");
-	struct winsize ws;
 
 	memset(pl, 0, sizeof *pl);
+	pl->fd = fd;
 	pl->tty = isatty(fd) == 1;
 	pl->plain = (no_color && no_color[0]) || (term && strcmp(term, "dumb") == 0);
 	pl->width = 80;
-	if (pl->tty && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
-		pl->width = ws.ws_col;
 }
 
 /* Which part of a text too wide to show whole is kept. */
@@ -199,12 +197,13 @@ enum fit { KEEP_ENDS, KEEP_START, KEEP_END };
 
 static void add_fitted(struct strbuf *out, const char *text, int width, enum fit fit);
 
-void
-progress_line_format(struct strbuf *out, const struct progress_view *v, int width)
+/* The parts of the line, from the first to go when it is narrow to the last. */
+enum { PART_FILE = 1, PART_FILES = 2, PART_TOTAL = 4, PART_LEFT = 8, PART_RATE = 16 };
+
+static void
+format_parts(struct strbuf *out, const struct progress_view *v, unsigned parts)
 {
-	struct strbuf name = STRBUF_INIT, shown = STRBUF_INIT;
 	int percent = 0;
-	size_t start = out->len;
 
 	if (v->bytes_total > 0) {
 		uint64_t p = v->bytes * 100 / v->bytes_total;
@@ -213,34 +212,67 @@ progress_line_format(struct strbuf *out, const struct progress_view *v, int widt
 	}
 	strbuf_addf(out, "%3d%% ", percent);
 	fmt_bytes_human(out, v->bytes);
-	strbuf_addstr(out, " of ");
-	fmt_bytes_human(out, v->bytes_total);
-	strbuf_addstr(out, ", ");
-	fmt_bytes_human(out, (uint64_t)(v->rate > 0 ? v->rate : 0));
-	strbuf_addstr(out, "/s, ");
-	if (v->rate > 0 && v->bytes_total >= v->bytes)
-		fmt_hms(out, (int64_t)((double)(v->bytes_total - v->bytes) / v->rate));
-	else
-		strbuf_addstr(out, "-:--:--");
-	strbuf_addf(out, " left, %llu/%llu files", (unsigned long long)v->files,
-		    (unsigned long long)v->files_total);
-	if (v->file) {
-		int room = width - (int)(out->len - start) - 1;
+	if (parts & PART_TOTAL) {
+		strbuf_addstr(out, " of ");
+		fmt_bytes_human(out, v->bytes_total);
+	}
+	if (parts & PART_RATE) {
+		strbuf_addstr(out, ", ");
+		fmt_bytes_human(out, (uint64_t)(v->rate > 0 ? v->rate : 0));
+		strbuf_addstr(out, "/s");
+	}
+	if (parts & PART_LEFT) {
+		strbuf_addstr(out, ", ");
+		if (v->rate > 0 && v->bytes_total >= v->bytes)
+			fmt_hms(out, (int64_t)((double)(v->bytes_total - v->bytes) / v->rate));
+		else
+			strbuf_addstr(out, "-:--:--");
+		strbuf_addstr(out, " left");
+	}
+	if (parts & PART_FILES)
+		strbuf_addf(out, ", %llu/%llu files", (unsigned long long)v->files,
+			    (unsigned long long)v->files_total);
+}
 
-		display_path(&shown, v->file);
-		escape_untrusted(&name, shown.buf, shown.len);
+void
+progress_line_format(struct strbuf *out, const struct progress_view *v, int width)
+{
+	static const unsigned tries[] = {
+		PART_FILES | PART_TOTAL | PART_LEFT | PART_RATE,
+		PART_TOTAL | PART_LEFT | PART_RATE,
+		PART_LEFT | PART_RATE,
+		PART_RATE,
+		0,
+	};
+	struct strbuf line = STRBUF_INIT;
+	size_t i;
+
+	/* The most that fits in width: the parts first, then the name in what is left. */
+	for (i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+		strbuf_reset(&line);
+		format_parts(&line, v, tries[i]);
+		if ((int)line.len <= width || tries[i] == 0)
+			break;
+	}
+	if (v->file && i == 0) {
+		int room = width - (int)line.len - 1;
+
 		/* The end of a long name is the part that changes: keep it. */
-		if (room > 8) {
-			struct strbuf cut = STRBUF_INIT;
+		if (room >= 8) {
+			struct strbuf shown = STRBUF_INIT, name = STRBUF_INIT;
 
-			strbuf_addch(out, ' ');
-			add_fitted(&cut, name.buf, room, KEEP_ENDS);
-			strbuf_addstr(out, cut.buf);
-			strbuf_release(&cut);
+			display_path(&shown, v->file);
+			escape_untrusted(&name, shown.buf, shown.len);
+			strbuf_addch(&line, ' ');
+			add_fitted(&line, name.buf, room, KEEP_ENDS);
+			strbuf_release(&shown);
+			strbuf_release(&name);
 		}
 	}
-	strbuf_release(&name);
-	strbuf_release(&shown);
+	if ((int)line.len > width)
+		strbuf_setlen(&line, width > 0 ? (size_t)width : 0);   /* ASCII here: a cut is safe */
+	strbuf_addstr(out, line.buf);
+	strbuf_release(&line);
 }
 
 /* Columns of valid UTF-8 text. */
@@ -253,9 +285,14 @@ progress_line_draw(struct progress_line *pl, const struct progress_view *v)
 	double now = now_monotonic();
 	size_t cols;
 
+	struct winsize ws;
+
 	if (!pl->tty || now - pl->last_draw < 0.2)
 		return;
 	pl->last_draw = now;
+	/* Asked every time: the terminal may have been resized. */
+	if (ioctl(pl->fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		pl->width = ws.ws_col;
 	strbuf_addch(&sb, '\r');
 	progress_line_format(&sb, v, pl->width - 1);
 	if (pl->plain) {
@@ -586,7 +623,6 @@ add_printable(struct strbuf *out, const char *s)
 	strbuf_release(&shown);
 }
 
-#define STATUS_FIXED_COLUMNS 56   /* everything before the last column */
 
 void
 status_table_header(struct strbuf *out, int width)
@@ -601,6 +637,7 @@ status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 {
 	const struct transfer *t = &e->t;
 	struct strbuf cell = STRBUF_INIT, what = STRBUF_INIT;
+	size_t row_start = out->len;
 	int room;
 
 	strbuf_addf(out, "%4lld %-11s %3d%% ", (long long)t->id, transfer_state_name(t->state),
@@ -632,7 +669,10 @@ status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 	add_printable(&what, t->address);
 	strbuf_addch(&what, ':');
 	add_printable(&what, t->destination);
-	room = width - STATUS_FIXED_COLUMNS;
+	/* An id or a time left longer than its column takes from the last one. */
+	room = width - (int)(out->len - row_start);
+	if (room < 0)
+		room = 0;
 	if ((int)text_columns(what.buf) > room) {
 		strbuf_reset(&what);
 		add_printable(&what, path_basename(t->source));

@@ -61,7 +61,7 @@ void json_report_free(struct json_report *r);
 
 /*
  * status: a table for people, one line per transfer, width columns (at
- * least 60): the id, state, percent, bytes done of total, rate, time
+ * least 64): the id, state, percent, bytes done of total, rate, time
  * left, and "SOURCE -> HOST:DEST" cut in the middle to fit.
  */
 void status_table_header(struct strbuf *out, int width);
@@ -76,6 +76,7 @@ void status_table_row(struct strbuf *out, const struct history_entry *e, int wid
  * and padded with spaces.
  */
 struct progress_line {
+	int fd;
 	bool tty;            /* the output is a terminal: draw */
 	bool plain;          /* no escape sequences */
 	int width;

@@ -125,13 +125,25 @@ trim(char *p)
 	return p;
 }
 
-/* Read one settings file; a missing one is no error. */
+/* Keep the first error of several: it is the one reported. */
+static void
+note_error(int *rc, char *err, size_t errlen, const char *msg)
+{
+	if (*rc == 0)
+		snprintf(err, errlen, "%s", msg);
+	*rc = -1;
+}
+
+/*
+ * Read one settings file; a missing one is no error. A bad line is
+ * skipped (the others still apply) and reported: -1, its reason in err.
+ */
 static int
 read_file(struct settings *s, const char *path, enum setting_source src, char *err,
 	  size_t errlen)
 {
 	struct strbuf where = STRBUF_INIT, shown = STRBUF_INIT;
-	char *line = NULL;
+	char *line = NULL, msg[1024];
 	size_t alloc = 0;
 	unsigned lineno = 0;
 	int rc = 0;
@@ -143,73 +155,85 @@ read_file(struct settings *s, const char *path, enum setting_source src, char *e
 		snprintf(err, errlen, "cannot read settings file '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	while (rc == 0 && getline(&line, &alloc, f) > 0) {
-		char *p, *eq, *key, *value;
+	while (getline(&line, &alloc, f) > 0) {
+		char *p, *eq, *key, *value, *hash;
 		int k, found = -1;
 
 		lineno++;
 		strbuf_reset(&where);
 		strbuf_addf(&where, "%s:%u", path, lineno);
-		p = trim(line);
+		p = line;
+		/* A byte order mark, as some editors write it. */
+		if (lineno == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+			p += 3;
+		p = trim(p);
 		if (*p == '\0' || *p == '#')
 			continue;
 		if ((eq = strchr(p, '=')) == NULL) {
 			strbuf_reset(&shown);
 			escape_untrusted(&shown, p, strlen(p));
-			snprintf(err, errlen, "%s: expected 'key = value', not '%s'", where.buf,
+			snprintf(msg, sizeof msg, "%s: expected 'key = value', not '%s'", where.buf,
 				 shown.buf);
-			rc = -1;
-			break;
+			note_error(&rc, err, errlen, msg);
+			continue;
 		}
 		*eq = '\0';
 		key = trim(p);
 		value = trim(eq + 1);
 		if (value[0] == '"') {
-			size_t len = strlen(value);
+			char *close = strchr(value + 1, '"');
+			const char *after = close ? trim(close + 1) : NULL;
 
-			if (len < 2 || value[len - 1] != '"') {
-				snprintf(err, errlen, "%s: a value in quotes must end with one",
+			/* Only a comment may follow the closing quote. */
+			if (after == NULL || (after[0] != '\0' && after[0] != '#')) {
+				snprintf(msg, sizeof msg, "%s: a value in quotes must end with one",
 					 where.buf);
-				rc = -1;
-				break;
+				note_error(&rc, err, errlen, msg);
+				continue;
 			}
-			value[len - 1] = '\0';
+			*close = '\0';
 			value++;
+		} else if ((hash = strchr(value, '#')) != NULL) {
+			/* A comment after the value. */
+			*hash = '\0';
+			value = trim(value);
 		}
 		for (k = 0; k < SETTING_COUNT; k++)
 			if (strcmp(table[k].key, key) == 0)
 				found = k;
+		strbuf_reset(&shown);
 		if (found < 0) {
-			strbuf_reset(&shown);
 			escape_untrusted(&shown, key, strlen(key));
-			snprintf(err, errlen, "%s: unknown setting '%s' (known: workers, retries, "
+			snprintf(msg, sizeof msg, "%s: unknown setting '%s' (known: workers, retries, "
 				 "bwlimit, split_mib, compress, state_dir, log_max_mib)", where.buf,
 				 shown.buf);
-			rc = -1;
-			break;
+			note_error(&rc, err, errlen, msg);
+			continue;
 		}
-		strbuf_reset(&shown);
 		escape_untrusted(&shown, value, strlen(value));
-		if (strcmp(shown.buf, value) != 0 ||
-		    check_value((enum setting)found, value, where.buf, err, errlen) < 0) {
-			if (strcmp(shown.buf, value) != 0)
-				snprintf(err, errlen, "%s: invalid %s '%s'", where.buf, key, shown.buf);
-			rc = -1;
-			break;
+		if (strcmp(shown.buf, value) != 0) {
+			snprintf(msg, sizeof msg, "%s: invalid %s '%s'", where.buf, key, shown.buf);
+			note_error(&rc, err, errlen, msg);
+			continue;
+		}
+		if (check_value((enum setting)found, value, where.buf, msg, sizeof msg) < 0) {
+			note_error(&rc, err, errlen, msg);
+			continue;
 		}
 		/* A file is read from anywhere: a path in it cannot be relative. */
 		if (table[found].type == TYPE_PATH && value[0] != '/' &&
 		    strncmp(value, "~/", 2) != 0) {
-			snprintf(err, errlen, "%s: invalid %s '%s': expected an absolute path "
+			snprintf(msg, sizeof msg, "%s: invalid %s '%s': expected an absolute path "
 				 "or ~/...", where.buf, key, shown.buf);
-			rc = -1;
-			break;
+			note_error(&rc, err, errlen, msg);
+			continue;
 		}
 		set_value(s, (enum setting)found, value, src, where.buf);
 	}
-	if (rc == 0 && ferror(f)) {
-		snprintf(err, errlen, "cannot read settings file '%s': %s", path, strerror(errno));
-		rc = -1;
+	if (ferror(f)) {
+		snprintf(msg, sizeof msg, "cannot read settings file '%s': %s", path,
+			 strerror(errno));
+		note_error(&rc, err, errlen, msg);
 	}
 	free(line);
 	fclose(f);
@@ -222,7 +246,8 @@ int
 settings_load(struct settings *s, char *err, size_t errlen)
 {
 	const char *env;
-	int k;
+	char msg[1024];
+	int k, rc = 0;
 
 	memset(s, 0, sizeof *s);
 	env = getenv("SCOW_SYNC_SYSTEM_CONFIG");
@@ -234,21 +259,21 @@ settings_load(struct settings *s, char *err, size_t errlen)
 		s->user_file = xasprintf("%s/scow-sync/config", env);
 	else
 		s->user_file = xasprintf("%s/.config/scow-sync/config", home_dir());
-	if (read_file(s, s->system_file, SOURCE_SYSTEM, err, errlen) < 0 ||
-	    read_file(s, s->user_file, SOURCE_USER, err, errlen) < 0)
-		goto fail;
+	if (read_file(s, s->system_file, SOURCE_SYSTEM, msg, sizeof msg) < 0)
+		note_error(&rc, err, errlen, msg);
+	if (read_file(s, s->user_file, SOURCE_USER, msg, sizeof msg) < 0)
+		note_error(&rc, err, errlen, msg);
 	for (k = 0; k < SETTING_COUNT; k++) {
 		env = getenv(table[k].env);
 		if (env == NULL || *env == '\0')
 			continue;
-		if (check_value((enum setting)k, env, table[k].env, err, errlen) < 0)
-			goto fail;
+		if (check_value((enum setting)k, env, table[k].env, msg, sizeof msg) < 0) {
+			note_error(&rc, err, errlen, msg);
+			continue;
+		}
 		set_value(s, (enum setting)k, env, SOURCE_ENV, table[k].env);
 	}
-	return 0;
-fail:
-	settings_release(s);
-	return -1;
+	return rc;
 }
 
 int

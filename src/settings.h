@@ -8,9 +8,9 @@
  * ~/.config/scow-sync/config, or $SCOW_SYNC_CONFIG), the environment
  * (SCOW_SYNC_WORKERS and friends), and a command's flags.
  *
- * A file holds "key = value" lines; '#' starts a comment line, blank
- * lines are ignored, a value may be put in double quotes (to keep leading
- * or trailing spaces). An unknown key or a bad value is an error naming
+ * A file holds "key = value" lines; '#' starts a comment (a line of its
+ * own, or after a value), blank lines are ignored, a value may be put in
+ * double quotes (to keep leading or trailing spaces, or a '#'). An unknown key or a bad value is an error naming
  * the file and line: a mistyped setting must not be silently ignored.
  */
 #ifndef SCOW_SYNC_SETTINGS_H
@@ -53,7 +53,9 @@ struct settings {
 
 /*
  * Read every source but flags. 0, or -1 with a one-line reason naming the
- * file and line (or the variable) and the value in err.
+ * file and line (or the variable) and the value in err: the first of the
+ * bad ones, which are left out; everything else is read all the same.
+ * Release s either way.
  */
 int settings_load(struct settings *s, char *err, size_t errlen);
 void settings_release(struct settings *s);

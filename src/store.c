@@ -1243,7 +1243,9 @@ store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_size
 
 	memset(out, 0, sizeof *out);
 	if ((rc = prepare(st, "SELECT state, count(*), total(files_total), "
-			  "total(bytes_total), total(cur_rate), total(bytes_done) FROM units "
+			  "total(bytes_total), total(cur_rate), "
+			  "total(bytes_done) + "
+			  "total(CASE WHEN cur_file IS NOT NULL THEN cur_bytes ELSE 0 END) FROM units "
 			  "WHERE transfer_id = ? GROUP BY state", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
@@ -1285,12 +1287,14 @@ store_prune(struct store *st, int64_t before, uint64_t *n)
 	*n = 0;
 	/*
 	 * Only what has ended, and never a transfer that still records partial
-	 * data on the far side: its terminate --id is what removes that.
+	 * data on the far side: its terminate --id is what removes that. The
+	 * newest stays too: a new id is one more than the highest, and an id
+	 * must never name two transfers (logs, scripts keep them).
 	 */
 	if ((rc = prepare(st, "DELETE FROM transfers WHERE state IN ('done', 'failed', "
 			  "'terminated') AND coalesce(finished_at, created_at) < ? AND "
-			  "NOT EXISTS (SELECT 1 FROM leftovers l WHERE l.transfer_id = transfers.id)",
-			  &stmt)) < 0)
+			  "NOT EXISTS (SELECT 1 FROM leftovers l WHERE l.transfer_id = transfers.id) "
+			  "AND id < (SELECT max(id) FROM transfers)", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, before);
 	if ((rc = step_done(st, stmt, "remove old transfers")) < 0)

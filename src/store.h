@@ -257,7 +257,8 @@ struct transfer_sizes {
 	uint64_t files_total;     /* what the walk found, parts stopped on request left out */
 	uint64_t bytes_total;
 	uint64_t files_settled;   /* in units done, sent or found up to date */
-	uint64_t bytes_settled;   /* ... and what the running units moved so far */
+	uint64_t bytes_settled;   /* ... and what the running units moved so far,
+				     the file in flight included */
 	uint64_t files_failed;    /* in units that failed */
 	double rate;              /* bytes/s, the running units' last rates together */
 };
@@ -265,7 +266,8 @@ int store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_
 /*
  * Remove the transfers that ended (done, failed, terminated) before the
  * epoch time before, with their units; *n gets how many. Interrupted ones
- * (they can be resumed) and ones with partial data recorded stay.
+ * (they can be resumed), ones with partial data recorded, and the newest
+ * (so that no id is ever given out twice) stay.
  */
 int store_prune(struct store *st, int64_t before, uint64_t *n);
 /* Put units left running by a dead supervisor back to pending. */

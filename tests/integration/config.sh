@@ -85,14 +85,30 @@ cp "$T/user.good" "$user_conf"; echo "state_dir = relative/dir" >>"$user_conf"
 bad_setting "a relative path in a file" "$user_conf:3: invalid state_dir 'relative/dir'"
 cp "$T/user.good" "$user_conf"
 SCOW_SYNC_RETRIES=lots bad_setting "a bad variable" "SCOW_SYNC_RETRIES: invalid retries 'lots'"
-# ... and the commands refuse to run on them, before doing anything.
+# ... config still shows the rest; the commands refuse to run on them,
+# before doing anything.
 echo "retries = 0" >>"$user_conf"
-err=$(scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/no" -p "$SSHD_PORT" \
+scow-sync config 2>/dev/null | grep -q "^bwlimit = 100 " || fail "config hides the good settings"
+scow-sync config 2>/dev/null | grep -q "^retries = 7 " || fail "config shows the bad retries"
+err=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/no" -p "$SSHD_PORT" \
 	-k "$SSH_KEY" 2>&1); rc=$?
 [ "$rc" = 2 ] && [[ $err == *"$user_conf:3: invalid retries '0'"* ]] || fail "start on a bad file: $rc $err"
 [ ! -e "$T/no" ] || fail "start ran despite a bad settings file"
+# The portal's commands go on without the bad setting, saying so on stderr:
+# one typo in a site's file must not stop every user's transfers.
+out=$(scow-sync-query 2>"$T/q.err"); rc=$?
+[ "$rc" = 0 ] && [ "$out" = "[]" ] || fail "legacy query on a bad file: $rc $out"
+grep -q "ignoring a bad setting: $user_conf:3: invalid retries '0'" "$T/q.err" ||
+	fail "legacy query does not name the bad setting: $(cat "$T/q.err")"
+scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/legacy" -p "$SSHD_PORT" \
+	-k "$SSH_KEY" 2>"$T/s.err" || fail "legacy start on a bad file exited $?: $(cat "$T/s.err")"
+wait_for 30 eval 'tree_equal "$src" "$T/legacy/data" >/dev/null 2>&1' ||
+	fail "the legacy start's copy differs: $(tree_equal "$src" "$T/legacy/data")"
+grep -q "ignoring a bad setting" "$T/s.err" || fail "legacy start did not name the bad setting"
 cp "$T/user.good" "$user_conf"
-# The portal's query reads the same settings.
-[ "$(scow-sync-query)" = "[]" ] || fail "legacy query: $(scow-sync-query)"
+# A comment after a value, a quoted '#', a byte order mark.
+printf '\xef\xbb\xbfretries = 6   # six tries\nstate_dir = "~/state-from-system"  # same\n' >"$user_conf"
+expect_setting retries "retries = 6 * # user file, $user_conf:1"
+scow-sync config >/dev/null 2>&1 || fail "config on a file with comments after values: $(scow-sync config 2>&1 >/dev/null)"
 no_processes_left || fail "processes left behind"
 finish

@@ -92,7 +92,7 @@ running() {
 	scow-sync query --json --state running | python3 -c '
 import json, sys
 t = json.load(sys.stdin)["transfers"]
-sys.exit(0 if t and t[0]["current_files"] and t[0]["rate"] > 0 and
+sys.exit(0 if t and t[0]["current_files"] and t[0]["rate"] > 0 and t[0]["percent"] > 0 and
          t[0]["current_files"][0]["path"].endswith("/slow.bin") and
          type(t[0]["remaining_seconds"]) is int else 1)'
 }
@@ -166,6 +166,14 @@ done
 [ "$(sql "SELECT count(*) FROM units WHERE transfer_id = 1")" = 0 ] ||
 	fail "prune left the units of a removed transfer"
 [ "$(scow-sync prune --older-than 5)" = "removed 0 transfers" ] || fail "prune again"
+# The newest stays, whatever its age: ids are never given out twice.
+sql "UPDATE transfers SET finished_at = finished_at - 864000 WHERE id IN (2, 3)"
+[ "$(scow-sync prune --older-than 5)" = "removed 2 transfers" ] || fail "prune of 2 and 3"
+sql "UPDATE transfers SET state = 'failed' WHERE id = 4"
+[ "$(scow-sync prune --older-than 5)" = "removed 0 transfers" ] ||
+	fail "prune removed the newest transfer"
+[ "$(sql "SELECT id FROM transfers ORDER BY id" | tr '\n' ' ')" = "4 " ] ||
+	fail "prune kept the wrong transfers: $(sql "SELECT id FROM transfers")"
 err=$(scow-sync prune 2>&1); [ $? = 2 ] || fail "prune without --older-than: $err"
 [ "$(sql "PRAGMA integrity_check")" = ok ] || fail "the store is damaged"
 

@@ -21,7 +21,7 @@ out, argv = sys.argv[1], sys.argv[2:]
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp(argv[0], argv)
-fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, int(os.environ.get("PTY_COLS", "80")), 0, 0))
 data = b""
 while True:
     try:
@@ -37,7 +37,9 @@ sys.exit(os.waitstatus_to_exitcode(status))
 PY
 }
 
-run_args=(-a "$SSH_HOST" -u "$SSH_USER" -d "$T/dst" -p "$LINKEM_PORT" -k "$SSH_KEY" -m 1)
+# --bwlimit: the link's deep queue would take the whole file at once.
+run_args=(-a "$SSH_HOST" -u "$SSH_USER" -d "$T/dst" -p "$LINKEM_PORT" -k "$SSH_KEY" -m 1
+	--bwlimit 800)
 
 # check_output FILE MODE: MODE ansi (redrawn with \r and ESC[K) or plain.
 check_output() {
@@ -57,6 +59,9 @@ percents = [int(m.group(1)) for m in shown]
 assert percents == sorted(percents), "the percent goes back: %s" % percents
 assert percents[-1] >= 30 and max(percents) <= 99, percents
 assert any(m.group(8) and "big.bin" in m.group(8) for m in shown), "no file name shown"
+rated = [l for l in lines if bar.match(l.rstrip(" \n")) and ", 0 B/s," not in l
+         and "-:--:-- left" not in l]
+assert len(rated) >= 2, "no line with a rate and a time left: %r" % lines[-5:]
 assert all(int(m.group(7)) == 7 for m in shown), "files total is not 7"
 assert all(len(m.group(0)) <= 79 for m in shown), "a progress line wider than 79 columns"
 if mode == "ansi":
@@ -82,6 +87,20 @@ rm -rf "$T/dst"
 on_pty "$T/dumb.out" env TERM=dumb scow-sync run "${run_args[@]}" -s "$src" ||
 	fail "run with TERM=dumb exited $?"
 check_output "$T/dumb.out" plain || fail "TERM=dumb: the output is not as it should be"
+
+# A narrow terminal: every line fits, the least useful parts gone first.
+rm -rf "$T/dst"
+PTY_COLS=40 on_pty "$T/narrow.out" scow-sync run "${run_args[@]}" -s "$src" ||
+	fail "run on a narrow terminal exited $?"
+python3 - "$T/narrow.out" <<'PY' || fail "a line wider than a 40-column terminal"
+import re, sys
+data = open(sys.argv[1], "rb").read().decode("utf-8", "replace")
+frames = [re.sub(r"\x1b\[K", "", f) for f in data.replace("\r\n", "\n").split("\r")]
+frames = [f for f in frames if f.strip() and "files sent" not in f]
+assert len(frames) >= 3, frames
+assert all(len(f.rstrip("\n")) <= 39 for f in frames), [f for f in frames if len(f) > 39]
+assert all(re.match(r"^ *\d+% ", f) for f in frames), frames
+PY
 
 # Not a terminal: the summary only, no carriage return, no escape.
 rm -rf "$T/dst"

@@ -134,7 +134,7 @@ test_status_table(void)
 	struct history_entry e[3];
 	struct history_file file;
 	struct strbuf sb = STRBUF_INIT;
-	int widths[] = { 80, 120 }, w;
+	int widths[] = { 80, 120, 80 }, w;
 	size_t i;
 
 	sample_entries(e, &file);
@@ -143,7 +143,30 @@ test_status_table(void)
 		for (i = 0; i < 3; i++)
 			status_table_row(&sb, &e[i], widths[w]);
 	}
+	/* Values longer than their columns: the last column gives way. */
+	e[0].t.id = 123456;
+	e[0].remaining = 500000;
+	status_table_header(&sb, 80);
+	status_table_row(&sb, &e[0], 80);
 	check_golden("status.golden", sb.buf);
+	{
+		const char *line = sb.buf;
+
+		/* Columns (CJK count two) never past the width; "ID" lines start each table. */
+		for (w = -1; *line; ) {
+			const char *end = strchr(line, '\n');
+			int cols = 0;
+			const char *p;
+
+			if (strncmp(line, "  ID", 4) == 0)
+				w++;
+			for (p = line; p < end; p++)
+				if (((unsigned char)*p & 0xc0) != 0x80)
+					cols += (unsigned char)*p >= 0xe3 ? 2 : 1;
+			CHECK(cols <= widths[w < 0 ? 0 : w]);
+			line = end + 1;
+		}
+	}
 	strbuf_release(&sb);
 }
 
@@ -159,6 +182,13 @@ test_progress_line(void)
 	/* A name too long for the line keeps its end. */
 	v.file = "a/very/deep/tree/of/directories/with/a/file/name/at/the/end/of/it.dat";
 	progress_line_format(&sb, &v, 79);
+	strbuf_addch(&sb, '\n');
+	/* Narrow terminals: the least useful parts go first. */
+	progress_line_format(&sb, &v, 50);
+	strbuf_addch(&sb, '\n');
+	progress_line_format(&sb, &v, 30);
+	strbuf_addch(&sb, '\n');
+	progress_line_format(&sb, &v, 10);
 	strbuf_addch(&sb, '\n');
 	/* Nothing known yet. */
 	memset(&v, 0, sizeof v);
