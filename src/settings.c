@@ -134,38 +134,33 @@ note_error(int *rc, char *err, size_t errlen, const char *msg)
 	*rc = -1;
 }
 
-/*
- * Read one settings file; a missing one is no error. A bad line is
- * skipped (the others still apply) and reported: -1, its reason in err.
- */
-static int
-read_file(struct settings *s, const char *path, enum setting_source src, char *err,
-	  size_t errlen)
+int
+settings_parse(struct settings *s, const char *text, size_t len, enum setting_source src,
+	       const char *name, char *err, size_t errlen)
 {
-	struct strbuf where = STRBUF_INIT, shown = STRBUF_INIT;
-	char *line = NULL, msg[1024];
-	size_t alloc = 0;
+	struct strbuf where = STRBUF_INIT, shown = STRBUF_INIT, line = STRBUF_INIT;
+	char msg[1024];
 	unsigned lineno = 0;
+	size_t pos = 0;
 	int rc = 0;
-	FILE *f = fopen(path, "re");
 
-	if (f == NULL) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		snprintf(err, errlen, "cannot read settings file '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	while (getline(&line, &alloc, f) > 0) {
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
 		char *p, *eq, *key, *value, *hash;
 		int k, found = -1;
 
+		strbuf_reset(&line);
+		strbuf_add(&line, text + pos, n);
+		pos += n + (nl != NULL);
 		lineno++;
 		strbuf_reset(&where);
-		strbuf_addf(&where, "%s:%u", path, lineno);
-		p = line;
+		strbuf_addf(&where, "%s:%u", name, lineno);
+		p = line.buf;
 		/* A byte order mark, as some editors write it. */
 		if (lineno == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
 			p += 3;
+		/* (A NUL byte ends the line here: no setting holds one.) */
 		p = trim(p);
 		if (*p == '\0' || *p == '#')
 			continue;
@@ -230,15 +225,47 @@ read_file(struct settings *s, const char *path, enum setting_source src, char *e
 		}
 		set_value(s, (enum setting)found, value, src, where.buf);
 	}
-	if (ferror(f)) {
-		snprintf(msg, sizeof msg, "cannot read settings file '%s': %s", path,
-			 strerror(errno));
-		note_error(&rc, err, errlen, msg);
-	}
-	free(line);
-	fclose(f);
 	strbuf_release(&where);
 	strbuf_release(&shown);
+	strbuf_release(&line);
+	return rc;
+}
+
+/* The most of a settings file that is read: more is a mistake. */
+#define SETTINGS_FILE_MAX (1 << 20)
+
+/*
+ * Read one settings file; a missing one is no error. A bad line is
+ * skipped (the others still apply) and reported: -1, its reason in err.
+ */
+static int
+read_file(struct settings *s, const char *path, enum setting_source src, char *err,
+	  size_t errlen)
+{
+	struct strbuf text = STRBUF_INIT;
+	char buf[8192];
+	size_t n;
+	int rc;
+	FILE *f = fopen(path, "re");
+
+	if (f == NULL) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		snprintf(err, errlen, "cannot read settings file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0 && text.len <= SETTINGS_FILE_MAX)
+		strbuf_add(&text, buf, n);
+	if (ferror(f) || text.len > SETTINGS_FILE_MAX) {
+		snprintf(err, errlen, "cannot read settings file '%s': %s", path,
+			 ferror(f) ? strerror(errno) : "larger than 1 MiB");
+		fclose(f);
+		strbuf_release(&text);
+		return -1;
+	}
+	fclose(f);
+	rc = settings_parse(s, text.buf, text.len, src, path, err, errlen);
+	strbuf_release(&text);
 	return rc;
 }
 

@@ -60,6 +60,14 @@ struct settings {
 int settings_load(struct settings *s, char *err, size_t errlen);
 void settings_release(struct settings *s);
 
+/*
+ * Apply the settings text of a file (len bytes, any bytes) named name in
+ * messages, as from source src: 0, or -1 with the first bad line's reason
+ * (bad lines are left out, the others apply). settings_load uses it.
+ */
+int settings_parse(struct settings *s, const char *text, size_t len, enum setting_source src,
+		   const char *name, char *err, size_t errlen);
+
 /* Set from a flag (name as typed, such as "--workers"); -1 as above. */
 int settings_set_flag(struct settings *s, enum setting k, const char *flag, const char *value,
 		      char *err, size_t errlen);
