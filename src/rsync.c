@@ -159,11 +159,38 @@ ssh_rsh_command(const struct ssh_target *t, struct strbuf *out)
 void
 rsync_remote_spec(struct strbuf *out, const char *host, const char *path)
 {
+	const char *p, *end;
+
 	if (strchr(host, ':'))
 		strbuf_addf(out, "[%s]:", host);
 	else
 		strbuf_addf(out, "%s:", host);
-	strbuf_addstr(out, path);
+	/*
+	 * With -s the remote rsync expands wildcards in each component of the
+	 * path itself, against what its directories hold: "*" meant the first
+	 * directory there (whose files then counted as having arrived). A
+	 * component with *, ? or [ goes with them and its backslashes escaped,
+	 * so that it only ever matches itself (the directory exists by then);
+	 * any other component is taken literally, backslashes included.
+	 */
+	for (p = path; *p; p = end) {
+		end = strchr(p, '/');
+		if (end == NULL)
+			end = p + strlen(p);
+		if (memchr(p, '*', (size_t)(end - p)) || memchr(p, '?', (size_t)(end - p)) ||
+		    memchr(p, '[', (size_t)(end - p))) {
+			for (; p < end; p++) {
+				if (strchr("*?[\\", *p))
+					strbuf_addch(out, '\\');
+				strbuf_addch(out, *p);
+			}
+		} else
+			strbuf_add(out, p, (size_t)(end - p));
+		if (*end == '/') {
+			strbuf_addch(out, '/');
+			end++;
+		}
+	}
 }
 
 void

@@ -127,7 +127,11 @@ bool rsync_itemized_name(const char *line, size_t len, size_t *name_at);
 /* Append the complete rsync argv for job (program first). */
 void rsync_job_argv(const struct rsync_job *job, struct strvec *argv);
 
-/* Append "host:path" for rsync, bracketing an IPv6 literal host. */
+/*
+ * Append "host:path" for rsync -s, bracketing an IPv6 literal host and
+ * escaping the wildcards the remote rsync would expand in path (which must
+ * exist by the time rsync runs).
+ */
 void rsync_remote_spec(struct strbuf *out, const char *host, const char *path);
 
 struct rsync_progress {

@@ -459,6 +459,14 @@ test_argv(void)
 	}
 	strvec_clear(&argv);
 
+	/* The remote rsync expands wildcards: components with them are escaped. */
+	rsync_remote_spec(&sb, "h", "/a\\b/*/x?y/[z]/c\\*/~/$HOME");
+	CHECK_STR(sb.buf, "h:/a\\b/\\*/x\\?y/\\[z]/c\\\\\\*/~/$HOME");
+	strbuf_reset(&sb);
+	rsync_remote_spec(&sb, "h", "*");
+	CHECK_STR(sb.buf, "h:\\*");
+	strbuf_release(&sb);
+
 	/* The whole list first only when asked; a dry run says so with -n. */
 	{
 		bool no_inc = false, dry = false;
