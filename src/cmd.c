@@ -22,18 +22,21 @@
 void
 cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 {
-	struct strbuf line = STRBUF_INIT;
+	struct strbuf line = STRBUF_INIT, msg = STRBUF_INIT;
 	va_list ap;
 
 	fflush(stdout);
+	va_start(ap, fmt);
+	strbuf_vaddf(&msg, fmt, ap);
+	va_end(ap);
 	/* One write: lines of processes sharing a stderr never interleave. */
 	strbuf_addf(&line, "%s: ", ctx->prog);
-	va_start(ap, fmt);
-	strbuf_vaddf(&line, fmt, ap);
-	va_end(ap);
+	/* One line, whatever bytes the paths quoted in it hold. */
+	escape_line(&line, msg.buf, msg.len);
 	strbuf_addch(&line, '\n');
 	(void)!write(STDERR_FILENO, line.buf, line.len);
 	strbuf_release(&line);
+	strbuf_release(&msg);
 }
 
 int

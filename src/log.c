@@ -149,8 +149,11 @@ log_line(enum log_level level, const char *msg)
 
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
-	strbuf_addf(&line, "%s [%lld] %s: %s\n", stamp, (long long)log_transfer,
-		    level_names[level], msg);
+	strbuf_addf(&line, "%s [%lld] %s: ", stamp, (long long)log_transfer,
+		    level_names[level]);
+	/* A name that slipped in raw still cannot make a line of its own. */
+	escape_line(&line, msg, strlen(msg));
+	strbuf_addch(&line, '\n');
 	if (log_all.fd >= 0 && level >= LOG_INFO) {
 		keep_log_small(&log_all);
 		(void)write_all(log_all.fd, line.buf, line.len);
@@ -162,8 +165,10 @@ log_line(enum log_level level, const char *msg)
 	if ((int)level >= echo_level || (log_all.fd < 0 && level >= LOG_WARN)) {
 		/* On a terminal the time and id are noise; keep the message. */
 		strbuf_reset(&line);
-		strbuf_addf(&line, "scow-sync: %s%s%s\n", level >= LOG_WARN ? level_names[level] : "",
-			    level >= LOG_WARN ? ": " : "", msg);
+		strbuf_addf(&line, "scow-sync: %s%s", level >= LOG_WARN ? level_names[level] : "",
+			    level >= LOG_WARN ? ": " : "");
+		escape_line(&line, msg, strlen(msg));
+		strbuf_addch(&line, '\n');
 		(void)write_all(STDERR_FILENO, line.buf, line.len);
 	}
 	strbuf_release(&line);

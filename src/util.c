@@ -562,8 +562,9 @@ utf8_valid(const char *s, size_t len)
 	return true;
 }
 
-void
-escape_untrusted(struct strbuf *out, const char *s, size_t len)
+/* Append s escaped: control bytes and invalid UTF-8 as \xNN, and \ as \\ if asked. */
+static void
+escape_bytes(struct strbuf *out, const char *s, size_t len, bool backslash)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n;
@@ -581,12 +582,24 @@ escape_untrusted(struct strbuf *out, const char *s, size_t len)
 			}
 			continue;
 		}
-		if (*p == '\\')
+		if (*p == '\\' && backslash)
 			strbuf_addch(out, '\\');
 		strbuf_add(out, p, n);
 		p += n;
 		len -= n;
 	}
+}
+
+void
+escape_untrusted(struct strbuf *out, const char *s, size_t len)
+{
+	escape_bytes(out, s, len, true);
+}
+
+void
+escape_line(struct strbuf *out, const char *s, size_t len)
+{
+	escape_bytes(out, s, len, false);
 }
 
 int

@@ -151,6 +151,12 @@ bool utf8_valid(const char *s, size_t len);
  * that are not valid UTF-8 become \xNN, backslash becomes \\.
  */
 void escape_untrusted(struct strbuf *out, const char *s, size_t len);
+/*
+ * Append s with the same bytes made \xNN as escape_untrusted() but its
+ * backslashes as they are: the last guard of a message that is one line,
+ * whose parts may have been escaped already.
+ */
+void escape_line(struct strbuf *out, const char *s, size_t len);
 
 int set_cloexec(int fd);
 int set_nonblock(int fd);

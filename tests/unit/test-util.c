@@ -150,6 +150,13 @@ test_utf8_and_escape(void)
 
 	escape_untrusted(&sb, "ok \xe4\xb8\xad\x1b[31m\\\xff\n\xc2\x9b", 16);
 	CHECK_STR(sb.buf, "ok \xe4\xb8\xad\\x1b[31m\\\\\\xff\\x0a\\xc2\\x9b");
+	strbuf_reset(&sb);
+	/* The last guard of a line: the same bytes, backslashes left alone. */
+	escape_line(&sb, "ok \xe4\xb8\xad\x1b[31m\\\xff\n\xc2\x9b", 16);
+	CHECK_STR(sb.buf, "ok \xe4\xb8\xad\\x1b[31m\\\\xff\\x0a\\xc2\\x9b");
+	strbuf_reset(&sb);
+	escape_line(&sb, "a\\x0a b", 7);
+	CHECK_STR(sb.buf, "a\\x0a b");
 	strbuf_release(&sb);
 }
 
