@@ -8,17 +8,15 @@
 #include <sys/stat.h>
 
 #include "cleanup.h"
+#include "rsync.h"
 #include "util.h"
-
-/* rsync cuts the name in a temporary file name to NAME_MAX - 8 bytes. */
-#define TMPNAME_KEEP 247
 
 struct target {
 	char *dir;             /* dest/dirname(file) */
 	char *local_dir;       /* the same directory in the source */
 	char *partial_dir;     /* dir/PARTIAL */
 	char *partial;         /* dir/PARTIAL/NAME */
-	char *tmp_prefix;      /* ".NAME." as rsync cuts it */
+	char *tmp_prefix;      /* ".NAME." as rsync cuts it; NULL when it makes none */
 	bool active;           /* a real directory: look here */
 	bool keep_partial;     /* the source has dir/PARTIAL/NAME itself: data */
 	bool keep_partial_dir; /* the source has dir/PARTIAL: data */
@@ -98,8 +96,8 @@ target_init(struct sftp *s, const char *dest, const char *source_root, const cha
 {
 	char *dir = path_dirname(file);
 	const char *base = path_basename(file);
+	struct strbuf prefix = STRBUF_INIT;
 	struct sftp_attrs a;
-	size_t keep;
 	int rc;
 
 	memset(t, 0, sizeof *t);
@@ -108,8 +106,14 @@ target_init(struct sftp *s, const char *dest, const char *source_root, const cha
 		       xasprintf("%s/%s", source_root, dir);
 	t->partial_dir = xasprintf("%s/%s", t->dir, partial_dir);
 	t->partial = xasprintf("%s/%s", t->partial_dir, base);
-	keep = strlen(base) > TMPNAME_KEEP ? TMPNAME_KEEP : strlen(base);
-	t->tmp_prefix = xasprintf(".%.*s.", (int)keep, base);
+	/*
+	 * Named as rsync names it, not as ".NAME.": a dot-file's has one dot,
+	 * a long name's is cut (a name of 255 bytes of CJK to nothing), so
+	 * that a receiver still saving is waited for and its file removed.
+	 */
+	if (rsync_tmpname_prefix(&prefix, strcmp(dir, ".") == 0 ? 0 : strlen(dir) + 1, base))
+		t->tmp_prefix = strbuf_detach(&prefix, NULL);
+	strbuf_release(&prefix);
 	t->keep_partial_dir = in_source(t->local_dir, partial_dir);
 	if (t->keep_partial_dir) {
 		char *p = xasprintf("%s/%s", partial_dir, base);
@@ -175,10 +179,15 @@ match_tmp(const char *name, const struct sftp_attrs *a, void *ctx)
 static int
 find_tmp(struct sftp *s, struct target *t, int64_t not_before, struct strvec *found)
 {
-	struct tmp_scan ts = { t->tmp_prefix, strlen(t->tmp_prefix), t->local_dir, not_before,
-			       STRVEC_INIT };
-	int rc = sftp_list(s, t->dir, match_tmp, &ts);
+	struct tmp_scan ts = { t->tmp_prefix, t->tmp_prefix ? strlen(t->tmp_prefix) : 0,
+			       t->local_dir, not_before, STRVEC_INIT };
+	int rc;
 
+	if (t->tmp_prefix == NULL) {
+		*found = ts.found;
+		return SYNC_OK;
+	}
+	rc = sftp_list(s, t->dir, match_tmp, &ts);
 	*found = ts.found;
 	return rc;
 }

@@ -193,6 +193,41 @@ rsync_remote_spec(struct strbuf *out, const char *host, const char *path)
 	}
 }
 
+bool
+rsync_tmpname_prefix(struct strbuf *out, size_t dirlen, const char *base)
+{
+	/* The far side's MAXPATHLEN and NAME_MAX (Linux), and ".XXXXXX". */
+	const long path_max = 4096, name_max = 255, suffix = 7;
+	long maxname = path_max - (long)dirlen - 1 - suffix;
+	const char *f = base;
+	size_t len, n;
+
+	/* A leading dot is not doubled. */
+	if (*f == '.')
+		f++;
+	if (maxname > name_max - 1 - suffix)
+		maxname = name_max - 1 - suffix;
+	if (maxname < 0)
+		return false;   /* rsync makes none: "temporary filename too long" */
+	len = strlen(f);
+	n = maxname == 0 ? 0 : len >= (size_t)maxname ? (size_t)maxname - 1 : len;
+	/* Cut inside non-ASCII: back to before every byte of it in a row. */
+	if (n < len && ((unsigned char)f[n] & 0x80))
+		while (n > 0 && ((unsigned char)f[n - 1] & 0x80))
+			n--;
+	/* One trailing dot goes before the suffix's; with no name, the leading one. */
+	if (n > 0 && f[n - 1] == '.')
+		n--;
+	else if (n == 0) {
+		strbuf_addch(out, '.');
+		return true;
+	}
+	strbuf_addch(out, '.');
+	strbuf_add(out, f, n);
+	strbuf_addch(out, '.');
+	return true;
+}
+
 void
 rsync_filter_escape(struct strbuf *out, const char *path)
 {

@@ -124,6 +124,18 @@ void rsync_filter_escape(struct strbuf *out, const char *path);
  */
 bool rsync_itemized_name(const char *line, size_t len, size_t *name_at);
 
+/*
+ * Append how the temporary file rsync's receiver writes for base begins,
+ * before its six random characters, as receiver.c get_tmpname() makes it
+ * (rsync 3.1 to 3.5): a dot, base without its own leading dot, cut to fit
+ * 255 bytes or the path limit (and then back to before any run of
+ * non-ASCII bytes the cut fell into), without one trailing dot, and the
+ * suffix's dot. dirlen: bytes of the directory part of base's path under
+ * the destination, its slash included (0 at the top). False when rsync
+ * can make no temporary file there.
+ */
+bool rsync_tmpname_prefix(struct strbuf *out, size_t dirlen, const char *base);
+
 /* Append the complete rsync argv for job (program first). */
 void rsync_job_argv(const struct rsync_job *job, struct strvec *argv);
 

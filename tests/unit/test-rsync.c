@@ -517,6 +517,61 @@ check_exclude_exact(const char *dir, const char *name, const char *const *others
 	strbuf_release(&path);
 }
 
+/* Temporary names as rsync 3.5.0's receiver made them for these names. */
+static void
+test_tmpname(void)
+{
+	struct strbuf name = STRBUF_INIT, want = STRBUF_INIT, sb = STRBUF_INIT;
+	static const struct { const char *base, *prefix; } cases[] = {
+		{ "f", ".f." }, { ".hidden", ".hidden." }, { "..dots", "..dots." },
+		{ "...", "..." }, { "end.", ".end." }, { "a..b", ".a..b." },
+		{ "\xe4\xb8\xad", ".\xe4\xb8\xad." },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		strbuf_reset(&sb);
+		CHECK(rsync_tmpname_prefix(&sb, 0, cases[i].base));
+		CHECK_STR(sb.buf, cases[i].prefix);
+	}
+	/* 255 bytes: cut to 246. */
+	for (i = 0; i < 255; i++)
+		strbuf_addch(&name, 'x');
+	strbuf_addch(&want, '.');
+	strbuf_add(&want, name.buf, 246);
+	strbuf_addch(&want, '.');
+	strbuf_reset(&sb);
+	CHECK(rsync_tmpname_prefix(&sb, 4, name.buf));
+	CHECK_STR(sb.buf, want.buf);
+	/* 85 CJK characters: the cut falls in one, and every one goes. */
+	strbuf_reset(&name);
+	for (i = 0; i < 85; i++)
+		strbuf_addstr(&name, "\xe4\xb8\xad");
+	strbuf_reset(&sb);
+	CHECK(rsync_tmpname_prefix(&sb, 0, name.buf));
+	CHECK_STR(sb.buf, ".");
+	/* "abc" and 63 emoji: back to "abc". */
+	strbuf_reset(&name);
+	strbuf_addstr(&name, "abc");
+	for (i = 0; i < 63; i++)
+		strbuf_addstr(&name, "\xf0\x9f\x98\x80");
+	strbuf_reset(&sb);
+	CHECK(rsync_tmpname_prefix(&sb, 0, name.buf));
+	CHECK_STR(sb.buf, ".abc.");
+	/* Deep down, the path limit cuts first; past it there is none. */
+	strbuf_reset(&sb);
+	CHECK(rsync_tmpname_prefix(&sb, 4096 - 1 - 7 - 4, "abcdefgh"));
+	CHECK_STR(sb.buf, ".abc.");
+	strbuf_reset(&sb);
+	CHECK(rsync_tmpname_prefix(&sb, 4096 - 1 - 7, "abcdefgh"));
+	CHECK_STR(sb.buf, ".");
+	strbuf_reset(&sb);
+	CHECK(!rsync_tmpname_prefix(&sb, 4096, "abcdefgh"));
+	strbuf_release(&name);
+	strbuf_release(&want);
+	strbuf_release(&sb);
+}
+
 static void
 test_filter_escape(void)
 {
@@ -715,6 +770,7 @@ main(void)
 	test_fixture_tree();
 	test_fixture_fast();
 	test_filter_escape();
+	test_tmpname();
 	test_permanent_errors();
 	test_ssh_error_summary();
 	test_file_problems();
