@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "options.h"
+#include "output.h"
 #include "proc.h"
 #include "store.h"
 #include "supervisor.h"
@@ -469,6 +471,25 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	    path_absolute(source_arg, &source) < 0) {
 		cmd_error(ctx, "invalid source '%s': %s", source_arg, strerror(errno));
 		return EXIT_USAGE;
+	}
+	/*
+	 * The portal names a part by the filePath query showed, where bytes
+	 * that are not UTF-8 are U+FFFD: find the file it stands for.
+	 */
+	if (source && strstr(source, "\xef\xbf\xbd") && access(source, F_OK) < 0) {
+		char *real = NULL;
+		int rc = path_from_shown(source, &real);
+
+		if (rc == SYNC_ERR_AMBIGUOUS) {
+			cmd_error(ctx, "'%s' stands for more than one file (U+FFFD stands for any "
+				  "byte that is not UTF-8): give the path as it is", source_arg);
+			free(source);
+			return EXIT_USAGE;
+		}
+		if (rc == SYNC_OK) {
+			free(source);
+			source = real;
+		}
 	}
 
 	dir = cmd_state_dir(ctx);

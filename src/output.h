@@ -29,6 +29,15 @@ void fmt_bytes_human(struct strbuf *out, uint64_t n);
  */
 void display_path(struct strbuf *out, const char *path);
 
+/*
+ * Find the file that display_path() shows as shown (absolute): each
+ * component that holds U+FFFD and is not a name as it is stands for the
+ * one entry of its directory shown that way. Sets *out (caller frees);
+ * SYNC_ERR_NOT_FOUND when there is none, SYNC_ERR_AMBIGUOUS when two
+ * names differ only in bytes that are not UTF-8.
+ */
+int path_from_shown(const char *shown, char **out);
+
 struct legacy_row {
 	const char *address;
 	const char *file_path;    /* absolute local path, raw bytes */

@@ -33,6 +33,7 @@ sync_strerror(int err)
 	case SYNC_ERR_TIMEOUT: return "timed out";
 	case SYNC_ERR_EXISTS: return "already exists";
 	case SYNC_ERR_SCHEMA: return "state database is from a newer scow-sync";
+	case SYNC_ERR_AMBIGUOUS: return "more than one matches";
 	}
 	return "unknown error";
 }

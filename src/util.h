@@ -33,6 +33,7 @@ enum sync_err {
 	SYNC_ERR_TIMEOUT = -10,
 	SYNC_ERR_EXISTS = -11,
 	SYNC_ERR_SCHEMA = -12,    /* the store was written by a newer version */
+	SYNC_ERR_AMBIGUOUS = -13, /* more than one thing matched */
 };
 
 /* Name an error code; for SYNC_ERR_SYSTEM this is strerror(errno). */

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "history.h"
 #include "output.h"
@@ -262,6 +264,68 @@ test_legacy_json(void)
 	legacy_list_free(l);
 }
 
+/* Touch dir/name; return its path (caller frees). */
+static char *
+make(const char *dir, const char *name, int is_dir)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+
+	if (is_dir)
+		CHECK(mkdir(path, 0700) == 0);
+	else {
+		FILE *f = fopen(path, "w");
+
+		CHECK(f != NULL);
+		if (f)
+			fclose(f);
+	}
+	return path;
+}
+
+/* The way back from what query shows to the file it stands for. */
+static void
+test_path_from_shown(void)
+{
+	char tmp[] = "/tmp/scow-sync-test-output-XXXXXX";
+	char *a, *f, *got = NULL, *want;
+	struct strbuf sb = STRBUF_INIT;
+
+	CHECK(mkdtemp(tmp) != NULL);
+	a = make(tmp, "a\xff b", 1);
+	f = make(a, "f\xfe\xe4\xb8", 0);
+	free(make(a, "twin\xf1", 0));
+	free(make(a, "twin\xf2", 0));
+	free(make(a, "lit\xef\xbf\xbd", 0));
+	free(make(a, "lit\xf3", 0));
+
+	display_path(&sb, f);
+	CHECK(strcmp(sb.buf, f) != 0);
+	CHECK(path_from_shown(sb.buf, &got) == SYNC_OK);
+	CHECK_STR(got, f);
+	free(got);
+	/* Two names shown alike: neither is chosen. */
+	want = xasprintf("%s/a\xef\xbf\xbd b/twin\xef\xbf\xbd", tmp);
+	CHECK(path_from_shown(want, &got) == SYNC_ERR_AMBIGUOUS);
+	free(want);
+	/* A name that really holds U+FFFD is itself. */
+	want = xasprintf("%s/lit\xef\xbf\xbd", a);
+	CHECK(path_from_shown(want, &got) == SYNC_OK);
+	CHECK_STR(got, want);
+	free(got);
+	free(want);
+	want = xasprintf("%s/a\xef\xbf\xbd b/none\xef\xbf\xbd", tmp);
+	CHECK(path_from_shown(want, &got) == SYNC_ERR_NOT_FOUND);
+	free(want);
+	CHECK(path_from_shown("relative", &got) == SYNC_ERR_INVALID);
+
+	strbuf_reset(&sb);
+	strbuf_addf(&sb, "rm -rf '%s'", tmp);
+	CHECK(system(sb.buf) == 0);
+	strbuf_release(&sb);
+	free(a);
+	free(f);
+}
+
 int
 main(void)
 {
@@ -270,5 +334,6 @@ main(void)
 	test_query_json();
 	test_status_table();
 	test_progress_line();
+	test_path_from_shown();
 	return unit_done("test-output");
 }
