@@ -281,6 +281,16 @@ scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$bad" 2>"$T/err"; rc=$?
 scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src/no"$'\n'"such" 2>"$T/err"; rc=$?
 [ "$rc" = 3 ] || fail "terminate of a part of an ended transfer exited $rc, want 3"
 [ "$(wc -l <"$T/err")" = 1 ] || fail "terminate's error is not one line: $(cat "$T/err")"
+# A destination that cannot be made (a file is in the way): the transfer
+# fails, its reason names the destination escaped, and query stays valid.
+printf x >"$T/"$'afile\n\xff'
+scow-sync run "${start_args[@]}" -s "$small" -d "$T/"$'afile\n\xff/$(touch '"$TAG"')' -q 2>"$T/err"; rc=$?
+[ "$rc" = 1 ] || fail "a transfer to an impossible destination exited $rc, want 1"
+[ "$(transfer_state "$(last_id)")" = failed ] || fail "it ended $(transfer_state "$(last_id)")"
+grep -aqF "cannot create destination '$T/afile\x0a\xff/\$(touch $TAG)'" "$log" ||
+	fail "the log does not name the destination escaped"
+ask_query "$small"
+[ "$Q" = "[]" ] || fail "query not empty after a failed transfer: $Q"
 # A path as query shows it, where two names differ only in bytes that
 # are not UTF-8: terminate cannot tell which is meant, and says so.
 scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$(shown "$src/twin"$'\xf1')" 2>"$T/err"; rc=$?
