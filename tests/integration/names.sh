@@ -326,8 +326,9 @@ for f in "$keep/$long_cjk" "$long_emoji"; do
 	head -c 3145728 /dev/urandom >"$slow/$f"
 done
 cp -a "$small/d" "$slow/d"
-sdst="$T/dst-slow 'q' \$(touch $T/pwned-s) *"
-scopy=$sdst/${slow##*/}
+# Relative, under the far side's home: the cleanup over SFTP finds it too.
+sdst="~/dst-slow 'q' \$(touch $TAG) *"
+scopy=$RHOME/$sdst/${slow##*/}
 export SCOW_SYNC_BWLIMIT=256 SCOW_SYNC_WORKERS=2
 scow-sync-start "${start_args[@]}" -s "$slow" -d "$sdst" -m 2 || fail "start of the slow tree exited $?"
 id=$(last_id)
@@ -365,7 +366,7 @@ wait_for 10 eval '[ -n "$(extra_files "$scopy/$keep" "$slow/$keep" | grep -v sco
 	fail "no temporary file of the long name"
 stopped=
 for p in $(pgrep -x rsync); do
-	case $(readlink "/proc/$p/cwd") in "$sdst"*) kill -STOP "$p" && stopped="$stopped $p" ;; esac
+	case $(readlink "/proc/$p/cwd") in "$RHOME/$sdst"*) kill -STOP "$p" && stopped="$stopped $p" ;; esac
 done
 [ -n "$stopped" ] || fail "no rsync of the far side to stop"
 scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$slow"; rc=$?
@@ -377,24 +378,53 @@ kill -9 $stopped
 no_processes_left || fail "processes left after the terminate"
 ask_query "$slow"
 [ "$Q" = "[]" ] || fail "query not empty after the terminate: $Q"
-[ -z "$(partial_files "$sdst")" ] || fail "partial files left: $(partial_files "$sdst")"
+[ -z "$(partial_files "$RHOME/$sdst")" ] || fail "partial files left: $(partial_files "$RHOME/$sdst")"
 
 unset SCOW_SYNC_BWLIMIT
 scow-sync resume -f -q "$id" || fail "resume of the terminated transfer exited $?"
 [ "$(transfer_state "$id")" = done ] || fail "the resumed transfer ended $(transfer_state "$id")"
 # Everything but the part stopped on its own; its directory may be there, empty.
 rm -rf "$T/expected" && cp -a "$slow" "$T/expected" && rm -rf "$T/expected/$part"
-[ -d "$sdst/${slow##*/}/$part" ] && { rmdir "$sdst/${slow##*/}/$part" || fail "the part arrived"; }
-tree_equal "$T/expected" "$sdst/${slow##*/}" || fail "the resumed copy differs"
+[ -d "$scopy/$part" ] && { rmdir "$scopy/$part" || fail "the part arrived"; }
+tree_equal "$T/expected" "$scopy" || fail "the resumed copy differs"
 # The same request again moves everything, the part too.
 scow-sync-start "${start_args[@]}" -s "$slow" -d "$sdst" -m 2 || fail "the new start exited $?"
 id2=$(last_id)
 wait_for 60 transfer_ended "$id2" || fail "the new start did not end"
-tree_equal "$slow" "$sdst/${slow##*/}" || fail "the copy differs after the new start"
+tree_equal "$slow" "$scopy" || fail "the copy differs after the new start"
 no_processes_left || fail "processes left at the end"
 no_canary || fail "a name was run by the shell"
 
-# ---- 6. SCOW_SYNC_LONG=1: every byte, and random names ----------------------
+# ---- 6. a supervisor killed (interrupted), and the same start again ----------
+intr=$T/src/$'int \xfe $(touch '"$TAG"')'
+cp -a "$small" "$intr"
+head -c 2097152 /dev/urandom >"$intr/"$'-big \n\xff `touch '"$TAG"'`'
+export SCOW_SYNC_BWLIMIT=256
+scow-sync-start "${start_args[@]}" -s "$intr" -d "$T/dst-int \$(touch $T/pwned-i)" -m 1 ||
+	fail "start of the transfer to interrupt exited $?"
+id=$(last_id)
+query_until "$intr" "$intr/"$'-big \n\xff `touch '"$TAG"'`' || fail "the big file never got under way"
+kill -9 "$(python3 - "$state/scow-sync.db" "$id" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=15)
+print(db.execute("SELECT sup_pid FROM transfers WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0])
+PY
+)"
+no_processes_left || fail "processes outlived their supervisor"
+ask_query "$intr"
+[ "$Q" = "[]" ] || fail "query shows files of a dead supervisor: $Q"
+[ "$(transfer_state "$id")" = interrupted ] || fail "the killed transfer is $(transfer_state "$id")"
+unset SCOW_SYNC_BWLIMIT
+scow-sync-start "${start_args[@]}" -s "$intr" -d "$T/dst-int \$(touch $T/pwned-i)" -m 1 ||
+	fail "the same start again exited $?"
+[ "$(last_id)" = "$id" ] || fail "the same start did not continue transfer $id"
+wait_for 30 transfer_ended "$id" || fail "the continued transfer did not end"
+[ "$(transfer_state "$id")" = done ] || fail "the continued transfer ended $(transfer_state "$id")"
+tree_equal "$intr" "$T/dst-int \$(touch $T/pwned-i)/${intr##*/}" || fail "the continued copy differs"
+no_processes_left || fail "processes left after the continued transfer"
+no_canary || fail "a name was run by the shell"
+
+# ---- 7. SCOW_SYNC_LONG=1: every byte, and random names ----------------------
 if [ "${SCOW_SYNC_LONG:-0}" = 1 ]; then
 	seed=${SCOW_SYNC_SEED:-$RANDOM}
 	echo "random names from seed $seed (SCOW_SYNC_SEED)"
