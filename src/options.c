@@ -148,6 +148,13 @@ check_key(const char *path, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	/* ssh reads the name in its own quotes, with ${VAR} expanded: see ssh_base_argv. */
+	if (strpbrk(path, "\"\\") || strstr(path, "${")) {
+		snprintf(err, errlen, "cannot use key '%s': ssh cannot take a key path "
+			 "with '\"', '\\' or '${'", path);
+		close(fd);
+		return -1;
+	}
 	close(fd);
 	return 0;
 }

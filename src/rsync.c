@@ -42,7 +42,26 @@ ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
 	if (t->known_hosts)
 		push_opt(argv, "UserKnownHostsFile=%s", t->known_hosts);
 	push_opt(argv, "IdentitiesOnly=yes");
-	push_opt(argv, "IdentityFile=%s", t->key_path);
+	/*
+	 * ssh splits an -o value at spaces (the key "/a b/id" was "/a") unless
+	 * it is in double quotes, and expands % in it ("%%" is one). The
+	 * options check refuses what no ssh takes the same: '"', '\\', "${".
+	 */
+	{
+		struct strbuf key = STRBUF_INIT;
+		const char *p;
+
+		strbuf_addstr(&key, "IdentityFile=\"");
+		for (p = t->key_path; *p; p++) {
+			if (*p == '%')
+				strbuf_addch(&key, '%');
+			strbuf_addch(&key, *p);
+		}
+		strbuf_addch(&key, '"');
+		strvec_push(argv, "-o");
+		strvec_push(argv, key.buf);
+		strbuf_release(&key);
+	}
 	push_opt(argv, "PasswordAuthentication=no");
 	push_opt(argv, "KbdInteractiveAuthentication=no");
 	push_opt(argv, "ConnectTimeout=%d", t->connect_timeout > 0 ? t->connect_timeout : 30);

@@ -281,6 +281,24 @@ scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$bad" 2>"$T/err"; rc=$?
 scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src/no"$'\n'"such" 2>"$T/err"; rc=$?
 [ "$rc" = 3 ] || fail "terminate of a part of an ended transfer exited $rc, want 3"
 [ "$(wc -l <"$T/err")" = 1 ] || fail "terminate's error is not one line: $(cat "$T/err")"
+# A key whose path has spaces, quotes and what ssh would expand (%h, %%):
+# login is checked true, and the transfer goes through. One with what ssh
+# cannot take in any quoting ('"', '\', "${") is refused at once.
+akey=$T/$'key dir %h %% \'q\' $HOME 中 \xff'/'id rsa'
+mkdir -p "${akey%/*}" && cp "$SSH_KEY" "$akey" && cp "$SSH_KEY.pub" "$akey.pub"
+out=$(scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -p "$SSHD_PORT" -k "$akey" -c 2>"$T/err")
+[ "$out" = true ] || fail "key check with an awkward key path said '$out': $(cat "$T/err")"
+scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -p "$SSHD_PORT" -k "$akey" -s "$small" \
+	-d "$T/dst-key" -q || fail "a transfer with an awkward key path exited $?"
+tree_equal "$small" "$T/dst-key/small" || fail "the copy with an awkward key path differs"
+for k in '"' '\' '${HOME}'; do
+	bkey=$T/"key $k"
+	cp "$SSH_KEY" "$bkey"
+	scow-sync-start "${start_args[@]}" -k "$bkey" -s "$small" -d "$T/dst-key2" 2>"$T/err"; rc=$?
+	[ "$rc" = 2 ] && [ "$(wc -l <"$T/err")" = 1 ] ||
+		fail "a key path with $k: exit $rc, $(cat "$T/err")"
+done
+
 # A destination that cannot be made (a file is in the way): the transfer
 # fails, its reason names the destination escaped, and query stays valid.
 printf x >"$T/"$'afile\n\xff'
