@@ -39,8 +39,12 @@ ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
 	}
 	push_opt(argv, "BatchMode=yes");
 	push_opt(argv, "StrictHostKeyChecking=accept-new");
+	/*
+	 * It takes a list split at spaces: "/home/a b/.ssh/known_hosts" was
+	 * "/home/a" and "b/.ssh/known_hosts", and no host key was ever kept.
+	 */
 	if (t->known_hosts)
-		push_opt(argv, "UserKnownHostsFile=%s", t->known_hosts);
+		push_opt(argv, "UserKnownHostsFile=\"%s\"", t->known_hosts);
 	push_opt(argv, "IdentitiesOnly=yes");
 	/*
 	 * ssh splits an -o value at spaces (the key "/a b/id" was "/a") unless

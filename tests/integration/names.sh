@@ -291,6 +291,12 @@ out=$(scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -p "$SSHD_PORT" -k "$akey" -
 scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -p "$SSHD_PORT" -k "$akey" -s "$small" \
 	-d "$T/dst-key" -q || fail "a transfer with an awkward key path exited $?"
 tree_equal "$small" "$T/dst-key/small" || fail "the copy with an awkward key path differs"
+# A home with a space: known_hosts under it is one file to ssh.
+mkdir -p "$T/home x/.ssh"
+HOME="$T/home x" scow-sync run "${start_args[@]}" -s "$small" -d "$T/dst-homex" -q ||
+	fail "a transfer from a home with a space exited $?"
+tree_equal "$small" "$T/dst-homex/small" || fail "the copy from a home with a space differs"
+[ -s "$T/home x/.ssh/known_hosts" ] || fail "the host key was not learned into the home with a space"
 for k in '"' '\' '${HOME}'; do
 	bkey=$T/"key $k"
 	cp "$SSH_KEY" "$bkey"

@@ -396,7 +396,7 @@ test_argv(void)
 {
 	struct ssh_target t = {
 		.program = "ssh", .user = "al ice", .host = "h", .port = 2222,
-		.key_path = "/k/it's key %h", .known_hosts = "/home/u/.ssh/known_hosts",
+		.key_path = "/k/it's key %h", .known_hosts = "/home/u v/.ssh/known_hosts",
 		.ssh_config = "none", .control_path = "/tmp/s/cm", .connect_timeout = 7,
 	};
 	struct rsync_job job = {
@@ -412,6 +412,7 @@ test_argv(void)
 	/* rsync's -e splitter: words in '...', a ' doubled inside. */
 	CHECK(strncmp(sb.buf, "'ssh' '-F' 'none' '-o' 'BatchMode=yes'", 38) == 0);
 	CHECK(strstr(sb.buf, "'IdentityFile=\"/k/it''s key %%h\"'") != NULL);
+	CHECK(strstr(sb.buf, "'UserKnownHostsFile=\"/home/u v/.ssh/known_hosts\"'") != NULL);
 	CHECK(strstr(sb.buf, "'ControlPath=/tmp/s/cm' '-o' 'ControlMaster=no'") != NULL);
 	CHECK(strstr(sb.buf, "'-p' '2222' '-l' 'al ice'") != NULL);
 	CHECK(strstr(sb.buf, "'ConnectTimeout=7'") != NULL);
