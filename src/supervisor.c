@@ -3252,8 +3252,13 @@ tmp_base(void)
 {
 	const char *base = getenv("TMPDIR");
 
-	/* Unix socket paths are short (108 bytes): keep this one short too. */
-	if (base == NULL || *base != '/' || strlen(base) > 60)
+	/*
+	 * Unix socket paths are short (108 bytes): keep this one short too.
+	 * ssh splits ControlPath at spaces and expands % in it: plain names only.
+	 */
+	if (base == NULL || *base != '/' || strlen(base) > 60 ||
+	    base[strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789/._-")] != '\0')
 		base = "/tmp";
 	return base;
 }

@@ -297,6 +297,11 @@ HOME="$T/home x" scow-sync run "${start_args[@]}" -s "$small" -d "$T/dst-homex" 
 	fail "a transfer from a home with a space exited $?"
 tree_equal "$small" "$T/dst-homex/small" || fail "the copy from a home with a space differs"
 [ -s "$T/home x/.ssh/known_hosts" ] || fail "the host key was not learned into the home with a space"
+# A TMPDIR that ssh would split or expand is not used for the socket.
+mkdir -p "$T/tmp x%h"
+TMPDIR="$T/tmp x%h" scow-sync run "${start_args[@]}" -s "$small" -d "$T/dst-tmpx" -q ||
+	fail "a transfer with an awkward TMPDIR exited $?"
+tree_equal "$small" "$T/dst-tmpx/small" || fail "the copy with an awkward TMPDIR differs"
 for k in '"' '\' '${HOME}'; do
 	bkey=$T/"key $k"
 	cp "$SSH_KEY" "$bkey"
