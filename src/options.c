@@ -45,8 +45,13 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 	int c;
 
 	memset(req, 0, sizeof *req);
-	/* '+': stop at the first operand; ':': report a missing argument. */
-	optind = 1;
+	/*
+	 * '+': stop at the first operand; ':': report a missing argument.
+	 * optind 0, not 1, starts getopt afresh (glibc, musl): with 1 it goes
+	 * on from where an earlier parse stopped, inside arguments that may
+	 * be gone.
+	 */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:a:u:s:d:m:p:k:cvqh", long_options, NULL)) != -1) {
 		switch (c) {

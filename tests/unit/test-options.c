@@ -34,6 +34,29 @@ try(struct transfer_request *req, const char *const *args)
 	return "";
 }
 
+/*
+ * A second parse must not look at the first one's arguments, which may be
+ * gone: getopt keeps a pointer into them unless it is reset with optind 0.
+ */
+static void
+test_parse_twice(void)
+{
+	struct transfer_request req;
+	char first[4][8] = { "start", "-a", "h", "-c" };
+	char *argv1[] = { first[0], first[1], first[2], first[3], NULL };
+	char *argv2[] = { "start", "--version", NULL };
+	char err[256] = "";
+	int verbosity = 0;
+
+	CHECK_INT(options_parse_transfer(4, argv1, &req, &verbosity, err, sizeof err), OPTIONS_OK);
+	/* The first arguments are freed and their memory used again. */
+	memset(first, 'c', sizeof first);
+	first[3][7] = '\0';
+	CHECK_INT(options_parse_transfer(2, argv2, &req, &verbosity, err, sizeof err),
+		  OPTIONS_VERSION);
+	CHECK_STR(err, "");
+}
+
 int
 main(void)
 {
@@ -150,5 +173,6 @@ main(void)
 	rmdir(dir);
 	free(src);
 	free(key);
+	test_parse_twice();
 	return unit_done("test-options");
 }
