@@ -257,7 +257,7 @@ read_reply(struct sftp *s, uint32_t id, int *type)
 static int
 read_status(struct sftp *s, const char *what, const char *path)
 {
-	struct strbuf esc = STRBUF_INIT;
+	struct strbuf esc = STRBUF_INIT, why = STRBUF_INIT;
 	const char *msg = "";
 	uint32_t code, len = 0;
 	int rc;
@@ -269,10 +269,12 @@ read_status(struct sftp *s, const char *what, const char *path)
 	if (!get_string(s, &msg, &len))
 		len = 0;
 	escape_untrusted(&esc, path, strlen(path));
+	/* The far side's words go to the log and the terminal: escaped too. */
+	escape_untrusted(&why, msg, len > 200 ? 200 : len);
 	rc = code == FX_NO_SUCH_FILE ? SYNC_ERR_NOT_FOUND : SYNC_ERR_REMOTE;
-	fail(s, rc, "%s '%s': %.*s", what, esc.buf, (int)(len > 200 ? 200 : len),
-	     len ? msg : "failed");
+	fail(s, rc, "%s '%s': %s", what, esc.buf, why.len ? why.buf : "failed");
 	strbuf_release(&esc);
+	strbuf_release(&why);
 	return rc;
 }
 
