@@ -334,6 +334,9 @@ rsync_parse_progress(const char *s, size_t len, struct rsync_progress *out)
 			return SYNC_ERR_INVALID;
 		for (int k = 0; k <= u - "KMGTP"; k++)
 			value *= 1024;
+		/* More than 64 bits hold is no count rsync printed (and no value to convert). */
+		if (!(value < 18446744073709551616.0))
+			return SYNC_ERR_INVALID;
 		p.bytes = (uint64_t)value;
 		i++;
 	}
