@@ -167,6 +167,20 @@ main(void)
 		const char *e[] = { "-a", "h", "-s", "/", "-d", "d", "-k", key, NULL };
 		CHECK_STR(try(&req, e), "cannot transfer '/': choose a directory below it");
 		transfer_request_release(&req);
+		/* The value as given, but one line without control bytes. */
+		const char *f[] = { "-a", "h", "x\ny\033[2J", NULL };
+		CHECK_STR(try(&req, f), "unexpected argument 'x\\x0ay\\x1b[2J'");
+		const char *g[] = { "-a", "h", "-\a", NULL };
+		CHECK_STR(try(&req, g), "unknown option '-\\x07'");
+		const char *h[] = { "-a", "-\n", NULL };
+		CHECK_STR(try(&req, h), "invalid address '-\\x0a': must not begin with '-'");
+		const char *k[] = { "-a", "h", "-u", "u", "-p", "22\n", NULL };
+		CHECK_STR(try(&req, k), "invalid port '22\\x0a': expected a number from 1 to 65535");
+		transfer_request_release(&req);
+		const char *m[] = { "-a", "h", "-u", "u", "-s", "/no/such\n", "-d", "d", "-k", key,
+				    NULL };
+		CHECK_STR(try(&req, m), "cannot read source '/no/such\\x0a': No such file or directory");
+		transfer_request_release(&req);
 	}
 	unlink(key);
 	rmdir(src);
