@@ -267,8 +267,13 @@ env_number(const char *name, unsigned long long min, unsigned long long max,
 	if (v == NULL || *v == '\0')
 		return 0;
 	if (parse_ullong(v, min, max, out) < 0) {
+		struct strbuf esc = STRBUF_INIT;
+
+		/* The environment holds any bytes: the message stays one line. */
+		escape_untrusted(&esc, v, strlen(v));
 		snprintf(err, errlen, "invalid %s '%s': expected a number from %llu to %llu",
-			 name, v, min, max);
+			 name, esc.buf, min, max);
+		strbuf_release(&esc);
 		return -1;
 	}
 	return 0;
@@ -306,8 +311,12 @@ supervisor_config_from_env(struct supervisor_config *cfg, char *err, size_t errl
 	else if (strcmp(s, "never") == 0)
 		cfg->compress = COMPRESS_NEVER;
 	else {
+		struct strbuf esc = STRBUF_INIT;
+
+		escape_untrusted(&esc, s, strlen(s));
 		snprintf(err, errlen, "invalid SCOW_SYNC_COMPRESS '%s': expected auto, always or never",
-			 s);
+			 esc.buf);
+		strbuf_release(&esc);
 		return -1;
 	}
 	/* Whoever reads the configuration claims the transfer: its owner until we run. */
