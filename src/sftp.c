@@ -452,11 +452,13 @@ sftp_list(struct sftp *s, const char *path, sftp_name_fn fn, void *ctx)
 		if ((rc = send_packet(s, FXP_READDIR)) < 0 || (rc = read_reply(s, id, &type)) < 0)
 			break;
 		if (type == FXP_STATUS) {
+			size_t at = s->pos;
 			uint32_t code;
 
 			if (get_u32(s, &code) && code == FX_EOF)
 				break;
-			s->pos -= 4;
+			/* Back to the code, if there was one: never into the id. */
+			s->pos = at;
 			rc = read_status(s, "readdir", path);
 			if (rc == SYNC_OK)
 				rc = fail(s, SYNC_ERR_REMOTE, "readdir without names");
