@@ -101,10 +101,17 @@ check_environment(char *const *values, size_t n)
 	char err[512];
 	size_t i;
 
+	/*
+	 * putenv with buffers of our own: glibc's setenv keeps every value it
+	 * was ever given, which grows without end over millions of runs.
+	 */
+	static char entries[NSETTINGS][512];
+
 	for (i = 0; i < NSETTINGS; i++) {
-		if (i < n)
-			setenv(settings[i], values[i], 1);
-		else
+		if (i < n) {
+			snprintf(entries[i], sizeof entries[i], "%s=%s", settings[i], values[i]);
+			putenv(entries[i]);
+		} else
 			unsetenv(settings[i]);
 	}
 	err[0] = '\0';
