@@ -185,7 +185,7 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	int c, code = EXIT_FAILED;
 
 	opterr = 0;
-	optind = 1;
+	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	history_filter_init(&filter, now);
 	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
 		switch (c) {

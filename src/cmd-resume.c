@@ -120,7 +120,7 @@ cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	int c, code = EXIT_FAILED, rc;
 
 	opterr = 0;
-	optind = 1;
+	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	while ((c = getopt_long(argc, argv, "+:fvqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = true; break;

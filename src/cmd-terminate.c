@@ -429,7 +429,7 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 
 	memset(&tc, 0, sizeof tc);
 	opterr = 0;
-	optind = 1;
+	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	while ((c = getopt_long(argc, argv, "+:a:u:s:vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': address = optarg; break;

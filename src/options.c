@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -42,6 +43,31 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/*
+ * Write a message into err and return -1. The offending values in it are
+ * as given, any bytes: the message is escaped as a whole (control bytes,
+ * line breaks, invalid UTF-8), so that it stays one line a terminal shows
+ * as it is.
+ */
+static int
+reject(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+reject(char *err, size_t errlen, const char *fmt, ...)
+{
+	struct strbuf raw = STRBUF_INIT, esc = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&raw, fmt, ap);
+	va_end(ap);
+	escape_untrusted(&esc, raw.buf, raw.len);
+	snprintf(err, errlen, "%s", esc.buf);
+	strbuf_release(&raw);
+	strbuf_release(&esc);
+	return -1;
+}
+
 int
 options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 		       int *verbosity, char *err, size_t errlen)
@@ -49,8 +75,13 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 	int c;
 
 	memset(req, 0, sizeof *req);
-	/* '+': stop at the first operand; ':': report a missing argument. */
-	optind = 1;
+	/*
+	 * '+': stop at the first operand; ':': report a missing argument.
+	 * optind 0, not 1, starts getopt afresh (glibc, musl): with 1 it goes
+	 * on from where an earlier parse stopped, inside arguments that may
+	 * be gone.
+	 */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:a:u:s:d:m:p:k:cvqh", long_options, NULL)) != -1) {
 		switch (c) {
@@ -70,19 +101,15 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 		case OPT_RETRIES: req->retries_arg = optarg; break;
 		case OPT_BWLIMIT: req->bwlimit_arg = optarg; break;
 		case ':':
-			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
-			return OPTIONS_ERROR;
+			return reject(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		default:
 			if (optopt)
-				snprintf(err, errlen, "unknown option '-%c'", optopt);
-			else
-				snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
-			return OPTIONS_ERROR;
+				return reject(err, errlen, "unknown option '-%c'", optopt);
+			return reject(err, errlen, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-		return OPTIONS_ERROR;
+		return reject(err, errlen, "unexpected argument '%s'", argv[optind]);
 	}
 	return OPTIONS_OK;
 }
@@ -97,21 +124,13 @@ validate_word(const char *what, const char *s, char *err, size_t errlen)
 		snprintf(err, errlen, "%s is empty", what);
 		return -1;
 	}
-	if (*s == '-') {
-		snprintf(err, errlen, "invalid %s '%s': must not begin with '-'", what, s);
-		return -1;
-	}
+	if (*s == '-')
+		return reject(err, errlen, "invalid %s '%s': must not begin with '-'", what, s);
 	for (p = (const unsigned char *)s; *p; p++) {
 		if (*p <= ' ' || *p == 0x7f || *p == '@' || *p == '/' || *p == '\'' ||
-		    *p == '"' || *p == '\\') {
-			struct strbuf sb = STRBUF_INIT;
-
-			escape_untrusted(&sb, s, strlen(s));
-			snprintf(err, errlen, "invalid %s '%s': contains a space, quote, "
-				 "'@', '/' or control character", what, sb.buf);
-			strbuf_release(&sb);
-			return -1;
-		}
+		    *p == '"' || *p == '\\')
+			return reject(err, errlen, "invalid %s '%s': contains a space, quote, "
+				      "'@', '/' or control character", what, s);
 	}
 	return 0;
 }
@@ -125,10 +144,8 @@ validate_host(const char *host, char *err, size_t errlen)
 int
 validate_user(const char *user, char *err, size_t errlen)
 {
-	if (user && strchr(user, ':')) {
-		snprintf(err, errlen, "invalid user '%s': contains ':'", user);
-		return -1;
-	}
+	if (user && strchr(user, ':'))
+		return reject(err, errlen, "invalid user '%s': contains ':'", user);
 	return validate_word("user", user, err, errlen);
 }
 
@@ -139,14 +156,11 @@ check_key(const char *path, char *err, size_t errlen)
 	struct stat sb;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot read key '%s': %s", path, strerror(errno));
-		return -1;
-	}
+	if (fd < 0)
+		return reject(err, errlen, "cannot read key '%s': %s", path, strerror(errno));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "cannot read key '%s': not a regular file", path);
 		close(fd);
-		return -1;
+		return reject(err, errlen, "cannot read key '%s': not a regular file", path);
 	}
 	/* ssh reads the name in its own quotes, with ${VAR} expanded: see ssh_base_argv. */
 	if (strpbrk(path, "\"\\") || strstr(path, "${")) {
@@ -184,24 +198,19 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 	if (validate_user(req->user, err, errlen) < 0)
 		return -1;
 	req->port = DEFAULT_PORT;
-	if (req->port_arg && parse_int_range(req->port_arg, 1, 65535, &req->port) < 0) {
-		snprintf(err, errlen, "invalid port '%s': expected a number from 1 to 65535",
-			 req->port_arg);
-		return -1;
-	}
+	if (req->port_arg && parse_int_range(req->port_arg, 1, 65535, &req->port) < 0)
+		return reject(err, errlen, "invalid port '%s': expected a number from 1 to 65535",
+			      req->port_arg);
 	req->max_depth = DEFAULT_MAX_DEPTH;
 	if (req->max_depth_arg &&
-	    parse_int_range(req->max_depth_arg, 0, MAX_DEPTH_LIMIT, &req->max_depth) < 0) {
-		snprintf(err, errlen, "invalid max depth '%s': expected a number from 0 to %d",
-			 req->max_depth_arg, MAX_DEPTH_LIMIT);
-		return -1;
-	}
+	    parse_int_range(req->max_depth_arg, 0, MAX_DEPTH_LIMIT, &req->max_depth) < 0)
+		return reject(err, errlen, "invalid max depth '%s': expected a number from 0 to %d",
+			      req->max_depth_arg, MAX_DEPTH_LIMIT);
 	if (req->key_arg == NULL)
 		req->key_path = xasprintf("%s/scow/.scow-sync-ssh/id_rsa", home_dir());
-	else if (path_absolute(req->key_arg, &req->key_path) < 0) {
-		snprintf(err, errlen, "invalid key path '%s': %s", req->key_arg, strerror(errno));
-		return -1;
-	}
+	else if (path_absolute(req->key_arg, &req->key_path) < 0)
+		return reject(err, errlen, "invalid key path '%s': %s", req->key_arg,
+			      strerror(errno));
 	if (!need_source)
 		return 0;
 	if (check_key(req->key_path, err, errlen) < 0)
@@ -220,18 +229,16 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 	req->destination = req->destination_tidy;
 	if (path_source(req->source_arg, &req->source) < 0 ||
 	    lstat(req->source, &sb) < 0) {
-		snprintf(err, errlen, "cannot read source '%s': %s", req->source_arg,
-			 strerror(errno));
-		return -1;
+		return reject(err, errlen, "cannot read source '%s': %s", req->source_arg,
+			      strerror(errno));
 	}
 	if (strcmp(path_basename(req->source), "..") == 0) {
 		/* "x/.." would land as DEST/..: name the directory it really is. */
 		char *real = realpath(req->source, NULL);
 
 		if (real == NULL) {
-			snprintf(err, errlen, "cannot read source '%s': %s", req->source_arg,
-				 strerror(errno));
-			return -1;
+			return reject(err, errlen, "cannot read source '%s': %s", req->source_arg,
+				      strerror(errno));
 		}
 		free(req->source);
 		req->source = real;
@@ -241,9 +248,8 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 		return -1;
 	}
 	if (S_ISDIR(sb.st_mode) && access(req->source, R_OK | X_OK) < 0) {
-		snprintf(err, errlen, "cannot read source '%s': %s", req->source_arg,
-			 strerror(errno));
-		return -1;
+		return reject(err, errlen, "cannot read source '%s': %s", req->source_arg,
+			      strerror(errno));
 	}
 	return 0;
 }

@@ -36,8 +36,11 @@ fmt_rate(struct strbuf *out, double rate)
 	static const char *const units[] = { "kB/s", "MB/s", "GB/s" };
 	int u = 0;
 
-	/* The portal reads /([\d.]+)([kMGB]?B\/s)/: no other units, no signs. */
-	if (!(rate >= 0) || rate > 1e18)
+	/*
+	 * The portal reads /([\d.]+)([kMGB]?B\/s)/: no other units, no signs
+	 * (and -0.0 >= 0 holds, but prints as "-0.00").
+	 */
+	if (!(rate > 0) || rate > 1e18)
 		rate = 0;
 	if (rate < 1024) {
 		strbuf_addf(out, "%.2fB/s", rate);

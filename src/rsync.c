@@ -430,6 +430,9 @@ rsync_parse_progress(const char *s, size_t len, struct rsync_progress *out)
 			return SYNC_ERR_INVALID;
 		for (int k = 0; k <= u - "KMGTP"; k++)
 			value *= 1024;
+		/* More than 64 bits hold is no count rsync printed (and no value to convert). */
+		if (!(value < 18446744073709551616.0))
+			return SYNC_ERR_INVALID;
 		p.bytes = (uint64_t)value;
 		i++;
 	}
@@ -820,6 +823,62 @@ ssh_error_summary(const char *text, size_t len, struct strbuf *out)
 	}
 	if (last)
 		strbuf_add(out, last, last_len);
+}
+
+/*
+ * Is this line of rsync's stderr only a consequence of another (its
+ * closing "rsync error: ... (code N)", or a note that it skips a
+ * directory it could not make)? Then the cause is in an earlier line.
+ */
+static bool
+consequence_line(const char *p, size_t len)
+{
+	return (len >= 12 && strncmp(p, "rsync error:", 12) == 0) ||
+	       (len >= 12 && strncmp(p, "*** Skipping", 12) == 0);
+}
+
+void
+rsync_error_reason(const char *s, size_t len, struct strbuf *out)
+{
+	const char *end = s + len, *p, *fallback = NULL;
+	size_t fallback_len = 0;
+
+	if (rsync_error_is_permanent(s, len)) {
+		for (p = end; p > s; p = end) {
+			while (p > s && p[-1] != '\n')
+				p--;
+			if (rsync_error_is_permanent(p, (size_t)(end - p))) {
+				while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
+					end--;
+				escape_untrusted(out, p, (size_t)(end - p));
+				return;
+			}
+			if (p == s)
+				break;
+			end = p - 1;
+		}
+		end = s + len;
+	}
+	for (;;) {
+		while (end > s && (end[-1] == '\n' || end[-1] == '\r'))
+			end--;
+		if (end == s)
+			break;
+		p = end;
+		while (p > s && p[-1] != '\n')
+			p--;
+		if (!consequence_line(p, (size_t)(end - p))) {
+			escape_untrusted(out, p, (size_t)(end - p));
+			return;
+		}
+		if (fallback == NULL) {
+			fallback = p;
+			fallback_len = (size_t)(end - p);
+		}
+		end = p;
+	}
+	if (fallback)
+		escape_untrusted(out, fallback, fallback_len);
 }
 
 const char *

@@ -219,6 +219,15 @@ enum rsync_exit_class rsync_exit_classify(int code);
  */
 bool rsync_error_is_permanent(const char *text, size_t len);
 /*
+ * Append the line of text (the last bytes rsync printed on its standard
+ * error) that names why it failed, escaped for a log line: the last line
+ * naming a cause (not only "rsync error: ... (code N)" or "*** Skipping"),
+ * or, where a line names a full disk or the like, that line, since the
+ * lines after it are often only its echo (the sender's "Broken pipe" when
+ * the receiver gave up). Nothing when text holds no line.
+ */
+void rsync_error_reason(const char *text, size_t len, struct strbuf *out);
+/*
  * Append the cause of a failed ssh connection, from what ssh printed on
  * stderr (raw: the caller escapes it): a host key that changed since it
  * was recorded, said in a few words with where the recorded key is, in

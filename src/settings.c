@@ -65,9 +65,10 @@ setting_source_name(enum setting_source src)
 	return source_names[src];
 }
 
-/* Check value for setting k; -1 with the reason (after "where: ") in err. */
+/* Check value for setting k, naming it as shown (escaped) in the reason. */
 static int
-check_value(enum setting k, const char *value, const char *where, char *err, size_t errlen)
+check_shown(enum setting k, const char *value, const char *shown, const char *where, char *err,
+	    size_t errlen)
 {
 	unsigned long long n;
 
@@ -76,7 +77,7 @@ check_value(enum setting k, const char *value, const char *where, char *err, siz
 		if (parse_ullong(value, table[k].min, table[k].max, &n) == 0)
 			return 0;
 		snprintf(err, errlen, "%s: invalid %s '%s': expected a number from %llu to %llu",
-			 where, table[k].key, value, table[k].min, table[k].max);
+			 where, table[k].key, shown, table[k].min, table[k].max);
 		return -1;
 	case TYPE_WORD: {
 		const char *p = table[k].words;
@@ -90,7 +91,7 @@ check_value(enum setting k, const char *value, const char *where, char *err, siz
 			p += wl + (p[wl] == ' ');
 		}
 		snprintf(err, errlen, "%s: invalid %s '%s': expected one of: %s", where,
-			 table[k].key, value, table[k].words);
+			 table[k].key, shown, table[k].words);
 		return -1;
 	}
 	case TYPE_PATH:
@@ -98,6 +99,21 @@ check_value(enum setting k, const char *value, const char *where, char *err, siz
 		return 0;
 	}
 	return -1;
+}
+
+
+/* Check value (any bytes) for setting k; -1 with the reason (after "where: ") in err. */
+static int
+check_value(enum setting k, const char *value, const char *where, char *err, size_t errlen)
+{
+	struct strbuf shown = STRBUF_INIT;
+	int rc;
+
+	/* A variable's or a file's value may hold any bytes: the message stays one line. */
+	escape_untrusted(&shown, value, strlen(value));
+	rc = check_shown(k, value, shown.buf, where, err, errlen);
+	strbuf_release(&shown);
+	return rc;
 }
 
 static void

@@ -285,38 +285,21 @@ read_status(struct sftp *s, const char *what, const char *path)
 /* ---- requests ----------------------------------------------------------- */
 
 int
-sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
-	  size_t errlen)
+sftp_open_fds(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms,
+	      struct sftp **out, char *err, size_t errlen)
 {
-	struct strvec argv = STRVEC_INIT;
-	struct spawn sp;
 	struct sftp *s;
 	uint32_t version;
 	int type, rc;
 
 	*out = NULL;
-	ssh_base_argv(t, &argv);
-	strvec_push(&argv, "-s");
-	strvec_push(&argv, t->host);
-	strvec_push(&argv, "sftp");
-	memset(&sp, 0, sizeof sp);
-	sp.argv = (const char *const *)argv.v;
-	sp.pipe_stdin = sp.pipe_stdout = sp.pipe_stderr = true;
-	sp.new_pgroup = true;
-	sp.die_with_parent = true;
-	rc = spawn_start(&sp);
-	strvec_clear(&argv);
-	if (rc < 0) {
-		snprintf(err, errlen, "cannot run '%s': %s", t->program ? t->program : "ssh",
-			 strerror(errno));
-		return SYNC_ERR_SYSTEM;
-	}
 	s = xcalloc(1, sizeof *s);
-	s->pid = sp.pid;
-	s->to_fd = sp.in_fd;
-	s->from_fd = sp.out_fd;
-	s->err_fd = sp.err_fd;
-	set_nonblock(s->err_fd);
+	s->pid = pid;
+	s->to_fd = to_fd;
+	s->from_fd = from_fd;
+	s->err_fd = err_fd;
+	if (s->err_fd >= 0)
+		set_nonblock(s->err_fd);
 	s->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
 	strbuf_init(&s->out, 256);
 	strbuf_init(&s->in, 256);
@@ -336,6 +319,35 @@ sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *e
 	}
 	*out = s;
 	return SYNC_OK;
+}
+
+int
+sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
+	  size_t errlen)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct spawn sp;
+	int rc;
+
+	*out = NULL;
+	ssh_base_argv(t, &argv);
+	strvec_push(&argv, "-s");
+	strvec_push(&argv, t->host);
+	strvec_push(&argv, "sftp");
+	memset(&sp, 0, sizeof sp);
+	sp.argv = (const char *const *)argv.v;
+	sp.pipe_stdin = sp.pipe_stdout = sp.pipe_stderr = true;
+	sp.new_pgroup = true;
+	sp.die_with_parent = true;
+	rc = spawn_start(&sp);
+	strvec_clear(&argv);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot run '%s': %s", t->program ? t->program : "ssh",
+			 strerror(errno));
+		return SYNC_ERR_SYSTEM;
+	}
+	return sftp_open_fds(sp.in_fd, sp.out_fd, sp.err_fd, sp.pid, timeout_ms, out, err,
+			     errlen);
 }
 
 void
@@ -444,11 +456,13 @@ sftp_list(struct sftp *s, const char *path, sftp_name_fn fn, void *ctx)
 		if ((rc = send_packet(s, FXP_READDIR)) < 0 || (rc = read_reply(s, id, &type)) < 0)
 			break;
 		if (type == FXP_STATUS) {
+			size_t at = s->pos;
 			uint32_t code;
 
 			if (get_u32(s, &code) && code == FX_EOF)
 				break;
-			s->pos -= 4;
+			/* Back to the code, if there was one: never into the id. */
+			s->pos = at;
 			rc = read_status(s, "readdir", path);
 			if (rc == SYNC_OK)
 				rc = fail(s, SYNC_ERR_REMOTE, "readdir without names");

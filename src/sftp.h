@@ -36,6 +36,15 @@ struct sftp;
 /* Start a session to t's host; err gets a one-line reason on failure. */
 int sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
 	      size_t errlen);
+/*
+ * Start a session over a connection the caller made: SFTP requests go to
+ * to_fd and answers come from from_fd; err_fd (or -1) says why the
+ * connection ended, pid (or -1) is the process to reap on close. The
+ * descriptors belong to the session from then on, on failure too.
+ * sftp_open() is this over ssh; the fuzz tests feed it from a file.
+ */
+int sftp_open_fds(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms,
+		  struct sftp **out, char *err, size_t errlen);
 void sftp_close(struct sftp *s);
 /* Why the last request failed (borrowed). */
 const char *sftp_errmsg(struct sftp *s);

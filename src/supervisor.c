@@ -1290,66 +1290,11 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	return SYNC_OK;
 }
 
-/*
- * Is this line of rsync's stderr only a consequence of another (its
- * closing "rsync error: ... (code N)", or a note that it skips a
- * directory it could not make)? Then the cause is in an earlier line.
- */
-static bool
-consequence_line(const char *p, size_t len)
-{
-	return (len >= 12 && strncmp(p, "rsync error:", 12) == 0) ||
-	       (len >= 12 && strncmp(p, "*** Skipping", 12) == 0);
-}
-
-/*
- * The last line rsync printed on stderr that names a cause, escaped, for a
- * reason. A line naming a full disk (or the like) wins: the lines after it
- * are often only its echo, the sender's "Broken pipe" when the receiver
- * gave up.
- */
+/* The line of what w's rsync printed on stderr that says why it failed. */
 static void
 last_error_line(struct worker *w, struct strbuf *out)
 {
-	const char *s = w->err_tail.buf, *end = s + w->err_tail.len, *p, *fallback = NULL;
-	size_t fallback_len = 0;
-
-	if (rsync_error_is_permanent(s, w->err_tail.len)) {
-		for (p = end; p > s; p = end) {
-			while (p > s && p[-1] != '\n')
-				p--;
-			if (rsync_error_is_permanent(p, (size_t)(end - p))) {
-				while (end > p && (end[-1] == '\n' || end[-1] == '\r'))
-					end--;
-				escape_untrusted(out, p, (size_t)(end - p));
-				return;
-			}
-			if (p == s)
-				break;
-			end = p - 1;
-		}
-		end = s + w->err_tail.len;
-	}
-	for (;;) {
-		while (end > s && (end[-1] == '\n' || end[-1] == '\r'))
-			end--;
-		if (end == s)
-			break;
-		p = end;
-		while (p > s && p[-1] != '\n')
-			p--;
-		if (!consequence_line(p, (size_t)(end - p))) {
-			escape_untrusted(out, p, (size_t)(end - p));
-			return;
-		}
-		if (fallback == NULL) {
-			fallback = p;
-			fallback_len = (size_t)(end - p);
-		}
-		end = p;
-	}
-	if (fallback)
-		escape_untrusted(out, fallback, fallback_len);
+	rsync_error_reason(w->err_tail.buf, w->err_tail.len, out);
 }
 
 static void

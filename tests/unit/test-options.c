@@ -34,6 +34,29 @@ try(struct transfer_request *req, const char *const *args)
 	return "";
 }
 
+/*
+ * A second parse must not look at the first one's arguments, which may be
+ * gone: getopt keeps a pointer into them unless it is reset with optind 0.
+ */
+static void
+test_parse_twice(void)
+{
+	struct transfer_request req;
+	char first[4][8] = { "start", "-a", "h", "-c" };
+	char *argv1[] = { first[0], first[1], first[2], first[3], NULL };
+	char *argv2[] = { "start", "--version", NULL };
+	char err[256] = "";
+	int verbosity = 0;
+
+	CHECK_INT(options_parse_transfer(4, argv1, &req, &verbosity, err, sizeof err), OPTIONS_OK);
+	/* The first arguments are freed and their memory used again. */
+	memset(first, 'c', sizeof first);
+	first[3][7] = '\0';
+	CHECK_INT(options_parse_transfer(2, argv2, &req, &verbosity, err, sizeof err),
+		  OPTIONS_VERSION);
+	CHECK_STR(err, "");
+}
+
 int
 main(void)
 {
@@ -144,11 +167,26 @@ main(void)
 		const char *e[] = { "-a", "h", "-s", "/", "-d", "d", "-k", key, NULL };
 		CHECK_STR(try(&req, e), "cannot transfer '/': choose a directory below it");
 		transfer_request_release(&req);
+		/* The value as given, but one line without control bytes. */
+		const char *f[] = { "-a", "h", "x\ny\033[2J", NULL };
+		CHECK_STR(try(&req, f), "unexpected argument 'x\\x0ay\\x1b[2J'");
+		const char *g[] = { "-a", "h", "-\a", NULL };
+		CHECK_STR(try(&req, g), "unknown option '-\\x07'");
+		const char *h[] = { "-a", "-\n", NULL };
+		CHECK_STR(try(&req, h), "invalid address '-\\x0a': must not begin with '-'");
+		const char *k[] = { "-a", "h", "-u", "u", "-p", "22\n", NULL };
+		CHECK_STR(try(&req, k), "invalid port '22\\x0a': expected a number from 1 to 65535");
+		transfer_request_release(&req);
+		const char *m[] = { "-a", "h", "-u", "u", "-s", "/no/such\n", "-d", "d", "-k", key,
+				    NULL };
+		CHECK_STR(try(&req, m), "cannot read source '/no/such\\x0a': No such file or directory");
+		transfer_request_release(&req);
 	}
 	unlink(key);
 	rmdir(src);
 	rmdir(dir);
 	free(src);
 	free(key);
+	test_parse_twice();
 	return unit_done("test-options");
 }

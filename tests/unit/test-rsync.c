@@ -205,6 +205,11 @@ test_progress_lines(void)
 		{ "    12  42%  1.74MB/s  0:00:33 trailing", 0, 0, 0, 0, 0 },
 		{ ",12  42%  1.74MB/s  0:00:33", 0, 0, 0, 0, 0 },
 		{ "99999999999999999999999  42%  1.74MB/s  0:00:33", 0, 0, 0, 0, 0 },
+		/* 2^64 bytes and more with a suffix: no count, and no value to convert */
+		{ "         16384P  42%  1.74MB/s    0:00:33  ", 0, 0, 0, 0, 0 },
+		{ "  44,720PPPPPPPP  42%  1.74MB/s    0:00:33  ", 0, 0, 0, 0, 0 },
+		{ "       16383.9P  42%  1.74MB/s    0:00:33  ", 1, 18446631483718866944ULL, 42,
+		  1.74 * 1048576, 33 },
 	};
 	size_t i;
 
@@ -714,6 +719,35 @@ test_file_problems(void)
 }
 
 static void
+test_error_reason(void)
+{
+	static const struct { const char *text, *want; } cases[] = {
+		{ "", "" },
+		{ "\n\n", "" },
+		{ "rsync: [sender] write error: Broken pipe (32)\n"
+		  "rsync error: error in file IO (code 11)\n", "rsync: [sender] write error: Broken pipe (32)" },
+		/* only the consequence: that is all there is */
+		{ "rsync error: some files could not be transferred (code 23)\r\n",
+		  "rsync error: some files could not be transferred (code 23)" },
+		/* a full disk wins over the broken pipe echoed after it */
+		{ "rsync: write failed on \"/d/f\": No space left on device (28)\n"
+		  "rsync: [sender] write error: Broken pipe (32)\n"
+		  "rsync error: error in file IO (code 11)\n",
+		  "rsync: write failed on \"/d/f\": No space left on device (28)" },
+		{ "a\033[2Jb\n", "a\\x1b[2Jb" },
+	};
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+		strbuf_reset(&sb);
+		rsync_error_reason(cases[i].text, strlen(cases[i].text), &sb);
+		CHECK_STR(sb.buf, cases[i].want);
+	}
+	strbuf_release(&sb);
+}
+
+static void
 test_exit_codes(void)
 {
 	CHECK_INT(rsync_exit_classify(0), RSYNC_EXIT_OK);
@@ -783,6 +817,7 @@ main(void)
 	test_dry_run();
 	test_argv();
 	test_exit_codes();
+	test_error_reason();
 	test_pieces();
 	return unit_done("test-rsync");
 }
