@@ -45,7 +45,7 @@ cmd_config_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	int c, k;
 
 	opterr = 0;
-	optind = 1;
+	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	while ((c = getopt_long(argc, argv, "+hvq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':

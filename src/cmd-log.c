@@ -75,7 +75,7 @@ cmd_log_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	int c, i, code = EXIT_FAILED;
 
 	opterr = 0;
-	optind = 1;
+	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	while ((c = getopt_long(argc, argv, "+eqvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': errors = true; break;

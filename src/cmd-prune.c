@@ -48,7 +48,7 @@ cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	int c, code = EXIT_FAILED;
 
 	opterr = 0;
-	optind = 1;
+	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':

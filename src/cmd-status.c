@@ -90,7 +90,7 @@ cmd_status_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	int c, rc, code = EXIT_FAILED;
 
 	opterr = 0;
-	optind = 1;
+	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	history_filter_init(&filter, now);
 	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
 		switch (c) {

@@ -130,7 +130,10 @@ check_quoting(const char *a, const char *b)
 	FUZZ_CHECK(words.nr == 2 && strcmp(words.v[0], a) == 0 && strcmp(words.v[1], b) == 0);
 	strvec_clear(&words);
 
-	/* The remote writer of a piece: mkdir -p -m 700 -- DIR && exec dd of=FILE ... */
+	/*
+	 * The remote writer of a piece: mkdir -p -m 700 -- DIR && test ! -h DIR
+	 * && test ! -h FILE && exec dd of=FILE ...
+	 */
 	strbuf_reset(&sb);
 	piece_writer_command(a, b, 12345, &sb);
 	{
@@ -138,8 +141,9 @@ check_quoting(const char *a, const char *b)
 
 		FUZZ_CHECK(shell_words(sb.buf, &words));
 		strbuf_addf(&of, "of=%s", b);
-		FUZZ_CHECK(words.nr == 15 && strcmp(words.v[5], a) == 0 &&
-			   strcmp(words.v[6], "&&") == 0 && strcmp(words.v[9], of.buf) == 0);
+		FUZZ_CHECK(words.nr == 25 && strcmp(words.v[5], a) == 0 &&
+			   strcmp(words.v[6], "&&") == 0 && strcmp(words.v[10], a) == 0 &&
+			   strcmp(words.v[15], b) == 0 && strcmp(words.v[19], of.buf) == 0);
 		strbuf_release(&of);
 		strvec_clear(&words);
 	}

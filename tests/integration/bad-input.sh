@@ -32,8 +32,8 @@ EXPECT="--bogus" expect_usage "unknown option" scow-sync-start --bogus
 # Values with line breaks or escape sequences are named escaped, on one line.
 EXPECT="'x\\x0a\\x1b[2Jy'" expect_usage "newline in a value" \
 	scow-sync-start "${base[@]}" -s "$src" -m $'x\n\e[2Jy'
-SCOW_SYNC_WORKERS=$'4\n5' EXPECT="SCOW_SYNC_WORKERS '4\\x0a5'" \
-	expect_usage "newline in a setting" scow-sync-start "${base[@]}" -s "$src"
+SCOW_SYNC_WORKERS=$'4\n5' EXPECT="SCOW_SYNC_WORKERS: invalid workers '4\\x0a5'" \
+	expect_usage "newline in a setting" scow-sync start "${base[@]}" -s "$src"
 [ ! -e "$T/pwned" ] || fail "an option was passed to ssh as a host"
 [ ! -e "$HOME/scow/.scow-sync/scow-sync.db" ] || [ "$(scow-sync-query)" = "[]" ] ||
 	fail "a rejected request started something"
