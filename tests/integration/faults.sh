@@ -122,9 +122,17 @@ if [ "$(id -u)" = 0 ]; then
 	chmod 711 "$T"
 	U=$T/nobody
 	mkdir -p "$U/home"
+	# The build under test, where nobody can run it: a build directory
+	# may be private to root, and PATH would then find another scow-sync.
+	mkdir -p "$T/nobody-bin"
+	cp "$(command -v scow-sync)" "$T/nobody-bin/scow-sync" || exit 99
+	for name in scow-sync-start scow-sync-query scow-sync-terminate; do
+		ln -s scow-sync "$T/nobody-bin/$name"
+	done
+	chmod -R a+rX "$T/nobody-bin"
 	as_user() {
 		setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
-			env HOME="$U/home" "$@"
+			env HOME="$U/home" PATH="$T/nobody-bin:$PATH" "$@"
 	}
 	own() { chown -R nobody "$@"; }
 else
