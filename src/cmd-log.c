@@ -84,8 +84,7 @@ cmd_log_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'h': return cmd_print_usage(ctx, &cmd_log_entry);
 		case 'V': return cmd_print_version(ctx);
 		default:
-			cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
-			return EXIT_USAGE;
+			return cmd_option_error(ctx, c, argv);
 		}
 	}
 	if (optind == argc) {

@@ -68,12 +68,8 @@ cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			return cmd_print_usage(ctx, &cmd_prune_entry);
 		case 'V':
 			return cmd_print_version(ctx);
-		case ':':
-			cmd_error(ctx, "option '%s' needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
 		default:
-			cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
-			return EXIT_USAGE;
+			return cmd_option_error(ctx, c, argv);
 		}
 	}
 	if (optind < argc) {

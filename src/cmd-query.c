@@ -211,11 +211,7 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 				cmd_error(ctx, "%s", err);
 				return EXIT_USAGE;
 			}
-			if (c == ':')
-				cmd_error(ctx, "option '%s' needs a value", argv[optind - 1]);
-			else
-				cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
-			return EXIT_USAGE;
+			return cmd_option_error(ctx, c, argv);
 		}
 	}
 	if (optind < argc) {

@@ -129,8 +129,7 @@ cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'h': return cmd_print_usage(ctx, &cmd_resume_entry);
 		case 'V': return cmd_print_version(ctx);
 		default:
-			cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
-			return EXIT_USAGE;
+			return cmd_option_error(ctx, c, argv);
 		}
 	}
 	if (argc - optind > 1) {

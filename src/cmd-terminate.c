@@ -441,12 +441,8 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'q': ctx->verbosity--; break;
 		case 'h': return cmd_print_usage(ctx, &cmd_terminate_entry);
 		case 'V': return cmd_print_version(ctx);
-		case ':':
-			cmd_error(ctx, "option '%s' needs a value", argv[optind - 1]);
-			return EXIT_USAGE;
 		default:
-			cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
-			return EXIT_USAGE;
+			return cmd_option_error(ctx, c, argv);
 		}
 	}
 	if (optind < argc) {

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -114,6 +115,16 @@ cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st)
 	free(dir);
 	free(db);
 	return rc;
+}
+
+int
+cmd_option_error(const struct cmd_ctx *ctx, int c, char **argv)
+{
+	if (c == ':')
+		cmd_error(ctx, "option '%s' needs a value", argv[optind - 1]);
+	else
+		cmd_error(ctx, "unknown option '%s'", argv[optind - 1]);
+	return EXIT_USAGE;
 }
 
 int

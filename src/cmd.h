@@ -106,6 +106,12 @@ struct store;
  * after saying why it cannot be opened.
  */
 int cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st);
+/*
+ * Say what is wrong with the option getopt_long just returned c for (':'
+ * for a missing value, with "+:" at the start of its option string), and
+ * return EXIT_USAGE.
+ */
+int cmd_option_error(const struct cmd_ctx *ctx, int c, char **argv);
 /* Print the version line to stdout (for --version). */
 int cmd_print_version(const struct cmd_ctx *ctx);
 
