@@ -108,7 +108,13 @@ cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st)
 	int rc = 0;
 
 	*st = NULL;
-	if (stat(db, &sb) == 0 && store_open(dir, st, err, sizeof err) < 0) {
+	if (stat(db, &sb) < 0) {
+		/* Missing is "nothing yet"; there and unreadable is an error (as for query). */
+		if (errno != ENOENT && errno != ENOTDIR) {
+			cmd_error(ctx, "cannot read state database '%s': %s", db, strerror(errno));
+			rc = -1;
+		}
+	} else if (store_open(dir, st, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		rc = -1;
 	}
