@@ -6,7 +6,9 @@
  * Writes bytes [OFFSET, OFFSET + LENGTH) of PATH to stdout (a pipe into
  * ssh), at most KIB_PER_S KiB/s when that is not 0, and tells the
  * supervisor on stderr how far it is ("N bytes", twice a second and at the
- * end). Internal: started by the supervisor, not listed among the commands.
+ * end), then the SHA-1 of what it sent ("//sha1 HEX"), which the far side
+ * takes of what arrived. Internal: started by the supervisor, not listed
+ * among the commands.
  */
 #include "config.h"
 
@@ -18,11 +20,35 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "cmd.h"
+#include "rsync.h"
 #include "util.h"
 
 #define READ_CHUNK (256 * 1024)
 #define REPORT_INTERVAL 0.5   /* seconds */
+
+/* Say the digest of what was sent, in the far side's sha1sum's hex. */
+static void
+report_digest(EVP_MD_CTX *md)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char sum[EVP_MAX_MD_SIZE];
+	char line[sizeof PIECE_DIGEST_PREFIX + 2 * EVP_MAX_MD_SIZE + 1];
+	unsigned int n = 0, i;
+	size_t len = strlen(PIECE_DIGEST_PREFIX);
+
+	if (EVP_DigestFinal_ex(md, sum, &n) != 1 || 2 * n != PIECE_DIGEST_HEX)
+		return;   /* no digest: the far side's cannot match, rsync checks */
+	memcpy(line, PIECE_DIGEST_PREFIX, len);
+	for (i = 0; i < n; i++) {
+		line[len++] = hex[sum[i] >> 4];
+		line[len++] = hex[sum[i] & 15];
+	}
+	line[len++] = '\n';
+	(void)!write(STDERR_FILENO, line, len);
+}
 
 static void
 report(uint64_t done)
@@ -39,6 +65,7 @@ cmd_read_piece(int argc, char **argv)
 	unsigned long long off, len, kib;
 	uint64_t done = 0;
 	double start, last_report = 0;
+	EVP_MD_CTX *md = NULL;
 	char *buf;
 	int fd, code = EXIT_FAILED;
 
@@ -53,6 +80,10 @@ cmd_read_piece(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	buf = xmalloc(READ_CHUNK);
+	if ((md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1) {
+		EVP_MD_CTX_free(md);
+		md = NULL;   /* sent unchecked: rsync checks the file */
+	}
 	start = now_monotonic();
 	while (done < len) {
 		size_t want = len - done < READ_CHUNK ? (size_t)(len - done) : READ_CHUNK;
@@ -67,6 +98,10 @@ cmd_read_piece(int argc, char **argv)
 		}
 		if (n == 0)
 			break;   /* the file shrank: the rsync that follows sees it */
+		if (md && EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
+			EVP_MD_CTX_free(md);
+			md = NULL;
+		}
 		if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
 			goto out;   /* ssh went away: stopped */
 		done += (uint64_t)n;
@@ -84,8 +119,11 @@ cmd_read_piece(int argc, char **argv)
 		}
 	}
 	report(done);
+	if (md)
+		report_digest(md);
 	code = EXIT_OK;
 out:
+	EVP_MD_CTX_free(md);
 	free(buf);
 	close(fd);
 	return code;

@@ -121,30 +121,73 @@ piece_reader_argv(const char *program, const char *path, uint64_t offset, uint64
 	strvec_push(argv, path);
 }
 
+/*
+ * The writer, for sh -c with DIR FILE OFFSET: one line without '!', since
+ * it travels single-quoted through the remote user's login shell (csh,
+ * perhaps). tee hands the stream to dd and to sha1sum at once, so that the
+ * digest of what arrived costs no second read and no time at the end; dd's
+ * status and the digest go to stderr as "//dd N" and "//sha1 HEX". Without
+ * tee's /dev/fd or sha1sum the digest is missing or wrong, and the caller
+ * lets rsync check the file instead.
+ */
+static const char piece_writer_script[] =
+	"mkdir -p -m 700 -- \"$1\" || exit 1; "
+	"if [ -h \"$1\" ] || [ -h \"$2\" ]; then exit 1; fi; "
+	"{ tee /dev/fd/3 | dd of=\"$2\" bs=1M seek=\"$3\" oflag=seek_bytes conv=notrunc "
+	"status=none; echo \"" PIECE_WRITTEN_PREFIX "$?\" >&2; } 3>&1 | sha1sum | "
+	"{ read h x; echo \"" PIECE_DIGEST_PREFIX "$h\" >&2; }";
+
 void
 piece_writer_command(const char *dir, const char *file, uint64_t offset, struct strbuf *out)
 {
-	struct strbuf of = STRBUF_INIT;
-
-	/* conv=notrunc: the pieces share one file; no piece truncates another's. */
-	strbuf_addstr(out, "mkdir -p -m 700 -- ");
-	sq_quote(out, dir);
 	/*
-	 * dd follows symbolic links: a partial directory or file on the far
-	 * side that is a link (out of the destination, perhaps) is not
+	 * conv=notrunc: the pieces share one file; no piece truncates
+	 * another's. dd follows symbolic links: a partial directory or file on
+	 * the far side that is a link (out of the destination, perhaps) is not
 	 * written through; the piece fails and rsync sends that data.
 	 */
-	strbuf_addstr(out, " && test ! -h ");
+	strbuf_addstr(out, "sh -c ");
+	sq_quote(out, piece_writer_script);
+	strbuf_addstr(out, " sh ");
 	sq_quote(out, dir);
-	strbuf_addstr(out, " && test ! -h ");
+	strbuf_addch(out, ' ');
 	sq_quote(out, file);
-	strbuf_addstr(out, " && exec dd ");
-	strbuf_addstr(&of, "of=");
-	strbuf_addstr(&of, file);
-	sq_quote(out, of.buf);
-	strbuf_addf(out, " bs=1M seek=%llu oflag=seek_bytes conv=notrunc status=none",
-		    (unsigned long long)offset);
-	strbuf_release(&of);
+	strbuf_addf(out, " %llu", (unsigned long long)offset);
+}
+
+int
+piece_parse_digest(const char *line, size_t len, char hex[PIECE_DIGEST_HEX + 1])
+{
+	size_t plen = strlen(PIECE_DIGEST_PREFIX), i;
+
+	if (len != plen + PIECE_DIGEST_HEX || memcmp(line, PIECE_DIGEST_PREFIX, plen) != 0)
+		return SYNC_ERR_INVALID;
+	for (i = 0; i < PIECE_DIGEST_HEX; i++) {
+		char c = line[plen + i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return SYNC_ERR_INVALID;
+		hex[i] = c;
+	}
+	hex[PIECE_DIGEST_HEX] = '\0';
+	return SYNC_OK;
+}
+
+int
+piece_parse_written(const char *line, size_t len, int *status)
+{
+	size_t plen = strlen(PIECE_WRITTEN_PREFIX), i;
+	int v = 0;
+
+	if (len <= plen || len > plen + 3 || memcmp(line, PIECE_WRITTEN_PREFIX, plen) != 0)
+		return SYNC_ERR_INVALID;
+	for (i = plen; i < len; i++) {
+		if (line[i] < '0' || line[i] > '9')
+			return SYNC_ERR_INVALID;
+		v = v * 10 + (line[i] - '0');
+	}
+	*status = v;
+	return SYNC_OK;
 }
 
 int

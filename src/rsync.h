@@ -66,11 +66,16 @@ void ssh_shell_argv(const struct ssh_target *t, const char *cmd, struct strvec *
 
 /*
  * Large files move in pieces, each its own stream, straight into rsync's
- * partial file (so that the rsync which follows finds them as its basis,
- * checks every block and sends what differs). A piece is our own reader
- * of its range (scow-sync __read-piece), piped into ssh running a remote
- * dd that writes it at its offset.
+ * partial file. A piece is our own reader of its range (scow-sync
+ * __read-piece), piped into ssh running a remote dd that writes it at its
+ * offset. Both ends take the SHA-1 of the bytes as they pass: when every
+ * piece's digests match, the file is complete and goes under its name
+ * (see finish.h); otherwise the rsync that follows finds the pieces as
+ * its basis, checks every block and sends what differs.
  */
+#define PIECE_DIGEST_HEX 40            /* SHA-1, in hex */
+#define PIECE_DIGEST_PREFIX "//sha1 "  /* "//sha1 HEX": a digest, from either end */
+#define PIECE_WRITTEN_PREFIX "//dd "   /* "//dd N": the remote dd's exit status */
 /*
  * Append the argv of the local reader of [offset, offset + len) of path:
  * program (our own) __read-piece, at most kib_per_s KiB/s (0: no limit).
@@ -80,10 +85,15 @@ void piece_reader_argv(const char *program, const char *path, uint64_t offset, u
 /*
  * Append the remote command that writes its stdin into file at offset,
  * making dir (the partial directory it is in, private) first; it refuses
- * (exits non-zero) when dir or file is a symbolic link.
+ * (exits non-zero) when dir or file is a symbolic link. On stderr it says
+ * dd's status and the digest of what arrived.
  */
 void piece_writer_command(const char *dir, const char *file, uint64_t offset,
 			  struct strbuf *out);
+/* Read a "//sha1 HEX" line into hex. 0 or SYNC_ERR_INVALID. */
+int piece_parse_digest(const char *line, size_t len, char hex[PIECE_DIGEST_HEX + 1]);
+/* Read a "//dd N" line. 0 or SYNC_ERR_INVALID. */
+int piece_parse_written(const char *line, size_t len, int *status);
 /*
  * Read the byte count from a progress line of the reader ("12345 bytes",
  * as dd prints it too). 0 or SYNC_ERR_INVALID.

@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "compress.h"
+#include "finish.h"
 #include "log.h"
 #include "output.h"
 #include "plan.h"
@@ -58,6 +59,11 @@
 #define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
 #define MKDIR_BYTES_MAX 65536     /* ... and bytes of its command */
 #define CHECK_UNITS_MAX 16384     /* units one dry run checks at most */
+/*
+ * Directories above the cut whose attributes one remote sh sets at the end
+ * (some four processes each on the far side); more go to an rsync pass.
+ */
+#define SETTLE_DIRS_MAX 32
 /*
  * Up to this many files, an rsync gets its whole file list first (about
  * 100 bytes a file on each side): incremental recursion costs round trips.
@@ -108,6 +114,9 @@ struct worker {
 	bool feeder_exited;
 	int feeder_status;
 	struct strbuf feeder_line;
+	char reader_digest[PIECE_DIGEST_HEX + 1];  /* JOB_PIECE: of what the reader sent */
+	char piece_digest[PIECE_DIGEST_HEX + 1];   /* ... of what arrived, by the far side */
+	int piece_written;            /* ... the remote dd's status, -1 until said */
 	bool changed;                 /* rsync changed something on the far side */
 	bool small;                   /* its batch is of small files (see small_unit) */
 	struct strvec recent_dirs;    /* directories of the last names rsync sent */
@@ -154,8 +163,11 @@ struct split {
 	uint64_t size;
 	int npieces, next, running, failed;
 	uint64_t done_bytes;          /* of the pieces that ended */
+	int verified;                 /* pieces whose digests matched */
 	bool excluded;                /* stopped on request */
 	double started;
+	struct stat source_st;        /* the source file as the pieces began */
+	bool source_st_ok;
 };
 
 struct sup {
@@ -1034,6 +1046,15 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 		strbuf_remove_front(&w->err_tail, w->err_tail.len - ERR_TAIL_MAX);
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
+			/* What the far side's writer of a piece says of it. */
+			if (w->kind == JOB_PIECE &&
+			    (piece_parse_written(w->err_line.buf, w->err_line.len,
+						 &w->piece_written) == 0 ||
+			     piece_parse_digest(w->err_line.buf, w->err_line.len,
+						w->piece_digest) == 0)) {
+				strbuf_reset(&w->err_line);
+				continue;
+			}
 			if (w->err_line.len) {
 				log_untrusted(LOG_WARN, "rsync", w->err_line.buf, w->err_line.len);
 				note_file_problem(w, w->err_line.buf, w->err_line.len);
@@ -1819,6 +1840,14 @@ begin_split(struct sup *s, struct unit *u)
 	if (sp->npieces < 2)
 		sp->npieces = 2;
 	sp->started = now_monotonic();
+	{
+		struct strbuf local = STRBUF_INIT;
+
+		strbuf_addf(&local, "%s/%s", s->source_root, sp->unit.path);
+		sp->source_st_ok = lstat(local.buf, &sp->source_st) == 0 &&
+				   S_ISREG(sp->source_st.st_mode);
+		strbuf_release(&local);
+	}
 	s->changed = true;
 	/* Its partial data is ours to remove if it is stopped for good. */
 	s->leftovers = true;
@@ -1922,6 +1951,8 @@ start_piece(struct sup *s, struct worker *w)
 	w->status = w->feeder_status = 0;
 	w->feeder_pid = reader.pid;
 	w->feeder_err = reader.err_fd;
+	w->reader_digest[0] = w->piece_digest[0] = '\0';
+	w->piece_written = -1;
 	w->file_bytes = 0;
 	w->nunits = 0;
 	strbuf_reset(&w->current);
@@ -1943,6 +1974,9 @@ take_feeder_output(struct worker *w, const char *buf, size_t n)
 		if (buf[i] == '\r' || buf[i] == '\n') {
 			if (piece_parse_progress(w->feeder_line.buf, w->feeder_line.len, &v) == 0)
 				w->file_bytes = v;
+			else if (piece_parse_digest(w->feeder_line.buf, w->feeder_line.len,
+						    w->reader_digest) == 0)
+				;
 			else if (w->feeder_line.len && buf[i] == '\n')
 				take_stderr(w, w->feeder_line.buf, w->feeder_line.len);
 			strbuf_reset(&w->feeder_line);
@@ -1964,6 +1998,130 @@ split_bytes(struct sup *s)
 	return b > s->split.size ? s->split.size : b;
 }
 
+/* Is the file still as it was when first read (the same inode, size and times)? */
+static bool
+same_file_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * Run the finish command (finish.h) through the shared connection. True
+ * when all of it was done; otherwise the caller has rsync do it.
+ */
+static bool
+run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, size_t n,
+	   const char *what)
+{
+	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
+	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT;
+	int status = -1, rc;
+	bool ok;
+
+	finish_command(from, attrs, n, &words);
+	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
+	rc = spawn_capture((const char *const *)argv.v, &status, NULL, &err);
+	ok = rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (!ok && !got_stop_signal) {
+		strbuf_trim_eol(&err);
+		escape_untrusted(&esc, err.buf, err.len);
+		log_info("cannot set the attributes of %s by one command (%s%s%s); rsync does it",
+			 what, spawn_status_text(status), esc.len ? ": " : "", esc.buf);
+	}
+	strvec_clear(&words);
+	strvec_clear(&argv);
+	strbuf_release(&err);
+	strbuf_release(&esc);
+	return ok;
+}
+
+/*
+ * Every piece of the split arrived and matched what was read, and the
+ * source did not change meanwhile: the partial file is the file. Put it
+ * under its name with rsync -a's attributes, and count the unit done (an
+ * rsync would only read the whole file on both sides to find that out).
+ */
+static bool
+settle_split(struct sup *s)
+{
+	struct split *sp = &s->split;
+	struct strbuf dir = STRBUF_INIT, file = STRBUF_INIT, local = STRBUF_INIT;
+	struct strbuf remote = STRBUF_INIT;
+	struct finish_attrs a;
+	struct stat sb;
+	bool ok = false;
+
+	memset(&a, 0, sizeof a);
+	piece_paths(s, sp->unit.path, &dir, &file);
+	strbuf_addf(&local, "%s/%s", s->source_root, sp->unit.path);
+	strbuf_addf(&remote, "%s/%s", s->t.destination, sp->unit.path);
+	if (!sp->source_st_ok || lstat(local.buf, &sb) < 0 || !same_file_state(&sb, &sp->source_st)) {
+		struct strbuf esc = STRBUF_INIT;
+
+		escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));
+		log_warn("'%s' changed while it was being sent in pieces; sending it again",
+			 esc.buf);
+		strbuf_release(&esc);
+		/* Its copy has the size and time of the first read: rsync must look inside. */
+		strvec_push(&s->recheck, sp->unit.path);
+		goto out;
+	}
+	if (!finish_attrs_from_stat(&a, remote.buf, &sb) ||
+	    !run_finish(s, file.buf, &a, 1, "a file moved in pieces"))
+		goto out;
+	ok = true;
+	s->changed = true;
+	if (store_unit_set_done(s->st, sp->unit.id, sp->unit.attempts + 1, sp->size, 1) < 0)
+		log_warn("cannot record a done unit: %s", store_errmsg(s->st));
+	s->bytes_done += sp->size;
+	s->files_done++;
+	forget_leftovers(s, &sp->unit);
+	count_done(s, &sp->unit);
+out:
+	finish_attrs_release(&a);
+	strbuf_release(&dir);
+	strbuf_release(&file);
+	strbuf_release(&local);
+	strbuf_release(&remote);
+	return ok;
+}
+
+/*
+ * The directories above the cut, all made by the first mkdir and few: one
+ * remote sh gives them their modes and times back. False: the rsync pass
+ * is needed.
+ */
+static bool
+settle_dirs(struct sup *s)
+{
+	struct finish_attrs *attrs;
+	struct strbuf local = STRBUF_INIT, remote = STRBUF_INIT;
+	struct stat sb;
+	size_t i, n = 0;
+	bool ok = s->mkdirs.nr > 0 && s->mkdirs.nr <= SETTLE_DIRS_MAX;
+
+	attrs = xcalloc(s->mkdirs.nr ? s->mkdirs.nr : 1, sizeof *attrs);
+	for (i = 0; ok && i < s->mkdirs.nr; i++) {
+		strbuf_reset(&local);
+		strbuf_reset(&remote);
+		strbuf_addf(&local, "%s/%s", s->source_root, s->mkdirs.v[i]);
+		strbuf_addf(&remote, "%s/%s", s->t.destination, s->mkdirs.v[i]);
+		ok = lstat(local.buf, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+		     finish_attrs_from_stat(&attrs[n], remote.buf, &sb);
+		n += ok;
+	}
+	if (ok)
+		ok = run_finish(s, NULL, attrs, n, "the directories above the cut");
+	for (i = 0; i < n; i++)
+		finish_attrs_release(&attrs[i]);
+	free(attrs);
+	strbuf_release(&local);
+	strbuf_release(&remote);
+	return ok;
+}
+
 /*
  * The last piece has ended: the file goes on to an rsync of its own, which
  * finds the pieces as its basis, checks every block, sends whatever is
@@ -1983,9 +2141,15 @@ end_split(struct sup *s)
 		unit_release(&sp->unit);
 	} else if (got_stop_signal || s->aborting) {
 		requeue_unit(s, &sp->unit, false);
+	} else if (sp->verified == sp->npieces && settle_split(s)) {
+		log_info("done '%s': 1 files, %llu bytes, in %d pieces in %.1f s, each checked "
+			 "by its SHA-1", esc.buf, (unsigned long long)sp->size, sp->npieces,
+			 now_monotonic() - sp->started);
+		unit_release(&sp->unit);
 	} else {
-		log_info("'%s': %d pieces moved in %.1f s (%d failed); checking it with rsync",
-			 esc.buf, sp->npieces, now_monotonic() - sp->started, sp->failed);
+		log_info("'%s': %d pieces moved in %.1f s (%d failed, %d checked); checking it "
+			 "with rsync", esc.buf, sp->npieces, now_monotonic() - sp->started,
+			 sp->failed, sp->verified);
 		store_unit_set_state(s->st, sp->unit.id, UNIT_PENDING, sp->unit.attempts, NULL);
 		queue_retry(s, &sp->unit, 0, true);
 	}
@@ -2013,6 +2177,10 @@ finish_piece(struct sup *s, struct worker *w)
 	}
 	piece_range(sp, w->piece, &off, &len);
 	sp->running--;
+	/* Checked: all of it read, written, and the same at both ends. */
+	if (ok && w->file_bytes == len && w->piece_written == 0 && w->reader_digest[0] &&
+	    strcmp(w->reader_digest, w->piece_digest) == 0)
+		sp->verified++;
 	if (ok)
 		sp->done_bytes += len;
 	else if (!w->stopped && !got_stop_signal) {
@@ -3578,7 +3746,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	 * The directories above the cut get their times and modes back, unless
 	 * nothing was created or sent under them (a re-sync with nothing to do).
 	 */
-	if (s.have_dirs && !got_stop_signal && s.failure == NULL && (s.changed || !dirs_done))
+	if (s.have_dirs && !got_stop_signal && s.failure == NULL && (s.changed || !dirs_done) &&
+	    !(dirs_done && settle_dirs(&s)))
 		run_loop(&s, JOB_DIRS_FINAL);
 
 finish:

@@ -779,15 +779,40 @@ test_pieces(void)
 	CHECK_STR(argv.v[5], "/data/a b/-x");
 	strvec_clear(&argv);
 
-	/* Every path single-quoted, a quote in it closed and escaped. */
+	/* Every path single-quoted, a quote in it closed and escaped; one sh line. */
 	piece_writer_command("/d/it's $(x)/.scow-sync-partial",
 			     "/d/it's $(x)/.scow-sync-partial/`f`", 33554432, &cmd);
-	CHECK_STR(cmd.buf, "mkdir -p -m 700 -- '/d/it'\\''s $(x)/.scow-sync-partial' && "
-		  "test ! -h '/d/it'\\''s $(x)/.scow-sync-partial' && "
-		  "test ! -h '/d/it'\\''s $(x)/.scow-sync-partial/`f`' && exec dd "
-		  "'of=/d/it'\\''s $(x)/.scow-sync-partial/`f`' bs=1M seek=33554432 "
-		  "oflag=seek_bytes conv=notrunc status=none");
+	CHECK(strncmp(cmd.buf, "sh -c '", 7) == 0);
+	CHECK(strstr(cmd.buf, "' sh '/d/it'\\''s $(x)/.scow-sync-partial' "
+			      "'/d/it'\\''s $(x)/.scow-sync-partial/`f`' 33554432") != NULL);
+	CHECK(strchr(cmd.buf, '\n') == NULL);
+	CHECK(strchr(cmd.buf, '!') == NULL);   /* csh's history, even inside quotes */
+	CHECK(strstr(cmd.buf, "conv=notrunc") != NULL);
 	strbuf_release(&cmd);
+
+	/* The reports of either end of a piece. */
+	{
+		char hex[PIECE_DIGEST_HEX + 1];
+		int st = -1;
+		const char *ok = "//sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709";
+
+		CHECK_INT(piece_parse_digest(ok, strlen(ok), hex), 0);
+		CHECK_STR(hex, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+		/* Empty (no sha1sum there), short, upper case, a suffix: not a digest. */
+		CHECK_INT(piece_parse_digest("//sha1 ", 7, hex), SYNC_ERR_INVALID);
+		CHECK_INT(piece_parse_digest(ok, strlen(ok) - 1, hex), SYNC_ERR_INVALID);
+		CHECK_INT(piece_parse_digest("//sha1 DA39A3EE5E6B4B0D3255BFEF95601890AFD80709", 47, hex),
+			  SYNC_ERR_INVALID);
+		CHECK_INT(piece_parse_digest("//sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709 -",
+					     49, hex), SYNC_ERR_INVALID);
+		CHECK_INT(piece_parse_written("//dd 0", 6, &st), 0);
+		CHECK_INT(st, 0);
+		CHECK_INT(piece_parse_written("//dd 141", 8, &st), 0);
+		CHECK_INT(st, 141);
+		CHECK_INT(piece_parse_written("//dd ", 5, &st), SYNC_ERR_INVALID);
+		CHECK_INT(piece_parse_written("//dd 1x", 7, &st), SYNC_ERR_INVALID);
+		CHECK_INT(piece_parse_written("//dd 12345", 10, &st), SYNC_ERR_INVALID);
+	}
 
 	CHECK_INT(piece_parse_progress("268435456 bytes (268 MB, 256 MiB) copied, 5 s, 53 MB/s",
 				    55, &n), 0);

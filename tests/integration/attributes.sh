@@ -1,0 +1,113 @@
+#!/bin/bash
+# What rsync -a keeps, scow-sync keeps, also where it sets it without an
+# rsync (finish.h): the directories above the cut and a file moved in
+# pieces get their modes (set-group-ID included), their times to the
+# nanosecond and, as root, their owners and groups by name. A far side
+# whose sha1sum lies or whose touch fails gets the same result through
+# rsync, and a piece that does not match is never taken as the file.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+export SCOW_SYNC_SPLIT_MIB=2 SCOW_SYNC_WORKERS=3
+log=$HOME/scow/.scow-sync/scow-sync.log
+src=$T/src/top
+mkdir -p "$src/a/b/c" "$src/x"
+head -c 9000000 /dev/urandom > "$src/a/big"
+head -c 7000000 /dev/urandom > "$src/a/b/c/big2"
+echo small > "$src/a/b/small"
+echo other > "$src/x/f"
+chmod 0640 "$src/a/big"
+chmod 0755 "$src/a/b/c/big2"
+chmod 2750 "$src/a"
+chmod 0700 "$src/a/b"
+chmod 0751 "$src/x"
+root=no
+if [ "$(id -u)" = 0 ] && getent passwd daemon >/dev/null && getent group daemon >/dev/null; then
+	root=yes
+	chown daemon:daemon "$src/a/big" "$src/a/b"
+	chgrp daemon "$src/a"
+fi
+# Times with nanoseconds, directories last (writing into one changes its time).
+touch -d @1600000000.123456789 "$src/a/big"
+touch -d @1600000001.987654321 "$src/a/b/c/big2" "$src/a/b/small" "$src/x/f"
+touch -d @1500000000.000000001 "$src/a/b/c" "$src/x"
+touch -d @1500000002.5 "$src/a/b"
+touch -d @1500000003.25 "$src/a" "$src"
+
+run() {   # run DEST DEPTH
+	scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$1" -m "$2" \
+		-p "$SSHD_PORT" -k "$SSH_KEY" -q 2>"$T/err" || fail "run into $1 exited $?: $(cat "$T/err")"
+}
+last_id() {
+	python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM transfers").fetchone()[0])' \
+		"$HOME/scow/.scow-sync/scow-sync.db"
+}
+# Every entry's mode, time in nanoseconds, owner and group: the same on both sides.
+attrs_equal() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+a, b = sys.argv[1:3]
+def listing(root):
+    out = {}
+    for d, dirs, files in os.walk(root):
+        for n in [""] + dirs + files if d == root else dirs + files:
+            p = os.path.join(d, n) if n else d
+            st = os.lstat(p)
+            out[os.path.relpath(p, root)] = (oct(st.st_mode), st.st_mtime_ns, st.st_uid, st.st_gid)
+    return out
+la, lb = listing(a), listing(b)
+bad = [r for r in sorted(set(la) | set(lb)) if la.get(r) != lb.get(r)]
+for r in bad:
+    print("differs: %s: %r vs %r" % (r, la.get(r), lb.get(r)))
+sys.exit(1 if bad else 0)
+PY
+}
+
+# Plain rsync -a is the reference: it keeps all of it here.
+rsync -a "$src" "$T/plain/"
+attrs_equal "$src" "$T/plain/top" || fail "plain rsync -a does not keep what this test compares"
+
+for depth in 2 3; do
+	dst=$T/dst$depth
+	run "$dst" "$depth"
+	id=$(last_id)
+	tree_equal "$src" "$dst/top" || fail "-m $depth: the copy differs"
+	attrs_equal "$src" "$dst/top" || fail "-m $depth: attributes differ from the source"
+	grep -q "\[$id\] info: done 'top/a/big': 1 files, 9000000 bytes, in [0-9]* pieces .* checked by its SHA-1" "$log" ||
+		fail "-m $depth: the big file was not put under its name from its checked pieces"
+	grep -q "\[$id\] info: cannot set the attributes" "$log" &&
+		fail "-m $depth: the one-command finish failed: $(grep "\[$id\] info: cannot set" "$log")"
+	[ -z "$(partial_files "$dst")" ] || fail "-m $depth: partial files left: $(partial_files "$dst")"
+done
+
+# A far side whose sha1sum says something else, and whose touch fails:
+# nothing is taken on trust, rsync checks the file and sets the times.
+mkdir -p "$T/fakebin"
+printf '#!/bin/sh\ncat >/dev/null\necho 0000000000000000000000000000000000000000 -\n' >"$T/fakebin/sha1sum"
+printf '#!/bin/sh\nexit 1\n' >"$T/fakebin/touch"
+chmod +x "$T/fakebin/sha1sum" "$T/fakebin/touch"
+sed -i "s|^SetEnv SHLVL=1\$|SetEnv SHLVL=1 PATH=$T/fakebin:/usr/local/bin:/usr/bin:/bin|" "$T/sshd_config"
+"$SSHD" -t -f "$T/sshd_config" || { echo "sshd -t rejected the SetEnv"; exit 99; }
+kill -HUP "$(cat "$T/sshd.pid")"
+wait_for 10 ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=no \
+	-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$SSH_KEY" -p "$SSHD_PORT" \
+	"$SSH_USER@$SSH_HOST" true 2>/dev/null || { echo "sshd did not come back"; exit 99; }
+[ "$(ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+	-o LogLevel=ERROR -i "$SSH_KEY" -p "$SSHD_PORT" "$SSH_USER@$SSH_HOST" 'command -v sha1sum')" = "$T/fakebin/sha1sum" ] ||
+	{ echo "the far side's PATH did not change"; exit 99; }
+dst=$T/dst-fake
+run "$dst" 3
+id=$(last_id)
+tree_equal "$src" "$dst/top" || fail "with a lying sha1sum: the copy differs"
+attrs_equal "$src" "$dst/top" || fail "with a failing touch: attributes differ from the source"
+grep -q "\[$id\] info: 'top/a/big': [0-9]* pieces moved in .* 0 checked); checking it with rsync" "$log" ||
+	fail "with a lying sha1sum, the pieces were not left to rsync to check"
+grep -q "\[$id\] info: done 'top/a/big': .* checked by its SHA-1" "$log" &&
+	fail "with a lying sha1sum, the pieces were taken as the file"
+# ... and that rsync found the pieces' data as its basis: it sent little.
+sent=$(sed -n "s/.*\[$id\] info: done 'top\/a\/big': 1 files, 9000000 bytes, \([0-9]*\) bytes sent.*/\1/p" "$log")
+[ -n "$sent" ] && [ "$sent" -lt 500000 ] ||
+	fail "the rsync after the pieces sent ${sent:-?} bytes: the pieces were not its basis"
+grep -q "\[$id\] info: cannot set the attributes of the directories above the cut" "$log" ||
+	fail "with a failing touch, the directories were not left to rsync"
+no_processes_left || fail "processes left at the end"
+finish
