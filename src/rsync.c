@@ -92,11 +92,7 @@ ssh_command_argv(const struct ssh_target *t, const char *const *remote_argv,
 
 	ssh_base_argv(t, argv);
 	strvec_push(argv, t->host);
-	for (; *remote_argv; remote_argv++) {
-		if (cmd.len)
-			strbuf_addch(&cmd, ' ');
-		sq_quote(&cmd, *remote_argv);
-	}
+	sq_quote_argv(&cmd, remote_argv);
 	strvec_push(argv, cmd.buf);
 	strbuf_release(&cmd);
 }
@@ -173,13 +169,14 @@ piece_parse_digest(const char *line, size_t len, char hex[PIECE_DIGEST_HEX + 1])
 	return SYNC_OK;
 }
 
-int
-piece_parse_written(const char *line, size_t len, int *status)
+/* Read "PREFIX N", N a status of at most three digits. */
+static int
+parse_status_line(const char *prefix, const char *line, size_t len, int *status)
 {
-	size_t plen = strlen(PIECE_WRITTEN_PREFIX), i;
+	size_t plen = strlen(prefix), i;
 	int v = 0;
 
-	if (len <= plen || len > plen + 3 || memcmp(line, PIECE_WRITTEN_PREFIX, plen) != 0)
+	if (len <= plen || len > plen + 3 || memcmp(line, prefix, plen) != 0)
 		return SYNC_ERR_INVALID;
 	for (i = plen; i < len; i++) {
 		if (line[i] < '0' || line[i] > '9')
@@ -188,6 +185,18 @@ piece_parse_written(const char *line, size_t len, int *status)
 	}
 	*status = v;
 	return SYNC_OK;
+}
+
+int
+piece_parse_written(const char *line, size_t len, int *status)
+{
+	return parse_status_line(PIECE_WRITTEN_PREFIX, line, len, status);
+}
+
+int
+rsync_parse_then(const char *line, size_t len, int *status)
+{
+	return parse_status_line(RSYNC_THEN_PREFIX, line, len, status);
 }
 
 int
@@ -317,10 +326,28 @@ rsync_filter_escape(struct strbuf *out, const char *path)
 void
 rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, then = STRBUF_INIT;
 	size_t i;
 
 	strvec_push(argv, job->rsync_path);
+	if (job->then_command) {
+		/*
+		 * The remote shell runs rsync's --rsync-path with the server's
+		 * arguments after it: a sh that runs rsync with them, then the
+		 * command (when rsync ended well, or with files vanished), its
+		 * output kept off the protocol's stdout.
+		 */
+		strbuf_addstr(&sb, "--rsync-path=sh -c ");
+		strbuf_addstr(&then, "rsync \"$@\"; s=$?; if [ $s = 0 ] || [ $s = 24 ]; then { ");
+		strbuf_addstr(&then, job->then_command);
+		strbuf_addstr(&then, "; } </dev/null >&2; echo \"" RSYNC_THEN_PREFIX "$?\" >&2; fi; "
+			      "exit $s");
+		sq_quote(&sb, then.buf);
+		strbuf_addstr(&sb, " sh");
+		strvec_push(argv, sb.buf);
+		strbuf_release(&then);
+		strbuf_reset(&sb);
+	}
 	/*
 	 * -a without -H/-A/-X: what users expect of a copy, at rsync's speed.
 	 * -s keeps the remote path away from the remote shell. The list of

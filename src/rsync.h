@@ -119,7 +119,19 @@ struct rsync_job {
 	bool compress;            /* -z, rsync choosing the method with the far side */
 	bool ignore_times;        /* -I: send files whose size and time match too */
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
+	/*
+	 * A command line for the remote shell to run after the remote rsync
+	 * has ended well (exit 0, or 24: files vanished), or NULL: it says "//then N" (its exit
+	 * status) on stderr. The last rsync of a transfer does the closing
+	 * work this way, without a round trip of its own.
+	 */
+	const char *then_command;
 };
+
+#define RSYNC_THEN_PREFIX "//then "   /* "//then N": how then_command ended */
+
+/* Read a "//then N" line. 0 or SYNC_ERR_INVALID. */
+int rsync_parse_then(const char *line, size_t len, int *status);
 
 /*
  * Append path as an rsync filter pattern that matches exactly that path,

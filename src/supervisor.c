@@ -36,7 +36,7 @@
 #define UNIT_BATCH 64             /* units read from the store at a time */
 #define BATCH_UNITS_MAX 4096      /* units one rsync moves at most */
 #define BATCH_FILES_MIN 64        /* files one rsync moves at least, when there are */
-#define BATCH_FILES_MAX 16384     /* ... and at most, unless a unit is bigger */
+#define BATCH_FILES_MAX 65536     /* ... and at most, unless a unit is bigger */
 #define BATCH_BYTES_MIN (1ULL << 20)
 #define BATCH_BYTES_MAX (1ULL << 30)
 #define SPLIT_MIN_BYTES (64ULL << 20)  /* a file this big may move in pieces */
@@ -117,6 +117,8 @@ struct worker {
 	char reader_digest[PIECE_DIGEST_HEX + 1];  /* JOB_PIECE: of what the reader sent */
 	char piece_digest[PIECE_DIGEST_HEX + 1];   /* ... of what arrived, by the far side */
 	int piece_written;            /* ... the remote dd's status, -1 until said */
+	bool settles;                 /* JOB_UNIT: the last rsync, it settles the directories */
+	int then_status;              /* ... how that went, -1 until said */
 	bool changed;                 /* rsync changed something on the far side */
 	bool small;                   /* its batch is of small files (see small_unit) */
 	struct strvec recent_dirs;    /* directories of the last names rsync sent */
@@ -192,6 +194,8 @@ struct sup {
 	size_t mkdirs_bytes;
 	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
 	bool changed;                 /* something was created or sent on the far side */
+	bool dirs_made;               /* the first mkdir made every directory above the cut */
+	bool dirs_settled;            /* ... and they have their attributes, nothing ran since */
 	bool fresh;                   /* the source's directory is new on the far side */
 	bool leftovers;               /* partial data may be recorded (see forget_leftovers) */
 	pid_t master_pid;
@@ -1055,6 +1059,12 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 				strbuf_reset(&w->err_line);
 				continue;
 			}
+			/* What the closing command after the last rsync says of itself. */
+			if (w->settles &&
+			    rsync_parse_then(w->err_line.buf, w->err_line.len, &w->then_status) == 0) {
+				strbuf_reset(&w->err_line);
+				continue;
+			}
 			if (w->err_line.len) {
 				log_untrusted(LOG_WARN, "rsync", w->err_line.buf, w->err_line.len);
 				note_file_problem(w, w->err_line.buf, w->err_line.len);
@@ -1116,6 +1126,8 @@ drain_worker(struct worker *w)
 }
 
 static bool remote_up_to_date(struct sup *s, const struct unit *u);
+static bool nothing_else_left(struct sup *s, const struct worker *self);
+static bool settle_dirs_command(struct sup *s, struct strbuf *out);
 
 /* Is w's batch big files enough to pay for a connection of its own? */
 static bool
@@ -1222,6 +1234,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 {
 	struct rsync_job job;
 	struct strvec argv = STRVEC_INIT, excludes = STRVEC_INIT;
+	struct strbuf then = STRBUF_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
 	size_t i, k;
 	int rc;
@@ -1251,6 +1264,18 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	job.remote_dir = s->t.destination;
 	job.partial_dir = PARTIAL_DIR;
 	job.bwlimit_kib = s->cfg->bwlimit_kib;
+	/*
+	 * Something runs after the directories had their attributes: they
+	 * need them again. The last rsync gives them theirs as it ends.
+	 */
+	w->settles = false;
+	w->then_status = -1;
+	if (kind == JOB_UNIT) {
+		s->dirs_settled = false;
+		if (s->have_dirs && nothing_else_left(s, w) && settle_dirs_command(s, &then))
+			w->settles = true;
+		job.then_command = w->settles ? then.buf : NULL;
+	}
 	if (kind == JOB_UNIT || kind == JOB_CHECK) {
 		/* Listed files are sent as they are; listed directories whole. */
 		job.files_from = w->list_file;
@@ -1274,6 +1299,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	}
 	rsync_job_argv(&job, &argv);
 	strvec_clear(&excludes);
+	strbuf_release(&then);
 
 	memset(&w->sp, 0, sizeof w->sp);
 	w->sp.argv = (const char *const *)argv.v;
@@ -1549,6 +1575,16 @@ finish_batch(struct sup *s, struct worker *w)
 		log_error("the far side has no room left; stopping the transfer");
 		s->aborting = true;
 	}
+	/* The last rsync gave the directories above the cut their attributes. */
+	if (w->settles && !w->stopped && !got_stop_signal) {
+		if (ok && w->then_status == 0) {
+			s->dirs_settled = true;
+			log_info("the last rsync gave the directories above the cut their attributes");
+		} else if (ok)
+			log_info("cannot set the attributes of the directories above the cut after "
+				 "the last rsync (%d); rsync does it", w->then_status);
+	}
+	w->settles = false;
 	if (ok && w->nunits > 1)
 		log_info("rsync of %zu units done: %llu files, %llu bytes, %llu bytes sent",
 			 w->nunits, (unsigned long long)w->files_done,
@@ -1692,6 +1728,44 @@ unit_vanished(struct sup *s, struct unit *u)
  * Take the next unit to run: one held back from the last batch, a due
  * retry, then the store's order. *alone: it must run in an rsync of its own.
  */
+/* Read the next pending units from the store once those read are taken. */
+static int
+refill_from_store(struct sup *s)
+{
+	if (s->batch_pos < s->batch_n || s->store_drained)
+		return SYNC_OK;
+	s->batch_pos = s->batch_n = 0;
+	if (store_unit_next_pending(s->st, s->t.id, s->cursor, s->batch, UNIT_BATCH,
+				    &s->batch_n) < 0) {
+		log_error("%s", store_errmsg(s->st));
+		return SYNC_ERR_STORE;
+	}
+	if (s->batch_n == 0)
+		s->store_drained = true;
+	else
+		s->cursor = s->batch[s->batch_n - 1].id;
+	return SYNC_OK;
+}
+
+/*
+ * Is what self runs (or is about to) the last of the transfer: nothing
+ * pending, due later, held, aside, running elsewhere, or in pieces still
+ * to move (a split whose pieces have all ended is what ends now)?
+ */
+static bool
+nothing_else_left(struct sup *s, const struct worker *self)
+{
+	int i;
+
+	if (s->have_held || s->nretries > 0 || s->napart > 0 ||
+	    (s->split.active && (s->split.running > 0 || s->split.next < s->split.npieces)))
+		return false;
+	for (i = 0; i < s->nworkers; i++)
+		if (&s->workers[i] != self && s->workers[i].busy)
+			return false;
+	return refill_from_store(s) == SYNC_OK && s->batch_pos == s->batch_n && s->store_drained;
+}
+
 static bool
 next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
 {
@@ -1719,18 +1793,8 @@ next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
 			return true;
 		}
 	}
-	if (s->batch_pos == s->batch_n && !s->store_drained) {
-		s->batch_pos = s->batch_n = 0;
-		if (store_unit_next_pending(s->st, s->t.id, s->cursor, s->batch,
-					    UNIT_BATCH, &s->batch_n) < 0) {
-			log_error("%s", store_errmsg(s->st));
-			return false;
-		}
-		if (s->batch_n == 0)
-			s->store_drained = true;
-		else
-			s->cursor = s->batch[s->batch_n - 1].id;
-	}
+	if (refill_from_store(s) < 0)
+		return false;
 	if (s->batch_pos < s->batch_n) {
 		*out = s->batch[s->batch_pos];
 		memset(&s->batch[s->batch_pos], 0, sizeof s->batch[s->batch_pos]);
@@ -1953,6 +2017,8 @@ start_piece(struct sup *s, struct worker *w)
 	w->feeder_err = reader.err_fd;
 	w->reader_digest[0] = w->piece_digest[0] = '\0';
 	w->piece_written = -1;
+	w->settles = false;
+	s->dirs_settled = false;
 	w->file_bytes = 0;
 	w->nunits = 0;
 	strbuf_reset(&w->current);
@@ -2037,26 +2103,82 @@ run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, si
 	return ok;
 }
 
+/* Attributes to set by one remote command (finish.h), gathered. */
+struct attrs_list {
+	struct finish_attrs *v;
+	size_t nr, alloc;
+};
+
+static void
+attrs_list_release(struct attrs_list *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->nr; i++)
+		finish_attrs_release(&l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+/* Add the attributes of local path (relative to the source root) for the far side. */
+static bool
+attrs_list_add(struct sup *s, struct attrs_list *l, const char *rel, const struct stat *sb)
+{
+	struct strbuf remote = STRBUF_INIT;
+	bool ok;
+
+	strbuf_addf(&remote, "%s/%s", s->t.destination, rel);
+	ALLOC_GROW(l->v, l->nr, l->alloc);
+	ok = finish_attrs_from_stat(&l->v[l->nr], remote.buf, sb);
+	if (ok)
+		l->nr++;
+	else
+		finish_attrs_release(&l->v[l->nr]);
+	strbuf_release(&remote);
+	return ok;
+}
+
+/*
+ * Add the directories above the cut, when the first mkdir made them all
+ * and they are few; false when the rsync pass must see to them.
+ */
+static bool
+attrs_list_add_dirs(struct sup *s, struct attrs_list *l)
+{
+	struct strbuf local = STRBUF_INIT;
+	struct stat sb;
+	size_t i;
+	bool ok = s->dirs_made && s->mkdirs.nr > 0 && s->mkdirs.nr <= SETTLE_DIRS_MAX;
+
+	for (i = 0; ok && i < s->mkdirs.nr; i++) {
+		strbuf_reset(&local);
+		strbuf_addf(&local, "%s/%s", s->source_root, s->mkdirs.v[i]);
+		ok = lstat(local.buf, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+		     attrs_list_add(s, l, s->mkdirs.v[i], &sb);
+	}
+	strbuf_release(&local);
+	return ok;
+}
+
 /*
  * Every piece of the split arrived and matched what was read, and the
  * source did not change meanwhile: the partial file is the file. Put it
  * under its name with rsync -a's attributes, and count the unit done (an
  * rsync would only read the whole file on both sides to find that out).
+ * When it was the last of the transfer, the same command gives the
+ * directories above the cut theirs.
  */
 static bool
 settle_split(struct sup *s)
 {
 	struct split *sp = &s->split;
 	struct strbuf dir = STRBUF_INIT, file = STRBUF_INIT, local = STRBUF_INIT;
-	struct strbuf remote = STRBUF_INIT;
-	struct finish_attrs a;
+	struct attrs_list l = { NULL, 0, 0 };
 	struct stat sb;
-	bool ok = false;
+	bool ok = false, with_dirs = false;
 
-	memset(&a, 0, sizeof a);
 	piece_paths(s, sp->unit.path, &dir, &file);
 	strbuf_addf(&local, "%s/%s", s->source_root, sp->unit.path);
-	strbuf_addf(&remote, "%s/%s", s->t.destination, sp->unit.path);
 	if (!sp->source_st_ok || lstat(local.buf, &sb) < 0 || !same_file_state(&sb, &sp->source_st)) {
 		struct strbuf esc = STRBUF_INIT;
 
@@ -2068,11 +2190,20 @@ settle_split(struct sup *s)
 		strvec_push(&s->recheck, sp->unit.path);
 		goto out;
 	}
-	if (!finish_attrs_from_stat(&a, remote.buf, &sb) ||
-	    !run_finish(s, file.buf, &a, 1, "a file moved in pieces"))
+	if (!attrs_list_add(s, &l, sp->unit.path, &sb))
+		goto out;
+	if (s->have_dirs && nothing_else_left(s, NULL)) {
+		size_t one = l.nr;
+
+		with_dirs = attrs_list_add_dirs(s, &l);
+		while (!with_dirs && l.nr > one)
+			finish_attrs_release(&l.v[--l.nr]);
+	}
+	if (!run_finish(s, file.buf, l.v, l.nr, "a file moved in pieces"))
 		goto out;
 	ok = true;
 	s->changed = true;
+	s->dirs_settled = with_dirs;
 	if (store_unit_set_done(s->st, sp->unit.id, sp->unit.attempts + 1, sp->size, 1) < 0)
 		log_warn("cannot record a done unit: %s", store_errmsg(s->st));
 	s->bytes_done += sp->size;
@@ -2080,45 +2211,47 @@ settle_split(struct sup *s)
 	forget_leftovers(s, &sp->unit);
 	count_done(s, &sp->unit);
 out:
-	finish_attrs_release(&a);
+	attrs_list_release(&l);
 	strbuf_release(&dir);
 	strbuf_release(&file);
 	strbuf_release(&local);
-	strbuf_release(&remote);
 	return ok;
 }
 
 /*
- * The directories above the cut, all made by the first mkdir and few: one
+ * The directories above the cut, made by the first mkdir and few: one
  * remote sh gives them their modes and times back. False: the rsync pass
  * is needed.
  */
 static bool
 settle_dirs(struct sup *s)
 {
-	struct finish_attrs *attrs;
-	struct strbuf local = STRBUF_INIT, remote = STRBUF_INIT;
-	struct stat sb;
-	size_t i, n = 0;
-	bool ok = s->mkdirs.nr > 0 && s->mkdirs.nr <= SETTLE_DIRS_MAX;
+	struct attrs_list l = { NULL, 0, 0 };
+	bool ok = attrs_list_add_dirs(s, &l) &&
+		  run_finish(s, NULL, l.v, l.nr, "the directories above the cut");
 
-	attrs = xcalloc(s->mkdirs.nr ? s->mkdirs.nr : 1, sizeof *attrs);
-	for (i = 0; ok && i < s->mkdirs.nr; i++) {
-		strbuf_reset(&local);
-		strbuf_reset(&remote);
-		strbuf_addf(&local, "%s/%s", s->source_root, s->mkdirs.v[i]);
-		strbuf_addf(&remote, "%s/%s", s->t.destination, s->mkdirs.v[i]);
-		ok = lstat(local.buf, &sb) == 0 && S_ISDIR(sb.st_mode) &&
-		     finish_attrs_from_stat(&attrs[n], remote.buf, &sb);
-		n += ok;
+	attrs_list_release(&l);
+	return ok;
+}
+
+/*
+ * The closing command for the last rsync: the directories' attributes,
+ * as a command line for the remote shell (rsync_job.then_command). False
+ * when they cannot be set that way.
+ */
+static bool
+settle_dirs_command(struct sup *s, struct strbuf *out)
+{
+	struct attrs_list l = { NULL, 0, 0 };
+	struct strvec words = STRVEC_INIT;
+	bool ok = attrs_list_add_dirs(s, &l);
+
+	if (ok) {
+		finish_command(NULL, l.v, l.nr, &words);
+		sq_quote_argv(out, (const char *const *)words.v);
 	}
-	if (ok)
-		ok = run_finish(s, NULL, attrs, n, "the directories above the cut");
-	for (i = 0; i < n; i++)
-		finish_attrs_release(&attrs[i]);
-	free(attrs);
-	strbuf_release(&local);
-	strbuf_release(&remote);
+	strvec_clear(&words);
+	attrs_list_release(&l);
 	return ok;
 }
 
@@ -3698,6 +3831,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 
 		if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
 			goto finish;
+		s.dirs_made = dirs_done;
 		/* One command's round trip tells whether the link is far. */
 		s.split_ok = !cfg->split_never &&
 			     (cfg->split_mib > 0 || now_monotonic() - t0 >= SPLIT_ANSWER_MIN);
@@ -3747,7 +3881,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	 * nothing was created or sent under them (a re-sync with nothing to do).
 	 */
 	if (s.have_dirs && !got_stop_signal && s.failure == NULL && (s.changed || !dirs_done) &&
-	    !(dirs_done && settle_dirs(&s)))
+	    !s.dirs_settled && !(dirs_done && settle_dirs(&s)))
 		run_loop(&s, JOB_DIRS_FINAL);
 
 finish:

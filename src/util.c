@@ -353,6 +353,18 @@ sq_quote(struct strbuf *out, const char *s)
 }
 
 void
+sq_quote_argv(struct strbuf *out, const char *const *argv)
+{
+	size_t i;
+
+	for (i = 0; argv[i]; i++) {
+		if (i)
+			strbuf_addch(out, ' ');
+		sq_quote(out, argv[i]);
+	}
+}
+
+void
 rsync_rsh_quote(struct strbuf *out, const char *s)
 {
 	/* rsync splits -e on spaces; inside '...' a doubled ' is a literal '. */

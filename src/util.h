@@ -113,6 +113,8 @@ int parse_int_range(const char *s, int min, int max, int *out);
 
 /* Append s single-quoted for a POSIX shell: ' becomes '\'' (git's sq_quote). */
 void sq_quote(struct strbuf *out, const char *s);
+/* Append the NULL-terminated words, each sq_quote()d, one space between. */
+void sq_quote_argv(struct strbuf *out, const char *const *argv);
 /* Append s quoted for rsync's -e splitter: wrapped in ', each ' doubled. */
 void rsync_rsh_quote(struct strbuf *out, const char *s);
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # What rsync -a keeps, scow-sync keeps, also where it sets it without an
-# rsync (finish.h): the directories above the cut and a file moved in
-# pieces get their modes (set-group-ID included), their times to the
-# nanosecond and, as root, their owners and groups by name. A far side
+# rsync (finish.h): the directories above the cut (by the last rsync as it
+# ends, or by a command of their own) and a file moved in pieces get their
+# modes (set-group-ID included), their times to the nanosecond and, as
+# root, their owners and groups by name. A far side
 # whose sha1sum lies or whose touch fails gets the same result through
 # rsync, and a piece that does not match is never taken as the file.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
@@ -79,6 +80,15 @@ for depth in 2 3; do
 	[ -z "$(partial_files "$dst")" ] || fail "-m $depth: partial files left: $(partial_files "$dst")"
 done
 
+# No pieces: the last rsync gives the directories their attributes as it ends.
+dst=$T/dst-nopieces
+SCOW_SYNC_SPLIT_MIB=0 SCOW_SYNC_WORKERS=1 run "$dst" 3
+id=$(last_id)
+tree_equal "$src" "$dst/top" || fail "without pieces: the copy differs"
+attrs_equal "$src" "$dst/top" || fail "without pieces: attributes differ from the source"
+grep -q "\[$id\] info: the last rsync gave the directories above the cut their attributes" "$log" ||
+	fail "without pieces, the last rsync did not settle the directories"
+
 # A far side whose sha1sum says something else, and whose touch fails:
 # nothing is taken on trust, rsync checks the file and sets the times.
 mkdir -p "$T/fakebin"
@@ -109,5 +119,12 @@ sent=$(sed -n "s/.*\[$id\] info: done 'top\/a\/big': 1 files, 9000000 bytes, \([
 	fail "the rsync after the pieces sent ${sent:-?} bytes: the pieces were not its basis"
 grep -q "\[$id\] info: cannot set the attributes of the directories above the cut" "$log" ||
 	fail "with a failing touch, the directories were not left to rsync"
+# The same without pieces: the last rsync's closing command fails, rsync sees to them.
+dst=$T/dst-fake-nopieces
+SCOW_SYNC_SPLIT_MIB=0 SCOW_SYNC_WORKERS=1 run "$dst" 3
+id=$(last_id)
+attrs_equal "$src" "$dst/top" || fail "with a failing touch, no pieces: attributes differ"
+grep -q "\[$id\] info: cannot set the attributes of the directories above the cut after the last rsync" "$log" ||
+	fail "with a failing touch, the last rsync's closing command did not fail as it should"
 no_processes_left || fail "processes left at the end"
 finish

@@ -492,8 +492,32 @@ test_argv(void)
 		for (i = 0; i < argv.nr; i++) {
 			CHECK(strcmp(argv.v[i], "--no-inc-recursive") != 0);
 			CHECK(strcmp(argv.v[i], "-n") != 0);
+			CHECK(strncmp(argv.v[i], "--rsync-path", 12) != 0);
 		}
 		strvec_clear(&argv);
+	}
+
+	/* A closing command: the remote rsync runs inside a sh that runs it after. */
+	{
+		const char *rp = NULL;
+		int st = -1;
+
+		job.then_command = "'touch' '/in box/it'\\''s'";
+		rsync_job_argv(&job, &argv);
+		for (i = 0; i < argv.nr; i++)
+			if (strncmp(argv.v[i], "--rsync-path=", 13) == 0)
+				rp = argv.v[i] + 13;
+		CHECK_STR(rp, "sh -c 'rsync \"$@\"; s=$?; if [ $s = 0 ] || [ $s = 24 ]; then "
+			      "{ '\\''touch'\\'' '\\''/in box/it'\\''\\'\\'''\\''s'\\''; } "
+			      "</dev/null >&2; echo \"//then $?\" >&2; fi; exit $s' sh");
+		strvec_clear(&argv);
+		job.then_command = NULL;
+		CHECK_INT(rsync_parse_then("//then 0", 8, &st), 0);
+		CHECK_INT(st, 0);
+		CHECK_INT(rsync_parse_then("//then 1", 8, &st), 0);
+		CHECK_INT(st, 1);
+		CHECK_INT(rsync_parse_then("//then", 6, &st), SYNC_ERR_INVALID);
+		CHECK_INT(rsync_parse_then("//then x", 8, &st), SYNC_ERR_INVALID);
 	}
 }
 
