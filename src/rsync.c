@@ -330,18 +330,24 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	size_t i;
 
 	strvec_push(argv, job->rsync_path);
-	if (job->then_command) {
+	if (job->then_command || job->before_command) {
 		/*
 		 * The remote shell runs rsync's --rsync-path with the server's
-		 * arguments after it: a sh that runs rsync with them, then the
-		 * command (when rsync ended well, or with files vanished), its
-		 * output kept off the protocol's stdout.
+		 * arguments after it: a sh that runs the command before, rsync
+		 * with them, then the command after (when rsync ended well, or
+		 * with files vanished), their output kept off the protocol's
+		 * stdout.
 		 */
 		strbuf_addstr(&sb, "--rsync-path=sh -c ");
-		strbuf_addstr(&then, "rsync \"$@\"; s=$?; if [ $s = 0 ] || [ $s = 24 ]; then { ");
-		strbuf_addstr(&then, job->then_command);
-		strbuf_addstr(&then, "; } </dev/null >&2; echo \"" RSYNC_THEN_PREFIX "$?\" >&2; fi; "
-			      "exit $s");
+		if (job->before_command)
+			strbuf_addf(&then, "{ %s; } </dev/null >&2 || exit 97; ", job->before_command);
+		strbuf_addstr(&then, "rsync \"$@\"");
+		if (job->then_command) {
+			strbuf_addstr(&then, "; s=$?; if [ $s = 0 ] || [ $s = 24 ]; then { ");
+			strbuf_addstr(&then, job->then_command);
+			strbuf_addstr(&then, "; } </dev/null >&2; echo \"" RSYNC_THEN_PREFIX
+				      "$?\" >&2; fi; exit $s");
+		}
 		sq_quote(&sb, then.buf);
 		strbuf_addstr(&sb, " sh");
 		strvec_push(argv, sb.buf);

@@ -126,6 +126,12 @@ struct rsync_job {
 	 * work this way, without a round trip of its own.
 	 */
 	const char *then_command;
+	/*
+	 * A command line for the remote shell to run before the remote rsync,
+	 * or NULL: when it fails, rsync does not run (the local rsync sees the
+	 * far side go away). Its output goes to stderr.
+	 */
+	const char *before_command;
 };
 
 #define RSYNC_THEN_PREFIX "//then "   /* "//then N": how then_command ended */

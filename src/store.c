@@ -111,6 +111,13 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE transfers ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE transfers ADD COLUMN sup_sid INTEGER;",
+
+	/*
+	 * 5: how long the far side took to answer one remote command (the
+	 * first mkdir), which tells near from far links; a re-sync to the
+	 * same place goes on from it without asking again.
+	 */
+	"ALTER TABLE transfers ADD COLUMN answer_seconds REAL;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -980,6 +987,47 @@ store_transfer_set_totals(struct store *st, int64_t id, uint64_t bytes_done,
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)files_done);
 	sqlite3_bind_int64(stmt, 3, id);
 	return step_done(st, stmt, "record totals");
+}
+
+int
+store_transfer_set_answer(struct store *st, int64_t id, double seconds)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET answer_seconds = ? WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_double(stmt, 1, seconds);
+	sqlite3_bind_int64(stmt, 2, id);
+	return step_done(st, stmt, "record the far side's answer");
+}
+
+int
+store_transfer_answer_before(struct store *st, const struct transfer *t, int64_t since,
+			     double *seconds)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*seconds = -1;
+	if ((rc = prepare(st, "SELECT answer_seconds FROM transfers WHERE id < ?1 AND "
+			  "address = ?2 AND user = ?3 AND port = ?4 AND source = ?5 AND "
+			  "destination = ?6 AND state = 'done' AND answer_seconds IS NOT NULL AND "
+			  "finished_at >= ?7 ORDER BY id DESC LIMIT 1", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, t->id);
+	bind_text(stmt, 2, t->address);
+	bind_text(stmt, 3, t->user);
+	sqlite3_bind_int(stmt, 4, t->port);
+	bind_path(stmt, 5, t->source);
+	bind_path(stmt, 6, t->destination);
+	sqlite3_bind_int64(stmt, 7, since);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*seconds = sqlite3_column_double(stmt, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SYNC_OK : db_error(st, "find an earlier answer");
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 int

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -64,6 +65,8 @@
  * (some four processes each on the far side); more go to an rsync pass.
  */
 #define SETTLE_DIRS_MAX 32
+/* An earlier answer of the far side is taken for this long (seconds). */
+#define ANSWER_KEPT (7 * 24 * 3600)
 /*
  * Up to this many files, an rsync gets its whole file list first (about
  * 100 bytes a file on each side): incremental recursion costs round trips.
@@ -81,6 +84,14 @@ static volatile sig_atomic_t got_exclusion;   /* terminate recorded a part to st
 static int wake_pipe[2] = { -1, -1 };
 
 enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK };
+
+/*
+ * What the mkdir before a re-sync's dry run said (see mkdir_before_check):
+ * nothing (it did not run, or failed), the source's directory was there
+ * (old) or not (new), or a directory to make is a symbolic link.
+ */
+#define MKDIR_PREFIX "//mkdir "
+enum mkdir_said { MKDIR_UNSAID, MKDIR_NEW, MKDIR_OLD, MKDIR_LINK };
 
 /*
  * One unit of a worker's batch. Small units travel together, one rsync for
@@ -118,6 +129,9 @@ struct worker {
 	char piece_digest[PIECE_DIGEST_HEX + 1];   /* ... of what arrived, by the far side */
 	int piece_written;            /* ... the remote dd's status, -1 until said */
 	bool settles;                 /* JOB_UNIT: the last rsync, it settles the directories */
+	bool carries_mkdir;           /* JOB_CHECK: it makes the directories first */
+	enum mkdir_said mkdir_said;   /* ... and what that said */
+	bool mkdir_created;           /* ... it created some */
 	int then_status;              /* ... how that went, -1 until said */
 	bool changed;                 /* rsync changed something on the far side */
 	bool small;                   /* its batch is of small files (see small_unit) */
@@ -195,6 +209,8 @@ struct sup {
 	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
 	bool changed;                 /* something was created or sent on the far side */
 	bool dirs_made;               /* the first mkdir made every directory above the cut */
+	bool mkdir_in_check;          /* ... which the re-sync's dry run does before it */
+	bool mkdir_known;             /* ... and it said how it went */
 	bool dirs_settled;            /* ... and they have their attributes, nothing ran since */
 	bool fresh;                   /* the source's directory is new on the far side */
 	bool leftovers;               /* partial data may be recorded (see forget_leftovers) */
@@ -601,6 +617,36 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	strbuf_release(&err);
 	strbuf_release(&esc);
 	return SYNC_ERR_REMOTE;
+}
+
+/*
+ * The same mkdir as a command line for the remote shell, for a re-sync's
+ * dry run to run before it (rsync_job.before_command): the round trip of
+ * a command of its own is saved. It refuses a listed directory that is a
+ * symbolic link ("//mkdir link", the caller then does as above), and says
+ * whether the source's directory was there, and whether it created any:
+ * "//mkdir old 0".
+ */
+static void
+mkdir_before_check(struct sup *s, struct strbuf *out)
+{
+	struct strvec words = STRVEC_INIT;
+	size_t i;
+
+	strvec_push(&words, "sh");
+	strvec_push(&words, "-c");
+	strvec_push(&words, "d=$1; r=$2; shift 2; for p do if [ -h \"$p\" ]; then "
+		    "echo " MKDIR_PREFIX "link; exit 1; fi; done; "
+		    "if [ -d \"$r\" ]; then m=old; else m=new; fi; "
+		    "x=$(mkdir -p -v -- \"$d\" \"$@\") || exit 1; "
+		    "if [ -n \"$x\" ]; then c=1; else c=0; fi; echo \"" MKDIR_PREFIX "$m $c\"");
+	strvec_push(&words, "sh");
+	strvec_push(&words, s->t.destination);
+	strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
+	for (i = 0; i < s->mkdirs.nr; i++)
+		strvec_pushf(&words, "%s/%s", s->t.destination, s->mkdirs.v[i]);
+	sq_quote_argv(out, (const char *const *)words.v);
+	strvec_clear(&words);
 }
 
 /*
@@ -1039,6 +1085,27 @@ problems_text(const struct sup *s, struct strbuf *out)
 	strbuf_release(&esc);
 }
 
+/* Is line what the mkdir before a dry run says ("//mkdir new 1", "//mkdir link")? */
+static bool
+take_mkdir_report(struct worker *w, const char *line, size_t len)
+{
+	size_t plen = strlen(MKDIR_PREFIX);
+
+	if (len < plen || memcmp(line, MKDIR_PREFIX, plen) != 0)
+		return false;
+	line += plen;
+	len -= plen;
+	if (len == 4 && memcmp(line, "link", 4) == 0)
+		w->mkdir_said = MKDIR_LINK;
+	else if (len == 5 && (memcmp(line, "new ", 4) == 0 || memcmp(line, "old ", 4) == 0) &&
+		 (line[4] == '0' || line[4] == '1')) {
+		w->mkdir_said = line[0] == 'n' ? MKDIR_NEW : MKDIR_OLD;
+		w->mkdir_created = line[4] == '1';
+	} else
+		return false;
+	return true;
+}
+
 /* Keep the tail of stderr and log it line by line, escaped. */
 static void
 take_stderr(struct worker *w, const char *buf, size_t n)
@@ -1056,6 +1123,11 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 						 &w->piece_written) == 0 ||
 			     piece_parse_digest(w->err_line.buf, w->err_line.len,
 						w->piece_digest) == 0)) {
+				strbuf_reset(&w->err_line);
+				continue;
+			}
+			if (w->carries_mkdir &&
+			    take_mkdir_report(w, w->err_line.buf, w->err_line.len)) {
 				strbuf_reset(&w->err_line);
 				continue;
 			}
@@ -1234,7 +1306,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 {
 	struct rsync_job job;
 	struct strvec argv = STRVEC_INIT, excludes = STRVEC_INIT;
-	struct strbuf then = STRBUF_INIT;
+	struct strbuf then = STRBUF_INIT, before = STRBUF_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
 	size_t i, k;
 	int rc;
@@ -1274,6 +1346,14 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	 */
 	w->settles = false;
 	w->then_status = -1;
+	w->carries_mkdir = false;
+	w->mkdir_said = MKDIR_UNSAID;
+	w->mkdir_created = false;
+	if (kind == JOB_CHECK && s->mkdir_in_check && !s->mkdir_known) {
+		mkdir_before_check(s, &before);
+		job.before_command = before.buf;
+		w->carries_mkdir = true;
+	}
 	if (kind == JOB_UNIT) {
 		s->dirs_settled = false;
 		if (s->have_dirs && nothing_else_left(s, w) && settle_dirs_command(s, &then))
@@ -1304,6 +1384,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	rsync_job_argv(&job, &argv);
 	strvec_clear(&excludes);
 	strbuf_release(&then);
+	strbuf_release(&before);
 
 	memset(&w->sp, 0, sizeof w->sp);
 	w->sp.argv = (const char *const *)argv.v;
@@ -1630,7 +1711,21 @@ finish_check(struct sup *s, struct worker *w)
 	bool in_tx;
 	size_t k;
 
-	if (!got_stop_signal && (code == 0 || code == 24)) {
+	bool mkdir_failed = w->carries_mkdir && w->mkdir_said != MKDIR_NEW &&
+			    w->mkdir_said != MKDIR_OLD;
+
+	/* The directories were made before it, and that says what was there. */
+	if (w->carries_mkdir && !mkdir_failed) {
+		s->mkdir_known = true;
+		s->fresh = w->mkdir_said == MKDIR_NEW;
+		s->changed |= w->mkdir_created;
+	}
+	w->carries_mkdir = false;
+	if (mkdir_failed) {
+		/* No rsync ran: the mkdir of its own sees to it (and says why). */
+		log_info("the directories were not made before the dry run%s; making them first",
+			 w->mkdir_said == MKDIR_LINK ? " (one is a symbolic link)" : "");
+	} else if (!got_stop_signal && (code == 0 || code == 24)) {
 		in_tx = store_begin(s->st) == SYNC_OK;
 		for (k = 0; k < w->nunits; k++) {
 			if (w->units[k].differs)
@@ -3395,11 +3490,13 @@ check_pending(struct sup *s)
 		}
 		/*
 		 * A single unit's own rsync is as good a check, unless it may
-		 * move in pieces: then the check also saves asking the far
-		 * side for the file's size and time (remote_up_to_date).
+		 * move in pieces (then the check also saves asking the far side
+		 * for the file's size and time, remote_up_to_date) or the check
+		 * makes the directories (it saves the mkdir's round trip).
 		 */
 		if (rc == SYNC_OK && (w->nunits > 1 || (checked > 0 && w->nunits > 0) ||
-				      (w->nunits == 1 && may_split(s, &w->units[0].unit)))) {
+				      (w->nunits == 1 && may_split(s, &w->units[0].unit)) ||
+				      (w->nunits > 0 && s->mkdir_in_check && !s->mkdir_known))) {
 			qsort(w->units, w->nunits, sizeof *w->units, compare_batch_units);
 			checked += w->nunits;
 			rc = run_loop(s, JOB_CHECK);
@@ -3831,21 +3928,39 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		ssh_rsh_command(&own, &s.rsh_own);
 	}
 	{
-		double t0 = now_monotonic();
+		double t0 = now_monotonic(), answer = -1;
 
-		if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
-			goto finish;
+		/*
+		 * A re-sync of what went to the same place before: the far side's
+		 * answer then tells the link, and the dry run that begins a
+		 * re-sync makes the directories first. Otherwise one mkdir now
+		 * makes them, and its answer tells the link.
+		 */
+		if (s.have_dirs && !s.mkdirs_overflow && s.mkdirs.nr <= SETTLE_DIRS_MAX &&
+		    !strchr(s.t.destination, '\n') && !strchr(s.source_rel, '\n') &&
+		    store_transfer_answer_before(st, &s.t, (int64_t)time(NULL) - ANSWER_KEPT,
+						 &answer) == SYNC_OK && answer >= 0) {
+			s.mkdir_in_check = true;
+			s.fresh = false;
+			dirs_done = true;
+		} else {
+			if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
+				goto finish;
+			answer = now_monotonic() - t0;
+		}
 		s.dirs_made = dirs_done;
+		if (store_transfer_set_answer(st, s.t.id, answer) < 0)
+			log_warn("cannot record the far side's answer: %s", store_errmsg(st));
 		/* One command's round trip tells whether the link is far. */
 		s.split_ok = !cfg->split_never &&
-			     (cfg->split_mib > 0 || now_monotonic() - t0 >= SPLIT_ANSWER_MIN);
+			     (cfg->split_mib > 0 || answer >= SPLIT_ANSWER_MIN);
 		s.split_min = cfg->split_mib > 0 ? cfg->split_mib << 20 : SPLIT_MIN_BYTES;
 		/*
 		 * Near, one rsync over ssh keeps about two cores busy (the sender
 		 * and its ssh, sshd and the receiver): more workers than half the
 		 * CPUs only take turns on them. Unless the workers were chosen.
 		 */
-		s.near = now_monotonic() - t0 < NEAR_ANSWER_MAX;
+		s.near = answer < NEAR_ANSWER_MAX;
 		{
 			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 			int want = cpus > 3 ? (int)(cpus / 2) : 1;
@@ -3858,9 +3973,9 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 			 */
 			s.small_cap = cfg->workers_set ? s.active_workers : want;
 		}
-		log_info("the far side answered in %.3f s; pieces for large files %s; "
-			  "%d workers", now_monotonic() - t0, s.split_ok ? "on" : "off",
-			  s.active_workers);
+		log_info("the far side answered in %.3f s%s; pieces for large files %s; "
+			  "%d workers", answer, s.mkdir_in_check ? " (the last time)" : "",
+			  s.split_ok ? "on" : "off", s.active_workers);
 	}
 	/* Parts stopped before stay out, whatever the walk found again. */
 	for (i = 0; i < (int)s.excludes.nr; i++) {
@@ -3876,6 +3991,16 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		goto finish;
 	if (!s.fresh && (check_pending(&s) < 0 || got_stop_signal))
 		goto finish;
+	/* The dry run did not make the directories (or did not run): now. */
+	if (s.mkdir_in_check && !s.mkdir_known) {
+		if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
+			goto finish;
+		s.dirs_made = dirs_done;
+		s.mkdir_in_check = false;
+		if (s.have_dirs && !dirs_done &&
+		    (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
+			goto finish;
+	}
 	/* From what is left to send: after the check, only what differs. */
 	choose_batch_size(&s);
 	run_loop(&s, JOB_UNIT);

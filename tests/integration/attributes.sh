@@ -80,6 +80,37 @@ for depth in 2 3; do
 	[ -z "$(partial_files "$dst")" ] || fail "-m $depth: partial files left: $(partial_files "$dst")"
 done
 
+# Re-syncs onto dst3: the dry run makes the directories first (the link's
+# answer is the one of last time); a directory above the cut deleted on the
+# far side comes back with its attributes; one that became a symbolic link
+# there is made a directory again, the link's target untouched.
+dst=$T/dst3
+run "$dst" 3
+id=$(last_id)
+grep -q "\[$id\] info: the far side answered in [0-9.]* s (the last time)" "$log" ||
+	fail "the re-sync asked the far side again before its dry run"
+grep -q "\[$id\] info: checked 4 units against the far side .* 0 to send" "$log" ||
+	fail "the re-sync's dry run did not find all 4 units there: $(grep "\[$id\] info: checked" "$log")"
+attrs_equal "$src" "$dst/top" || fail "re-sync: attributes differ"
+rm -rf "$dst/top/x"
+run "$dst" 3
+id=$(last_id)
+tree_equal "$src" "$dst/top" || fail "re-sync after a deleted directory: the copy differs"
+attrs_equal "$src" "$dst/top" || fail "re-sync after a deleted directory: attributes differ"
+rm -rf "$dst/top/x"
+mkdir -p "$T/elsewhere"
+echo keep > "$T/elsewhere/f"
+ln -s "$T/elsewhere" "$dst/top/x"
+run "$dst" 3
+id=$(last_id)
+grep -q "\[$id\] info: the directories were not made before the dry run (one is a symbolic link)" "$log" ||
+	fail "a directory above the cut that is a link was not left to the mkdir of its own"
+[ -d "$dst/top/x" ] && [ ! -h "$dst/top/x" ] || fail "the link above the cut is still a link"
+[ "$(cat "$T/elsewhere/f")" = keep ] && [ "$(ls "$T/elsewhere")" = f ] ||
+	fail "the link's target was written to"
+tree_equal "$src" "$dst/top" || fail "re-sync over a link: the copy differs"
+attrs_equal "$src" "$dst/top" || fail "re-sync over a link: attributes differ"
+
 # No pieces: the last rsync gives the directories their attributes as it ends.
 dst=$T/dst-nopieces
 SCOW_SYNC_SPLIT_MIB=0 SCOW_SYNC_WORKERS=1 run "$dst" 3

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -227,6 +228,37 @@ main(void)
 		b.destination = "/third";
 		CHECK_INT(store_transfer_claim(st, &b, always_alive, &claim), SYNC_OK);
 		CHECK_INT(claim, CLAIM_NEW);
+
+		/* The far side's answer: a re-sync to the same place finds the last done one's. */
+		{
+			struct transfer c = b, d;
+			double ans = 0;
+
+			CHECK_INT(store_transfer_set_answer(st, b.id, 0.25), SYNC_OK);
+			CHECK_INT(store_transfer_get(st, b.id, &d), SYNC_OK);
+			/* b is not done yet: nothing to go on (a later id is asking). */
+			c.id = b.id + 1000;
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, &ans), SYNC_OK);
+			CHECK(ans < 0);
+			CHECK_INT(store_transfer_finish(st, b.id, TRANSFER_DONE, NULL), SYNC_OK);
+			c.id = 0;
+			CHECK_INT(store_transfer_claim(st, &c, never_alive, &claim), SYNC_OK);
+			CHECK_INT(claim, CLAIM_NEW);
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, &ans), SYNC_OK);
+			CHECK(ans > 0.24 && ans < 0.26);
+			/* Too long ago, or another place: nothing. */
+			CHECK_INT(store_transfer_answer_before(st, &c, (int64_t)time(NULL) + 100, &ans),
+				  SYNC_OK);
+			CHECK(ans < 0);
+			c.destination = "/fourth";
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, &ans), SYNC_OK);
+			CHECK(ans < 0);
+			c.destination = d.destination;
+			c.port = d.port + 1;
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, &ans), SYNC_OK);
+			CHECK(ans < 0);
+			transfer_release(&d);
+		}
 	}
 	/* Resume: failed and running units come back, done and excluded stay. */
 	{
