@@ -625,7 +625,8 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
  * a command of its own is saved. It refuses a listed directory that is a
  * symbolic link ("//mkdir link", the caller then does as above), and says
  * whether the source's directory was there, and whether it created any:
- * "//mkdir old 0".
+ * "//mkdir old 0". When it was not there (the copy was deleted since),
+ * there is nothing to check: it stops the dry run before it starts.
  */
 static void
 mkdir_before_check(struct sup *s, struct strbuf *out)
@@ -639,7 +640,8 @@ mkdir_before_check(struct sup *s, struct strbuf *out)
 		    "echo " MKDIR_PREFIX "link; exit 1; fi; done; "
 		    "if [ -d \"$r\" ]; then m=old; else m=new; fi; "
 		    "x=$(mkdir -p -v -- \"$d\" \"$@\") || exit 1; "
-		    "if [ -n \"$x\" ]; then c=1; else c=0; fi; echo \"" MKDIR_PREFIX "$m $c\"");
+		    "if [ -n \"$x\" ]; then c=1; else c=0; fi; echo \"" MKDIR_PREFIX "$m $c\"; "
+		    "if [ $m = new ]; then exit 1; fi");
 	strvec_push(&words, "sh");
 	strvec_push(&words, s->t.destination);
 	strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
@@ -1117,6 +1119,11 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 		strbuf_remove_front(&w->err_tail, w->err_tail.len - ERR_TAIL_MAX);
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
+			/* A dry run stopped before it began: rsync's complaint says nothing. */
+			if (w->carries_mkdir && w->mkdir_said == MKDIR_NEW) {
+				strbuf_reset(&w->err_line);
+				continue;
+			}
 			/* What the far side's writer of a piece says of it. */
 			if (w->kind == JOB_PIECE &&
 			    (piece_parse_written(w->err_line.buf, w->err_line.len,
@@ -1725,6 +1732,8 @@ finish_check(struct sup *s, struct worker *w)
 		/* No rsync ran: the mkdir of its own sees to it (and says why). */
 		log_info("the directories were not made before the dry run%s; making them first",
 			 w->mkdir_said == MKDIR_LINK ? " (one is a symbolic link)" : "");
+	} else if (s->fresh) {
+		log_info("the far side no longer has the source's directory: nothing to check");
 	} else if (!got_stop_signal && (code == 0 || code == 24)) {
 		in_tx = store_begin(s->st) == SYNC_OK;
 		for (k = 0; k < w->nunits; k++) {
@@ -3504,8 +3513,8 @@ check_pending(struct sup *s)
 		for (k = 0; k < w->nunits; k++)
 			unit_release(&w->units[k].unit);
 		w->nunits = 0;
-	} while (rc == SYNC_OK && !got_stop_signal && got > 0 && checked > 0);
-	if (checked > 0)
+	} while (rc == SYNC_OK && !got_stop_signal && got > 0 && checked > 0 && !s->fresh);
+	if (checked > 0 && !s->fresh)
 		log_info("checked %llu units against the far side in %.2f s: %llu to send",
 			 (unsigned long long)checked, now_monotonic() - t0,
 			 (unsigned long long)(checked - (s->units_done - before)));

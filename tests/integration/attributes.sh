@@ -97,6 +97,15 @@ run "$dst" 3
 id=$(last_id)
 tree_equal "$src" "$dst/top" || fail "re-sync after a deleted directory: the copy differs"
 attrs_equal "$src" "$dst/top" || fail "re-sync after a deleted directory: attributes differ"
+# The whole copy deleted: nothing to check, it is sent as a new one.
+rm -rf "$dst/top"
+run "$dst" 3
+id=$(last_id)
+grep -q "\[$id\] info: the far side no longer has the source's directory: nothing to check" "$log" ||
+	fail "a re-sync onto a deleted copy still ran its dry run"
+grep -q "\[$id\] warning" "$log" && fail "a re-sync onto a deleted copy warned: $(grep "\[$id\] warning" "$log")"
+tree_equal "$src" "$dst/top" || fail "re-sync onto a deleted copy: the copy differs"
+attrs_equal "$src" "$dst/top" || fail "re-sync onto a deleted copy: attributes differ"
 rm -rf "$dst/top/x"
 mkdir -p "$T/elsewhere"
 echo keep > "$T/elsewhere/f"
