@@ -118,27 +118,33 @@ piece_reader_argv(const char *program, const char *path, uint64_t offset, uint64
 }
 
 /*
- * The writer, for sh -c with DIR FILE OFFSET: one line without '!', since
+ * The writer, for sh -c with DIR FILE OFFSET MORE: one line without '!', since
  * it travels single-quoted through the remote user's login shell (csh,
  * perhaps). tee hands the stream to dd and to sha1sum at once, so that the
  * digest of what arrived costs no second read and no time at the end; dd's
  * status and the digest go to stderr as "//dd N" and "//sha1 HEX". Without
  * tee's /dev/fd or sha1sum the digest is missing or wrong, and the caller
- * lets rsync check the file instead.
+ * lets rsync check the file instead. MORE is "last" for the piece that
+ * ends the file: its dd cuts the file at its offset first (no notrunc), so
+ * that partial data left there before, longer than the file is now, does
+ * not stay at its end.
  */
 static const char piece_writer_script[] =
 	"mkdir -p -m 700 -- \"$1\" || exit 1; "
 	"if [ -h \"$1\" ] || [ -h \"$2\" ]; then exit 1; fi; "
-	"{ tee /dev/fd/3 | dd of=\"$2\" bs=1M seek=\"$3\" oflag=seek_bytes conv=notrunc "
+	"if [ \"$4\" = last ]; then c=; else c=conv=notrunc; fi; "
+	"{ tee /dev/fd/3 | dd of=\"$2\" bs=1M seek=\"$3\" oflag=seek_bytes $c "
 	"status=none; echo \"" PIECE_WRITTEN_PREFIX "$?\" >&2; } 3>&1 | sha1sum | "
 	"{ read h x; echo \"" PIECE_DIGEST_PREFIX "$h\" >&2; }";
 
 void
-piece_writer_command(const char *dir, const char *file, uint64_t offset, struct strbuf *out)
+piece_writer_command(const char *dir, const char *file, uint64_t offset, bool last,
+		     struct strbuf *out)
 {
 	/*
 	 * conv=notrunc: the pieces share one file; no piece truncates
-	 * another's. dd follows symbolic links: a partial directory or file on
+	 * another's, but the last cuts off whatever lies beyond its start
+	 * (only it writes there). dd follows symbolic links: a partial directory or file on
 	 * the far side that is a link (out of the destination, perhaps) is not
 	 * written through; the piece fails and rsync sends that data.
 	 */
@@ -148,7 +154,7 @@ piece_writer_command(const char *dir, const char *file, uint64_t offset, struct 
 	sq_quote(out, dir);
 	strbuf_addch(out, ' ');
 	sq_quote(out, file);
-	strbuf_addf(out, " %llu", (unsigned long long)offset);
+	strbuf_addf(out, " %llu %s", (unsigned long long)offset, last ? "last" : "more");
 }
 
 int

@@ -86,9 +86,11 @@ void piece_reader_argv(const char *program, const char *path, uint64_t offset, u
  * Append the remote command that writes its stdin into file at offset,
  * making dir (the partial directory it is in, private) first; it refuses
  * (exits non-zero) when dir or file is a symbolic link. On stderr it says
- * dd's status and the digest of what arrived.
+ * dd's status and the digest of what arrived. The last piece (the one
+ * that ends the file) cuts the file at its offset first: nothing beyond
+ * the file's size stays from before.
  */
-void piece_writer_command(const char *dir, const char *file, uint64_t offset,
+void piece_writer_command(const char *dir, const char *file, uint64_t offset, bool last,
 			  struct strbuf *out);
 /* Read a "//sha1 HEX" line into hex. 0 or SYNC_ERR_INVALID. */
 int piece_parse_digest(const char *line, size_t len, char hex[PIECE_DIGEST_HEX + 1]);

@@ -2067,7 +2067,7 @@ start_piece(struct sup *s, struct worker *w)
 
 	piece_range(sp, sp->next, &off, &len);
 	piece_paths(s, sp->unit.path, &dir, &file);
-	piece_writer_command(dir.buf, file.buf, off, &cmd);
+	piece_writer_command(dir.buf, file.buf, off, sp->next + 1 == sp->npieces, &cmd);
 	ssh_shell_argv(&s->target, cmd.buf, &ssh);
 	strbuf_addstr(&src, s->source_root);
 	if (src.len == 0 || src.buf[src.len - 1] != '/')
@@ -2287,7 +2287,13 @@ settle_split(struct sup *s)
 
 	piece_paths(s, sp->unit.path, &dir, &file);
 	strbuf_addf(&local, "%s/%s", s->source_root, sp->unit.path);
-	if (!sp->source_st_ok || lstat(local.buf, &sb) < 0 || !same_file_state(&sb, &sp->source_st)) {
+	/*
+	 * The pieces cover the size the walk saw: a file that grew since (a
+	 * resumed transfer walks again but keeps its units' sizes) is not
+	 * all there.
+	 */
+	if (!sp->source_st_ok || lstat(local.buf, &sb) < 0 || !same_file_state(&sb, &sp->source_st) ||
+	    (uint64_t)sb.st_size != sp->size) {
 		struct strbuf esc = STRBUF_INIT;
 
 		escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));

@@ -805,13 +805,18 @@ test_pieces(void)
 
 	/* Every path single-quoted, a quote in it closed and escaped; one sh line. */
 	piece_writer_command("/d/it's $(x)/.scow-sync-partial",
-			     "/d/it's $(x)/.scow-sync-partial/`f`", 33554432, &cmd);
+			     "/d/it's $(x)/.scow-sync-partial/`f`", 33554432, false, &cmd);
 	CHECK(strncmp(cmd.buf, "sh -c '", 7) == 0);
 	CHECK(strstr(cmd.buf, "' sh '/d/it'\\''s $(x)/.scow-sync-partial' "
-			      "'/d/it'\\''s $(x)/.scow-sync-partial/`f`' 33554432") != NULL);
+			      "'/d/it'\\''s $(x)/.scow-sync-partial/`f`' 33554432 more") != NULL);
 	CHECK(strchr(cmd.buf, '\n') == NULL);
 	CHECK(strchr(cmd.buf, '!') == NULL);   /* csh's history, even inside quotes */
 	CHECK(strstr(cmd.buf, "conv=notrunc") != NULL);
+	strbuf_reset(&cmd);
+	/* The piece that ends the file cuts off what lies beyond its start. */
+	piece_writer_command("/d/.scow-sync-partial", "/d/.scow-sync-partial/f", 7, true, &cmd);
+	CHECK(strstr(cmd.buf, "' sh '/d/.scow-sync-partial' '/d/.scow-sync-partial/f' 7 last") != NULL);
+	CHECK(strchr(cmd.buf, '!') == NULL);
 	strbuf_release(&cmd);
 
 	/* The reports of either end of a piece. */
