@@ -2359,7 +2359,17 @@ settle_dirs_command(struct sup *s, struct strbuf *out)
 	struct attrs_list l = { NULL, 0, 0 };
 	struct strvec words = STRVEC_INIT;
 	bool ok = attrs_list_add_dirs(s, &l);
+	size_t i;
 
+	/*
+	 * Only while their owner may still write into each: that rsync can
+	 * still be followed by another (a file that changed while it read it
+	 * is sent again), which a far side that is not root would not let
+	 * write into a directory made read-only. Those get their attributes
+	 * at the very end (settle_dirs).
+	 */
+	for (i = 0; ok && i < l.nr; i++)
+		ok = (l.v[i].mode & 0300) == 0300;
 	if (ok) {
 		finish_command(NULL, l.v, l.nr, &words);
 		sq_quote_argv(out, (const char *const *)words.v);
