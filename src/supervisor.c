@@ -3525,12 +3525,15 @@ check_pending(struct sup *s)
 			qsort(w->units, w->nunits, sizeof *w->units, compare_batch_units);
 			checked += w->nunits;
 			rc = run_loop(s, JOB_CHECK);
+			/* Its mkdir did not run (a link above the cut): no dry run can. */
+			if (s->mkdir_in_check && !s->mkdir_known)
+				got = 0;
 		}
 		for (k = 0; k < w->nunits; k++)
 			unit_release(&w->units[k].unit);
 		w->nunits = 0;
 	} while (rc == SYNC_OK && !got_stop_signal && got > 0 && checked > 0 && !s->fresh);
-	if (checked > 0 && !s->fresh)
+	if (checked > 0 && !s->fresh && !(s->mkdir_in_check && !s->mkdir_known))
 		log_info("checked %llu units against the far side in %.2f s: %llu to send",
 			 (unsigned long long)checked, now_monotonic() - t0,
 			 (unsigned long long)(checked - (s->units_done - before)));
@@ -3974,7 +3977,11 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 			answer = now_monotonic() - t0;
 		}
 		s.dirs_made = dirs_done;
-		if (store_transfer_set_answer(st, s.t.id, answer) < 0)
+		/*
+		 * Recorded only when measured: a re-sync goes on from the one
+		 * that asked, so that the link is timed again after ANSWER_KEPT.
+		 */
+		if (!s.mkdir_in_check && store_transfer_set_answer(st, s.t.id, answer) < 0)
 			log_warn("cannot record the far side's answer: %s", store_errmsg(st));
 		/* One command's round trip tells whether the link is far. */
 		s.split_ok = !cfg->split_never &&
