@@ -885,6 +885,14 @@ source_stat(struct worker *w, struct stat *sb)
  * its unit is then sent again (see finish_batch). No clocks compared, so
  * a file server's clock ahead of ours is no change.
  */
+/* Do two stats of a file show the same modification and change times? */
+static bool
+same_change_times(const struct stat *a, const struct stat *b)
+{
+	return a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 static void
 note_changed(struct worker *w, uint64_t bytes)
 {
@@ -898,11 +906,7 @@ note_changed(struct worker *w, uint64_t bytes)
 		return;
 	if (!source_stat(w, &now))
 		return;   /* gone: rsync read it all before it went, or says it vanished */
-	if (now.st_ctim.tv_sec != w->current_st.st_ctim.tv_sec ||
-	    now.st_ctim.tv_nsec != w->current_st.st_ctim.tv_nsec ||
-	    now.st_mtim.tv_sec != w->current_st.st_mtim.tv_sec ||
-	    now.st_mtim.tv_nsec != w->current_st.st_mtim.tv_nsec ||
-	    (uint64_t)now.st_size != bytes) {
+	if (!same_change_times(&now, &w->current_st) || (uint64_t)now.st_size != bytes) {
 		b->changed = true;
 		strvec_push(&w->changed_files, w->current.buf);
 	}
@@ -2177,8 +2181,7 @@ static bool
 same_file_state(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+	       same_change_times(a, b);
 }
 
 /*
