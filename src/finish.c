@@ -38,7 +38,8 @@ static const char finish_script[] =
 	"done";
 
 bool
-finish_attrs_from_stat(struct finish_attrs *a, const char *remote_path, const struct stat *sb)
+finish_attrs_from_stat(struct finish_attrs *a, const char *remote_path, const struct stat *sb,
+		       const struct finish_attrs *like)
 {
 	struct passwd *pw;
 	struct group *gr;
@@ -53,9 +54,13 @@ finish_attrs_from_stat(struct finish_attrs *a, const char *remote_path, const st
 	a->uid = (unsigned long)sb->st_uid;
 	a->gid = (unsigned long)sb->st_gid;
 	/* rsync never maps 0 by name: root is root on both sides. */
-	if (sb->st_uid != 0 && (pw = getpwuid(sb->st_uid)) != NULL)
+	if (like && like->uid == a->uid)
+		a->owner = like->owner ? xstrdup(like->owner) : NULL;
+	else if (sb->st_uid != 0 && (pw = getpwuid(sb->st_uid)) != NULL)
 		a->owner = xstrdup(pw->pw_name);
-	if (sb->st_gid != 0 && (gr = getgrgid(sb->st_gid)) != NULL)
+	if (like && like->gid == a->gid)
+		a->group = like->group ? xstrdup(like->group) : NULL;
+	else if (sb->st_gid != 0 && (gr = getgrgid(sb->st_gid)) != NULL)
 		a->group = xstrdup(gr->gr_name);
 	return true;
 }

@@ -41,11 +41,13 @@ struct finish_attrs {
 
 /*
  * Fill a from the local lstat sb, for the remote path: the names of its
- * owner and group as this system has them. False for what the command
- * cannot give (a time before 1970).
+ * owner and group as this system has them, taken from like when it has
+ * the same ids (so that a list of paths of one owner asks the user
+ * database once; like may be NULL). False for what the command cannot give
+ * (a time before 1970).
  */
 bool finish_attrs_from_stat(struct finish_attrs *a, const char *remote_path,
-			    const struct stat *sb);
+			    const struct stat *sb, const struct finish_attrs *like);
 void finish_attrs_release(struct finish_attrs *a);
 
 /*

@@ -2240,7 +2240,8 @@ attrs_list_add(struct sup *s, struct attrs_list *l, const char *rel, const struc
 
 	strbuf_addf(&remote, "%s/%s", s->t.destination, rel);
 	ALLOC_GROW(l->v, l->nr, l->alloc);
-	ok = finish_attrs_from_stat(&l->v[l->nr], remote.buf, sb);
+	ok = finish_attrs_from_stat(&l->v[l->nr], remote.buf, sb,
+				    l->nr ? &l->v[l->nr - 1] : NULL);
 	if (ok)
 		l->nr++;
 	else

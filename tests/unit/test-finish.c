@@ -61,7 +61,7 @@ test_words(void)
 	sb.st_mtim.tv_nsec = 5;
 	sb.st_uid = 0;
 	sb.st_gid = 0;
-	CHECK(finish_attrs_from_stat(&a, "/far/it's a dir", &sb));
+	CHECK(finish_attrs_from_stat(&a, "/far/it's a dir", &sb, NULL));
 	/* Ids 0 never by name; the mode with five digits; nanoseconds padded. */
 	CHECK(a.owner == NULL && a.group == NULL);
 	finish_command(NULL, &a, 1, &words);
@@ -81,7 +81,7 @@ test_words(void)
 
 	/* Before 1970: not for this command (rsync does it). */
 	sb.st_mtim.tv_sec = -1;
-	CHECK(!finish_attrs_from_stat(&a, "/x", &sb));
+	CHECK(!finish_attrs_from_stat(&a, "/x", &sb, NULL));
 	finish_attrs_release(&a);
 }
 
@@ -102,12 +102,15 @@ test_run(void)
 	sb.st_mode = S_IFREG | 0604;
 	sb.st_mtim.tv_sec = 1600000000;
 	sb.st_mtim.tv_nsec = 123456789;
-	CHECK(finish_attrs_from_stat(&a[0], final, &sb));
+	CHECK(finish_attrs_from_stat(&a[0], final, &sb, NULL));
 	CHECK(lstat(sub, &sb) == 0);
 	sb.st_mode = S_IFDIR | 02711;
 	sb.st_mtim.tv_sec = 1500000000;
 	sb.st_mtim.tv_nsec = 1;
-	CHECK(finish_attrs_from_stat(&a[1], sub, &sb));
+	CHECK(finish_attrs_from_stat(&a[1], sub, &sb, &a[0]));
+	/* The same owner and group: the names of the one before. */
+	CHECK_STR(a[1].owner, a[0].owner);
+	CHECK_STR(a[1].group, a[0].group);
 	finish_command(part, a, 2, &words);
 	CHECK_INT(run_words(&words), 0);
 	strvec_clear(&words);
