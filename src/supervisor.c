@@ -212,6 +212,7 @@ struct sup {
 	bool mkdir_in_check;          /* ... which the re-sync's dry run does before it */
 	bool mkdir_known;             /* ... and it said how it went */
 	bool dirs_settled;            /* ... and they have their attributes, nothing ran since */
+	bool settle_failed;           /* ... the command for that failed: rsync's pass does it */
 	bool fresh;                   /* the source's directory is new on the far side */
 	bool leftovers;               /* partial data may be recorded (see forget_leftovers) */
 	pid_t master_pid;
@@ -1676,9 +1677,12 @@ finish_batch(struct sup *s, struct worker *w)
 		if (ok && w->then_status == 0) {
 			s->dirs_settled = true;
 			log_info("the last rsync gave the directories above the cut their attributes");
-		} else if (ok)
+		} else if (ok) {
 			log_info("cannot set the attributes of the directories above the cut after "
 				 "the last rsync (%d); rsync does it", w->then_status);
+			/* The same command at the end would fail the same way. */
+			s->settle_failed = w->then_status > 0;
+		}
 	}
 	w->settles = false;
 	if (ok && w->nunits > 1)
@@ -4046,7 +4050,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	 * nothing was created or sent under them (a re-sync with nothing to do).
 	 */
 	if (s.have_dirs && !got_stop_signal && s.failure == NULL && (s.changed || !dirs_done) &&
-	    !s.dirs_settled && !(dirs_done && settle_dirs(&s)))
+	    !s.dirs_settled && !(dirs_done && !s.settle_failed && settle_dirs(&s)))
 		run_loop(&s, JOB_DIRS_FINAL);
 
 finish:

@@ -166,5 +166,7 @@ id=$(last_id)
 attrs_equal "$src" "$dst/top" || fail "with a failing touch, no pieces: attributes differ"
 grep -q "\[$id\] info: cannot set the attributes of the directories above the cut after the last rsync" "$log" ||
 	fail "with a failing touch, the last rsync's closing command did not fail as it should"
+grep -q "\[$id\] info: cannot set the attributes of the directories above the cut by one command" "$log" &&
+	fail "with a failing touch, the same closing command was tried again at the end"
 no_processes_left || fail "processes left at the end"
 finish
