@@ -394,8 +394,10 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	 * Parents of listed paths exist already (created writable by the
 	 * directory pass); sending them again with their real modes could make
 	 * a read-only directory unwritable while its files are still coming.
+	 * The last rsync of a transfer may send them, to settle them.
 	 */
-	strvec_push(argv, "--no-implied-dirs");
+	if (!job->implied_dirs)
+		strvec_push(argv, "--no-implied-dirs");
 	/* Per-file progress and one marked line per name, nothing else. */
 	strvec_push(argv, "--info=progress1,name0,flist0,stats1");
 	/* %i: a dry run must name changes of attributes alone too. */

@@ -8,7 +8,7 @@
  * input or a file (--files-from --from0, NUL-separated, relative to the
  * source root), so no file name ever appears on a command line; their
  * parent directories must exist on the far side already (--no-implied-dirs,
- * listed parents first); and the remote destination goes through
+ * listed parents first, unless the job sends them); and the remote destination goes through
  * rsync's argument protection (-s), so no remote shell ever sees it.
  *
  * rsync's standard output, with the options built here, is a stream of
@@ -120,6 +120,7 @@ struct rsync_job {
 	bool whole_list;          /* the whole file list first (--no-inc-recursive) */
 	bool compress;            /* -z, rsync choosing the method with the far side */
 	bool ignore_times;        /* -I: send files whose size and time match too */
+	bool implied_dirs;        /* send the parents of listed paths too, with their attributes */
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 	/*
 	 * A command line for the remote shell to run after the remote rsync

@@ -129,6 +129,7 @@ struct worker {
 	char piece_digest[PIECE_DIGEST_HEX + 1];   /* ... of what arrived, by the far side */
 	int piece_written;            /* ... the remote dd's status, -1 until said */
 	bool settles;                 /* JOB_UNIT: the last rsync, it settles the directories */
+	bool settles_itself;          /* ... as rsync's implied directories, no closing command */
 	bool carries_mkdir;           /* JOB_CHECK: it makes the directories first */
 	enum mkdir_said mkdir_said;   /* ... and what that said */
 	bool mkdir_created;           /* ... it created some */
@@ -1212,6 +1213,7 @@ drain_worker(struct worker *w)
 static bool remote_up_to_date(struct sup *s, const struct unit *u);
 static bool nothing_else_left(struct sup *s, const struct worker *self);
 static bool settle_dirs_command(struct sup *s, struct strbuf *out);
+static bool batch_implies_dirs(const struct sup *s, const struct worker *w);
 
 /* Is w's batch big files enough to pay for a connection of its own? */
 static bool
@@ -1357,6 +1359,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	 * need them again. The last rsync gives them theirs as it ends.
 	 */
 	w->settles = false;
+	w->settles_itself = false;
 	w->then_status = -1;
 	w->carries_mkdir = false;
 	w->mkdir_said = MKDIR_UNSAID;
@@ -1368,9 +1371,18 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	}
 	if (kind == JOB_UNIT) {
 		s->dirs_settled = false;
-		if (s->have_dirs && nothing_else_left(s, w) && settle_dirs_command(s, &then))
-			w->settles = true;
-		job.then_command = w->settles ? then.buf : NULL;
+		if (s->have_dirs && nothing_else_left(s, w)) {
+			/*
+			 * rsync itself, in-process, when the directories are all
+			 * parents of what it sends: the closing command starts a
+			 * few processes on the far side per directory.
+			 */
+			if (batch_implies_dirs(s, w))
+				w->settles = w->settles_itself = job.implied_dirs = true;
+			else if (settle_dirs_command(s, &then))
+				w->settles = true;
+		}
+		job.then_command = w->settles && !w->settles_itself ? then.buf : NULL;
 	}
 	if (kind == JOB_UNIT || kind == JOB_CHECK) {
 		/* Listed files are sent as they are; listed directories whole. */
@@ -1674,9 +1686,12 @@ finish_batch(struct sup *s, struct worker *w)
 	}
 	/* The last rsync gave the directories above the cut their attributes. */
 	if (w->settles && !w->stopped && !got_stop_signal) {
-		if (ok && w->then_status == 0) {
+		if (ok && (w->settles_itself || w->then_status == 0)) {
 			s->dirs_settled = true;
-			log_info("the last rsync gave the directories above the cut their attributes");
+			log_info(w->settles_itself ?
+				 "the last rsync gave the directories above the cut their attributes" :
+				 "the last rsync's closing command gave the directories above the cut "
+				 "their attributes");
 		} else if (ok) {
 			log_info("cannot set the attributes of the directories above the cut after "
 				 "the last rsync (%d); rsync does it", w->then_status);
@@ -1684,7 +1699,7 @@ finish_batch(struct sup *s, struct worker *w)
 			s->settle_failed = w->then_status > 0;
 		}
 	}
-	w->settles = false;
+	w->settles = w->settles_itself = false;
 	if (ok && w->nunits > 1)
 		log_info("rsync of %zu units done: %llu files, %llu bytes, %llu bytes sent",
 			 w->nunits, (unsigned long long)w->files_done,
@@ -2384,6 +2399,70 @@ settle_dirs_command(struct sup *s, struct strbuf *out)
 	}
 	strvec_clear(&words);
 	attrs_list_release(&l);
+	return ok;
+}
+
+static int
+strcmp_indirect(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Can the last rsync give the directories above the cut their attributes
+ * itself? rsync sends the parents of each listed path with their
+ * attributes (its implied directories) and sets a directory's time after
+ * what it wrote into it, as a plain rsync -a does. So when each of the
+ * directories is a parent of one of w's units, and stays writable to its
+ * owner (see settle_dirs_command), no command of ours is needed.
+ */
+static bool
+batch_implies_dirs(const struct sup *s, const struct worker *w)
+{
+	struct strbuf local = STRBUF_INIT, prefix = STRBUF_INIT;
+	const char **sorted;
+	bool *implied, ok;
+	size_t i, k, left, n = s->mkdirs.nr;
+	struct stat sb;
+
+	if (s->mkdirs_overflow || n == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		strbuf_reset(&local);
+		strbuf_addf(&local, "%s/%s", s->source_root, s->mkdirs.v[i]);
+		if (lstat(local.buf, &sb) < 0 || !S_ISDIR(sb.st_mode) || (sb.st_mode & 0300) != 0300) {
+			strbuf_release(&local);
+			return false;
+		}
+	}
+	strbuf_release(&local);
+	sorted = xcalloc(n, sizeof *sorted);
+	implied = xcalloc(n, sizeof *implied);
+	for (i = 0; i < n; i++)
+		sorted[i] = s->mkdirs.v[i];
+	qsort(sorted, n, sizeof *sorted, strcmp_indirect);
+	left = n;
+	for (k = 0; k < w->nunits && left > 0; k++) {
+		const char *path = w->units[k].unit.path, *slash;
+
+		for (slash = strchr(path, '/'); slash && left > 0; slash = strchr(slash + 1, '/')) {
+			const char *key;
+			const char **at;
+
+			strbuf_reset(&prefix);
+			strbuf_add(&prefix, path, (size_t)(slash - path));
+			key = prefix.buf;
+			at = bsearch(&key, sorted, n, sizeof *sorted, strcmp_indirect);
+			if (at && !implied[at - sorted]) {
+				implied[at - sorted] = true;
+				left--;
+			}
+		}
+	}
+	ok = left == 0;
+	strbuf_release(&prefix);
+	free(sorted);
+	free(implied);
 	return ok;
 }
 

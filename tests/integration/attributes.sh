@@ -128,6 +128,20 @@ tree_equal "$src" "$dst/top" || fail "without pieces: the copy differs"
 attrs_equal "$src" "$dst/top" || fail "without pieces: attributes differ from the source"
 grep -q "\[$id\] info: the last rsync gave the directories above the cut their attributes" "$log" ||
 	fail "without pieces, the last rsync did not settle the directories"
+# A re-sync of one changed file: its rsync's parents are not all the
+# directories, its closing command settles them.
+cp -p "$src/x/f" "$T/x-f.kept"
+echo changed > "$src/x/f"
+touch -d @1600000001.987654321 "$src/x/f"
+touch -d @1500000000.000000001 "$src/x"
+SCOW_SYNC_SPLIT_MIB=0 SCOW_SYNC_WORKERS=1 run "$dst" 3
+id=$(last_id)
+tree_equal "$src" "$dst/top" || fail "a re-sync of one file: the copy differs"
+attrs_equal "$src" "$dst/top" || fail "a re-sync of one file: attributes differ from the source"
+grep -q "\[$id\] info: the last rsync's closing command gave the directories above the cut their attributes" "$log" ||
+	fail "a re-sync of one file: its closing command did not settle the directories"
+cp -p "$T/x-f.kept" "$src/x/f"
+touch -d @1500000000.000000001 "$src/x"
 
 # A far side whose sha1sum says something else, and whose touch fails:
 # nothing is taken on trust, rsync checks the file and sets the times.
@@ -159,11 +173,26 @@ sent=$(sed -n "s/.*\[$id\] info: done 'top\/a\/big': 1 files, 9000000 bytes, \([
 	fail "the rsync after the pieces sent ${sent:-?} bytes: the pieces were not its basis"
 grep -q "\[$id\] info: cannot set the attributes of the directories above the cut" "$log" ||
 	fail "with a failing touch, the directories were not left to rsync"
-# The same without pieces: the last rsync's closing command fails, rsync sees to them.
+# The same without pieces: one rsync sends everything and the directories
+# above the cut as the parents of what it lists, so it needs no touch.
 dst=$T/dst-fake-nopieces
 SCOW_SYNC_SPLIT_MIB=0 SCOW_SYNC_WORKERS=1 run "$dst" 3
 id=$(last_id)
 attrs_equal "$src" "$dst/top" || fail "with a failing touch, no pieces: attributes differ"
+grep -q "\[$id\] info: the last rsync gave the directories above the cut their attributes" "$log" ||
+	fail "the one rsync of everything did not settle the directories itself"
+grep -q "\[$id\] info: cannot set the attributes" "$log" &&
+	fail "the one rsync of everything ran a closing command"
+# A re-sync of one changed file: its rsync's parents are not all the
+# directories, the closing command does the others and fails; rsync sees
+# to them, once.
+head -c 100 /dev/urandom > "$src/x/f"
+touch -d @1600000001.987654321 "$src/x/f"
+touch -d @1500000000.000000001 "$src/x"
+SCOW_SYNC_SPLIT_MIB=0 SCOW_SYNC_WORKERS=1 run "$dst" 3
+id=$(last_id)
+tree_equal "$src" "$dst/top" || fail "with a failing touch, a re-sync of one file: the copy differs"
+attrs_equal "$src" "$dst/top" || fail "with a failing touch, a re-sync of one file: attributes differ"
 grep -q "\[$id\] info: cannot set the attributes of the directories above the cut after the last rsync" "$log" ||
 	fail "with a failing touch, the last rsync's closing command did not fail as it should"
 grep -q "\[$id\] info: cannot set the attributes of the directories above the cut by one command" "$log" &&

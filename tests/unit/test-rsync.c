@@ -457,13 +457,17 @@ test_argv(void)
 	job.recursive = false;
 	job.host = "host";
 	job.files_from = "/tmp/list";
+	job.implied_dirs = true;
 	rsync_job_argv(&job, &argv);
 	CHECK_STR(argv.v[argv.nr - 1], "host:/in box/");
 	for (i = 0; i < argv.nr; i++) {
 		CHECK(strcmp(argv.v[i], "-r") != 0);
 		CHECK(strcmp(argv.v[i], "--files-from=-") != 0);
+		/* The last rsync sends the parents, to settle them. */
+		CHECK(strcmp(argv.v[i], "--no-implied-dirs") != 0);
 	}
 	strvec_clear(&argv);
+	job.implied_dirs = false;
 
 	/* The remote rsync expands wildcards: components with them are escaped. */
 	rsync_remote_spec(&sb, "h", "/a\\b/*/x?y/[z]/c\\*/~/$HOME");
