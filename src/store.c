@@ -1004,17 +1004,19 @@ store_transfer_set_answer(struct store *st, int64_t id, double seconds)
 
 int
 store_transfer_answer_before(struct store *st, const struct transfer *t, int64_t since,
-			     double *seconds)
+			     bool same_place, double *seconds)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
 	*seconds = -1;
 	if ((rc = prepare(st, "SELECT answer_seconds FROM transfers WHERE id < ?1 AND "
-			  "address = ?2 AND user = ?3 AND port = ?4 AND source = ?5 AND "
-			  "destination = ?6 AND state = 'done' AND answer_seconds IS NOT NULL AND "
+			  "address = ?2 AND user = ?3 AND port = ?4 AND "
+			  "(?8 = 0 OR (source = ?5 AND destination = ?6)) AND "
+			  "state = 'done' AND answer_seconds IS NOT NULL AND "
 			  "finished_at >= ?7 ORDER BY id DESC LIMIT 1", &stmt)) < 0)
 		return rc;
+	sqlite3_bind_int(stmt, 8, same_place);
 	sqlite3_bind_int64(stmt, 1, t->id);
 	bind_text(stmt, 2, t->address);
 	bind_text(stmt, 3, t->user);

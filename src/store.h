@@ -188,12 +188,13 @@ int store_transfer_set_totals(struct store *st, int64_t id, uint64_t bytes_done,
 /* Record how long the far side took to answer one remote command. */
 int store_transfer_set_answer(struct store *st, int64_t id, double seconds);
 /*
- * The answer time recorded by the newest earlier transfer of t's source to
- * t's place (address, user, port, destination) that ended done at or after
- * since (epoch seconds): a re-sync. *seconds is -1 when there is none.
+ * The answer time recorded by the newest earlier transfer to t's host
+ * (address, user, port) that ended done at or after since (epoch seconds);
+ * with same_place, only of t's source to t's destination: a re-sync.
+ * *seconds is -1 when there is none.
  */
 int store_transfer_answer_before(struct store *st, const struct transfer *t, int64_t since,
-				 double *seconds);
+				 bool same_place, double *seconds);
 /* Record that every unit of the transfer is in the store. */
 int store_transfer_set_planned(struct store *st, int64_t id);
 /* The supervisor's private temporary directory (NULL: none recorded). */

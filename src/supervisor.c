@@ -205,12 +205,17 @@ struct sup {
 	char *control_path;
 	char *dirs_file;
 	bool have_dirs;
+	uint64_t largest_file;        /* the walk's biggest file unit, in bytes */
+	uint64_t compressed_files;    /* ... file units that may be batched apart (compressed_already) */
+	uint64_t units_not_small;     /* ... units that are not small (small_unit) */
 	struct strvec mkdirs;         /* the directories above the cut, while few */
 	size_t mkdirs_bytes;
 	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
 	bool changed;                 /* something was created or sent on the far side */
 	bool dirs_made;               /* the first mkdir made every directory above the cut */
 	bool mkdir_in_check;          /* ... which the re-sync's dry run does before it */
+	bool mkdir_in_unit;           /* ... or the one rsync of everything (see one_rsync_takes_all) */
+	bool mkdir_unit_failed;       /* ... which could not: the mkdir of its own must */
 	bool mkdir_known;             /* ... and it said how it went */
 	bool dirs_settled;            /* ... and they have their attributes, nothing ran since */
 	bool settle_failed;           /* ... the command for that failed: rsync's pass does it */
@@ -427,6 +432,13 @@ plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size
 	if ((rc = store_unit_add(pc->s->st, pc->s->t.id, kind, relpath, size, &id)) < 0)
 		return rc;
 	pc->new_units += id != 0;
+	/* What the batches will be like (see one_rsync_takes_all). */
+	if (kind == UNIT_FILE && size->bytes > pc->s->largest_file)
+		pc->s->largest_file = size->bytes;
+	if (kind == UNIT_FILE && size->bytes >= COMPRESS_APART_MIN && compress_suffix_skipped(relpath))
+		pc->s->compressed_files++;
+	if (size->bytes / (size->files ? size->files : 1) >= SMALL_FILE_BYTES)
+		pc->s->units_not_small++;
 	/* Commit in slices so that other writers are never kept waiting long. */
 	if (++pc->since_commit >= 1000 || now_monotonic() - pc->last_commit > 0.2) {
 		if ((rc = store_commit(pc->s->st)) < 0 || (rc = store_begin(pc->s->st)) < 0)
@@ -622,28 +634,29 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 }
 
 /*
- * The same mkdir as a command line for the remote shell, for a re-sync's
- * dry run to run before it (rsync_job.before_command): the round trip of
- * a command of its own is saved. It refuses a listed directory that is a
- * symbolic link ("//mkdir link", the caller then does as above), and says
- * whether the source's directory was there, and whether it created any:
- * "//mkdir old 0". When it was not there (the copy was deleted since),
- * there is nothing to check: it stops the dry run before it starts.
+ * The same mkdir as a command line for the remote shell, for an rsync to
+ * run before it (rsync_job.before_command): the round trip of a command
+ * of its own is saved. It refuses a listed directory that is a symbolic
+ * link ("//mkdir link", the caller then does as above), and says whether
+ * the source's directory was there, and whether it created any: "//mkdir
+ * old 0". Before a re-sync's dry run (for_check): when it was not there
+ * (the copy was deleted since), there is nothing to check, and it stops
+ * the dry run before it starts.
  */
 static void
-mkdir_before_check(struct sup *s, struct strbuf *out)
+mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
 {
 	struct strvec words = STRVEC_INIT;
 	size_t i;
 
 	strvec_push(&words, "sh");
 	strvec_push(&words, "-c");
-	strvec_push(&words, "d=$1; r=$2; shift 2; for p do if [ -h \"$p\" ]; then "
-		    "echo " MKDIR_PREFIX "link; exit 1; fi; done; "
-		    "if [ -d \"$r\" ]; then m=old; else m=new; fi; "
-		    "x=$(mkdir -p -v -- \"$d\" \"$@\") || exit 1; "
-		    "if [ -n \"$x\" ]; then c=1; else c=0; fi; echo \"" MKDIR_PREFIX "$m $c\"; "
-		    "if [ $m = new ]; then exit 1; fi");
+	strvec_pushf(&words, "d=$1; r=$2; shift 2; for p do if [ -h \"$p\" ]; then "
+		     "echo " MKDIR_PREFIX "link; exit 1; fi; done; "
+		     "if [ -d \"$r\" ]; then m=old; else m=new; fi; "
+		     "x=$(mkdir -p -v -- \"$d\" \"$@\") || exit 1; "
+		     "if [ -n \"$x\" ]; then c=1; else c=0; fi; echo \"" MKDIR_PREFIX "$m $c\"%s",
+		     for_check ? "; if [ $m = new ]; then exit 1; fi" : "");
 	strvec_push(&words, "sh");
 	strvec_push(&words, s->t.destination);
 	strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
@@ -755,7 +768,11 @@ master_wait(struct sup *s)
 			strbuf_release(&e);
 			break;
 		}
-		poll(NULL, 0, 20);
+		/*
+		 * Every transfer waits here for its handshake: short naps for
+		 * the first second (about what one takes), longer after.
+		 */
+		poll(NULL, 0, now_monotonic() + MASTER_WAIT - deadline < 1.0 ? 2 : 20);
 	}
 	if (rc < 0 && s->master_pid > 0 && s->failure == NULL)
 		set_failure(s, "timed out connecting to '%s' port %d", s->shown_address,
@@ -1125,8 +1142,13 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 		strbuf_remove_front(&w->err_tail, w->err_tail.len - ERR_TAIL_MAX);
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
-			/* A dry run stopped before it began: rsync's complaint says nothing. */
-			if (w->carries_mkdir && w->mkdir_said == MKDIR_NEW) {
+			/*
+			 * An rsync stopped before it began, by its mkdir (a dry run
+			 * with nothing to check, a link above the cut): rsync's
+			 * complaint says nothing.
+			 */
+			if (w->carries_mkdir && (w->mkdir_said == MKDIR_LINK ||
+						 (w->kind == JOB_CHECK && w->mkdir_said == MKDIR_NEW))) {
 				strbuf_reset(&w->err_line);
 				continue;
 			}
@@ -1364,8 +1386,9 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	w->carries_mkdir = false;
 	w->mkdir_said = MKDIR_UNSAID;
 	w->mkdir_created = false;
-	if (kind == JOB_CHECK && s->mkdir_in_check && !s->mkdir_known) {
-		mkdir_before_check(s, &before);
+	if ((kind == JOB_CHECK && s->mkdir_in_check && !s->mkdir_known) ||
+	    (kind == JOB_UNIT && s->mkdir_in_unit && !s->mkdir_known)) {
+		mkdir_before(s, kind == JOB_CHECK, &before);
 		job.before_command = before.buf;
 		w->carries_mkdir = true;
 	}
@@ -1528,6 +1551,29 @@ finish_batch(struct sup *s, struct worker *w)
 	bool ok = cls == RSYNC_EXIT_OK || code == 24, in_tx;
 	size_t i;
 
+	/* It made the directories first; or no rsync ran, and nothing came of it. */
+	if (w->carries_mkdir) {
+		w->carries_mkdir = false;
+		if (w->mkdir_said == MKDIR_NEW || w->mkdir_said == MKDIR_OLD) {
+			s->mkdir_known = true;
+			s->changed |= w->mkdir_created;
+		} else if (!w->stopped && !got_stop_signal && !s->aborting) {
+			log_info("the directories were not made before the rsync%s; making them first",
+				 w->mkdir_said == MKDIR_LINK ? " (one is a symbolic link)" : "");
+			s->mkdir_unit_failed = true;
+			w->settles = w->settles_itself = false;
+			for (i = 0; i < w->nunits; i++) {
+				store_unit_set_state(s->st, w->units[i].unit.id, UNIT_PENDING,
+						     w->units[i].unit.attempts, NULL);
+				queue_retry(s, &w->units[i].unit, 0, false);
+			}
+			w->nunits = 0;
+			strvec_clear(&w->recent_dirs);
+			worker_forget_problems(w);
+			strvec_clear(&w->changed_files);
+			return;
+		}
+	}
 	/*
 	 * rsync's sender counts a file as sent even when the far side failed
 	 * to write it: count what a failed run moved only when it did not fail.
@@ -3455,10 +3501,17 @@ run_loop(struct sup *s, enum job_kind pass)
 		if (got_exclusion && pass == JOB_UNIT && !stopping)
 			apply_exclusions(s);
 
+		/* The rsync that makes the directories could not: the mkdir of its own first. */
+		if (pass == JOB_UNIT && s->mkdir_unit_failed && busy_workers(s) == 0)
+			break;
 		/* Fill free workers. */
 		for (i = 0; pass == JOB_UNIT && !stopping && i < s->active_workers; i++) {
 			if (s->workers[i].busy)
 				continue;
+			/* Nothing else runs before the directories are made. */
+			if (s->mkdir_in_unit && !s->mkdir_known &&
+			    (busy_workers(s) > 0 || s->mkdir_unit_failed))
+				break;
 			/* A file in pieces first: every free worker takes one. */
 			if (split_piece_ready(s) || (!next_batch(s, &s->workers[i]) &&
 						     split_piece_ready(s))) {
@@ -3563,6 +3616,62 @@ compare_batch_units(const void *a, const void *b)
 {
 	return path_tree_cmp(((const struct batch_unit *)a)->unit.path,
 			     ((const struct batch_unit *)b)->unit.path);
+}
+
+/*
+ * Decide by the far side's answer time: is the link far enough for
+ * pieces, and so near that the CPU is the limit?
+ */
+static void
+apply_answer(struct sup *s, double answer)
+{
+	const struct supervisor_config *cfg = s->cfg;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	int want = cpus > 3 ? (int)(cpus / 2) : 1;
+
+	/* One command's round trip tells whether the link is far. */
+	s->split_ok = !cfg->split_never && (cfg->split_mib > 0 || answer >= SPLIT_ANSWER_MIN);
+	s->split_min = cfg->split_mib > 0 ? cfg->split_mib << 20 : SPLIT_MIN_BYTES;
+	/*
+	 * Near, one rsync over ssh keeps about two cores busy (the sender and
+	 * its ssh, sshd and the receiver): more workers than half the CPUs
+	 * only take turns on them. Unless the workers were chosen.
+	 */
+	s->near = answer < NEAR_ANSWER_MAX;
+	s->active_workers = cfg->workers;
+	if (s->near && !cfg->workers_set && want < s->active_workers)
+		s->active_workers = want;
+	/* Small files cost CPU per file, whatever the link: batches of them keep two cores busy each too. */
+	s->small_cap = cfg->workers_set ? s->active_workers : want;
+}
+
+/*
+ * Would one rsync take everything that is pending (see next_batch and
+ * size_next_batch; in doubt, no)? Then a dry run first only doubles the
+ * walk on both sides that rsync does anyway.
+ */
+static bool
+one_rsync_takes_all(struct sup *s)
+{
+	struct unit_size pending;
+	uint64_t counts[5], units;
+	int workers = s->active_workers;
+
+	if ((s->split_ok && s->largest_file >= s->split_min) ||
+	    (!s->near && s->cfg->compress == COMPRESS_AUTO && s->compressed_files > 0) ||
+	    s->excludes.nr > 0 ||
+	    store_units_pending_size(s->st, s->t.id, &pending) < 0 ||
+	    store_unit_counts(s->st, s->t.id, counts) < 0)
+		return false;
+	units = counts[UNIT_PENDING];
+	/* Far, batches of small files are sized for fewer workers. */
+	if (!s->near && s->units_not_small == 0 && s->small_cap < workers)
+		workers = s->small_cap;
+	/* An empty unit counts as a file in a batch (unit_files). */
+	return units > 0 && units <= BATCH_UNITS_MAX &&
+	       share_of(pending.files + units, workers, BATCH_FILES_MIN, BATCH_FILES_MAX) >=
+		       pending.files + units &&
+	       share_of(pending.bytes, workers, BATCH_BYTES_MIN, BATCH_BYTES_MAX) >= pending.bytes;
 }
 
 /*
@@ -4044,57 +4153,55 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	}
 	{
 		double t0 = now_monotonic(), answer = -1;
+		int64_t since = (int64_t)time(NULL) - ANSWER_KEPT;
+		bool listable = s.have_dirs && !s.mkdirs_overflow && s.mkdirs.nr <= SETTLE_DIRS_MAX &&
+				!strchr(s.t.destination, '\n') && !strchr(s.source_rel, '\n');
+		bool resync = false, known = false;
 
 		/*
-		 * A re-sync of what went to the same place before: the far side's
-		 * answer then tells the link, and the dry run that begins a
-		 * re-sync makes the directories first. Otherwise one mkdir now
-		 * makes them, and its answer tells the link.
+		 * The far side's answer to an earlier transfer (to the same host,
+		 * lately) tells the link without asking again. Then the first
+		 * rsync makes the directories before it starts: the one rsync of
+		 * everything, or the dry run that begins a re-sync of what went
+		 * to the same place before. Otherwise one mkdir now makes them,
+		 * and its answer tells the link.
 		 */
-		if (s.have_dirs && !s.mkdirs_overflow && s.mkdirs.nr <= SETTLE_DIRS_MAX &&
-		    !strchr(s.t.destination, '\n') && !strchr(s.source_rel, '\n') &&
-		    store_transfer_answer_before(st, &s.t, (int64_t)time(NULL) - ANSWER_KEPT,
-						 &answer) == SYNC_OK && answer >= 0) {
-			s.mkdir_in_check = true;
+		if (listable) {
+			resync = store_transfer_answer_before(st, &s.t, since, true, &answer) == SYNC_OK &&
+				 answer >= 0;
+			known = resync ||
+				(store_transfer_answer_before(st, &s.t, since, false, &answer) == SYNC_OK &&
+				 answer >= 0);
+		}
+		if (known) {
+			apply_answer(&s, answer);
+			if (one_rsync_takes_all(&s))
+				s.mkdir_in_unit = true;
+			else
+				s.mkdir_in_check = resync;
+		}
+		if (s.mkdir_in_unit || s.mkdir_in_check) {
 			s.fresh = false;
 			dirs_done = true;
 		} else {
 			if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
 				goto finish;
 			answer = now_monotonic() - t0;
+			apply_answer(&s, answer);
+			known = false;
+			/*
+			 * Recorded only when measured: a transfer that goes by an
+			 * earlier answer does not pass it on, so that the link is
+			 * timed again after ANSWER_KEPT.
+			 */
+			if (store_transfer_set_answer(st, s.t.id, answer) < 0)
+				log_warn("cannot record the far side's answer: %s", store_errmsg(st));
 		}
 		s.dirs_made = dirs_done;
-		/*
-		 * Recorded only when measured: a re-sync goes on from the one
-		 * that asked, so that the link is timed again after ANSWER_KEPT.
-		 */
-		if (!s.mkdir_in_check && store_transfer_set_answer(st, s.t.id, answer) < 0)
-			log_warn("cannot record the far side's answer: %s", store_errmsg(st));
-		/* One command's round trip tells whether the link is far. */
-		s.split_ok = !cfg->split_never &&
-			     (cfg->split_mib > 0 || answer >= SPLIT_ANSWER_MIN);
-		s.split_min = cfg->split_mib > 0 ? cfg->split_mib << 20 : SPLIT_MIN_BYTES;
-		/*
-		 * Near, one rsync over ssh keeps about two cores busy (the sender
-		 * and its ssh, sshd and the receiver): more workers than half the
-		 * CPUs only take turns on them. Unless the workers were chosen.
-		 */
-		s.near = answer < NEAR_ANSWER_MAX;
-		{
-			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-			int want = cpus > 3 ? (int)(cpus / 2) : 1;
-
-			if (s.near && !cfg->workers_set && want < s.active_workers)
-				s.active_workers = want;
-			/*
-			 * Small files cost CPU per file, whatever the link:
-			 * batches of them keep two cores busy each too.
-			 */
-			s.small_cap = cfg->workers_set ? s.active_workers : want;
-		}
 		log_info("the far side answered in %.3f s%s; pieces for large files %s; "
-			  "%d workers", answer, s.mkdir_in_check ? " (the last time)" : "",
-			  s.split_ok ? "on" : "off", s.active_workers);
+			  "%d workers%s", answer, known ? " (the last time)" : "",
+			  s.split_ok ? "on" : "off", s.active_workers,
+			  s.mkdir_in_unit ? "; one rsync takes everything" : "");
 	}
 	/* Parts stopped before stay out, whatever the walk found again. */
 	for (i = 0; i < (int)s.excludes.nr; i++) {
@@ -4108,7 +4215,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	apply_exclusions(&s);
 	if (s.have_dirs && !dirs_done && (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
 		goto finish;
-	if (!s.fresh && (check_pending(&s) < 0 || got_stop_signal))
+	/* One rsync of everything is its own check: the same walk on both sides. */
+	if (!s.fresh && !s.mkdir_in_unit && (check_pending(&s) < 0 || got_stop_signal))
 		goto finish;
 	/* The dry run did not make the directories (or did not run): now. */
 	if (s.mkdir_in_check && !s.mkdir_known) {
@@ -4123,6 +4231,17 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	/* From what is left to send: after the check, only what differs. */
 	choose_batch_size(&s);
 	run_loop(&s, JOB_UNIT);
+	/* Its mkdir did not run (a link above the cut): the mkdir of its own, then the rest. */
+	if (s.mkdir_unit_failed && !got_stop_signal && s.failure == NULL) {
+		s.mkdir_in_unit = s.mkdir_unit_failed = false;
+		if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
+			goto finish;
+		s.dirs_made = dirs_done;
+		if (s.have_dirs && !dirs_done &&
+		    (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
+			goto finish;
+		run_loop(&s, JOB_UNIT);
+	}
 	flush_progress(&s, true);
 	/*
 	 * The directories above the cut get their times and modes back, unless

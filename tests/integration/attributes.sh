@@ -128,13 +128,14 @@ tree_equal "$src" "$dst/top" || fail "without pieces: the copy differs"
 attrs_equal "$src" "$dst/top" || fail "without pieces: attributes differ from the source"
 grep -q "\[$id\] info: the last rsync gave the directories above the cut their attributes" "$log" ||
 	fail "without pieces, the last rsync did not settle the directories"
-# A re-sync of one changed file: its rsync's parents are not all the
-# directories, its closing command settles them.
+# A re-sync of one changed file, with workers enough for a dry run first:
+# its rsync's parents are not all the directories, its closing command
+# settles them.
 cp -p "$src/x/f" "$T/x-f.kept"
 echo changed > "$src/x/f"
 touch -d @1600000001.987654321 "$src/x/f"
 touch -d @1500000000.000000001 "$src/x"
-SCOW_SYNC_SPLIT_MIB=0 SCOW_SYNC_WORKERS=1 run "$dst" 3
+SCOW_SYNC_SPLIT_MIB=0 run "$dst" 3
 id=$(last_id)
 tree_equal "$src" "$dst/top" || fail "a re-sync of one file: the copy differs"
 attrs_equal "$src" "$dst/top" || fail "a re-sync of one file: attributes differ from the source"
@@ -189,7 +190,7 @@ grep -q "\[$id\] info: cannot set the attributes" "$log" &&
 head -c 100 /dev/urandom > "$src/x/f"
 touch -d @1600000001.987654321 "$src/x/f"
 touch -d @1500000000.000000001 "$src/x"
-SCOW_SYNC_SPLIT_MIB=0 SCOW_SYNC_WORKERS=1 run "$dst" 3
+SCOW_SYNC_SPLIT_MIB=0 run "$dst" 3
 id=$(last_id)
 tree_equal "$src" "$dst/top" || fail "with a failing touch, a re-sync of one file: the copy differs"
 attrs_equal "$src" "$dst/top" || fail "with a failing touch, a re-sync of one file: attributes differ"

@@ -3,6 +3,8 @@
 # something to change, the rest are done without an rsync of their own.
 # Whatever changed arrives (contents, a time alone, a mode alone, a new
 # file, under an odd name); a new destination is never checked first.
+# Where one rsync takes everything, it is the check itself, and no dry
+# run or mkdir of its own goes before it.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 log=$HOME/scow/.scow-sync/scow-sync.log
@@ -11,6 +13,9 @@ for i in $(seq -w 1 30); do
 	mkdir -p "$src/d$i"
 	for j in 1 2 3; do echo "file $i $j" >"$src/d$i/f$j"; done
 done
+# 6 MB for four workers: several batches, so the dry run pays.
+for i in 01 02 03 04; do head -c 1500000 /dev/urandom >"$src/d$i/big"; done
+export SCOW_SYNC_WORKERS=4
 mkdir -p "$src/odd
 dir"
 echo odd >"$src/odd
@@ -67,6 +72,36 @@ id=$(last_id)
 [ "$(checked "$id" | sed 's/ in [0-9.]* s//')" = "checked 32 units against the far side: 1 to send" ] ||
 	fail "re-sync after a far-side loss: '$(checked "$id")'"
 tree_equal "$src" "$T/dst/tree" || fail "re-sync after a far-side loss differs"
+
+# One worker: one rsync takes all of it, and is its own check.
+unset SCOW_SYNC_WORKERS
+echo "one more" >"$src/d07/f1"
+run "$T/dst"
+id=$(last_id)
+[ -z "$(checked "$id")" ] || fail "one rsync of everything was checked first: $(checked "$id")"
+grep -q "\[$id\] info: the far side answered in [0-9.]* s (the last time); .*; one rsync takes everything" "$log" ||
+	fail "a re-sync that one rsync takes did not go by the last answer"
+grep -q "\[$id\] info: rsync of 32 units done: 1 files" "$log" ||
+	fail "one rsync of a re-sync with one change: $(grep "\[$id\] info: rsync of" "$log")"
+tree_equal "$src" "$T/dst/tree" || fail "one rsync's re-sync differs"
+# A new destination on the same host: the link is known, the rsync makes the directories.
+run "$T/dst-new"
+id=$(last_id)
+grep -q "\[$id\] info: the far side answered in [0-9.]* s (the last time); .*; one rsync takes everything" "$log" ||
+	fail "a new destination on a known host asked the far side first"
+tree_equal "$src" "$T/dst-new/tree" || fail "one rsync into a new destination differs"
+# A new destination under a link: the rsync's mkdir refuses, the mkdir of its own makes it.
+mkdir -p "$T/elsewhere" "$T/dst-link"
+ln -s "$T/elsewhere" "$T/dst-link/tree"
+run "$T/dst-link"
+id=$(last_id)
+grep -q "\[$id\] info: the directories were not made before the rsync (one is a symbolic link)" "$log" ||
+	fail "a link above the cut was not left to the mkdir of its own"
+grep -q "\[$id\] warning" "$log" && fail "the link above the cut warned: $(grep "\[$id\] warning" "$log")"
+[ -d "$T/dst-link/tree" ] && [ ! -h "$T/dst-link/tree" ] || fail "the link above the cut is still a link"
+[ -z "$(ls "$T/elsewhere")" ] || fail "the link's target was written to"
+tree_equal "$src" "$T/dst-link/tree" || fail "one rsync over a link differs"
+[ "$(transfer_state "$id")" = done ] || fail "one rsync over a link is $(transfer_state "$id")"
 
 # One unit (-m 0) needs no check: its own rsync is one.
 scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -m 0 \

@@ -238,24 +238,37 @@ main(void)
 			CHECK_INT(store_transfer_get(st, b.id, &d), SYNC_OK);
 			/* b is not done yet: nothing to go on (a later id is asking). */
 			c.id = b.id + 1000;
-			CHECK_INT(store_transfer_answer_before(st, &c, 0, &ans), SYNC_OK);
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, true, &ans), SYNC_OK);
 			CHECK(ans < 0);
 			CHECK_INT(store_transfer_finish(st, b.id, TRANSFER_DONE, NULL), SYNC_OK);
 			c.id = 0;
 			CHECK_INT(store_transfer_claim(st, &c, never_alive, &claim), SYNC_OK);
 			CHECK_INT(claim, CLAIM_NEW);
-			CHECK_INT(store_transfer_answer_before(st, &c, 0, &ans), SYNC_OK);
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, true, &ans), SYNC_OK);
 			CHECK(ans > 0.24 && ans < 0.26);
 			/* Too long ago, or another place: nothing. */
-			CHECK_INT(store_transfer_answer_before(st, &c, (int64_t)time(NULL) + 100, &ans),
+			CHECK_INT(store_transfer_answer_before(st, &c, (int64_t)time(NULL) + 100, true, &ans),
 				  SYNC_OK);
 			CHECK(ans < 0);
 			c.destination = "/fourth";
-			CHECK_INT(store_transfer_answer_before(st, &c, 0, &ans), SYNC_OK);
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, true, &ans), SYNC_OK);
 			CHECK(ans < 0);
+			/* ... but the same host: its link. */
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, false, &ans), SYNC_OK);
+			CHECK(ans > 0.24 && ans < 0.26);
+			c.source = "/another/source";
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, false, &ans), SYNC_OK);
+			CHECK(ans > 0.24 && ans < 0.26);
 			c.destination = d.destination;
 			c.port = d.port + 1;
-			CHECK_INT(store_transfer_answer_before(st, &c, 0, &ans), SYNC_OK);
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, true, &ans), SYNC_OK);
+			CHECK(ans < 0);
+			/* Another port is another link. */
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, false, &ans), SYNC_OK);
+			CHECK(ans < 0);
+			c.port = d.port;
+			c.user = "someone-else";
+			CHECK_INT(store_transfer_answer_before(st, &c, 0, false, &ans), SYNC_OK);
 			CHECK(ans < 0);
 			transfer_release(&d);
 		}
