@@ -113,6 +113,7 @@ struct rsync_job {
 	const char *remote_dir;   /* remote directory they land under */
 	const char *partial_dir;  /* rsync --partial-dir, or NULL */
 	const char *files_from;   /* file with the NUL-separated list, or NULL for stdin */
+	const char *source_name;  /* or no list: this path under source_root, whole */
 	const char *chmod;        /* rsync --chmod rule, or NULL */
 	const char *const *excludes; /* NULL-terminated paths (relative to source_root) not to send */
 	bool recursive;           /* descend into listed directories */
@@ -121,6 +122,12 @@ struct rsync_job {
 	bool compress;            /* -z, rsync choosing the method with the far side */
 	bool ignore_times;        /* -I: send files whose size and time match too */
 	bool implied_dirs;        /* send the parents of listed paths too, with their attributes */
+	/*
+	 * No progress records: each name is itemized ("<f+++++++++ NAME" for
+	 * a file sent), and a file sent has ended when the next one is named
+	 * or rsync ends. Half the lines where all files are small.
+	 */
+	bool names_only;
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 	/*
 	 * A command line for the remote shell to run after the remote rsync

@@ -29,6 +29,7 @@
 #include "util.h"
 
 #define PARTIAL_DIR ".scow-sync-partial"
+#define PARTIAL_MIN_BYTES (1ULL << 20)   /* units this big keep partial data (batch_keeps_partial) */
 #define FLUSH_INTERVAL 1.0        /* seconds between progress writes */
 #define STOP_GRACE 5.0            /* seconds from SIGTERM to SIGKILL for workers */
 #define MASTER_WAIT 60.0          /* seconds for the SSH master to come up */
@@ -147,6 +148,8 @@ struct worker {
 	struct strvec changed_files;  /* files that changed while this rsync read them */
 	struct stat current_st;       /* the current file when rsync named it */
 	bool current_st_ok;
+	bool names_only;              /* no progress records (rsync_job.names_only) ... */
+	bool in_flight;               /* ... and the current file is being sent */
 	bool exited;
 	int status;
 	uint64_t file_bytes;
@@ -943,6 +946,61 @@ changed_in(const struct worker *w, const struct unit *u)
 	return u->path;
 }
 
+/* The current file was sent whole: count it, to its unit too. */
+static void
+count_file_sent(struct worker *w, uint64_t bytes)
+{
+	w->bytes_done += bytes;
+	w->files_done++;
+	if (w->cur_unit < w->nunits) {
+		w->units[w->cur_unit].bytes_done += bytes;
+		w->units[w->cur_unit].files_done++;
+	}
+}
+
+/*
+ * Without progress records, a file sent has ended when rsync's sender
+ * names the next one, or ends well: it goes on in order. Its size is
+ * what it had when named (a file that changed since is sent again).
+ */
+static void
+end_file_in_flight(struct worker *w)
+{
+	uint64_t bytes = w->current_st_ok ? (uint64_t)w->current_st.st_size : 0;
+
+	if (!w->in_flight)
+		return;
+	w->in_flight = false;
+	note_changed(w, bytes);
+	count_file_sent(w, bytes);
+	strbuf_reset(&w->current);
+}
+
+/*
+ * An itemized name of an rsync without progress records: only a file it
+ * sends ("<f...") is one to follow; the far side's lines (directories,
+ * links, attributes alone) come in between, whenever they arrive.
+ */
+static void
+on_itemized_name(struct worker *w, const struct rsync_event *ev)
+{
+	size_t at;
+
+	if (!rsync_itemized_name(ev->name, ev->name_len, &at)) {
+		log_untrusted(LOG_INFO, "rsync", ev->name, ev->name_len);
+		return;
+	}
+	if (ev->is_dir || ev->name[0] != '<')
+		return;
+	end_file_in_flight(w);
+	strbuf_reset(&w->current);
+	strbuf_add(&w->current, ev->name + at, ev->name_len - at);
+	w->cur_unit = unit_of(w, w->current.buf);
+	note_recent_dir(w, w->current.buf);
+	w->current_st_ok = source_stat(w, &w->current_st);
+	w->in_flight = true;
+}
+
 /* Rsync event callback: keep the worker's view of its current file. */
 static void
 on_rsync_event(const struct rsync_event *ev, void *ctx)
@@ -957,6 +1015,10 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 	case RSYNC_EV_NAME:
 		/* rsync names only what it changes on the far side. */
 		w->changed = true;
+		if (w->names_only) {
+			on_itemized_name(w, ev);
+			break;
+		}
 		strbuf_reset(&w->current);
 		if (!ev->is_dir) {
 			strbuf_add(&w->current, ev->name, ev->name_len);
@@ -976,12 +1038,7 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 		w->eta = ev->progress.eta;
 		if (ev->progress.final) {
 			note_changed(w, ev->progress.bytes);
-			w->bytes_done += ev->progress.bytes;
-			w->files_done++;
-			if (w->cur_unit < w->nunits) {
-				w->units[w->cur_unit].bytes_done += ev->progress.bytes;
-				w->units[w->cur_unit].files_done++;
-			}
+			count_file_sent(w, ev->progress.bytes);
 			strbuf_reset(&w->current);
 		}
 		break;
@@ -1236,6 +1293,7 @@ static bool remote_up_to_date(struct sup *s, const struct unit *u);
 static bool nothing_else_left(struct sup *s, const struct worker *self);
 static bool settle_dirs_command(struct sup *s, struct strbuf *out);
 static bool batch_implies_dirs(const struct sup *s, const struct worker *w);
+static bool batch_is_everything(const struct sup *s, const struct worker *w);
 
 /* Is w's batch big files enough to pay for a connection of its own? */
 static bool
@@ -1336,6 +1394,34 @@ batch_files_total(const struct worker *w)
 	return n;
 }
 
+/* Is every unit of w's batch, and so every file in it, under PARTIAL_MIN_BYTES? */
+static bool
+batch_files_small(const struct worker *w)
+{
+	size_t k;
+
+	for (k = 0; k < w->nunits; k++)
+		if (w->units[k].unit.size.bytes >= PARTIAL_MIN_BYTES)
+			return false;
+	return true;
+}
+
+/*
+ * Does w's batch need rsync's partial directory? It keeps what arrived of
+ * a file cut off mid-way, for the next attempt to go on from (or the
+ * pieces of a file, as the basis of the rsync after them), and costs
+ * rsync a look for it before each file: 20,000 small files up to date
+ * took 0.15 s over loopback with it, 0.09 s without. Without it an
+ * interrupted file is removed by its rsync, or is a temporary file that
+ * the cleanup knows. Only a big file is worth going on from; a small one
+ * is sent again. Partial data from before is used where there is some.
+ */
+static bool
+batch_keeps_partial(const struct sup *s, const struct worker *w)
+{
+	return s->leftovers || !batch_files_small(w);
+}
+
 /* Start rsync for a job on a free worker; a unit job's batch is in w->units. */
 static int
 start_worker(struct sup *s, struct worker *w, enum job_kind kind)
@@ -1374,7 +1460,11 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	job.host = s->t.address;
 	job.source_root = s->source_root;
 	job.remote_dir = s->t.destination;
-	job.partial_dir = PARTIAL_DIR;
+	job.partial_dir = kind == JOB_CHECK || (kind == JOB_UNIT && !batch_keeps_partial(s, w)) ?
+			  NULL : PARTIAL_DIR;
+	/* Small files each take no time: progress within one says nothing. */
+	job.names_only = w->names_only = kind == JOB_UNIT && batch_files_small(w);
+	w->in_flight = false;
 	job.bwlimit_kib = s->cfg->bwlimit_kib;
 	/*
 	 * Something runs after the directories had their attributes: they
@@ -1400,8 +1490,12 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 			 * parents of what it sends: the closing command starts a
 			 * few processes on the far side per directory.
 			 */
-			if (batch_implies_dirs(s, w))
+			if (batch_implies_dirs(s, w)) {
 				w->settles = w->settles_itself = job.implied_dirs = true;
+				/* All of the source: named, not listed. */
+				if (batch_is_everything(s, w))
+					job.source_name = s->source_rel;
+			}
 			else if (settle_dirs_command(s, &then))
 				w->settles = true;
 		}
@@ -1550,6 +1644,11 @@ finish_batch(struct sup *s, struct worker *w)
 	bool disk_full = rsync_error_is_permanent(w->err_tail.buf, w->err_tail.len);
 	bool ok = cls == RSYNC_EXIT_OK || code == 24, in_tx;
 	size_t i;
+
+	/* It ended well: so did the last file it sent. */
+	if (ok && !w->stopped)
+		end_file_in_flight(w);
+	w->in_flight = false;
 
 	/* It made the directories first; or no rsync ran, and nothing came of it. */
 	if (w->carries_mkdir) {
@@ -2510,6 +2609,22 @@ batch_implies_dirs(const struct sup *s, const struct worker *w)
 	free(sorted);
 	free(implied);
 	return ok;
+}
+
+/*
+ * Is w's batch every unit of the source: none done, failed or stopped on
+ * request (the store says), and a walk that read everything? rsync's own
+ * walk of the source directory then sends the same.
+ */
+static bool
+batch_is_everything(const struct sup *s, const struct worker *w)
+{
+	uint64_t c[5];
+
+	return s->have_dirs && s->excludes.nr == 0 && s->walk_errors == 0 &&
+	       store_unit_counts(s->st, s->t.id, c) == SYNC_OK && c[UNIT_DONE] == 0 &&
+	       c[UNIT_FAILED] == 0 && c[UNIT_EXCLUDED] == 0 &&
+	       c[UNIT_PENDING] + c[UNIT_RUNNING] == w->nunits;
 }
 
 /*

@@ -259,6 +259,32 @@ tree_equal "$src" "$T/dstg/g" || fail "(g) the copy differs from the source"
 [ -z "$(partial_files "$T/dstg")" ] || fail "(g) partial files left: $(partial_files "$T/dstg")"
 no_processes_left || fail "(g) processes left"
 
+# The same for small files, whose rsync reports no progress within a file:
+# one ends when the next is named, the last when rsync ends.
+src=$T/src/g2
+mkdir -p "$src"
+head -c 400000 /dev/urandom > "$src/a-rewritten"
+head -c 400000 /dev/urandom > "$src/b-growing"
+id=$(SCOW_SYNC_WORKERS=1 SCOW_SYNC_BWLIMIT=100 SCOW_SYNC_COMPRESS=never start "$src" \
+	"$T/dstg2" -m 1) || fail "(g2) start exited $?"
+arriving2() {   # rsync's temporary file of $1 is in $T/dstg2/g2, 100 kB or more
+	find "$T/dstg2/g2" -maxdepth 1 -name ".$1.??????" -size +100k 2>/dev/null | grep -q .
+}
+wait_for 30 arriving2 a-rewritten || fail "(g2) a-rewritten never got under way"
+python3 -c 'import os, sys; f = open(sys.argv[1], "r+b"); f.write(os.urandom(400000))' \
+	"$src/a-rewritten"
+wait_for 30 arriving2 b-growing || fail "(g2) b-growing never got under way"
+head -c 1000 /dev/urandom >> "$src/b-growing"
+wait_for 60 transfer_ended "$id" || fail "(g2) the transfer did not end"
+[ "$(transfer_state "$id")" = done ] || fail "(g2) the transfer is $(transfer_state "$id"): $(reason_of "$id")"
+for f in a-rewritten b-growing; do
+	grep -q "\[$id\] warning: 'g2/$f' changed while it was being sent" "$state/scow-sync.err" ||
+		fail "(g2) the change of $f was not noticed"
+done
+tree_equal "$src" "$T/dstg2/g2" || fail "(g2) the copy differs from the source"
+[ -z "$(partial_files "$T/dstg2")" ] || fail "(g2) partial files left: $(partial_files "$T/dstg2")"
+no_processes_left || fail "(g2) processes left"
+
 # ---- (h) the store locked by another process for a while ---------------
 # Another writer holds the store for 3 s: query and start wait and succeed.
 hold_store() {   # hold_store SECONDS: an exclusive transaction, then commit

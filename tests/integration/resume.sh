@@ -80,7 +80,7 @@ id2=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src2" -d "$T/dst" -m 1 
 	-p "$SSHD_PORT" -k "$SSH_KEY") || fail "second start exited $?"
 wait_for 30 query_shows "$src2" || fail "the second transfer never showed up"
 sleep 1
-worker=$(pgrep -f -- "^rsync .*--files-from=.* $T/src/ ")
+worker=$(pgrep -f -- "^rsync .* -- $T/src/")
 [ -n "$worker" ] || fail "cannot find the worker"
 kill -9 $worker
 wait_for 60 transfer_ended "$id2" || fail "the second transfer did not end"

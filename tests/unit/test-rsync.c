@@ -469,6 +469,21 @@ test_argv(void)
 	strvec_clear(&argv);
 	job.implied_dirs = false;
 
+	/* All of the source, named: no list; no partial directory, no rule for it. */
+	job.source_name = "-it's";
+	job.partial_dir = NULL;
+	rsync_job_argv(&job, &argv);
+	CHECK_STR(argv.v[argv.nr - 2], "/data/-it's");
+	CHECK_STR(argv.v[argv.nr - 3], "--");
+	for (i = 0; i < argv.nr; i++) {
+		CHECK(strncmp(argv.v[i], "--files-from", 12) != 0);
+		CHECK(strcmp(argv.v[i], "--from0") != 0);
+		CHECK(strstr(argv.v[i], "partial") == NULL);
+	}
+	strvec_clear(&argv);
+	job.source_name = NULL;
+	job.partial_dir = ".p";
+
 	/* The remote rsync expands wildcards: components with them are escaped. */
 	rsync_remote_spec(&sb, "h", "/a\\b/*/x?y/[z]/c\\*/~/$HOME");
 	CHECK_STR(sb.buf, "h:/a\\b/\\*/x\\?y/\\[z]/c\\\\\\*/~/$HOME");
