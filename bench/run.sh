@@ -148,6 +148,8 @@ for p in $profiles; do
 				dst=$T/dst/$tool
 				rm -rf "$dst"; mkdir -p "$dst"
 				for pass in copy noop; do
+					# What the run before left to write back is not this one's.
+					sync
 					t0=$(date +%s.%N)
 					run_tool "$tool" "$port" "$data/$w" "$dst" >/dev/null 2>"$T/err" ||
 						{ echo "bench: $tool failed on $w/$p: $(tail -1 "$T/err")"; continue; }
