@@ -406,16 +406,11 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		if (!job->implied_dirs)
 			strvec_push(argv, "--no-implied-dirs");
 	}
-	/*
-	 * Per-file progress and one marked line per name, nothing else. The
-	 * lines cost: 20,000 small files copied over loopback in 0.60 s with
-	 * progress records read through a pipe, 0.55 s without.
-	 */
-	strvec_push(argv, job->names_only || job->dry_run ? "--info=name0,flist0,stats1"
-							  : "--info=progress1,name0,flist0,stats1");
+	/* Per-file progress and one marked line per name, nothing else. */
+	strvec_push(argv, "--info=progress1,name0,flist0,stats1");
 	/* %i: a dry run must name changes of attributes alone too. */
-	strvec_push(argv, job->dry_run || job->names_only ? "--out-format=" NAME_PREFIX "%i %n"
-							  : "--out-format=" NAME_PREFIX "%n");
+	strvec_push(argv, job->dry_run ? "--out-format=" NAME_PREFIX "%i %n"
+				       : "--out-format=" NAME_PREFIX "%n");
 	/* Parts stopped on request; first, because the first matching rule wins. */
 	for (i = 0; job->excludes && job->excludes[i]; i++) {
 		strbuf_reset(&sb);

@@ -122,12 +122,6 @@ struct rsync_job {
 	bool compress;            /* -z, rsync choosing the method with the far side */
 	bool ignore_times;        /* -I: send files whose size and time match too */
 	bool implied_dirs;        /* send the parents of listed paths too, with their attributes */
-	/*
-	 * No progress records: each name is itemized ("<f+++++++++ NAME" for
-	 * a file sent), and a file sent has ended when the next one is named
-	 * or rsync ends. Half the lines where all files are small.
-	 */
-	bool names_only;
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 	/*
 	 * A command line for the remote shell to run after the remote rsync

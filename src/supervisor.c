@@ -92,7 +92,7 @@ enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK 
  * (old) or not (new), or a directory to make is a symbolic link.
  */
 #define MKDIR_PREFIX "//mkdir "
-enum mkdir_said { MKDIR_UNSAID, MKDIR_NEW, MKDIR_OLD, MKDIR_LINK };
+enum mkdir_said { MKDIR_UNSAID, MKDIR_NEW, MKDIR_OLD, MKDIR_LINK, MKDIR_FAILED };
 
 /*
  * One unit of a worker's batch. Small units travel together, one rsync for
@@ -148,8 +148,6 @@ struct worker {
 	struct strvec changed_files;  /* files that changed while this rsync read them */
 	struct stat current_st;       /* the current file when rsync named it */
 	bool current_st_ok;
-	bool names_only;              /* no progress records (rsync_job.names_only) ... */
-	bool in_flight;               /* ... and the current file is being sent */
 	bool exited;
 	int status;
 	uint64_t file_bytes;
@@ -657,7 +655,7 @@ mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
 	strvec_pushf(&words, "d=$1; r=$2; shift 2; for p do if [ -h \"$p\" ]; then "
 		     "echo " MKDIR_PREFIX "link; exit 1; fi; done; "
 		     "if [ -d \"$r\" ]; then m=old; else m=new; fi; "
-		     "x=$(mkdir -p -v -- \"$d\" \"$@\") || exit 1; "
+		     "x=$(mkdir -p -v -- \"$d\" \"$@\") || { echo " MKDIR_PREFIX "failed; exit 1; }; "
 		     "if [ -n \"$x\" ]; then c=1; else c=0; fi; echo \"" MKDIR_PREFIX "$m $c\"%s",
 		     for_check ? "; if [ $m = new ]; then exit 1; fi" : "");
 	strvec_push(&words, "sh");
@@ -958,49 +956,6 @@ count_file_sent(struct worker *w, uint64_t bytes)
 	}
 }
 
-/*
- * Without progress records, a file sent has ended when rsync's sender
- * names the next one, or ends well: it goes on in order. Its size is
- * what it had when named (a file that changed since is sent again).
- */
-static void
-end_file_in_flight(struct worker *w)
-{
-	uint64_t bytes = w->current_st_ok ? (uint64_t)w->current_st.st_size : 0;
-
-	if (!w->in_flight)
-		return;
-	w->in_flight = false;
-	note_changed(w, bytes);
-	count_file_sent(w, bytes);
-	strbuf_reset(&w->current);
-}
-
-/*
- * An itemized name of an rsync without progress records: only a file it
- * sends ("<f...") is one to follow; the far side's lines (directories,
- * links, attributes alone) come in between, whenever they arrive.
- */
-static void
-on_itemized_name(struct worker *w, const struct rsync_event *ev)
-{
-	size_t at;
-
-	if (!rsync_itemized_name(ev->name, ev->name_len, &at)) {
-		log_untrusted(LOG_INFO, "rsync", ev->name, ev->name_len);
-		return;
-	}
-	if (ev->is_dir || ev->name[0] != '<')
-		return;
-	end_file_in_flight(w);
-	strbuf_reset(&w->current);
-	strbuf_add(&w->current, ev->name + at, ev->name_len - at);
-	w->cur_unit = unit_of(w, w->current.buf);
-	note_recent_dir(w, w->current.buf);
-	w->current_st_ok = source_stat(w, &w->current_st);
-	w->in_flight = true;
-}
-
 /* Rsync event callback: keep the worker's view of its current file. */
 static void
 on_rsync_event(const struct rsync_event *ev, void *ctx)
@@ -1015,10 +970,6 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 	case RSYNC_EV_NAME:
 		/* rsync names only what it changes on the far side. */
 		w->changed = true;
-		if (w->names_only) {
-			on_itemized_name(w, ev);
-			break;
-		}
 		strbuf_reset(&w->current);
 		if (!ev->is_dir) {
 			strbuf_add(&w->current, ev->name, ev->name_len);
@@ -1179,6 +1130,8 @@ take_mkdir_report(struct worker *w, const char *line, size_t len)
 	len -= plen;
 	if (len == 4 && memcmp(line, "link", 4) == 0)
 		w->mkdir_said = MKDIR_LINK;
+	else if (len == 6 && memcmp(line, "failed", 6) == 0)
+		w->mkdir_said = MKDIR_FAILED;
 	else if (len == 5 && (memcmp(line, "new ", 4) == 0 || memcmp(line, "old ", 4) == 0) &&
 		 (line[4] == '0' || line[4] == '1')) {
 		w->mkdir_said = line[0] == 'n' ? MKDIR_NEW : MKDIR_OLD;
@@ -1205,6 +1158,7 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 			 * complaint says nothing.
 			 */
 			if (w->carries_mkdir && (w->mkdir_said == MKDIR_LINK ||
+						 w->mkdir_said == MKDIR_FAILED ||
 						 (w->kind == JOB_CHECK && w->mkdir_said == MKDIR_NEW))) {
 				strbuf_reset(&w->err_line);
 				continue;
@@ -1462,9 +1416,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	job.remote_dir = s->t.destination;
 	job.partial_dir = kind == JOB_CHECK || (kind == JOB_UNIT && !batch_keeps_partial(s, w)) ?
 			  NULL : PARTIAL_DIR;
-	/* Small files each take no time: progress within one says nothing. */
-	job.names_only = w->names_only = kind == JOB_UNIT && batch_files_small(w);
-	w->in_flight = false;
+
 	job.bwlimit_kib = s->cfg->bwlimit_kib;
 	/*
 	 * Something runs after the directories had their attributes: they
@@ -1645,18 +1597,20 @@ finish_batch(struct sup *s, struct worker *w)
 	bool ok = cls == RSYNC_EXIT_OK || code == 24, in_tx;
 	size_t i;
 
-	/* It ended well: so did the last file it sent. */
-	if (ok && !w->stopped)
-		end_file_in_flight(w);
-	w->in_flight = false;
 
-	/* It made the directories first; or no rsync ran, and nothing came of it. */
+	/*
+	 * It made the directories first; or its mkdir refused (a link) or
+	 * failed, no rsync ran, and the mkdir of its own sees to it (and says
+	 * why). Said nothing (the link failed first): an rsync that failed,
+	 * retried as any other, with the mkdir again.
+	 */
 	if (w->carries_mkdir) {
 		w->carries_mkdir = false;
 		if (w->mkdir_said == MKDIR_NEW || w->mkdir_said == MKDIR_OLD) {
 			s->mkdir_known = true;
 			s->changed |= w->mkdir_created;
-		} else if (!w->stopped && !got_stop_signal && !s->aborting) {
+		} else if ((w->mkdir_said == MKDIR_LINK || w->mkdir_said == MKDIR_FAILED) &&
+			   !w->stopped && !got_stop_signal && !s->aborting) {
 			log_info("the directories were not made before the rsync%s; making them first",
 				 w->mkdir_said == MKDIR_LINK ? " (one is a symbolic link)" : "");
 			s->mkdir_unit_failed = true;

@@ -259,8 +259,7 @@ tree_equal "$src" "$T/dstg/g" || fail "(g) the copy differs from the source"
 [ -z "$(partial_files "$T/dstg")" ] || fail "(g) partial files left: $(partial_files "$T/dstg")"
 no_processes_left || fail "(g) processes left"
 
-# The same for small files, whose rsync reports no progress within a file:
-# one ends when the next is named, the last when rsync ends.
+# The same for small files, whose batch goes without a partial directory.
 src=$T/src/g2
 mkdir -p "$src"
 head -c 400000 /dev/urandom > "$src/a-rewritten"

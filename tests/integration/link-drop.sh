@@ -63,4 +63,33 @@ tree_equal "$src" "$T/dst/run" || fail "the continued copy differs"
 [ "$(grep -c "\[$id\] info: done 'run/small'" "$log")" = 1 ] || fail "run/small was sent again"
 [ -z "$(partial_files "$T/dst")" ] || fail "partial files left: $(partial_files "$T/dst")"
 no_processes_left || fail "processes left at the end"
+
+# The link drops just as the one rsync of a small transfer starts, which
+# makes the directories before it: that is a failed rsync, retried, not a
+# failed mkdir.
+unset SCOW_SYNC_RETRIES
+cat > "$T/drop-first.sh" <<W
+#!/bin/bash
+if [ ! -e "$T/dropped" ]; then
+	touch "$T/dropped"
+	kill -USR2 $RELAY_PID; kill -USR1 $RELAY_PID
+	( sleep 3; kill -USR2 $RELAY_PID ) </dev/null >/dev/null 2>&1 &
+fi
+exec rsync "\$@"
+W
+chmod +x "$T/drop-first.sh"
+src1=$T/src/one
+mkdir -p "$src1/a"
+for i in 1 2 3; do echo "$i" > "$src1/a/f$i"; done
+SCOW_SYNC_RSYNC=$T/drop-first.sh scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src1" -d "$T/dst1" \
+	-m 2 -p "$RELAY_PORT" -k "$SSH_KEY" -q 2>"$T/err1" ||
+	fail "a link that dropped as the one rsync started failed the transfer: $(cat "$T/err1")"
+[ -e "$T/dropped" ] || fail "the link was never dropped"
+id=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM transfers").fetchone()[0])' \
+	"$HOME/scow/.scow-sync/scow-sync.db")
+grep -q "\[$id\] info: .*one rsync takes everything" "$log" ||
+	fail "the small transfer did not go by one rsync"
+grep -q "\[$id\] warning: .*retrying in" "$log" || fail "the dropped link was not retried"
+tree_equal "$src1" "$T/dst1/one" || fail "the copy after the dropped link differs"
+no_processes_left || fail "processes left after the dropped link"
 finish

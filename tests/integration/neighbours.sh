@@ -270,18 +270,21 @@ cat > "$T/far/wrapper" <<EOF
 flags=$T/far
 cmd=\$SSH_ORIGINAL_COMMAND
 [ -e "\$flags/noise" ] && cat "\$flags/hostile.txt" >&2
+# mkdir itself fails, wherever it runs (alone, or before an rsync).
+[ -e "\$flags/mkdir" ] && PATH=\$flags/bin:\$PATH && export PATH
 case \$cmd in
 sftp|internal-sftp|*/sftp-server)
 	[ -e "\$flags/sftp" ] && exec python3 "\$flags/sftp-proxy.py" "\$flags/hostile.txt" $SFTP_SERVER
 	exec $SFTP_SERVER ;;
-*"mkdir -p -v"*|*"'mkdir' '-p' '-v'"*)
-	[ -e "\$flags/mkdir" ] && { cat "\$flags/hostile.txt" >&2; exit 1; } ;;
 *" dd of="*|*" dd 'of="*)
 	[ -e "\$flags/dd" ] && { cat "\$flags/hostile.txt" >&2; exit 1; } ;;
 esac
 exec /bin/sh -c "\$cmd"
 EOF
 chmod 755 "$T/far/wrapper"
+mkdir -p "$T/far/bin"
+printf '#!/bin/sh\ncat "%s" >&2\nexit 1\n' "$T/far/hostile.txt" > "$T/far/bin/mkdir"
+chmod 755 "$T/far/bin/mkdir"
 # An sftp-server whose every REMOVE fails with a hostile message.
 cat > "$T/far/sftp-proxy.py" <<'PY'
 import os, struct, subprocess, sys, threading
