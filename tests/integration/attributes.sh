@@ -63,6 +63,18 @@ sys.exit(1 if bad else 0)
 PY
 }
 
+# A re-sync of DEST (-m 3) with x/f changed and all else as it was; its
+# copy and attributes are the source's. WHAT names the case in failures.
+resync_changed_file() {   # resync_changed_file DEST WHAT
+	head -c 100 /dev/urandom > "$src/x/f"
+	touch -d @1600000001.987654321 "$src/x/f"
+	touch -d @1500000000.000000001 "$src/x"
+	SCOW_SYNC_SPLIT_MIB=0 run "$1" 3
+	id=$(last_id)
+	tree_equal "$src" "$1/top" || fail "$2: the copy differs"
+	attrs_equal "$src" "$1/top" || fail "$2: attributes differ from the source"
+}
+
 # Plain rsync -a is the reference: it keeps all of it here.
 rsync -a "$src" "$T/plain/"
 attrs_equal "$src" "$T/plain/top" || fail "plain rsync -a does not keep what this test compares"
@@ -132,13 +144,7 @@ grep -q "\[$id\] info: the last rsync gave the directories above the cut their a
 # its rsync's parents are not all the directories, its closing command
 # settles them.
 cp -p "$src/x/f" "$T/x-f.kept"
-echo changed > "$src/x/f"
-touch -d @1600000001.987654321 "$src/x/f"
-touch -d @1500000000.000000001 "$src/x"
-SCOW_SYNC_SPLIT_MIB=0 run "$dst" 3
-id=$(last_id)
-tree_equal "$src" "$dst/top" || fail "a re-sync of one file: the copy differs"
-attrs_equal "$src" "$dst/top" || fail "a re-sync of one file: attributes differ from the source"
+resync_changed_file "$dst" "a re-sync of one file"
 grep -q "\[$id\] info: the last rsync's closing command gave the directories above the cut their attributes" "$log" ||
 	fail "a re-sync of one file: its closing command did not settle the directories"
 cp -p "$T/x-f.kept" "$src/x/f"
@@ -187,13 +193,7 @@ grep -q "\[$id\] info: cannot set the attributes" "$log" &&
 # A re-sync of one changed file: its rsync's parents are not all the
 # directories, the closing command does the others and fails; rsync sees
 # to them, once.
-head -c 100 /dev/urandom > "$src/x/f"
-touch -d @1600000001.987654321 "$src/x/f"
-touch -d @1500000000.000000001 "$src/x"
-SCOW_SYNC_SPLIT_MIB=0 run "$dst" 3
-id=$(last_id)
-tree_equal "$src" "$dst/top" || fail "with a failing touch, a re-sync of one file: the copy differs"
-attrs_equal "$src" "$dst/top" || fail "with a failing touch, a re-sync of one file: attributes differ"
+resync_changed_file "$dst" "with a failing touch, a re-sync of one file"
 grep -q "\[$id\] info: cannot set the attributes of the directories above the cut after the last rsync" "$log" ||
 	fail "with a failing touch, the last rsync's closing command did not fail as it should"
 grep -q "\[$id\] info: cannot set the attributes of the directories above the cut by one command" "$log" &&

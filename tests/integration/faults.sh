@@ -235,54 +235,37 @@ no_processes_left || fail "(f) processes left"
 # a: rewritten in place (same size) while rsync reads it; b: appended to.
 # Under its final name each is the old content or the new, whole: here the
 # new, as the transfer sends a file again when it changed meanwhile.
-src=$T/src/g
-mkdir -p "$src"
-head -c 3000000 /dev/urandom > "$src/a-rewritten"
-head -c 3000000 /dev/urandom > "$src/b-growing"
-id=$(SCOW_SYNC_WORKERS=1 SCOW_SYNC_BWLIMIT=1024 SCOW_SYNC_COMPRESS=never start "$src" \
-	"$T/dstg" -m 1) || fail "(g) start exited $?"
-arriving() {   # rsync's temporary file of $1 is in $T/dstg/g, 300 kB or more
-	find "$T/dstg/g" -maxdepth 1 -name ".$1.??????" -size +300k 2>/dev/null | grep -q .
+# changing_while_sent CASE SIZE KIB_S SEEN APPEND: two files of SIZE bytes
+# at KIB_S, each changed once rsync's temporary file of it has SEEN kB.
+changing_while_sent() {
+	local c=$1 size=$2 rate=$3 seen=$4 append=$5 src=$T/src/$1 dst=$T/dst$1 id f
+	mkdir -p "$src"
+	head -c "$size" /dev/urandom > "$src/a-rewritten"
+	head -c "$size" /dev/urandom > "$src/b-growing"
+	id=$(SCOW_SYNC_WORKERS=1 SCOW_SYNC_BWLIMIT=$rate SCOW_SYNC_COMPRESS=never start "$src" \
+		"$dst" -m 1) || fail "($c) start exited $?"
+	arriving() {   # rsync's temporary file of $1 is in $dst/$c, $seen kB or more
+		find "$dst/$c" -maxdepth 1 -name ".$1.??????" -size +"$seen"k 2>/dev/null | grep -q .
+	}
+	wait_for 30 arriving a-rewritten || fail "($c) a-rewritten never got under way"
+	python3 -c 'import os, sys; f = open(sys.argv[1], "r+b"); f.write(os.urandom(int(sys.argv[2])))' \
+		"$src/a-rewritten" "$size"
+	wait_for 30 arriving b-growing || fail "($c) b-growing never got under way"
+	head -c "$append" /dev/urandom >> "$src/b-growing"
+	wait_for 60 transfer_ended "$id" || fail "($c) the transfer did not end"
+	[ "$(transfer_state "$id")" = done ] ||
+		fail "($c) the transfer is $(transfer_state "$id"): $(reason_of "$id")"
+	for f in a-rewritten b-growing; do
+		grep -q "\[$id\] warning: '$c/$f' changed while it was being sent" "$state/scow-sync.err" ||
+			fail "($c) the change of $f was not noticed"
+	done
+	tree_equal "$src" "$dst/$c" || fail "($c) the copy differs from the source"
+	[ -z "$(partial_files "$dst")" ] || fail "($c) partial files left: $(partial_files "$dst")"
+	no_processes_left || fail "($c) processes left"
 }
-wait_for 30 arriving a-rewritten || fail "(g) a-rewritten never got under way"
-python3 -c 'import os, sys; f = open(sys.argv[1], "r+b"); f.write(os.urandom(3000000))' \
-	"$src/a-rewritten"
-wait_for 30 arriving b-growing || fail "(g) b-growing never got under way"
-head -c 100000 /dev/urandom >> "$src/b-growing"
-wait_for 60 transfer_ended "$id" || fail "(g) the transfer did not end"
-[ "$(transfer_state "$id")" = done ] || fail "(g) the transfer is $(transfer_state "$id"): $(reason_of "$id")"
-for f in a-rewritten b-growing; do
-	grep -q "\[$id\] warning: 'g/$f' changed while it was being sent" "$state/scow-sync.err" ||
-		fail "(g) the change of $f was not noticed"
-done
-tree_equal "$src" "$T/dstg/g" || fail "(g) the copy differs from the source"
-[ -z "$(partial_files "$T/dstg")" ] || fail "(g) partial files left: $(partial_files "$T/dstg")"
-no_processes_left || fail "(g) processes left"
-
+changing_while_sent g 3000000 1024 300 100000
 # The same for small files, whose batch goes without a partial directory.
-src=$T/src/g2
-mkdir -p "$src"
-head -c 400000 /dev/urandom > "$src/a-rewritten"
-head -c 400000 /dev/urandom > "$src/b-growing"
-id=$(SCOW_SYNC_WORKERS=1 SCOW_SYNC_BWLIMIT=100 SCOW_SYNC_COMPRESS=never start "$src" \
-	"$T/dstg2" -m 1) || fail "(g2) start exited $?"
-arriving2() {   # rsync's temporary file of $1 is in $T/dstg2/g2, 100 kB or more
-	find "$T/dstg2/g2" -maxdepth 1 -name ".$1.??????" -size +100k 2>/dev/null | grep -q .
-}
-wait_for 30 arriving2 a-rewritten || fail "(g2) a-rewritten never got under way"
-python3 -c 'import os, sys; f = open(sys.argv[1], "r+b"); f.write(os.urandom(400000))' \
-	"$src/a-rewritten"
-wait_for 30 arriving2 b-growing || fail "(g2) b-growing never got under way"
-head -c 1000 /dev/urandom >> "$src/b-growing"
-wait_for 60 transfer_ended "$id" || fail "(g2) the transfer did not end"
-[ "$(transfer_state "$id")" = done ] || fail "(g2) the transfer is $(transfer_state "$id"): $(reason_of "$id")"
-for f in a-rewritten b-growing; do
-	grep -q "\[$id\] warning: 'g2/$f' changed while it was being sent" "$state/scow-sync.err" ||
-		fail "(g2) the change of $f was not noticed"
-done
-tree_equal "$src" "$T/dstg2/g2" || fail "(g2) the copy differs from the source"
-[ -z "$(partial_files "$T/dstg2")" ] || fail "(g2) partial files left: $(partial_files "$T/dstg2")"
-no_processes_left || fail "(g2) processes left"
+changing_while_sent g2 400000 100 100 1000
 
 # ---- (h) the store locked by another process for a while ---------------
 # Another writer holds the store for 3 s: query and start wait and succeed.
