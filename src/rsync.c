@@ -144,9 +144,10 @@ piece_writer_command(const char *dir, const char *file, uint64_t offset, bool la
 	/*
 	 * conv=notrunc: the pieces share one file; no piece truncates
 	 * another's, but the last cuts off whatever lies beyond its start
-	 * (only it writes there). dd follows symbolic links: a partial directory or file on
-	 * the far side that is a link (out of the destination, perhaps) is not
-	 * written through; the piece fails and rsync sends that data.
+	 * (only it writes there). dd follows symbolic links: a partial
+	 * directory or file on the far side that is a link (out of the
+	 * destination, perhaps) is not written through; the piece fails and
+	 * rsync sends that data.
 	 */
 	strbuf_addstr(out, "sh -c ");
 	sq_quote(out, piece_writer_script);

@@ -8,8 +8,10 @@
  * input or a file (--files-from --from0, NUL-separated, relative to the
  * source root), so no file name ever appears on a command line; their
  * parent directories must exist on the far side already (--no-implied-dirs,
- * listed parents first, unless the job sends them); and the remote destination goes through
- * rsync's argument protection (-s), so no remote shell ever sees it.
+ * listed parents first, unless the job sends them); and the remote
+ * destination goes through rsync's argument protection (-s), so no remote
+ * shell ever sees it. The last rsync may name the source directory itself
+ * instead of a list (source_name).
  *
  * rsync's standard output, with the options built here, is a stream of
  *   "//NAME\n"   a file or directory about to be sent (NAME escaped by

@@ -29,7 +29,7 @@
 #include "util.h"
 
 #define PARTIAL_DIR ".scow-sync-partial"
-#define PARTIAL_MIN_BYTES (1ULL << 20)   /* units this big keep partial data (batch_keeps_partial) */
+#define PARTIAL_MIN_BYTES (1ULL << 20)   /* units this big keep partial data */
 #define FLUSH_INTERVAL 1.0        /* seconds between progress writes */
 #define STOP_GRACE 5.0            /* seconds from SIGTERM to SIGKILL for workers */
 #define MASTER_WAIT 60.0          /* seconds for the SSH master to come up */
@@ -3710,7 +3710,10 @@ apply_answer(struct sup *s, double answer)
 	s->active_workers = cfg->workers;
 	if (s->near && !cfg->workers_set && want < s->active_workers)
 		s->active_workers = want;
-	/* Small files cost CPU per file, whatever the link: batches of them keep two cores busy each too. */
+	/*
+	 * Small files cost CPU per file, whatever the link: batches of them
+	 * keep two cores busy each too.
+	 */
 	s->small_cap = cfg->workers_set ? s->active_workers : want;
 }
 
