@@ -2,10 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <stdbool.h>
-#include <stdint.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -143,127 +140,10 @@ cmd_print_version(const struct cmd_ctx *ctx)
 	return cmd_finish_stdout(ctx, EXIT_OK);
 }
 
-#define KEY_FILE_MAX 65536
-#define OPENSSH_KEY_BEGIN "-----BEGIN OPENSSH PRIVATE KEY-----"
-#define OPENSSH_KEY_END "-----END OPENSSH PRIVATE KEY-----"
-#define OPENSSH_KEY_MAGIC "openssh-key-v1"   /* and its NUL */
-
-/* Decode base64, skipping line breaks; false on anything else. */
-static bool
-base64_decode(const char *s, size_t len, struct strbuf *out)
-{
-	static const char digits[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		const char *d;
-
-		if (s[i] == '\n' || s[i] == '\r')
-			continue;
-		if (s[i] == '=')
-			break;
-		if (s[i] == '\0' || (d = strchr(digits, s[i])) == NULL)
-			return false;
-		acc = (acc << 6) | (uint32_t)(d - digits);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			strbuf_addch(out, (int)((acc >> bits) & 0xff));
-		}
-	}
-	return true;
-}
-
-/* Take a big-endian 32-bit number from the key at *at. */
-static bool
-key_uint32(const struct strbuf *k, size_t *at, uint32_t *v)
-{
-	const unsigned char *p = (const unsigned char *)k->buf + *at;
-
-	if (k->len - *at < 4)
-		return false;
-	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-	*at += 4;
-	return true;
-}
-
-/* Take a length-prefixed string from the key at *at. */
-static bool
-key_string(const struct strbuf *k, size_t *at, const char **s, uint32_t *len)
-{
-	if (!key_uint32(k, at, len) || k->len - *at < *len)
-		return false;
-	*s = k->buf + *at;
-	*at += *len;
-	return true;
-}
-
-/*
- * Is the key an OpenSSH private key that loads without a passphrase: the
- * format ssh-keygen writes, cipher and KDF "none", one key, the two check
- * numbers of its private part equal (how ssh tells a key it decoded
- * right), and not open to others (ssh refuses such a key)? Then no
- * ssh-keygen is needed to say so: it costs every command a few ms.
- */
-static bool
-key_is_plain_openssh(const char *path)
-{
-	struct strbuf file = STRBUF_INIT, key = STRBUF_INIT;
-	const char *begin, *end, *str;
-	char *buf;
-	uint32_t len, nkeys;
-	size_t at = sizeof OPENSSH_KEY_MAGIC;
-	bool plain = false;
-	struct stat sb;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return false;
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & 077) != 0 ||
-	    sb.st_size <= 0 || sb.st_size > KEY_FILE_MAX) {
-		close(fd);
-		return false;
-	}
-	buf = xmalloc((size_t)sb.st_size);
-	n = read(fd, buf, (size_t)sb.st_size);
-	close(fd);
-	if (n == (ssize_t)sb.st_size)
-		strbuf_add(&file, buf, (size_t)n);
-	free(buf);
-	if (file.len == 0)
-		goto out;
-	if (strncmp(file.buf, OPENSSH_KEY_BEGIN "\n", sizeof OPENSSH_KEY_BEGIN) != 0 ||
-	    (end = strstr(file.buf, "\n" OPENSSH_KEY_END)) == NULL)
-		goto out;
-	begin = file.buf + sizeof OPENSSH_KEY_BEGIN;
-	if (!base64_decode(begin, (size_t)(end - begin), &key) ||
-	    key.len < sizeof OPENSSH_KEY_MAGIC ||
-	    memcmp(key.buf, OPENSSH_KEY_MAGIC, sizeof OPENSSH_KEY_MAGIC) != 0)
-		goto out;
-	/* cipher, KDF, KDF options, number of keys, public key, private part */
-	if (!key_string(&key, &at, &str, &len) || len != 4 || memcmp(str, "none", 4) != 0 ||
-	    !key_string(&key, &at, &str, &len) || len != 4 || memcmp(str, "none", 4) != 0 ||
-	    !key_string(&key, &at, &str, &len) || len != 0 ||
-	    !key_uint32(&key, &at, &nkeys) || nkeys != 1 ||
-	    !key_string(&key, &at, &str, &len) || len == 0 ||
-	    !key_string(&key, &at, &str, &len) || len < 8 || len % 8 != 0)
-		goto out;
-	plain = memcmp(str, str + 4, 4) == 0;
-out:
-	strbuf_release(&file);
-	strbuf_release(&key);
-	return plain;
-}
-
 /*
  * Refuse, before detaching, a key that would fail every connection later:
  * one that needs a passphrase (nobody is there to type it) or that OpenSSH
- * cannot read. ssh-keygen -y loads the key exactly as ssh will, for every
- * key that is not plainly fine.
+ * cannot read. ssh-keygen -y loads the key exactly as ssh will.
  */
 static int
 check_key_loads(const char *key, char *err, size_t errlen)
@@ -272,8 +152,6 @@ check_key_loads(const char *key, char *err, size_t errlen)
 	struct strbuf out = STRBUF_INIT, esc = STRBUF_INIT;
 	int status = 0;
 
-	if (key_is_plain_openssh(key))
-		return 0;
 	if (spawn_run(argv, &status, &out) < 0)
 		return 0;   /* no ssh-keygen: the transfer will say what is wrong */
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {

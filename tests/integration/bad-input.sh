@@ -29,40 +29,6 @@ ssh-keygen -q -t ed25519 -N 'a passphrase' -f "$T/locked_key"
 EXPECT="protected by a passphrase" expect_usage "key with a passphrase" \
 	scow-sync-start "${base[@]}" -s "$src" -k "$T/locked_key"
 EXPECT="--bogus" expect_usage "unknown option" scow-sync-start --bogus
-# A key open to others: ssh would refuse it.
-ssh-keygen -q -t ed25519 -N '' -f "$T/open_key" && chmod 644 "$T/open_key"
-EXPECT="bad permissions" expect_usage "key readable by others" \
-	scow-sync-start "${base[@]}" -s "$src" -k "$T/open_key"
-# A plain key is read without ssh-keygen; anything else goes to it, here one
-# that refuses everything: a key without a passphrase whose private part does
-# not check (its two check numbers differ), and a PEM key.
-mkdir -p "$T/refusing-bin"
-printf '#!/bin/sh\necho "refused by the ssh-keygen of the test" >&2; exit 1\n' \
-	>"$T/refusing-bin/ssh-keygen"
-chmod +x "$T/refusing-bin/ssh-keygen"
-ssh-keygen -q -t ed25519 -N '' -f "$T/plain_key"
-python3 - "$T/plain_key" "$T/bad_check_key" <<'PY'
-import base64, struct, sys
-lines = open(sys.argv[1]).read().split("\n")
-blob = bytearray(base64.b64decode("".join(lines[1:lines.index("-----END OPENSSH PRIVATE KEY-----")])))
-at = len(b"openssh-key-v1\0")
-for _ in range(3):                      # cipher, KDF, KDF options
-    at += 4 + struct.unpack(">I", blob[at:at + 4])[0]
-at += 4                                 # number of keys
-at += 4 + struct.unpack(">I", blob[at:at + 4])[0]   # public key
-blob[at + 4] ^= 0xff                    # first check number of the private part
-text = base64.b64encode(bytes(blob)).decode()
-with open(sys.argv[2], "w") as f:
-    f.write(lines[0] + "\n" + "\n".join(text[i:i + 70] for i in range(0, len(text), 70)) +
-            "\n-----END OPENSSH PRIVATE KEY-----\n")
-PY
-chmod 600 "$T/bad_check_key"
-ssh-keygen -q -t rsa -b 2048 -m PEM -N '' -f "$T/pem_key"
-PATH=$T/refusing-bin:$PATH EXPECT="refused by the ssh-keygen of the test" \
-	expect_usage "key whose check numbers differ" \
-	scow-sync-start "${base[@]}" -s "$src" -k "$T/bad_check_key"
-PATH=$T/refusing-bin:$PATH EXPECT="refused by the ssh-keygen of the test" \
-	expect_usage "PEM key" scow-sync-start "${base[@]}" -s "$src" -k "$T/pem_key"
 # Values with line breaks or escape sequences are named escaped, on one line.
 EXPECT="'x\\x0a\\x1b[2Jy'" expect_usage "newline in a value" \
 	scow-sync-start "${base[@]}" -s "$src" -m $'x\n\e[2Jy'
@@ -71,9 +37,6 @@ SCOW_SYNC_WORKERS=$'4\n5' EXPECT="SCOW_SYNC_WORKERS: invalid workers '4\\x0a5'" 
 [ ! -e "$T/pwned" ] || fail "an option was passed to ssh as a host"
 [ ! -e "$HOME/scow/.scow-sync/scow-sync.db" ] || [ "$(scow-sync-query)" = "[]" ] ||
 	fail "a rejected request started something"
-PATH=$T/refusing-bin:$PATH scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" \
-	-d "$T/plain-dst" -p 1 -k "$T/plain_key" >/dev/null 2>"$T/plain.err" ||
-	fail "a plain key was not taken without ssh-keygen: $(cat "$T/plain.err")"
 
 # A host that refuses: start succeeds (it cannot know yet), the transfer
 # fails with a reason in the error log.
