@@ -73,17 +73,6 @@
  * 100 bytes a file on each side): incremental recursion costs round trips.
  */
 #define WHOLE_LIST_FILES_MAX 100000
-/*
- * After reading a worker's stdout, leave it this long (seconds) before
- * polling it again. rsync writes three records per file: woken for each,
- * the supervisor and rsync took turns on the two CPUs for every small
- * file. A copy of 20,000 files of 4 KiB over loopback took 0.92 s with
- * the records read as they came, 0.81 s with them read every 10 ms (and
- * as long every 30 ms; plain rsync 0.74 s). The pipe holds what comes
- * meanwhile.
- */
-#define OUTPUT_REST 0.01
-#define OUTPUT_PIPE_BYTES (1 << 20)
 #define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
 #define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
 #define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
@@ -159,7 +148,6 @@ struct worker {
 	struct strvec changed_files;  /* files that changed while this rsync read them */
 	struct stat current_st;       /* the current file when rsync named it */
 	bool current_st_ok;
-	bool current_st_pending;      /* ... not taken yet (see stat_named_file) */
 	bool exited;
 	int status;
 	uint64_t file_bytes;
@@ -170,7 +158,6 @@ struct worker {
 	uint64_t files_done;
 	uint64_t sent;                /* bytes rsync wrote to the connection */
 	bool dirty;                   /* progress changed since the last write */
-	double out_rest_until;        /* stdout is not polled before this (monotonic) */
 };
 
 /* A source file that was not sent: it vanished, or could not be read. */
@@ -926,42 +913,20 @@ same_change_times(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/*
- * The status of the file rsync named, taken when its name was read: at the
- * end of the output read with it, unless its end came in the same output.
- */
-static void
-stat_named_file(struct worker *w)
-{
-	if (!w->current_st_pending)
-		return;
-	w->current_st_pending = false;
-	w->current_st_ok = source_stat(w, &w->current_st);
-}
-
 static void
 note_changed(struct worker *w, uint64_t bytes)
 {
 	struct batch_unit *b;
 	struct stat now;
-	bool named_now = w->current_st_pending;
 
-	/*
-	 * Named and ended in the same output (most small files): its status
-	 * when named would be its status now, and only its size can tell.
-	 */
-	w->current_st_pending = false;
-	if (w->current.len == 0 || w->cur_unit >= w->nunits)
+	if (w->current.len == 0 || w->cur_unit >= w->nunits || !S_ISREG(w->current_st.st_mode))
 		return;
 	b = &w->units[w->cur_unit];
-	if (b->changed || (!named_now && (!w->current_st_ok || !S_ISREG(w->current_st.st_mode))))
+	if (b->changed || !w->current_st_ok)
 		return;
 	if (!source_stat(w, &now))
 		return;   /* gone: rsync read it all before it went, or says it vanished */
-	if (!S_ISREG(now.st_mode))
-		return;
-	if ((!named_now && !same_change_times(&now, &w->current_st)) ||
-	    (uint64_t)now.st_size != bytes) {
+	if (!same_change_times(&now, &w->current_st) || (uint64_t)now.st_size != bytes) {
 		b->changed = true;
 		strvec_push(&w->changed_files, w->current.buf);
 	}
@@ -1006,13 +971,11 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 		/* rsync names only what it changes on the far side. */
 		w->changed = true;
 		strbuf_reset(&w->current);
-		w->current_st_pending = false;
 		if (!ev->is_dir) {
 			strbuf_add(&w->current, ev->name, ev->name_len);
 			w->cur_unit = unit_of(w, w->current.buf);
 			note_recent_dir(w, w->current.buf);
-			w->current_st_ok = false;
-			w->current_st_pending = true;
+			w->current_st_ok = source_stat(w, &w->current_st);
 		}
 		w->file_bytes = 0;
 		w->file_percent = 0;
@@ -1024,8 +987,6 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 		w->file_percent = ev->progress.percent;
 		w->rate = ev->progress.rate;
 		w->eta = ev->progress.eta;
-		if (!ev->progress.final)
-			stat_named_file(w);
 		if (ev->progress.final) {
 			note_changed(w, ev->progress.bytes);
 			count_file_sent(w, ev->progress.bytes);
@@ -1232,19 +1193,17 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 	}
 }
 
-/* Read what a worker printed, to the end of what is there. */
+/* Read what a worker printed; returns false at end of file on both pipes. */
 static void
 drain_worker(struct worker *w)
 {
 	char buf[16384];
 	ssize_t n;
-	bool got_output = false;
 
 	while (w->sp.out_fd >= 0) {
 		n = read(w->sp.out_fd, buf, sizeof buf);
 		if (n > 0) {
 			rsync_parser_feed(&w->parser, buf, (size_t)n, on_rsync_event, w);
-			got_output = true;
 			continue;
 		}
 		if (n < 0 && (errno == EINTR))
@@ -1254,10 +1213,6 @@ drain_worker(struct worker *w)
 		rsync_parser_finish(&w->parser, on_rsync_event, w);
 		close(w->sp.out_fd);
 		w->sp.out_fd = -1;
-	}
-	if (got_output) {
-		stat_named_file(w);
-		w->out_rest_until = now_monotonic() + OUTPUT_REST;
 	}
 	while (w->sp.err_fd >= 0) {
 		n = read(w->sp.err_fd, buf, sizeof buf);
@@ -1532,7 +1487,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	w->sp.new_pgroup = true;
 	w->sp.die_with_parent = true;
 	w->source_root = s->source_root;
-	w->current_st_ok = w->current_st_pending = false;
+	w->current_st_ok = false;
 	strvec_clear(&w->changed_files);
 	rc = spawn_start(&w->sp);
 	strvec_clear(&argv);
@@ -1542,11 +1497,6 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	}
 	set_nonblock(w->sp.out_fd);
 	set_nonblock(w->sp.err_fd);
-#ifdef F_SETPIPE_SZ
-	/* Room for what rsync writes while its output rests (best effort). */
-	(void)fcntl(w->sp.out_fd, F_SETPIPE_SZ, OUTPUT_PIPE_BYTES);
-#endif
-	w->out_rest_until = 0;
 	w->busy = true;
 	w->kind = kind;
 	w->stopped = false;
@@ -3597,7 +3547,7 @@ static int
 run_loop(struct sup *s, enum job_kind pass)
 {
 	struct pollfd *pfd = xcalloc((size_t)s->nworkers * 3 + 1, sizeof *pfd);
-	double stop_deadline = 0, now;
+	double stop_deadline = 0;
 	bool stopping = false;
 	int rc = SYNC_OK, i;
 
@@ -3673,18 +3623,12 @@ run_loop(struct sup *s, enum job_kind pass)
 
 		pfd[nfds].fd = wake_pipe[0];
 		pfd[nfds++].events = POLLIN;
-		now = now_monotonic();
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
 
 			if (!w->busy)
 				continue;
-			if (w->sp.out_fd >= 0 && now < w->out_rest_until) {
-				int rest = (int)((w->out_rest_until - now) * 1000) + 1;
-
-				if (rest < timeout)
-					timeout = rest;
-			} else if (w->sp.out_fd >= 0) {
+			if (w->sp.out_fd >= 0) {
 				pfd[nfds].fd = w->sp.out_fd;
 				pfd[nfds++].events = POLLIN;
 			}
