@@ -73,7 +73,9 @@ cat > "$T/drop-first.sh" <<W
 if [ ! -e "$T/dropped" ]; then
 	touch "$T/dropped"
 	kill -USR2 $RELAY_PID; kill -USR1 $RELAY_PID
-	( sleep 3; kill -USR2 $RELAY_PID ) </dev/null >/dev/null 2>&1 &
+	# Out of rsync's process group: the supervisor ends that group
+	# when the rsync fails, and the link must come back all the same.
+	setsid sh -c 'sleep 3; kill -USR2 $RELAY_PID' </dev/null >/dev/null 2>&1 &
 fi
 exec rsync "\$@"
 W
