@@ -343,12 +343,12 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		 * arguments after it: a sh that runs the command before, rsync
 		 * with them, then the command after (when rsync ended well, or
 		 * with files vanished), their output kept off the protocol's
-		 * stdout.
+		 * stdout. With nothing after it, rsync takes the shell's place.
 		 */
 		strbuf_addstr(&sb, "--rsync-path=sh -c ");
 		if (job->before_command)
 			strbuf_addf(&then, "{ %s; } </dev/null >&2 || exit 97; ", job->before_command);
-		strbuf_addstr(&then, "rsync \"$@\"");
+		strbuf_addstr(&then, job->then_command ? "rsync \"$@\"" : "exec rsync \"$@\"");
 		if (job->then_command) {
 			strbuf_addstr(&then, "; s=$?; if [ $s = 0 ] || [ $s = 24 ]; then { ");
 			strbuf_addstr(&then, job->then_command);

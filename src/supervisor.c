@@ -643,6 +643,10 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
  * old 0". Before a re-sync's dry run (for_check): when it was not there
  * (the copy was deleted since), there is nothing to check, and it stops
  * the dry run before it starts.
+ *
+ * It is a function of the shell that runs rsync, not a shell of its own,
+ * and it runs mkdir only when a directory is missing: a re-sync, where all
+ * are there, starts no process on the far side before rsync.
  */
 static void
 mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
@@ -650,15 +654,15 @@ mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
 	struct strvec words = STRVEC_INIT;
 	size_t i;
 
-	strvec_push(&words, "sh");
-	strvec_push(&words, "-c");
-	strvec_pushf(&words, "d=$1; r=$2; shift 2; for p do if [ -h \"$p\" ]; then "
-		     "echo " MKDIR_PREFIX "link; exit 1; fi; done; "
-		     "if [ -d \"$r\" ]; then m=old; else m=new; fi; "
-		     "x=$(mkdir -p -v -- \"$d\" \"$@\") || { echo " MKDIR_PREFIX "failed; exit 1; }; "
-		     "if [ -n \"$x\" ]; then c=1; else c=0; fi; echo \"" MKDIR_PREFIX "$m $c\"%s",
-		     for_check ? "; if [ $m = new ]; then exit 1; fi" : "");
-	strvec_push(&words, "sh");
+	strbuf_addf(out, "scow_mkdirs() { d=$1; r=$2; shift 2; for p do if [ -h \"$p\" ]; then "
+		    "echo " MKDIR_PREFIX "link; return 1; fi; done; "
+		    "if [ -d \"$r\" ]; then m=old; else m=new; fi; "
+		    "c=0; for p in \"$d\" \"$@\"; do [ -d \"$p\" ] || c=1; done; "
+		    "if [ $c = 1 ]; then x=$(mkdir -p -v -- \"$d\" \"$@\") || "
+		    "{ echo " MKDIR_PREFIX "failed; return 1; }; "
+		    "if [ -n \"$x\" ]; then c=1; else c=0; fi; fi; "
+		    "echo \"" MKDIR_PREFIX "$m $c\"%s; }; scow_mkdirs ",
+		    for_check ? "; [ $m = old ]" : "");
 	strvec_push(&words, s->t.destination);
 	strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
 	for (i = 0; i < s->mkdirs.nr; i++)

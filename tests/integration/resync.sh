@@ -90,6 +90,9 @@ id=$(last_id)
 grep -q "\[$id\] info: the far side answered in [0-9.]* s (the last time); .*; one rsync takes everything" "$log" ||
 	fail "a new destination on a known host asked the far side first"
 tree_equal "$src" "$T/dst-new/tree" || fail "one rsync into a new destination differs"
+# Two levels of it new, more than rsync makes itself: the mkdir before it does.
+run "$T/dst-deep/new/er"
+tree_equal "$src" "$T/dst-deep/new/er/tree" || fail "one rsync into a deep new destination differs"
 # A new destination under a link: the rsync's mkdir refuses, the mkdir of its own makes it.
 mkdir -p "$T/elsewhere" "$T/dst-link"
 ln -s "$T/elsewhere" "$T/dst-link/tree"

@@ -538,6 +538,21 @@ test_argv(void)
 		CHECK_INT(rsync_parse_then("//then", 6, &st), SYNC_ERR_INVALID);
 		CHECK_INT(rsync_parse_then("//then x", 8, &st), SYNC_ERR_INVALID);
 	}
+
+	/* Only a command before: rsync then takes the shell's place. */
+	{
+		const char *rp = NULL;
+
+		job.before_command = "'mkdir' '/in box'";
+		rsync_job_argv(&job, &argv);
+		for (i = 0; i < argv.nr; i++)
+			if (strncmp(argv.v[i], "--rsync-path=", 13) == 0)
+				rp = argv.v[i] + 13;
+		CHECK_STR(rp, "sh -c '{ '\\''mkdir'\\'' '\\''/in box'\\''; } </dev/null >&2 "
+			      "|| exit 97; exec rsync \"$@\"' sh");
+		strvec_clear(&argv);
+		job.before_command = NULL;
+	}
 }
 
 /* Does a local rsync with the escaped exclude skip exactly name? */
