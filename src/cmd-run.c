@@ -148,14 +148,16 @@ cmd_run_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct transfer_request req;
 	struct supervisor_config cfg;
+	struct early_connection early = EARLY_CONNECTION_INIT;
 	char *state_dir = NULL;
 	bool done;
 	int code;
 
-	code = cmd_prepare_transfer(ctx, &cmd_run_entry, argc, argv, &req, &cfg,
+	code = cmd_prepare_transfer(ctx, &cmd_run_entry, argc, argv, &req, &cfg, &early,
 				    &state_dir, &done);
 	if (!done)
 		code = cmd_run_foreground(ctx, state_dir, &cfg);
+	supervisor_early_release(&early);
 	free(state_dir);
 	transfer_request_release(&req);
 	return code;

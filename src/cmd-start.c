@@ -245,7 +245,7 @@ cmd_start_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	bool done;
 	int code;
 
-	code = cmd_prepare_transfer(ctx, &cmd_start_entry, argc, argv, &req, &cfg,
+	code = cmd_prepare_transfer(ctx, &cmd_start_entry, argc, argv, &req, &cfg, NULL,
 				    &state_dir, &done);
 	if (done)
 		goto out;

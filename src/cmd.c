@@ -195,8 +195,7 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 	default:
 		break;
 	}
-	if (options_validate_transfer(req, !req->check, err, sizeof err) < 0 ||
-	    (!req->check && check_key_loads(req->key_path, err, sizeof err) < 0)) {
+	if (options_validate_transfer(req, !req->check, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		transfer_request_release(req);
 		return EXIT_USAGE;
@@ -249,7 +248,7 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 int
 cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, char **argv,
 		     struct transfer_request *req, struct supervisor_config *cfg,
-		     char **state_dir, bool *done)
+		     struct early_connection *early, char **state_dir, bool *done)
 {
 	enum claim_result claim;
 	struct settings *st;
@@ -273,6 +272,19 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 	    (req->bwlimit_arg && settings_set_flag(st, SETTING_BWLIMIT, "--bwlimit",
 						   req->bwlimit_arg, err, sizeof err) < 0) ||
 	    supervisor_config_from_settings(cfg, st, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_USAGE;
+	}
+	/*
+	 * The handshake (0.1 s and more) goes on while the key is checked and
+	 * the transfer recorded. Where ssh cannot start here, the supervisor
+	 * tries again, and records why it cannot.
+	 */
+	if (early)
+		supervisor_connect_early(cfg, req->user, req->address, req->port, req->key_path,
+					 early, err, sizeof err);
+	cfg->early = early;
+	if (check_key_loads(req->key_path, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}

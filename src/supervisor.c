@@ -17,6 +17,7 @@
 #include "compress.h"
 #include "finish.h"
 #include "log.h"
+#include "master.h"
 #include "output.h"
 #include "plan.h"
 #include "proc.h"
@@ -222,8 +223,7 @@ struct sup {
 	bool settle_failed;           /* ... the command for that failed: rsync's pass does it */
 	bool fresh;                   /* the source's directory is new on the far side */
 	bool leftovers;               /* partial data may be recorded (see forget_leftovers) */
-	pid_t master_pid;
-	int master_err;               /* its stderr, until it is up */
+	struct ssh_master master;     /* the shared connection */
 	struct ssh_target target;
 	struct strbuf rsh;            /* rsync's -e: through the shared connection */
 	struct strbuf rsh_own;        /* ... or over a connection of its own */
@@ -672,60 +672,29 @@ mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
 }
 
 /*
- * Make the directory of known_hosts (~/.ssh, private) when it is missing.
- * OpenSSH creates it only when it is the ~/.ssh of the account's home in
- * the password database: with $HOME elsewhere (sudo, a state directory
- * made for a service) it learns no host key at all, silently, so a host
- * key that changes later would go unnoticed.
- */
-static void
-prepare_known_hosts(const char *known_hosts)
-{
-	char *dir = path_dirname(known_hosts);
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		log_warn("cannot create '%s' for the host keys: %s", dir, strerror(errno));
-	free(dir);
-}
-
-/*
- * Start the shared SSH connection (it checks the host key, learning a new
- * one, and logs in); master_wait() waits for it, so the walk can go on
- * meanwhile.
+ * Start the shared SSH connection (master.h), or take over the one the
+ * command started for this transfer; master_wait() waits for it, so the
+ * walk can go on meanwhile.
  */
 static int
 master_start(struct sup *s)
 {
-	struct ssh_target t = s->target;
-	struct strvec argv = STRVEC_INIT;
-	struct spawn sp;
+	struct ssh_master *early = s->cfg->early ? &s->cfg->early->master : NULL;
 
-	t.control_path = NULL;
-	prepare_known_hosts(t.known_hosts);
-	ssh_base_argv(&t, &argv);
-	strvec_push(&argv, "-o");
-	strvec_push(&argv, "ControlMaster=yes");
-	strvec_push(&argv, "-o");
-	strvec_pushf(&argv, "ControlPath=%s", s->control_path);
-	strvec_push(&argv, "-o");
-	strvec_push(&argv, "ControlPersist=no");
-	strvec_push(&argv, "-N");
-	strvec_push(&argv, s->t.address);
-
-	memset(&sp, 0, sizeof sp);
-	sp.argv = (const char *const *)argv.v;
-	sp.pipe_stderr = true;
-	sp.new_pgroup = true;
-	sp.die_with_parent = true;
-	if (spawn_start(&sp) < 0) {
+	if (early && early->pid > 0) {
+		if (ssh_master_serves(early, &s->target)) {
+			s->master = *early;
+			*early = (struct ssh_master)SSH_MASTER_INIT;
+			free(s->control_path);
+			s->control_path = xstrdup(s->master.control_path);
+			return SYNC_OK;
+		}
+		ssh_master_release(early);
+	}
+	if (ssh_master_start(&s->master, &s->target, s->control_path) < 0) {
 		set_failure(s, "cannot run '%s': %s", s->cfg->ssh_path, strerror(errno));
-		strvec_clear(&argv);
 		return SYNC_ERR_SYSTEM;
 	}
-	strvec_clear(&argv);
-	s->master_pid = sp.pid;
-	s->master_err = sp.err_fd;
-	set_nonblock(sp.err_fd);
 	return SYNC_OK;
 }
 
@@ -733,58 +702,15 @@ master_start(struct sup *s)
 static int
 master_wait(struct sup *s)
 {
-	double deadline = now_monotonic() + MASTER_WAIT;
-	struct stat sb;
-	char buf[4096];
-	ssize_t n;
-	int rc = SYNC_ERR_CONNECT, status;
+	struct strbuf why = STRBUF_INIT;
+	int rc = ssh_master_wait(&s->master, MASTER_WAIT, &got_stop_signal, &why);
 
-	while (now_monotonic() < deadline && !got_stop_signal && s->master_pid > 0) {
-		if (stat(s->control_path, &sb) == 0 && S_ISSOCK(sb.st_mode)) {
-			rc = SYNC_OK;
-			break;
-		}
-		if (waitpid(s->master_pid, &status, WNOHANG) == s->master_pid) {
-			struct strbuf out = STRBUF_INIT, e = STRBUF_INIT;
-
-			s->master_pid = -1;
-			/*
-			 * All it said (a changed host key is a banner of 1 KiB),
-			 * boundedly: the cause is in the last lines.
-			 */
-			while ((n = read(s->master_err, buf, sizeof buf)) > 0 ||
-			       (n < 0 && errno == EINTR)) {
-				if (n > 0)
-					strbuf_add(&out, buf, (size_t)n);
-				if (out.len > 65536)
-					strbuf_remove_front(&out, out.len - 65536);
-			}
-			{
-				struct strbuf cause = STRBUF_INIT;
-
-				ssh_error_summary(out.buf, out.len, &cause);
-				escape_untrusted(&e, cause.buf, cause.len);
-				strbuf_release(&cause);
-			}
-			set_failure(s, "cannot connect to '%s' port %d: ssh %s%s%s",
-				    s->shown_address, s->t.port, spawn_status_text(status),
-				    e.len ? ": " : "", e.buf);
-			strbuf_release(&out);
-			strbuf_release(&e);
-			break;
-		}
-		/*
-		 * Every transfer waits here for its handshake: short naps for
-		 * the first second (about what one takes), longer after.
-		 */
-		poll(NULL, 0, now_monotonic() + MASTER_WAIT - deadline < 1.0 ? 2 : 20);
-	}
-	if (rc < 0 && s->master_pid > 0 && s->failure == NULL)
-		set_failure(s, "timed out connecting to '%s' port %d", s->shown_address,
-			    s->t.port);
-	/* Its stderr is not read again: let writes to it fail, not block. */
-	close(s->master_err);
-	s->master_err = -1;
+	if (rc == SYNC_ERR_TIMEOUT)
+		set_failure(s, "timed out connecting to '%s' port %d", s->shown_address, s->t.port);
+	else if (rc < 0 && why.len)
+		set_failure(s, "cannot connect to '%s' port %d: %s", s->shown_address, s->t.port,
+			    why.buf);
+	strbuf_release(&why);
 	return rc;
 }
 
@@ -792,15 +718,7 @@ master_wait(struct sup *s)
 static void
 stop_master(struct sup *s)
 {
-	if (s->master_err >= 0) {
-		close(s->master_err);
-		s->master_err = -1;
-	}
-	if (s->master_pid <= 0)
-		return;
-	kill(s->master_pid, SIGTERM);
-	spawn_wait(s->master_pid, NULL);
-	s->master_pid = -1;
+	ssh_master_stop(&s->master);
 }
 
 /* The index of the unit of w's batch that path belongs to. */
@@ -3010,10 +2928,10 @@ reap_children(struct sup *s)
 
 	got_child = 0;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == s->master_pid) {
+		if (pid == s->master.pid) {
 			log_warn("the shared ssh connection ended (%s); workers connect on their own",
 				 spawn_status_text(status));
-			s->master_pid = -1;
+			s->master.pid = -1;
 			continue;
 		}
 		for (i = 0; i < s->nworkers; i++) {
@@ -4013,6 +3931,68 @@ supervisor_stop_part(struct store *st, const struct transfer *t,
 	return SYNC_OK;
 }
 
+/* Where every ssh of a transfer connects; t->known_hosts is the caller's to free. */
+static void
+fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const char *user,
+	    const char *host, int port, const char *key_path)
+{
+	memset(t, 0, sizeof *t);
+	t->program = cfg->ssh_path;
+	t->user = user;
+	t->host = host;
+	t->port = port;
+	t->key_path = key_path;
+	t->known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
+	t->ssh_config = cfg->ssh_config;
+	t->connect_timeout = CONNECT_TIMEOUT;
+}
+
+int
+supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
+			 const char *host, int port, const char *key_path,
+			 struct early_connection *ec, char *err, size_t errlen)
+{
+	struct ssh_target target;
+	char *control_path;
+	int rc;
+
+	ec->workdir = xasprintf("%s/scow-sync-XXXXXX", tmp_base());
+	if (mkdtemp(ec->workdir) == NULL) {
+		snprintf(err, errlen, "cannot create a private directory in '%s': %s",
+			 tmp_base(), strerror(errno));
+		free(ec->workdir);
+		ec->workdir = NULL;
+		return -1;
+	}
+	fill_target(&target, cfg, user, host, port, key_path);
+	control_path = xasprintf("%s/cm", ec->workdir);
+	rc = ssh_master_start(&ec->master, &target, control_path);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot run '%s': %s", cfg->ssh_path, strerror(errno));
+	free(control_path);
+	free((char *)target.known_hosts);
+	if (rc < 0) {
+		supervisor_early_release(ec);
+		return -1;
+	}
+	return 0;
+}
+
+void
+supervisor_early_release(struct early_connection *ec)
+{
+	ssh_master_release(&ec->master);
+	if (ec->workdir) {
+		char *cm = xasprintf("%s/cm", ec->workdir);
+
+		unlink(cm);
+		rmdir(ec->workdir);
+		free(cm);
+		free(ec->workdir);
+		ec->workdir = NULL;
+	}
+}
+
 /* Make a private directory for the control socket and the directory list. */
 static int
 make_tmpdir(struct sup *s)
@@ -4023,12 +4003,18 @@ make_tmpdir(struct sup *s)
 
 	/* What a killed supervisor of this transfer left is ours now. */
 	supervisor_remove_stale(s->st, s->t.id);
-	tmpl = xasprintf("%s/scow-sync-%lld-XXXXXX", base, (long long)s->t.id);
-	if (mkdtemp(tmpl) == NULL) {
-		set_failure(s, "cannot create a private directory in '%s': %s", base,
-			    strerror(errno));
-		free(tmpl);
-		return SYNC_ERR_SYSTEM;
+	if (s->cfg->early && s->cfg->early->workdir) {
+		/* Made before the transfer had a number: its connection is in it. */
+		tmpl = s->cfg->early->workdir;
+		s->cfg->early->workdir = NULL;
+	} else {
+		tmpl = xasprintf("%s/scow-sync-%lld-XXXXXX", base, (long long)s->t.id);
+		if (mkdtemp(tmpl) == NULL) {
+			set_failure(s, "cannot create a private directory in '%s': %s", base,
+				    strerror(errno));
+			free(tmpl);
+			return SYNC_ERR_SYSTEM;
+		}
 	}
 	s->tmpdir = tmpl;
 	if (store_transfer_set_workdir(s->st, s->t.id, tmpl) < 0)
@@ -4102,6 +4088,7 @@ sup_release(struct sup *s)
 	free(s->shown_dest);
 	free(s->shown_address);
 	free(s->source_root);
+	ssh_master_release(&s->master);
 	free(s->tmpdir);
 	free(s->control_path);
 	free(s->dirs_file);
@@ -4129,8 +4116,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	memset(&s, 0, sizeof s);
 	s.st = st;
 	s.cfg = cfg;
-	s.master_pid = -1;
-	s.master_err = -1;
+	s.master = (struct ssh_master)SSH_MASTER_INIT;
 	*final = TRANSFER_FAILED;
 	got_stop_signal = 0;
 	if ((rc = store_transfer_get(st, cfg->transfer_id, &s.t)) < 0)
@@ -4202,14 +4188,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		s.workers[i].sp.in_fd = s.workers[i].sp.out_fd = s.workers[i].sp.err_fd = -1;
 		s.workers[i].feeder_err = -1;
 	}
-	s.target.program = cfg->ssh_path;
-	s.target.user = s.t.user;
-	s.target.host = s.t.address;
-	s.target.port = s.t.port;
-	s.target.key_path = s.t.key_path;
-	s.target.known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
-	s.target.ssh_config = cfg->ssh_config;
-	s.target.connect_timeout = CONNECT_TIMEOUT;
+	fill_target(&s.target, cfg, s.t.user, s.t.address, s.t.port, s.t.key_path);
 	progress_line_init(&s.pline, STDERR_FILENO);
 	if (!cfg->progress_display)
 		s.pline.tty = false;

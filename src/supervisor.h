@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "master.h"
 #include "store.h"
 
 #define WORKERS_MAX 64             /* SCOW_SYNC_WORKERS at most */
@@ -54,7 +55,31 @@ struct supervisor_config {
 	/* Called once the transfer is marked running (start's handshake). */
 	void (*on_running)(void *ctx);
 	void *on_running_ctx;
+	/* Its connection, started before it was recorded (run), or NULL. */
+	struct early_connection *early;
 };
+
+/*
+ * The shared connection of a transfer that is not recorded yet, in a
+ * private directory of its own: run starts it as soon as it has read the
+ * request, so that the handshake overlaps the key check and the store's
+ * work. supervisor_run takes both over when the transfer goes to the same
+ * place; whatever it does not take, supervisor_early_release ends.
+ */
+struct early_connection {
+	char *workdir;             /* the private directory, or NULL */
+	struct ssh_master master;
+};
+
+#define EARLY_CONNECTION_INIT { NULL, SSH_MASTER_INIT }
+
+/* Make the directory and start the connection; 0, or -1 with err set. */
+int supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
+			     const char *host, int port, const char *key_path,
+			     struct early_connection *ec, char *err, size_t errlen);
+
+/* Stop what is left of it and remove its directory. */
+void supervisor_early_release(struct early_connection *ec);
 
 struct settings;
 /*

@@ -47,12 +47,18 @@ wait_for 60 grep -q "transfer failed" "$HOME/scow/.scow-sync/scow-sync.err" ||
 grep -q "cannot connect" "$HOME/scow/.scow-sync/scow-sync.err" ||
 	fail "the reason is not in scow-sync.err"
 
-# The foreground form says so and exits 1.
-scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -p 1 -k "$SSH_KEY" \
+# The foreground form says so and exits 1. It starts its connection
+# before it records the transfer: refused or failed, it leaves no private
+# directory behind (nor a process, below).
+mkdir "$T/tmp"
+TMPDIR=$T/tmp scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -p 1 -k "$SSH_KEY" \
 	2>"$T/run.err"
 rc=$?
 [ "$rc" = 1 ] || fail "foreground run to a closed port exited $rc, want 1"
 grep -q "cannot connect" "$T/run.err" || fail "foreground run gave no reason: $(cat "$T/run.err")"
+TMPDIR=$T/tmp EXPECT="protected by a passphrase" expect_usage "run with a passphrase key" \
+	scow-sync run "${base[@]}" -s "$src" -k "$T/locked_key"
+[ -z "$(ls -A "$T/tmp")" ] || fail "a refused or failed run left $(ls -A "$T/tmp") in TMPDIR"
 
 for cmd in scow-sync-start scow-sync-query scow-sync-terminate scow-sync; do
 	"$cmd" --help >/dev/null || fail "$cmd --help exited $?"

@@ -15,9 +15,18 @@ for depth in 0 1 2 3; do
 done
 
 # The same again onto the complete copy: nothing breaks, still identical.
-scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst2" -m 2 \
-	-p "$SSHD_PORT" -k "$SSH_KEY" -q || fail "re-run exited $?"
+# It makes one connection: the one started before the transfer was
+# recorded carries it (an ssh that notes each master it starts counts).
+cat >"$T/ssh-count" <<EOF
+#!/bin/sh
+case " \$* " in *" ControlMaster=yes "*) echo master >>"$T/masters" ;; esac
+exec ssh "\$@"
+EOF
+chmod +x "$T/ssh-count"
+SCOW_SYNC_SSH=$T/ssh-count scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst2" \
+	-m 2 -p "$SSHD_PORT" -k "$SSH_KEY" -q || fail "re-run exited $?"
 tree_equal "$src" "$T/dst2/data" || fail "re-run: destination differs"
+[ "$(wc -l <"$T/masters")" = 1 ] || fail "a run started $(wc -l <"$T/masters") connections, want 1"
 
 # One file, into a destination that does not exist yet, with names that a
 # shell would execute: if anything ran them, scow-sync-pwned-* files appear
