@@ -148,7 +148,7 @@ cmd_run_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct transfer_request req;
 	struct supervisor_config cfg;
-	struct early_connection early = EARLY_CONNECTION_INIT;
+	struct ssh_master early = SSH_MASTER_INIT;
 	char *state_dir = NULL;
 	bool done;
 	int code;
@@ -157,7 +157,7 @@ cmd_run_exec(int argc, char **argv, struct cmd_ctx *ctx)
 				    &state_dir, &done);
 	if (!done)
 		code = cmd_run_foreground(ctx, state_dir, &cfg);
-	supervisor_early_release(&early);
+	ssh_master_release(&early);
 	free(state_dir);
 	transfer_request_release(&req);
 	return code;

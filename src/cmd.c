@@ -248,7 +248,7 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 int
 cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, char **argv,
 		     struct transfer_request *req, struct supervisor_config *cfg,
-		     struct early_connection *early, char **state_dir, bool *done)
+		     struct ssh_master *early, char **state_dir, bool *done)
 {
 	enum claim_result claim;
 	struct settings *st;
@@ -275,19 +275,20 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}
+	if (check_key_loads(req->key_path, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_USAGE;
+	}
 	/*
-	 * The handshake (0.1 s and more) goes on while the key is checked and
-	 * the transfer recorded. Where ssh cannot start here, the supervisor
+	 * A request that is refused never connects. Once it is accepted, the
+	 * handshake (0.1 s and more) goes on while the transfer is recorded
+	 * and the source walked. Where ssh cannot start here, the supervisor
 	 * tries again, and records why it cannot.
 	 */
 	if (early)
 		supervisor_connect_early(cfg, req->user, req->address, req->port, req->key_path,
 					 early, err, sizeof err);
 	cfg->early = early;
-	if (check_key_loads(req->key_path, err, sizeof err) < 0) {
-		cmd_error(ctx, "%s", err);
-		return EXIT_USAGE;
-	}
 	*state_dir = cmd_state_dir(ctx);
 	if ((code = record_transfer(ctx, req, *state_dir, &id, &claim)) != EXIT_OK)
 		return code;

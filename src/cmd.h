@@ -55,19 +55,19 @@ int cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int
 		       char **argv, struct transfer_request *req, bool *done);
 
 struct supervisor_config;
-struct early_connection;
+struct ssh_master;
 /*
  * The common prelude of start and run: parse and check the flags, answer
  * -c, read the settings, record the transfer. Sets *done (with the exit
  * code returned) when there is nothing more to do; otherwise fills req
  * (caller releases), cfg (transfer_id, state_dir) and *state_dir (caller
- * frees). With early (run), the shared connection starts before the key
- * check, in early (cfg->early points to it); the caller releases it
- * (supervisor_early_release), whatever the result.
+ * frees). With early (run), the shared connection starts in it once the
+ * request is checked (cfg->early points to it); the caller releases it
+ * (ssh_master_release), whatever the result.
  */
 int cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
 			 char **argv, struct transfer_request *req,
-			 struct supervisor_config *cfg, struct early_connection *early,
+			 struct supervisor_config *cfg, struct ssh_master *early,
 			 char **state_dir, bool *done);
 
 /*

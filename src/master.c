@@ -4,13 +4,13 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "master.h"
 #include "spawn.h"
 
@@ -23,17 +23,22 @@
  * made for a service) it learns no host key at all, silently, so a host
  * key that changes later would go unnoticed.
  */
-static void
-prepare_known_hosts(const char *known_hosts)
+int
+ssh_prepare_known_hosts(const char *known_hosts, char *err, size_t errlen)
 {
 	char *dir;
+	int rc = 0;
 
 	if (known_hosts == NULL)
-		return;
+		return 0;
 	dir = path_dirname(known_hosts);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		log_warn("cannot create '%s' for the host keys: %s", dir, strerror(errno));
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create '%s' for the host keys: %s", dir,
+			 strerror(errno));
+		rc = SYNC_ERR_SYSTEM;
+	}
 	free(dir);
+	return rc;
 }
 
 int
@@ -46,7 +51,6 @@ ssh_master_start(struct ssh_master *m, const struct ssh_target *target,
 	int rc;
 
 	t.control_path = NULL;
-	prepare_known_hosts(t.known_hosts);
 	ssh_base_argv(&t, &argv);
 	strvec_push(&argv, "-o");
 	strvec_push(&argv, "ControlMaster=yes");
@@ -101,12 +105,13 @@ read_said(struct ssh_master *m)
 	return n < 0;
 }
 
+/* Is path a socket, and ours (no one else's in a shared directory)? */
 static bool
 socket_is_up(const char *path)
 {
 	struct stat sb;
 
-	return stat(path, &sb) == 0 && S_ISSOCK(sb.st_mode);
+	return lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_uid == geteuid();
 }
 
 int
@@ -191,6 +196,9 @@ ssh_master_stop(struct ssh_master *m)
 		kill(m->pid, SIGTERM);
 		spawn_wait(m->pid, NULL);
 		m->pid = -1;
+		/* ssh removes it as it ends; unless it was killed outright. */
+		if (m->control_path)
+			unlink(m->control_path);
 	}
 }
 

@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "rsync.h"
@@ -30,9 +31,15 @@ struct ssh_master {
 #define SSH_MASTER_INIT { -1, -1, NULL, STRBUF_INIT, NULL, NULL, NULL, 0 }
 
 /*
+ * Make the directory of known_hosts when it is missing (ssh would not, and
+ * would learn no host key). 0, or SYNC_ERR_SYSTEM with the reason in err.
+ */
+int ssh_prepare_known_hosts(const char *known_hosts, char *err, size_t errlen);
+
+/*
  * Start ssh as the master of control_path for t (t's own control_path is
- * ignored). The directory of t->known_hosts is created when missing. 0, or
- * SYNC_ERR_SYSTEM with errno when ssh cannot be run.
+ * ignored). ssh removes the socket when it ends, however it is ended. 0,
+ * or SYNC_ERR_SYSTEM with errno when ssh cannot be run.
  */
 int ssh_master_start(struct ssh_master *m, const struct ssh_target *t,
 		     const char *control_path);
@@ -41,7 +48,7 @@ int ssh_master_start(struct ssh_master *m, const struct ssh_target *t,
  * Wait until the master's socket answers: 0. When ssh ends first,
  * SYNC_ERR_CONNECT with its reason in why (one line, escaped); after
  * timeout seconds, SYNC_ERR_TIMEOUT; when *stop becomes non-zero (a
- * signal), SYNC_ERR_INTERRUPTED.
+ * signal), SYNC_ERR_CONNECT with nothing in why.
  */
 int ssh_master_wait(struct ssh_master *m, double timeout, const volatile sig_atomic_t *stop,
 		    struct strbuf *why);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -679,8 +680,11 @@ mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
 static int
 master_start(struct sup *s)
 {
-	struct ssh_master *early = s->cfg->early ? &s->cfg->early->master : NULL;
+	struct ssh_master *early = s->cfg->early;
+	char err[512];
 
+	if (ssh_prepare_known_hosts(s->target.known_hosts, err, sizeof err) < 0)
+		log_warn("%s", err);
 	if (early && early->pid > 0) {
 		if (ssh_master_serves(early, &s->target)) {
 			s->master = *early;
@@ -3950,47 +3954,35 @@ fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const cha
 int
 supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 			 const char *host, int port, const char *key_path,
-			 struct early_connection *ec, char *err, size_t errlen)
+			 struct ssh_master *m, char *err, size_t errlen)
 {
 	struct ssh_target target;
+	unsigned char rnd[8];
 	char *control_path;
 	int rc;
 
-	ec->workdir = xasprintf("%s/scow-sync-XXXXXX", tmp_base());
-	if (mkdtemp(ec->workdir) == NULL) {
-		snprintf(err, errlen, "cannot create a private directory in '%s': %s",
-			 tmp_base(), strerror(errno));
-		free(ec->workdir);
-		ec->workdir = NULL;
+	/*
+	 * The transfer has no private directory yet: the socket goes in the
+	 * temporary directory itself, under a random name (ssh creates it
+	 * with mode 0600, and the wait takes only a socket of ours there), and
+	 * ssh removes it when it ends. So a run ended by any signal leaves
+	 * nothing behind.
+	 */
+	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		snprintf(err, errlen, "cannot name the connection's socket: %s", strerror(errno));
 		return -1;
 	}
+	control_path = xasprintf("%s/scow-sync-cm-%02x%02x%02x%02x%02x%02x%02x%02x", tmp_base(),
+				 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	fill_target(&target, cfg, user, host, port, key_path);
-	control_path = xasprintf("%s/cm", ec->workdir);
-	rc = ssh_master_start(&ec->master, &target, control_path);
+	/* Quietly: the supervisor says it when the directory is missing. */
+	ssh_prepare_known_hosts(target.known_hosts, err, errlen);
+	rc = ssh_master_start(m, &target, control_path);
 	if (rc < 0)
 		snprintf(err, errlen, "cannot run '%s': %s", cfg->ssh_path, strerror(errno));
 	free(control_path);
 	free((char *)target.known_hosts);
-	if (rc < 0) {
-		supervisor_early_release(ec);
-		return -1;
-	}
-	return 0;
-}
-
-void
-supervisor_early_release(struct early_connection *ec)
-{
-	ssh_master_release(&ec->master);
-	if (ec->workdir) {
-		char *cm = xasprintf("%s/cm", ec->workdir);
-
-		unlink(cm);
-		rmdir(ec->workdir);
-		free(cm);
-		free(ec->workdir);
-		ec->workdir = NULL;
-	}
+	return rc < 0 ? -1 : 0;
 }
 
 /* Make a private directory for the control socket and the directory list. */
@@ -4003,18 +3995,12 @@ make_tmpdir(struct sup *s)
 
 	/* What a killed supervisor of this transfer left is ours now. */
 	supervisor_remove_stale(s->st, s->t.id);
-	if (s->cfg->early && s->cfg->early->workdir) {
-		/* Made before the transfer had a number: its connection is in it. */
-		tmpl = s->cfg->early->workdir;
-		s->cfg->early->workdir = NULL;
-	} else {
-		tmpl = xasprintf("%s/scow-sync-%lld-XXXXXX", base, (long long)s->t.id);
-		if (mkdtemp(tmpl) == NULL) {
-			set_failure(s, "cannot create a private directory in '%s': %s", base,
-				    strerror(errno));
-			free(tmpl);
-			return SYNC_ERR_SYSTEM;
-		}
+	tmpl = xasprintf("%s/scow-sync-%lld-XXXXXX", base, (long long)s->t.id);
+	if (mkdtemp(tmpl) == NULL) {
+		set_failure(s, "cannot create a private directory in '%s': %s", base,
+			    strerror(errno));
+		free(tmpl);
+		return SYNC_ERR_SYSTEM;
 	}
 	s->tmpdir = tmpl;
 	if (store_transfer_set_workdir(s->st, s->t.id, tmpl) < 0)

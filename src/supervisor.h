@@ -56,30 +56,20 @@ struct supervisor_config {
 	void (*on_running)(void *ctx);
 	void *on_running_ctx;
 	/* Its connection, started before it was recorded (run), or NULL. */
-	struct early_connection *early;
+	struct ssh_master *early;
 };
 
 /*
- * The shared connection of a transfer that is not recorded yet, in a
- * private directory of its own: run starts it as soon as it has read the
- * request, so that the handshake overlaps the key check and the store's
- * work. supervisor_run takes both over when the transfer goes to the same
- * place; whatever it does not take, supervisor_early_release ends.
+ * Start the shared connection of a transfer that is not recorded yet (its
+ * socket in the temporary directory): run starts it once the request is
+ * checked, so that the handshake overlaps the store's work and the walk.
+ * supervisor_run takes it over (cfg->early) when the transfer goes to the
+ * same place; whatever it does not take, ssh_master_release ends. 0, or -1
+ * with err set.
  */
-struct early_connection {
-	char *workdir;             /* the private directory, or NULL */
-	struct ssh_master master;
-};
-
-#define EARLY_CONNECTION_INIT { NULL, SSH_MASTER_INIT }
-
-/* Make the directory and start the connection; 0, or -1 with err set. */
 int supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 			     const char *host, int port, const char *key_path,
-			     struct early_connection *ec, char *err, size_t errlen);
-
-/* Stop what is left of it and remove its directory. */
-void supervisor_early_release(struct early_connection *ec);
+			     struct ssh_master *m, char *err, size_t errlen);
 
 struct settings;
 /*

@@ -56,8 +56,11 @@ TMPDIR=$T/tmp scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -p 1
 rc=$?
 [ "$rc" = 1 ] || fail "foreground run to a closed port exited $rc, want 1"
 grep -q "cannot connect" "$T/run.err" || fail "foreground run gave no reason: $(cat "$T/run.err")"
-TMPDIR=$T/tmp EXPECT="protected by a passphrase" expect_usage "run with a passphrase key" \
-	scow-sync run "${base[@]}" -s "$src" -k "$T/locked_key"
+# A refused request never connects: nothing learned, no ~/.ssh made.
+mkdir "$T/home2"
+HOME=$T/home2 TMPDIR=$T/tmp EXPECT="protected by a passphrase" \
+	expect_usage "run with a passphrase key" scow-sync run "${base[@]}" -s "$src" -k "$T/locked_key"
+[ ! -e "$T/home2/.ssh" ] || fail "a refused run connected: it made $T/home2/.ssh"
 [ -z "$(ls -A "$T/tmp")" ] || fail "a refused or failed run left $(ls -A "$T/tmp") in TMPDIR"
 
 for cmd in scow-sync-start scow-sync-query scow-sync-terminate scow-sync; do

@@ -28,6 +28,25 @@ SCOW_SYNC_SSH=$T/ssh-count scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -s "$src"
 tree_equal "$src" "$T/dst2/data" || fail "re-run: destination differs"
 [ "$(wc -l <"$T/masters")" = 1 ] || fail "a run started $(wc -l <"$T/masters") connections, want 1"
 
+# Stopped while it waits for a busy store (its connection already coming
+# up): it leaves no socket or directory in TMPDIR, and no process.
+mkdir "$T/tmp"
+python3 -c 'import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(4)' \
+	"$HOME/scow/.scow-sync/scow-sync.db" "$T/locked" &
+locker=$!
+wait_for 5 test -e "$T/locked" || fail "the store was not locked"
+TMPDIR=$T/tmp scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst-stopped" \
+	-p "$SSHD_PORT" -k "$SSH_KEY" -q 2>/dev/null &
+runner=$!
+sleep 1
+kill -TERM "$runner"
+wait "$runner"
+wait "$locker"
+wait_for 5 eval '[ -z "$(ls -A "$T/tmp")" ]' ||
+	fail "a run stopped while starting left $(ls -A "$T/tmp") in TMPDIR"
+
 # One file, into a destination that does not exist yet, with names that a
 # shell would execute: if anything ran them, scow-sync-pwned-* files appear
 # in the working directory or a home directory.
