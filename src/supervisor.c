@@ -3957,23 +3957,28 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 			 struct ssh_master *m, char *err, size_t errlen)
 {
 	struct ssh_target target;
-	unsigned char rnd[8];
-	char *control_path;
+	unsigned char rnd[4];
+	struct stat sb;
+	char *control_path, *dir;
 	int rc;
 
 	/*
-	 * The transfer has no private directory yet: the socket goes in the
-	 * temporary directory itself, under a random name (ssh creates it
-	 * with mode 0600, and the wait takes only a socket of ours there), and
-	 * ssh removes it when it ends. So a run ended by any signal leaves
-	 * nothing behind.
+	 * The transfer has no private directory yet: the socket goes in one
+	 * of the user's, kept for this (0700, checked: no one else can put a
+	 * socket where our workers connect), under a random name, and ssh
+	 * removes it when it ends. So a run ended by any signal leaves at most
+	 * that empty directory, which the next run takes again.
 	 */
-	if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-		snprintf(err, errlen, "cannot name the connection's socket: %s", strerror(errno));
+	dir = xasprintf("%s/scow-sync-%u", tmp_base(), (unsigned)geteuid());
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || lstat(dir, &sb) < 0 ||
+	    !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 077) != 0 ||
+	    getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		snprintf(err, errlen, "no private directory for the connection: '%s'", dir);
+		free(dir);
 		return -1;
 	}
-	control_path = xasprintf("%s/scow-sync-cm-%02x%02x%02x%02x%02x%02x%02x%02x", tmp_base(),
-				 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	control_path = xasprintf("%s/%02x%02x%02x%02x", dir, rnd[0], rnd[1], rnd[2], rnd[3]);
+	free(dir);
 	fill_target(&target, cfg, user, host, port, key_path);
 	/* Quietly: the supervisor says it when the directory is missing. */
 	ssh_prepare_known_hosts(target.known_hosts, err, errlen);

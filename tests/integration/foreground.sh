@@ -44,8 +44,9 @@ sleep 1
 kill -TERM "$runner"
 wait "$runner"
 wait "$locker"
-wait_for 5 eval '[ -z "$(ls -A "$T/tmp")" ]' ||
-	fail "a run stopped while starting left $(ls -A "$T/tmp") in TMPDIR"
+wait_for 5 eval '[ -z "$(find "$T/tmp" -mindepth 1 ! -name "scow-sync-$(id -u)")" ]' ||
+	fail "a run stopped while starting left $(find "$T/tmp" -mindepth 1) in TMPDIR"
+[ "$(stat -c %a "$T/tmp/scow-sync-$(id -u)")" = 700 ] || fail "the connections' directory is not private"
 
 # One file, into a destination that does not exist yet, with names that a
 # shell would execute: if anything ran them, scow-sync-pwned-* files appear
