@@ -45,9 +45,8 @@ build_env(const char *const *env_set, struct strvec *store)
 	return store->v;
 }
 
-/* Find prog in PATH the way execvp would; caller frees. NULL with errno set. */
-static char *
-resolve_program(const char *prog)
+char *
+spawn_resolve(const char *prog)
 {
 	const char *path = getenv("PATH"), *p, *q;
 	struct strbuf sb = STRBUF_INIT;
@@ -121,7 +120,7 @@ spawn_start(struct spawn *sp)
 
 	sp->pid = -1;
 	sp->in_fd = sp->out_fd = sp->err_fd = -1;
-	if ((program = resolve_program(sp->argv[0])) == NULL)
+	if ((program = spawn_resolve(sp->argv[0])) == NULL)
 		return SYNC_ERR_SYSTEM;
 	envp = build_env(sp->env_set, &env);
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)

@@ -33,6 +33,9 @@ struct spawn {
 	int err_fd;                 /* read end of stderr, or -1 */
 };
 
+/* Find prog in PATH the way execvp would; caller frees. NULL with errno set. */
+char *spawn_resolve(const char *prog);
+
 /* Start the child. 0, or SYNC_ERR_SYSTEM with errno from fork or exec. */
 int spawn_start(struct spawn *sp);
 

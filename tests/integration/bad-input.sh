@@ -69,5 +69,43 @@ for cmd in scow-sync-start scow-sync-query scow-sync-terminate scow-sync; do
 	"$cmd" --help >/dev/null || fail "$cmd --help exited $?"
 	"$cmd" --version | grep -q '^scow-sync [0-9]' || fail "$cmd --version"
 done
+# A key ssh-keygen accepted is not checked again while neither it nor
+# ssh-keygen changes; any change of the key, or another ssh-keygen, and
+# it is. (An ssh-keygen that notes each call counts; the transfers go to
+# a closed port: exit 1 is a key accepted, exit 2 one refused.)
+mkdir -p "$T/counting"
+cat >"$T/counting/ssh-keygen" <<EOF
+#!/bin/sh
+echo called >>"$T/keygen-calls"
+exec $(command -v ssh-keygen) "\$@"
+EOF
+chmod +x "$T/counting/ssh-keygen"
+calls() { if [ -f "$T/keygen-calls" ]; then wc -l <"$T/keygen-calls"; else echo 0; fi; }
+cp "$SSH_KEY" "$T/cached_key"
+chmod 600 "$T/cached_key"
+sleep 2.1   # older than a change time can be mistaken for (see cmd.c)
+run_key() {
+	PATH=$T/counting:$PATH scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" \
+		-d "$T/dst-cached" -p 1 -k "$1" 2>"$T/cached.err"
+}
+run_key "$T/cached_key"; rc=$?
+[ "$rc" = 1 ] && [ "$(calls)" = 1 ] || fail "first use of a key: exit $rc, $(calls) checks"
+run_key "$T/cached_key"; rc=$?
+[ "$rc" = 1 ] && [ "$(calls)" = 1 ] || fail "an unchanged key was checked again: exit $rc, $(calls) checks"
+grep -q "^key " "$HOME/scow/.scow-sync/keys-checked" || fail "no keys-checked list"
+chmod 644 "$T/cached_key"
+run_key "$T/cached_key"; rc=$?
+[ "$rc" = 2 ] && [ "$(calls)" = 2 ] && grep -q "bad permissions" "$T/cached.err" ||
+	fail "a key opened to others: exit $rc, $(calls) checks, $(cat "$T/cached.err")"
+chmod 600 "$T/cached_key"
+head -c 200 "$SSH_KEY" >"$T/cut_key" && cat "$T/cut_key" >"$T/cached_key"
+run_key "$T/cached_key"; rc=$?
+[ "$rc" = 2 ] && [ "$(calls)" = 3 ] || fail "a key cut short: exit $rc, $(calls) checks"
+# Just written: accepted, but not noted (its change time could hide the next change).
+cp "$SSH_KEY" "$T/fresh_key"
+chmod 600 "$T/fresh_key"
+run_key "$T/fresh_key"; run_key "$T/fresh_key"; rc=$?
+[ "$rc" = 1 ] && [ "$(calls)" = 5 ] || fail "a key just written was noted: exit $rc, $(calls) checks"
+
 no_processes_left || fail "processes left behind"
 finish
