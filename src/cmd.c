@@ -150,8 +150,8 @@ cmd_print_version(const struct cmd_ctx *ctx)
  * What ssh-keygen's verdict on a key stands on, as one line: the key
  * file's version (device, inode, size, change time, mode, owner), who
  * asked (ssh refuses a key of ours that others can read), and the
- * ssh-keygen that gave it (device, inode, size, modification time). Any
- * write or chmod of the key changes its change time; an upgrade replaces
+ * ssh-keygen that gave it (device, inode, size, change time). Any write
+ * or chmod of the key changes its change time; an upgrade replaces
  * ssh-keygen. *settled: the key's last change is old enough that a later
  * one cannot share its change time (a clock's granularity; git calls such
  * entries "racy").
@@ -161,17 +161,28 @@ key_identity(const char *key, const char *keygen, struct strbuf *line, bool *set
 {
 	struct stat k, g;
 	struct timespec now;
+	int fd;
 
-	if (stat(key, &k) < 0 || stat(keygen, &g) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0)
+	/*
+	 * Opened, not only named: on NFS an open revalidates the attributes
+	 * that a stat answers from its cache.
+	 */
+	if ((fd = open(key, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -1;
+	if (fstat(fd, &k) < 0 || stat(keygen, &g) < 0 || clock_gettime(CLOCK_REALTIME, &now) < 0) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	strbuf_addf(line, "key %llu %llu %lld %lld.%09ld %o %u for %u ssh-keygen %llu %llu %lld "
 		    "%lld.%09ld",
 		    (unsigned long long)k.st_dev, (unsigned long long)k.st_ino,
 		    (long long)k.st_size, (long long)k.st_ctim.tv_sec, k.st_ctim.tv_nsec,
 		    (unsigned)k.st_mode, (unsigned)k.st_uid, (unsigned)getuid(),
 		    (unsigned long long)g.st_dev, (unsigned long long)g.st_ino,
-		    (long long)g.st_size, (long long)g.st_mtim.tv_sec, g.st_mtim.tv_nsec);
-	*settled = (double)(now.tv_sec - k.st_ctim.tv_sec) +
+		    (long long)g.st_size, (long long)g.st_ctim.tv_sec, g.st_ctim.tv_nsec);
+	*settled = S_ISREG(k.st_mode) &&
+		   (double)(now.tv_sec - k.st_ctim.tv_sec) +
 		   (double)(now.tv_nsec - k.st_ctim.tv_nsec) / 1e9 >= KEY_SETTLED;
 	return 0;
 }
@@ -182,12 +193,17 @@ keys_checked_read(const char *state_dir, struct strbuf *out)
 {
 	char *path = xasprintf("%s/" KEYS_CHECKED, state_dir);
 	char buf[4096];
+	struct stat sb;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
 	free(path);
 	if (fd < 0)
 		return;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return;
+	}
 	while (out->len < 64 * 1024 && ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)))
 		if (n > 0)
 			strbuf_add(out, buf, (size_t)n);
@@ -234,6 +250,8 @@ keys_checked_add(const char *state_dir, const struct strbuf *old, const char *li
 	}
 	strbuf_addf(&out, "%s\n", line);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)   /* left by one killed */
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		bool ok = write_all(fd, out.buf, out.len) == 0;
 
@@ -280,15 +298,22 @@ check_key_loads(const char *key, const char *state_dir, char *err, size_t errlen
 		free(keygen);
 		return 0;
 	}
-	free(keygen);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		if (have_id && settled)
+		struct strbuf after = STRBUF_INIT;
+		bool still = false;
+
+		/* Noted only if what it read is what was identified before. */
+		if (have_id && settled && key_identity(key, keygen, &after, &still) == 0 &&
+		    strcmp(after.buf, id.buf) == 0)
 			keys_checked_add(state_dir, &known, id.buf);
+		strbuf_release(&after);
+		free(keygen);
 		strbuf_release(&known);
 		strbuf_release(&id);
 		strbuf_release(&out);
 		return 0;
 	}
+	free(keygen);
 	strbuf_release(&known);
 	strbuf_release(&id);
 	strbuf_trim_eol(&out);
