@@ -15,7 +15,10 @@ import sys
 import threading
 
 port_file, target_port = sys.argv[1], int(sys.argv[2])
-lock = threading.Lock()
+# Reentrant: the handlers run in the main thread between any two steps,
+# and a drop that comes while the toggle's drop holds the lock (the tests
+# send both at once) would wait for itself, and the relay accept no more.
+lock = threading.RLock()
 conns = set()
 link_up = True
 
