@@ -396,6 +396,18 @@ test_messages_and_names(void)
 	strbuf_release(&r.log);
 }
 
+/* The value of rsync's --rsync-path in argv, or NULL. */
+static const char *
+rsync_path_of(const struct strvec *argv)
+{
+	size_t i;
+
+	for (i = 0; i < argv->nr; i++)
+		if (strncmp(argv->v[i], "--rsync-path=", 13) == 0)
+			return argv->v[i] + 13;
+	return NULL;
+}
+
 static void
 test_argv(void)
 {
@@ -523,9 +535,7 @@ test_argv(void)
 
 		job.then_command = "'touch' '/in box/it'\\''s'";
 		rsync_job_argv(&job, &argv);
-		for (i = 0; i < argv.nr; i++)
-			if (strncmp(argv.v[i], "--rsync-path=", 13) == 0)
-				rp = argv.v[i] + 13;
+		rp = rsync_path_of(&argv);
 		CHECK_STR(rp, "sh -c 'rsync \"$@\"; s=$?; if [ $s = 0 ] || [ $s = 24 ]; then "
 			      "{ '\\''touch'\\'' '\\''/in box/it'\\''\\'\\'''\\''s'\\''; } "
 			      "</dev/null >&2; echo \"//then $?\" >&2; fi; exit $s' sh");
@@ -545,9 +555,7 @@ test_argv(void)
 
 		job.before_command = "'mkdir' '/in box'";
 		rsync_job_argv(&job, &argv);
-		for (i = 0; i < argv.nr; i++)
-			if (strncmp(argv.v[i], "--rsync-path=", 13) == 0)
-				rp = argv.v[i] + 13;
+		rp = rsync_path_of(&argv);
 		CHECK_STR(rp, "sh -c '{ '\\''mkdir'\\'' '\\''/in box'\\''; } </dev/null >&2 "
 			      "|| exit 97; exec rsync \"$@\"' sh");
 		strvec_clear(&argv);
