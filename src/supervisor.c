@@ -1119,7 +1119,7 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 	}
 }
 
-/* Read what a worker printed; returns false at end of file on both pipes. */
+/* Read what a worker printed, to the end of what is there. */
 static void
 drain_worker(struct worker *w)
 {
@@ -3865,6 +3865,22 @@ supervisor_remove_stale(struct store *st, int64_t transfer_id)
 	free(dir);
 }
 
+/* Where every ssh of a transfer connects; t->known_hosts is the caller's to free. */
+static void
+fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const char *user,
+	    const char *host, int port, const char *key_path)
+{
+	memset(t, 0, sizeof *t);
+	t->program = cfg->ssh_path;
+	t->user = user;
+	t->host = host;
+	t->port = port;
+	t->key_path = key_path;
+	t->known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
+	t->ssh_config = cfg->ssh_config;
+	t->connect_timeout = CONNECT_TIMEOUT;
+}
+
 /* Remove the leftovers at or below prefix (all: NULL) over a connection of our own. */
 static int
 clean_remote_prefix(struct store *st, const struct transfer *t,
@@ -3872,23 +3888,14 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 {
 	struct ssh_target target;
 	struct sftp *session = NULL;
-	char *known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
 	char *root = path_dirname(t->source);
 	int rc;
 
-	memset(&target, 0, sizeof target);
-	target.program = cfg->ssh_path;
-	target.user = t->user;
-	target.host = t->address;
-	target.port = t->port;
-	target.key_path = t->key_path;
-	target.known_hosts = known_hosts;
-	target.ssh_config = cfg->ssh_config;
-	target.connect_timeout = CONNECT_TIMEOUT;
+	fill_target(&target, cfg, t->user, t->address, t->port, t->key_path);
 	rc = clean_leftovers(st, t->id, t->created_at, &target, t->destination, root, &session,
 			     prefix);
 	sftp_close(session);
-	free(known_hosts);
+	free((char *)target.known_hosts);
 	free(root);
 	return rc;
 }
@@ -3933,22 +3940,6 @@ supervisor_stop_part(struct store *st, const struct transfer *t,
 	if (ps.result == EXCLUSION_APPLIED)
 		return clean_remote_prefix(st, t, cfg, rel);
 	return SYNC_OK;
-}
-
-/* Where every ssh of a transfer connects; t->known_hosts is the caller's to free. */
-static void
-fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const char *user,
-	    const char *host, int port, const char *key_path)
-{
-	memset(t, 0, sizeof *t);
-	t->program = cfg->ssh_path;
-	t->user = user;
-	t->host = host;
-	t->port = port;
-	t->key_path = key_path;
-	t->known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
-	t->ssh_config = cfg->ssh_config;
-	t->connect_timeout = CONNECT_TIMEOUT;
 }
 
 int

@@ -61,7 +61,8 @@ struct supervisor_config {
 
 /*
  * Start the shared connection of a transfer that is not recorded yet (its
- * socket in the temporary directory): run starts it once the request is
+ * socket in a private directory of the user's in the temporary directory,
+ * $TMPDIR/scow-sync-UID): run starts it once the request is
  * checked, so that the handshake overlaps the store's work and the walk.
  * supervisor_run takes it over (cfg->early) when the transfer goes to the
  * same place; whatever it does not take, ssh_master_release ends. 0, or -1
