@@ -29,6 +29,10 @@ ssh-keygen -q -t ed25519 -N 'a passphrase' -f "$T/locked_key"
 EXPECT="protected by a passphrase" expect_usage "key with a passphrase" \
 	scow-sync-start "${base[@]}" -s "$src" -k "$T/locked_key"
 EXPECT="--bogus" expect_usage "unknown option" scow-sync-start --bogus
+# A key open to others: ssh would refuse it.
+ssh-keygen -q -t ed25519 -N '' -f "$T/open_key" && chmod 644 "$T/open_key"
+EXPECT="bad permissions" expect_usage "key readable by others" \
+	scow-sync-start "${base[@]}" -s "$src" -k "$T/open_key"
 # Values with line breaks or escape sequences are named escaped, on one line.
 EXPECT="'x\\x0a\\x1b[2Jy'" expect_usage "newline in a value" \
 	scow-sync-start "${base[@]}" -s "$src" -m $'x\n\e[2Jy'
@@ -48,8 +52,8 @@ grep -q "cannot connect" "$HOME/scow/.scow-sync/scow-sync.err" ||
 	fail "the reason is not in scow-sync.err"
 
 # The foreground form says so and exits 1. It starts its connection
-# before it records the transfer: refused or failed, it leaves no private
-# directory behind (nor a process, below).
+# before it records the transfer: refused or failed, it leaves nothing in
+# TMPDIR but its own empty directory for connections (nor a process, below).
 mkdir "$T/tmp"
 TMPDIR=$T/tmp scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -p 1 -k "$SSH_KEY" \
 	2>"$T/run.err"
