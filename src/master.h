@@ -1,8 +1,8 @@
 /*
  * master: the shared SSH connection of a transfer.
  *
- * One ssh runs as the ControlMaster of a socket in the transfer's private
- * directory: it checks the host key (learning a new one), logs in, and
+ * One ssh runs as the ControlMaster of a socket in a private directory
+ * (the transfer's, or for run's early start the user's): it checks the host key (learning a new one), logs in, and
  * then carries every rsync's session, so that a transfer pays for one
  * handshake. It is started as early as the request is known and waited
  * for only when the first rsync needs it, so that the handshake overlaps
