@@ -2,12 +2,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,9 +45,44 @@ ssh_prepare_known_hosts(const char *known_hosts, char *err, size_t errlen)
 	return rc;
 }
 
-int
-ssh_master_start(struct ssh_master *m, const struct ssh_target *target,
-		 const char *control_path)
+const char *
+ssh_tmp_base(void)
+{
+	const char *base = getenv("TMPDIR");
+
+	/*
+	 * Unix socket paths are short (108 bytes): keep this one short too.
+	 * ssh splits ControlPath at spaces and expands % in it: plain names only.
+	 */
+	if (base == NULL || *base != '/' || strlen(base) > 60 ||
+	    base[strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"0123456789/._-")] != '\0')
+		base = "/tmp";
+	return base;
+}
+
+char *
+ssh_socket_dir(void)
+{
+	char *dir = xasprintf("%s/scow-sync-%u", ssh_tmp_base(), (unsigned)geteuid());
+	struct stat sb;
+
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || lstat(dir, &sb) < 0 ||
+	    !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 077) != 0) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/*
+ * Start ssh as the master of control_path; with keep_seconds, one that
+ * goes to the background once it is up and stays keep_seconds after its
+ * last session.
+ */
+static int
+start_master(struct ssh_master *m, const struct ssh_target *target, const char *control_path,
+	     unsigned keep_seconds)
 {
 	struct ssh_target t = *target;
 	struct strvec argv = STRVEC_INIT;
@@ -57,7 +96,10 @@ ssh_master_start(struct ssh_master *m, const struct ssh_target *target,
 	strvec_push(&argv, "-o");
 	strvec_pushf(&argv, "ControlPath=%s", control_path);
 	strvec_push(&argv, "-o");
-	strvec_push(&argv, "ControlPersist=no");
+	if (keep_seconds > 0)
+		strvec_pushf(&argv, "ControlPersist=%u", keep_seconds);
+	else
+		strvec_push(&argv, "ControlPersist=no");
 	strvec_push(&argv, "-N");
 	strvec_push(&argv, t.host);
 
@@ -83,7 +125,125 @@ ssh_master_start(struct ssh_master *m, const struct ssh_target *target,
 	m->host = xstrdup(t.host);
 	m->key_path = xstrdup(t.key_path);
 	m->port = t.port;
+	m->kept = keep_seconds > 0;
 	strbuf_reset(&m->said);
+	return 0;
+}
+
+int
+ssh_master_start(struct ssh_master *m, const struct ssh_target *t, const char *control_path)
+{
+	return start_master(m, t, control_path, 0);
+}
+
+/* FNV-1a, over s and its NUL: fields in a row cannot run into each other. */
+static uint64_t
+hash_field(uint64_t h, const char *s)
+{
+	do {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	} while (*s++);
+	return h;
+}
+
+/* Is path a socket, and ours (no one else's in a shared directory)? */
+static bool
+socket_is_up(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_uid == geteuid();
+}
+
+/* Does a master answer on the socket at path? */
+static bool
+socket_answers(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, ok;
+
+	if (strlen(path) >= sizeof sa.sun_path)
+		return false;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return ok;
+}
+
+int
+ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned keep_seconds)
+{
+	uint64_t h = 14695981039346656037ULL;
+	char port[16], *dir, *path, *lock;
+	struct flock fl;
+	int fd;
+
+	if (keep_seconds == 0 || (dir = ssh_socket_dir()) == NULL)
+		return -1;
+	snprintf(port, sizeof port, "%d", t->port);
+	h = hash_field(h, t->program ? t->program : "ssh");
+	h = hash_field(h, t->ssh_config ? t->ssh_config : "");
+	h = hash_field(h, t->known_hosts ? t->known_hosts : "");
+	h = hash_field(h, t->user);
+	h = hash_field(h, t->host);
+	h = hash_field(h, port);
+	h = hash_field(h, t->key_path);
+	path = xasprintf("%s/k-%016llx", dir, (unsigned long long)h);
+	lock = xasprintf("%s/k-locks", dir);
+	free(dir);
+	/*
+	 * One transfer at a time: a connection carries as many sessions as the
+	 * far side allows (sshd's MaxSessions, 10 by default), and a transfer
+	 * sizes its workers for a connection of its own. Each connection's
+	 * lock is one byte of one file (at an offset named by the same hash),
+	 * so no lock file is left per host; the kernel lets it go however we
+	 * end.
+	 */
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	free(lock);
+	memset(&fl, 0, sizeof fl);
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)(h >> 2);
+	fl.l_len = 1;
+	if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return -1;
+	}
+	if (socket_is_up(path) && socket_answers(path)) {
+		/* Still up from an earlier transfer: nothing to start or wait for. */
+		ssh_master_stop(m);
+		free(m->control_path);
+		free(m->user);
+		free(m->host);
+		free(m->key_path);
+		m->control_path = path;
+		m->user = xstrdup(t->user);
+		m->host = xstrdup(t->host);
+		m->key_path = xstrdup(t->key_path);
+		m->port = t->port;
+		m->kept = true;
+		m->lock_fd = fd;
+		strbuf_reset(&m->said);
+		return 0;
+	}
+	/* Left by an ssh killed outright (it removes its socket otherwise). */
+	unlink(path);
+	if (start_master(m, t, path, keep_seconds) < 0) {
+		close(fd);
+		free(path);
+		return -1;
+	}
+	m->lock_fd = fd;
+	free(path);
 	return 0;
 }
 
@@ -103,15 +263,6 @@ read_said(struct ssh_master *m)
 			strbuf_remove_front(&m->said, m->said.len - SAID_MAX);
 	}
 	return n < 0;
-}
-
-/* Is path a socket, and ours (no one else's in a shared directory)? */
-static bool
-socket_is_up(const char *path)
-{
-	struct stat sb;
-
-	return lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_uid == geteuid();
 }
 
 int
@@ -134,7 +285,7 @@ ssh_master_wait(struct ssh_master *m, double timeout, const volatile sig_atomic_
 		double left;
 		int n = 0;
 
-		if (m->pid <= 0) {
+		if (m->pid <= 0 && !m->kept) {
 			rc = SYNC_ERR_CONNECT;
 			break;
 		}
@@ -142,8 +293,18 @@ ssh_master_wait(struct ssh_master *m, double timeout, const volatile sig_atomic_
 			rc = 0;
 			break;
 		}
+		if (m->pid <= 0) {
+			rc = SYNC_ERR_CONNECT;
+			break;
+		}
 		if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
 			struct strbuf cause = STRBUF_INIT;
+
+			/* A kept master in the background now: up if its socket is. */
+			if (ssh_master_detached(m, m->pid, status) && socket_is_up(m->control_path)) {
+				rc = 0;
+				break;
+			}
 
 			m->pid = -1;
 			read_said(m);
@@ -179,9 +340,18 @@ ssh_master_wait(struct ssh_master *m, double timeout, const volatile sig_atomic_
 }
 
 bool
+ssh_master_detached(struct ssh_master *m, pid_t pid, int status)
+{
+	if (pid != m->pid || !m->kept || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return false;
+	m->pid = -1;
+	return true;
+}
+
+bool
 ssh_master_serves(const struct ssh_master *m, const struct ssh_target *t)
 {
-	return m->pid > 0 && m->port == t->port && strcmp(m->user, t->user) == 0 &&
+	return (m->pid > 0 || (m->kept && m->control_path)) && m->port == t->port && strcmp(m->user, t->user) == 0 &&
 	       strcmp(m->host, t->host) == 0 && strcmp(m->key_path, t->key_path) == 0;
 }
 
@@ -193,13 +363,24 @@ ssh_master_stop(struct ssh_master *m)
 		m->err_fd = -1;
 	}
 	if (m->pid > 0) {
+		int status = 0;
+
 		kill(m->pid, SIGTERM);
-		spawn_wait(m->pid, NULL);
+		spawn_wait(m->pid, &status);
 		m->pid = -1;
-		/* ssh removes it as it ends; unless it was killed outright. */
-		if (m->control_path)
+		/*
+		 * ssh removes it as it ends; unless it was killed outright. A
+		 * kept master may be in the background by now and serving it:
+		 * the next transfer tells a stale one (ssh_master_take_kept).
+		 */
+		if (m->control_path && !m->kept)
 			unlink(m->control_path);
 	}
+	if (m->lock_fd >= 0) {
+		close(m->lock_fd);
+		m->lock_fd = -1;
+	}
+	m->kept = false;
 }
 
 void

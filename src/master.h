@@ -2,11 +2,15 @@
  * master: the shared SSH connection of a transfer.
  *
  * One ssh runs as the ControlMaster of a socket in a private directory
- * (the transfer's, or for run's early start the user's): it checks the host key (learning a new one), logs in, and
+ * (the transfer's, or the user's for run's early start and for a kept
+ * connection): it checks the host key (learning a new one), logs in, and
  * then carries every rsync's session, so that a transfer pays for one
  * handshake. It is started as early as the request is known and waited
  * for only when the first rsync needs it, so that the handshake overlaps
  * all the local work (the key check, the store, the walk of the source).
+ * Kept (keep_connection), it stays for the next transfer to the same
+ * place, which then pays no handshake at all: on loopback a no-op re-sync
+ * of one 256 MiB file takes 0.07 s instead of 0.26 s.
  */
 #ifndef SCOW_SYNC_MASTER_H
 #define SCOW_SYNC_MASTER_H
@@ -26,9 +30,26 @@ struct ssh_master {
 	struct strbuf said;        /* the tail of what it wrote on stderr */
 	char *user, *host, *key_path;   /* whom it logged in as, where */
 	int port;
+	bool kept;                 /* outlives us for the next transfer (keep_connection) */
+	int lock_fd;               /* a kept connection's lock, held while we use it, or -1 */
 };
 
-#define SSH_MASTER_INIT { -1, -1, NULL, STRBUF_INIT, NULL, NULL, NULL, 0 }
+#define SSH_MASTER_INIT { -1, -1, NULL, STRBUF_INIT, NULL, NULL, NULL, 0, false, -1 }
+
+/*
+ * The directory private directories go in: $TMPDIR when it makes a short,
+ * plain socket path (ssh splits ControlPath at spaces and expands % in
+ * it), else /tmp.
+ */
+const char *ssh_tmp_base(void);
+
+/*
+ * The user's private directory for control sockets, $TMPDIR/scow-sync-UID
+ * (0700, checked to be a directory of ours that no one else can enter: no
+ * one else can put a socket where our workers connect). Made when missing
+ * and kept. NULL when it cannot be had; the caller frees.
+ */
+char *ssh_socket_dir(void);
 
 /*
  * Make the directory of known_hosts when it is missing (ssh would not, and
@@ -45,6 +66,22 @@ int ssh_master_start(struct ssh_master *m, const struct ssh_target *t,
 		     const char *control_path);
 
 /*
+ * Take the kept connection to where t goes, for one transfer at a time:
+ * its socket in ssh_socket_dir() is named by everything that decides the
+ * login (ssh, its configuration, known_hosts, user, host, port and key),
+ * and a lock on it (in k-locks beside it) is held until ssh_master_stop.
+ * When its ssh still answers there, m is that connection and nothing is
+ * started; otherwise a
+ * master is started that ends keep_seconds after its last session, however
+ * long after us (ControlPersist): the next transfer to the same place in
+ * that time pays no handshake. 0 when m is the connection (wait for it as
+ * for any); -1 when it is in use by another transfer or cannot be had,
+ * and the caller starts one of its own.
+ */
+int ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t,
+			 unsigned keep_seconds);
+
+/*
  * Wait until the master's socket answers: 0. When ssh ends first,
  * SYNC_ERR_CONNECT with its reason in why (one line, escaped); after
  * timeout seconds, SYNC_ERR_TIMEOUT; when *stop becomes non-zero (a
@@ -53,10 +90,19 @@ int ssh_master_start(struct ssh_master *m, const struct ssh_target *t,
 int ssh_master_wait(struct ssh_master *m, double timeout, const volatile sig_atomic_t *stop,
 		    struct strbuf *why);
 
+/*
+ * Did pid end as a kept master's ssh does once its master has gone to the
+ * background (exit 0)? Then m no longer has a process of ours.
+ */
+bool ssh_master_detached(struct ssh_master *m, pid_t pid, int status);
+
 /* Does m connect where t does (the same user, host, port and key)? */
 bool ssh_master_serves(const struct ssh_master *m, const struct ssh_target *t);
 
-/* End the connection and wait for ssh; m can be started again. */
+/*
+ * End the connection and wait for ssh; m can be started again. A kept
+ * connection that is up is left to end by itself; its lock is let go.
+ */
 void ssh_master_stop(struct ssh_master *m);
 
 /* Stop it, and free what m holds. */

@@ -36,6 +36,8 @@ static const struct {
 				"~/scow/.scow-sync" },
 	[SETTING_LOG_MAX_MIB] = { "log_max_mib", "SCOW_SYNC_LOG_MAX_MIB", TYPE_NUMBER, 0,
 				  1ULL << 20, NULL, "8" },
+	[SETTING_KEEP_CONNECTION] = { "keep_connection", "SCOW_SYNC_KEEP_CONNECTION",
+				      TYPE_NUMBER, 0, 3600, NULL, "60" },
 };
 
 static const char *const source_names[] = { "default", "system file", "user file",

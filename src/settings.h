@@ -28,6 +28,7 @@ enum setting {
 	SETTING_COMPRESS,      /* auto, always, never */
 	SETTING_STATE_DIR,     /* the store and the logs */
 	SETTING_LOG_MAX_MIB,   /* rotate a log past this size; 0 never */
+	SETTING_KEEP_CONNECTION, /* seconds a connection stays after a transfer; 0 none */
 	SETTING_COUNT,
 };
 

@@ -351,6 +351,7 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 			strcmp(s, "always") == 0 ? COMPRESS_ALWAYS : COMPRESS_NEVER;
 	cfg->log_rotate_bytes = settings_number(st, SETTING_LOG_MAX_MIB,
 						LOG_ROTATE_BYTES >> 20) << 20;
+	cfg->keep_connection = (unsigned)settings_number(st, SETTING_KEEP_CONNECTION, 60);
 	/* Whoever reads the configuration claims the transfer: its owner until we run. */
 	if (proc_self(&cfg->owner) < 0)
 		memset(&cfg->owner, 0, sizeof cfg->owner);
@@ -685,7 +686,7 @@ master_start(struct sup *s)
 
 	if (ssh_prepare_known_hosts(s->target.known_hosts, err, sizeof err) < 0)
 		log_warn("%s", err);
-	if (early && early->pid > 0) {
+	if (early && (early->pid > 0 || early->kept)) {
 		if (ssh_master_serves(early, &s->target)) {
 			s->master = *early;
 			*early = (struct ssh_master)SSH_MASTER_INIT;
@@ -694,6 +695,11 @@ master_start(struct sup *s)
 			return SYNC_OK;
 		}
 		ssh_master_release(early);
+	}
+	if (ssh_master_take_kept(&s->master, &s->target, s->cfg->keep_connection) == 0) {
+		free(s->control_path);
+		s->control_path = xstrdup(s->master.control_path);
+		return SYNC_OK;
 	}
 	if (ssh_master_start(&s->master, &s->target, s->control_path) < 0) {
 		set_failure(s, "cannot run '%s': %s", s->cfg->ssh_path, strerror(errno));
@@ -2932,6 +2938,8 @@ reap_children(struct sup *s)
 
 	got_child = 0;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (ssh_master_detached(&s->master, pid, status))
+			continue;
 		if (pid == s->master.pid) {
 			log_warn("the shared ssh connection ended (%s); workers connect on their own",
 				 spawn_status_text(status));
@@ -3815,23 +3823,6 @@ escaped(const char *s)
 	return strbuf_detach(&sb, NULL);
 }
 
-/* The directory private directories go in. */
-static const char *
-tmp_base(void)
-{
-	const char *base = getenv("TMPDIR");
-
-	/*
-	 * Unix socket paths are short (108 bytes): keep this one short too.
-	 * ssh splits ControlPath at spaces and expands % in it: plain names only.
-	 */
-	if (base == NULL || *base != '/' || strlen(base) > 60 ||
-	    base[strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			"0123456789/._-")] != '\0')
-		base = "/tmp";
-	return base;
-}
-
 void
 supervisor_remove_stale(struct store *st, int64_t transfer_id)
 {
@@ -3949,30 +3940,32 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 {
 	struct ssh_target target;
 	unsigned char rnd[4];
-	struct stat sb;
 	char *control_path, *dir;
-	int rc;
+	int rc = 0;
 
+	fill_target(&target, cfg, user, host, port, key_path);
+	/* Quietly: the supervisor says it when the directory is missing. */
+	ssh_prepare_known_hosts(target.known_hosts, err, errlen);
+	if (ssh_master_take_kept(m, &target, cfg->keep_connection) == 0) {
+		free((char *)target.known_hosts);
+		return 0;
+	}
 	/*
-	 * The transfer has no private directory yet: the socket goes in one
-	 * of the user's, kept for this (0700, checked: no one else can put a
-	 * socket where our workers connect), under a random name, and ssh
-	 * removes it when it ends. So a run ended by any signal leaves at most
-	 * that empty directory, which the next run takes again.
+	 * The transfer has no private directory yet: the socket goes in the
+	 * user's (ssh_socket_dir), under a random name, and ssh removes it
+	 * when it ends. So a run ended by any signal leaves at most that
+	 * empty directory, which the next run takes again.
 	 */
-	dir = xasprintf("%s/scow-sync-%u", tmp_base(), (unsigned)geteuid());
-	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || lstat(dir, &sb) < 0 ||
-	    !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 077) != 0 ||
-	    getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-		snprintf(err, errlen, "no private directory for the connection: '%s'", dir);
+	dir = ssh_socket_dir();
+	if (dir == NULL || getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		snprintf(err, errlen, "no private directory for the connection: '%s/scow-sync-%u'",
+			 ssh_tmp_base(), (unsigned)geteuid());
 		free(dir);
+		free((char *)target.known_hosts);
 		return -1;
 	}
 	control_path = xasprintf("%s/%02x%02x%02x%02x", dir, rnd[0], rnd[1], rnd[2], rnd[3]);
 	free(dir);
-	fill_target(&target, cfg, user, host, port, key_path);
-	/* Quietly: the supervisor says it when the directory is missing. */
-	ssh_prepare_known_hosts(target.known_hosts, err, errlen);
 	rc = ssh_master_start(m, &target, control_path);
 	if (rc < 0)
 		snprintf(err, errlen, "cannot run '%s': %s", cfg->ssh_path, strerror(errno));
@@ -3985,7 +3978,7 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 static int
 make_tmpdir(struct sup *s)
 {
-	const char *base = tmp_base();
+	const char *base = ssh_tmp_base();
 	char *tmpl;
 	int i;
 
@@ -4011,11 +4004,15 @@ make_tmpdir(struct sup *s)
 static void
 remove_tmpdir(struct sup *s)
 {
+	char *cm;
 	int i;
 
 	if (s->tmpdir == NULL)
 		return;
-	unlink(s->control_path);
+	/* The socket of a connection of the transfer's own (not a kept one). */
+	cm = xasprintf("%s/cm", s->tmpdir);
+	unlink(cm);
+	free(cm);
 	unlink(s->dirs_file);
 	for (i = 0; i < s->nworkers; i++)
 		unlink(s->workers[i].list_file);

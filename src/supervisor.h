@@ -50,6 +50,7 @@ struct supervisor_config {
 	const char *ssh_path;
 	const char *ssh_config;    /* ssh -F, or NULL */
 	uint64_t log_rotate_bytes; /* rotate a log past this size, 0 never */
+	unsigned keep_connection;  /* seconds a connection stays for the next transfer, 0 none */
 	bool progress_display;     /* draw a progress line on stderr */
 	bool detached;             /* runs in a session made for it (start) */
 	/* Called once the transfer is marked running (start's handshake). */

@@ -85,6 +85,10 @@ trap cleanup EXIT
 export HOME=$T/home
 mkdir -p "$HOME"
 unset SCOW_SYNC_HOME SCOW_SYNC_WORKERS SCOW_SYNC_BWLIMIT SCOW_SYNC_RETRIES
+# A connection kept for the next transfer outlives the transfer on purpose,
+# which every test's count of connections and leftover processes would have
+# to allow for: tests of that feature (keep-connection.sh) turn it on.
+export SCOW_SYNC_KEEP_CONNECTION=0
 export SCOW_SYNC_SSH_CONFIG=none
 if [ -n "${SCOW_SYNC_BUILDDIR:-}" ]; then
 	PATH=$SCOW_SYNC_BUILDDIR/tests/bin:$PATH

@@ -86,11 +86,18 @@ users_part() {
 	[ -n "$wd" ] && [ -d "$wd" ] || fail "$UA's transfer has no private directory ('$wd')"
 	bad=$(find "$ua/scow" "$wd" \( -type d ! -perm 700 \) -o \( ! -type d -perm /077 \) 2>/dev/null)
 	[ -z "$bad" ] || fail "not private: $(ls -ld $bad)"
-	[ -e "$wd/cm" ] && [ -e "$sd/scow-sync.db" ] && [ -e "$sd/scow-sync.log" ] ||
+	# The connection's socket: kept for the next transfer (keep_connection,
+	# by default), in A's own directory in /tmp.
+	kd=/tmp/scow-sync-$(id -u "$UA")
+	cm=$(find "$kd" -maxdepth 1 -type s -name 'k-*' 2>/dev/null | head -n 1)
+	[ -n "$cm" ] && [ -e "$sd/scow-sync.db" ] && [ -e "$sd/scow-sync.log" ] ||
 		fail "the state or private files are not where they were looked for"
 	bad=$(find /tmp -maxdepth 1 -user "$UA" ! -perm 700 2>/dev/null)
 	[ -z "$bad" ] || fail "$UA has open files in /tmp: $(ls -ld $bad)"
-	for f in "$sd" "$sd/scow-sync.db" "$sd/scow-sync.log" "$sd/scow-sync.err" "$wd" "$wd/cm" "$wd"/list-*; do
+	bad=$(find "$kd" \( -type d ! -perm 700 \) -o \( ! -type d -perm /077 \) 2>/dev/null)
+	[ -z "$bad" ] || fail "not private: $(ls -ld $bad)"
+	for f in "$sd" "$sd/scow-sync.db" "$sd/scow-sync.log" "$sd/scow-sync.err" "$wd" "$wd"/list-* \
+		"$kd" "$cm" "$kd/k-locks"; do
 		as_user "$UB" "$ub" cat "$f" >/dev/null 2>&1 && fail "$UB can read $f"
 		as_user "$UB" "$ub" ls "$f" >/dev/null 2>&1 && fail "$UB can list $f"
 	done

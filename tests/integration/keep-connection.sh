@@ -1,0 +1,103 @@
+#!/bin/bash
+# keep_connection: the connection of a transfer stays for the next transfer
+# to the same place, which then pays no SSH handshake; one transfer uses it
+# at a time; it ends by itself; a dead one is replaced.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+export SCOW_SYNC_KEEP_CONNECTION=60
+export TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
+sockets=$TMPDIR/scow-sync-$(id -u)
+
+# An ssh that notes each master it starts.
+cat >"$T/ssh-count" <<EOF
+#!/bin/sh
+case " \$* " in *" ControlMaster=yes "*) echo master >>"$T/masters" ;; esac
+exec ssh "\$@"
+EOF
+chmod +x "$T/ssh-count"
+export SCOW_SYNC_SSH=$T/ssh-count
+: >"$T/masters"
+masters() { wc -l <"$T/masters"; }
+kept_masters() { pgrep -f -- "ControlPersist=[1-9].*$T|$T.*ControlPersist=[1-9]"; }
+no_kept() { [ -z "$(kept_masters)" ]; }
+
+src=$T/src/data
+make_sample_tree "$src"
+run_to() {   # run_to DST [more flags]: a foreground transfer of $src
+	local dst=$1
+	shift
+	mkdir -p "$dst"
+	scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" -m 1 \
+		-p "$SSHD_PORT" -k "$SSH_KEY" "$@"
+}
+
+# Two transfers in a row: one handshake.
+run_to "$T/dst1" || fail "first run exited $?"
+tree_equal "$src" "$T/dst1/data" || fail "first run: destination differs"
+run_to "$T/dst1" || fail "re-sync exited $?"
+run_to "$T/dst2" || fail "second copy exited $?"
+tree_equal "$src" "$T/dst2/data" || fail "second copy: destination differs"
+[ "$(masters)" = 1 ] || fail "three transfers started $(masters) connections, want 1"
+
+# What stays is one ssh, in a session of its own (a terminal's ^C or a
+# hang-up of the caller's session does not reach it), and its socket.
+kept=$(kept_masters)
+[ "$(echo "$kept" | grep -c .)" = 1 ] || fail "kept connections: '$kept', want one"
+if [ -n "$kept" ]; then
+	sid=$(ps -o sid= -p "$kept" | tr -d ' ')
+	[ "$sid" = "$kept" ] || fail "the kept connection is in session $sid, not its own"
+fi
+[ -n "$(find "$sockets" -maxdepth 1 -type s -name 'k-*')" ] || fail "no kept socket in $sockets"
+
+# The portal's start: the detached supervisor takes the same connection,
+# and the command's stdout still closes (the kept ssh holds none of it).
+out=$(timeout 20 scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst3" -m 1 \
+	-p "$SSHD_PORT" -k "$SSH_KEY" 2>"$T/start.err")
+rc=$?
+[ "$rc" = 0 ] || fail "scow-sync-start exited $rc: $(cat "$T/start.err")"
+wait_for 30 transfer_finished || fail "the started transfer did not finish"
+tree_equal "$src" "$T/dst3/data" || fail "started transfer: destination differs"
+[ "$(masters)" = 1 ] || fail "start made a connection of its own ($(masters) in all)"
+
+# In use by one transfer, the connection is not shared: a second transfer
+# at the same time makes its own, which ends with it.
+head -c 3145728 /dev/urandom >"$T/src/slow.bin"
+mkdir -p "$T/dst-slow"
+SCOW_SYNC_BWLIMIT=1024 scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$T/src/slow.bin" \
+	-d "$T/dst-slow" -p "$SSHD_PORT" -k "$SSH_KEY" &
+slow=$!
+slow_begun() { [ -n "$(find "$T/dst-slow" -name '*slow.bin*' 2>/dev/null)" ]; }
+wait_for 10 slow_begun || fail "the slow transfer did not begin"
+run_to "$T/dst4" || fail "a transfer beside another exited $?"
+tree_equal "$src" "$T/dst4/data" || fail "a transfer beside another: destination differs"
+[ "$(masters)" = 2 ] || fail "a transfer beside another used the busy connection ($(masters))"
+wait "$slow" || fail "the slow transfer exited $?"
+cmp -s "$T/src/slow.bin" "$T/dst-slow/slow.bin" || fail "slow.bin differs"
+[ "$(kept_masters | grep -c .)" = 1 ] || fail "after two at once: $(kept_masters | grep -c .) kept"
+
+# Killed outright, it leaves its socket: the next transfer starts another.
+kill -9 $(kept_masters) 2>/dev/null
+wait_for 5 no_kept || fail "the kept connection did not die"
+run_to "$T/dst5" || fail "a transfer after the kept connection was killed exited $?"
+tree_equal "$src" "$T/dst5/data" || fail "after a kill: destination differs"
+[ "$(masters)" = 3 ] || fail "after a kill: $(masters) connections, want 3"
+
+# It ends by itself keep_connection seconds after its last transfer, and
+# removes its socket.
+kill $(kept_masters) 2>/dev/null
+wait_for 5 no_kept || fail "the kept connection did not stop on SIGTERM"
+SCOW_SYNC_KEEP_CONNECTION=2 run_to "$T/dst6" || fail "a transfer with keep_connection=2 exited $?"
+[ -n "$(kept_masters)" ] || fail "keep_connection=2: nothing kept"
+wait_for 10 no_kept || fail "keep_connection=2: still there after 10 s"
+[ -z "$(find "$sockets" -type s)" ] || fail "a socket outlived its connection: $(ls "$sockets")"
+
+# keep_connection=0: the connection ends with the transfer.
+SCOW_SYNC_KEEP_CONNECTION=0 run_to "$T/dst7" || fail "a transfer with keep_connection=0 exited $?"
+tree_equal "$src" "$T/dst7/data" || fail "keep_connection=0: destination differs"
+no_processes_left || fail "keep_connection=0 left processes"
+[ -z "$(find "$sockets" -type s)" ] || fail "keep_connection=0 left a socket"
+SCOW_SYNC_KEEP_CONNECTION=0 scow-sync config | grep -q "^keep_connection = 0 " ||
+	fail "config does not show keep_connection: $(scow-sync config | grep keep)"
+
+finish
