@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "master.h"
@@ -108,6 +109,14 @@ start_master(struct ssh_master *m, const struct ssh_target *target, const char *
 	sp.pipe_stderr = true;
 	sp.new_pgroup = true;
 	sp.die_with_parent = true;
+	/*
+	 * Kept, it outlives us: it must not hold the caller's working
+	 * directory (a file system that could not be unmounted meanwhile).
+	 * Every path it is given is absolute, but a configuration file.
+	 */
+	if (keep_seconds > 0 && (t.ssh_config == NULL || t.ssh_config[0] == '/' ||
+				 strcmp(t.ssh_config, "none") == 0))
+		sp.cwd = "/";
 	rc = spawn_start(&sp);
 	strvec_clear(&argv);
 	if (rc < 0)
@@ -156,24 +165,88 @@ socket_is_up(const char *path)
 	return lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_uid == geteuid();
 }
 
-/* Does a master answer on the socket at path? */
-static bool
-socket_answers(const char *path)
+/*
+ * A connection to the master on the socket at path, or -1 when none
+ * answers. Held open (it never says hello), it counts as a session of
+ * the master: a kept one does not run out of time while we use it.
+ */
+static int
+socket_connect(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd, ok;
+	int fd;
 
 	if (strlen(path) >= sizeof sa.sun_path)
-		return false;
+		return -1;
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-	close(fd);
-	return ok;
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Did the file at path change after the time made? */
+static bool
+changed_after(const char *path, const struct timespec *made)
+{
+	struct stat sb;
+
+	if (path == NULL || stat(path, &sb) < 0)
+		return path != NULL;
+	return sb.st_ctim.tv_sec > made->tv_sec ||
+	       (sb.st_ctim.tv_sec == made->tv_sec && sb.st_ctim.tv_nsec > made->tv_nsec);
+}
+
+/*
+ * Must the kept connection at path not be taken again? When it was made
+ * more than KEEP_AGE_MAX seconds ago, or the key or known_hosts changed
+ * since (a new key, a host key changed or revoked): a new handshake
+ * checks them. The socket's change time is when ssh renamed it into
+ * place, once logged in, after it had learned a new host key.
+ */
+static bool
+kept_stale(const char *path, const struct ssh_target *t)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) < 0 || time(NULL) - sb.st_ctime > KEEP_AGE_MAX ||
+	       changed_after(t->key_path, &sb.st_ctim) ||
+	       changed_after(t->known_hosts, &sb.st_ctim);
+}
+
+/*
+ * End the ssh serving the stale kept connection at path (ssh -O exit)
+ * and wait (2 s at most) for it to remove its socket: one that ended
+ * later would remove the socket of the master started in its place.
+ */
+static void
+end_stale(const char *path, const struct ssh_target *target)
+{
+	struct ssh_target t = *target;
+	struct strvec argv = STRVEC_INIT;
+	struct spawn sp;
+	struct stat sb;
+	int i;
+
+	t.control_path = NULL;
+	ssh_base_argv(&t, &argv);
+	strvec_push(&argv, "-o");
+	strvec_pushf(&argv, "ControlPath=%s", path);
+	strvec_push(&argv, "-O");
+	strvec_push(&argv, "exit");
+	strvec_push(&argv, t.host);
+	memset(&sp, 0, sizeof sp);
+	sp.argv = (const char *const *)argv.v;
+	sp.die_with_parent = true;
+	if (spawn_start(&sp) == 0)
+		spawn_wait(sp.pid, NULL);
+	strvec_clear(&argv);
+	for (i = 0; i < 400 && lstat(path, &sb) == 0; i++)
+		usleep(5000);
 }
 
 int
@@ -182,7 +255,7 @@ ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned 
 	uint64_t h = 14695981039346656037ULL;
 	char port[16], *dir, *path, *lock;
 	struct flock fl;
-	int fd;
+	int fd, hold = -1;
 
 	if (keep_seconds == 0 || (dir = ssh_socket_dir()) == NULL)
 		return -1;
@@ -195,6 +268,12 @@ ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned 
 	h = hash_field(h, port);
 	h = hash_field(h, t->key_path);
 	path = xasprintf("%s/k-%016llx", dir, (unsigned long long)h);
+	/* ssh binds the socket under a name 17 bytes longer, then renames it. */
+	if (strlen(path) + 17 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		free(dir);
+		free(path);
+		return -1;
+	}
 	lock = xasprintf("%s/k-locks", dir);
 	free(dir);
 	/*
@@ -218,7 +297,13 @@ ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned 
 		free(path);
 		return -1;
 	}
-	if (socket_is_up(path) && socket_answers(path)) {
+	if (socket_is_up(path)) {
+		if (kept_stale(path, t))
+			end_stale(path, t);
+		else
+			hold = socket_connect(path);
+	}
+	if (hold >= 0) {
 		/* Still up from an earlier transfer: nothing to start or wait for. */
 		ssh_master_stop(m);
 		free(m->control_path);
@@ -232,6 +317,7 @@ ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned 
 		m->port = t->port;
 		m->kept = true;
 		m->lock_fd = fd;
+		m->hold_fd = hold;
 		strbuf_reset(&m->said);
 		return 0;
 	}
@@ -331,6 +417,9 @@ ssh_master_wait(struct ssh_master *m, double timeout, const volatile sig_atomic_
 		if (poll(pfd, (nfds_t)n, timeout - left < 1.0 ? 1 : 20) > 0 && !read_said(m))
 			err_open = false;
 	}
+	/* A kept one: held, so that it does not run out of time while we use it. */
+	if (rc == 0 && m->kept && m->hold_fd < 0)
+		m->hold_fd = socket_connect(m->control_path);
 	/* Its stderr is not read again: let writes to it fail, not block. */
 	if (m->err_fd >= 0) {
 		close(m->err_fd);
@@ -375,6 +464,10 @@ ssh_master_stop(struct ssh_master *m)
 		 */
 		if (m->control_path && !m->kept)
 			unlink(m->control_path);
+	}
+	if (m->hold_fd >= 0) {
+		close(m->hold_fd);
+		m->hold_fd = -1;
 	}
 	if (m->lock_fd >= 0) {
 		close(m->lock_fd);

@@ -32,9 +32,10 @@ struct ssh_master {
 	int port;
 	bool kept;                 /* outlives us for the next transfer (keep_connection) */
 	int lock_fd;               /* a kept connection's lock, held while we use it, or -1 */
+	int hold_fd;               /* a kept connection's socket, held open while we use it */
 };
 
-#define SSH_MASTER_INIT { -1, -1, NULL, STRBUF_INIT, NULL, NULL, NULL, 0, false, -1 }
+#define SSH_MASTER_INIT { -1, -1, NULL, STRBUF_INIT, NULL, NULL, NULL, 0, false, -1, -1 }
 
 /*
  * The directory private directories go in: $TMPDIR when it makes a short,
@@ -71,7 +72,9 @@ int ssh_master_start(struct ssh_master *m, const struct ssh_target *t,
  * login (ssh, its configuration, known_hosts, user, host, port and key),
  * and a lock on it (in k-locks beside it) is held until ssh_master_stop.
  * When its ssh still answers there, m is that connection and nothing is
- * started; otherwise a
+ * started (unless it is older than KEEP_AGE_MAX, or the key or known_hosts
+ * changed since it was made: then a new handshake checks them again, and
+ * the old connection ends once idle); otherwise a
  * master is started that ends keep_seconds after its last session, however
  * long after us (ControlPersist): the next transfer to the same place in
  * that time pays no handshake. 0 when m is the connection (wait for it as
@@ -80,6 +83,13 @@ int ssh_master_start(struct ssh_master *m, const struct ssh_target *t,
  */
 int ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t,
 			 unsigned keep_seconds);
+
+/*
+ * Seconds a kept connection is taken again after its handshake: how long
+ * a key removed from the far side's authorized_keys (which only a
+ * handshake can tell) may go unnoticed.
+ */
+#define KEEP_AGE_MAX 300
 
 /*
  * Wait until the master's socket answers: 0. When ssh ends first,

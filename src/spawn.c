@@ -122,6 +122,14 @@ spawn_start(struct spawn *sp)
 	sp->in_fd = sp->out_fd = sp->err_fd = -1;
 	if ((program = spawn_resolve(sp->argv[0])) == NULL)
 		return SYNC_ERR_SYSTEM;
+	/* Found from here: in another working directory it must be absolute. */
+	if (sp->cwd && program[0] != '/') {
+		char *abs = realpath(program, NULL);
+
+		free(program);
+		if ((program = abs) == NULL)
+			return SYNC_ERR_SYSTEM;
+	}
 	envp = build_env(sp->env_set, &env);
 	if ((devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		goto out;
@@ -157,6 +165,8 @@ spawn_start(struct spawn *sp)
 		    (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent))
 			_exit(127);
 #endif
+		if (sp->cwd && chdir(sp->cwd) < 0)
+			goto child_fail;
 		if (child_dup(sp->stdin_fd > 2 ? sp->stdin_fd : in[0], 0, devnull) < 0 ||
 		    child_dup(sp->stdout_fd > 2 ? sp->stdout_fd : out[1], 1, devnull) < 0 ||
 		    child_dup(err[1], 2, devnull) < 0)

@@ -715,11 +715,31 @@ master_wait(struct sup *s)
 	struct strbuf why = STRBUF_INIT;
 	int rc = ssh_master_wait(&s->master, MASTER_WAIT, &got_stop_signal, &why);
 
+	/*
+	 * A kept connection that ended after we took it (killed, or closed by
+	 * the far side): a connection of the transfer's own instead.
+	 */
+	if (rc == SYNC_ERR_CONNECT && why.len == 0 && !got_stop_signal && s->master.kept) {
+		log_warn("the kept connection to '%s' ended before its use; connecting again",
+			 s->shown_address);
+		ssh_master_stop(&s->master);
+		free(s->control_path);
+		s->control_path = xasprintf("%s/cm", s->tmpdir);
+		if (ssh_master_start(&s->master, &s->target, s->control_path) < 0) {
+			set_failure(s, "cannot run '%s': %s", s->cfg->ssh_path, strerror(errno));
+			strbuf_release(&why);
+			return SYNC_ERR_SYSTEM;
+		}
+		rc = ssh_master_wait(&s->master, MASTER_WAIT, &got_stop_signal, &why);
+	}
 	if (rc == SYNC_ERR_TIMEOUT)
 		set_failure(s, "timed out connecting to '%s' port %d", s->shown_address, s->t.port);
 	else if (rc < 0 && why.len)
 		set_failure(s, "cannot connect to '%s' port %d: %s", s->shown_address, s->t.port,
 			    why.buf);
+	else if (rc < 0 && !got_stop_signal)
+		set_failure(s, "cannot connect to '%s' port %d: the connection ended",
+			    s->shown_address, s->t.port);
 	strbuf_release(&why);
 	return rc;
 }

@@ -83,6 +83,78 @@ run_to "$T/dst5" || fail "a transfer after the kept connection was killed exited
 tree_equal "$src" "$T/dst5/data" || fail "after a kill: destination differs"
 [ "$(masters)" = 3 ] || fail "after a kill: $(masters) connections, want 3"
 
+# Its working directory is /, not the caller's (a file system the caller
+# is in could not be unmounted while it stays).
+[ "$(readlink "/proc/$(kept_masters | head -n 1)/cwd")" = / ] ||
+	fail "the kept connection works in $(readlink "/proc/$(kept_masters | head -n 1)/cwd")"
+
+# Ended after a transfer took it, before its first rsync (here while the
+# transfer waits for a busy store): the transfer connects again and sends
+# everything, instead of ending "done" with nothing sent.
+python3 -c 'import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(3)' \
+	"$HOME/scow/.scow-sync/scow-sync.db" "$T/locked" &
+locker=$!
+wait_for 5 test -e "$T/locked" || fail "the store was not locked"
+run_to "$T/dst-lost" &
+lost=$!
+sleep 1
+kill $(kept_masters) 2>/dev/null
+wait "$locker"
+wait "$lost" || fail "a transfer whose kept connection ended exited $?"
+tree_equal "$src" "$T/dst-lost/data" || fail "a transfer whose kept connection ended: destination differs"
+grep -q "kept connection .* ended before its use; connecting again" \
+	"$HOME/scow/.scow-sync/scow-sync.log" || fail "the lost kept connection is not in the log"
+[ "$(masters)" = 4 ] || fail "after the lost connection: $(masters) connections, want 4"
+
+# Taken, it does not run out of time while the transfer gets ready (here
+# 3 s waiting for a busy store, with keep_connection=1).
+kill $(kept_masters) 2>/dev/null
+wait_for 5 no_kept || fail "the kept connection did not stop on SIGTERM"
+SCOW_SYNC_KEEP_CONNECTION=1 run_to "$T/dst-short" || fail "a transfer with keep_connection=1 exited $?"
+before=$(masters)
+rm -f "$T/locked"
+python3 -c 'import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(3)' \
+	"$HOME/scow/.scow-sync/scow-sync.db" "$T/locked" &
+locker=$!
+wait_for 5 test -e "$T/locked" || fail "the store was not locked"
+run_to "$T/dst-short2" || fail "a transfer that waited with a short kept connection exited $?"
+wait "$locker"
+tree_equal "$src" "$T/dst-short2/data" || fail "a transfer that waited: destination differs"
+[ "$(masters)" = "$before" ] || fail "the kept connection ran out while it was taken"
+[ "$(grep -c "ended before its use" "$HOME/scow/.scow-sync/scow-sync.log")" = 1 ] ||
+	fail "a kept connection ended while it was taken"
+
+# known_hosts changed since the connection was made (here: the host's key
+# replaced by another): not taken again, the new handshake checks the host
+# key and refuses.
+kill $(kept_masters) 2>/dev/null   # the one of keep_connection=1 would end by itself
+wait_for 5 no_kept || fail "the kept connection did not stop on SIGTERM"
+run_to "$T/dst-hk1" || fail "a transfer before known_hosts changed exited $?"
+[ -n "$(kept_masters)" ] || fail "nothing kept before known_hosts changed"
+cp "$HOME/.ssh/known_hosts" "$T/known_hosts.good"
+ssh-keygen -q -t ed25519 -N '' -f "$T/other_host_key"
+echo "[$SSH_HOST]:$SSHD_PORT $(cut -d' ' -f1,2 "$T/other_host_key.pub")" >"$HOME/.ssh/known_hosts"
+run_to "$T/dst-hk2" 2>"$T/hk.err" && fail "a transfer with a changed host key exited 0"
+grep -q "host key has changed" "$T/hk.err" "$HOME/scow/.scow-sync/scow-sync.log" ||
+	fail "a changed host key is not reported: $(cat "$T/hk.err")"
+[ ! -e "$T/dst-hk2/data" ] || fail "data went to a host whose key changed"
+# The stale one was ended (had it stayed, its end would remove the socket
+# of the one that took its place).
+wait_for 5 no_kept || fail "the connection made before known_hosts changed still runs"
+cp "$T/known_hosts.good" "$HOME/.ssh/known_hosts"
+
+# A TMPDIR that leaves no room for ssh's longer temporary socket name: a
+# connection of the transfer's own, as with keep_connection=0.
+long=$T/tmp/$(printf "x%.0s" $(seq 1 $((60 - ${#T} - 5))))
+mkdir -p "$long"
+[ "${#long}" = 60 ] || fail "test setup: TMPDIR of ${#long} bytes, want 60 (the longest taken)"
+TMPDIR=$long run_to "$T/dst-long" || fail "a transfer with a long TMPDIR exited $?"
+tree_equal "$src" "$T/dst-long/data" || fail "a long TMPDIR: destination differs"
+
 # It ends by itself keep_connection seconds after its last transfer, and
 # removes its socket.
 kill $(kept_masters) 2>/dev/null

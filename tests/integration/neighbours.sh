@@ -173,6 +173,8 @@ users_gone() {
 	done
 	for u in ${USERS_MADE:-}; do
 		wait_for 5 eval '[ -z "$(pgrep -u $u)" ]'
+		# Its sockets' directory: a later user of the same uid would find it.
+		rm -rf "/tmp/scow-sync-$(id -u "$u")"
 		userdel "$u" 2>/dev/null
 	done
 	[ -n "${PLANTED:-}" ] && rm -f "$PLANTED"
