@@ -2,7 +2,7 @@
 # bench/run.sh: scow-sync against plain rsync and fpsync on emulated links.
 #
 #   bench/run.sh [-p "direct wan far"] [-w "big ten small mixed text"] [-r REPS]
-#                [-t "scow-sync rsync fpsync"] [-s SCALE]
+#                [-t "scow-sync scow-sync-cold rsync fpsync"] [-s SCALE]
 #
 # Needs a built tree (SCOW_SYNC_BUILDDIR, default ./), rsync, ssh, sshd,
 # fpsync (Debian package fpart), openssl and python3. Starts a private sshd
@@ -16,6 +16,10 @@ set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 export SCOW_SYNC_SRCDIR=$here SCOW_SYNC_BUILDDIR=${SCOW_SYNC_BUILDDIR:-$here}
 . "$here/tests/lib.sh"
+# The tests turn kept connections off; the bench measures scow-sync as it
+# ships (each run can take the connection of the run before it, within
+# keep_connection), and as scow-sync-cold, every run paying its handshake.
+unset SCOW_SYNC_KEEP_CONNECTION
 
 profiles="direct wan far"
 workloads="big ten small mixed"
@@ -118,6 +122,9 @@ run_tool() {
 	case $1 in
 	scow-sync)
 		scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$3" -d "$4" -p "$2" -k "$SSH_KEY" ;;
+	scow-sync-cold)
+		SCOW_SYNC_KEEP_CONNECTION=0 scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$3" \
+			-d "$4" -p "$2" -k "$SSH_KEY" ;;
 	rsync)
 		rsync -a -e "$ssh" "$3" "$SSH_HOST:$4/" ;;
 	fpsync)
