@@ -112,10 +112,9 @@ start_master(struct ssh_master *m, const struct ssh_target *target, const char *
 	/*
 	 * Kept, it outlives us: it must not hold the caller's working
 	 * directory (a file system that could not be unmounted meanwhile).
-	 * Every path it is given is absolute, but a configuration file.
+	 * Every path it is given is absolute (ssh_master_take_kept).
 	 */
-	if (keep_seconds > 0 && (t.ssh_config == NULL || t.ssh_config[0] == '/' ||
-				 strcmp(t.ssh_config, "none") == 0))
+	if (keep_seconds > 0)
 		sp.cwd = "/";
 	rc = spawn_start(&sp);
 	strvec_clear(&argv);
@@ -195,42 +194,57 @@ changed_after(const char *path, const struct timespec *made)
 {
 	struct stat sb;
 
+	/*
+	 * Missing: missing then too, or removed since, which lets no key in
+	 * that was not before. (A file made since has a later change time.)
+	 */
 	if (path == NULL || stat(path, &sb) < 0)
-		return path != NULL;
+		return false;
 	return sb.st_ctim.tv_sec > made->tv_sec ||
 	       (sb.st_ctim.tv_sec == made->tv_sec && sb.st_ctim.tv_nsec > made->tv_nsec);
 }
 
 /*
  * Must the kept connection at path not be taken again? When it was made
- * more than KEEP_AGE_MAX seconds ago, or the key or known_hosts changed
- * since (a new key, a host key changed or revoked): a new handshake
- * checks them. The socket's change time is when ssh renamed it into
- * place, once logged in, after it had learned a new host key.
+ * more than KEEP_AGE_MAX seconds ago, or since then the key, a known_hosts
+ * file (a host key changed or revoked) or ssh's configuration changed: a
+ * new handshake checks them. The socket's change time is when ssh renamed
+ * it into place, once logged in, after it had learned a new host key.
  */
 static bool
 kept_stale(const char *path, const struct ssh_target *t)
 {
 	struct stat sb;
+	bool own_config = t->ssh_config && strcmp(t->ssh_config, "none") != 0;
+	char *user_config = xasprintf("%s/.ssh/config", home_dir());
+	bool stale;
 
-	return lstat(path, &sb) < 0 || time(NULL) - sb.st_ctime > KEEP_AGE_MAX ||
-	       changed_after(t->key_path, &sb.st_ctim) ||
-	       changed_after(t->known_hosts, &sb.st_ctim);
+	stale = lstat(path, &sb) < 0 || time(NULL) - sb.st_ctime > KEEP_AGE_MAX ||
+		changed_after(t->key_path, &sb.st_ctim) ||
+		changed_after(t->known_hosts, &sb.st_ctim) ||
+		changed_after("/etc/ssh/ssh_known_hosts", &sb.st_ctim) ||
+		changed_after("/etc/ssh/ssh_known_hosts2", &sb.st_ctim) ||
+		(own_config && changed_after(t->ssh_config, &sb.st_ctim)) ||
+		(t->ssh_config == NULL && (changed_after(user_config, &sb.st_ctim) ||
+					   changed_after("/etc/ssh/ssh_config", &sb.st_ctim)));
+	free(user_config);
+	return stale;
 }
 
 /*
  * End the ssh serving the stale kept connection at path (ssh -O exit)
- * and wait (2 s at most) for it to remove its socket: one that ended
- * later would remove the socket of the master started in its place.
+ * and wait (2 s at most, for a master that does not answer) for it to
+ * remove its socket: one that ended later would remove the socket of the
+ * master started in its place. True when the socket is gone.
  */
-static void
+static bool
 end_stale(const char *path, const struct ssh_target *target)
 {
 	struct ssh_target t = *target;
 	struct strvec argv = STRVEC_INIT;
 	struct spawn sp;
 	struct stat sb;
-	int i;
+	int i, status;
 
 	t.control_path = NULL;
 	ssh_base_argv(&t, &argv);
@@ -242,22 +256,29 @@ end_stale(const char *path, const struct ssh_target *target)
 	memset(&sp, 0, sizeof sp);
 	sp.argv = (const char *const *)argv.v;
 	sp.die_with_parent = true;
-	if (spawn_start(&sp) == 0)
-		spawn_wait(sp.pid, NULL);
+	if (spawn_start(&sp) == 0) {
+		for (i = 0; i < 400 && waitpid(sp.pid, &status, WNOHANG) == 0; i++)
+			usleep(5000);
+		if (i == 400) {
+			kill(sp.pid, SIGKILL);
+			spawn_wait(sp.pid, NULL);
+		}
+	}
 	strvec_clear(&argv);
 	for (i = 0; i < 400 && lstat(path, &sb) == 0; i++)
 		usleep(5000);
+	return lstat(path, &sb) < 0;
 }
 
-int
-ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned keep_seconds)
+static int
+take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned keep_seconds)
 {
 	uint64_t h = 14695981039346656037ULL;
 	char port[16], *dir, *path, *lock;
 	struct flock fl;
 	int fd, hold = -1;
 
-	if (keep_seconds == 0 || (dir = ssh_socket_dir()) == NULL)
+	if ((dir = ssh_socket_dir()) == NULL)
 		return -1;
 	snprintf(port, sizeof port, "%d", t->port);
 	h = hash_field(h, t->program ? t->program : "ssh");
@@ -297,11 +318,15 @@ ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned 
 		free(path);
 		return -1;
 	}
-	if (socket_is_up(path)) {
-		if (kept_stale(path, t))
-			end_stale(path, t);
-		else
-			hold = socket_connect(path);
+	if (socket_is_up(path) && (hold = socket_connect(path)) >= 0 && kept_stale(path, t)) {
+		close(hold);
+		hold = -1;
+		/* Still there: its path is not ours to reuse; a connection of our own. */
+		if (!end_stale(path, t)) {
+			close(fd);
+			free(path);
+			return -1;
+		}
 	}
 	if (hold >= 0) {
 		/* Still up from an earlier transfer: nothing to start or wait for. */
@@ -333,6 +358,30 @@ ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned 
 	return 0;
 }
 
+int
+ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned keep_seconds)
+{
+	struct ssh_target target = *t;
+	char *config = NULL;
+	int rc;
+
+	if (keep_seconds == 0)
+		return -1;
+	/*
+	 * The kept ssh works in / (it outlives us: it must not hold the
+	 * caller's working directory), so its configuration is named by its
+	 * absolute path, in the connection's name too.
+	 */
+	if (t->ssh_config && strcmp(t->ssh_config, "none") != 0) {
+		if ((config = realpath(t->ssh_config, NULL)) == NULL)
+			return -1;
+		target.ssh_config = config;
+	}
+	rc = take_kept(m, &target, keep_seconds);
+	free(config);
+	return rc;
+}
+
 /* Keep the tail of what ssh says; false once it has closed its stderr. */
 static bool
 read_said(struct ssh_master *m)
@@ -349,6 +398,18 @@ read_said(struct ssh_master *m)
 			strbuf_remove_front(&m->said, m->said.len - SAID_MAX);
 	}
 	return n < 0;
+}
+
+/*
+ * Has the master on the other end of fd gone? (What it has sent, its
+ * hello, stays unread.) A master killed outright leaves its socket.
+ */
+static bool
+hung_up(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return fd >= 0 && poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 int
@@ -371,7 +432,7 @@ ssh_master_wait(struct ssh_master *m, double timeout, const volatile sig_atomic_
 		double left;
 		int n = 0;
 
-		if (m->pid <= 0 && !m->kept) {
+		if ((m->pid <= 0 && !m->kept) || hung_up(m->hold_fd)) {
 			rc = SYNC_ERR_CONNECT;
 			break;
 		}

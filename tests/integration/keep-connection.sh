@@ -88,8 +88,8 @@ tree_equal "$src" "$T/dst5/data" || fail "after a kill: destination differs"
 [ "$(readlink "/proc/$(kept_masters | head -n 1)/cwd")" = / ] ||
 	fail "the kept connection works in $(readlink "/proc/$(kept_masters | head -n 1)/cwd")"
 
-# Ended after a transfer took it, before its first rsync (here while the
-# transfer waits for a busy store): the transfer connects again and sends
+# Ended after a transfer took it, before its first rsync (here killed while
+# the transfer waits for a busy store): the transfer connects again and sends
 # everything, instead of ending "done" with nothing sent.
 python3 -c 'import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
@@ -100,7 +100,8 @@ wait_for 5 test -e "$T/locked" || fail "the store was not locked"
 run_to "$T/dst-lost" &
 lost=$!
 sleep 1
-kill $(kept_masters) 2>/dev/null
+# Outright: its socket stays, and only the connection held to it tells.
+kill -9 $(kept_masters) 2>/dev/null
 wait "$locker"
 wait "$lost" || fail "a transfer whose kept connection ended exited $?"
 tree_equal "$src" "$T/dst-lost/data" || fail "a transfer whose kept connection ended: destination differs"
@@ -109,15 +110,15 @@ grep -q "kept connection .* ended before its use; connecting again" \
 [ "$(masters)" = 4 ] || fail "after the lost connection: $(masters) connections, want 4"
 
 # Taken, it does not run out of time while the transfer gets ready (here
-# 3 s waiting for a busy store, with keep_connection=1).
+# 4 s waiting for a busy store, with keep_connection=2).
 kill $(kept_masters) 2>/dev/null
 wait_for 5 no_kept || fail "the kept connection did not stop on SIGTERM"
-SCOW_SYNC_KEEP_CONNECTION=1 run_to "$T/dst-short" || fail "a transfer with keep_connection=1 exited $?"
+SCOW_SYNC_KEEP_CONNECTION=2 run_to "$T/dst-short" || fail "a transfer with keep_connection=2 exited $?"
 before=$(masters)
 rm -f "$T/locked"
 python3 -c 'import sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(3)' \
+db.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(4)' \
 	"$HOME/scow/.scow-sync/scow-sync.db" "$T/locked" &
 locker=$!
 wait_for 5 test -e "$T/locked" || fail "the store was not locked"
@@ -131,7 +132,7 @@ tree_equal "$src" "$T/dst-short2/data" || fail "a transfer that waited: destinat
 # known_hosts changed since the connection was made (here: the host's key
 # replaced by another): not taken again, the new handshake checks the host
 # key and refuses.
-kill $(kept_masters) 2>/dev/null   # the one of keep_connection=1 would end by itself
+kill $(kept_masters) 2>/dev/null   # the one of keep_connection=2 would end by itself
 wait_for 5 no_kept || fail "the kept connection did not stop on SIGTERM"
 run_to "$T/dst-hk1" || fail "a transfer before known_hosts changed exited $?"
 [ -n "$(kept_masters)" ] || fail "nothing kept before known_hosts changed"
@@ -146,6 +147,38 @@ grep -q "host key has changed" "$T/hk.err" "$HOME/scow/.scow-sync/scow-sync.log"
 # of the one that took its place).
 wait_for 5 no_kept || fail "the connection made before known_hosts changed still runs"
 cp "$T/known_hosts.good" "$HOME/.ssh/known_hosts"
+
+# Stale and not answering (stopped): ended or not, the transfer goes on,
+# over a connection of its own, in bounded time.
+run_to "$T/dst-frozen1" || fail "a transfer before the freeze exited $?"
+frozen=$(kept_masters)
+kill -STOP $frozen
+touch "$HOME/.ssh/known_hosts"
+sleep 0.01
+SECONDS=0
+run_to "$T/dst-frozen2" &
+beside=$!
+wait_for 30 eval '! kill -0 $beside 2>/dev/null' || kill "$beside"
+wait "$beside" || fail "a transfer beside a stopped stale connection exited $?"
+[ "$SECONDS" -le 10 ] || fail "a stopped stale connection held a transfer for $SECONDS s"
+tree_equal "$src" "$T/dst-frozen2/data" || fail "beside a stopped connection: destination differs"
+kill -CONT $frozen 2>/dev/null
+kill $(kept_masters) 2>/dev/null
+wait_for 5 no_kept || fail "the kept connections did not stop on SIGTERM"
+
+# No known_hosts of the user's (the host key known system-wide, say):
+# nothing changed, taken again.
+mv "$HOME/.ssh/known_hosts" "$T/known_hosts.moved"
+printf 'Host *\n  GlobalKnownHostsFile %s\n' "$T/known_hosts.moved" >"$T/ssh_config"
+before=$(masters)
+SCOW_SYNC_SSH_CONFIG=$T/ssh_config run_to "$T/dst-global1" || fail "a transfer with global host keys exited $?"
+SCOW_SYNC_SSH_CONFIG=$T/ssh_config run_to "$T/dst-global2" || fail "a second one exited $?"
+[ "$(masters)" = $((before + 1)) ] ||
+	fail "with no known_hosts of the user's: $(( $(masters) - before )) connections, want 1"
+[ ! -e "$HOME/.ssh/known_hosts" ] || fail "a host key known system-wide was learned again"
+mv "$T/known_hosts.moved" "$HOME/.ssh/known_hosts"
+kill $(kept_masters) 2>/dev/null
+wait_for 5 no_kept || fail "the kept connections did not stop on SIGTERM"
 
 # A TMPDIR that leaves no room for ssh's longer temporary socket name: a
 # connection of the transfer's own, as with keep_connection=0.
