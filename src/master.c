@@ -76,33 +76,57 @@ ssh_socket_dir(void)
 	return dir;
 }
 
+/* ssh's options for where t goes, through (or serving) the socket at control_path. */
+static void
+control_argv(const struct ssh_target *target, const char *control_path, struct strvec *argv)
+{
+	struct ssh_target t = *target;
+
+	t.control_path = NULL;
+	ssh_base_argv(&t, argv);
+	strvec_push(argv, "-o");
+	strvec_pushf(argv, "ControlPath=%s", control_path);
+}
+
+/* Note in m the socket and whom it serves, to tell whether a transfer can take it over. */
+static void
+note_target(struct ssh_master *m, const struct ssh_target *t, const char *control_path)
+{
+	free(m->control_path);
+	free(m->user);
+	free(m->host);
+	free(m->key_path);
+	m->control_path = xstrdup(control_path);
+	m->user = xstrdup(t->user);
+	m->host = xstrdup(t->host);
+	m->key_path = xstrdup(t->key_path);
+	m->port = t->port;
+	strbuf_reset(&m->said);
+}
+
 /*
  * Start ssh as the master of control_path; with keep_seconds, one that
  * goes to the background once it is up and stays keep_seconds after its
  * last session.
  */
 static int
-start_master(struct ssh_master *m, const struct ssh_target *target, const char *control_path,
+start_master(struct ssh_master *m, const struct ssh_target *t, const char *control_path,
 	     unsigned keep_seconds)
 {
-	struct ssh_target t = *target;
 	struct strvec argv = STRVEC_INIT;
 	struct spawn sp;
 	int rc;
 
-	t.control_path = NULL;
-	ssh_base_argv(&t, &argv);
+	control_argv(t, control_path, &argv);
 	strvec_push(&argv, "-o");
 	strvec_push(&argv, "ControlMaster=yes");
-	strvec_push(&argv, "-o");
-	strvec_pushf(&argv, "ControlPath=%s", control_path);
 	strvec_push(&argv, "-o");
 	if (keep_seconds > 0)
 		strvec_pushf(&argv, "ControlPersist=%u", keep_seconds);
 	else
 		strvec_push(&argv, "ControlPersist=no");
 	strvec_push(&argv, "-N");
-	strvec_push(&argv, t.host);
+	strvec_push(&argv, t->host);
 
 	memset(&sp, 0, sizeof sp);
 	sp.argv = (const char *const *)argv.v;
@@ -123,18 +147,8 @@ start_master(struct ssh_master *m, const struct ssh_target *target, const char *
 	m->pid = sp.pid;
 	m->err_fd = sp.err_fd;
 	set_nonblock(sp.err_fd);
-	free(m->control_path);
-	m->control_path = xstrdup(control_path);
-	/* Who it serves, to tell whether a transfer can take it over. */
-	free(m->user);
-	free(m->host);
-	free(m->key_path);
-	m->user = xstrdup(t.user);
-	m->host = xstrdup(t.host);
-	m->key_path = xstrdup(t.key_path);
-	m->port = t.port;
+	note_target(m, t, control_path);
 	m->kept = keep_seconds > 0;
-	strbuf_reset(&m->said);
 	return 0;
 }
 
@@ -238,21 +252,17 @@ kept_stale(const char *path, const struct ssh_target *t)
  * master started in its place. True when the socket is gone.
  */
 static bool
-end_stale(const char *path, const struct ssh_target *target)
+end_stale(const char *path, const struct ssh_target *t)
 {
-	struct ssh_target t = *target;
 	struct strvec argv = STRVEC_INIT;
 	struct spawn sp;
 	struct stat sb;
 	int i, status;
 
-	t.control_path = NULL;
-	ssh_base_argv(&t, &argv);
-	strvec_push(&argv, "-o");
-	strvec_pushf(&argv, "ControlPath=%s", path);
+	control_argv(t, path, &argv);
 	strvec_push(&argv, "-O");
 	strvec_push(&argv, "exit");
-	strvec_push(&argv, t.host);
+	strvec_push(&argv, t->host);
 	memset(&sp, 0, sizeof sp);
 	sp.argv = (const char *const *)argv.v;
 	sp.die_with_parent = true;
@@ -331,19 +341,11 @@ take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned keep_second
 	if (hold >= 0) {
 		/* Still up from an earlier transfer: nothing to start or wait for. */
 		ssh_master_stop(m);
-		free(m->control_path);
-		free(m->user);
-		free(m->host);
-		free(m->key_path);
-		m->control_path = path;
-		m->user = xstrdup(t->user);
-		m->host = xstrdup(t->host);
-		m->key_path = xstrdup(t->key_path);
-		m->port = t->port;
+		note_target(m, t, path);
+		free(path);
 		m->kept = true;
 		m->lock_fd = fd;
 		m->hold_fd = hold;
-		strbuf_reset(&m->said);
 		return 0;
 	}
 	/* Left by an ssh killed outright (it removes its socket otherwise). */
@@ -501,8 +503,9 @@ ssh_master_detached(struct ssh_master *m, pid_t pid, int status)
 bool
 ssh_master_serves(const struct ssh_master *m, const struct ssh_target *t)
 {
-	return (m->pid > 0 || (m->kept && m->control_path)) && m->port == t->port && strcmp(m->user, t->user) == 0 &&
-	       strcmp(m->host, t->host) == 0 && strcmp(m->key_path, t->key_path) == 0;
+	return (m->pid > 0 || (m->kept && m->control_path)) && m->port == t->port &&
+	       strcmp(m->user, t->user) == 0 && strcmp(m->host, t->host) == 0 &&
+	       strcmp(m->key_path, t->key_path) == 0;
 }
 
 void

@@ -71,15 +71,16 @@ int ssh_master_start(struct ssh_master *m, const struct ssh_target *t,
  * its socket in ssh_socket_dir() is named by everything that decides the
  * login (ssh, its configuration, known_hosts, user, host, port and key),
  * and a lock on it (in k-locks beside it) is held until ssh_master_stop.
- * When its ssh still answers there, m is that connection and nothing is
- * started (unless it is older than KEEP_AGE_MAX, or the key or known_hosts
- * changed since it was made: then a new handshake checks them again, and
- * the old connection ends once idle); otherwise a
- * master is started that ends keep_seconds after its last session, however
- * long after us (ControlPersist): the next transfer to the same place in
- * that time pays no handshake. 0 when m is the connection (wait for it as
- * for any); -1 when it is in use by another transfer or cannot be had,
- * and the caller starts one of its own.
+ * When its ssh still answers there, m is that connection, held open so
+ * that it does not run out while we use it, and nothing is started. A
+ * stale one (older than KEEP_AGE_MAX, or the key, a known_hosts file or
+ * ssh's configuration changed since its handshake) is ended, so that a
+ * new handshake checks them again. Otherwise a master is started that
+ * ends keep_seconds after its last session, however long after us
+ * (ControlPersist): the next transfer to the same place in that time pays
+ * no handshake. 0 when m is the connection (wait for it as for any); -1
+ * when it is in use by another transfer or cannot be had, and the caller
+ * starts one of its own.
  */
 int ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t,
 			 unsigned keep_seconds);
