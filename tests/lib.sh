@@ -311,6 +311,32 @@ no_processes_left() {
 	return 1
 }
 
+# Hold the store's lock for $1 seconds from the background (its pid in
+# LOCKER_PID): a transfer started meanwhile waits for the store, with its
+# connection already coming up. False when the lock was not had in 5 s.
+lock_store() {
+	rm -f "$T/store-locked"
+	python3 -c 'import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(float(sys.argv[3]))' \
+		"$HOME/scow/.scow-sync/scow-sync.db" "$T/store-locked" "$1" &
+	LOCKER_PID=$!
+	wait_for 5 test -e "$T/store-locked"
+}
+
+# An ssh that notes each master it starts, in $T/masters: set SCOW_SYNC_SSH
+# to $T/ssh-count, and masters_started counts them.
+make_ssh_counter() {
+	cat >"$T/ssh-count" <<EOF
+#!/bin/sh
+case " \$* " in *" ControlMaster=yes "*) echo master >>"$T/masters" ;; esac
+exec ssh "\$@"
+EOF
+	chmod +x "$T/ssh-count"
+	: >"$T/masters"
+}
+masters_started() { wc -l <"$T/masters"; }
+
 # The recorded state of transfer $1 (queued, running, done, failed, ...).
 transfer_state() {
 	python3 - "$HOME/scow/.scow-sync/scow-sync.db" "$1" <<'PY'

@@ -17,26 +17,17 @@ done
 # The same again onto the complete copy: nothing breaks, still identical.
 # It makes one connection: the one started before the transfer was
 # recorded carries it (an ssh that notes each master it starts counts).
-cat >"$T/ssh-count" <<EOF
-#!/bin/sh
-case " \$* " in *" ControlMaster=yes "*) echo master >>"$T/masters" ;; esac
-exec ssh "\$@"
-EOF
-chmod +x "$T/ssh-count"
+make_ssh_counter
 SCOW_SYNC_SSH=$T/ssh-count scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst2" \
 	-m 2 -p "$SSHD_PORT" -k "$SSH_KEY" -q || fail "re-run exited $?"
 tree_equal "$src" "$T/dst2/data" || fail "re-run: destination differs"
-[ "$(wc -l <"$T/masters")" = 1 ] || fail "a run started $(wc -l <"$T/masters") connections, want 1"
+[ "$(masters_started)" = 1 ] || fail "a run started $(masters_started) connections, want 1"
 
 # Stopped while it waits for a busy store (its connection already coming
 # up): it leaves no socket or directory in TMPDIR, and no process.
 mkdir "$T/tmp"
-python3 -c 'import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(4)' \
-	"$HOME/scow/.scow-sync/scow-sync.db" "$T/locked" &
-locker=$!
-wait_for 5 test -e "$T/locked" || fail "the store was not locked"
+lock_store 4 || fail "the store was not locked"
+locker=$LOCKER_PID
 TMPDIR=$T/tmp scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst-stopped" \
 	-p "$SSHD_PORT" -k "$SSH_KEY" -q 2>/dev/null &
 runner=$!

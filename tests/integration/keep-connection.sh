@@ -9,16 +9,9 @@ export TMPDIR=$T/tmp
 mkdir -p "$TMPDIR"
 sockets=$TMPDIR/scow-sync-$(id -u)
 
-# An ssh that notes each master it starts.
-cat >"$T/ssh-count" <<EOF
-#!/bin/sh
-case " \$* " in *" ControlMaster=yes "*) echo master >>"$T/masters" ;; esac
-exec ssh "\$@"
-EOF
-chmod +x "$T/ssh-count"
+make_ssh_counter
 export SCOW_SYNC_SSH=$T/ssh-count
-: >"$T/masters"
-masters() { wc -l <"$T/masters"; }
+masters() { masters_started; }
 kept_masters() { pgrep -f -- "ControlPersist=[1-9].*$T|$T.*ControlPersist=[1-9]"; }
 no_kept() { [ -z "$(kept_masters)" ]; }
 
@@ -91,12 +84,8 @@ tree_equal "$src" "$T/dst5/data" || fail "after a kill: destination differs"
 # Ended after a transfer took it, before its first rsync (here killed while
 # the transfer waits for a busy store): the transfer connects again and sends
 # everything, instead of ending "done" with nothing sent.
-python3 -c 'import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(3)' \
-	"$HOME/scow/.scow-sync/scow-sync.db" "$T/locked" &
-locker=$!
-wait_for 5 test -e "$T/locked" || fail "the store was not locked"
+lock_store 3 || fail "the store was not locked"
+locker=$LOCKER_PID
 run_to "$T/dst-lost" &
 lost=$!
 sleep 1
@@ -115,13 +104,8 @@ kill $(kept_masters) 2>/dev/null
 wait_for 5 no_kept || fail "the kept connection did not stop on SIGTERM"
 SCOW_SYNC_KEEP_CONNECTION=2 run_to "$T/dst-short" || fail "a transfer with keep_connection=2 exited $?"
 before=$(masters)
-rm -f "$T/locked"
-python3 -c 'import sqlite3, sys, time
-db = sqlite3.connect(sys.argv[1], isolation_level=None)
-db.execute("BEGIN EXCLUSIVE"); open(sys.argv[2], "w").close(); time.sleep(4)' \
-	"$HOME/scow/.scow-sync/scow-sync.db" "$T/locked" &
-locker=$!
-wait_for 5 test -e "$T/locked" || fail "the store was not locked"
+lock_store 4 || fail "the store was not locked"
+locker=$LOCKER_PID
 run_to "$T/dst-short2" || fail "a transfer that waited with a short kept connection exited $?"
 wait "$locker"
 tree_equal "$src" "$T/dst-short2/data" || fail "a transfer that waited: destination differs"
