@@ -749,8 +749,20 @@ rsync_parser_feed(struct rsync_parser *p, const char *buf, size_t len,
 	if (p->in_progress && !p->pending_emitted && p->pending.len >= 2 &&
 	    memcmp(p->pending.buf + p->pending.len - 2, "  ", 2) == 0)
 		emit_record(p, false, cb, ctx);
+	/*
+	 * A record begun after a \r that runs past the longest progress line
+	 * is none: report it as a message and read on as an ordinary line, so
+	 * that what follows is bounded like any other line.
+	 */
+	if (p->in_progress && p->pending.len > RSYNC_PROGRESS_MAX) {
+		if (!p->pending_emitted)
+			emit_record(p, true, cb, ctx);
+		strbuf_reset(&p->pending);
+		p->in_progress = false;
+		p->pending_emitted = false;
+	}
 	/* Keep a runaway line (no newline for megabytes) from growing forever. */
-	if (p->pending.len > 65536 && !p->in_progress) {
+	if (p->pending.len > RSYNC_LINE_MAX && !p->in_progress) {
 		emit_record(p, true, cb, ctx);
 		strbuf_reset(&p->pending);
 	}

@@ -222,7 +222,15 @@ struct rsync_event {
 
 typedef void (*rsync_event_fn)(const struct rsync_event *ev, void *ctx);
 
-/* Incremental reader of rsync's standard output. */
+/*
+ * Incremental reader of rsync's standard output. Whatever the far side
+ * prints, it keeps at most RSYNC_PROGRESS_MAX bytes of a record begun after
+ * a \r and RSYNC_LINE_MAX of any other, beyond the chunk being fed: the
+ * longest progress line rsync prints is under 100 bytes ("  BYTES PCT RATE
+ * TIME (xfr#N, to-chk=N/N)" with 20-digit numbers).
+ */
+#define RSYNC_PROGRESS_MAX 256
+#define RSYNC_LINE_MAX 65536
 struct rsync_parser {
 	struct strbuf pending;   /* bytes of an unfinished record */
 	struct strbuf scratch;

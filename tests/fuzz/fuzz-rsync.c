@@ -108,6 +108,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			n = len - off;
 		rsync_parser_feed(&parser, s + off, n, on_event, &events);
 		off += n;
+		/* Memory stays bounded whatever arrives, however long. */
+		FUZZ_CHECK(parser.pending.len <= n + (parser.in_progress ? RSYNC_PROGRESS_MAX
+									  : RSYNC_LINE_MAX));
 	}
 	rsync_parser_finish(&parser, on_event, &events);
 	rsync_parser_release(&parser);

@@ -895,6 +895,38 @@ test_pieces(void)
 	CHECK_INT(piece_parse_progress("99999999999999999999999 bytes", 29, &n), SYNC_ERR_INVALID);
 }
 
+/*
+ * A record begun after a \r that never ends (a far side printing without a
+ * line end) must not grow without bound: past the longest progress line it
+ * is a message, and the parser's memory stays small.
+ */
+static void
+test_runaway_progress_record(void)
+{
+	struct rsync_parser p;
+	struct record r;
+	static char junk[65536];
+	const char *progress = "\r     32,768   0%   31.25MB/s    0:00:00  ";
+	size_t i;
+
+	memset(&r, 0, sizeof r);
+	strbuf_init(&r.log, 0);
+	memset(junk, 'x', sizeof junk);
+	rsync_parser_init(&p);
+	rsync_parser_feed(&p, "\r", 1, record_event, &r);
+	for (i = 0; i < 64; i++) /* 4 MiB without a line end */
+		rsync_parser_feed(&p, junk, sizeof junk, record_event, &r);
+	CHECK(p.pending.alloc <= 1024 * 1024);
+	CHECK(r.messages >= 1);
+	CHECK_INT(r.progress, 0);
+	/* A real progress record afterwards is still read as one. */
+	rsync_parser_feed(&p, progress, strlen(progress), record_event, &r);
+	CHECK_INT(r.progress, 1);
+	rsync_parser_finish(&p, record_event, &r);
+	rsync_parser_release(&p);
+	strbuf_release(&r.log);
+}
+
 int
 main(void)
 {
@@ -915,5 +947,6 @@ main(void)
 	test_exit_codes();
 	test_error_reason();
 	test_pieces();
+	test_runaway_progress_record();
 	return unit_done("test-rsync");
 }
