@@ -575,6 +575,24 @@ utf8_valid(const char *s, size_t len)
 	return true;
 }
 
+/*
+ * Return true for the format characters that reorder or break text on a
+ * terminal without being controls: the bidirectional marks, embeddings,
+ * overrides and isolates (U+061C, U+200E-F, U+202A-E, U+2066-9) and the
+ * line and paragraph separators (U+2028-9).
+ */
+static bool
+is_layout_char(const unsigned char *p, size_t n)
+{
+	if (n == 2)
+		return p[0] == 0xd8 && p[1] == 0x9c;
+	if (n != 3 || p[0] != 0xe2)
+		return false;
+	if (p[1] == 0x80)
+		return p[2] == 0x8e || p[2] == 0x8f || (p[2] >= 0xa8 && p[2] <= 0xae);
+	return p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9;
+}
+
 /* Append s escaped: control bytes and invalid UTF-8 as \xNN, and \ as \\ if asked. */
 static void
 escape_bytes(struct strbuf *out, const char *s, size_t len, bool backslash)
@@ -585,8 +603,8 @@ escape_bytes(struct strbuf *out, const char *s, size_t len, bool backslash)
 	while (len > 0) {
 		n = utf8_seq_len(p, len);
 		if (n == 0 || *p < 0x20 || *p == 0x7f ||
-		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
-			/* C0, DEL, C1 controls and stray bytes: never raw. */
+		    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) || is_layout_char(p, n)) {
+			/* C0, DEL, C1 controls, stray bytes, bidi marks: never raw. */
 			size_t k = n ? n : 1;
 
 			while (k--) {

@@ -151,8 +151,9 @@ int path_tree_cmp(const char *a, const char *b);
 /* Return true when s is valid UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *s, size_t len);
 /*
- * Append s escaped for a log line or terminal: control bytes, DEL and bytes
- * that are not valid UTF-8 become \xNN, backslash becomes \\.
+ * Append s escaped for a log line or terminal: control bytes, DEL, bytes
+ * that are not valid UTF-8 and the characters that reorder a line (bidi
+ * marks and overrides, line separators) become \xNN, backslash becomes \\.
  */
 void escape_untrusted(struct strbuf *out, const char *s, size_t len);
 /*

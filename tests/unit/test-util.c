@@ -157,6 +157,20 @@ test_utf8_and_escape(void)
 	strbuf_reset(&sb);
 	escape_line(&sb, "a\\x0a b", 7);
 	CHECK_STR(sb.buf, "a\\x0a b");
+	strbuf_reset(&sb);
+	/*
+	 * Bidirectional and line-separating format characters would let a far
+	 * side reorder or break a status line: escaped, while other non-ASCII
+	 * text (an ellipsis, a zero-width joiner in an emoji) stays.
+	 */
+	{
+		static const char bidi[] = "a" "\xe2\x80\xae" "b" "\xe2\x81\xa6" "c" "\xe2\x80\x8f"
+					   "d" "\xd8\x9c" "e" "\xe2\x80\xa8" "f" "\xe2\x80\xa6" "\xe2\x80\x8d";
+
+		escape_untrusted(&sb, bidi, sizeof bidi - 1);
+		CHECK_STR(sb.buf, "a\\xe2\\x80\\xaeb\\xe2\\x81\\xa6c\\xe2\\x80\\x8fd\\xd8\\x9ce\\xe2\\x80\\xa8f"
+				  "\xe2\x80\xa6\xe2\x80\x8d");
+	}
 	strbuf_release(&sb);
 }
 
