@@ -126,10 +126,19 @@ db.execute("""INSERT INTO transfers (id, address, user, port, source, destinatio
      int(sys.argv[7])))
 db.commit()' "$ub/scow/.scow-sync/scow-sync.db" "$pa" "$sup" "$start" "$u" "$sid" "$id_b" ||
 			fail "cannot forge a record in $UB's store"
-		# (It may wait for a process it cannot signal: not for long here.)
-		timeout 4 setpriv --reuid="$UB" --regid="$(id -g "$UB")" --init-groups env -i \
-			HOME="$ub" PATH="$T/bin:/usr/bin:/bin" scow-sync terminate --id 99 >/dev/null 2>&1
+		# A process it may not signal is not waited for: terminate returns
+		# at once (the timeout only keeps a broken one from hanging the test).
+		out=$(timeout 60 setpriv --reuid="$UB" --regid="$(id -g "$UB")" --init-groups env -i \
+			HOME="$ub" PATH="$T/bin:/usr/bin:/bin" scow-sync terminate --id 99 2>&1 >/dev/null)
+		rc=$?
 		kill -0 "$sup" 2>/dev/null || fail "$UB's forged record (uid $u) stopped $UA's supervisor"
+		if [ "$u" = "$(id -u "$UA")" ]; then
+			[ "$rc" = 1 ] || fail "$UB's terminate of a record naming $UA's supervisor exited $rc (124: it never returned)"
+			case $out in *"pid $sup"*"not a process of ours"*) ;;
+			*) fail "$UB's terminate of $UA's supervisor did not say why: $out" ;; esac
+		else
+			[ "$rc" != 124 ] || fail "$UB's terminate of a forged record (uid $u) never returned"
+		fi
 	done
 	as_user "$UB" "$ub" python3 -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute("DELETE FROM transfers WHERE id = 99"); db.commit()' \
 		"$ub/scow/.scow-sync/scow-sync.db"
