@@ -17,7 +17,7 @@
 /* Packet types and status codes of draft-ietf-secsh-filexfer-02. */
 enum {
 	FXP_INIT = 1, FXP_VERSION = 2, FXP_CLOSE = 4, FXP_LSTAT = 7, FXP_OPENDIR = 11,
-	FXP_READDIR = 12, FXP_REMOVE = 13, FXP_RMDIR = 15,
+	FXP_READDIR = 12, FXP_REMOVE = 13, FXP_MKDIR = 14, FXP_RMDIR = 15,
 	FXP_STATUS = 101, FXP_HANDLE = 102, FXP_NAME = 104, FXP_ATTRS = 105,
 };
 enum { FX_OK = 0, FX_EOF = 1, FX_NO_SUCH_FILE = 2 };
@@ -33,6 +33,8 @@ struct sftp {
 	int to_fd, from_fd, err_fd;
 	uint32_t next_id;
 	int timeout_ms;
+	double deadline;          /* monotonic; 0: none (sftp_set_deadline) */
+	int deadline_s;
 	struct strbuf out;        /* packet being built */
 	struct strbuf in;         /* packet received */
 	size_t pos;               /* read position in in */
@@ -201,6 +203,9 @@ read_exact(struct sftp *s, size_t n, double deadline)
 		int left = (int)((deadline - now_monotonic()) * 1000);
 		ssize_t got;
 
+		if (left <= 0 && s->deadline > 0 && deadline == s->deadline)
+			return fail(s, SYNC_ERR_TIMEOUT, "the far side did not finish in %d s",
+				    s->deadline_s);
 		if (left <= 0)
 			return fail(s, SYNC_ERR_TIMEOUT, "the far side did not answer in %d s",
 				    s->timeout_ms / 1000);
@@ -230,6 +235,8 @@ read_packet(struct sftp *s, int *type)
 	uint32_t len = 0;
 	int rc;
 
+	if (s->deadline > 0 && s->deadline < deadline)
+		deadline = s->deadline;
 	strbuf_reset(&s->in);
 	s->pos = 0;
 	if ((rc = read_exact(s, 4, deadline)) < 0)
@@ -380,6 +387,13 @@ sftp_close(struct sftp *s)
 	free(s);
 }
 
+void
+sftp_set_deadline(struct sftp *s, int seconds)
+{
+	s->deadline = seconds > 0 ? now_monotonic() + seconds : 0;
+	s->deadline_s = seconds;
+}
+
 const char *
 sftp_errmsg(struct sftp *s)
 {
@@ -432,11 +446,28 @@ sftp_rmdir(struct sftp *s, const char *path)
 }
 
 int
+sftp_mkdir(struct sftp *s, const char *path, uint32_t mode)
+{
+	uint32_t id = begin_packet(s);
+	int type, rc;
+
+	put_string(&s->out, path, strlen(path));
+	put_u32(&s->out, ATTR_PERMISSIONS);
+	put_u32(&s->out, mode);
+	if ((rc = send_packet(s, FXP_MKDIR)) < 0 || (rc = read_reply(s, id, &type)) < 0)
+		return rc;
+	if (type != FXP_STATUS)
+		return fail(s, SYNC_ERR_REMOTE, "unexpected sftp reply %d", type);
+	return read_status(s, "mkdir", path);
+}
+
+int
 sftp_list(struct sftp *s, const char *path, sftp_name_fn fn, void *ctx)
 {
 	struct strbuf handle = STRBUF_INIT, name = STRBUF_INIT;
 	const char *p;
 	uint32_t id, len, count, i;
+	size_t entries = 0;
 	int type, rc, stop = 0;
 
 	id = begin_packet(s);
@@ -470,6 +501,16 @@ sftp_list(struct sftp *s, const char *path, sftp_name_fn fn, void *ctx)
 		}
 		if (type != FXP_NAME || !get_u32(s, &count)) {
 			rc = fail(s, SYNC_ERR_REMOTE, "malformed sftp names");
+			break;
+		}
+		/* A server that never says EOF is not listened to forever. */
+		if ((entries += count) > SFTP_LIST_MAX) {
+			struct strbuf esc = STRBUF_INIT;
+
+			escape_untrusted(&esc, path, strlen(path));
+			rc = fail(s, SYNC_ERR_REMOTE, "readdir '%s': more than %d entries", esc.buf,
+				  SFTP_LIST_MAX);
+			strbuf_release(&esc);
 			break;
 		}
 		for (i = 0; i < count && !stop; i++) {
