@@ -60,6 +60,12 @@
 #define OWN_CONNECTION_FILE (1ULL << 20)   /* ... of files this big on average */
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
 #define SFTP_TIMEOUT_MS 30000
+/*
+ * Seconds one cleanup of the far side may take in all: a far side that
+ * keeps answering without end (a listing that never ends) is left, and
+ * what it holds stays recorded for a later try.
+ */
+#define CLEANUP_WAIT 120
 #define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
 #define MKDIR_BYTES_MAX 65536     /* ... and bytes of its command */
 #define CHECK_UNITS_MAX 16384     /* units one dry run checks at most */
@@ -3072,6 +3078,18 @@ expand_marker(struct sftp *session, const char *dest, const char *source_root,
 	free(local_partial);
 }
 
+/* CLEANUP_WAIT, or less for the tests (SCOW_SYNC_TEST_CLEANUP_WAIT). */
+static int
+cleanup_wait(void)
+{
+	const char *env = getenv("SCOW_SYNC_TEST_CLEANUP_WAIT");
+	unsigned long long v;
+
+	if (env && parse_ullong(env, 1, 3600, &v) == 0)
+		return (int)v;
+	return CLEANUP_WAIT;
+}
+
 /*
  * Remove the far side's partial data of the leftovers at or below prefix
  * (all when NULL) and forget them. *session is opened when first needed
@@ -3109,6 +3127,7 @@ clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
 		strvec_clear(&done);
 		return rc;
 	}
+	sftp_set_deadline(*session, cleanup_wait());
 	for (i = 0; i < done.nr; i++) {
 		if (done.v[i][strlen(done.v[i]) - 1] == '/')
 			expand_marker(*session, dest, source_root, done.v[i], prefix, &files);
@@ -3139,7 +3158,8 @@ clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
 	if (rc < 0) {
 		sftp_close(*session);
 		*session = NULL;
-	}
+	} else
+		sftp_set_deadline(*session, 0);
 	return rc < 0 || r.failed ? SYNC_ERR_REMOTE : SYNC_OK;
 }
 

@@ -518,6 +518,9 @@ far_setup() {
 	echo "looks like a temporary" > "$d/p/tree/.t1.Zz9Yy8"
 	touch -d '2001-01-01' "$d/p/top" "$d/p/tree/.t1.Zz9Yy8" "$o/pdir/t1" \
 		"$o/linked/.scow-sync-partial/big"
+	# ... and one written seconds before the transfer starts.
+	echo "looks like a temporary too" > "$d/p/tree/.t1.Qq1Ww2"
+	touch -d "@$(($(date +%s) - 3))" "$d/p/tree/.t1.Qq1Ww2"
 	snapshot "$o" > "$T/outside.before"
 }
 # What must hold on the far side after a run, done or stopped.
@@ -532,6 +535,8 @@ far_check() {
 		fail "$what: the user's directory in a partial directory is gone"
 	[ "$(cat "$d/p/tree/.t1.Zz9Yy8" 2>/dev/null)" = "looks like a temporary" ] ||
 		fail "$what: a file named like rsync's temporary, there before, is gone"
+	[ "$(cat "$d/p/tree/.t1.Qq1Ww2" 2>/dev/null)" = "looks like a temporary too" ] ||
+		fail "$what: a file named like rsync's temporary, written seconds before, is gone"
 	if ! echo "old top" | cmp -s - "$d/p/top" && ! cmp -s "$d/p/top" "$src4/top"; then
 		fail "$what: top is neither as it was nor complete ($(stat -c %s "$d/p/top" 2>&1))"
 	fi
