@@ -33,6 +33,7 @@ struct sftp {
 	int to_fd, from_fd, err_fd;
 	uint32_t next_id;
 	int timeout_ms;
+	bool greeted;             /* the server's VERSION has been read */
 	double deadline;          /* monotonic; 0: none (sftp_set_deadline) */
 	int deadline_s;
 	struct strbuf out;        /* packet being built */
@@ -250,6 +251,23 @@ read_packet(struct sftp *s, int *type)
 	return SYNC_OK;
 }
 
+/* Read the server's VERSION (once: it answers INIT, before any request). */
+static int
+greet(struct sftp *s)
+{
+	uint32_t version;
+	int type, rc;
+
+	if (s->greeted)
+		return SYNC_OK;
+	if ((rc = read_packet(s, &type)) < 0)
+		return rc;
+	if (type != FXP_VERSION || !get_u32(s, &version) || version < 3)
+		return fail(s, SYNC_ERR_REMOTE, "the far side does not speak sftp version 3");
+	s->greeted = true;
+	return SYNC_OK;
+}
+
 /* Read the answer to request id; *type gets its type. */
 static int
 read_reply(struct sftp *s, uint32_t id, int *type)
@@ -257,7 +275,7 @@ read_reply(struct sftp *s, uint32_t id, int *type)
 	uint32_t got;
 	int rc;
 
-	if ((rc = read_packet(s, type)) < 0)
+	if ((rc = greet(s)) < 0 || (rc = read_packet(s, type)) < 0)
 		return rc;
 	if (!get_u32(s, &got) || got != id)
 		return fail(s, SYNC_ERR_REMOTE, "sftp reply out of order");
@@ -291,16 +309,13 @@ read_status(struct sftp *s, const char *what, const char *path)
 
 /* ---- requests ----------------------------------------------------------- */
 
-int
-sftp_open_fds(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms,
-	      struct sftp **out, char *err, size_t errlen)
+/* A session on the descriptors, INIT sent; NULL (err says why) when it cannot be sent. */
+static struct sftp *
+session_begin(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms, char *err,
+	      size_t errlen)
 {
-	struct sftp *s;
-	uint32_t version;
-	int type, rc;
+	struct sftp *s = xcalloc(1, sizeof *s);
 
-	*out = NULL;
-	s = xcalloc(1, sizeof *s);
 	s->pid = pid;
 	s->to_fd = to_fd;
 	s->from_fd = from_fd;
@@ -314,23 +329,46 @@ sftp_open_fds(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms,
 	/* INIT carries the version where other requests carry their id. */
 	strbuf_add(&s->out, "\0\0\0\0\0", 5);
 	put_u32(&s->out, 3);
-	if ((rc = send_packet(s, FXP_INIT)) < 0 || (rc = read_packet(s, &type)) < 0) {
+	if (send_packet(s, FXP_INIT) < 0) {
 		snprintf(err, errlen, "%s", s->errmsg);
 		sftp_close(s);
-		return rc;
+		return NULL;
 	}
-	if (type != FXP_VERSION || !get_u32(s, &version) || version < 3) {
-		snprintf(err, errlen, "the far side does not speak sftp version 3");
+	return s;
+}
+
+/* Wait for the server's greeting; on failure, err says why and s is closed. */
+static int
+session_ready(struct sftp *s, char *err, size_t errlen)
+{
+	int rc = greet(s);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", s->errmsg);
 		sftp_close(s);
-		return SYNC_ERR_REMOTE;
 	}
+	return rc;
+}
+
+int
+sftp_open_fds(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms,
+	      struct sftp **out, char *err, size_t errlen)
+{
+	struct sftp *s = session_begin(to_fd, from_fd, err_fd, pid, timeout_ms, err, errlen);
+	int rc;
+
+	*out = NULL;
+	if (s == NULL)
+		return SYNC_ERR_CONNECT;
+	if ((rc = session_ready(s, err, errlen)) < 0)
+		return rc;
 	*out = s;
 	return SYNC_OK;
 }
 
 int
-sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
-	  size_t errlen)
+sftp_begin(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
+	   size_t errlen)
 {
 	struct strvec argv = STRVEC_INIT;
 	struct spawn sp;
@@ -353,8 +391,27 @@ sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *e
 			 strerror(errno));
 		return SYNC_ERR_SYSTEM;
 	}
-	return sftp_open_fds(sp.in_fd, sp.out_fd, sp.err_fd, sp.pid, timeout_ms, out, err,
-			     errlen);
+	*out = session_begin(sp.in_fd, sp.out_fd, sp.err_fd, sp.pid, timeout_ms, err, errlen);
+	return *out ? SYNC_OK : SYNC_ERR_CONNECT;
+}
+
+int
+sftp_ready(struct sftp *s)
+{
+	return greet(s);
+}
+
+int
+sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
+	  size_t errlen)
+{
+	int rc = sftp_begin(t, timeout_ms, out, err, errlen);
+
+	if (rc < 0 || (rc = session_ready(*out, err, errlen)) < 0) {
+		*out = NULL;
+		return rc;
+	}
+	return SYNC_OK;
 }
 
 void

@@ -37,6 +37,16 @@ struct sftp;
 int sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
 	      size_t errlen);
 /*
+ * sftp_open() without waiting for the server: the far side makes the
+ * session ready (through the user's shell, when sftp-server runs through
+ * one) while the caller does other work. The first request, or
+ * sftp_ready(), waits for it.
+ */
+int sftp_begin(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
+	       size_t errlen);
+/* Wait until the server of a session from sftp_begin() has answered. */
+int sftp_ready(struct sftp *s);
+/*
  * Start a session over a connection the caller made: SFTP requests go to
  * to_fd and answers come from from_fd; err_fd (or -1) says why the
  * connection ended, pid (or -1) is the process to reap on close. The
