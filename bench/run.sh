@@ -2,7 +2,7 @@
 # bench/run.sh: scow-sync against plain rsync and fpsync on emulated links.
 #
 #   bench/run.sh [-p "direct wan far"] [-w "big ten small mixed text"] [-r REPS]
-#                [-t "scow-sync scow-sync-cold rsync fpsync"] [-s SCALE]
+#                [-t "scow-sync scow-sync-cold rsync fpsync"] [-s SCALE] [-b SECONDS]
 #
 # Needs a built tree (SCOW_SYNC_BUILDDIR, default ./), rsync, ssh, sshd,
 # fpsync (Debian package fpart), openssl and python3. Starts a private sshd
@@ -11,7 +11,9 @@
 # an empty destination and then again as a no-op re-sync; every copy is
 # verified byte for byte. Prints one line per run and a table of medians,
 # with ratios against plain rsync. SCALE divides every workload's size (for
-# a quick trial: -s 16).
+# a quick trial: -s 16). -b makes every session on the far side start
+# SECONDS late, as a .bashrc that sets up conda or modules does (sshd's
+# ForceCommand sleeps), and prints how scow-sync judged the link each run.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 export SCOW_SYNC_SRCDIR=$here SCOW_SYNC_BUILDDIR=${SCOW_SYNC_BUILDDIR:-$here}
@@ -26,19 +28,41 @@ workloads="big ten small mixed"
 tools="scow-sync rsync fpsync"
 reps=3
 scale=1
-while getopts p:w:r:t:s: opt; do
+slow_shell=0
+while getopts p:w:r:t:s:b: opt; do
 	case $opt in
 	p) profiles=$OPTARG ;;
 	w) workloads=$OPTARG ;;
 	r) reps=$OPTARG ;;
 	t) tools=$OPTARG ;;
 	s) scale=$OPTARG ;;
+	b) slow_shell=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
-for prog in fpsync openssl; do
+for prog in openssl $(case " $tools " in *" fpsync "*) echo fpsync ;; esac); do
 	command -v $prog >/dev/null || { echo "bench: $prog is missing (apt-get install fpart openssl)"; exit 2; }
 done
+if [ "$slow_shell" != 0 ]; then
+	sftp_server=
+	for f in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server; do
+		[ -x "$f" ] && sftp_server=$f && break
+	done
+	[ -n "$sftp_server" ] || { echo "bench: -b needs an sftp-server program"; exit 2; }
+	cat > "$T/slow-shell" <<EOF
+#!/bin/sh
+sleep $slow_shell
+case \$SSH_ORIGINAL_COMMAND in
+sftp|internal-sftp|*/sftp-server) exec $sftp_server ;;
+esac
+exec /bin/sh -c "\$SSH_ORIGINAL_COMMAND"
+EOF
+	chmod 755 "$T/slow-shell"
+	echo "ForceCommand $T/slow-shell" >> "$T/sshd_config"
+	"$SSHD" -t -f "$T/sshd_config" || { echo "bench: sshd -t rejected the ForceCommand"; exit 2; }
+	kill -HUP "$(cat "$T/sshd.pid")"
+	sleep 1
+fi
 cc -O2 -Wall -Wextra -o "$T/linkem" "$here/bench/linkem.c" || exit 2
 
 # Deterministic contents: AES-CTR of zeros, keyed by the file's number.
@@ -172,6 +196,11 @@ for p in $profiles; do
 					ok=ok
 					tree_equal "$data/$w" "$dst/$w" >/dev/null || ok=DIFFERS
 					echo "$p $w $pass $tool $r $secs $ok" | tee -a "$results"
+					case $tool in scow-sync*)
+						grep "info: the far side answered in" \
+							"$HOME/scow/.scow-sync/scow-sync.log" |
+							tail -1 | sed 's/^[^ ]* \[[0-9]*\] info: /  /' ;;
+					esac
 				done
 			done
 		done

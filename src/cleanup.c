@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "rsync.h"
@@ -20,6 +22,8 @@ struct target {
 	bool active;           /* a real directory: look here */
 	bool keep_partial;     /* the source has dir/PARTIAL/NAME itself: data */
 	bool keep_partial_dir; /* the source has dir/PARTIAL: data */
+	int clock;             /* dir's clock: 0 not read yet, 1 read, -1 cannot be */
+	int64_t clock_offset;  /* dir's clock minus ours, in seconds */
 };
 
 static void
@@ -136,18 +140,27 @@ target_init(struct sftp *s, const char *dest, const char *source_root, const cha
 	return rc == SYNC_ERR_CONNECT || rc == SYNC_ERR_TIMEOUT ? SYNC_ERR_CONNECT : SYNC_OK;
 }
 
+static bool
+session_lost(int rc)
+{
+	return rc == SYNC_ERR_CONNECT || rc == SYNC_ERR_TIMEOUT;
+}
+
 /*
- * How far the far side's clock may be behind ours: a temporary file
- * written up to this long before the transfer started may still be ours.
+ * Files named like rsync's temporary kept per file at most: a receiver
+ * makes one, and each of a few tries cut off hard may leave one. More are
+ * not rsync's doing (or come from a far side that never ends its list).
  */
-#define CLOCK_SLACK 300
+#define TMP_FOUND_MAX 64
 
 struct tmp_scan {
 	const char *prefix;
 	size_t prefix_len;
 	const char *local_dir;
-	int64_t not_before;
 	struct strvec found;   /* regular files named like rsync's temporary */
+	int64_t *mtimes;       /* the time of each, on the far side's clock; -1: none */
+	size_t mtimes_alloc;
+	bool overflow;         /* more than TMP_FOUND_MAX */
 };
 
 static int
@@ -162,33 +175,95 @@ match_tmp(const char *name, const struct sftp_attrs *a, void *ctx)
 		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
 		      (name[i] >= '0' && name[i] <= '9')))
 			return 0;
-	/*
-	 * rsync's temporary names are ".NAME.XXXXXX": a file of the user's may
-	 * be named so too. One last written before this transfer began is not
-	 * a receiver's of ours (rsync writes into its temporary as it goes):
-	 * it is neither removed nor waited for.
-	 */
-	if (ts->not_before > 0 && (!a->have_mtime || a->mtime < ts->not_before - CLOCK_SLACK))
+	if (!a->have_perm || !S_ISREG(a->perm) || in_source(ts->local_dir, name))
 		return 0;
-	if (a->have_perm && S_ISREG(a->perm) && !in_source(ts->local_dir, name))
-		strvec_push(&ts->found, name);
+	if (ts->found.nr >= TMP_FOUND_MAX) {
+		ts->overflow = true;
+		return 1;
+	}
+	ALLOC_GROW(ts->mtimes, ts->found.nr, ts->mtimes_alloc);
+	ts->mtimes[ts->found.nr] = a->have_mtime ? a->mtime : -1;
+	strvec_push(&ts->found, name);
 	return 0;
 }
 
-/* rsync's temporary files for t's file, still in its directory. */
+/*
+ * Read the clock that dates files in dir (the far side's, or its file
+ * server's): make a directory there and look at its time. *offset gets
+ * that clock minus ours, in seconds; it errs by a second at most, plus
+ * the round trip.
+ */
 static int
-find_tmp(struct sftp *s, struct target *t, int64_t not_before, struct strvec *found)
+far_clock(struct sftp *s, const char *dir, int64_t *offset)
+{
+	static unsigned serial;
+	struct sftp_attrs a;
+	int64_t before = (int64_t)time(NULL);
+	char *probe = xasprintf("%s/.scow-sync-clock.%ld.%u", dir, (long)getpid(), serial++);
+	int rc, drc;
+
+	if ((rc = sftp_mkdir(s, probe, 0700)) == SYNC_OK) {
+		rc = sftp_lstat(s, probe, &a);
+		drc = sftp_rmdir(s, probe);
+		if (rc == SYNC_OK && !a.have_mtime)
+			rc = SYNC_ERR_REMOTE;
+		if (rc == SYNC_OK && session_lost(drc))
+			rc = drc;
+		if (rc == SYNC_OK)
+			*offset = a.mtime - before;
+	}
+	free(probe);
+	return rc;
+}
+
+/*
+ * rsync's temporary files for t's file, still in its directory. With
+ * not_before (when the transfer was first started, our clock), only those
+ * written since, on the clock of the directory's own files: rsync writes
+ * into its temporary as it goes, and a file of the user's named so that
+ * was last written before is not ours, however little before, and however
+ * far the far side's clock is from ours. Where that clock cannot be read,
+ * nothing is ours. More than TMP_FOUND_MAX is a failure (r says so).
+ */
+static int
+find_tmp(struct sftp *s, struct target *t, int64_t not_before, struct strvec *found,
+	 struct cleanup_result *r)
 {
 	struct tmp_scan ts = { t->tmp_prefix, t->tmp_prefix ? strlen(t->tmp_prefix) : 0,
-			       t->local_dir, not_before, STRVEC_INIT };
+			       t->local_dir, STRVEC_INIT, NULL, 0, false };
+	size_t k;
 	int rc;
 
-	if (t->tmp_prefix == NULL) {
-		*found = ts.found;
+	strvec_init(found);
+	if (t->tmp_prefix == NULL)
 		return SYNC_OK;
+	if ((rc = sftp_list(s, t->dir, match_tmp, &ts)) == SYNC_OK && ts.overflow) {
+		struct strbuf esc = STRBUF_INIT;
+
+		escape_untrusted(&esc, t->dir, strlen(t->dir));
+		r->failed++;
+		if (r->first_error == NULL)
+			r->first_error = xasprintf("more than %d files in '%s' are named like "
+						   "rsync's temporary of one file: left alone",
+						   TMP_FOUND_MAX, esc.buf);
+		strbuf_release(&esc);
+		rc = SYNC_ERR_REMOTE;
+	} else if (rc < 0 && rc != SYNC_ERR_NOT_FOUND && !session_lost(rc))
+		note_error(r, s);   /* not looked through: its temporaries stay */
+	if (rc == SYNC_OK && ts.found.nr > 0 && not_before > 0 && t->clock == 0) {
+		rc = far_clock(s, t->dir, &t->clock_offset);
+		t->clock = rc == SYNC_OK ? 1 : -1;
+		if (!session_lost(rc))
+			rc = SYNC_OK;
 	}
-	rc = sftp_list(s, t->dir, match_tmp, &ts);
-	*found = ts.found;
+	if (rc == SYNC_OK) {
+		for (k = 0; k < ts.found.nr; k++)
+			if (not_before <= 0 ||
+			    (t->clock == 1 && ts.mtimes[k] >= not_before + t->clock_offset))
+				strvec_push(found, ts.found.v[k]);
+	}
+	strvec_clear(&ts.found);
+	free(ts.mtimes);
 	return rc;
 }
 
@@ -214,12 +289,6 @@ remove_file(struct sftp *s, const char *path, struct cleanup_result *r)
 	else if (rc != SYNC_ERR_NOT_FOUND)
 		note_error(r, s);
 	return rc == SYNC_ERR_NOT_FOUND ? SYNC_OK : rc;
-}
-
-static bool
-session_lost(int rc)
-{
-	return rc == SYNC_ERR_CONNECT || rc == SYNC_ERR_TIMEOUT;
 }
 
 int
@@ -248,13 +317,18 @@ cleanup_partials(struct sftp *s, const char *dest, const char *source_root,
 			if (!t[i].active)
 				continue;
 			strvec_clear(&tmp);
-			if ((rc = find_tmp(s, &t[i], not_before, &tmp)) == SYNC_ERR_NOT_FOUND) {
+			if ((rc = find_tmp(s, &t[i], not_before, &tmp, r)) == SYNC_ERR_NOT_FOUND) {
 				t[i].active = false;
 				rc = SYNC_OK;
 				continue;
 			}
-			if (rc < 0)
+			if (rc < 0 && session_lost(rc))
 				break;
+			/* Its directory cannot be looked through (find_tmp said why). */
+			if (rc < 0) {
+				t[i].active = false;
+				rc = SYNC_OK;
+			}
 			busy |= tmp.nr > 0;
 			if (!t[i].keep_partial)
 				rc = remove_file(s, t[i].partial, r);
@@ -270,7 +344,7 @@ cleanup_partials(struct sftp *s, const char *dest, const char *source_root,
 		if (!t[i].active)
 			continue;
 		strvec_clear(&tmp);
-		if ((rc = find_tmp(s, &t[i], not_before, &tmp)) < 0) {
+		if ((rc = find_tmp(s, &t[i], not_before, &tmp, r)) < 0) {
 			rc = session_lost(rc) ? rc : SYNC_OK;
 			continue;
 		}

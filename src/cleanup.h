@@ -12,13 +12,23 @@
  * Nothing else is touched: a file there that the source has too (in
  * source_root, the same coordinates as dest) is data that arrived, however
  * much its name looks like rsync's, and stays; so does a file named like
- * rsync's temporary that was written before the transfer was first started
- * (not_before: a file of the user's, there before). Every directory from the destination down to the
+ * rsync's temporary that was last written before the transfer was first
+ * started (not_before: a file of the user's, there before). Its time is
+ * compared on the clock that dates files in its directory (the far side's,
+ * or its file server's), which is read, only when such a file is there, by
+ * making a directory ".scow-sync-clock.PID.N" beside it, looking at its
+ * time and removing it; where that cannot be done, no such file is taken
+ * for rsync's. Every directory from the destination down to the
  * file's must be a real directory, never a symbolic link (which could lead
  * out of the destination), and only regular files are removed. A receiver
  * that is still saving its data (its temporary file still exists) is given
  * up to settle seconds to finish, so that its partial file is not created
  * after the cleanup has looked.
+ *
+ * What the far side says is bounded: more than a few dozen files named
+ * like one file's temporary, or a directory that cannot be listed, is a
+ * failure (they stay, and r says so); the caller bounds the time of the
+ * whole cleanup with the session's deadline (sftp_set_deadline).
  */
 #ifndef SCOW_SYNC_CLEANUP_H
 #define SCOW_SYNC_CLEANUP_H

@@ -23,6 +23,7 @@
 #define PART_WAIT 60.0     /* seconds for a supervisor to stop a part */
 #define START_WAIT 30.0    /* seconds for a start to hand over to its supervisor */
 #define SESSION_WAIT 5.0   /* seconds for what a dead supervisor left to end */
+#define KILL_WAIT 5.0      /* seconds for a supervisor to end after SIGKILL */
 
 static const char usage[] =
 	"usage: scow-sync-terminate -a HOST -u USER -s SOURCE\n"
@@ -109,6 +110,22 @@ collect(const struct transfer *t, void *ctx)
 	return 0;
 }
 
+/*
+ * Seconds from SIGTERM to SIGKILL: STOP_WAIT, or less for the tests
+ * (SCOW_SYNC_TEST_STOP_WAIT), which cannot wait that long for a process
+ * that never stops.
+ */
+static double
+stop_wait_seconds(void)
+{
+	const char *env = getenv("SCOW_SYNC_TEST_STOP_WAIT");
+	unsigned long long v;
+
+	if (env && parse_ullong(env, 0, 3600, &v) == 0)
+		return (double)v;
+	return STOP_WAIT;
+}
+
 /* Wait until the process is gone; false on timeout. */
 static bool
 wait_gone(const struct proc_id *p, double seconds)
@@ -132,6 +149,7 @@ static void
 end_session(const struct transfer *t)
 {
 	double deadline = now_monotonic() + SESSION_WAIT;
+	bool killed = false;
 	size_t n = 0;
 
 	if (t->session <= 0)
@@ -139,9 +157,13 @@ end_session(const struct transfer *t)
 	if (proc_signal_session(t->session, &t->supervisor, SIGTERM, &n) < 0 || n == 0)
 		return;
 	while (proc_signal_session(t->session, &t->supervisor, 0, &n) == 0 && n > 0) {
+		/* What outlives SIGKILL is stuck in the kernel: not waited for forever. */
+		if (now_monotonic() > deadline && killed)
+			return;
 		if (now_monotonic() > deadline) {
 			proc_signal_session(t->session, &t->supervisor, SIGKILL, &n);
-			deadline = now_monotonic() + SESSION_WAIT;
+			deadline = now_monotonic() + KILL_WAIT;
+			killed = true;
 		}
 		poll(NULL, 0, 50);
 	}
@@ -199,6 +221,7 @@ static int
 stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 {
 	double start_deadline = now_monotonic() + START_WAIT, signalled_at = 0;
+	double stop_wait = stop_wait_seconds();
 	struct proc_id signalled = { 0, 0, 0 };
 	bool requested = false;
 	int code = EXIT_FAILED;
@@ -244,15 +267,36 @@ stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 		if (proc_matches(&t.supervisor)) {
 			if (t.state == TRANSFER_RUNNING && (signalled.pid != t.supervisor.pid ||
 							   signalled.start != t.supervisor.start)) {
-				proc_signal(&t.supervisor, SIGTERM);
+				/*
+				 * A live process we may not signal (a record naming
+				 * another user's) never stops: say so, do not wait.
+				 */
+				if (proc_signal(&t.supervisor, SIGTERM) < 0 &&
+				    proc_matches(&t.supervisor)) {
+					cmd_error(ctx, "transfer %lld: its supervisor (pid %d) is "
+						  "not a process of ours; nothing was stopped",
+						  (long long)id, (int)t.supervisor.pid);
+					transfer_release(&t);
+					return EXIT_FAILED;
+				}
 				signalled = t.supervisor;
 				signalled_at = now_monotonic();
 			} else if (t.state == TRANSFER_RUNNING &&
-				   now_monotonic() - signalled_at > STOP_WAIT) {
+				   now_monotonic() - signalled_at > stop_wait) {
 				cmd_error(ctx, "transfer %lld did not stop in %.0f s; killing it",
-					  (long long)id, STOP_WAIT);
+					  (long long)id, stop_wait);
 				proc_signal(&t.supervisor, SIGKILL);
-				wait_gone(&t.supervisor, 5);
+				/*
+				 * One that outlives SIGKILL is stuck in the kernel (a
+				 * hung file system): waiting longer helps nobody.
+				 */
+				if (!wait_gone(&t.supervisor, KILL_WAIT)) {
+					cmd_error(ctx, "transfer %lld: its supervisor (pid %d) did "
+						  "not end %.0f s after SIGKILL; giving up",
+						  (long long)id, (int)t.supervisor.pid, KILL_WAIT);
+					transfer_release(&t);
+					return EXIT_FAILED;
+				}
 			} else if (t.state == TRANSFER_QUEUED && now_monotonic() > start_deadline) {
 				/* Its start is stuck; the request stands, and the supervisor obeys it. */
 				cmd_error(ctx, "transfer %lld is still starting after %.0f s; it will "

@@ -17,7 +17,7 @@
 /* Packet types and status codes of draft-ietf-secsh-filexfer-02. */
 enum {
 	FXP_INIT = 1, FXP_VERSION = 2, FXP_CLOSE = 4, FXP_LSTAT = 7, FXP_OPENDIR = 11,
-	FXP_READDIR = 12, FXP_REMOVE = 13, FXP_RMDIR = 15,
+	FXP_READDIR = 12, FXP_REMOVE = 13, FXP_MKDIR = 14, FXP_RMDIR = 15,
 	FXP_STATUS = 101, FXP_HANDLE = 102, FXP_NAME = 104, FXP_ATTRS = 105,
 };
 enum { FX_OK = 0, FX_EOF = 1, FX_NO_SUCH_FILE = 2 };
@@ -33,6 +33,9 @@ struct sftp {
 	int to_fd, from_fd, err_fd;
 	uint32_t next_id;
 	int timeout_ms;
+	bool greeted;             /* the server's VERSION has been read */
+	double deadline;          /* monotonic; 0: none (sftp_set_deadline) */
+	int deadline_s;
 	struct strbuf out;        /* packet being built */
 	struct strbuf in;         /* packet received */
 	size_t pos;               /* read position in in */
@@ -201,6 +204,9 @@ read_exact(struct sftp *s, size_t n, double deadline)
 		int left = (int)((deadline - now_monotonic()) * 1000);
 		ssize_t got;
 
+		if (left <= 0 && s->deadline > 0 && deadline == s->deadline)
+			return fail(s, SYNC_ERR_TIMEOUT, "the far side did not finish in %d s",
+				    s->deadline_s);
 		if (left <= 0)
 			return fail(s, SYNC_ERR_TIMEOUT, "the far side did not answer in %d s",
 				    s->timeout_ms / 1000);
@@ -230,6 +236,8 @@ read_packet(struct sftp *s, int *type)
 	uint32_t len = 0;
 	int rc;
 
+	if (s->deadline > 0 && s->deadline < deadline)
+		deadline = s->deadline;
 	strbuf_reset(&s->in);
 	s->pos = 0;
 	if ((rc = read_exact(s, 4, deadline)) < 0)
@@ -243,6 +251,23 @@ read_packet(struct sftp *s, int *type)
 	return SYNC_OK;
 }
 
+/* Read the server's VERSION (once: it answers INIT, before any request). */
+static int
+greet(struct sftp *s)
+{
+	uint32_t version;
+	int type, rc;
+
+	if (s->greeted)
+		return SYNC_OK;
+	if ((rc = read_packet(s, &type)) < 0)
+		return rc;
+	if (type != FXP_VERSION || !get_u32(s, &version) || version < 3)
+		return fail(s, SYNC_ERR_REMOTE, "the far side does not speak sftp version 3");
+	s->greeted = true;
+	return SYNC_OK;
+}
+
 /* Read the answer to request id; *type gets its type. */
 static int
 read_reply(struct sftp *s, uint32_t id, int *type)
@@ -250,7 +275,7 @@ read_reply(struct sftp *s, uint32_t id, int *type)
 	uint32_t got;
 	int rc;
 
-	if ((rc = read_packet(s, type)) < 0)
+	if ((rc = greet(s)) < 0 || (rc = read_packet(s, type)) < 0)
 		return rc;
 	if (!get_u32(s, &got) || got != id)
 		return fail(s, SYNC_ERR_REMOTE, "sftp reply out of order");
@@ -284,16 +309,13 @@ read_status(struct sftp *s, const char *what, const char *path)
 
 /* ---- requests ----------------------------------------------------------- */
 
-int
-sftp_open_fds(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms,
-	      struct sftp **out, char *err, size_t errlen)
+/* A session on the descriptors, INIT sent; NULL (err says why) when it cannot be sent. */
+static struct sftp *
+session_begin(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms, char *err,
+	      size_t errlen)
 {
-	struct sftp *s;
-	uint32_t version;
-	int type, rc;
+	struct sftp *s = xcalloc(1, sizeof *s);
 
-	*out = NULL;
-	s = xcalloc(1, sizeof *s);
 	s->pid = pid;
 	s->to_fd = to_fd;
 	s->from_fd = from_fd;
@@ -307,23 +329,46 @@ sftp_open_fds(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms,
 	/* INIT carries the version where other requests carry their id. */
 	strbuf_add(&s->out, "\0\0\0\0\0", 5);
 	put_u32(&s->out, 3);
-	if ((rc = send_packet(s, FXP_INIT)) < 0 || (rc = read_packet(s, &type)) < 0) {
+	if (send_packet(s, FXP_INIT) < 0) {
 		snprintf(err, errlen, "%s", s->errmsg);
 		sftp_close(s);
-		return rc;
+		return NULL;
 	}
-	if (type != FXP_VERSION || !get_u32(s, &version) || version < 3) {
-		snprintf(err, errlen, "the far side does not speak sftp version 3");
+	return s;
+}
+
+/* Wait for the server's greeting; on failure, err says why and s is closed. */
+static int
+session_ready(struct sftp *s, char *err, size_t errlen)
+{
+	int rc = greet(s);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", s->errmsg);
 		sftp_close(s);
-		return SYNC_ERR_REMOTE;
 	}
+	return rc;
+}
+
+int
+sftp_open_fds(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms,
+	      struct sftp **out, char *err, size_t errlen)
+{
+	struct sftp *s = session_begin(to_fd, from_fd, err_fd, pid, timeout_ms, err, errlen);
+	int rc;
+
+	*out = NULL;
+	if (s == NULL)
+		return SYNC_ERR_CONNECT;
+	if ((rc = session_ready(s, err, errlen)) < 0)
+		return rc;
 	*out = s;
 	return SYNC_OK;
 }
 
 int
-sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
-	  size_t errlen)
+sftp_begin(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
+	   size_t errlen)
 {
 	struct strvec argv = STRVEC_INIT;
 	struct spawn sp;
@@ -346,8 +391,27 @@ sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *e
 			 strerror(errno));
 		return SYNC_ERR_SYSTEM;
 	}
-	return sftp_open_fds(sp.in_fd, sp.out_fd, sp.err_fd, sp.pid, timeout_ms, out, err,
-			     errlen);
+	*out = session_begin(sp.in_fd, sp.out_fd, sp.err_fd, sp.pid, timeout_ms, err, errlen);
+	return *out ? SYNC_OK : SYNC_ERR_CONNECT;
+}
+
+int
+sftp_ready(struct sftp *s)
+{
+	return greet(s);
+}
+
+int
+sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
+	  size_t errlen)
+{
+	int rc = sftp_begin(t, timeout_ms, out, err, errlen);
+
+	if (rc < 0 || (rc = session_ready(*out, err, errlen)) < 0) {
+		*out = NULL;
+		return rc;
+	}
+	return SYNC_OK;
 }
 
 void
@@ -378,6 +442,13 @@ sftp_close(struct sftp *s)
 	strbuf_release(&s->out);
 	strbuf_release(&s->in);
 	free(s);
+}
+
+void
+sftp_set_deadline(struct sftp *s, int seconds)
+{
+	s->deadline = seconds > 0 ? now_monotonic() + seconds : 0;
+	s->deadline_s = seconds;
 }
 
 const char *
@@ -432,11 +503,28 @@ sftp_rmdir(struct sftp *s, const char *path)
 }
 
 int
+sftp_mkdir(struct sftp *s, const char *path, uint32_t mode)
+{
+	uint32_t id = begin_packet(s);
+	int type, rc;
+
+	put_string(&s->out, path, strlen(path));
+	put_u32(&s->out, ATTR_PERMISSIONS);
+	put_u32(&s->out, mode);
+	if ((rc = send_packet(s, FXP_MKDIR)) < 0 || (rc = read_reply(s, id, &type)) < 0)
+		return rc;
+	if (type != FXP_STATUS)
+		return fail(s, SYNC_ERR_REMOTE, "unexpected sftp reply %d", type);
+	return read_status(s, "mkdir", path);
+}
+
+int
 sftp_list(struct sftp *s, const char *path, sftp_name_fn fn, void *ctx)
 {
 	struct strbuf handle = STRBUF_INIT, name = STRBUF_INIT;
 	const char *p;
 	uint32_t id, len, count, i;
+	size_t entries = 0;
 	int type, rc, stop = 0;
 
 	id = begin_packet(s);
@@ -470,6 +558,16 @@ sftp_list(struct sftp *s, const char *path, sftp_name_fn fn, void *ctx)
 		}
 		if (type != FXP_NAME || !get_u32(s, &count)) {
 			rc = fail(s, SYNC_ERR_REMOTE, "malformed sftp names");
+			break;
+		}
+		/* A server that never says EOF is not listened to forever. */
+		if ((entries += count) > SFTP_LIST_MAX) {
+			struct strbuf esc = STRBUF_INIT;
+
+			escape_untrusted(&esc, path, strlen(path));
+			rc = fail(s, SYNC_ERR_REMOTE, "readdir '%s': more than %d entries", esc.buf,
+				  SFTP_LIST_MAX);
+			strbuf_release(&esc);
 			break;
 		}
 		for (i = 0; i < count && !stop; i++) {

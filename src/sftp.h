@@ -37,6 +37,16 @@ struct sftp;
 int sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
 	      size_t errlen);
 /*
+ * sftp_open() without waiting for the server: the far side makes the
+ * session ready (through the user's shell, when sftp-server runs through
+ * one) while the caller does other work. The first request, or
+ * sftp_ready(), waits for it.
+ */
+int sftp_begin(const struct ssh_target *t, int timeout_ms, struct sftp **out, char *err,
+	       size_t errlen);
+/* Wait until the server of a session from sftp_begin() has answered. */
+int sftp_ready(struct sftp *s);
+/*
  * Start a session over a connection the caller made: SFTP requests go to
  * to_fd and answers come from from_fd; err_fd (or -1) says why the
  * connection ended, pid (or -1) is the process to reap on close. The
@@ -46,6 +56,12 @@ int sftp_open(const struct ssh_target *t, int timeout_ms, struct sftp **out, cha
 int sftp_open_fds(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms,
 		  struct sftp **out, char *err, size_t errlen);
 void sftp_close(struct sftp *s);
+/*
+ * From now on, fail every request (SYNC_ERR_TIMEOUT) that is not answered
+ * within seconds in all, whatever each answer's own time limit; 0: no
+ * such limit. A session that failed so is out of step: close it.
+ */
+void sftp_set_deadline(struct sftp *s, int seconds);
 /* Why the last request failed (borrowed). */
 const char *sftp_errmsg(struct sftp *s);
 
@@ -53,10 +69,16 @@ const char *sftp_errmsg(struct sftp *s);
 int sftp_lstat(struct sftp *s, const char *path, struct sftp_attrs *out);
 int sftp_remove(struct sftp *s, const char *path);
 int sftp_rmdir(struct sftp *s, const char *path);
+/* Make directory path with mode; an existing one is SYNC_ERR_REMOTE. */
+int sftp_mkdir(struct sftp *s, const char *path, uint32_t mode);
 typedef int (*sftp_name_fn)(const char *name, const struct sftp_attrs *a, void *ctx);
+/* Entries sftp_list takes from one directory at most. */
+#define SFTP_LIST_MAX 1000000
 /*
  * Call fn for each entry of directory path (without "." and ".."); a
- * non-zero return stops. fn must not make requests on s.
+ * non-zero return stops. fn must not make requests on s. A directory of
+ * more than SFTP_LIST_MAX entries (or a server that never ends its list)
+ * is SYNC_ERR_REMOTE.
  */
 int sftp_list(struct sftp *s, const char *path, sftp_name_fn fn, void *ctx);
 

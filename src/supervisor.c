@@ -55,11 +55,25 @@
  */
 #define SPLIT_ANSWER_MIN 0.150
 #define NEAR_ANSWER_MAX 0.060
+/*
+ * The answer is judged without the far side's shell, whose start-up (a
+ * .bashrc that sets up conda or modules: 0.5-2 s) is no distance: as many
+ * round trips of SFTP requests, which sftp-server answers itself. The
+ * fastest of ROUND_TRIPS_TIMED.
+ */
+#define ANSWER_ROUND_TRIPS 2.5
+#define ROUND_TRIPS_TIMED 3
 #define RECENT_DIRS 16            /* directories of recent files kept for the cleanup */
 #define OWN_CONNECTION_BYTES (32ULL << 20)
 #define OWN_CONNECTION_FILE (1ULL << 20)   /* ... of files this big on average */
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
 #define SFTP_TIMEOUT_MS 30000
+/*
+ * Seconds one cleanup of the far side may take in all: a far side that
+ * keeps answering without end (a listing that never ends) is left, and
+ * what it holds stays recorded for a later try.
+ */
+#define CLEANUP_WAIT 120
 #define MKDIR_DIRS_MAX 1000       /* directories one remote mkdir creates at most */
 #define MKDIR_BYTES_MAX 65536     /* ... and bytes of its command */
 #define CHECK_UNITS_MAX 16384     /* units one dry run checks at most */
@@ -3072,6 +3086,18 @@ expand_marker(struct sftp *session, const char *dest, const char *source_root,
 	free(local_partial);
 }
 
+/* CLEANUP_WAIT, or less for the tests (SCOW_SYNC_TEST_CLEANUP_WAIT). */
+static int
+cleanup_wait(void)
+{
+	const char *env = getenv("SCOW_SYNC_TEST_CLEANUP_WAIT");
+	unsigned long long v;
+
+	if (env && parse_ullong(env, 1, 3600, &v) == 0)
+		return (int)v;
+	return CLEANUP_WAIT;
+}
+
 /*
  * Remove the far side's partial data of the leftovers at or below prefix
  * (all when NULL) and forget them. *session is opened when first needed
@@ -3109,6 +3135,7 @@ clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
 		strvec_clear(&done);
 		return rc;
 	}
+	sftp_set_deadline(*session, cleanup_wait());
 	for (i = 0; i < done.nr; i++) {
 		if (done.v[i][strlen(done.v[i]) - 1] == '/')
 			expand_marker(*session, dest, source_root, done.v[i], prefix, &files);
@@ -3139,7 +3166,8 @@ clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
 	if (rc < 0) {
 		sftp_close(*session);
 		*session = NULL;
-	}
+	} else
+		sftp_set_deadline(*session, 0);
 	return rc < 0 || r.failed ? SYNC_ERR_REMOTE : SYNC_OK;
 }
 
@@ -3639,6 +3667,31 @@ compare_batch_units(const void *a, const void *b)
 {
 	return path_tree_cmp(((const struct batch_unit *)a)->unit.path,
 			     ((const struct batch_unit *)b)->unit.path);
+}
+
+/*
+ * Time the link's round trip in an SFTP session begun over the shared
+ * connection (sftp_begin): the fastest of a few requests, each answered
+ * by sftp-server alone. -1 when the far side has no SFTP.
+ */
+static double
+sftp_round_trip(struct sftp *session)
+{
+	struct sftp_attrs a;
+	double best = -1, t0, took;
+	int k;
+
+	if (session == NULL || sftp_ready(session) < 0)
+		return -1;
+	for (k = 0; k < ROUND_TRIPS_TIMED && !got_stop_signal; k++) {
+		t0 = now_monotonic();
+		if (sftp_lstat(session, ".", &a) < 0)
+			return -1;
+		took = now_monotonic() - t0;
+		if (best < 0 || took < best)
+			best = took;
+	}
+	return best;
 }
 
 /*
@@ -4206,7 +4259,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		ssh_rsh_command(&own, &s.rsh_own);
 	}
 	{
-		double t0 = now_monotonic(), answer = -1;
+		double t0 = now_monotonic(), answer = -1, command = -1, rtt = -1;
 		int64_t since = (int64_t)time(NULL) - ANSWER_KEPT;
 		bool listable = s.have_dirs && !s.mkdirs_overflow && s.mkdirs.nr <= SETTLE_DIRS_MAX &&
 				!strchr(s.t.destination, '\n') && !strchr(s.source_rel, '\n');
@@ -4238,9 +4291,26 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 			s.fresh = false;
 			dirs_done = true;
 		} else {
-			if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
+			struct sftp *probe = NULL;
+			char err[512];
+
+			/* Its session gets ready while the mkdir runs. */
+			if (sftp_begin(&s.target, SFTP_TIMEOUT_MS, &probe, err, sizeof err) < 0)
+				log_info("cannot time the link over sftp: %s", err);
+			if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal) {
+				sftp_close(probe);
 				goto finish;
-			answer = now_monotonic() - t0;
+			}
+			answer = command = now_monotonic() - t0;
+			if (probe)
+				sftp_set_deadline(probe, 10);
+			rtt = sftp_round_trip(probe);
+			if (probe && rtt < 0)
+				log_info("cannot time the link over sftp: %s; the mkdir's answer "
+					 "judges it", sftp_errmsg(probe));
+			sftp_close(probe);
+			if (rtt >= 0)
+				answer = ANSWER_ROUND_TRIPS * rtt;
 			apply_answer(&s, answer);
 			known = false;
 			/*
@@ -4252,10 +4322,17 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 				log_warn("cannot record the far side's answer: %s", store_errmsg(st));
 		}
 		s.dirs_made = dirs_done;
-		log_info("the far side answered in %.3f s%s; pieces for large files %s; "
-			  "%d workers%s", answer, known ? " (the last time)" : "",
-			  s.split_ok ? "on" : "off", s.active_workers,
-			  s.mkdir_in_unit ? "; one rsync takes everything" : "");
+		if (rtt >= 0)
+			log_info("the far side answered in %.3f s (a round trip of %.1f ms over "
+				 "sftp; a command took %.3f s); pieces for large files %s; "
+				 "%d workers%s", answer, rtt * 1000, command,
+				 s.split_ok ? "on" : "off", s.active_workers,
+				 s.mkdir_in_unit ? "; one rsync takes everything" : "");
+		else
+			log_info("the far side answered in %.3f s%s; pieces for large files %s; "
+				 "%d workers%s", answer, known ? " (the last time)" : "",
+				 s.split_ok ? "on" : "off", s.active_workers,
+				 s.mkdir_in_unit ? "; one rsync takes everything" : "");
 	}
 	/* Parts stopped before stay out, whatever the walk found again. */
 	for (i = 0; i < (int)s.excludes.nr; i++) {

@@ -126,10 +126,19 @@ db.execute("""INSERT INTO transfers (id, address, user, port, source, destinatio
      int(sys.argv[7])))
 db.commit()' "$ub/scow/.scow-sync/scow-sync.db" "$pa" "$sup" "$start" "$u" "$sid" "$id_b" ||
 			fail "cannot forge a record in $UB's store"
-		# (It may wait for a process it cannot signal: not for long here.)
-		timeout 4 setpriv --reuid="$UB" --regid="$(id -g "$UB")" --init-groups env -i \
-			HOME="$ub" PATH="$T/bin:/usr/bin:/bin" scow-sync terminate --id 99 >/dev/null 2>&1
+		# A process it may not signal is not waited for: terminate returns
+		# at once (the timeout only keeps a broken one from hanging the test).
+		out=$(timeout 60 setpriv --reuid="$UB" --regid="$(id -g "$UB")" --init-groups env -i \
+			HOME="$ub" PATH="$T/bin:/usr/bin:/bin" scow-sync terminate --id 99 2>&1 >/dev/null)
+		rc=$?
 		kill -0 "$sup" 2>/dev/null || fail "$UB's forged record (uid $u) stopped $UA's supervisor"
+		if [ "$u" = "$(id -u "$UA")" ]; then
+			[ "$rc" = 1 ] || fail "$UB's terminate of a record naming $UA's supervisor exited $rc (124: it never returned)"
+			case $out in *"pid $sup"*"not a process of ours"*) ;;
+			*) fail "$UB's terminate of $UA's supervisor did not say why: $out" ;; esac
+		else
+			[ "$rc" != 124 ] || fail "$UB's terminate of a forged record (uid $u) never returned"
+		fi
 	done
 	as_user "$UB" "$ub" python3 -c 'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute("DELETE FROM transfers WHERE id = 99"); db.commit()' \
 		"$ub/scow/.scow-sync/scow-sync.db"
@@ -509,6 +518,9 @@ far_setup() {
 	echo "looks like a temporary" > "$d/p/tree/.t1.Zz9Yy8"
 	touch -d '2001-01-01' "$d/p/top" "$d/p/tree/.t1.Zz9Yy8" "$o/pdir/t1" \
 		"$o/linked/.scow-sync-partial/big"
+	# ... and one written seconds before the transfer starts.
+	echo "looks like a temporary too" > "$d/p/tree/.t1.Qq1Ww2"
+	touch -d "@$(($(date +%s) - 3))" "$d/p/tree/.t1.Qq1Ww2"
 	snapshot "$o" > "$T/outside.before"
 }
 # What must hold on the far side after a run, done or stopped.
@@ -523,6 +535,8 @@ far_check() {
 		fail "$what: the user's directory in a partial directory is gone"
 	[ "$(cat "$d/p/tree/.t1.Zz9Yy8" 2>/dev/null)" = "looks like a temporary" ] ||
 		fail "$what: a file named like rsync's temporary, there before, is gone"
+	[ "$(cat "$d/p/tree/.t1.Qq1Ww2" 2>/dev/null)" = "looks like a temporary too" ] ||
+		fail "$what: a file named like rsync's temporary, written seconds before, is gone"
 	if ! echo "old top" | cmp -s - "$d/p/top" && ! cmp -s "$d/p/top" "$src4/top"; then
 		fail "$what: top is neither as it was nor complete ($(stat -c %s "$d/p/top" 2>&1))"
 	fi

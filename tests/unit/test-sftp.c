@@ -57,6 +57,15 @@ session(const struct strbuf *script)
 }
 
 static int
+count_entries(const char *name, const struct sftp_attrs *a, void *ctx)
+{
+	(void)name;
+	(void)a;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+static int
 count_names(const char *name, const struct sftp_attrs *a, void *ctx)
 {
 	struct strbuf *names = ctx;
@@ -72,6 +81,10 @@ main(void)
 	struct strbuf script = STRBUF_INIT, body = STRBUF_INIT, names = STRBUF_INIT;
 	struct sftp_attrs a;
 	struct sftp *s;
+	size_t entries = 0, k, listed;
+	uint32_t id;
+	int fds[2];
+	char err[256];
 
 	/* A status message is the far side's: it arrives escaped. */
 	put_u32(&body, 1);
@@ -130,6 +143,56 @@ main(void)
 	CHECK_INT(sftp_list(s, "d", count_names, &names), SYNC_ERR_REMOTE);
 	CHECK_STR(sftp_errmsg(s), "malformed sftp status");
 	sftp_close(s);
+
+	/* A listing that never ends is cut after SFTP_LIST_MAX entries. */
+	strbuf_reset(&script);
+	strbuf_reset(&body);
+	put_u32(&body, 1);
+	put_string(&body, "H", 1);
+	put_packet(&script, 102, &body);
+	for (id = 2, listed = 0; listed <= SFTP_LIST_MAX; id++, listed += 20000) {
+		strbuf_reset(&body);
+		put_u32(&body, id);
+		put_u32(&body, 20000);
+		for (k = 0; k < 20000; k++) {
+			put_string(&body, "n", 1);
+			put_string(&body, "", 0);
+			put_u32(&body, 0);
+		}
+		put_packet(&script, 104, &body);
+	}
+	strbuf_reset(&body);
+	put_u32(&body, id);
+	put_u32(&body, 0);
+	put_packet(&script, 101, &body);   /* close: OK */
+	s = session(&script);
+	CHECK_INT(sftp_list(s, "d", count_entries, &entries), SYNC_ERR_REMOTE);
+	CHECK_STR(sftp_errmsg(s), "readdir 'd': more than 1000000 entries");
+	CHECK(entries <= SFTP_LIST_MAX);
+	sftp_close(s);
+
+	/*
+	 * A server that stops answering: the session's deadline ends the
+	 * request before the answer's own time limit (30 s here).
+	 */
+	strbuf_reset(&body);
+	strbuf_reset(&script);
+	put_u32(&body, 3);
+	put_packet(&script, 2, &body);   /* VERSION 3, then nothing */
+	s = NULL;
+	if (pipe(fds) == 0 && write(fds[1], script.buf, script.len) == (ssize_t)script.len) {
+		int out = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		CHECK_INT(sftp_open_fds(out, fds[0], -1, -1, 30000, &s, err, sizeof err), SYNC_OK);
+	}
+	CHECK(s != NULL);
+	if (s) {
+		sftp_set_deadline(s, 1);
+		CHECK_INT(sftp_lstat(s, "x", &a), SYNC_ERR_TIMEOUT);
+		CHECK_STR(sftp_errmsg(s), "the far side did not finish in 1 s");
+		sftp_close(s);
+	}
+	close(fds[1]);
 
 	strbuf_release(&script);
 	strbuf_release(&body);
