@@ -331,31 +331,49 @@ store_rollback(struct store *st)
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* Bring the schema to SCHEMA_VERSION inside one write transaction. */
+/* Read the schema version into *version. */
 static int
-migrate(struct store *st)
+schema_version(struct store *st, int *version)
 {
 	sqlite3_stmt *stmt;
-	int version, rc, i;
+	int rc;
 
-	if ((rc = store_begin(st)) < 0)
-		return rc;
 	if ((rc = prepare(st, "PRAGMA user_version", &stmt)) < 0)
-		goto fail;
+		return rc;
 	if (sqlite3_step(stmt) != SQLITE_ROW) {
 		rc = db_error(st, "read schema version");
 		sqlite3_finalize(stmt);
-		goto fail;
+		return rc;
 	}
-	version = sqlite3_column_int(stmt, 0);
+	*version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	if (version > SCHEMA_VERSION) {
+	if (*version > SCHEMA_VERSION) {
 		snprintf(st->errmsg, sizeof st->errmsg,
 			 "schema version %d is newer than this scow-sync (%d)",
-			 version, SCHEMA_VERSION);
-		rc = SYNC_ERR_SCHEMA;
-		goto fail;
+			 *version, SCHEMA_VERSION);
+		return SYNC_ERR_SCHEMA;
 	}
+	return SYNC_OK;
+}
+
+/*
+ * Bring the schema to SCHEMA_VERSION inside one write transaction. The
+ * version is read first without any lock: a store that is up to date (all
+ * but the first opening after an upgrade) is never write-locked here, so
+ * that a query does not wait behind a supervisor that is writing.
+ */
+static int
+migrate(struct store *st)
+{
+	int version, rc, i;
+
+	if ((rc = schema_version(st, &version)) < 0 || version == SCHEMA_VERSION)
+		return rc;
+	if ((rc = store_begin(st)) < 0)
+		return rc;
+	/* Another process may have migrated it meanwhile: read again under the lock. */
+	if ((rc = schema_version(st, &version)) < 0)
+		goto fail;
 	for (i = version; i < SCHEMA_VERSION; i++) {
 		char pragma[64];
 
