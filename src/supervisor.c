@@ -393,14 +393,59 @@ set_failure(struct sup *s, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
+/*
+ * The walk's units go to the store in slices of at most PLAN_SLICE_UNITS
+ * or PLAN_SLICE_SECONDS of walking, each written in one short transaction
+ * of its own: the write lock is held only while a slice is written, never
+ * while the source is read, so that starts, terminates and other
+ * supervisors get it in between.
+ */
+#define PLAN_SLICE_UNITS 256
+#define PLAN_SLICE_SECONDS 0.05
+
+struct plan_unit {
+	enum unit_kind kind;
+	char *path;
+	struct unit_size size;
+};
+
 /* Plan callbacks: record directories in the list file and units in the store. */
 struct plan_ctx {
 	struct sup *s;
 	FILE *dirs;
 	uint64_t new_units;
-	uint64_t since_commit;
-	double last_commit;
+	struct plan_unit slice[PLAN_SLICE_UNITS];
+	size_t nslice;
+	double slice_started;
 };
+
+/* Write the units of the slice in one transaction, and empty it. */
+static int
+plan_flush(struct plan_ctx *pc)
+{
+	struct store *st = pc->s->st;
+	size_t i;
+	int64_t id;
+	int rc = SYNC_OK;
+
+	if (pc->nslice > 0 && (rc = store_begin(st)) == SYNC_OK) {
+		for (i = 0; i < pc->nslice && rc == SYNC_OK; i++) {
+			/* A resumed transfer walks again: units it has already are kept as they are. */
+			rc = store_unit_add(st, pc->s->t.id, pc->slice[i].kind, pc->slice[i].path,
+					    &pc->slice[i].size, &id);
+			pc->new_units += rc == SYNC_OK && id != 0;
+		}
+		if (rc == SYNC_OK)
+			rc = store_commit(st);
+		if (rc < 0)
+			store_rollback(st);
+	}
+	for (i = 0; i < pc->nslice; i++)
+		free(pc->slice[i].path);
+	pc->nslice = 0;
+	pc->slice_started = now_monotonic();
+	return rc;
+}
 
 static int
 plan_dir(const char *relpath, void *ctx)
@@ -428,13 +473,12 @@ static int
 plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size, void *ctx)
 {
 	struct plan_ctx *pc = ctx;
-	int64_t id;
+	struct plan_unit *pu = &pc->slice[pc->nslice++];
 	int rc;
 
-	/* A resumed transfer walks again: units it has already are kept as they are. */
-	if ((rc = store_unit_add(pc->s->st, pc->s->t.id, kind, relpath, size, &id)) < 0)
-		return rc;
-	pc->new_units += id != 0;
+	pu->kind = kind;
+	pu->path = xstrdup(relpath);
+	pu->size = *size;
 	/* What the batches will be like (see one_rsync_takes_all). */
 	if (kind == UNIT_FILE && size->bytes > pc->s->largest_file)
 		pc->s->largest_file = size->bytes;
@@ -442,13 +486,10 @@ plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size
 		pc->s->compressed_files++;
 	if (size->bytes / (size->files ? size->files : 1) >= SMALL_FILE_BYTES)
 		pc->s->units_not_small++;
-	/* Commit in slices so that other writers are never kept waiting long. */
-	if (++pc->since_commit >= 1000 || now_monotonic() - pc->last_commit > 0.2) {
-		if ((rc = store_commit(pc->s->st)) < 0 || (rc = store_begin(pc->s->st)) < 0)
-			return rc;
-		pc->since_commit = 0;
-		pc->last_commit = now_monotonic();
-	}
+	if ((pc->nslice == PLAN_SLICE_UNITS ||
+	     now_monotonic() - pc->slice_started > PLAN_SLICE_SECONDS) &&
+	    (rc = plan_flush(pc)) < 0)
+		return rc;
 	return got_stop_signal ? 1 : 0;
 }
 
@@ -503,8 +544,11 @@ static int
 plan_transfer(struct sup *s)
 {
 	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL };
-	struct plan_ctx pc = { s, NULL, 0, 0, 0 };
+	struct plan_ctx pc;
 	int fd, rc;
+
+	memset(&pc, 0, sizeof pc);
+	pc.s = s;
 
 	fd = open(s->dirs_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || (pc.dirs = fdopen(fd, "w")) == NULL) {
@@ -514,22 +558,21 @@ plan_transfer(struct sup *s)
 		return SYNC_ERR_SYSTEM;
 	}
 	cb.ctx = &pc;
-	pc.last_commit = now_monotonic();
-	if ((rc = store_begin(s->st)) < 0) {
-		fclose(pc.dirs);
-		set_failure(s, "%s", store_errmsg(s->st));
-		return rc;
-	}
+	pc.slice_started = now_monotonic();
 	rc = plan_walk(s->t.source, s->t.max_depth, &cb);
 	if (rc < 0) {
-		store_rollback(s->st);
+		int errnum = errno;
+
+		plan_flush(&pc);
 		if (rc == SYNC_ERR_STORE)
 			set_failure(s, "%s", store_errmsg(s->st));
 		else
 			set_failure(s, "cannot read source '%s': %s", s->shown_source,
-				    strerror(errno));
-	} else if ((rc = store_commit(s->st)) < 0)
+				    strerror(errnum));
+	} else if (plan_flush(&pc) < 0) {
+		rc = SYNC_ERR_STORE;
 		set_failure(s, "%s", store_errmsg(s->st));
+	}
 	if (fclose(pc.dirs) != 0 && rc >= 0) {
 		set_failure(s, "cannot write '%s': %s", s->dirs_file, strerror(errno));
 		rc = SYNC_ERR_SYSTEM;
