@@ -118,6 +118,59 @@ static const char *const migrations[] = {
 	 * same place goes on from it without asking again.
 	 */
 	"ALTER TABLE transfers ADD COLUMN answer_seconds REAL;",
+
+	/*
+	 * 6: what each transfer's units hold, by state (units, files, bytes
+	 * as the walk found them), kept by triggers as units are added,
+	 * change state or go, so that query and status read five rows per
+	 * transfer instead of counting a million units on every call. Every
+	 * transfer has its five rows from its insert on. Also: the time a
+	 * transfer ended, indexed for the history's window, and the store's
+	 * notes to itself (when it was last pruned).
+	 */
+	"CREATE TABLE unit_totals ("
+	"  transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,"
+	"  state TEXT NOT NULL,"
+	"  units INTEGER NOT NULL DEFAULT 0,"
+	"  files INTEGER NOT NULL DEFAULT 0,"
+	"  bytes INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (transfer_id, state)"
+	") WITHOUT ROWID;"
+	"INSERT INTO unit_totals SELECT transfer_id, state, count(*), sum(files_total), "
+	"  sum(bytes_total) FROM units GROUP BY transfer_id, state;"
+	"INSERT OR IGNORE INTO unit_totals (transfer_id, state) SELECT t.id, s.column1 "
+	"  FROM transfers t, (VALUES ('pending'), ('running'), ('done'), ('failed'), "
+	"  ('excluded')) s;"
+	"CREATE TRIGGER unit_totals_transfer AFTER INSERT ON transfers BEGIN"
+	"  INSERT INTO unit_totals (transfer_id, state) VALUES (NEW.id, 'pending'),"
+	"    (NEW.id, 'running'), (NEW.id, 'done'), (NEW.id, 'failed'), (NEW.id, 'excluded');"
+	" END;"
+	"CREATE TRIGGER unit_totals_add AFTER INSERT ON units BEGIN"
+	"  UPDATE unit_totals SET units = units + 1, files = files + NEW.files_total,"
+	"    bytes = bytes + NEW.bytes_total"
+	"    WHERE transfer_id = NEW.transfer_id AND state = NEW.state;"
+	" END;"
+	"CREATE TRIGGER unit_totals_remove AFTER DELETE ON units BEGIN"
+	"  UPDATE unit_totals SET units = units - 1, files = files - OLD.files_total,"
+	"    bytes = bytes - OLD.bytes_total"
+	"    WHERE transfer_id = OLD.transfer_id AND state = OLD.state;"
+	" END;"
+	"CREATE TRIGGER unit_totals_change"
+	"  AFTER UPDATE OF transfer_id, state, files_total, bytes_total ON units"
+	"  WHEN OLD.state IS NOT NEW.state OR OLD.transfer_id != NEW.transfer_id OR"
+	"    OLD.files_total != NEW.files_total OR OLD.bytes_total != NEW.bytes_total BEGIN"
+	"  UPDATE unit_totals SET units = units - 1, files = files - OLD.files_total,"
+	"    bytes = bytes - OLD.bytes_total"
+	"    WHERE transfer_id = OLD.transfer_id AND state = OLD.state;"
+	"  UPDATE unit_totals SET units = units + 1, files = files + NEW.files_total,"
+	"    bytes = bytes + NEW.bytes_total"
+	"    WHERE transfer_id = NEW.transfer_id AND state = NEW.state;"
+	" END;"
+	"CREATE INDEX transfers_ended ON transfers(coalesce(finished_at, created_at));"
+	"CREATE TABLE store_notes ("
+	"  name TEXT PRIMARY KEY,"
+	"  value INTEGER"
+	") WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -133,9 +186,9 @@ static const char *const unit_kind_names[] = { "file", "tree" };
 	"id, address, user, port, source, destination, key_path, max_depth, " \
 	"state, error, created_at, started_at, finished_at, sup_pid, sup_start, " \
 	"sup_uid, bytes_done, files_done, planned, sup_sid, " \
-	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id), " \
-	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id AND u.state = 'done'), " \
-	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id AND u.state = 'failed')"
+	"(SELECT sum(units) FROM unit_totals n WHERE n.transfer_id = transfers.id), " \
+	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id AND n.state = 'done'), " \
+	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id AND n.state = 'failed')"
 
 const char *
 transfer_state_name(enum transfer_state s)
@@ -1054,20 +1107,46 @@ int
 store_transfer_foreach(struct store *st, const struct transfer_filter *f,
 		       transfer_fn fn, void *ctx)
 {
+	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *stmt;
 	struct transfer t;
-	int rc, step;
+	unsigned states = f ? f->states : 0;
+	int rc, step, i;
+	const char *sep = "";
 
-	if ((rc = prepare(st, "SELECT " TRANSFER_COLUMNS " FROM transfers WHERE "
-			  "(?1 IS NULL OR address = ?1) AND (?2 IS NULL OR user = ?2) AND "
-			  "(?3 IS NULL OR source = ?3) AND "
-			  "(?4 = 0 OR state IN ('queued', 'running')) ORDER BY id DESC",
-			  &stmt)) < 0)
+	strbuf_addstr(&sql, "SELECT " TRANSFER_COLUMNS " FROM transfers WHERE "
+		      "(?1 IS NULL OR address = ?1) AND (?2 IS NULL OR user = ?2) AND "
+		      "(?3 IS NULL OR source = ?3) AND "
+		      "(?4 = 0 OR state IN ('queued', 'running'))");
+	/* The names are the program's own: nothing of the caller's goes into the text. */
+	if (states & (1u << TRANSFER_INTERRUPTED))
+		states |= 1u << TRANSFER_RUNNING;
+	if (states != 0) {
+		strbuf_addstr(&sql, " AND state IN (");
+		for (i = TRANSFER_QUEUED; i <= TRANSFER_INTERRUPTED; i++) {
+			if (!(states & (1u << i)))
+				continue;
+			strbuf_addf(&sql, "%s'%s'", sep, transfer_state_name((enum transfer_state)i));
+			sep = ", ";
+		}
+		strbuf_addch(&sql, ')');
+	}
+	/* Two indexed look-ups, not a scan of the whole history. */
+	if (f && f->windowed)
+		strbuf_addstr(&sql, " AND id IN (SELECT id FROM transfers WHERE state IN "
+			      "('queued', 'running', 'interrupted') UNION ALL SELECT id FROM "
+			      "transfers WHERE coalesce(finished_at, created_at) >= ?5)");
+	strbuf_addstr(&sql, " ORDER BY id DESC");
+	rc = prepare(st, sql.buf, &stmt);
+	strbuf_release(&sql);
+	if (rc < 0)
 		return rc;
 	bind_text(stmt, 1, f ? f->address : NULL);
 	bind_text(stmt, 2, f ? f->user : NULL);
 	bind_path(stmt, 3, f ? f->source : NULL);
 	sqlite3_bind_int(stmt, 4, f && f->unfinished_only);
+	if (f && f->windowed)
+		sqlite3_bind_int64(stmt, 5, f->since);
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		read_transfer(stmt, &t);
 		rc = fn(&t, ctx);
@@ -1285,21 +1364,13 @@ store_unit_counts_within(struct store *st, int64_t transfer_id, const char *path
 int
 store_unit_counts(struct store *st, int64_t transfer_id, uint64_t counts[5])
 {
-	sqlite3_stmt *stmt;
-	int rc, i;
+	struct transfer_sizes sz;
+	int rc;
 
-	memset(counts, 0, 5 * sizeof *counts);
-	if ((rc = prepare(st, "SELECT state, count(*) FROM units WHERE transfer_id = ? "
-			  "GROUP BY state", &stmt)) < 0)
-		return rc;
-	sqlite3_bind_int64(stmt, 1, transfer_id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		i = name_index(unit_state_names, 5, sqlite3_column_text(stmt, 0));
-		if (i >= 0)
-			counts[i] = (uint64_t)sqlite3_column_int64(stmt, 1);
-	}
-	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "count units");
-	sqlite3_finalize(stmt);
+	if ((rc = store_transfer_sizes(st, transfer_id, &sz)) == SYNC_OK)
+		memcpy(counts, sz.units, sizeof sz.units);
+	else
+		memset(counts, 0, 5 * sizeof *counts);
 	return rc;
 }
 
@@ -1310,11 +1381,9 @@ store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_size
 	int rc, i;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = prepare(st, "SELECT state, count(*), total(files_total), "
-			  "total(bytes_total), total(cur_rate), "
-			  "total(bytes_done) + "
-			  "total(CASE WHEN cur_file IS NOT NULL THEN cur_bytes ELSE 0 END) FROM units "
-			  "WHERE transfer_id = ? GROUP BY state", &stmt)) < 0)
+	/* The totals by state, kept as units change (see migration 6). */
+	if ((rc = prepare(st, "SELECT state, units, files, bytes FROM unit_totals "
+			  "WHERE transfer_id = ?", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -1327,8 +1396,8 @@ store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_size
 		/* What was stopped on request is not part of what moves. */
 		if (i == UNIT_EXCLUDED)
 			continue;
-		files = (uint64_t)sqlite3_column_double(stmt, 2);
-		bytes = (uint64_t)sqlite3_column_double(stmt, 3);
+		files = (uint64_t)sqlite3_column_int64(stmt, 2);
+		bytes = (uint64_t)sqlite3_column_int64(stmt, 3);
 		out->files_total += files;
 		out->bytes_total += bytes;
 		if (i == UNIT_DONE) {
@@ -1336,12 +1405,23 @@ store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_size
 			out->bytes_settled += bytes;
 		} else if (i == UNIT_FAILED) {
 			out->files_failed += files;
-		} else if (i == UNIT_RUNNING) {
-			out->rate = sqlite3_column_double(stmt, 4);
-			out->bytes_settled += (uint64_t)sqlite3_column_double(stmt, 5);
 		}
 	}
-	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "count units");
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return db_error(st, "count units");
+	/* How far the running ones are: a few rows, by the index. */
+	if ((rc = prepare(st, "SELECT total(cur_rate), total(bytes_done) + "
+			  "total(CASE WHEN cur_file IS NOT NULL THEN cur_bytes ELSE 0 END) "
+			  "FROM units WHERE transfer_id = ? AND state = 'running'", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		out->rate = sqlite3_column_double(stmt, 0);
+		out->bytes_settled += (uint64_t)sqlite3_column_double(stmt, 1);
+		rc = SYNC_OK;
+	} else
+		rc = db_error(st, "count units");
 	sqlite3_finalize(stmt);
 	return rc;
 }

@@ -219,6 +219,17 @@ struct transfer_filter {
 	const char *user;
 	const char *source;
 	bool unfinished_only;  /* queued or running */
+	/*
+	 * The history's selection, so that the store reads only what is shown
+	 * (cheap by indexes however long the history). states: bits
+	 * (1 << enum transfer_state), 0 for any; running ones come with
+	 * interrupted, since one may turn out to be. windowed: only the ones
+	 * not ended, the interrupted ones, and the ones that ended (or were
+	 * recorded, when they have no end) at or after since.
+	 */
+	unsigned states;
+	bool windowed;
+	int64_t since;
 };
 typedef int (*transfer_fn)(const struct transfer *t, void *ctx);
 /* Call fn for each matching transfer, newest first; a non-zero return stops. */
