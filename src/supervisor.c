@@ -77,6 +77,10 @@
 #define WHOLE_LIST_FILES_MAX 100000
 #define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
 #define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
+/* The automatic prune: at most once a day, by the supervisor that ends after a day. */
+#define PRUNE_DAYS 90
+#define PRUNE_KEEP 1000
+#define PRUNE_EVERY (24 * 3600)
 #define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
 #define PROBLEMS_NAMED 10         /* ... and named in the transfer's reason */
 
@@ -352,6 +356,8 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 	cfg->log_rotate_bytes = settings_number(st, SETTING_LOG_MAX_MIB,
 						LOG_ROTATE_BYTES >> 20) << 20;
 	cfg->keep_connection = (unsigned)settings_number(st, SETTING_KEEP_CONNECTION, 60);
+	cfg->prune_days = (unsigned)settings_number(st, SETTING_PRUNE_DAYS, PRUNE_DAYS);
+	cfg->prune_keep = settings_number(st, SETTING_PRUNE_KEEP, PRUNE_KEEP);
 	/* Whoever reads the configuration claims the transfer: its owner until we run. */
 	if (proc_self(&cfg->owner) < 0)
 		memset(&cfg->owner, 0, sizeof cfg->owner);
@@ -4144,6 +4150,33 @@ sup_release(struct sup *s)
 	free(s->failure);
 }
 
+/*
+ * Forget the transfers that ended more than prune_days ago, but the newest
+ * prune_keep (and what store_prune always keeps), once a day: the history
+ * and the database would grow without bound, and the portal never prunes.
+ * The store's maintenance, not the transfer's: logged without its id.
+ */
+static void
+prune_history(struct store *st, const struct supervisor_config *cfg)
+{
+	int64_t now = (int64_t)time(NULL);
+	uint64_t n = 0;
+	bool due = false;
+
+	if (cfg->prune_days == 0)
+		return;
+	log_set_transfer(0);
+	if (store_prune_due(st, now, PRUNE_EVERY, &due) < 0 ||
+	    (due && store_prune(st, now - (int64_t)cfg->prune_days * 86400, cfg->prune_keep,
+				&n) < 0)) {
+		log_warn("cannot prune the history: %s", store_errmsg(st));
+		return;
+	}
+	if (n > 0)
+		log_info("pruned %llu transfers that ended more than %u days ago (prune_days)",
+			 (unsigned long long)n, cfg->prune_days);
+}
+
 int
 supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	       enum transfer_state *final)
@@ -4385,6 +4418,8 @@ finish:
 		(unsigned long long)s.files_done, (unsigned long long)s.bytes_done,
 		reason ? ": " : "", reason ? reason : "");
 	free(reason);
+	prune_history(st, cfg);
+	log_set_transfer(s.t.id);
 	sup_release(&s);
 	restore_signals();
 	return rc;
