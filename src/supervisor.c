@@ -77,6 +77,9 @@
 #define WHOLE_LIST_FILES_MAX 100000
 #define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
 #define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
+/* Units said done by name at info; the others at -v, and counted in a line a minute. */
+#define UNIT_LINES_MAX 100
+#define UNIT_SUMMARY_EVERY 60.0
 /* The automatic prune: at most once a day, by the supervisor that ends after a day. */
 #define PRUNE_DAYS 90
 #define PRUNE_KEEP 1000
@@ -198,6 +201,9 @@ struct sup {
 	struct store *st;
 	const struct supervisor_config *cfg;
 	struct transfer t;
+	/* Units said done by name, and done since the last line that counted them. */
+	uint64_t unit_lines, units_unsaid;
+	double units_said_at;
 	/*
 	 * The source, destination and address as messages show them: escaped,
 	 * since a name may hold a line break (a fake log line) or an escape
@@ -397,6 +403,37 @@ set_failure(struct sup *s, const char *fmt, ...)
 	if (s->failure == NULL)
 		s->failure = strbuf_detach(&sb, NULL);
 	strbuf_release(&sb);
+}
+
+/*
+ * The level of a unit's "done" line: info for the first UNIT_LINES_MAX,
+ * debug (written at -v) after them, so that a transfer of a million units
+ * does not rotate its own start out of the log; say_units_done counts them.
+ */
+static enum log_level
+unit_line_level(struct sup *s)
+{
+	if (s->unit_lines < UNIT_LINES_MAX) {
+		s->unit_lines++;
+		return LOG_INFO;
+	}
+	if (s->units_unsaid++ == 0 && s->units_said_at == 0)
+		s->units_said_at = now_monotonic();
+	return LOG_DEBUG;
+}
+
+/* Count the units done but not said, at most once a UNIT_SUMMARY_EVERY unless now. */
+static void
+say_units_done(struct sup *s, bool now)
+{
+	if (s->units_unsaid == 0 ||
+	    (!now && now_monotonic() - s->units_said_at < UNIT_SUMMARY_EVERY))
+		return;
+	log_info("%llu of %llu units done; %llu more since the last count (each by name at -v)",
+		 (unsigned long long)s->units_done, (unsigned long long)s->units_total,
+		 (unsigned long long)s->units_unsaid);
+	s->units_unsaid = 0;
+	s->units_said_at = now_monotonic();
 }
 
 /*
@@ -1704,14 +1741,15 @@ finish_batch(struct sup *s, struct worker *w)
 			count_done(s, u);
 			/* Sent much less than moved: the far side had (some of) it already. */
 			if (w->nunits == 1)
-				log_info("done '%s': %llu files, %llu bytes, %llu bytes sent",
-					 path.buf, (unsigned long long)b->files_done,
-					 (unsigned long long)b->bytes_done,
-					 (unsigned long long)w->sent);
+				log_msg(unit_line_level(s),
+					"done '%s': %llu files, %llu bytes, %llu bytes sent",
+					path.buf, (unsigned long long)b->files_done,
+					(unsigned long long)b->bytes_done,
+					(unsigned long long)w->sent);
 			else
-				log_info("done '%s': %llu files, %llu bytes", path.buf,
-					 (unsigned long long)b->files_done,
-					 (unsigned long long)b->bytes_done);
+				log_msg(unit_line_level(s), "done '%s': %llu files, %llu bytes",
+					path.buf, (unsigned long long)b->files_done,
+					(unsigned long long)b->bytes_done);
 			unit_release(u);
 		} else if (b->excluded) {
 			store_unit_set_state(s->st, u->id, UNIT_EXCLUDED, u->attempts, NULL);
@@ -1804,6 +1842,7 @@ finish_batch(struct sup *s, struct worker *w)
 		log_info("rsync of %zu units done: %llu files, %llu bytes, %llu bytes sent",
 			 w->nunits, (unsigned long long)w->files_done,
 			 (unsigned long long)w->bytes_done, (unsigned long long)w->sent);
+	say_units_done(s, false);
 	w->nunits = 0;
 	/* Those of units that run again are said again, or not, by that run. */
 	worker_forget_problems(w);
@@ -4405,6 +4444,7 @@ finish:
 	stop_master(&s);
 	remove_tmpdir(&s);
 	*final = final_state(&s, &reason);
+	say_units_done(&s, true);
 	if (store_transfer_set_totals(st, s.t.id, s.bytes_done, s.files_done) < 0 ||
 	    store_transfer_finish(st, s.t.id, *final, reason) < 0) {
 		log_error("cannot record the end of the transfer: %s", store_errmsg(st));
