@@ -29,10 +29,13 @@ static const char *const options[] = { "-e", "--errors", "-q", "--quiet", "-v", 
 
 /*
  * Print the lines of file whose transfer field ("TIME [ID] LEVEL: ...")
- * is id; *found counts them. A missing file has no lines.
+ * is id; *found counts them. The first lines written again after a
+ * rotation (LOG_CARRIED_MARK) are printed only while none of the transfer's
+ * other lines were (*own): when the lines they repeat are gone. A missing
+ * file has no lines.
  */
 static int
-print_lines_of(const char *file, int64_t id, uint64_t *found)
+print_lines_of(const char *file, int64_t id, uint64_t *found, bool *own)
 {
 	char tag[32], *line = NULL;
 	size_t alloc = 0;
@@ -47,6 +50,14 @@ print_lines_of(const char *file, int64_t id, uint64_t *found)
 
 		if (space && (size_t)(line + n - space) > (size_t)tag_len &&
 		    memcmp(space, tag, (size_t)tag_len) == 0) {
+			const char *level_end = strstr(space + tag_len, ": ");
+			bool carried = level_end &&
+				       strncmp(level_end + 2, LOG_CARRIED_MARK,
+					       strlen(LOG_CARRIED_MARK)) == 0;
+
+			if (carried && *own)
+				continue;
+			*own |= !carried;
 			fwrite(line, 1, (size_t)n, stdout);
 			(*found)++;
 		}
@@ -71,6 +82,7 @@ cmd_log_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	unsigned long long id;
 	bool errors = false;
 	uint64_t found = 0;
+	bool own = false;
 	char *dir, *base;
 	int c, i, code = EXIT_FAILED;
 
@@ -104,7 +116,7 @@ cmd_log_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	for (i = LOG_ROTATE_KEEP; i >= 0; i--) {
 		char *file = i ? xasprintf("%s.%d", base, i) : xstrdup(base);
 
-		if (print_lines_of(file, (int64_t)id, &found) < 0) {
+		if (print_lines_of(file, (int64_t)id, &found, &own) < 0) {
 			cmd_error(ctx, "cannot read '%s': %s", file, strerror(errno));
 			free(file);
 			goto out;

@@ -83,8 +83,10 @@ cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	if (cmd_open_store_if_any(ctx, &st) < 0)
 		goto out;
+	/* Give the space back too: the file is the user's, on their quota. */
 	if (st != NULL &&
-	    store_prune(st, (int64_t)time(NULL) - (int64_t)days * 86400, &n) < 0) {
+	    (store_prune(st, (int64_t)time(NULL) - (int64_t)days * 86400, 1, &n) < 0 ||
+	     (n > 0 && store_compact(st) < 0))) {
 		cmd_error(ctx, "%s", store_errmsg(st));
 		goto out;
 	}

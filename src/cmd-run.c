@@ -116,7 +116,10 @@ cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 	}
 	log_open(state_dir);
 	log_set_rotate_bytes(cfg->log_rotate_bytes);
-	log_set_echo(ctx->verbosity > 0 ? LOG_INFO : ctx->verbosity < 0 ? LOG_ERROR : LOG_WARN);
+	/* -v: every event, each unit done by name included. */
+	log_set_echo(ctx->verbosity > 0 ? LOG_DEBUG : ctx->verbosity < 0 ? LOG_ERROR : LOG_WARN);
+	if (ctx->verbosity > 0)
+		log_set_file_level(LOG_DEBUG);
 	cfg->progress_display = ctx->verbosity >= 0 && isatty(STDERR_FILENO);
 	start.when = now_monotonic();
 	start.bytes_done = 0;

@@ -183,6 +183,9 @@ cmd_detach_supervisor(const struct cmd_ctx *ctx, const char *state_dir,
 		pid = fork();
 		if (pid != 0)
 			_exit(pid < 0 ? EXIT_FAILED : EXIT_OK);
+		/* -v: each unit done by name too. */
+		if (ctx->verbosity > 0)
+			log_set_file_level(LOG_DEBUG);
 		run_detached(state_dir, cfg, report[1]);
 	}
 	close(report[1]);

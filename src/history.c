@@ -284,8 +284,16 @@ history_foreach(struct store *st, const struct history_filter *f, int64_t now,
 			goto out;
 		visit(&t, &w);
 		transfer_release(&t);
-	} else if ((rc = store_transfer_foreach(st, NULL, visit, &w)) < 0) {
-		goto out;
+	} else {
+		/* The store reads only what is shown; selected() decides on the state shown. */
+		struct transfer_filter tf;
+
+		memset(&tf, 0, sizeof tf);
+		tf.states = f->states;
+		tf.windowed = !f->all;
+		tf.since = f->since;
+		if ((rc = store_transfer_foreach(st, &tf, visit, &w)) < 0)
+			goto out;
 	}
 	rc = w.rc;
 out:

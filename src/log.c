@@ -20,20 +20,36 @@ struct log_file {
 	int fd;
 };
 
+/*
+ * The first lines of the current transfer, written again at the top of a
+ * log that rotation has begun since they were written: the start of a
+ * long transfer stays findable as long as its last line is.
+ */
+struct log_head {
+	struct strbuf lines;   /* each as written, LOG_CARRIED_MARK added */
+	int n;
+	dev_t dev;             /* the log they are in */
+	ino_t ino;
+};
+
 static struct log_file log_all = { NULL, -1 };
 static struct log_file log_err = { NULL, -1 };
 static char *lock_path;
 static uint64_t rotate_bytes = LOG_ROTATE_BYTES;
 static int echo_level = LOG_ERROR + 1;   /* nothing echoed by default */
+static int file_level = LOG_INFO;
 static int64_t log_transfer;
+static struct log_head head = { STRBUF_INIT, 0, 0, 0 };
 
 static const char *const level_names[] = { "debug", "info", "warning", "error" };
 
-/* Open the log for appending, private to the user. */
+/* Open the log for appending, private to the user (one made by an older version too). */
 static int
 open_log(struct log_file *lf)
 {
 	lf->fd = open(lf->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (lf->fd >= 0)
+		(void)fchmod(lf->fd, 0600);
 	return lf->fd;
 }
 
@@ -133,9 +149,45 @@ log_set_echo(enum log_level level)
 }
 
 void
+log_set_file_level(enum log_level level)
+{
+	file_level = (int)level;
+}
+
+void
 log_set_transfer(int64_t id)
 {
+	if (id != log_transfer) {
+		strbuf_reset(&head.lines);
+		head.n = 0;
+	}
 	log_transfer = id;
+}
+
+/*
+ * Write line to the log of every event: first the transfer's first lines
+ * again when this log was begun after they were written (rotation), then
+ * keep the line itself when it is one of them.
+ */
+static void
+write_all_log(const struct strbuf *line, enum log_level level, size_t prefix_len)
+{
+	struct stat sb;
+
+	keep_log_small(&log_all);
+	if (log_all.fd < 0 || fstat(log_all.fd, &sb) < 0)
+		return;
+	if (head.n > 0 && (sb.st_dev != head.dev || sb.st_ino != head.ino))
+		(void)write_all(log_all.fd, head.lines.buf, head.lines.len);
+	head.dev = sb.st_dev;
+	head.ino = sb.st_ino;
+	(void)write_all(log_all.fd, line->buf, line->len);
+	if (log_transfer != 0 && level >= LOG_INFO && head.n < LOG_HEAD_LINES) {
+		strbuf_add(&head.lines, line->buf, prefix_len);
+		strbuf_addstr(&head.lines, LOG_CARRIED_MARK);
+		strbuf_add(&head.lines, line->buf + prefix_len, line->len - prefix_len);
+		head.n++;
+	}
 }
 
 /* Write one finished line to every destination its level goes to. */
@@ -145,19 +197,19 @@ log_line(enum log_level level, const char *msg)
 	struct strbuf line = STRBUF_INIT;
 	char stamp[32];
 	time_t now = time(NULL);
+	size_t prefix_len;
 	struct tm tm;
 
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
 	strbuf_addf(&line, "%s [%lld] %s: ", stamp, (long long)log_transfer,
 		    level_names[level]);
+	prefix_len = line.len;
 	/* A name that slipped in raw still cannot make a line of its own. */
 	escape_line(&line, msg, strlen(msg));
 	strbuf_addch(&line, '\n');
-	if (log_all.fd >= 0 && level >= LOG_INFO) {
-		keep_log_small(&log_all);
-		(void)write_all(log_all.fd, line.buf, line.len);
-	}
+	if (log_all.fd >= 0 && (int)level >= file_level)
+		write_all_log(&line, level, prefix_len);
 	if (log_err.fd >= 0 && level >= LOG_WARN) {
 		keep_log_small(&log_err);
 		(void)write_all(log_err.fd, line.buf, line.len);

@@ -30,8 +30,18 @@ void log_close(void);
 void log_set_echo(enum log_level level);
 /* Rotate at this size instead (0: never). */
 void log_set_rotate_bytes(uint64_t bytes);
-/* The transfer id shown on following lines (0 for none). */
+/* Write events at or above level to scow-sync.log (LOG_INFO; LOG_DEBUG at -v). */
+void log_set_file_level(enum log_level level);
+/*
+ * The transfer id shown on following lines (0 for none). A transfer's
+ * first LOG_HEAD_LINES lines (info and above) are written again, marked
+ * with LOG_CARRIED_MARK, at the top of each log that rotation begins while
+ * it runs, so that its start is never lost before its end; `log ID` shows
+ * them only when the lines they repeat are gone.
+ */
 void log_set_transfer(int64_t id);
+#define LOG_HEAD_LINES 3
+#define LOG_CARRIED_MARK "(from the start) "
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

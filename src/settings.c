@@ -38,6 +38,10 @@ static const struct {
 				  1ULL << 20, NULL, "8" },
 	[SETTING_KEEP_CONNECTION] = { "keep_connection", "SCOW_SYNC_KEEP_CONNECTION",
 				      TYPE_NUMBER, 0, 3600, NULL, "60" },
+	[SETTING_PRUNE_DAYS] = { "prune_days", "SCOW_SYNC_PRUNE_DAYS", TYPE_NUMBER, 0, 100000,
+				 NULL, "90" },
+	[SETTING_PRUNE_KEEP] = { "prune_keep", "SCOW_SYNC_PRUNE_KEEP", TYPE_NUMBER, 1,
+				 1000000000, NULL, "1000" },
 };
 
 static const char *const source_names[] = { "default", "system file", "user file",

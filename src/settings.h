@@ -29,6 +29,8 @@ enum setting {
 	SETTING_STATE_DIR,     /* the store and the logs */
 	SETTING_LOG_MAX_MIB,   /* rotate a log past this size; 0 never */
 	SETTING_KEEP_CONNECTION, /* seconds a connection stays after a transfer; 0 none */
+	SETTING_PRUNE_DAYS,    /* forget transfers that ended this many days ago; 0 never */
+	SETTING_PRUNE_KEEP,    /* ... but keep at least this many of the newest */
 	SETTING_COUNT,
 };
 

@@ -118,6 +118,59 @@ static const char *const migrations[] = {
 	 * same place goes on from it without asking again.
 	 */
 	"ALTER TABLE transfers ADD COLUMN answer_seconds REAL;",
+
+	/*
+	 * 6: what each transfer's units hold, by state (units, files, bytes
+	 * as the walk found them), kept by triggers as units are added,
+	 * change state or go, so that query and status read five rows per
+	 * transfer instead of counting a million units on every call. Every
+	 * transfer has its five rows from its insert on. Also: the time a
+	 * transfer ended, indexed for the history's window, and the store's
+	 * notes to itself (when it was last pruned).
+	 */
+	"CREATE TABLE unit_totals ("
+	"  transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,"
+	"  state TEXT NOT NULL,"
+	"  units INTEGER NOT NULL DEFAULT 0,"
+	"  files INTEGER NOT NULL DEFAULT 0,"
+	"  bytes INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (transfer_id, state)"
+	") WITHOUT ROWID;"
+	"INSERT INTO unit_totals SELECT transfer_id, state, count(*), sum(files_total), "
+	"  sum(bytes_total) FROM units GROUP BY transfer_id, state;"
+	"INSERT OR IGNORE INTO unit_totals (transfer_id, state) SELECT t.id, s.column1 "
+	"  FROM transfers t, (VALUES ('pending'), ('running'), ('done'), ('failed'), "
+	"  ('excluded')) s;"
+	"CREATE TRIGGER unit_totals_transfer AFTER INSERT ON transfers BEGIN"
+	"  INSERT INTO unit_totals (transfer_id, state) VALUES (NEW.id, 'pending'),"
+	"    (NEW.id, 'running'), (NEW.id, 'done'), (NEW.id, 'failed'), (NEW.id, 'excluded');"
+	" END;"
+	"CREATE TRIGGER unit_totals_add AFTER INSERT ON units BEGIN"
+	"  UPDATE unit_totals SET units = units + 1, files = files + NEW.files_total,"
+	"    bytes = bytes + NEW.bytes_total"
+	"    WHERE transfer_id = NEW.transfer_id AND state = NEW.state;"
+	" END;"
+	"CREATE TRIGGER unit_totals_remove AFTER DELETE ON units BEGIN"
+	"  UPDATE unit_totals SET units = units - 1, files = files - OLD.files_total,"
+	"    bytes = bytes - OLD.bytes_total"
+	"    WHERE transfer_id = OLD.transfer_id AND state = OLD.state;"
+	" END;"
+	"CREATE TRIGGER unit_totals_change"
+	"  AFTER UPDATE OF transfer_id, state, files_total, bytes_total ON units"
+	"  WHEN OLD.state IS NOT NEW.state OR OLD.transfer_id != NEW.transfer_id OR"
+	"    OLD.files_total != NEW.files_total OR OLD.bytes_total != NEW.bytes_total BEGIN"
+	"  UPDATE unit_totals SET units = units - 1, files = files - OLD.files_total,"
+	"    bytes = bytes - OLD.bytes_total"
+	"    WHERE transfer_id = OLD.transfer_id AND state = OLD.state;"
+	"  UPDATE unit_totals SET units = units + 1, files = files + NEW.files_total,"
+	"    bytes = bytes + NEW.bytes_total"
+	"    WHERE transfer_id = NEW.transfer_id AND state = NEW.state;"
+	" END;"
+	"CREATE INDEX transfers_ended ON transfers(coalesce(finished_at, created_at));"
+	"CREATE TABLE store_notes ("
+	"  name TEXT PRIMARY KEY,"
+	"  value INTEGER"
+	") WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -133,9 +186,9 @@ static const char *const unit_kind_names[] = { "file", "tree" };
 	"id, address, user, port, source, destination, key_path, max_depth, " \
 	"state, error, created_at, started_at, finished_at, sup_pid, sup_start, " \
 	"sup_uid, bytes_done, files_done, planned, sup_sid, " \
-	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id), " \
-	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id AND u.state = 'done'), " \
-	"(SELECT count(*) FROM units u WHERE u.transfer_id = transfers.id AND u.state = 'failed')"
+	"(SELECT sum(units) FROM unit_totals n WHERE n.transfer_id = transfers.id), " \
+	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id AND n.state = 'done'), " \
+	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id AND n.state = 'failed')"
 
 const char *
 transfer_state_name(enum transfer_state s)
@@ -331,31 +384,49 @@ store_rollback(struct store *st)
 	sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-/* Bring the schema to SCHEMA_VERSION inside one write transaction. */
+/* Read the schema version into *version. */
 static int
-migrate(struct store *st)
+schema_version(struct store *st, int *version)
 {
 	sqlite3_stmt *stmt;
-	int version, rc, i;
+	int rc;
 
-	if ((rc = store_begin(st)) < 0)
-		return rc;
 	if ((rc = prepare(st, "PRAGMA user_version", &stmt)) < 0)
-		goto fail;
+		return rc;
 	if (sqlite3_step(stmt) != SQLITE_ROW) {
 		rc = db_error(st, "read schema version");
 		sqlite3_finalize(stmt);
-		goto fail;
+		return rc;
 	}
-	version = sqlite3_column_int(stmt, 0);
+	*version = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
-	if (version > SCHEMA_VERSION) {
+	if (*version > SCHEMA_VERSION) {
 		snprintf(st->errmsg, sizeof st->errmsg,
 			 "schema version %d is newer than this scow-sync (%d)",
-			 version, SCHEMA_VERSION);
-		rc = SYNC_ERR_SCHEMA;
-		goto fail;
+			 *version, SCHEMA_VERSION);
+		return SYNC_ERR_SCHEMA;
 	}
+	return SYNC_OK;
+}
+
+/*
+ * Bring the schema to SCHEMA_VERSION inside one write transaction. The
+ * version is read first without any lock: a store that is up to date (all
+ * but the first opening after an upgrade) is never write-locked here, so
+ * that a query does not wait behind a supervisor that is writing.
+ */
+static int
+migrate(struct store *st)
+{
+	int version, rc, i;
+
+	if ((rc = schema_version(st, &version)) < 0 || version == SCHEMA_VERSION)
+		return rc;
+	if ((rc = store_begin(st)) < 0)
+		return rc;
+	/* Another process may have migrated it meanwhile: read again under the lock. */
+	if ((rc = schema_version(st, &version)) < 0)
+		goto fail;
 	for (i = version; i < SCHEMA_VERSION; i++) {
 		char pragma[64];
 
@@ -1036,20 +1107,46 @@ int
 store_transfer_foreach(struct store *st, const struct transfer_filter *f,
 		       transfer_fn fn, void *ctx)
 {
+	struct strbuf sql = STRBUF_INIT;
 	sqlite3_stmt *stmt;
 	struct transfer t;
-	int rc, step;
+	unsigned states = f ? f->states : 0;
+	int rc, step, i;
+	const char *sep = "";
 
-	if ((rc = prepare(st, "SELECT " TRANSFER_COLUMNS " FROM transfers WHERE "
-			  "(?1 IS NULL OR address = ?1) AND (?2 IS NULL OR user = ?2) AND "
-			  "(?3 IS NULL OR source = ?3) AND "
-			  "(?4 = 0 OR state IN ('queued', 'running')) ORDER BY id DESC",
-			  &stmt)) < 0)
+	strbuf_addstr(&sql, "SELECT " TRANSFER_COLUMNS " FROM transfers WHERE "
+		      "(?1 IS NULL OR address = ?1) AND (?2 IS NULL OR user = ?2) AND "
+		      "(?3 IS NULL OR source = ?3) AND "
+		      "(?4 = 0 OR state IN ('queued', 'running'))");
+	/* The names are the program's own: nothing of the caller's goes into the text. */
+	if (states & (1u << TRANSFER_INTERRUPTED))
+		states |= 1u << TRANSFER_RUNNING;
+	if (states != 0) {
+		strbuf_addstr(&sql, " AND state IN (");
+		for (i = TRANSFER_QUEUED; i <= TRANSFER_INTERRUPTED; i++) {
+			if (!(states & (1u << i)))
+				continue;
+			strbuf_addf(&sql, "%s'%s'", sep, transfer_state_name((enum transfer_state)i));
+			sep = ", ";
+		}
+		strbuf_addch(&sql, ')');
+	}
+	/* Two indexed look-ups, not a scan of the whole history. */
+	if (f && f->windowed)
+		strbuf_addstr(&sql, " AND id IN (SELECT id FROM transfers WHERE state IN "
+			      "('queued', 'running', 'interrupted') UNION ALL SELECT id FROM "
+			      "transfers WHERE coalesce(finished_at, created_at) >= ?5)");
+	strbuf_addstr(&sql, " ORDER BY id DESC");
+	rc = prepare(st, sql.buf, &stmt);
+	strbuf_release(&sql);
+	if (rc < 0)
 		return rc;
 	bind_text(stmt, 1, f ? f->address : NULL);
 	bind_text(stmt, 2, f ? f->user : NULL);
 	bind_path(stmt, 3, f ? f->source : NULL);
 	sqlite3_bind_int(stmt, 4, f && f->unfinished_only);
+	if (f && f->windowed)
+		sqlite3_bind_int64(stmt, 5, f->since);
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		read_transfer(stmt, &t);
 		rc = fn(&t, ctx);
@@ -1267,21 +1364,13 @@ store_unit_counts_within(struct store *st, int64_t transfer_id, const char *path
 int
 store_unit_counts(struct store *st, int64_t transfer_id, uint64_t counts[5])
 {
-	sqlite3_stmt *stmt;
-	int rc, i;
+	struct transfer_sizes sz;
+	int rc;
 
-	memset(counts, 0, 5 * sizeof *counts);
-	if ((rc = prepare(st, "SELECT state, count(*) FROM units WHERE transfer_id = ? "
-			  "GROUP BY state", &stmt)) < 0)
-		return rc;
-	sqlite3_bind_int64(stmt, 1, transfer_id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		i = name_index(unit_state_names, 5, sqlite3_column_text(stmt, 0));
-		if (i >= 0)
-			counts[i] = (uint64_t)sqlite3_column_int64(stmt, 1);
-	}
-	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "count units");
-	sqlite3_finalize(stmt);
+	if ((rc = store_transfer_sizes(st, transfer_id, &sz)) == SYNC_OK)
+		memcpy(counts, sz.units, sizeof sz.units);
+	else
+		memset(counts, 0, 5 * sizeof *counts);
 	return rc;
 }
 
@@ -1292,11 +1381,9 @@ store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_size
 	int rc, i;
 
 	memset(out, 0, sizeof *out);
-	if ((rc = prepare(st, "SELECT state, count(*), total(files_total), "
-			  "total(bytes_total), total(cur_rate), "
-			  "total(bytes_done) + "
-			  "total(CASE WHEN cur_file IS NOT NULL THEN cur_bytes ELSE 0 END) FROM units "
-			  "WHERE transfer_id = ? GROUP BY state", &stmt)) < 0)
+	/* The totals by state, kept as units change (see migration 6). */
+	if ((rc = prepare(st, "SELECT state, units, files, bytes FROM unit_totals "
+			  "WHERE transfer_id = ?", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -1309,8 +1396,8 @@ store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_size
 		/* What was stopped on request is not part of what moves. */
 		if (i == UNIT_EXCLUDED)
 			continue;
-		files = (uint64_t)sqlite3_column_double(stmt, 2);
-		bytes = (uint64_t)sqlite3_column_double(stmt, 3);
+		files = (uint64_t)sqlite3_column_int64(stmt, 2);
+		bytes = (uint64_t)sqlite3_column_int64(stmt, 3);
 		out->files_total += files;
 		out->bytes_total += bytes;
 		if (i == UNIT_DONE) {
@@ -1318,42 +1405,173 @@ store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_size
 			out->bytes_settled += bytes;
 		} else if (i == UNIT_FAILED) {
 			out->files_failed += files;
-		} else if (i == UNIT_RUNNING) {
-			out->rate = sqlite3_column_double(stmt, 4);
-			out->bytes_settled += (uint64_t)sqlite3_column_double(stmt, 5);
 		}
 	}
-	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "count units");
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return db_error(st, "count units");
+	/* How far the running ones are: a few rows, by the index. */
+	if ((rc = prepare(st, "SELECT total(cur_rate), total(bytes_done) + "
+			  "total(CASE WHEN cur_file IS NOT NULL THEN cur_bytes ELSE 0 END) "
+			  "FROM units WHERE transfer_id = ? AND state = 'running'", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		out->rate = sqlite3_column_double(stmt, 0);
+		out->bytes_settled += (uint64_t)sqlite3_column_double(stmt, 1);
+		rc = SYNC_OK;
+	} else
+		rc = db_error(st, "count units");
 	sqlite3_finalize(stmt);
 	return rc;
 }
 
-int
-store_prune(struct store *st, int64_t before, uint64_t *n)
+/* The condition a transfer is pruned on: ended before ?2, not among the newest ?3. */
+#define PRUNABLE \
+	"state IN ('done', 'failed', 'terminated') AND " \
+	"coalesce(finished_at, created_at) < ?2 AND " \
+	"NOT EXISTS (SELECT 1 FROM leftovers l WHERE l.transfer_id = transfers.id) AND " \
+	"id NOT IN (SELECT id FROM transfers ORDER BY id DESC LIMIT ?3)"
+#define PRUNE_SLICE 2000          /* units removed in one write transaction */
+
+/*
+ * Remove transfer id if it is still to be pruned, PRUNE_SLICE units per
+ * transaction and the record last, so that no write lock is held long.
+ * The first slice forgets that the walk was complete: a transfer resumed
+ * between two slices walks again and finds the units that went.
+ * *removed: whether it went.
+ */
+static int
+prune_one(struct store *st, int64_t id, int64_t before, uint64_t keep, bool *removed)
 {
-	sqlite3_stmt *stmt;
+	sqlite3_stmt *stmt = NULL;
+	bool last = false;
 	int rc;
 
-	*n = 0;
-	/*
-	 * Only what has ended, and never a transfer that still records partial
-	 * data on the far side: its terminate --id is what removes that. The
-	 * newest stays too: a new id is one more than the highest, and an id
-	 * must never name two transfers (logs, scripts keep them).
-	 */
-	if ((rc = prepare(st, "DELETE FROM transfers WHERE state IN ('done', 'failed', "
-			  "'terminated') AND coalesce(finished_at, created_at) < ? AND "
-			  "NOT EXISTS (SELECT 1 FROM leftovers l WHERE l.transfer_id = transfers.id) "
-			  "AND id < (SELECT max(id) FROM transfers)", &stmt)) < 0)
-		return rc;
-	sqlite3_bind_int64(stmt, 1, before);
-	if ((rc = step_done(st, stmt, "remove old transfers")) < 0)
-		return rc;
-	*n = (uint64_t)sqlite3_changes(st->db);
-	/* Give the space back: the file is the user's, on their quota. */
-	if (*n > 0 && (rc = exec_sql(st, "VACUUM", "compact the database")) < 0)
-		return rc;
+	*removed = false;
+	while (!last) {
+		if ((rc = store_begin(st)) < 0)
+			return rc;
+		if ((rc = prepare(st, "UPDATE transfers SET planned = 0 WHERE id = ?1 AND "
+				  PRUNABLE, &stmt)) < 0)
+			goto fail;
+		sqlite3_bind_int64(stmt, 1, id);
+		sqlite3_bind_int64(stmt, 2, before);
+		sqlite3_bind_int64(stmt, 3, (sqlite3_int64)keep);
+		if ((rc = step_done(st, stmt, "prune")) < 0)
+			goto fail;
+		stmt = NULL;
+		/* Resumed, or cleanup pending, meanwhile: it stays. */
+		if (sqlite3_changes(st->db) == 0) {
+			store_rollback(st);
+			return SYNC_OK;
+		}
+		if ((rc = prepare(st, "DELETE FROM units WHERE id IN (SELECT id FROM units "
+				  "WHERE transfer_id = ? LIMIT ?)", &stmt)) < 0)
+			goto fail;
+		sqlite3_bind_int64(stmt, 1, id);
+		sqlite3_bind_int(stmt, 2, PRUNE_SLICE);
+		if ((rc = step_done(st, stmt, "remove old units")) < 0)
+			goto fail;
+		stmt = NULL;
+		if (sqlite3_changes(st->db) < PRUNE_SLICE) {
+			last = true;
+			if ((rc = prepare(st, "DELETE FROM transfers WHERE id = ?", &stmt)) < 0)
+				goto fail;
+			sqlite3_bind_int64(stmt, 1, id);
+			if ((rc = step_done(st, stmt, "remove old transfers")) < 0)
+				goto fail;
+			stmt = NULL;
+		}
+		if ((rc = store_commit(st)) < 0)
+			goto fail;
+	}
+	*removed = true;
 	return SYNC_OK;
+fail:
+	sqlite3_finalize(stmt);
+	store_rollback(st);
+	return rc;
+}
+
+int
+store_prune(struct store *st, int64_t before, uint64_t keep, uint64_t *n)
+{
+	sqlite3_stmt *stmt;
+	int64_t *ids = NULL;
+	size_t nids = 0, alloc = 0, i;
+	bool removed;
+	int rc, step;
+
+	*n = 0;
+	if (keep < 1)
+		keep = 1;
+	/* Read first, with no lock; each one is checked again as it goes. */
+	if ((rc = prepare(st, "SELECT id FROM transfers WHERE " PRUNABLE " ORDER BY id",
+			  &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 2, before);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)keep);
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		ALLOC_GROW(ids, nids, alloc);
+		ids[nids++] = sqlite3_column_int64(stmt, 0);
+	}
+	sqlite3_finalize(stmt);
+	if (step != SQLITE_DONE) {
+		free(ids);
+		return db_error(st, "find old transfers");
+	}
+	for (i = 0; i < nids; i++) {
+		if ((rc = prune_one(st, ids[i], before, keep, &removed)) < 0)
+			break;
+		*n += removed;
+	}
+	free(ids);
+	return rc;
+}
+
+int
+store_compact(struct store *st)
+{
+	return exec_sql(st, "VACUUM", "compact the database");
+}
+
+int
+store_prune_due(struct store *st, int64_t now, int64_t every, bool *due)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc;
+
+	*due = false;
+	/* A read first: on most days nothing is to be done, and no lock is taken. */
+	if ((rc = prepare(st, "SELECT 1 FROM store_notes WHERE name = 'pruned_at' AND "
+			  "value > ? - ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, now);
+	sqlite3_bind_int64(stmt, 2, every);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (rc == SQLITE_ROW)
+		return SYNC_OK;
+	if (rc != SQLITE_DONE)
+		return db_error(st, "read the last prune");
+	/* Claimed in one transaction: of two supervisors ending at once, one prunes. */
+	if ((rc = store_begin(st)) < 0)
+		return rc;
+	if ((rc = prepare(st, "INSERT OR REPLACE INTO store_notes (name, value) "
+			  "SELECT 'pruned_at', ?1 WHERE NOT EXISTS (SELECT 1 FROM store_notes "
+			  "WHERE name = 'pruned_at' AND value > ?1 - ?2)", &stmt)) < 0)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, now);
+	sqlite3_bind_int64(stmt, 2, every);
+	if ((rc = step_done(st, stmt, "record the prune")) < 0)
+		goto fail;
+	*due = sqlite3_changes(st->db) > 0;
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	return rc;
 }
 
 int

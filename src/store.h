@@ -8,7 +8,8 @@
  * user_version); store_open() migrates older files forward and refuses
  * files from a newer scow-sync.
  *
- * Transfers and units stay after they finish: they are the history.
+ * Transfers and units stay after they finish: they are the history, until
+ * pruned (by hand, or automatically by the supervisors, see store_prune).
  * Progress is kept per unit in place (one row updated), never as a row per
  * update, so the database stays small.
  *
@@ -219,6 +220,17 @@ struct transfer_filter {
 	const char *user;
 	const char *source;
 	bool unfinished_only;  /* queued or running */
+	/*
+	 * The history's selection, so that the store reads only what is shown
+	 * (cheap by indexes however long the history). states: bits
+	 * (1 << enum transfer_state), 0 for any; running ones come with
+	 * interrupted, since one may turn out to be. windowed: only the ones
+	 * not ended, the interrupted ones, and the ones that ended (or were
+	 * recorded, when they have no end) at or after since.
+	 */
+	unsigned states;
+	bool windowed;
+	int64_t since;
 };
 typedef int (*transfer_fn)(const struct transfer *t, void *ctx);
 /* Call fn for each matching transfer, newest first; a non-zero return stops. */
@@ -277,9 +289,19 @@ int store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_
  * Remove the transfers that ended (done, failed, terminated) before the
  * epoch time before, with their units; *n gets how many. Interrupted ones
  * (they can be resumed), ones with partial data recorded, and the newest
- * (so that no id is ever given out twice) stay.
+ * keep (at least 1, so that no id is ever given out twice) stay. Each goes
+ * in short write transactions (readers never wait; writers not long), and
+ * the file keeps its size (store_compact gives the space back).
  */
-int store_prune(struct store *st, int64_t before, uint64_t *n);
+int store_prune(struct store *st, int64_t before, uint64_t keep, uint64_t *n);
+/* Give the space of what was removed back to the file system (VACUUM). */
+int store_compact(struct store *st);
+/*
+ * Is an automatic prune due, the last one being more than every seconds
+ * before now? When it is, *due is true and now is recorded as the last
+ * one's time, so that of several processes asking at once one prunes.
+ */
+int store_prune_due(struct store *st, int64_t now, int64_t every, bool *due);
 /* Put units left running by a dead supervisor back to pending. */
 int store_units_reset_running(struct store *st, int64_t transfer_id);
 

@@ -91,6 +91,13 @@
 #define WHOLE_LIST_FILES_MAX 100000
 #define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
 #define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
+/* Units said done by name at info; the others at -v, and counted in a line a minute. */
+#define UNIT_LINES_MAX 100
+#define UNIT_SUMMARY_EVERY 60.0
+/* The automatic prune: at most once a day, by the supervisor that ends after a day. */
+#define PRUNE_DAYS 90
+#define PRUNE_KEEP 1000
+#define PRUNE_EVERY (24 * 3600)
 #define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
 #define PROBLEMS_NAMED 10         /* ... and named in the transfer's reason */
 
@@ -208,6 +215,9 @@ struct sup {
 	struct store *st;
 	const struct supervisor_config *cfg;
 	struct transfer t;
+	/* Units said done by name, and done since the last line that counted them. */
+	uint64_t unit_lines, units_unsaid;
+	double units_said_at;
 	/*
 	 * The source, destination and address as messages show them: escaped,
 	 * since a name may hold a line break (a fake log line) or an escape
@@ -366,6 +376,8 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 	cfg->log_rotate_bytes = settings_number(st, SETTING_LOG_MAX_MIB,
 						LOG_ROTATE_BYTES >> 20) << 20;
 	cfg->keep_connection = (unsigned)settings_number(st, SETTING_KEEP_CONNECTION, 60);
+	cfg->prune_days = (unsigned)settings_number(st, SETTING_PRUNE_DAYS, PRUNE_DAYS);
+	cfg->prune_keep = settings_number(st, SETTING_PRUNE_KEEP, PRUNE_KEEP);
 	/* Whoever reads the configuration claims the transfer: its owner until we run. */
 	if (proc_self(&cfg->owner) < 0)
 		memset(&cfg->owner, 0, sizeof cfg->owner);
@@ -407,14 +419,90 @@ set_failure(struct sup *s, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
+/*
+ * The level of a unit's "done" line: info for the first UNIT_LINES_MAX,
+ * debug (written at -v) after them, so that a transfer of a million units
+ * does not rotate its own start out of the log; say_units_done counts them.
+ */
+static enum log_level
+unit_line_level(struct sup *s)
+{
+	if (s->unit_lines < UNIT_LINES_MAX) {
+		s->unit_lines++;
+		return LOG_INFO;
+	}
+	if (s->units_unsaid++ == 0 && s->units_said_at == 0)
+		s->units_said_at = now_monotonic();
+	return LOG_DEBUG;
+}
+
+/* Count the units done but not said, at most once a UNIT_SUMMARY_EVERY unless now. */
+static void
+say_units_done(struct sup *s, bool now)
+{
+	if (s->units_unsaid == 0 ||
+	    (!now && now_monotonic() - s->units_said_at < UNIT_SUMMARY_EVERY))
+		return;
+	log_info("%llu of %llu units done; %llu more since the last count (each by name at -v)",
+		 (unsigned long long)s->units_done, (unsigned long long)s->units_total,
+		 (unsigned long long)s->units_unsaid);
+	s->units_unsaid = 0;
+	s->units_said_at = now_monotonic();
+}
+
+/*
+ * The walk's units go to the store in slices of at most PLAN_SLICE_UNITS
+ * or PLAN_SLICE_SECONDS of walking, each written in one short transaction
+ * of its own: the write lock is held only while a slice is written, never
+ * while the source is read, so that starts, terminates and other
+ * supervisors get it in between.
+ */
+#define PLAN_SLICE_UNITS 256
+#define PLAN_SLICE_SECONDS 0.05
+
+struct plan_unit {
+	enum unit_kind kind;
+	char *path;
+	struct unit_size size;
+};
+
 /* Plan callbacks: record directories in the list file and units in the store. */
 struct plan_ctx {
 	struct sup *s;
 	FILE *dirs;
 	uint64_t new_units;
-	uint64_t since_commit;
-	double last_commit;
+	struct plan_unit slice[PLAN_SLICE_UNITS];
+	size_t nslice;
+	double slice_started;
 };
+
+/* Write the units of the slice in one transaction, and empty it. */
+static int
+plan_flush(struct plan_ctx *pc)
+{
+	struct store *st = pc->s->st;
+	size_t i;
+	int64_t id;
+	int rc = SYNC_OK;
+
+	if (pc->nslice > 0 && (rc = store_begin(st)) == SYNC_OK) {
+		for (i = 0; i < pc->nslice && rc == SYNC_OK; i++) {
+			/* A resumed transfer walks again: units it has already are kept as they are. */
+			rc = store_unit_add(st, pc->s->t.id, pc->slice[i].kind, pc->slice[i].path,
+					    &pc->slice[i].size, &id);
+			pc->new_units += rc == SYNC_OK && id != 0;
+		}
+		if (rc == SYNC_OK)
+			rc = store_commit(st);
+		if (rc < 0)
+			store_rollback(st);
+	}
+	for (i = 0; i < pc->nslice; i++)
+		free(pc->slice[i].path);
+	pc->nslice = 0;
+	pc->slice_started = now_monotonic();
+	return rc;
+}
 
 static int
 plan_dir(const char *relpath, void *ctx)
@@ -442,13 +530,12 @@ static int
 plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size, void *ctx)
 {
 	struct plan_ctx *pc = ctx;
-	int64_t id;
+	struct plan_unit *pu = &pc->slice[pc->nslice++];
 	int rc;
 
-	/* A resumed transfer walks again: units it has already are kept as they are. */
-	if ((rc = store_unit_add(pc->s->st, pc->s->t.id, kind, relpath, size, &id)) < 0)
-		return rc;
-	pc->new_units += id != 0;
+	pu->kind = kind;
+	pu->path = xstrdup(relpath);
+	pu->size = *size;
 	/* What the batches will be like (see one_rsync_takes_all). */
 	if (kind == UNIT_FILE && size->bytes > pc->s->largest_file)
 		pc->s->largest_file = size->bytes;
@@ -456,13 +543,10 @@ plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size
 		pc->s->compressed_files++;
 	if (size->bytes / (size->files ? size->files : 1) >= SMALL_FILE_BYTES)
 		pc->s->units_not_small++;
-	/* Commit in slices so that other writers are never kept waiting long. */
-	if (++pc->since_commit >= 1000 || now_monotonic() - pc->last_commit > 0.2) {
-		if ((rc = store_commit(pc->s->st)) < 0 || (rc = store_begin(pc->s->st)) < 0)
-			return rc;
-		pc->since_commit = 0;
-		pc->last_commit = now_monotonic();
-	}
+	if ((pc->nslice == PLAN_SLICE_UNITS ||
+	     now_monotonic() - pc->slice_started > PLAN_SLICE_SECONDS) &&
+	    (rc = plan_flush(pc)) < 0)
+		return rc;
 	return got_stop_signal ? 1 : 0;
 }
 
@@ -517,8 +601,11 @@ static int
 plan_transfer(struct sup *s)
 {
 	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL };
-	struct plan_ctx pc = { s, NULL, 0, 0, 0 };
+	struct plan_ctx pc;
 	int fd, rc;
+
+	memset(&pc, 0, sizeof pc);
+	pc.s = s;
 
 	fd = open(s->dirs_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || (pc.dirs = fdopen(fd, "w")) == NULL) {
@@ -528,22 +615,21 @@ plan_transfer(struct sup *s)
 		return SYNC_ERR_SYSTEM;
 	}
 	cb.ctx = &pc;
-	pc.last_commit = now_monotonic();
-	if ((rc = store_begin(s->st)) < 0) {
-		fclose(pc.dirs);
-		set_failure(s, "%s", store_errmsg(s->st));
-		return rc;
-	}
+	pc.slice_started = now_monotonic();
 	rc = plan_walk(s->t.source, s->t.max_depth, &cb);
 	if (rc < 0) {
-		store_rollback(s->st);
+		int errnum = errno;
+
+		plan_flush(&pc);
 		if (rc == SYNC_ERR_STORE)
 			set_failure(s, "%s", store_errmsg(s->st));
 		else
 			set_failure(s, "cannot read source '%s': %s", s->shown_source,
-				    strerror(errno));
-	} else if ((rc = store_commit(s->st)) < 0)
+				    strerror(errnum));
+	} else if (plan_flush(&pc) < 0) {
+		rc = SYNC_ERR_STORE;
 		set_failure(s, "%s", store_errmsg(s->st));
+	}
 	if (fclose(pc.dirs) != 0 && rc >= 0) {
 		set_failure(s, "cannot write '%s': %s", s->dirs_file, strerror(errno));
 		rc = SYNC_ERR_SYSTEM;
@@ -1669,14 +1755,15 @@ finish_batch(struct sup *s, struct worker *w)
 			count_done(s, u);
 			/* Sent much less than moved: the far side had (some of) it already. */
 			if (w->nunits == 1)
-				log_info("done '%s': %llu files, %llu bytes, %llu bytes sent",
-					 path.buf, (unsigned long long)b->files_done,
-					 (unsigned long long)b->bytes_done,
-					 (unsigned long long)w->sent);
+				log_msg(unit_line_level(s),
+					"done '%s': %llu files, %llu bytes, %llu bytes sent",
+					path.buf, (unsigned long long)b->files_done,
+					(unsigned long long)b->bytes_done,
+					(unsigned long long)w->sent);
 			else
-				log_info("done '%s': %llu files, %llu bytes", path.buf,
-					 (unsigned long long)b->files_done,
-					 (unsigned long long)b->bytes_done);
+				log_msg(unit_line_level(s), "done '%s': %llu files, %llu bytes",
+					path.buf, (unsigned long long)b->files_done,
+					(unsigned long long)b->bytes_done);
 			unit_release(u);
 		} else if (b->excluded) {
 			store_unit_set_state(s->st, u->id, UNIT_EXCLUDED, u->attempts, NULL);
@@ -1769,6 +1856,7 @@ finish_batch(struct sup *s, struct worker *w)
 		log_info("rsync of %zu units done: %llu files, %llu bytes, %llu bytes sent",
 			 w->nunits, (unsigned long long)w->files_done,
 			 (unsigned long long)w->bytes_done, (unsigned long long)w->sent);
+	say_units_done(s, false);
 	w->nunits = 0;
 	/* Those of units that run again are said again, or not, by that run. */
 	worker_forget_problems(w);
@@ -4154,6 +4242,33 @@ sup_release(struct sup *s)
 	free(s->failure);
 }
 
+/*
+ * Forget the transfers that ended more than prune_days ago, but the newest
+ * prune_keep (and what store_prune always keeps), once a day: the history
+ * and the database would grow without bound, and the portal never prunes.
+ * The store's maintenance, not the transfer's: logged without its id.
+ */
+static void
+prune_history(struct store *st, const struct supervisor_config *cfg)
+{
+	int64_t now = (int64_t)time(NULL);
+	uint64_t n = 0;
+	bool due = false;
+
+	if (cfg->prune_days == 0)
+		return;
+	log_set_transfer(0);
+	if (store_prune_due(st, now, PRUNE_EVERY, &due) < 0 ||
+	    (due && store_prune(st, now - (int64_t)cfg->prune_days * 86400, cfg->prune_keep,
+				&n) < 0)) {
+		log_warn("cannot prune the history: %s", store_errmsg(st));
+		return;
+	}
+	if (n > 0)
+		log_info("pruned %llu transfers that ended more than %u days ago (prune_days)",
+			 (unsigned long long)n, cfg->prune_days);
+}
+
 int
 supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	       enum transfer_state *final)
@@ -4406,6 +4521,7 @@ finish:
 	stop_master(&s);
 	remove_tmpdir(&s);
 	*final = final_state(&s, &reason);
+	say_units_done(&s, true);
 	if (store_transfer_set_totals(st, s.t.id, s.bytes_done, s.files_done) < 0 ||
 	    store_transfer_finish(st, s.t.id, *final, reason) < 0) {
 		log_error("cannot record the end of the transfer: %s", store_errmsg(st));
@@ -4419,6 +4535,8 @@ finish:
 		(unsigned long long)s.files_done, (unsigned long long)s.bytes_done,
 		reason ? ": " : "", reason ? reason : "");
 	free(reason);
+	prune_history(st, cfg);
+	log_set_transfer(s.t.id);
 	sup_release(&s);
 	restore_signals();
 	return rc;

@@ -51,6 +51,8 @@ struct supervisor_config {
 	const char *ssh_config;    /* ssh -F, or NULL */
 	uint64_t log_rotate_bytes; /* rotate a log past this size, 0 never */
 	unsigned keep_connection;  /* seconds a connection stays for the next transfer, 0 none */
+	unsigned prune_days;       /* forget transfers ended this many days ago, 0 never */
+	uint64_t prune_keep;       /* ... keeping at least this many of the newest */
 	bool progress_display;     /* draw a progress line on stderr */
 	bool detached;             /* runs in a session made for it (start) */
 	/* Called once the transfer is marked running (start's handshake). */

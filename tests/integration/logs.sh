@@ -8,8 +8,13 @@ state=$HOME/scow/.scow-sync
 src=$T/src/data
 make_sample_tree "$src"
 
+# A log left open to others (by an older version, a copy) is made private.
+mkdir -p -m 700 "$state"
+: >"$state/scow-sync.log"
+chmod 644 "$state/scow-sync.log"
 scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst1" -p "$SSHD_PORT" \
 	-k "$SSH_KEY" || fail "run exited $?"
+[ "$(stat -c %a "$state/scow-sync.log")" = 600 ] || fail "an existing log stayed open to others"
 scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst2" -p 1 \
 	-k "$SSH_KEY" && fail "a run to a closed port succeeded"
 
@@ -61,5 +66,41 @@ after=$(cat "$state"/scow-sync.log.[0-9] "$state/scow-sync.log" | grep -c .)
 cat "$state"/scow-sync.log* 2>/dev/null | grep -av '^2026-11-30T00:00:00+0000 \[0\] info: filler x*$' |
 	grep -avE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}[+-][0-9]{4} \[[0-9]+\] (info|warning|error): ' &&
 	fail "a torn line in the logs"
+unset SCOW_SYNC_LOG_MAX_MIB
+
+# A transfer of many units names the first 100 done, then counts the rest
+# (all of them by name at -v): it cannot rotate its own start away.
+many=$T/src/many
+mkdir -p "$many"
+for i in $(seq 300); do echo "$i" >"$many/f$i"; done
+scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$many" -d "$T/many1" -m 1 \
+	-p "$SSHD_PORT" -k "$SSH_KEY" || fail "run of many units exited $?"
+id=$(scow-sync query --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["transfers"][0]["id"])')
+n=$(scow-sync log "$id" | grep -c "info: done '")
+[ "$n" = 100 ] || fail "$n units named in the log, not 100"
+scow-sync log "$id" | grep -q "info: 300 of 300 units done; 200 more since the last count" ||
+	fail "the units done are not counted: $(scow-sync log "$id" | tail -3)"
+scow-sync run -v -a "$SSH_HOST" -u "$SSH_USER" -s "$many" -d "$T/many2" -m 1 \
+	-p "$SSHD_PORT" -k "$SSH_KEY" 2>/dev/null || fail "run -v of many units exited $?"
+n=$(scow-sync log "$((id + 1))" | grep -c "] \(info\|debug\): done '")
+[ "$n" = 300 ] || fail "$n units named in the log at -v, not 300"
+
+# The first lines written again after a rotation show only where the lines
+# they repeat are gone: 90 lost its start, 91 did not.
+state2=$T/state2
+mkdir -m 700 "$state2"
+line() { echo "2026-11-30T00:00:0$1+0000 [$2] info: $3"; }
+{ line 0 91 "transfer of 'b' started"; } >"$state2/scow-sync.log.2"
+{ line 1 90 "(from the start) transfer of 'a' started"; line 1 91 "(from the start) transfer of 'b' started"
+  line 1 90 "middle"; line 1 91 "middle"; } >"$state2/scow-sync.log.1"
+{ line 2 90 "(from the start) transfer of 'a' started"; line 2 91 "(from the start) transfer of 'b' started"
+  line 3 90 "transfer done"; line 3 91 "transfer done"; } >"$state2/scow-sync.log"
+[ "$(SCOW_SYNC_HOME=$state2 scow-sync log 90 | cut -d' ' -f3-)" = "info: (from the start) transfer of 'a' started
+info: middle
+info: transfer done" ] || fail "log 90: $(SCOW_SYNC_HOME=$state2 scow-sync log 90)"
+[ "$(SCOW_SYNC_HOME=$state2 scow-sync log 91 | cut -d' ' -f3-)" = "info: transfer of 'b' started
+info: middle
+info: transfer done" ] || fail "log 91: $(SCOW_SYNC_HOME=$state2 scow-sync log 91)"
+
 no_processes_left || fail "processes left behind"
 finish

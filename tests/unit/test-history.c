@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "history.h"
 #include "unit.h"
@@ -90,9 +91,114 @@ test_options(void)
 	CHECK_INT(history_option(&f, 'x', NULL, 1000000, err, sizeof err), 0);
 }
 
+/* Add "ID:STATE " of each transfer the walk shows. */
+static int
+collect(const struct history_entry *e, void *ctx)
+{
+	strbuf_addf(ctx, "%lld:%s ", (long long)e->t.id, transfer_state_name(e->t.state));
+	return 0;
+}
+
+/* Walk with f and return what it showed (caller frees). */
+static char *
+walk(struct store *st, const struct history_filter *f, int64_t now)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	CHECK_INT(history_foreach(st, f, now, collect, &sb), SYNC_OK);
+	return strbuf_detach(&sb, NULL);
+}
+
+/*
+ * The store selects what the history shows (the window, the states), and
+ * the selection is the one the options promise: unfinished and interrupted
+ * ones always, ended ones in the window, a running one whose supervisor is
+ * gone shown (and found by --state) as interrupted.
+ */
+static void
+test_walk(void)
+{
+	char tmp[] = "/tmp/scow-sync-test-history-XXXXXX";
+	struct proc_id gone = { getpid(), 12345, getuid() };   /* not this process's start */
+	struct history_filter f;
+	struct store *st = NULL;
+	struct transfer t;
+	int64_t now = (int64_t)time(NULL), ids[5];
+	char err[256], *got, *cmd;
+	int i;
+
+	if (mkdtemp(tmp) == NULL || store_open(tmp, &st, err, sizeof err) < 0) {
+		CHECK(0);
+		return;
+	}
+	memset(&t, 0, sizeof t);
+	t.address = "host";
+	t.user = "u";
+	t.source = "/s";
+	t.destination = "/d";
+	t.key_path = "/k";
+	t.supervisor = gone;
+	for (i = 0; i < 5; i++) {
+		CHECK_INT(store_transfer_insert(st, &t), SYNC_OK);
+		ids[i] = t.id;
+	}
+	/* 1 done two days ago, 2 done now, 3 interrupted a month ago, 4 running, 5 failed 10 days ago. */
+	CHECK_INT(store_transfer_finish(st, ids[0], TRANSFER_DONE, NULL), SYNC_OK);
+	CHECK_INT(store_transfer_finish(st, ids[1], TRANSFER_DONE, NULL), SYNC_OK);
+	CHECK_INT(store_transfer_finish(st, ids[2], TRANSFER_INTERRUPTED, "x"), SYNC_OK);
+	CHECK_INT(store_transfer_set_running(st, ids[3], &gone, 0, NULL), SYNC_OK);
+	CHECK_INT(store_transfer_finish(st, ids[4], TRANSFER_FAILED, "x"), SYNC_OK);
+	cmd = xasprintf("sqlite3 '%s/scow-sync.db' 'UPDATE transfers SET finished_at = "
+			"finished_at - 2 * 86400, created_at = created_at - 2 * 86400 WHERE id = %lld; "
+			"UPDATE transfers SET finished_at = finished_at - 30 * 86400 WHERE id = %lld; "
+			"UPDATE transfers SET finished_at = finished_at - 10 * 86400 WHERE id = %lld'",
+			tmp, (long long)ids[0], (long long)ids[2], (long long)ids[4]);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+
+	history_filter_init(&f, now);
+	/* First: 4 is still recorded as running, and found as interrupted. */
+	f.states = 1u << TRANSFER_INTERRUPTED;
+	got = walk(st, &f, now);
+	CHECK_STR(got, "4:interrupted 3:interrupted ");
+	free(got);
+	f.states = 0;
+	got = walk(st, &f, now);
+	CHECK_STR(got, "4:interrupted 3:interrupted 2:done ");
+	free(got);
+	f.all = true;
+	got = walk(st, &f, now);
+	CHECK_STR(got, "5:failed 4:interrupted 3:interrupted 2:done 1:done ");
+	free(got);
+	f.all = false;
+	f.since = now - 5 * 86400;
+	got = walk(st, &f, now);
+	CHECK_STR(got, "4:interrupted 3:interrupted 2:done 1:done ");
+	free(got);
+	f.states = 1u << TRANSFER_DONE;
+	got = walk(st, &f, now);
+	CHECK_STR(got, "2:done 1:done ");
+	free(got);
+	f.states = (1u << TRANSFER_DONE) | (1u << TRANSFER_FAILED);
+	f.all = true;
+	got = walk(st, &f, now);
+	CHECK_STR(got, "5:failed 2:done 1:done ");
+	free(got);
+	f.states = 0;
+	f.id = ids[0];
+	got = walk(st, &f, now);
+	CHECK_STR(got, "1:done ");
+	free(got);
+	store_close(st);
+	cmd = xasprintf("rm -rf '%s'", tmp);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+}
+
 int
 main(void)
 {
+	test_walk();
 	test_states();
 	test_since();
 	test_options();

@@ -73,6 +73,183 @@ test_open_together(const char *base)
 	CHECK_INT(failed, 0);
 }
 
+/*
+ * A store whose write lock another process holds (a supervisor planning a
+ * large tree): opening it to read takes no lock, so it neither waits for
+ * the writer nor fails.
+ */
+static void
+test_open_while_written(const char *base)
+{
+	char *dir = xasprintf("%s/held", base);
+	struct store *writer = NULL, *reader = NULL;
+	uint64_t counts[5];
+	char err[256];
+
+	CHECK_INT(store_open(dir, &writer, err, sizeof err), SYNC_OK);
+	CHECK_INT(store_begin(writer), SYNC_OK);
+	/* Waiting for the lock would end in "database is locked" after the busy timeout. */
+	CHECK_INT(store_open(dir, &reader, err, sizeof err), SYNC_OK);
+	if (reader)
+		CHECK_INT(store_unit_counts(reader, 1, counts), SYNC_OK);
+	store_close(reader);
+	store_rollback(writer);
+	store_close(writer);
+	free(dir);
+}
+
+/* Check a transfer's sizes: units pending, running, done, failed, excluded; files, bytes. */
+#define CHECK_SIZES(st, id, p, r, d, f, x, files, bytes) \
+	do { \
+		struct transfer_sizes sz_; \
+		CHECK_INT(store_transfer_sizes(st, id, &sz_), SYNC_OK); \
+		CHECK_INT(sz_.units[UNIT_PENDING], p); \
+		CHECK_INT(sz_.units[UNIT_RUNNING], r); \
+		CHECK_INT(sz_.units[UNIT_DONE], d); \
+		CHECK_INT(sz_.units[UNIT_FAILED], f); \
+		CHECK_INT(sz_.units[UNIT_EXCLUDED], x); \
+		CHECK_INT(sz_.files_total, files); \
+		CHECK_INT(sz_.bytes_total, bytes); \
+	} while (0)
+
+/*
+ * The counts query and status show are kept as units change, not counted
+ * per call: they stay right through every change a unit goes through, and
+ * through a migration from the schema before them.
+ */
+static void
+test_totals(const char *base)
+{
+	char *dir = xasprintf("%s/totals", base), *db = xasprintf("%s/scow-sync.db", dir);
+	struct proc_id me = { getpid(), 12345, getuid() };
+	struct unit_size s1 = { 1, 100 }, s2 = { 10, 2000 }, s3 = { 5, 30000 };
+	struct store *st = NULL;
+	struct transfer t, other, got;
+	struct transfer_sizes sz;
+	enum transfer_state was;
+	int64_t u1, u2, u3, u4, twin;
+	uint64_t n, counts[5];
+	char err[256];
+
+	CHECK_INT(store_open(dir, &st, err, sizeof err), SYNC_OK);
+	if (st == NULL)
+		goto out;
+	memset(&t, 0, sizeof t);
+	t.address = "host";
+	t.user = "u";
+	t.port = 22;
+	t.source = "/s";
+	t.destination = "/d";
+	t.key_path = "/k";
+	t.supervisor = me;
+	other = t;
+	other.source = "/other";
+	CHECK_INT(store_transfer_insert(st, &t), SYNC_OK);
+	CHECK_INT(store_transfer_insert(st, &other), SYNC_OK);
+	/* A new transfer: all zero. */
+	CHECK_SIZES(st, t.id, 0, 0, 0, 0, 0, 0, 0);
+	CHECK_INT(store_unit_add(st, t.id, UNIT_FILE, "s/a", &s1, &u1), SYNC_OK);
+	CHECK_INT(store_unit_add(st, t.id, UNIT_TREE, "s/b", &s2, &u2), SYNC_OK);
+	CHECK_INT(store_unit_add(st, t.id, UNIT_TREE, "s/c", &s3, &u3), SYNC_OK);
+	CHECK_INT(store_unit_add(st, t.id, UNIT_FILE, "s/d", NULL, &u4), SYNC_OK);
+	/* Added again by a walk done twice: nothing counts twice. */
+	CHECK_INT(store_unit_add(st, t.id, UNIT_FILE, "s/a", &s1, NULL), SYNC_OK);
+	CHECK_INT(store_unit_add(st, other.id, UNIT_FILE, "other/x", &s3, NULL), SYNC_OK);
+	CHECK_SIZES(st, t.id, 4, 0, 0, 0, 0, 16, 32100);
+	CHECK_SIZES(st, other.id, 1, 0, 0, 0, 0, 5, 30000);
+
+	CHECK_INT(store_unit_set_state(st, u1, UNIT_RUNNING, 1, NULL), SYNC_OK);
+	CHECK_INT(store_unit_set_state(st, u2, UNIT_RUNNING, 1, NULL), SYNC_OK);
+	/* The same state again changes nothing. */
+	CHECK_INT(store_unit_set_state(st, u2, UNIT_RUNNING, 2, NULL), SYNC_OK);
+	{
+		struct unit_progress p = { u2, "s/b/f", 700, 35, 50.0, 5, 300, 1 };
+
+		CHECK_INT(store_progress_write(st, &p, 1), SYNC_OK);
+	}
+	CHECK_SIZES(st, t.id, 2, 2, 0, 0, 0, 16, 32100);
+	CHECK_INT(store_transfer_sizes(st, t.id, &sz), SYNC_OK);
+	CHECK_INT(sz.bytes_settled, 1000);   /* what the running unit moved, the file in flight too */
+	CHECK(sz.rate > 49.0 && sz.rate < 51.0);
+	CHECK_INT(store_unit_set_done(st, u1, 1, 100, 1), SYNC_OK);
+	CHECK_INT(store_unit_set_state(st, u3, UNIT_FAILED, 3, "disk"), SYNC_OK);
+	CHECK_SIZES(st, t.id, 1, 1, 1, 1, 0, 16, 32100);
+	CHECK_INT(store_transfer_sizes(st, t.id, &sz), SYNC_OK);
+	CHECK_INT(sz.files_settled, 1);
+	CHECK_INT(sz.bytes_settled, 1100);
+	CHECK_INT(sz.files_failed, 5);
+	/* Excluded parts leave the totals of what moves. */
+	CHECK_INT(store_units_exclude(st, t.id, "s/c", &n), SYNC_OK);
+	CHECK_INT(n, 1);
+	CHECK_SIZES(st, t.id, 1, 1, 1, 0, 1, 11, 2100);
+	CHECK_INT(store_unit_counts(st, t.id, counts), SYNC_OK);
+	CHECK_INT(counts[UNIT_EXCLUDED], 1);
+	CHECK_INT(counts[UNIT_RUNNING], 1);
+	/* A dead supervisor's running units go back to pending. */
+	CHECK_INT(store_units_reset_running(st, t.id), SYNC_OK);
+	CHECK_SIZES(st, t.id, 2, 0, 1, 0, 1, 11, 2100);
+	/* A resume keeps excluded parts out; a new start of the request wants them back. */
+	CHECK_INT(store_unit_set_state(st, u4, UNIT_FAILED, 3, "x"), SYNC_OK);
+	CHECK_INT(store_transfer_finish(st, t.id, TRANSFER_FAILED, "x"), SYNC_OK);
+	CHECK_INT(store_transfer_resume(st, t.id, &me, never_alive, &was, &twin), SYNC_OK);
+	CHECK_SIZES(st, t.id, 2, 0, 1, 0, 1, 11, 2100);
+	CHECK_INT(store_transfer_finish(st, t.id, TRANSFER_FAILED, "x"), SYNC_OK);
+	{
+		struct transfer again = t;
+		enum claim_result claim;
+
+		CHECK_INT(store_transfer_claim(st, &again, never_alive, &claim), SYNC_OK);
+		CHECK_INT(claim, CLAIM_RESUMED);
+	}
+	CHECK_SIZES(st, t.id, 3, 0, 1, 0, 0, 16, 32100);
+	CHECK_INT(store_transfer_get(st, t.id, &got), SYNC_OK);
+	CHECK_INT(got.units_total, 4);
+	CHECK_INT(got.units_done, 1);
+	CHECK_INT(got.units_failed, 0);
+	transfer_release(&got);
+	store_close(st);
+	st = NULL;
+
+	/*
+	 * A store from before the totals (the schema of version 5, with
+	 * transfers and units in it): the migration counts what is there.
+	 */
+	{
+		char *cmd = xasprintf("sqlite3 '%s' 'DROP TABLE unit_totals; DROP TABLE store_notes; "
+				      "DROP INDEX transfers_ended; DROP TRIGGER unit_totals_transfer; "
+				      "DROP TRIGGER unit_totals_add; DROP TRIGGER unit_totals_remove; "
+				      "DROP TRIGGER unit_totals_change; PRAGMA user_version = 5' "
+				      ">/dev/null 2>&1", db);
+
+		CHECK(system(cmd) == 0);
+		free(cmd);
+	}
+	CHECK_INT(store_open(dir, &st, err, sizeof err), SYNC_OK);
+	if (st == NULL)
+		goto out;
+	CHECK_SIZES(st, t.id, 3, 0, 1, 0, 0, 16, 32100);
+	CHECK_SIZES(st, other.id, 1, 0, 0, 0, 0, 5, 30000);
+	CHECK_INT(store_transfer_get(st, other.id, &got), SYNC_OK);
+	CHECK_STR(got.source, "/other");
+	CHECK_INT(got.units_total, 1);
+	transfer_release(&got);
+	/* And they are kept from there on. */
+	CHECK_INT(store_unit_set_done(st, u2, 1, 2000, 10), SYNC_OK);
+	CHECK_SIZES(st, t.id, 2, 0, 2, 0, 0, 16, 32100);
+	{
+		struct transfer third = t;
+
+		third.source = "/third";
+		CHECK_INT(store_transfer_insert(st, &third), SYNC_OK);
+		CHECK_INT(store_unit_add(st, third.id, UNIT_FILE, "third", &s2, NULL), SYNC_OK);
+		CHECK_SIZES(st, third.id, 1, 0, 0, 0, 0, 10, 2000);
+	}
+out:
+	store_close(st);
+	free(dir);
+	free(db);
+}
+
 int
 main(void)
 {
@@ -92,6 +269,8 @@ main(void)
 	if (mkdtemp(tmp) == NULL)
 		return 99;
 	test_open_together(tmp);
+	test_open_while_written(tmp);
+	test_totals(tmp);
 	dir = xasprintf("%s/a/b/state", tmp);
 	db = xasprintf("%s/scow-sync.db", dir);
 	CHECK_INT(store_open(dir, &st, err, sizeof err), SYNC_OK);
@@ -180,7 +359,8 @@ main(void)
 		transfer_release(&got);
 	}
 	{
-		struct transfer_filter f = { "host", "alice", "/data/r\xff\nun", false };
+		struct transfer_filter f = { .address = "host", .user = "alice",
+					      .source = "/data/r\xff\nun" };
 
 		count = 0;
 		CHECK_INT(store_transfer_foreach(st, &f, count_transfer, &count), SYNC_OK);
