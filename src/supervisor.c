@@ -329,6 +329,26 @@ restore_signals(void)
 	wake_pipe[0] = wake_pipe[1] = -1;
 }
 
+/*
+ * Name the program that reads pieces scow-sync where that is the same
+ * file: run as a legacy name (a hard link, as make install makes them),
+ * /proc/self/exe says scow-sync-start, and the readers would show in ps
+ * under the portal's command.
+ */
+static void
+reader_by_own_name(char *path, size_t size)
+{
+	struct stat self, sib;
+	char *dir = path_dirname(path), *own = xasprintf("%s/scow-sync", dir);
+
+	if (strcmp(path_basename(path), "scow-sync") != 0 && strlen(own) < size &&
+	    stat(path, &self) == 0 && stat(own, &sib) == 0 &&
+	    self.st_dev == sib.st_dev && self.st_ino == sib.st_ino)
+		memcpy(path, own, strlen(own) + 1);
+	free(dir);
+	free(own);
+}
+
 int
 supervisor_config_from_settings(struct supervisor_config *cfg, const struct settings *st,
 				char *err, size_t errlen)
@@ -363,6 +383,7 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 		if (n > 0) {
 			cfg->self_path_buf[n] = '\0';
 			cfg->self_path = cfg->self_path_buf;
+			reader_by_own_name(cfg->self_path_buf, sizeof cfg->self_path_buf);
 		}
 	}
 	s = getenv("SCOW_SYNC_RSYNC");
