@@ -2617,13 +2617,16 @@ finish_piece(struct sup *s, struct worker *w)
 		sp->done_bytes += len;
 	else if (!w->stopped && !got_stop_signal) {
 		struct strbuf reason = STRBUF_INIT;
+		/* spawn_status_text's buffer is static: one status at a time. */
+		char *ssh_status = xstrdup(spawn_status_text(w->status));
 
 		sp->failed++;
 		last_error_line(w, &reason);
 		/* Not fatal: the rsync that follows sends what this piece did not. */
 		log_warn("piece %d of a large file: ssh %s, reader %s%s%s", w->piece,
-			 spawn_status_text(w->status), spawn_status_text(w->feeder_status),
+			 ssh_status, spawn_status_text(w->feeder_status),
 			 reason.len ? ": " : "", reason.buf);
+		free(ssh_status);
 		strbuf_release(&reason);
 	}
 	w->file_bytes = 0;
