@@ -2,7 +2,8 @@
 # bench/run.sh: scow-sync against plain rsync and fpsync on emulated links.
 #
 #   bench/run.sh [-p "direct wan far"] [-w "big ten small mixed text"] [-r REPS]
-#                [-t "scow-sync scow-sync-cold rsync fpsync"] [-s SCALE] [-b SECONDS]
+#                [-t "scow-sync scow-sync-cold scow-sync-portal rsync fpsync"] [-s SCALE]
+#                [-b SECONDS]
 #
 # Needs a built tree (SCOW_SYNC_BUILDDIR, default ./), rsync, ssh, sshd,
 # fpsync (Debian package fpart), openssl and python3. Starts a private sshd
@@ -21,11 +22,14 @@ export SCOW_SYNC_SRCDIR=$here SCOW_SYNC_BUILDDIR=${SCOW_SYNC_BUILDDIR:-$here}
 # The tests turn kept connections off; the bench measures scow-sync as it
 # ships (each run can take the connection of the run before it, within
 # keep_connection), and as scow-sync-cold, every run paying its handshake.
+# scow-sync-portal is the portal's path: scow-sync-start (by the name make
+# install links), then scow-sync-query every second until the transfer
+# has ended, the time the portal's user waits.
 unset SCOW_SYNC_KEEP_CONNECTION
 
 profiles="direct wan far"
 workloads="big ten small mixed"
-tools="scow-sync rsync fpsync"
+tools="scow-sync scow-sync-portal rsync fpsync"
 reps=3
 scale=1
 slow_shell=0
@@ -139,6 +143,15 @@ start_link() {
 	wait_for 5 test -s "$T/linkem.$1.port" || { echo "bench: linkem did not start"; exit 2; }
 }
 
+# As the portal waits for a transfer it started: scow-sync-query every
+# second, until the transfer has ended (its end is in the log).
+portal_wait() {
+	while sleep 1; do
+		scow-sync-query >/dev/null || return 1
+		transfer_finished && return 0
+	done
+}
+
 # run_tool TOOL PORT SRC DSTDIR: copy SRC to DSTDIR/basename(SRC) on the sshd.
 run_tool() {
 	local ssh="ssh -p $2 -i $SSH_KEY -o BatchMode=yes -o StrictHostKeyChecking=accept-new"
@@ -149,6 +162,9 @@ run_tool() {
 	scow-sync-cold)
 		SCOW_SYNC_KEEP_CONNECTION=0 scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$3" \
 			-d "$4" -p "$2" -k "$SSH_KEY" ;;
+	scow-sync-portal)
+		scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -s "$3" -d "$4" -p "$2" \
+			-k "$SSH_KEY" && portal_wait ;;
 	rsync)
 		rsync -a -e "$ssh" "$3" "$SSH_HOST:$4/" ;;
 	fpsync)

@@ -1,14 +1,16 @@
 /*
  * __read-piece: the local end of one piece of a large file (see rsync.h).
  *
- *   scow-sync __read-piece OFFSET LENGTH KIB_PER_S PATH
+ *   scow-sync __read-piece OFFSET LENGTH KIB_PER_S  < PATH NUL HEADER
  *
- * Writes bytes [OFFSET, OFFSET + LENGTH) of PATH to stdout (a pipe into
- * ssh), at most KIB_PER_S KiB/s when that is not 0, and tells the
+ * Writes HEADER (where the far side is to put it, see rsync.h), then
+ * bytes [OFFSET, OFFSET + LENGTH) of PATH, to stdout (a pipe into ssh), at
+ * most KIB_PER_S KiB/s when that is not 0, and tells the
  * supervisor on stderr how far it is ("N bytes", twice a second and at the
  * end), then the SHA-1 of what it sent ("//sha1 HEX"), which the far side
- * takes of what arrived. Internal: started by the supervisor, not listed
- * among the commands.
+ * takes of what arrived. The path comes on stdin, not on the command line,
+ * where any local user could read it. Internal: started by the
+ * supervisor, not listed among the commands.
  */
 #include "config.h"
 
@@ -27,6 +29,7 @@
 #include "util.h"
 
 #define READ_CHUNK (256 * 1024)
+#define INPUT_MAX (64 * 1024)   /* the path and the header: what a pipe holds */
 #define REPORT_INTERVAL 0.5   /* seconds */
 
 /* Say the digest of what was sent, in the far side's sha1sum's hex. */
@@ -59,6 +62,29 @@ report(uint64_t done)
 	(void)!write(STDERR_FILENO, line, (size_t)n);
 }
 
+/* Read all of stdin (at most INPUT_MAX bytes) into in. */
+static int
+read_input(struct strbuf *in)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = read(STDIN_FILENO, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (in->len + (size_t)n > INPUT_MAX) {
+			errno = E2BIG;
+			return -1;
+		}
+		strbuf_add(in, chunk, (size_t)n);
+	}
+}
+
 int
 cmd_read_piece(int argc, char **argv)
 {
@@ -66,19 +92,36 @@ cmd_read_piece(int argc, char **argv)
 	uint64_t done = 0;
 	double start, last_report = 0;
 	EVP_MD_CTX *md = NULL;
-	char *buf;
-	int fd, code = EXIT_FAILED;
+	struct strbuf in = STRBUF_INIT;
+	const char *path, *nul;
+	char *buf = NULL;
+	int fd = -1, code = EXIT_FAILED;
 
-	if (argc != 6 || parse_ullong(argv[2], 0, INT64_MAX, &off) < 0 ||
+	if (argc != 5 || parse_ullong(argv[2], 0, INT64_MAX, &off) < 0 ||
 	    parse_ullong(argv[3], 0, INT64_MAX, &len) < 0 ||
 	    parse_ullong(argv[4], 0, 1ULL << 40, &kib) < 0) {
-		fprintf(stderr, "usage: scow-sync __read-piece OFFSET LENGTH KIB_PER_S PATH\n");
+		fprintf(stderr, "usage: scow-sync __read-piece OFFSET LENGTH KIB_PER_S "
+			"< PATH NUL HEADER\n");
 		return EXIT_USAGE;
 	}
-	if ((fd = open(argv[5], O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		fprintf(stderr, "cannot read '%s': %s\n", argv[5], strerror(errno));
-		return EXIT_FAILED;
+	if (read_input(&in) < 0) {
+		fprintf(stderr, "cannot read the piece's path: %s\n", strerror(errno));
+		goto out;
 	}
+	if ((nul = memchr(in.buf, '\0', in.len)) == NULL || nul == in.buf) {
+		fprintf(stderr, "usage: scow-sync __read-piece OFFSET LENGTH KIB_PER_S "
+			"< PATH NUL HEADER\n");
+		code = EXIT_USAGE;
+		goto out;
+	}
+	path = in.buf;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		fprintf(stderr, "cannot read '%s': %s\n", path, strerror(errno));
+		goto out;
+	}
+	/* Where the far side puts it, ahead of the data. */
+	if (write_all(STDOUT_FILENO, nul + 1, in.len - (size_t)(nul + 1 - in.buf)) < 0)
+		goto out;
 	buf = xmalloc(READ_CHUNK);
 	if ((md = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(md, EVP_sha1(), NULL) != 1) {
 		EVP_MD_CTX_free(md);
@@ -93,7 +136,7 @@ cmd_read_piece(int argc, char **argv)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "cannot read '%s': %s\n", argv[5], strerror(errno));
+			fprintf(stderr, "cannot read '%s': %s\n", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -125,6 +168,8 @@ cmd_read_piece(int argc, char **argv)
 out:
 	EVP_MD_CTX_free(md);
 	free(buf);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&in);
 	return code;
 }

@@ -106,56 +106,140 @@ ssh_shell_argv(const struct ssh_target *t, const char *cmd, struct strvec *argv)
 }
 
 void
-piece_reader_argv(const char *program, const char *path, uint64_t offset, uint64_t len,
-		  unsigned long kib_per_s, struct strvec *argv)
+piece_reader_argv(const char *program, uint64_t offset, uint64_t len, unsigned long kib_per_s,
+		  struct strvec *argv)
 {
 	strvec_push(argv, program);
 	strvec_push(argv, "__read-piece");
 	strvec_pushf(argv, "%llu", (unsigned long long)offset);
 	strvec_pushf(argv, "%llu", (unsigned long long)len);
 	strvec_pushf(argv, "%lu", kib_per_s);
-	strvec_push(argv, path);
+}
+
+void
+piece_reader_input(const char *path, const char *header, size_t header_len, struct strbuf *out)
+{
+	strbuf_addstr(out, path);
+	strbuf_addch(out, '\0');
+	strbuf_add(out, header, header_len);
+}
+
+void
+piece_suffix(int64_t transfer_id, struct strbuf *out)
+{
+	strbuf_addf(out, "%s%lld", PIECE_FILE_SUFFIX, (long long)transfer_id);
+}
+
+void
+piece_header(const char *dir, const char *name, struct strbuf *out)
+{
+	strbuf_addf(out, "%zu %zu\n", strlen(dir), strlen(name));
+	strbuf_addstr(out, dir);
+	strbuf_addstr(out, name);
 }
 
 /*
- * The writer, for sh -c with DIR FILE OFFSET MORE: one line without '!', since
- * it travels single-quoted through the remote user's login shell (csh,
- * perhaps). tee hands the stream to dd and to sha1sum at once, so that the
- * digest of what arrived costs no second read and no time at the end; dd's
- * status and the digest go to stderr as "//dd N" and "//sha1 HEX". Without
- * tee's /dev/fd or sha1sum the digest is missing or wrong, and the caller
- * lets rsync check the file instead. MORE is "last" for the piece that
- * ends the file: its dd cuts the file at its offset first (no notrunc), so
- * that partial data left there before, longer than the file is now, does
- * not stay at its end.
+ * What every piece command begins with, for sh -c with SUFFIX first: the
+ * header (piece_header) from stdin. read takes the line of lengths byte by
+ * byte (a shell never reads a pipe past the newline it looks for), and dd
+ * with bs=1 exactly the bytes of each name, whatever they are (the x keeps
+ * a name's trailing newlines from $()); the data that follows stays on
+ * stdin. d is the partial directory, b the file's name, f the pieces' file.
+ */
+#define PIECE_PROLOGUE \
+	"read n m || exit 1; " \
+	"d=$(dd bs=1 count=\"$n\" status=none; echo x); d=${d%x}; " \
+	"b=$(dd bs=1 count=\"$m\" status=none; echo x); b=${b%x}; " \
+	"[ -n \"$d\" ] && [ -n \"$b\" ] || exit 1; f=\"$d/$b$1\"; "
+
+/*
+ * The writer, for sh -c with SUFFIX OFFSET SIZE: one line without '!',
+ * since it travels single-quoted through the remote user's login shell
+ * (csh, perhaps). The far side's commands take the file as a redirection,
+ * not as an argument, and mkdir only the partial directory's own name, so
+ * that its process table does not show the names either. The file is
+ * sized first: a dd with count=0 sets its length to SIZE, which cuts off
+ * whatever lay beyond from before and never touches a byte within, so
+ * each piece may do it, in any order, while others write. Every piece's
+ * dd then writes with conv=notrunc (its output opened with <>, which
+ * never truncates). tee hands
+ * the stream to dd and to sha1sum at once, so that the digest of what
+ * arrived costs no second read; dd's status and the digest go to stderr
+ * as "//dd N" and "//sha1 HEX". Without tee's /dev/fd or sha1sum the
+ * digest is missing or wrong, and the caller lets rsync check the file.
  */
 static const char piece_writer_script[] =
-	"mkdir -p -m 700 -- \"$1\" || exit 1; "
-	"if [ -h \"$1\" ] || [ -h \"$2\" ]; then exit 1; fi; "
-	"if [ \"$4\" = last ]; then c=; else c=conv=notrunc; fi; "
-	"{ tee /dev/fd/3 | dd of=\"$2\" bs=1M seek=\"$3\" oflag=seek_bytes $c "
-	"status=none; echo \"" PIECE_WRITTEN_PREFIX "$?\" >&2; } 3>&1 | sha1sum | "
+	PIECE_PROLOGUE
+	"cd -- \"${d%/*}\" && mkdir -p -m 700 -- \"${d##*/}\" || exit 1; "
+	"if [ -h \"$d\" ] || [ -h \"$f\" ]; then exit 1; fi; "
+	"dd of=/dev/stdout bs=1 seek=\"$3\" count=0 status=none </dev/null 1<>\"$f\" || exit 1; "
+	"{ tee /dev/fd/3 | dd bs=1M seek=\"$2\" oflag=seek_bytes conv=notrunc "
+	"status=none 1<>\"$f\"; echo \"" PIECE_WRITTEN_PREFIX "$?\" >&2; } 3>&1 | sha1sum | "
 	"{ read h x; echo \"" PIECE_DIGEST_PREFIX "$h\" >&2; }";
 
 void
-piece_writer_command(const char *dir, const char *file, uint64_t offset, bool last,
-		     struct strbuf *out)
+piece_writer_command(const char *suffix, uint64_t offset, uint64_t size, struct strbuf *out)
 {
 	/*
-	 * conv=notrunc: the pieces share one file; no piece truncates
-	 * another's, but the last cuts off whatever lies beyond its start
-	 * (only it writes there). dd follows symbolic links: a partial
-	 * directory or file on the far side that is a link (out of the
-	 * destination, perhaps) is not written through; the piece fails and
-	 * rsync sends that data.
+	 * dd follows symbolic links: a partial directory or file on the far
+	 * side that is a link (out of the destination, perhaps) is not
+	 * written through; the piece fails and rsync sends that data.
 	 */
 	strbuf_addstr(out, "sh -c ");
 	sq_quote(out, piece_writer_script);
 	strbuf_addstr(out, " sh ");
-	sq_quote(out, dir);
-	strbuf_addch(out, ' ');
-	sq_quote(out, file);
-	strbuf_addf(out, " %llu %s", (unsigned long long)offset, last ? "last" : "more");
+	sq_quote(out, suffix);
+	strbuf_addf(out, " %llu %llu", (unsigned long long)offset, (unsigned long long)size);
+}
+
+/*
+ * The check, for sh -c with SUFFIX SIZE, then OFFSET LENGTH HEX of each
+ * piece: the file has SIZE bytes, and each range, read back from the
+ * file (all at once, in the background), has the digest its reader sent.
+ * Any mismatch, or a dd or sha1sum that cannot, prints an x: exit 1.
+ */
+static const char piece_check_script[] =
+	PIECE_PROLOGUE
+	"if [ -h \"$d\" ] || [ -h \"$f\" ]; then exit 1; fi; test -f \"$f\" || exit 1; "
+	"s=$(wc -c <\"$f\") && [ $s = \"$2\" ] || exit 1; shift 2; "
+	"r=$(while [ $# -ge 3 ]; do { h=$(dd bs=1M skip=\"$1\" count=\"$2\" "
+	"iflag=skip_bytes,count_bytes status=none <\"$f\" | sha1sum); "
+	"[ \"${h%% *}\" = \"$3\" ] || echo x; } & shift 3; done); [ -z \"$r\" ]";
+
+void
+piece_check_command(const char *suffix, uint64_t size, const struct piece_sum *sums, int n,
+		    struct strbuf *out)
+{
+	int k;
+
+	strbuf_addstr(out, "sh -c ");
+	sq_quote(out, piece_check_script);
+	strbuf_addstr(out, " sh ");
+	sq_quote(out, suffix);
+	strbuf_addf(out, " %llu", (unsigned long long)size);
+	for (k = 0; k < n; k++)
+		strbuf_addf(out, " %llu %llu %s", (unsigned long long)sums[k].offset,
+			    (unsigned long long)sums[k].len, sums[k].hex);
+}
+
+/*
+ * Giving back, for sh -c with SUFFIX: the pieces' file, if there is one,
+ * becomes rsync's partial file of the name (never into a directory of
+ * that name), the basis of the rsync that checks it. (mv has to name
+ * both, on the far side only, as the rename of finish.h does.)
+ */
+static const char piece_give_back_script[] =
+	PIECE_PROLOGUE
+	"if [ -h \"$d\" ] || [ -h \"$f\" ]; then exit 1; fi; test -f \"$f\" || exit 0; "
+	"mv -f -T -- \"$f\" \"$d/$b\"";
+
+void
+piece_give_back_command(const char *suffix, struct strbuf *out)
+{
+	strbuf_addstr(out, "sh -c ");
+	sq_quote(out, piece_give_back_script);
+	strbuf_addstr(out, " sh ");
+	sq_quote(out, suffix);
 }
 
 int

@@ -67,33 +67,75 @@ void ssh_command_argv(const struct ssh_target *t, const char *const *remote_argv
 void ssh_shell_argv(const struct ssh_target *t, const char *cmd, struct strvec *argv);
 
 /*
- * Large files move in pieces, each its own stream, straight into rsync's
- * partial file. A piece is our own reader of its range (scow-sync
- * __read-piece), piped into ssh running a remote dd that writes it at its
- * offset. Both ends take the SHA-1 of the bytes as they pass: when every
- * piece's digests match, the file is complete and goes under its name
- * (see finish.h); otherwise the rsync that follows finds the pieces as
- * its basis, checks every block and sends what differs.
+ * Large files move in pieces, each its own stream, into a file of the
+ * transfer's own next to rsync's partial file (DIR/PARTIAL/NAME plus
+ * piece_suffix: no other transfer writes it). A piece is our own reader of
+ * its range (scow-sync __read-piece), piped into ssh running a remote dd
+ * that writes it at its offset. Both ends take the SHA-1 of the bytes as
+ * they pass. When every piece's digests match, the far side reads the
+ * file back and checks each range against the reader's digest (the file
+ * as it is, not only the streams), and only then does it go under its
+ * name (see finish.h); otherwise it is given back to rsync as its partial
+ * file, and the rsync that follows checks every block and sends what
+ * differs.
+ *
+ * No name is on a command line: the reader takes its path on stdin, and
+ * each remote command takes where the file is from a header ahead of its
+ * stdin (piece_header), which the reader sends before the data.
  */
 #define PIECE_DIGEST_HEX 40            /* SHA-1, in hex */
 #define PIECE_DIGEST_PREFIX "//sha1 "  /* "//sha1 HEX": a digest, from either end */
 #define PIECE_WRITTEN_PREFIX "//dd "   /* "//dd N": the remote dd's exit status */
+#define PIECE_FILE_SUFFIX ".scow-sync-pieces."   /* then the transfer's id */
+
+/* One piece's range and the digest its reader sent. */
+struct piece_sum {
+	uint64_t offset, len;
+	char hex[PIECE_DIGEST_HEX + 1];
+};
+
 /*
- * Append the argv of the local reader of [offset, offset + len) of path:
- * program (our own) __read-piece, at most kib_per_s KiB/s (0: no limit).
+ * Append the argv of the local reader of [offset, offset + len) of a
+ * file: program (our own) __read-piece, at most kib_per_s KiB/s (0: no
+ * limit). Its stdin is piece_reader_input.
  */
-void piece_reader_argv(const char *program, const char *path, uint64_t offset, uint64_t len,
+void piece_reader_argv(const char *program, uint64_t offset, uint64_t len,
 		       unsigned long kib_per_s, struct strvec *argv);
 /*
- * Append the remote command that writes its stdin into file at offset,
- * making dir (the partial directory it is in, private) first; it refuses
- * (exits non-zero) when dir or file is a symbolic link. On stderr it says
- * dd's status and the digest of what arrived. The last piece (the one
- * that ends the file) cuts the file at its offset first: nothing beyond
- * the file's size stays from before.
+ * Append the reader's stdin: the path it reads, a NUL, and the bytes it
+ * sends before the range (header, header_len).
  */
-void piece_writer_command(const char *dir, const char *file, uint64_t offset, bool last,
+void piece_reader_input(const char *path, const char *header, size_t header_len,
+			struct strbuf *out);
+/* Append the suffix of transfer_id's pieces' file. */
+void piece_suffix(int64_t transfer_id, struct strbuf *out);
+/*
+ * Append the header every remote piece command reads from its stdin
+ * first: "DIRLEN NAMELEN\n", dir (the partial directory) and name (the
+ * file's own), each any bytes but NUL.
+ */
+void piece_header(const char *dir, const char *name, struct strbuf *out);
+/*
+ * Append the remote command that writes the rest of its stdin into the
+ * pieces' file at offset, making the partial directory first, and sizing
+ * the file to size (which no piece's data is cut by); it refuses (exits
+ * non-zero) when the directory or the file is a symbolic link. On stderr
+ * it says dd's status and the digest of what arrived.
+ */
+void piece_writer_command(const char *suffix, uint64_t offset, uint64_t size,
 			  struct strbuf *out);
+/*
+ * Append the remote command that exits 0 only when the pieces' file, as
+ * it is on the far side, has size bytes and each of the n ranges the
+ * digest in sums.
+ */
+void piece_check_command(const char *suffix, uint64_t size, const struct piece_sum *sums, int n,
+			 struct strbuf *out);
+/*
+ * Append the remote command that renames the pieces' file, when there is
+ * one, to rsync's partial file of the name; exit 0 when none is left.
+ */
+void piece_give_back_command(const char *suffix, struct strbuf *out);
 /* Read a "//sha1 HEX" line into hex. 0 or SYNC_ERR_INVALID. */
 int piece_parse_digest(const char *line, size_t len, char hex[PIECE_DIGEST_HEX + 1]);
 /* Read a "//dd N" line. 0 or SYNC_ERR_INVALID. */

@@ -84,6 +84,14 @@ main(int argc, char **argv)
 	ensure_std_fds();
 	signal(SIGPIPE, SIG_IGN);
 
+	/*
+	 * Internal commands first, whatever the name: the supervisor of a
+	 * transfer started as scow-sync-start (a hard link, as make install
+	 * makes it) runs its piece readers under the name it was run by.
+	 */
+	if (argc > 1 && strcmp(argv[1], "__read-piece") == 0)
+		return cmd_read_piece(argc, argv);
+
 	/* scow-sync-start and friends: the portal's names. */
 	if (strncmp(base, LEGACY_PREFIX, strlen(LEGACY_PREFIX)) == 0) {
 		e = find_command(base + strlen(LEGACY_PREFIX));
@@ -112,8 +120,6 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "__commands") == 0 || strcmp(argv[1], "__options") == 0)
 		return print_table(&ctx, argc, argv);
-	if (strcmp(argv[1], "__read-piece") == 0)
-		return cmd_read_piece(argc, argv);
 	if (strcmp(argv[1], "version") == 0)
 		return cmd_print_version(&ctx);
 	if (strcmp(argv[1], "help") == 0) {

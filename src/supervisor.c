@@ -209,6 +209,7 @@ struct split {
 	double started;
 	struct stat source_st;        /* the source file as the pieces began */
 	bool source_st_ok;
+	struct piece_sum *sums;       /* each piece's range and its reader's digest */
 };
 
 struct sup {
@@ -264,6 +265,7 @@ struct sup {
 	size_t batch_n, batch_pos;
 	struct retry held;            /* taken, but left for the next batch */
 	struct split split;
+	struct strbuf pieces_suffix;  /* of the pieces' files, this transfer's (rsync.h) */
 	bool split_ok;                /* the link is worth pieces (or they were asked for) */
 	uint64_t split_min;           /* bytes from which a file may move in pieces */
 	bool have_held;
@@ -298,6 +300,7 @@ struct sup {
 
 static void take_feeder_output(struct worker *w, const char *buf, size_t n);
 static void finish_piece(struct sup *s, struct worker *w);
+static void piece_range(const struct split *sp, int k, uint64_t *off, uint64_t *len);
 
 static void
 on_signal(int sig)
@@ -353,6 +356,26 @@ restore_signals(void)
 	wake_pipe[0] = wake_pipe[1] = -1;
 }
 
+/*
+ * Name the program that reads pieces scow-sync where that is the same
+ * file: run as a legacy name (a hard link, as make install makes them),
+ * /proc/self/exe says scow-sync-start, and the readers would show in ps
+ * under the portal's command.
+ */
+static void
+reader_by_own_name(char *path, size_t size)
+{
+	struct stat self, sib;
+	char *dir = path_dirname(path), *own = xasprintf("%s/scow-sync", dir);
+
+	if (strcmp(path_basename(path), "scow-sync") != 0 && strlen(own) < size &&
+	    stat(path, &self) == 0 && stat(own, &sib) == 0 &&
+	    self.st_dev == sib.st_dev && self.st_ino == sib.st_ino)
+		memcpy(path, own, strlen(own) + 1);
+	free(dir);
+	free(own);
+}
+
 int
 supervisor_config_from_settings(struct supervisor_config *cfg, const struct settings *st,
 				char *err, size_t errlen)
@@ -389,6 +412,7 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 		if (n > 0) {
 			cfg->self_path_buf[n] = '\0';
 			cfg->self_path = cfg->self_path_buf;
+			reader_by_own_name(cfg->self_path_buf, sizeof cfg->self_path_buf);
 		}
 	}
 	s = getenv("SCOW_SYNC_RSYNC");
@@ -2088,21 +2112,144 @@ next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
 	return false;
 }
 
-/* The remote partial directory and file of a unit's file, for its pieces. */
+/*
+ * The header of a remote piece command (rsync.h) for a unit's file: its
+ * partial directory on the far side and its name. file, when not NULL,
+ * gets the path of the transfer's pieces' file.
+ */
 static void
-piece_paths(struct sup *s, const char *unit_path, struct strbuf *dir, struct strbuf *file)
+piece_paths(struct sup *s, const char *unit_path, struct strbuf *header, struct strbuf *file)
 {
 	const char *slash = strrchr(unit_path, '/');
+	const char *name = slash ? slash + 1 : unit_path;
+	struct strbuf dir = STRBUF_INIT;
 
-	strbuf_addstr(dir, s->t.destination);
+	strbuf_addstr(&dir, s->t.destination);
 	if (slash) {
-		strbuf_addch(dir, '/');
-		strbuf_add(dir, unit_path, (size_t)(slash - unit_path));
+		strbuf_addch(&dir, '/');
+		strbuf_add(&dir, unit_path, (size_t)(slash - unit_path));
 	}
-	strbuf_addstr(dir, "/" PARTIAL_DIR);
-	strbuf_add(file, dir->buf, dir->len);
-	strbuf_addch(file, '/');
-	strbuf_addstr(file, slash ? slash + 1 : unit_path);
+	strbuf_addstr(&dir, "/" PARTIAL_DIR);
+	if (header)
+		piece_header(dir.buf, name, header);
+	if (file) {
+		strbuf_addf(file, "%s/%s", dir.buf, name);
+		piece_suffix(s->t.id, file);
+	}
+	strbuf_release(&dir);
+}
+
+/*
+ * The leftover record of the pieces' file of a unit's file: the unit's
+ * path with the pieces' suffix, so that the cleanup (cleanup.h) takes
+ * the pieces' file for rsync's partial file of that name.
+ */
+static void
+pieces_row(const struct sup *s, const char *unit_path, struct strbuf *out)
+{
+	strbuf_addstr(out, unit_path);
+	piece_suffix(s->t.id, out);
+}
+
+/* Is row the record of the pieces' file of a path at or below prefix? */
+static bool
+pieces_row_within(const char *row, int64_t transfer_id, const char *prefix)
+{
+	struct strbuf sfx = STRBUF_INIT;
+	size_t len = strlen(row);
+	char *unit;
+	bool in;
+
+	piece_suffix(transfer_id, &sfx);
+	in = len > sfx.len && strcmp(row + len - sfx.len, sfx.buf) == 0;
+	if (in) {
+		unit = xstrndup(row, len - sfx.len);
+		in = path_is_within(unit, prefix);
+		free(unit);
+	}
+	strbuf_release(&sfx);
+	return in;
+}
+
+/*
+ * Run cmd on the far side with input on its stdin (a header, small
+ * enough for a pipe to hold); its output is dropped. *status as from
+ * waitpid.
+ */
+static int
+run_remote_input(struct sup *s, const char *cmd, const struct strbuf *input, int *status)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct spawn sp;
+	int p[2], rc;
+
+	*status = -1;
+	ssh_shell_argv(&s->target, cmd, &argv);
+	if ((rc = xpipe_cloexec(p)) < 0)
+		goto out;
+	if (write_all(p[1], input->buf, input->len) < 0) {
+		close(p[0]);
+		close(p[1]);
+		rc = SYNC_ERR_SYSTEM;
+		goto out;
+	}
+	close(p[1]);
+	memset(&sp, 0, sizeof sp);
+	sp.argv = (const char *const *)argv.v;
+	sp.stdin_fd = p[0];
+	sp.die_with_parent = true;
+	rc = spawn_start(&sp);
+	close(p[0]);
+	if (rc == SYNC_OK)
+		rc = spawn_wait(sp.pid, status);
+out:
+	strvec_clear(&argv);
+	return rc;
+}
+
+/*
+ * Give the pieces' file of a unit's file, if there is one, back to rsync
+ * as its partial file: the basis of the rsync that checks it, as rsync's
+ * own partial data would be. True when no pieces' file is left.
+ */
+static bool
+give_back_pieces(struct sup *s, const struct unit *u)
+{
+	struct strbuf header = STRBUF_INIT, cmd = STRBUF_INIT, row = STRBUF_INIT;
+	int status;
+	bool ok;
+
+	piece_paths(s, u->path, &header, NULL);
+	piece_give_back_command(s->pieces_suffix.buf, &cmd);
+	ok = run_remote_input(s, cmd.buf, &header, &status) == SYNC_OK && WIFEXITED(status) &&
+	     WEXITSTATUS(status) == 0;
+	if (ok) {
+		pieces_row(s, u->path, &row);
+		store_leftover_remove(s->st, s->t.id, row.buf);
+	}
+	strbuf_release(&header);
+	strbuf_release(&cmd);
+	strbuf_release(&row);
+	return ok;
+}
+
+/*
+ * A resumed transfer: pieces of u's file cut off before (a supervisor
+ * killed, a stop) are in the transfer's pieces' file; the rsync that
+ * sends u goes on from them once they are rsync's partial file.
+ */
+static void
+reclaim_pieces(struct sup *s, const struct unit *u)
+{
+	struct strbuf row = STRBUF_INIT;
+	bool left = false;
+
+	if (!s->leftovers || u->kind != UNIT_FILE || u->size.bytes < PARTIAL_MIN_BYTES)
+		return;
+	pieces_row(s, u->path, &row);
+	if (store_leftover_exists(s->st, s->t.id, row.buf, &left) == SYNC_OK && left)
+		give_back_pieces(s, u);
+	strbuf_release(&row);
 }
 
 /*
@@ -2159,11 +2306,18 @@ static bool
 split_candidate(struct sup *s, const struct unit *u)
 {
 	bool left = true;
+	const char *slash = strrchr(u->path, '/');
 
+	/*
+	 * The pieces' file is named NAME plus a suffix within the 255 bytes
+	 * of a name; the paths travel through a pipe that holds 64 KiB.
+	 */
 	if (!s->split_ok || s->split.active || s->nworkers < 2 || u->kind != UNIT_FILE ||
 	    s->cfg->self_path == NULL ||
 	    u->size.bytes < s->split_min || u->attempts > 0 ||
-	    strchr(u->path, '\n') || strchr(s->t.destination, '\n'))
+	    strchr(u->path, '\n') || strchr(s->t.destination, '\n') ||
+	    strlen(slash ? slash + 1 : u->path) + s->pieces_suffix.len > 255 ||
+	    strlen(s->source_root) + strlen(s->t.destination) + 2 * strlen(u->path) > 16384)
 		return false;
 	if (store_leftover_exists(s->st, s->t.id, u->path, &left) < 0 || left)
 		return false;
@@ -2177,8 +2331,10 @@ begin_split(struct sup *s, struct unit *u)
 	struct split *sp = &s->split;
 	/* Pieces of a quarter of the size that makes a file large, at least. */
 	uint64_t n = u->size.bytes / (s->split_min / 4 ? s->split_min / 4 : 1);
-	struct strbuf esc = STRBUF_INIT;
+	struct strbuf esc = STRBUF_INIT, row = STRBUF_INIT;
+	int k;
 
+	free(sp->sums);
 	memset(sp, 0, sizeof *sp);
 	sp->active = true;
 	sp->unit = *u;
@@ -2187,6 +2343,9 @@ begin_split(struct sup *s, struct unit *u)
 	sp->npieces = n > (uint64_t)s->nworkers ? s->nworkers : (int)n;
 	if (sp->npieces < 2)
 		sp->npieces = 2;
+	sp->sums = xcalloc((size_t)sp->npieces, sizeof *sp->sums);
+	for (k = 0; k < sp->npieces; k++)
+		piece_range(sp, k, &sp->sums[k].offset, &sp->sums[k].len);
 	sp->started = now_monotonic();
 	{
 		struct strbuf local = STRBUF_INIT;
@@ -2197,10 +2356,13 @@ begin_split(struct sup *s, struct unit *u)
 		strbuf_release(&local);
 	}
 	s->changed = true;
-	/* Its partial data is ours to remove if it is stopped for good. */
+	/* Its partial data and pieces' file are ours to remove if it is stopped for good. */
 	s->leftovers = true;
-	if (store_leftover_add(s->st, s->t.id, sp->unit.path) < 0)
+	pieces_row(s, sp->unit.path, &row);
+	if (store_leftover_add(s->st, s->t.id, sp->unit.path) < 0 ||
+	    store_leftover_add(s->st, s->t.id, row.buf) < 0)
 		log_warn("cannot record a partial file: %s", store_errmsg(s->st));
+	strbuf_release(&row);
 	store_unit_set_state(s->st, sp->unit.id, UNIT_RUNNING, sp->unit.attempts, NULL);
 	escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));
 	log_info("'%s': %llu bytes in %d pieces", esc.buf, (unsigned long long)sp->size,
@@ -2233,25 +2395,39 @@ static int
 start_piece(struct sup *s, struct worker *w)
 {
 	struct split *sp = &s->split;
-	struct strbuf dir = STRBUF_INIT, file = STRBUF_INIT, cmd = STRBUF_INIT;
-	struct strbuf src = STRBUF_INIT;
+	struct strbuf header = STRBUF_INIT, cmd = STRBUF_INIT;
+	struct strbuf src = STRBUF_INIT, input = STRBUF_INIT;
 	struct strvec ssh = STRVEC_INIT, dd = STRVEC_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
 	struct spawn reader;
 	uint64_t off, len;
-	int p[2], rc;
+	int p[2], in[2] = { -1, -1 }, rc;
 
 	piece_range(sp, sp->next, &off, &len);
-	piece_paths(s, sp->unit.path, &dir, &file);
-	piece_writer_command(dir.buf, file.buf, off, sp->next + 1 == sp->npieces, &cmd);
+	piece_paths(s, sp->unit.path, &header, NULL);
+	piece_writer_command(s->pieces_suffix.buf, off, sp->size, &cmd);
 	ssh_shell_argv(&s->target, cmd.buf, &ssh);
 	strbuf_addstr(&src, s->source_root);
 	if (src.len == 0 || src.buf[src.len - 1] != '/')
 		strbuf_addch(&src, '/');
 	strbuf_addstr(&src, sp->unit.path);
-	piece_reader_argv(s->cfg->self_path, src.buf, off, len, s->cfg->bwlimit_kib, &dd);
+	piece_reader_argv(s->cfg->self_path, off, len, s->cfg->bwlimit_kib, &dd);
+	/*
+	 * Names go through pipes, never argv, which any local user reads in
+	 * ps: the reader's path and the header it sends the writer ahead of
+	 * the data (small enough, split_candidate saw to it, for the pipe to
+	 * hold before the reader runs).
+	 */
+	piece_reader_input(src.buf, header.buf, header.len, &input);
+	rc = xpipe_cloexec(in);
+	if (rc == 0 && write_all(in[1], input.buf, input.len) < 0)
+		rc = SYNC_ERR_SYSTEM;
+	if (in[1] >= 0)
+		close(in[1]);
 
-	rc = xpipe_cloexec(p);
+	p[0] = p[1] = -1;
+	if (rc == 0)
+		rc = xpipe_cloexec(p);
 	if (rc == 0) {
 		memset(&w->sp, 0, sizeof w->sp);
 		w->sp.argv = (const char *const *)ssh.v;
@@ -2265,6 +2441,7 @@ start_piece(struct sup *s, struct worker *w)
 		memset(&reader, 0, sizeof reader);
 		reader.argv = (const char *const *)dd.v;
 		reader.env_set = env;
+		reader.stdin_fd = in[0];
 		reader.stdout_fd = p[1];
 		reader.pipe_stderr = true;
 		reader.join_pgroup = w->sp.pid;
@@ -2279,12 +2456,14 @@ start_piece(struct sup *s, struct worker *w)
 		close(p[0]);
 		close(p[1]);
 	}
+	if (in[0] >= 0)
+		close(in[0]);
 	strvec_clear(&ssh);
 	strvec_clear(&dd);
-	strbuf_release(&dir);
-	strbuf_release(&file);
+	strbuf_release(&header);
 	strbuf_release(&cmd);
 	strbuf_release(&src);
+	strbuf_release(&input);
 	if (rc < 0) {
 		set_failure(s, "cannot start a piece of a large file: %s", strerror(errno));
 		return rc;
@@ -2445,23 +2624,53 @@ attrs_list_add_dirs(struct sup *s, struct attrs_list *l)
 }
 
 /*
- * Every piece of the split arrived and matched what was read, and the
- * source did not change meanwhile: the partial file is the file. Put it
- * under its name with rsync -a's attributes, and count the unit done (an
- * rsync would only read the whole file on both sides to find that out).
- * When it was the last of the transfer, the same command gives the
- * directories above the cut theirs.
+ * Read the pieces' file back on the far side: is each range, in the file
+ * as it is now, what its reader sent? The streams' digests say what
+ * arrived, not what the file holds after (a dd that wrote elsewhere, a
+ * file cut or written by something else).
+ */
+static bool
+pieces_file_matches(struct sup *s)
+{
+	struct split *sp = &s->split;
+	struct strbuf header = STRBUF_INIT, cmd = STRBUF_INIT, esc = STRBUF_INIT;
+	int status;
+	bool ok;
+
+	piece_paths(s, sp->unit.path, &header, NULL);
+	piece_check_command(s->pieces_suffix.buf, sp->size, sp->sums, sp->npieces, &cmd);
+	ok = run_remote_input(s, cmd.buf, &header, &status) == SYNC_OK && WIFEXITED(status) &&
+	     WEXITSTATUS(status) == 0;
+	if (!ok && !got_stop_signal) {
+		escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));
+		log_warn("'%s': its pieces' file on the far side is not what was sent (%s); "
+			 "checking it with rsync", esc.buf, spawn_status_text(status));
+	}
+	strbuf_release(&header);
+	strbuf_release(&cmd);
+	strbuf_release(&esc);
+	return ok;
+}
+
+/*
+ * Every piece of the split arrived and matched what was read, the file
+ * on the far side reads back the same, and the source did not change
+ * meanwhile: the pieces' file is the file. Put it under its name with
+ * rsync -a's attributes, and count the unit done (an rsync would only
+ * read the whole file on both sides to find that out). When it was the
+ * last of the transfer, the same command gives the directories above the
+ * cut theirs.
  */
 static bool
 settle_split(struct sup *s)
 {
 	struct split *sp = &s->split;
-	struct strbuf dir = STRBUF_INIT, file = STRBUF_INIT, local = STRBUF_INIT;
+	struct strbuf file = STRBUF_INIT, local = STRBUF_INIT, row = STRBUF_INIT;
 	struct attrs_list l = { NULL, 0, 0 };
 	struct stat sb;
 	bool ok = false, with_dirs = false;
 
-	piece_paths(s, sp->unit.path, &dir, &file);
+	piece_paths(s, sp->unit.path, NULL, &file);
 	strbuf_addf(&local, "%s/%s", s->source_root, sp->unit.path);
 	/*
 	 * The pieces cover the size the walk saw: a file that grew since (a
@@ -2480,7 +2689,7 @@ settle_split(struct sup *s)
 		strvec_push(&s->recheck, sp->unit.path);
 		goto out;
 	}
-	if (!attrs_list_add(s, &l, sp->unit.path, &sb))
+	if (!pieces_file_matches(s) || !attrs_list_add(s, &l, sp->unit.path, &sb))
 		goto out;
 	if (s->have_dirs && nothing_else_left(s, NULL)) {
 		size_t one = l.nr;
@@ -2499,12 +2708,14 @@ settle_split(struct sup *s)
 	s->bytes_done += sp->size;
 	s->files_done++;
 	forget_leftovers(s, &sp->unit);
+	pieces_row(s, sp->unit.path, &row);
+	store_leftover_remove(s->st, s->t.id, row.buf);
 	count_done(s, &sp->unit);
 out:
 	attrs_list_release(&l);
-	strbuf_release(&dir);
 	strbuf_release(&file);
 	strbuf_release(&local);
+	strbuf_release(&row);
 	return ok;
 }
 
@@ -2663,6 +2874,10 @@ end_split(struct sup *s)
 		log_info("'%s': %d pieces moved in %.1f s (%d failed, %d checked); checking it "
 			 "with rsync", esc.buf, sp->npieces, now_monotonic() - sp->started,
 			 sp->failed, sp->verified);
+		/* rsync goes on from them (else it sends all; the cleanup sees to the file). */
+		if (!give_back_pieces(s, &sp->unit))
+			log_warn("'%s': cannot give its pieces to rsync; it sends the file again",
+				 esc.buf);
 		store_unit_set_state(s->st, sp->unit.id, UNIT_PENDING, sp->unit.attempts, NULL);
 		queue_retry(s, &sp->unit, 0, true);
 	}
@@ -2692,19 +2907,24 @@ finish_piece(struct sup *s, struct worker *w)
 	sp->running--;
 	/* Checked: all of it read, written, and the same at both ends. */
 	if (ok && w->file_bytes == len && w->piece_written == 0 && w->reader_digest[0] &&
-	    strcmp(w->reader_digest, w->piece_digest) == 0)
+	    strcmp(w->reader_digest, w->piece_digest) == 0) {
 		sp->verified++;
+		memcpy(sp->sums[w->piece].hex, w->reader_digest, sizeof sp->sums[w->piece].hex);
+	}
 	if (ok)
 		sp->done_bytes += len;
 	else if (!w->stopped && !got_stop_signal) {
 		struct strbuf reason = STRBUF_INIT;
+		/* spawn_status_text's buffer is static: one status at a time. */
+		char *ssh_status = xstrdup(spawn_status_text(w->status));
 
 		sp->failed++;
 		last_error_line(w, &reason);
 		/* Not fatal: the rsync that follows sends what this piece did not. */
 		log_warn("piece %d of a large file: ssh %s, reader %s%s%s", w->piece,
-			 spawn_status_text(w->status), spawn_status_text(w->feeder_status),
+			 ssh_status, spawn_status_text(w->feeder_status),
 			 reason.len ? ": " : "", reason.buf);
+		free(ssh_status);
 		strbuf_release(&reason);
 	}
 	w->file_bytes = 0;
@@ -2867,6 +3087,7 @@ next_batch(struct sup *s, struct worker *w)
 			take_from_left(s, &u);
 			continue;
 		}
+		reclaim_pieces(s, &u);
 		pieces = !whole && split_candidate(s, &u);
 		if (!alone && !pieces && compressed_already(s, &u)) {
 			ALLOC_GROW(s->apart, s->napart, s->apart_alloc);
@@ -3211,7 +3432,8 @@ clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
 	}
 	for (i = 0; i < rows.nr; i++)
 		if (prefix == NULL || rows.v[i][strlen(rows.v[i]) - 1] == '/' ||
-		    path_is_within(rows.v[i], prefix))
+		    path_is_within(rows.v[i], prefix) ||
+		    pieces_row_within(rows.v[i], transfer_id, prefix))
 			strvec_push(&done, rows.v[i]);
 	strvec_clear(&rows);
 	if (done.nr == 0)
@@ -4223,6 +4445,7 @@ sup_release(struct sup *s)
 	free(s->apart);
 	if (s->split.active)
 		unit_release(&s->split.unit);
+	free(s->split.sums);
 	transfer_release(&s->t);
 	free(s->shown_source);
 	free(s->shown_dest);
@@ -4235,6 +4458,7 @@ sup_release(struct sup *s)
 	free((char *)s->target.known_hosts);
 	strbuf_release(&s->rsh);
 	strbuf_release(&s->rsh_own);
+	strbuf_release(&s->pieces_suffix);
 	strvec_clear(&s->excludes);
 	strvec_clear(&s->mkdirs);
 	strvec_clear(&s->recheck);
@@ -4281,6 +4505,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	int rc, i;
 
 	memset(&s, 0, sizeof s);
+	strbuf_init(&s.pieces_suffix, 0);
 	s.st = st;
 	s.cfg = cfg;
 	s.master = (struct ssh_master)SSH_MASTER_INIT;
@@ -4310,6 +4535,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	/* Terminated while it was still being started: stop at once. */
 	if (store_transfer_stop_requested(st, s.t.id, &stop) == SYNC_OK && stop)
 		got_stop_signal = SIGTERM;
+	piece_suffix(s.t.id, &s.pieces_suffix);
 	/* A resumed transfer may have partial data recorded from before. */
 	{
 		uint64_t left = 0;

@@ -131,16 +131,15 @@ check_quoting(const char *a, const char *b)
 	strvec_clear(&words);
 
 	/*
-	 * The remote writer of a piece: sh -c SCRIPT sh DIR FILE OFFSET MORE,
-	 * the paths as words of their own.
+	 * The remote writer of a piece: sh -c SCRIPT sh SUFFIX OFFSET SIZE,
+	 * the suffix a word of its own (the paths travel on stdin).
 	 */
 	strbuf_reset(&sb);
-	piece_writer_command(a, b, 12345, false, &sb);
+	piece_writer_command(a, 12345, 67890, &sb);
 	FUZZ_CHECK(shell_words(sb.buf, &words));
-	FUZZ_CHECK(words.nr == 8 && strcmp(words.v[0], "sh") == 0 &&
+	FUZZ_CHECK(words.nr == 7 && strcmp(words.v[0], "sh") == 0 &&
 		   strcmp(words.v[1], "-c") == 0 && strcmp(words.v[4], a) == 0 &&
-		   strcmp(words.v[5], b) == 0 && strcmp(words.v[6], "12345") == 0 &&
-		   strcmp(words.v[7], "more") == 0);
+		   strcmp(words.v[5], "12345") == 0 && strcmp(words.v[6], "67890") == 0);
 	strvec_clear(&words);
 
 	/* Words for a remote command over ssh: the last argument reads back as them. */

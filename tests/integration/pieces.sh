@@ -78,7 +78,8 @@ id=$(start "$T/dst3") || fail "start 3 exited $?"
 wait_for 30 big_midway || fail "transfer 3 never got midway"
 kill -9 "$(supervisor_of "$id")"
 no_processes_left || fail "processes outlived the killed supervisor"
-part=$(stat -c %s "$T/dst3/p/d/.scow-sync-partial/big" 2>/dev/null || echo 0)
+# The pieces' file is the transfer's own, not rsync's partial file.
+part=$(stat -c %s "$T/dst3/p/d/.scow-sync-partial/big.scow-sync-pieces.$id" 2>/dev/null || echo 0)
 [ "$part" -gt 0 ] || fail "no partial data of the pieces on the far side"
 unset SCOW_SYNC_BWLIMIT
 scow-sync resume "$id" >/dev/null || fail "resume exited $?"

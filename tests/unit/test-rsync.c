@@ -832,34 +832,65 @@ static void
 test_pieces(void)
 {
 	struct strvec argv = STRVEC_INIT;
-	struct strbuf cmd = STRBUF_INIT;
+	struct strbuf cmd = STRBUF_INIT, hdr = STRBUF_INIT, sfx = STRBUF_INIT;
 	uint64_t n = 7;
 
-	piece_reader_argv("/usr/bin/scow-sync", "/data/a b/-x", 1048576, 2097152, 512, &argv);
-	CHECK_INT(argv.nr, 6);
+	/* No name on the reader's command line: its path comes on stdin. */
+	piece_reader_argv("/usr/bin/scow-sync", 1048576, 2097152, 512, &argv);
+	CHECK_INT(argv.nr, 5);
 	CHECK_STR(argv.v[0], "/usr/bin/scow-sync");
 	CHECK_STR(argv.v[1], "__read-piece");
 	CHECK_STR(argv.v[2], "1048576");
 	CHECK_STR(argv.v[3], "2097152");
 	CHECK_STR(argv.v[4], "512");
-	CHECK_STR(argv.v[5], "/data/a b/-x");
 	strvec_clear(&argv);
+	piece_header("/d/a\nb", "f\n", &cmd);
+	CHECK_INT(cmd.len, 12);
+	CHECK(memcmp(cmd.buf, "6 2\n/d/a\nbf\n", 12) == 0);
+	piece_reader_input("/data/a b/-x", cmd.buf, cmd.len, &hdr);
+	CHECK_INT(hdr.len, 13 + 12);
+	CHECK(memcmp(hdr.buf, "/data/a b/-x\0" "6 2\n/d/a\nbf\n", 25) == 0);
+	strbuf_reset(&cmd);
+	strbuf_reset(&hdr);
+	piece_suffix(42, &sfx);
+	CHECK_STR(sfx.buf, ".scow-sync-pieces.42");
 
-	/* Every path single-quoted, a quote in it closed and escaped; one sh line. */
-	piece_writer_command("/d/it's $(x)/.scow-sync-partial",
-			     "/d/it's $(x)/.scow-sync-partial/`f`", 33554432, false, &cmd);
+	/*
+	 * No name in the writer's command either, only the suffix, quoted;
+	 * one sh line; every piece's dd without truncating, the file sized by
+	 * a dd of no data.
+	 */
+	piece_writer_command("it's", 33554432, 67108864, &cmd);
 	CHECK(strncmp(cmd.buf, "sh -c '", 7) == 0);
-	CHECK(strstr(cmd.buf, "' sh '/d/it'\\''s $(x)/.scow-sync-partial' "
-			      "'/d/it'\\''s $(x)/.scow-sync-partial/`f`' 33554432 more") != NULL);
+	CHECK(strstr(cmd.buf, "' sh 'it'\\''s' 33554432 67108864") != NULL);
 	CHECK(strchr(cmd.buf, '\n') == NULL);
 	CHECK(strchr(cmd.buf, '!') == NULL);   /* csh's history, even inside quotes */
 	CHECK(strstr(cmd.buf, "conv=notrunc") != NULL);
+	CHECK(strstr(cmd.buf, "count=0") != NULL);
+	CHECK(strstr(cmd.buf, "last") == NULL);
 	strbuf_reset(&cmd);
-	/* The piece that ends the file cuts off what lies beyond its start. */
-	piece_writer_command("/d/.scow-sync-partial", "/d/.scow-sync-partial/f", 7, true, &cmd);
-	CHECK(strstr(cmd.buf, "' sh '/d/.scow-sync-partial' '/d/.scow-sync-partial/f' 7 last") != NULL);
+	/* The check reads back each piece's range and compares its digest. */
+	{
+		struct piece_sum sums[2] = {
+			{ 0, 1048576, "da39a3ee5e6b4b0d3255bfef95601890afd80709" },
+			{ 1048576, 5, "0123456789abcdef0123456789abcdef01234567" },
+		};
+
+		piece_check_command(sfx.buf, 1048581, sums, 2, &cmd);
+		CHECK(strstr(cmd.buf, "' sh '.scow-sync-pieces.42' 1048581 0 1048576 "
+				      "da39a3ee5e6b4b0d3255bfef95601890afd80709 1048576 5 "
+				      "0123456789abcdef0123456789abcdef01234567") != NULL);
+		CHECK(strchr(cmd.buf, '\n') == NULL);
+		CHECK(strchr(cmd.buf, '!') == NULL);
+		strbuf_reset(&cmd);
+	}
+	piece_give_back_command(sfx.buf, &cmd);
+	CHECK(strstr(cmd.buf, "mv -f -T") != NULL);
+	CHECK(strchr(cmd.buf, '\n') == NULL);
 	CHECK(strchr(cmd.buf, '!') == NULL);
 	strbuf_release(&cmd);
+	strbuf_release(&hdr);
+	strbuf_release(&sfx);
 
 	/* The reports of either end of a piece. */
 	{
