@@ -921,6 +921,25 @@ ssh_error_summary(const char *text, size_t len, struct strbuf *out)
 		strbuf_add(out, last, last_len);
 }
 
+enum ssh_failure
+ssh_failure_kind(const char *text, size_t len)
+{
+	static const char *const hostkey[] = {
+		"Host key verification failed.",
+		"REMOTE HOST IDENTIFICATION HAS CHANGED",
+	};
+	/* sshconnect2.c: fatal("%s@%s: Permission denied (%s).", ...) */
+	static const char denied[] = ": Permission denied (";
+	size_t i;
+
+	for (i = 0; i < sizeof hostkey / sizeof *hostkey; i++)
+		if (memmem(text, len, hostkey[i], strlen(hostkey[i])) != NULL)
+			return SSH_FAILURE_HOSTKEY;
+	if (memmem(text, len, denied, sizeof denied - 1) != NULL)
+		return SSH_FAILURE_AUTH;
+	return SSH_FAILURE_OTHER;
+}
+
 /*
  * Is this line of rsync's stderr only a consequence of another (its
  * closing "rsync error: ... (code N)", or a note that it skips a

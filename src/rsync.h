@@ -269,6 +269,19 @@ void rsync_error_reason(const char *text, size_t len, struct strbuf *out);
  * ("Warning: Permanently added ...").
  */
 void ssh_error_summary(const char *text, size_t len, struct strbuf *out);
+
+enum ssh_failure {
+	SSH_FAILURE_OTHER,    /* no answer about the host or the key (down, slow, ...) */
+	SSH_FAILURE_HOSTKEY,  /* ssh refused the host's key: changed, revoked, unknown */
+	SSH_FAILURE_AUTH,     /* the host refused the login ("Permission denied") */
+};
+
+/*
+ * Why an ssh that exited 255 failed, from what it printed on stderr at
+ * LogLevel ERROR or more: the host key is checked before the login, so a
+ * refused host key never reads as a refused key.
+ */
+enum ssh_failure ssh_failure_kind(const char *text, size_t len);
 /* What a line of rsync's stderr says about one source file. */
 enum rsync_file_problem {
 	RSYNC_FILE_NONE,       /* nothing about a source file */

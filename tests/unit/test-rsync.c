@@ -738,6 +738,18 @@ test_ssh_error_summary(void)
 	ssh_error_summary(noted, strlen(noted), &sb);
 	CHECK_STR(sb.buf, "a@h: Permission denied (publickey).");
 	strbuf_reset(&sb);
+	CHECK(ssh_failure_kind(changed, strlen(changed)) == SSH_FAILURE_HOSTKEY);
+	CHECK(ssh_failure_kind(refused, strlen(refused)) == SSH_FAILURE_OTHER);
+	CHECK(ssh_failure_kind(denied, strlen(denied)) == SSH_FAILURE_AUTH);
+	CHECK(ssh_failure_kind(noted, strlen(noted)) == SSH_FAILURE_AUTH);
+	CHECK(ssh_failure_kind("", 0) == SSH_FAILURE_OTHER);
+	{
+		/* A key no file knows, under StrictHostKeyChecking=yes: not the key's fault. */
+		const char *unknown = "No ED25519 host key is known for [h]:22 and you have "
+				      "requested strict checking.\r\nHost key verification failed.\r\n";
+
+		CHECK(ssh_failure_kind(unknown, strlen(unknown)) == SSH_FAILURE_HOSTKEY);
+	}
 	ssh_error_summary("", 0, &sb);
 	CHECK_STR(sb.buf, "");
 	strbuf_release(&sb);
