@@ -431,6 +431,17 @@ test_argv(void)
 	CHECK(strstr(sb.buf, "'IdentityFile=\"/k/it''s key %%h\"'") != NULL);
 	CHECK(strstr(sb.buf, "'UserKnownHostsFile=\"/home/u v/.ssh/known_hosts\"'") != NULL);
 	CHECK(strstr(sb.buf, "'ControlPath=/tmp/s/cm' '-o' 'ControlMaster=no'") != NULL);
+	strbuf_reset(&sb);
+	/* A home ssh would expand (%d is the home, %u the user) is passed as it is. */
+	t.known_hosts = "/home/50%d/.ssh/known_hosts";
+	ssh_rsh_command(&t, &sb);
+	CHECK(strstr(sb.buf, "'UserKnownHostsFile=\"/home/50%%d/.ssh/known_hosts\"'") != NULL);
+	strbuf_reset(&sb);
+	/* One no ssh reads back the same is not passed at all. */
+	t.known_hosts = "/home/a\"b/.ssh/known_hosts";
+	ssh_rsh_command(&t, &sb);
+	CHECK(strstr(sb.buf, "UserKnownHostsFile") == NULL);
+	t.known_hosts = "/home/u v/.ssh/known_hosts";
 	CHECK(strstr(sb.buf, "'-p' '2222' '-l' 'al ice'") != NULL);
 	CHECK(strstr(sb.buf, "'ConnectTimeout=7'") != NULL);
 	strbuf_release(&sb);
