@@ -444,6 +444,13 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strvec_pushf(argv, "--chmod=%s", job->chmod);
 	if (job->bwlimit_kib)
 		strvec_pushf(argv, "--bwlimit=%lu", job->bwlimit_kib);
+	/*
+	 * ssh's keepalives see a dead link, not a live one whose far side
+	 * stopped reading or writing (a hung file system, a stopped rsync):
+	 * without this, such a worker waits for ever.
+	 */
+	if (job->io_timeout)
+		strvec_pushf(argv, "--timeout=%u", job->io_timeout);
 	strvec_push(argv, "-e");
 	strvec_push(argv, job->rsh);
 	strvec_push(argv, "--");

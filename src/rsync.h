@@ -125,6 +125,7 @@ struct rsync_job {
 	bool ignore_times;        /* -I: send files whose size and time match too */
 	bool implied_dirs;        /* send the parents of listed paths too, with their attributes */
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
+	unsigned io_timeout;      /* --timeout: seconds without data, 0 for none */
 	/*
 	 * A command line for the remote shell to run after the remote rsync
 	 * has ended well (exit 0, or 24: files vanished), or NULL: it says "//then N" (its exit

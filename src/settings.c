@@ -38,6 +38,8 @@ static const struct {
 				  1ULL << 20, NULL, "8" },
 	[SETTING_KEEP_CONNECTION] = { "keep_connection", "SCOW_SYNC_KEEP_CONNECTION",
 				      TYPE_NUMBER, 0, 3600, NULL, "60" },
+	[SETTING_IO_TIMEOUT] = { "io_timeout", "SCOW_SYNC_IO_TIMEOUT", TYPE_NUMBER, 0, 86400,
+				 NULL, "300" },
 };
 
 static const char *const source_names[] = { "default", "system file", "user file",

@@ -29,6 +29,7 @@ enum setting {
 	SETTING_STATE_DIR,     /* the store and the logs */
 	SETTING_LOG_MAX_MIB,   /* rotate a log past this size; 0 never */
 	SETTING_KEEP_CONNECTION, /* seconds a connection stays after a transfer; 0 none */
+	SETTING_IO_TIMEOUT,    /* seconds an rsync may go without data (--timeout); 0 none */
 	SETTING_COUNT,
 };
 

@@ -459,9 +459,32 @@ test_argv(void)
 	CHECK_STR(argv.v[argv.nr - 3], "--");
 	CHECK_STR(argv.v[argv.nr - 2], "/data/");
 	CHECK_STR(argv.v[argv.nr - 1], "[::1]:/in box/");
-	for (i = 0; i < argv.nr; i++)
+	for (i = 0; i < argv.nr; i++) {
 		CHECK(strcmp(argv.v[i], "--inplace") != 0);
+		/* No timeout asked, none given. */
+		CHECK(strncmp(argv.v[i], "--timeout", 9) != 0);
+	}
 	CHECK(argv.v[argv.nr] == NULL);
+	strvec_clear(&argv);
+	/* A far side that stops reading or writing ends the rsync after io_timeout. */
+	job.io_timeout = 300;
+	rsync_job_argv(&job, &argv);
+	{
+		size_t timeouts = 0, dashes = argv.nr;
+
+		for (i = 0; i < argv.nr; i++) {
+			if (strcmp(argv.v[i], "--") == 0 && dashes == argv.nr)
+				dashes = i;
+			if (strncmp(argv.v[i], "--timeout", 9) == 0) {
+				CHECK_STR(argv.v[i], "--timeout=300");
+				CHECK(i < dashes);
+				timeouts++;
+			}
+		}
+		CHECK(timeouts == 1);
+	}
+	job.io_timeout = 0;
+	CHECK(rsync_exit_classify(30) == RSYNC_EXIT_RETRY);
 	{
 		bool has_s = false, has_r = false, has_from0 = false, has_stdin = false;
 		bool no_implied = false;
