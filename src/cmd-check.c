@@ -5,30 +5,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "master.h"
 #include "options.h"
-#include "remote.h"
 #include "rsync.h"
 #include "spawn.h"
 #include "util.h"
 
-#define CHECK_TIMEOUT_MS 30000
+#define CHECK_CONNECT_TIMEOUT 30   /* seconds, for ssh's ConnectTimeout */
+#define CHECK_TIMEOUT_MS 60000     /* the whole check, login included */
 
 /*
- * Ask OpenSSH whether the key logs in. libssh2 before 1.11 signs RSA keys
- * only with SHA-1, which OpenSSH 8.8 and later refuse: its "refused" must
- * be confirmed before the portal is told to replace a good key.
+ * Log in with OpenSSH exactly as the transfers will (the same program,
+ * configuration, options and known_hosts, accept-new), so the host key is
+ * checked against every file OpenSSH reads, in its order: the site's
+ * (/etc/ssh/ssh_known_hosts, GlobalKnownHostsFile) as well as the user's.
+ * A key is learned only when OpenSSH itself learns it, which it never does
+ * for a host that a known_hosts file names with another key.
  */
-static bool
-openssh_accepts(const struct transfer_request *req, const char *known_hosts)
+static int
+openssh_login(const struct transfer_request *req, struct strbuf *said)
 {
 	struct ssh_target t;
 	struct strvec argv = STRVEC_INIT;
-	const char *words[] = { "true", NULL };
+	struct spawn_limits lim = { .timeout_ms = CHECK_TIMEOUT_MS, .die_with_parent = true };
 	const char *prog = getenv("SCOW_SYNC_SSH"), *config = getenv("SCOW_SYNC_SSH_CONFIG");
-	int status = -1;
+	char *known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
+	char err[512];
+	int status = -1, rc;
 
 	memset(&t, 0, sizeof t);
 	t.program = prog && *prog ? prog : "ssh";
@@ -38,45 +45,79 @@ openssh_accepts(const struct transfer_request *req, const char *known_hosts)
 	t.key_path = req->key_path;
 	t.known_hosts = known_hosts;
 	t.ssh_config = config && *config ? config : NULL;
-	t.connect_timeout = CHECK_TIMEOUT_MS / 1000;
-	ssh_command_argv(&t, words, &argv);
-	if (spawn_run((const char *const *)argv.v, &status, NULL) < 0)
-		status = -1;
+	t.connect_timeout = CHECK_CONNECT_TIMEOUT;
+	if (ssh_prepare_known_hosts(known_hosts, err, sizeof err) < 0)
+		strbuf_addf(said, "%s\n", err);
+	ssh_base_argv(&t, &argv);
+	/* Its reasons are what tell a refused key apart, whatever the configuration says. */
+	strvec_push(&argv, "-o");
+	strvec_push(&argv, "LogLevel=ERROR");
+	strvec_push(&argv, t.host);
+	strvec_push(&argv, "true");
+	rc = spawn_capture_limited((const char *const *)argv.v, &status, NULL, said, &lim);
 	strvec_clear(&argv);
-	return status == 0;
+	free(known_hosts);
+	if (rc == SYNC_ERR_TIMEOUT) {
+		strbuf_reset(said);
+		strbuf_addf(said, "no answer from '%s' port %d in %d s", req->address, req->port,
+			    CHECK_TIMEOUT_MS / 1000);
+		return SYNC_ERR_TIMEOUT;
+	}
+	if (rc < 0) {
+		strbuf_reset(said);
+		strbuf_addf(said, "cannot run '%s': %s", t.program, strerror(errno));
+		return SYNC_ERR_SSH;
+	}
+	/* Any status but ssh's own 255 is the remote command's: the login worked. */
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 255)
+		return SYNC_OK;
+	switch (ssh_failure_kind(said->buf, said->len)) {
+	case SSH_FAILURE_AUTH:
+		return SYNC_ERR_AUTH;
+	case SSH_FAILURE_HOSTKEY:
+		return SYNC_ERR_HOSTKEY;
+	default:
+		return SYNC_ERR_CONNECT;
+	}
 }
 
 /*
  * The portal replaces the key whenever this says false, and appends the new
  * one to the remote authorized_keys: say false only when the key itself is
  * the problem (refused, missing, unusable), never for a slow or unreachable
- * host, where a new key would not help.
+ * host, or one whose host key is refused, where a new key would not help.
  */
 int
 cmd_check_login(const struct cmd_ctx *ctx, struct transfer_request *req)
 {
-	struct remote_params rp;
-	char *known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
-	char err[512] = "";
+	struct strbuf said = STRBUF_INIT, why = STRBUF_INIT;
 	bool ok;
 	int rc;
 
-	memset(&rp, 0, sizeof rp);
-	rp.host = req->address;
-	rp.port = req->port;
-	rp.user = req->user;
-	rp.key_path = req->key_path;
-	rp.known_hosts = known_hosts;
-	rp.timeout_ms = CHECK_TIMEOUT_MS;
 	if (access(req->key_path, R_OK) < 0) {
-		snprintf(err, sizeof err, "cannot read key '%s': %s", req->key_path,
-			 strerror(errno));
+		strbuf_addf(&why, "cannot read key '%s': %s", req->key_path, strerror(errno));
 		rc = SYNC_ERR_SYSTEM;
-	} else
-		rc = remote_check_login(&rp, err, sizeof err);
-	if (rc == SYNC_ERR_AUTH && openssh_accepts(req, known_hosts))
-		rc = SYNC_OK;
-	free(known_hosts);
+	} else {
+		rc = openssh_login(req, &said);
+		if (rc == SYNC_ERR_TIMEOUT || rc == SYNC_ERR_SSH)
+			strbuf_add(&why, said.buf, said.len);
+		else if (rc != SYNC_OK) {
+			struct strbuf cause = STRBUF_INIT;
+
+			if (rc == SYNC_ERR_AUTH)
+				strbuf_addf(&why, "cannot log in to '%s' port %d as '%s' with "
+					    "key '%s': ", req->address, req->port, req->user,
+					    req->key_path);
+			else
+				strbuf_addf(&why, "cannot connect to '%s' port %d: ",
+					    req->address, req->port);
+			ssh_error_summary(said.buf, said.len, &cause);
+			if (cause.len == 0)
+				strbuf_addstr(&cause, "ssh exited 255");
+			escape_untrusted(&why, cause.buf, cause.len);
+			strbuf_release(&cause);
+		}
+	}
 
 	switch (rc) {
 	case SYNC_OK:
@@ -91,8 +132,10 @@ cmd_check_login(const struct cmd_ctx *ctx, struct transfer_request *req)
 		ok = true;
 		break;
 	}
-	if (rc != SYNC_OK && err[0])
-		cmd_error(ctx, "%s", err);
+	if (rc != SYNC_OK && why.len)
+		cmd_error(ctx, "%s", why.buf);
+	strbuf_release(&said);
+	strbuf_release(&why);
 	fputs(ok ? "true" : "false", stdout);
 	if (isatty(STDOUT_FILENO))
 		fputc('\n', stdout);

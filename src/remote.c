@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libssh2.h>
@@ -150,41 +149,19 @@ knownhost_type(int hostkey_type)
 	return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
 }
 
-/* Append one line to known_hosts, creating the file (and ~/.ssh) private. */
-static int
-append_known_host(const char *path, const char *line, size_t len)
-{
-	char *dir = path_dirname(path);
-	int fd, rc;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		free(dir);
-		return SYNC_ERR_SYSTEM;
-	}
-	free(dir);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return SYNC_ERR_SYSTEM;
-	rc = write_all(fd, line, len);
-	if (close(fd) < 0 && rc == SYNC_OK)
-		rc = SYNC_ERR_SYSTEM;
-	return rc;
-}
-
 /*
- * Check the session's host key against known_hosts like OpenSSH's
- * StrictHostKeyChecking=accept-new: match passes, unknown is learned,
- * a different key for the host is refused.
+ * Check the session's host key against known_hosts: a match passes, a
+ * different key or an unknown host is refused. Nothing is learned here:
+ * libssh2 reads neither the site's known hosts nor ssh's configuration,
+ * so only OpenSSH, which reads them all, may add a key.
  */
 static int
 check_host_key(LIBSSH2_SESSION *session, const struct remote_params *p,
 	       char *err, size_t errlen)
 {
 	LIBSSH2_KNOWNHOSTS *kh = NULL;
-	struct libssh2_knownhost *added = NULL;
 	const char *key;
-	size_t keylen, linelen;
-	char line[8192], name[300];
+	size_t keylen;
 	int type, ktype, check, rc = SYNC_ERR_SSH;
 
 	key = libssh2_session_hostkey(session, &keylen, &type);
@@ -216,29 +193,9 @@ check_host_key(LIBSSH2_SESSION *session, const struct remote_params *p,
 		rc = SYNC_ERR_HOSTKEY;
 		break;
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
-		if (ktype == LIBSSH2_KNOWNHOST_KEY_UNKNOWN) {
-			set_err(err, errlen, "host key of '%s' is of an unknown type", p->host);
-			break;
-		}
-		if (p->port == 22)
-			snprintf(name, sizeof name, "%s", p->host);
-		else
-			snprintf(name, sizeof name, "[%s]:%d", p->host, p->port);
-		if (libssh2_knownhost_addc(kh, name, NULL, key, keylen, NULL, 0,
-					   LIBSSH2_KNOWNHOST_TYPE_PLAIN |
-					   LIBSSH2_KNOWNHOST_KEYENC_RAW | ktype, &added) < 0 ||
-		    libssh2_knownhost_writeline(kh, added, line, sizeof line, &linelen,
-						LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
-			set_err(err, errlen, "cannot record the host key of '%s': %s", p->host,
-				ssh_message(session));
-			break;
-		}
-		if (append_known_host(p->known_hosts, line, linelen) < 0) {
-			set_err(err, errlen, "cannot write '%s': %s", p->known_hosts, strerror(errno));
-			rc = SYNC_ERR_SYSTEM;
-			break;
-		}
-		rc = SYNC_OK;
+		set_err(err, errlen, "host key for '%s' port %d is not in '%s'", p->host, p->port,
+			p->known_hosts);
+		rc = SYNC_ERR_HOSTKEY;
 		break;
 	default:
 		set_err(err, errlen, "cannot check the host key of '%s': %s", p->host,

@@ -1,13 +1,15 @@
 /*
  * remote: control work on the far side over one libssh2 session.
  *
- * Used for what is not data: the key check (-c), creating the destination
- * directory, and removing partial files. Data always goes through rsync.
+ * For work that is not data: a login, a remote command, mkdir -p. Data
+ * always goes through rsync.
  *
- * The host key is checked against known_hosts the way OpenSSH's
- * StrictHostKeyChecking=accept-new does: a known and matching key passes,
- * an unknown host is learned (appended to the file), a host whose key
- * changed is refused with SYNC_ERR_HOSTKEY. Host key algorithms are
+ * The host key is checked against known_hosts: a known and matching key
+ * passes, an unknown host or one whose key changed is refused with
+ * SYNC_ERR_HOSTKEY. Nothing is ever learned here: libssh2 reads neither
+ * the site's known hosts nor ssh's configuration, so only OpenSSH, which
+ * reads them all, adds keys (the key check, -c, logs in with OpenSSH for
+ * that reason). Host key algorithms are
  * preferred in OpenSSH's default order so that both clients learn and check
  * the same key.
  *
@@ -15,7 +17,7 @@
  * one-line explanation into the caller's err buffer (never key material).
  *   SYNC_ERR_CONNECT  name resolution failed, refused, unreachable
  *   SYNC_ERR_TIMEOUT  no answer within the timeout
- *   SYNC_ERR_HOSTKEY  known_hosts has another key for the host
+ *   SYNC_ERR_HOSTKEY  known_hosts has another key for the host, or none
  *   SYNC_ERR_AUTH     the server refused the key
  *   SYNC_ERR_SYSTEM   the key file cannot be read (errno set)
  *   SYNC_ERR_SSH      anything else libssh2 reports
@@ -32,7 +34,7 @@ struct remote_params {
 	const char *user;
 	const char *key_path;      /* private key file (OpenSSH or PEM format) */
 	const char *passphrase;    /* NULL for none */
-	const char *known_hosts;   /* file to check and learn host keys in */
+	const char *known_hosts;   /* file to check host keys in (never written) */
 	int timeout_ms;            /* for connecting and for each blocking step */
 };
 

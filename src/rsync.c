@@ -29,6 +29,33 @@ push_opt(struct strvec *argv, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
+/*
+ * Append "-o NAME=\"path\"" as ssh reads it back: it splits an -o value at
+ * spaces unless in double quotes, and expands % in it ("%%" is one). A
+ * path no ssh reads the same ('"', '\\', "${": ssh expands variables)
+ * is left out: false. The options check refuses such a key path.
+ */
+static bool
+push_path_opt(struct strvec *argv, const char *name, const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *p;
+
+	if (strpbrk(path, "\"\\") || strstr(path, "${"))
+		return false;
+	strbuf_addf(&sb, "%s=\"", name);
+	for (p = path; *p; p++) {
+		if (*p == '%')
+			strbuf_addch(&sb, '%');
+		strbuf_addch(&sb, *p);
+	}
+	strbuf_addch(&sb, '"');
+	strvec_push(argv, "-o");
+	strvec_push(argv, sb.buf);
+	strbuf_release(&sb);
+	return true;
+}
+
 void
 ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
 {
@@ -42,30 +69,14 @@ ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
 	/*
 	 * It takes a list split at spaces: "/home/a b/.ssh/known_hosts" was
 	 * "/home/a" and "b/.ssh/known_hosts", and no host key was ever kept.
+	 * A $HOME ssh cannot take leaves ssh its own default, the account's
+	 * ~/.ssh/known_hosts.
 	 */
 	if (t->known_hosts)
-		push_opt(argv, "UserKnownHostsFile=\"%s\"", t->known_hosts);
+		push_path_opt(argv, "UserKnownHostsFile", t->known_hosts);
 	push_opt(argv, "IdentitiesOnly=yes");
-	/*
-	 * ssh splits an -o value at spaces (the key "/a b/id" was "/a") unless
-	 * it is in double quotes, and expands % in it ("%%" is one). The
-	 * options check refuses what no ssh takes the same: '"', '\\', "${".
-	 */
-	{
-		struct strbuf key = STRBUF_INIT;
-		const char *p;
-
-		strbuf_addstr(&key, "IdentityFile=\"");
-		for (p = t->key_path; *p; p++) {
-			if (*p == '%')
-				strbuf_addch(&key, '%');
-			strbuf_addch(&key, *p);
-		}
-		strbuf_addch(&key, '"');
-		strvec_push(argv, "-o");
-		strvec_push(argv, key.buf);
-		strbuf_release(&key);
-	}
+	/* The key "/a b/id" was "/a" (the options check refuses what cannot be passed). */
+	push_path_opt(argv, "IdentityFile", t->key_path);
 	push_opt(argv, "PasswordAuthentication=no");
 	push_opt(argv, "KbdInteractiveAuthentication=no");
 	push_opt(argv, "ConnectTimeout=%d", t->connect_timeout > 0 ? t->connect_timeout : 30);
@@ -517,6 +528,13 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strvec_pushf(argv, "--chmod=%s", job->chmod);
 	if (job->bwlimit_kib)
 		strvec_pushf(argv, "--bwlimit=%lu", job->bwlimit_kib);
+	/*
+	 * ssh's keepalives see a dead link, not a live one whose far side
+	 * stopped reading or writing (a hung file system, a stopped rsync):
+	 * without this, such a worker waits for ever.
+	 */
+	if (job->io_timeout)
+		strvec_pushf(argv, "--timeout=%u", job->io_timeout);
 	strvec_push(argv, "-e");
 	strvec_push(argv, job->rsh);
 	strvec_push(argv, "--");
@@ -1015,6 +1033,25 @@ ssh_error_summary(const char *text, size_t len, struct strbuf *out)
 	}
 	if (last)
 		strbuf_add(out, last, last_len);
+}
+
+enum ssh_failure
+ssh_failure_kind(const char *text, size_t len)
+{
+	static const char *const hostkey[] = {
+		"Host key verification failed.",
+		"REMOTE HOST IDENTIFICATION HAS CHANGED",
+	};
+	/* sshconnect2.c: fatal("%s@%s: Permission denied (%s).", ...) */
+	static const char denied[] = ": Permission denied (";
+	size_t i;
+
+	for (i = 0; i < sizeof hostkey / sizeof *hostkey; i++)
+		if (memmem(text, len, hostkey[i], strlen(hostkey[i])) != NULL)
+			return SSH_FAILURE_HOSTKEY;
+	if (memmem(text, len, denied, sizeof denied - 1) != NULL)
+		return SSH_FAILURE_AUTH;
+	return SSH_FAILURE_OTHER;
 }
 
 /*

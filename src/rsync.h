@@ -167,6 +167,7 @@ struct rsync_job {
 	bool ignore_times;        /* -I: send files whose size and time match too */
 	bool implied_dirs;        /* send the parents of listed paths too, with their attributes */
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
+	unsigned io_timeout;      /* --timeout: seconds without data, 0 for none */
 	/*
 	 * A command line for the remote shell to run after the remote rsync
 	 * has ended well (exit 0, or 24: files vanished), or NULL: it says "//then N" (its exit
@@ -319,6 +320,19 @@ void rsync_error_reason(const char *text, size_t len, struct strbuf *out);
  * ("Warning: Permanently added ...").
  */
 void ssh_error_summary(const char *text, size_t len, struct strbuf *out);
+
+enum ssh_failure {
+	SSH_FAILURE_OTHER,    /* no answer about the host or the key (down, slow, ...) */
+	SSH_FAILURE_HOSTKEY,  /* ssh refused the host's key: changed, revoked, unknown */
+	SSH_FAILURE_AUTH,     /* the host refused the login ("Permission denied") */
+};
+
+/*
+ * Why an ssh that exited 255 failed, from what it printed on stderr at
+ * LogLevel ERROR or more: the host key is checked before the login, so a
+ * refused host key never reads as a refused key.
+ */
+enum ssh_failure ssh_failure_kind(const char *text, size_t len);
 /* What a line of rsync's stderr says about one source file. */
 enum rsync_file_problem {
 	RSYNC_FILE_NONE,       /* nothing about a source file */

@@ -42,6 +42,8 @@ static const struct {
 				 NULL, "90" },
 	[SETTING_PRUNE_KEEP] = { "prune_keep", "SCOW_SYNC_PRUNE_KEEP", TYPE_NUMBER, 1,
 				 1000000000, NULL, "1000" },
+	[SETTING_IO_TIMEOUT] = { "io_timeout", "SCOW_SYNC_IO_TIMEOUT", TYPE_NUMBER, 0, 86400,
+				 NULL, "300" },
 };
 
 static const char *const source_names[] = { "default", "system file", "user file",

@@ -7,8 +7,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -234,25 +236,78 @@ int
 spawn_capture(const char *const *argv, int *status, struct strbuf *out,
 	      struct strbuf *err_out)
 {
+	return spawn_capture_limited(argv, status, out, err_out, NULL);
+}
+
+/* Milliseconds on the monotonic clock. */
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
+		      struct strbuf *err_out, const struct spawn_limits *lim)
+{
 	struct strbuf *sinks[2] = { out, err_out };
 	struct pollfd pfd[2];
 	struct spawn sp;
 	char buf[1024];
+	int64_t deadline = -1, kill_at = -1, now;
 	ssize_t n;
-	int rc, i;
+	pid_t r;
+	int rc, i, st;
+	bool ended = false, reaped = false;
 
 	memset(&sp, 0, sizeof sp);
 	sp.argv = argv;
 	sp.pipe_stdout = out != NULL;
 	sp.pipe_stderr = true;
+	if (lim) {
+		/* A group of its own: what it started (a ProxyCommand) ends with it. */
+		sp.new_pgroup = true;
+		sp.die_with_parent = lim->die_with_parent;
+		if (lim->timeout_ms > 0)
+			deadline = now_ms() + lim->timeout_ms;
+	}
 	if ((rc = spawn_start(&sp)) < 0)
 		return rc;
 	pfd[0].fd = sp.out_fd;
 	pfd[1].fd = sp.err_fd;
 	/* Both at once: a child blocked on a full pipe we do not read would hang. */
-	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+	for (;;) {
+		if (lim) {
+			now = now_ms();
+			if (!ended && ((deadline >= 0 && now >= deadline) ||
+				       (lim->stop && *lim->stop))) {
+				kill(-sp.pid, SIGTERM);
+				ended = true;
+				kill_at = now + SPAWN_KILL_GRACE_MS;
+			}
+			if (kill_at >= 0 && now >= kill_at) {
+				kill(-sp.pid, SIGKILL);
+				kill_at = -1;
+			}
+		}
+		if (pfd[0].fd < 0 && pfd[1].fd < 0) {
+			if (!lim)
+				break;
+			/* The pipes may close before it ends: keep the bounds till then. */
+			r = waitpid(sp.pid, &st, WNOHANG);
+			if (r == sp.pid) {
+				reaped = true;
+				break;
+			}
+			if (r < 0 && errno != EINTR)
+				break;
+		}
 		pfd[0].events = pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) < 0) {
+		/* Short waits when bounded: a signal just before poll is seen soon. */
+		if (poll(pfd, 2, lim ? 100 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -272,7 +327,16 @@ spawn_capture(const char *const *argv, int *status, struct strbuf *out,
 		}
 	}
 	spawn_close_fds(&sp);
-	return spawn_wait(sp.pid, status);
+	if (reaped) {
+		if (status)
+			*status = st;
+		rc = SYNC_OK;
+	} else {
+		if (lim && ended)
+			kill(-sp.pid, SIGKILL);
+		rc = spawn_wait(sp.pid, status);
+	}
+	return rc == SYNC_OK && ended ? SYNC_ERR_TIMEOUT : rc;
 }
 
 int

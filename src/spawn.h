@@ -9,6 +9,7 @@
 #ifndef SCOW_SYNC_SPAWN_H
 #define SCOW_SYNC_SPAWN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -55,6 +56,27 @@ int spawn_run(const char *const *argv, int *status, struct strbuf *err_out);
  */
 int spawn_capture(const char *const *argv, int *status, struct strbuf *out,
 		  struct strbuf *err_out);
+
+/*
+ * Bounds for spawn_capture_limited. The child leads its own process
+ * group; at the deadline, or as soon as *stop is set, the group gets
+ * SIGTERM and, if still there after SPAWN_KILL_GRACE_MS, SIGKILL.
+ */
+struct spawn_limits {
+	int timeout_ms;                     /* > 0: the deadline, from the start */
+	const volatile sig_atomic_t *stop;  /* when set non-zero: end the child now */
+	bool die_with_parent;               /* SIGTERM the child if we die (Linux) */
+};
+
+#define SPAWN_KILL_GRACE_MS 2000
+
+/*
+ * spawn_capture within lim (NULL: none). SYNC_ERR_TIMEOUT when the child
+ * was ended at the deadline or on *stop (the caller knows its flag), with
+ * *status as it ended.
+ */
+int spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
+			  struct strbuf *err_out, const struct spawn_limits *lim);
 
 /* Wait for pid, retrying on EINTR; *status as from waitpid. */
 int spawn_wait(pid_t pid, int *status);

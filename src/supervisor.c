@@ -37,6 +37,7 @@
 #define MASTER_WAIT 60.0          /* seconds for the SSH master to come up */
 #define ERR_TAIL_MAX 2048         /* bytes of a worker's stderr kept for the reason */
 #define CONNECT_TIMEOUT 30        /* seconds */
+#define IO_TIMEOUT 300            /* seconds an rsync may go without data: none healthy does */
 #define UNIT_BATCH 64             /* units read from the store at a time */
 #define BATCH_UNITS_MAX 4096      /* units one rsync moves at most */
 #define BATCH_FILES_MIN 64        /* files one rsync moves at least, when there are */
@@ -390,6 +391,7 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 	cfg->workers = (int)settings_number(st, SETTING_WORKERS, 4);
 	cfg->max_attempts = (int)settings_number(st, SETTING_RETRIES, 3);
 	cfg->bwlimit_kib = (unsigned long)settings_number(st, SETTING_BWLIMIT, 0);
+	cfg->io_timeout = (unsigned)settings_number(st, SETTING_IO_TIMEOUT, IO_TIMEOUT);
 	/* Unset: files of 64 MiB and more, where the link is far; set: from this size. */
 	cfg->split_mib = settings_number(st, SETTING_SPLIT_MIB, 0);
 	cfg->split_never = settings_get(st, SETTING_SPLIT_MIB) != NULL && cfg->split_mib == 0;
@@ -1494,6 +1496,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 			  NULL : PARTIAL_DIR;
 
 	job.bwlimit_kib = s->cfg->bwlimit_kib;
+	job.io_timeout = s->cfg->io_timeout;
 	/*
 	 * Something runs after the directories had their attributes: they
 	 * need them again. The last rsync gives them theirs as it ends.

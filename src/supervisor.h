@@ -40,6 +40,7 @@ struct supervisor_config {
 	bool workers_set;          /* by a setting, not the default */
 	int max_attempts;          /* per unit, for transient failures */
 	unsigned long bwlimit_kib; /* per rsync, 0 for none */
+	unsigned io_timeout;       /* rsync --timeout, seconds; 0 for none */
 	uint64_t split_mib;        /* move files from this size in pieces; 0: decide by the link */
 	bool split_never;          /* SCOW_SYNC_SPLIT_MIB=0 */
 	enum compress_mode { COMPRESS_AUTO, COMPRESS_ALWAYS, COMPRESS_NEVER } compress;

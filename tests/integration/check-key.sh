@@ -7,6 +7,25 @@ check() {
 	scow-sync-start -a "$1" -u "$SSH_USER" -p "$2" -k "$3" -c 2>>"$T/check.err"
 }
 
+# A site that publishes its hosts' keys (GlobalKnownHostsFile, as
+# /etc/ssh/ssh_known_hosts) names another key for this host: whoever
+# answers is not that host. The check must refuse it as OpenSSH does,
+# learn nothing, and say true (no answer about the key, which is not the
+# problem), and the transfers that follow must refuse it too.
+ssh-keygen -q -t ed25519 -N '' -f "$T/real_host_key"
+echo "[$SSH_HOST]:$SSHD_PORT $(cut -d' ' -f1,2 "$T/real_host_key.pub")" >"$T/site_known_hosts"
+printf 'GlobalKnownHostsFile %s\n' "$T/site_known_hosts" >"$T/site_config"
+out=$(SCOW_SYNC_SSH_CONFIG=$T/site_config check "$SSH_HOST" "$SSHD_PORT" "$SSH_KEY"); rc=$?
+[ "$rc" = 0 ] && [ "$out" = true ] || fail "impostor: rc=$rc out='$out'"
+[ ! -s "$HOME/.ssh/known_hosts" ] ||
+	fail "impostor's key learned: $(cat "$HOME/.ssh/known_hosts")"
+grep -q "host key" "$T/check.err" || fail "impostor: no reason on stderr"
+mkdir -p "$T/src/data"; echo hello >"$T/src/data/f"
+SCOW_SYNC_SSH_CONFIG=$T/site_config scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" \
+	-p "$SSHD_PORT" -k "$SSH_KEY" -s "$T/src/data" -d "$T/far" -m 1 2>/dev/null &&
+	fail "a transfer went to the impostor after the check"
+[ ! -e "$T/far/data/f" ] || fail "the impostor received data"
+
 out=$(check "$SSH_HOST" "$SSHD_PORT" "$SSH_KEY"); rc=$?
 [ "$rc" = 0 ] || fail "check with the right key exited $rc"
 [ "$out" = true ] || fail "check with the right key printed '$out'"

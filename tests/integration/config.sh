@@ -44,6 +44,7 @@ expect_setting retries "retries = 7 * # user file, $user_conf:1"
 expect_setting bwlimit "bwlimit = 100 * # user file, $user_conf:2"
 expect_setting compress "compress = never * # system file, $T/system.conf:4"
 SCOW_SYNC_RETRIES=9 expect_setting retries "retries = 9 * # environment, SCOW_SYNC_RETRIES"
+SCOW_SYNC_IO_TIMEOUT=30 expect_setting io_timeout "io_timeout = 30 * # environment, SCOW_SYNC_IO_TIMEOUT"
 
 # The state directory of the settings is the one every command uses.
 src=$T/src/data

@@ -30,7 +30,7 @@ done
 # Every setting: in CONFIGURATION, and shown by `scow-sync config`.
 keys=$(SCOW_SYNC_SYSTEM_CONFIG=/nonexistent SCOW_SYNC_CONFIG=/nonexistent \
 	env -u SCOW_SYNC_WORKERS -u SCOW_SYNC_RETRIES -u SCOW_SYNC_BWLIMIT -u SCOW_SYNC_SPLIT_MIB \
-	-u SCOW_SYNC_COMPRESS -u SCOW_SYNC_HOME -u SCOW_SYNC_LOG_MAX_MIB \
+	-u SCOW_SYNC_COMPRESS -u SCOW_SYNC_HOME -u SCOW_SYNC_LOG_MAX_MIB -u SCOW_SYNC_IO_TIMEOUT \
 	scow-sync config | sed -n 's/^# \([a-z_]*\): .*/\1/p')
 [ "$(wc -w <<<"$keys")" -ge 7 ] || fail "config lists too few settings: $keys"
 for key in $keys; do

@@ -431,6 +431,17 @@ test_argv(void)
 	CHECK(strstr(sb.buf, "'IdentityFile=\"/k/it''s key %%h\"'") != NULL);
 	CHECK(strstr(sb.buf, "'UserKnownHostsFile=\"/home/u v/.ssh/known_hosts\"'") != NULL);
 	CHECK(strstr(sb.buf, "'ControlPath=/tmp/s/cm' '-o' 'ControlMaster=no'") != NULL);
+	strbuf_reset(&sb);
+	/* A home ssh would expand (%d is the home, %u the user) is passed as it is. */
+	t.known_hosts = "/home/50%d/.ssh/known_hosts";
+	ssh_rsh_command(&t, &sb);
+	CHECK(strstr(sb.buf, "'UserKnownHostsFile=\"/home/50%%d/.ssh/known_hosts\"'") != NULL);
+	strbuf_reset(&sb);
+	/* One no ssh reads back the same is not passed at all. */
+	t.known_hosts = "/home/a\"b/.ssh/known_hosts";
+	ssh_rsh_command(&t, &sb);
+	CHECK(strstr(sb.buf, "UserKnownHostsFile") == NULL);
+	t.known_hosts = "/home/u v/.ssh/known_hosts";
 	CHECK(strstr(sb.buf, "'-p' '2222' '-l' 'al ice'") != NULL);
 	CHECK(strstr(sb.buf, "'ConnectTimeout=7'") != NULL);
 	strbuf_release(&sb);
@@ -448,9 +459,32 @@ test_argv(void)
 	CHECK_STR(argv.v[argv.nr - 3], "--");
 	CHECK_STR(argv.v[argv.nr - 2], "/data/");
 	CHECK_STR(argv.v[argv.nr - 1], "[::1]:/in box/");
-	for (i = 0; i < argv.nr; i++)
+	for (i = 0; i < argv.nr; i++) {
 		CHECK(strcmp(argv.v[i], "--inplace") != 0);
+		/* No timeout asked, none given. */
+		CHECK(strncmp(argv.v[i], "--timeout", 9) != 0);
+	}
 	CHECK(argv.v[argv.nr] == NULL);
+	strvec_clear(&argv);
+	/* A far side that stops reading or writing ends the rsync after io_timeout. */
+	job.io_timeout = 300;
+	rsync_job_argv(&job, &argv);
+	{
+		size_t timeouts = 0, dashes = argv.nr;
+
+		for (i = 0; i < argv.nr; i++) {
+			if (strcmp(argv.v[i], "--") == 0 && dashes == argv.nr)
+				dashes = i;
+			if (strncmp(argv.v[i], "--timeout", 9) == 0) {
+				CHECK_STR(argv.v[i], "--timeout=300");
+				CHECK(i < dashes);
+				timeouts++;
+			}
+		}
+		CHECK(timeouts == 1);
+	}
+	job.io_timeout = 0;
+	CHECK(rsync_exit_classify(30) == RSYNC_EXIT_RETRY);
 	{
 		bool has_s = false, has_r = false, has_from0 = false, has_stdin = false;
 		bool no_implied = false;
@@ -738,6 +772,18 @@ test_ssh_error_summary(void)
 	ssh_error_summary(noted, strlen(noted), &sb);
 	CHECK_STR(sb.buf, "a@h: Permission denied (publickey).");
 	strbuf_reset(&sb);
+	CHECK(ssh_failure_kind(changed, strlen(changed)) == SSH_FAILURE_HOSTKEY);
+	CHECK(ssh_failure_kind(refused, strlen(refused)) == SSH_FAILURE_OTHER);
+	CHECK(ssh_failure_kind(denied, strlen(denied)) == SSH_FAILURE_AUTH);
+	CHECK(ssh_failure_kind(noted, strlen(noted)) == SSH_FAILURE_AUTH);
+	CHECK(ssh_failure_kind("", 0) == SSH_FAILURE_OTHER);
+	{
+		/* A key no file knows, under StrictHostKeyChecking=yes: not the key's fault. */
+		const char *unknown = "No ED25519 host key is known for [h]:22 and you have "
+				      "requested strict checking.\r\nHost key verification failed.\r\n";
+
+		CHECK(ssh_failure_kind(unknown, strlen(unknown)) == SSH_FAILURE_HOSTKEY);
+	}
 	ssh_error_summary("", 0, &sb);
 	CHECK_STR(sb.buf, "");
 	strbuf_release(&sb);

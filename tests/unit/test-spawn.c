@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -23,6 +26,33 @@ slurp(int fd)
 	while ((n = read(fd, buf, sizeof buf)) > 0)
 		strbuf_add(&sb, buf, (size_t)n);
 	return strbuf_detach(&sb, NULL);
+}
+
+/* Has pid ended (gone, or a zombie nobody reaped yet) within a second? */
+static bool
+gone(pid_t pid)
+{
+	char path[64], state = 0;
+	int i;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	for (i = 0; i < 100; i++) {
+		char text[512], *p;
+		ssize_t n;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return true;
+		n = read(fd, text, sizeof text - 1);
+		close(fd);
+		text[n > 0 ? n : 0] = '\0';
+		p = strrchr(text, ')');
+		state = p && p[1] ? p[2] : 0;
+		if (state == 'Z')
+			return true;
+		usleep(10000);
+	}
+	return false;
 }
 
 int
@@ -110,6 +140,53 @@ main(void)
 		spawn_close_fds(&sp);
 		CHECK_INT(spawn_wait(sp.pid, &status), SYNC_OK);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	/*
+	 * A bounded capture ends a child that does not answer at the deadline,
+	 * with everything it started (its group), and at once on a stop flag;
+	 * one that ignores SIGTERM is killed after the grace.
+	 */
+	{
+		const char *argv[] = { "sh", "-c", "sleep 30 & echo $! >&2; wait", NULL };
+		struct spawn_limits lim = { .timeout_ms = 300 };
+		static volatile sig_atomic_t stop;
+		pid_t child;
+
+		strbuf_reset(&err);
+		CHECK_INT(spawn_capture_limited(argv, &status, NULL, &err, &lim), SYNC_ERR_TIMEOUT);
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+		child = (pid_t)strtol(err.buf, NULL, 10);
+		CHECK(child > 0);
+		if (child > 0)
+			CHECK(gone(child));
+		lim.timeout_ms = 0;
+		stop = 1;
+		lim.stop = &stop;
+		CHECK_INT(spawn_capture_limited(argv, &status, NULL, NULL, &lim), SYNC_ERR_TIMEOUT);
+		CHECK(WIFSIGNALED(status));
+	}
+	{
+		const char *argv[] = { "sh", "-c", "trap '' TERM; echo up; sleep 30", NULL };
+		struct spawn_limits lim = { .timeout_ms = 300 };
+		struct strbuf cap = STRBUF_INIT;
+
+		CHECK_INT(spawn_capture_limited(argv, &status, &cap, NULL, &lim), SYNC_ERR_TIMEOUT);
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		CHECK_STR(cap.buf, "up\n");
+		strbuf_release(&cap);
+	}
+	/* Within its bounds it is an ordinary capture. */
+	{
+		const char *argv[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
+		struct spawn_limits lim = { .timeout_ms = 30000, .die_with_parent = true };
+		struct strbuf cap = STRBUF_INIT;
+
+		strbuf_reset(&err);
+		CHECK_INT(spawn_capture_limited(argv, &status, &cap, &err, &lim), SYNC_OK);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+		CHECK_STR(cap.buf, "out\n");
+		CHECK_STR(err.buf, "err\n");
+		strbuf_release(&cap);
 	}
 	strbuf_release(&err);
 	return unit_done("test-spawn");
