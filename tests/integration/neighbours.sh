@@ -227,11 +227,23 @@ PY
 }
 # Every process of this test's transfer (ours and the far side's sessions):
 # its command line and its environment, copied while it runs.
+session_of() {   # the session of process $1, from /proc (ps is slow)
+	local stat rest
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	read -r _ _ _ rest _ <<<"${stat##*) }"
+	echo "$rest"
+}
 sample_processes() {
-	local dir=$1 pid kids sshd_pid
+	local dir=$1 pid kids sshd_pid sid own sessions=
 	sshd_pid=$(cat "$T/sshd.pid")
 	kids=$(pgrep -P "$sshd_pid")
-	for pid in $(pgrep -f -- "$T") $kids $(for k in $kids; do pgrep -P "$k"; done); do
+	# And the rest of the sessions of those (a piece reader's command line
+	# holds nothing of $T), but this test's own.
+	own=$(session_of $$)
+	for sid in $(for pid in $(pgrep -f -- "$T"); do session_of "$pid"; done | sort -u); do
+		[ "$sid" = "$own" ] || sessions="$sessions $(pgrep -s "$sid")"
+	done
+	for pid in $(pgrep -f -- "$T") $kids $(for k in $kids; do pgrep -P "$k"; done) $sessions; do
 		[ "$pid" = "$$" ] && continue
 		cat "/proc/$pid/cmdline" > "$dir/$pid.cmdline" 2>/dev/null
 		cat "/proc/$pid/environ" > "$dir/$pid.environ" 2>/dev/null
