@@ -222,7 +222,7 @@ sample_processes() {
 	local dir=$1 pid kids sshd_pid
 	sshd_pid=$(cat "$T/sshd.pid")
 	kids=$(pgrep -P "$sshd_pid")
-	for pid in $(pgrep -f -- "$T") $kids $(for k in $kids; do pgrep -P "$k"; done); do
+	for pid in $(test_pids) $kids $(for k in $kids; do pgrep -P "$k"; done); do
 		[ "$pid" = "$$" ] && continue
 		cat "/proc/$pid/cmdline" > "$dir/$pid.cmdline" 2>/dev/null
 		cat "/proc/$pid/environ" > "$dir/$pid.environ" 2>/dev/null
