@@ -331,10 +331,19 @@ rsync_filter_escape(struct strbuf *out, const char *path)
 }
 
 void
+rsync_exclude_rules(const char *const *paths, struct strbuf *out)
+{
+	for (; *paths; paths++) {
+		strbuf_addch(out, '/');
+		rsync_filter_escape(out, *paths);
+		strbuf_addch(out, '\0');
+	}
+}
+
+void
 rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 {
 	struct strbuf sb = STRBUF_INIT, then = STRBUF_INIT;
-	size_t i;
 
 	strvec_push(argv, job->rsync_path);
 	if (job->then_command || job->before_command) {
@@ -413,13 +422,11 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	strvec_push(argv, job->dry_run ? "--out-format=" NAME_PREFIX "%i %n"
 				       : "--out-format=" NAME_PREFIX "%n");
 	/* Parts stopped on request; first, because the first matching rule wins. */
-	for (i = 0; job->excludes && job->excludes[i]; i++) {
-		strbuf_reset(&sb);
-		strbuf_addstr(&sb, "--exclude=/");
-		rsync_filter_escape(&sb, job->excludes[i]);
-		strvec_push(argv, sb.buf);
+	if (job->exclude_from) {
+		if (job->source_name)
+			strvec_push(argv, "--from0");
+		strvec_pushf(argv, "--exclude-from=%s", job->exclude_from);
 	}
-	strbuf_reset(&sb);
 	if (job->partial_dir) {
 		/*
 		 * rsync excludes anything named like the partial dir; a source

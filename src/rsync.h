@@ -117,7 +117,7 @@ struct rsync_job {
 	const char *files_from;   /* file with the NUL-separated list, or NULL for stdin */
 	const char *source_name;  /* or no list: this path under source_root, whole */
 	const char *chmod;        /* rsync --chmod rule, or NULL */
-	const char *const *excludes; /* NULL-terminated paths (relative to source_root) not to send */
+	const char *exclude_from; /* file of rsync_exclude_rules(): parts not to send, or NULL */
 	bool recursive;           /* descend into listed directories */
 	bool dry_run;             /* -n: only name what would change, itemized */
 	bool whole_list;          /* the whole file list first (--no-inc-recursive) */
@@ -150,6 +150,13 @@ int rsync_parse_then(const char *line, size_t len, int *status);
  * whatever characters it holds (rsync's wildcards are escaped).
  */
 void rsync_filter_escape(struct strbuf *out, const char *path);
+/*
+ * Append the rules that exclude the NULL-terminated paths (relative to
+ * source_root), for rsync_job.exclude_from: NUL-terminated (rsync reads
+ * them with --from0), so that a name with a newline is one rule. In a file,
+ * not on rsync's command line, which any local user can read.
+ */
+void rsync_exclude_rules(const char *const *paths, struct strbuf *out);
 
 /*
  * A dry run names each item that would change as rsync's itemize string,

@@ -1247,6 +1247,27 @@ write_list(struct worker *w)
 	return rc;
 }
 
+/* Write the rules that exclude paths (rsync_exclude_rules) to file. */
+static int
+write_excludes(const char *file, const char *const *paths)
+{
+	struct strbuf rules = STRBUF_INIT;
+	int fd, rc = SYNC_OK, saved;
+
+	rsync_exclude_rules(paths, &rules);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, rules.buf, rules.len) < 0)
+		rc = SYNC_ERR_SYSTEM;
+	saved = errno;
+	if (fd >= 0 && close(fd) < 0 && rc == SYNC_OK) {
+		rc = SYNC_ERR_SYSTEM;
+		saved = errno;
+	}
+	strbuf_release(&rules);
+	errno = saved;
+	return rc;
+}
+
 /*
  * Compress w's batch on the wire? Never where the link is near (the CPU is
  * the limit there, and compressing only adds to it); elsewhere when a
@@ -1336,6 +1357,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	struct strvec argv = STRVEC_INIT, excludes = STRVEC_INIT;
 	struct strbuf then = STRBUF_INIT, before = STRBUF_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
+	char *exclude_file = NULL;
 	size_t i, k;
 	int rc;
 
@@ -1343,7 +1365,26 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		set_failure(s, "cannot write '%s': %s", w->list_file, strerror(errno));
 		return SYNC_ERR_SYSTEM;
 	}
+	/* Parts of these trees stopped on request stay behind. */
+	for (k = 0; (kind == JOB_UNIT || kind == JOB_CHECK) && k < w->nunits; k++) {
+		if (w->units[k].unit.kind != UNIT_TREE)
+			continue;
+		for (i = 0; i < s->excludes.nr; i++)
+			if (path_is_within(s->excludes.v[i], w->units[k].unit.path))
+				strvec_push(&excludes, s->excludes.v[i]);
+	}
+	if (excludes.nr) {
+		/* In a file: rsync's command line is any local user's to read. */
+		exclude_file = xasprintf("%s/exclude-%d", s->tmpdir, (int)(w - s->workers));
+		if (write_excludes(exclude_file, (const char *const *)excludes.v) < 0) {
+			set_failure(s, "cannot write '%s': %s", exclude_file, strerror(errno));
+			strvec_clear(&excludes);
+			free(exclude_file);
+			return SYNC_ERR_SYSTEM;
+		}
+	}
 	memset(&job, 0, sizeof job);
+	job.exclude_from = exclude_file;
 	job.rsync_path = s->cfg->rsync_path;
 	job.rsh = s->rsh.buf;
 	/*
@@ -1411,15 +1452,6 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		job.recursive = true;
 		job.dry_run = kind == JOB_CHECK;
 		job.whole_list = batch_files_total(w) <= WHOLE_LIST_FILES_MAX;
-		/* Parts of these trees stopped on request stay behind. */
-		for (k = 0; k < w->nunits; k++) {
-			if (w->units[k].unit.kind != UNIT_TREE)
-				continue;
-			for (i = 0; i < s->excludes.nr; i++)
-				if (path_is_within(s->excludes.v[i], w->units[k].unit.path))
-					strvec_push(&excludes, s->excludes.v[i]);
-		}
-		job.excludes = excludes.nr ? (const char *const *)excludes.v : NULL;
 	} else {
 		/* Directories only: create them writable first, exact at the end. */
 		job.files_from = s->dirs_file;
@@ -1428,6 +1460,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	}
 	rsync_job_argv(&job, &argv);
 	strvec_clear(&excludes);
+	free(exclude_file);
 	strbuf_release(&then);
 	strbuf_release(&before);
 
@@ -3865,6 +3898,8 @@ supervisor_remove_stale(struct store *st, int64_t transfer_id)
 		for (i = 0; i < WORKERS_MAX; i++) {
 			snprintf(name, sizeof name, "list-%d", i);
 			unlinkat(fd, name, 0);
+			snprintf(name, sizeof name, "exclude-%d", i);
+			unlinkat(fd, name, 0);
 		}
 		if (rmdir(dir) == 0)
 			log_info("removed the private directory of an earlier run: %s", dir);
@@ -4034,8 +4069,12 @@ remove_tmpdir(struct sup *s)
 	unlink(cm);
 	free(cm);
 	unlink(s->dirs_file);
-	for (i = 0; i < s->nworkers; i++)
+	for (i = 0; i < s->nworkers; i++) {
 		unlink(s->workers[i].list_file);
+		cm = xasprintf("%s/exclude-%d", s->tmpdir, i);
+		unlink(cm);
+		free(cm);
+	}
 	if (rmdir(s->tmpdir) == 0)
 		store_transfer_set_workdir(s->st, s->t.id, NULL);
 }

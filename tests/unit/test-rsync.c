@@ -563,20 +563,30 @@ test_argv(void)
 	}
 }
 
-/* Does a local rsync with the escaped exclude skip exactly name? */
+/* Does a local rsync with the exclude rules for name skip exactly name? */
 static void
 check_exclude_exact(const char *dir, const char *name, const char *const *others)
 {
 	struct strbuf cmd = STRBUF_INIT, pat = STRBUF_INIT, path = STRBUF_INIT;
 	struct stat sb;
+	char *rel = xasprintf("src/%s", name);
+	const char *paths[] = { rel, NULL };
+	FILE *f;
 	size_t i;
 
-	strbuf_addstr(&pat, "--exclude=/src/");
-	rsync_filter_escape(&pat, name);
-	strbuf_addf(&cmd, "rm -rf '%s/dst' && rsync -r ", dir);
-	sq_quote(&cmd, pat.buf);
+	/* As the supervisor gives them: in a file, read with --from0. */
+	rsync_exclude_rules(paths, &pat);
+	strbuf_addf(&path, "%s/rules", dir);
+	f = fopen(path.buf, "w");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fwrite(pat.buf, 1, pat.len, f) == pat.len);
+		fclose(f);
+	}
+	strbuf_addf(&cmd, "rm -rf '%s/dst' && rsync -r --from0 --exclude-from='%s/rules'", dir, dir);
 	strbuf_addf(&cmd, " '%s/src' '%s/dst/'", dir, dir);
 	CHECK(system(cmd.buf) == 0);
+	strbuf_reset(&path);
 	strbuf_addf(&path, "%s/dst/src/%s", dir, name);
 	CHECK(lstat(path.buf, &sb) < 0);
 	for (i = 0; others[i]; i++) {
@@ -587,6 +597,7 @@ check_exclude_exact(const char *dir, const char *name, const char *const *others
 	strbuf_release(&cmd);
 	strbuf_release(&pat);
 	strbuf_release(&path);
+	free(rel);
 }
 
 /* Temporary names as rsync 3.5.0's receiver made them for these names. */
