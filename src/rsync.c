@@ -98,6 +98,34 @@ ssh_command_argv(const struct ssh_target *t, const char *const *remote_argv,
 }
 
 void
+ssh_stdin_argv(const struct ssh_target *t, const char *const *remote_argv,
+	       struct strvec *argv, struct strbuf *script)
+{
+	const char *const *words = remote_argv;
+	const char *body = "exec \"$@\"";
+
+	ssh_base_argv(t, argv);
+	strvec_push(argv, t->host);
+	strvec_push(argv, "sh -s");
+	if (words[0] && words[1] && words[2] && words[3] &&
+	    strcmp(words[0], "sh") == 0 && strcmp(words[1], "-c") == 0) {
+		body = words[2];
+		words += 4;
+	}
+	/*
+	 * sh reads a group whole before it runs any of it: a script cut short
+	 * (the link dropped) is a syntax error, never a command with half its
+	 * arguments. Nothing in it reads the script's own stdin.
+	 */
+	strbuf_addstr(script, "{ set --");
+	for (; *words; words++) {
+		strbuf_addch(script, ' ');
+		sq_quote(script, *words);
+	}
+	strbuf_addf(script, "\n%s\n} </dev/null\n", body);
+}
+
+void
 ssh_shell_argv(const struct ssh_target *t, const char *cmd, struct strvec *argv)
 {
 	ssh_base_argv(t, argv);

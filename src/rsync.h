@@ -61,6 +61,19 @@ void ssh_command_argv(const struct ssh_target *t, const char *const *remote_argv
 		      struct strvec *argv);
 
 /*
+ * Append ssh's argv to run remote_argv on t's host with no word of it on a
+ * command line, here or there (other users read those): the command is
+ * "sh -s", and *script (appended) is what to give it on stdin. The words
+ * travel single-quoted, so any byte but NUL, newlines too (only sh reads
+ * them, never the remote user's login shell). Words that begin
+ * "sh -c SCRIPT NAME" run SCRIPT in that sh itself, the rest its
+ * arguments; other words run as a command (which names them on the far
+ * side while it runs). Nothing runs unless all of the script arrived.
+ */
+void ssh_stdin_argv(const struct ssh_target *t, const char *const *remote_argv,
+		    struct strvec *argv, struct strbuf *script);
+
+/*
  * Append ssh's argv to run cmd, a command line for the remote shell that
  * the caller built with every word from outside single-quoted.
  */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -234,18 +235,62 @@ int
 spawn_capture(const char *const *argv, int *status, struct strbuf *out,
 	      struct strbuf *err_out)
 {
+	return spawn_capture_input(argv, NULL, status, out, err_out);
+}
+
+/* A close-on-exec descriptor that reads data from its start; -1 with errno set. */
+static int
+input_fd(const struct strbuf *data)
+{
+	int fd, saved;
+
+#ifdef MFD_CLOEXEC
+	fd = memfd_create("scow-sync-input", MFD_CLOEXEC);
+#else
+	{
+		FILE *f = tmpfile();
+
+		fd = f ? fcntl(fileno(f), F_DUPFD_CLOEXEC, 3) : -1;
+		if (f)
+			fclose(f);
+	}
+#endif
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, data->buf, data->len) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+spawn_capture_input(const char *const *argv, const struct strbuf *input, int *status,
+		    struct strbuf *out, struct strbuf *err_out)
+{
 	struct strbuf *sinks[2] = { out, err_out };
 	struct pollfd pfd[2];
 	struct spawn sp;
 	char buf[1024];
 	ssize_t n;
-	int rc, i;
+	int rc, i, in = -1;
 
 	memset(&sp, 0, sizeof sp);
 	sp.argv = argv;
 	sp.pipe_stdout = out != NULL;
 	sp.pipe_stderr = true;
-	if ((rc = spawn_start(&sp)) < 0)
+	if (input && (in = sp.stdin_fd = input_fd(input)) < 0)
+		return SYNC_ERR_SYSTEM;
+	rc = spawn_start(&sp);
+	if (in >= 0) {
+		int saved = errno;
+
+		close(in);
+		errno = saved;
+	}
+	if (rc < 0)
 		return rc;
 	pfd[0].fd = sp.out_fd;
 	pfd[1].fd = sp.err_fd;

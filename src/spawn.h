@@ -56,6 +56,13 @@ int spawn_run(const char *const *argv, int *status, struct strbuf *err_out);
 int spawn_capture(const char *const *argv, int *status, struct strbuf *out,
 		  struct strbuf *err_out);
 
+/*
+ * The same with input (when not NULL) on its stdin, from a file in memory:
+ * what it is given to read is on no command line.
+ */
+int spawn_capture_input(const char *const *argv, const struct strbuf *input, int *status,
+			struct strbuf *out, struct strbuf *err_out);
+
 /* Wait for pid, retrying on EINTR; *status as from waitpid. */
 int spawn_wait(pid_t pid, int *status);
 

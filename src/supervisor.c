@@ -566,6 +566,7 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 {
 	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
 	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT, out = STRBUF_INIT;
+	struct strbuf script = STRBUF_INIT;
 	int status = -1, rc;
 	size_t i, listed = 1, created = 0;
 
@@ -601,10 +602,12 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	else if (s->have_dirs && !strchr(s->t.destination, '\n') && !strchr(s->source_rel, '\n'))
 		/* Too many to list: the source's own directory tells new from re-sync. */
 		strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
-	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	rc = spawn_capture((const char *const *)argv.v, &status, &out, &err);
+	/* The names on stdin: a command line is any local user's to read. */
+	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
+	rc = spawn_capture_input((const char *const *)argv.v, &script, &status, &out, &err);
 	strvec_clear(&argv);
 	strvec_clear(&words);
+	strbuf_release(&script);
 	if (*dirs_done && out.len >= strlen(LINK_MARKER "\n") &&
 	    memcmp(out.buf, LINK_MARKER "\n", strlen(LINK_MARKER "\n")) == 0) {
 		strbuf_remove_front(&out, strlen(LINK_MARKER "\n"));
@@ -2046,6 +2049,7 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 {
 	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
 	struct strbuf local = STRBUF_INIT, out = STRBUF_INIT, want = STRBUF_INIT;
+	struct strbuf script = STRBUF_INIT;
 	struct stat sb;
 	int status = -1;
 	bool same = false;
@@ -2066,8 +2070,8 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 	strvec_push(&words, "%s %Y");
 	strvec_push(&words, "--");
 	strvec_pushf(&words, "%s/%s", s->t.destination, u->path);
-	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	if (spawn_capture((const char *const *)argv.v, &status, &out, NULL) < 0)
+	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
+	if (spawn_capture_input((const char *const *)argv.v, &script, &status, &out, NULL) < 0)
 		goto out;
 	strbuf_trim_eol(&out);
 	same = WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out.buf, want.buf) == 0;
@@ -2077,6 +2081,7 @@ out:
 	strbuf_release(&local);
 	strbuf_release(&out);
 	strbuf_release(&want);
+	strbuf_release(&script);
 	return same;
 }
 
@@ -2296,13 +2301,13 @@ run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, si
 	   const char *what)
 {
 	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
-	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT, script = STRBUF_INIT;
 	int status = -1, rc;
 	bool ok;
 
 	finish_command(from, attrs, n, &words);
-	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	rc = spawn_capture((const char *const *)argv.v, &status, NULL, &err);
+	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
+	rc = spawn_capture_input((const char *const *)argv.v, &script, &status, NULL, &err);
 	ok = rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (!ok && !got_stop_signal) {
 		strbuf_trim_eol(&err);
@@ -2314,6 +2319,7 @@ run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, si
 	strvec_clear(&argv);
 	strbuf_release(&err);
 	strbuf_release(&esc);
+	strbuf_release(&script);
 	return ok;
 }
 

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "rsync.h"
+#include "spawn.h"
 #include "unit.h"
 
 /* What the parser reported, flattened to one line per event for comparing. */
@@ -443,6 +445,21 @@ test_argv(void)
 		CHECK_STR(argv.v[argv.nr - 1], "'mkdir' '-p' '--' '/in box/it'\\''s $(x)'");
 		strvec_clear(&argv);
 	}
+	{
+		/* The words on stdin, for sh -s; none on a command line. */
+		const char *words[] = { "mkdir", "-p", "--", "/in box/it's $(x)", NULL };
+		struct strbuf script = STRBUF_INIT;
+
+		ssh_stdin_argv(&t, words, &argv, &script);
+		CHECK_STR(argv.v[argv.nr - 2], "h");
+		CHECK_STR(argv.v[argv.nr - 1], "sh -s");
+		for (i = 0; i < argv.nr; i++)
+			CHECK(strstr(argv.v[i], "in box") == NULL);
+		CHECK_STR(script.buf, "{ set -- 'mkdir' '-p' '--' '/in box/it'\\''s $(x)'\n"
+			  "exec \"$@\"\n} </dev/null\n");
+		strvec_clear(&argv);
+		strbuf_release(&script);
+	}
 	rsync_job_argv(&job, &argv);
 	CHECK_STR(argv.v[0], "rsync");
 	CHECK_STR(argv.v[argv.nr - 3], "--");
@@ -705,6 +722,50 @@ test_filter_escape(void)
 	strbuf_release(&sb);
 }
 
+/*
+ * What ssh_stdin_argv gives sh -s reaches a script as its arguments, byte
+ * for byte (newlines, quotes, a leading dash, bytes that are no UTF-8),
+ * and a script cut short runs nothing.
+ */
+static void
+test_stdin_script(void)
+{
+	static const char script[] =
+		"for a do printf '%s' \"$a\" | od -An -c | tr -d ' \\n'; echo; done; "
+		"read x && echo read-stdin; exit 3";
+	const char *words[] = {
+		"sh", "-c", script, "sh", "a b", "it's", "n\nl", "-x", "$(id)", "\xff\xfe", "", NULL,
+	};
+	const char *const sh[] = { "sh", "-s", NULL };
+	const char *const od[] = { "sh", "-c", "for a do printf '%s' \"$a\" | od -An -c | "
+				   "tr -d ' \\n'; echo; done", "sh", "a b", "it's", "n\nl", "-x",
+				   "$(id)", "\xff\xfe", "", NULL };
+	struct ssh_target t = { .program = "ssh", .user = "u", .host = "h", .port = 22,
+				.key_path = "/k" };
+	struct strvec argv = STRVEC_INIT;
+	struct strbuf in = STRBUF_INIT, out = STRBUF_INIT, want = STRBUF_INIT;
+	int status = -1;
+
+	if (system("command -v od >/dev/null") != 0)
+		return;
+	ssh_stdin_argv(&t, words, &argv, &in);
+	CHECK(spawn_capture_input(sh, &in, &status, &out, NULL) == 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	CHECK(spawn_capture(od, &status, &want, NULL) == 0);
+	CHECK(want.len > 0);
+	CHECK_STR(out.buf, want.buf);
+	/* Cut short: a syntax error, nothing run. */
+	strbuf_reset(&out);
+	strbuf_setlen(&in, in.len / 2);
+	CHECK(spawn_capture_input(sh, &in, &status, &out, NULL) == 0);
+	CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 3));
+	CHECK_INT(out.len, 0);
+	strvec_clear(&argv);
+	strbuf_release(&in);
+	strbuf_release(&out);
+	strbuf_release(&want);
+}
+
 static void
 test_permanent_errors(void)
 {
@@ -912,6 +973,7 @@ main(void)
 	test_fixture_tree();
 	test_fixture_fast();
 	test_filter_escape();
+	test_stdin_script();
 	test_tmpname();
 	test_permanent_errors();
 	test_ssh_error_summary();
