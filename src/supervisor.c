@@ -677,6 +677,26 @@ mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
 }
 
 /*
+ * May mkdir_before ride on the command line of the one rsync that sends
+ * everything? Any local user reads it: only when it names nothing that
+ * rsync's own operands do not show, that is no directory above the cut,
+ * and the source's name only when that rsync names the whole source
+ * (batch_is_everything). Otherwise the mkdir of its own
+ * (create_remote_dirs) costs a round trip and shows nothing. The dry run
+ * of a re-sync lists what it checks: it never carries the mkdir.
+ */
+static bool
+mkdir_names_nothing_new(struct sup *s)
+{
+	uint64_t c[5];
+
+	return s->have_dirs && s->mkdirs.nr == 0 && !s->mkdirs_overflow &&
+	       s->excludes.nr == 0 && s->walk_errors == 0 &&
+	       store_unit_counts(s->st, s->t.id, c) == SYNC_OK && c[UNIT_DONE] == 0 &&
+	       c[UNIT_FAILED] == 0 && c[UNIT_EXCLUDED] == 0;
+}
+
+/*
  * Start the shared SSH connection (master.h), or take over the one the
  * command started for this transfer; master_wait() waits for it, so the
  * walk can go on meanwhile.
@@ -2471,9 +2491,18 @@ settle_dirs_command(struct sup *s, struct strbuf *out)
 {
 	struct attrs_list l = { NULL, 0, 0 };
 	struct strvec words = STRVEC_INIT;
-	bool ok = attrs_list_add_dirs(s, &l);
+	bool ok;
 	size_t i;
 
+	/*
+	 * The command names the directories above the cut, and would ride on
+	 * rsync's command line, which any local user reads: they get their
+	 * attributes at the very end instead (settle_dirs), by a command that
+	 * takes the names on stdin, for one round trip more.
+	 */
+	if (s->mkdirs.nr > 0)
+		return false;
+	ok = attrs_list_add_dirs(s, &l);
 	/*
 	 * Only while their owner may still write into each: that rsync can
 	 * still be followed by another (a file that changed while it read it
@@ -4274,10 +4303,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		}
 		if (known) {
 			apply_answer(&s, answer);
-			if (one_rsync_takes_all(&s))
+			if (one_rsync_takes_all(&s) && mkdir_names_nothing_new(&s))
 				s.mkdir_in_unit = true;
-			else
-				s.mkdir_in_check = resync;
 		}
 		if (s.mkdir_in_unit || s.mkdir_in_check) {
 			s.fresh = false;
