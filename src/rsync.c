@@ -56,7 +56,7 @@ ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
 		const char *p;
 
 		strbuf_addstr(&key, "IdentityFile=\"");
-		for (p = t->key_path; *p; p++) {
+		for (p = t->key_given ? t->key_given : t->key_path; *p; p++) {
 			if (*p == '%')
 				strbuf_addch(&key, '%');
 			strbuf_addch(&key, *p);

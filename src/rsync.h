@@ -39,6 +39,13 @@ struct ssh_target {
 	const char *host;
 	int port;
 	const char *key_path;
+	/*
+	 * What ssh is given for key_path, or NULL for key_path itself: a link
+	 * to it in a private directory, since ssh's command line (and rsync's
+	 * -e) is any local user's to read, and the key's path no business of
+	 * theirs.
+	 */
+	const char *key_given;
 	const char *known_hosts;   /* UserKnownHostsFile */
 	const char *ssh_config;    /* passed as -F when not NULL */
 	const char *control_path;  /* ControlPath of a running master, or NULL */

@@ -205,6 +205,7 @@ struct sup {
 	struct strvec excludes;       /* applied exclusions, for tree units */
 	struct sftp *sftp;            /* for the cleanup, opened when first needed */
 	char *tmpdir;                 /* private: control socket, directory list */
+	char *key_link;               /* in it: the link to the key ssh is given */
 	char *control_path;
 	char *dirs_file;
 	bool have_dirs;
@@ -3930,6 +3931,9 @@ supervisor_remove_stale(struct store *st, int64_t transfer_id)
 
 		unlinkat(fd, "cm", 0);
 		unlinkat(fd, "dirs", 0);
+		unlinkat(fd, "key", 0);
+		unlinkat(fd, "key.pub", 0);
+		unlinkat(fd, "key-cert.pub", 0);
 		for (i = 0; i < WORKERS_MAX; i++) {
 			snprintf(name, sizeof name, "list-%d", i);
 			unlinkat(fd, name, 0);
@@ -4086,6 +4090,12 @@ make_tmpdir(struct sup *s)
 		log_warn("cannot record the private directory: %s", store_errmsg(s->st));
 	s->control_path = xasprintf("%s/cm", tmpl);
 	s->dirs_file = xasprintf("%s/dirs", tmpl);
+	/* ssh's command lines name a link to the key, not the key (rsync.h). */
+	s->key_link = xasprintf("%s/key", tmpl);
+	if (key_link_make(s->t.key_path, s->key_link) == 0)
+		s->target.key_given = s->key_link;
+	else
+		log_info("cannot link the key in the private directory: %s", strerror(errno));
 	for (i = 0; i < s->nworkers; i++)
 		s->workers[i].list_file = xasprintf("%s/list-%d", tmpl, i);
 	return SYNC_OK;
@@ -4104,6 +4114,7 @@ remove_tmpdir(struct sup *s)
 	unlink(cm);
 	free(cm);
 	unlink(s->dirs_file);
+	key_link_remove(s->key_link);
 	for (i = 0; i < s->nworkers; i++) {
 		unlink(s->workers[i].list_file);
 		cm = xasprintf("%s/exclude-%d", s->tmpdir, i);
@@ -4165,6 +4176,7 @@ sup_release(struct sup *s)
 	free(s->tmpdir);
 	free(s->control_path);
 	free(s->dirs_file);
+	free(s->key_link);
 	free((char *)s->target.known_hosts);
 	strbuf_release(&s->rsh);
 	strbuf_release(&s->rsh_own);

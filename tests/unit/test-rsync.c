@@ -436,6 +436,13 @@ test_argv(void)
 	CHECK(strstr(sb.buf, "'-p' '2222' '-l' 'al ice'") != NULL);
 	CHECK(strstr(sb.buf, "'ConnectTimeout=7'") != NULL);
 	strbuf_release(&sb);
+	/* A link to the key in its place: the key's path is on no command line. */
+	t.key_given = "/tmp/s/key";
+	ssh_rsh_command(&t, &sb);
+	CHECK(strstr(sb.buf, "'IdentityFile=\"/tmp/s/key\"'") != NULL);
+	CHECK(strstr(sb.buf, "it''s key") == NULL);
+	strbuf_release(&sb);
+	t.key_given = NULL;
 
 	{
 		const char *words[] = { "mkdir", "-p", "--", "/in box/it's $(x)", NULL };
