@@ -1,7 +1,8 @@
 #!/bin/bash
 # What any local user reads in the process table (ps, /proc/PID/cmdline)
-# while a transfer runs and one of its parts is stopped: no source path,
-# no file or directory name and no destination on any command line of the
+# while a transfer runs, one of its parts is stopped and a re-sync follows:
+# no source path, no file or directory name, no destination and no key
+# path (ssh is given a private link to the key) on any command line of the
 # transfer, here or on the far side (the same machine here). Only rsync's
 # own operands show (the source's parent directory and host:destination),
 # and, while they run, the far side's commands that take names as operands
@@ -19,6 +20,9 @@ for i in 1 2 3; do
 $i"
 done
 dst=$T/far/in-$tag
+key=$T/key-$tag
+cp "$SSH_KEY" "$key"
+chmod 600 "$key"
 
 # Scan every process's command line until $T/scan.stop appears; write the
 # offending ones to $T/scan.bad and a count of what was seen to $T/scan.seen.
@@ -45,12 +49,14 @@ def proc(pid):
     return words, stat[stat.rindex(b")") + 2:].split()[1].decode(), exe
 def mine(pid, procs):
     """The test's own: a command it ran (the callers: start, terminate, the
-    foreground run as it starts; grep), not a process of a transfer those
-    started (rsync and ssh under run)."""
+    foreground run until it is a supervisor; grep), and what a caller runs
+    to check its request (ssh-keygen), not a process of a transfer (rsync
+    and ssh under a supervisor, the far side's)."""
     first = True
     while pid in procs:
         words, ppid, exe = procs[pid]
-        if not first and exe.startswith(b"scow-sync"):
+        if not first and exe.startswith(b"scow-sync") and \
+                words[0].startswith(b"scow-sync: transfer "):
             return False
         if ppid == test_pid:
             return True
@@ -92,7 +98,7 @@ scan_pid=$!
 
 export SCOW_SYNC_BWLIMIT=300 SCOW_SYNC_WORKERS=2
 id=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" -m 2 \
-	-p "$SSHD_PORT" -k "$SSH_KEY") || fail "start exited $?"
+	-p "$SSHD_PORT" -k "$key") || fail "start exited $?"
 # A part inside the tree unit records/deep: its rsync goes on without it.
 wait_for 30 query_has_file "$src/records-$tag/deep-$tag/scan-$tag-1" ||
 	fail "records/deep never got under way"
@@ -104,7 +110,7 @@ wait_for 60 transfer_ended "$id" || fail "the transfer did not end"
 # on rsync's command line.
 unset SCOW_SYNC_BWLIMIT
 scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" -m 2 -p "$SSHD_PORT" \
-	-k "$SSH_KEY" || fail "the re-sync exited $?"
+	-k "$key" || fail "the re-sync exited $?"
 touch "$T/scan.stop"
 wait "$scan_pid"
 
