@@ -680,8 +680,8 @@ mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
 /*
  * May mkdir_before ride on the command line of the one rsync that sends
  * everything? Any local user reads it: only when it names nothing that
- * rsync's own operands do not show, that is no directory above the cut,
- * and the source's name only when that rsync names the whole source
+ * rsync's own operands do not show: no directory above the cut but the
+ * source itself, which that rsync names when it sends all of it
  * (batch_is_everything). Otherwise the mkdir of its own
  * (create_remote_dirs) costs a round trip and shows nothing. The dry run
  * of a re-sync lists what it checks: it never carries the mkdir.
@@ -691,7 +691,9 @@ mkdir_names_nothing_new(struct sup *s)
 {
 	uint64_t c[5];
 
-	return s->have_dirs && s->mkdirs.nr == 0 && !s->mkdirs_overflow &&
+	return s->have_dirs && !s->mkdirs_overflow &&
+	       (s->mkdirs.nr == 0 ||
+		(s->mkdirs.nr == 1 && strcmp(s->mkdirs.v[0], s->source_rel) == 0)) &&
 	       s->excludes.nr == 0 && s->walk_errors == 0 &&
 	       store_unit_counts(s->st, s->t.id, c) == SYNC_OK && c[UNIT_DONE] == 0 &&
 	       c[UNIT_FAILED] == 0 && c[UNIT_EXCLUDED] == 0;
@@ -2496,10 +2498,12 @@ settle_dirs_command(struct sup *s, struct strbuf *out)
 	size_t i;
 
 	/*
-	 * The command names the directories above the cut, and would ride on
-	 * rsync's command line, which any local user reads: they get their
-	 * attributes at the very end instead (settle_dirs), by a command that
-	 * takes the names on stdin, for one round trip more.
+	 * The command names the directories above the cut (the source's own
+	 * among them, which this rsync, a list's, does not show), and would
+	 * ride on rsync's command line, which any local user reads: they get
+	 * their attributes at the very end instead (settle_dirs), by a command
+	 * that takes the names on stdin, for one round trip more. (So, as
+	 * long as rsync's command line is the only way to give them, never.)
 	 */
 	if (s->mkdirs.nr > 0)
 		return false;
