@@ -220,6 +220,7 @@ struct sup {
 	bool mkdir_in_check;          /* ... which the re-sync's dry run does before it */
 	bool mkdir_in_unit;           /* ... or the one rsync of everything (see one_rsync_takes_all) */
 	bool mkdir_unit_failed;       /* ... which could not: the mkdir of its own must */
+	bool one_rsync;               /* one rsync takes everything: it is its own check */
 	bool mkdir_known;             /* ... and it said how it went */
 	bool dirs_settled;            /* ... and they have their attributes, nothing ran since */
 	bool settle_failed;           /* ... the command for that failed: rsync's pass does it */
@@ -4319,8 +4320,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		}
 		if (known) {
 			apply_answer(&s, answer);
-			if (one_rsync_takes_all(&s) && mkdir_names_nothing_new(&s))
-				s.mkdir_in_unit = true;
+			s.one_rsync = one_rsync_takes_all(&s);
+			s.mkdir_in_unit = s.one_rsync && mkdir_names_nothing_new(&s);
 		}
 		if (s.mkdir_in_unit || s.mkdir_in_check) {
 			s.fresh = false;
@@ -4343,7 +4344,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		log_info("the far side answered in %.3f s%s; pieces for large files %s; "
 			  "%d workers%s", answer, known ? " (the last time)" : "",
 			  s.split_ok ? "on" : "off", s.active_workers,
-			  s.mkdir_in_unit ? "; one rsync takes everything" : "");
+			  s.one_rsync ? "; one rsync takes everything" : "");
 	}
 	/* Parts stopped before stay out, whatever the walk found again. */
 	for (i = 0; i < (int)s.excludes.nr; i++) {
@@ -4358,7 +4359,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	if (s.have_dirs && !dirs_done && (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
 		goto finish;
 	/* One rsync of everything is its own check: the same walk on both sides. */
-	if (!s.fresh && !s.mkdir_in_unit && (check_pending(&s) < 0 || got_stop_signal))
+	if (!s.fresh && !s.one_rsync && (check_pending(&s) < 0 || got_stop_signal))
 		goto finish;
 	/* The dry run did not make the directories (or did not run): now. */
 	if (s.mkdir_in_check && !s.mkdir_known) {
