@@ -84,7 +84,8 @@ users_part() {
 	sd=$ua/scow/.scow-sync
 	wd=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT workdir FROM transfers WHERE id=?", (int(sys.argv[2]),)).fetchone()[0].decode())' "$sd/scow-sync.db" "$id_a" 2>/dev/null)
 	[ -n "$wd" ] && [ -d "$wd" ] || fail "$UA's transfer has no private directory ('$wd')"
-	bad=$(find "$ua/scow" "$wd" \( -type d ! -perm 700 \) -o \( ! -type d -perm /077 \) 2>/dev/null)
+	# (A symbolic link's own mode means nothing: the key's link is in the 0700 directory.)
+	bad=$(find "$ua/scow" "$wd" \( -type d ! -perm 700 \) -o \( ! -type d ! -type l -perm /077 \) 2>/dev/null)
 	[ -z "$bad" ] || fail "not private: $(ls -ld $bad)"
 	# The connection's socket: kept for the next transfer (keep_connection,
 	# by default), in A's own directory in /tmp.
