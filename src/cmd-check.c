@@ -54,7 +54,7 @@ openssh_login(const struct transfer_request *req, struct strbuf *said)
 	strvec_push(&argv, "LogLevel=ERROR");
 	strvec_push(&argv, t.host);
 	strvec_push(&argv, "true");
-	rc = spawn_capture_limited((const char *const *)argv.v, &status, NULL, said, &lim);
+	rc = spawn_capture_limited((const char *const *)argv.v, NULL, &status, NULL, said, &lim);
 	strvec_clear(&argv);
 	free(known_hosts);
 	if (rc == SYNC_ERR_TIMEOUT) {

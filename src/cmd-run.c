@@ -10,6 +10,7 @@
 #include "log.h"
 #include "options.h"
 #include "output.h"
+#include "proctitle.h"
 #include "store.h"
 #include "supervisor.h"
 #include "util.h"
@@ -109,6 +110,8 @@ cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 	char err[512];
 	int code;
 
+	/* As a detached supervisor does (cmd-start.c): the request is ours alone. */
+	proctitle_set("scow-sync: transfer %lld", (long long)cfg->transfer_id);
 	if (store_open(state_dir, &st, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		code = EXIT_FAILED;

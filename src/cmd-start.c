@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "options.h"
+#include "proctitle.h"
 #include "spawn.h"
 #include "store.h"
 #include "supervisor.h"
@@ -117,6 +118,11 @@ run_detached(const char *state_dir, struct supervisor_config *cfg, int report_fd
 	char err[512];
 	int devnull, rc;
 
+	/*
+	 * It lives as long as the transfer: the caller's arguments (source,
+	 * destination, host, user, key) are no business of other users.
+	 */
+	proctitle_set("scow-sync: transfer %lld", (long long)cfg->transfer_id);
 	umask(077);
 	if (chdir("/") < 0)
 		_exit(1);

@@ -104,6 +104,58 @@ note_target(struct ssh_master *m, const struct ssh_target *t, const char *contro
 	strbuf_reset(&m->said);
 }
 
+/* What ssh looks for beside a key, by its name: its public half, a certificate. */
+static const char *const key_companions[] = { "", ".pub", "-cert.pub", NULL };
+
+int
+key_link_make(const char *key_path, const char *link)
+{
+	size_t i;
+	int rc = SYNC_OK;
+
+	key_link_remove(link);
+	for (i = 0; rc == SYNC_OK && key_companions[i]; i++) {
+		char *to = xasprintf("%s%s", key_path, key_companions[i]);
+		char *at = xasprintf("%s%s", link, key_companions[i]);
+		struct stat sb;
+
+		if ((i == 0 || stat(to, &sb) == 0) && symlink(to, at) < 0)
+			rc = SYNC_ERR_SYSTEM;
+		free(to);
+		free(at);
+	}
+	if (rc < 0) {
+		int saved = errno;
+
+		key_link_remove(link);
+		errno = saved;
+	}
+	return rc;
+}
+
+void
+key_link_remove(const char *link)
+{
+	size_t i;
+
+	for (i = 0; key_companions[i]; i++) {
+		char *at = xasprintf("%s%s", link, key_companions[i]);
+
+		unlink(at);
+		free(at);
+	}
+}
+
+/* Close the key m held for ssh: ssh has read it, or is gone. */
+static void
+drop_key_fd(struct ssh_master *m)
+{
+	if (m->key_fd >= 0) {
+		close(m->key_fd);
+		m->key_fd = -1;
+	}
+}
+
 /*
  * Start ssh as the master of control_path; with keep_seconds, one that
  * goes to the background once it is up and stays keep_seconds after its
@@ -114,10 +166,16 @@ start_master(struct ssh_master *m, const struct ssh_target *t, const char *contr
 	     unsigned keep_seconds)
 {
 	struct strvec argv = STRVEC_INIT;
+	struct ssh_target given = *t;
 	struct spawn sp;
+	char *by_fd = NULL;
 	int rc;
 
-	control_argv(t, control_path, &argv);
+	drop_key_fd(m);
+	if (t->key_given == NULL && (m->key_fd = open(t->key_path, O_RDONLY | O_CLOEXEC)) >= 0)
+		given.key_given = by_fd = xasprintf("/proc/%ld/fd/%d", (long)getpid(), m->key_fd);
+	control_argv(&given, control_path, &argv);
+	free(by_fd);
 	strvec_push(&argv, "-o");
 	strvec_push(&argv, "ControlMaster=yes");
 	strvec_push(&argv, "-o");
@@ -142,8 +200,10 @@ start_master(struct ssh_master *m, const struct ssh_target *t, const char *contr
 		sp.cwd = "/";
 	rc = spawn_start(&sp);
 	strvec_clear(&argv);
-	if (rc < 0)
+	if (rc < 0) {
+		drop_key_fd(m);
 		return rc;
+	}
 	m->pid = sp.pid;
 	m->err_fd = sp.err_fd;
 	set_nonblock(sp.err_fd);
@@ -480,6 +540,8 @@ ssh_master_wait(struct ssh_master *m, double timeout, const volatile sig_atomic_
 		if (poll(pfd, (nfds_t)n, timeout - left < 1.0 ? 1 : 20) > 0 && !read_said(m))
 			err_open = false;
 	}
+	/* Logged in (or gone): the key is read. */
+	drop_key_fd(m);
 	/* A kept one: held, so that it does not run out of time while we use it. */
 	if (rc == 0 && m->kept && m->hold_fd < 0)
 		m->hold_fd = socket_connect(m->control_path);
@@ -511,6 +573,7 @@ ssh_master_serves(const struct ssh_master *m, const struct ssh_target *t)
 void
 ssh_master_stop(struct ssh_master *m)
 {
+	drop_key_fd(m);
 	if (m->err_fd >= 0) {
 		close(m->err_fd);
 		m->err_fd = -1;

@@ -33,9 +33,10 @@ struct ssh_master {
 	bool kept;                 /* outlives us for the next transfer (keep_connection) */
 	int lock_fd;               /* a kept connection's lock, held while we use it, or -1 */
 	int hold_fd;               /* a kept connection's socket, held open while we use it */
+	int key_fd;                /* the key, open for ssh to read by /proc, until it is up */
 };
 
-#define SSH_MASTER_INIT { -1, -1, NULL, STRBUF_INIT, NULL, NULL, NULL, 0, false, -1, -1 }
+#define SSH_MASTER_INIT { -1, -1, NULL, STRBUF_INIT, NULL, NULL, NULL, 0, false, -1, -1, -1 }
 
 /*
  * The directory private directories go in: $TMPDIR when it makes a short,
@@ -53,6 +54,16 @@ const char *ssh_tmp_base(void);
 char *ssh_socket_dir(void);
 
 /*
+ * Make link (in a private directory) point at key_path, replacing what is
+ * there, with links beside it to the key's .pub and -cert.pub where they
+ * exist (ssh finds them by the name it is given): what ssh_target.key_given
+ * names. 0, or SYNC_ERR_SYSTEM with errno (and no link).
+ */
+int key_link_make(const char *key_path, const char *link);
+/* Remove link and the links beside it (key_link_make). */
+void key_link_remove(const char *link);
+
+/*
  * Make the directory of known_hosts when it is missing (ssh would not, and
  * would learn no host key). 0, or SYNC_ERR_SYSTEM with the reason in err.
  */
@@ -61,7 +72,12 @@ int ssh_prepare_known_hosts(const char *known_hosts, char *err, size_t errlen);
 /*
  * Start ssh as the master of control_path for t (t's own control_path is
  * ignored). ssh removes the socket when it ends, however it is ended. 0,
- * or SYNC_ERR_SYSTEM with errno when ssh cannot be run.
+ * or SYNC_ERR_SYSTEM with errno when ssh cannot be run. Without
+ * t->key_given, ssh is given the key as /proc/PID/fd/N of a descriptor we
+ * hold until it is up (ssh_master_wait) or stopped: its command line does
+ * not name the key, and nothing is left behind however we end. (Without
+ * the key's .pub or certificate beside it: where those are needed, the
+ * supervisor's own connection, given a link, logs in.)
  */
 int ssh_master_start(struct ssh_master *m, const struct ssh_target *t,
 		     const char *control_path);

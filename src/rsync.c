@@ -75,8 +75,11 @@ ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
 	if (t->known_hosts)
 		push_path_opt(argv, "UserKnownHostsFile", t->known_hosts);
 	push_opt(argv, "IdentitiesOnly=yes");
-	/* The key "/a b/id" was "/a" (the options check refuses what cannot be passed). */
-	push_path_opt(argv, "IdentityFile", t->key_path);
+	/*
+	 * The key "/a b/id" was "/a" (the options check refuses what cannot be
+	 * passed); ssh is given the private link to it where there is one.
+	 */
+	push_path_opt(argv, "IdentityFile", t->key_given ? t->key_given : t->key_path);
 	push_opt(argv, "PasswordAuthentication=no");
 	push_opt(argv, "KbdInteractiveAuthentication=no");
 	push_opt(argv, "ConnectTimeout=%d", t->connect_timeout > 0 ? t->connect_timeout : 30);
@@ -106,6 +109,34 @@ ssh_command_argv(const struct ssh_target *t, const char *const *remote_argv,
 	sq_quote_argv(&cmd, remote_argv);
 	strvec_push(argv, cmd.buf);
 	strbuf_release(&cmd);
+}
+
+void
+ssh_stdin_argv(const struct ssh_target *t, const char *const *remote_argv,
+	       struct strvec *argv, struct strbuf *script)
+{
+	const char *const *words = remote_argv;
+	const char *body = "exec \"$@\"";
+
+	ssh_base_argv(t, argv);
+	strvec_push(argv, t->host);
+	strvec_push(argv, "sh -s");
+	if (words[0] && words[1] && words[2] && words[3] &&
+	    strcmp(words[0], "sh") == 0 && strcmp(words[1], "-c") == 0) {
+		body = words[2];
+		words += 4;
+	}
+	/*
+	 * sh reads a group whole before it runs any of it: a script cut short
+	 * (the link dropped) is a syntax error, never a command with half its
+	 * arguments. Nothing in it reads the script's own stdin.
+	 */
+	strbuf_addstr(script, "{ set --");
+	for (; *words; words++) {
+		strbuf_addch(script, ' ');
+		sq_quote(script, *words);
+	}
+	strbuf_addf(script, "\n%s\n} </dev/null\n", body);
 }
 
 void
@@ -426,10 +457,19 @@ rsync_filter_escape(struct strbuf *out, const char *path)
 }
 
 void
+rsync_exclude_rules(const char *const *paths, struct strbuf *out)
+{
+	for (; *paths; paths++) {
+		strbuf_addch(out, '/');
+		rsync_filter_escape(out, *paths);
+		strbuf_addch(out, '\0');
+	}
+}
+
+void
 rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 {
 	struct strbuf sb = STRBUF_INIT, then = STRBUF_INIT;
-	size_t i;
 
 	strvec_push(argv, job->rsync_path);
 	if (job->then_command || job->before_command) {
@@ -508,13 +548,11 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	strvec_push(argv, job->dry_run ? "--out-format=" NAME_PREFIX "%i %n"
 				       : "--out-format=" NAME_PREFIX "%n");
 	/* Parts stopped on request; first, because the first matching rule wins. */
-	for (i = 0; job->excludes && job->excludes[i]; i++) {
-		strbuf_reset(&sb);
-		strbuf_addstr(&sb, "--exclude=/");
-		rsync_filter_escape(&sb, job->excludes[i]);
-		strvec_push(argv, sb.buf);
+	if (job->exclude_from) {
+		if (job->source_name)
+			strvec_push(argv, "--from0");
+		strvec_pushf(argv, "--exclude-from=%s", job->exclude_from);
 	}
-	strbuf_reset(&sb);
 	if (job->partial_dir) {
 		/*
 		 * rsync excludes anything named like the partial dir; a source

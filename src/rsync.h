@@ -39,6 +39,13 @@ struct ssh_target {
 	const char *host;
 	int port;
 	const char *key_path;
+	/*
+	 * What ssh is given for key_path, or NULL for key_path itself: a link
+	 * to it in a private directory, since ssh's command line (and rsync's
+	 * -e) is any local user's to read, and the key's path no business of
+	 * theirs.
+	 */
+	const char *key_given;
 	const char *known_hosts;   /* UserKnownHostsFile */
 	const char *ssh_config;    /* passed as -F when not NULL */
 	const char *control_path;  /* ControlPath of a running master, or NULL */
@@ -59,6 +66,19 @@ void ssh_base_argv(const struct ssh_target *t, struct strvec *argv);
  */
 void ssh_command_argv(const struct ssh_target *t, const char *const *remote_argv,
 		      struct strvec *argv);
+
+/*
+ * Append ssh's argv to run remote_argv on t's host with no word of it on a
+ * command line, here or there (other users read those): the command is
+ * "sh -s", and *script (appended) is what to give it on stdin. The words
+ * travel single-quoted, so any byte but NUL, newlines too (only sh reads
+ * them, never the remote user's login shell). Words that begin
+ * "sh -c SCRIPT NAME" run SCRIPT in that sh itself, the rest its
+ * arguments; other words run as a command (which names them on the far
+ * side while it runs). Nothing runs unless all of the script arrived.
+ */
+void ssh_stdin_argv(const struct ssh_target *t, const char *const *remote_argv,
+		    struct strvec *argv, struct strbuf *script);
 
 /*
  * Append ssh's argv to run cmd, a command line for the remote shell that
@@ -159,7 +179,7 @@ struct rsync_job {
 	const char *files_from;   /* file with the NUL-separated list, or NULL for stdin */
 	const char *source_name;  /* or no list: this path under source_root, whole */
 	const char *chmod;        /* rsync --chmod rule, or NULL */
-	const char *const *excludes; /* NULL-terminated paths (relative to source_root) not to send */
+	const char *exclude_from; /* file of rsync_exclude_rules(): parts not to send, or NULL */
 	bool recursive;           /* descend into listed directories */
 	bool dry_run;             /* -n: only name what would change, itemized */
 	bool whole_list;          /* the whole file list first (--no-inc-recursive) */
@@ -193,6 +213,13 @@ int rsync_parse_then(const char *line, size_t len, int *status);
  * whatever characters it holds (rsync's wildcards are escaped).
  */
 void rsync_filter_escape(struct strbuf *out, const char *path);
+/*
+ * Append the rules that exclude the NULL-terminated paths (relative to
+ * source_root), for rsync_job.exclude_from: NUL-terminated (rsync reads
+ * them with --from0), so that a name with a newline is one rule. In a file,
+ * not on rsync's command line, which any local user can read.
+ */
+void rsync_exclude_rules(const char *const *paths, struct strbuf *out);
 
 /*
  * A dry run names each item that would change as rsync's itemize string,

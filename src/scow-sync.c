@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "proctitle.h"
 #include "util.h"
 
 static const struct cmd_entry *const commands[] = {
@@ -77,10 +78,13 @@ int
 main(int argc, char **argv)
 {
 	struct cmd_ctx ctx = { "scow-sync", false, 0 };
-	const char *base = argc > 0 ? path_basename(argv[0]) : "scow-sync";
+	const char *base;
 	const struct cmd_entry *e;
 	char prog[64];
 
+	/* Before anything borrows an argument: a supervisor writes over them. */
+	proctitle_init(argc, argv);
+	base = argc > 0 ? path_basename(argv[0]) : "scow-sync";
 	ensure_std_fds();
 	signal(SIGPIPE, SIG_IGN);
 

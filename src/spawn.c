@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #ifdef __linux__
@@ -236,7 +237,7 @@ int
 spawn_capture(const char *const *argv, int *status, struct strbuf *out,
 	      struct strbuf *err_out)
 {
-	return spawn_capture_limited(argv, status, out, err_out, NULL);
+	return spawn_capture_limited(argv, NULL, status, out, err_out, NULL);
 }
 
 /* Milliseconds on the monotonic clock. */
@@ -249,9 +250,37 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A close-on-exec descriptor that reads data from its start; -1 with errno set. */
+static int
+input_fd(const struct strbuf *data)
+{
+	int fd, saved;
+
+#ifdef MFD_CLOEXEC
+	fd = memfd_create("scow-sync-input", MFD_CLOEXEC);
+#else
+	{
+		FILE *f = tmpfile();
+
+		fd = f ? fcntl(fileno(f), F_DUPFD_CLOEXEC, 3) : -1;
+		if (f)
+			fclose(f);
+	}
+#endif
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, data->buf, data->len) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 int
-spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
-		      struct strbuf *err_out, const struct spawn_limits *lim)
+spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *status,
+		      struct strbuf *out, struct strbuf *err_out, const struct spawn_limits *lim)
 {
 	struct strbuf *sinks[2] = { out, err_out };
 	struct pollfd pfd[2];
@@ -260,7 +289,7 @@ spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
 	int64_t deadline = -1, kill_at = -1, now;
 	ssize_t n;
 	pid_t r;
-	int rc, i, st;
+	int rc, i, st, in = -1;
 	bool ended = false, reaped = false;
 
 	memset(&sp, 0, sizeof sp);
@@ -274,7 +303,16 @@ spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
 		if (lim->timeout_ms > 0)
 			deadline = now_ms() + lim->timeout_ms;
 	}
-	if ((rc = spawn_start(&sp)) < 0)
+	if (input && (in = sp.stdin_fd = input_fd(input)) < 0)
+		return SYNC_ERR_SYSTEM;
+	rc = spawn_start(&sp);
+	if (in >= 0) {
+		int saved = errno;
+
+		close(in);
+		errno = saved;
+	}
+	if (rc < 0)
 		return rc;
 	pfd[0].fd = sp.out_fd;
 	pfd[1].fd = sp.err_fd;

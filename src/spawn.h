@@ -71,12 +71,15 @@ struct spawn_limits {
 #define SPAWN_KILL_GRACE_MS 2000
 
 /*
- * spawn_capture within lim (NULL: none). SYNC_ERR_TIMEOUT when the child
- * was ended at the deadline or on *stop (the caller knows its flag), with
- * *status as it ended.
+ * spawn_capture with input (when not NULL) on the child's stdin, from a
+ * file in memory (what it is given to read is on no command line), and
+ * within lim (NULL: none). SYNC_ERR_TIMEOUT when the child was ended at
+ * the deadline or on *stop (the caller knows its flag), with *status as it
+ * ended.
  */
-int spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
-			  struct strbuf *err_out, const struct spawn_limits *lim);
+int spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *status,
+			  struct strbuf *out, struct strbuf *err_out,
+			  const struct spawn_limits *lim);
 
 /* Wait for pid, retrying on EINTR; *status as from waitpid. */
 int spawn_wait(pid_t pid, int *status);

@@ -231,6 +231,7 @@ struct sup {
 	struct strvec excludes;       /* applied exclusions, for tree units */
 	struct sftp *sftp;            /* for the cleanup, opened when first needed */
 	char *tmpdir;                 /* private: control socket, directory list */
+	char *key_link;               /* in it: the link to the key ssh is given */
 	char *control_path;
 	char *dirs_file;
 	bool have_dirs;
@@ -245,6 +246,7 @@ struct sup {
 	bool mkdir_in_check;          /* ... which the re-sync's dry run does before it */
 	bool mkdir_in_unit;           /* ... or the one rsync of everything (see one_rsync_takes_all) */
 	bool mkdir_unit_failed;       /* ... which could not: the mkdir of its own must */
+	bool one_rsync;               /* one rsync takes everything: it is its own check */
 	bool mkdir_known;             /* ... and it said how it went */
 	bool dirs_settled;            /* ... and they have their attributes, nothing ran since */
 	bool settle_failed;           /* ... the command for that failed: rsync's pass does it */
@@ -692,6 +694,7 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 {
 	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
 	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT, out = STRBUF_INIT;
+	struct strbuf script = STRBUF_INIT;
 	int status = -1, rc;
 	size_t i, listed = 1, created = 0;
 
@@ -727,10 +730,12 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	else if (s->have_dirs && !strchr(s->t.destination, '\n') && !strchr(s->source_rel, '\n'))
 		/* Too many to list: the source's own directory tells new from re-sync. */
 		strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
-	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	rc = spawn_capture((const char *const *)argv.v, &status, &out, &err);
+	/* The names on stdin: a command line is any local user's to read. */
+	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
+	rc = spawn_capture_limited((const char *const *)argv.v, &script, &status, &out, &err, NULL);
 	strvec_clear(&argv);
 	strvec_clear(&words);
+	strbuf_release(&script);
 	if (*dirs_done && out.len >= strlen(LINK_MARKER "\n") &&
 	    memcmp(out.buf, LINK_MARKER "\n", strlen(LINK_MARKER "\n")) == 0) {
 		strbuf_remove_front(&out, strlen(LINK_MARKER "\n"));
@@ -797,6 +802,28 @@ mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
 		strvec_pushf(&words, "%s/%s", s->t.destination, s->mkdirs.v[i]);
 	sq_quote_argv(out, (const char *const *)words.v);
 	strvec_clear(&words);
+}
+
+/*
+ * May mkdir_before ride on the command line of the one rsync that sends
+ * everything? Any local user reads it: only when it names nothing that
+ * rsync's own operands do not show: no directory above the cut but the
+ * source itself, which that rsync names when it sends all of it
+ * (batch_is_everything). Otherwise the mkdir of its own
+ * (create_remote_dirs) costs a round trip and shows nothing. The dry run
+ * of a re-sync lists what it checks: it never carries the mkdir.
+ */
+static bool
+mkdir_names_nothing_new(struct sup *s)
+{
+	uint64_t c[5];
+
+	return s->have_dirs && !s->mkdirs_overflow &&
+	       (s->mkdirs.nr == 0 ||
+		(s->mkdirs.nr == 1 && strcmp(s->mkdirs.v[0], s->source_rel) == 0)) &&
+	       s->excludes.nr == 0 && s->walk_errors == 0 &&
+	       store_unit_counts(s->st, s->t.id, c) == SYNC_OK && c[UNIT_DONE] == 0 &&
+	       c[UNIT_FAILED] == 0 && c[UNIT_EXCLUDED] == 0;
 }
 
 /*
@@ -1373,6 +1400,27 @@ write_list(struct worker *w)
 	return rc;
 }
 
+/* Write the rules that exclude paths (rsync_exclude_rules) to file. */
+static int
+write_excludes(const char *file, const char *const *paths)
+{
+	struct strbuf rules = STRBUF_INIT;
+	int fd, rc = SYNC_OK, saved;
+
+	rsync_exclude_rules(paths, &rules);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, rules.buf, rules.len) < 0)
+		rc = SYNC_ERR_SYSTEM;
+	saved = errno;
+	if (fd >= 0 && close(fd) < 0 && rc == SYNC_OK) {
+		rc = SYNC_ERR_SYSTEM;
+		saved = errno;
+	}
+	strbuf_release(&rules);
+	errno = saved;
+	return rc;
+}
+
 /*
  * Compress w's batch on the wire? Never where the link is near (the CPU is
  * the limit there, and compressing only adds to it); elsewhere when a
@@ -1462,6 +1510,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	struct strvec argv = STRVEC_INIT, excludes = STRVEC_INIT;
 	struct strbuf then = STRBUF_INIT, before = STRBUF_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
+	char *exclude_file = NULL;
 	size_t i, k;
 	int rc;
 
@@ -1469,7 +1518,26 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		set_failure(s, "cannot write '%s': %s", w->list_file, strerror(errno));
 		return SYNC_ERR_SYSTEM;
 	}
+	/* Parts of these trees stopped on request stay behind. */
+	for (k = 0; (kind == JOB_UNIT || kind == JOB_CHECK) && k < w->nunits; k++) {
+		if (w->units[k].unit.kind != UNIT_TREE)
+			continue;
+		for (i = 0; i < s->excludes.nr; i++)
+			if (path_is_within(s->excludes.v[i], w->units[k].unit.path))
+				strvec_push(&excludes, s->excludes.v[i]);
+	}
+	if (excludes.nr) {
+		/* In a file: rsync's command line is any local user's to read. */
+		exclude_file = xasprintf("%s/exclude-%d", s->tmpdir, (int)(w - s->workers));
+		if (write_excludes(exclude_file, (const char *const *)excludes.v) < 0) {
+			set_failure(s, "cannot write '%s': %s", exclude_file, strerror(errno));
+			strvec_clear(&excludes);
+			free(exclude_file);
+			return SYNC_ERR_SYSTEM;
+		}
+	}
 	memset(&job, 0, sizeof job);
+	job.exclude_from = exclude_file;
 	job.rsync_path = s->cfg->rsync_path;
 	job.rsh = s->rsh.buf;
 	/*
@@ -1538,15 +1606,6 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		job.recursive = true;
 		job.dry_run = kind == JOB_CHECK;
 		job.whole_list = batch_files_total(w) <= WHOLE_LIST_FILES_MAX;
-		/* Parts of these trees stopped on request stay behind. */
-		for (k = 0; k < w->nunits; k++) {
-			if (w->units[k].unit.kind != UNIT_TREE)
-				continue;
-			for (i = 0; i < s->excludes.nr; i++)
-				if (path_is_within(s->excludes.v[i], w->units[k].unit.path))
-					strvec_push(&excludes, s->excludes.v[i]);
-		}
-		job.excludes = excludes.nr ? (const char *const *)excludes.v : NULL;
 	} else {
 		/* Directories only: create them writable first, exact at the end. */
 		job.files_from = s->dirs_file;
@@ -1555,6 +1614,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	}
 	rsync_job_argv(&job, &argv);
 	strvec_clear(&excludes);
+	free(exclude_file);
 	strbuf_release(&then);
 	strbuf_release(&before);
 
@@ -2265,6 +2325,7 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 {
 	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
 	struct strbuf local = STRBUF_INIT, out = STRBUF_INIT, want = STRBUF_INIT;
+	struct strbuf script = STRBUF_INIT;
 	struct stat sb;
 	int status = -1;
 	bool same = false;
@@ -2285,8 +2346,8 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 	strvec_push(&words, "%s %Y");
 	strvec_push(&words, "--");
 	strvec_pushf(&words, "%s/%s", s->t.destination, u->path);
-	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	if (spawn_capture((const char *const *)argv.v, &status, &out, NULL) < 0)
+	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
+	if (spawn_capture_limited((const char *const *)argv.v, &script, &status, &out, NULL, NULL) < 0)
 		goto out;
 	strbuf_trim_eol(&out);
 	same = WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out.buf, want.buf) == 0;
@@ -2296,6 +2357,7 @@ out:
 	strbuf_release(&local);
 	strbuf_release(&out);
 	strbuf_release(&want);
+	strbuf_release(&script);
 	return same;
 }
 
@@ -2547,13 +2609,13 @@ run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, si
 	   const char *what)
 {
 	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
-	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT, script = STRBUF_INIT;
 	int status = -1, rc;
 	bool ok;
 
 	finish_command(from, attrs, n, &words);
-	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	rc = spawn_capture((const char *const *)argv.v, &status, NULL, &err);
+	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
+	rc = spawn_capture_limited((const char *const *)argv.v, &script, &status, NULL, &err, NULL);
 	ok = rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (!ok && !got_stop_signal) {
 		strbuf_trim_eol(&err);
@@ -2565,6 +2627,7 @@ run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, si
 	strvec_clear(&argv);
 	strbuf_release(&err);
 	strbuf_release(&esc);
+	strbuf_release(&script);
 	return ok;
 }
 
@@ -2748,9 +2811,20 @@ settle_dirs_command(struct sup *s, struct strbuf *out)
 {
 	struct attrs_list l = { NULL, 0, 0 };
 	struct strvec words = STRVEC_INIT;
-	bool ok = attrs_list_add_dirs(s, &l);
+	bool ok;
 	size_t i;
 
+	/*
+	 * The command names the directories above the cut (the source's own
+	 * among them, which this rsync, a list's, does not show), and would
+	 * ride on rsync's command line, which any local user reads: they get
+	 * their attributes at the very end instead (settle_dirs), by a command
+	 * that takes the names on stdin, for one round trip more. (So, as
+	 * long as rsync's command line is the only way to give them, never.)
+	 */
+	if (s->mkdirs.nr > 0)
+		return false;
+	ok = attrs_list_add_dirs(s, &l);
 	/*
 	 * Only while their owner may still write into each: that rsync can
 	 * still be followed by another (a file that changed while it read it
@@ -4228,8 +4302,13 @@ supervisor_remove_stale(struct store *st, int64_t transfer_id)
 
 		unlinkat(fd, "cm", 0);
 		unlinkat(fd, "dirs", 0);
+		unlinkat(fd, "key", 0);
+		unlinkat(fd, "key.pub", 0);
+		unlinkat(fd, "key-cert.pub", 0);
 		for (i = 0; i < WORKERS_MAX; i++) {
 			snprintf(name, sizeof name, "list-%d", i);
+			unlinkat(fd, name, 0);
+			snprintf(name, sizeof name, "exclude-%d", i);
 			unlinkat(fd, name, 0);
 		}
 		if (rmdir(dir) == 0)
@@ -4382,6 +4461,12 @@ make_tmpdir(struct sup *s)
 		log_warn("cannot record the private directory: %s", store_errmsg(s->st));
 	s->control_path = xasprintf("%s/cm", tmpl);
 	s->dirs_file = xasprintf("%s/dirs", tmpl);
+	/* ssh's command lines name a link to the key, not the key (rsync.h). */
+	s->key_link = xasprintf("%s/key", tmpl);
+	if (key_link_make(s->t.key_path, s->key_link) == 0)
+		s->target.key_given = s->key_link;
+	else
+		log_info("cannot link the key in the private directory: %s", strerror(errno));
 	for (i = 0; i < s->nworkers; i++)
 		s->workers[i].list_file = xasprintf("%s/list-%d", tmpl, i);
 	return SYNC_OK;
@@ -4400,8 +4485,13 @@ remove_tmpdir(struct sup *s)
 	unlink(cm);
 	free(cm);
 	unlink(s->dirs_file);
-	for (i = 0; i < s->nworkers; i++)
+	key_link_remove(s->key_link);
+	for (i = 0; i < s->nworkers; i++) {
 		unlink(s->workers[i].list_file);
+		cm = xasprintf("%s/exclude-%d", s->tmpdir, i);
+		unlink(cm);
+		free(cm);
+	}
 	if (rmdir(s->tmpdir) == 0)
 		store_transfer_set_workdir(s->st, s->t.id, NULL);
 }
@@ -4458,6 +4548,7 @@ sup_release(struct sup *s)
 	free(s->tmpdir);
 	free(s->control_path);
 	free(s->dirs_file);
+	free(s->key_link);
 	free((char *)s->target.known_hosts);
 	strbuf_release(&s->rsh);
 	strbuf_release(&s->rsh_own);
@@ -4626,10 +4717,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		}
 		if (known) {
 			apply_answer(&s, answer);
-			if (one_rsync_takes_all(&s))
-				s.mkdir_in_unit = true;
-			else
-				s.mkdir_in_check = resync;
+			s.one_rsync = one_rsync_takes_all(&s);
+			s.mkdir_in_unit = s.one_rsync && mkdir_names_nothing_new(&s);
 		}
 		if (s.mkdir_in_unit || s.mkdir_in_check) {
 			s.fresh = false;
@@ -4671,12 +4760,12 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 				 "sftp; a command took %.3f s); pieces for large files %s; "
 				 "%d workers%s", answer, rtt * 1000, command,
 				 s.split_ok ? "on" : "off", s.active_workers,
-				 s.mkdir_in_unit ? "; one rsync takes everything" : "");
+				 s.one_rsync ? "; one rsync takes everything" : "");
 		else
 			log_info("the far side answered in %.3f s%s; pieces for large files %s; "
 				 "%d workers%s", answer, known ? " (the last time)" : "",
 				 s.split_ok ? "on" : "off", s.active_workers,
-				 s.mkdir_in_unit ? "; one rsync takes everything" : "");
+				 s.one_rsync ? "; one rsync takes everything" : "");
 	}
 	/* Parts stopped before stay out, whatever the walk found again. */
 	for (i = 0; i < (int)s.excludes.nr; i++) {
@@ -4691,7 +4780,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	if (s.have_dirs && !dirs_done && (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
 		goto finish;
 	/* One rsync of everything is its own check: the same walk on both sides. */
-	if (!s.fresh && !s.mkdir_in_unit && (check_pending(&s) < 0 || got_stop_signal))
+	if (!s.fresh && !s.one_rsync && (check_pending(&s) < 0 || got_stop_signal))
 		goto finish;
 	/* The dry run did not make the directories (or did not run): now. */
 	if (s.mkdir_in_check && !s.mkdir_known) {

@@ -60,6 +60,33 @@ command -v pgrep >/dev/null || skip "pgrep is not installed"
 T=$(mktemp -d /tmp/scow-sync-test.XXXXXX) || exit 99
 KEEP_TEST_DIR=${KEEP_TEST_DIR:-0}
 
+# PIDs of processes of this test: those that name $T in their arguments,
+# and the test's own scow-sync processes, whose environment names it (the
+# test's HOME): a supervisor writes a neutral title over its arguments.
+test_pids() {
+	local p comm
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = "$BASHPID" ] && continue
+		if names_test_dir "$p/cmdline"; then
+			echo "${p#/proc/}"
+			continue
+		fi
+		{ read -r comm <"$p/comm"; } 2>/dev/null || continue
+		[[ $comm == scow-sync* ]] && names_test_dir "$p/environ" && echo "${p#/proc/}"
+	done
+	return 0
+}
+# True when one of the NUL-separated words in file $1 contains $T.
+names_test_dir() {
+	local x
+	{
+		while IFS= read -r -d '' x || [ -n "$x" ]; do
+			[[ $x == *"$T"* ]] && return 0
+		done <"$1"
+	} 2>/dev/null
+	return 1
+}
+
 cleanup() {
 	local pid
 	if [ -n "${RELAY_PID:-}" ]; then
@@ -71,7 +98,7 @@ cleanup() {
 		kill "$pid" 2>/dev/null
 	fi
 	# Whatever of this test still runs (a failed test may leave some).
-	for pid in $(pgrep -f -- "$T" 2>/dev/null); do
+	for pid in $(test_pids); do
 		[ "$pid" = "$$" ] || kill -9 "$pid" 2>/dev/null
 	done
 	if [ "$KEEP_TEST_DIR" = 1 ]; then
@@ -287,12 +314,14 @@ PY
 }
 
 # PIDs of this test's processes other than its sshd: scow-sync, rsync and
-# ssh all carry a path under $T (source, key or state) in their arguments;
-# and the sessions our sshd still serves.
+# ssh all carry $T in their environment (test_pids); and the sessions our
+# sshd still serves.
 test_processes() {
 	local sshd_pid
 	sshd_pid=$(cat "$T/sshd.pid" 2>/dev/null)
-	pgrep -f -- "$T" | grep -vx -e "$$" -e "${sshd_pid:-0}" -e "${RELAY_PID:-0}" \
+	local pids
+	pids=$(test_pids)
+	printf '%s\n' $pids | grep -vx -e "$$" -e "${sshd_pid:-0}" -e "${RELAY_PID:-0}" \
 		-e "${LINKEM_PID:-0}" || true
 	# The far side: a session of our sshd still open (its processes carry no $T).
 	[ -n "$sshd_pid" ] && pgrep -P "$sshd_pid" || true
@@ -344,6 +373,16 @@ import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=15)
 row = db.execute("SELECT state FROM transfers WHERE id = ?", (int(sys.argv[2]),)).fetchone()
 print(row[0] if row else "none")
+PY
+}
+
+# The supervisor's pid recorded for transfer $1 (empty when none).
+supervisor_pid() {
+	python3 - "${SCOW_SYNC_HOME:-$HOME/scow/.scow-sync}/scow-sync.db" "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=15)
+row = db.execute("SELECT sup_pid FROM transfers WHERE id = ?", (int(sys.argv[2]),)).fetchone()
+print(row[0] if row and row[0] else "")
 PY
 }
 

@@ -92,15 +92,16 @@ for depth in 2 3; do
 	[ -z "$(partial_files "$dst")" ] || fail "-m $depth: partial files left: $(partial_files "$dst")"
 done
 
-# Re-syncs onto dst3: the dry run makes the directories first (the link's
-# answer is the one of last time); a directory above the cut deleted on the
-# far side comes back with its attributes; one that became a symbolic link
-# there is made a directory again, the link's target untouched.
+# Re-syncs onto dst3: the mkdir of its own makes the directories first (on
+# rsync's command line before the dry run, they would be any local user's
+# to read); a directory above the cut deleted on the far side comes back
+# with its attributes; one that became a symbolic link there is made a
+# directory again, the link's target untouched.
 dst=$T/dst3
 run "$dst" 3
 id=$(last_id)
-grep -q "\[$id\] info: the far side answered in [0-9.]* s (the last time)" "$log" ||
-	fail "the re-sync asked the far side again before its dry run"
+grep -q "\[$id\] info: the far side answered in [0-9.]* s (the last time)" "$log" &&
+	fail "the re-sync's dry run made the directories (their names on rsync's command line)"
 grep -q "\[$id\] info: checked 4 units against the far side .* 0 to send" "$log" ||
 	fail "the re-sync's dry run did not find all 4 units there: $(grep "\[$id\] info: checked" "$log")"
 attrs_equal "$src" "$dst/top" || fail "re-sync: attributes differ"
@@ -113,8 +114,7 @@ attrs_equal "$src" "$dst/top" || fail "re-sync after a deleted directory: attrib
 rm -rf "$dst/top"
 run "$dst" 3
 id=$(last_id)
-grep -q "\[$id\] info: the far side no longer has the source's directory: nothing to check" "$log" ||
-	fail "a re-sync onto a deleted copy still ran its dry run"
+grep -q "\[$id\] info: checked " "$log" && fail "a re-sync onto a deleted copy still ran its dry run"
 grep -q "\[$id\] warning" "$log" && fail "a re-sync onto a deleted copy warned: $(grep "\[$id\] warning" "$log")"
 tree_equal "$src" "$dst/top" || fail "re-sync onto a deleted copy: the copy differs"
 attrs_equal "$src" "$dst/top" || fail "re-sync onto a deleted copy: attributes differ"
@@ -124,8 +124,8 @@ echo keep > "$T/elsewhere/f"
 ln -s "$T/elsewhere" "$dst/top/x"
 run "$dst" 3
 id=$(last_id)
-grep -q "\[$id\] info: the directories were not made before the dry run (one is a symbolic link)" "$log" ||
-	fail "a directory above the cut that is a link was not left to the mkdir of its own"
+grep -q "\[$id\] info: a directory above the cut is a symbolic link on the far side; the directory pass makes it a directory" "$log" ||
+	fail "a directory above the cut that is a link was not left to the directory pass"
 [ -d "$dst/top/x" ] && [ ! -h "$dst/top/x" ] || fail "the link above the cut is still a link"
 [ "$(cat "$T/elsewhere/f")" = keep ] && [ "$(ls "$T/elsewhere")" = f ] ||
 	fail "the link's target was written to"
@@ -141,12 +141,14 @@ attrs_equal "$src" "$dst/top" || fail "without pieces: attributes differ from th
 grep -q "\[$id\] info: the last rsync gave the directories above the cut their attributes" "$log" ||
 	fail "without pieces, the last rsync did not settle the directories"
 # A re-sync of one changed file, with workers enough for a dry run first:
-# its rsync's parents are not all the directories, its closing command
-# settles them.
+# its rsync's parents are not all the directories, the command at the end
+# settles them (their names on its stdin, not on the rsync's command line).
 cp -p "$src/x/f" "$T/x-f.kept"
 resync_changed_file "$dst" "a re-sync of one file"
-grep -q "\[$id\] info: the last rsync's closing command gave the directories above the cut their attributes" "$log" ||
-	fail "a re-sync of one file: its closing command did not settle the directories"
+grep -q "\[$id\] info: the last rsync's closing command" "$log" &&
+	fail "a re-sync of one file: the names of the directories rode on the last rsync's command line"
+grep -q "\[$id\] info: cannot set the attributes" "$log" &&
+	fail "a re-sync of one file: the command at the end did not settle the directories"
 cp -p "$T/x-f.kept" "$src/x/f"
 touch -d @1500000000.000000001 "$src/x"
 
@@ -191,12 +193,10 @@ grep -q "\[$id\] info: the last rsync gave the directories above the cut their a
 grep -q "\[$id\] info: cannot set the attributes" "$log" &&
 	fail "the one rsync of everything ran a closing command"
 # A re-sync of one changed file: its rsync's parents are not all the
-# directories, the closing command does the others and fails; rsync sees
+# directories, the command at the end does the others and fails; rsync sees
 # to them, once.
 resync_changed_file "$dst" "with a failing touch, a re-sync of one file"
-grep -q "\[$id\] info: cannot set the attributes of the directories above the cut after the last rsync" "$log" ||
-	fail "with a failing touch, the last rsync's closing command did not fail as it should"
-grep -q "\[$id\] info: cannot set the attributes of the directories above the cut by one command" "$log" &&
-	fail "with a failing touch, the same closing command was tried again at the end"
+[ "$(grep -c "\[$id\] info: cannot set the attributes of the directories above the cut by one command" "$log")" = 1 ] ||
+	fail "with a failing touch, the command at the end did not fail once as it should"
 no_processes_left || fail "processes left at the end"
 finish

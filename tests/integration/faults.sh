@@ -363,7 +363,9 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$T/storefs" &&
 		fail "(i) start exited $?"
 	wait_for 30 test -e "$T/dsti/i/f1" || fail "(i) f1 never arrived"
 	head -c 3000000 /dev/zero > "$T/storefs/filler" 2>/dev/null
-	wait_for 30 eval '! pgrep -f -- "-s $src " >/dev/null' || fail "(i) the supervisor did not end"
+	sup=$(supervisor_pid "$id")
+	[ -n "$sup" ] || fail "(i) no supervisor recorded"
+	wait_for 30 eval '! kill -0 "${sup:-0}" 2>/dev/null' || fail "(i) the supervisor did not end"
 	# query answers, or fails with one line.
 	out=$(scow-sync-query 2>"$T/query.err"); rc=$?
 	if ! { [ "$rc" = 0 ] && [ "$out" = "[]" ]; } &&

@@ -26,8 +26,8 @@ big_partial_over() {
 }
 wait_for 30 small_done || fail "the small files were not sent"
 wait_for 30 big_partial_over || fail "the big file never got under way"
-sup=$(pgrep -f -- "^scow-sync start .*-s $src ")
-[ -n "$sup" ] || fail "cannot find the supervisor"
+sup=$(supervisor_pid "$id")
+[ -n "$sup" ] && kill -0 "$sup" || fail "cannot find the supervisor"
 kill -9 $sup
 no_processes_left || fail "processes outlived their supervisor"
 

@@ -84,6 +84,23 @@ grep -q "\[$id\] info: the far side answered in [0-9.]* s (the last time); .*; o
 grep -q "\[$id\] info: rsync of 32 units done: 1 files" "$log" ||
 	fail "one rsync of a re-sync with one change: $(grep "\[$id\] info: rsync of" "$log")"
 tree_equal "$src" "$T/dst/tree" || fail "one rsync's re-sync differs"
+# With directories above the cut to make: the mkdir of its own makes them
+# (their names on its stdin, not on the rsync's command line), and the one
+# rsync is still its own check.
+small=$T/src/small
+mkdir -p "$small/a/x" "$small/b/y"
+echo 1 >"$small/a/x/f"
+echo 2 >"$small/b/y/g"
+runs() { scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$small" -d "$T/dst" -m 2 \
+	-p "$SSHD_PORT" -k "$SSH_KEY" -q || fail "-m 2 run of small exited $?"; }
+runs
+echo "3, longer" >"$small/a/x/f"
+runs
+id=$(last_id)
+[ -z "$(checked "$id")" ] || fail "one rsync of everything at -m 2 was checked first: $(checked "$id")"
+grep -q "\[$id\] info: the far side answered in [0-9.]* s; .*; one rsync takes everything" "$log" ||
+	fail "one rsync at -m 2 did not make the directories by a mkdir of its own first"
+tree_equal "$small" "$T/dst/small" || fail "one rsync's re-sync at -m 2 differs"
 # A new destination on the same host: the link is known, the rsync makes the directories.
 run "$T/dst-new"
 id=$(last_id)

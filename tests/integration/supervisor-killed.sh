@@ -17,8 +17,10 @@ wait_for 30 query_shows "$src" || fail "the transfer never showed up in query"
 # Some data on its way, so that there is partial data to clean up.
 wait_for 30 eval 'scow-sync-query | grep -q "\"transferSize\": \"[1-9]"' ||
 	fail "no data ever moved"
-sup=$(pgrep -f -- "^scow-sync-start .*-s $src ")
-[ -n "$sup" ] || fail "cannot find the supervisor"
+id=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM transfers").fetchone()[0])' \
+	"$HOME/scow/.scow-sync/scow-sync.db")
+sup=$(supervisor_pid "$id")
+[ -n "$sup" ] && kill -0 "$sup" || fail "cannot find the supervisor"
 pgrep -f -- "ControlMaster=yes" >/dev/null || fail "no shared ssh connection to watch"
 kill -9 $sup
 # kill returns before the process has finished exiting; query is only
@@ -28,8 +30,6 @@ wait_for 10 gone || fail "the supervisor outlived kill -9"
 
 [ "$(scow-sync-query)" = "[]" ] || fail "query still shows files of a dead supervisor"
 no_processes_left || fail "processes outlived their supervisor"
-id=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM transfers").fetchone()[0])' \
-	"$HOME/scow/.scow-sync/scow-sync.db")
 [ "$(transfer_state "$id")" = interrupted ] || fail "the transfer is $(transfer_state "$id")"
 [ -n "$(partial_files "$T/dst")" ] || fail "the killed workers left no partial data to clean up"
 stale=$(transfer_workdir "$id")

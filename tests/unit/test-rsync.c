@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "rsync.h"
+#include "spawn.h"
 #include "unit.h"
 
 /* What the parser reported, flattened to one line per event for comparing. */
@@ -445,6 +447,13 @@ test_argv(void)
 	CHECK(strstr(sb.buf, "'-p' '2222' '-l' 'al ice'") != NULL);
 	CHECK(strstr(sb.buf, "'ConnectTimeout=7'") != NULL);
 	strbuf_release(&sb);
+	/* A link to the key in its place: the key's path is on no command line. */
+	t.key_given = "/tmp/s/key";
+	ssh_rsh_command(&t, &sb);
+	CHECK(strstr(sb.buf, "'IdentityFile=\"/tmp/s/key\"'") != NULL);
+	CHECK(strstr(sb.buf, "it''s key") == NULL);
+	strbuf_release(&sb);
+	t.key_given = NULL;
 
 	{
 		const char *words[] = { "mkdir", "-p", "--", "/in box/it's $(x)", NULL };
@@ -453,6 +462,21 @@ test_argv(void)
 		CHECK_STR(argv.v[argv.nr - 2], "h");
 		CHECK_STR(argv.v[argv.nr - 1], "'mkdir' '-p' '--' '/in box/it'\\''s $(x)'");
 		strvec_clear(&argv);
+	}
+	{
+		/* The words on stdin, for sh -s; none on a command line. */
+		const char *words[] = { "mkdir", "-p", "--", "/in box/it's $(x)", NULL };
+		struct strbuf script = STRBUF_INIT;
+
+		ssh_stdin_argv(&t, words, &argv, &script);
+		CHECK_STR(argv.v[argv.nr - 2], "h");
+		CHECK_STR(argv.v[argv.nr - 1], "sh -s");
+		for (i = 0; i < argv.nr; i++)
+			CHECK(strstr(argv.v[i], "in box") == NULL);
+		CHECK_STR(script.buf, "{ set -- 'mkdir' '-p' '--' '/in box/it'\\''s $(x)'\n"
+			  "exec \"$@\"\n} </dev/null\n");
+		strvec_clear(&argv);
+		strbuf_release(&script);
 	}
 	rsync_job_argv(&job, &argv);
 	CHECK_STR(argv.v[0], "rsync");
@@ -597,20 +621,30 @@ test_argv(void)
 	}
 }
 
-/* Does a local rsync with the escaped exclude skip exactly name? */
+/* Does a local rsync with the exclude rules for name skip exactly name? */
 static void
 check_exclude_exact(const char *dir, const char *name, const char *const *others)
 {
 	struct strbuf cmd = STRBUF_INIT, pat = STRBUF_INIT, path = STRBUF_INIT;
 	struct stat sb;
+	char *rel = xasprintf("src/%s", name);
+	const char *paths[] = { rel, NULL };
+	FILE *f;
 	size_t i;
 
-	strbuf_addstr(&pat, "--exclude=/src/");
-	rsync_filter_escape(&pat, name);
-	strbuf_addf(&cmd, "rm -rf '%s/dst' && rsync -r ", dir);
-	sq_quote(&cmd, pat.buf);
+	/* As the supervisor gives them: in a file, read with --from0. */
+	rsync_exclude_rules(paths, &pat);
+	strbuf_addf(&path, "%s/rules", dir);
+	f = fopen(path.buf, "w");
+	CHECK(f != NULL);
+	if (f) {
+		CHECK(fwrite(pat.buf, 1, pat.len, f) == pat.len);
+		fclose(f);
+	}
+	strbuf_addf(&cmd, "rm -rf '%s/dst' && rsync -r --from0 --exclude-from='%s/rules'", dir, dir);
 	strbuf_addf(&cmd, " '%s/src' '%s/dst/'", dir, dir);
 	CHECK(system(cmd.buf) == 0);
+	strbuf_reset(&path);
 	strbuf_addf(&path, "%s/dst/src/%s", dir, name);
 	CHECK(lstat(path.buf, &sb) < 0);
 	for (i = 0; others[i]; i++) {
@@ -621,6 +655,7 @@ check_exclude_exact(const char *dir, const char *name, const char *const *others
 	strbuf_release(&cmd);
 	strbuf_release(&pat);
 	strbuf_release(&path);
+	free(rel);
 }
 
 /* Temporary names as rsync 3.5.0's receiver made them for these names. */
@@ -726,6 +761,50 @@ test_filter_escape(void)
 	strbuf_addf(&sb, "rm -rf '%s'", tmp);
 	CHECK(system(sb.buf) == 0);
 	strbuf_release(&sb);
+}
+
+/*
+ * What ssh_stdin_argv gives sh -s reaches a script as its arguments, byte
+ * for byte (newlines, quotes, a leading dash, bytes that are no UTF-8),
+ * and a script cut short runs nothing.
+ */
+static void
+test_stdin_script(void)
+{
+	static const char script[] =
+		"for a do printf '%s' \"$a\" | od -An -c | tr -d ' \\n'; echo; done; "
+		"read x && echo read-stdin; exit 3";
+	const char *words[] = {
+		"sh", "-c", script, "sh", "a b", "it's", "n\nl", "-x", "$(id)", "\xff\xfe", "", NULL,
+	};
+	const char *const sh[] = { "sh", "-s", NULL };
+	const char *const od[] = { "sh", "-c", "for a do printf '%s' \"$a\" | od -An -c | "
+				   "tr -d ' \\n'; echo; done", "sh", "a b", "it's", "n\nl", "-x",
+				   "$(id)", "\xff\xfe", "", NULL };
+	struct ssh_target t = { .program = "ssh", .user = "u", .host = "h", .port = 22,
+				.key_path = "/k" };
+	struct strvec argv = STRVEC_INIT;
+	struct strbuf in = STRBUF_INIT, out = STRBUF_INIT, want = STRBUF_INIT;
+	int status = -1;
+
+	if (system("command -v od >/dev/null") != 0)
+		return;
+	ssh_stdin_argv(&t, words, &argv, &in);
+	CHECK(spawn_capture_limited(sh, &in, &status, &out, NULL, NULL) == 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	CHECK(spawn_capture(od, &status, &want, NULL) == 0);
+	CHECK(want.len > 0);
+	CHECK_STR(out.buf, want.buf);
+	/* Cut short: a syntax error, nothing run. */
+	strbuf_reset(&out);
+	strbuf_setlen(&in, in.len / 2);
+	CHECK(spawn_capture_limited(sh, &in, &status, &out, NULL, NULL) == 0);
+	CHECK(!(WIFEXITED(status) && WEXITSTATUS(status) == 3));
+	CHECK_INT(out.len, 0);
+	strvec_clear(&argv);
+	strbuf_release(&in);
+	strbuf_release(&out);
+	strbuf_release(&want);
 }
 
 static void
@@ -1010,6 +1089,7 @@ main(void)
 	test_fixture_tree();
 	test_fixture_fast();
 	test_filter_escape();
+	test_stdin_script();
 	test_tmpname();
 	test_permanent_errors();
 	test_ssh_error_summary();

@@ -153,7 +153,7 @@ main(void)
 		pid_t child;
 
 		strbuf_reset(&err);
-		CHECK_INT(spawn_capture_limited(argv, &status, NULL, &err, &lim), SYNC_ERR_TIMEOUT);
+		CHECK_INT(spawn_capture_limited(argv, NULL, &status, NULL, &err, &lim), SYNC_ERR_TIMEOUT);
 		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 		child = (pid_t)strtol(err.buf, NULL, 10);
 		CHECK(child > 0);
@@ -162,7 +162,7 @@ main(void)
 		lim.timeout_ms = 0;
 		stop = 1;
 		lim.stop = &stop;
-		CHECK_INT(spawn_capture_limited(argv, &status, NULL, NULL, &lim), SYNC_ERR_TIMEOUT);
+		CHECK_INT(spawn_capture_limited(argv, NULL, &status, NULL, NULL, &lim), SYNC_ERR_TIMEOUT);
 		CHECK(WIFSIGNALED(status));
 	}
 	{
@@ -170,7 +170,7 @@ main(void)
 		struct spawn_limits lim = { .timeout_ms = 300 };
 		struct strbuf cap = STRBUF_INIT;
 
-		CHECK_INT(spawn_capture_limited(argv, &status, &cap, NULL, &lim), SYNC_ERR_TIMEOUT);
+		CHECK_INT(spawn_capture_limited(argv, NULL, &status, &cap, NULL, &lim), SYNC_ERR_TIMEOUT);
 		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 		CHECK_STR(cap.buf, "up\n");
 		strbuf_release(&cap);
@@ -182,7 +182,7 @@ main(void)
 		struct strbuf cap = STRBUF_INIT;
 
 		strbuf_reset(&err);
-		CHECK_INT(spawn_capture_limited(argv, &status, &cap, &err, &lim), SYNC_OK);
+		CHECK_INT(spawn_capture_limited(argv, NULL, &status, &cap, &err, &lim), SYNC_OK);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 3);
 		CHECK_STR(cap.buf, "out\n");
 		CHECK_STR(err.buf, "err\n");
