@@ -98,7 +98,7 @@ echo "3, longer" >"$small/a/x/f"
 runs
 id=$(last_id)
 [ -z "$(checked "$id")" ] || fail "one rsync of everything at -m 2 was checked first: $(checked "$id")"
-grep -q "\[$id\] info: the far side answered in [0-9.]* s; .*; one rsync takes everything" "$log" ||
+grep -qE "\[$id\] info: the far side answered in [0-9.]* s( \([^)]*\))?; .*; one rsync takes everything" "$log" ||
 	fail "one rsync at -m 2 did not make the directories by a mkdir of its own first"
 tree_equal "$small" "$T/dst/small" || fail "one rsync's re-sync at -m 2 differs"
 # A new destination on the same host: the link is known, the rsync makes the directories.
