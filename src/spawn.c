@@ -239,6 +239,8 @@ spawn_capture(const char *const *argv, int *status, struct strbuf *out,
 	return spawn_capture_limited(argv, status, out, err_out, NULL);
 }
 
+#define SPAWN_DRAIN_MS 1000   /* for the output of a bounded child that has ended */
+
 /* Milliseconds on the monotonic clock. */
 static int64_t
 now_ms(void)
@@ -257,7 +259,7 @@ spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
 	struct pollfd pfd[2];
 	struct spawn sp;
 	char buf[1024];
-	int64_t deadline = -1, kill_at = -1, now;
+	int64_t deadline = -1, kill_at = -1, drain_until = 0, now;
 	ssize_t n;
 	pid_t r;
 	int rc, i, st;
@@ -293,21 +295,31 @@ spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
 				kill_at = -1;
 			}
 		}
-		if (pfd[0].fd < 0 && pfd[1].fd < 0) {
-			if (!lim)
-				break;
-			/* The pipes may close before it ends: keep the bounds till then. */
+		if (pfd[0].fd < 0 && pfd[1].fd < 0 && !lim)
+			break;
+		/*
+		 * Bounded, it is the child's end that counts, not the pipes':
+		 * they may close before it ends, or stay open after (ssh hands
+		 * them to its ControlMaster, which holds them while the remote
+		 * command runs, also after its client was killed). What is
+		 * still coming when it ends gets a moment.
+		 */
+		if (lim && !reaped) {
 			r = waitpid(sp.pid, &st, WNOHANG);
 			if (r == sp.pid) {
 				reaped = true;
-				break;
-			}
-			if (r < 0 && errno != EINTR)
+				drain_until = now_ms() + (ended ? 0 : SPAWN_DRAIN_MS);
+			} else if (r < 0 && errno != EINTR)
 				break;
 		}
+		if (reaped && ((pfd[0].fd < 0 && pfd[1].fd < 0) || now_ms() >= drain_until))
+			break;
 		pfd[0].events = pfd[1].events = POLLIN;
-		/* Short waits when bounded: a signal just before poll is seen soon. */
-		if (poll(pfd, 2, lim ? 100 : -1) < 0) {
+		/*
+		 * Short waits when bounded: a signal just before poll is seen
+		 * soon; shorter still for an end that is due (its pipes closed).
+		 */
+		if (poll(pfd, 2, !lim ? -1 : pfd[0].fd < 0 && pfd[1].fd < 0 ? 2 : 100) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;

@@ -38,6 +38,7 @@
 #define ERR_TAIL_MAX 2048         /* bytes of a worker's stderr kept for the reason */
 #define CONNECT_TIMEOUT 30        /* seconds */
 #define IO_TIMEOUT 300            /* seconds an rsync may go without data: none healthy does */
+#define REMOTE_TIMEOUT_MS 300000  /* a remote command (mkdir, stat, finish) at most */
 #define UNIT_BATCH 64             /* units read from the store at a time */
 #define BATCH_UNITS_MAX 4096      /* units one rsync moves at most */
 #define BATCH_FILES_MIN 64        /* files one rsync moves at least, when there are */
@@ -557,6 +558,23 @@ plan_transfer(struct sup *s)
 #define LINK_MARKER "//link"
 
 /*
+ * Run a remote command through the shared connection and capture it, as
+ * spawn_capture does, but never for ever: a far side that does not answer
+ * (a hung file system under mkdir or stat, while the link itself is
+ * alive) is given REMOTE_TIMEOUT_MS, a stop signal ends it at once, and
+ * it does not outlive us.
+ */
+static int
+remote_capture(const char *const *argv, int *status, struct strbuf *out, struct strbuf *err)
+{
+	static const struct spawn_limits lim = {
+		.timeout_ms = REMOTE_TIMEOUT_MS, .stop = &got_stop_signal, .die_with_parent = true,
+	};
+
+	return spawn_capture_limited(argv, status, out, err, &lim);
+}
+
+/*
  * Create the destination, and the directories above the cut when they are
  * few, with one remote mkdir through the shared connection: one round trip
  * instead of an rsync pass. Each path is single-quoted for the remote
@@ -604,7 +622,7 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 		/* Too many to list: the source's own directory tells new from re-sync. */
 		strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
 	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	rc = spawn_capture((const char *const *)argv.v, &status, &out, &err);
+	rc = remote_capture((const char *const *)argv.v, &status, &out, &err);
 	strvec_clear(&argv);
 	strvec_clear(&words);
 	if (*dirs_done && out.len >= strlen(LINK_MARKER "\n") &&
@@ -629,10 +647,19 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 		strbuf_release(&err);
 		return SYNC_OK;
 	}
+	/* Ended by a stop signal: not a failure, the caller sees the signal. */
+	if (rc == SYNC_ERR_TIMEOUT && got_stop_signal) {
+		strbuf_release(&err);
+		return SYNC_ERR_REMOTE;
+	}
 	strbuf_trim_eol(&err);
 	escape_untrusted(&esc, err.buf, err.len);
-	set_failure(s, "cannot create destination '%s': %s", s->shown_dest,
-		    esc.len ? esc.buf : spawn_status_text(status));
+	if (rc == SYNC_ERR_TIMEOUT)
+		set_failure(s, "cannot create destination '%s': the far side did not answer "
+			    "in %d s", s->shown_dest, REMOTE_TIMEOUT_MS / 1000);
+	else
+		set_failure(s, "cannot create destination '%s': %s", s->shown_dest,
+			    esc.len ? esc.buf : spawn_status_text(status));
 	strbuf_release(&err);
 	strbuf_release(&esc);
 	return SYNC_ERR_REMOTE;
@@ -2037,7 +2064,7 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 	strvec_push(&words, "--");
 	strvec_pushf(&words, "%s/%s", s->t.destination, u->path);
 	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	if (spawn_capture((const char *const *)argv.v, &status, &out, NULL) < 0)
+	if (remote_capture((const char *const *)argv.v, &status, &out, NULL) < 0)
 		goto out;
 	strbuf_trim_eol(&out);
 	same = WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out.buf, want.buf) == 0;
@@ -2272,7 +2299,7 @@ run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, si
 
 	finish_command(from, attrs, n, &words);
 	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	rc = spawn_capture((const char *const *)argv.v, &status, NULL, &err);
+	rc = remote_capture((const char *const *)argv.v, &status, NULL, &err);
 	ok = rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (!ok && !got_stop_signal) {
 		strbuf_trim_eol(&err);
