@@ -703,6 +703,23 @@ mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
 }
 
 /*
+ * The user's directory for connection sockets (ssh_socket_dir), with
+ * say, saying in the log why when it is not the usual one: someone else
+ * made that first, which would otherwise silently cost every transfer its
+ * kept connection. NULL when there is none; the caller frees.
+ */
+static char *
+user_socket_dir(const struct supervisor_config *cfg, bool say)
+{
+	char why[1024];
+	char *dir = ssh_socket_dir(cfg->state_dir, why, sizeof why);
+
+	if (why[0] && say)
+		log_warn("%s", why);
+	return dir;
+}
+
+/*
  * Start the shared SSH connection (master.h), or take over the one the
  * command started for this transfer; master_wait() waits for it, so the
  * walk can go on meanwhile.
@@ -712,6 +729,8 @@ master_start(struct sup *s)
 {
 	struct ssh_master *early = s->cfg->early;
 	char err[512];
+	/* Asked here, so that the log says why even of an early connection's. */
+	char *dir = s->cfg->keep_connection > 0 ? user_socket_dir(s->cfg, true) : NULL;
 
 	if (ssh_prepare_known_hosts(s->target.known_hosts, err, sizeof err) < 0)
 		log_warn("%s", err);
@@ -721,15 +740,19 @@ master_start(struct sup *s)
 			*early = (struct ssh_master)SSH_MASTER_INIT;
 			free(s->control_path);
 			s->control_path = xstrdup(s->master.control_path);
+			free(dir);
 			return SYNC_OK;
 		}
 		ssh_master_release(early);
 	}
-	if (ssh_master_take_kept(&s->master, &s->target, s->cfg->keep_connection) == 0) {
+	if (dir && ssh_master_take_kept(&s->master, &s->target, dir,
+					s->cfg->keep_connection) == 0) {
 		free(s->control_path);
 		s->control_path = xstrdup(s->master.control_path);
+		free(dir);
 		return SYNC_OK;
 	}
+	free(dir);
 	if (ssh_master_start(&s->master, &s->target, s->control_path) < 0) {
 		set_failure(s, "cannot run '%s': %s", s->cfg->ssh_path, strerror(errno));
 		return SYNC_ERR_SYSTEM;
@@ -3996,7 +4019,10 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 	fill_target(&target, cfg, user, host, port, key_path);
 	/* Quietly: the supervisor says it when the directory is missing. */
 	ssh_prepare_known_hosts(target.known_hosts, err, errlen);
-	if (ssh_master_take_kept(m, &target, cfg->keep_connection) == 0) {
+	/* Quietly too: the supervisor logs why it is not the usual one. */
+	dir = user_socket_dir(cfg, false);
+	if (ssh_master_take_kept(m, &target, dir, cfg->keep_connection) == 0) {
+		free(dir);
 		free((char *)target.known_hosts);
 		return 0;
 	}
@@ -4006,7 +4032,6 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 	 * when it ends. So a run ended by any signal leaves at most that
 	 * empty directory, which the next run takes again.
 	 */
-	dir = ssh_socket_dir();
 	if (dir == NULL || getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
 		snprintf(err, errlen, "no private directory for the connection: '%s/scow-sync-%u'",
 			 ssh_tmp_base(), (unsigned)geteuid());
