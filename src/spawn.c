@@ -284,8 +284,8 @@ spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
 	for (;;) {
 		if (lim) {
 			now = now_ms();
-			if (!ended && ((deadline >= 0 && now >= deadline) ||
-				       (lim->stop && *lim->stop))) {
+			if (!ended && !reaped && ((deadline >= 0 && now >= deadline) ||
+						  (lim->stop && *lim->stop))) {
 				kill(-sp.pid, SIGTERM);
 				ended = true;
 				kill_at = now + SPAWN_KILL_GRACE_MS;
