@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #ifdef __linux__
@@ -256,13 +257,13 @@ spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
 		      struct strbuf *err_out, const struct spawn_limits *lim)
 {
 	struct strbuf *sinks[2] = { out, err_out };
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	struct spawn sp;
 	char buf[1024];
 	int64_t deadline = -1, kill_at = -1, drain_until = 0, now;
 	ssize_t n;
 	pid_t r;
-	int rc, i, st;
+	int rc, i, st, pidfd = -1;
 	bool ended = false, reaped = false;
 
 	memset(&sp, 0, sizeof sp);
@@ -280,6 +281,11 @@ spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
 		return rc;
 	pfd[0].fd = sp.out_fd;
 	pfd[1].fd = sp.err_fd;
+#ifdef SYS_pidfd_open
+	/* Bounded: woken by the child's end itself (Linux 5.3), else it is looked for. */
+	if (lim)
+		pidfd = (int)syscall(SYS_pidfd_open, sp.pid, 0);
+#endif
 	/* Both at once: a child blocked on a full pipe we do not read would hang. */
 	for (;;) {
 		if (lim) {
@@ -314,12 +320,15 @@ spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
 		}
 		if (reaped && ((pfd[0].fd < 0 && pfd[1].fd < 0) || now_ms() >= drain_until))
 			break;
-		pfd[0].events = pfd[1].events = POLLIN;
+		pfd[0].events = pfd[1].events = pfd[2].events = POLLIN;
+		pfd[2].fd = reaped ? -1 : pidfd;
 		/*
 		 * Short waits when bounded: a signal just before poll is seen
-		 * soon; shorter still for an end that is due (its pipes closed).
+		 * soon; shorter still for an end that is due (its pipes closed)
+		 * when nothing else tells of it.
 		 */
-		if (poll(pfd, 2, !lim ? -1 : pfd[0].fd < 0 && pfd[1].fd < 0 ? 2 : 100) < 0) {
+		if (poll(pfd, 3, !lim ? -1 : pfd[0].fd < 0 && pfd[1].fd < 0 &&
+			 pfd[2].fd < 0 && !reaped ? 2 : 100) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -339,6 +348,8 @@ spawn_capture_limited(const char *const *argv, int *status, struct strbuf *out,
 		}
 	}
 	spawn_close_fds(&sp);
+	if (pidfd >= 0)
+		close(pidfd);
 	if (reaped) {
 		if (status)
 			*status = st;
