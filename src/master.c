@@ -664,6 +664,14 @@ ssh_master_stop(struct ssh_master *m)
 }
 
 void
+ssh_master_end(struct ssh_master *m, const struct ssh_target *t)
+{
+	if (m->kept && m->lock_fd >= 0 && m->control_path)
+		end_stale(m->control_path, t);
+	ssh_master_stop(m);
+}
+
+void
 ssh_master_release(struct ssh_master *m)
 {
 	ssh_master_stop(m);

@@ -122,6 +122,14 @@ bool ssh_master_serves(const struct ssh_master *m, const struct ssh_target *t);
  */
 void ssh_master_stop(struct ssh_master *m);
 
+/*
+ * ssh_master_stop, ending a kept connection too (ssh -O exit; t says
+ * where it goes): one that still carries a session of a remote command
+ * we gave up on would stay for as long as the far side is stuck, however
+ * short keep_connection is. Only for a connection we hold the lock of.
+ */
+void ssh_master_end(struct ssh_master *m, const struct ssh_target *t);
+
 /* Stop it, and free what m holds. */
 void ssh_master_release(struct ssh_master *m);
 

@@ -227,6 +227,7 @@ struct sup {
 	bool fresh;                   /* the source's directory is new on the far side */
 	bool leftovers;               /* partial data may be recorded (see forget_leftovers) */
 	struct ssh_master master;     /* the shared connection */
+	bool master_stuck;            /* a remote command given up on may hold a session of it */
 	struct ssh_target target;
 	struct strbuf rsh;            /* rsync's -e: through the shared connection */
 	struct strbuf rsh_own;        /* ... or over a connection of its own */
@@ -562,16 +563,22 @@ plan_transfer(struct sup *s)
  * spawn_capture does, but never for ever: a far side that does not answer
  * (a hung file system under mkdir or stat, while the link itself is
  * alive) is given REMOTE_TIMEOUT_MS, a stop signal ends it at once, and
- * it does not outlive us.
+ * it does not outlive us. The far side's command may go on, holding a
+ * session of the connection: a kept one is not left for the next
+ * transfer then (stop_master).
  */
 static int
-remote_capture(const char *const *argv, int *status, struct strbuf *out, struct strbuf *err)
+remote_capture(struct sup *s, const char *const *argv, int *status, struct strbuf *out,
+	       struct strbuf *err)
 {
 	static const struct spawn_limits lim = {
 		.timeout_ms = REMOTE_TIMEOUT_MS, .stop = &got_stop_signal, .die_with_parent = true,
 	};
+	int rc = spawn_capture_limited(argv, status, out, err, &lim);
 
-	return spawn_capture_limited(argv, status, out, err, &lim);
+	if (rc == SYNC_ERR_TIMEOUT)
+		s->master_stuck = true;
+	return rc;
 }
 
 /*
@@ -622,7 +629,7 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 		/* Too many to list: the source's own directory tells new from re-sync. */
 		strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
 	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	rc = remote_capture((const char *const *)argv.v, &status, &out, &err);
+	rc = remote_capture(s, (const char *const *)argv.v, &status, &out, &err);
 	strvec_clear(&argv);
 	strvec_clear(&words);
 	if (*dirs_done && out.len >= strlen(LINK_MARKER "\n") &&
@@ -796,11 +803,14 @@ master_wait(struct sup *s)
 	return rc;
 }
 
-/* End the shared connection. */
+/* End the shared connection; a kept one too when a remote command of ours may still hold it. */
 static void
 stop_master(struct sup *s)
 {
-	ssh_master_stop(&s->master);
+	if (s->master_stuck)
+		ssh_master_end(&s->master, &s->target);
+	else
+		ssh_master_stop(&s->master);
 }
 
 /* The index of the unit of w's batch that path belongs to. */
@@ -2087,7 +2097,7 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 	strvec_push(&words, "--");
 	strvec_pushf(&words, "%s/%s", s->t.destination, u->path);
 	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	if (remote_capture((const char *const *)argv.v, &status, &out, NULL) < 0)
+	if (remote_capture(s, (const char *const *)argv.v, &status, &out, NULL) < 0)
 		goto out;
 	strbuf_trim_eol(&out);
 	same = WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out.buf, want.buf) == 0;
@@ -2322,7 +2332,7 @@ run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, si
 
 	finish_command(from, attrs, n, &words);
 	ssh_command_argv(&s->target, (const char *const *)words.v, &argv);
-	rc = remote_capture((const char *const *)argv.v, &status, NULL, &err);
+	rc = remote_capture(s, (const char *const *)argv.v, &status, NULL, &err);
 	ok = rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (!ok && !got_stop_signal) {
 		strbuf_trim_eol(&err);

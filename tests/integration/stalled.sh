@@ -4,7 +4,8 @@
 #  (a) an rsync whose far side stops (SIGSTOP) ends after io_timeout with
 #      rsync's timeout, and the unit is retried and arrives;
 #  (b) a remote command that never answers (the first mkdir): SIGTERM to
-#      the supervisor still ends it, and all of it, at once;
+#      the supervisor still ends it, and all of it, at once, also a
+#      connection kept for the next transfer, which the stuck command holds;
 #  (c) the same, with the supervisor killed (-9) and an ssh that outlived
 #      it (its wrapper does not exec): nothing of the transfer is left
 #      after terminate.
@@ -67,6 +68,22 @@ wait_for 10 transfer_ended "$id" || fail "(b) the transfer did not end"
 [ "$(transfer_state "$id")" = interrupted ] || fail "(b) state $(transfer_state "$id")"
 no_processes_left || fail "(b) processes left after SIGTERM"
 for p in $(far_naps); do kill "$p"; done
+
+# (b) with a kept connection: the far side's command still holds a
+# session of it, and a connection kept for the next transfer would stay
+# as long as that (past keep_connection): it is ended instead.
+(export SCOW_SYNC_KEEP_CONNECTION=60 TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
+id=$(hung_start b2) || fail "(b2) start failed"
+wait_for 20 eval '[ -d "$T/hung" ] && [ -n "$(far_naps)" ]' || fail "(b2) the mkdir did not hang"
+sup=$(sup_of "$id")
+kill -TERM "$sup"
+wait_for 10 eval '! kill -0 "$sup" 2>/dev/null' ||
+	fail "(b2) supervisor still there 10 s after SIGTERM"
+[ "$(transfer_state "$id")" = interrupted ] || fail "(b2) state $(transfer_state "$id")"
+no_processes_left || fail "(b2) processes left after SIGTERM (a kept connection?)"
+for p in $(far_naps); do kill "$p"; done
+exit "$FAILURES") || FAILURES=$((FAILURES + $?))
 
 # (c)
 id=$(NO_EXEC=1 hung_start c) || fail "(c) start failed"
