@@ -143,10 +143,11 @@ wait_gone(const struct proc_id *p, double seconds)
 /*
  * End what a dead detached supervisor left running in its session (its
  * workers end on their own when it dies, but not at once): SIGTERM, then
- * SIGKILL, until none is left.
+ * SIGKILL, until none is left. With mark, only the processes that name
+ * it (see proc_signal_session_marked).
  */
 static void
-end_session(const struct transfer *t)
+end_session(const struct transfer *t, const char *mark)
 {
 	double deadline = now_monotonic() + SESSION_WAIT;
 	bool killed = false;
@@ -154,19 +155,44 @@ end_session(const struct transfer *t)
 
 	if (t->session <= 0)
 		return;
-	if (proc_signal_session(t->session, &t->supervisor, SIGTERM, &n) < 0 || n == 0)
+	if (proc_signal_session_marked(t->session, &t->supervisor, mark, SIGTERM, &n) < 0 ||
+	    n == 0)
 		return;
-	while (proc_signal_session(t->session, &t->supervisor, 0, &n) == 0 && n > 0) {
+	while (proc_signal_session_marked(t->session, &t->supervisor, mark, 0, &n) == 0 &&
+	       n > 0) {
 		/* What outlives SIGKILL is stuck in the kernel: not waited for forever. */
 		if (now_monotonic() > deadline && killed)
 			return;
 		if (now_monotonic() > deadline) {
-			proc_signal_session(t->session, &t->supervisor, SIGKILL, &n);
+			proc_signal_session_marked(t->session, &t->supervisor, mark, SIGKILL, &n);
 			deadline = now_monotonic() + KILL_WAIT;
 			killed = true;
 		}
 		poll(NULL, 0, 50);
 	}
+}
+
+/*
+ * End what a supervisor nobody saw alive left (an ssh whose wrapper or
+ * parent died with it, or that ignored its end): only the processes of
+ * its session that name its private directory, whose name no later
+ * transfer shares, since the session's number may be a later one's.
+ */
+static void
+end_unseen_session(struct store *st, const struct transfer *t)
+{
+	struct strbuf mark = STRBUF_INIT;
+	char *dir = NULL;
+
+	if (store_transfer_workdir(st, t->id, &dir) < 0 || dir == NULL || *dir != '/') {
+		free(dir);
+		return;
+	}
+	/* The directory itself, not a longer name that begins with it. */
+	strbuf_addf(&mark, "%s/", dir);
+	end_session(t, mark.buf);
+	strbuf_release(&mark);
+	free(dir);
 }
 
 /*
@@ -238,7 +264,7 @@ stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 			if (t.state == TRANSFER_TERMINATED) {
 				/* Only a session we saw alive a moment ago is surely still its own. */
 				if (signalled.pid)
-					end_session(&t);
+					end_session(&t, NULL);
 				code = clean_after(ctx, st, &t);
 				if (code == EXIT_FAILED && requested)
 					code = EXIT_OK;   /* stopped by us; stderr said what is left */
@@ -310,7 +336,9 @@ stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 		}
 		/* Its owner is gone: finish it here, unless someone took it over. */
 		if (signalled.pid)
-			end_session(&t);
+			end_session(&t, NULL);
+		else
+			end_unseen_session(st, &t);
 		rc = store_transfer_finish_orphan(st, id, &t.supervisor, TRANSFER_TERMINATED,
 						  signalled.pid ? "terminated on request" :
 						  "terminated on request after its supervisor had ended");

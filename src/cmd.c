@@ -239,6 +239,8 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		return EXIT_USAGE;
 	}
 	*state_dir = cmd_state_dir(ctx);
+	/* The early connection may keep its socket there (ssh_socket_dir). */
+	cfg->state_dir = *state_dir;
 	if (keycheck_loads(req->key_path, *state_dir, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;

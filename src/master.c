@@ -46,32 +46,155 @@ ssh_prepare_known_hosts(const char *known_hosts, char *err, size_t errlen)
 	return rc;
 }
 
+/* Is p a path ssh takes as ControlPath as it is (it splits at spaces and expands %)? */
+static bool
+plain_path(const char *p)
+{
+	return *p == '/' &&
+	       p[strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-")] ==
+	       '\0';
+}
+
 const char *
 ssh_tmp_base(void)
 {
 	const char *base = getenv("TMPDIR");
 
-	/*
-	 * Unix socket paths are short (108 bytes): keep this one short too.
-	 * ssh splits ControlPath at spaces and expands % in it: plain names only.
-	 */
-	if (base == NULL || *base != '/' || strlen(base) > 60 ||
-	    base[strspn(base, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			"0123456789/._-")] != '\0')
+	/* Unix socket paths are short (108 bytes): keep this one short too. */
+	if (base == NULL || strlen(base) > 60 || !plain_path(base))
 		base = "/tmp";
 	return base;
 }
 
-char *
-ssh_socket_dir(void)
+/* A kept connection's name in its directory ("/k-" and 16 hex), and ssh's longer temporary one. */
+#define KEPT_NAME_MAX (19 + 17)
+
+/* Can dir hold the sockets of kept connections? */
+static bool
+socket_dir_fits(const char *dir)
 {
-	char *dir = xasprintf("%s/scow-sync-%u", ssh_tmp_base(), (unsigned)geteuid());
+	return plain_path(dir) &&
+	       strlen(dir) + KEPT_NAME_MAX < sizeof(((struct sockaddr_un *)0)->sun_path);
+}
+
+/*
+ * Make dir (0700) when missing: 0 when it is a directory of ours no one
+ * else can enter. Otherwise -1, and why it is not in why (when given).
+ */
+static int
+own_dir(const char *dir, char *why, size_t whylen)
+{
 	struct stat sb;
 
-	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || lstat(dir, &sb) < 0 ||
-	    !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 077) != 0) {
-		free(dir);
-		return NULL;
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || lstat(dir, &sb) < 0) {
+		if (why)
+			snprintf(why, whylen, "cannot use '%s': %s", dir, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() && (sb.st_mode & 077) == 0)
+		return 0;
+	if (why == NULL)
+		return -1;
+	if (sb.st_uid != geteuid())
+		snprintf(why, whylen, "'%s' belongs to another user (uid %u)", dir,
+			 (unsigned)sb.st_uid);
+	else
+		snprintf(why, whylen, "'%s' is not a directory only we can enter", dir);
+	return -1;
+}
+
+/*
+ * The private directory named in the state directory's socket-dir, made
+ * under a random name (mkdtemp) the first time or when the one named
+ * cannot be had: no one else can know the name, so no one can take it
+ * first. NULL when there is none to be had.
+ */
+static char *
+recorded_socket_dir(const char *state_dir)
+{
+	char *file = xasprintf("%s/socket-dir", state_dir), *tmp = NULL, *dir = NULL;
+	char buf[128];
+	ssize_t n = -1;
+	int fd;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) >= 0) {
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+	}
+	if (n > 1 && buf[n - 1] == '\n') {
+		buf[n - 1] = '\0';
+		if (!memchr(buf, '\0', (size_t)(n - 1)) && socket_dir_fits(buf) &&
+		    own_dir(buf, NULL, 0) == 0) {
+			free(file);
+			return xstrdup(buf);
+		}
+	}
+	dir = xasprintf("%s/scow-sync-%u-XXXXXX", ssh_tmp_base(), (unsigned)geteuid());
+	if (!socket_dir_fits(dir) || mkdtemp(dir) == NULL)
+		goto fail;
+	/* Written aside and renamed: a reader never sees half a name. */
+	tmp = xasprintf("%s.%d", file, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, dir, strlen(dir)) < 0 || write_all(fd, "\n", 1) < 0 ||
+	    close(fd) < 0 || rename(tmp, file) < 0) {
+		if (fd >= 0)
+			unlink(tmp);
+		rmdir(dir);
+		goto fail;
+	}
+	free(tmp);
+	free(file);
+	return dir;
+fail:
+	free(tmp);
+	free(file);
+	free(dir);
+	return NULL;
+}
+
+char *
+ssh_socket_dir(const char *state_dir, char *why, size_t whylen)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char *dir = xasprintf("%s/scow-sync-%u", ssh_tmp_base(), (unsigned)geteuid());
+	char reason[512];
+
+	if (why && whylen)
+		why[0] = '\0';
+	if (own_dir(dir, reason, sizeof reason) == 0)
+		return dir;
+	/*
+	 * Someone else made it first (in /tmp anyone can), or it is open to
+	 * others: a directory no one else can make for us instead. The
+	 * session's runtime directory, private by design; the state directory;
+	 * else a random name in TMPDIR, noted in the state directory.
+	 */
+	free(dir);
+	dir = NULL;
+	if (xdg && *xdg) {
+		struct stat sb;
+
+		dir = xasprintf("%s/scow-sync", xdg);
+		if (!socket_dir_fits(dir) || lstat(xdg, &sb) < 0 || !S_ISDIR(sb.st_mode) ||
+		    sb.st_uid != geteuid() || (sb.st_mode & 077) != 0 || own_dir(dir, NULL, 0) < 0) {
+			free(dir);
+			dir = NULL;
+		}
+	}
+	if (dir == NULL && state_dir) {
+		dir = xasprintf("%s/sockets", state_dir);
+		if (!socket_dir_fits(dir) || own_dir(dir, NULL, 0) < 0) {
+			free(dir);
+			dir = recorded_socket_dir(state_dir);
+		}
+	}
+	if (why && whylen)
+		snprintf(why, whylen, "%s: %s", reason,
+			 dir ? "the connections' sockets go elsewhere" : "no connection is kept");
+	if (why && whylen && dir) {
+		size_t len = strlen(why);
+
+		snprintf(why + len, whylen - len, " ('%s')", dir);
 	}
 	return dir;
 }
@@ -341,14 +464,15 @@ end_stale(const char *path, const struct ssh_target *t)
 }
 
 static int
-take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned keep_seconds)
+take_kept(struct ssh_master *m, const struct ssh_target *t, const char *dir,
+	  unsigned keep_seconds)
 {
 	uint64_t h = 14695981039346656037ULL;
-	char port[16], *dir, *path, *lock;
+	char port[16], *path, *lock;
 	struct flock fl;
 	int fd, hold = -1;
 
-	if ((dir = ssh_socket_dir()) == NULL)
+	if (dir == NULL)
 		return -1;
 	snprintf(port, sizeof port, "%d", t->port);
 	h = hash_field(h, t->program ? t->program : "ssh");
@@ -361,12 +485,10 @@ take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned keep_second
 	path = xasprintf("%s/k-%016llx", dir, (unsigned long long)h);
 	/* ssh binds the socket under a name 17 bytes longer, then renames it. */
 	if (strlen(path) + 17 >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		free(dir);
 		free(path);
 		return -1;
 	}
 	lock = xasprintf("%s/k-locks", dir);
-	free(dir);
 	/*
 	 * One transfer at a time: a connection carries as many sessions as the
 	 * far side allows (sshd's MaxSessions, 10 by default), and a transfer
@@ -421,7 +543,8 @@ take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned keep_second
 }
 
 int
-ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned keep_seconds)
+ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, const char *socket_dir,
+		     unsigned keep_seconds)
 {
 	struct ssh_target target = *t;
 	char *config = NULL;
@@ -439,7 +562,7 @@ ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t, unsigned 
 			return -1;
 		target.ssh_config = config;
 	}
-	rc = take_kept(m, &target, keep_seconds);
+	rc = take_kept(m, &target, socket_dir, keep_seconds);
 	free(config);
 	return rc;
 }
@@ -601,6 +724,14 @@ ssh_master_stop(struct ssh_master *m)
 		m->lock_fd = -1;
 	}
 	m->kept = false;
+}
+
+void
+ssh_master_end(struct ssh_master *m, const struct ssh_target *t)
+{
+	if (m->kept && m->lock_fd >= 0 && m->control_path)
+		end_stale(m->control_path, t);
+	ssh_master_stop(m);
 }
 
 void

@@ -49,9 +49,15 @@ const char *ssh_tmp_base(void);
  * The user's private directory for control sockets, $TMPDIR/scow-sync-UID
  * (0700, checked to be a directory of ours that no one else can enter: no
  * one else can put a socket where our workers connect). Made when missing
- * and kept. NULL when it cannot be had; the caller frees.
+ * and kept. Anyone can make that name first in /tmp: then (or when it is
+ * open to others) one no one else can make, short and plain enough for a
+ * socket: $XDG_RUNTIME_DIR/scow-sync when that is private, else
+ * state_dir/sockets, else a random name in TMPDIR noted in
+ * state_dir/socket-dir; and why in why (empty when the usual one is
+ * had), for the caller to log. NULL when none can be had; the caller
+ * frees.
  */
-char *ssh_socket_dir(void);
+char *ssh_socket_dir(const char *state_dir, char *why, size_t whylen);
 
 /*
  * Make link (in a private directory) point at key_path, replacing what is
@@ -84,7 +90,7 @@ int ssh_master_start(struct ssh_master *m, const struct ssh_target *t,
 
 /*
  * Take the kept connection to where t goes, for one transfer at a time:
- * its socket in ssh_socket_dir() is named by everything that decides the
+ * its socket in socket_dir (ssh_socket_dir(); NULL: none) is named by everything that decides the
  * login (ssh, its configuration, known_hosts, user, host, port and key),
  * and a lock on it (in k-locks beside it) is held until ssh_master_stop.
  * When its ssh still answers there, m is that connection, held open so
@@ -99,7 +105,7 @@ int ssh_master_start(struct ssh_master *m, const struct ssh_target *t,
  * starts one of its own.
  */
 int ssh_master_take_kept(struct ssh_master *m, const struct ssh_target *t,
-			 unsigned keep_seconds);
+			 const char *socket_dir, unsigned keep_seconds);
 
 /*
  * Seconds a kept connection is taken again after its handshake: how long
@@ -131,6 +137,14 @@ bool ssh_master_serves(const struct ssh_master *m, const struct ssh_target *t);
  * connection that is up is left to end by itself; its lock is let go.
  */
 void ssh_master_stop(struct ssh_master *m);
+
+/*
+ * ssh_master_stop, ending a kept connection too (ssh -O exit; t says
+ * where it goes): one that still carries a session of a remote command
+ * we gave up on would stay for as long as the far side is stuck, however
+ * short keep_connection is. Only for a connection we hold the lock of.
+ */
+void ssh_master_end(struct ssh_master *m, const struct ssh_target *t);
 
 /* Stop it, and free what m holds. */
 void ssh_master_release(struct ssh_master *m);

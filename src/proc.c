@@ -2,9 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -295,7 +299,35 @@ struct session_ctx {
 	uint64_t not_before;
 	int sig;
 	size_t n;
+	const char *mark;   /* when set: only processes whose command line holds it */
 };
+
+#define CMDLINE_MAX 65536   /* of a command line, looked at for a mark */
+
+/* Does pid's command line (one of our own processes) hold mark? */
+static bool
+cmdline_holds(pid_t pid, const char *mark)
+{
+	char path[64], *buf = xmalloc(CMDLINE_MAX);
+	size_t len = 0;
+	ssize_t n;
+	bool found;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		free(buf);
+		return false;
+	}
+	while (len < CMDLINE_MAX &&
+	       ((n = read(fd, buf + len, CMDLINE_MAX - len)) > 0 || (n < 0 && errno == EINTR)))
+		if (n > 0)
+			len += (size_t)n;
+	close(fd);
+	found = memmem(buf, len, mark, strlen(mark)) != NULL;
+	free(buf);
+	return found;
+}
 
 static int
 signal_member(const struct proc_info *pi, void *ctx)
@@ -305,6 +337,8 @@ signal_member(const struct proc_info *pi, void *ctx)
 	if (pi->sid != sc->sid || pi->id.uid != sc->uid || pi->id.start < sc->not_before ||
 	    pi->id.pid != pi->tgid || pi->id.pid == getpid() || proc_state_dead(pi->state))
 		return 0;
+	if (sc->mark && !cmdline_holds(pi->id.pid, sc->mark))
+		return 0;
 	if (sc->sig == 0 || kill(pi->id.pid, sc->sig) == 0)
 		sc->n++;
 	return 0;
@@ -313,7 +347,14 @@ signal_member(const struct proc_info *pi, void *ctx)
 int
 proc_signal_session(pid_t sid, const struct proc_id *first, int sig, size_t *n)
 {
-	struct session_ctx sc = { sid, first->uid, first->start, sig, 0 };
+	return proc_signal_session_marked(sid, first, NULL, sig, n);
+}
+
+int
+proc_signal_session_marked(pid_t sid, const struct proc_id *first, const char *mark,
+			   int sig, size_t *n)
+{
+	struct session_ctx sc = { sid, first->uid, first->start, sig, 0, mark };
 	int rc;
 
 	*n = 0;

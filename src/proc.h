@@ -54,4 +54,13 @@ int proc_session(const struct proc_id *id, pid_t *sid);
  */
 int proc_signal_session(pid_t sid, const struct proc_id *first, int sig, size_t *n);
 
+/*
+ * proc_signal_session for a supervisor nobody saw alive, whose session's
+ * number may belong to a later session of ours by now: only the members
+ * whose command line holds mark (the transfer's private directory, a
+ * mkdtemp name, which the ssh and rsync of no other transfer name).
+ */
+int proc_signal_session_marked(pid_t sid, const struct proc_id *first, const char *mark,
+			       int sig, size_t *n);
+
 #endif

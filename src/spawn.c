@@ -240,6 +240,8 @@ spawn_capture(const char *const *argv, int *status, struct strbuf *out,
 	return spawn_capture_limited(argv, NULL, status, out, err_out, NULL);
 }
 
+#define SPAWN_DRAIN_MS 1000   /* for the output of a bounded child that has ended */
+
 /* Milliseconds on the monotonic clock. */
 static int64_t
 now_ms(void)
@@ -286,10 +288,10 @@ spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *
 	struct pollfd pfd[2];
 	struct spawn sp;
 	char buf[1024];
-	int64_t deadline = -1, kill_at = -1, now;
+	int64_t deadline = -1, kill_at = -1, drain_until = 0, now;
 	ssize_t n;
 	pid_t r;
-	int rc, i, st, in = -1;
+	int rc, i, st, in = -1, naps = 0;
 	bool ended = false, reaped = false;
 
 	memset(&sp, 0, sizeof sp);
@@ -320,8 +322,8 @@ spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *
 	for (;;) {
 		if (lim) {
 			now = now_ms();
-			if (!ended && ((deadline >= 0 && now >= deadline) ||
-				       (lim->stop && *lim->stop))) {
+			if (!ended && !reaped && ((deadline >= 0 && now >= deadline) ||
+						  (lim->stop && *lim->stop))) {
 				kill(-sp.pid, SIGTERM);
 				ended = true;
 				kill_at = now + SPAWN_KILL_GRACE_MS;
@@ -331,17 +333,36 @@ spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *
 				kill_at = -1;
 			}
 		}
-		if (pfd[0].fd < 0 && pfd[1].fd < 0) {
-			if (!lim)
-				break;
-			/* The pipes may close before it ends: keep the bounds till then. */
+		if (pfd[0].fd < 0 && pfd[1].fd < 0 && !lim)
+			break;
+		/*
+		 * Bounded, it is the child's end that counts, not the pipes':
+		 * they may close before it ends, or stay open after (ssh hands
+		 * them to its ControlMaster, which holds them while the remote
+		 * command runs, also after its client was killed). What is
+		 * still coming when it ends gets a moment.
+		 */
+		if (lim && !reaped) {
 			r = waitpid(sp.pid, &st, WNOHANG);
 			if (r == sp.pid) {
 				reaped = true;
+				drain_until = now_ms() + (ended ? 0 : SPAWN_DRAIN_MS);
+			} else if (r < 0 && errno != EINTR)
 				break;
-			}
-			if (r < 0 && errno != EINTR)
-				break;
+		}
+		if (reaped && ((pfd[0].fd < 0 && pfd[1].fd < 0) || now_ms() >= drain_until))
+			break;
+		/*
+		 * Its pipes closed and it is not reaped yet: it is ending, a
+		 * moment from now. Looked for every 0.1 ms at first: the first
+		 * mkdir's time judges the link, and a 1 ms poll added 1-2 ms.
+		 */
+		if (lim && !reaped && pfd[0].fd < 0 && pfd[1].fd < 0 && naps < 100) {
+			struct timespec nap = { 0, 100000 };
+
+			nanosleep(&nap, NULL);
+			naps++;
+			continue;
 		}
 		pfd[0].events = pfd[1].events = POLLIN;
 		/* Short waits when bounded: a signal just before poll is seen soon. */

@@ -38,6 +38,7 @@
 #define ERR_TAIL_MAX 2048         /* bytes of a worker's stderr kept for the reason */
 #define CONNECT_TIMEOUT 30        /* seconds */
 #define IO_TIMEOUT 300            /* seconds an rsync may go without data: none healthy does */
+#define REMOTE_TIMEOUT_MS 300000  /* a remote command (mkdir, stat, finish) at most */
 #define UNIT_BATCH 64             /* units read from the store at a time */
 #define BATCH_UNITS_MAX 4096      /* units one rsync moves at most */
 #define BATCH_FILES_MIN 64        /* files one rsync moves at least, when there are */
@@ -253,6 +254,7 @@ struct sup {
 	bool fresh;                   /* the source's directory is new on the far side */
 	bool leftovers;               /* partial data may be recorded (see forget_leftovers) */
 	struct ssh_master master;     /* the shared connection */
+	bool master_stuck;            /* a remote command given up on may hold a session of it */
 	struct ssh_target target;
 	struct strbuf rsh;            /* rsync's -e: through the shared connection */
 	struct strbuf rsh_own;        /* ... or over a connection of its own */
@@ -683,6 +685,30 @@ plan_transfer(struct sup *s)
 #define LINK_MARKER "//link"
 
 /*
+ * Run a remote command through the shared connection and capture it, as
+ * spawn_capture_limited does (input, when not NULL, on its stdin), but
+ * never for ever: a far side that does not answer
+ * (a hung file system under mkdir or stat, while the link itself is
+ * alive) is given REMOTE_TIMEOUT_MS, a stop signal ends it at once, and
+ * it does not outlive us. The far side's command may go on, holding a
+ * session of the connection: a kept one is not left for the next
+ * transfer then (stop_master).
+ */
+static int
+remote_capture(struct sup *s, const char *const *argv, const struct strbuf *input, int *status,
+	       struct strbuf *out, struct strbuf *err)
+{
+	static const struct spawn_limits lim = {
+		.timeout_ms = REMOTE_TIMEOUT_MS, .stop = &got_stop_signal, .die_with_parent = true,
+	};
+	int rc = spawn_capture_limited(argv, input, status, out, err, &lim);
+
+	if (rc == SYNC_ERR_TIMEOUT)
+		s->master_stuck = true;
+	return rc;
+}
+
+/*
  * Create the destination, and the directories above the cut when they are
  * few, with one remote mkdir through the shared connection: one round trip
  * instead of an rsync pass. Each path is single-quoted for the remote
@@ -732,7 +758,7 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 		strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
 	/* The names on stdin: a command line is any local user's to read. */
 	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
-	rc = spawn_capture_limited((const char *const *)argv.v, &script, &status, &out, &err, NULL);
+	rc = remote_capture(s, (const char *const *)argv.v, &script, &status, &out, &err);
 	strvec_clear(&argv);
 	strvec_clear(&words);
 	strbuf_release(&script);
@@ -758,10 +784,19 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 		strbuf_release(&err);
 		return SYNC_OK;
 	}
+	/* Ended by a stop signal: not a failure, the caller sees the signal. */
+	if (rc == SYNC_ERR_TIMEOUT && got_stop_signal) {
+		strbuf_release(&err);
+		return SYNC_ERR_REMOTE;
+	}
 	strbuf_trim_eol(&err);
 	escape_untrusted(&esc, err.buf, err.len);
-	set_failure(s, "cannot create destination '%s': %s", s->shown_dest,
-		    esc.len ? esc.buf : spawn_status_text(status));
+	if (rc == SYNC_ERR_TIMEOUT)
+		set_failure(s, "cannot create destination '%s': the far side did not answer "
+			    "in %d s", s->shown_dest, REMOTE_TIMEOUT_MS / 1000);
+	else
+		set_failure(s, "cannot create destination '%s': %s", s->shown_dest,
+			    esc.len ? esc.buf : spawn_status_text(status));
 	strbuf_release(&err);
 	strbuf_release(&esc);
 	return SYNC_ERR_REMOTE;
@@ -827,6 +862,23 @@ mkdir_names_nothing_new(struct sup *s)
 }
 
 /*
+ * The user's directory for connection sockets (ssh_socket_dir), with
+ * say, saying in the log why when it is not the usual one: someone else
+ * made that first, which would otherwise silently cost every transfer its
+ * kept connection. NULL when there is none; the caller frees.
+ */
+static char *
+user_socket_dir(const struct supervisor_config *cfg, bool say)
+{
+	char why[1024];
+	char *dir = ssh_socket_dir(cfg->state_dir, why, sizeof why);
+
+	if (why[0] && say)
+		log_warn("%s", why);
+	return dir;
+}
+
+/*
  * Start the shared SSH connection (master.h), or take over the one the
  * command started for this transfer; master_wait() waits for it, so the
  * walk can go on meanwhile.
@@ -836,6 +888,8 @@ master_start(struct sup *s)
 {
 	struct ssh_master *early = s->cfg->early;
 	char err[512];
+	/* Asked here, so that the log says why even of an early connection's. */
+	char *dir = s->cfg->keep_connection > 0 ? user_socket_dir(s->cfg, true) : NULL;
 
 	if (ssh_prepare_known_hosts(s->target.known_hosts, err, sizeof err) < 0)
 		log_warn("%s", err);
@@ -845,15 +899,19 @@ master_start(struct sup *s)
 			*early = (struct ssh_master)SSH_MASTER_INIT;
 			free(s->control_path);
 			s->control_path = xstrdup(s->master.control_path);
+			free(dir);
 			return SYNC_OK;
 		}
 		ssh_master_release(early);
 	}
-	if (ssh_master_take_kept(&s->master, &s->target, s->cfg->keep_connection) == 0) {
+	if (dir && ssh_master_take_kept(&s->master, &s->target, dir,
+					s->cfg->keep_connection) == 0) {
 		free(s->control_path);
 		s->control_path = xstrdup(s->master.control_path);
+		free(dir);
 		return SYNC_OK;
 	}
+	free(dir);
 	if (ssh_master_start(&s->master, &s->target, s->control_path) < 0) {
 		set_failure(s, "cannot run '%s': %s", s->cfg->ssh_path, strerror(errno));
 		return SYNC_ERR_SYSTEM;
@@ -897,11 +955,14 @@ master_wait(struct sup *s)
 	return rc;
 }
 
-/* End the shared connection. */
+/* End the shared connection; a kept one too when a remote command of ours may still hold it. */
 static void
 stop_master(struct sup *s)
 {
-	ssh_master_stop(&s->master);
+	if (s->master_stuck)
+		ssh_master_end(&s->master, &s->target);
+	else
+		ssh_master_stop(&s->master);
 }
 
 /* The index of the unit of w's batch that path belongs to. */
@@ -2347,7 +2408,7 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 	strvec_push(&words, "--");
 	strvec_pushf(&words, "%s/%s", s->t.destination, u->path);
 	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
-	if (spawn_capture_limited((const char *const *)argv.v, &script, &status, &out, NULL, NULL) < 0)
+	if (remote_capture(s, (const char *const *)argv.v, &script, &status, &out, NULL) < 0)
 		goto out;
 	strbuf_trim_eol(&out);
 	same = WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out.buf, want.buf) == 0;
@@ -2615,7 +2676,7 @@ run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, si
 
 	finish_command(from, attrs, n, &words);
 	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
-	rc = spawn_capture_limited((const char *const *)argv.v, &script, &status, NULL, &err, NULL);
+	rc = remote_capture(s, (const char *const *)argv.v, &script, &status, NULL, &err);
 	ok = rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (!ok && !got_stop_signal) {
 		strbuf_trim_eol(&err);
@@ -4411,7 +4472,10 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 	fill_target(&target, cfg, user, host, port, key_path);
 	/* Quietly: the supervisor says it when the directory is missing. */
 	ssh_prepare_known_hosts(target.known_hosts, err, errlen);
-	if (ssh_master_take_kept(m, &target, cfg->keep_connection) == 0) {
+	/* Quietly too: the supervisor logs why it is not the usual one. */
+	dir = user_socket_dir(cfg, false);
+	if (ssh_master_take_kept(m, &target, dir, cfg->keep_connection) == 0) {
+		free(dir);
 		free((char *)target.known_hosts);
 		return 0;
 	}
@@ -4421,7 +4485,6 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 	 * when it ends. So a run ended by any signal leaves at most that
 	 * empty directory, which the next run takes again.
 	 */
-	dir = ssh_socket_dir();
 	if (dir == NULL || getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
 		snprintf(err, errlen, "no private directory for the connection: '%s/scow-sync-%u'",
 			 ssh_tmp_base(), (unsigned)geteuid());

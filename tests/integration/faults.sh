@@ -429,7 +429,7 @@ no_processes_left || fail "(d) processes left"
 out=$(scow-sync-start -a "$SSH_HOST" -u "$SSH_USER" -p "$SSHD_PORT" -k "$SSH_KEY" -c \
 	2>"$T/check.err")
 [ "$out" = true ] || fail "(d) check with a changed host key printed '$out'"
-grep -q "differs" "$T/check.err" || fail "(d) check said: $(cat "$T/check.err")"
+grep -q "host key has changed" "$T/check.err" || fail "(d) check said: $(cat "$T/check.err")"
 # The user accepts the new key: the same start continues the transfer.
 ssh-keygen -q -R "[$SSH_HOST]:$SSHD_PORT" -f "$HOME/.ssh/known_hosts" >/dev/null 2>&1
 again=$(start "$src" "$T/dstd") || fail "(d) start after the old key was removed exited $?"

@@ -189,4 +189,39 @@ no_processes_left || fail "keep_connection=0 left processes"
 SCOW_SYNC_KEEP_CONNECTION=0 scow-sync config | grep -q "^keep_connection = 0 " ||
 	fail "config does not show keep_connection: $(scow-sync config | grep keep)"
 
+# Another user made the socket directory's name first (in /tmp anyone
+# can): the connection is kept all the same, in a directory no one else
+# can make (the session's runtime directory, else the state directory),
+# and the log says why.
+squat=$T/squat/scow-sync-$(id -u)
+mkdir -p "$squat"
+if [ "$(id -u)" = 0 ] && chown 65534 "$squat"; then
+	chmod 755 "$squat"
+	before=$(masters)
+	(unset XDG_RUNTIME_DIR; TMPDIR=$T/squat run_to "$T/dst-squat1" &&
+		TMPDIR=$T/squat run_to "$T/dst-squat2") || fail "a transfer beside a squat exited $?"
+	[ "$(masters)" = $((before + 1)) ] ||
+		fail "beside a squat: $(( $(masters) - before )) connections, want 1"
+	[ -n "$(find "$HOME/scow/.scow-sync/sockets" -type s 2>/dev/null)" ] ||
+		fail "beside a squat: no socket in the state directory"
+	grep -q "warning: '$squat' belongs to another user (uid 65534)" \
+		"$HOME/scow/.scow-sync/scow-sync.log" || fail "the log does not say why"
+	[ -z "$(find "$squat" -mindepth 1)" ] || fail "something of ours in the squat"
+	kill $(kept_masters) 2>/dev/null
+	wait_for 5 no_kept || fail "the kept connection did not stop on SIGTERM"
+	mkdir -m 700 "$T/xdg"
+	before=$(masters)
+	(XDG_RUNTIME_DIR=$T/xdg TMPDIR=$T/squat run_to "$T/dst-squat3" &&
+		XDG_RUNTIME_DIR=$T/xdg TMPDIR=$T/squat run_to "$T/dst-squat4") ||
+		fail "a transfer beside a squat, with XDG_RUNTIME_DIR, exited $?"
+	[ "$(masters)" = $((before + 1)) ] ||
+		fail "beside a squat, with XDG_RUNTIME_DIR: $(( $(masters) - before )) connections"
+	[ -n "$(find "$T/xdg/scow-sync" -type s 2>/dev/null)" ] ||
+		fail "beside a squat: no socket in XDG_RUNTIME_DIR"
+	kill $(kept_masters) 2>/dev/null
+	wait_for 5 no_kept || fail "the kept connection did not stop on SIGTERM"
+else
+	echo "not root: the squatted socket directory is not tried"
+fi
+
 finish

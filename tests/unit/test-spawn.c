@@ -175,6 +175,25 @@ main(void)
 		CHECK_STR(cap.buf, "up\n");
 		strbuf_release(&cap);
 	}
+	/*
+	 * Its end counts, not its pipes': ssh's ControlMaster holds a killed
+	 * client's pipes while the remote command runs (here: a child that
+	 * outlives it holds them).
+	 */
+	{
+		const char *argv[] = { "sh", "-c", "sleep 30 & echo $!", NULL };
+		struct spawn_limits lim = { .timeout_ms = 20000 };
+		struct strbuf cap = STRBUF_INIT;
+		pid_t held;
+
+		CHECK_INT(spawn_capture_limited(argv, &status, &cap, NULL, &lim), SYNC_OK);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		held = (pid_t)strtol(cap.buf, NULL, 10);
+		CHECK(held > 0);
+		if (held > 0)
+			kill(held, SIGKILL);
+		strbuf_release(&cap);
+	}
 	/* Within its bounds it is an ordinary capture. */
 	{
 		const char *argv[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
