@@ -186,7 +186,7 @@ main(void)
 		struct strbuf cap = STRBUF_INIT;
 		pid_t held;
 
-		CHECK_INT(spawn_capture_limited(argv, &status, &cap, NULL, &lim), SYNC_OK);
+		CHECK_INT(spawn_capture_limited(argv, NULL, &status, &cap, NULL, &lim), SYNC_OK);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 		held = (pid_t)strtol(cap.buf, NULL, 10);
 		CHECK(held > 0);
