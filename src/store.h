@@ -55,6 +55,8 @@ struct transfer {
 	uint64_t bytes_done, files_done;
 	bool planned;          /* every unit is recorded */
 	uint64_t units_total, units_done, units_failed;
+	char *far_host;        /* "user@host:port" as ssh resolves -a, or NULL */
+	char *far_destination; /* the destination made absolute on the far side, or NULL */
 };
 void transfer_release(struct transfer *t);
 
@@ -129,8 +131,9 @@ enum claim_result {
 /*
  * Record the request t for t->supervisor, in one write transaction, so
  * that two simultaneous starts of one request never both get a writer:
- * - an identical request (address, user, port, source, destination)
- *   queued or running under a live process (checked with alive()):
+ * - the same request (source; far_host, or address, user and port; the
+ *   destination, as given or as far_destination) queued or running under
+ *   a process that may be alive (checked with alive()):
  *   CLAIM_RUNNING, nothing changes;
  * - else, when the newest identical request with the same depth failed or
  *   was interrupted, it is queued again: units not done become pending
