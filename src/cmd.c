@@ -190,7 +190,8 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
  */
 static int
 record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
-		const char *state_dir, int64_t *id, enum claim_result *claim, char **where)
+		const struct supervisor_config *cfg, const char *state_dir, int64_t *id,
+		enum claim_result *claim, char **where)
 {
 	struct strbuf w = STRBUF_INIT;
 	struct transfer t;
@@ -202,6 +203,8 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 		return EXIT_FAILED;
 	}
 	memset(&t, 0, sizeof t);
+	/* Other spellings of the same host are the same request. */
+	t.far_host = supervisor_far_host(cfg, req->user, req->address, req->port, req->key_path);
 	t.address = (char *)req->address;
 	t.user = (char *)req->user;
 	t.port = req->port;
@@ -212,15 +215,20 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	/* Ours until a supervisor takes it over: a live owner from the start. */
 	if (proc_self(&t.supervisor) < 0) {
 		cmd_error(ctx, "cannot read our own process: %s", strerror(errno));
+		free(t.far_host);
 		store_close(st);
 		return EXIT_FAILED;
 	}
 	/* Never resume another node's transfer: it may be running there. */
 	if (store_transfer_claim(st, &t, proc_alive_anywhere, claim) < 0) {
 		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
+		free(t.far_host);
+		free(t.far_destination);
 		store_close(st);
 		return EXIT_FAILED;
 	}
+	free(t.far_host);
+	free(t.far_destination);
 	*id = t.id;
 	if (*claim == CLAIM_RUNNING)
 		cmd_where(st, t.id, &w);
@@ -275,7 +283,7 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		supervisor_connect_early(cfg, req->user, req->address, req->port, req->key_path,
 					 early, err, sizeof err);
 	cfg->early = early;
-	if ((code = record_transfer(ctx, req, *state_dir, &id, &claim, &where)) != EXIT_OK)
+	if ((code = record_transfer(ctx, req, cfg, *state_dir, &id, &claim, &where)) != EXIT_OK)
 		return code;
 	if (claim != CLAIM_RUNNING)
 		free(where);

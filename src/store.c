@@ -682,6 +682,23 @@ store_transfer_claim(struct store *st, struct transfer *t,
 	*result = CLAIM_NEW;
 	if ((rc = store_begin(st)) < 0)
 		return rc;
+	/* Where an earlier transfer found this destination on this host. */
+	if (t->far_host && t->far_destination == NULL) {
+		if ((rc = prepare(st, "SELECT far_destination FROM transfers WHERE far_host = ? "
+				  "AND destination = ? AND far_destination IS NOT NULL "
+				  "ORDER BY id DESC LIMIT 1", &stmt)) < 0)
+			goto fail;
+		bind_text(stmt, 1, t->far_host);
+		bind_path(stmt, 2, t->destination);
+		if ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+			t->far_destination = col_string(stmt, 0);
+		else if (step != SQLITE_DONE) {
+			rc = db_error(st, "look for the destination");
+			goto fail;
+		}
+		sqlite3_finalize(stmt);
+		stmt = NULL;
+	}
 	/* Newest first: the newest identical request decides about resuming. */
 	if ((rc = prepare(st, "SELECT id, state, max_depth, " SUP_COLUMNS " FROM transfers "
 			  "WHERE source = ?4 AND (far_host = ?6 OR (address = ?1 AND user = ?2 AND "
@@ -1047,6 +1064,19 @@ store_transfer_mark_interrupted(struct store *st, int64_t id, const struct proc_
 	if ((rc = step_done(st, stmt, "mark transfer interrupted")) < 0)
 		return rc;
 	return sqlite3_changes(st->db) ? SYNC_OK : SYNC_ERR_NOT_FOUND;
+}
+
+int
+store_transfer_set_far_destination(struct store *st, int64_t id, const char *path)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET far_destination = ? WHERE id = ?", &stmt)) < 0)
+		return rc;
+	bind_path(stmt, 1, path);
+	sqlite3_bind_int64(stmt, 2, id);
+	return step_done(st, stmt, "record the destination");
 }
 
 int

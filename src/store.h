@@ -198,6 +198,11 @@ int store_transfer_set_answer(struct store *st, int64_t id, double seconds);
  */
 int store_transfer_answer_before(struct store *st, const struct transfer *t, int64_t since,
 				 bool same_place, double *seconds);
+/*
+ * Record where the destination is on the far side (absolute, links
+ * resolved): later requests that spell it either way are the same one.
+ */
+int store_transfer_set_far_destination(struct store *st, int64_t id, const char *path);
 /* Record that every unit of the transfer is in the store. */
 int store_transfer_set_planned(struct store *st, int64_t id);
 /* The supervisor's private temporary directory (NULL: none recorded). */

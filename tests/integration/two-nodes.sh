@@ -23,7 +23,13 @@ for i in 1 2 3; do head -c 1572864 /dev/urandom > "$src/f$i"; done
 export SCOW_SYNC_BWLIMIT=384 SCOW_SYNC_WORKERS=1
 log=$HOME/scow/.scow-sync/scow-sync.log
 args=(-a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -m 2 -p "$SSHD_PORT" -k "$SSH_KEY")
-supervisors() { pgrep -f -- "^scow-sync-start .*-s $src " | wc -l; }
+# Supervisors, not their heartbeat (a child of the same command line).
+supervisors() {
+	local p
+	for p in $(pgrep -f -- "^scow-sync-start .*-s $src "); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = scow-sync-start ] && echo "$p"
+	done | wc -l
+}
 
 scow-sync-start "${args[@]}" || fail "start on node 1 exited $?"
 wait_for 30 query_shows "$src" || fail "the transfer never showed up in query"
