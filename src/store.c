@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -19,6 +20,7 @@
 
 struct store {
 	sqlite3 *db;
+	bool shared;           /* on a file system several hosts share: DELETE journal */
 	char errmsg[256];
 };
 
@@ -343,30 +345,72 @@ exec_sql(struct store *st, const char *sql, const char *what)
 	return SYNC_OK;
 }
 
+bool
+store_fs_shared(long f_type)
+{
+	/* statfs(2)'s f_type of file systems that several hosts mount at once. */
+	static const unsigned long shared[] = {
+		0x6969,       /* NFS */
+		0x0BD00BD0,   /* Lustre */
+		0x47504653,   /* GPFS (IBM Storage Scale) */
+		0x19830326,   /* BeeGFS */
+		0x00C36400,   /* CephFS */
+		0xAAD7AAEA,   /* Panasas */
+		0x01161970,   /* GFS2 */
+		0x7461636F,   /* OCFS2 */
+		0x5346414F,   /* OpenAFS */
+		0x6B414653,   /* kAFS */
+		0x517B,       /* SMB */
+		0xFF534D42,   /* CIFS */
+		0xFE534D42,   /* SMB2 */
+		0x01021997,   /* 9P */
+		0x13661366,   /* OrangeFS */
+		0x65735546,   /* FUSE: GlusterFS, sshfs, WekaFS clients, ... */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof shared / sizeof *shared; i++)
+		if ((unsigned long)(unsigned int)f_type == shared[i])
+			return true;
+	return false;
+}
+
 /*
- * Put the database in WAL mode (it stays so). Switching needs the file to
- * itself, and SQLite answers "locked" at once rather than waiting when
- * another process is opening a new database at the same moment: retry.
+ * Choose the journal: WAL where the state directory is on this host's own
+ * file system (readers see a snapshot while a supervisor writes, and never
+ * wait for it); DELETE where several hosts may open the database at once
+ * (a home on NFS, Lustre, GPFS, ...): WAL's index is shared memory, which
+ * works between processes of one host only, and SQLite does not support
+ * it over a network file system; a rollback journal relies on the file
+ * system's locks alone. Switching needs the file to itself, and SQLite
+ * answers "locked" at once rather than waiting when another process is
+ * opening the database at the same moment: retry. A database that cannot
+ * leave WAL now (a process of an older scow-sync has it open) stays so
+ * until the next opening.
  */
 static int
-use_wal(struct store *st)
+use_journal(struct store *st, const char *dir)
 {
-	double deadline = now_monotonic() + BUSY_TIMEOUT_MS / 1000.0;
+	struct statfs fs;
+	bool shared = statfs(dir, &fs) == 0 && store_fs_shared((long)fs.f_type);
+	const char *want = shared ? "delete" : "wal";
+	double deadline = now_monotonic() + (shared ? 1.0 : BUSY_TIMEOUT_MS / 1000.0);
 	sqlite3_stmt *stmt;
 	int rc;
 
+	st->shared = shared;
 	for (;;) {
-		bool wal = false;
+		bool done = false;
 
-		if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt,
-				       NULL) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(st->db, shared ? "PRAGMA journal_mode = DELETE" :
+				       "PRAGMA journal_mode = WAL", -1, &stmt, NULL) == SQLITE_OK) {
 			rc = sqlite3_step(stmt);
-			wal = rc == SQLITE_ROW &&
-			      sqlite3_stricmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0;
+			done = rc == SQLITE_ROW &&
+			       sqlite3_stricmp((const char *)sqlite3_column_text(stmt, 0), want) == 0;
 			sqlite3_finalize(stmt);
 		} else
 			rc = sqlite3_errcode(st->db);
-		if (wal)
+		if (done)
 			return SYNC_OK;
 		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED &&
 		    rc != SQLITE_ROW)
@@ -375,6 +419,8 @@ use_wal(struct store *st)
 			break;
 		sqlite3_sleep(20);
 	}
+	if (shared)
+		return SYNC_OK;
 	snprintf(st->errmsg, sizeof st->errmsg, "configure: %s", sqlite3_errmsg(st->db));
 	return SYNC_ERR_STORE;
 }
@@ -511,8 +557,10 @@ store_open(const char *dir, struct store **out, char *errbuf, size_t errlen)
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if ((rc = use_wal(st)) < 0 ||
-	    (rc = exec_sql(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+	if ((rc = use_journal(st, dir)) < 0 ||
+	    /* A rollback journal is safe from a crash only when every commit syncs. */
+	    (rc = exec_sql(st, st->shared ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;" :
+			   "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
 			   "configure")) < 0 ||
 	    (rc = migrate(st)) < 0) {
 		snprintf(errbuf, errlen, "state database '%s': %s", path, st->errmsg);

@@ -4,7 +4,8 @@
  * One file, scow-sync.db, in the state directory (0700, the file 0600), in
  * WAL mode so that query reads a consistent snapshot while a supervisor
  * writes, with a busy timeout so that concurrent commands wait for each
- * other instead of failing. The schema carries a version (PRAGMA
+ * other instead of failing. On a file system several hosts share (a home
+ * on NFS, Lustre, GPFS, ...) WAL is not safe, and the journal is DELETE. The schema carries a version (PRAGMA
  * user_version); store_open() migrates older files forward and refuses
  * files from a newer scow-sync.
  *
@@ -357,6 +358,12 @@ struct live_file {
 typedef int (*live_fn)(const struct live_file *f, void *ctx);
 /* Call fn for each file being moved by a running transfer, in one snapshot. */
 int store_live_foreach(struct store *st, live_fn fn, void *ctx);
+
+/*
+ * Is f_type (statfs(2)) a file system that several hosts may mount at
+ * once? The store then uses a rollback journal instead of WAL.
+ */
+bool store_fs_shared(long f_type);
 
 /* Create dir (and parents) 0700 if missing; refuse a dir others can write. */
 int store_prepare_dir(const char *dir, char *errbuf, size_t errlen);
