@@ -5,7 +5,8 @@
 # leaves it running and shows its files, its identical start starts no
 # second writer and names the running transfer, its terminate says where
 # the transfer runs and exits non-zero without stopping or cleaning it,
-# and status and query --json name the node.
+# and status and query --json name the node. With a store of its own, node
+# 2 meets the far side's lock instead, and its transfer fails at once.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 command -v unshare >/dev/null || skip "unshare is not installed"
@@ -64,6 +65,17 @@ grep -q "runs on node $(hostname)" "$T/term2.err" ||
 [ "$(transfer_state 1)" = running ] || fail "after node 2's terminate: $(transfer_state 1)"
 node2 scow-sync resume 1 2>/dev/null
 [ "$(grep -c "info: transfer of '" "$log")" = 1 ] || fail "node 2's resume started a second writer"
+
+# Node 2 with a state directory of its own (another machine, as far as the
+# store can tell): the far side's lock alone keeps a second writer out.
+node2 bash -c 'export SCOW_SYNC_HOME=$1; shift; scow-sync-start "$@" || exit
+	for i in $(seq 300); do
+		grep -q "transfer [a-z]* after" "$SCOW_SYNC_HOME/scow-sync.log" && exit
+		sleep 0.1
+	done' _ "$T/state2" "${args[@]}" || fail "start on node 2 with its own store exited $?"
+grep -q "transfer failed after .*being written by transfer 1 on node $(hostname)" \
+	"$T/state2/scow-sync.log" || fail "node 2 with its own store wrote too: $(cat "$T/state2/scow-sync.log")"
+[ "$(transfer_state 1)" = running ] || fail "after node 2's own transfer: $(transfer_state 1)"
 
 wait_for 60 transfer_finished || fail "the transfer did not finish"
 [ "$(transfer_state 1)" = done ] || fail "the transfer ended $(transfer_state 1)"
