@@ -89,16 +89,20 @@ start_beat(int fd, int max_fd)
 	}
 }
 
-/* Wait up to seconds for pid to end; false when it did not. */
+/* Wait up to seconds for pid to end (its status in *status, -1 unknown); false when it did not. */
 static bool
-wait_briefly(pid_t pid, double seconds)
+wait_briefly(pid_t pid, double seconds, int *status)
 {
 	double deadline = now_monotonic() + seconds;
-	int status;
+	int st = -1;
 
+	if (status)
+		*status = -1;
 	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
+		pid_t r = waitpid(pid, &st, WNOHANG);
 
+		if (r == pid && status)
+			*status = st;
 		if (r == pid || (r < 0 && errno != EINTR))
 			return true;
 		if (now_monotonic() > deadline)
@@ -113,11 +117,11 @@ end_child(pid_t *pid, double grace)
 {
 	if (*pid <= 0)
 		return;
-	if (!wait_briefly(*pid, grace)) {
+	if (!wait_briefly(*pid, grace, NULL)) {
 		kill(*pid, SIGTERM);
-		if (!wait_briefly(*pid, 2)) {
+		if (!wait_briefly(*pid, 2, NULL)) {
 			kill(*pid, SIGKILL);
-			wait_briefly(*pid, 5);
+			wait_briefly(*pid, 5, NULL);
 		}
 	}
 	*pid = -1;
@@ -178,7 +182,7 @@ far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
 	char *v;
 
 	msg[0] = '\0';
-	l->held = l->made = false;
+	l->held = l->made = l->no_destination = false;
 	free(l->where);
 	l->where = NULL;
 	if (pipe2(beat, O_CLOEXEC) < 0) {
@@ -234,13 +238,14 @@ far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
 	}
 	/* Not held: the holder has ended (or is ended now); say why. */
 	end_child(&l->beat_pid, 0);
-	if (!wait_briefly(l->ssh_pid, 2)) {
+	if (!wait_briefly(l->ssh_pid, 2, &status)) {
 		kill(l->ssh_pid, SIGTERM);
-		wait_briefly(l->ssh_pid, 5);
+		wait_briefly(l->ssh_pid, 5, NULL);
 		status = -1;
-	} else
-		status = 0;
+	}
 	l->ssh_pid = -1;
+	/* The script's "exit 3": the destination could not be made or entered. */
+	l->no_destination = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 3;
 	if ((v = line_value(out.buf, "//busy ")) != NULL) {
 		strbuf_reset(&esc);
 		escape_untrusted(&esc, v, strlen(v));
@@ -295,7 +300,7 @@ far_lock_release(struct far_lock *l)
 	/* The end of its input: the holder removes the file and lets go. */
 	if (l->beat_pid > 0) {
 		kill(l->beat_pid, SIGKILL);
-		wait_briefly(l->beat_pid, 5);
+		wait_briefly(l->beat_pid, 5, NULL);
 		l->beat_pid = -1;
 	}
 	end_child(&l->ssh_pid, 10);

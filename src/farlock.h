@@ -17,7 +17,7 @@
  *   process dies with it, ssh reads the end of its input, the far side
  *   reads it too;
  * - the link drops: the far side hears no heartbeat (one line every
- *   FAR_LOCK_BEAT seconds) for FAR_LOCK_DEAD_TEXT seconds and gives up the lock,
+ *   FAR_LOCK_BEAT seconds) for FAR_LOCK_DEAD seconds and gives up the lock,
  *   even where sshd never notices a dead connection.
  * On its way out the holder removes the file while it still holds the
  * lock; a taker checks that the file it locked is still the one under
@@ -41,7 +41,8 @@
 #include "util.h"
 
 #define FAR_LOCK_BEAT 15    /* seconds between heartbeats */
-#define FAR_LOCK_DEAD_TEXT "90"   /* seconds without one after which the far side lets go */
+#define FAR_LOCK_DEAD 90    /* seconds without one after which the far side lets go */
+#define FAR_LOCK_DEAD_TEXT "90"   /* the same, for the remote script */
 
 struct far_lock {
 	pid_t ssh_pid;          /* the remote holder's ssh, or -1 */
@@ -49,9 +50,10 @@ struct far_lock {
 	int err_fd;             /* ssh's stderr, kept open (never read once held) */
 	bool held;
 	bool made;              /* the command created the destination */
+	bool no_destination;    /* it failed: the destination cannot be made or entered */
 	char *where;            /* the destination, absolute on the far side, or NULL */
 };
-#define FAR_LOCK_INIT { -1, -1, -1, false, false, NULL }
+#define FAR_LOCK_INIT { -1, -1, -1, false, false, false, NULL }
 
 /*
  * Take the lock for dest/name on t's host, tag (a line naming this

@@ -751,6 +751,24 @@ master_wait(struct sup *s)
 	return rc;
 }
 
+/* Is the process a lock's tag names ("... (process PID)") alive on this node? */
+static bool
+tag_process_alive(const char *tag)
+{
+	const char *p = strstr(tag, "(process "), *end;
+	unsigned long long pid;
+	char *num;
+	bool alive = false;
+
+	if (p == NULL || (end = strchr(p += strlen("(process "), ')')) == NULL)
+		return false;
+	num = xstrndup(p, (size_t)(end - p));
+	if (parse_ullong(num, 1, INT32_MAX, &pid) == 0)
+		alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	free(num);
+	return alive;
+}
+
 /*
  * Take the far side's lock on what lands as DEST/NAME (farlock.h) before
  * anything is written there, and learn where the destination is: another
@@ -760,7 +778,8 @@ master_wait(struct sup *s)
 static int
 take_far_lock(struct sup *s, bool again)
 {
-	char msg[512], *tag;
+	char msg[512], *tag, *mine;
+	double wait_until = 0;
 	int rc;
 
 	/* A newline cannot travel to a csh inside quotes. */
@@ -770,9 +789,30 @@ take_far_lock(struct sup *s, bool again)
 	}
 	tag = xasprintf("transfer %lld on node %s (process %ld)", (long long)s->t.id,
 			proc_node_self()->host, (long)getpid());
-	/* Again, in the middle of a transfer: a short wait, the units are waiting. */
-	rc = far_lock_take(&s->lock, &s->target, s->t.destination, s->source_rel, tag,
-			   again ? 10 : CONNECT_TIMEOUT + 30, msg, sizeof msg);
+	mine = xasprintf("transfer %lld on node %s (", (long long)s->t.id,
+			 proc_node_self()->host);
+	for (;;) {
+		/* Again, in the middle of a transfer: a short wait, the units are waiting. */
+		rc = far_lock_take(&s->lock, &s->target, s->t.destination, s->source_rel, tag,
+				   again ? 10 : CONNECT_TIMEOUT + 30, msg, sizeof msg);
+		/*
+		 * This transfer's, from an earlier run of it here (killed while
+		 * its link was down): the far side lets go once no heartbeat
+		 * has come for FAR_LOCK_DEAD seconds. Wait for that.
+		 */
+		if (again || rc != SYNC_ERR_EXISTS || strncmp(msg, mine, strlen(mine)) != 0 ||
+		    tag_process_alive(msg) || got_stop_signal)
+			break;
+		if (wait_until == 0) {
+			wait_until = now_monotonic() + FAR_LOCK_DEAD + 10;
+			log_info("the far side still holds the lock of an earlier run of this "
+				 "transfer; waiting until it lets go");
+		}
+		if (now_monotonic() > wait_until)
+			break;
+		sleep(5);
+	}
+	free(mine);
 	/*
 	 * Our own, from a connection that dropped: the far side lets it go
 	 * when no heartbeat has come for a while (farlock.h).
@@ -795,8 +835,11 @@ take_far_lock(struct sup *s, bool again)
 				log_warn("cannot lock the destination on the far side again: %s", msg);
 			return rc;
 		}
-		set_failure(s, "cannot lock the destination '%s' on the far side: %s",
-			    s->shown_dest, msg);
+		if (s->lock.no_destination)
+			set_failure(s, "cannot create destination '%s': %s", s->shown_dest, msg);
+		else
+			set_failure(s, "cannot lock the destination '%s' on the far side: %s",
+				    s->shown_dest, msg);
 		return rc;
 	}
 	if (!s->lock.held) {
