@@ -254,7 +254,7 @@ node_read(struct proc_node *node)
 	node->host[sizeof node->host - 1] = '\0';
 	/* Never empty: an empty boot id means "not recorded". */
 	if (node->boot[0] == '\0')
-		strncpy(node->boot, "unknown", sizeof node->boot - 1);
+		snprintf(node->boot, sizeof node->boot, "unknown");
 }
 
 const struct proc_node *
