@@ -67,7 +67,8 @@ add_live_file(const struct live_file *f, void *ctx)
 	/* Rows come ordered by transfer: check each supervisor once. */
 	if (f->transfer_id != q->checked_id) {
 		q->checked_id = f->transfer_id;
-		q->checked_alive = proc_matches(&f->supervisor);
+		/* Another node's transfer runs as far as we can tell: show it. */
+		q->checked_alive = proc_alive_anywhere(&f->supervisor);
 		if (!q->checked_alive) {
 			ALLOC_GROW(q->dead, q->ndead, q->dead_alloc);
 			q->dead[q->ndead].id = f->transfer_id;
@@ -109,7 +110,7 @@ check_active(const struct active_transfer *a, void *ctx)
 	for (i = 0; i < q->ndead; i++)
 		if (q->dead[i].id == a->id)
 			return 0;
-	if (!proc_matches(&a->supervisor)) {
+	if (!proc_alive_anywhere(&a->supervisor)) {
 		ALLOC_GROW(q->dead, q->ndead, q->dead_alloc);
 		q->dead[q->ndead].id = a->id;
 		q->dead[q->ndead].sup = a->supervisor;

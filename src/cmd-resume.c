@@ -46,7 +46,7 @@ collect_interrupted(const struct transfer *t, void *ctx)
 	struct id_list *l = ctx;
 
 	if (t->state == TRANSFER_INTERRUPTED ||
-	    (!transfer_state_finished(t->state) && !proc_matches(&t->supervisor))) {
+	    (!transfer_state_finished(t->state) && !proc_alive_anywhere(&t->supervisor))) {
 		ALLOC_GROW(l->v, l->n, l->alloc);
 		l->v[l->n++] = t->id;
 	}
@@ -62,6 +62,7 @@ claim(const struct cmd_ctx *ctx, struct store *st, int64_t id, bool *claimed)
 {
 	enum transfer_state was = TRANSFER_FAILED;
 	int64_t running_id = 0;
+	struct strbuf where = STRBUF_INIT;
 	struct proc_id me;
 	int rc;
 
@@ -70,7 +71,8 @@ claim(const struct cmd_ctx *ctx, struct store *st, int64_t id, bool *claimed)
 		cmd_error(ctx, "cannot read our own process: %s", strerror(errno));
 		return EXIT_FAILED;
 	}
-	rc = store_transfer_resume(st, id, &me, proc_matches, &was, &running_id);
+	/* Never resume another node's transfer: it may be running there. */
+	rc = store_transfer_resume(st, id, &me, proc_alive_anywhere, &was, &running_id);
 	switch (rc) {
 	case SYNC_OK:
 		*claimed = true;
@@ -80,11 +82,14 @@ claim(const struct cmd_ctx *ctx, struct store *st, int64_t id, bool *claimed)
 		return EXIT_OK;
 	case SYNC_ERR_EXISTS:
 		/* Never two writers: the running one goes on. */
+		cmd_where(st, running_id, &where);
 		if (ctx->verbosity >= 0 && running_id == id)
-			cmd_error(ctx, "transfer %lld is running", (long long)id);
+			cmd_error(ctx, "transfer %lld is running%s", (long long)id, where.buf);
 		else if (ctx->verbosity >= 0)
 			cmd_error(ctx, "transfer %lld is not resumed: the same request is running "
-				  "as transfer %lld", (long long)id, (long long)running_id);
+				  "as transfer %lld%s", (long long)id, (long long)running_id,
+				  where.buf);
+		strbuf_release(&where);
 		return EXIT_OK;
 	case SYNC_ERR_INVALID:
 		cmd_error(ctx, "transfer %lld is already done", (long long)id);

@@ -126,6 +126,24 @@ stop_wait_seconds(void)
 	return STOP_WAIT;
 }
 
+/*
+ * Refuse a transfer that runs on another node sharing the state directory:
+ * this node can neither signal its supervisor nor tell whether it lives,
+ * and its partial data is being written. True (and a line saying where to
+ * stop it) when it is such a one.
+ */
+static bool
+refuse_elsewhere(const struct cmd_ctx *ctx, int64_t id, enum transfer_state state,
+		 const struct proc_id *sup)
+{
+	if (transfer_state_finished(state) || !proc_elsewhere(sup))
+		return false;
+	cmd_error(ctx, "transfer %lld runs on node %s (process %ld there); stop it there",
+		  (long long)id, sup->node.host[0] ? sup->node.host : "(unnamed)",
+		  (long)sup->pid);
+	return true;
+}
+
 /* Wait until the process is gone; false on timeout. */
 static bool
 wait_gone(const struct proc_id *p, double seconds)
@@ -248,7 +266,7 @@ stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 {
 	double start_deadline = now_monotonic() + START_WAIT, signalled_at = 0;
 	double stop_wait = stop_wait_seconds();
-	struct proc_id signalled = { 0, 0, 0 };
+	struct proc_id signalled = { 0 };
 	bool requested = false;
 	int code = EXIT_FAILED;
 
@@ -258,6 +276,10 @@ stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 
 		if (store_transfer_get(st, id, &t) < 0) {
 			cmd_error(ctx, "%s", store_errmsg(st));
+			return EXIT_FAILED;
+		}
+		if (refuse_elsewhere(ctx, id, t.state, &t.supervisor)) {
+			transfer_release(&t);
 			return EXIT_FAILED;
 		}
 		if (transfer_state_finished(t.state) && t.state != TRANSFER_INTERRUPTED) {
@@ -407,6 +429,8 @@ stop_part(const struct cmd_ctx *ctx, struct store *st, const struct match *m,
 	bool live, ended = false;
 	int64_t ex;
 
+	if (refuse_elsewhere(ctx, m->id, m->state, &m->sup))
+		return EXIT_FAILED;
 	if (store_exclusion_add(st, m->id, m->rel, &ex) < 0) {
 		cmd_error(ctx, "%s", store_errmsg(st));
 		return EXIT_FAILED;
@@ -617,7 +641,10 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	}
 	/* All at once: every stop is asked for before any is waited for. */
 	for (i = 0; tc.n > 1 && i < tc.n; i++) {
-		if (tc.m[i].rel != NULL || store_transfer_request_stop(st, tc.m[i].id) < 0)
+		/* Another node's: stop_transfer says where it runs. */
+		if (tc.m[i].rel != NULL || (!transfer_state_finished(tc.m[i].state) &&
+					    proc_elsewhere(&tc.m[i].sup)) ||
+		    store_transfer_request_stop(st, tc.m[i].id) < 0)
 			continue;
 		if (tc.m[i].state == TRANSFER_RUNNING)
 			proc_signal(&tc.m[i].sup, SIGTERM);

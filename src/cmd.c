@@ -122,6 +122,21 @@ cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st)
 	return rc;
 }
 
+void
+cmd_where(struct store *st, int64_t id, struct strbuf *out)
+{
+	struct transfer t;
+
+	strbuf_reset(out);
+	if (store_transfer_get(st, id, &t) < 0)
+		return;
+	if (proc_elsewhere(&t.supervisor))
+		strbuf_addf(out, " on node %s (process %ld there)",
+			    t.supervisor.node.host[0] ? t.supervisor.node.host : "(unnamed)",
+			    (long)t.supervisor.pid);
+	transfer_release(&t);
+}
+
 int
 cmd_option_error(const struct cmd_ctx *ctx, int c, char **argv)
 {
@@ -169,13 +184,16 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 
 /*
  * Record the request in state_dir (store_transfer_claim): a new transfer,
- * an earlier one to continue, or the same one already running. Sets *id
- * and *claim; returns an exit code.
+ * an earlier one to continue, or the same one already running. Sets *id,
+ * *claim and *where (where a running one runs: "" here; caller frees);
+ * returns an exit code.
  */
 static int
 record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
-		const char *state_dir, int64_t *id, enum claim_result *claim)
+		const struct supervisor_config *cfg, const char *state_dir, int64_t *id,
+		enum claim_result *claim, char **where)
 {
+	struct strbuf w = STRBUF_INIT;
 	struct transfer t;
 	struct store *st;
 	char err[512];
@@ -185,6 +203,8 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 		return EXIT_FAILED;
 	}
 	memset(&t, 0, sizeof t);
+	/* Other spellings of the same host are the same request. */
+	t.far_host = supervisor_far_host(cfg, req->user, req->address, req->port, req->key_path);
 	t.address = (char *)req->address;
 	t.user = (char *)req->user;
 	t.port = req->port;
@@ -195,15 +215,24 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	/* Ours until a supervisor takes it over: a live owner from the start. */
 	if (proc_self(&t.supervisor) < 0) {
 		cmd_error(ctx, "cannot read our own process: %s", strerror(errno));
+		free(t.far_host);
 		store_close(st);
 		return EXIT_FAILED;
 	}
-	if (store_transfer_claim(st, &t, proc_matches, claim) < 0) {
+	/* Never resume another node's transfer: it may be running there. */
+	if (store_transfer_claim(st, &t, proc_alive_anywhere, claim) < 0) {
 		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
+		free(t.far_host);
+		free(t.far_destination);
 		store_close(st);
 		return EXIT_FAILED;
 	}
+	free(t.far_host);
+	free(t.far_destination);
 	*id = t.id;
+	if (*claim == CLAIM_RUNNING)
+		cmd_where(st, t.id, &w);
+	*where = strbuf_detach(&w, NULL);
 	store_close(st);
 	return EXIT_OK;
 }
@@ -214,6 +243,7 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		     struct ssh_master *early, char **state_dir, bool *done)
 {
 	enum claim_result claim;
+	char *where = NULL;
 	struct settings *st;
 	char err[512];
 	int64_t id;
@@ -255,13 +285,16 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		supervisor_connect_early(cfg, req->user, req->address, req->port, req->key_path,
 					 early, err, sizeof err);
 	cfg->early = early;
-	if ((code = record_transfer(ctx, req, *state_dir, &id, &claim)) != EXIT_OK)
+	if ((code = record_transfer(ctx, req, cfg, *state_dir, &id, &claim, &where)) != EXIT_OK)
 		return code;
+	if (claim != CLAIM_RUNNING)
+		free(where);
 	if (claim == CLAIM_RUNNING) {
 		/* Never two writers into one destination: report the one running. */
 		if (ctx->verbosity >= 0)
-			cmd_error(ctx, "the same transfer is already running as transfer %lld",
-				  (long long)id);
+			cmd_error(ctx, "the same transfer is already running as transfer %lld%s",
+				  (long long)id, where);
+		free(where);
 		if (!ctx->legacy)
 			printf("%lld\n", (long long)id);
 		return cmd_finish_stdout(ctx, EXIT_OK);

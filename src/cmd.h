@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct strbuf;
+
 /* Exit codes, documented in scow-sync(1). */
 enum exit_code {
 	EXIT_OK = 0,          /* done */
@@ -110,6 +112,11 @@ struct store;
  * after saying why it cannot be opened.
  */
 int cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st);
+/*
+ * Where transfer id runs when that is another node (" on node HOST
+ * (process PID there)"), else "": for messages.
+ */
+void cmd_where(struct store *st, int64_t id, struct strbuf *out);
 /*
  * Say what is wrong with the option getopt_long just returned c for (':'
  * for a missing value, with "+:" at the start of its option string), and

@@ -188,6 +188,7 @@ build_entry(struct walk *w, struct transfer *t, struct history_entry *e)
 	if ((rc = store_transfer_sizes(w->st, e->t.id, &e->sizes)) < 0)
 		return rc;
 	e->remaining = -1;
+	e->elsewhere = !transfer_state_finished(e->t.state) && proc_elsewhere(&e->t.supervisor);
 	if (e->t.state == TRANSFER_RUNNING) {
 		e->rate = e->sizes.rate;
 		for (i = 0; i < w->live.n; i++)
@@ -222,8 +223,11 @@ visit(const struct transfer *found, void *ctx)
 	struct transfer t;
 	int rc;
 
-	/* A running transfer without its supervisor has been interrupted. */
-	if (found->state == TRANSFER_RUNNING && !proc_matches(&found->supervisor)) {
+	/*
+	 * A running transfer without its supervisor has been interrupted;
+	 * one that runs on another node is not ours to judge.
+	 */
+	if (found->state == TRANSFER_RUNNING && !proc_alive_anywhere(&found->supervisor)) {
 		if (store_transfer_mark_interrupted(w->st, found->id, &found->supervisor,
 						    INTERRUPTED_REASON) < 0)
 			return 0;   /* it has moved on meanwhile; shown next time */
@@ -240,6 +244,8 @@ visit(const struct transfer *found, void *ctx)
 		t.destination = xstrdup(found->destination);
 		t.key_path = xstrdup(found->key_path);
 		t.error = found->error ? xstrdup(found->error) : NULL;
+		t.far_host = found->far_host ? xstrdup(found->far_host) : NULL;
+		t.far_destination = found->far_destination ? xstrdup(found->far_destination) : NULL;
 	}
 	if (!selected(w, &t)) {
 		transfer_release(&t);

@@ -80,6 +80,7 @@ struct history_entry {
 	int percent;           /* of the bytes, 0-100 */
 	struct history_file *files;
 	size_t nfiles;
+	bool elsewhere;        /* queued or running on another node (t.supervisor.node) */
 };
 
 typedef int (*history_fn)(const struct history_entry *e, void *ctx);

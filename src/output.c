@@ -540,6 +540,12 @@ json_report_add(struct json_report *r, const struct history_entry *e)
 					      e->sizes.units[UNIT_FAILED] +
 					      e->sizes.units[UNIT_EXCLUDED]));
 	set_new(obj, "planned", json_boolean(t->planned));
+	/* Where its owner runs: a state directory may be shared by several nodes. */
+	if (t->supervisor.node.boot[0])
+		set_path(obj, "node", t->supervisor.node.host);
+	else
+		set_new(obj, "node", json_null());
+	set_new(obj, "elsewhere", json_boolean(e->elsewhere));
 	set_new(obj, "percent", json_integer(e->percent));
 	set_new(obj, "rate", json_uint((uint64_t)(e->rate > 0 ? e->rate : 0)));
 	set_new(obj, "remaining_seconds", e->remaining >= 0 ? json_integer(e->remaining) : json_null());
@@ -776,6 +782,15 @@ status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 	}
 	add_fitted(out, what.buf, room, KEEP_ENDS);
 	strbuf_addch(out, '\n');
+	if (e->elsewhere) {
+		strbuf_reset(&what);
+		strbuf_addstr(&what, "runs on node ");
+		add_printable(&what, t->supervisor.node.host[0] ? t->supervisor.node.host :
+				     "(unnamed)");
+		strbuf_addstr(out, "     ");
+		add_fitted(out, what.buf, width - 6, KEEP_START);
+		strbuf_addch(out, '\n');
+	}
 	if (t->error && t->error[0]) {
 		strbuf_reset(&what);
 		add_printable(&what, t->error);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -219,6 +220,92 @@ proc_state_dead(char state)
 	return state == 'Z' || state == 'X' || state == 'x';
 }
 
+/* Read the first line of a small file into buf without its newline; "" on failure. */
+static void
+read_line_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	buf[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(buf, (int)len, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\n");
+	buf[n] = '\0';
+}
+
+/* Fill the node this process runs on. */
+static void
+node_read(struct proc_node *node)
+{
+	struct stat sb;
+
+	memset(node, 0, sizeof *node);
+	read_line_file("/proc/sys/kernel/random/boot_id", node->boot, sizeof node->boot);
+	/*
+	 * The inode of our PID namespace: two containers (or unshare(1)) on
+	 * one kernel share the boot id but not the pids they see.
+	 */
+	if (stat("/proc/self/ns/pid", &sb) == 0)
+		node->pidns = (uint64_t)sb.st_ino;
+	if (gethostname(node->host, sizeof node->host - 1) < 0)
+		node->host[0] = '\0';
+	node->host[sizeof node->host - 1] = '\0';
+	/* Never empty: an empty boot id means "not recorded". */
+	if (node->boot[0] == '\0')
+		snprintf(node->boot, sizeof node->boot, "unknown");
+}
+
+const struct proc_node *
+proc_node_self(void)
+{
+	/* Constant for the life of the process: read once. */
+	static struct proc_node self;
+	static bool known;
+
+	if (!known) {
+		node_read(&self);
+		known = true;
+	}
+	return &self;
+}
+
+/* Was id recorded on this node, in this boot? */
+static bool
+node_here(const struct proc_node *node)
+{
+	const struct proc_node *self = proc_node_self();
+
+	return node->boot[0] == '\0' ||
+	       (strcmp(node->boot, self->boot) == 0 && node->pidns == self->pidns);
+}
+
+bool
+proc_elsewhere(const struct proc_id *id)
+{
+	const struct proc_node *self = proc_node_self();
+
+	if (node_here(&id->node))
+		return false;
+	/*
+	 * This host under the same name, booted since: everything it ran
+	 * then is gone. (The same boot in another PID namespace is another
+	 * node: a container, a simulated node.)
+	 */
+	if (strcmp(id->node.boot, self->boot) != 0 && strcmp(id->node.host, self->host) == 0)
+		return false;
+	return true;
+}
+
+bool
+proc_alive_anywhere(const struct proc_id *id)
+{
+	return proc_elsewhere(id) || proc_matches(id);
+}
+
 /* Fill id for a running process; threads and zombies are not found. */
 int
 proc_lookup(pid_t pid, struct proc_id *id)
@@ -238,6 +325,7 @@ proc_lookup(pid_t pid, struct proc_id *id)
 	if (pi.id.pid != pid || pi.tgid != pid || proc_state_dead(pi.state))
 		return SYNC_ERR_NOT_FOUND;
 	*id = pi.id;
+	id->node = *proc_node_self();
 	return 0;
 }
 
@@ -254,7 +342,8 @@ proc_matches(const struct proc_id *id)
 {
 	struct proc_id now;
 
-	if (proc_lookup(id->pid, &now) < 0)
+	/* A pid and start time from another node or boot name nothing here. */
+	if (!node_here(&id->node) || proc_lookup(id->pid, &now) < 0)
 		return false;
 	return now.start == id->start && now.uid == id->uid;
 }
@@ -366,7 +455,7 @@ proc_signal_session_marked(pid_t sid, const struct proc_id *first, const char *m
 	 * A live process with the session's number is a leader of a session of
 	 * the same number made since: not ours.
 	 */
-	if (proc_lookup(sid, &(struct proc_id){ 0, 0, 0 }) == 0)
+	if (proc_lookup(sid, &(struct proc_id){ 0 }) == 0)
 		return SYNC_ERR_INVALID;
 	rc = proc_each(signal_member, &sc);
 	*n = sc.n;

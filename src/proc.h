@@ -14,13 +14,47 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * The node a process runs on: the kernel's boot (a random id for each
+ * boot), the PID namespace (its inode) and the host name. A state
+ * directory on a file system shared by several nodes holds records of
+ * processes that this node cannot see: pid and start time mean something
+ * only on the same boot and in the same PID namespace. boot[0] == '\0':
+ * not recorded (a record from before nodes were kept), taken as this node.
+ */
+#define PROC_BOOT_MAX 40
+#define PROC_HOST_MAX 256
+struct proc_node {
+	char boot[PROC_BOOT_MAX];
+	uint64_t pidns;
+	char host[PROC_HOST_MAX];
+};
+
 struct proc_id {
 	pid_t pid;
 	uint64_t start;   /* start time, clock ticks since boot */
 	uid_t uid;        /* effective owner */
+	struct proc_node node;
 };
 
-/* Fill id for a running pid. SYNC_ERR_NOT_FOUND when there is none. */
+/* The node this process runs on (borrowed; read once). */
+const struct proc_node *proc_node_self(void);
+
+/*
+ * True when id was recorded on another node that may still run it: this
+ * node can neither see it nor judge it dead, signal it or clean up after
+ * it. False for a record of this node, one without a node, and one of
+ * this host (same name) from an earlier boot: that process is gone.
+ */
+bool proc_elsewhere(const struct proc_id *id);
+
+/*
+ * True when id may still be alive: it runs here (proc_matches), or on
+ * another node (proc_elsewhere). What "never two writers" asks of a record.
+ */
+bool proc_alive_anywhere(const struct proc_id *id);
+
+/* Fill id for a running pid, on this node. SYNC_ERR_NOT_FOUND when there is none. */
 int proc_lookup(pid_t pid, struct proc_id *id);
 
 /* Fill id for the calling process. */
@@ -28,7 +62,8 @@ int proc_self(struct proc_id *id);
 
 /*
  * True when id.pid is alive (not a zombie), started at id.start and is
- * owned by id.uid: the same process that was recorded.
+ * owned by id.uid: the same process that was recorded. Always false for a
+ * process recorded on another node or an earlier boot.
  */
 bool proc_matches(const struct proc_id *id);
 

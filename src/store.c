@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -19,6 +20,7 @@
 
 struct store {
 	sqlite3 *db;
+	bool shared;           /* on a file system several hosts share: DELETE journal */
 	char errmsg[256];
 };
 
@@ -171,6 +173,20 @@ static const char *const migrations[] = {
 	"  name TEXT PRIMARY KEY,"
 	"  value INTEGER"
 	") WITHOUT ROWID;",
+
+	/*
+	 * 7: the node a transfer's owner runs on (boot id, PID namespace,
+	 * host name): a state directory shared by several nodes holds
+	 * transfers that only their own node can judge. And the request as
+	 * the far side knows it, so that two spellings of one request are one
+	 * request: the host as ssh resolves it ("user@host:port") and the
+	 * destination made absolute there by the first supervisor.
+	 */
+	"ALTER TABLE transfers ADD COLUMN sup_boot TEXT;"
+	"ALTER TABLE transfers ADD COLUMN sup_pidns INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN sup_host TEXT;"
+	"ALTER TABLE transfers ADD COLUMN far_host TEXT;"
+	"ALTER TABLE transfers ADD COLUMN far_destination BLOB;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -185,10 +201,26 @@ static const char *const unit_kind_names[] = { "file", "tree" };
 #define TRANSFER_COLUMNS \
 	"id, address, user, port, source, destination, key_path, max_depth, " \
 	"state, error, created_at, started_at, finished_at, sup_pid, sup_start, " \
-	"sup_uid, bytes_done, files_done, planned, sup_sid, " \
+	"sup_uid, bytes_done, files_done, planned, sup_sid, sup_boot, sup_pidns, sup_host, " \
+	"far_host, far_destination, " \
 	"(SELECT sum(units) FROM unit_totals n WHERE n.transfer_id = transfers.id), " \
 	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id AND n.state = 'done'), " \
 	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id AND n.state = 'failed')"
+
+/*
+ * Rows a and b are one request: the same source, the same far host (as ssh
+ * resolves it, or spelled the same) and the same destination (as given,
+ * or made absolute on the far side).
+ */
+#define SAME_REQUEST(a, b) \
+	"(" a ".source = " b ".source AND (" a ".far_host = " b ".far_host OR " \
+	"(" a ".address = " b ".address AND " a ".user = " b ".user AND " \
+	a ".port = " b ".port)) AND (" a ".destination IN (" b ".destination, " \
+	b ".far_destination) OR " a ".far_destination IN (" b ".destination, " \
+	b ".far_destination)))"
+
+/* A recorded owner, as col_proc reads it. */
+#define SUP_COLUMNS "sup_pid, sup_start, sup_uid, sup_boot, sup_pidns, sup_host"
 
 const char *
 transfer_state_name(enum transfer_state s)
@@ -233,6 +265,8 @@ transfer_release(struct transfer *t)
 	free(t->destination);
 	free(t->key_path);
 	free(t->error);
+	free(t->far_host);
+	free(t->far_destination);
 	memset(t, 0, sizeof *t);
 }
 
@@ -302,6 +336,40 @@ bind_text(sqlite3_stmt *stmt, int i, const char *s)
 		sqlite3_bind_null(stmt, i);
 }
 
+/* Read a recorded node from columns col (boot), col + 1 (pidns), col + 2 (host). */
+static void
+col_node(sqlite3_stmt *stmt, int col, struct proc_node *n)
+{
+	const unsigned char *boot = sqlite3_column_text(stmt, col);
+	const unsigned char *host = sqlite3_column_text(stmt, col + 2);
+
+	memset(n, 0, sizeof *n);
+	if (boot)
+		snprintf(n->boot, sizeof n->boot, "%s", (const char *)boot);
+	n->pidns = (uint64_t)sqlite3_column_int64(stmt, col + 1);
+	if (host)
+		snprintf(n->host, sizeof n->host, "%s", (const char *)host);
+}
+
+/* Read a recorded supervisor from the SUP_COLUMNS at col. */
+static void
+col_proc(sqlite3_stmt *stmt, int col, struct proc_id *p)
+{
+	p->pid = (pid_t)sqlite3_column_int64(stmt, col);
+	p->start = (uint64_t)sqlite3_column_int64(stmt, col + 1);
+	p->uid = (uid_t)sqlite3_column_int64(stmt, col + 2);
+	col_node(stmt, col + 3, &p->node);
+}
+
+/* Bind the node of p at parameters i (boot), i + 1 (pidns), i + 2 (host). */
+static void
+bind_node(sqlite3_stmt *stmt, int i, const struct proc_id *p)
+{
+	bind_text(stmt, i, p->node.boot[0] ? p->node.boot : NULL);
+	sqlite3_bind_int64(stmt, i + 1, (sqlite3_int64)p->node.pidns);
+	bind_text(stmt, i + 2, p->node.boot[0] ? p->node.host : NULL);
+}
+
 /* Copy a TEXT or BLOB column into a new C string, NULL for SQL NULL. */
 static char *
 col_string(sqlite3_stmt *stmt, int i)
@@ -330,30 +398,72 @@ exec_sql(struct store *st, const char *sql, const char *what)
 	return SYNC_OK;
 }
 
+bool
+store_fs_shared(long f_type)
+{
+	/* statfs(2)'s f_type of file systems that several hosts mount at once. */
+	static const unsigned long shared[] = {
+		0x6969,       /* NFS */
+		0x0BD00BD0,   /* Lustre */
+		0x47504653,   /* GPFS (IBM Storage Scale) */
+		0x19830326,   /* BeeGFS */
+		0x00C36400,   /* CephFS */
+		0xAAD7AAEA,   /* Panasas */
+		0x01161970,   /* GFS2 */
+		0x7461636F,   /* OCFS2 */
+		0x5346414F,   /* OpenAFS */
+		0x6B414653,   /* kAFS */
+		0x517B,       /* SMB */
+		0xFF534D42,   /* CIFS */
+		0xFE534D42,   /* SMB2 */
+		0x01021997,   /* 9P */
+		0x13661366,   /* OrangeFS */
+		0x65735546,   /* FUSE: GlusterFS, sshfs, WekaFS clients, ... */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof shared / sizeof *shared; i++)
+		if ((unsigned long)(unsigned int)f_type == shared[i])
+			return true;
+	return false;
+}
+
 /*
- * Put the database in WAL mode (it stays so). Switching needs the file to
- * itself, and SQLite answers "locked" at once rather than waiting when
- * another process is opening a new database at the same moment: retry.
+ * Choose the journal: WAL where the state directory is on this host's own
+ * file system (readers see a snapshot while a supervisor writes, and never
+ * wait for it); DELETE where several hosts may open the database at once
+ * (a home on NFS, Lustre, GPFS, ...): WAL's index is shared memory, which
+ * works between processes of one host only, and SQLite does not support
+ * it over a network file system; a rollback journal relies on the file
+ * system's locks alone. Switching needs the file to itself, and SQLite
+ * answers "locked" at once rather than waiting when another process is
+ * opening the database at the same moment: retry. A database that cannot
+ * leave WAL now (a process of an older scow-sync has it open) stays so
+ * until the next opening.
  */
 static int
-use_wal(struct store *st)
+use_journal(struct store *st, const char *dir)
 {
-	double deadline = now_monotonic() + BUSY_TIMEOUT_MS / 1000.0;
+	struct statfs fs;
+	bool shared = statfs(dir, &fs) == 0 && store_fs_shared((long)fs.f_type);
+	const char *want = shared ? "delete" : "wal";
+	double deadline = now_monotonic() + (shared ? 1.0 : BUSY_TIMEOUT_MS / 1000.0);
 	sqlite3_stmt *stmt;
 	int rc;
 
+	st->shared = shared;
 	for (;;) {
-		bool wal = false;
+		bool done = false;
 
-		if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &stmt,
-				       NULL) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(st->db, shared ? "PRAGMA journal_mode = DELETE" :
+				       "PRAGMA journal_mode = WAL", -1, &stmt, NULL) == SQLITE_OK) {
 			rc = sqlite3_step(stmt);
-			wal = rc == SQLITE_ROW &&
-			      sqlite3_stricmp((const char *)sqlite3_column_text(stmt, 0), "wal") == 0;
+			done = rc == SQLITE_ROW &&
+			       sqlite3_stricmp((const char *)sqlite3_column_text(stmt, 0), want) == 0;
 			sqlite3_finalize(stmt);
 		} else
 			rc = sqlite3_errcode(st->db);
-		if (wal)
+		if (done)
 			return SYNC_OK;
 		if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED &&
 		    rc != SQLITE_ROW)
@@ -362,6 +472,8 @@ use_wal(struct store *st)
 			break;
 		sqlite3_sleep(20);
 	}
+	if (shared)
+		return SYNC_OK;
 	snprintf(st->errmsg, sizeof st->errmsg, "configure: %s", sqlite3_errmsg(st->db));
 	return SYNC_ERR_STORE;
 }
@@ -516,8 +628,10 @@ store_open(const char *dir, struct store **out, char *errbuf, size_t errlen)
 		goto out;
 	}
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	if ((rc = use_wal(st)) < 0 ||
-	    (rc = exec_sql(st, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+	if ((rc = use_journal(st, dir)) < 0 ||
+	    /* A rollback journal is safe from a crash only when every commit syncs. */
+	    (rc = exec_sql(st, st->shared ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;" :
+			   "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
 			   "configure")) < 0 ||
 	    (rc = migrate(st)) < 0) {
 		snprintf(errbuf, errlen, "state database '%s': %s", path, st->errmsg);
@@ -549,7 +663,9 @@ store_transfer_insert(struct store *st, struct transfer *t)
 
 	if ((rc = prepare(st, "INSERT INTO transfers (address, user, port, source, "
 			  "destination, key_path, max_depth, state, created_at, sup_pid, "
-			  "sup_start, sup_uid) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)",
+			  "sup_start, sup_uid, sup_boot, sup_pidns, sup_host, far_host, "
+			  "far_destination) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, "
+			  "?, ?, ?, ?, ?)",
 			  &stmt)) < 0)
 		return rc;
 	t->created_at = now_wall();
@@ -564,6 +680,9 @@ store_transfer_insert(struct store *st, struct transfer *t)
 	sqlite3_bind_int64(stmt, 9, t->supervisor.pid);
 	sqlite3_bind_int64(stmt, 10, (sqlite3_int64)t->supervisor.start);
 	sqlite3_bind_int64(stmt, 11, t->supervisor.uid);
+	bind_node(stmt, 12, &t->supervisor);
+	bind_text(stmt, 15, t->far_host);
+	bind_path(stmt, 16, t->far_destination);
 	if ((rc = step_done(st, stmt, "record transfer")) < 0)
 		return rc;
 	t->id = sqlite3_last_insert_rowid(st->db);
@@ -632,7 +751,8 @@ reopen_locked(struct store *st, int64_t id, const struct proc_id *owner,
 
 	if ((rc = prepare(st, "UPDATE transfers SET state = 'queued', error = NULL, "
 			  "finished_at = NULL, sup_pid = ?, sup_start = ?, sup_uid = ?, "
-			  "sup_sid = NULL, stop_requested = 0, key_path = coalesce(?, key_path) WHERE id = ?",
+			  "sup_sid = NULL, stop_requested = 0, key_path = coalesce(?, key_path), "
+			  "sup_boot = ?6, sup_pidns = ?7, sup_host = ?8 WHERE id = ?5",
 			  &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, owner->pid);
@@ -640,6 +760,7 @@ reopen_locked(struct store *st, int64_t id, const struct proc_id *owner,
 	sqlite3_bind_int64(stmt, 3, owner->uid);
 	bind_path(stmt, 4, key_path);
 	sqlite3_bind_int64(stmt, 5, id);
+	bind_node(stmt, 6, owner);
 	if ((rc = step_done(st, stmt, "reopen transfer")) < 0 ||
 	    (rc = keep_running_files(st, id)) < 0)
 		return rc;
@@ -667,14 +788,6 @@ state_is(sqlite3_stmt *stmt, int col, enum transfer_state s)
 	return name && strcmp((const char *)name, transfer_state_name(s)) == 0;
 }
 
-/* Read a recorded supervisor from columns col, col + 1, col + 2. */
-static void
-col_proc(sqlite3_stmt *stmt, int col, struct proc_id *p)
-{
-	p->pid = (pid_t)sqlite3_column_int64(stmt, col);
-	p->start = (uint64_t)sqlite3_column_int64(stmt, col + 1);
-	p->uid = (uid_t)sqlite3_column_int64(stmt, col + 2);
-}
 
 int
 store_transfer_claim(struct store *st, struct transfer *t,
@@ -688,16 +801,36 @@ store_transfer_claim(struct store *st, struct transfer *t,
 	*result = CLAIM_NEW;
 	if ((rc = store_begin(st)) < 0)
 		return rc;
+	/* Where an earlier transfer found this destination on this host. */
+	if (t->far_host && t->far_destination == NULL) {
+		if ((rc = prepare(st, "SELECT far_destination FROM transfers WHERE far_host = ? "
+				  "AND destination = ? AND far_destination IS NOT NULL "
+				  "ORDER BY id DESC LIMIT 1", &stmt)) < 0)
+			goto fail;
+		bind_text(stmt, 1, t->far_host);
+		bind_path(stmt, 2, t->destination);
+		if ((step = sqlite3_step(stmt)) == SQLITE_ROW)
+			t->far_destination = col_string(stmt, 0);
+		else if (step != SQLITE_DONE) {
+			rc = db_error(st, "look for the destination");
+			goto fail;
+		}
+		sqlite3_finalize(stmt);
+		stmt = NULL;
+	}
 	/* Newest first: the newest identical request decides about resuming. */
-	if ((rc = prepare(st, "SELECT id, state, max_depth, sup_pid, sup_start, sup_uid "
-			  "FROM transfers WHERE address = ? AND user = ? AND port = ? AND "
-			  "source = ? AND destination = ? ORDER BY id DESC", &stmt)) < 0)
+	if ((rc = prepare(st, "SELECT id, state, max_depth, " SUP_COLUMNS " FROM transfers "
+			  "WHERE source = ?4 AND (far_host = ?6 OR (address = ?1 AND user = ?2 AND "
+			  "port = ?3)) AND (destination IN (?5, ?7) OR far_destination IN (?5, ?7)) "
+			  "ORDER BY id DESC", &stmt)) < 0)
 		goto fail;
 	bind_text(stmt, 1, t->address);
 	bind_text(stmt, 2, t->user);
 	sqlite3_bind_int(stmt, 3, t->port);
 	bind_path(stmt, 4, t->source);
 	bind_path(stmt, 5, t->destination);
+	bind_text(stmt, 6, t->far_host);
+	bind_path(stmt, 7, t->far_destination);
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		bool active = state_is(stmt, 1, TRANSFER_QUEUED) ||
 			      state_is(stmt, 1, TRANSFER_RUNNING);
@@ -755,10 +888,9 @@ find_live_twin(struct store *st, int64_t id, bool (*alive)(const struct proc_id 
 	int rc, step;
 
 	*twin = 0;
-	if ((rc = prepare(st, "SELECT o.id, o.sup_pid, o.sup_start, o.sup_uid FROM transfers t "
-			  "JOIN transfers o ON o.address = t.address AND o.user = t.user AND "
-			  "o.port = t.port AND o.source = t.source AND "
-			  "o.destination = t.destination AND o.id != t.id "
+	if ((rc = prepare(st, "SELECT o.id, o.sup_pid, o.sup_start, o.sup_uid, o.sup_boot, "
+			  "o.sup_pidns, o.sup_host FROM transfers t "
+			  "JOIN transfers o ON " SAME_REQUEST("o", "t") " AND o.id != t.id "
 			  "WHERE t.id = ? AND o.state IN ('queued', 'running')", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, id);
@@ -786,7 +918,7 @@ store_transfer_resume(struct store *st, int64_t id, const struct proc_id *owner,
 	*running_id = 0;
 	if ((rc = store_begin(st)) < 0)
 		return rc;
-	if ((rc = prepare(st, "SELECT state, sup_pid, sup_start, sup_uid FROM transfers "
+	if ((rc = prepare(st, "SELECT state, " SUP_COLUMNS " FROM transfers "
 			  "WHERE id = ?", &stmt)) < 0)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, id);
@@ -861,9 +993,12 @@ read_transfer(sqlite3_stmt *stmt, struct transfer *t)
 	t->files_done = (uint64_t)sqlite3_column_int64(stmt, 17);
 	t->planned = sqlite3_column_int(stmt, 18) != 0;
 	t->session = (pid_t)sqlite3_column_int64(stmt, 19);
-	t->units_total = (uint64_t)sqlite3_column_int64(stmt, 20);
-	t->units_done = (uint64_t)sqlite3_column_int64(stmt, 21);
-	t->units_failed = (uint64_t)sqlite3_column_int64(stmt, 22);
+	col_node(stmt, 20, &t->supervisor.node);
+	t->far_host = col_string(stmt, 23);
+	t->far_destination = col_string(stmt, 24);
+	t->units_total = (uint64_t)sqlite3_column_int64(stmt, 25);
+	t->units_done = (uint64_t)sqlite3_column_int64(stmt, 26);
+	t->units_failed = (uint64_t)sqlite3_column_int64(stmt, 27);
 	if (t->address == NULL)
 		t->address = xstrdup("");
 	if (t->user == NULL)
@@ -907,7 +1042,8 @@ store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *s
 
 	if ((rc = prepare(st, "UPDATE transfers SET state = 'running', error = NULL, "
 			  "started_at = ?, finished_at = NULL, sup_pid = ?, sup_start = ?, "
-			  "sup_uid = ?, sup_sid = ? WHERE id = ? AND "
+			  "sup_uid = ?, sup_sid = ?, sup_boot = ?9, sup_pidns = ?10, sup_host = ?11 "
+			  "WHERE id = ?6 AND "
 			  "(?7 = 0 OR (state = 'queued' AND sup_pid = ?7 AND sup_start = ?8))",
 			  &stmt)) < 0)
 		return rc;
@@ -922,6 +1058,7 @@ store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *s
 	sqlite3_bind_int64(stmt, 6, id);
 	sqlite3_bind_int64(stmt, 7, owner ? owner->pid : 0);
 	sqlite3_bind_int64(stmt, 8, owner ? (sqlite3_int64)owner->start : 0);
+	bind_node(stmt, 9, sup);
 	if ((rc = step_done(st, stmt, "mark transfer running")) < 0)
 		return rc;
 	return sqlite3_changes(st->db) ? SYNC_OK : SYNC_ERR_EXISTS;
@@ -989,7 +1126,8 @@ store_transfer_finish_orphan(struct store *st, int64_t id, const struct proc_id 
 
 	if ((rc = prepare(st, "UPDATE transfers SET state = ?, error = ?, finished_at = ? "
 			  "WHERE id = ? AND state IN ('queued', 'running', 'interrupted') AND "
-			  "sup_pid = ? AND sup_start = ? AND sup_uid = ?", &stmt)) < 0)
+			  "sup_pid = ? AND sup_start = ? AND sup_uid = ? AND "
+			  "coalesce(sup_boot, '') = coalesce(?8, '')", &stmt)) < 0)
 		return rc;
 	bind_text(stmt, 1, transfer_state_name(s));
 	bind_text(stmt, 2, error);
@@ -998,6 +1136,7 @@ store_transfer_finish_orphan(struct store *st, int64_t id, const struct proc_id 
 	sqlite3_bind_int64(stmt, 5, owner->pid);
 	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)owner->start);
 	sqlite3_bind_int64(stmt, 7, owner->uid);
+	bind_text(stmt, 8, owner->node.boot[0] ? owner->node.boot : NULL);
 	if ((rc = step_done(st, stmt, "record transfer state")) < 0)
 		return rc;
 	return sqlite3_changes(st->db) ? SYNC_OK : SYNC_ERR_NOT_FOUND;
@@ -1032,16 +1171,31 @@ store_transfer_mark_interrupted(struct store *st, int64_t id, const struct proc_
 
 	if ((rc = prepare(st, "UPDATE transfers SET state = 'interrupted', error = ?, "
 			  "finished_at = ? WHERE id = ? AND state = 'running' AND "
-			  "sup_pid = ? AND sup_start = ?", &stmt)) < 0)
+			  "sup_pid = ? AND sup_start = ? AND coalesce(sup_boot, '') = coalesce(?6, '')",
+			  &stmt)) < 0)
 		return rc;
 	bind_text(stmt, 1, reason);
 	sqlite3_bind_int64(stmt, 2, now_wall());
 	sqlite3_bind_int64(stmt, 3, id);
 	sqlite3_bind_int64(stmt, 4, sup->pid);
 	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)sup->start);
+	bind_text(stmt, 6, sup->node.boot[0] ? sup->node.boot : NULL);
 	if ((rc = step_done(st, stmt, "mark transfer interrupted")) < 0)
 		return rc;
 	return sqlite3_changes(st->db) ? SYNC_OK : SYNC_ERR_NOT_FOUND;
+}
+
+int
+store_transfer_set_far_destination(struct store *st, int64_t id, const char *path)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE transfers SET far_destination = ? WHERE id = ?", &stmt)) < 0)
+		return rc;
+	bind_path(stmt, 1, path);
+	sqlite3_bind_int64(stmt, 2, id);
+	return step_done(st, stmt, "record the destination");
 }
 
 int
@@ -1684,7 +1838,7 @@ store_active_foreach(struct store *st, active_fn fn, void *ctx)
 	sqlite3_stmt *stmt;
 	int rc, step;
 
-	if ((rc = prepare(st, "SELECT id, state, sup_pid, sup_start, sup_uid FROM transfers "
+	if ((rc = prepare(st, "SELECT id, state, " SUP_COLUMNS " FROM transfers "
 			  "WHERE state IN ('queued', 'running') ORDER BY id", &stmt)) < 0)
 		return rc;
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -1936,7 +2090,8 @@ store_live_foreach(struct store *st, live_fn fn, void *ctx)
 
 	if ((rc = prepare(st, "SELECT t.id, t.address, t.source, u.cur_file, u.cur_bytes, "
 			  "u.cur_percent, u.cur_rate, u.cur_eta, t.sup_pid, t.sup_start, "
-			  "t.sup_uid FROM transfers t JOIN units u ON u.transfer_id = t.id "
+			  "t.sup_uid, t.sup_boot, t.sup_pidns, t.sup_host "
+			  "FROM transfers t JOIN units u ON u.transfer_id = t.id "
 			  "WHERE t.state = 'running' AND u.state = 'running' AND "
 			  "u.cur_file IS NOT NULL ORDER BY t.id, u.id", &stmt)) < 0)
 		return rc;
@@ -1950,9 +2105,7 @@ store_live_foreach(struct store *st, live_fn fn, void *ctx)
 		f.file_percent = sqlite3_column_int(stmt, 5);
 		f.rate = sqlite3_column_double(stmt, 6);
 		f.eta = sqlite3_column_int64(stmt, 7);
-		f.supervisor.pid = (pid_t)sqlite3_column_int64(stmt, 8);
-		f.supervisor.start = (uint64_t)sqlite3_column_int64(stmt, 9);
-		f.supervisor.uid = (uid_t)sqlite3_column_int64(stmt, 10);
+		col_proc(stmt, 8, &f.supervisor);
 		rc = (address && source && file) ? fn(&f, ctx) : 0;
 		free(address);
 		free(source);

@@ -4,7 +4,8 @@
  * One file, scow-sync.db, in the state directory (0700, the file 0600), in
  * WAL mode so that query reads a consistent snapshot while a supervisor
  * writes, with a busy timeout so that concurrent commands wait for each
- * other instead of failing. The schema carries a version (PRAGMA
+ * other instead of failing. On a file system several hosts share (a home
+ * on NFS, Lustre, GPFS, ...) WAL is not safe, and the journal is DELETE. The schema carries a version (PRAGMA
  * user_version); store_open() migrates older files forward and refuses
  * files from a newer scow-sync.
  *
@@ -56,6 +57,8 @@ struct transfer {
 	uint64_t bytes_done, files_done;
 	bool planned;          /* every unit is recorded */
 	uint64_t units_total, units_done, units_failed;
+	char *far_host;        /* "user@host:port" as ssh resolves -a, or NULL */
+	char *far_destination; /* the destination made absolute on the far side, or NULL */
 };
 void transfer_release(struct transfer *t);
 
@@ -130,8 +133,9 @@ enum claim_result {
 /*
  * Record the request t for t->supervisor, in one write transaction, so
  * that two simultaneous starts of one request never both get a writer:
- * - an identical request (address, user, port, source, destination)
- *   queued or running under a live process (checked with alive()):
+ * - the same request (source; far_host, or address, user and port; the
+ *   destination, as given or as far_destination) queued or running under
+ *   a process that may be alive (checked with alive()):
  *   CLAIM_RUNNING, nothing changes;
  * - else, when the newest identical request with the same depth failed or
  *   was interrupted, it is queued again: units not done become pending
@@ -196,6 +200,11 @@ int store_transfer_set_answer(struct store *st, int64_t id, double seconds);
  */
 int store_transfer_answer_before(struct store *st, const struct transfer *t, int64_t since,
 				 bool same_place, double *seconds);
+/*
+ * Record where the destination is on the far side (absolute, links
+ * resolved): later requests that spell it either way are the same one.
+ */
+int store_transfer_set_far_destination(struct store *st, int64_t id, const char *path);
 /* Record that every unit of the transfer is in the store. */
 int store_transfer_set_planned(struct store *st, int64_t id);
 /* The supervisor's private temporary directory (NULL: none recorded). */
@@ -371,6 +380,12 @@ struct live_file {
 typedef int (*live_fn)(const struct live_file *f, void *ctx);
 /* Call fn for each file being moved by a running transfer, in one snapshot. */
 int store_live_foreach(struct store *st, live_fn fn, void *ctx);
+
+/*
+ * Is f_type (statfs(2)) a file system that several hosts may mount at
+ * once? The store then uses a rollback journal instead of WAL.
+ */
+bool store_fs_shared(long f_type);
 
 /* Create dir (and parents) 0700 if missing; refuse a dir others can write. */
 int store_prepare_dir(const char *dir, char *errbuf, size_t errlen);

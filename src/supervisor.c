@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "compress.h"
+#include "farlock.h"
 #include "finish.h"
 #include "log.h"
 #include "master.h"
@@ -301,6 +302,9 @@ struct sup {
 	bool stopped_on_request;      /* by terminate, not by some other signal */
 	double last_flush;
 	struct progress_line pline;
+	struct far_lock lock;         /* the far side's lock on the destination */
+	bool lock_wanted;             /* it was had: nothing more is sent without it */
+	double lock_retry_at;         /* when to try again to have it back */
 };
 
 static void take_feeder_output(struct worker *w, const char *buf, size_t n);
@@ -778,6 +782,9 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	 */
 	for (i = 0; i < out.len; i++)
 		created += out.buf[i] == '\n';
+	/* The lock's command made the destination just before: as if this one had. */
+	if (s->lock.made)
+		created++;
 	s->fresh = created >= listed;
 	strbuf_release(&out);
 	if (rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -953,6 +960,139 @@ master_wait(struct sup *s)
 			    s->shown_address, s->t.port);
 	strbuf_release(&why);
 	return rc;
+}
+
+/* Is the process a lock's tag names ("... (process PID)") alive on this node? */
+static bool
+tag_process_alive(const char *tag)
+{
+	const char *p = strstr(tag, "(process "), *end;
+	unsigned long long pid;
+	char *num;
+	bool alive = false;
+
+	if (p == NULL || (end = strchr(p += strlen("(process "), ')')) == NULL)
+		return false;
+	num = xstrndup(p, (size_t)(end - p));
+	if (parse_ullong(num, 1, INT32_MAX, &pid) == 0)
+		alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
+	free(num);
+	return alive;
+}
+
+/*
+ * Take the far side's lock on what lands as DEST/NAME (farlock.h) before
+ * anything is written there, and learn where the destination is: another
+ * writer, from this node or any other, and under any spelling of the host
+ * or the destination, makes this transfer fail and says which it is.
+ */
+static int
+take_far_lock(struct sup *s, bool again)
+{
+	char msg[512], *tag, *mine;
+	double wait_until = 0;
+	int rc;
+
+	/* A newline cannot travel to a csh inside quotes. */
+	if (strchr(s->t.destination, '\n') || strchr(s->source_rel, '\n')) {
+		log_warn("the destination is not locked on the far side: its name holds a newline");
+		return SYNC_OK;
+	}
+	tag = xasprintf("transfer %lld on node %s (process %ld)", (long long)s->t.id,
+			proc_node_self()->host, (long)getpid());
+	mine = xasprintf("transfer %lld on node %s (", (long long)s->t.id,
+			 proc_node_self()->host);
+	for (;;) {
+		/* Again, in the middle of a transfer: a short wait, the units are waiting. */
+		rc = far_lock_take(&s->lock, &s->target, s->t.destination, s->source_rel, tag,
+				   again ? 10 : CONNECT_TIMEOUT + 30, msg, sizeof msg);
+		/*
+		 * This transfer's, from an earlier run of it here (killed while
+		 * its link was down): the far side lets go once no heartbeat
+		 * has come for FAR_LOCK_DEAD seconds. Wait for that.
+		 */
+		if (again || rc != SYNC_ERR_EXISTS || strncmp(msg, mine, strlen(mine)) != 0 ||
+		    tag_process_alive(msg) || got_stop_signal)
+			break;
+		if (wait_until == 0) {
+			wait_until = now_monotonic() + FAR_LOCK_DEAD + 10;
+			log_info("the far side still holds the lock of an earlier run of this "
+				 "transfer; waiting until it lets go");
+		}
+		if (now_monotonic() > wait_until)
+			break;
+		sleep(5);
+	}
+	free(mine);
+	/*
+	 * Our own, from a connection that dropped: the far side lets it go
+	 * when no heartbeat has come for a while (farlock.h).
+	 */
+	if (rc == SYNC_ERR_EXISTS && again && strcmp(msg, tag) == 0) {
+		log_info("the far side still holds this transfer's lock from a dropped "
+			 "connection; trying again later");
+		msg[0] = '\0';
+		rc = SYNC_ERR_REMOTE;
+	}
+	free(tag);
+	if (rc == SYNC_ERR_EXISTS) {
+		set_failure(s, "the destination '%s' is being written by %s", s->shown_dest, msg);
+		s->aborting = true;
+		return rc;
+	}
+	if (rc < 0) {
+		if (again) {
+			if (msg[0])
+				log_warn("cannot lock the destination on the far side again: %s", msg);
+			return rc;
+		}
+		if (s->lock.no_destination)
+			set_failure(s, "cannot create destination '%s': %s", s->shown_dest, msg);
+		else
+			set_failure(s, "cannot lock the destination '%s' on the far side: %s",
+				    s->shown_dest, msg);
+		return rc;
+	}
+	if (!s->lock.held) {
+		log_warn("the destination is not locked on the far side: %s", msg);
+		return SYNC_OK;
+	}
+	s->lock_wanted = true;
+	s->changed |= s->lock.made;
+	if (again)
+		log_info("the lock on the destination is held again");
+	/* Other spellings of this destination are now the same request. */
+	if (!again && s->lock.where &&
+	    store_transfer_set_far_destination(s->st, s->t.id, s->lock.where) < 0)
+		log_warn("cannot record where the destination is: %s", store_errmsg(s->st));
+	return SYNC_OK;
+}
+
+/*
+ * May another rsync start, as far as the far side's lock goes? Its
+ * connection may have ended (a dropped link): take it again first, at
+ * most every 10 s. While the far side cannot be reached the units go on
+ * and find that out for themselves (and use up their attempts, so that a
+ * link that stays down ends the transfer); once another writer holds it,
+ * nothing more starts.
+ */
+static bool
+far_lock_ready(struct sup *s)
+{
+	int rc;
+
+	if (!s->lock_wanted || s->lock.held)
+		return true;
+	if (s->aborting)
+		return false;
+	if (now_monotonic() < s->lock_retry_at)
+		return true;
+	rc = take_far_lock(s, true);
+	if (rc == SYNC_ERR_EXISTS)
+		return false;
+	if (rc < 0)
+		s->lock_retry_at = now_monotonic() + 10;
+	return true;
 }
 
 /* End the shared connection; a kept one too when a remote command of ours may still hold it. */
@@ -3421,6 +3561,13 @@ reap_children(struct sup *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (ssh_master_detached(&s->master, pid, status))
 			continue;
+		if (far_lock_reaped(&s->lock, pid)) {
+			if (s->lock_wanted && !s->lock.held && s->lock.ssh_pid < 0)
+				log_warn("the connection holding the lock on the far side ended (%s); "
+					 "nothing more is sent until it is held again",
+					 spawn_status_text(status));
+			continue;
+		}
 		if (pid == s->master.pid) {
 			log_warn("the shared ssh connection ended (%s); workers connect on their own",
 				 spawn_status_text(status));
@@ -4003,8 +4150,9 @@ run_loop(struct sup *s, enum job_kind pass)
 		/* The rsync that makes the directories could not: the mkdir of its own first. */
 		if (pass == JOB_UNIT && s->mkdir_unit_failed && busy_workers(s) == 0)
 			break;
-		/* Fill free workers. */
-		for (i = 0; pass == JOB_UNIT && !stopping && i < s->active_workers; i++) {
+		/* Fill free workers, while the far side's lock is held. */
+		for (i = 0; pass == JOB_UNIT && !stopping && far_lock_ready(s) &&
+			    i < s->active_workers; i++) {
 			if (s->workers[i].busy)
 				continue;
 			/* Nothing else runs before the directories are made. */
@@ -4398,6 +4546,22 @@ fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const cha
 	t->connect_timeout = CONNECT_TIMEOUT;
 }
 
+char *
+supervisor_far_host(const struct supervisor_config *cfg, const char *user, const char *host,
+		    int port, const char *key_path)
+{
+	struct ssh_target target;
+	struct strbuf out = STRBUF_INIT;
+	char *r = NULL;
+
+	fill_target(&target, cfg, user, host, port, key_path);
+	if (far_host_resolve(&target, &out) == SYNC_OK)
+		r = strbuf_detach(&out, NULL);
+	strbuf_release(&out);
+	free((char *)target.known_hosts);
+	return r;
+}
+
 /* Remove the leftovers at or below prefix (all: NULL) over a connection of our own. */
 static int
 clean_remote_prefix(struct store *st, const struct transfer *t,
@@ -4666,6 +4830,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	s.st = st;
 	s.cfg = cfg;
 	s.master = (struct ssh_master)SSH_MASTER_INIT;
+	s.lock = (struct far_lock)FAR_LOCK_INIT;
 	*final = TRANSFER_FAILED;
 	got_stop_signal = 0;
 	if ((rc = store_transfer_get(st, cfg->transfer_id, &s.t)) < 0)
@@ -4756,6 +4921,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		own.control_path = NULL;
 		ssh_rsh_command(&own, &s.rsh_own);
 	}
+	if (take_far_lock(&s, false) < 0 || got_stop_signal)
+		goto finish;
 	{
 		double t0 = now_monotonic(), answer = -1, command = -1, rtt = -1;
 		int64_t since = (int64_t)time(NULL) - ANSWER_KEPT;
@@ -4899,6 +5066,8 @@ finish:
 	}
 	sftp_close(s.sftp);
 	s.sftp = NULL;
+	/* Before the connection it runs over ends: the far side lets go at once. */
+	far_lock_release(&s.lock);
 	stop_master(&s);
 	remove_tmpdir(&s);
 	*final = final_state(&s, &reason);

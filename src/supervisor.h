@@ -64,6 +64,14 @@ struct supervisor_config {
 };
 
 /*
+ * The host of a request as ssh reaches it with the transfers' options
+ * ("user@address:port", see far_host_resolve), or NULL when ssh cannot
+ * say; caller frees.
+ */
+char *supervisor_far_host(const struct supervisor_config *cfg, const char *user,
+			  const char *host, int port, const char *key_path);
+
+/*
  * Start the shared connection of a transfer that is not recorded yet (its
  * socket in a private directory of the user's in the temporary directory,
  * $TMPDIR/scow-sync-UID): run starts it once the request is

@@ -26,7 +26,8 @@ ints = ["id", "port", "depth", "bytes_done", "bytes_total", "files_done", "files
         "units_done", "units_failed", "units_excluded", "units_total", "percent", "rate"]
 strs = ["state", "source", "destination", "host", "user"]
 times = ["created_at", "started_at", "finished_at"]
-keys = set(ints + strs + times + ["planned", "remaining_seconds", "current_files", "error"])
+keys = set(ints + strs + times + ["planned", "remaining_seconds", "current_files", "error",
+                                  "node", "elsewhere"])
 ids = [t["id"] for t in doc["transfers"]]
 assert ids == sorted(ids, reverse=True), "not newest first: %s" % ids
 for t in doc["transfers"]:
@@ -41,6 +42,8 @@ for t in doc["transfers"]:
     assert t["created_at"] is not None
     assert t["state"] in ("queued", "running", "done", "failed", "terminated", "interrupted")
     assert type(t["planned"]) is bool
+    assert t["node"] is None or type(t["node"]) is str, t["node"]
+    assert t["elsewhere"] is False, "a transfer of this node shown as elsewhere"
     assert t["remaining_seconds"] is None or type(t["remaining_seconds"]) is int
     assert t["error"] is None or type(t["error"]) is str
     assert 0 <= t["percent"] <= 100

@@ -1,7 +1,8 @@
 #!/bin/bash
 # A supervisor killed outright (kill -9, the OOM killer): query must stop
 # showing its files, and none of its processes (rsync workers, the shared
-# ssh connection) may live on. Terminating it afterwards stops it for good:
+# ssh connection) may live on, nor its lock on the destination on the far
+# side. Terminating it afterwards stops it for good:
 # the partial data its workers left on the far side is removed.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
@@ -29,6 +30,9 @@ gone() { local p; for p in $sup; do kill -0 "$p" 2>/dev/null && return 1; done; 
 wait_for 10 gone || fail "the supervisor outlived kill -9"
 
 [ "$(scow-sync-query)" = "[]" ] || fail "query still shows files of a dead supervisor"
+# Its lock on the destination went with it: the far side let go at once.
+wait_for 10 eval '! test -e "$T/dst/.scow-sync-partial/.run.lock"' ||
+	fail "the far side still holds a killed supervisor's lock"
 no_processes_left || fail "processes outlived their supervisor"
 [ "$(transfer_state "$id")" = interrupted ] || fail "the transfer is $(transfer_state "$id")"
 [ -n "$(partial_files "$T/dst")" ] || fail "the killed workers left no partial data to clean up"

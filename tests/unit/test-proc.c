@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
@@ -300,6 +302,41 @@ test_session(void)
 	CHECK_INT(proc_signal_session(getsid(0), &self, 0, &n), SYNC_ERR_INVALID);
 }
 
+/* Records of other nodes are never judged here; this host after a reboot is. */
+static void
+test_nodes(void)
+{
+	struct proc_id self, id;
+
+	CHECK_INT(proc_self(&self), SYNC_OK);
+	CHECK(self.node.boot[0] != '\0');
+	CHECK(!proc_elsewhere(&self));
+	CHECK(proc_alive_anywhere(&self));
+	/* Before nodes were recorded: this node, as before. */
+	id = self;
+	memset(&id.node, 0, sizeof id.node);
+	CHECK(!proc_elsewhere(&id));
+	CHECK(proc_matches(&id));
+	/* Another PID namespace on this kernel: a container, another node. */
+	id = self;
+	id.node.pidns++;
+	CHECK(proc_elsewhere(&id));
+	CHECK(!proc_matches(&id));
+	CHECK(proc_alive_anywhere(&id));
+	CHECK_INT(proc_signal(&id, 0), SYNC_ERR_NOT_FOUND);
+	/* Another machine. */
+	id = self;
+	snprintf(id.node.boot, sizeof id.node.boot, "another-boot");
+	snprintf(id.node.host, sizeof id.node.host, "another-host");
+	CHECK(proc_elsewhere(&id));
+	CHECK(!proc_matches(&id));
+	/* This host, booted since: the process is gone, whatever the pid now is. */
+	snprintf(id.node.host, sizeof id.node.host, "%s", self.node.host);
+	CHECK(!proc_elsewhere(&id));
+	CHECK(!proc_matches(&id));
+	CHECK(!proc_alive_anywhere(&id));
+}
+
 int
 main(void)
 {
@@ -312,5 +349,6 @@ main(void)
 	test_bad_pids();
 	test_other_owner();
 	test_session();
+	test_nodes();
 	return unit_done("test-proc");
 }

@@ -258,7 +258,7 @@ main(void)
 	struct store *st = NULL;
 	struct unit units[4];
 	struct stat sb;
-	struct proc_id me = { getpid(), 12345, getuid() };
+	struct proc_id me = { .pid = getpid(), .start = 12345, .uid = getuid() };
 	struct strbuf live = STRBUF_INIT;
 	char err[256], *dir, *db;
 	int64_t u1, u2;

@@ -1,0 +1,97 @@
+/*
+ * farlock: one writer per destination, held on the far side.
+ *
+ * The store keeps two starts of one request on one node apart, but not
+ * two spellings of a host, two nodes with stores of their own, or two
+ * machines. The far side is the one place every writer to a destination
+ * passes through: a remote process takes flock(1) on a file in the
+ * destination's private area (DEST/.scow-sync-partial/.NAME.lock, NAME the
+ * source's name: what lands as DEST/NAME) and holds it for as long as the
+ * supervisor that asked lives and reaches it.
+ *
+ * Why flock held by a live remote process, and not a lock directory with
+ * an owner's name in it: a lock that a process holds ends with the
+ * process, so a stale one needs no rule that could guess wrong. The
+ * holder ends, and the kernel (or the NFS server) drops the lock, when:
+ * - the supervisor ends, or is killed (kill -9 included): the heartbeat
+ *   process dies with it, ssh reads the end of its input, the far side
+ *   reads it too;
+ * - the link drops: the far side hears no heartbeat (one line every
+ *   FAR_LOCK_BEAT seconds) for FAR_LOCK_DEAD seconds and gives up the lock,
+ *   even where sshd never notices a dead connection.
+ * On its way out the holder removes the file while it still holds the
+ * lock; a taker checks that the file it locked is still the one under
+ * that name, so a file removed meanwhile is never locked by two.
+ *
+ * The same command makes the destination and says where it is, absolute
+ * and with links resolved (pwd -P): two spellings of one destination are
+ * then one request (see store.h, far_destination).
+ *
+ * A far side without flock(1) gets no lock (held false, a warning for the
+ * caller to log); one without timeout(1) keeps the lock until ssh ends.
+ */
+#ifndef SCOW_SYNC_FARLOCK_H
+#define SCOW_SYNC_FARLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "rsync.h"
+#include "util.h"
+
+#define FAR_LOCK_BEAT 15    /* seconds between heartbeats */
+#define FAR_LOCK_DEAD 90    /* seconds without one after which the far side lets go */
+#define FAR_LOCK_DEAD_TEXT "90"   /* the same, for the remote script */
+
+struct far_lock {
+	pid_t ssh_pid;          /* the remote holder's ssh, or -1 */
+	pid_t beat_pid;         /* the heartbeat into its input, or -1 */
+	int err_fd;             /* ssh's stderr, kept open (never read once held) */
+	bool held;
+	bool made;              /* the command created the destination */
+	bool no_destination;    /* it failed: the destination cannot be made or entered */
+	char *where;            /* the destination, absolute on the far side, or NULL */
+};
+#define FAR_LOCK_INIT { -1, -1, -1, false, false, false, NULL }
+
+/*
+ * Take the lock for dest/name on t's host, tag (a line naming this
+ * transfer and node) written in it for whoever finds it taken. Blocks
+ * for one round trip (at most timeout seconds). SYNC_OK: held (or, with
+ * held false, the far side has no flock: msg says so). SYNC_ERR_EXISTS:
+ * another writer holds it, msg names it. SYNC_ERR_REMOTE: the command
+ * failed, msg says how. dest and name must not hold a newline.
+ */
+int far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
+		  const char *name, const char *tag, int timeout, char *msg, size_t msglen);
+
+/*
+ * For a reaper of all children: true when pid was one of the lock's (the
+ * lock is then no longer held if it was its ssh).
+ */
+bool far_lock_reaped(struct far_lock *l, pid_t pid);
+
+/* Give the lock up and wait (briefly) until the far side has; frees l's contents. */
+void far_lock_release(struct far_lock *l);
+
+/*
+ * The host of a request as ssh reaches it, for telling one request from
+ * another: "user@ADDRESS:port" into out, from what ssh -G (with the
+ * transfers' own options) says of t: its HostName, Port and User, the
+ * host name then resolved here to its lowest address, so that an alias,
+ * a name and its address are one host. Behind a ProxyJump or ProxyCommand
+ * the name stays as ssh -G says it (it is resolved beyond the proxy).
+ * SYNC_ERR_REMOTE when ssh -G fails: the caller goes by the spelling.
+ */
+int far_host_resolve(const struct ssh_target *t, struct strbuf *out);
+
+/*
+ * Read ssh -G's output: hostname, port and user into the given buffers,
+ * *proxied when a ProxyJump or ProxyCommand is set. SYNC_ERR_INVALID when
+ * one of the three is missing.
+ */
+int far_host_parse(const char *text, struct strbuf *host, struct strbuf *port,
+		   struct strbuf *user, bool *proxied);
+
+#endif
