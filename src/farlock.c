@@ -20,9 +20,10 @@
 #include "util.h"
 
 /*
- * The holder, for sh -c with DEST NAME TAG: one line without '!' or '\'',
- * since it travels single-quoted through the remote user's login shell
- * (csh, perhaps). It makes the destination and its private area (0700,
+ * The holder, for sh -c: one line without '!' or '\'', since it travels
+ * single-quoted through the remote user's login shell (csh, perhaps). It
+ * reads DEST, NAME and TAG as the first three lines of its input, not from
+ * its command line, which any user of either host may read. It makes the destination and its private area (0700,
  * never through a link), says where the destination is ("//dest PATH")
  * and whether it made it ("//made 1"), then takes the lock: "//locked"
  * and it holds it while heartbeats come; "//busy TAG" (exit 75) when
@@ -31,7 +32,7 @@
  * is still the one under that name, not one a holder removed meanwhile.
  */
 static const char holder_script[] =
-	"d=$1; n=$2; m=0; if [ -d \"$d\" ]; then :; else mkdir -p -- \"$d\" || exit 3; m=1; fi; "
+	"IFS= read -r d && IFS= read -r n && IFS= read -r g || exit 6; m=0; if [ -d \"$d\" ]; then :; else mkdir -p -- \"$d\" || exit 3; m=1; fi; "
 	"cd -- \"$d\" || exit 3; w=$(pwd -P) || exit 3; "
 	"printf \"//dest %s\\n//made %s\\n\" \"$w\" \"$m\"; "
 	"p=.scow-sync-partial; mkdir -m 700 -- \"$p\" 2>/dev/null; "
@@ -43,7 +44,7 @@ static const char holder_script[] =
 	"if flock -n 9; then if [ \"$l\" -ef /dev/fd/9 ]; then break; fi; exec 9>&-; "
 	"else printf \"//busy %s\\n\" \"$(head -c 300 -- \"$l\" | tr -d \"\\n\")\"; exit 75; fi; "
 	"done; "
-	"printf \"%s\\n\" \"$3\" >\"$l\"; echo //locked; "
+	"printf \"%s\\n\" \"$g\" >\"$l\"; echo //locked; "
 	"if command -v timeout >/dev/null 2>&1; then "
 	"while timeout " FAR_LOCK_DEAD_TEXT " sh -c \"read x\"; do :; done; "
 	"else cat >/dev/null; fi; "
@@ -189,6 +190,20 @@ far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
 		snprintf(msg, msglen, "cannot make a pipe: %s", strerror(errno));
 		return SYNC_ERR_SYSTEM;
 	}
+	/* The words first, ahead of every heartbeat (a few bytes: the pipe takes them). */
+	{
+		struct strbuf head = STRBUF_INIT;
+
+		strbuf_addf(&head, "%s\n%s\n%s\n", dest, name, tag);
+		if (write_all(beat[1], head.buf, head.len) < 0) {
+			snprintf(msg, msglen, "cannot write to a pipe: %s", strerror(errno));
+			strbuf_release(&head);
+			close(beat[0]);
+			close(beat[1]);
+			return SYNC_ERR_SYSTEM;
+		}
+		strbuf_release(&head);
+	}
 	if (max_fd < 0 || max_fd > 65536)
 		max_fd = 65536;
 	if ((l->beat_pid = start_beat(beat[1], (int)max_fd)) < 0) {
@@ -202,9 +217,6 @@ far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
 	strvec_push(&words, "-c");
 	strvec_push(&words, holder_script);
 	strvec_push(&words, "sh");
-	strvec_push(&words, dest);
-	strvec_push(&words, name);
-	strvec_push(&words, tag);
 	ssh_command_argv(t, (const char *const *)words.v, &argv);
 	memset(&sp, 0, sizeof sp);
 	sp.argv = (const char *const *)argv.v;

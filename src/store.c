@@ -144,8 +144,12 @@ static const char *const migrations[] = {
 	"  FROM transfers t, (VALUES ('pending'), ('running'), ('done'), ('failed'), "
 	"  ('excluded')) s;"
 	"CREATE TRIGGER unit_totals_transfer AFTER INSERT ON transfers BEGIN"
-	"  INSERT INTO unit_totals (transfer_id, state) VALUES (NEW.id, 'pending'),"
+	"  INSERT OR REPLACE INTO unit_totals (transfer_id, state) VALUES (NEW.id, 'pending'),"
 	"    (NEW.id, 'running'), (NEW.id, 'done'), (NEW.id, 'failed'), (NEW.id, 'excluded');"
+	" END;"
+	/* Gone with its transfer, whether or not foreign keys are enforced. */
+	"CREATE TRIGGER unit_totals_transfer_gone AFTER DELETE ON transfers BEGIN"
+	"  DELETE FROM unit_totals WHERE transfer_id = OLD.id;"
 	" END;"
 	"CREATE TRIGGER unit_totals_add AFTER INSERT ON units BEGIN"
 	"  UPDATE unit_totals SET units = units + 1, files = files + NEW.files_total,"

@@ -29,13 +29,15 @@ far_rsyncs() {
 # (b) and (c) first: after (a), the far side's answer is known, and the
 # first rsync makes the directories, with no command of its own.
 
-# An ssh whose first remote command (after the master) never ends: a
-# sleep of a length no one else uses, so that it can be ended at the end.
+# An ssh whose first remote command never ends: a sleep of a length no one
+# else uses, so that it can be ended at the end. Not the master, ssh -G,
+# the SFTP session that times the link, nor the far side's lock (which
+# holds its own session for the whole transfer): the mkdir that follows.
 nap=599.$$
 cat >"$T/ssh-hang" <<EOW
 #!/bin/bash
 case " \$* " in
-*" -N "*|*" -O "*) ;;
+*" -N "*|*" -O "*|*" -G "*|*" sftp "*|*flock*) ;;
 *)	if mkdir "$T/hung" 2>/dev/null; then
 		set -- "\${@:1:\$#-1}" "sleep $nap"
 	fi ;;
@@ -48,12 +50,12 @@ sup_of() {
 	python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1], timeout=15).execute("SELECT sup_pid FROM transfers WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0])' \
 		"$HOME/scow/.scow-sync/scow-sync.db" "$1"
 }
-hung_start() {   # hung_start NAME: start a transfer whose first mkdir hangs
+hung_start() {   # hung_start NAME: start a transfer whose mkdir (of NAME/sub) hangs
 	rm -rf "$T/hung"
 	mkdir -p "$T/src/$1/sub"
 	echo x >"$T/src/$1/sub/f"
 	SCOW_SYNC_SSH=$T/ssh-hang scow-sync start -a "$SSH_HOST" -u "$SSH_USER" \
-		-p "$SSHD_PORT" -k "$SSH_KEY" -s "$T/src/$1" -d "$T/far-$1" -m 2
+		-p "$SSHD_PORT" -k "$SSH_KEY" -s "$T/src/$1" -d "$T/far-$1" -m 3
 }
 far_naps() { pgrep -fx "sleep $nap"; }
 

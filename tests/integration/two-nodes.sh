@@ -24,11 +24,14 @@ for i in 1 2 3; do head -c 1572864 /dev/urandom > "$src/f$i"; done
 export SCOW_SYNC_BWLIMIT=384 SCOW_SYNC_WORKERS=1
 log=$HOME/scow/.scow-sync/scow-sync.log
 args=(-a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst" -m 2 -p "$SSHD_PORT" -k "$SSH_KEY")
-# Supervisors, not their heartbeat (a child of the same command line).
+# This test's supervisors (titled "scow-sync: transfer N"), not their
+# heartbeats (children with the same title and a name of their own).
 supervisors() {
 	local p
-	for p in $(pgrep -f -- "^scow-sync-start .*-s $src "); do
-		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = scow-sync-start ] && echo "$p"
+	for p in $(test_pids); do
+		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = scow-sync-start ] &&
+			tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q '^scow-sync: transfer ' &&
+			echo "$p"
 	done | wc -l
 }
 

@@ -219,7 +219,7 @@ test_totals(const char *base)
 		char *cmd = xasprintf("sqlite3 '%s' 'DROP TABLE unit_totals; DROP TABLE store_notes; "
 				      "DROP INDEX transfers_ended; DROP TRIGGER unit_totals_transfer; "
 				      "DROP TRIGGER unit_totals_add; DROP TRIGGER unit_totals_remove; "
-				      "DROP TRIGGER unit_totals_change; "
+				      "DROP TRIGGER unit_totals_change; DROP TRIGGER unit_totals_transfer_gone; "
 				      "ALTER TABLE transfers DROP COLUMN sup_boot; "
 				      "ALTER TABLE transfers DROP COLUMN sup_pidns; "
 				      "ALTER TABLE transfers DROP COLUMN sup_host; "
