@@ -78,7 +78,8 @@ node2 bash -c 'export SCOW_SYNC_HOME=$1; shift; scow-sync-start "$@" || exit
 	done' _ "$T/state2" "${args[@]}" || fail "start on node 2 with its own store exited $?"
 grep -q "transfer failed after .*being written by transfer 1 on node $(hostname)" \
 	"$T/state2/scow-sync.log" || fail "node 2 with its own store wrote too: $(cat "$T/state2/scow-sync.log")"
-[ "$(transfer_state 1)" = running ] || fail "after node 2's own transfer: $(transfer_state 1)"
+# Undisturbed: still running, or (on a slow machine) ended well since.
+case $(transfer_state 1) in running|done) ;; *) fail "after node 2's own transfer: $(transfer_state 1)" ;; esac
 
 wait_for 60 transfer_finished || fail "the transfer did not finish"
 [ "$(transfer_state 1)" = done ] || fail "the transfer ended $(transfer_state 1)"
