@@ -23,7 +23,6 @@
 #include "output.h"
 #include "plan.h"
 #include "proc.h"
-#include "remote.h"
 #include "rsync.h"
 #include "sftp.h"
 #include "spawn.h"

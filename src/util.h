@@ -25,7 +25,7 @@ enum sync_err {
 	SYNC_ERR_STORE = -2,      /* SQLite failed; message in the caller's buffer */
 	SYNC_ERR_INVALID = -3,    /* malformed input */
 	SYNC_ERR_NOT_FOUND = -4,  /* nothing matched */
-	SYNC_ERR_SSH = -5,        /* libssh2 failed; message in the caller's buffer */
+	SYNC_ERR_SSH = -5,        /* ssh could not be run; message in the caller's buffer */
 	SYNC_ERR_HOSTKEY = -6,    /* remote host key differs from known_hosts */
 	SYNC_ERR_AUTH = -7,       /* the server refused the key */
 	SYNC_ERR_CONNECT = -8,    /* cannot reach the host */
