@@ -159,6 +159,11 @@ cmd_run_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	bool done;
 	int code;
 
+	/*
+	 * Before any child is started: one forked now shows our arguments
+	 * until it execs, under what by then is a supervisor's title.
+	 */
+	proctitle_set("scow-sync: run");
 	code = cmd_prepare_transfer(ctx, &cmd_run_entry, argc, argv, &req, &cfg, &early,
 				    &state_dir, &done);
 	if (!done)

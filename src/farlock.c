@@ -172,15 +172,13 @@ line_value(const char *text, const char *prefix)
 }
 
 int
-far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
-	      const char *name, const char *tag, int timeout, char *msg, size_t msglen)
+far_lock_begin(struct far_lock *l, const struct ssh_target *t, const char *dest,
+	       const char *name, const char *tag, char *msg, size_t msglen)
 {
 	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
-	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT, esc = STRBUF_INIT;
 	struct spawn sp;
-	int beat[2] = { -1, -1 }, rc = SYNC_ERR_REMOTE, status = 0;
+	int beat[2] = { -1, -1 }, rc = SYNC_OK;
 	long max_fd = sysconf(_SC_OPEN_MAX);
-	char *v;
 
 	msg[0] = '\0';
 	l->held = l->made = l->no_destination = false;
@@ -232,8 +230,28 @@ far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
 	}
 	close(beat[0]);
 	l->ssh_pid = sp.pid;
+	l->out_fd = sp.out_fd;
+	l->err_fd = sp.err_fd;
+out:
+	strvec_clear(&words);
+	strvec_clear(&argv);
+	return rc;
+}
+
+int
+far_lock_answer(struct far_lock *l, int timeout, char *msg, size_t msglen)
+{
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT, esc = STRBUF_INIT;
+	int rc = SYNC_ERR_REMOTE, status = 0;
+	char *v;
+
+	msg[0] = '\0';
+	if (l->out_fd < 0) {
+		snprintf(msg, msglen, "no lock was asked for");
+		return SYNC_ERR_SYSTEM;
+	}
 	strbuf_addstr(&out, "");
-	read_answer(sp.out_fd, now_monotonic() + timeout, &out);
+	read_answer(l->out_fd, now_monotonic() + timeout, &out);
 	if ((v = line_value(out.buf, "//dest ")) != NULL && v[0] == '/')
 		l->where = v;
 	else
@@ -241,10 +259,10 @@ far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
 	if ((v = line_value(out.buf, "//made ")) != NULL)
 		l->made = strcmp(v, "1") == 0;
 	free(v);
-	close(sp.out_fd);
+	close(l->out_fd);
+	l->out_fd = -1;
 	if (strstr(out.buf, "//locked\n")) {
 		l->held = true;
-		l->err_fd = sp.err_fd;
 		rc = SYNC_OK;
 		goto out;
 	}
@@ -270,7 +288,7 @@ far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
 		rc = SYNC_OK;
 	} else {
 		char buf[1024];
-		ssize_t n = read(sp.err_fd, buf, sizeof buf);
+		ssize_t n = read(l->err_fd, buf, sizeof buf);
 
 		if (n > 0)
 			strbuf_add(&err, buf, (size_t)n);
@@ -279,14 +297,22 @@ far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
 		snprintf(msg, msglen, "%s", esc.len ? esc.buf :
 			 status < 0 ? "no answer in time" : "the lock command failed");
 	}
-	close(sp.err_fd);
+	close(l->err_fd);
+	l->err_fd = -1;
 out:
-	strvec_clear(&words);
-	strvec_clear(&argv);
 	strbuf_release(&out);
 	strbuf_release(&err);
 	strbuf_release(&esc);
 	return rc;
+}
+
+int
+far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
+	      const char *name, const char *tag, int timeout, char *msg, size_t msglen)
+{
+	int rc = far_lock_begin(l, t, dest, name, tag, msg, msglen);
+
+	return rc < 0 ? rc : far_lock_answer(l, timeout, msg, msglen);
 }
 
 bool
@@ -316,6 +342,9 @@ far_lock_release(struct far_lock *l)
 		l->beat_pid = -1;
 	}
 	end_child(&l->ssh_pid, 10);
+	if (l->out_fd >= 0)
+		close(l->out_fd);
+	l->out_fd = -1;
 	if (l->err_fd >= 0)
 		close(l->err_fd);
 	l->err_fd = -1;

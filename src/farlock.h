@@ -47,13 +47,14 @@
 struct far_lock {
 	pid_t ssh_pid;          /* the remote holder's ssh, or -1 */
 	pid_t beat_pid;         /* the heartbeat into its input, or -1 */
+	int out_fd;             /* ssh's stdout until the answer is read, or -1 */
 	int err_fd;             /* ssh's stderr, kept open (never read once held) */
 	bool held;
 	bool made;              /* the command created the destination */
 	bool no_destination;    /* it failed: the destination cannot be made or entered */
 	char *where;            /* the destination, absolute on the far side, or NULL */
 };
-#define FAR_LOCK_INIT { -1, -1, -1, false, false, false, NULL }
+#define FAR_LOCK_INIT { -1, -1, -1, -1, false, false, false, NULL }
 
 /*
  * Take the lock for dest/name on t's host, tag (a line naming this
@@ -65,6 +66,17 @@ struct far_lock {
  */
 int far_lock_take(struct far_lock *l, const struct ssh_target *t, const char *dest,
 		  const char *name, const char *tag, int timeout, char *msg, size_t msglen);
+
+/*
+ * far_lock_take in two steps, so that its round trip can overlap other
+ * work: far_lock_begin sends the request and returns at once (SYNC_OK, or
+ * SYNC_ERR_SYSTEM with msg); far_lock_answer then waits for the answer
+ * and returns as far_lock_take does. far_lock_release ends a request
+ * whose answer is never read.
+ */
+int far_lock_begin(struct far_lock *l, const struct ssh_target *t, const char *dest,
+		   const char *name, const char *tag, char *msg, size_t msglen);
+int far_lock_answer(struct far_lock *l, int timeout, char *msg, size_t msglen);
 
 /*
  * For a reaper of all children: true when pid was one of the lock's (the

@@ -303,6 +303,7 @@ struct sup {
 	struct progress_line pline;
 	struct far_lock lock;         /* the far side's lock on the destination */
 	bool lock_wanted;             /* it was had: nothing more is sent without it */
+	bool lock_asked;              /* asked for, its answer not read yet (ask_far_lock) */
 	double lock_retry_at;         /* when to try again to have it back */
 };
 
@@ -985,26 +986,55 @@ tag_process_alive(const char *tag)
  * writer, from this node or any other, and under any spelling of the host
  * or the destination, makes this transfer fail and says which it is.
  */
+static char *
+far_lock_tag(const struct sup *s)
+{
+	return xasprintf("transfer %lld on node %s (process %ld)", (long long)s->t.id,
+			 proc_node_self()->host, (long)getpid());
+}
+
+/*
+ * Ask the far side for the lock now and read its answer later
+ * (take_far_lock), so that its round trip overlaps the first mkdir's.
+ * Until the answer is read nothing goes into the destination but the
+ * directories above the cut, which a writer holding the lock makes too.
+ */
+static void
+ask_far_lock(struct sup *s)
+{
+	char msg[512], *tag;
+
+	if (strchr(s->t.destination, '\n') || strchr(s->source_rel, '\n'))
+		return;
+	tag = far_lock_tag(s);
+	s->lock_asked = far_lock_begin(&s->lock, &s->target, s->t.destination, s->source_rel,
+				       tag, msg, sizeof msg) == SYNC_OK;
+	free(tag);
+}
+
 static int
 take_far_lock(struct sup *s, bool again)
 {
 	char msg[512], *tag, *mine;
 	double wait_until = 0;
-	int rc;
+	int rc, timeout = again ? 10 : CONNECT_TIMEOUT + 30;
 
 	/* A newline cannot travel to a csh inside quotes. */
 	if (strchr(s->t.destination, '\n') || strchr(s->source_rel, '\n')) {
 		log_warn("the destination is not locked on the far side: its name holds a newline");
 		return SYNC_OK;
 	}
-	tag = xasprintf("transfer %lld on node %s (process %ld)", (long long)s->t.id,
-			proc_node_self()->host, (long)getpid());
+	tag = far_lock_tag(s);
 	mine = xasprintf("transfer %lld on node %s (", (long long)s->t.id,
 			 proc_node_self()->host);
 	for (;;) {
 		/* Again, in the middle of a transfer: a short wait, the units are waiting. */
-		rc = far_lock_take(&s->lock, &s->target, s->t.destination, s->source_rel, tag,
-				   again ? 10 : CONNECT_TIMEOUT + 30, msg, sizeof msg);
+		if (s->lock_asked)
+			rc = far_lock_answer(&s->lock, timeout, msg, sizeof msg);
+		else
+			rc = far_lock_take(&s->lock, &s->target, s->t.destination, s->source_rel,
+					   tag, timeout, msg, sizeof msg);
+		s->lock_asked = false;
 		/*
 		 * This transfer's, from an earlier run of it here (killed while
 		 * its link was down): the far side lets go once no heartbeat
@@ -4920,8 +4950,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		own.control_path = NULL;
 		ssh_rsh_command(&own, &s.rsh_own);
 	}
-	if (take_far_lock(&s, false) < 0 || got_stop_signal)
-		goto finish;
+	ask_far_lock(&s);
 	{
 		double t0 = now_monotonic(), answer = -1, command = -1, rtt = -1;
 		int64_t since = (int64_t)time(NULL) - ANSWER_KEPT;
@@ -4996,6 +5025,9 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 				 s.split_ok ? "on" : "off", s.active_workers,
 				 s.one_rsync ? "; one rsync takes everything" : "");
 	}
+	/* Its answer, before anything is written into the destination. */
+	if (take_far_lock(&s, false) < 0 || got_stop_signal)
+		goto finish;
 	/* Parts stopped before stay out, whatever the walk found again. */
 	for (i = 0; i < (int)s.excludes.nr; i++) {
 		uint64_t n = 0;
