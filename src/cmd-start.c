@@ -254,6 +254,12 @@ cmd_start_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	bool done;
 	int code;
 
+	/*
+	 * Before any child is started: the supervisor, forked without exec,
+	 * and a child forked to exec would show our arguments until they
+	 * write their own title or exec.
+	 */
+	proctitle_set("scow-sync: start");
 	code = cmd_prepare_transfer(ctx, &cmd_start_entry, argc, argv, &req, &cfg, NULL,
 				    &state_dir, &done);
 	if (done)
