@@ -305,6 +305,7 @@ struct sup {
 	bool lock_wanted;             /* it was had: nothing more is sent without it */
 	bool lock_asked;              /* asked for, its answer not read yet (ask_far_lock) */
 	double lock_retry_at;         /* when to try again to have it back */
+	double lock_lost_at;          /* since when it is wanted and not held, or 0 */
 };
 
 static void take_feeder_output(struct worker *w, const char *buf, size_t n);
@@ -1098,30 +1099,48 @@ take_far_lock(struct sup *s, bool again)
 }
 
 /*
+ * How long a transfer goes on trying to have its lock back (its
+ * connection dropped) before it fails: past the far side's own wait for a
+ * holder that no longer sends heartbeats (FAR_LOCK_DEAD), with room for a
+ * link that comes back.
+ */
+#define LOCK_REGAIN_WAIT (FAR_LOCK_DEAD + 90)
+
+/*
  * May another rsync start, as far as the far side's lock goes? Its
- * connection may have ended (a dropped link): take it again first, at
- * most every 10 s. While the far side cannot be reached the units go on
- * and find that out for themselves (and use up their attempts, so that a
- * link that stays down ends the transfer); once another writer holds it,
- * nothing more starts.
+ * connection may have ended (a dropped link): nothing starts until it is
+ * taken again, every few seconds, since another writer may have it
+ * meanwhile; a transfer that cannot have it back in LOCK_REGAIN_WAIT
+ * fails, and one that finds another writer holding it stops.
  */
 static bool
 far_lock_ready(struct sup *s)
 {
+	double now = now_monotonic();
 	int rc;
 
-	if (!s->lock_wanted || s->lock.held)
+	if (!s->lock_wanted || s->lock.held) {
+		s->lock_lost_at = 0;
 		return true;
+	}
 	if (s->aborting)
 		return false;
-	if (now_monotonic() < s->lock_retry_at)
-		return true;
+	if (s->lock_lost_at == 0)
+		s->lock_lost_at = now;
+	if (now < s->lock_retry_at)
+		return false;
 	rc = take_far_lock(s, true);
+	if (rc == SYNC_OK)
+		return true;
 	if (rc == SYNC_ERR_EXISTS)
 		return false;
-	if (rc < 0)
-		s->lock_retry_at = now_monotonic() + 10;
-	return true;
+	s->lock_retry_at = now_monotonic() + 3;
+	if (now_monotonic() - s->lock_lost_at > LOCK_REGAIN_WAIT) {
+		set_failure(s, "the lock on the destination '%s' was lost with the connection "
+			    "and could not be had back in %d s", s->shown_dest, LOCK_REGAIN_WAIT);
+		s->aborting = true;
+	}
+	return false;
 }
 
 /* End the shared connection; a kept one too when a remote command of ours may still hold it. */

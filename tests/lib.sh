@@ -368,7 +368,7 @@ masters_started() { wc -l <"$T/masters"; }
 
 # The recorded state of transfer $1 (queued, running, done, failed, ...).
 transfer_state() {
-	python3 - "$HOME/scow/.scow-sync/scow-sync.db" "$1" <<'PY'
+	python3 - "${SCOW_SYNC_HOME:-$HOME/scow/.scow-sync}/scow-sync.db" "$1" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=15)
 row = db.execute("SELECT state FROM transfers WHERE id = ?", (int(sys.argv[2]),)).fetchone()
