@@ -44,6 +44,7 @@ openssh_login(const struct transfer_request *req, struct strbuf *said)
 	t.port = req->port;
 	t.key_path = req->key_path;
 	t.known_hosts = known_hosts;
+	t.known_hosts_default = home_is_account_home();
 	t.ssh_config = config && *config ? config : NULL;
 	t.connect_timeout = CHECK_CONNECT_TIMEOUT;
 	if (ssh_prepare_known_hosts(known_hosts, err, sizeof err) < 0)

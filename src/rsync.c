@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rsync.h"
@@ -36,24 +37,36 @@ push_opt(struct strvec *argv, const char *fmt, ...)
  * is left out: false. The options check refuses such a key path.
  */
 static bool
-push_path_opt(struct strvec *argv, const char *name, const char *path)
+push_paths_opt(struct strvec *argv, const char *name, const char *const *paths, size_t n)
 {
 	struct strbuf sb = STRBUF_INIT;
 	const char *p;
+	size_t i;
 
-	if (strpbrk(path, "\"\\") || strstr(path, "${"))
-		return false;
-	strbuf_addf(&sb, "%s=\"", name);
-	for (p = path; *p; p++) {
-		if (*p == '%')
-			strbuf_addch(&sb, '%');
-		strbuf_addch(&sb, *p);
+	for (i = 0; i < n; i++)
+		if (strpbrk(paths[i], "\"\\") || strstr(paths[i], "${"))
+			return false;
+	strbuf_addf(&sb, "%s=", name);
+	for (i = 0; i < n; i++) {
+		strbuf_addstr(&sb, i ? " \"" : "\"");
+		for (p = paths[i]; *p; p++) {
+			if (*p == '%')
+				strbuf_addch(&sb, '%');
+			strbuf_addch(&sb, *p);
+		}
+		strbuf_addch(&sb, '"');
 	}
-	strbuf_addch(&sb, '"');
 	strvec_push(argv, "-o");
 	strvec_push(argv, sb.buf);
 	strbuf_release(&sb);
 	return true;
+}
+
+/* The same for one path. */
+static bool
+push_path_opt(struct strvec *argv, const char *name, const char *path)
+{
+	return push_paths_opt(argv, name, &path, 1);
 }
 
 void
@@ -72,8 +85,19 @@ ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
 	 * A $HOME ssh cannot take leaves ssh its own default, the account's
 	 * ~/.ssh/known_hosts.
 	 */
-	if (t->known_hosts)
-		push_path_opt(argv, "UserKnownHostsFile", t->known_hosts);
+	/*
+	 * Where $HOME is the account's home, ssh finds the files itself, and
+	 * the option would hide known_hosts2 and a UserKnownHostsFile of the
+	 * configuration from it: a key check blind to them learns a key that
+	 * they contradict. Elsewhere ($HOME set apart) both files there.
+	 */
+	if (t->known_hosts && !t->known_hosts_default) {
+		char *second = xasprintf("%s2", t->known_hosts);
+		const char *both[2] = { t->known_hosts, second };
+
+		push_paths_opt(argv, "UserKnownHostsFile", both, 2);
+		free(second);
+	}
 	push_opt(argv, "IdentitiesOnly=yes");
 	/*
 	 * The key "/a b/id" was "/a" (the options check refuses what cannot be

@@ -46,7 +46,8 @@ struct ssh_target {
 	 * theirs.
 	 */
 	const char *key_given;
-	const char *known_hosts;   /* UserKnownHostsFile */
+	const char *known_hosts;   /* UserKnownHostsFile (and the same with a 2) */
+	bool known_hosts_default;  /* ssh's own default: not passed (home_is_account_home) */
 	const char *ssh_config;    /* passed as -F when not NULL */
 	const char *control_path;  /* ControlPath of a running master, or NULL */
 	int connect_timeout;       /* seconds */

@@ -4590,6 +4590,7 @@ fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const cha
 	t->port = port;
 	t->key_path = key_path;
 	t->known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
+	t->known_hosts_default = home_is_account_home();
 	t->ssh_config = cfg->ssh_config;
 	t->connect_timeout = CONNECT_TIMEOUT;
 }
@@ -4610,20 +4611,74 @@ supervisor_far_host(const struct supervisor_config *cfg, const char *user, const
 	return r;
 }
 
-/* Remove the leftovers at or below prefix (all: NULL) over a connection of our own. */
+/*
+ * Remove the leftovers at or below prefix (all: NULL) over a connection of
+ * our own, holding the far side's lock on the destination meanwhile: a
+ * writer that holds it (this request started again, from another node or
+ * under another spelling) may be going on from those very files, which
+ * are then its own. They are forgotten here, not removed.
+ */
 static int
 clean_remote_prefix(struct store *st, const struct transfer *t,
 		    const struct supervisor_config *cfg, const char *prefix)
 {
+	struct far_lock lock = FAR_LOCK_INIT;
 	struct ssh_target target;
 	struct sftp *session = NULL;
-	char *root = path_dirname(t->source);
-	int rc;
+	char *root = path_dirname(t->source), msg[512];
+	const char *name = path_basename(t->source);
+	int rc = SYNC_OK;
 
 	fill_target(&target, cfg, t->user, t->address, t->port, t->key_path);
+	/* A newline cannot travel to a csh inside quotes (as take_far_lock). */
+	if (!strchr(t->destination, '\n') && !strchr(name, '\n')) {
+		char *tag = xasprintf("the cleanup of transfer %lld on node %s (process %ld)",
+				      (long long)t->id, proc_node_self()->host, (long)getpid());
+
+		char *mine = xasprintf("transfer %lld on node %s (", (long long)t->id,
+				       proc_node_self()->host);
+
+		rc = far_lock_take(&lock, &target, t->destination, name, tag, CONNECT_TIMEOUT + 30,
+				   msg, sizeof msg);
+		free(tag);
+		/*
+		 * Held for this very transfer (its process is gone, but the far
+		 * side has not let go yet) or by another cleanup: not now, the
+		 * leftovers stay recorded for a later try. The same id with a
+		 * live process is another store's transfer.
+		 */
+		if (rc == SYNC_ERR_EXISTS &&
+		    ((strncmp(msg, mine, strlen(mine)) == 0 && !tag_process_alive(msg)) ||
+		     strncmp(msg, "transfer ", 9) != 0)) {
+			log_warn("cannot clean the far side yet: the lock on the destination is held "
+				 "by %s", msg);
+			rc = SYNC_ERR_REMOTE;
+		}
+		free(mine);
+		if (rc == SYNC_ERR_EXISTS) {
+			struct strvec left = STRVEC_INIT;
+			size_t i;
+
+			log_warn("the destination is being written by %s: the partial data of "
+				 "transfer %lld there is left to it", msg, (long long)t->id);
+			if (store_leftovers_list(st, t->id, prefix, &left) == SYNC_OK)
+				for (i = 0; i < left.nr; i++)
+					store_leftover_remove(st, t->id, left.v[i]);
+			strvec_clear(&left);
+			rc = SYNC_OK;
+			goto out;
+		}
+		if (rc < 0) {
+			log_warn("cannot lock the destination on the far side for the cleanup: %s",
+				 msg);
+			goto out;
+		}
+	}
 	rc = clean_leftovers(st, t->id, t->created_at, &target, t->destination, root, &session,
 			     prefix);
 	sftp_close(session);
+out:
+	far_lock_release(&lock);
 	free((char *)target.known_hosts);
 	free(root);
 	return rc;

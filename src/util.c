@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -728,4 +729,21 @@ home_dir(void)
 	if (pw && pw->pw_dir && pw->pw_dir[0] == '/')
 		return pw->pw_dir;
 	return "/";
+}
+
+bool
+home_is_account_home(void)
+{
+	const char *home = getenv("HOME");
+	struct passwd *pw = getpwuid(getuid());
+	struct stat a, b;
+
+	if (home == NULL || home[0] != '/')
+		return true;
+	if (pw == NULL || pw->pw_dir == NULL)
+		return false;
+	if (strcmp(home, pw->pw_dir) == 0)
+		return true;
+	return stat(home, &a) == 0 && stat(pw->pw_dir, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
 }

@@ -148,6 +148,11 @@ bool path_is_within(const char *child, const char *parent);
  */
 int path_tree_cmp(const char *a, const char *b);
 
+/*
+ * Is $HOME the account's home directory (or unset), where ssh looks for
+ * ~/.ssh by itself? ssh goes by the account's, never by $HOME.
+ */
+bool home_is_account_home(void);
 /* Return true when s is valid UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *s, size_t len);
 /*

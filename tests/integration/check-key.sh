@@ -26,6 +26,16 @@ SCOW_SYNC_SSH_CONFIG=$T/site_config scow-sync run -q -a "$SSH_HOST" -u "$SSH_USE
 	fail "a transfer went to the impostor after the check"
 [ ! -e "$T/far/data/f" ] || fail "the impostor received data"
 
+# The same key in the user's known_hosts2, which ssh reads beside
+# known_hosts: the check must not learn the impostor's into known_hosts.
+mkdir -p "$HOME/.ssh"
+cp "$T/site_known_hosts" "$HOME/.ssh/known_hosts2"
+out=$(check "$SSH_HOST" "$SSHD_PORT" "$SSH_KEY"); rc=$?
+[ "$rc" = 0 ] && [ "$out" = true ] || fail "impostor, known_hosts2: rc=$rc out='$out'"
+[ ! -s "$HOME/.ssh/known_hosts" ] ||
+	fail "impostor's key learned beside known_hosts2: $(cat "$HOME/.ssh/known_hosts")"
+rm -f "$HOME/.ssh/known_hosts2" "$HOME/.ssh/known_hosts"
+
 out=$(check "$SSH_HOST" "$SSHD_PORT" "$SSH_KEY"); rc=$?
 [ "$rc" = 0 ] || fail "check with the right key exited $rc"
 [ "$out" = true ] || fail "check with the right key printed '$out'"

@@ -4,8 +4,9 @@
 # of the same destination (a node with a state directory of its own) may
 # take it meanwhile. When the link comes back, the first transfer must not
 # send another byte without the lock: it finds the other writer, fails
-# naming it, and the other ends with an identical copy. terminate of the
-# failed one then leaves the other's partial data alone.
+# naming it, and the other ends with an identical copy. terminate of a
+# transfer whose destination another writer holds leaves that writer's
+# partial data alone.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 start_relay
@@ -54,5 +55,28 @@ SCOW_SYNC_HOME=$state2 wait_for 90 transfer_ended "$b" || fail "B did not end"
 grep -q "No such file\|rename .* failed" "$log2" &&
 	fail "B lost files under it: $(grep -E "No such file|rename" "$log2" | head -3)"
 tree_equal "$src" "$T/dst/data" || fail "the copy differs"
+
+# A transfer killed outright lets its lock go; the same data to the same
+# place under another spelling (a link to it) takes the lock and goes on
+# from the partial files. terminate of the dead one leaves them to it.
+unset SCOW_SYNC_RETRIES
+export SCOW_SYNC_WORKERS=1 SCOW_SYNC_BWLIMIT=2048
+mkdir -p "$T/dst2"
+ln -s "$T/dst2" "$T/dst2-link"
+c=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -p "$SSHD_PORT" -k "$SSH_KEY" -m 1 \
+	-s "$src" -d "$T/dst2") || fail "start C exited $?"
+tmp_of() { ls -A "$T/dst2/data" 2>/dev/null | grep -qE '^\.f[0-9]\.[A-Za-z0-9]{6}$'; }
+wait_for 30 tmp_of || fail "C never got under way"
+kill -9 "$(supervisor_pid "$c")"
+d=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -p "$SSHD_PORT" -k "$SSH_KEY" -m 1 \
+	-s "$src" -d "$T/dst2-link") || fail "start D exited $?"
+wait_for 30 grep -q "\[$d\] info: the far side answered" "$log" || fail "D never got under way"
+sleep 1
+scow-sync terminate --id "$c" >/dev/null 2>&1 || fail "terminate of the dead C exited $?"
+wait_for 60 transfer_ended "$d" || fail "D did not end"
+[ "$(transfer_state "$d")" = done ] || fail "D is $(transfer_state "$d")"
+grep -E "\[$d\] warning: .*(No such file|rename)" "$log" &&
+	fail "terminate of C removed what D was writing"
+tree_equal "$src" "$T/dst2/data" || fail "D's copy differs"
 no_processes_left || fail "processes left"
 finish

@@ -431,19 +431,31 @@ test_argv(void)
 	/* rsync's -e splitter: words in '...', a ' doubled inside. */
 	CHECK(strncmp(sb.buf, "'ssh' '-F' 'none' '-o' 'BatchMode=yes'", 38) == 0);
 	CHECK(strstr(sb.buf, "'IdentityFile=\"/k/it''s key %%h\"'") != NULL);
-	CHECK(strstr(sb.buf, "'UserKnownHostsFile=\"/home/u v/.ssh/known_hosts\"'") != NULL);
+	/* $HOME set apart: both of ssh's user files there. */
+	CHECK(strstr(sb.buf, "'UserKnownHostsFile=\"/home/u v/.ssh/known_hosts\" "
+			     "\"/home/u v/.ssh/known_hosts2\"'") != NULL);
 	CHECK(strstr(sb.buf, "'ControlPath=/tmp/s/cm' '-o' 'ControlMaster=no'") != NULL);
 	strbuf_reset(&sb);
 	/* A home ssh would expand (%d is the home, %u the user) is passed as it is. */
 	t.known_hosts = "/home/50%d/.ssh/known_hosts";
 	ssh_rsh_command(&t, &sb);
-	CHECK(strstr(sb.buf, "'UserKnownHostsFile=\"/home/50%%d/.ssh/known_hosts\"'") != NULL);
+	CHECK(strstr(sb.buf, "'UserKnownHostsFile=\"/home/50%%d/.ssh/known_hosts\" "
+			     "\"/home/50%%d/.ssh/known_hosts2\"'") != NULL);
 	strbuf_reset(&sb);
 	/* One no ssh reads back the same is not passed at all. */
 	t.known_hosts = "/home/a\"b/.ssh/known_hosts";
 	ssh_rsh_command(&t, &sb);
 	CHECK(strstr(sb.buf, "UserKnownHostsFile") == NULL);
+	strbuf_reset(&sb);
+	/*
+	 * $HOME is the account's: ssh finds its files itself, known_hosts2 and
+	 * a UserKnownHostsFile of the configuration among them.
+	 */
 	t.known_hosts = "/home/u v/.ssh/known_hosts";
+	t.known_hosts_default = true;
+	ssh_rsh_command(&t, &sb);
+	CHECK(strstr(sb.buf, "UserKnownHostsFile") == NULL);
+	t.known_hosts_default = false;
 	CHECK(strstr(sb.buf, "'-p' '2222' '-l' 'al ice'") != NULL);
 	CHECK(strstr(sb.buf, "'ConnectTimeout=7'") != NULL);
 	strbuf_release(&sb);
