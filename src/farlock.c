@@ -128,9 +128,13 @@ end_child(pid_t *pid, double grace)
 	*pid = -1;
 }
 
-/* Read ssh's answer until a final line, EOF or the deadline; into out. */
+/*
+ * Read ssh's answer until a final line, EOF, the deadline or *stop; into
+ * out. A far side that never answers is waited for in short naps, so that
+ * a stop is seen at once.
+ */
 static void
-read_answer(int fd, double deadline, struct strbuf *out)
+read_answer(int fd, double deadline, const volatile sig_atomic_t *stop, struct strbuf *out)
 {
 	char buf[512];
 
@@ -140,9 +144,10 @@ read_answer(int fd, double deadline, struct strbuf *out)
 		ssize_t n;
 
 		if (strstr(out->buf, "//locked\n") || strstr(out->buf, "//busy ") ||
-		    strstr(out->buf, "//nolock\n") || left <= 0 || out->len > 64 * 1024)
+		    strstr(out->buf, "//nolock\n") || left <= 0 || out->len > 64 * 1024 ||
+		    (stop && *stop))
 			return;
-		if (poll(&pfd, 1, (int)(left * 1000) + 1) < 0) {
+		if (poll(&pfd, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return;
@@ -251,7 +256,7 @@ far_lock_answer(struct far_lock *l, int timeout, char *msg, size_t msglen)
 		return SYNC_ERR_SYSTEM;
 	}
 	strbuf_addstr(&out, "");
-	read_answer(l->out_fd, now_monotonic() + timeout, &out);
+	read_answer(l->out_fd, now_monotonic() + timeout, l->stop, &out);
 	if ((v = line_value(out.buf, "//dest ")) != NULL && v[0] == '/')
 		l->where = v;
 	else
@@ -287,8 +292,14 @@ far_lock_answer(struct far_lock *l, int timeout, char *msg, size_t msglen)
 			 "can be made in the destination");
 		rc = SYNC_OK;
 	} else {
+		/*
+		 * What ssh said, if anything is there: a shared connection's
+		 * master may hold the other end open while the far side's
+		 * command lives, so nothing is waited for.
+		 */
+		struct pollfd pfd = { l->err_fd, POLLIN, 0 };
 		char buf[1024];
-		ssize_t n = read(l->err_fd, buf, sizeof buf);
+		ssize_t n = poll(&pfd, 1, 0) == 1 ? read(l->err_fd, buf, sizeof buf) : 0;
 
 		if (n > 0)
 			strbuf_add(&err, buf, (size_t)n);

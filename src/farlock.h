@@ -35,6 +35,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "rsync.h"
@@ -53,8 +54,9 @@ struct far_lock {
 	bool made;              /* the command created the destination */
 	bool no_destination;    /* it failed: the destination cannot be made or entered */
 	char *where;            /* the destination, absolute on the far side, or NULL */
+	const volatile sig_atomic_t *stop;  /* when set: stop waiting for an answer */
 };
-#define FAR_LOCK_INIT { -1, -1, -1, -1, false, false, false, NULL }
+#define FAR_LOCK_INIT { -1, -1, -1, -1, false, false, false, NULL, NULL }
 
 /*
  * Take the lock for dest/name on t's host, tag (a line naming this

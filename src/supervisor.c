@@ -4934,6 +4934,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	s.cfg = cfg;
 	s.master = (struct ssh_master)SSH_MASTER_INIT;
 	s.lock = (struct far_lock)FAR_LOCK_INIT;
+	s.lock.stop = &got_stop_signal;
 	*final = TRANSFER_FAILED;
 	got_stop_signal = 0;
 	if ((rc = store_transfer_get(st, cfg->transfer_id, &s.t)) < 0)

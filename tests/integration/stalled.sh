@@ -98,6 +98,27 @@ scow-sync terminate --id "$id" || fail "(c) terminate failed"
 no_processes_left || fail "(c) processes left after kill -9 and terminate"
 for p in $(far_naps); do kill "$p"; done
 
+# (d) The far side's lock command never answers: SIGTERM ends the
+# supervisor at once all the same, and nothing of it is left.
+cat >"$T/ssh-hang-lock" <<EOW
+#!/bin/bash
+case " \$* " in *flock*) set -- "\${@:1:\$#-1}" "sleep $nap" ;; esac
+exec ssh "\$@"
+EOW
+chmod +x "$T/ssh-hang-lock"
+mkdir -p "$T/src/d"
+echo x >"$T/src/d/f"
+id=$(SCOW_SYNC_SSH=$T/ssh-hang-lock scow-sync start -a "$SSH_HOST" -u "$SSH_USER" \
+	-p "$SSHD_PORT" -k "$SSH_KEY" -s "$T/src/d" -d "$T/far-d" -m 1) || fail "(d) start failed"
+wait_for 20 eval '[ -n "$(far_naps)" ]' || fail "(d) the lock command did not hang"
+sup=$(sup_of "$id")
+kill -TERM "$sup"
+wait_for 15 eval '! kill -0 "$sup" 2>/dev/null' ||
+	fail "(d) supervisor still there 15 s after SIGTERM"
+wait_for 10 transfer_ended "$id" || fail "(d) the transfer did not end"
+no_processes_left || fail "(d) processes left after SIGTERM"
+for p in $(far_naps); do kill "$p"; done
+
 # (a) rsync's own timeout, from the setting.
 mkdir -p "$T/src/a"
 head -c 6000000 /dev/urandom >"$T/src/a/big"
