@@ -166,6 +166,41 @@ connection_lost(struct sftp *s)
 	return SYNC_ERR_CONNECT;
 }
 
+/*
+ * Write all of buf within the time limit: a server that stops reading
+ * (its pipe full) must not hold us for ever, any more than one that stops
+ * answering.
+ */
+static int
+write_within(struct sftp *s, const char *buf, size_t len)
+{
+	double deadline = now_monotonic() + s->timeout_ms / 1000.0;
+
+	if (s->deadline > 0 && s->deadline < deadline)
+		deadline = s->deadline;
+	while (len > 0) {
+		struct pollfd pfd = { s->to_fd, POLLOUT, 0 };
+		ssize_t n = write(s->to_fd, buf, len);
+		int left;
+
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return connection_lost(s);
+		left = (int)((deadline - now_monotonic()) * 1000);
+		if (left <= 0)
+			return fail(s, SYNC_ERR_TIMEOUT, "the far side took no request in %d s",
+				    s->deadline > 0 && deadline == s->deadline ? s->deadline_s :
+				    s->timeout_ms / 1000);
+		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+			return fail(s, SYNC_ERR_SYSTEM, "poll: %s", strerror(errno));
+	}
+	return SYNC_OK;
+}
+
 /* Send the packet in s->out, whose first 5 bytes are room for the header. */
 static int
 send_packet(struct sftp *s, int type)
@@ -178,9 +213,7 @@ send_packet(struct sftp *s, int type)
 	p[2] = (unsigned char)(len >> 8);
 	p[3] = (unsigned char)len;
 	p[4] = (unsigned char)type;
-	if (write_all(s->to_fd, s->out.buf, s->out.len) < 0)
-		return connection_lost(s);
-	return SYNC_OK;
+	return write_within(s, s->out.buf, s->out.len);
 }
 
 /* Start a packet: header room, then the request id. */
@@ -322,6 +355,8 @@ session_begin(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms, cha
 	s->err_fd = err_fd;
 	if (s->err_fd >= 0)
 		set_nonblock(s->err_fd);
+	/* Ours alone (a pipe to ssh, or the caller's): written within a limit. */
+	set_nonblock(s->to_fd);
 	s->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
 	strbuf_init(&s->out, 256);
 	strbuf_init(&s->in, 256);

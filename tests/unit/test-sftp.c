@@ -194,6 +194,36 @@ main(void)
 	}
 	close(fds[1]);
 
+	/*
+	 * A server that stops reading: its pipe fills, and a request that does
+	 * not fit is given up at the deadline instead of blocking for ever.
+	 */
+	s = NULL;
+	{
+		int in[2] = { -1, -1 }, to[2] = { -1, -1 };
+
+		if (pipe(in) == 0 && pipe(to) == 0 &&
+		    write(in[1], script.buf, script.len) == (ssize_t)script.len)
+			CHECK_INT(sftp_open_fds(to[1], in[0], -1, -1, 30000, &s, err, sizeof err),
+				  SYNC_OK);
+		CHECK(s != NULL);
+		if (s) {
+			char *big = xmalloc(200000);
+
+			memset(big, 'a', 199999);
+			big[199999] = '\0';
+			sftp_set_deadline(s, 1);
+			CHECK_INT(sftp_lstat(s, big, &a), SYNC_ERR_TIMEOUT);
+			CHECK_STR(sftp_errmsg(s), "the far side took no request in 1 s");
+			free(big);
+			sftp_close(s);
+		}
+		if (in[1] >= 0)
+			close(in[1]);
+		if (to[0] >= 0)
+			close(to[0]);
+	}
+
 	strbuf_release(&script);
 	strbuf_release(&body);
 	strbuf_release(&names);
