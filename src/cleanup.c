@@ -225,6 +225,15 @@ far_clock(struct sftp *s, const char *dir, int64_t *offset)
  * far the far side's clock is from ours. Where that clock cannot be read,
  * nothing is ours. More than TMP_FOUND_MAX is a failure (r says so).
  */
+/*
+ * Seconds beyond the start before a file counts as written since: both
+ * clocks are read to the second (far_clock errs by one, the start's time
+ * by one), and a file of the user's written a moment before the start is
+ * never to be taken for ours. The price: a temporary last written in the
+ * transfer's first seconds stays.
+ */
+#define CLOCK_MARGIN 2
+
 static int
 find_tmp(struct sftp *s, struct target *t, int64_t not_before, struct strvec *found,
 	 struct cleanup_result *r)
@@ -259,7 +268,8 @@ find_tmp(struct sftp *s, struct target *t, int64_t not_before, struct strvec *fo
 	if (rc == SYNC_OK) {
 		for (k = 0; k < ts.found.nr; k++)
 			if (not_before <= 0 ||
-			    (t->clock == 1 && ts.mtimes[k] >= not_before + t->clock_offset))
+			    (t->clock == 1 &&
+			     ts.mtimes[k] > not_before + t->clock_offset + CLOCK_MARGIN))
 				strvec_push(found, ts.found.v[k]);
 	}
 	strvec_clear(&ts.found);

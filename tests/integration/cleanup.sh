@@ -78,22 +78,26 @@ for mode in match slow; do
 done
 unset SCOW_SYNC_SSH
 
-# Files named like rsync's temporary of big: the user's, written 5 s and 10
-# minutes before the start, stay; one written after it is taken for ours.
+# Files named like rsync's temporary of big: the user's, written a moment,
+# 5 s and 10 minutes before the start, stay; one written well after it is
+# taken for ours.
 dst=$T/far-decoy
 mkdir -p "$dst/data"
 echo "the user's, 5 s before" > "$dst/data/.big.AbC123"
 echo "the user's, 10 min before" > "$dst/data/.big.XyZ789"
 touch -d "@$(($(date +%s) - 5))" "$dst/data/.big.AbC123"
 touch -d "@$(($(date +%s) - 600))" "$dst/data/.big.XyZ789"
+echo "the user's, a moment before" > "$dst/data/.big.Now000"
 id=$(SCOW_SYNC_BWLIMIT=300 scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" \
 	-d "$dst" -p "$SSHD_PORT" -k "$SSH_KEY") || fail "decoy: start exited $?"
 wait_for 30 moving "$src/big" || fail "decoy: big never got under way"
-sleep 1
+sleep 4
 echo "a receiver's" > "$dst/data/.big.Rcv001"
 scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src" || fail "decoy: terminate exited $?"
 [ "$(cat "$dst/data/.big.AbC123" 2>/dev/null)" = "the user's, 5 s before" ] ||
 	fail "decoy: the user's file written 5 s before the start is gone"
+[ "$(cat "$dst/data/.big.Now000" 2>/dev/null)" = "the user's, a moment before" ] ||
+	fail "decoy: the user's file written a moment before the start is gone"
 [ "$(cat "$dst/data/.big.XyZ789" 2>/dev/null)" = "the user's, 10 min before" ] ||
 	fail "decoy: the user's file written 10 minutes before the start is gone"
 [ ! -e "$dst/data/.big.Rcv001" ] || fail "decoy: the temporary written since the start is left"
