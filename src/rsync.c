@@ -221,7 +221,9 @@ piece_header(const char *dir, const char *name, struct strbuf *out)
 /*
  * The writer, for sh -c with SUFFIX OFFSET SIZE: one line without '!',
  * since it travels single-quoted through the remote user's login shell
- * (csh, perhaps). The far side's commands take the file as a redirection,
+ * (csh, perhaps). Once in the partial directory's parent it names that
+ * directory by its own name: a destination given relative to the remote
+ * home is relative to where the writer started. The far side's commands take the file as a redirection,
  * not as an argument, and mkdir only the partial directory's own name, so
  * that its process table does not show the names either. The file is
  * sized first: a dd with count=0 sets its length to SIZE, which cuts off
@@ -236,7 +238,8 @@ piece_header(const char *dir, const char *name, struct strbuf *out)
  */
 static const char piece_writer_script[] =
 	PIECE_PROLOGUE
-	"cd -- \"${d%/*}\" && mkdir -p -m 700 -- \"${d##*/}\" || exit 1; "
+	"case $d in */*) p=${d%/*} ;; *) p=. ;; esac; "
+	"cd -- \"$p\" && mkdir -p -m 700 -- \"${d##*/}\" || exit 1; d=${d##*/}; f=\"$d/$b$1\"; "
 	"if [ -h \"$d\" ] || [ -h \"$f\" ]; then exit 1; fi; "
 	"dd of=/dev/stdout bs=1 seek=\"$3\" count=0 status=none </dev/null 1<>\"$f\" || exit 1; "
 	"{ tee /dev/fd/3 | dd bs=1M seek=\"$2\" oflag=seek_bytes conv=notrunc "

@@ -137,5 +137,16 @@ grep -q "info: done 'p/$name': 1 files, 16777216 bytes, in 2 pieces .* checked b
 	fail "the portal's path did not put the file under its name from its checked pieces"
 grep -q "unexpected argument '__read-piece'" "$log" && fail "a piece reader was run as a start"
 cmp -s "$src/$name" "$T/dst4/p/$name" || fail "the portal's copy differs"
+
+# 5. A destination relative to the far side's home moves in pieces too.
+farhome=$(getent passwd "$SSH_USER" | cut -d: -f6)
+rel=$(python3 -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' \
+	"$T/dst5" "$farhome")
+id=$(start "$rel") || fail "start to '$rel' exited $?"
+wait_for 60 transfer_ended "$id" || fail "transfer 5 did not end"
+[ "$(transfer_state "$id")" = done ] || fail "transfer 5 is $(transfer_state "$id")"
+grep -q "\[$id\] info: done 'p/$name': .* in 2 pieces .* checked by its SHA-1" "$log" ||
+	fail "a relative destination did not take the file's pieces: $(grep "\[$id\].*piece" "$log")"
+cmp -s "$src/$name" "$T/dst5/p/$name" || fail "the copy to a relative destination differs"
 no_processes_left || fail "processes left at the end"
 finish
