@@ -305,8 +305,15 @@ far_lock_answer(struct far_lock *l, int timeout, char *msg, size_t msglen)
 			strbuf_add(&err, buf, (size_t)n);
 		strbuf_trim_eol(&err);
 		escape_untrusted(&esc, err.buf, err.len);
+		/* The script's own exits, where ssh said nothing. */
+		int code = status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
 		snprintf(msg, msglen, "%s", esc.len ? esc.buf :
-			 status < 0 ? "no answer in time" : "the lock command failed");
+			 status < 0 ? "no answer in time" :
+			 code == 4 ? "'.scow-sync-partial' in the destination is a symbolic link" :
+			 code == 5 ? "cannot write the lock file in the destination's "
+				     "'.scow-sync-partial'" :
+			 "the lock command failed");
 	}
 	close(l->err_fd);
 	l->err_fd = -1;

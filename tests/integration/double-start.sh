@@ -80,5 +80,15 @@ wait_for 120 transfer_finished || fail "transfers did not finish"
 tree_equal "$src" "$T/dst-c/run" || fail "dst-c differs"
 tree_equal "$src" "$T/dst-d/run" || fail "dst-d differs"
 [ -e "$T/dst-d/.scow-sync-partial" ] && fail "the lock's private directory stayed"
+
+# A destination whose private directory is a link: nothing is written
+# through it, and the failure says why.
+mkdir -p "$T/dst-e" "$T/elsewhere"
+ln -s "$T/elsewhere" "$T/dst-e/.scow-sync-partial"
+scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst-e" -m 2 \
+	-p "$SSHD_PORT" -k "$SSH_KEY" 2>"$T/e.err" && fail "a transfer went through a linked lock directory"
+grep -q "'.scow-sync-partial' in the destination is a symbolic link" "$T/e.err" ||
+	fail "the failure does not say why: $(cat "$T/e.err")"
+[ -z "$(ls -A "$T/elsewhere")" ] || fail "something was written through the link: $(ls -A "$T/elsewhere")"
 no_processes_left || fail "processes left behind"
 finish
