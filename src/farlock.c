@@ -351,7 +351,7 @@ far_lock_reaped(struct far_lock *l, pid_t pid)
 }
 
 void
-far_lock_release(struct far_lock *l)
+far_lock_release(struct far_lock *l, double grace)
 {
 	/* The end of its input: the holder removes the file and lets go. */
 	if (l->beat_pid > 0) {
@@ -359,7 +359,7 @@ far_lock_release(struct far_lock *l)
 		wait_briefly(l->beat_pid, 5, NULL);
 		l->beat_pid = -1;
 	}
-	end_child(&l->ssh_pid, 10);
+	end_child(&l->ssh_pid, grace);
 	if (l->out_fd >= 0)
 		close(l->out_fd);
 	l->out_fd = -1;

@@ -86,8 +86,12 @@ int far_lock_answer(struct far_lock *l, int timeout, char *msg, size_t msglen);
  */
 bool far_lock_reaped(struct far_lock *l, pid_t pid);
 
-/* Give the lock up and wait (briefly) until the far side has; frees l's contents. */
-void far_lock_release(struct far_lock *l);
+/*
+ * Give the lock up and wait up to grace seconds until the far side has
+ * (so that the next transfer finds it free), then end the holder's ssh;
+ * frees l's contents.
+ */
+void far_lock_release(struct far_lock *l, double grace);
 
 /*
  * The host of a request as ssh reaches it, for telling one request from

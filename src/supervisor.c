@@ -305,7 +305,6 @@ struct sup {
 	bool lock_wanted;             /* it was had: nothing more is sent without it */
 	bool lock_asked;              /* asked for, its answer not read yet (ask_far_lock) */
 	double lock_retry_at;         /* when to try again to have it back */
-	double lock_lost_at;          /* since when it is wanted and not held, or 0 */
 };
 
 static void take_feeder_output(struct worker *w, const char *buf, size_t n);
@@ -1099,48 +1098,32 @@ take_far_lock(struct sup *s, bool again)
 }
 
 /*
- * How long a transfer goes on trying to have its lock back (its
- * connection dropped) before it fails: past the far side's own wait for a
- * holder that no longer sends heartbeats (FAR_LOCK_DEAD), with room for a
- * link that comes back.
- */
-#define LOCK_REGAIN_WAIT (FAR_LOCK_DEAD + 90)
-
-/*
- * May another rsync start, as far as the far side's lock goes? Its
- * connection may have ended (a dropped link): nothing starts until it is
- * taken again, every few seconds, since another writer may have it
- * meanwhile; a transfer that cannot have it back in LOCK_REGAIN_WAIT
- * fails, and one that finds another writer holding it stops.
+ * May rsyncs start now, as far as the far side's lock goes? Its
+ * connection may have ended (a dropped link): it is asked for again first,
+ * at most every 2 s, and the answer holds for the rsyncs started right
+ * after it. Held again: yes. Held by another writer: no, and the transfer
+ * stops. The far side not reached: yes, since an rsync cannot reach it
+ * either (it fails, and uses up an attempt, so that a link that stays
+ * down ends the transfer as before); nor can one write there while this
+ * transfer's own dropped holder still has the lock. Between two asks: no,
+ * so that no rsync starts on an answer older than the link.
  */
 static bool
 far_lock_ready(struct sup *s)
 {
-	double now = now_monotonic();
 	int rc;
 
-	if (!s->lock_wanted || s->lock.held) {
-		s->lock_lost_at = 0;
+	if (!s->lock_wanted || s->lock.held)
 		return true;
-	}
-	if (s->aborting)
-		return false;
-	if (s->lock_lost_at == 0)
-		s->lock_lost_at = now;
-	if (now < s->lock_retry_at)
+	if (s->aborting || now_monotonic() < s->lock_retry_at)
 		return false;
 	rc = take_far_lock(s, true);
 	if (rc == SYNC_OK)
 		return true;
 	if (rc == SYNC_ERR_EXISTS)
 		return false;
-	s->lock_retry_at = now_monotonic() + 3;
-	if (now_monotonic() - s->lock_lost_at > LOCK_REGAIN_WAIT) {
-		set_failure(s, "the lock on the destination '%s' was lost with the connection "
-			    "and could not be had back in %d s", s->shown_dest, LOCK_REGAIN_WAIT);
-		s->aborting = true;
-	}
-	return false;
+	s->lock_retry_at = now_monotonic() + 2;
+	return true;
 }
 
 /* End the shared connection; a kept one too when a remote command of ours may still hold it. */
@@ -3612,7 +3595,7 @@ reap_children(struct sup *s)
 		if (far_lock_reaped(&s->lock, pid)) {
 			if (s->lock_wanted && !s->lock.held && s->lock.ssh_pid < 0)
 				log_warn("the connection holding the lock on the far side ended (%s); "
-					 "nothing more is sent until it is held again",
+					 "it is asked for again before each rsync that follows",
 					 spawn_status_text(status));
 			continue;
 		}
@@ -4182,6 +4165,7 @@ run_loop(struct sup *s, enum job_kind pass)
 	}
 	for (;;) {
 		int nfds = 0, timeout = 1000;
+		bool lock_ok;
 
 		if ((got_stop_signal || s->aborting) && !stopping) {
 			stopping = true;
@@ -4198,9 +4182,10 @@ run_loop(struct sup *s, enum job_kind pass)
 		/* The rsync that makes the directories could not: the mkdir of its own first. */
 		if (pass == JOB_UNIT && s->mkdir_unit_failed && busy_workers(s) == 0)
 			break;
-		/* Fill free workers, while the far side's lock is held. */
-		for (i = 0; pass == JOB_UNIT && !stopping && far_lock_ready(s) &&
-			    i < s->active_workers; i++) {
+		/* Fill free workers, while the far side's lock is held (asked once). */
+		lock_ok = pass != JOB_UNIT || stopping || busy_workers(s) >= s->active_workers ||
+			  far_lock_ready(s);
+		for (i = 0; pass == JOB_UNIT && !stopping && lock_ok && i < s->active_workers; i++) {
 			if (s->workers[i].busy)
 				continue;
 			/* Nothing else runs before the directories are made. */
@@ -4678,7 +4663,7 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 			     prefix);
 	sftp_close(session);
 out:
-	far_lock_release(&lock);
+	far_lock_release(&lock, 10);
 	free((char *)target.known_hosts);
 	free(root);
 	return rc;
@@ -5173,7 +5158,11 @@ finish:
 	sftp_close(s.sftp);
 	s.sftp = NULL;
 	/* Before the connection it runs over ends: the far side lets go at once. */
-	far_lock_release(&s.lock);
+	/*
+	 * Stopped by a signal, it ends at once: the far side lets go as the
+	 * holder's session closes (its lock file may stay, taken by the next).
+	 */
+	far_lock_release(&s.lock, got_stop_signal ? 1 : 10);
 	stop_master(&s);
 	remove_tmpdir(&s);
 	*final = final_state(&s, &reason);
