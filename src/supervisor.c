@@ -5159,10 +5159,13 @@ finish:
 	s.sftp = NULL;
 	/* Before the connection it runs over ends: the far side lets go at once. */
 	/*
-	 * Stopped by a signal, it ends at once: the far side lets go as the
-	 * holder's session closes (its lock file may stay, taken by the next).
+	 * The holder ends on the end of its input, in a round trip; where it
+	 * does not (seen beside a stopped stale kept connection), its ssh is
+	 * ended after 2 s, and the far side lets go as the session closes (the
+	 * lock file may stay, to be taken by the next). Stopped by a signal:
+	 * after 1 s.
 	 */
-	far_lock_release(&s.lock, got_stop_signal ? 1 : 10);
+	far_lock_release(&s.lock, got_stop_signal ? 1 : 2);
 	stop_master(&s);
 	remove_tmpdir(&s);
 	*final = final_state(&s, &reason);
