@@ -78,10 +78,16 @@ test_pids() {
 }
 # True when one of the NUL-separated words in file $1 contains $T.
 names_test_dir() {
-	local x
+	local x rc
 	{
-		while IFS= read -r -d '' x || [ -n "$x" ]; do
+		# Once per word, the last one too; a read that fails (the process
+		# ended under it) ends the loop: x is not to be taken again.
+		while :; do
+			x=
+			IFS= read -r -d '' x
+			rc=$?
 			[[ $x == *"$T"* ]] && return 0
+			[ "$rc" = 0 ] || break
 		done <"$1"
 	} 2>/dev/null
 	return 1
