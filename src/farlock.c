@@ -90,44 +90,6 @@ start_beat(int fd, int max_fd)
 	}
 }
 
-/* Wait up to seconds for pid to end (its status in *status, -1 unknown); false when it did not. */
-static bool
-wait_briefly(pid_t pid, double seconds, int *status)
-{
-	double deadline = now_monotonic() + seconds;
-	int st = -1;
-
-	if (status)
-		*status = -1;
-	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-
-		if (r == pid && status)
-			*status = st;
-		if (r == pid || (r < 0 && errno != EINTR))
-			return true;
-		if (now_monotonic() > deadline)
-			return false;
-		poll(NULL, 0, 20);
-	}
-}
-
-/* End a child of ours and reap it. */
-static void
-end_child(pid_t *pid, double grace)
-{
-	if (*pid <= 0)
-		return;
-	if (!wait_briefly(*pid, grace, NULL)) {
-		kill(*pid, SIGTERM);
-		if (!wait_briefly(*pid, 2, NULL)) {
-			kill(*pid, SIGKILL);
-			wait_briefly(*pid, 5, NULL);
-		}
-	}
-	*pid = -1;
-}
-
 /*
  * Read ssh's answer until a final line, EOF, the deadline or *stop; into
  * out. A far side that never answers is waited for in short naps, so that
@@ -229,7 +191,7 @@ far_lock_begin(struct far_lock *l, const struct ssh_target *t, const char *dest,
 	if (spawn_start(&sp) < 0) {
 		snprintf(msg, msglen, "cannot run ssh: %s", strerror(errno));
 		close(beat[0]);
-		end_child(&l->beat_pid, 0);
+		spawn_end(&l->beat_pid, 0);
 		rc = SYNC_ERR_SYSTEM;
 		goto out;
 	}
@@ -272,10 +234,10 @@ far_lock_answer(struct far_lock *l, int timeout, char *msg, size_t msglen)
 		goto out;
 	}
 	/* Not held: the holder has ended (or is ended now); say why. */
-	end_child(&l->beat_pid, 0);
-	if (!wait_briefly(l->ssh_pid, 2, &status)) {
+	spawn_end(&l->beat_pid, 0);
+	if (!spawn_wait_for(l->ssh_pid, 2, &status)) {
 		kill(l->ssh_pid, SIGTERM);
-		wait_briefly(l->ssh_pid, 5, NULL);
+		spawn_wait_for(l->ssh_pid, 5, NULL);
 		status = -1;
 	}
 	l->ssh_pid = -1;
@@ -356,10 +318,10 @@ far_lock_release(struct far_lock *l, double grace)
 	/* The end of its input: the holder removes the file and lets go. */
 	if (l->beat_pid > 0) {
 		kill(l->beat_pid, SIGKILL);
-		wait_briefly(l->beat_pid, 5, NULL);
+		spawn_wait_for(l->beat_pid, 5, NULL);
 		l->beat_pid = -1;
 	}
-	end_child(&l->ssh_pid, grace);
+	spawn_end(&l->ssh_pid, grace);
 	if (l->out_fd >= 0)
 		close(l->out_fd);
 	l->out_fd = -1;

@@ -702,11 +702,11 @@ ssh_master_stop(struct ssh_master *m)
 		m->err_fd = -1;
 	}
 	if (m->pid > 0) {
-		int status = 0;
-
-		kill(m->pid, SIGTERM);
-		spawn_wait(m->pid, &status);
-		m->pid = -1;
+		/*
+		 * An ssh that ignores SIGTERM for long (seen under load beside a
+		 * stopped stale master) does not hold the transfer's end.
+		 */
+		spawn_end(&m->pid, 0);
 		/*
 		 * ssh removes it as it ends; unless it was killed outright. A
 		 * kept master may be in the background by now and serving it:

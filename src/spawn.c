@@ -412,6 +412,43 @@ spawn_wait(pid_t pid, int *status)
 	return SYNC_OK;
 }
 
+bool
+spawn_wait_for(pid_t pid, double seconds, int *status)
+{
+	double deadline = now_monotonic() + seconds;
+	int st = -1;
+
+	if (status)
+		*status = -1;
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid && status)
+			*status = st;
+		if (r == pid || (r < 0 && errno != EINTR))
+			return true;
+		if (now_monotonic() > deadline)
+			return false;
+		poll(NULL, 0, 20);
+	}
+}
+
+void
+spawn_end(pid_t *pid, double grace)
+{
+	if (*pid <= 0)
+		return;
+	if (!spawn_wait_for(*pid, grace, NULL)) {
+		kill(*pid, SIGTERM);
+		/* A process that does not end on SIGTERM within 2 s is not waited for longer. */
+		if (!spawn_wait_for(*pid, 2, NULL)) {
+			kill(*pid, SIGKILL);
+			spawn_wait_for(*pid, 5, NULL);
+		}
+	}
+	*pid = -1;
+}
+
 const char *
 spawn_status_text(int status)
 {

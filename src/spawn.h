@@ -84,6 +84,18 @@ int spawn_capture_limited(const char *const *argv, const struct strbuf *input, i
 /* Wait for pid, retrying on EINTR; *status as from waitpid. */
 int spawn_wait(pid_t pid, int *status);
 
+/*
+ * Wait up to seconds for pid to end (its status in *status, -1 unknown);
+ * false when it did not.
+ */
+bool spawn_wait_for(pid_t pid, double seconds, int *status);
+
+/*
+ * End a child of ours and reap it: grace seconds to end by itself, then
+ * SIGTERM, then SIGKILL after 2 s. *pid becomes -1.
+ */
+void spawn_end(pid_t *pid, double grace);
+
 /* Describe a wait status: "exited 3", "killed by signal 9" (borrowed). */
 const char *spawn_status_text(int status);
 

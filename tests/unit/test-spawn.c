@@ -194,6 +194,30 @@ main(void)
 			kill(held, SIGKILL);
 		strbuf_release(&cap);
 	}
+	/*
+	 * spawn_end: a child that ends within the grace keeps its own end; one
+	 * that ignores SIGTERM is killed, and neither is waited for unbounded.
+	 */
+	{
+		const char *quick[] = { "sh", "-c", "exit 0", NULL };
+		const char *stubborn[] = { "sh", "-c", "trap '' TERM; while :; do sleep 1; done", NULL };
+		struct spawn sp;
+		double began;
+
+		memset(&sp, 0, sizeof sp);
+		sp.argv = quick;
+		CHECK_INT(spawn_start(&sp), SYNC_OK);
+		CHECK(spawn_wait_for(sp.pid, 10, &status));
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		memset(&sp, 0, sizeof sp);
+		sp.argv = stubborn;
+		CHECK_INT(spawn_start(&sp), SYNC_OK);
+		CHECK(!spawn_wait_for(sp.pid, 0.2, &status));
+		began = now_monotonic();
+		spawn_end(&sp.pid, 0);
+		CHECK_INT(sp.pid, -1);
+		CHECK(now_monotonic() - began < 10);
+	}
 	/* Within its bounds it is an ordinary capture. */
 	{
 		const char *argv[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
