@@ -58,7 +58,9 @@ print_lines_of(const char *file, int64_t id, uint64_t *found, bool *own)
 			if (carried && *own)
 				continue;
 			*own |= !carried;
-			fwrite(line, 1, (size_t)n, stdout);
+			/* Written no more (a reader gone): the caller says why. */
+			if (fwrite(line, 1, (size_t)n, stdout) != (size_t)n)
+				break;
 			(*found)++;
 		}
 	}

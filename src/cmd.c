@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -39,12 +40,25 @@ cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 	strbuf_release(&msg);
 }
 
+/* Has the reader of stdout gone (a pipe into head that has what it wanted)? */
+static bool
+stdout_reader_gone(void)
+{
+	struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR);
+}
+
 int
 cmd_finish_stdout(const struct cmd_ctx *ctx, int code)
 {
-	/* A full disk or a closed pipe must not pass for success. */
+	/*
+	 * A full disk or a closed pipe must not pass for success; a reader
+	 * that stopped reading (| head) knows it did, and is not told.
+	 */
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cmd_error(ctx, "cannot write output: %s", strerror(errno));
+		if (errno != EPIPE && !stdout_reader_gone())
+			cmd_error(ctx, "cannot write output: %s", strerror(errno));
 		return EXIT_FAILED;
 	}
 	return code;

@@ -53,6 +53,25 @@ open_log(struct log_file *lf)
 	return lf->fd;
 }
 
+/* Make the rotated files of path private: an older version left them open to others. */
+static void
+make_rotated_private(const char *path)
+{
+	int i;
+
+	for (i = 1; i <= LOG_ROTATE_KEEP; i++) {
+		char *name = xasprintf("%s.%d", path, i);
+		int fd = open(name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		struct stat sb;
+
+		if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077))
+			(void)fchmod(fd, 0600);
+		if (fd >= 0)
+			close(fd);
+		free(name);
+	}
+}
+
 int
 log_open(const char *dir)
 {
@@ -64,6 +83,8 @@ log_open(const char *dir)
 		log_close();
 		return SYNC_ERR_SYSTEM;
 	}
+	make_rotated_private(log_all.path);
+	make_rotated_private(log_err.path);
 	return SYNC_OK;
 }
 

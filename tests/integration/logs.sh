@@ -12,9 +12,15 @@ make_sample_tree "$src"
 mkdir -p -m 700 "$state"
 : >"$state/scow-sync.log"
 chmod 644 "$state/scow-sync.log"
+# Its rotated files too.
+: >"$state/scow-sync.log.2"
+: >"$state/scow-sync.err.1"
+chmod 644 "$state/scow-sync.log.2" "$state/scow-sync.err.1"
 scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst1" -p "$SSHD_PORT" \
 	-k "$SSH_KEY" || fail "run exited $?"
 [ "$(stat -c %a "$state/scow-sync.log")" = 600 ] || fail "an existing log stayed open to others"
+[ "$(stat -c %a "$state/scow-sync.log.2")" = 600 ] || fail "a rotated log stayed open to others"
+[ "$(stat -c %a "$state/scow-sync.err.1")" = 600 ] || fail "a rotated error log stayed open to others"
 scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst2" -p 1 \
 	-k "$SSH_KEY" && fail "a run to a closed port succeeded"
 
@@ -38,6 +44,11 @@ scow-sync log -e 2 | grep -q "cannot connect" || fail "log -e 2 does not show th
 err=$(scow-sync log 99 2>&1); [ $? = 2 ] && [[ $err == *"no transfer with id 99"* ]] || fail "log 99: $err"
 err=$(scow-sync log 2>&1); [ $? = 2 ] || fail "log without an id: $err"
 err=$(scow-sync log x 2>&1); [ $? = 2 ] && [[ $err == *"'x'"* ]] || fail "log x: $err"
+# Into a reader that stops early (| head): no complaint about the pipe.
+head -c 200000 /dev/zero | tr '\0' 'x' | fold -w 99 |
+	sed 's/^/2026-11-30T00:00:00+0000 [1] info: filler /' >>"$state/scow-sync.log"
+scow-sync log 1 2>"$T/head.err" | head -1 >/dev/null
+[ ! -s "$T/head.err" ] || fail "log into head complains: $(cat "$T/head.err")"
 
 # Rotation: a limit of 1 MiB, a log already past it, and four transfers
 # writing at once. Each line goes whole to one file; the oldest rotated
