@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "options.h"
@@ -108,6 +109,46 @@ collect(const struct transfer *t, void *ctx)
 	tc->m[tc->n].rel = rel;
 	tc->n++;
 	return 0;
+}
+
+/* The newest transfer of the user's that had SOURCE, or a source holding it, and has ended. */
+struct ended_ctx {
+	const char *source;
+	int64_t id;
+	enum transfer_state state;
+	bool part;
+};
+
+static int
+collect_ended(const struct transfer *t, void *ctx)
+{
+	struct ended_ctx *ec = ctx;
+	bool whole = strcmp(t->source, ec->source) == 0;
+	struct stat sb;
+
+	if (!transfer_state_finished(t->state))
+		return 0;
+	/* A part the portal showed in flight exists; a name that never did is no part. */
+	if (!whole && !(path_is_within(ec->source, t->source) && lstat(ec->source, &sb) == 0))
+		return 0;
+	if (t->id > ec->id) {
+		ec->id = t->id;
+		ec->state = t->state;
+		ec->part = !whole;
+	}
+	return 0;
+}
+
+/*
+ * The exit code for a stop that found what it names already ended or
+ * arrived: a race the portal's user cannot see (a cancel clicked as the
+ * file arrives), so success under the portal's name, with a line saying
+ * what was found; "nothing matched" for scow-sync terminate.
+ */
+static int
+ended_first(const struct cmd_ctx *ctx)
+{
+	return ctx->legacy ? EXIT_OK : EXIT_NOMATCH;
 }
 
 /*
@@ -296,7 +337,7 @@ stop_transfer(const struct cmd_ctx *ctx, struct store *st, int64_t id)
 			} else {
 				cmd_error(ctx, "transfer %lld ended (%s) before it could be stopped",
 					  (long long)id, transfer_state_name(t.state));
-				code = EXIT_NOMATCH;
+				code = ended_first(ctx);
 			}
 			transfer_release(&t);
 			return code;
@@ -398,10 +439,10 @@ part_outcome(const struct cmd_ctx *ctx, enum exclusion_state state, int64_t id,
 		return EXIT_OK;
 	case EXCLUSION_DONE:
 		cmd_error(ctx, "'%s' has already arrived", shown);
-		return EXIT_NOMATCH;
+		return ended_first(ctx);
 	case EXCLUSION_ALREADY:
 		cmd_error(ctx, "'%s' of transfer %lld was stopped before", shown, (long long)id);
-		return EXIT_NOMATCH;
+		return ended_first(ctx);
 	case EXCLUSION_UNCLEAN:
 		cmd_error(ctx, "'%s' of transfer %lld is stopped, but its partial data on the far "
 			  "side could not be removed (see the log); terminating it again tries "
@@ -418,12 +459,14 @@ part_outcome(const struct cmd_ctx *ctx, enum exclusion_state state, int64_t id,
 /*
  * Stop one part of a transfer; an exit code. A live supervisor does the
  * work and records the outcome; for a transfer without one, it is done
- * here, and the part stays out when the transfer is resumed.
+ * here, and the part stays out when the transfer is resumed. path is the
+ * part as an absolute path, shown as the user gave it.
  */
 static int
 stop_part(const struct cmd_ctx *ctx, struct store *st, const struct match *m,
-	  const char *shown)
+	  const char *path, const char *shown)
 {
+	struct stat sb;
 	double deadline = now_monotonic() + PART_WAIT;
 	enum exclusion_state state = EXCLUSION_PENDING;
 	bool live, ended = false;
@@ -490,11 +533,37 @@ stop_part(const struct cmd_ctx *ctx, struct store *st, const struct match *m,
 	if (ended) {
 		cmd_error(ctx, "transfer %lld ended before '%s' could be stopped",
 			  (long long)m->id, shown);
-		return EXIT_NOMATCH;
+		/* What never existed was not part of it either. */
+		return lstat(path, &sb) == 0 ? ended_first(ctx) : EXIT_NOMATCH;
 	}
 	cmd_error(ctx, "transfer %lld did not stop '%s' in %.0f s", (long long)m->id,
 		  shown, PART_WAIT);
 	return EXIT_FAILED;
+}
+
+/*
+ * Nothing running matched source: when a transfer of the user's had it (or
+ * holds it as a part) and has ended, say so and set *code (ended_first);
+ * false when none ever had it.
+ */
+static bool
+said_ended(const struct cmd_ctx *ctx, struct store *st, const struct transfer_filter *running,
+	   const char *source, const char *shown, int *code)
+{
+	struct transfer_filter f = *running;
+	struct ended_ctx ec = { source, 0, TRANSFER_DONE, false };
+
+	f.unfinished_only = false;
+	if (store_transfer_foreach(st, &f, collect_ended, &ec) < 0 || ec.id == 0)
+		return false;
+	if (ec.part && ec.state == TRANSFER_DONE)
+		cmd_error(ctx, "'%s' has already arrived (transfer %lld is done)", shown,
+			  (long long)ec.id);
+	else
+		cmd_error(ctx, "transfer %lld of '%s' has already ended (%s)", (long long)ec.id,
+			  shown, transfer_state_name(ec.state));
+	*code = ended_first(ctx);
+	return true;
 }
 
 static int
@@ -636,7 +705,7 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 				break;
 			}
 		}
-		code = stop_part(ctx, st, &tc.m[pick], source_arg);
+		code = stop_part(ctx, st, &tc.m[pick], source, source_arg);
 		goto out;
 	}
 	/* All at once: every stop is asked for before any is waited for. */
@@ -671,7 +740,7 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			cmd_error(ctx, "transfer %llu is not running", id);
 		else if (all)
 			cmd_error(ctx, "no running transfers");
-		else
+		else if (!said_ended(ctx, st, &f, source, source_arg, &code))
 			cmd_error(ctx, "no running transfer of '%s'%s%s", source_arg,
 				  address ? " to " : "", address ? address : "");
 	}

@@ -35,10 +35,37 @@ while IFS= read -r -d '' f; do
 	cmp -s "$f" "$src/$rel" || fail "truncated file under its final name: $rel"
 done < <(find "$dst" -type f -not -path '*/.scow-sync-partial/*' -print0)
 
-# Terminating it again: nothing is running any more.
-scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src" 2>/dev/null
+# Terminating it again: nothing is running any more. The portal's cancel
+# of what has just ended is no error (it cannot see the race); one line
+# says what was found. scow-sync terminate says nothing matched.
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src" 2>"$T/again.err"
 rc=$?
-[ "$rc" = 3 ] || fail "second terminate exited $rc, want 3"
+[ "$rc" = 0 ] || fail "the portal's second terminate exited $rc, want 0"
+[ "$(wc -l <"$T/again.err")" = 1 ] && grep -q "has already ended (terminated)" "$T/again.err" ||
+	fail "the portal's second terminate said: $(cat "$T/again.err")"
+scow-sync terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src" 2>/dev/null
+rc=$?
+[ "$rc" = 3 ] || fail "second scow-sync terminate exited $rc, want 3"
+# A transfer done, and a file of it that has arrived: the same.
+mkdir -p "$T/src/sub-done"
+echo x >"$T/src/sub-done/f"
+scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$T/src/sub-done" -d "$T/dst-done" \
+	-p "$SSHD_PORT" -k "$SSH_KEY" || fail "the run to be cancelled late exited $?"
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$T/src/sub-done/f" 2>"$T/late.err"
+rc=$?
+[ "$rc" = 0 ] && grep -q "has already arrived" "$T/late.err" ||
+	fail "the portal's cancel of an arrived file exited $rc: $(cat "$T/late.err")"
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$T/src/sub-done" 2>"$T/late.err"
+rc=$?
+[ "$rc" = 0 ] && grep -q "has already ended (done)" "$T/late.err" ||
+	fail "the portal's cancel of a done transfer exited $rc: $(cat "$T/late.err")"
+scow-sync terminate -s "$T/src/sub-done/f" 2>/dev/null
+rc=$?
+[ "$rc" = 3 ] || fail "scow-sync terminate of an arrived file exited $rc, want 3"
+# A name no transfer ever had, inside a done one's source: still nothing.
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$T/src/sub-done/never" 2>/dev/null
+rc=$?
+[ "$rc" = 3 ] || fail "the portal's terminate of a name never sent exited $rc, want 3"
 
 # By id, and everything at once.
 mkdir -p "$T/src/two"
