@@ -27,6 +27,7 @@ enum {
 };
 
 #define MAX_PACKET (256 * 1024)   /* sftp-server's own limit is 256 KiB */
+#define SFTP_STATUS_MAX 200       /* bytes of the far side's words kept in a message */
 
 struct sftp {
 	pid_t pid;
@@ -39,7 +40,7 @@ struct sftp {
 	struct strbuf out;        /* packet being built */
 	struct strbuf in;         /* packet received */
 	size_t pos;               /* read position in in */
-	char errmsg[256];
+	struct strbuf errmsg;   /* why the last call failed, whole */
 };
 
 /* ---- encoding ----------------------------------------------------------- */
@@ -142,8 +143,9 @@ fail(struct sftp *s, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
+	strbuf_reset(&s->errmsg);
 	va_start(ap, fmt);
-	vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+	strbuf_vaddf(&s->errmsg, fmt, ap);
 	va_end(ap);
 	return rc;
 }
@@ -332,7 +334,7 @@ read_status(struct sftp *s, const char *what, const char *path)
 		len = 0;
 	escape_untrusted(&esc, path, strlen(path));
 	/* The far side's words go to the log and the terminal: escaped too. */
-	escape_untrusted(&why, msg, len > 200 ? 200 : len);
+	escape_untrusted(&why, msg, text_cut(msg, len, SFTP_STATUS_MAX));
 	rc = code == FX_NO_SUCH_FILE ? SYNC_ERR_NOT_FOUND : SYNC_ERR_REMOTE;
 	fail(s, rc, "%s '%s': %s", what, esc.buf, why.len ? why.buf : "failed");
 	strbuf_release(&esc);
@@ -360,12 +362,13 @@ session_begin(int to_fd, int from_fd, int err_fd, pid_t pid, int timeout_ms, cha
 	s->timeout_ms = timeout_ms > 0 ? timeout_ms : 30000;
 	strbuf_init(&s->out, 256);
 	strbuf_init(&s->in, 256);
+	strbuf_init(&s->errmsg, 0);
 
 	/* INIT carries the version where other requests carry their id. */
 	strbuf_add(&s->out, "\0\0\0\0\0", 5);
 	put_u32(&s->out, 3);
 	if (send_packet(s, FXP_INIT) < 0) {
-		snprintf(err, errlen, "%s", s->errmsg);
+		text_copy(err, errlen, s->errmsg.buf);
 		sftp_close(s);
 		return NULL;
 	}
@@ -379,7 +382,7 @@ session_ready(struct sftp *s, char *err, size_t errlen)
 	int rc = greet(s);
 
 	if (rc < 0) {
-		snprintf(err, errlen, "%s", s->errmsg);
+		text_copy(err, errlen, s->errmsg.buf);
 		sftp_close(s);
 	}
 	return rc;
@@ -476,6 +479,7 @@ sftp_close(struct sftp *s)
 	}
 	strbuf_release(&s->out);
 	strbuf_release(&s->in);
+	strbuf_release(&s->errmsg);
 	free(s);
 }
 
@@ -489,7 +493,7 @@ sftp_set_deadline(struct sftp *s, int seconds)
 const char *
 sftp_errmsg(struct sftp *s)
 {
-	return s->errmsg;
+	return s->errmsg.buf;
 }
 
 /* Send a request whose only argument is path and read its STATUS. */

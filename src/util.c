@@ -560,6 +560,31 @@ utf8_seq_len(const unsigned char *s, size_t len)
 	return n;
 }
 
+size_t
+text_cut(const char *s, size_t len, size_t max)
+{
+	size_t n = max;
+
+	if (len <= max)
+		return len;
+	/* Back to the lead byte of a sequence the cut would split. */
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+void
+text_copy(char *dst, size_t len, const char *src)
+{
+	size_t n;
+
+	if (len == 0)
+		return;
+	n = text_cut(src, strlen(src), len - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 bool
 utf8_valid(const char *s, size_t len)
 {

@@ -153,6 +153,15 @@ int path_tree_cmp(const char *a, const char *b);
  * ~/.ssh by itself? ssh goes by the account's, never by $HOME.
  */
 bool home_is_account_home(void);
+/*
+ * The length of s (len bytes) cut to at most max bytes at a character's
+ * boundary: never inside a UTF-8 sequence.
+ */
+size_t text_cut(const char *s, size_t len, size_t max);
+
+/* Copy the string src into dst of size len, cut as text_cut does. */
+void text_copy(char *dst, size_t len, const char *src);
+
 /* Return true when s is valid UTF-8 (no overlongs, no surrogates). */
 bool utf8_valid(const char *s, size_t len);
 /*

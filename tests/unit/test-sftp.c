@@ -96,6 +96,29 @@ main(void)
 	CHECK_STR(sftp_errmsg(s), "lstat 'x\\x0ay': gone\\x0a\\x1b[2J");
 	sftp_close(s);
 
+	/* A long one is cut between characters, never inside one. */
+	{
+		struct strbuf long_msg = STRBUF_INIT, want = STRBUF_INIT;
+		int i;
+
+		for (i = 0; i < 200; i++)
+			strbuf_addstr(&long_msg, "\xe4\xb8\xad");   /* 中 */
+		strbuf_reset(&body);
+		strbuf_reset(&script);
+		put_u32(&body, 1);
+		put_u32(&body, 4);
+		put_string(&body, long_msg.buf, (uint32_t)long_msg.len);
+		put_packet(&script, 101, &body);
+		s = session(&script);
+		CHECK_INT(sftp_lstat(s, "x", &a), SYNC_ERR_REMOTE);
+		strbuf_addf(&want, "lstat 'x': %.*s", 66 * 3, long_msg.buf);   /* 200 bytes at most */
+		CHECK_STR(sftp_errmsg(s), want.buf);
+		CHECK(utf8_valid(sftp_errmsg(s), strlen(sftp_errmsg(s))));
+		sftp_close(s);
+		strbuf_release(&long_msg);
+		strbuf_release(&want);
+	}
+
 	/* A listing: ".", ".." and names holding NUL are left out. */
 	strbuf_reset(&script);
 	strbuf_reset(&body);

@@ -141,6 +141,23 @@ test_utf8_and_escape(void)
 {
 	struct strbuf sb = STRBUF_INIT;
 
+	/* text_copy cuts between characters, never inside one. */
+	{
+		char small[6];
+
+		text_copy(small, sizeof small, "abc");
+		CHECK_STR(small, "abc");
+		text_copy(small, sizeof small, "abcdefgh");
+		CHECK_STR(small, "abcde");
+		text_copy(small, sizeof small, "ab\xe4\xb8\xad\xe4\xb8\xad");   /* ab中中 */
+		CHECK_STR(small, "ab\xe4\xb8\xad");
+		text_copy(small, sizeof small, "abcd\xe4\xb8\xad");
+		CHECK_STR(small, "abcd");
+		text_copy(small, sizeof small, "\xf0\x9f\x98\x80\xf0\x9f\x98\x80");
+		CHECK_STR(small, "\xf0\x9f\x98\x80");
+		text_copy(small, 1, "abc");
+		CHECK_STR(small, "");
+	}
 	CHECK(utf8_valid("plain", 5));
 	CHECK(utf8_valid("\xe4\xb8\xad\xf0\x9f\x98\x80", 7));   /* 中 and an emoji */
 	CHECK(!utf8_valid("\xff", 1));
