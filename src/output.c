@@ -527,7 +527,9 @@ json_report_add(struct json_report *r, const struct history_entry *e)
 	set_new(obj, "created_at", json_time(t->created_at));
 	set_new(obj, "started_at", json_time(t->started_at));
 	set_new(obj, "finished_at", json_time(t->finished_at));
-	set_new(obj, "bytes_done", json_uint(t->bytes_done));
+	/* Files sent whole are recorded; while it runs, the ones in flight count too. */
+	set_new(obj, "bytes_done", json_uint(t->bytes_done + (t->state == TRANSFER_RUNNING ?
+							      e->sizes.bytes_moving : 0)));
 	set_new(obj, "bytes_total", json_uint(e->sizes.bytes_total));
 	set_new(obj, "files_done", json_uint(t->files_done));
 	set_new(obj, "files_total", json_uint(e->sizes.files_total));

@@ -1209,8 +1209,9 @@ store_transfer_set_totals(struct store *st, int64_t id, uint64_t bytes_done,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if ((rc = prepare(st, "UPDATE transfers SET bytes_done = ?, files_done = ? "
-			  "WHERE id = ?", &stmt)) < 0)
+	/* Never lower: they count every run, and views must not see them go back. */
+	if ((rc = prepare(st, "UPDATE transfers SET bytes_done = max(bytes_done, ?1), "
+			  "files_done = max(files_done, ?2) WHERE id = ?3", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)bytes_done);
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)files_done);
@@ -1569,14 +1570,15 @@ store_transfer_sizes(struct store *st, int64_t transfer_id, struct transfer_size
 	if (rc != SQLITE_DONE)
 		return db_error(st, "count units");
 	/* How far the running ones are: a few rows, by the index. */
-	if ((rc = prepare(st, "SELECT total(cur_rate), total(bytes_done) + "
+	if ((rc = prepare(st, "SELECT total(cur_rate), total(bytes_done), "
 			  "total(CASE WHEN cur_file IS NOT NULL THEN cur_bytes ELSE 0 END) "
 			  "FROM units WHERE transfer_id = ? AND state = 'running'", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		out->rate = sqlite3_column_double(stmt, 0);
-		out->bytes_settled += (uint64_t)sqlite3_column_double(stmt, 1);
+		out->bytes_moving = (uint64_t)sqlite3_column_double(stmt, 2);
+		out->bytes_settled += (uint64_t)sqlite3_column_double(stmt, 1) + out->bytes_moving;
 		rc = SYNC_OK;
 	} else
 		rc = db_error(st, "count units");
@@ -1821,16 +1823,23 @@ store_transfer_done_totals(struct store *st, int64_t id, uint64_t *bytes, uint64
 	int rc;
 
 	*bytes = *files = 0;
-	if ((rc = prepare(st, "SELECT total(bytes_done), total(files_done) FROM units "
-			  "WHERE transfer_id = ? AND state = 'done'", &stmt)) < 0)
+	/*
+	 * The transfer's own, not its units': a unit's counts are of its last
+	 * run only, and the files an unfinished unit sent before are found up
+	 * to date when it runs again, so they would be counted by none.
+	 */
+	if ((rc = prepare(st, "SELECT bytes_done, files_done FROM transfers WHERE id = ?",
+			  &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, id);
-	if (sqlite3_step(stmt) == SQLITE_ROW) {
-		*bytes = (uint64_t)sqlite3_column_double(stmt, 0);
-		*files = (uint64_t)sqlite3_column_double(stmt, 1);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		*bytes = (uint64_t)sqlite3_column_int64(stmt, 0);
+		*files = (uint64_t)sqlite3_column_int64(stmt, 1);
 		rc = SYNC_OK;
-	} else
-		rc = db_error(st, "sum done units");
+	} else if (rc == SQLITE_DONE)
+		rc = SYNC_OK;
+	else
+		rc = db_error(st, "read the totals");
 	sqlite3_finalize(stmt);
 	return rc;
 }

@@ -188,6 +188,10 @@ int store_transfer_finish(struct store *st, int64_t id, enum transfer_state s,
  */
 int store_transfer_mark_interrupted(struct store *st, int64_t id,
 				    const struct proc_id *sup, const char *reason);
+/*
+ * Record what the transfer sent over all its runs: the files sent whole
+ * and their bytes. Never lowers the recorded ones.
+ */
 int store_transfer_set_totals(struct store *st, int64_t id, uint64_t bytes_done,
 			      uint64_t files_done);
 /* Record how long the far side took to answer one remote command. */
@@ -210,7 +214,7 @@ int store_transfer_set_planned(struct store *st, int64_t id);
 /* The supervisor's private temporary directory (NULL: none recorded). */
 int store_transfer_set_workdir(struct store *st, int64_t id, const char *dir);
 int store_transfer_workdir(struct store *st, int64_t id, char **dir);
-/* Bytes and files of the units done so far (what a resumed run starts from). */
+/* The bytes and files recorded as sent by earlier runs (a resumed run counts on). */
 int store_transfer_done_totals(struct store *st, int64_t id, uint64_t *bytes,
 			       uint64_t *files);
 
@@ -290,6 +294,7 @@ struct transfer_sizes {
 	uint64_t files_settled;   /* in units done, sent or found up to date */
 	uint64_t bytes_settled;   /* ... and what the running units moved so far,
 				     the file in flight included */
+	uint64_t bytes_moving;    /* of the files in flight, by the running units */
 	uint64_t files_failed;    /* in units that failed */
 	double rate;              /* bytes/s, the running units' last rates together */
 };

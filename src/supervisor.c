@@ -1585,6 +1585,7 @@ static bool nothing_else_left(struct sup *s, const struct worker *self);
 static bool settle_dirs_command(struct sup *s, struct strbuf *out);
 static bool batch_implies_dirs(const struct sup *s, const struct worker *w);
 static bool batch_is_everything(const struct sup *s, const struct worker *w);
+static void running_totals(struct sup *s, uint64_t *bytes, uint64_t *files);
 
 /* Is w's batch big files enough to pay for a connection of its own? */
 static bool
@@ -1966,6 +1967,7 @@ finish_batch(struct sup *s, struct worker *w)
 	enum rsync_exit_class cls = code >= 0 ? rsync_exit_classify(code) : RSYNC_EXIT_RETRY;
 	bool disk_full = rsync_error_is_permanent(w->err_tail.buf, w->err_tail.len);
 	bool ok = cls == RSYNC_EXIT_OK || code == 24, in_tx;
+	uint64_t sent_bytes, sent_files;
 	size_t i;
 
 
@@ -2146,6 +2148,14 @@ finish_batch(struct sup *s, struct worker *w)
 			unit_release(u);
 		}
 	}
+	/*
+	 * With the units done, what they sent: killed before the next write
+	 * of progress, a resumed run would find their files up to date and
+	 * count them nowhere.
+	 */
+	running_totals(s, &sent_bytes, &sent_files);
+	if (store_transfer_set_totals(s->st, s->t.id, sent_bytes, sent_files) < 0)
+		log_warn("cannot record progress: %s", store_errmsg(s->st));
 	if (in_tx && store_commit(s->st) < 0) {
 		log_warn("cannot record the end of a batch: %s", store_errmsg(s->st));
 		store_rollback(s->st);
@@ -2965,8 +2975,9 @@ settle_split(struct sup *s)
 	struct split *sp = &s->split;
 	struct strbuf file = STRBUF_INIT, local = STRBUF_INIT, row = STRBUF_INIT;
 	struct attrs_list l = { NULL, 0, 0 };
+	uint64_t sent_bytes, sent_files;
 	struct stat sb;
-	bool ok = false, with_dirs = false;
+	bool ok = false, with_dirs = false, in_tx;
 
 	piece_paths(s, sp->unit.path, NULL, &file);
 	strbuf_addf(&local, "%s/%s", s->source_root, sp->unit.path);
@@ -3001,10 +3012,19 @@ settle_split(struct sup *s)
 	ok = true;
 	s->changed = true;
 	s->dirs_settled = with_dirs;
+	/* With what it sent: a resumed run would not count it again. */
+	in_tx = store_begin(s->st) == SYNC_OK;
 	if (store_unit_set_done(s->st, sp->unit.id, sp->unit.attempts + 1, sp->size, 1) < 0)
 		log_warn("cannot record a done unit: %s", store_errmsg(s->st));
 	s->bytes_done += sp->size;
 	s->files_done++;
+	running_totals(s, &sent_bytes, &sent_files);
+	if (store_transfer_set_totals(s->st, s->t.id, sent_bytes, sent_files) < 0)
+		log_warn("cannot record progress: %s", store_errmsg(s->st));
+	if (in_tx && store_commit(s->st) < 0) {
+		log_warn("cannot record a done unit: %s", store_errmsg(s->st));
+		store_rollback(s->st);
+	}
 	forget_leftovers(s, &sp->unit);
 	pieces_row(s, sp->unit.path, &row);
 	store_leftover_remove(s->st, s->t.id, row.buf);
@@ -3450,7 +3470,12 @@ next_batch(struct sup *s, struct worker *w)
 	return w->nunits > 0;
 }
 
-/* Bytes and files moved so far: finished units plus what workers did. */
+/*
+ * Bytes and files sent whole so far: finished batches plus what running
+ * workers finished. Not the files in flight: a run cut off may leave their
+ * data unfinished, and the run that finishes them counts them whole (the
+ * views add what is in flight from the units' rows).
+ */
 static void
 running_totals(struct sup *s, uint64_t *bytes, uint64_t *files)
 {
@@ -3463,11 +3488,9 @@ running_totals(struct sup *s, uint64_t *bytes, uint64_t *files)
 
 		if (!w->busy || w->kind != JOB_UNIT)
 			continue;
-		*bytes += w->bytes_done + (w->current.len ? w->file_bytes : 0);
+		*bytes += w->bytes_done;
 		*files += w->files_done;
 	}
-	if (s->split.active)
-		*bytes += split_bytes(s);
 }
 
 /* Write the progress of running units to the store (bounded rate). */
@@ -4953,7 +4976,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 
 		s.leftovers = store_leftovers_count(st, s.t.id, &left) != SYNC_OK || left > 0;
 	}
-	/* A resumed transfer counts on from what its done units moved. */
+	/* A resumed transfer counts on from what its earlier runs sent. */
 	if (store_transfer_done_totals(st, s.t.id, &s.bytes_done, &s.files_done) < 0)
 		log_warn("cannot read earlier totals: %s", store_errmsg(st));
 	if (cfg->on_running)

@@ -3,8 +3,28 @@
 # killer) is recognised as interrupted, and resume continues it: units
 # already done are not sent again, a large file cut off mid-way continues
 # from the data on the far side, and the result is byte-identical. A worker
-# killed on its own is retried within the run.
+# killed on its own is retried within the run. What was sent (files_done,
+# bytes_done) counts every run, never goes back, and ends as the tree.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+# "files_done bytes_done state" of transfer $1, as query --json shows them.
+counters() {
+	scow-sync query --json --id "$1" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["transfers"][0]
+print(t["files_done"], t["bytes_done"], t["state"])'
+}
+# Poll the counters of transfer $1 until it ends; fail if they fall below $2 $3.
+counters_never_below() {
+	local id=$1 files=$2 bytes=$3 f b state i
+	for i in $(seq 1 300); do
+		read -r f b state < <(counters "$id")
+		[ "${f:-0}" -ge "$files" ] && [ "${b:-0}" -ge "$bytes" ] ||
+			{ fail "transfer $id went back to $f files, $b bytes from $files, $bytes"; return; }
+		[ "$state" = running ] || [ "$state" = queued ] || return 0
+		sleep 0.1
+	done
+}
 
 src=$T/src/run
 mkdir -p "$src/d"
@@ -43,10 +63,16 @@ part=$(stat -c %s "$T/dst/run/.scow-sync-partial/big" 2>/dev/null || echo 0)
 stale=$(transfer_workdir "$id")
 [ -n "$stale" ] && [ -d "$stale" ] || fail "no private directory left to clear ('$stale')"
 
+read -r files1 bytes1 _ < <(counters "$id")
+[ "$files1" -ge 3 ] && [ "$bytes1" -ge 600000 ] ||
+	fail "the small files sent are not counted: $files1 files, $bytes1 bytes"
 unset SCOW_SYNC_BWLIMIT
 out=$(scow-sync resume "$id") || fail "resume exited $?"
 [ "$out" = "$id" ] || fail "resume printed '$out', not the id $id"
+counters_never_below "$id" "$files1" "$bytes1"
 wait_for 60 transfer_ended "$id" || fail "the resumed transfer did not end"
+[ "$(counters "$id")" = "4 6891456 done" ] ||
+	fail "the resumed transfer counts $(counters "$id"), not its 4 files, 6891456 bytes"
 [ "$(transfer_state "$id")" = done ] || fail "resumed transfer ended $(transfer_state "$id")"
 tree_equal "$src" "$T/dst/run" || fail "the resumed copy differs from the source"
 [ -z "$(partial_files "$T/dst")" ] || fail "partial files left: $(partial_files "$T/dst")"
@@ -70,6 +96,45 @@ scow-sync resume "$id" 2>"$T/err"; rc=$?
 grep -q "already done" "$T/err" || fail "resume of a done transfer said: $(cat "$T/err")"
 scow-sync resume 99999 2>/dev/null; rc=$?
 [ "$rc" = 3 ] || fail "resume of an unknown transfer exited $rc, not 3"
+
+# Stopped in the middle of a part: the files it sent are not sent again by
+# the resumed run, but still counted, once.
+src3=$T/src/third
+mkdir -p "$src3/a" "$src3/b"
+for i in $(seq 1 12); do
+	head -c 50000 /dev/urandom > "$src3/a/f$i"
+	head -c 50000 /dev/urandom > "$src3/b/g$i"
+done
+export SCOW_SYNC_BWLIMIT=200 SCOW_SYNC_WORKERS=1
+id3=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src3" -d "$T/dst" -m 1 \
+	-p "$SSHD_PORT" -k "$SSH_KEY") || fail "third start exited $?"
+some_sent() { [ "$(counters "$id3" | cut -d' ' -f1)" -ge 2 ]; }
+wait_for 30 some_sent || fail "the third transfer sent nothing"
+kill -TERM "$(supervisor_pid "$id3")"
+wait_for 30 transfer_ended "$id3" || fail "the third transfer did not stop"
+read -r files3 bytes3 state3 < <(counters "$id3")
+[ "$state3" != done ] && [ "$files3" -ge 2 ] && [ "$files3" -lt 24 ] ||
+	fail "the third transfer was not stopped part-way: $files3 files, $state3"
+unset SCOW_SYNC_BWLIMIT
+scow-sync resume "$id3" >/dev/null || fail "resume of the third exited $?"
+counters_never_below "$id3" "$files3" "$bytes3"
+wait_for 60 transfer_ended "$id3" || fail "the third transfer did not end"
+# At least the tree: a file whose last bytes the stop caught between the two
+# sides was sent twice, and may count twice.
+read -r files3 bytes3 state3 < <(counters "$id3")
+[ "$state3" = done ] && [ "$files3" -ge 24 ] && [ "$bytes3" -ge 1200000 ] ||
+	fail "the third transfer counts $files3 files, $bytes3 bytes ($state3), not its 24, 1200000"
+# With nothing left to send (stopped after its last part), a resume changes nothing.
+python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=15)
+db.execute("UPDATE transfers SET state = '"'interrupted'"' WHERE id = ?", (int(sys.argv[2]),))
+db.commit()' "$db" "$id3"
+scow-sync resume "$id3" >/dev/null || fail "resume with nothing left exited $?"
+wait_for 30 transfer_ended "$id3" || fail "the resume with nothing left did not end"
+[ "$(counters "$id3")" = "$files3 $bytes3 done" ] ||
+	fail "with nothing left, the third transfer counts $(counters "$id3"), not $files3 $bytes3"
+unset SCOW_SYNC_WORKERS
+export SCOW_SYNC_WORKERS=2
 
 # A worker killed on its own: the unit is retried and the transfer completes.
 src2=$T/src/second

@@ -491,9 +491,15 @@ main(void)
 		/* "resume/c" excludes resume/c and below, not its neighbour c2. */
 		CHECK_INT(store_units_exclude(st, r.id, "resume/c", &nx), SYNC_OK);
 		CHECK_INT(nx, 1);
+		/*
+		 * A resumed run counts on from what the earlier ones sent, files
+		 * of unfinished units included; the totals never go back.
+		 */
+		CHECK_INT(store_transfer_set_totals(st, r.id, 4096 + 3000, 2), SYNC_OK);
+		CHECK_INT(store_transfer_set_totals(st, r.id, 4096, 1), SYNC_OK);
 		CHECK_INT(store_transfer_done_totals(st, r.id, &bytes, &files), SYNC_OK);
-		CHECK_INT(bytes, 4096);
-		CHECK_INT(files, 1);
+		CHECK_INT(bytes, 4096 + 3000);
+		CHECK_INT(files, 2);
 
 		/* Leftovers: recorded ones and the files of running units. */
 		CHECK_INT(store_leftover_add(st, r.id, "resume/c2"), SYNC_OK);
