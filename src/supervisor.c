@@ -154,6 +154,8 @@ struct worker {
 	char reader_digest[PIECE_DIGEST_HEX + 1];  /* JOB_PIECE: of what the reader sent */
 	char piece_digest[PIECE_DIGEST_HEX + 1];   /* ... of what arrived, by the far side */
 	int piece_written;            /* ... the remote dd's status, -1 until said */
+	double moved_at;              /* ... when it last moved: data read, or the far side spoke */
+	bool timed_out;               /* ... ended by us: it did not for io_timeout seconds */
 	bool settles;                 /* JOB_UNIT: the last rsync, it settles the directories */
 	bool settles_itself;          /* ... as rsync's implied directories, no closing command */
 	bool carries_mkdir;           /* JOB_CHECK: it makes the directories first */
@@ -1506,6 +1508,7 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 						 &w->piece_written) == 0 ||
 			     piece_parse_digest(w->err_line.buf, w->err_line.len,
 						w->piece_digest) == 0)) {
+				w->moved_at = now_monotonic();
 				strbuf_reset(&w->err_line);
 				continue;
 			}
@@ -2777,6 +2780,8 @@ start_piece(struct sup *s, struct worker *w)
 	w->feeder_err = reader.err_fd;
 	w->reader_digest[0] = w->piece_digest[0] = '\0';
 	w->piece_written = -1;
+	w->moved_at = now_monotonic();
+	w->timed_out = false;
 	w->settles = false;
 	s->dirs_settled = false;
 	w->file_bytes = 0;
@@ -2798,8 +2803,11 @@ take_feeder_output(struct worker *w, const char *buf, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\r' || buf[i] == '\n') {
-			if (piece_parse_progress(w->feeder_line.buf, w->feeder_line.len, &v) == 0)
+			if (piece_parse_progress(w->feeder_line.buf, w->feeder_line.len, &v) == 0) {
+				if (v > w->file_bytes)
+					w->moved_at = now_monotonic();
 				w->file_bytes = v;
+			}
 			else if (piece_parse_digest(w->feeder_line.buf, w->feeder_line.len,
 						    w->reader_digest) == 0)
 				;
@@ -3230,9 +3238,13 @@ finish_piece(struct sup *s, struct worker *w)
 		sp->failed++;
 		last_error_line(w, &reason);
 		/* Not fatal: the rsync that follows sends what this piece did not. */
-		log_warn("piece %d of a large file: ssh %s, reader %s%s%s", w->piece,
-			 ssh_status, spawn_status_text(w->feeder_status),
-			 reason.len ? ": " : "", reason.buf);
+		if (w->timed_out)
+			log_warn("piece %d of a large file: nothing moved for %u s (io_timeout), "
+				 "ended", w->piece, s->cfg->io_timeout);
+		else
+			log_warn("piece %d of a large file: ssh %s, reader %s%s%s", w->piece,
+				 ssh_status, spawn_status_text(w->feeder_status),
+				 reason.len ? ": " : "", reason.buf);
 		free(ssh_status);
 		strbuf_release(&reason);
 	}
@@ -3643,8 +3655,14 @@ signal_workers(struct sup *s, int sig)
 {
 	int i;
 
-	for (i = 0; i < s->nworkers; i++)
-		signal_worker(&s->workers[i], sig);
+	for (i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+
+		/* A piece that had to be killed: its far side may hold a session still. */
+		if (sig == SIGKILL && w->busy && !w->exited && w->kind == JOB_PIECE)
+			s->master_stuck = true;
+		signal_worker(w, sig);
+	}
 }
 
 
@@ -3812,8 +3830,11 @@ settle_stopped_workers(struct sup *s)
 
 			if (w->busy && w->stopped && !w->exited) {
 				left = true;
-				if (killed == false && now_monotonic() > deadline)
+				if (killed == false && now_monotonic() > deadline) {
 					kill(-w->sp.pid, SIGKILL);
+					if (w->kind == JOB_PIECE)
+						s->master_stuck = true;
+				}
 			}
 		}
 		if (!left)
@@ -4148,6 +4169,37 @@ fail_batch(struct sup *s, struct worker *w)
 }
 
 /*
+ * End the pieces that moved nothing for io_timeout seconds, as rsync's
+ * --timeout ends an rsync: a far side whose writer is stopped, or whose
+ * file system hangs, on a link that is alive. Neither end of a piece
+ * would notice: the reader waits on a full pipe, or for the far side's
+ * word once all was sent. The piece fails, and the rsync after the
+ * pieces (with its own --timeout) sends what it did not. The far side's
+ * writer may go on holding a session of the shared connection, which is
+ * then not kept for the next transfer (stop_master).
+ */
+static void
+end_stalled_pieces(struct sup *s)
+{
+	double now = now_monotonic();
+	int i;
+
+	if (s->cfg->io_timeout == 0)
+		return;
+	for (i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+
+		if (!w->busy || w->kind != JOB_PIECE || w->exited || w->timed_out ||
+		    now - w->moved_at < (double)s->cfg->io_timeout)
+			continue;
+		w->timed_out = true;
+		s->master_stuck = true;
+		/* The reader and the ssh of the piece: nothing of theirs to save. */
+		kill(-w->sp.pid, SIGKILL);
+	}
+}
+
+/*
  * Run jobs until there is nothing left (or, for a directory pass, until it
  * ends). Returns 0, or a negative code when the pass failed.
  */
@@ -4268,6 +4320,7 @@ run_loop(struct sup *s, enum job_kind pass)
 		for (i = 0; i < s->nworkers; i++)
 			if (s->workers[i].busy)
 				drain_worker(&s->workers[i]);
+		end_stalled_pieces(s);
 		reap_children(s);
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
