@@ -2470,37 +2470,28 @@ pieces_row_within(const char *row, int64_t transfer_id, const char *prefix)
 }
 
 /*
- * Run cmd on the far side with input on its stdin (a header, small
- * enough for a pipe to hold); its output is dropped. *status as from
- * waitpid.
+ * Run a remote shell command through the shared connection, input on its
+ * stdin, as remote_capture does: never for ever. A far side whose file
+ * system hangs under the pieces' check or rename is given io_timeout
+ * seconds from the command's last word (the check says one for every
+ * 64 MiB it reads), as rsync's --timeout gives an rsync; a stop signal
+ * ends it at once. SYNC_ERR_TIMEOUT when it was ended.
  */
 static int
 run_remote_input(struct sup *s, const char *cmd, const struct strbuf *input, int *status)
 {
+	struct spawn_limits lim = {
+		.idle_ms = (int)s->cfg->io_timeout * 1000, .stop = &got_stop_signal,
+		.die_with_parent = true,
+	};
 	struct strvec argv = STRVEC_INIT;
-	struct spawn sp;
-	int p[2], rc;
+	int rc;
 
 	*status = -1;
 	ssh_shell_argv(&s->target, cmd, &argv);
-	if ((rc = xpipe_cloexec(p)) < 0)
-		goto out;
-	if (write_all(p[1], input->buf, input->len) < 0) {
-		close(p[0]);
-		close(p[1]);
-		rc = SYNC_ERR_SYSTEM;
-		goto out;
-	}
-	close(p[1]);
-	memset(&sp, 0, sizeof sp);
-	sp.argv = (const char *const *)argv.v;
-	sp.stdin_fd = p[0];
-	sp.die_with_parent = true;
-	rc = spawn_start(&sp);
-	close(p[0]);
-	if (rc == SYNC_OK)
-		rc = spawn_wait(sp.pid, status);
-out:
+	rc = spawn_capture_limited((const char *const *)argv.v, input, status, NULL, NULL, &lim);
+	if (rc == SYNC_ERR_TIMEOUT)
+		s->master_stuck = true;
 	strvec_clear(&argv);
 	return rc;
 }
@@ -2940,17 +2931,22 @@ pieces_file_matches(struct sup *s)
 {
 	struct split *sp = &s->split;
 	struct strbuf header = STRBUF_INIT, cmd = STRBUF_INIT, esc = STRBUF_INIT;
-	int status;
+	int status, rc;
 	bool ok;
 
 	piece_paths(s, sp->unit.path, &header, NULL);
 	piece_check_command(s->pieces_suffix.buf, sp->size, sp->sums, sp->npieces, &cmd);
-	ok = run_remote_input(s, cmd.buf, &header, &status) == SYNC_OK && WIFEXITED(status) &&
-	     WEXITSTATUS(status) == 0;
+	rc = run_remote_input(s, cmd.buf, &header, &status);
+	ok = rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (!ok && !got_stop_signal) {
 		escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));
-		log_warn("'%s': its pieces' file on the far side is not what was sent (%s); "
-			 "checking it with rsync", esc.buf, spawn_status_text(status));
+		if (rc == SYNC_ERR_TIMEOUT)
+			log_warn("'%s': the far side read nothing of its pieces' file back "
+				 "for %u s (io_timeout); checking it with rsync", esc.buf,
+				 s->cfg->io_timeout);
+		else
+			log_warn("'%s': its pieces' file on the far side is not what was sent "
+				 "(%s); checking it with rsync", esc.buf, spawn_status_text(status));
 	}
 	strbuf_release(&header);
 	strbuf_release(&cmd);
