@@ -3531,9 +3531,19 @@ flush_progress(struct sup *s, bool force)
 		p[n].unit_id = sp->unit.id;
 		p[n].current_file = sp->unit.path;
 		p[n].file_bytes = got;
+		/*
+		 * What the readers sent is not yet there: it may wait in buffers
+		 * for a far side that does not take it. The file is whole only
+		 * when the far side said so of every piece and it is under its
+		 * name, and then it is no longer in flight: never 100% here,
+		 * and no time left of 0 for bytes sent but not acknowledged.
+		 */
 		p[n].file_percent = sp->size ? (int)(got * 100 / sp->size) : 0;
+		if (p[n].file_percent > 99)
+			p[n].file_percent = 99;
 		p[n].rate = elapsed > 0 ? (double)got / elapsed : 0;
-		p[n].eta = p[n].rate > 0 ? (int64_t)((double)(sp->size - got) / p[n].rate) : -1;
+		p[n].eta = p[n].rate > 0 && got < sp->size ?
+			   (int64_t)((double)(sp->size - got) / p[n].rate) : -1;
 		n++;
 	}
 	running_totals(s, &bytes, &files);
