@@ -5222,9 +5222,10 @@ finish:
 	 * does not (seen beside a stopped stale kept connection), its ssh is
 	 * ended after 2 s, and the far side lets go as the session closes (the
 	 * lock file may stay, to be taken by the next). Stopped by a signal:
-	 * after 1 s.
+	 * after 1 s. Ended so, it may hold a session of a kept connection.
 	 */
-	far_lock_release(&s.lock, got_stop_signal ? 1 : 2);
+	if (far_lock_release(&s.lock, got_stop_signal ? 1 : 2))
+		s.master_stuck = true;
 	stop_master(&s);
 	remove_tmpdir(&s);
 	*final = final_state(&s, &reason);
