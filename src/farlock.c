@@ -312,16 +312,24 @@ far_lock_reaped(struct far_lock *l, pid_t pid)
 	return false;
 }
 
-void
+bool
 far_lock_release(struct far_lock *l, double grace)
 {
+	bool forced = false;
+
 	/* The end of its input: the holder removes the file and lets go. */
 	if (l->beat_pid > 0) {
 		kill(l->beat_pid, SIGKILL);
 		spawn_wait_for(l->beat_pid, 5, NULL);
 		l->beat_pid = -1;
 	}
-	spawn_end(&l->ssh_pid, grace);
+	if (l->ssh_pid > 0 && spawn_wait_for(l->ssh_pid, grace, NULL))
+		l->ssh_pid = -1;
+	else if (l->ssh_pid > 0) {
+		/* The far side did not let go: its session may outlive our ssh. */
+		forced = true;
+		spawn_end(&l->ssh_pid, 0);
+	}
 	if (l->out_fd >= 0)
 		close(l->out_fd);
 	l->out_fd = -1;
@@ -331,6 +339,7 @@ far_lock_release(struct far_lock *l, double grace)
 	l->held = false;
 	free(l->where);
 	l->where = NULL;
+	return forced;
 }
 
 int

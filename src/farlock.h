@@ -89,9 +89,11 @@ bool far_lock_reaped(struct far_lock *l, pid_t pid);
 /*
  * Give the lock up and wait up to grace seconds until the far side has
  * (so that the next transfer finds it free), then end the holder's ssh;
- * frees l's contents.
+ * frees l's contents. True when the holder's ssh had to be ended so: the
+ * far side's holder may still hold a session of the connection it ran
+ * over, which is then not to be kept for another transfer.
  */
-void far_lock_release(struct far_lock *l, double grace);
+bool far_lock_release(struct far_lock *l, double grace);
 
 /*
  * The host of a request as ssh reaches it, for telling one request from

@@ -266,13 +266,17 @@ piece_writer_command(const char *suffix, uint64_t offset, uint64_t size, struct 
  * piece: the file has SIZE bytes, and each range, read back from the
  * file (all at once, in the background), has the digest its reader sent.
  * Any mismatch, or a dd or sha1sum that cannot, prints an x: exit 1.
+ * Each range is read 64 MiB at a time, with a dot on stderr after each,
+ * so that the caller can tell a long read from a file system that hangs.
  */
 static const char piece_check_script[] =
 	PIECE_PROLOGUE
 	"if [ -h \"$d\" ] || [ -h \"$f\" ]; then exit 1; fi; test -f \"$f\" || exit 1; "
 	"s=$(wc -c <\"$f\") && [ $s = \"$2\" ] || exit 1; shift 2; "
-	"r=$(while [ $# -ge 3 ]; do { h=$(dd bs=1M skip=\"$1\" count=\"$2\" "
-	"iflag=skip_bytes,count_bytes status=none <\"$f\" | sha1sum); "
+	"r=$(while [ $# -ge 3 ]; do { h=$(o=$1; e=$(($1 + $2)); while [ $o -lt $e ]; do "
+	"c=$((e - o)); [ $c -gt 67108864 ] && c=67108864; "
+	"dd bs=1M skip=\"$o\" count=\"$c\" iflag=skip_bytes,count_bytes status=none <\"$f\"; "
+	"echo . >&2; o=$((o + c)); done | sha1sum); "
 	"[ \"${h%% *}\" = \"$3\" ] || echo x; } & shift 3; done); [ -z \"$r\" ]";
 
 void

@@ -304,6 +304,8 @@ spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *
 		sp.die_with_parent = lim->die_with_parent;
 		if (lim->timeout_ms > 0)
 			deadline = now_ms() + lim->timeout_ms;
+		else if (lim->idle_ms > 0)
+			deadline = now_ms() + lim->idle_ms;
 	}
 	if (input && (in = sp.stdin_fd = input_fd(input)) < 0)
 		return SYNC_ERR_SYSTEM;
@@ -381,6 +383,9 @@ spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *
 				pfd[i].fd = -1;
 				continue;
 			}
+			/* Idle-bounded: what it says shows it is moving. */
+			if (lim && lim->timeout_ms <= 0 && lim->idle_ms > 0 && !ended)
+				deadline = now_ms() + lim->idle_ms;
 			if (sinks[i] && sinks[i]->len < 4096)
 				strbuf_add(sinks[i], buf, (size_t)n);
 		}

@@ -64,6 +64,7 @@ int spawn_capture(const char *const *argv, int *status, struct strbuf *out,
  */
 struct spawn_limits {
 	int timeout_ms;                     /* > 0: the deadline, from the start */
+	int idle_ms;                        /* > 0 (timeout_ms 0): from its last output */
 	const volatile sig_atomic_t *stop;  /* when set non-zero: end the child now */
 	bool die_with_parent;               /* SIGTERM the child if we die (Linux) */
 };

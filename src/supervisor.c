@@ -154,6 +154,8 @@ struct worker {
 	char reader_digest[PIECE_DIGEST_HEX + 1];  /* JOB_PIECE: of what the reader sent */
 	char piece_digest[PIECE_DIGEST_HEX + 1];   /* ... of what arrived, by the far side */
 	int piece_written;            /* ... the remote dd's status, -1 until said */
+	double moved_at;              /* ... when it last moved: data read, or the far side spoke */
+	bool timed_out;               /* ... ended by us: it did not for io_timeout seconds */
 	bool settles;                 /* JOB_UNIT: the last rsync, it settles the directories */
 	bool settles_itself;          /* ... as rsync's implied directories, no closing command */
 	bool carries_mkdir;           /* JOB_CHECK: it makes the directories first */
@@ -1506,6 +1508,7 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 						 &w->piece_written) == 0 ||
 			     piece_parse_digest(w->err_line.buf, w->err_line.len,
 						w->piece_digest) == 0)) {
+				w->moved_at = now_monotonic();
 				strbuf_reset(&w->err_line);
 				continue;
 			}
@@ -2477,37 +2480,28 @@ pieces_row_within(const char *row, int64_t transfer_id, const char *prefix)
 }
 
 /*
- * Run cmd on the far side with input on its stdin (a header, small
- * enough for a pipe to hold); its output is dropped. *status as from
- * waitpid.
+ * Run a remote shell command through the shared connection, input on its
+ * stdin, as remote_capture does: never for ever. A far side whose file
+ * system hangs under the pieces' check or rename is given io_timeout
+ * seconds from the command's last word (the check says one for every
+ * 64 MiB it reads), as rsync's --timeout gives an rsync; a stop signal
+ * ends it at once. SYNC_ERR_TIMEOUT when it was ended.
  */
 static int
 run_remote_input(struct sup *s, const char *cmd, const struct strbuf *input, int *status)
 {
+	struct spawn_limits lim = {
+		.idle_ms = (int)s->cfg->io_timeout * 1000, .stop = &got_stop_signal,
+		.die_with_parent = true,
+	};
 	struct strvec argv = STRVEC_INIT;
-	struct spawn sp;
-	int p[2], rc;
+	int rc;
 
 	*status = -1;
 	ssh_shell_argv(&s->target, cmd, &argv);
-	if ((rc = xpipe_cloexec(p)) < 0)
-		goto out;
-	if (write_all(p[1], input->buf, input->len) < 0) {
-		close(p[0]);
-		close(p[1]);
-		rc = SYNC_ERR_SYSTEM;
-		goto out;
-	}
-	close(p[1]);
-	memset(&sp, 0, sizeof sp);
-	sp.argv = (const char *const *)argv.v;
-	sp.stdin_fd = p[0];
-	sp.die_with_parent = true;
-	rc = spawn_start(&sp);
-	close(p[0]);
-	if (rc == SYNC_OK)
-		rc = spawn_wait(sp.pid, status);
-out:
+	rc = spawn_capture_limited((const char *const *)argv.v, input, status, NULL, NULL, &lim);
+	if (rc == SYNC_ERR_TIMEOUT)
+		s->master_stuck = true;
 	strvec_clear(&argv);
 	return rc;
 }
@@ -2787,6 +2781,8 @@ start_piece(struct sup *s, struct worker *w)
 	w->feeder_err = reader.err_fd;
 	w->reader_digest[0] = w->piece_digest[0] = '\0';
 	w->piece_written = -1;
+	w->moved_at = now_monotonic();
+	w->timed_out = false;
 	w->settles = false;
 	s->dirs_settled = false;
 	w->file_bytes = 0;
@@ -2808,8 +2804,11 @@ take_feeder_output(struct worker *w, const char *buf, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\r' || buf[i] == '\n') {
-			if (piece_parse_progress(w->feeder_line.buf, w->feeder_line.len, &v) == 0)
+			if (piece_parse_progress(w->feeder_line.buf, w->feeder_line.len, &v) == 0) {
+				if (v > w->file_bytes)
+					w->moved_at = now_monotonic();
 				w->file_bytes = v;
+			}
 			else if (piece_parse_digest(w->feeder_line.buf, w->feeder_line.len,
 						    w->reader_digest) == 0)
 				;
@@ -2942,17 +2941,22 @@ pieces_file_matches(struct sup *s)
 {
 	struct split *sp = &s->split;
 	struct strbuf header = STRBUF_INIT, cmd = STRBUF_INIT, esc = STRBUF_INIT;
-	int status;
+	int status, rc;
 	bool ok;
 
 	piece_paths(s, sp->unit.path, &header, NULL);
 	piece_check_command(s->pieces_suffix.buf, sp->size, sp->sums, sp->npieces, &cmd);
-	ok = run_remote_input(s, cmd.buf, &header, &status) == SYNC_OK && WIFEXITED(status) &&
-	     WEXITSTATUS(status) == 0;
+	rc = run_remote_input(s, cmd.buf, &header, &status);
+	ok = rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (!ok && !got_stop_signal) {
 		escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));
-		log_warn("'%s': its pieces' file on the far side is not what was sent (%s); "
-			 "checking it with rsync", esc.buf, spawn_status_text(status));
+		if (rc == SYNC_ERR_TIMEOUT)
+			log_warn("'%s': the far side read nothing of its pieces' file back "
+				 "for %u s (io_timeout); checking it with rsync", esc.buf,
+				 s->cfg->io_timeout);
+		else
+			log_warn("'%s': its pieces' file on the far side is not what was sent "
+				 "(%s); checking it with rsync", esc.buf, spawn_status_text(status));
 	}
 	strbuf_release(&header);
 	strbuf_release(&cmd);
@@ -3250,9 +3254,13 @@ finish_piece(struct sup *s, struct worker *w)
 		sp->failed++;
 		last_error_line(w, &reason);
 		/* Not fatal: the rsync that follows sends what this piece did not. */
-		log_warn("piece %d of a large file: ssh %s, reader %s%s%s", w->piece,
-			 ssh_status, spawn_status_text(w->feeder_status),
-			 reason.len ? ": " : "", reason.buf);
+		if (w->timed_out)
+			log_warn("piece %d of a large file: nothing moved for %u s (io_timeout), "
+				 "ended", w->piece, s->cfg->io_timeout);
+		else
+			log_warn("piece %d of a large file: ssh %s, reader %s%s%s", w->piece,
+				 ssh_status, spawn_status_text(w->feeder_status),
+				 reason.len ? ": " : "", reason.buf);
 		free(ssh_status);
 		strbuf_release(&reason);
 	}
@@ -3546,9 +3554,19 @@ flush_progress(struct sup *s, bool force)
 		p[n].unit_id = sp->unit.id;
 		p[n].current_file = sp->unit.path;
 		p[n].file_bytes = got;
+		/*
+		 * What the readers sent is not yet there: it may wait in buffers
+		 * for a far side that does not take it. The file is whole only
+		 * when the far side said so of every piece and it is under its
+		 * name, and then it is no longer in flight: never 100% here,
+		 * and no time left of 0 for bytes sent but not acknowledged.
+		 */
 		p[n].file_percent = sp->size ? (int)(got * 100 / sp->size) : 0;
+		if (p[n].file_percent > 99)
+			p[n].file_percent = 99;
 		p[n].rate = elapsed > 0 ? (double)got / elapsed : 0;
-		p[n].eta = p[n].rate > 0 ? (int64_t)((double)(sp->size - got) / p[n].rate) : -1;
+		p[n].eta = p[n].rate > 0 && got < sp->size ?
+			   (int64_t)((double)(sp->size - got) / p[n].rate) : -1;
 		n++;
 	}
 	running_totals(s, &bytes, &files);
@@ -3666,8 +3684,14 @@ signal_workers(struct sup *s, int sig)
 {
 	int i;
 
-	for (i = 0; i < s->nworkers; i++)
-		signal_worker(&s->workers[i], sig);
+	for (i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+
+		/* A piece that had to be killed: its far side may hold a session still. */
+		if (sig == SIGKILL && w->busy && !w->exited && w->kind == JOB_PIECE)
+			s->master_stuck = true;
+		signal_worker(w, sig);
+	}
 }
 
 
@@ -3835,8 +3859,11 @@ settle_stopped_workers(struct sup *s)
 
 			if (w->busy && w->stopped && !w->exited) {
 				left = true;
-				if (killed == false && now_monotonic() > deadline)
+				if (killed == false && now_monotonic() > deadline) {
 					kill(-w->sp.pid, SIGKILL);
+					if (w->kind == JOB_PIECE)
+						s->master_stuck = true;
+				}
 			}
 		}
 		if (!left)
@@ -4171,6 +4198,37 @@ fail_batch(struct sup *s, struct worker *w)
 }
 
 /*
+ * End the pieces that moved nothing for io_timeout seconds, as rsync's
+ * --timeout ends an rsync: a far side whose writer is stopped, or whose
+ * file system hangs, on a link that is alive. Neither end of a piece
+ * would notice: the reader waits on a full pipe, or for the far side's
+ * word once all was sent. The piece fails, and the rsync after the
+ * pieces (with its own --timeout) sends what it did not. The far side's
+ * writer may go on holding a session of the shared connection, which is
+ * then not kept for the next transfer (stop_master).
+ */
+static void
+end_stalled_pieces(struct sup *s)
+{
+	double now = now_monotonic();
+	int i;
+
+	if (s->cfg->io_timeout == 0)
+		return;
+	for (i = 0; i < s->nworkers; i++) {
+		struct worker *w = &s->workers[i];
+
+		if (!w->busy || w->kind != JOB_PIECE || w->exited || w->timed_out ||
+		    now - w->moved_at < (double)s->cfg->io_timeout)
+			continue;
+		w->timed_out = true;
+		s->master_stuck = true;
+		/* The reader and the ssh of the piece: nothing of theirs to save. */
+		kill(-w->sp.pid, SIGKILL);
+	}
+}
+
+/*
  * Run jobs until there is nothing left (or, for a directory pass, until it
  * ends). Returns 0, or a negative code when the pass failed.
  */
@@ -4291,6 +4349,7 @@ run_loop(struct sup *s, enum job_kind pass)
 		for (i = 0; i < s->nworkers; i++)
 			if (s->workers[i].busy)
 				drain_worker(&s->workers[i]);
+		end_stalled_pieces(s);
 		reap_children(s);
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
@@ -5186,9 +5245,10 @@ finish:
 	 * does not (seen beside a stopped stale kept connection), its ssh is
 	 * ended after 2 s, and the far side lets go as the session closes (the
 	 * lock file may stay, to be taken by the next). Stopped by a signal:
-	 * after 1 s.
+	 * after 1 s. Ended so, it may hold a session of a kept connection.
 	 */
-	far_lock_release(&s.lock, got_stop_signal ? 1 : 2);
+	if (far_lock_release(&s.lock, got_stop_signal ? 1 : 2))
+		s.master_stuck = true;
 	stop_master(&s);
 	remove_tmpdir(&s);
 	*final = final_state(&s, &reason);

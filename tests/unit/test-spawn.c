@@ -176,6 +176,23 @@ main(void)
 		strbuf_release(&cap);
 	}
 	/*
+	 * Bounded by silence: a child that keeps saying something runs past
+	 * idle_ms, one that falls silent is ended idle_ms after its last word
+	 * (the pieces' check on a far side whose file system hangs).
+	 */
+	{
+		const char *talks[] = { "sh", "-c", "for i in 1 2 3 4 5 6 7 8; do echo . >&2; "
+					"sleep 0.2; done", NULL };
+		const char *stops[] = { "sh", "-c", "echo . >&2; sleep 30", NULL };
+		struct spawn_limits lim = { .idle_ms = 1000 };
+
+		CHECK_INT(spawn_capture_limited(talks, NULL, &status, NULL, NULL, &lim), SYNC_OK);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		CHECK_INT(spawn_capture_limited(stops, NULL, &status, NULL, NULL, &lim),
+			  SYNC_ERR_TIMEOUT);
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+	}
+	/*
 	 * Its end counts, not its pipes': ssh's ControlMaster holds a killed
 	 * client's pipes while the remote command runs (here: a child that
 	 * outlives it holds them).
