@@ -60,6 +60,36 @@ command -v pgrep >/dev/null || skip "pgrep is not installed"
 T=$(mktemp -d /tmp/scow-sync-test.XXXXXX) || exit 99
 KEEP_TEST_DIR=${KEEP_TEST_DIR:-0}
 
+# Run one SQL statement on the test user's store, committed; print its rows,
+# fields separated by spaces.
+store_sql() {
+	python3 - "$HOME/scow/.scow-sync/scow-sync.db" "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=15)
+cur = db.execute(sys.argv[2])
+db.commit()
+for row in cur.fetchall():
+    print(*row)
+PY
+}
+
+# The far side's processes (descendants of this test's sshd) whose command
+# line matches the pattern $1 (pgrep -f).
+far_procs() {
+	local p q sshd_pid
+	sshd_pid=$(cat "$T/sshd.pid")
+	for p in $(pgrep -f -- "$1"); do
+		q=$p
+		while [ "$q" -gt 1 ]; do
+			[ "$q" = "$sshd_pid" ] && { echo "$p"; break; }
+			q=$(awk '{print $4}' "/proc/$q/stat" 2>/dev/null) || break
+		done
+	done
+}
+
+# The connections kept for later transfers (keep_connection), by their ssh.
+kept_masters() { pgrep -f -- "ControlPersist=[1-9].*$T|$T.*ControlPersist=[1-9]"; }
+
 # PIDs of processes of this test: those that name $T in their arguments,
 # and the test's own scow-sync processes, whose environment names it (the
 # test's HOME): a supervisor writes a neutral title over its arguments.

@@ -4,16 +4,7 @@
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 db=$HOME/scow/.scow-sync/scow-sync.db
-sql() {
-	python3 - "$db" "$1" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1], timeout=15)
-cur = db.execute(sys.argv[2])
-db.commit()
-for row in cur.fetchall():
-    print(*row)
-PY
-}
+sql() { store_sql "$1"; }
 
 # The schema of query --json, checked field by field; prints "id state" lines.
 check_json() {

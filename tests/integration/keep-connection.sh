@@ -12,7 +12,6 @@ sockets=$TMPDIR/scow-sync-$(id -u)
 make_ssh_counter
 export SCOW_SYNC_SSH=$T/ssh-count
 masters() { masters_started; }
-kept_masters() { pgrep -f -- "ControlPersist=[1-9].*$T|$T.*ControlPersist=[1-9]"; }
 no_kept() { [ -z "$(kept_masters)" ]; }
 
 src=$T/src/data

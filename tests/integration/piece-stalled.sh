@@ -21,20 +21,7 @@ export SCOW_SYNC_SPLIT_MIB=1 SCOW_SYNC_WORKERS=2 SCOW_SYNC_IO_TIMEOUT=3
 export SCOW_SYNC_KEEP_CONNECTION=60 TMPDIR=$T/tmp
 mkdir -p "$TMPDIR"
 log=$HOME/scow/.scow-sync/scow-sync.log
-sshd_pid=$(cat "$T/sshd.pid")
-kept_masters() { pgrep -f -- "ControlPersist=[1-9].*$T|$T.*ControlPersist=[1-9]"; }
 
-# The far side's processes (our sshd's descendants) whose command line has $1.
-far_procs() {
-	local p q
-	for p in $(pgrep -f -- "$1"); do
-		q=$p
-		while [ "$q" -gt 1 ]; do
-			[ "$q" = "$sshd_pid" ] && { echo "$p"; break; }
-			q=$(awk '{print $4}' "/proc/$q/stat" 2>/dev/null) || break
-		done
-	done
-}
 # The pieces' writers: the dd that writes into the pieces' file.
 far_dds() { far_procs '^dd bs=1M seek=.* conv=notrunc'; }
 stopped=

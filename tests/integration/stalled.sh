@@ -12,19 +12,9 @@
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 log=$HOME/scow/.scow-sync/scow-sync.log
-sshd_pid=$(cat "$T/sshd.pid")
 
-# The rsync servers our sshd runs (the far side), by their ancestry.
-far_rsyncs() {
-	local p q
-	for p in $(pgrep -x rsync); do
-		q=$p
-		while [ "$q" -gt 1 ]; do
-			[ "$q" = "$sshd_pid" ] && { echo "$p"; break; }
-			q=$(awk '{print $4}' "/proc/$q/stat" 2>/dev/null) || break
-		done
-	done
-}
+# The rsync servers our sshd runs (the far side).
+far_rsyncs() { far_procs '^rsync --server'; }
 
 # (b) and (c) first: after (a), the far side's answer is known, and the
 # first rsync makes the directories, with no command of its own.
