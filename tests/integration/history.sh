@@ -3,7 +3,6 @@
 # terminated and interrupted transfers; the legacy query stays as it was.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
-db=$HOME/scow/.scow-sync/scow-sync.db
 sql() { store_sql "$1"; }
 
 # The schema of query --json, checked field by field; prints "id state" lines.
