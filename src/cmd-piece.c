@@ -29,6 +29,7 @@
 #include "util.h"
 
 #define READ_CHUNK (256 * 1024)
+#define CHUNK_MIN 512          /* bytes: a block under the slowest rate limit */
 #define INPUT_MAX (64 * 1024)   /* the path and the header: what a pipe holds */
 #define REPORT_INTERVAL 0.5   /* seconds */
 
@@ -90,6 +91,7 @@ cmd_read_piece(int argc, char **argv)
 {
 	unsigned long long off, len, kib;
 	uint64_t done = 0;
+	size_t chunk = READ_CHUNK;
 	double start, last_report = 0;
 	EVP_MD_CTX *md = NULL;
 	struct strbuf in = STRBUF_INIT;
@@ -127,9 +129,16 @@ cmd_read_piece(int argc, char **argv)
 		EVP_MD_CTX_free(md);
 		md = NULL;   /* sent unchecked: rsync checks the file */
 	}
+	/*
+	 * Under a rate limit, blocks of a quarter of a second's worth: a piece
+	 * reports progress several times a second however slow its limit, and
+	 * is never taken for one the far side stopped (io_timeout).
+	 */
+	if (kib && kib * 1024 / 4 < chunk)
+		chunk = kib * 1024 / 4 > CHUNK_MIN ? kib * 1024 / 4 : CHUNK_MIN;
 	start = now_monotonic();
 	while (done < len) {
-		size_t want = len - done < READ_CHUNK ? (size_t)(len - done) : READ_CHUNK;
+		size_t want = len - done < chunk ? (size_t)(len - done) : chunk;
 		ssize_t n = pread(fd, buf, want, (off_t)(off + done));
 		double now;
 

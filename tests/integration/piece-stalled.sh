@@ -14,7 +14,9 @@
 #      ended instead: the stopped dd still holds a session of it;
 #  (d) the same when the far side's lock holder does not let go at the
 #      end of a transfer (stopped): its ssh is ended, and the connection
-#      it ran over is not kept either.
+#      it ran over is not kept either;
+#  (e) a healthy piece under a slow rate limit is not taken for a stalled
+#      one.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 export SCOW_SYNC_SPLIT_MIB=1 SCOW_SYNC_WORKERS=2 SCOW_SYNC_IO_TIMEOUT=3
@@ -91,4 +93,19 @@ wait_for 5 eval '[ -z "$(kept_masters)" ]' ||
 	fail "(d) a connection is kept while a stopped lock holder holds a session of it"
 cont_stopped
 no_processes_left || fail "(d) processes left after the far side went on"
+
+# (e) A healthy piece under a rate limit slow enough that one block of a
+# full size (256 KiB at 100 KiB/s) would take longer than io_timeout: it
+# reports as it goes, and is not taken for a stalled one.
+mkdir -p "$T/src/e"
+head -c 2097152 /dev/urandom >"$T/src/e/big"
+id=$(SCOW_SYNC_IO_TIMEOUT=2 SCOW_SYNC_BWLIMIT=100 scow-sync start -a "$SSH_HOST" -u "$SSH_USER" \
+	-p "$SSHD_PORT" -k "$SSH_KEY" -s "$T/src/e" -d "$T/dst-e" -m 2) || fail "(e) start exited $?"
+wait_for 60 transfer_ended "$id" || fail "(e) the transfer did not end"
+[ "$(transfer_state "$id")" = done ] || fail "(e) the transfer is $(transfer_state "$id")"
+grep -q "\[$id\] info: 'e/big': 2097152 bytes in 2 pieces" "$log" ||
+	fail "(e) the file did not move in 2 pieces"
+grep -q "\[$id\] warning: piece .* nothing moved" "$log" &&
+	fail "(e) a healthy piece under a rate limit was ended as stalled"
+cmp -s "$T/src/e/big" "$T/dst-e/e/big" || fail "(e) the copy differs"
 finish
