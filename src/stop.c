@@ -202,6 +202,9 @@ stop_orphan(struct store *st, const struct transfer *t, bool signalled, const st
 	store_units_reset_running(st, t->id);
 	r->by_us = true;
 	*result = stop_clean(st, t, env, r);
+	/* It is stopped, recorded so: what could not be cleaned is what is left. */
+	if (*result == STOP_FAILED)
+		*result = STOP_DONE_UNCLEAN;
 	return SYNC_OK;
 }
 
@@ -232,6 +235,8 @@ stop_transfer(struct store *st, int64_t id, const struct stop_env *env, struct s
 					stop_end_session(&t, NULL);
 				r->by_us = requested;
 				result = stop_clean(st, &t, env, r);
+				if (result == STOP_FAILED && requested)
+					result = STOP_DONE_UNCLEAN;   /* stopped by us */
 			} else {
 				r->state = t.state;
 				result = STOP_ENDED_FIRST;

@@ -2054,7 +2054,8 @@ store_leftovers_list(struct store *st, int64_t transfer_id, const char *prefix,
 }
 
 int
-store_progress_write(struct store *st, const struct unit_progress *p, size_t n)
+store_progress_write(struct store *st, const struct unit_progress *p, size_t n,
+		     const struct transfer_totals *totals)
 {
 	sqlite3_stmt *stmt = NULL;
 	int64_t now = now_wall();
@@ -2062,7 +2063,8 @@ store_progress_write(struct store *st, const struct unit_progress *p, size_t n)
 	int rc;
 
 	if (n == 0)
-		return SYNC_OK;
+		return totals ? store_transfer_set_totals(st, totals->transfer_id, totals->bytes_done,
+							  totals->files_done) : SYNC_OK;
 	if ((rc = store_begin(st)) < 0)
 		return rc;
 	if ((rc = prepare(st, "UPDATE units SET cur_file = ?, cur_bytes = ?, cur_percent = ?, "
@@ -2086,6 +2088,10 @@ store_progress_write(struct store *st, const struct unit_progress *p, size_t n)
 		}
 	}
 	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (totals && (rc = store_transfer_set_totals(st, totals->transfer_id, totals->bytes_done,
+						      totals->files_done)) < 0)
+		goto fail;
 	return store_commit(st);
 fail:
 	sqlite3_finalize(stmt);

@@ -367,8 +367,19 @@ int store_leftover_exists(struct store *st, int64_t transfer_id, const char *pat
 int store_leftovers_list(struct store *st, int64_t transfer_id, const char *prefix,
 			 struct strvec *out);
 
-/* Write the live progress of n units in one transaction. */
-int store_progress_write(struct store *st, const struct unit_progress *p, size_t n);
+/* A transfer's totals, written with its units' progress. */
+struct transfer_totals {
+	int64_t transfer_id;
+	uint64_t bytes_done, files_done;
+};
+
+/*
+ * Write the live progress of n units, and the transfer's totals (as
+ * store_transfer_set_totals; NULL: none), in one transaction: a reader
+ * never sees the one without the other.
+ */
+int store_progress_write(struct store *st, const struct unit_progress *p, size_t n,
+			 const struct transfer_totals *totals);
 
 /* One row of the legacy query: a file being moved right now. */
 struct live_file {

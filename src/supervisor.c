@@ -709,7 +709,8 @@ remote_capture(struct sup *s, const char *const *argv, const struct strbuf *inpu
 	};
 	int rc = spawn_capture_limited(argv, input, status, out, err, &lim);
 
-	if (rc == SYNC_ERR_TIMEOUT)
+	/* Ended at its deadline, not by a stop: the far side may still hold the session. */
+	if (rc == SYNC_ERR_TIMEOUT && !got_stop_signal)
 		s->master_stuck = true;
 	return rc;
 }
@@ -2500,7 +2501,7 @@ run_remote_input(struct sup *s, const char *cmd, const struct strbuf *input, int
 	*status = -1;
 	ssh_shell_argv(&s->target, cmd, &argv);
 	rc = spawn_capture_limited((const char *const *)argv.v, input, status, NULL, NULL, &lim);
-	if (rc == SYNC_ERR_TIMEOUT)
+	if (rc == SYNC_ERR_TIMEOUT && !got_stop_signal)
 		s->master_stuck = true;
 	strvec_clear(&argv);
 	return rc;
@@ -3505,6 +3506,7 @@ running_totals(struct sup *s, uint64_t *bytes, uint64_t *files)
 static void
 flush_progress(struct sup *s, bool force)
 {
+	struct transfer_totals totals;
 	struct unit_progress *p;
 	double now = now_monotonic();
 	uint64_t bytes, files;
@@ -3570,8 +3572,10 @@ flush_progress(struct sup *s, bool force)
 		n++;
 	}
 	running_totals(s, &bytes, &files);
-	if (store_progress_write(s->st, p, n) < 0 ||
-	    store_transfer_set_totals(s->st, s->t.id, bytes, files) < 0)
+	totals.transfer_id = s->t.id;
+	totals.bytes_done = bytes;
+	totals.files_done = files;
+	if (store_progress_write(s->st, p, n, &totals) < 0)
 		log_warn("cannot record progress: %s", store_errmsg(s->st));
 	free(p);
 }

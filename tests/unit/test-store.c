@@ -165,7 +165,7 @@ test_totals(const char *base)
 	{
 		struct unit_progress p = { u2, "s/b/f", 700, 35, 50.0, 5, 300, 1 };
 
-		CHECK_INT(store_progress_write(st, &p, 1), SYNC_OK);
+		CHECK_INT(store_progress_write(st, &p, 1, NULL), SYNC_OK);
 	}
 	CHECK_SIZES(st, t.id, 2, 2, 0, 0, 0, 16, 32100);
 	CHECK_INT(store_transfer_sizes(st, t.id, &sz), SYNC_OK);
@@ -330,7 +330,7 @@ main(void)
 	{
 		struct unit_progress p = { u1, "run/a", 1000, 50, 10.0, 5, 0, 0 };
 
-		CHECK_INT(store_progress_write(st, &p, 1), SYNC_OK);
+		CHECK_INT(store_progress_write(st, &p, 1, NULL), SYNC_OK);
 	}
 	CHECK_INT(store_live_foreach(st, collect_live, &live), SYNC_OK);
 	{
@@ -485,7 +485,7 @@ main(void)
 		{
 			struct unit_progress p = { ub, "resume/b/big", 10, 1, 1.0, 5, 0, 0 };
 
-			CHECK_INT(store_progress_write(st, &p, 1), SYNC_OK);
+			CHECK_INT(store_progress_write(st, &p, 1, NULL), SYNC_OK);
 		}
 		CHECK_INT(store_unit_set_state(st, uc, UNIT_FAILED, 3, "disk"), SYNC_OK);
 		/* "resume/c" excludes resume/c and below, not its neighbour c2. */
@@ -500,6 +500,20 @@ main(void)
 		CHECK_INT(store_transfer_done_totals(st, r.id, &bytes, &files), SYNC_OK);
 		CHECK_INT(bytes, 4096 + 3000);
 		CHECK_INT(files, 2);
+		/* Written with the units' progress, in its transaction; never lower either. */
+		{
+			struct unit_progress p = { ub, "resume/b/big", 20, 2, 1.0, 5, 0, 0 };
+			struct transfer_totals tot = { r.id, 4096 + 5000, 3 };
+
+			CHECK_INT(store_progress_write(st, &p, 1, &tot), SYNC_OK);
+			CHECK_INT(store_transfer_done_totals(st, r.id, &bytes, &files), SYNC_OK);
+			CHECK_INT(bytes, 4096 + 5000);
+			CHECK_INT(files, 3);
+			tot.bytes_done = 1;
+			CHECK_INT(store_progress_write(st, NULL, 0, &tot), SYNC_OK);
+			CHECK_INT(store_transfer_done_totals(st, r.id, &bytes, &files), SYNC_OK);
+			CHECK_INT(bytes, 4096 + 5000);
+		}
 
 		/* Leftovers: recorded ones and the files of running units. */
 		CHECK_INT(store_leftover_add(st, r.id, "resume/c2"), SYNC_OK);
