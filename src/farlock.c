@@ -22,8 +22,10 @@
 /*
  * The holder, for sh -c: one line without '!' or '\'', since it travels
  * single-quoted through the remote user's login shell (csh, perhaps). It
- * reads DEST, NAME and TAG as the first three lines of its input, not from
- * its command line, which any user of either host may read. It makes the destination and its private area (0700,
+ * reads DEST, NAME, TAG and MAKE as the first four lines of its input, not
+ * from its command line, which any user of either host may read. It makes
+ * the destination (unless MAKE is 0: then "//absent" when there is none)
+ * and its private area (0700,
  * never through a link), says where the destination is ("//dest PATH")
  * and whether it made it ("//made 1"), then takes the lock: "//locked"
  * and it holds it while heartbeats come; "//busy TAG" (exit 75) when
@@ -32,7 +34,9 @@
  * is still the one under that name, not one a holder removed meanwhile.
  */
 static const char holder_script[] =
-	"IFS= read -r d && IFS= read -r n && IFS= read -r g || exit 6; m=0; if [ -d \"$d\" ]; then :; else mkdir -p -- \"$d\" || exit 3; m=1; fi; "
+	"IFS= read -r d && IFS= read -r n && IFS= read -r g && IFS= read -r c || exit 6; m=0; "
+	"if [ -d \"$d\" ]; then :; elif [ \"$c\" = 0 ]; then echo //absent; exit 0; "
+	"else mkdir -p -- \"$d\" || exit 3; m=1; fi; "
 	"cd -- \"$d\" || exit 3; w=$(pwd -P) || exit 3; "
 	"printf \"//dest %s\\n//made %s\\n\" \"$w\" \"$m\"; "
 	"p=.scow-sync-partial; mkdir -m 700 -- \"$p\" 2>/dev/null; "
@@ -148,7 +152,7 @@ far_lock_begin(struct far_lock *l, const struct ssh_target *t, const char *dest,
 	long max_fd = sysconf(_SC_OPEN_MAX);
 
 	msg[0] = '\0';
-	l->held = l->made = l->no_destination = false;
+	l->held = l->made = l->no_destination = l->absent = false;
 	free(l->where);
 	l->where = NULL;
 	if (pipe2(beat, O_CLOEXEC) < 0) {
@@ -159,7 +163,7 @@ far_lock_begin(struct far_lock *l, const struct ssh_target *t, const char *dest,
 	{
 		struct strbuf head = STRBUF_INIT;
 
-		strbuf_addf(&head, "%s\n%s\n%s\n", dest, name, tag);
+		strbuf_addf(&head, "%s\n%s\n%s\n%d\n", dest, name, tag, l->keep_absent ? 0 : 1);
 		if (write_all(beat[1], head.buf, head.len) < 0) {
 			snprintf(msg, msglen, "cannot write to a pipe: %s", strerror(errno));
 			strbuf_release(&head);
@@ -249,6 +253,11 @@ far_lock_answer(struct far_lock *l, int timeout, char *msg, size_t msglen)
 		snprintf(msg, msglen, "%s", esc.len ? esc.buf : "another transfer");
 		free(v);
 		rc = SYNC_ERR_EXISTS;
+	} else if (strstr(out.buf, "//absent\n")) {
+		/* Asked not to make it: nothing there to lock, nor to clean. */
+		l->absent = true;
+		snprintf(msg, msglen, "the destination does not exist");
+		rc = SYNC_OK;
 	} else if (strstr(out.buf, "//nolock\n")) {
 		snprintf(msg, msglen, "the far side has no flock(1), or no private directory "
 			 "can be made in the destination");

@@ -53,10 +53,12 @@ struct far_lock {
 	bool held;
 	bool made;              /* the command created the destination */
 	bool no_destination;    /* it failed: the destination cannot be made or entered */
+	bool keep_absent;       /* set by the caller: do not make a missing destination */
+	bool absent;            /* so it was: nothing locked (SYNC_OK, held false) */
 	char *where;            /* the destination, absolute on the far side, or NULL */
 	const volatile sig_atomic_t *stop;  /* when set: stop waiting for an answer */
 };
-#define FAR_LOCK_INIT { -1, -1, -1, -1, false, false, false, NULL, NULL }
+#define FAR_LOCK_INIT { -1, -1, -1, -1, false, false, false, false, false, NULL, NULL }
 
 /*
  * Take the lock for dest/name on t's host, tag (a line naming this

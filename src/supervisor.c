@@ -4682,6 +4682,19 @@ supervisor_far_host(const struct supervisor_config *cfg, const char *user, const
 	return r;
 }
 
+/* Forget the leftovers of a transfer at or below prefix (all: NULL) without removing them. */
+static void
+forget_leftovers_below(struct store *st, int64_t id, const char *prefix)
+{
+	struct strvec left = STRVEC_INIT;
+	size_t i;
+
+	if (store_leftovers_list(st, id, prefix, &left) == SYNC_OK)
+		for (i = 0; i < left.nr; i++)
+			store_leftover_remove(st, id, left.v[i]);
+	strvec_clear(&left);
+}
+
 /*
  * Remove the leftovers at or below prefix (all: NULL) over a connection of
  * our own, holding the far side's lock on the destination meanwhile: a
@@ -4709,6 +4722,8 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 		char *mine = xasprintf("transfer %lld on node %s (", (long long)t->id,
 				       proc_node_self()->host);
 
+		/* A destination removed meanwhile is not made again for the cleanup. */
+		lock.keep_absent = true;
 		rc = far_lock_take(&lock, &target, t->destination, name, tag, CONNECT_TIMEOUT + 30,
 				   msg, sizeof msg);
 		free(tag);
@@ -4727,21 +4742,21 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 		}
 		free(mine);
 		if (rc == SYNC_ERR_EXISTS) {
-			struct strvec left = STRVEC_INIT;
-			size_t i;
-
 			log_warn("the destination is being written by %s: the partial data of "
 				 "transfer %lld there is left to it", msg, (long long)t->id);
-			if (store_leftovers_list(st, t->id, prefix, &left) == SYNC_OK)
-				for (i = 0; i < left.nr; i++)
-					store_leftover_remove(st, t->id, left.v[i]);
-			strvec_clear(&left);
+			forget_leftovers_below(st, t->id, prefix);
 			rc = SYNC_OK;
 			goto out;
 		}
 		if (rc < 0) {
 			log_warn("cannot lock the destination on the far side for the cleanup: %s",
 				 msg);
+			goto out;
+		}
+		/* Gone, and the partial data in it: nothing is left to remove. */
+		if (lock.absent) {
+			log_info("the destination is gone from the far side: nothing to clean");
+			forget_leftovers_below(st, t->id, prefix);
 			goto out;
 		}
 	}

@@ -10,7 +10,9 @@
 #    stopped); once the link is back,
 #    terminate --id cleans it;
 #  - the supervisor hangs (SIGSTOP): terminate kills it, and nothing of the
-#    transfer runs any more when terminate returns.
+#    transfer runs any more when terminate returns;
+#  - the destination was removed before the cleanup could run: the cleanup
+#    does not make it again.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 start_relay
@@ -201,4 +203,21 @@ left=$(test_processes)
 [ -z "$left" ] || fail "(e) still running when terminate returned: $(ps -o args= -p "${left//$'\n'/,}")"
 [ "$(transfer_state "$id")" = terminated ] || fail "(e) transfer is $(transfer_state "$id")"
 [ -z "$(debris "$T/dste")" ] || fail "(e) debris left: $(debris "$T/dste")"
+
+# (g) stopped with the link down, then the user removes the destination:
+# the cleanup once the link is back finds nothing to remove, and makes no
+# empty destination again.
+src=$T/src/g
+mkdir -p "$src"
+head -c 3000000 /dev/urandom > "$src/f"
+id=$(start "$src" "$T/dstg/sub" "$RELAY_PORT" -m 1) || fail "start (g) exited $?"
+wait_for 30 moving "$src/f" || fail "(g) f never got under way"
+terminate_link_down "$src" g
+[ -n "$(debris "$T/dstg")" ] || fail "(g) no partial data was left to clean (test too fast)"
+rm -rf "$T/dstg"
+relay_toggle
+scow-sync terminate --id "$id" 2>"$T/err" || fail "(g) terminate --id exited $?: $(cat "$T/err")"
+[ ! -e "$T/dstg" ] || fail "(g) the cleanup made the removed destination again: $(find "$T/dstg")"
+scow-sync terminate --id "$id" 2>/dev/null; rc=$?
+[ "$rc" = 3 ] || fail "(g) the partial data is still recorded (terminate --id exited $rc, want 3)"
 finish
