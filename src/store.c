@@ -191,6 +191,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE transfers ADD COLUMN sup_host TEXT;"
 	"ALTER TABLE transfers ADD COLUMN far_host TEXT;"
 	"ALTER TABLE transfers ADD COLUMN far_destination BLOB;",
+
+	/*
+	 * 8: the settings a transfer was given as flags (--workers, --bwlimit,
+	 * --retries), NULL where none was given, so that a resumed run goes on
+	 * as it was asked to, not with the defaults of whoever resumes it.
+	 */
+	"ALTER TABLE transfers ADD COLUMN opt_workers INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN opt_bwlimit INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN opt_retries INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1772,6 +1781,62 @@ store_transfer_set_workdir(struct store *st, int64_t id, const char *dir)
 	bind_path(stmt, 1, dir);
 	sqlite3_bind_int64(stmt, 2, id);
 	return step_done(st, stmt, "record work directory");
+}
+
+/* Bind v as parameter i, or NULL when it is below 0 (not given). */
+static void
+bind_option(sqlite3_stmt *stmt, int i, long long v)
+{
+	if (v < 0)
+		sqlite3_bind_null(stmt, i);
+	else
+		sqlite3_bind_int64(stmt, i, (sqlite3_int64)v);
+}
+
+int
+store_transfer_set_options(struct store *st, int64_t id, const struct transfer_options *o)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	/* A flag given replaces the one recorded; one not given keeps it. */
+	if ((rc = prepare(st, "UPDATE transfers SET opt_workers = coalesce(?1, opt_workers), "
+			  "opt_bwlimit = coalesce(?2, opt_bwlimit), "
+			  "opt_retries = coalesce(?3, opt_retries) WHERE id = ?4", &stmt)) < 0)
+		return rc;
+	bind_option(stmt, 1, o->workers);
+	bind_option(stmt, 2, o->bwlimit_kib);
+	bind_option(stmt, 3, o->retries);
+	sqlite3_bind_int64(stmt, 4, id);
+	return step_done(st, stmt, "record the transfer's options");
+}
+
+int
+store_transfer_options(struct store *st, int64_t id, struct transfer_options *o)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	o->workers = o->retries = -1;
+	o->bwlimit_kib = -1;
+	if ((rc = prepare(st, "SELECT opt_workers, opt_bwlimit, opt_retries FROM transfers "
+			  "WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+			o->workers = sqlite3_column_int(stmt, 0);
+		if (sqlite3_column_type(stmt, 1) != SQLITE_NULL)
+			o->bwlimit_kib = sqlite3_column_int64(stmt, 1);
+		if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
+			o->retries = sqlite3_column_int(stmt, 2);
+		rc = SYNC_OK;
+	} else
+		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND :
+		     db_error(st, "read the transfer's options");
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 int

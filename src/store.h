@@ -214,6 +214,16 @@ int store_transfer_set_planned(struct store *st, int64_t id);
 /* The supervisor's private temporary directory (NULL: none recorded). */
 int store_transfer_set_workdir(struct store *st, int64_t id, const char *dir);
 int store_transfer_workdir(struct store *st, int64_t id, char **dir);
+/* Settings a transfer was given as flags; below 0: not given. */
+struct transfer_options {
+	int workers;              /* --workers */
+	int retries;              /* --retries */
+	long long bwlimit_kib;    /* --bwlimit */
+};
+/* Record the options given (those below 0 keep what is recorded). */
+int store_transfer_set_options(struct store *st, int64_t id, const struct transfer_options *o);
+/* The options recorded, each -1 where none was; SYNC_ERR_NOT_FOUND: no transfer id. */
+int store_transfer_options(struct store *st, int64_t id, struct transfer_options *o);
 /* The bytes and files recorded as sent by earlier runs (a resumed run counts on). */
 int store_transfer_done_totals(struct store *st, int64_t id, uint64_t *bytes,
 			       uint64_t *files);

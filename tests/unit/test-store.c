@@ -225,6 +225,9 @@ test_totals(const char *base)
 				      "ALTER TABLE transfers DROP COLUMN sup_host; "
 				      "ALTER TABLE transfers DROP COLUMN far_host; "
 				      "ALTER TABLE transfers DROP COLUMN far_destination; "
+				      "ALTER TABLE transfers DROP COLUMN opt_workers; "
+				      "ALTER TABLE transfers DROP COLUMN opt_bwlimit; "
+				      "ALTER TABLE transfers DROP COLUMN opt_retries; "
 				      "PRAGMA user_version = 5' "
 				      ">/dev/null 2>&1", db);
 
@@ -300,6 +303,24 @@ main(void)
 	CHECK_INT(got.state, TRANSFER_QUEUED);
 	transfer_release(&got);
 	CHECK_INT(store_transfer_get(st, 999, &got), SYNC_ERR_NOT_FOUND);
+	/* The flags it was given: those given anew replace, the others stay. */
+	{
+		struct transfer_options o, none = { -1, -1, -1 }, given = { 5, -1, 0 };
+
+		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
+		CHECK(o.workers == -1 && o.retries == -1 && o.bwlimit_kib == -1);
+		CHECK_INT(store_transfer_set_options(st, t.id, &given), SYNC_OK);
+		CHECK_INT(store_transfer_set_options(st, t.id, &none), SYNC_OK);
+		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
+		CHECK(o.workers == 5 && o.retries == -1 && o.bwlimit_kib == 0);
+		given.workers = -1;
+		given.bwlimit_kib = 300;
+		given.retries = 7;
+		CHECK_INT(store_transfer_set_options(st, t.id, &given), SYNC_OK);
+		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
+		CHECK(o.workers == 5 && o.retries == 7 && o.bwlimit_kib == 300);
+		CHECK_INT(store_transfer_options(st, 999, &o), SYNC_ERR_NOT_FOUND);
+	}
 
 	CHECK_INT(store_transfer_set_running(st, t.id, &me, 0, NULL), SYNC_OK);
 	CHECK_INT(store_unit_add(st, t.id, UNIT_FILE, "run/a", NULL, &u1), SYNC_OK);
