@@ -199,7 +199,20 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE transfers ADD COLUMN opt_workers INTEGER;"
 	"ALTER TABLE transfers ADD COLUMN opt_bwlimit INTEGER;"
-	"ALTER TABLE transfers ADD COLUMN opt_retries INTEGER;",
+	"ALTER TABLE transfers ADD COLUMN opt_retries INTEGER;"
+	/*
+	 * And the files counted as sent by a run that was cut off, which may
+	 * not have arrived (still in buffers): the run that sends one again
+	 * does not count it again.
+	 */
+	"CREATE TABLE sent_unsure ("
+	"  transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,"
+	"  path BLOB NOT NULL,"
+	"  PRIMARY KEY (transfer_id, path)"
+	") WITHOUT ROWID;"
+	"CREATE TRIGGER sent_unsure_transfer_gone AFTER DELETE ON transfers BEGIN"
+	"  DELETE FROM sent_unsure WHERE transfer_id = OLD.id;"
+	" END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1361,7 +1374,7 @@ store_unit_next_pending(struct store *st, int64_t transfer_id, int64_t after_id,
 
 	*n_out = 0;
 	if ((rc = prepare(st, "SELECT id, kind, path, attempts, error, files_total, "
-			  "bytes_total FROM units "
+			  "bytes_total, files_done, bytes_done FROM units "
 			  "WHERE transfer_id = ? AND state = 'pending' AND id > ? "
 			  "ORDER BY id LIMIT ?", &stmt)) < 0)
 		return rc;
@@ -1384,6 +1397,8 @@ store_unit_next_pending(struct store *st, int64_t transfer_id, int64_t after_id,
 		u->error = col_string(stmt, 4);
 		u->size.files = (uint64_t)sqlite3_column_int64(stmt, 5);
 		u->size.bytes = (uint64_t)sqlite3_column_int64(stmt, 6);
+		u->files_sent = (uint64_t)sqlite3_column_int64(stmt, 7);
+		u->bytes_sent = (uint64_t)sqlite3_column_int64(stmt, 8);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE && n < max) {
 		rc = db_error(st, "read units");
@@ -1415,6 +1430,21 @@ store_unit_set_state(struct store *st, int64_t unit_id, enum unit_state s,
 	sqlite3_bind_int64(stmt, 4, now_wall());
 	sqlite3_bind_int64(stmt, 5, unit_id);
 	return step_done(st, stmt, "record unit state");
+}
+
+int
+store_unit_set_sent(struct store *st, int64_t unit_id, uint64_t bytes, uint64_t files)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE units SET bytes_done = ?, files_done = ? WHERE id = ?",
+			  &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)bytes);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)files);
+	sqlite3_bind_int64(stmt, 3, unit_id);
+	return step_done(st, stmt, "record what a unit sent");
 }
 
 int
@@ -2052,6 +2082,54 @@ store_leftover_add(struct store *st, int64_t transfer_id, const char *path)
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	bind_path(stmt, 2, path);
 	return step_done(st, stmt, "record leftover");
+}
+
+int
+store_sent_unsure_add(struct store *st, int64_t transfer_id, const char *path)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "INSERT OR IGNORE INTO sent_unsure (transfer_id, path) "
+			  "VALUES (?, ?)", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	bind_path(stmt, 2, path);
+	return step_done(st, stmt, "record a file sent");
+}
+
+int
+store_sent_unsure_list(struct store *st, int64_t transfer_id, struct strvec *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "SELECT path FROM sent_unsure WHERE transfer_id = ? ORDER BY path",
+			  &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		char *p = col_string(stmt, 0);
+
+		if (p && *p)
+			strvec_push(out, p);
+		free(p);
+	}
+	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "list files sent");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_sent_unsure_clear(struct store *st, int64_t transfer_id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "DELETE FROM sent_unsure WHERE transfer_id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	return step_done(st, stmt, "forget files sent");
 }
 
 int
