@@ -103,6 +103,7 @@
 #define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
 #define PROBLEMS_NAMED 10         /* ... and named in the transfer's reason */
 #define SENT_TAIL 8192            /* files counted last by a run: those in its buffers */
+#define FAR_FAILED "rsync: [receiver] "   /* how the far side's errors begin */
 
 /* Set from signal handlers, acted on by the main loop. */
 static volatile sig_atomic_t got_stop_signal;
@@ -187,6 +188,7 @@ struct worker {
 	uint64_t sent;                /* bytes rsync wrote to the connection */
 	bool dirty;                   /* progress changed since the last write */
 	struct strvec sent_tail;      /* the last files it counted (see count_file_sent) */
+	bool far_failed;              /* the far side's rsync said it failed at something */
 	struct strvec *sent_unsure;   /* borrowed from the supervisor */
 };
 
@@ -1577,6 +1579,10 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 			if (w->err_line.len) {
 				log_untrusted(LOG_WARN, "rsync", w->err_line.buf, w->err_line.len);
 				note_file_problem(w, w->err_line.buf, w->err_line.len);
+				/* It may not have written what our side counted as sent. */
+				if (w->err_line.len > strlen(FAR_FAILED) &&
+				    memcmp(w->err_line.buf, FAR_FAILED, strlen(FAR_FAILED)) == 0)
+					w->far_failed = true;
 			}
 			strbuf_reset(&w->err_line);
 		} else if (w->err_line.len < 4096)
@@ -1915,6 +1921,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	w->source_root = s->source_root;
 	w->sent_unsure = &s->sent_unsure;
 	strvec_clear(&w->sent_tail);
+	w->far_failed = false;
 	w->current_st_ok = false;
 	strvec_clear(&w->changed_files);
 	rc = spawn_start(&w->sp);
@@ -2084,11 +2091,13 @@ finish_batch(struct sup *s, struct worker *w)
 		}
 	}
 	/*
-	 * rsync's sender counts a file as sent even when the far side failed
-	 * to write it: count what a failed run moved only when it did not fail.
-	 * The last files of a run cut off may not have arrived: see remember_sent.
+	 * What rsync said it sent arrived, whatever the end (a file it could
+	 * not read, 23, a dropped link), but where the far side said it failed
+	 * to write something (a full disk among others): rsync's sender counts
+	 * a file as sent all the same. The last files of a run cut off may not
+	 * have arrived: see remember_sent.
 	 */
-	counted = ok || w->stopped || got_stop_signal;
+	counted = ok || w->stopped || got_stop_signal || (!disk_full && !w->far_failed);
 	if (counted) {
 		s->bytes_done += w->bytes_done;
 		s->files_done += w->files_done;

@@ -1,8 +1,9 @@
 #!/bin/bash
 # files_done and bytes_done, the transfer's and its units', are what
-# arrived: (b) a part stopped while its batch runs, and (c) a transfer
-# stopped by a signal and resumed, count once the files whose last bytes
-# the stop caught in buffers, sent again after.
+# arrived: (a) a batch that ends with rsync's 23 (one file the far side
+# cannot take) counts the files it sent; (b) a part stopped while its batch
+# runs, and (c) a transfer stopped by a signal and resumed, count once the
+# files whose last bytes the stop caught in buffers, sent again after.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 db=$HOME/scow/.scow-sync/scow-sync.db
@@ -32,6 +33,18 @@ counts_arrived() {
 		fail "$3: counted '$got' (transfer, units), but '$want' arrived"
 }
 export SCOW_SYNC_COMPRESS=never
+
+# (a) One file of twenty cannot be written (a directory that is not empty
+# is in its way): rsync exits 23, the other nineteen arrived.
+src=$T/src/a
+mkdir -p "$src/d" "$T/dsta/a/d/f15/keep"
+for i in $(seq 10 29); do head -c 10000 /dev/urandom > "$src/d/f$i"; done
+id=$(scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dsta" -m 2 \
+	-p "$SSHD_PORT" -k "$SSH_KEY") || fail "(a) start exited $?"
+wait_for 30 transfer_ended "$id" || fail "(a) the transfer did not end"
+[ "$(transfer_state "$id")" = failed ] || fail "(a) the transfer is $(transfer_state "$id")"
+rm -r "$T/dsta/a/d/f15"
+counts_arrived "$id" "$T/dsta" "(a) after rsync's 23"
 
 # Over a slow link, rsync says a small file is sent while it still waits
 # in buffers; a stop loses what they hold.
