@@ -1323,7 +1323,8 @@ count_file_sent(struct worker *w, uint64_t bytes)
 {
 	size_t at;
 
-	strvec_push(&w->sent_tail, w->current.buf);
+	if (w->current.len)
+		strvec_push(&w->sent_tail, w->current.buf);
 	if (w->sent_tail.nr >= 2 * SENT_TAIL) {
 		/* Far older than what buffers hold: they arrived. */
 		for (at = 0; at < SENT_TAIL; at++)
@@ -1332,7 +1333,7 @@ count_file_sent(struct worker *w, uint64_t bytes)
 			(w->sent_tail.nr - SENT_TAIL + 1) * sizeof *w->sent_tail.v);
 		w->sent_tail.nr -= SENT_TAIL;
 	}
-	if (w->sent_unsure && w->sent_unsure->nr &&
+	if (w->current.len && w->sent_unsure && w->sent_unsure->nr &&
 	    sorted_find(w->sent_unsure, w->current.buf, &at)) {
 		free(w->sent_unsure->v[at]);
 		memmove(w->sent_unsure->v + at, w->sent_unsure->v + at + 1,
@@ -3085,6 +3086,7 @@ settle_split(struct sup *s)
 	uint64_t sent_bytes, sent_files;
 	struct stat sb;
 	bool ok = false, with_dirs = false, in_tx;
+	size_t at;
 
 	piece_paths(s, sp->unit.path, NULL, &file);
 	strbuf_addf(&local, "%s/%s", s->source_root, sp->unit.path);
@@ -3123,8 +3125,11 @@ settle_split(struct sup *s)
 	in_tx = store_begin(s->st) == SYNC_OK;
 	if (store_unit_set_done(s->st, sp->unit.id, sp->unit.attempts + 1, sp->size, 1) < 0)
 		log_warn("cannot record a done unit: %s", store_errmsg(s->st));
-	s->bytes_done += sp->size;
-	s->files_done++;
+	/* Not again when an rsync cut off had counted it (see count_file_sent). */
+	if (!sorted_find(&s->sent_unsure, sp->unit.path, &at)) {
+		s->bytes_done += sp->size;
+		s->files_done++;
+	}
 	running_totals(s, &sent_bytes, &sent_files);
 	if (store_transfer_set_totals(s->st, s->t.id, sent_bytes, sent_files) < 0)
 		log_warn("cannot record progress: %s", store_errmsg(s->st));
