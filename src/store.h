@@ -91,7 +91,7 @@ struct unit {
 	enum unit_state state;
 	int attempts;
 	char *error;
-	uint64_t bytes_sent, files_sent;  /* by its runs so far (its row's bytes_done, files_done) */
+	uint64_t bytes_sent, files_sent;  /* by its runs so far (its row's *_done) */
 };
 void unit_release(struct unit *u);
 

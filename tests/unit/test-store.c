@@ -228,7 +228,8 @@ test_totals(const char *base)
 				      "ALTER TABLE transfers DROP COLUMN opt_workers; "
 				      "ALTER TABLE transfers DROP COLUMN opt_bwlimit; "
 				      "ALTER TABLE transfers DROP COLUMN opt_retries; "
-				      "DROP TRIGGER sent_unsure_transfer_gone; DROP TABLE sent_unsure; "
+				      "DROP TRIGGER sent_unsure_transfer_gone; "
+				      "DROP TABLE sent_unsure; "
 				      "PRAGMA user_version = 5' "
 				      ">/dev/null 2>&1", db);
 
