@@ -84,6 +84,9 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
 
     # resume only.
     complete -c $prog -n '__scow_sync_is resume' -s f -l foreground -d 'run here and wait for the end'
+    complete -c $prog -n '__scow_sync_is resume' -l workers -x -d 'rsync processes at once'
+    complete -c $prog -n '__scow_sync_is resume' -l bwlimit -x -d 'at most this many KiB/s per rsync'
+    complete -c $prog -n '__scow_sync_is resume' -l retries -x -d 'attempts per part for passing failures'
 
     # Every command.
     set -l any '__scow_sync_is none start run query terminate resume status prune log config'

@@ -10,20 +10,26 @@
 
 #include "cmd.h"
 #include "proc.h"
+#include "settings.h"
 #include "store.h"
 #include "supervisor.h"
 #include "util.h"
 
 static const char usage[] =
-	"usage: scow-sync resume [-f] [ID]\n"
+	"usage: scow-sync resume [-f] [--workers N] [--bwlimit KIB] [--retries N] [ID]\n"
 	"\n"
 	"Continue transfer ID where it stopped: units already done are not sent\n"
 	"again, and a file cut off mid-way continues from the data on the far side.\n"
 	"ID may have been interrupted (its supervisor died), have failed or have\n"
 	"been terminated. Without ID, continue every interrupted transfer, as after\n"
-	"a reboot. Prints the id of each transfer continued.\n"
+	"a reboot. Prints the id of each transfer continued. A transfer goes on with\n"
+	"the --workers, --bwlimit and --retries it was started with, unless given\n"
+	"here.\n"
 	"\n"
 	"  -f, --foreground        run here and wait for the end (needs ID)\n"
+	"      --workers N         rsync processes at once\n"
+	"      --bwlimit KIB       at most KIB KiB/s per rsync (0: no limit)\n"
+	"      --retries N         attempts per unit for transient failures\n"
 	"  -v, --verbose           say more\n"
 	"  -q, --quiet             say only errors\n"
 	"  -h, --help              show this help\n"
@@ -31,8 +37,10 @@ static const char usage[] =
 
 static const char *const options[] = {
 	"-f", "--foreground", "-v", "--verbose", "-q", "--quiet", "-h", "--help",
-	"--version", NULL,
+	"--version", "--workers", "--bwlimit", "--retries", NULL,
 };
+
+enum { OPT_VERSION = 'V', OPT_WORKERS = 256, OPT_BWLIMIT, OPT_RETRIES };
 
 struct id_list {
 	int64_t *v;
@@ -111,10 +119,16 @@ cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "workers", required_argument, NULL, OPT_WORKERS },
+		{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
+		{ "retries", required_argument, NULL, OPT_RETRIES },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct supervisor_config cfg;
+	const char *workers_arg = NULL, *bwlimit_arg = NULL, *retries_arg = NULL;
+	struct transfer_options given;
+	struct supervisor_config cfg, *cfgs = NULL;
+	struct settings *sets = cmd_settings(ctx);
 	struct id_list ids = { NULL, 0, 0 }, claimed = { NULL, 0, 0 };
 	struct store *st = NULL;
 	unsigned long long id = 0;
@@ -132,7 +146,10 @@ cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'v': ctx->verbosity++; break;
 		case 'q': ctx->verbosity--; break;
 		case 'h': return cmd_print_usage(ctx, &cmd_resume_entry);
-		case 'V': return cmd_print_version(ctx);
+		case OPT_VERSION: return cmd_print_version(ctx);
+		case OPT_WORKERS: workers_arg = optarg; break;
+		case OPT_BWLIMIT: bwlimit_arg = optarg; break;
+		case OPT_RETRIES: retries_arg = optarg; break;
 		default:
 			return cmd_option_error(ctx, c, argv);
 		}
@@ -149,10 +166,20 @@ cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		cmd_error(ctx, "--foreground needs a transfer id");
 		return EXIT_USAGE;
 	}
-	if (supervisor_config_from_settings(&cfg, cmd_settings(ctx), err, sizeof err) < 0) {
+	/* Flags win over every other source of a setting, and over what was recorded. */
+	if ((workers_arg && settings_set_flag(sets, SETTING_WORKERS, "--workers", workers_arg,
+					      err, sizeof err) < 0) ||
+	    (bwlimit_arg && settings_set_flag(sets, SETTING_BWLIMIT, "--bwlimit", bwlimit_arg,
+					      err, sizeof err) < 0) ||
+	    (retries_arg && settings_set_flag(sets, SETTING_RETRIES, "--retries", retries_arg,
+					      err, sizeof err) < 0) ||
+	    supervisor_config_from_settings(&cfg, sets, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}
+	given.workers = workers_arg ? cfg.workers : -1;
+	given.bwlimit_kib = bwlimit_arg ? (long long)cfg.bwlimit_kib : -1;
+	given.retries = retries_arg ? cfg.max_attempts : -1;
 
 	dir = cmd_state_dir(ctx);
 	if (store_open(dir, &st, err, sizeof err) < 0) {
@@ -182,19 +209,29 @@ cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			claimed.v[claimed.n++] = ids.v[i];
 		}
 	}
+	/* Each goes on with the flags it was given, where none is given now. */
+	cfgs = xcalloc(claimed.n ? claimed.n : 1, sizeof *cfgs);
+	for (i = 0; i < claimed.n; i++) {
+		cfgs[i] = cfg;
+		if (cmd_transfer_options(st, claimed.v[i], &given, &cfgs[i]) < 0) {
+			cmd_error(ctx, "cannot read the options of transfer %lld: %s",
+				  (long long)claimed.v[i], store_errmsg(st));
+			code = EXIT_FAILED;
+		}
+	}
 	/* The supervisors open the store themselves. */
 	store_close(st);
 	st = NULL;
-	cfg.state_dir = dir;
 	for (i = 0; i < claimed.n; i++) {
 		int one;
 
-		cfg.transfer_id = claimed.v[i];
+		cfgs[i].state_dir = dir;
+		cfgs[i].transfer_id = claimed.v[i];
 		if (foreground) {
-			code = cmd_run_foreground(ctx, dir, &cfg);
+			code = cmd_run_foreground(ctx, dir, &cfgs[i]);
 			break;
 		}
-		if ((one = cmd_detach_supervisor(ctx, dir, &cfg)) != EXIT_OK)
+		if ((one = cmd_detach_supervisor(ctx, dir, &cfgs[i])) != EXIT_OK)
 			code = one;
 		else if (!ctx->legacy)
 			printf("%lld\n", (long long)claimed.v[i]);
@@ -205,6 +242,7 @@ out:
 	store_close(st);
 	free(ids.v);
 	free(claimed.v);
+	free(cfgs);
 	free(dir);
 	return code;
 }

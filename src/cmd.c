@@ -196,6 +196,27 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 	return EXIT_OK;
 }
 
+int
+cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options *given,
+		     struct supervisor_config *cfg)
+{
+	struct transfer_options o;
+	int rc;
+
+	if ((rc = store_transfer_set_options(st, id, given)) < 0 ||
+	    (rc = store_transfer_options(st, id, &o)) < 0)
+		return rc;
+	if (o.workers > 0) {
+		cfg->workers = o.workers;
+		cfg->workers_set = true;
+	}
+	if (o.bwlimit_kib >= 0)
+		cfg->bwlimit_kib = (unsigned long)o.bwlimit_kib;
+	if (o.retries > 0)
+		cfg->max_attempts = o.retries;
+	return SYNC_OK;
+}
+
 /*
  * Record the request in state_dir (store_transfer_claim): a new transfer,
  * an earlier one to continue, or the same one already running. Sets *id,
@@ -204,9 +225,15 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
  */
 static int
 record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
-		const struct supervisor_config *cfg, const char *state_dir, int64_t *id,
+		struct supervisor_config *cfg, const char *state_dir, int64_t *id,
 		enum claim_result *claim, char **where)
 {
+	/* The settings given as flags: a resumed run goes on with them. */
+	struct transfer_options given = {
+		req->workers_arg ? cfg->workers : -1,
+		req->retries_arg ? cfg->max_attempts : -1,
+		req->bwlimit_arg ? (long long)cfg->bwlimit_kib : -1,
+	};
 	struct strbuf w = STRBUF_INIT;
 	struct transfer t;
 	struct store *st;
@@ -243,6 +270,12 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	}
 	free(t.far_host);
 	free(t.far_destination);
+	/* A transfer continued goes on with what it was given before, unless given anew. */
+	if (*claim != CLAIM_RUNNING && cmd_transfer_options(st, t.id, &given, cfg) < 0) {
+		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
+		store_close(st);
+		return EXIT_FAILED;
+	}
 	*id = t.id;
 	if (*claim == CLAIM_RUNNING)
 		cmd_where(st, t.id, &w);

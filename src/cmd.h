@@ -72,6 +72,16 @@ int cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 			 struct supervisor_config *cfg, struct ssh_master *early,
 			 char **state_dir, bool *done);
 
+struct store;
+struct transfer_options;
+/*
+ * Record with transfer id the settings given as flags (given: below 0 where
+ * none was), and set in cfg every one it has recorded, given now or
+ * before: a resumed transfer goes on with the flags it was started with.
+ */
+int cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options *given,
+			 struct supervisor_config *cfg);
+
 /*
  * Run cfg's recorded transfer in a detached supervisor and return once it
  * reports the transfer running (cmd-start.c); an exit code.

@@ -191,6 +191,28 @@ static const char *const migrations[] = {
 	"ALTER TABLE transfers ADD COLUMN sup_host TEXT;"
 	"ALTER TABLE transfers ADD COLUMN far_host TEXT;"
 	"ALTER TABLE transfers ADD COLUMN far_destination BLOB;",
+
+	/*
+	 * 8: the settings a transfer was given as flags (--workers, --bwlimit,
+	 * --retries), NULL where none was given, so that a resumed run goes on
+	 * as it was asked to, not with the defaults of whoever resumes it.
+	 */
+	"ALTER TABLE transfers ADD COLUMN opt_workers INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN opt_bwlimit INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN opt_retries INTEGER;"
+	/*
+	 * And the files counted as sent by a run that was cut off, which may
+	 * not have arrived (still in buffers): the run that sends one again
+	 * does not count it again.
+	 */
+	"CREATE TABLE sent_unsure ("
+	"  transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,"
+	"  path BLOB NOT NULL,"
+	"  PRIMARY KEY (transfer_id, path)"
+	") WITHOUT ROWID;"
+	"CREATE TRIGGER sent_unsure_transfer_gone AFTER DELETE ON transfers BEGIN"
+	"  DELETE FROM sent_unsure WHERE transfer_id = OLD.id;"
+	" END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1352,7 +1374,7 @@ store_unit_next_pending(struct store *st, int64_t transfer_id, int64_t after_id,
 
 	*n_out = 0;
 	if ((rc = prepare(st, "SELECT id, kind, path, attempts, error, files_total, "
-			  "bytes_total FROM units "
+			  "bytes_total, files_done, bytes_done FROM units "
 			  "WHERE transfer_id = ? AND state = 'pending' AND id > ? "
 			  "ORDER BY id LIMIT ?", &stmt)) < 0)
 		return rc;
@@ -1375,6 +1397,8 @@ store_unit_next_pending(struct store *st, int64_t transfer_id, int64_t after_id,
 		u->error = col_string(stmt, 4);
 		u->size.files = (uint64_t)sqlite3_column_int64(stmt, 5);
 		u->size.bytes = (uint64_t)sqlite3_column_int64(stmt, 6);
+		u->files_sent = (uint64_t)sqlite3_column_int64(stmt, 7);
+		u->bytes_sent = (uint64_t)sqlite3_column_int64(stmt, 8);
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE && n < max) {
 		rc = db_error(st, "read units");
@@ -1406,6 +1430,21 @@ store_unit_set_state(struct store *st, int64_t unit_id, enum unit_state s,
 	sqlite3_bind_int64(stmt, 4, now_wall());
 	sqlite3_bind_int64(stmt, 5, unit_id);
 	return step_done(st, stmt, "record unit state");
+}
+
+int
+store_unit_set_sent(struct store *st, int64_t unit_id, uint64_t bytes, uint64_t files)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "UPDATE units SET bytes_done = ?, files_done = ? WHERE id = ?",
+			  &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)bytes);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)files);
+	sqlite3_bind_int64(stmt, 3, unit_id);
+	return step_done(st, stmt, "record what a unit sent");
 }
 
 int
@@ -1774,6 +1813,62 @@ store_transfer_set_workdir(struct store *st, int64_t id, const char *dir)
 	return step_done(st, stmt, "record work directory");
 }
 
+/* Bind v as parameter i, or NULL when it is below 0 (not given). */
+static void
+bind_option(sqlite3_stmt *stmt, int i, long long v)
+{
+	if (v < 0)
+		sqlite3_bind_null(stmt, i);
+	else
+		sqlite3_bind_int64(stmt, i, (sqlite3_int64)v);
+}
+
+int
+store_transfer_set_options(struct store *st, int64_t id, const struct transfer_options *o)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	/* A flag given replaces the one recorded; one not given keeps it. */
+	if ((rc = prepare(st, "UPDATE transfers SET opt_workers = coalesce(?1, opt_workers), "
+			  "opt_bwlimit = coalesce(?2, opt_bwlimit), "
+			  "opt_retries = coalesce(?3, opt_retries) WHERE id = ?4", &stmt)) < 0)
+		return rc;
+	bind_option(stmt, 1, o->workers);
+	bind_option(stmt, 2, o->bwlimit_kib);
+	bind_option(stmt, 3, o->retries);
+	sqlite3_bind_int64(stmt, 4, id);
+	return step_done(st, stmt, "record the transfer's options");
+}
+
+int
+store_transfer_options(struct store *st, int64_t id, struct transfer_options *o)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	o->workers = o->retries = -1;
+	o->bwlimit_kib = -1;
+	if ((rc = prepare(st, "SELECT opt_workers, opt_bwlimit, opt_retries FROM transfers "
+			  "WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		if (sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+			o->workers = sqlite3_column_int(stmt, 0);
+		if (sqlite3_column_type(stmt, 1) != SQLITE_NULL)
+			o->bwlimit_kib = sqlite3_column_int64(stmt, 1);
+		if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
+			o->retries = sqlite3_column_int(stmt, 2);
+		rc = SYNC_OK;
+	} else
+		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND :
+		     db_error(st, "read the transfer's options");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 int
 store_transfer_workdir(struct store *st, int64_t id, char **dir)
 {
@@ -1987,6 +2082,54 @@ store_leftover_add(struct store *st, int64_t transfer_id, const char *path)
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	bind_path(stmt, 2, path);
 	return step_done(st, stmt, "record leftover");
+}
+
+int
+store_sent_unsure_add(struct store *st, int64_t transfer_id, const char *path)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "INSERT OR IGNORE INTO sent_unsure (transfer_id, path) "
+			  "VALUES (?, ?)", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	bind_path(stmt, 2, path);
+	return step_done(st, stmt, "record a file sent");
+}
+
+int
+store_sent_unsure_list(struct store *st, int64_t transfer_id, struct strvec *out)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "SELECT path FROM sent_unsure WHERE transfer_id = ? ORDER BY path",
+			  &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		char *p = col_string(stmt, 0);
+
+		if (p && *p)
+			strvec_push(out, p);
+		free(p);
+	}
+	rc = rc == SQLITE_DONE ? SYNC_OK : db_error(st, "list files sent");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_sent_unsure_clear(struct store *st, int64_t transfer_id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = prepare(st, "DELETE FROM sent_unsure WHERE transfer_id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, transfer_id);
+	return step_done(st, stmt, "forget files sent");
 }
 
 int

@@ -91,6 +91,7 @@ struct unit {
 	enum unit_state state;
 	int attempts;
 	char *error;
+	uint64_t bytes_sent, files_sent;  /* by its runs so far (its row's *_done) */
 };
 void unit_release(struct unit *u);
 
@@ -214,6 +215,16 @@ int store_transfer_set_planned(struct store *st, int64_t id);
 /* The supervisor's private temporary directory (NULL: none recorded). */
 int store_transfer_set_workdir(struct store *st, int64_t id, const char *dir);
 int store_transfer_workdir(struct store *st, int64_t id, char **dir);
+/* Settings a transfer was given as flags; below 0: not given. */
+struct transfer_options {
+	int workers;              /* --workers */
+	int retries;              /* --retries */
+	long long bwlimit_kib;    /* --bwlimit */
+};
+/* Record the options given (those below 0 keep what is recorded). */
+int store_transfer_set_options(struct store *st, int64_t id, const struct transfer_options *o);
+/* The options recorded, each -1 where none was; SYNC_ERR_NOT_FOUND: no transfer id. */
+int store_transfer_options(struct store *st, int64_t id, struct transfer_options *o);
 /* The bytes and files recorded as sent by earlier runs (a resumed run counts on). */
 int store_transfer_done_totals(struct store *st, int64_t id, uint64_t *bytes,
 			       uint64_t *files);
@@ -267,6 +278,8 @@ int store_unit_next_pending(struct store *st, int64_t transfer_id, int64_t after
 			    struct unit *out, size_t max, size_t *n_out);
 int store_unit_set_state(struct store *st, int64_t unit_id, enum unit_state s,
 			 int attempts, const char *error);
+/* Record what a unit's runs have sent so far (files sent whole, their bytes). */
+int store_unit_set_sent(struct store *st, int64_t unit_id, uint64_t bytes, uint64_t files);
 /* Mark a unit done with what it moved. */
 int store_unit_set_done(struct store *st, int64_t unit_id, int attempts, uint64_t bytes,
 			uint64_t files);
@@ -358,6 +371,14 @@ int store_exclusions_list(struct store *st, int64_t transfer_id, enum exclusion_
 int store_leftover_add(struct store *st, int64_t transfer_id, const char *path);
 int store_leftover_remove(struct store *st, int64_t transfer_id, const char *path);
 int store_leftovers_count(struct store *st, int64_t transfer_id, uint64_t *n);
+/*
+ * Files counted as sent by a run that was cut off, which may not have
+ * arrived: a later run that sends one again does not count it again.
+ * The list is sorted (bytewise) and its strings NUL-free paths.
+ */
+int store_sent_unsure_add(struct store *st, int64_t transfer_id, const char *path);
+int store_sent_unsure_list(struct store *st, int64_t transfer_id, struct strvec *out);
+int store_sent_unsure_clear(struct store *st, int64_t transfer_id);
 /* Is path recorded as a leftover of the transfer? */
 int store_leftover_exists(struct store *st, int64_t transfer_id, const char *path, bool *out);
 /*

@@ -102,6 +102,8 @@
 #define PRUNE_EVERY (24 * 3600)
 #define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
 #define PROBLEMS_NAMED 10         /* ... and named in the transfer's reason */
+#define SENT_TAIL 8192            /* files counted last by a run: those in its buffers */
+#define FAR_FAILED "rsync: [receiver] "   /* how the far side's errors begin */
 
 /* Set from signal handlers, acted on by the main loop. */
 static volatile sig_atomic_t got_stop_signal;
@@ -185,6 +187,9 @@ struct worker {
 	uint64_t files_done;
 	uint64_t sent;                /* bytes rsync wrote to the connection */
 	bool dirty;                   /* progress changed since the last write */
+	struct strvec sent_tail;      /* the last files it counted (see count_file_sent) */
+	bool far_failed;              /* the far side's rsync said it failed at something */
+	struct strvec *sent_unsure;   /* borrowed from the supervisor */
 };
 
 /* A source file that was not sent: it vanished, or could not be read. */
@@ -300,6 +305,7 @@ struct sup {
 	bool problems_failed;         /* some could be read but not sent: the transfer failed */
 	uint64_t units_failed_other;  /* failed units not explained by files not sent */
 	struct strvec recheck;        /* units to send whatever their files' size and time */
+	struct strvec sent_unsure;    /* counted by runs cut off, sorted (see count_file_sent) */
 	bool stopped_on_request;      /* by terminate, not by some other signal */
 	double last_flush;
 	struct progress_line pline;
@@ -1284,10 +1290,58 @@ changed_in(const struct worker *w, const struct unit *u)
 	return u->path;
 }
 
-/* The current file was sent whole: count it, to its unit too. */
+/* Is name in the sorted list sv? Its place, or where it would go, in *at. */
+static bool
+sorted_find(const struct strvec *sv, const char *name, size_t *at)
+{
+	size_t lo = 0, hi = sv->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(sv->v[mid], name);
+
+		if (c == 0) {
+			*at = mid;
+			return true;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return false;
+}
+
+/*
+ * The current file was sent whole: count it, to its unit too, once. The
+ * sender says so when the file's last bytes are in its buffers: a run cut
+ * off then (stopped, a dropped link) may lose them, and the run that sends
+ * the file again must not count it again (see remember_sent).
+ */
 static void
 count_file_sent(struct worker *w, uint64_t bytes)
 {
+	size_t at;
+
+	if (w->current.len)
+		strvec_push(&w->sent_tail, w->current.buf);
+	if (w->sent_tail.nr >= 2 * SENT_TAIL) {
+		/* Far older than what buffers hold: they arrived. */
+		for (at = 0; at < SENT_TAIL; at++)
+			free(w->sent_tail.v[at]);
+		memmove(w->sent_tail.v, w->sent_tail.v + SENT_TAIL,
+			(w->sent_tail.nr - SENT_TAIL + 1) * sizeof *w->sent_tail.v);
+		w->sent_tail.nr -= SENT_TAIL;
+	}
+	if (w->current.len && w->sent_unsure && w->sent_unsure->nr &&
+	    sorted_find(w->sent_unsure, w->current.buf, &at)) {
+		free(w->sent_unsure->v[at]);
+		memmove(w->sent_unsure->v + at, w->sent_unsure->v + at + 1,
+			(w->sent_unsure->nr - at) * sizeof *w->sent_unsure->v);
+		w->sent_unsure->nr--;
+		return;
+	}
 	w->bytes_done += bytes;
 	w->files_done++;
 	if (w->cur_unit < w->nunits) {
@@ -1527,6 +1581,10 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 			if (w->err_line.len) {
 				log_untrusted(LOG_WARN, "rsync", w->err_line.buf, w->err_line.len);
 				note_file_problem(w, w->err_line.buf, w->err_line.len);
+				/* It may not have written what our side counted as sent. */
+				if (w->err_line.len > strlen(FAR_FAILED) &&
+				    memcmp(w->err_line.buf, FAR_FAILED, strlen(FAR_FAILED)) == 0)
+					w->far_failed = true;
 			}
 			strbuf_reset(&w->err_line);
 		} else if (w->err_line.len < 4096)
@@ -1863,6 +1921,9 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	w->sp.new_pgroup = true;
 	w->sp.die_with_parent = true;
 	w->source_root = s->source_root;
+	w->sent_unsure = &s->sent_unsure;
+	strvec_clear(&w->sent_tail);
+	w->far_failed = false;
 	w->current_st_ok = false;
 	strvec_clear(&w->changed_files);
 	rc = spawn_start(&w->sp);
@@ -1962,6 +2023,34 @@ forget_leftovers(struct sup *s, const struct unit *u)
 	strvec_clear(&paths);
 }
 
+/*
+ * w's run was cut off: the last files it counted may have been in its
+ * buffers, lost. Remembered (in the store too, for a resumed run), so that
+ * the run that sends one again does not count it twice.
+ */
+static void
+remember_sent(struct sup *s, struct worker *w)
+{
+	size_t k, at;
+	char *added;
+
+	for (k = 0; k < w->sent_tail.nr; k++) {
+		const char *p = w->sent_tail.v[k];
+
+		if (sorted_find(&s->sent_unsure, p, &at))
+			continue;
+		/* In its place: the list stays sorted. */
+		strvec_push(&s->sent_unsure, p);
+		added = s->sent_unsure.v[s->sent_unsure.nr - 1];
+		memmove(s->sent_unsure.v + at + 1, s->sent_unsure.v + at,
+			(s->sent_unsure.nr - 1 - at) * sizeof *s->sent_unsure.v);
+		s->sent_unsure.v[at] = added;
+		if (store_sent_unsure_add(s->st, s->t.id, p) < 0)
+			log_warn("cannot record a file sent: %s", store_errmsg(s->st));
+	}
+	strvec_clear(&w->sent_tail);
+}
+
 /* Decide what a finished unit worker's exit means for each unit of its batch. */
 static void
 finish_batch(struct sup *s, struct worker *w)
@@ -1970,10 +2059,9 @@ finish_batch(struct sup *s, struct worker *w)
 	int code = WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1;
 	enum rsync_exit_class cls = code >= 0 ? rsync_exit_classify(code) : RSYNC_EXIT_RETRY;
 	bool disk_full = rsync_error_is_permanent(w->err_tail.buf, w->err_tail.len);
-	bool ok = cls == RSYNC_EXIT_OK || code == 24, in_tx;
+	bool ok = cls == RSYNC_EXIT_OK || code == 24, in_tx, counted;
 	uint64_t sent_bytes, sent_files;
 	size_t i;
-
 
 	/*
 	 * It made the directories first; or its mkdir refused (a link) or
@@ -2005,10 +2093,14 @@ finish_batch(struct sup *s, struct worker *w)
 		}
 	}
 	/*
-	 * rsync's sender counts a file as sent even when the far side failed
-	 * to write it: count what a failed run moved only when it did not fail.
+	 * What rsync said it sent arrived, whatever the end (a file it could
+	 * not read, 23, a dropped link), but where the far side said it failed
+	 * to write something (a full disk among others): rsync's sender counts
+	 * a file as sent all the same. The last files of a run cut off may not
+	 * have arrived: see remember_sent.
 	 */
-	if (ok || w->stopped || got_stop_signal) {
+	counted = ok || w->stopped || got_stop_signal || (!disk_full && !w->far_failed);
+	if (counted) {
 		s->bytes_done += w->bytes_done;
 		s->files_done += w->files_done;
 	}
@@ -2034,12 +2126,22 @@ finish_batch(struct sup *s, struct worker *w)
 	}
 	strvec_clear(&w->recent_dirs);
 	in_tx = store_begin(s->st) == SYNC_OK;
+	if (!ok && counted)
+		remember_sent(s, w);
+	strvec_clear(&w->sent_tail);
 	for (i = 0; i < w->nunits; i++) {
 		struct batch_unit *b = &w->units[i];
 		struct unit *u = &b->unit;
 
 		strbuf_reset(&path);
 		escape_untrusted(&path, u->path, strlen(u->path));
+		/* What it sent counts for it, whether or not it runs again (see counted). */
+		if (counted) {
+			u->bytes_sent += b->bytes_done;
+			u->files_sent += b->files_done;
+			if ((!ok || b->changed) && (b->files_done > 0 || b->bytes_done > 0))
+				store_unit_set_sent(s->st, u->id, u->bytes_sent, u->files_sent);
+		}
 		if (ok && b->changed && u->attempts + 1 < s->cfg->max_attempts) {
 			/*
 			 * A file changed while rsync read it: its copy may match
@@ -2072,8 +2174,8 @@ finish_batch(struct sup *s, struct worker *w)
 		} else if (ok) {
 			/* Files that vanished while it ran (24): said by name. */
 			take_problems(s, w, u);
-			store_unit_set_done(s->st, u->id, u->attempts + 1, b->bytes_done,
-					    b->files_done);
+			store_unit_set_done(s->st, u->id, u->attempts + 1, u->bytes_sent,
+					    u->files_sent);
 			/* Not after vanished files (24): one may be back, unsent. */
 			if (code == 0)
 				forget_leftovers(s, u);
@@ -2248,8 +2350,10 @@ finish_check(struct sup *s, struct worker *w)
 		for (k = 0; k < w->nunits; k++) {
 			if (w->units[k].differs)
 				continue;
+			/* With what earlier runs sent of it: they were cut off after. */
 			if (store_unit_set_done(s->st, w->units[k].unit.id, w->units[k].unit.attempts,
-						0, 0) == SYNC_OK) {
+						w->units[k].unit.bytes_sent,
+						w->units[k].unit.files_sent) == SYNC_OK) {
 				count_done(s, &w->units[k].unit);
 				same++;
 			}
@@ -2983,6 +3087,7 @@ settle_split(struct sup *s)
 	uint64_t sent_bytes, sent_files;
 	struct stat sb;
 	bool ok = false, with_dirs = false, in_tx;
+	size_t at;
 
 	piece_paths(s, sp->unit.path, NULL, &file);
 	strbuf_addf(&local, "%s/%s", s->source_root, sp->unit.path);
@@ -3021,8 +3126,11 @@ settle_split(struct sup *s)
 	in_tx = store_begin(s->st) == SYNC_OK;
 	if (store_unit_set_done(s->st, sp->unit.id, sp->unit.attempts + 1, sp->size, 1) < 0)
 		log_warn("cannot record a done unit: %s", store_errmsg(s->st));
-	s->bytes_done += sp->size;
-	s->files_done++;
+	/* Not again when an rsync cut off had counted it (see count_file_sent). */
+	if (!sorted_find(&s->sent_unsure, sp->unit.path, &at)) {
+		s->bytes_done += sp->size;
+		s->files_done++;
+	}
 	running_totals(s, &sent_bytes, &sent_files);
 	if (store_transfer_set_totals(s->st, s->t.id, sent_bytes, sent_files) < 0)
 		log_warn("cannot record progress: %s", store_errmsg(s->st));
@@ -3530,8 +3638,8 @@ flush_progress(struct sup *s, bool force)
 			p[n].unit_id = b->unit.id;
 			p[n].current_file = NULL;
 			p[n].eta = -1;
-			p[n].bytes_done = b->bytes_done;
-			p[n].files_done = b->files_done;
+			p[n].bytes_done = b->unit.bytes_sent + b->bytes_done;
+			p[n].files_done = b->unit.files_sent + b->files_done;
 			n++;
 		}
 		w->shown_unit = w->cur_unit < w->nunits ? w->cur_unit : 0;
@@ -3542,8 +3650,8 @@ flush_progress(struct sup *s, bool force)
 		p[n].file_percent = w->file_percent;
 		p[n].rate = w->rate;
 		p[n].eta = w->eta;
-		p[n].bytes_done = b->bytes_done;
-		p[n].files_done = b->files_done;
+		p[n].bytes_done = b->unit.bytes_sent + b->bytes_done;
+		p[n].files_done = b->unit.files_sent + b->files_done;
 		n++;
 	}
 	if (s->split.active) {
@@ -4937,6 +5045,7 @@ sup_release(struct sup *s)
 		worker_forget_problems(w);
 		free(w->problems);
 		strvec_clear(&w->changed_files);
+		strvec_clear(&w->sent_tail);
 	}
 	free(s->workers);
 	for (k = 0; k < s->nproblems; k++)
@@ -4972,6 +5081,7 @@ sup_release(struct sup *s)
 	strvec_clear(&s->excludes);
 	strvec_clear(&s->mkdirs);
 	strvec_clear(&s->recheck);
+	strvec_clear(&s->sent_unsure);
 	free(s->walk_error_first);
 	free(s->failure);
 }
@@ -5055,7 +5165,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		s.leftovers = store_leftovers_count(st, s.t.id, &left) != SYNC_OK || left > 0;
 	}
 	/* A resumed transfer counts on from what its earlier runs sent. */
-	if (store_transfer_done_totals(st, s.t.id, &s.bytes_done, &s.files_done) < 0)
+	if (store_transfer_done_totals(st, s.t.id, &s.bytes_done, &s.files_done) < 0 ||
+	    store_sent_unsure_list(st, s.t.id, &s.sent_unsure) < 0)
 		log_warn("cannot read earlier totals: %s", store_errmsg(st));
 	if (cfg->on_running)
 		cfg->on_running(cfg->on_running_ctx);
@@ -5272,6 +5383,9 @@ finish:
 	remove_tmpdir(&s);
 	*final = final_state(&s, &reason);
 	say_units_done(&s, true);
+	/* Done, nothing is sent again: what runs cut off counted need not be kept. */
+	if (*final == TRANSFER_DONE && store_sent_unsure_clear(st, s.t.id) < 0)
+		log_warn("cannot forget the files sent: %s", store_errmsg(st));
 	if (store_transfer_set_totals(st, s.t.id, s.bytes_done, s.files_done) < 0 ||
 	    store_transfer_finish(st, s.t.id, *final, reason) < 0) {
 		log_error("cannot record the end of the transfer: %s", store_errmsg(st));

@@ -225,6 +225,11 @@ test_totals(const char *base)
 				      "ALTER TABLE transfers DROP COLUMN sup_host; "
 				      "ALTER TABLE transfers DROP COLUMN far_host; "
 				      "ALTER TABLE transfers DROP COLUMN far_destination; "
+				      "ALTER TABLE transfers DROP COLUMN opt_workers; "
+				      "ALTER TABLE transfers DROP COLUMN opt_bwlimit; "
+				      "ALTER TABLE transfers DROP COLUMN opt_retries; "
+				      "DROP TRIGGER sent_unsure_transfer_gone; "
+				      "DROP TABLE sent_unsure; "
 				      "PRAGMA user_version = 5' "
 				      ">/dev/null 2>&1", db);
 
@@ -300,6 +305,43 @@ main(void)
 	CHECK_INT(got.state, TRANSFER_QUEUED);
 	transfer_release(&got);
 	CHECK_INT(store_transfer_get(st, 999, &got), SYNC_ERR_NOT_FOUND);
+	/* The flags it was given: those given anew replace, the others stay. */
+	{
+		struct transfer_options o, none = { -1, -1, -1 }, given = { 5, -1, 0 };
+
+		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
+		CHECK(o.workers == -1 && o.retries == -1 && o.bwlimit_kib == -1);
+		CHECK_INT(store_transfer_set_options(st, t.id, &given), SYNC_OK);
+		CHECK_INT(store_transfer_set_options(st, t.id, &none), SYNC_OK);
+		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
+		CHECK(o.workers == 5 && o.retries == -1 && o.bwlimit_kib == 0);
+		given.workers = -1;
+		given.bwlimit_kib = 300;
+		given.retries = 7;
+		CHECK_INT(store_transfer_set_options(st, t.id, &given), SYNC_OK);
+		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
+		CHECK(o.workers == 5 && o.retries == 7 && o.bwlimit_kib == 300);
+		CHECK_INT(store_transfer_options(st, 999, &o), SYNC_ERR_NOT_FOUND);
+	}
+	/* Files counted by a run cut off: listed sorted, once, until forgotten. */
+	{
+		struct strvec names = STRVEC_INIT;
+
+		CHECK_INT(store_sent_unsure_add(st, t.id, "run/b"), SYNC_OK);
+		CHECK_INT(store_sent_unsure_add(st, t.id, "run/a"), SYNC_OK);
+		CHECK_INT(store_sent_unsure_add(st, t.id, "run/b"), SYNC_OK);
+		CHECK_INT(store_sent_unsure_list(st, t.id, &names), SYNC_OK);
+		CHECK_INT(names.nr, 2);
+		if (names.nr == 2) {
+			CHECK_STR(names.v[0], "run/a");
+			CHECK_STR(names.v[1], "run/b");
+		}
+		strvec_clear(&names);
+		CHECK_INT(store_sent_unsure_clear(st, t.id), SYNC_OK);
+		CHECK_INT(store_sent_unsure_list(st, t.id, &names), SYNC_OK);
+		CHECK_INT(names.nr, 0);
+		strvec_clear(&names);
+	}
 
 	CHECK_INT(store_transfer_set_running(st, t.id, &me, 0, NULL), SYNC_OK);
 	CHECK_INT(store_unit_add(st, t.id, UNIT_FILE, "run/a", NULL, &u1), SYNC_OK);
@@ -324,6 +366,13 @@ main(void)
 	CHECK_INT(store_unit_next_pending(st, t.id, u1, units, 4, &n), SYNC_OK);
 	CHECK_INT(n, 1);
 	unit_release(&units[0]);
+	/* What a unit's runs sent so far comes back with it, to count on from. */
+	CHECK_INT(store_unit_set_sent(st, u2, 4000, 2), SYNC_OK);
+	CHECK_INT(store_unit_next_pending(st, t.id, u1, units, 4, &n), SYNC_OK);
+	CHECK_INT(n, 1);
+	CHECK(units[0].files_sent == 2 && units[0].bytes_sent == 4000);
+	unit_release(&units[0]);
+	CHECK_INT(store_unit_set_sent(st, u2, 0, 0), SYNC_OK);
 
 	/* Only running units with a current file are live. */
 	CHECK_INT(store_unit_set_state(st, u1, UNIT_RUNNING, 0, NULL), SYNC_OK);
