@@ -725,17 +725,22 @@ remote_capture(struct sup *s, const char *const *argv, const struct strbuf *inpu
  * a link is refused ("//mkdir link"), and the rsync pass replaces it with
  * a directory, as a plain rsync does; alone, it makes the destination
  * only. mkdir runs only when a directory is missing: a re-sync, where all
- * are there, starts no process for it before an rsync. Last it says
- * whether the source's directory was there, and whether it created any:
- * "//mkdir old 0". No '!': it may travel single-quoted through a login
- * shell that is csh.
+ * are there, starts no process for it before an rsync. A far side that
+ * is not root cannot create in a directory that the last run left
+ * read-only, as the source has it: such a one is made writable to its
+ * owner first (rsync does the same with the directories it lists), and
+ * counts as changed, so that it gets its mode back at the end. Last it
+ * says whether the source's directory was there, and whether it changed
+ * any: "//mkdir old 0". No '!': it may travel single-quoted through a
+ * login shell that is csh.
  */
 static const char mkdir_function[] =
 	"scow_mkdirs() { k=$1; d=$2; r=$3; shift 3; for p do if [ -h \"$p\" ]; then "
 	"echo " MKDIR_PREFIX "link; [ $k = s ] || return 1; mkdir -p -- \"$d\"; return; fi; done; "
 	"if [ -d \"$r\" ]; then m=old; else m=new; fi; "
 	"c=0; for p in \"$d\" \"$@\"; do [ -d \"$p\" ] || c=1; done; "
-	"o=0; "
+	"o=0; for p do if [ -d \"$p\" ]; then [ -w \"$p\" ] && [ -x \"$p\" ] || "
+	"{ chmod u+wx -- \"$p\" 2>/dev/null && o=1; }; fi; done; "
 	"if [ $c = 1 ]; then x=$(mkdir -p -v -- \"$d\" \"$@\") || "
 	"{ echo " MKDIR_PREFIX "failed; return 1; }; [ -n \"$x\" ] && o=1; fi; "
 	"echo \"" MKDIR_PREFIX "$m $o\"; [ $k != c ] || [ $m = old ]; }";
