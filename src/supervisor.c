@@ -725,20 +725,25 @@ remote_capture(struct sup *s, const char *const *argv, const struct strbuf *inpu
  * a link is refused ("//mkdir link"), and the rsync pass replaces it with
  * a directory, as a plain rsync does; alone, it makes the destination
  * only. mkdir runs only when a directory is missing: a re-sync, where all
- * are there, starts no process for it before an rsync. A far side that
- * is not root cannot create in a directory that the last run left
- * read-only, as the source has it: such a one is made writable to its
- * owner first (rsync does the same with the directories it lists), and
- * counts as changed, so that it gets its mode back at the end. Last it
- * says whether the source's directory was there, and whether it changed
- * any: "//mkdir old 0". No '!': it may travel single-quoted through a
- * login shell that is csh.
+ * are there, starts no process for it before an rsync. Alone and with all
+ * there, it says each one's mode and time first ("//mkdir attr 755
+ * 1500000000.500000000"): a change of those alone in the source is seen
+ * (the directories get their attributes at the end only when something
+ * changed). A far side that is not root cannot create in a directory that
+ * the last run left read-only, as the source has it: such a one is made
+ * writable to its owner first (rsync does the same with the directories
+ * it lists), and counts as changed, so that it gets its mode back at the
+ * end. Last it says whether the source's directory was there, and whether
+ * it changed any: "//mkdir old 0". No '!': it may travel single-quoted
+ * through a login shell that is csh.
  */
 static const char mkdir_function[] =
 	"scow_mkdirs() { k=$1; d=$2; r=$3; shift 3; for p do if [ -h \"$p\" ]; then "
 	"echo " MKDIR_PREFIX "link; [ $k = s ] || return 1; mkdir -p -- \"$d\"; return; fi; done; "
 	"if [ -d \"$r\" ]; then m=old; else m=new; fi; "
 	"c=0; for p in \"$d\" \"$@\"; do [ -d \"$p\" ] || c=1; done; "
+	"if [ $k = s ] && [ $c = 0 ] && [ $# -gt 0 ]; then "
+	"stat -c '" MKDIR_PREFIX "attr %a %.9Y' -- \"$@\" 2>/dev/null; fi; "
 	"o=0; for p do if [ -d \"$p\" ]; then [ -w \"$p\" ] && [ -x \"$p\" ] || "
 	"{ chmod u+wx -- \"$p\" 2>/dev/null && o=1; }; fi; done; "
 	"if [ $c = 1 ]; then x=$(mkdir -p -v -- \"$d\" \"$@\") || "
@@ -770,6 +775,34 @@ mkdir_args(struct sup *s, char how, bool listed, struct strvec *words)
 }
 
 /*
+ * Does what the mkdir said of the listed directories' modes and times
+ * (one "attr" line each, in their order) differ from the source's? Also
+ * when it said nothing of some (no stat there).
+ */
+static bool
+mkdir_attrs_differ(struct sup *s, const struct strvec *attrs)
+{
+	struct strbuf local = STRBUF_INIT, want = STRBUF_INIT;
+	struct stat sb;
+	bool differ = attrs->nr != s->mkdirs.nr;
+	size_t i;
+
+	for (i = 0; !differ && i < s->mkdirs.nr; i++) {
+		strbuf_reset(&local);
+		strbuf_reset(&want);
+		strbuf_addf(&local, "%s/%s", s->source_root, s->mkdirs.v[i]);
+		if (lstat(local.buf, &sb) < 0)
+			break;
+		strbuf_addf(&want, "%o %lld.%09ld", (unsigned)(sb.st_mode & 07777),
+			    (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
+		differ = strcmp(want.buf, attrs->v[i]) != 0;
+	}
+	strbuf_release(&local);
+	strbuf_release(&want);
+	return differ;
+}
+
+/*
  * Create the destination, and the directories above the cut when they are
  * few, with one remote command through the shared connection: one round
  * trip instead of an rsync pass. The names go on its stdin; a long list
@@ -778,7 +811,7 @@ mkdir_args(struct sup *s, char how, bool listed, struct strvec *words)
 static int
 create_remote_dirs(struct sup *s, bool *dirs_done)
 {
-	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
+	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT, attrs = STRVEC_INIT;
 	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT, out = STRBUF_INIT;
 	struct strbuf script = STRBUF_INIT, body = STRBUF_INIT;
 	size_t plen = strlen(MKDIR_PREFIX), at, end;
@@ -814,6 +847,8 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 		len -= plen;
 		if (len == 4 && memcmp(line, "link", 4) == 0)
 			said = MKDIR_LINK;
+		else if (len > 5 && memcmp(line, "attr ", 5) == 0)
+			strvec_pushf(&attrs, "%.*s", (int)(len - 5), line + 5);
 		else if (len == 5 && (memcmp(line, "new ", 4) == 0 || memcmp(line, "old ", 4) == 0)) {
 			said = line[0] == 'n' ? MKDIR_NEW : MKDIR_OLD;
 			changed = line[4] == '1';
@@ -831,8 +866,10 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	 * destination just before: as new.
 	 */
 	s->fresh = said == MKDIR_NEW || (said == MKDIR_OLD && s->lock.made);
-	if (changed)
+	/* Something to give its attributes to at the end (the rsync pass sees to all). */
+	if (changed || (said == MKDIR_OLD && *dirs_done && mkdir_attrs_differ(s, &attrs)))
 		s->changed = true;
+	strvec_clear(&attrs);
 	if (rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		strbuf_release(&err);
 		return SYNC_OK;

@@ -4,11 +4,12 @@
 # changes while the last rsync sends it: it is sent again, so that last
 # rsync must not have made the directory read-only already. At the end the
 # directory has its mode and time all the same.
-# Then, above the cut, at two depths: directories of a group the far user
-# is not in (kept as its own, as a plain rsync -a as that user does, with
-# no error and no second try), and a read-only one that gets a new
-# directory and file under it on a run after the first: each run leaves
-# the copy's modes and times the source's.
+# Then, above the cut and below it, at two depths: directories of a group
+# the far user is not in (kept as its own, as a plain rsync -a as that user
+# does, with no error and no second try), a read-only one that gets a new
+# directory and file under it on a run after the first, and modes and
+# times changed alone: each run leaves the copy's modes and times the
+# source's.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root to run the far side as another user"
@@ -86,6 +87,20 @@ chmod 0555 "$src/ro"
 touch -d @1500000001.5 "$src/ro"
 for depth in 2 3; do
 	run2 "$depth" "new under a read-only directory"
+done
+# A mode and a time alone, of a directory above the cut at both depths
+# (nothing else to send: no rsync runs), then of directories at the cut,
+# below it and above it (x/y at -m 3).
+chmod 0700 "$src/x"
+touch -d @1400000000.75 "$src/x"
+for depth in 2 3; do
+	run2 "$depth" "a mode and time changed alone"
+done
+chmod 0555 "$src/x/y"
+touch -d @1400000000.75 "$src/x/y/z" "$src/ro/sub"
+touch -d @1400000001 "$src/x/y"
+for depth in 2 3; do
+	run2 "$depth" "modes and times below the cut"
 done
 chmod 0755 "$src/x/y" "$src/ro"
 
