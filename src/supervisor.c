@@ -693,9 +693,6 @@ plan_transfer(struct sup *s)
 	return 0;
 }
 
-/* What the remote mkdir prints first when a directory to make is a link. */
-#define LINK_MARKER "//link"
-
 /*
  * Run a remote command through the shared connection and capture it, as
  * spawn_capture_limited does (input, when not NULL, on its stdin), but
@@ -722,80 +719,164 @@ remote_capture(struct sup *s, const char *const *argv, const struct strbuf *inpu
 }
 
 /*
+ * The mkdir of the destination and the directories above the cut, one
+ * shell function for the command of its own (create_remote_dirs) and for
+ * the one before an rsync (mkdir_before). Its words (mkdir_args): how it
+ * runs (s alone, b before an rsync, c before a dry run, which it stops
+ * when there is nothing to check), the destination, the source's own
+ * directory there (only looked at), the directories to make.
+ *
+ * mkdir -p goes through a symbolic link where a directory should be
+ * (creating directories outside the destination), and the units' rsyncs
+ * (--no-implied-dirs) would write through it: a listed directory that is
+ * a link is refused ("//mkdir link"), and the rsync pass replaces it with
+ * a directory, as a plain rsync does; alone, it makes the destination
+ * only. mkdir runs only when a directory is missing: a re-sync, where all
+ * are there, starts no process for it before an rsync. Alone and with all
+ * there, it says each one's mode and time first ("//mkdir attr 755
+ * 1500000000.500000000"): a change of those alone in the source is seen
+ * (the directories get their attributes at the end only when something
+ * changed). A far side that is not root cannot create in a directory that
+ * the last run left read-only, as the source has it: such a one is made
+ * writable to its owner first (rsync does the same with the directories
+ * it lists), and counts as changed, so that it gets its mode back at the
+ * end. Last it says whether the source's directory was there, and whether
+ * it changed any: "//mkdir old 0". No '!': it may travel single-quoted
+ * through a login shell that is csh.
+ */
+static const char mkdir_function[] =
+	"scow_mkdirs() { k=$1; d=$2; r=$3; shift 3; for p do if [ -h \"$p\" ]; then "
+	"echo " MKDIR_PREFIX "link; [ $k = s ] || return 1; mkdir -p -- \"$d\"; return; fi; done; "
+	"if [ -d \"$r\" ]; then m=old; else m=new; fi; "
+	"c=0; for p in \"$d\" \"$@\"; do [ -d \"$p\" ] || c=1; done; "
+	"if [ $k = s ] && [ $c = 0 ] && [ $# -gt 0 ]; then "
+	"stat -c '" MKDIR_PREFIX "attr %a %.9Y' -- \"$@\" 2>/dev/null; fi; "
+	"o=0; for p do if [ -d \"$p\" ]; then [ -w \"$p\" ] && [ -x \"$p\" ] || "
+	"{ chmod u+wx -- \"$p\" 2>/dev/null && o=1; }; fi; done; "
+	"if [ $c = 1 ]; then x=$(mkdir -p -v -- \"$d\" \"$@\") || "
+	"{ echo " MKDIR_PREFIX "failed; return 1; }; [ -n \"$x\" ] && o=1; fi; "
+	"echo \"" MKDIR_PREFIX "$m $o\"; [ $k != c ] || [ $m = old ]; }";
+
+/*
+ * The words after mkdir_function's name. listed: the directories above
+ * the cut; otherwise the source's own directory alone, where its name
+ * can be said (in sh, not csh: a line break cannot be in quotes there).
+ */
+static void
+mkdir_args(struct sup *s, char how, bool listed, struct strvec *words)
+{
+	bool own = s->have_dirs && !strchr(s->t.destination, '\n') && !strchr(s->source_rel, '\n');
+	size_t i;
+
+	strvec_pushf(words, "%c", how);
+	strvec_push(words, s->t.destination);
+	if (listed || own)
+		strvec_pushf(words, "%s/%s", s->t.destination, s->source_rel);
+	else
+		strvec_push(words, s->t.destination);
+	for (i = 0; listed && i < s->mkdirs.nr; i++)
+		strvec_pushf(words, "%s/%s", s->t.destination, s->mkdirs.v[i]);
+	/* Too many to list: the source's own directory tells new from re-sync. */
+	if (!listed && own)
+		strvec_pushf(words, "%s/%s", s->t.destination, s->source_rel);
+}
+
+/*
+ * Does what the mkdir said of the listed directories' modes and times
+ * (one "attr" line each, in their order) differ from the source's? Also
+ * when it said nothing of some (no stat there).
+ */
+static bool
+mkdir_attrs_differ(struct sup *s, const struct strvec *attrs)
+{
+	struct strbuf local = STRBUF_INIT, want = STRBUF_INIT;
+	struct stat sb;
+	bool differ = attrs->nr != s->mkdirs.nr;
+	size_t i;
+
+	for (i = 0; !differ && i < s->mkdirs.nr; i++) {
+		strbuf_reset(&local);
+		strbuf_reset(&want);
+		strbuf_addf(&local, "%s/%s", s->source_root, s->mkdirs.v[i]);
+		if (lstat(local.buf, &sb) < 0)
+			break;
+		strbuf_addf(&want, "%o %lld.%09ld", (unsigned)(sb.st_mode & 07777),
+			    (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
+		differ = strcmp(want.buf, attrs->v[i]) != 0;
+	}
+	strbuf_release(&local);
+	strbuf_release(&want);
+	return differ;
+}
+
+/*
  * Create the destination, and the directories above the cut when they are
- * few, with one remote mkdir through the shared connection: one round trip
- * instead of an rsync pass. Each path is single-quoted for the remote
- * shell; a name with a newline (which csh cannot take inside quotes) or a
- * long list leaves the directories to the rsync pass (*dirs_done false).
+ * few, with one remote command through the shared connection: one round
+ * trip instead of an rsync pass. The names go on its stdin; a long list
+ * leaves the directories to the rsync pass (*dirs_done false).
  */
 static int
 create_remote_dirs(struct sup *s, bool *dirs_done)
 {
-	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT;
+	struct strvec words = STRVEC_INIT, argv = STRVEC_INIT, attrs = STRVEC_INIT;
 	struct strbuf err = STRBUF_INIT, esc = STRBUF_INIT, out = STRBUF_INIT;
-	struct strbuf script = STRBUF_INIT;
+	struct strbuf script = STRBUF_INIT, body = STRBUF_INIT;
+	size_t plen = strlen(MKDIR_PREFIX), at, end;
+	enum mkdir_said said = MKDIR_UNSAID;
+	bool changed = false;
 	int status = -1, rc;
-	size_t i, listed = 1, created = 0;
 
 	*dirs_done = s->have_dirs && !s->mkdirs_overflow;
-	if (*dirs_done) {
-		/*
-		 * mkdir -p goes through a symbolic link where a directory should
-		 * be (creating directories outside the destination), and the
-		 * units' rsyncs (--no-implied-dirs) would write through it. The
-		 * rsync pass replaces such a link with a directory, as a plain
-		 * rsync does: when one of the listed directories is a link, only
-		 * the destination is made here and the pass does the rest. The
-		 * words go through sh, whatever the remote user's shell is.
-		 */
-		strvec_push(&words, "sh");
-		strvec_push(&words, "-c");
-		strvec_push(&words, "d=$1; shift; for p do if [ -h \"$p\" ]; then "
-			    "echo " LINK_MARKER "; exec mkdir -p -v -- \"$d\"; fi; done; "
-			    "exec mkdir -p -v -- \"$d\" \"$@\"");
-		strvec_push(&words, "sh");
-	} else {
-		strvec_push(&words, "mkdir");
-		strvec_push(&words, "-p");
-		/* It names what it creates: nothing new, nothing for the final pass to fix. */
-		strvec_push(&words, "-v");
-		strvec_push(&words, "--");
-	}
-	strvec_push(&words, s->t.destination);
-	for (i = 0; *dirs_done && i < s->mkdirs.nr; i++)
-		strvec_pushf(&words, "%s/%s", s->t.destination, s->mkdirs.v[i]);
-	if (*dirs_done)
-		listed = s->mkdirs.nr;
-	else if (s->have_dirs && !strchr(s->t.destination, '\n') && !strchr(s->source_rel, '\n'))
-		/* Too many to list: the source's own directory tells new from re-sync. */
-		strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
+	strbuf_addf(&body, "%s; scow_mkdirs \"$@\"", mkdir_function);
+	strvec_push(&words, "sh");
+	strvec_push(&words, "-c");
+	strvec_push(&words, body.buf);
+	strvec_push(&words, "sh");
+	mkdir_args(s, 's', *dirs_done, &words);
 	/* The names on stdin: a command line is any local user's to read. */
 	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
 	rc = remote_capture(s, (const char *const *)argv.v, &script, &status, &out, &err);
 	strvec_clear(&argv);
 	strvec_clear(&words);
 	strbuf_release(&script);
-	if (*dirs_done && out.len >= strlen(LINK_MARKER "\n") &&
-	    memcmp(out.buf, LINK_MARKER "\n", strlen(LINK_MARKER "\n")) == 0) {
-		strbuf_remove_front(&out, strlen(LINK_MARKER "\n"));
+	strbuf_release(&body);
+	for (at = 0; at < out.len; at = end + 1) {
+		const char *line = out.buf + at;
+		size_t len;
+
+		end = at;
+		while (end < out.len && out.buf[end] != '\n')
+			end++;
+		len = end - at;
+		if (len < plen || memcmp(line, MKDIR_PREFIX, plen) != 0)
+			continue;
+		line += plen;
+		len -= plen;
+		if (len == 4 && memcmp(line, "link", 4) == 0)
+			said = MKDIR_LINK;
+		else if (len > 5 && memcmp(line, "attr ", 5) == 0)
+			strvec_pushf(&attrs, "%.*s", (int)(len - 5), line + 5);
+		else if (len == 5 && (memcmp(line, "new ", 4) == 0 || memcmp(line, "old ", 4) == 0)) {
+			said = line[0] == 'n' ? MKDIR_NEW : MKDIR_OLD;
+			changed = line[4] == '1';
+		}
+	}
+	strbuf_release(&out);
+	if (said == MKDIR_LINK) {
 		log_info("a directory above the cut is a symbolic link on the far side; "
 			 "the directory pass makes it a directory");
 		*dirs_done = false;
-		listed = SIZE_MAX;   /* not fresh: something was there */
 	}
-	if (out.len)
-		s->changed = true;
 	/*
-	 * One line per directory created. When the source's directory is new,
-	 * so is everything listed under it: nothing there to check first.
+	 * When the source's directory is new, so is everything under it:
+	 * nothing there to check first. The lock's command made the
+	 * destination just before: as new.
 	 */
-	for (i = 0; i < out.len; i++)
-		created += out.buf[i] == '\n';
-	/* The lock's command made the destination just before: as if this one had. */
-	if (s->lock.made)
-		created++;
-	s->fresh = created >= listed;
-	strbuf_release(&out);
+	s->fresh = said == MKDIR_NEW || (said == MKDIR_OLD && s->lock.made);
+	/* Something to give its attributes to at the end (the rsync pass sees to all). */
+	if (changed || (said == MKDIR_OLD && *dirs_done && mkdir_attrs_differ(s, &attrs)))
+		s->changed = true;
+	strvec_clear(&attrs);
 	if (rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		strbuf_release(&err);
 		return SYNC_OK;
@@ -821,36 +902,20 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 /*
  * The same mkdir as a command line for the remote shell, for an rsync to
  * run before it (rsync_job.before_command): the round trip of a command
- * of its own is saved. It refuses a listed directory that is a symbolic
- * link ("//mkdir link", the caller then does as above), and says whether
- * the source's directory was there, and whether it created any: "//mkdir
- * old 0". Before a re-sync's dry run (for_check): when it was not there
- * (the copy was deleted since), there is nothing to check, and it stops
- * the dry run before it starts.
- *
- * It is a function of the shell that runs rsync, not a shell of its own,
- * and it runs mkdir only when a directory is missing: a re-sync, where all
- * are there, starts no process on the far side before rsync.
+ * of its own is saved. A link among the directories stops it and the
+ * rsync (the caller then makes them as above). Before a re-sync's dry run
+ * (for_check): when the source's directory was not there (the copy was
+ * deleted since), there is nothing to check, and it stops the dry run
+ * before it starts. It is a function of the shell that runs rsync, not a
+ * shell of its own.
  */
 static void
 mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
 {
 	struct strvec words = STRVEC_INIT;
-	size_t i;
 
-	strbuf_addf(out, "scow_mkdirs() { d=$1; r=$2; shift 2; for p do if [ -h \"$p\" ]; then "
-		    "echo " MKDIR_PREFIX "link; return 1; fi; done; "
-		    "if [ -d \"$r\" ]; then m=old; else m=new; fi; "
-		    "c=0; for p in \"$d\" \"$@\"; do [ -d \"$p\" ] || c=1; done; "
-		    "if [ $c = 1 ]; then x=$(mkdir -p -v -- \"$d\" \"$@\") || "
-		    "{ echo " MKDIR_PREFIX "failed; return 1; }; "
-		    "if [ -n \"$x\" ]; then c=1; else c=0; fi; fi; "
-		    "echo \"" MKDIR_PREFIX "$m $c\"%s; }; scow_mkdirs ",
-		    for_check ? "; [ $m = old ]" : "");
-	strvec_push(&words, s->t.destination);
-	strvec_pushf(&words, "%s/%s", s->t.destination, s->source_rel);
-	for (i = 0; i < s->mkdirs.nr; i++)
-		strvec_pushf(&words, "%s/%s", s->t.destination, s->mkdirs.v[i]);
+	strbuf_addf(out, "%s; scow_mkdirs ", mkdir_function);
+	mkdir_args(s, for_check ? 'c' : 'b', true, &words);
 	sq_quote_argv(out, (const char *const *)words.v);
 	strvec_clear(&words);
 }

@@ -4,6 +4,12 @@
 # changes while the last rsync sends it: it is sent again, so that last
 # rsync must not have made the directory read-only already. At the end the
 # directory has its mode and time all the same.
+# Then, above the cut and below it, at two depths: directories of a group
+# the far user is not in (kept as its own, as a plain rsync -a as that user
+# does, with no error and no second try), a read-only one that gets a new
+# directory and file under it on a run after the first, and modes and
+# times changed alone: each run leaves the copy's modes and times the
+# source's.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root to run the far side as another user"
@@ -42,5 +48,61 @@ grep -q "\[$id\] warning: 'top/a/f' changed while it was being sent; sending it 
 cmp -s "$src/a/f" "$T/dst/top/a/f" || fail "the copy differs"
 [ "$(stat -c '%a %.9Y' "$T/dst/top/a")" = "555 1500000000.500000000" ] ||
 	fail "the directory is $(stat -c '%a %.9Y' "$T/dst/top/a")"
+
+# Every entry's mode and time, to the nanosecond.
+modes_times() { (cd "$1" && find . -exec stat -c '%n %a %.9Y' {} + | sort); }
+src=$T/src2/top
+mkdir -p "$src/ro/sub" "$src/x/y/z"
+echo f >"$src/ro/sub/f"
+echo g >"$src/ro/g"
+echo h >"$src/x/y/z/h"
+chgrp -R daemon "$src"
+chmod 0555 "$src/ro"
+chmod 0750 "$src/x"
+touch -d @1500000000.25 "$src/ro/sub" "$src/x/y/z" "$src/x/y" "$src/x" "$src/ro" "$src"
+export SCOW_SYNC_WORKERS=2
+unset SCOW_SYNC_BWLIMIT
+mkdir "$T/dst2-2" "$T/dst2-3"
+chown 65534:65534 "$T/dst2-2" "$T/dst2-3"
+run2() {   # run2 DEPTH WHAT
+	local id
+	scow-sync -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst2-$1" -m "$1" \
+		-p "$SSHD_PORT" -k "$SSH_KEY" -q 2>"$T/err" || fail "-m $1, $2: exited $?: $(cat "$T/err")"
+	id=$(sed -n 's/.*\[\([0-9]*\)\] info: transfer of .*/\1/p' "$log" | tail -n 1)
+	diff <(modes_times "$src") <(modes_times "$T/dst2-$1/top") >"$T/diff" ||
+		fail "-m $1, $2: modes or times differ: $(cat "$T/diff")"
+	grep -E "\[$id\] (warning|error)|\[$id\] info: cannot set the attributes" "$log" &&
+		fail "-m $1, $2: warned, failed or tried twice"
+}
+for depth in 2 3; do
+	run2 "$depth" "fresh"
+done
+# Something new in the read-only directory above the cut.
+chmod 0755 "$src/ro"
+mkdir "$src/ro/new"
+echo n >"$src/ro/new/n"
+echo m >"$src/ro/m"
+touch -d @1500000000.25 "$src/ro/new"
+chmod 0555 "$src/ro"
+touch -d @1500000001.5 "$src/ro"
+for depth in 2 3; do
+	run2 "$depth" "new under a read-only directory"
+done
+# A mode and a time alone, of a directory above the cut at both depths
+# (nothing else to send: no rsync runs), then of directories at the cut,
+# below it and above it (x/y at -m 3).
+chmod 0700 "$src/x"
+touch -d @1400000000.75 "$src/x"
+for depth in 2 3; do
+	run2 "$depth" "a mode and time changed alone"
+done
+chmod 0555 "$src/x/y"
+touch -d @1400000000.75 "$src/x/y/z" "$src/ro/sub"
+touch -d @1400000001 "$src/x/y"
+for depth in 2 3; do
+	run2 "$depth" "modes and times below the cut"
+done
+chmod 0755 "$src/x/y" "$src/ro"
+
 no_processes_left || fail "processes left at the end"
 finish
