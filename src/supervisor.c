@@ -712,8 +712,12 @@ remote_capture(struct sup *s, const char *const *argv, const struct strbuf *inpu
 	};
 	int rc = spawn_capture_limited(argv, input, status, out, err, &lim);
 
-	/* Ended at its deadline, not by a stop: the far side may still hold the session. */
-	if (rc == SYNC_ERR_TIMEOUT && !got_stop_signal)
+	/*
+	 * Ended at its deadline or by a stop before it answered: the far side
+	 * may still hold the session (a stop cannot tell a hung file system
+	 * from a slow one, and a connection made afresh costs one handshake).
+	 */
+	if (rc == SYNC_ERR_TIMEOUT)
 		s->master_stuck = true;
 	return rc;
 }
@@ -2670,8 +2674,8 @@ run_remote_input(struct sup *s, const char *cmd, const struct strbuf *input, int
 	*status = -1;
 	ssh_shell_argv(&s->target, cmd, &argv);
 	rc = spawn_capture_limited((const char *const *)argv.v, input, status, NULL, NULL, &lim);
-	if (rc == SYNC_ERR_TIMEOUT && !got_stop_signal)
-		s->master_stuck = true;
+	if (rc == SYNC_ERR_TIMEOUT)
+		s->master_stuck = true;   /* as in remote_capture */
 	strvec_clear(&argv);
 	return rc;
 }
