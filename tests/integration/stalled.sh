@@ -49,13 +49,19 @@ hung_start() {   # hung_start NAME: start a transfer whose mkdir (of NAME/sub) h
 }
 far_naps() { pgrep -fx "sleep $nap"; }
 
+# SIGTERM to transfer $2's supervisor (case $1): it must be gone within $3 s.
+term_supervisor() {
+	local sup
+	sup=$(sup_of "$2")
+	kill -TERM "$sup"
+	wait_for "$3" eval '! kill -0 "$sup" 2>/dev/null' ||
+		fail "($1) supervisor still there $3 s after SIGTERM"
+}
+
 # (b)
 id=$(hung_start b) || fail "(b) start failed"
 wait_for 20 eval '[ -d "$T/hung" ] && [ -n "$(far_naps)" ]' || fail "(b) the mkdir did not hang"
-sup=$(sup_of "$id")
-kill -TERM "$sup"
-wait_for 10 eval '! kill -0 "$sup" 2>/dev/null' ||
-	fail "(b) supervisor still there 10 s after SIGTERM"
+term_supervisor b "$id" 10
 wait_for 10 transfer_ended "$id" || fail "(b) the transfer did not end"
 [ "$(transfer_state "$id")" = interrupted ] || fail "(b) state $(transfer_state "$id")"
 no_processes_left || fail "(b) processes left after SIGTERM"
@@ -68,10 +74,7 @@ for p in $(far_naps); do kill "$p"; done
 mkdir -p "$TMPDIR"
 id=$(hung_start b2) || fail "(b2) start failed"
 wait_for 20 eval '[ -d "$T/hung" ] && [ -n "$(far_naps)" ]' || fail "(b2) the mkdir did not hang"
-sup=$(sup_of "$id")
-kill -TERM "$sup"
-wait_for 10 eval '! kill -0 "$sup" 2>/dev/null' ||
-	fail "(b2) supervisor still there 10 s after SIGTERM"
+term_supervisor b2 "$id" 10
 [ "$(transfer_state "$id")" = interrupted ] || fail "(b2) state $(transfer_state "$id")"
 no_processes_left || fail "(b2) processes left after SIGTERM (a kept connection?)"
 for p in $(far_naps); do kill "$p"; done
@@ -101,10 +104,7 @@ echo x >"$T/src/d/f"
 id=$(SCOW_SYNC_SSH=$T/ssh-hang-lock scow-sync start -a "$SSH_HOST" -u "$SSH_USER" \
 	-p "$SSHD_PORT" -k "$SSH_KEY" -s "$T/src/d" -d "$T/far-d" -m 1) || fail "(d) start failed"
 wait_for 20 eval '[ -n "$(far_naps)" ]' || fail "(d) the lock command did not hang"
-sup=$(sup_of "$id")
-kill -TERM "$sup"
-wait_for 15 eval '! kill -0 "$sup" 2>/dev/null' ||
-	fail "(d) supervisor still there 15 s after SIGTERM"
+term_supervisor d "$id" 15
 wait_for 10 transfer_ended "$id" || fail "(d) the transfer did not end"
 no_processes_left || fail "(d) processes left after SIGTERM"
 for p in $(far_naps); do kill "$p"; done

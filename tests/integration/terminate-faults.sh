@@ -114,14 +114,21 @@ terminate_link_down() {
 	grep -q "could not be removed" "$T/err" || fail "($2) terminate said: $(cat "$T/err")"
 }
 
+# Start a transfer of a new $T/src/$1 (one file of 3 MB) to $2 through the
+# relay, and stop it once under way with the link down (terminate_link_down);
+# sets src and id.
+stop_with_link_down() {
+	src=$T/src/$1
+	mkdir -p "$src"
+	head -c 3000000 /dev/urandom > "$src/f"
+	id=$(start "$src" "$2" "$RELAY_PORT" -m 1) || fail "start ($1) exited $?"
+	wait_for 30 moving "$src/f" || fail "($1) f never got under way"
+	terminate_link_down "$src" "$1"
+}
+
 # (d) the link is down when terminate runs.
 export SCOW_SYNC_BWLIMIT=256
-src=$T/src/d
-mkdir -p "$src"
-head -c 3000000 /dev/urandom > "$src/f"
-id=$(start "$src" "$T/dstd" "$RELAY_PORT" -m 1) || fail "start (d) exited $?"
-wait_for 30 moving "$src/f" || fail "(d) f never got under way"
-terminate_link_down "$src" d
+stop_with_link_down d "$T/dstd"
 no_processes_left || fail "(d) processes left with the link down"
 [ "$(transfer_state "$id")" = terminated ] || fail "(d) transfer is $(transfer_state "$id")"
 [ -n "$(debris "$T/dstd")" ] || fail "(d) no partial data was left to clean (test too fast)"
@@ -207,12 +214,7 @@ left=$(test_processes)
 # (g) stopped with the link down, then the user removes the destination:
 # the cleanup once the link is back finds nothing to remove, and makes no
 # empty destination again.
-src=$T/src/g
-mkdir -p "$src"
-head -c 3000000 /dev/urandom > "$src/f"
-id=$(start "$src" "$T/dstg/sub" "$RELAY_PORT" -m 1) || fail "start (g) exited $?"
-wait_for 30 moving "$src/f" || fail "(g) f never got under way"
-terminate_link_down "$src" g
+stop_with_link_down g "$T/dstg/sub"
 [ -n "$(debris "$T/dstg")" ] || fail "(g) no partial data was left to clean (test too fast)"
 rm -rf "$T/dstg"
 relay_toggle
