@@ -686,6 +686,13 @@ ssh_master_detached(struct ssh_master *m, pid_t pid, int status)
 }
 
 bool
+ssh_master_ready(const struct ssh_master *m)
+{
+	return (m->pid > 0 || m->kept) && m->control_path && !hung_up(m->hold_fd) &&
+	       socket_is_up(m->control_path);
+}
+
+bool
 ssh_master_serves(const struct ssh_master *m, const struct ssh_target *t)
 {
 	return (m->pid > 0 || (m->kept && m->control_path)) && m->port == t->port &&

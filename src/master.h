@@ -129,6 +129,12 @@ int ssh_master_wait(struct ssh_master *m, double timeout, const volatile sig_ato
  */
 bool ssh_master_detached(struct ssh_master *m, pid_t pid, int status);
 
+/*
+ * Does m's socket answer already, without waiting (a kept connection
+ * taken up)? Then sessions can start before ssh_master_wait.
+ */
+bool ssh_master_ready(const struct ssh_master *m);
+
 /* Does m connect where t does (the same user, host, port and key)? */
 bool ssh_master_serves(const struct ssh_master *m, const struct ssh_target *t);
 

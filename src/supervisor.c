@@ -161,6 +161,7 @@ struct worker {
 	bool settles;                 /* JOB_UNIT: the last rsync, it settles the directories */
 	bool settles_itself;          /* ... as rsync's implied directories, no closing command */
 	bool carries_mkdir;           /* JOB_CHECK: it makes the directories first */
+	bool mkdir_unlisted;          /* ... the destination and the source only: rsync the rest */
 	enum mkdir_said mkdir_said;   /* ... and what that said */
 	bool mkdir_created;           /* ... it created some */
 	int then_status;              /* ... how that went, -1 until said */
@@ -312,10 +313,12 @@ struct sup {
 	struct far_lock lock;         /* the far side's lock on the destination */
 	bool lock_wanted;             /* it was had: nothing more is sent without it */
 	bool lock_asked;              /* asked for, its answer not read yet (ask_far_lock) */
+	bool master_replaced;         /* the kept connection ended before its use (master_wait) */
 	double lock_retry_at;         /* when to try again to have it back */
 };
 
 static void take_feeder_output(struct worker *w, const char *buf, size_t n);
+static bool batch_names_source(struct sup *s, const struct worker *w);
 static void finish_piece(struct sup *s, struct worker *w);
 static void piece_range(const struct split *sp, int k, uint64_t *off, uint64_t *len);
 
@@ -914,24 +917,56 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
  * shell of its own.
  */
 static void
-mkdir_before(struct sup *s, bool for_check, struct strbuf *out)
+mkdir_before(struct sup *s, bool for_check, bool listed, struct strbuf *out)
 {
 	struct strvec words = STRVEC_INIT;
 
 	strbuf_addf(out, "%s; scow_mkdirs ", mkdir_function);
-	mkdir_args(s, for_check ? 'c' : 'b', true, &words);
+	mkdir_args(s, for_check ? 'c' : 'b', listed, &words);
 	sq_quote_argv(out, (const char *const *)words.v);
 	strvec_clear(&words);
+}
+
+/* Is no directory above the cut but the source itself? */
+static bool
+mkdirs_are_source(const struct sup *s)
+{
+	return s->mkdirs.nr == 0 ||
+	       (s->mkdirs.nr == 1 && strcmp(s->mkdirs.v[0], s->source_rel) == 0);
+}
+
+/*
+ * Are the directories above the cut, here, directories that stay
+ * writable to their owner (as batch_implies_dirs wants)?
+ */
+static bool
+dirs_above_writable(const struct sup *s)
+{
+	struct strbuf local = STRBUF_INIT;
+	struct stat sb;
+	bool ok = !s->mkdirs_overflow;
+	size_t i;
+
+	for (i = 0; ok && i < s->mkdirs.nr; i++) {
+		strbuf_reset(&local);
+		strbuf_addf(&local, "%s/%s", s->source_root, s->mkdirs.v[i]);
+		ok = lstat(local.buf, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+		     (sb.st_mode & 0300) == 0300;
+	}
+	strbuf_release(&local);
+	return ok;
 }
 
 /*
  * May mkdir_before ride on the command line of the one rsync that sends
  * everything? Any local user reads it: only when it names nothing that
- * rsync's own operands do not show: no directory above the cut but the
- * source itself, which that rsync names when it sends all of it
- * (batch_is_everything). Otherwise the mkdir of its own
- * (create_remote_dirs) costs a round trip and shows nothing. The dry run
- * of a re-sync lists what it checks: it never carries the mkdir.
+ * rsync's own operands do not show. That is so when no directory above
+ * the cut is there but the source itself; or when that rsync names the
+ * source whole (batch_is_everything, batch_implies_dirs) and so makes
+ * every directory under it: then the mkdir names only the destination
+ * and the source (start_worker sees that it does). Otherwise the mkdir of
+ * its own (create_remote_dirs) costs a round trip and shows nothing. The
+ * dry run of a re-sync lists what it checks: it never carries the mkdir.
  */
 static bool
 mkdir_names_nothing_new(struct sup *s)
@@ -939,8 +974,7 @@ mkdir_names_nothing_new(struct sup *s)
 	uint64_t c[5];
 
 	return s->have_dirs && !s->mkdirs_overflow &&
-	       (s->mkdirs.nr == 0 ||
-		(s->mkdirs.nr == 1 && strcmp(s->mkdirs.v[0], s->source_rel) == 0)) &&
+	       (mkdirs_are_source(s) || dirs_above_writable(s)) &&
 	       s->excludes.nr == 0 && s->walk_errors == 0 &&
 	       store_unit_counts(s->st, s->t.id, c) == SYNC_OK && c[UNIT_DONE] == 0 &&
 	       c[UNIT_FAILED] == 0 && c[UNIT_EXCLUDED] == 0;
@@ -1019,6 +1053,7 @@ master_wait(struct sup *s)
 		log_warn("the kept connection to '%s' ended before its use; connecting again",
 			 s->shown_address);
 		ssh_master_stop(&s->master);
+		s->master_replaced = true;
 		free(s->control_path);
 		s->control_path = xasprintf("%s/cm", s->tmpdir);
 		if (ssh_master_start(&s->master, &s->target, s->control_path) < 0) {
@@ -1936,15 +1971,9 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	w->settles = false;
 	w->settles_itself = false;
 	w->then_status = -1;
-	w->carries_mkdir = false;
+	w->carries_mkdir = w->mkdir_unlisted = false;
 	w->mkdir_said = MKDIR_UNSAID;
 	w->mkdir_created = false;
-	if ((kind == JOB_CHECK && s->mkdir_in_check && !s->mkdir_known) ||
-	    (kind == JOB_UNIT && s->mkdir_in_unit && !s->mkdir_known)) {
-		mkdir_before(s, kind == JOB_CHECK, &before);
-		job.before_command = before.buf;
-		w->carries_mkdir = true;
-	}
 	if (kind == JOB_UNIT) {
 		s->dirs_settled = false;
 		if (s->have_dirs && nothing_else_left(s, w)) {
@@ -1956,13 +1985,23 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 			if (batch_implies_dirs(s, w)) {
 				w->settles = w->settles_itself = job.implied_dirs = true;
 				/* All of the source: named, not listed. */
-				if (batch_is_everything(s, w))
+				if (batch_names_source(s, w))
 					job.source_name = s->source_rel;
 			}
 			else if (settle_dirs_command(s, &then))
 				w->settles = true;
 		}
 		job.then_command = w->settles && !w->settles_itself ? then.buf : NULL;
+	}
+	if ((kind == JOB_CHECK && s->mkdir_in_check && !s->mkdir_known) ||
+	    (kind == JOB_UNIT && s->mkdir_in_unit && !s->mkdir_known)) {
+		/* Named whole, the source's directories are its rsync's to make (run_loop). */
+		bool listed = kind == JOB_CHECK || mkdirs_are_source(s);
+
+		mkdir_before(s, kind == JOB_CHECK, listed, &before);
+		job.before_command = before.buf;
+		w->carries_mkdir = true;
+		w->mkdir_unlisted = !listed;
 	}
 	if (kind == JOB_UNIT || kind == JOB_CHECK) {
 		/* Listed files are sent as they are; listed directories whole. */
@@ -2042,6 +2081,20 @@ queue_retry(struct sup *s, struct unit *u, double delay, bool alone)
 	s->left_files += unit_files(u);
 	s->left_bytes += u->size.bytes;
 	memset(u, 0, sizeof *u);
+}
+
+/* w's batch goes back to be run again, as if it had not run (attempts unchanged). */
+static void
+give_back_batch(struct sup *s, struct worker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nunits; i++) {
+		store_unit_set_state(s->st, w->units[i].unit.id, UNIT_PENDING,
+				     w->units[i].unit.attempts, NULL);
+		queue_retry(s, &w->units[i].unit, 0, false);
+	}
+	w->nunits = 0;
 }
 
 /* Put a unit back to pending, as if it had not run (attempts unchanged). */
@@ -2143,18 +2196,21 @@ finish_batch(struct sup *s, struct worker *w)
 		if (w->mkdir_said == MKDIR_NEW || w->mkdir_said == MKDIR_OLD) {
 			s->mkdir_known = true;
 			s->changed |= w->mkdir_created;
+			/*
+			 * It made only the destination and the source: an rsync
+			 * cut short may have left directories above the cut
+			 * unmade. The next rsync carries the mkdir again, or, not
+			 * of everything, the mkdir of its own comes first (run_loop).
+			 */
+			if (w->mkdir_unlisted && !ok)
+				s->mkdir_known = false;
 		} else if ((w->mkdir_said == MKDIR_LINK || w->mkdir_said == MKDIR_FAILED) &&
 			   !w->stopped && !got_stop_signal && !s->aborting) {
 			log_info("the directories were not made before the rsync%s; making them first",
 				 w->mkdir_said == MKDIR_LINK ? " (one is a symbolic link)" : "");
 			s->mkdir_unit_failed = true;
 			w->settles = w->settles_itself = false;
-			for (i = 0; i < w->nunits; i++) {
-				store_unit_set_state(s->st, w->units[i].unit.id, UNIT_PENDING,
-						     w->units[i].unit.attempts, NULL);
-				queue_retry(s, &w->units[i].unit, 0, false);
-			}
-			w->nunits = 0;
+			give_back_batch(s, w);
 			strvec_clear(&w->recent_dirs);
 			worker_forget_problems(w);
 			strvec_clear(&w->changed_files);
@@ -3294,23 +3350,13 @@ strcmp_indirect(const void *a, const void *b)
 static bool
 batch_implies_dirs(const struct sup *s, const struct worker *w)
 {
-	struct strbuf local = STRBUF_INIT, prefix = STRBUF_INIT;
+	struct strbuf prefix = STRBUF_INIT;
 	const char **sorted;
 	bool *implied, ok;
 	size_t i, k, left, n = s->mkdirs.nr;
-	struct stat sb;
 
-	if (s->mkdirs_overflow || n == 0)
+	if (n == 0 || !dirs_above_writable(s))
 		return false;
-	for (i = 0; i < n; i++) {
-		strbuf_reset(&local);
-		strbuf_addf(&local, "%s/%s", s->source_root, s->mkdirs.v[i]);
-		if (lstat(local.buf, &sb) < 0 || !S_ISDIR(sb.st_mode) || (sb.st_mode & 0300) != 0300) {
-			strbuf_release(&local);
-			return false;
-		}
-	}
-	strbuf_release(&local);
 	sorted = xcalloc(n, sizeof *sorted);
 	implied = xcalloc(n, sizeof *implied);
 	for (i = 0; i < n; i++)
@@ -3355,6 +3401,17 @@ batch_is_everything(const struct sup *s, const struct worker *w)
 	       store_unit_counts(s->st, s->t.id, c) == SYNC_OK && c[UNIT_DONE] == 0 &&
 	       c[UNIT_FAILED] == 0 && c[UNIT_EXCLUDED] == 0 &&
 	       c[UNIT_PENDING] + c[UNIT_RUNNING] == w->nunits;
+}
+
+/*
+ * Does w's rsync send the source whole, by its name, and so make and
+ * settle every directory above the cut itself (start_worker)?
+ */
+static bool
+batch_names_source(struct sup *s, const struct worker *w)
+{
+	return s->have_dirs && nothing_else_left(s, w) && batch_implies_dirs(s, w) &&
+	       batch_is_everything(s, w);
 }
 
 /*
@@ -4466,6 +4523,20 @@ run_loop(struct sup *s, enum job_kind pass)
 			}
 			if (s->workers[i].nunits == 0)
 				break;
+			/*
+			 * Its mkdir names no directory above the cut, which only an
+			 * rsync of the source whole makes: not so after all (a part
+			 * stopped, a mode changed since the walk), the mkdir of its
+			 * own first.
+			 */
+			if (s->mkdir_in_unit && !s->mkdir_known && !mkdirs_are_source(s) &&
+			    !batch_names_source(s, &s->workers[i])) {
+				log_info("the first rsync does not send the source whole; "
+					 "making the directories above the cut first");
+				s->mkdir_unit_failed = true;
+				give_back_batch(s, &s->workers[i]);
+				break;
+			}
 			if (start_worker(s, &s->workers[i], JOB_UNIT) < 0) {
 				fail_batch(s, &s->workers[i]);
 				stopping = true;
@@ -5281,8 +5352,26 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	/* The connection comes up while the source is walked. */
 	if (make_tmpdir(&s) < 0 || master_start(&s) < 0 || got_stop_signal)
 		goto finish;
+	/*
+	 * Up already (kept from a transfer before): the lock's round trip
+	 * overlaps the walk. Not for a source gone since the request: the
+	 * lock's command makes the destination.
+	 */
+	{
+		struct stat sb;
+
+		if (ssh_master_ready(&s.master) && lstat(s.t.source, &sb) == 0) {
+			s.target.control_path = s.control_path;
+			ask_far_lock(&s);
+		}
+	}
 	if (plan_transfer(&s) < 0 || got_stop_signal || master_wait(&s) < 0 || got_stop_signal)
 		goto finish;
+	/* Asked over a connection that ended since: again, over the new one. */
+	if (s.lock_asked && s.master_replaced) {
+		far_lock_release(&s.lock, 0);
+		s.lock_asked = false;
+	}
 	s.target.control_path = s.control_path;
 	ssh_rsh_command(&s.target, &s.rsh);
 	{
@@ -5291,7 +5380,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		own.control_path = NULL;
 		ssh_rsh_command(&own, &s.rsh_own);
 	}
-	ask_far_lock(&s);
+	if (!s.lock_asked)
+		ask_far_lock(&s);
 	{
 		double t0 = now_monotonic(), answer = -1, command = -1, rtt = -1;
 		int64_t since = (int64_t)time(NULL) - ANSWER_KEPT;
@@ -5322,6 +5412,10 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		if (s.mkdir_in_unit || s.mkdir_in_check) {
 			s.fresh = false;
 			dirs_done = true;
+		} else if (known) {
+			/* The mkdir of its own, but no link to time. */
+			if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
+				goto finish;
 		} else {
 			struct sftp *probe = NULL;
 			char err[512];

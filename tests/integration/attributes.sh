@@ -98,10 +98,17 @@ done
 # with its attributes; one that became a symbolic link there is made a
 # directory again, the link's target untouched.
 dst=$T/dst3
-run "$dst" 3
+cat > "$T/rsync-args.sh" <<W
+#!/bin/bash
+printf '%s\n' "\$@" >> "$T/rsync-args"
+exec rsync "\$@"
+W
+chmod +x "$T/rsync-args.sh"
+SCOW_SYNC_RSYNC=$T/rsync-args.sh run "$dst" 3
 id=$(last_id)
-grep -q "\[$id\] info: the far side answered in [0-9.]* s (the last time)" "$log" &&
-	fail "the re-sync's dry run made the directories (their names on rsync's command line)"
+[ -s "$T/rsync-args" ] || fail "the re-sync ran no rsync"
+grep -q -e "$dst/top/a" -e "$dst/top/x" "$T/rsync-args" &&
+	fail "a directory above the cut was named on rsync's command line: $(grep -e "$dst/top/a" -e "$dst/top/x" "$T/rsync-args" | head -c 300)"
 grep -q "\[$id\] info: checked 4 units against the far side .* 0 to send" "$log" ||
 	fail "the re-sync's dry run did not find all 4 units there: $(grep "\[$id\] info: checked" "$log")"
 attrs_equal "$src" "$dst/top" || fail "re-sync: attributes differ"
@@ -133,9 +140,15 @@ tree_equal "$src" "$dst/top" || fail "re-sync over a link: the copy differs"
 attrs_equal "$src" "$dst/top" || fail "re-sync over a link: attributes differ"
 
 # No pieces: the last rsync gives the directories their attributes as it ends.
+# It is the one rsync of everything, and makes the directories above the
+# cut itself: the mkdir it carries names only the destination and the source.
 dst=$T/dst-nopieces
-SCOW_SYNC_SPLIT_MIB=0 SCOW_SYNC_WORKERS=1 run "$dst" 3
+: > "$T/rsync-args"
+SCOW_SYNC_SPLIT_MIB=0 SCOW_SYNC_WORKERS=1 SCOW_SYNC_RSYNC=$T/rsync-args.sh run "$dst" 3
 id=$(last_id)
+grep -q "scow_mkdirs" "$T/rsync-args" || fail "the one rsync did not carry the mkdir"
+grep -q -e "$dst/top/a" -e "$dst/top/x" "$T/rsync-args" &&
+	fail "the one rsync named a directory above the cut: $(grep -e "$dst/top/a" -e "$dst/top/x" "$T/rsync-args" | head -c 300)"
 tree_equal "$src" "$dst/top" || fail "without pieces: the copy differs"
 attrs_equal "$src" "$dst/top" || fail "without pieces: attributes differ from the source"
 grep -q "\[$id\] info: the last rsync gave the directories above the cut their attributes" "$log" ||
