@@ -3702,7 +3702,13 @@ next_batch(struct sup *s, struct worker *w)
 		files += unit_files(&u);
 		bytes += u.size.bytes;
 		take_from_left(s, &b->unit);
-		if (alone || files >= s->batch_files || bytes >= s->batch_bytes) {
+		/*
+		 * Full: the next unit could not come too. With its bytes at the
+		 * limit, an empty one still can (an empty file or directory,
+		 * last in the walk's order), rather than be left to an rsync
+		 * of its own.
+		 */
+		if (alone || files >= s->batch_files || bytes > s->batch_bytes) {
 			exhausted = false;
 			break;
 		}

@@ -25,7 +25,7 @@ wait_for 10 ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=no \
 
 cat > "$T/rsync-args.sh" <<EOF
 #!/bin/bash
-printf '%s\n' "\$@" >> "$T/rsync-args"
+printf '%s\n' //rsync "\$@" >> "$T/rsync-args"
 exec rsync "\$@"
 EOF
 chmod +x "$T/rsync-args.sh"
@@ -54,10 +54,23 @@ grep -q "\[$id\] info: .*(the last time).*one rsync takes everything" "$log" ||
 	fail "the transfer did not go by the last answer and one rsync: $(grep "\[$id\] info: the far" "$log")"
 [ "$(grep -c -- "--rsync-path=.*scow_mkdirs" "$T/rsync-args")" = 1 ] ||
 	fail "the one rsync did not carry the mkdir"
-[ "$(grep -c -- "--files-from\|--rsync-path" "$T/rsync-args")" = 1 ] ||
-	fail "more than one rsync ran: $(grep -c -- "--rsync-path\|--files-from" "$T/rsync-args")"
+[ "$(grep -cx //rsync "$T/rsync-args")" = 1 ] ||
+	fail "more than one rsync ran: $(grep -cx //rsync "$T/rsync-args")"
 names_above_cut "$T/one" && fail "the one rsync named a directory above the cut"
 tree_equal "$src" "$T/one/top" || fail "the one-rsync copy differs"
+
+# Empty files and directories last in the walk's order still go with the
+# one rsync (its bytes at the batch's limit before them), copy and re-sync.
+sample=$T/src/sample
+make_sample_tree "$sample"
+for pass in copy re-sync; do
+	: > "$T/rsync-args"
+	scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -s "$sample" -d "$T/sample" -m 2 \
+		-p "$SSHD_PORT" -k "$SSH_KEY" || fail "$pass of the sample tree exited $?"
+	[ "$(grep -cx //rsync "$T/rsync-args")" = 1 ] ||
+		fail "$pass of the sample tree ran $(grep -cx //rsync "$T/rsync-args") rsyncs, not one"
+done
+tree_equal "$sample" "$T/sample/sample" || fail "the sample tree's copy differs"
 
 # A part stopped before the rsync starts: the far side's sessions are 1 s
 # late, so the lock's answer comes after the stop.
