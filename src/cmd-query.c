@@ -12,7 +12,7 @@
 
 #include "cmd.h"
 #include "history.h"
-#include "output.h"
+#include "report.h"
 #include "proc.h"
 #include "store.h"
 #include "util.h"

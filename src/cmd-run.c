@@ -9,7 +9,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "options.h"
-#include "output.h"
+#include "format.h"
 #include "proctitle.h"
 #include "store.h"
 #include "supervisor.h"

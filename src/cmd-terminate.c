@@ -12,7 +12,7 @@
 
 #include "cmd.h"
 #include "options.h"
-#include "output.h"
+#include "shown-path.h"
 #include "proc.h"
 #include "stop.h"
 #include "store.h"

@@ -20,7 +20,7 @@
 #include "finish.h"
 #include "log.h"
 #include "master.h"
-#include "output.h"
+#include "progress.h"
 #include "plan.h"
 #include "proc.h"
 #include "rsync.h"

@@ -1,5 +1,5 @@
 /*
- * fuzz-output: query's JSON (src/output.c) from whatever the store holds:
+ * fuzz-output: query's JSON (src/report.c) from whatever the store holds:
  * addresses and file names of any bytes, and numbers of any value that
  * rsync's output could have led to (rates that are NaN, infinite or
  * negative, times left below zero, percentages out of range).
@@ -18,7 +18,8 @@
 #include <jansson.h>
 
 #include "fuzz.h"
-#include "output.h"
+#include "format.h"
+#include "report.h"
 #include "util.h"
 
 #define MAX_ROWS 4

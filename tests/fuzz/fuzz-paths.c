@@ -16,7 +16,7 @@
 
 #include "compress.h"
 #include "fuzz.h"
-#include "output.h"
+#include "format.h"
 #include "rsync.h"
 #include "util.h"
 

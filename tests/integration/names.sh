@@ -94,7 +94,7 @@ no_canary() {
 }
 
 # The path as query shows it: each byte that is not part of valid UTF-8
-# becomes U+FFFD (see display_path in src/output.c).
+# becomes U+FFFD (see display_path in src/format.c).
 shown() {
 	python3 - "$1" <<'PY'
 import os, sys

@@ -1,4 +1,4 @@
-/* Unit tests for output: the portal's formats. */
+/* Unit tests for format, progress, report and shown-path: what the portal and people see. */
 #include "config.h"
 
 #include <stdio.h>
@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include "history.h"
-#include "output.h"
+#include "format.h"
+#include "progress.h"
+#include "report.h"
+#include "shown-path.h"
 #include "unit.h"
 
 /*

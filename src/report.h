@@ -1,0 +1,55 @@
+/*
+ * report: query's JSON for machines and status's table for people, one
+ * entry per transfer of a history walk (history.h).
+ *
+ * The legacy query format is fixed by the SCOW portal (see scow-sync(1)):
+ * a JSON array of objects with six string values. Numbers are formatted
+ * the way the portal parses them (format.h).
+ */
+#ifndef SCOW_SYNC_REPORT_H
+#define SCOW_SYNC_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util.h"
+
+struct legacy_row {
+	const char *address;
+	const char *file_path;    /* absolute local path, raw bytes */
+	uint64_t bytes;
+	int percent;
+	double rate;
+	int64_t eta;
+};
+
+struct legacy_list;
+struct legacy_list *legacy_list_new(void);
+void legacy_list_add(struct legacy_list *l, const struct legacy_row *row);
+/* Write the whole array to f in one piece; 0 or SYNC_ERR_SYSTEM. */
+int legacy_list_write(struct legacy_list *l, FILE *f);
+void legacy_list_free(struct legacy_list *l);
+
+/*
+ * query --json: {"version": 1, "transfers": [ ... ]}, one object per
+ * transfer of a history walk (the schema is in scow-sync(1), JSON OUTPUT).
+ * The version changes only when a field changes meaning or goes away.
+ */
+#define QUERY_JSON_VERSION 1
+struct history_entry;
+struct json_report;
+struct json_report *json_report_new(void);
+void json_report_add(struct json_report *r, const struct history_entry *e);
+/* Write the whole document and a newline; 0 or SYNC_ERR_SYSTEM. */
+int json_report_write(struct json_report *r, FILE *f);
+void json_report_free(struct json_report *r);
+
+/*
+ * status: a table for people, one line per transfer, width columns (at
+ * least 64): the id, state, percent, bytes done of total, rate, time
+ * left, and "SOURCE -> HOST:DEST" cut in the middle to fit.
+ */
+void status_table_header(struct strbuf *out, int width);
+void status_table_row(struct strbuf *out, const struct history_entry *e, int width);
+
+#endif
