@@ -27,8 +27,8 @@ static const char usage[] =
 	"  -h, --help              show this help\n"
 	"      --version           show the version\n";
 
-static const char *const options[] = { "--older-than", "-h", "--help", "--version", "-v", "--verbose",
-				       "-q", "--quiet", NULL };
+static const char *const options[] = { "--older-than", "-h", "--help", "--version", "-v",
+				       "--verbose", "-q", "--quiet", NULL };
 
 static int
 cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)

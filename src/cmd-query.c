@@ -92,7 +92,8 @@ add_live_file(const struct live_file *f, void *ctx)
 	row.rate = f->rate;
 	row.eta = f->eta;
 	if (row.eta < 0 && row.rate > 0 && row.percent > 0 && row.percent < 100)
-		row.eta = (int64_t)((double)row.bytes * (100 - row.percent) / row.percent / row.rate);
+		row.eta = (int64_t)((double)row.bytes * (100 - row.percent) / row.percent /
+				    row.rate);
 	legacy_list_add(q->list, &row);
 	return 0;
 }
@@ -256,9 +257,10 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 				continue;
 			/* For a person; the portal reads only stdout. */
 			if (ctx->verbosity >= 0)
-				cmd_error(ctx, "transfer %lld was interrupted (%s); 'scow-sync resume "
-				  "%lld' continues it", (long long)q.dead[i].id, INTERRUPTED_REASON,
-				  (long long)q.dead[i].id);
+				cmd_error(ctx, "transfer %lld was interrupted (%s); "
+					  "'scow-sync resume %lld' continues it",
+					  (long long)q.dead[i].id, INTERRUPTED_REASON,
+					  (long long)q.dead[i].id);
 		}
 	}
 	if (legacy_list_write(q.list, stdout) < 0) {

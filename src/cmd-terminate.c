@@ -179,14 +179,14 @@ report_stop(const struct cmd_ctx *ctx, int64_t id, const char *shown, enum stop_
 		if (r->why.len)
 			cmd_error(ctx, "%s", r->why.buf);
 		else if (shown)
-			cmd_error(ctx, "'%s' of transfer %lld is stopped, but its partial data on the "
-				  "far side could not be removed (see the log); terminating it again "
-				  "tries again", shown, n);
+			cmd_error(ctx, "'%s' of transfer %lld is stopped, but its partial data on "
+				  "the far side could not be removed (see the log); terminating "
+				  "it again tries again", shown, n);
 		else
-			cmd_error(ctx, "transfer %lld is stopped, but %llu partial files on %s could "
-				  "not be removed (see the log); terminate --id %lld tries again", n,
-				  (unsigned long long)r->left, r->address ? r->address : "the far side",
-				  n);
+			cmd_error(ctx, "transfer %lld is stopped, but %llu partial files on %s "
+				  "could not be removed (see the log); terminate --id %lld tries "
+				  "again", n, (unsigned long long)r->left,
+				  r->address ? r->address : "the far side", n);
 		/*
 		 * Stopped by this call: the portal's contract is "0 when
 		 * something was stopped", and stderr says the rest.
@@ -194,7 +194,8 @@ report_stop(const struct cmd_ctx *ctx, int64_t id, const char *shown, enum stop_
 		return shown || r->by_us ? EXIT_OK : EXIT_FAILED;
 	case STOP_ENDED_FIRST:
 		if (shown)
-			cmd_error(ctx, "transfer %lld ended before '%s' could be stopped", n, shown);
+			cmd_error(ctx, "transfer %lld ended before '%s' could be stopped", n,
+				  shown);
 		else
 			cmd_error(ctx, "transfer %lld ended (%s) before it could be stopped", n,
 				  transfer_state_name(r->state));
@@ -209,8 +210,9 @@ report_stop(const struct cmd_ctx *ctx, int64_t id, const char *shown, enum stop_
 		cmd_error(ctx, "'%s' is not part of transfer %lld", shown, n);
 		return EXIT_NOMATCH;
 	case STOP_ELSEWHERE:
-		cmd_error(ctx, "transfer %lld runs on node %s (process %ld there); stop it there", n,
-			  r->sup.node.host[0] ? r->sup.node.host : "(unnamed)", (long)r->sup.pid);
+		cmd_error(ctx, "transfer %lld runs on node %s (process %ld there); stop it there",
+			  n, r->sup.node.host[0] ? r->sup.node.host : "(unnamed)",
+			  (long)r->sup.pid);
 		return EXIT_FAILED;
 	case STOP_NOT_OURS:
 		cmd_error(ctx, "transfer %lld: its supervisor (pid %d) is not a process of ours; "
@@ -221,7 +223,8 @@ report_stop(const struct cmd_ctx *ctx, int64_t id, const char *shown, enum stop_
 			  "as it runs", n, STOP_START_WAIT);
 		return EXIT_FAILED;
 	case STOP_TIMEOUT:
-		cmd_error(ctx, "transfer %lld did not stop '%s' in %.0f s", n, shown, STOP_PART_WAIT);
+		cmd_error(ctx, "transfer %lld did not stop '%s' in %.0f s", n, shown,
+			  STOP_PART_WAIT);
 		return EXIT_FAILED;
 	case STOP_STUCK:
 		cmd_error(ctx, "transfer %lld: its supervisor (pid %d) did not end %.0f s after "

@@ -171,7 +171,8 @@ compress_worth(const char *root, const char *const *paths, size_t n)
 	strbuf_release(&path);
 	if (sm.bytes + sm.packed == 0)
 		return false;
-	bits = (entropy_of_counts(sm.counts, sm.bytes) * (double)sm.bytes + 8.0 * (double)sm.packed) /
+	bits = (entropy_of_counts(sm.counts, sm.bytes) * (double)sm.bytes +
+		8.0 * (double)sm.packed) /
 	       (double)(sm.bytes + sm.packed);
 	return bits < WORTH_BITS;
 }

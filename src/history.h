@@ -3,8 +3,9 @@
  * each: its record, its sizes, its rate, the files in flight.
  *
  * Selection: by default every transfer not ended (queued, running or
- * interrupted) and every one that ended in the last 24 hours; --since WHEN moves that window, --all drops it,
- * --state keeps the given states, --id names one transfer. Newest first.
+ * interrupted) and every one that ended in the last 24 hours; --since WHEN
+ * moves that window, --all drops it, --state keeps the given states, --id
+ * names one transfer. Newest first.
  *
  * A transfer recorded as running whose supervisor is gone is shown (and
  * recorded, as the legacy query does) as interrupted.

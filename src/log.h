@@ -5,9 +5,9 @@
  * each line as "TIME [TRANSFER-ID] LEVEL: message". Files are opened with
  * O_APPEND and each line is written with one write(), so lines from
  * concurrent supervisors never interleave. Each is rotated by size (see
- * LOG_ROTATE_BYTES); `scow-sync log ID` reads one transfer's lines back. Untrusted text (anything rsync
- * or the far side printed, any path) must go through log_untrusted() or
- * escape_untrusted() first.
+ * LOG_ROTATE_BYTES); `scow-sync log ID` reads one transfer's lines back.
+ * Untrusted text (anything rsync or the far side printed, any path) must
+ * go through log_untrusted() or escape_untrusted() first.
  */
 #ifndef SCOW_SYNC_LOG_H
 #define SCOW_SYNC_LOG_H

@@ -176,7 +176,8 @@ ssh_socket_dir(const char *state_dir, char *why, size_t whylen)
 
 		dir = xasprintf("%s/scow-sync", xdg);
 		if (!socket_dir_fits(dir) || lstat(xdg, &sb) < 0 || !S_ISDIR(sb.st_mode) ||
-		    sb.st_uid != geteuid() || (sb.st_mode & 077) != 0 || own_dir(dir, NULL, 0) < 0) {
+		    sb.st_uid != geteuid() || (sb.st_mode & 077) != 0 ||
+		    own_dir(dir, NULL, 0) < 0) {
 			free(dir);
 			dir = NULL;
 		}
@@ -633,7 +634,8 @@ ssh_master_wait(struct ssh_master *m, double timeout, const volatile sig_atomic_
 			struct strbuf cause = STRBUF_INIT;
 
 			/* A kept master in the background now: up if its socket is. */
-			if (ssh_master_detached(m, m->pid, status) && socket_is_up(m->control_path)) {
+			if (ssh_master_detached(m, m->pid, status) &&
+			    socket_is_up(m->control_path)) {
 				rc = 0;
 				break;
 			}

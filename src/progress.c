@@ -94,8 +94,9 @@ progress_line_format(struct strbuf *out, const struct progress_view *v, int widt
 			strbuf_release(&name);
 		}
 	}
+	/* ASCII here: a cut is safe */
 	if ((int)line.len > width)
-		strbuf_setlen(&line, width > 0 ? (size_t)width : 0);   /* ASCII here: a cut is safe */
+		strbuf_setlen(&line, width > 0 ? (size_t)width : 0);
 	strbuf_addstr(out, line.buf);
 	strbuf_release(&line);
 }

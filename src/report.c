@@ -236,7 +236,8 @@ json_report_add(struct json_report *r, const struct history_entry *e)
 	set_new(obj, "elsewhere", json_boolean(e->elsewhere));
 	set_new(obj, "percent", json_integer(e->percent));
 	set_new(obj, "rate", json_uint((uint64_t)(e->rate > 0 ? e->rate : 0)));
-	set_new(obj, "remaining_seconds", e->remaining >= 0 ? json_integer(e->remaining) : json_null());
+	set_new(obj, "remaining_seconds",
+		e->remaining >= 0 ? json_integer(e->remaining) : json_null());
 	for (i = 0; i < e->nfiles; i++) {
 		json_t *f = json_object();
 
@@ -250,7 +251,8 @@ json_report_add(struct json_report *r, const struct history_entry *e)
 		set_path(f, "path", sb.buf);
 		set_new(f, "bytes_done", json_uint(e->files[i].bytes_done));
 		set_new(f, "percent", json_integer(e->files[i].percent));
-		set_new(f, "rate", json_uint((uint64_t)(e->files[i].rate > 0 ? e->files[i].rate : 0)));
+		set_new(f, "rate",
+			json_uint((uint64_t)(e->files[i].rate > 0 ? e->files[i].rate : 0)));
 		if (json_array_append_new(files, f) < 0)
 			fatal("out of memory building JSON");
 	}

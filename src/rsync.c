@@ -223,18 +223,18 @@ piece_header(const char *dir, const char *name, struct strbuf *out)
  * since it travels single-quoted through the remote user's login shell
  * (csh, perhaps). Once in the partial directory's parent it names that
  * directory by its own name: a destination given relative to the remote
- * home is relative to where the writer started. The far side's commands take the file as a redirection,
- * not as an argument, and mkdir only the partial directory's own name, so
- * that its process table does not show the names either. The file is
- * sized first: a dd with count=0 sets its length to SIZE, which cuts off
- * whatever lay beyond from before and never touches a byte within, so
- * each piece may do it, in any order, while others write. Every piece's
- * dd then writes with conv=notrunc (its output opened with <>, which
- * never truncates). tee hands
- * the stream to dd and to sha1sum at once, so that the digest of what
- * arrived costs no second read; dd's status and the digest go to stderr
- * as "//dd N" and "//sha1 HEX". Without tee's /dev/fd or sha1sum the
- * digest is missing or wrong, and the caller lets rsync check the file.
+ * home is relative to where the writer started. The far side's commands
+ * take the file as a redirection, not as an argument, and mkdir only the
+ * partial directory's own name, so that its process table does not show
+ * the names either. The file is sized first: a dd with count=0 sets its
+ * length to SIZE, which cuts off whatever lay beyond from before and never
+ * touches a byte within, so each piece may do it, in any order, while
+ * others write. Every piece's dd then writes with conv=notrunc (its output
+ * opened with <>, which never truncates). tee hands the stream to dd and
+ * to sha1sum at once, so that the digest of what arrived costs no second
+ * read; dd's status and the digest go to stderr as "//dd N" and
+ * "//sha1 HEX". Without tee's /dev/fd or sha1sum the digest is missing or
+ * wrong, and the caller lets rsync check the file.
  */
 static const char piece_writer_script[] =
 	PIECE_PROLOGUE
@@ -513,7 +513,8 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		 */
 		strbuf_addstr(&sb, "--rsync-path=sh -c ");
 		if (job->before_command)
-			strbuf_addf(&then, "{ %s; } </dev/null >&2 || exit 97; ", job->before_command);
+			strbuf_addf(&then, "{ %s; } </dev/null >&2 || exit 97; ",
+				    job->before_command);
 		strbuf_addstr(&then, job->then_command ? "rsync \"$@\"" : "exec rsync \"$@\"");
 		if (job->then_command) {
 			strbuf_addstr(&then, "; s=$?; if [ $s = 0 ] || [ $s = 24 ]; then { ");
@@ -744,7 +745,8 @@ rsync_parse_progress(const char *s, size_t len, struct rsync_progress *out)
 	} else {
 		if ((j = read_uint(s, i, len, &h, false)) == 0 || j >= len || s[j] != ':')
 			return SYNC_ERR_INVALID;
-		if ((i = read_uint(s, j + 1, len, &m, false)) == 0 || i >= len || s[i] != ':' || m > 59)
+		if ((i = read_uint(s, j + 1, len, &m, false)) == 0 || i >= len || s[i] != ':' ||
+		    m > 59)
 			return SYNC_ERR_INVALID;
 		if ((j = read_uint(s, i + 1, len, &sec, false)) == 0 || sec > 59 || h > 1000000)
 			return SYNC_ERR_INVALID;
@@ -762,9 +764,11 @@ rsync_parse_progress(const char *s, size_t len, struct rsync_progress *out)
 		if (len - i < 9 || (memcmp(s + i, ", to-chk=", 9) != 0 &&
 				    memcmp(s + i, ", ir-chk=", 9) != 0))
 			return SYNC_ERR_INVALID;
-		if ((j = read_uint(s, i + 9, len, &p.to_check, false)) == 0 || j >= len || s[j] != '/')
+		if ((j = read_uint(s, i + 9, len, &p.to_check, false)) == 0 || j >= len ||
+		    s[j] != '/')
 			return SYNC_ERR_INVALID;
-		if ((i = read_uint(s, j + 1, len, &p.total_files, false)) == 0 || i >= len || s[i] != ')')
+		if ((i = read_uint(s, j + 1, len, &p.total_files, false)) == 0 || i >= len ||
+		    s[i] != ')')
 			return SYNC_ERR_INVALID;
 		i++;
 		p.final = true;

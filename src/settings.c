@@ -223,9 +223,9 @@ settings_parse(struct settings *s, const char *text, size_t len, enum setting_so
 		strbuf_reset(&shown);
 		if (found < 0) {
 			escape_untrusted(&shown, key, strlen(key));
-			snprintf(msg, sizeof msg, "%s: unknown setting '%s' (known: workers, retries, "
-				 "bwlimit, split_mib, compress, state_dir, log_max_mib)", where.buf,
-				 shown.buf);
+			snprintf(msg, sizeof msg, "%s: unknown setting '%s' (known: workers, "
+				 "retries, bwlimit, split_mib, compress, state_dir, log_max_mib)",
+				 where.buf, shown.buf);
 			note_error(&rc, err, errlen, msg);
 			continue;
 		}

@@ -10,8 +10,9 @@
  *
  * A file holds "key = value" lines; '#' starts a comment (a line of its
  * own, or after a value), blank lines are ignored, a value may be put in
- * double quotes (to keep leading or trailing spaces, or a '#'). An unknown key or a bad value is an error naming
- * the file and line: a mistyped setting must not be silently ignored.
+ * double quotes (to keep leading or trailing spaces, or a '#'). An unknown
+ * key or a bad value is an error naming the file and line: a mistyped
+ * setting must not be silently ignored.
  */
 #ifndef SCOW_SYNC_SETTINGS_H
 #define SCOW_SYNC_SETTINGS_H

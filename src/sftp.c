@@ -633,8 +633,8 @@ sftp_list(struct sftp *s, const char *path, sftp_name_fn fn, void *ctx)
 
 		id = begin_packet(s);
 		put_string(&s->out, handle.buf, handle.len);
-		if ((crc = send_packet(s, FXP_CLOSE)) == 0 && (crc = read_reply(s, id, &type)) == 0 &&
-		    type == FXP_STATUS)
+		if ((crc = send_packet(s, FXP_CLOSE)) == 0 &&
+		    (crc = read_reply(s, id, &type)) == 0 && type == FXP_STATUS)
 			crc = read_status(s, "close", path);
 		if (rc == SYNC_OK && crc < 0)
 			rc = crc;

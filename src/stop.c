@@ -230,7 +230,10 @@ stop_transfer(struct store *st, int64_t id, const struct stop_env *env, struct s
 		}
 		if (transfer_state_finished(t.state) && t.state != TRANSFER_INTERRUPTED) {
 			if (t.state == TRANSFER_TERMINATED) {
-				/* Only a session we saw alive a moment ago is surely still its own. */
+				/*
+				 * Only a session we saw alive a moment ago is surely
+				 * still its own.
+				 */
 				if (signalled.pid)
 					stop_end_session(&t, NULL);
 				r->by_us = requested;
@@ -269,7 +272,8 @@ stop_transfer(struct store *st, int64_t id, const struct stop_env *env, struct s
 			 * A live process we may not signal (a record naming
 			 * another user's) never stops: say so, do not wait.
 			 */
-			if (proc_signal(&t.supervisor, SIGTERM) < 0 && proc_matches(&t.supervisor)) {
+			if (proc_signal(&t.supervisor, SIGTERM) < 0 &&
+			    proc_matches(&t.supervisor)) {
 				transfer_release(&t);
 				return STOP_NOT_OURS;
 			}

@@ -230,8 +230,10 @@ static const char *const unit_kind_names[] = { "file", "tree" };
 	"sup_uid, bytes_done, files_done, planned, sup_sid, sup_boot, sup_pidns, sup_host, " \
 	"far_host, far_destination, " \
 	"(SELECT sum(units) FROM unit_totals n WHERE n.transfer_id = transfers.id), " \
-	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id AND n.state = 'done'), " \
-	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id AND n.state = 'failed')"
+	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id " \
+	"AND n.state = 'done'), " \
+	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id " \
+	"AND n.state = 'failed')"
 
 /*
  * Rows a and b are one request: the same source, the same far host (as ssh
@@ -485,7 +487,8 @@ use_journal(struct store *st, const char *dir)
 				       "PRAGMA journal_mode = WAL", -1, &stmt, NULL) == SQLITE_OK) {
 			rc = sqlite3_step(stmt);
 			done = rc == SQLITE_ROW &&
-			       sqlite3_stricmp((const char *)sqlite3_column_text(stmt, 0), want) == 0;
+			       sqlite3_stricmp((const char *)sqlite3_column_text(stmt, 0),
+					       want) == 0;
 			sqlite3_finalize(stmt);
 		} else
 			rc = sqlite3_errcode(st->db);
@@ -847,8 +850,8 @@ store_transfer_claim(struct store *st, struct transfer *t,
 	/* Newest first: the newest identical request decides about resuming. */
 	if ((rc = prepare(st, "SELECT id, state, max_depth, " SUP_COLUMNS " FROM transfers "
 			  "WHERE source = ?4 AND (far_host = ?6 OR (address = ?1 AND user = ?2 AND "
-			  "port = ?3)) AND (destination IN (?5, ?7) OR far_destination IN (?5, ?7)) "
-			  "ORDER BY id DESC", &stmt)) < 0)
+			  "port = ?3)) AND (destination IN (?5, ?7) OR far_destination IN "
+			  "(?5, ?7)) ORDER BY id DESC", &stmt)) < 0)
 		goto fail;
 	bind_text(stmt, 1, t->address);
 	bind_text(stmt, 2, t->user);
@@ -1068,8 +1071,8 @@ store_transfer_set_running(struct store *st, int64_t id, const struct proc_id *s
 
 	if ((rc = prepare(st, "UPDATE transfers SET state = 'running', error = NULL, "
 			  "started_at = ?, finished_at = NULL, sup_pid = ?, sup_start = ?, "
-			  "sup_uid = ?, sup_sid = ?, sup_boot = ?9, sup_pidns = ?10, sup_host = ?11 "
-			  "WHERE id = ?6 AND "
+			  "sup_uid = ?, sup_sid = ?, sup_boot = ?9, sup_pidns = ?10, "
+			  "sup_host = ?11 WHERE id = ?6 AND "
 			  "(?7 = 0 OR (state = 'queued' AND sup_pid = ?7 AND sup_start = ?8))",
 			  &stmt)) < 0)
 		return rc;
@@ -1197,7 +1200,8 @@ store_transfer_mark_interrupted(struct store *st, int64_t id, const struct proc_
 
 	if ((rc = prepare(st, "UPDATE transfers SET state = 'interrupted', error = ?, "
 			  "finished_at = ? WHERE id = ? AND state = 'running' AND "
-			  "sup_pid = ? AND sup_start = ? AND coalesce(sup_boot, '') = coalesce(?6, '')",
+			  "sup_pid = ? AND sup_start = ? AND "
+			  "coalesce(sup_boot, '') = coalesce(?6, '')",
 			  &stmt)) < 0)
 		return rc;
 	bind_text(stmt, 1, reason);
@@ -1279,7 +1283,8 @@ store_transfer_answer_before(struct store *st, const struct transfer *t, int64_t
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		*seconds = sqlite3_column_double(stmt, 0);
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SYNC_OK : db_error(st, "find an earlier answer");
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SYNC_OK :
+	     db_error(st, "find an earlier answer");
 	sqlite3_finalize(stmt);
 	return rc;
 }
@@ -1307,7 +1312,8 @@ store_transfer_foreach(struct store *st, const struct transfer_filter *f,
 		for (i = TRANSFER_QUEUED; i <= TRANSFER_INTERRUPTED; i++) {
 			if (!(states & (1u << i)))
 				continue;
-			strbuf_addf(&sql, "%s'%s'", sep, transfer_state_name((enum transfer_state)i));
+			strbuf_addf(&sql, "%s'%s'", sep,
+				    transfer_state_name((enum transfer_state)i));
 			sep = ", ";
 		}
 		strbuf_addch(&sql, ')');
@@ -2206,7 +2212,8 @@ store_progress_write(struct store *st, const struct unit_progress *p, size_t n,
 	int rc;
 
 	if (n == 0)
-		return totals ? store_transfer_set_totals(st, totals->transfer_id, totals->bytes_done,
+		return totals ? store_transfer_set_totals(st, totals->transfer_id,
+							  totals->bytes_done,
 							  totals->files_done) : SYNC_OK;
 	if ((rc = store_begin(st)) < 0)
 		return rc;

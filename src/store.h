@@ -5,9 +5,9 @@
  * WAL mode so that query reads a consistent snapshot while a supervisor
  * writes, with a busy timeout so that concurrent commands wait for each
  * other instead of failing. On a file system several hosts share (a home
- * on NFS, Lustre, GPFS, ...) WAL is not safe, and the journal is DELETE. The schema carries a version (PRAGMA
- * user_version); store_open() migrates older files forward and refuses
- * files from a newer scow-sync.
+ * on NFS, Lustre, GPFS, ...) WAL is not safe, and the journal is DELETE.
+ * The schema carries a version (PRAGMA user_version); store_open()
+ * migrates older files forward and refuses files from a newer scow-sync.
  *
  * Transfers and units stay after they finish: they are the history, until
  * pruned (by hand, or automatically by the supervisors, see store_prune).

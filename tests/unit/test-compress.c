@@ -42,7 +42,8 @@ test_entropy(void)
 	CHECK(compress_entropy(buf, sizeof buf) < 0.001);
 	for (i = 0; i < sizeof buf; i++)
 		buf[i] = (unsigned char)(i % 2 ? 'a' : 'b');
-	CHECK(compress_entropy(buf, sizeof buf) > 0.999 && compress_entropy(buf, sizeof buf) < 1.001);
+	CHECK(compress_entropy(buf, sizeof buf) > 0.999 &&
+	      compress_entropy(buf, sizeof buf) < 1.001);
 	for (i = 0; i < sizeof buf; i++)
 		buf[i] = (unsigned char)i;
 	CHECK(compress_entropy(buf, sizeof buf) > 7.999);

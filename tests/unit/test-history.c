@@ -142,16 +142,22 @@ test_walk(void)
 		CHECK_INT(store_transfer_insert(st, &t), SYNC_OK);
 		ids[i] = t.id;
 	}
-	/* 1 done two days ago, 2 done now, 3 interrupted a month ago, 4 running, 5 failed 10 days ago. */
+	/*
+	 * 1 done two days ago, 2 done now, 3 interrupted a month ago, 4 running,
+	 * 5 failed 10 days ago.
+	 */
 	CHECK_INT(store_transfer_finish(st, ids[0], TRANSFER_DONE, NULL), SYNC_OK);
 	CHECK_INT(store_transfer_finish(st, ids[1], TRANSFER_DONE, NULL), SYNC_OK);
 	CHECK_INT(store_transfer_finish(st, ids[2], TRANSFER_INTERRUPTED, "x"), SYNC_OK);
 	CHECK_INT(store_transfer_set_running(st, ids[3], &gone, 0, NULL), SYNC_OK);
 	CHECK_INT(store_transfer_finish(st, ids[4], TRANSFER_FAILED, "x"), SYNC_OK);
 	cmd = xasprintf("sqlite3 '%s/scow-sync.db' 'UPDATE transfers SET finished_at = "
-			"finished_at - 2 * 86400, created_at = created_at - 2 * 86400 WHERE id = %lld; "
-			"UPDATE transfers SET finished_at = finished_at - 30 * 86400 WHERE id = %lld; "
-			"UPDATE transfers SET finished_at = finished_at - 10 * 86400 WHERE id = %lld'",
+			"finished_at - 2 * 86400, created_at = created_at - 2 * 86400 "
+			"WHERE id = %lld; "
+			"UPDATE transfers SET finished_at = finished_at - 30 * 86400 "
+			"WHERE id = %lld; "
+			"UPDATE transfers SET finished_at = finished_at - 10 * 86400 "
+			"WHERE id = %lld'",
 			tmp, (long long)ids[0], (long long)ids[2], (long long)ids[4]);
 	CHECK(system(cmd) == 0);
 	free(cmd);

@@ -95,7 +95,8 @@ main(void)
 	}
 	{
 		/* The key check needs no source. */
-		const char *a[] = { "-a", "h", "-u", "u", "-p", "22", "-k", "/nonexistent", "-c", NULL };
+		const char *a[] = { "-a", "h", "-u", "u", "-p", "22", "-k", "/nonexistent", "-c",
+				    NULL };
 		CHECK_STR(try(&req, a), "");
 		CHECK(req.check);
 		transfer_request_release(&req);
@@ -121,9 +122,14 @@ main(void)
 			{ "-p", "22x", "invalid port '22x': expected a number from 1 to 65535" },
 			{ "-m", "-1", "invalid max depth '-1': expected a number from 0 to 64" },
 			{ "-m", "65", "invalid max depth '65': expected a number from 0 to 64" },
-			{ "-a", "-oProxyCommand=x", "invalid address '-oProxyCommand=x': must not begin with '-'" },
-			{ "-u", "a b", "invalid user 'a b': contains a space, quote, '@', '/' or control character" },
-			{ "-a", "h@x", "invalid address 'h@x': contains a space, quote, '@', '/' or control character" },
+			{ "-a", "-oProxyCommand=x",
+			  "invalid address '-oProxyCommand=x': must not begin with '-'" },
+			{ "-u", "a b",
+			  "invalid user 'a b': contains a space, quote, '@', '/' or control "
+			  "character" },
+			{ "-a", "h@x",
+			  "invalid address 'h@x': contains a space, quote, '@', '/' or control "
+			  "character" },
 		};
 		size_t i;
 
@@ -136,8 +142,10 @@ main(void)
 	}
 	{
 		char *missing = xasprintf("%s/missing", dir);
-		char *want = xasprintf("cannot read source '%s': No such file or directory", missing);
-		const char *a[] = { "-a", "h", "-u", "u", "-s", missing, "-d", "d", "-k", key, NULL };
+		char *want = xasprintf("cannot read source '%s': No such file or directory",
+				       missing);
+		const char *a[] = { "-a", "h", "-u", "u", "-s", missing, "-d", "d", "-k", key,
+				    NULL };
 
 		CHECK_STR(try(&req, a), want);
 		transfer_request_release(&req);
@@ -145,7 +153,8 @@ main(void)
 		free(missing);
 	}
 	{
-		char *want = xasprintf("cannot read key '%s/nokey': No such file or directory", dir);
+		char *want = xasprintf("cannot read key '%s/nokey': No such file or directory",
+				       dir);
 		char *nokey = xasprintf("%s/nokey", dir);
 		const char *a[] = { "-a", "h", "-u", "u", "-s", src, "-d", "d", "-k", nokey, NULL };
 
@@ -158,7 +167,8 @@ main(void)
 		const char *a[] = { "-a", "h", "-u", "u", "-s", src, "-k", key, NULL };
 		CHECK_STR(try(&req, a), "missing -d/--destination");
 		transfer_request_release(&req);
-		const char *b[] = { "-a", "h", "-u", "u", "-s", src, "-d", "d", "-k", key, "extra", NULL };
+		const char *b[] = { "-a", "h", "-u", "u", "-s", src, "-d", "d", "-k", key,
+				    "extra", NULL };
 		CHECK_STR(try(&req, b), "unexpected argument 'extra'");
 		const char *c[] = { "-a", "h", "-x", NULL };
 		CHECK_STR(try(&req, c), "unknown option '-x'");
@@ -175,11 +185,13 @@ main(void)
 		const char *h[] = { "-a", "-\n", NULL };
 		CHECK_STR(try(&req, h), "invalid address '-\\x0a': must not begin with '-'");
 		const char *k[] = { "-a", "h", "-u", "u", "-p", "22\n", NULL };
-		CHECK_STR(try(&req, k), "invalid port '22\\x0a': expected a number from 1 to 65535");
+		CHECK_STR(try(&req, k),
+			  "invalid port '22\\x0a': expected a number from 1 to 65535");
 		transfer_request_release(&req);
 		const char *m[] = { "-a", "h", "-u", "u", "-s", "/no/such\n", "-d", "d", "-k", key,
 				    NULL };
-		CHECK_STR(try(&req, m), "cannot read source '/no/such\\x0a': No such file or directory");
+		CHECK_STR(try(&req, m),
+			  "cannot read source '/no/such\\x0a': No such file or directory");
 		transfer_request_release(&req);
 	}
 	unlink(key);

@@ -190,11 +190,13 @@ test_progress_lines(void)
 		double rate;
 		long long eta;
 	} cases[] = {
-		{ "      1,234,567  42%    1.74MB/s    0:00:33  ", 1, 1234567, 42, 1.74 * 1048576, 33 },
+		{ "      1,234,567  42%    1.74MB/s    0:00:33  ", 1,
+		  1234567, 42, 1.74 * 1048576, 33 },
 		{ "  3,000,000,000 100%  285.50MB/s    0:00:10 (xfr#1, to-chk=0/1)", 1,
 		  3000000000ULL, 100, 285.5 * 1048576, 10 },
 		{ "         32,768   0%    0.00kB/s    0:00:00  ", 1, 32768, 0, 0, 0 },
-		{ "        557,056   0%  104.02kB/s   ??:??:??  ", 1, 557056, 0, 104.02 * 1024, -1 },
+		{ "        557,056   0%  104.02kB/s   ??:??:??  ", 1,
+		  557056, 0, 104.02 * 1024, -1 },
 		{ "             12 100%    2.00GB/s  123:04:05 (xfr#9, ir-chk=10/200)", 1,
 		  12, 100, 2.0 * 1073741824, 123 * 3600 + 4 * 60 + 5 },
 		{ "          1.50M  10%    1.00MB/s    0:00:01  ", 1, 1572864, 10, 1048576, 1 },
@@ -342,7 +344,8 @@ test_dry_run(void)
 	strbuf_addf(&sb, "cd '%s' && mkdir -p src/run/d dst && echo a > src/run/same && "
 		    "echo b > src/run/newer && echo c > src/run/d/x && echo n > 'src/run/n\nl' && "
 		    "touch -d 2020-01-01 src/run/newer && rsync -a src/ dst/ && "
-		    "echo bb > src/run/newer && chmod 700 src/run/d && echo new > src/run/added", tmp);
+		    "echo bb > src/run/newer && chmod 700 src/run/d && echo new > src/run/added",
+		    tmp);
 	CHECK(system(sb.buf) == 0);
 
 	memset(&job, 0, sizeof job);
@@ -653,7 +656,8 @@ check_exclude_exact(const char *dir, const char *name, const char *const *others
 		CHECK(fwrite(pat.buf, 1, pat.len, f) == pat.len);
 		fclose(f);
 	}
-	strbuf_addf(&cmd, "rm -rf '%s/dst' && rsync -r --from0 --exclude-from='%s/rules'", dir, dir);
+	strbuf_addf(&cmd, "rm -rf '%s/dst' && rsync -r --from0 --exclude-from='%s/rules'",
+		    dir, dir);
 	strbuf_addf(&cmd, " '%s/src' '%s/dst/'", dir, dir);
 	CHECK(system(cmd.buf) == 0);
 	strbuf_reset(&path);
@@ -787,7 +791,8 @@ test_stdin_script(void)
 		"for a do printf '%s' \"$a\" | od -An -c | tr -d ' \\n'; echo; done; "
 		"read x && echo read-stdin; exit 3";
 	const char *words[] = {
-		"sh", "-c", script, "sh", "a b", "it's", "n\nl", "-x", "$(id)", "\xff\xfe", "", NULL,
+		"sh", "-c", script, "sh", "a b", "it's", "n\nl", "-x", "$(id)", "\xff\xfe", "",
+		NULL,
 	};
 	const char *const sh[] = { "sh", "-s", NULL };
 	const char *const od[] = { "sh", "-c", "for a do printf '%s' \"$a\" | od -An -c | "
@@ -822,7 +827,8 @@ test_stdin_script(void)
 static void
 test_permanent_errors(void)
 {
-	const char *full = "rsync: [receiver] write failed on \"/d/f\": No space left on device (28)\n";
+	const char *full = "rsync: [receiver] write failed on \"/d/f\": "
+			   "No space left on device (28)\n";
 	const char *net = "client_loop: send disconnect: Broken pipe\n";
 
 	CHECK(rsync_error_is_permanent(full, strlen(full)));
@@ -841,10 +847,12 @@ test_ssh_error_summary(void)
 		"IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\r\n"
 		"Add correct host key in /h/.ssh/known_hosts to get rid of this message.\r\n"
 		"Offending ED25519 key in /h/.ssh/known_hosts:3\r\n"
-		"Host key for [127.0.0.1]:2222 has changed and you have requested strict checking.\r\n"
+		"Host key for [127.0.0.1]:2222 has changed and you have requested strict "
+		"checking.\r\n"
 		"Host key verification failed.\r\n";
 	const char *refused = "ssh: connect to host 127.0.0.1 port 1: Connection refused\r\n";
-	const char *denied = "Warning: Permanently added '[h]:22' (ED25519) to the list of known hosts.\r\n"
+	const char *denied = "Warning: Permanently added '[h]:22' (ED25519) to the list of "
+			     "known hosts.\r\n"
 			     "a@h: Permission denied (publickey).\r\n";
 	const char *noted = "a@h: Permission denied (publickey).\n"
 			    "Warning: something after\n\n";
@@ -871,7 +879,8 @@ test_ssh_error_summary(void)
 	{
 		/* A key no file knows, under StrictHostKeyChecking=yes: not the key's fault. */
 		const char *unknown = "No ED25519 host key is known for [h]:22 and you have "
-				      "requested strict checking.\r\nHost key verification failed.\r\n";
+				      "requested strict checking.\r\n"
+				      "Host key verification failed.\r\n";
 
 		CHECK(ssh_failure_kind(unknown, strlen(unknown)) == SSH_FAILURE_HOSTKEY);
 	}
@@ -891,13 +900,17 @@ test_file_problems(void)
 	} cases[] = {
 		{ "file has vanished: \"/src/run/d/f5\"", RSYNC_FILE_VANISHED,
 		  "/src/run/d/f5", "vanished" },
-		{ "rsync: [sender] send_files failed to open \"/src/run/f2\": Permission denied (13)",
+		{ "rsync: [sender] send_files failed to open \"/src/run/f2\": "
+		  "Permission denied (13)",
 		  RSYNC_FILE_FAILED, "/src/run/f2", "Permission denied" },
-		{ "rsync: [sender] link_stat \"/src/run/gone\" failed: No such file or directory (2)",
+		{ "rsync: [sender] link_stat \"/src/run/gone\" failed: "
+		  "No such file or directory (2)",
 		  RSYNC_FILE_VANISHED, "/src/run/gone", "No such file or directory" },
-		{ "rsync: [sender] opendir \"/src/a\" failed: bad\": x\" failed: Permission denied (13)",
+		{ "rsync: [sender] opendir \"/src/a\" failed: bad\": x\" failed: "
+		  "Permission denied (13)",
 		  RSYNC_FILE_FAILED, "/src/a\" failed: bad\": x", "Permission denied" },
-		{ "rsync: [sender] read errors mapping \"/src/new\\#012line\": Input/output error (5)",
+		{ "rsync: [sender] read errors mapping \"/src/new\\#012line\": "
+		  "Input/output error (5)",
 		  RSYNC_FILE_FAILED, "/src/new\nline", "Input/output error" },
 		{ "rsync: [sender] write error: Broken pipe (32)", RSYNC_FILE_NONE, "", "" },
 		{ "rsync: [receiver] write failed on \"/d/f\": No space left on device (28)",
@@ -928,7 +941,8 @@ test_error_reason(void)
 		{ "", "" },
 		{ "\n\n", "" },
 		{ "rsync: [sender] write error: Broken pipe (32)\n"
-		  "rsync error: error in file IO (code 11)\n", "rsync: [sender] write error: Broken pipe (32)" },
+		  "rsync error: error in file IO (code 11)\n",
+		  "rsync: [sender] write error: Broken pipe (32)" },
 		/* only the consequence: that is all there is */
 		{ "rsync error: some files could not be transferred (code 23)\r\n",
 		  "rsync error: some files could not be transferred (code 23)" },
@@ -1040,8 +1054,8 @@ test_pieces(void)
 		/* Empty (no sha1sum there), short, upper case, a suffix: not a digest. */
 		CHECK_INT(piece_parse_digest("//sha1 ", 7, hex), SYNC_ERR_INVALID);
 		CHECK_INT(piece_parse_digest(ok, strlen(ok) - 1, hex), SYNC_ERR_INVALID);
-		CHECK_INT(piece_parse_digest("//sha1 DA39A3EE5E6B4B0D3255BFEF95601890AFD80709", 47, hex),
-			  SYNC_ERR_INVALID);
+		CHECK_INT(piece_parse_digest("//sha1 DA39A3EE5E6B4B0D3255BFEF95601890AFD80709",
+					     47, hex), SYNC_ERR_INVALID);
 		CHECK_INT(piece_parse_digest("//sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709 -",
 					     49, hex), SYNC_ERR_INVALID);
 		CHECK_INT(piece_parse_written("//dd 0", 6, &st), 0);

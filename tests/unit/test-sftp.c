@@ -111,7 +111,8 @@ main(void)
 		put_packet(&script, 101, &body);
 		s = session(&script);
 		CHECK_INT(sftp_lstat(s, "x", &a), SYNC_ERR_REMOTE);
-		strbuf_addf(&want, "lstat 'x': %.*s", 66 * 3, long_msg.buf);   /* 200 bytes at most */
+		/* 200 bytes at most */
+		strbuf_addf(&want, "lstat 'x': %.*s", 66 * 3, long_msg.buf);
 		CHECK_STR(sftp_errmsg(s), want.buf);
 		CHECK(utf8_valid(sftp_errmsg(s), strlen(sftp_errmsg(s))));
 		sftp_close(s);

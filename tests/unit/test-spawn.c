@@ -153,7 +153,8 @@ main(void)
 		pid_t child;
 
 		strbuf_reset(&err);
-		CHECK_INT(spawn_capture_limited(argv, NULL, &status, NULL, &err, &lim), SYNC_ERR_TIMEOUT);
+		CHECK_INT(spawn_capture_limited(argv, NULL, &status, NULL, &err, &lim),
+			  SYNC_ERR_TIMEOUT);
 		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 		child = (pid_t)strtol(err.buf, NULL, 10);
 		CHECK(child > 0);
@@ -162,7 +163,8 @@ main(void)
 		lim.timeout_ms = 0;
 		stop = 1;
 		lim.stop = &stop;
-		CHECK_INT(spawn_capture_limited(argv, NULL, &status, NULL, NULL, &lim), SYNC_ERR_TIMEOUT);
+		CHECK_INT(spawn_capture_limited(argv, NULL, &status, NULL, NULL, &lim),
+			  SYNC_ERR_TIMEOUT);
 		CHECK(WIFSIGNALED(status));
 	}
 	{
@@ -170,7 +172,8 @@ main(void)
 		struct spawn_limits lim = { .timeout_ms = 300 };
 		struct strbuf cap = STRBUF_INIT;
 
-		CHECK_INT(spawn_capture_limited(argv, NULL, &status, &cap, NULL, &lim), SYNC_ERR_TIMEOUT);
+		CHECK_INT(spawn_capture_limited(argv, NULL, &status, &cap, NULL, &lim),
+			  SYNC_ERR_TIMEOUT);
 		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 		CHECK_STR(cap.buf, "up\n");
 		strbuf_release(&cap);
@@ -217,7 +220,8 @@ main(void)
 	 */
 	{
 		const char *quick[] = { "sh", "-c", "exit 0", NULL };
-		const char *stubborn[] = { "sh", "-c", "trap '' TERM; while :; do sleep 1; done", NULL };
+		const char *stubborn[] = { "sh", "-c", "trap '' TERM; while :; do sleep 1; done",
+					   NULL };
 		struct spawn sp;
 		double began;
 

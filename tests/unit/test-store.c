@@ -169,7 +169,8 @@ test_totals(const char *base)
 	}
 	CHECK_SIZES(st, t.id, 2, 2, 0, 0, 0, 16, 32100);
 	CHECK_INT(store_transfer_sizes(st, t.id, &sz), SYNC_OK);
-	CHECK_INT(sz.bytes_settled, 1000);   /* what the running unit moved, the file in flight too */
+	/* what the running unit moved, the file in flight too */
+	CHECK_INT(sz.bytes_settled, 1000);
 	CHECK(sz.rate > 49.0 && sz.rate < 51.0);
 	CHECK_INT(store_unit_set_done(st, u1, 1, 100, 1), SYNC_OK);
 	CHECK_INT(store_unit_set_state(st, u3, UNIT_FAILED, 3, "disk"), SYNC_OK);
@@ -216,10 +217,14 @@ test_totals(const char *base)
 	 * the migrations count what is there.
 	 */
 	{
-		char *cmd = xasprintf("sqlite3 '%s' 'DROP TABLE unit_totals; DROP TABLE store_notes; "
-				      "DROP INDEX transfers_ended; DROP TRIGGER unit_totals_transfer; "
-				      "DROP TRIGGER unit_totals_add; DROP TRIGGER unit_totals_remove; "
-				      "DROP TRIGGER unit_totals_change; DROP TRIGGER unit_totals_transfer_gone; "
+		char *cmd = xasprintf("sqlite3 '%s' 'DROP TABLE unit_totals; "
+				      "DROP TABLE store_notes; "
+				      "DROP INDEX transfers_ended; "
+				      "DROP TRIGGER unit_totals_transfer; "
+				      "DROP TRIGGER unit_totals_add; "
+				      "DROP TRIGGER unit_totals_remove; "
+				      "DROP TRIGGER unit_totals_change; "
+				      "DROP TRIGGER unit_totals_transfer_gone; "
 				      "ALTER TABLE transfers DROP COLUMN sup_boot; "
 				      "ALTER TABLE transfers DROP COLUMN sup_pidns; "
 				      "ALTER TABLE transfers DROP COLUMN sup_host; "
@@ -383,7 +388,8 @@ main(void)
 	}
 	CHECK_INT(store_live_foreach(st, collect_live, &live), SYNC_OK);
 	{
-		char *want = xasprintf("%lld host /data/r\xff\nun run/a 1000 50\n", (long long)t.id);
+		char *want = xasprintf("%lld host /data/r\xff\nun run/a 1000 50\n",
+				       (long long)t.id);
 
 		CHECK_STR(live.buf, want);
 		free(want);
@@ -402,7 +408,8 @@ main(void)
 		struct proc_id other = me;
 
 		other.start++;
-		CHECK_INT(store_transfer_mark_interrupted(st, t.id, &other, "x"), SYNC_ERR_NOT_FOUND);
+		CHECK_INT(store_transfer_mark_interrupted(st, t.id, &other, "x"),
+			  SYNC_ERR_NOT_FOUND);
 		CHECK_INT(store_transfer_get(st, t.id, &got), SYNC_OK);
 		CHECK_INT(got.state, TRANSFER_RUNNING);
 		transfer_release(&got);
@@ -483,7 +490,8 @@ main(void)
 			CHECK_INT(store_transfer_answer_before(st, &c, 0, true, &ans), SYNC_OK);
 			CHECK(ans > 0.24 && ans < 0.26);
 			/* Too long ago, or another place: nothing. */
-			CHECK_INT(store_transfer_answer_before(st, &c, (int64_t)time(NULL) + 100, true, &ans),
+			CHECK_INT(store_transfer_answer_before(st, &c, (int64_t)time(NULL) + 100,
+							       true, &ans),
 				  SYNC_OK);
 			CHECK(ans < 0);
 			c.destination = "/fourth";
@@ -662,7 +670,8 @@ main(void)
 				bool req = false;
 				struct proc_id other = me;
 
-				CHECK_INT(store_transfer_stop_requested(st, twin_t.id, &req), SYNC_OK);
+				CHECK_INT(store_transfer_stop_requested(st, twin_t.id, &req),
+					  SYNC_OK);
 				CHECK(req);
 				other.start++;
 				CHECK_INT(store_transfer_finish_orphan(st, twin_t.id, &other,
@@ -675,9 +684,10 @@ main(void)
 								       TRANSFER_TERMINATED, "t"),
 					  SYNC_ERR_NOT_FOUND);
 				/* Reopening clears the request. */
-				CHECK_INT(store_transfer_resume(st, twin_t.id, &me, never_alive, &was,
-								&twin), SYNC_OK);
-				CHECK_INT(store_transfer_stop_requested(st, twin_t.id, &req), SYNC_OK);
+				CHECK_INT(store_transfer_resume(st, twin_t.id, &me, never_alive,
+								&was, &twin), SYNC_OK);
+				CHECK_INT(store_transfer_stop_requested(st, twin_t.id, &req),
+					  SYNC_OK);
 				CHECK(!req);
 			}
 		}
