@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "farlock.h"
+#include "log.h"
 #include "master.h"
 #include "output.h"
 #include "rsync.h"
@@ -249,5 +250,15 @@ struct sup {
 	bool master_replaced;         /* the kept connection ended before its use (master_wait) */
 	double lock_retry_at;         /* when to try again to have it back */
 };
+
+/* sup-progress.c: progress to the store, the log and the terminal */
+enum log_level unit_line_level(struct sup *s);
+void say_units_done(struct sup *s, bool now);
+void running_totals(struct sup *s, uint64_t *bytes, uint64_t *files);
+void flush_progress(struct sup *s, bool force);
+void draw_progress(struct sup *s);
+
+/* supervisor.c: what the files of its parts call back */
+uint64_t split_bytes(struct sup *s);
 
 #endif
