@@ -260,5 +260,9 @@ void draw_progress(struct sup *s);
 
 /* supervisor.c: what the files of its parts call back */
 uint64_t split_bytes(struct sup *s);
+void set_failure(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* sup-plan.c: the walk into the store */
+int plan_transfer(struct sup *s);
 
 #endif
