@@ -265,4 +265,12 @@ void set_failure(struct sup *s, const char *fmt, ...) __attribute__((format(prin
 /* sup-plan.c: the walk into the store */
 int plan_transfer(struct sup *s);
 
+/* sup-link.c: the shared connection and the measure of the link */
+int master_start(struct sup *s);
+int master_wait(struct sup *s);
+void stop_master(struct sup *s);
+void apply_answer(struct sup *s, double answer);
+void fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const char *user,
+		 const char *host, int port, const char *key_path);
+
 #endif
