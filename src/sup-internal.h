@@ -273,4 +273,10 @@ void apply_answer(struct sup *s, double answer);
 void fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const char *user,
 		 const char *host, int port, const char *key_path);
 
+/* sup-lock.c: the far side's lock on the destination */
+bool tag_process_alive(const char *tag);
+void ask_far_lock(struct sup *s);
+int take_far_lock(struct sup *s, bool again);
+bool far_lock_ready(struct sup *s);
+
 #endif
