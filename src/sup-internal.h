@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "farlock.h"
+#include "finish.h"
 #include "log.h"
 #include "master.h"
 #include "output.h"
@@ -261,6 +262,9 @@ void draw_progress(struct sup *s);
 /* supervisor.c: what the files of its parts call back */
 uint64_t split_bytes(struct sup *s);
 void set_failure(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int remote_capture(struct sup *s, const char *const *argv, const struct strbuf *input, int *status,
+		   struct strbuf *out, struct strbuf *err);
+bool nothing_else_left(struct sup *s, const struct worker *self);
 
 /* sup-plan.c: the walk into the store */
 int plan_transfer(struct sup *s);
@@ -278,5 +282,27 @@ bool tag_process_alive(const char *tag);
 void ask_far_lock(struct sup *s);
 int take_far_lock(struct sup *s, bool again);
 bool far_lock_ready(struct sup *s);
+
+/* sup-dirs.c: the directories above the cut */
+/* Attributes to set by one remote command (finish.h), gathered. */
+struct attrs_list {
+	struct finish_attrs *v;
+	size_t nr, alloc;
+};
+
+int create_remote_dirs(struct sup *s, bool *dirs_done);
+void mkdir_before(struct sup *s, bool for_check, bool listed, struct strbuf *out);
+bool mkdirs_are_source(const struct sup *s);
+bool mkdir_names_nothing_new(struct sup *s);
+bool take_mkdir_report(struct worker *w, const char *line, size_t len);
+bool run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, size_t n,
+		const char *what);
+void attrs_list_release(struct attrs_list *l);
+bool attrs_list_add(struct sup *s, struct attrs_list *l, const char *rel, const struct stat *sb);
+bool attrs_list_add_dirs(struct sup *s, struct attrs_list *l);
+bool settle_dirs(struct sup *s);
+bool settle_dirs_command(struct sup *s, struct strbuf *out);
+bool batch_implies_dirs(const struct sup *s, const struct worker *w);
+bool batch_names_source(struct sup *s, const struct worker *w);
 
 #endif
