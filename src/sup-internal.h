@@ -260,11 +260,18 @@ void flush_progress(struct sup *s, bool force);
 void draw_progress(struct sup *s);
 
 /* supervisor.c: what the files of its parts call back */
-uint64_t split_bytes(struct sup *s);
 void set_failure(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int remote_capture(struct sup *s, const char *const *argv, const struct strbuf *input, int *status,
 		   struct strbuf *out, struct strbuf *err);
 bool nothing_else_left(struct sup *s, const struct worker *self);
+void count_done(struct sup *s, const struct unit *u);
+bool same_change_times(const struct stat *a, const struct stat *b);
+bool sorted_find(const struct strvec *sv, const char *name, size_t *at);
+void take_stderr(struct worker *w, const char *buf, size_t n);
+void last_error_line(struct worker *w, struct strbuf *out);
+void queue_retry(struct sup *s, struct unit *u, double delay, bool alone);
+void requeue_unit(struct sup *s, struct unit *u, bool run_again);
+void forget_leftovers(struct sup *s, const struct unit *u);
 
 /* sup-plan.c: the walk into the store */
 int plan_transfer(struct sup *s);
@@ -304,5 +311,17 @@ bool settle_dirs(struct sup *s);
 bool settle_dirs_command(struct sup *s, struct strbuf *out);
 bool batch_implies_dirs(const struct sup *s, const struct worker *w);
 bool batch_names_source(struct sup *s, const struct worker *w);
+
+/* sup-split.c: a large file in pieces */
+bool pieces_row_within(const char *row, int64_t transfer_id, const char *prefix);
+void reclaim_pieces(struct sup *s, const struct unit *u);
+bool remote_up_to_date(struct sup *s, const struct unit *u);
+bool split_candidate(struct sup *s, const struct unit *u);
+void begin_split(struct sup *s, struct unit *u);
+bool split_piece_ready(struct sup *s);
+int start_piece(struct sup *s, struct worker *w);
+void take_feeder_output(struct worker *w, const char *buf, size_t n);
+void finish_piece(struct sup *s, struct worker *w);
+uint64_t split_bytes(struct sup *s);
 
 #endif
