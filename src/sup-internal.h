@@ -1,0 +1,327 @@
+/*
+ * sup-internal: what the supervisor's own files share (src/supervisor.c
+ * and src/sup-*.c): the state of one running transfer, its workers and
+ * their batches, the limits more than one of them needs, and the
+ * functions one of them calls in another. Nothing outside those files
+ * includes it; the supervisor's API is supervisor.h.
+ */
+#ifndef SCOW_SYNC_SUP_INTERNAL_H
+#define SCOW_SYNC_SUP_INTERNAL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "farlock.h"
+#include "finish.h"
+#include "log.h"
+#include "master.h"
+#include "progress.h"
+#include "rsync.h"
+#include "sftp.h"
+#include "spawn.h"
+#include "store.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define PARTIAL_DIR ".scow-sync-partial"
+#define PARTIAL_MIN_BYTES (1ULL << 20)   /* units this big keep partial data */
+#define CONNECT_TIMEOUT 30        /* seconds */
+#define REMOTE_TIMEOUT_MS 300000  /* a remote command (mkdir, stat, finish) at most */
+#define UNIT_BATCH 64             /* units read from the store at a time */
+#define SFTP_TIMEOUT_MS 30000
+/*
+ * Directories above the cut whose attributes one remote sh sets at the end
+ * (some four processes each on the far side); more go to an rsync pass.
+ */
+#define SETTLE_DIRS_MAX 32
+#define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
+#define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
+#define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
+
+/* Set from signal handlers, acted on by the main loop (supervisor.c). */
+extern volatile sig_atomic_t got_stop_signal;
+extern volatile sig_atomic_t got_child;
+extern volatile sig_atomic_t got_exclusion;   /* terminate recorded a part to stop */
+
+enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK };
+
+/*
+ * What the mkdir before a re-sync's dry run said (see mkdir_before_check):
+ * nothing (it did not run, or failed), the source's directory was there
+ * (old) or not (new), or a directory to make is a symbolic link.
+ */
+enum mkdir_said { MKDIR_UNSAID, MKDIR_NEW, MKDIR_OLD, MKDIR_LINK, MKDIR_FAILED };
+
+/*
+ * One unit of a worker's batch. Small units travel together, one rsync for
+ * many (a process per unit costs a remote login's worth of time), but each
+ * keeps its own row, result and progress, so that terminate can stop it
+ * alone.
+ */
+struct batch_unit {
+	struct unit unit;
+	bool excluded;                /* stopped on request: not to run again */
+	bool differs;                 /* JOB_CHECK: the far side needs some of it */
+	uint64_t bytes_done;          /* of files of it this rsync finished */
+	uint64_t files_done;
+	bool changed;                 /* a file of it changed while rsync read it */
+};
+
+struct worker {
+	bool busy;
+	enum job_kind kind;
+	struct batch_unit *units;     /* what this rsync moves, in list order */
+	size_t nunits, units_alloc;
+	size_t cur_unit;              /* the unit the current file belongs to */
+	size_t shown_unit;            /* the unit whose row shows it in the store */
+	char *list_file;              /* the NUL-separated list rsync reads */
+	bool stopped;                 /* stopped by us, to exclude a part of it */
+	struct spawn sp;
+	bool main_exited;             /* sp.pid has exited (status) */
+	int piece;                    /* JOB_PIECE: which piece of sup.split */
+	pid_t feeder_pid;             /* JOB_PIECE: the local dd reading it, in sp's group */
+	int feeder_err;               /* its stderr: the progress */
+	bool feeder_exited;
+	int feeder_status;
+	struct strbuf feeder_line;
+	char reader_digest[PIECE_DIGEST_HEX + 1];  /* JOB_PIECE: of what the reader sent */
+	char piece_digest[PIECE_DIGEST_HEX + 1];   /* ... of what arrived, by the far side */
+	int piece_written;            /* ... the remote dd's status, -1 until said */
+	double moved_at;              /* ... when it last moved: data read, or the far side spoke */
+	bool timed_out;               /* ... ended by us: it did not for io_timeout seconds */
+	bool settles;                 /* JOB_UNIT: the last rsync, it settles the directories */
+	bool settles_itself;          /* ... as rsync's implied directories, no closing command */
+	bool carries_mkdir;           /* JOB_CHECK: it makes the directories first */
+	bool mkdir_unlisted;          /* ... the destination and the source only: rsync the rest */
+	enum mkdir_said mkdir_said;   /* ... and what that said */
+	bool mkdir_created;           /* ... it created some */
+	int then_status;              /* ... how that went, -1 until said */
+	bool changed;                 /* rsync changed something on the far side */
+	bool small;                   /* its batch is of small files (see small_unit) */
+	struct strvec recent_dirs;    /* directories of the last names rsync sent */
+	struct rsync_parser parser;
+	struct strbuf err_tail;       /* last bytes of stderr, for the reason */
+	struct strbuf err_line;       /* stderr line being assembled, for the log */
+	struct file_problem *problems;   /* files this rsync said it did not send */
+	size_t nproblems, problems_alloc;
+	struct strbuf current;        /* file being moved, relative to source root */
+	const char *source_root;      /* borrowed from the supervisor */
+	struct strvec changed_files;  /* files that changed while this rsync read them */
+	struct stat current_st;       /* the current file when rsync named it */
+	bool current_st_ok;
+	bool exited;
+	int status;
+	uint64_t file_bytes;
+	int file_percent;
+	double rate;
+	int64_t eta;
+	uint64_t bytes_done;          /* of files this unit finished */
+	uint64_t files_done;
+	uint64_t sent;                /* bytes rsync wrote to the connection */
+	bool dirty;                   /* progress changed since the last write */
+	struct strvec sent_tail;      /* the last files it counted (see count_file_sent) */
+	bool far_failed;              /* the far side's rsync said it failed at something */
+	struct strvec *sent_unsure;   /* borrowed from the supervisor */
+};
+
+/* A source file that was not sent: it vanished, or could not be read. */
+struct file_problem {
+	char *path;                   /* relative to the source root (a worker's: as rsync named it) */
+	char *cause;
+	bool vanished;
+};
+
+struct retry {
+	struct unit unit;
+	double not_before;            /* monotonic time */
+	bool alone;                   /* run in an rsync of its own */
+	bool whole;                   /* never in pieces (its pieces have moved) */
+};
+
+/* A large file moving in pieces (one at a time). */
+struct split {
+	bool active;
+	struct unit unit;
+	uint64_t size;
+	int npieces, next, running, failed;
+	uint64_t done_bytes;          /* of the pieces that ended */
+	int verified;                 /* pieces whose digests matched */
+	bool excluded;                /* stopped on request */
+	double started;
+	struct stat source_st;        /* the source file as the pieces began */
+	bool source_st_ok;
+	struct piece_sum *sums;       /* each piece's range and its reader's digest */
+};
+
+struct sup {
+	struct store *st;
+	const struct supervisor_config *cfg;
+	struct transfer t;
+	/* Units said done by name, and done since the last line that counted them. */
+	uint64_t unit_lines, units_unsaid;
+	double units_said_at;
+	/*
+	 * The source, destination and address as messages show them: escaped,
+	 * since a name may hold a line break (a fake log line) or an escape
+	 * sequence, and every message goes to a log or a terminal.
+	 */
+	char *shown_source, *shown_dest, *shown_address;
+	char *source_root;            /* dirname of the source */
+	const char *source_rel;       /* the source as a unit path: its basename */
+	struct strvec excludes;       /* applied exclusions, for tree units */
+	struct sftp *sftp;            /* for the cleanup, opened when first needed */
+	char *tmpdir;                 /* private: control socket, directory list */
+	char *key_link;               /* in it: the link to the key ssh is given */
+	char *control_path;
+	char *dirs_file;
+	bool have_dirs;
+	uint64_t largest_file;        /* the walk's biggest file unit, in bytes */
+	uint64_t compressed_files;    /* ... file units that may be batched apart (compressed_already) */
+	uint64_t units_not_small;     /* ... units that are not small (small_unit) */
+	struct strvec mkdirs;         /* the directories above the cut, while few */
+	size_t mkdirs_bytes;
+	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
+	bool changed;                 /* something was created or sent on the far side */
+	bool dirs_made;               /* the first mkdir made every directory above the cut */
+	bool mkdir_in_check;          /* ... which the re-sync's dry run does before it */
+	bool mkdir_in_unit;           /* ... or the one rsync of everything (see one_rsync_takes_all) */
+	bool mkdir_unit_failed;       /* ... which could not: the mkdir of its own must */
+	bool one_rsync;               /* one rsync takes everything: it is its own check */
+	bool mkdir_known;             /* ... and it said how it went */
+	bool dirs_settled;            /* ... and they have their attributes, nothing ran since */
+	bool settle_failed;           /* ... the command for that failed: rsync's pass does it */
+	bool fresh;                   /* the source's directory is new on the far side */
+	bool leftovers;               /* partial data may be recorded (see forget_leftovers) */
+	struct ssh_master master;     /* the shared connection */
+	bool master_stuck;            /* a remote command given up on may hold a session of it */
+	struct ssh_target target;
+	struct strbuf rsh;            /* rsync's -e: through the shared connection */
+	struct strbuf rsh_own;        /* ... or over a connection of its own */
+	struct worker *workers;
+	int nworkers;
+	int active_workers;           /* of them, the ones the link and the CPUs are worth */
+	int small_cap;                /* batches of small files at once, at most */
+	bool near;                    /* the far side answers fast: the CPU is the limit */
+	bool compressing;             /* the last batch was compressed */
+	struct retry *retries;
+	size_t nretries, retries_alloc;
+	struct unit batch[UNIT_BATCH];
+	size_t batch_n, batch_pos;
+	struct retry held;            /* taken, but left for the next batch */
+	struct split split;
+	struct strbuf pieces_suffix;  /* of the pieces' files, this transfer's (rsync.h) */
+	bool split_ok;                /* the link is worth pieces (or they were asked for) */
+	uint64_t split_min;           /* bytes from which a file may move in pieces */
+	bool have_held;
+	struct unit *apart;           /* big compressed files, gathered for a batch */
+	size_t napart, apart_alloc;
+	uint64_t apart_files, apart_bytes;
+	uint64_t batch_files;         /* an rsync's share of files ... */
+	uint64_t batch_bytes;         /* ... and bytes (see size_next_batch) */
+	uint64_t left_files, left_bytes;  /* pending, not yet in a batch */
+	int64_t cursor;               /* highest unit id taken from the store */
+	bool store_drained;
+	uint64_t units_total, units_done, units_failed;
+	uint64_t bytes_done, files_done;
+	/* For the progress line: what the walk found, and what of it is settled. */
+	uint64_t size_bytes, size_files;
+	uint64_t settled_bytes, settled_files;
+	uint64_t walk_errors;
+	char *walk_error_first;
+	char *failure;                /* first permanent failure, for the record */
+	bool aborting;                /* a failure that every unit would share: stop */
+	bool failure_is_disk_full;    /* the reason recorded is the far side's full disk */
+	struct file_problem *problems;   /* source files not sent, in the order found */
+	size_t nproblems, problems_alloc;
+	uint64_t problems_total;      /* with those past PROBLEMS_KEPT */
+	bool problems_failed;         /* some could be read but not sent: the transfer failed */
+	uint64_t units_failed_other;  /* failed units not explained by files not sent */
+	struct strvec recheck;        /* units to send whatever their files' size and time */
+	struct strvec sent_unsure;    /* counted by runs cut off, sorted (see count_file_sent) */
+	bool stopped_on_request;      /* by terminate, not by some other signal */
+	double last_flush;
+	struct progress_line pline;
+	struct far_lock lock;         /* the far side's lock on the destination */
+	bool lock_wanted;             /* it was had: nothing more is sent without it */
+	bool lock_asked;              /* asked for, its answer not read yet (ask_far_lock) */
+	bool master_replaced;         /* the kept connection ended before its use (master_wait) */
+	double lock_retry_at;         /* when to try again to have it back */
+};
+
+/* sup-progress.c: progress to the store, the log and the terminal */
+enum log_level unit_line_level(struct sup *s);
+void say_units_done(struct sup *s, bool now);
+void running_totals(struct sup *s, uint64_t *bytes, uint64_t *files);
+void flush_progress(struct sup *s, bool force);
+void draw_progress(struct sup *s);
+
+/* supervisor.c: what the files of its parts call back */
+void set_failure(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int remote_capture(struct sup *s, const char *const *argv, const struct strbuf *input, int *status,
+		   struct strbuf *out, struct strbuf *err);
+bool nothing_else_left(struct sup *s, const struct worker *self);
+void count_done(struct sup *s, const struct unit *u);
+bool same_change_times(const struct stat *a, const struct stat *b);
+bool sorted_find(const struct strvec *sv, const char *name, size_t *at);
+void take_stderr(struct worker *w, const char *buf, size_t n);
+void last_error_line(struct worker *w, struct strbuf *out);
+void queue_retry(struct sup *s, struct unit *u, double delay, bool alone);
+void requeue_unit(struct sup *s, struct unit *u, bool run_again);
+void forget_leftovers(struct sup *s, const struct unit *u);
+
+/* sup-plan.c: the walk into the store */
+int plan_transfer(struct sup *s);
+
+/* sup-link.c: the shared connection and the measure of the link */
+int master_start(struct sup *s);
+int master_wait(struct sup *s);
+void stop_master(struct sup *s);
+void apply_answer(struct sup *s, double answer);
+void fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const char *user,
+		 const char *host, int port, const char *key_path);
+
+/* sup-lock.c: the far side's lock on the destination */
+bool tag_process_alive(const char *tag);
+void ask_far_lock(struct sup *s);
+int take_far_lock(struct sup *s, bool again);
+bool far_lock_ready(struct sup *s);
+
+/* sup-dirs.c: the directories above the cut */
+/* Attributes to set by one remote command (finish.h), gathered. */
+struct attrs_list {
+	struct finish_attrs *v;
+	size_t nr, alloc;
+};
+
+int create_remote_dirs(struct sup *s, bool *dirs_done);
+void mkdir_before(struct sup *s, bool for_check, bool listed, struct strbuf *out);
+bool mkdirs_are_source(const struct sup *s);
+bool mkdir_names_nothing_new(struct sup *s);
+bool take_mkdir_report(struct worker *w, const char *line, size_t len);
+bool run_finish(struct sup *s, const char *from, const struct finish_attrs *attrs, size_t n,
+		const char *what);
+void attrs_list_release(struct attrs_list *l);
+bool attrs_list_add(struct sup *s, struct attrs_list *l, const char *rel, const struct stat *sb);
+bool attrs_list_add_dirs(struct sup *s, struct attrs_list *l);
+bool settle_dirs(struct sup *s);
+bool settle_dirs_command(struct sup *s, struct strbuf *out);
+bool batch_implies_dirs(const struct sup *s, const struct worker *w);
+bool batch_names_source(struct sup *s, const struct worker *w);
+
+/* sup-split.c: a large file in pieces */
+bool pieces_row_within(const char *row, int64_t transfer_id, const char *prefix);
+void reclaim_pieces(struct sup *s, const struct unit *u);
+bool remote_up_to_date(struct sup *s, const struct unit *u);
+bool split_candidate(struct sup *s, const struct unit *u);
+void begin_split(struct sup *s, struct unit *u);
+bool split_piece_ready(struct sup *s);
+int start_piece(struct sup *s, struct worker *w);
+void take_feeder_output(struct worker *w, const char *buf, size_t n);
+void finish_piece(struct sup *s, struct worker *w);
+uint64_t split_bytes(struct sup *s);
+
+#endif
