@@ -50,9 +50,9 @@ extern volatile sig_atomic_t got_exclusion;   /* terminate recorded a part to st
 enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK };
 
 /*
- * What the mkdir before a re-sync's dry run said (see mkdir_before_check):
- * nothing (it did not run, or failed), the source's directory was there
- * (old) or not (new), or a directory to make is a symbolic link.
+ * What the mkdir said (create_remote_dirs, or mkdir_before riding on an
+ * rsync): nothing (it did not run, or failed), the source's directory was
+ * there (old) or not (new), or a directory to make is a symbolic link.
  */
 enum mkdir_said { MKDIR_UNSAID, MKDIR_NEW, MKDIR_OLD, MKDIR_LINK, MKDIR_FAILED };
 

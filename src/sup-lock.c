@@ -33,12 +33,7 @@ tag_process_alive(const char *tag)
 	return alive;
 }
 
-/*
- * Take the far side's lock on what lands as DEST/NAME (farlock.h) before
- * anything is written there, and learn where the destination is: another
- * writer, from this node or any other, and under any spelling of the host
- * or the destination, makes this transfer fail and says which it is.
- */
+/* What the lock file says of its holder: this transfer, node and process. */
 static char *
 far_lock_tag(const struct sup *s)
 {
@@ -48,7 +43,8 @@ far_lock_tag(const struct sup *s)
 
 /*
  * Ask the far side for the lock now and read its answer later
- * (take_far_lock), so that its round trip overlaps the first mkdir's.
+ * (take_far_lock), so that its round trips overlap the walk or the first
+ * mkdir.
  * Until the answer is read nothing goes into the destination but the
  * directories above the cut, which a writer holding the lock makes too.
  */
@@ -65,6 +61,14 @@ ask_far_lock(struct sup *s)
 	free(tag);
 }
 
+/*
+ * Take the far side's lock on what lands as DEST/NAME (farlock.h) before
+ * anything is written there, and learn where the destination is: another
+ * writer, from this node or any other, and under any spelling of the host
+ * or the destination, makes this transfer fail and says which it is.
+ * again: the lock was had and lost with the link, in the middle of the
+ * transfer.
+ */
 int
 take_far_lock(struct sup *s, bool again)
 {
