@@ -21,8 +21,7 @@
  * The mkdir of the destination and the directories above the cut, one
  * shell function for the command of its own (create_remote_dirs) and for
  * the one before an rsync (mkdir_before). Its words (mkdir_args): how it
- * runs (s alone, b before an rsync, c before a dry run, which it stops
- * when there is nothing to check), the destination, the source's own
+ * runs (s alone, b before an rsync), the destination, the source's own
  * directory there (only looked at), the directories to make.
  *
  * mkdir -p goes through a symbolic link where a directory should be
@@ -54,7 +53,7 @@ static const char mkdir_function[] =
 	"{ chmod u+wx -- \"$p\" 2>/dev/null && o=1; }; fi; done; "
 	"if [ $c = 1 ]; then x=$(mkdir -p -v -- \"$d\" \"$@\") || "
 	"{ echo " MKDIR_PREFIX "failed; return 1; }; [ -n \"$x\" ] && o=1; fi; "
-	"echo \"" MKDIR_PREFIX "$m $o\"; [ $k != c ] || [ $m = old ]; }";
+	"echo \"" MKDIR_PREFIX "$m $o\"; }";
 
 /*
  * The words after mkdir_function's name. listed: the directories above
@@ -202,19 +201,16 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
  * The same mkdir as a command line for the remote shell, for an rsync to
  * run before it (rsync_job.before_command): the round trip of a command
  * of its own is saved. A link among the directories stops it and the
- * rsync (the caller then makes them as above). Before a re-sync's dry run
- * (for_check): when the source's directory was not there (the copy was
- * deleted since), there is nothing to check, and it stops the dry run
- * before it starts. It is a function of the shell that runs rsync, not a
- * shell of its own.
+ * rsync (the caller then makes them as above). It is a function of the
+ * shell that runs rsync, not a shell of its own.
  */
 void
-mkdir_before(struct sup *s, bool for_check, bool listed, struct strbuf *out)
+mkdir_before(struct sup *s, bool listed, struct strbuf *out)
 {
 	struct strvec words = STRVEC_INIT;
 
 	strbuf_addf(out, "%s; scow_mkdirs ", mkdir_function);
-	mkdir_args(s, for_check ? 'c' : 'b', listed, &words);
+	mkdir_args(s, 'b', listed, &words);
 	sq_quote_argv(out, (const char *const *)words.v);
 	strvec_clear(&words);
 }
@@ -272,7 +268,7 @@ mkdir_names_nothing_new(struct sup *s)
 	       c[UNIT_FAILED] == 0 && c[UNIT_EXCLUDED] == 0;
 }
 
-/* Is line what the mkdir before a dry run says ("//mkdir new 1", "//mkdir link")? */
+/* Is line what the mkdir before an rsync says ("//mkdir new 1", "//mkdir link")? */
 bool
 take_mkdir_report(struct worker *w, const char *line, size_t len)
 {

@@ -95,7 +95,7 @@ struct worker {
 	bool timed_out;               /* ... ended by us: it did not for io_timeout seconds */
 	bool settles;                 /* JOB_UNIT: the last rsync, it settles the directories */
 	bool settles_itself;          /* ... as rsync's implied directories, no closing command */
-	bool carries_mkdir;           /* JOB_CHECK: it makes the directories first */
+	bool carries_mkdir;           /* it makes the directories first (mkdir_before) */
 	bool mkdir_unlisted;          /* ... the destination and the source only: rsync the rest */
 	enum mkdir_said mkdir_said;   /* ... and what that said */
 	bool mkdir_created;           /* ... it created some */
@@ -187,8 +187,7 @@ struct sup {
 	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
 	bool changed;                 /* something was created or sent on the far side */
 	bool dirs_made;               /* the first mkdir made every directory above the cut */
-	bool mkdir_in_check;          /* ... which the re-sync's dry run does before it */
-	bool mkdir_in_unit;           /* ... or the one rsync of everything (see one_rsync_takes_all) */
+	bool mkdir_in_unit;           /* ... which the one rsync of everything does before it */
 	bool mkdir_unit_failed;       /* ... which could not: the mkdir of its own must */
 	bool one_rsync;               /* one rsync takes everything: it is its own check */
 	bool mkdir_known;             /* ... and it said how it went */
@@ -298,7 +297,7 @@ struct attrs_list {
 };
 
 int create_remote_dirs(struct sup *s, bool *dirs_done);
-void mkdir_before(struct sup *s, bool for_check, bool listed, struct strbuf *out);
+void mkdir_before(struct sup *s, bool listed, struct strbuf *out);
 bool mkdirs_are_source(const struct sup *s);
 bool mkdir_names_nothing_new(struct sup *s);
 bool take_mkdir_report(struct worker *w, const char *line, size_t len);

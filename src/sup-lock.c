@@ -93,17 +93,27 @@ take_far_lock(struct sup *s, bool again)
 					   tag, timeout, msg, sizeof msg);
 		s->lock_asked = false;
 		/*
+		 * Asked early over a kept connection without making the
+		 * destination (ask_far_lock): it is not there yet. Asked again
+		 * now, to make it: the transfer goes on.
+		 */
+		if (rc == SYNC_OK && s->lock.absent && s->lock.keep_absent && !again) {
+			s->lock.keep_absent = false;
+			continue;
+		}
+		/*
 		 * This transfer's, from an earlier run of it here (killed while
-		 * its link was down): the far side lets go once no heartbeat
-		 * has come for FAR_LOCK_DEAD seconds. Wait for that.
+		 * its link was down), or from this run, asked over a kept
+		 * connection that ended (master_wait): the far side lets go once
+		 * no heartbeat has come for FAR_LOCK_DEAD seconds. Wait for that.
 		 */
 		if (again || rc != SYNC_ERR_EXISTS || strncmp(msg, mine, strlen(mine)) != 0 ||
-		    tag_process_alive(msg) || got_stop_signal)
+		    (tag_process_alive(msg) && strcmp(msg, tag) != 0) || got_stop_signal)
 			break;
 		if (wait_until == 0) {
 			wait_until = now_monotonic() + FAR_LOCK_DEAD + 10;
-			log_info("the far side still holds the lock of an earlier run of this "
-				 "transfer; waiting until it lets go");
+			log_info("the far side still holds the lock of an earlier connection of "
+				 "this transfer; waiting until it lets go");
 		}
 		if (now_monotonic() > wait_until)
 			break;

@@ -635,13 +635,11 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 	for (i = 0; i < n; i++) {
 		if (buf[i] == '\n') {
 			/*
-			 * An rsync stopped before it began, by its mkdir (a dry run
-			 * with nothing to check, a link above the cut): rsync's
-			 * complaint says nothing.
+			 * An rsync stopped before it began, by its mkdir (a link
+			 * above the cut): rsync's complaint says nothing.
 			 */
 			if (w->carries_mkdir && (w->mkdir_said == MKDIR_LINK ||
-						 w->mkdir_said == MKDIR_FAILED ||
-						 (w->kind == JOB_CHECK && w->mkdir_said == MKDIR_NEW))) {
+						 w->mkdir_said == MKDIR_FAILED)) {
 				strbuf_reset(&w->err_line);
 				continue;
 			}
@@ -970,12 +968,11 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		}
 		job.then_command = w->settles && !w->settles_itself ? then.buf : NULL;
 	}
-	if ((kind == JOB_CHECK && s->mkdir_in_check && !s->mkdir_known) ||
-	    (kind == JOB_UNIT && s->mkdir_in_unit && !s->mkdir_known)) {
+	if (kind == JOB_UNIT && s->mkdir_in_unit && !s->mkdir_known) {
 		/* Named whole, the source's directories are its rsync's to make (run_loop). */
-		bool listed = kind == JOB_CHECK || mkdirs_are_source(s);
+		bool listed = mkdirs_are_source(s);
 
-		mkdir_before(s, kind == JOB_CHECK, listed, &before);
+		mkdir_before(s, listed, &before);
 		job.before_command = before.buf;
 		w->carries_mkdir = true;
 		w->mkdir_unlisted = !listed;
@@ -1431,23 +1428,7 @@ finish_check(struct sup *s, struct worker *w)
 	bool in_tx;
 	size_t k;
 
-	bool mkdir_failed = w->carries_mkdir && w->mkdir_said != MKDIR_NEW &&
-			    w->mkdir_said != MKDIR_OLD;
-
-	/* The directories were made before it, and that says what was there. */
-	if (w->carries_mkdir && !mkdir_failed) {
-		s->mkdir_known = true;
-		s->fresh = w->mkdir_said == MKDIR_NEW;
-		s->changed |= w->mkdir_created;
-	}
-	w->carries_mkdir = false;
-	if (mkdir_failed) {
-		/* No rsync ran: the mkdir of its own sees to it (and says why). */
-		log_info("the directories were not made before the dry run%s; making them first",
-			 w->mkdir_said == MKDIR_LINK ? " (one is a symbolic link)" : "");
-	} else if (s->fresh) {
-		log_info("the far side no longer has the source's directory: nothing to check");
-	} else if (!got_stop_signal && (code == 0 || code == 24)) {
+	if (!got_stop_signal && (code == 0 || code == 24)) {
 		in_tx = store_begin(s->st) == SYNC_OK;
 		for (k = 0; k < w->nunits; k++) {
 			if (w->units[k].differs)
@@ -2513,7 +2494,7 @@ run_loop(struct sup *s, enum job_kind pass)
 			 */
 			if (s->mkdir_in_unit && !s->mkdir_known && !mkdirs_are_source(s) &&
 			    !batch_names_source(s, &s->workers[i])) {
-				log_info("the first rsync does not send the source whole; "
+				log_info("the next rsync does not send the source whole; "
 					 "making the directories above the cut first");
 				s->mkdir_unit_failed = true;
 				give_back_batch(s, &s->workers[i]);
@@ -2706,24 +2687,19 @@ check_pending(struct sup *s)
 		/*
 		 * A single unit's own rsync is as good a check, unless it may
 		 * move in pieces (then the check also saves asking the far side
-		 * for the file's size and time, remote_up_to_date) or the check
-		 * makes the directories (it saves the mkdir's round trip).
+		 * for the file's size and time, remote_up_to_date).
 		 */
 		if (rc == SYNC_OK && (w->nunits > 1 || (checked > 0 && w->nunits > 0) ||
-				      (w->nunits == 1 && may_split(s, &w->units[0].unit)) ||
-				      (w->nunits > 0 && s->mkdir_in_check && !s->mkdir_known))) {
+				      (w->nunits == 1 && may_split(s, &w->units[0].unit)))) {
 			qsort(w->units, w->nunits, sizeof *w->units, compare_batch_units);
 			checked += w->nunits;
 			rc = run_loop(s, JOB_CHECK);
-			/* Its mkdir did not run (a link above the cut): no dry run can. */
-			if (s->mkdir_in_check && !s->mkdir_known)
-				got = 0;
 		}
 		for (k = 0; k < w->nunits; k++)
 			unit_release(&w->units[k].unit);
 		w->nunits = 0;
 	} while (rc == SYNC_OK && !got_stop_signal && got > 0 && checked > 0 && !s->fresh);
-	if (checked > 0 && !s->fresh && !(s->mkdir_in_check && !s->mkdir_known))
+	if (checked > 0 && !s->fresh)
 		log_info("checked %llu units against the far side in %.2f s: %llu to send",
 			 (unsigned long long)checked, now_monotonic() - t0,
 			 (unsigned long long)(checked - (s->units_done - before)));
@@ -3229,15 +3205,17 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	if (make_tmpdir(&s) < 0 || master_start(&s) < 0 || got_stop_signal)
 		goto finish;
 	/*
-	 * Up already (kept from a transfer before): the lock's round trip
-	 * overlaps the walk. Not for a source gone since the request: the
-	 * lock's command makes the destination.
+	 * Up already (kept from a transfer before): the lock's round trips
+	 * overlap the walk. It makes nothing before the walk has gone well
+	 * (a stop, a source gone): a destination not there yet is asked for
+	 * again after it (take_far_lock).
 	 */
 	{
 		struct stat sb;
 
 		if (ssh_master_ready(&s.master) && lstat(s.t.source, &sb) == 0) {
 			s.target.control_path = s.control_path;
+			s.lock.keep_absent = true;
 			ask_far_lock(&s);
 		}
 	}
@@ -3256,8 +3234,10 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		own.control_path = NULL;
 		ssh_rsh_command(&own, &s.rsh_own);
 	}
-	if (!s.lock_asked)
+	if (!s.lock_asked) {
+		s.lock.keep_absent = false;
 		ask_far_lock(&s);
+	}
 	{
 		double t0 = now_monotonic(), answer = -1, command = -1, rtt = -1;
 		int64_t since = (int64_t)time(NULL) - ANSWER_KEPT;
@@ -3285,7 +3265,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 			s.one_rsync = one_rsync_takes_all(&s);
 			s.mkdir_in_unit = s.one_rsync && mkdir_names_nothing_new(&s);
 		}
-		if (s.mkdir_in_unit || s.mkdir_in_check) {
+		if (s.mkdir_in_unit) {
 			s.fresh = false;
 			dirs_done = true;
 		} else if (known) {
@@ -3354,16 +3334,6 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	/* One rsync of everything is its own check: the same walk on both sides. */
 	if (!s.fresh && !s.one_rsync && (check_pending(&s) < 0 || got_stop_signal))
 		goto finish;
-	/* The dry run did not make the directories (or did not run): now. */
-	if (s.mkdir_in_check && !s.mkdir_known) {
-		if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
-			goto finish;
-		s.dirs_made = dirs_done;
-		s.mkdir_in_check = false;
-		if (s.have_dirs && !dirs_done &&
-		    (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
-			goto finish;
-	}
 	/* From what is left to send: after the check, only what differs. */
 	choose_batch_size(&s);
 	run_loop(&s, JOB_UNIT);

@@ -82,7 +82,7 @@ id=$(last_id)
 scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$src/b" || fail "terminate of b exited $?"
 wait_for 60 transfer_ended "$id" || fail "the transfer did not end"
 [ "$(transfer_state "$id")" = done ] || fail "the transfer ended $(transfer_state "$id")"
-grep -q "\[$id\] info: the first rsync does not send the source whole; making the directories above the cut first" "$log" ||
+grep -q "\[$id\] info: the next rsync does not send the source whole; making the directories above the cut first" "$log" ||
 	fail "the mkdir of its own did not come first: $(grep "\[$id\]" "$log")"
 names_above_cut "$T/part" && fail "an rsync named a directory above the cut"
 [ -e "$T/part/top/b/deep/f1" ] && fail "the stopped part arrived"
