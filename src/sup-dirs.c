@@ -26,10 +26,11 @@
  *
  * mkdir -p goes through a symbolic link where a directory should be
  * (creating directories outside the destination), and the units' rsyncs
- * (--no-implied-dirs) would write through it: a listed directory that is
- * a link is refused ("//mkdir link"), and the rsync pass replaces it with
- * a directory, as a plain rsync does; alone, it makes the destination
- * only. mkdir runs only when a directory is missing: a re-sync, where all
+ * (--no-implied-dirs) would write through it; it fails where a file is.
+ * A listed directory that is a link or not a directory on the far side is
+ * left alone ("//mkdir in-way"), and the rsync pass replaces it with a
+ * directory, as a plain rsync -a does, and as the one rsync of everything
+ * does itself; alone, it makes the destination only. mkdir runs only when a directory is missing: a re-sync, where all
  * are there, starts no process for it before an rsync. Alone and with all
  * there, it says each one's mode and time first ("//mkdir attr 755
  * 1500000000.500000000"): a change of those alone in the source is seen
@@ -43,8 +44,9 @@
  * through a login shell that is csh.
  */
 static const char mkdir_function[] =
-	"scow_mkdirs() { k=$1; d=$2; r=$3; shift 3; for p do if [ -h \"$p\" ]; then "
-	"echo " MKDIR_PREFIX "link; [ $k = s ] || return 1; mkdir -p -- \"$d\"; return; fi; done; "
+	"scow_mkdirs() { k=$1; d=$2; r=$3; shift 3; for p do w=0; [ -h \"$p\" ] && w=1; "
+	"[ -d \"$p\" ] || { [ -e \"$p\" ] && w=1; }; if [ $w = 1 ]; then echo " MKDIR_PREFIX
+	"in-way; [ $k = s ] || return 1; mkdir -p -- \"$d\"; return; fi; done; "
 	"if [ -d \"$r\" ]; then m=old; else m=new; fi; "
 	"c=0; for p in \"$d\" \"$@\"; do [ -d \"$p\" ] || c=1; done; "
 	"if [ $k = s ] && [ $c = 0 ] && [ $# -gt 0 ]; then "
@@ -150,8 +152,8 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 			continue;
 		line += plen;
 		len -= plen;
-		if (len == 4 && memcmp(line, "link", 4) == 0)
-			said = MKDIR_LINK;
+		if (len == 6 && memcmp(line, "in-way", 6) == 0)
+			said = MKDIR_IN_WAY;
 		else if (len > 5 && memcmp(line, "attr ", 5) == 0)
 			strvec_pushf(&attrs, "%.*s", (int)(len - 5), line + 5);
 		else if (len == 5 && (memcmp(line, "new ", 4) == 0 || memcmp(line, "old ", 4) == 0)) {
@@ -160,9 +162,9 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 		}
 	}
 	strbuf_release(&out);
-	if (said == MKDIR_LINK) {
-		log_info("a directory above the cut is a symbolic link on the far side; "
-			 "the directory pass makes it a directory");
+	if (said == MKDIR_IN_WAY) {
+		log_info("a directory above the cut is a symbolic link or not a directory on "
+			 "the far side; the directory pass makes it a directory");
 		*dirs_done = false;
 	}
 	/*
@@ -268,7 +270,7 @@ mkdir_names_nothing_new(struct sup *s)
 	       c[UNIT_FAILED] == 0 && c[UNIT_EXCLUDED] == 0;
 }
 
-/* Is line what the mkdir before an rsync says ("//mkdir new 1", "//mkdir link")? */
+/* Is line what the mkdir before an rsync says ("//mkdir new 1", "//mkdir in-way")? */
 bool
 take_mkdir_report(struct worker *w, const char *line, size_t len)
 {
@@ -278,8 +280,8 @@ take_mkdir_report(struct worker *w, const char *line, size_t len)
 		return false;
 	line += plen;
 	len -= plen;
-	if (len == 4 && memcmp(line, "link", 4) == 0)
-		w->mkdir_said = MKDIR_LINK;
+	if (len == 6 && memcmp(line, "in-way", 6) == 0)
+		w->mkdir_said = MKDIR_IN_WAY;
 	else if (len == 6 && memcmp(line, "failed", 6) == 0)
 		w->mkdir_said = MKDIR_FAILED;
 	else if (len == 5 && (memcmp(line, "new ", 4) == 0 || memcmp(line, "old ", 4) == 0) &&

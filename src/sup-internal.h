@@ -52,9 +52,10 @@ enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK 
 /*
  * What the mkdir said (create_remote_dirs, or mkdir_before riding on an
  * rsync): nothing (it did not run, or failed), the source's directory was
- * there (old) or not (new), or a directory to make is a symbolic link.
+ * there (old) or not (new), or a directory to make is in the way: a symbolic
+ * link, or not a directory.
  */
-enum mkdir_said { MKDIR_UNSAID, MKDIR_NEW, MKDIR_OLD, MKDIR_LINK, MKDIR_FAILED };
+enum mkdir_said { MKDIR_UNSAID, MKDIR_NEW, MKDIR_OLD, MKDIR_IN_WAY, MKDIR_FAILED };
 
 /*
  * One unit of a worker's batch. Small units travel together, one rsync for

@@ -638,7 +638,7 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 			 * An rsync stopped before it began, by its mkdir (a link
 			 * above the cut): rsync's complaint says nothing.
 			 */
-			if (w->carries_mkdir && (w->mkdir_said == MKDIR_LINK ||
+			if (w->carries_mkdir && (w->mkdir_said == MKDIR_IN_WAY ||
 						 w->mkdir_said == MKDIR_FAILED)) {
 				strbuf_reset(&w->err_line);
 				continue;
@@ -1178,10 +1178,11 @@ finish_batch(struct sup *s, struct worker *w)
 			 */
 			if (w->mkdir_unlisted && !ok)
 				s->mkdir_known = false;
-		} else if ((w->mkdir_said == MKDIR_LINK || w->mkdir_said == MKDIR_FAILED) &&
+		} else if ((w->mkdir_said == MKDIR_IN_WAY || w->mkdir_said == MKDIR_FAILED) &&
 			   !w->stopped && !got_stop_signal && !s->aborting) {
 			log_info("the directories were not made before the rsync%s; making them first",
-				 w->mkdir_said == MKDIR_LINK ? " (one is a symbolic link)" : "");
+				 w->mkdir_said == MKDIR_IN_WAY ?
+					 " (one is a symbolic link or not a directory)" : "");
 			s->mkdir_unit_failed = true;
 			w->settles = w->settles_itself = false;
 			give_back_batch(s, w);

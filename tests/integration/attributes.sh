@@ -131,13 +131,23 @@ echo keep > "$T/elsewhere/f"
 ln -s "$T/elsewhere" "$dst/top/x"
 run "$dst" 3
 id=$(last_id)
-grep -q "\[$id\] info: a directory above the cut is a symbolic link on the far side; the directory pass makes it a directory" "$log" ||
+grep -q "\[$id\] info: a directory above the cut is a symbolic link or not a directory on the far side; the directory pass makes it a directory" "$log" ||
 	fail "a directory above the cut that is a link was not left to the directory pass"
 [ -d "$dst/top/x" ] && [ ! -h "$dst/top/x" ] || fail "the link above the cut is still a link"
 [ "$(cat "$T/elsewhere/f")" = keep ] && [ "$(ls "$T/elsewhere")" = f ] ||
 	fail "the link's target was written to"
 tree_equal "$src" "$dst/top" || fail "re-sync over a link: the copy differs"
 attrs_equal "$src" "$dst/top" || fail "re-sync over a link: attributes differ"
+# A file where a directory above the cut belongs: replaced, as rsync -a
+# does, whether the mkdir of its own or the first rsync meets it.
+rm -rf "$dst/top/x"
+echo in-the-way > "$dst/top/x"
+run "$dst" 3
+id=$(last_id)
+grep -q "\[$id\] info: a directory above the cut is a symbolic link or not a directory on the far side; the directory pass makes it a directory" "$log" ||
+	fail "a file above the cut was not left to the directory pass: $(grep "\[$id\]" "$log" | grep -v "done '")"
+tree_equal "$src" "$dst/top" || fail "re-sync over a file above the cut: the copy differs"
+attrs_equal "$src" "$dst/top" || fail "re-sync over a file above the cut: attributes differ"
 
 # No pieces: the last rsync gives the directories their attributes as it ends.
 # It is the one rsync of everything, and makes the directories above the
