@@ -506,11 +506,13 @@ batch_is_everything(const struct sup *s, const struct worker *w)
 
 /*
  * Does w's rsync send the source whole, by its name, and so make and
- * settle every directory above the cut itself (start_worker)?
+ * settle every directory above the cut itself (start_worker)? Sent by
+ * name with -r, each of them is in its list, one with no unit under it
+ * too; each must stay writable to its owner (see settle_dirs_command).
  */
 bool
 batch_names_source(struct sup *s, const struct worker *w)
 {
-	return s->have_dirs && nothing_else_left(s, w) && batch_implies_dirs(s, w) &&
-	       batch_is_everything(s, w);
+	return s->have_dirs && s->mkdirs.nr > 0 && nothing_else_left(s, w) &&
+	       dirs_above_writable(s) && batch_is_everything(s, w);
 }

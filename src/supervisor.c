@@ -954,16 +954,18 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		if (s->have_dirs && nothing_else_left(s, w)) {
 			/*
 			 * rsync itself, in-process, when the directories are all
-			 * parents of what it sends: the closing command starts a
-			 * few processes on the far side per directory.
+			 * parents of what it sends, or it sends the source whole:
+			 * the closing command starts a few processes on the far
+			 * side per directory.
 			 */
-			if (batch_implies_dirs(s, w)) {
+			bool whole = batch_names_source(s, w);
+
+			if (whole || batch_implies_dirs(s, w)) {
 				w->settles = w->settles_itself = job.implied_dirs = true;
 				/* All of the source: named, not listed. */
-				if (batch_names_source(s, w))
+				if (whole)
 					job.source_name = s->source_rel;
-			}
-			else if (settle_dirs_command(s, &then))
+			} else if (settle_dirs_command(s, &then))
 				w->settles = true;
 		}
 		job.then_command = w->settles && !w->settles_itself ? then.buf : NULL;

@@ -69,6 +69,10 @@ for pass in copy re-sync; do
 		-p "$SSHD_PORT" -k "$SSH_KEY" || fail "$pass of the sample tree exited $?"
 	[ "$(grep -cx //rsync "$T/rsync-args")" = 1 ] ||
 		fail "$pass of the sample tree ran $(grep -cx //rsync "$T/rsync-args") rsyncs, not one"
+	# Its empty directory above the cut is in the list of an rsync of the
+	# source whole: no mkdir of its own is needed for it.
+	grep -q "\[$(last_id)\] info: the next rsync does not send the source whole" "$log" &&
+		fail "$pass of the sample tree gave its batch back for an empty directory"
 done
 tree_equal "$sample" "$T/sample/sample" || fail "the sample tree's copy differs"
 
