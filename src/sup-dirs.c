@@ -30,18 +30,19 @@
  * A listed directory that is a link or not a directory on the far side is
  * left alone ("//mkdir in-way"), and the rsync pass replaces it with a
  * directory, as a plain rsync -a does, and as the one rsync of everything
- * does itself; alone, it makes the destination only. mkdir runs only when a directory is missing: a re-sync, where all
- * are there, starts no process for it before an rsync. Alone and with all
- * there, it says each one's mode and time first ("//mkdir attr 755
- * 1500000000.500000000"): a change of those alone in the source is seen
- * (the directories get their attributes at the end only when something
- * changed). A far side that is not root cannot create in a directory that
- * the last run left read-only, as the source has it: such a one is made
- * writable to its owner first (rsync does the same with the directories
- * it lists), and counts as changed, so that it gets its mode back at the
- * end. Last it says whether the source's directory was there, and whether
- * it changed any: "//mkdir old 0". No '!': it may travel single-quoted
- * through a login shell that is csh.
+ * does itself; alone, it makes the destination only. mkdir runs only
+ * when a directory is missing: a re-sync, where all are there, starts no
+ * process for it before an rsync. Alone and with all there, it says each
+ * one's mode and time first ("//mkdir attr 755 1500000000.500000000"): a
+ * change of those alone in the source is seen (the directories get their
+ * attributes at the end only when something changed). A far side that
+ * is not root cannot create in a directory that the last run left
+ * read-only, as the source has it: such a one is made writable to its
+ * owner first (rsync does the same with the directories it lists), and
+ * counts as changed, so that it gets its mode back at the end. Last it
+ * says whether the source's directory was there, and whether it changed
+ * any: "//mkdir old 0". No '!': it may travel single-quoted through a
+ * login shell that is csh.
  */
 static const char mkdir_function[] =
 	"scow_mkdirs() { k=$1; d=$2; r=$3; shift 3; for p do w=0; [ -h \"$p\" ] && w=1; "
@@ -156,7 +157,8 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 			said = MKDIR_IN_WAY;
 		else if (len > 5 && memcmp(line, "attr ", 5) == 0)
 			strvec_pushf(&attrs, "%.*s", (int)(len - 5), line + 5);
-		else if (len == 5 && (memcmp(line, "new ", 4) == 0 || memcmp(line, "old ", 4) == 0)) {
+		else if (len == 5 &&
+			 (memcmp(line, "new ", 4) == 0 || memcmp(line, "old ", 4) == 0)) {
 			said = line[0] == 'n' ? MKDIR_NEW : MKDIR_OLD;
 			changed = line[4] == '1';
 		}

@@ -131,7 +131,7 @@ struct worker {
 
 /* A source file that was not sent: it vanished, or could not be read. */
 struct file_problem {
-	char *path;                   /* relative to the source root (a worker's: as rsync named it) */
+	char *path;                   /* from the source root (a worker's: as rsync named it) */
 	char *cause;
 	bool vanished;
 };
@@ -181,7 +181,7 @@ struct sup {
 	char *dirs_file;
 	bool have_dirs;
 	uint64_t largest_file;        /* the walk's biggest file unit, in bytes */
-	uint64_t compressed_files;    /* ... file units that may be batched apart (compressed_already) */
+	uint64_t compressed_files;    /* ... file units that may go apart (compressed_already) */
 	uint64_t units_not_small;     /* ... units that are not small (small_unit) */
 	struct strvec mkdirs;         /* the directories above the cut, while few */
 	size_t mkdirs_bytes;

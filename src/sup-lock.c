@@ -139,7 +139,8 @@ take_far_lock(struct sup *s, bool again)
 	if (rc < 0) {
 		if (again) {
 			if (msg[0])
-				log_warn("cannot lock the destination on the far side again: %s", msg);
+				log_warn("cannot lock the destination on the far side again: %s",
+					 msg);
 			return rc;
 		}
 		if (s->lock.no_destination)

@@ -55,7 +55,7 @@ plan_flush(struct plan_ctx *pc)
 
 	if (pc->nslice > 0 && (rc = store_begin(st)) == SYNC_OK) {
 		for (i = 0; i < pc->nslice && rc == SYNC_OK; i++) {
-			/* A resumed transfer walks again: units it has already are kept as they are. */
+			/* A resumed transfer walks again: the units it has are kept as they are. */
 			rc = store_unit_add(st, pc->s->t.id, pc->slice[i].kind, pc->slice[i].path,
 					    &pc->slice[i].size, &id);
 			pc->new_units += rc == SYNC_OK && id != 0;
@@ -107,7 +107,8 @@ plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size
 	/* What the batches will be like (see one_rsync_takes_all). */
 	if (kind == UNIT_FILE && size->bytes > pc->s->largest_file)
 		pc->s->largest_file = size->bytes;
-	if (kind == UNIT_FILE && size->bytes >= COMPRESS_APART_MIN && compress_suffix_skipped(relpath))
+	if (kind == UNIT_FILE && size->bytes >= COMPRESS_APART_MIN &&
+	    compress_suffix_skipped(relpath))
 		pc->s->compressed_files++;
 	if (size->bytes / (size->files ? size->files : 1) >= SMALL_FILE_BYTES)
 		pc->s->units_not_small++;

@@ -286,7 +286,8 @@ piece_range(const struct split *sp, int k, uint64_t *off, uint64_t *len)
 {
 	uint64_t a = sp->size / (uint64_t)sp->npieces * (uint64_t)k / PIECE_ALIGN * PIECE_ALIGN;
 	uint64_t b = k + 1 == sp->npieces ? sp->size :
-		     sp->size / (uint64_t)sp->npieces * (uint64_t)(k + 1) / PIECE_ALIGN * PIECE_ALIGN;
+		     sp->size / (uint64_t)sp->npieces * (uint64_t)(k + 1) / PIECE_ALIGN *
+			     PIECE_ALIGN;
 
 	*off = a;
 	*len = b - a;
@@ -468,7 +469,8 @@ pieces_file_matches(struct sup *s)
 				 s->cfg->io_timeout);
 		else
 			log_warn("'%s': its pieces' file on the far side is not what was sent "
-				 "(%s); checking it with rsync", esc.buf, spawn_status_text(status));
+				 "(%s); checking it with rsync", esc.buf,
+				 spawn_status_text(status));
 	}
 	strbuf_release(&header);
 	strbuf_release(&cmd);
@@ -503,8 +505,8 @@ settle_split(struct sup *s)
 	 * resumed transfer walks again but keeps its units' sizes) is not
 	 * all there.
 	 */
-	if (!sp->source_st_ok || lstat(local.buf, &sb) < 0 || !same_file_state(&sb, &sp->source_st) ||
-	    (uint64_t)sb.st_size != sp->size) {
+	if (!sp->source_st_ok || lstat(local.buf, &sb) < 0 ||
+	    !same_file_state(&sb, &sp->source_st) || (uint64_t)sb.st_size != sp->size) {
 		struct strbuf esc = STRBUF_INIT;
 
 		escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));

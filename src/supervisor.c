@@ -69,7 +69,8 @@
 #define PRUNE_DAYS 90
 #define PRUNE_KEEP 1000
 #define PRUNE_EVERY (24 * 3600)
-#define PROBLEMS_NAMED 10         /* of those kept (PROBLEMS_KEPT), named in the transfer's reason */
+/* Of those kept (PROBLEMS_KEPT), named in the transfer's reason. */
+#define PROBLEMS_NAMED 10
 #define SENT_TAIL 8192            /* files counted last by a run: those in its buffers */
 #define FAR_FAILED "rsync: [receiver] "   /* how the far side's errors begin */
 
@@ -659,8 +660,8 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 				continue;
 			}
 			/* What the closing command after the last rsync says of itself. */
-			if (w->settles &&
-			    rsync_parse_then(w->err_line.buf, w->err_line.len, &w->then_status) == 0) {
+			if (w->settles && rsync_parse_then(w->err_line.buf, w->err_line.len,
+							   &w->then_status) == 0) {
 				strbuf_reset(&w->err_line);
 				continue;
 			}
@@ -822,7 +823,8 @@ batch_compresses(struct sup *s, const struct worker *w)
 
 		escape_untrusted(&esc, paths[0], strlen(paths[0]));
 		log_info("%s from '%s' on: %s", yes ? "compressing" : "not compressing", esc.buf,
-			 yes ? "a sample of its data compresses" : "a sample of its data does not compress");
+			 yes ? "a sample of its data compresses" :
+			       "a sample of its data does not compress");
 		strbuf_release(&esc);
 		s->compressing = yes;
 	}
@@ -1182,7 +1184,8 @@ finish_batch(struct sup *s, struct worker *w)
 				s->mkdir_known = false;
 		} else if ((w->mkdir_said == MKDIR_IN_WAY || w->mkdir_said == MKDIR_FAILED) &&
 			   !w->stopped && !got_stop_signal && !s->aborting) {
-			log_info("the directories were not made before the rsync%s; making them first",
+			log_info("the directories were not made before the rsync%s; "
+				 "making them first",
 				 w->mkdir_said == MKDIR_IN_WAY ?
 					 " (one is a symbolic link or not a directory)" : "");
 			s->mkdir_unit_failed = true;
@@ -1263,7 +1266,8 @@ finish_batch(struct sup *s, struct worker *w)
 			strvec_push(&s->recheck, u->path);
 			queue_retry(s, u, 0, false);
 		} else if (ok && b->changed) {
-			char *msg = xasprintf("'%s': a file changed every time it was sent", path.buf);
+			char *msg = xasprintf("'%s': a file changed every time it was sent",
+					      path.buf);
 
 			/* Still changing at the last attempt: its copy cannot be trusted. */
 			add_problem(s, changed_in(w, u), "changed while it was being sent", false);
@@ -1377,10 +1381,8 @@ finish_batch(struct sup *s, struct worker *w)
 	if (w->settles && !w->stopped && !got_stop_signal) {
 		if (ok && (w->settles_itself || w->then_status == 0)) {
 			s->dirs_settled = true;
-			log_info(w->settles_itself ?
-				 "the last rsync gave the directories above the cut their attributes" :
-				 "the last rsync's closing command gave the directories above the cut "
-				 "their attributes");
+			log_info("the last rsync%s gave the directories above the cut their "
+				 "attributes", w->settles_itself ? "" : "'s closing command");
 		} else if (ok) {
 			log_info("cannot set the attributes of the directories above the cut after "
 				 "the last rsync (%d); rsync does it", w->then_status);
@@ -1437,9 +1439,10 @@ finish_check(struct sup *s, struct worker *w)
 			if (w->units[k].differs)
 				continue;
 			/* With what earlier runs sent of it: they were cut off after. */
-			if (store_unit_set_done(s->st, w->units[k].unit.id, w->units[k].unit.attempts,
-						w->units[k].unit.bytes_sent,
-						w->units[k].unit.files_sent) == SYNC_OK) {
+			const struct unit *u = &w->units[k].unit;
+
+			if (store_unit_set_done(s->st, u->id, u->attempts, u->bytes_sent,
+						u->files_sent) == SYNC_OK) {
 				count_done(s, &w->units[k].unit);
 				same++;
 			}
@@ -1782,7 +1785,8 @@ next_batch(struct sup *s, struct worker *w)
 		}
 		if ((w->nunits > 0 && (alone || pieces || files + unit_files(&u) > s->batch_files ||
 				       bytes + u.size.bytes > s->batch_bytes)) ||
-		    (w->nunits == 0 && !pieces && small_unit(&u) && busy_small(s) >= s->small_cap)) {
+		    (w->nunits == 0 && !pieces && small_unit(&u) &&
+		     busy_small(s) >= s->small_cap)) {
 			s->held.unit = u;
 			s->held.alone = alone;
 			s->held.whole = whole;
@@ -1839,13 +1843,15 @@ reap_children(struct sup *s)
 			continue;
 		if (far_lock_reaped(&s->lock, pid)) {
 			if (s->lock_wanted && !s->lock.held && s->lock.ssh_pid < 0)
-				log_warn("the connection holding the lock on the far side ended (%s); "
-					 "it is asked for again before each rsync that follows",
+				log_warn("the connection holding the lock on the far side ended "
+					 "(%s); it is asked for again before each rsync that "
+					 "follows",
 					 spawn_status_text(status));
 			continue;
 		}
 		if (pid == s->master.pid) {
-			log_warn("the shared ssh connection ended (%s); workers connect on their own",
+			log_warn("the shared ssh connection ended (%s); workers connect on "
+				 "their own",
 				 spawn_status_text(status));
 			s->master.pid = -1;
 			continue;
@@ -2470,7 +2476,8 @@ run_loop(struct sup *s, enum job_kind pass)
 		/* Fill free workers, while the far side's lock is held (asked once). */
 		lock_ok = pass != JOB_UNIT || stopping || busy_workers(s) >= s->active_workers ||
 			  far_lock_ready(s);
-		for (i = 0; pass == JOB_UNIT && !stopping && lock_ok && i < s->active_workers; i++) {
+		for (i = 0; pass == JOB_UNIT && !stopping && lock_ok && i < s->active_workers;
+		     i++) {
 			if (s->workers[i].busy)
 				continue;
 			/* Nothing else runs before the directories are made. */
@@ -2882,8 +2889,8 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 		if (rc == SYNC_ERR_EXISTS &&
 		    ((strncmp(msg, mine, strlen(mine)) == 0 && !tag_process_alive(msg)) ||
 		     strncmp(msg, "transfer ", 9) != 0)) {
-			log_warn("cannot clean the far side yet: the lock on the destination is held "
-				 "by %s", msg);
+			log_warn("cannot clean the far side yet: the lock on the destination is "
+				 "held by %s", msg);
 			rc = SYNC_ERR_REMOTE;
 		}
 		free(mine);
@@ -3244,8 +3251,9 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	{
 		double t0 = now_monotonic(), answer = -1, command = -1, rtt = -1;
 		int64_t since = (int64_t)time(NULL) - ANSWER_KEPT;
-		bool listable = s.have_dirs && !s.mkdirs_overflow && s.mkdirs.nr <= SETTLE_DIRS_MAX &&
-				!strchr(s.t.destination, '\n') && !strchr(s.source_rel, '\n');
+		bool listable = s.have_dirs && !s.mkdirs_overflow &&
+				s.mkdirs.nr <= SETTLE_DIRS_MAX && !strchr(s.t.destination, '\n') &&
+				!strchr(s.source_rel, '\n');
 		bool resync = false, known = false;
 
 		/*
@@ -3257,11 +3265,11 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		 * and its answer tells the link.
 		 */
 		if (listable) {
-			resync = store_transfer_answer_before(st, &s.t, since, true, &answer) == SYNC_OK &&
-				 answer >= 0;
-			known = resync ||
-				(store_transfer_answer_before(st, &s.t, since, false, &answer) == SYNC_OK &&
-				 answer >= 0);
+			resync = store_transfer_answer_before(st, &s.t, since, true,
+							      &answer) == SYNC_OK && answer >= 0;
+			known = resync || (store_transfer_answer_before(st, &s.t, since, false,
+									&answer) == SYNC_OK &&
+					   answer >= 0);
 		}
 		if (known) {
 			apply_answer(&s, answer);
@@ -3304,7 +3312,8 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 			 * timed again after ANSWER_KEPT.
 			 */
 			if (store_transfer_set_answer(st, s.t.id, answer) < 0)
-				log_warn("cannot record the far side's answer: %s", store_errmsg(st));
+				log_warn("cannot record the far side's answer: %s",
+					 store_errmsg(st));
 		}
 		s.dirs_made = dirs_done;
 		if (rtt >= 0)
