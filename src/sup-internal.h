@@ -265,13 +265,19 @@ int remote_capture(struct sup *s, const char *const *argv, const struct strbuf *
 		   struct strbuf *out, struct strbuf *err);
 bool nothing_else_left(struct sup *s, const struct worker *self);
 void count_done(struct sup *s, const struct unit *u);
-bool same_change_times(const struct stat *a, const struct stat *b);
-bool sorted_find(const struct strvec *sv, const char *name, size_t *at);
-void take_stderr(struct worker *w, const char *buf, size_t n);
-void last_error_line(struct worker *w, struct strbuf *out);
 void queue_retry(struct sup *s, struct unit *u, double delay, bool alone);
 void requeue_unit(struct sup *s, struct unit *u, bool run_again);
 void forget_leftovers(struct sup *s, const struct unit *u);
+
+/* sup-worker.c: what a worker's rsync says */
+void drain_worker(struct worker *w);
+void take_stderr(struct worker *w, const char *buf, size_t n);
+void last_error_line(struct worker *w, struct strbuf *out);
+const char *changed_in(const struct worker *w, const struct unit *u);
+void problem_release(struct file_problem *p);
+void worker_forget_problems(struct worker *w);
+bool same_change_times(const struct stat *a, const struct stat *b);
+bool sorted_find(const struct strvec *sv, const char *name, size_t *at);
 
 /* sup-plan.c: the walk into the store */
 int plan_transfer(struct sup *s);
