@@ -119,6 +119,8 @@ take_far_lock(struct sup *s, bool again)
 			break;
 		sleep(5);
 	}
+	/* Taken again after a dropped link, it makes the destination as any writer does. */
+	s->lock.keep_absent = false;
 	free(mine);
 	/*
 	 * Our own, from a connection that dropped: the far side lets it go
