@@ -254,6 +254,36 @@ start_sshd
 
 # Compare two trees: types, modes, symlink targets, names (any bytes) and
 # the contents of every regular file. Prints what differs.
+# slow_sessions SECONDS: from now on, while $T/slow exists, every session
+# on the far side starts SECONDS late, as with a .bashrc that sets up conda
+# or environment modules (sshd's ForceCommand sleeps; sftp goes straight to
+# sftp-server, as sshd's Subsystem would). Returns 1 without an
+# sftp-server program; exits 99 when sshd does not take the change.
+slow_sessions() {
+	local sftp_server= p
+	for p in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server \
+		/usr/libexec/sftp-server /usr/lib/ssh/sftp-server; do
+		[ -x "$p" ] && sftp_server=$p && break
+	done
+	[ -n "$sftp_server" ] || return 1
+	cat > "$T/wrapper" <<EOF
+#!/bin/sh
+[ -e "$T/slow" ] && sleep $1
+case \$SSH_ORIGINAL_COMMAND in
+sftp|internal-sftp|*/sftp-server) exec $sftp_server ;;
+esac
+exec /bin/sh -c "\$SSH_ORIGINAL_COMMAND"
+EOF
+	chmod 755 "$T/wrapper"
+	echo "ForceCommand $T/wrapper" >> "$T/sshd_config"
+	"$SSHD" -t -f "$T/sshd_config" || { echo "sshd -t rejected the ForceCommand"; exit 99; }
+	kill -HUP "$(cat "$T/sshd.pid")"
+	wait_for 10 ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$SSH_KEY" \
+		-p "$SSHD_PORT" "$SSH_USER@$SSH_HOST" true 2>/dev/null ||
+		{ echo "sshd did not come back"; exit 99; }
+}
+
 tree_equal() {
 	python3 - "$1" "$2" <<'PY'
 import os, stat, sys

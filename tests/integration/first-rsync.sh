@@ -10,18 +10,7 @@
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
 log=$HOME/scow/.scow-sync/scow-sync.log
-cat > "$T/wrapper" <<EOF
-#!/bin/sh
-[ -e "$T/slow" ] && sleep 1
-exec /bin/sh -c "\$SSH_ORIGINAL_COMMAND"
-EOF
-chmod 755 "$T/wrapper"
-echo "ForceCommand $T/wrapper" >> "$T/sshd_config"
-"$SSHD" -t -f "$T/sshd_config" || { echo "sshd -t rejected the ForceCommand"; exit 99; }
-kill -HUP "$(cat "$T/sshd.pid")"
-wait_for 10 ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=no \
-	-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$SSH_KEY" -p "$SSHD_PORT" \
-	"$SSH_USER@$SSH_HOST" true 2>/dev/null || { echo "sshd did not come back"; exit 99; }
+slow_sessions 1 || skip "no sftp-server program"
 
 cat > "$T/rsync-args.sh" <<EOF
 #!/bin/bash

@@ -6,27 +6,7 @@
 # workers, one rsync for everything.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
 
-SFTP_SERVER=
-for p in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server /usr/libexec/sftp-server \
-	/usr/lib/ssh/sftp-server; do
-	[ -x "$p" ] && SFTP_SERVER=$p && break
-done
-[ -n "$SFTP_SERVER" ] || skip "no sftp-server program"
-cat > "$T/wrapper" <<EOF
-#!/bin/sh
-[ -e "$T/slow" ] && sleep 1
-case \$SSH_ORIGINAL_COMMAND in
-sftp|internal-sftp|*/sftp-server) exec $SFTP_SERVER ;;
-esac
-exec /bin/sh -c "\$SSH_ORIGINAL_COMMAND"
-EOF
-chmod 755 "$T/wrapper"
-echo "ForceCommand $T/wrapper" >> "$T/sshd_config"
-"$SSHD" -t -f "$T/sshd_config" || { echo "sshd -t rejected the ForceCommand"; exit 99; }
-kill -HUP "$(cat "$T/sshd.pid")"
-wait_for 10 ssh -F none -o BatchMode=yes -o StrictHostKeyChecking=no \
-	-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -i "$SSH_KEY" -p "$SSHD_PORT" \
-	"$SSH_USER@$SSH_HOST" true 2>/dev/null || { echo "sshd did not come back"; exit 99; }
+slow_sessions 1 || skip "no sftp-server program"
 
 src=$T/src/s
 make_sample_tree "$src"
