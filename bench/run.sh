@@ -48,24 +48,8 @@ for prog in openssl $(case " $tools " in *" fpsync "*) echo fpsync ;; esac); do
 	command -v $prog >/dev/null || { echo "bench: $prog is missing (apt-get install fpart openssl)"; exit 2; }
 done
 if [ "$slow_shell" != 0 ]; then
-	sftp_server=
-	for f in /usr/lib/openssh/sftp-server /usr/libexec/openssh/sftp-server; do
-		[ -x "$f" ] && sftp_server=$f && break
-	done
-	[ -n "$sftp_server" ] || { echo "bench: -b needs an sftp-server program"; exit 2; }
-	cat > "$T/slow-shell" <<EOF
-#!/bin/sh
-sleep $slow_shell
-case \$SSH_ORIGINAL_COMMAND in
-sftp|internal-sftp|*/sftp-server) exec $sftp_server ;;
-esac
-exec /bin/sh -c "\$SSH_ORIGINAL_COMMAND"
-EOF
-	chmod 755 "$T/slow-shell"
-	echo "ForceCommand $T/slow-shell" >> "$T/sshd_config"
-	"$SSHD" -t -f "$T/sshd_config" || { echo "bench: sshd -t rejected the ForceCommand"; exit 2; }
-	kill -HUP "$(cat "$T/sshd.pid")"
-	sleep 1
+	slow_sessions "$slow_shell" || { echo "bench: -b needs an sftp-server program"; exit 2; }
+	touch "$T/slow"
 fi
 cc -O2 -Wall -Wextra -o "$T/linkem" "$here/bench/linkem.c" || exit 2
 
