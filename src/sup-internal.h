@@ -268,6 +268,10 @@ void count_done(struct sup *s, const struct unit *u);
 void queue_retry(struct sup *s, struct unit *u, double delay, bool alone);
 void requeue_unit(struct sup *s, struct unit *u, bool run_again);
 void forget_leftovers(struct sup *s, const struct unit *u);
+uint64_t unit_files(const struct unit *u);
+
+/* sup-job.c: how a job is built and started */
+int start_worker(struct sup *s, struct worker *w, enum job_kind kind);
 
 /* sup-worker.c: what a worker's rsync says */
 void drain_worker(struct worker *w);
