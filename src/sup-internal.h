@@ -263,12 +263,22 @@ void draw_progress(struct sup *s);
 void set_failure(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int remote_capture(struct sup *s, const char *const *argv, const struct strbuf *input, int *status,
 		   struct strbuf *out, struct strbuf *err);
-bool nothing_else_left(struct sup *s, const struct worker *self);
 void count_done(struct sup *s, const struct unit *u);
+void add_problem(struct sup *s, const char *rel, const char *cause, bool vanished);
+void forget_leftovers(struct sup *s, const struct unit *u);
+
+/* sup-queue.c: what runs next, and how big a batch is */
+uint64_t unit_files(const struct unit *u);
+bool next_batch(struct sup *s, struct worker *w);
+bool nothing_else_left(struct sup *s, const struct worker *self);
 void queue_retry(struct sup *s, struct unit *u, double delay, bool alone);
 void requeue_unit(struct sup *s, struct unit *u, bool run_again);
-void forget_leftovers(struct sup *s, const struct unit *u);
-uint64_t unit_files(const struct unit *u);
+void give_back_batch(struct sup *s, struct worker *w);
+void drop_queued(struct sup *s, const char *path);
+void choose_batch_size(struct sup *s);
+void recount_left(struct sup *s);
+bool one_rsync_takes_all(struct sup *s);
+bool may_split(const struct sup *s, const struct unit *u);
 
 /* sup-job.c: how a job is built and started */
 int start_worker(struct sup *s, struct worker *w, enum job_kind kind);
