@@ -260,12 +260,19 @@ void flush_progress(struct sup *s, bool force);
 void draw_progress(struct sup *s);
 
 /* supervisor.c: what the files of its parts call back */
-void set_failure(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int remote_capture(struct sup *s, const char *const *argv, const struct strbuf *input, int *status,
 		   struct strbuf *out, struct strbuf *err);
+void forget_leftovers(struct sup *s, const struct unit *u);
+
+/* sup-outcome.c: what a finished job means, and how the transfer ends */
+void set_failure(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void count_done(struct sup *s, const struct unit *u);
 void add_problem(struct sup *s, const char *rel, const char *cause, bool vanished);
-void forget_leftovers(struct sup *s, const struct unit *u);
+void mark_batch_running(struct sup *s, struct worker *w);
+void finish_batch(struct sup *s, struct worker *w);
+void finish_check(struct sup *s, struct worker *w);
+void fail_batch(struct sup *s, struct worker *w);
+enum transfer_state final_state(struct sup *s, char **reason);
 
 /* sup-queue.c: what runs next, and how big a batch is */
 uint64_t unit_files(const struct unit *u);
