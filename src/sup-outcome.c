@@ -10,6 +10,7 @@
 #include "log.h"
 #include "sup-internal.h"
 #include "util.h"
+#include "verdict.h"
 
 /* Of those kept (PROBLEMS_KEPT), named in the transfer's reason. */
 #define PROBLEMS_NAMED 10
@@ -143,15 +144,140 @@ remember_sent(struct sup *s, struct worker *w)
 	strvec_clear(&w->sent_tail);
 }
 
-/* Decide what a finished unit worker's exit means for each unit of its batch. */
+/*
+ * Carry out the verdict on unit i of w's batch: the store, the log, the
+ * queue. what: the batch, for messages; reason: the last line rsync said.
+ */
+static void
+apply_verdict(struct sup *s, struct worker *w, size_t i, enum unit_verdict v,
+	      const struct batch_end *e, const char *what, const char *reason)
+{
+	struct batch_unit *b = &w->units[i];
+	struct unit *u = &b->unit;
+	struct strbuf path = STRBUF_INIT, esc = STRBUF_INIT;
+	const char *exit_text = e->code >= 0 ? rsync_exit_text(e->code) : "signal";
+	char *msg;
+
+	escape_untrusted(&path, u->path, strlen(u->path));
+	switch (v) {
+	case VERDICT_RESEND_CHANGED:
+		/* Again: rsync sees the new time or size. */
+		escape_untrusted(&esc, changed_in(w, u), strlen(changed_in(w, u)));
+		log_warn("'%s' changed while it was being sent; sending it again", esc.buf);
+		u->attempts++;
+		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, NULL);
+		/*
+		 * Its copy has the size and time rsync saw first: a change
+		 * within the same second, of the same size, looks sent.
+		 */
+		strvec_push(&s->recheck, u->path);
+		queue_retry(s, u, 0, false);
+		break;
+	case VERDICT_FAIL_CHANGED:
+		/* Still changing at the last attempt: its copy cannot be trusted. */
+		msg = xasprintf("'%s': a file changed every time it was sent", path.buf);
+		add_problem(s, changed_in(w, u), "changed while it was being sent", false);
+		u->attempts++;
+		store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
+		s->units_failed++;
+		set_failure(s, "%s", msg);
+		free(msg);
+		unit_release(u);
+		break;
+	case VERDICT_DONE:
+		/* Files that vanished while it ran (24): said by name. */
+		take_problems(s, w, u);
+		store_unit_set_done(s->st, u->id, u->attempts + 1, u->bytes_sent, u->files_sent);
+		/* Not after vanished files (24): one may be back, unsent. */
+		if (e->code == 0)
+			forget_leftovers(s, u);
+		count_done(s, u);
+		/* Sent much less than moved: the far side had (some of) it already. */
+		if (w->nunits == 1)
+			log_msg(unit_line_level(s), "done '%s': %llu files, %llu bytes, %llu bytes sent",
+				path.buf, (unsigned long long)b->files_done,
+				(unsigned long long)b->bytes_done, (unsigned long long)w->sent);
+		else
+			log_msg(unit_line_level(s), "done '%s': %llu files, %llu bytes", path.buf,
+				(unsigned long long)b->files_done, (unsigned long long)b->bytes_done);
+		unit_release(u);
+		break;
+	case VERDICT_EXCLUDED:
+		store_unit_set_state(s->st, u->id, UNIT_EXCLUDED, u->attempts, NULL);
+		s->units_total--;
+		log_info("stopped '%s' on request", path.buf);
+		unit_release(u);
+		break;
+	case VERDICT_RUN_AGAIN_NOW:
+		requeue_unit(s, u, true);
+		break;
+	case VERDICT_LEAVE_PENDING:
+		requeue_unit(s, u, false);
+		break;
+	case VERDICT_RETRY_LATER:
+		u->attempts++;
+		if (i == 0)
+			log_warn("%s: rsync %s (%s), retrying in %.0f s%s%s", what,
+				 spawn_status_text(w->status), exit_text,
+				 verdict_retry_delay(u->attempts), *reason ? ": " : "", reason);
+		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, reason);
+		queue_retry(s, u, verdict_retry_delay(u->attempts), false);
+		break;
+	case VERDICT_RETRY_ALONE:
+		if (i == 0)
+			log_info("%s: rsync %s (%s); running them one by one", what,
+				 spawn_status_text(w->status), exit_text);
+		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, NULL);
+		queue_retry(s, u, 0, true);
+		break;
+	case VERDICT_FAIL:
+		msg = xasprintf("'%s': rsync %s (%s)%s%s", path.buf, spawn_status_text(w->status),
+				exit_text, *reason ? ": " : "", reason);
+		/* Some of its files could not be read: named one by one. */
+		if (!(e->code == 23 && !e->disk_full && take_problems(s, w, u) > 0))
+			s->units_failed_other++;
+		u->attempts++;
+		store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
+		s->units_failed++;
+		/*
+		 * A full disk is the cause to report, even when another worker
+		 * failed first: its rsync may only have seen the far side go
+		 * away ("Broken pipe").
+		 */
+		if (e->disk_full && !s->aborting && !s->failure_is_disk_full) {
+			free(s->failure);
+			s->failure = NULL;
+			s->failure_is_disk_full = true;
+		}
+		set_failure(s, "%s", msg);
+		free(msg);
+		unit_release(u);
+		break;
+	}
+	strbuf_release(&path);
+	strbuf_release(&esc);
+}
+
+/*
+ * A unit worker's rsync has ended: decide what that means for each unit
+ * of its batch (verdict.h), and carry it out.
+ */
 void
 finish_batch(struct sup *s, struct worker *w)
 {
-	struct strbuf reason = STRBUF_INIT, path = STRBUF_INIT, what = STRBUF_INIT;
-	int code = WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1;
-	enum rsync_exit_class cls = code >= 0 ? rsync_exit_classify(code) : RSYNC_EXIT_RETRY;
-	bool disk_full = rsync_error_is_permanent(w->err_tail.buf, w->err_tail.len);
-	bool ok = cls == RSYNC_EXIT_OK || code == 24, in_tx, counted;
+	struct strbuf reason = STRBUF_INIT, what = STRBUF_INIT;
+	struct batch_end e = {
+		.code = WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1,
+		.disk_full = rsync_error_is_permanent(w->err_tail.buf, w->err_tail.len),
+		.far_failed = w->far_failed,
+		.mkdir_refused = w->carries_mkdir && (w->mkdir_said == MKDIR_IN_WAY ||
+						      w->mkdir_said == MKDIR_FAILED),
+		.stopped = w->stopped,
+		.stopping = got_stop_signal,
+		.aborting = s->aborting,
+		.nunits = w->nunits,
+	};
+	bool ok = batch_end_ok(&e), in_tx, counted;
 	uint64_t sent_bytes, sent_files;
 	size_t i;
 
@@ -174,8 +300,7 @@ finish_batch(struct sup *s, struct worker *w)
 			 */
 			if (w->mkdir_unlisted && !ok)
 				s->mkdir_known = false;
-		} else if ((w->mkdir_said == MKDIR_IN_WAY || w->mkdir_said == MKDIR_FAILED) &&
-			   !w->stopped && !got_stop_signal && !s->aborting) {
+		} else if (batch_end_given_back(&e)) {
 			log_info("the directories were not made before the rsync%s; "
 				 "making them first",
 				 w->mkdir_said == MKDIR_IN_WAY ?
@@ -189,14 +314,8 @@ finish_batch(struct sup *s, struct worker *w)
 			return;
 		}
 	}
-	/*
-	 * What rsync said it sent arrived, whatever the end (a file it could
-	 * not read, 23, a dropped link), but where the far side said it failed
-	 * to write something (a full disk among others): rsync's sender counts
-	 * a file as sent all the same. The last files of a run cut off may not
-	 * have arrived: see remember_sent.
-	 */
-	counted = ok || w->stopped || got_stop_signal || (!disk_full && !w->far_failed);
+	/* The last files of a run cut off may not have arrived: see remember_sent. */
+	counted = batch_end_counted(&e);
 	if (counted) {
 		s->bytes_done += w->bytes_done;
 		s->files_done += w->files_done;
@@ -212,7 +331,7 @@ finish_batch(struct sup *s, struct worker *w)
 	if (w->nunits > 1)
 		strbuf_addf(&what, " and %zu more units", w->nunits - 1);
 	/* Files cut off mid-way may have left partial data on the far side. */
-	if (code != 0) {
+	if (e.code != 0) {
 		size_t k;
 
 		s->leftovers = true;
@@ -229,9 +348,10 @@ finish_batch(struct sup *s, struct worker *w)
 	for (i = 0; i < w->nunits; i++) {
 		struct batch_unit *b = &w->units[i];
 		struct unit *u = &b->unit;
+		struct unit_end ue = {
+			.changed = b->changed, .excluded = b->excluded, .attempts = u->attempts,
+		};
 
-		strbuf_reset(&path);
-		escape_untrusted(&path, u->path, strlen(u->path));
 		/* What it sent counts for it, whether or not it runs again (see counted). */
 		if (counted) {
 			u->bytes_sent += b->bytes_done;
@@ -239,118 +359,8 @@ finish_batch(struct sup *s, struct worker *w)
 			if ((!ok || b->changed) && (b->files_done > 0 || b->bytes_done > 0))
 				store_unit_set_sent(s->st, u->id, u->bytes_sent, u->files_sent);
 		}
-		if (ok && b->changed && u->attempts + 1 < s->cfg->max_attempts) {
-			/*
-			 * A file changed while rsync read it: its copy may match
-			 * no state of it. Again: rsync sees the new time or size.
-			 */
-			struct strbuf esc = STRBUF_INIT;
-
-			escape_untrusted(&esc, changed_in(w, u), strlen(changed_in(w, u)));
-			log_warn("'%s' changed while it was being sent; sending it again", esc.buf);
-			strbuf_release(&esc);
-			u->attempts++;
-			store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, NULL);
-			/*
-			 * Its copy has the size and time rsync saw first: a change
-			 * within the same second, of the same size, looks sent.
-			 */
-			strvec_push(&s->recheck, u->path);
-			queue_retry(s, u, 0, false);
-		} else if (ok && b->changed) {
-			char *msg = xasprintf("'%s': a file changed every time it was sent",
-					      path.buf);
-
-			/* Still changing at the last attempt: its copy cannot be trusted. */
-			add_problem(s, changed_in(w, u), "changed while it was being sent", false);
-			u->attempts++;
-			store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
-			s->units_failed++;
-			set_failure(s, "%s", msg);
-			free(msg);
-			unit_release(u);
-		} else if (ok) {
-			/* Files that vanished while it ran (24): said by name. */
-			take_problems(s, w, u);
-			store_unit_set_done(s->st, u->id, u->attempts + 1, u->bytes_sent,
-					    u->files_sent);
-			/* Not after vanished files (24): one may be back, unsent. */
-			if (code == 0)
-				forget_leftovers(s, u);
-			count_done(s, u);
-			/* Sent much less than moved: the far side had (some of) it already. */
-			if (w->nunits == 1)
-				log_msg(unit_line_level(s),
-					"done '%s': %llu files, %llu bytes, %llu bytes sent",
-					path.buf, (unsigned long long)b->files_done,
-					(unsigned long long)b->bytes_done,
-					(unsigned long long)w->sent);
-			else
-				log_msg(unit_line_level(s), "done '%s': %llu files, %llu bytes",
-					path.buf, (unsigned long long)b->files_done,
-					(unsigned long long)b->bytes_done);
-			unit_release(u);
-		} else if (b->excluded) {
-			store_unit_set_state(s->st, u->id, UNIT_EXCLUDED, u->attempts, NULL);
-			s->units_total--;
-			log_info("stopped '%s' on request", path.buf);
-			unit_release(u);
-		} else if (w->stopped && !got_stop_signal) {
-			/* Not its fault: run it again at once, without the stopped part. */
-			requeue_unit(s, u, true);
-		} else if (got_stop_signal || (s->aborting && !disk_full)) {
-			/* Stopped on request or by another unit's failure: it may run again. */
-			requeue_unit(s, u, false);
-		} else if (cls == RSYNC_EXIT_RETRY && !disk_full &&
-			   u->attempts + 1 < s->cfg->max_attempts) {
-			double delay;
-
-			u->attempts++;
-			delay = (double)(1 << (u->attempts < 6 ? u->attempts : 6));
-			if (i == 0)
-				log_warn("%s: rsync %s (%s), retrying in %.0f s%s%s", what.buf,
-					 spawn_status_text(w->status),
-					 code >= 0 ? rsync_exit_text(code) : "signal", delay,
-					 reason.len ? ": " : "", reason.buf);
-			store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, reason.buf);
-			queue_retry(s, u, delay, false);
-		} else if (w->nunits > 1 && !disk_full) {
-			/*
-			 * Something in the batch failed for good: run each unit on
-			 * its own to learn which (what arrived is not sent again).
-			 */
-			if (i == 0)
-				log_info("%s: rsync %s (%s); running them one by one", what.buf,
-					 spawn_status_text(w->status),
-					 code >= 0 ? rsync_exit_text(code) : "signal");
-			store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, NULL);
-			queue_retry(s, u, 0, true);
-		} else {
-			char *msg = xasprintf("'%s': rsync %s (%s)%s%s", path.buf,
-					      spawn_status_text(w->status),
-					      code >= 0 ? rsync_exit_text(code) : "signal",
-					      reason.len ? ": " : "", reason.buf);
-
-			/* Some of its files could not be read: named one by one. */
-			if (!(code == 23 && !disk_full && take_problems(s, w, u) > 0))
-				s->units_failed_other++;
-			u->attempts++;
-			store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
-			s->units_failed++;
-			/*
-			 * A full disk is the cause to report, even when another
-			 * worker failed first: its rsync may only have seen the
-			 * far side go away ("Broken pipe").
-			 */
-			if (disk_full && !s->aborting && !s->failure_is_disk_full) {
-				free(s->failure);
-				s->failure = NULL;
-				s->failure_is_disk_full = true;
-			}
-			set_failure(s, "%s", msg);
-			free(msg);
-			unit_release(u);
-		}
+		apply_verdict(s, w, i, unit_verdict(&e, &ue, s->cfg->max_attempts), &e, what.buf,
+			      reason.buf);
 	}
 	/*
 	 * With the units done, what they sent: killed before the next write
@@ -365,7 +375,7 @@ finish_batch(struct sup *s, struct worker *w)
 		store_rollback(s->st);
 	}
 	/* The far side is full: every other unit would fail the same way. */
-	if (!ok && disk_full && !w->stopped && !got_stop_signal && !s->aborting) {
+	if (batch_end_stops_transfer(&e)) {
 		log_error("the far side has no room left; stopping the transfer");
 		s->aborting = true;
 	}
@@ -393,7 +403,6 @@ finish_batch(struct sup *s, struct worker *w)
 	worker_forget_problems(w);
 	strvec_clear(&w->changed_files);
 	strbuf_release(&reason);
-	strbuf_release(&path);
 	strbuf_release(&what);
 }
 
