@@ -187,7 +187,7 @@ struct sup {
 	size_t mkdirs_bytes;
 	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
 	bool changed;                 /* something was created or sent on the far side */
-	bool dirs_made;               /* the first mkdir made every directory above the cut */
+	bool dirs_made;               /* every directory above the cut is made (or see below) */
 	bool mkdir_in_unit;           /* ... which the one rsync of everything does before it */
 	bool mkdir_unit_failed;       /* ... which could not: the mkdir of its own must */
 	bool one_rsync;               /* one rsync takes everything: it is its own check */

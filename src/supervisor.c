@@ -1414,72 +1414,75 @@ prune_history(struct store *st, const struct supervisor_config *cfg)
 			 (unsigned long long)n, cfg->prune_days);
 }
 
-int
-supervisor_run(struct store *st, const struct supervisor_config *cfg,
-	       enum transfer_state *final)
+/*
+ * 1. Claim the transfer: mark it running under this process (never two
+ * supervisors), read what its earlier runs left (totals, parts stopped,
+ * partial data), and set up the workers. Below 0: nothing to finish (the
+ * store says why, or another supervisor has it).
+ */
+static int
+sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
+	  enum transfer_state *final)
 {
-	struct sup s;
 	struct proc_id self;
-	char *reason = NULL;
-	double started = now_monotonic();
-	bool dirs_done = false, stop = false;
+	bool stop = false;
 	int rc, i;
 
-	memset(&s, 0, sizeof s);
-	strbuf_init(&s.pieces_suffix, 0);
-	s.st = st;
-	s.cfg = cfg;
-	s.master = (struct ssh_master)SSH_MASTER_INIT;
-	s.lock = (struct far_lock)FAR_LOCK_INIT;
-	s.lock.stop = &got_stop_signal;
+	memset(s, 0, sizeof *s);
+	strbuf_init(&s->pieces_suffix, 0);
+	s->st = st;
+	s->cfg = cfg;
+	s->master = (struct ssh_master)SSH_MASTER_INIT;
+	s->lock = (struct far_lock)FAR_LOCK_INIT;
+	s->lock.stop = &got_stop_signal;
 	*final = TRANSFER_FAILED;
 	got_stop_signal = 0;
-	if ((rc = store_transfer_get(st, cfg->transfer_id, &s.t)) < 0)
+	if ((rc = store_transfer_get(st, cfg->transfer_id, &s->t)) < 0)
 		return rc;
-	log_set_transfer(s.t.id);
+	log_set_transfer(s->t.id);
 	/* Before terminate can see us: its signal must find our handlers. */
 	if ((rc = install_signals()) < 0) {
-		transfer_release(&s.t);
+		transfer_release(&s->t);
 		return rc;
 	}
 	if ((rc = proc_self(&self)) < 0 ||
-	    (rc = store_transfer_set_running(st, s.t.id, &self, cfg->detached ? getsid(0) : 0,
+	    (rc = store_transfer_set_running(st, s->t.id, &self, cfg->detached ? getsid(0) : 0,
 					     cfg->owner.pid ? &cfg->owner : NULL)) < 0) {
 		/* Never two supervisors: the one that took it over goes on alone. */
 		if (rc == SYNC_ERR_EXISTS)
 			log_error("transfer %lld was taken over or ended while this supervisor "
-				  "started; leaving it", (long long)s.t.id);
+				  "started; leaving it", (long long)s->t.id);
 		else
 			log_error("cannot mark the transfer running: %s", store_errmsg(st));
-		transfer_release(&s.t);
+		transfer_release(&s->t);
 		restore_signals();
 		return rc;
 	}
 	/* Terminated while it was still being started: stop at once. */
-	if (store_transfer_stop_requested(st, s.t.id, &stop) == SYNC_OK && stop)
+	if (store_transfer_stop_requested(st, s->t.id, &stop) == SYNC_OK && stop)
 		got_stop_signal = SIGTERM;
-	piece_suffix(s.t.id, &s.pieces_suffix);
+	piece_suffix(s->t.id, &s->pieces_suffix);
 	/* A resumed transfer may have partial data recorded from before. */
 	{
 		uint64_t left = 0;
 
-		s.leftovers = store_leftovers_count(st, s.t.id, &left) != SYNC_OK || left > 0;
+		s->leftovers = store_leftovers_count(st, s->t.id, &left) != SYNC_OK || left > 0;
 	}
 	/* A resumed transfer counts on from what its earlier runs sent. */
-	if (store_transfer_done_totals(st, s.t.id, &s.bytes_done, &s.files_done) < 0 ||
-	    store_sent_unsure_list(st, s.t.id, &s.sent_unsure) < 0)
+	if (store_transfer_done_totals(st, s->t.id, &s->bytes_done, &s->files_done) < 0 ||
+	    store_sent_unsure_list(st, s->t.id, &s->sent_unsure) < 0)
 		log_warn("cannot read earlier totals: %s", store_errmsg(st));
 	if (cfg->on_running)
 		cfg->on_running(cfg->on_running_ctx);
-	s.shown_source = escaped(s.t.source);
-	s.shown_dest = escaped(s.t.destination);
-	s.shown_address = escaped(s.t.address);
+	s->shown_source = escaped(s->t.source);
+	s->shown_dest = escaped(s->t.destination);
+	s->shown_address = escaped(s->t.address);
 	log_info("transfer of '%s' to %s@%s:%d:'%s' started (depth %d, %d workers)",
-		 s.shown_source, s.t.user, s.shown_address, s.t.port, s.shown_dest,
-		 s.t.max_depth, cfg->workers);
+		 s->shown_source, s->t.user, s->shown_address, s->t.port, s->shown_dest,
+		 s->t.max_depth, cfg->workers);
 
-	s.source_root = path_dirname(s.t.source);
-	s.source_rel = path_basename(s.t.source);
+	s->source_root = path_dirname(s->t.source);
+	s->source_rel = path_basename(s->t.source);
 	{
 		struct exclusion *xs;
 		size_t n, k;
@@ -1489,30 +1492,41 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		 * exclusion of the source itself is how earlier versions asked
 		 * to stop the whole transfer: not a part.)
 		 */
-		if (store_exclusions_list(st, s.t.id, EXCLUSION_APPLIED, &xs, &n) == SYNC_OK) {
+		if (store_exclusions_list(st, s->t.id, EXCLUSION_APPLIED, &xs, &n) == SYNC_OK) {
 			for (k = 0; k < n; k++) {
-				if (strcmp(xs[k].path, s.source_rel) != 0)
-					strvec_push(&s.excludes, xs[k].path);
+				if (strcmp(xs[k].path, s->source_rel) != 0)
+					strvec_push(&s->excludes, xs[k].path);
 				exclusion_release(&xs[k]);
 			}
 			free(xs);
 		}
 	}
-	s.nworkers = s.active_workers = cfg->workers;
-	s.workers = xcalloc((size_t)s.nworkers, sizeof *s.workers);
-	for (i = 0; i < s.nworkers; i++) {
-		rsync_parser_init(&s.workers[i].parser);
-		s.workers[i].sp.in_fd = s.workers[i].sp.out_fd = s.workers[i].sp.err_fd = -1;
-		s.workers[i].feeder_err = -1;
+	s->nworkers = s->active_workers = cfg->workers;
+	s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
+	for (i = 0; i < s->nworkers; i++) {
+		rsync_parser_init(&s->workers[i].parser);
+		s->workers[i].sp.in_fd = s->workers[i].sp.out_fd = s->workers[i].sp.err_fd = -1;
+		s->workers[i].feeder_err = -1;
 	}
-	fill_target(&s.target, cfg, s.t.user, s.t.address, s.t.port, s.t.key_path);
-	progress_line_init(&s.pline, STDERR_FILENO);
+	fill_target(&s->target, cfg, s->t.user, s->t.address, s->t.port, s->t.key_path);
+	progress_line_init(&s->pline, STDERR_FILENO);
 	if (!cfg->progress_display)
-		s.pline.tty = false;
+		s->pline.tty = false;
+	return SYNC_OK;
+}
 
+/*
+ * 2-3. Bring the connection up while the source is walked into the store,
+ * and ask the far side for its lock as soon as the connection can carry
+ * the request. False: the transfer goes no further (a failure, recorded,
+ * or a stop), as for every phase below.
+ */
+static bool
+sup_connect_and_walk(struct sup *s)
+{
 	/* The connection comes up while the source is walked. */
-	if (make_tmpdir(&s) < 0 || master_start(&s) < 0 || got_stop_signal)
-		goto finish;
+	if (make_tmpdir(s) < 0 || master_start(s) < 0 || got_stop_signal)
+		return false;
 	/*
 	 * Up already (kept from a transfer before): the lock's round trips
 	 * overlap the walk. It makes nothing before the walk has gone well
@@ -1522,205 +1536,270 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	{
 		struct stat sb;
 
-		if (ssh_master_ready(&s.master) && lstat(s.t.source, &sb) == 0) {
-			s.target.control_path = s.control_path;
-			s.lock.keep_absent = true;
-			ask_far_lock(&s);
+		if (ssh_master_ready(&s->master) && lstat(s->t.source, &sb) == 0) {
+			s->target.control_path = s->control_path;
+			s->lock.keep_absent = true;
+			ask_far_lock(s);
 		}
 	}
-	if (plan_transfer(&s) < 0 || got_stop_signal || master_wait(&s) < 0 || got_stop_signal)
-		goto finish;
+	if (plan_transfer(s) < 0 || got_stop_signal || master_wait(s) < 0 || got_stop_signal)
+		return false;
 	/* Asked over a connection that ended since: again, over the new one. */
-	if (s.lock_asked && s.master_replaced) {
-		far_lock_release(&s.lock, 0);
-		s.lock_asked = false;
+	if (s->lock_asked && s->master_replaced) {
+		far_lock_release(&s->lock, 0);
+		s->lock_asked = false;
 	}
-	s.target.control_path = s.control_path;
-	ssh_rsh_command(&s.target, &s.rsh);
+	s->target.control_path = s->control_path;
+	ssh_rsh_command(&s->target, &s->rsh);
 	{
-		struct ssh_target own = s.target;
+		struct ssh_target own = s->target;
 
 		own.control_path = NULL;
-		ssh_rsh_command(&own, &s.rsh_own);
+		ssh_rsh_command(&own, &s->rsh_own);
 	}
-	if (!s.lock_asked) {
-		s.lock.keep_absent = false;
-		ask_far_lock(&s);
+	if (!s->lock_asked) {
+		s->lock.keep_absent = false;
+		ask_far_lock(s);
 	}
-	{
-		double t0 = now_monotonic(), answer = -1, command = -1, rtt = -1;
-		int64_t since = (int64_t)time(NULL) - ANSWER_KEPT;
-		bool listable = s.have_dirs && !s.mkdirs_overflow &&
-				s.mkdirs.nr <= SETTLE_DIRS_MAX && !strchr(s.t.destination, '\n') &&
-				!strchr(s.source_rel, '\n');
-		bool resync = false, known = false;
+	return true;
+}
 
-		/*
-		 * The far side's answer to an earlier transfer (to the same host,
-		 * lately) tells the link without asking again. Then the first
-		 * rsync makes the directories before it starts: the one rsync of
-		 * everything, or the dry run that begins a re-sync of what went
-		 * to the same place before. Otherwise one mkdir now makes them,
-		 * and its answer tells the link.
-		 */
-		if (listable) {
-			resync = store_transfer_answer_before(st, &s.t, since, true,
-							      &answer) == SYNC_OK && answer >= 0;
-			known = resync || (store_transfer_answer_before(st, &s.t, since, false,
-									&answer) == SYNC_OK &&
-					   answer >= 0);
-		}
-		if (known) {
-			apply_answer(&s, answer);
-			s.one_rsync = one_rsync_takes_all(&s);
-			s.mkdir_in_unit = s.one_rsync && mkdir_names_nothing_new(&s);
-		}
-		if (s.mkdir_in_unit) {
-			s.fresh = false;
-			dirs_done = true;
-		} else if (known) {
-			/* The mkdir of its own, but no link to time. */
-			if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
-				goto finish;
-		} else {
-			struct sftp *probe = NULL;
-			char err[512];
+/*
+ * 4. Judge the link from the far side's answer (an earlier one, or the
+ * time of the mkdir that makes the directories above the cut): how many
+ * workers, pieces for large files or not, and whether the first rsync
+ * makes the directories itself.
+ */
+static bool
+sup_measure_link(struct sup *s)
+{
+	double t0 = now_monotonic(), answer = -1, command = -1, rtt = -1;
+	int64_t since = (int64_t)time(NULL) - ANSWER_KEPT;
+	bool listable = s->have_dirs && !s->mkdirs_overflow &&
+			s->mkdirs.nr <= SETTLE_DIRS_MAX && !strchr(s->t.destination, '\n') &&
+			!strchr(s->source_rel, '\n');
+	bool resync = false, known = false;
 
-			/* Its session gets ready while the mkdir runs. */
-			if (sftp_begin(&s.target, SFTP_TIMEOUT_MS, &probe, err, sizeof err) < 0)
-				log_info("cannot time the link over sftp: %s", err);
-			if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal) {
-				sftp_close(probe);
-				goto finish;
-			}
-			answer = command = now_monotonic() - t0;
-			if (probe)
-				sftp_set_deadline(probe, 10);
-			rtt = sftp_round_trip(probe);
-			if (probe && rtt < 0)
-				log_info("cannot time the link over sftp: %s; the mkdir's answer "
-					 "judges it", sftp_errmsg(probe));
+	/*
+	 * The far side's answer to an earlier transfer (to the same host,
+	 * lately) tells the link without asking again. Then the first
+	 * rsync makes the directories before it starts: the one rsync of
+	 * everything, or the dry run that begins a re-sync of what went
+	 * to the same place before. Otherwise one mkdir now makes them,
+	 * and its answer tells the link.
+	 */
+	if (listable) {
+		resync = store_transfer_answer_before(s->st, &s->t, since, true, &answer) ==
+				 SYNC_OK && answer >= 0;
+		known = resync || (store_transfer_answer_before(s->st, &s->t, since, false,
+								&answer) == SYNC_OK && answer >= 0);
+	}
+	if (known) {
+		apply_answer(s, answer);
+		s->one_rsync = one_rsync_takes_all(s);
+		s->mkdir_in_unit = s->one_rsync && mkdir_names_nothing_new(s);
+	}
+	if (s->mkdir_in_unit) {
+		s->fresh = false;
+		s->dirs_made = true;
+	} else if (known) {
+		/* The mkdir of its own, but no link to time. */
+		if (create_remote_dirs(s, &s->dirs_made) < 0 || got_stop_signal)
+			return false;
+	} else {
+		struct sftp *probe = NULL;
+		char err[512];
+
+		/* Its session gets ready while the mkdir runs. */
+		if (sftp_begin(&s->target, SFTP_TIMEOUT_MS, &probe, err, sizeof err) < 0)
+			log_info("cannot time the link over sftp: %s", err);
+		if (create_remote_dirs(s, &s->dirs_made) < 0 || got_stop_signal) {
 			sftp_close(probe);
-			if (rtt >= 0)
-				answer = ANSWER_ROUND_TRIPS * rtt;
-			apply_answer(&s, answer);
-			known = false;
-			/*
-			 * Recorded only when measured: a transfer that goes by an
-			 * earlier answer does not pass it on, so that the link is
-			 * timed again after ANSWER_KEPT.
-			 */
-			if (store_transfer_set_answer(st, s.t.id, answer) < 0)
-				log_warn("cannot record the far side's answer: %s",
-					 store_errmsg(st));
+			return false;
 		}
-		s.dirs_made = dirs_done;
+		answer = command = now_monotonic() - t0;
+		if (probe)
+			sftp_set_deadline(probe, 10);
+		rtt = sftp_round_trip(probe);
+		if (probe && rtt < 0)
+			log_info("cannot time the link over sftp: %s; the mkdir's answer "
+				 "judges it", sftp_errmsg(probe));
+		sftp_close(probe);
 		if (rtt >= 0)
-			log_info("the far side answered in %.3f s (a round trip of %.1f ms over "
-				 "sftp; a command took %.3f s); pieces for large files %s; "
-				 "%d workers%s", answer, rtt * 1000, command,
-				 s.split_ok ? "on" : "off", s.active_workers,
-				 s.one_rsync ? "; one rsync takes everything" : "");
-		else
-			log_info("the far side answered in %.3f s%s; pieces for large files %s; "
-				 "%d workers%s", answer, known ? " (the last time)" : "",
-				 s.split_ok ? "on" : "off", s.active_workers,
-				 s.one_rsync ? "; one rsync takes everything" : "");
+			answer = ANSWER_ROUND_TRIPS * rtt;
+		apply_answer(s, answer);
+		known = false;
+		/*
+		 * Recorded only when measured: a transfer that goes by an
+		 * earlier answer does not pass it on, so that the link is
+		 * timed again after ANSWER_KEPT.
+		 */
+		if (store_transfer_set_answer(s->st, s->t.id, answer) < 0)
+			log_warn("cannot record the far side's answer: %s",
+				 store_errmsg(s->st));
 	}
+	if (rtt >= 0)
+		log_info("the far side answered in %.3f s (a round trip of %.1f ms over "
+			 "sftp; a command took %.3f s); pieces for large files %s; "
+			 "%d workers%s", answer, rtt * 1000, command,
+			 s->split_ok ? "on" : "off", s->active_workers,
+			 s->one_rsync ? "; one rsync takes everything" : "");
+	else
+		log_info("the far side answered in %.3f s%s; pieces for large files %s; "
+			 "%d workers%s", answer, known ? " (the last time)" : "",
+			 s->split_ok ? "on" : "off", s->active_workers,
+			 s->one_rsync ? "; one rsync takes everything" : "");
+	return true;
+}
+
+/*
+ * 5. Before anything is sent: the lock's answer, the parts stopped before,
+ * the directories' pass, and on a re-sync the dry run that finds what
+ * differs.
+ */
+static bool
+sup_prepare(struct sup *s)
+{
+	size_t k;
+
 	/* Its answer, before anything is written into the destination. */
-	if (take_far_lock(&s, false) < 0 || got_stop_signal)
-		goto finish;
+	if (take_far_lock(s, false) < 0 || got_stop_signal)
+		return false;
 	/* Parts stopped before stay out, whatever the walk found again. */
-	for (i = 0; i < (int)s.excludes.nr; i++) {
+	for (k = 0; k < s->excludes.nr; k++) {
 		uint64_t n = 0;
 
-		if (store_units_exclude(st, s.t.id, s.excludes.v[i], &n) < 0)
-			log_warn("cannot exclude a stopped part: %s", store_errmsg(st));
-		s.units_total -= n;
+		if (store_units_exclude(s->st, s->t.id, s->excludes.v[k], &n) < 0)
+			log_warn("cannot exclude a stopped part: %s", store_errmsg(s->st));
+		s->units_total -= n;
 	}
 	/* Parts stopped while no supervisor was running. */
-	apply_exclusions(&s);
-	if (s.have_dirs && !dirs_done && (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
-		goto finish;
+	apply_exclusions(s);
+	if (s->have_dirs && !s->dirs_made && (run_loop(s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
+		return false;
 	/* One rsync of everything is its own check: the same walk on both sides. */
-	if (!s.fresh && !s.one_rsync && (check_pending(&s) < 0 || got_stop_signal))
-		goto finish;
+	if (!s->fresh && !s->one_rsync && (check_pending(s) < 0 || got_stop_signal))
+		return false;
+	return true;
+}
+
+/*
+ * 6. Send every pending unit; if the first rsync could not make the
+ * directories above the cut, make them, then send the rest.
+ */
+static bool
+sup_send(struct sup *s)
+{
 	/* From what is left to send: after the check, only what differs. */
-	choose_batch_size(&s);
-	run_loop(&s, JOB_UNIT);
+	choose_batch_size(s);
+	run_loop(s, JOB_UNIT);
 	/* Its mkdir did not run (a link above the cut): the mkdir of its own, then the rest. */
-	if (s.mkdir_unit_failed && !got_stop_signal && s.failure == NULL) {
-		s.mkdir_in_unit = s.mkdir_unit_failed = false;
-		if (create_remote_dirs(&s, &dirs_done) < 0 || got_stop_signal)
-			goto finish;
-		s.dirs_made = dirs_done;
-		if (s.have_dirs && !dirs_done &&
-		    (run_loop(&s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
-			goto finish;
-		run_loop(&s, JOB_UNIT);
+	if (s->mkdir_unit_failed && !got_stop_signal && s->failure == NULL) {
+		s->mkdir_in_unit = s->mkdir_unit_failed = false;
+		if (create_remote_dirs(s, &s->dirs_made) < 0 || got_stop_signal)
+			return false;
+		if (s->have_dirs && !s->dirs_made &&
+		    (run_loop(s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
+			return false;
+		run_loop(s, JOB_UNIT);
 	}
-	flush_progress(&s, true);
+	return true;
+}
+
+/* 7. The directories above the cut get their attributes again. */
+static void
+sup_settle(struct sup *s)
+{
+	flush_progress(s, true);
 	/*
 	 * The directories above the cut get their times and modes back, unless
 	 * nothing was created or sent under them (a re-sync with nothing to do).
 	 */
-	if (s.have_dirs && !got_stop_signal && s.failure == NULL && (s.changed || !dirs_done) &&
-	    !s.dirs_settled && !(dirs_done && !s.settle_failed && settle_dirs(&s)))
-		run_loop(&s, JOB_DIRS_FINAL);
+	if (s->have_dirs && !got_stop_signal && s->failure == NULL &&
+	    (s->changed || !s->dirs_made) && !s->dirs_settled &&
+	    !(s->dirs_made && !s->settle_failed && settle_dirs(s)))
+		run_loop(s, JOB_DIRS_FINAL);
+}
 
-finish:
-	progress_line_clear(&s.pline);
+/*
+ * The end, whatever came before: the leftovers of a transfer stopped for
+ * good or done, the lock, the connection, and the final state recorded.
+ */
+static int
+sup_finish(struct sup *s, enum transfer_state *final, double started)
+{
+	char *reason = NULL;
+	int rc;
+
+	progress_line_clear(&s->pline);
 	/* Stopped for good by terminate: no partial data stays on the far side. */
-	if (got_stop_signal && stop_requested(&s)) {
-		s.stopped_on_request = true;
-		clean_leftovers(st, s.t.id, s.t.created_at, &s.target, s.t.destination,
-				s.source_root, &s.sftp, NULL);
+	if (got_stop_signal && stop_requested(s)) {
+		s->stopped_on_request = true;
+		clean_leftovers(s->st, s->t.id, s->t.created_at, &s->target, s->t.destination,
+				s->source_root, &s->sftp, NULL);
 	}
 	/* Done: whatever partial data is still recorded (of stopped parts) goes. */
-	if (!got_stop_signal && s.failure == NULL && s.walk_errors == 0 && s.rsh.len) {
+	if (!got_stop_signal && s->failure == NULL && s->walk_errors == 0 && s->rsh.len) {
 		uint64_t left = 0;
 
-		if (store_leftovers_count(st, s.t.id, &left) == SYNC_OK && left > 0) {
+		if (store_leftovers_count(s->st, s->t.id, &left) == SYNC_OK && left > 0) {
 			log_info("done: looking for the partial data of %llu recorded paths",
 				 (unsigned long long)left);
-			clean_leftovers(st, s.t.id, s.t.created_at, &s.target, s.t.destination,
-					s.source_root, &s.sftp, NULL);
+			clean_leftovers(s->st, s->t.id, s->t.created_at, &s->target, s->t.destination,
+					s->source_root, &s->sftp, NULL);
 		}
 	}
-	sftp_close(s.sftp);
-	s.sftp = NULL;
+	sftp_close(s->sftp);
+	s->sftp = NULL;
 	/* Before the connection it runs over ends: the far side lets go at once. */
 	/*
 	 * The holder ends on the end of its input, in a round trip; where it
 	 * does not (seen beside a stopped stale kept connection), its ssh is
 	 * ended after 2 s, and the far side lets go as the session closes (the
 	 * lock file may stay, to be taken by the next). Stopped by a signal:
-	 * after 1 s. Ended so, it may hold a session of a kept connection.
+	 * after 1 s-> Ended so, it may hold a session of a kept connection.
 	 */
-	if (far_lock_release(&s.lock, got_stop_signal ? 1 : 2))
-		s.master_stuck = true;
-	stop_master(&s);
-	remove_tmpdir(&s);
-	*final = final_state(&s, &reason);
-	say_units_done(&s, true);
+	if (far_lock_release(&s->lock, got_stop_signal ? 1 : 2))
+		s->master_stuck = true;
+	stop_master(s);
+	remove_tmpdir(s);
+	*final = final_state(s, &reason);
+	say_units_done(s, true);
 	/* Done, nothing is sent again: what runs cut off counted need not be kept. */
-	if (*final == TRANSFER_DONE && store_sent_unsure_clear(st, s.t.id) < 0)
-		log_warn("cannot forget the files sent: %s", store_errmsg(st));
-	if (store_transfer_set_totals(st, s.t.id, s.bytes_done, s.files_done) < 0 ||
-	    store_transfer_finish(st, s.t.id, *final, reason) < 0) {
-		log_error("cannot record the end of the transfer: %s", store_errmsg(st));
+	if (*final == TRANSFER_DONE && store_sent_unsure_clear(s->st, s->t.id) < 0)
+		log_warn("cannot forget the files sent: %s", store_errmsg(s->st));
+	if (store_transfer_set_totals(s->st, s->t.id, s->bytes_done, s->files_done) < 0 ||
+	    store_transfer_finish(s->st, s->t.id, *final, reason) < 0) {
+		log_error("cannot record the end of the transfer: %s", store_errmsg(s->st));
 		rc = SYNC_ERR_STORE;
 	} else
 		rc = SYNC_OK;
 	log_msg(*final == TRANSFER_DONE ? LOG_INFO : LOG_ERROR,
 		"transfer %s after %.1f s: %llu of %llu units, %llu files, %llu bytes%s%s",
 		transfer_state_name(*final), now_monotonic() - started,
-		(unsigned long long)s.units_done, (unsigned long long)s.units_total,
-		(unsigned long long)s.files_done, (unsigned long long)s.bytes_done,
+		(unsigned long long)s->units_done, (unsigned long long)s->units_total,
+		(unsigned long long)s->files_done, (unsigned long long)s->bytes_done,
 		reason ? ": " : "", reason ? reason : "");
 	free(reason);
-	prune_history(st, cfg);
-	log_set_transfer(s.t.id);
+	prune_history(s->st, s->cfg);
+	log_set_transfer(s->t.id);
+	return rc;
+}
+
+int
+supervisor_run(struct store *st, const struct supervisor_config *cfg,
+	       enum transfer_state *final)
+{
+	struct sup s;
+	double started = now_monotonic();
+	int rc;
+
+	if ((rc = sup_claim(&s, st, cfg, final)) < 0)
+		return rc;
+	if (sup_connect_and_walk(&s) && !got_stop_signal && sup_measure_link(&s) &&
+	    !got_stop_signal && sup_prepare(&s) && !got_stop_signal && sup_send(&s))
+		sup_settle(&s);
+	rc = sup_finish(&s, final, started);
 	sup_release(&s);
 	restore_signals();
 	return rc;

@@ -2,21 +2,27 @@
  * supervisor: run one recorded transfer to its end.
  *
  * The supervisor is the process that owns a transfer while it runs: the
- * detached child of start, or the foreground process of run. It
- *   1. marks the transfer running under its own (pid, start time, uid);
- *   2. opens one SSH master connection that every rsync shares (it checks
- *      and learns the host key), and meanwhile
+ * detached child of start, or the foreground process of run. It goes
+ * through these steps, one function each in supervisor.c:
+ *   1. (sup_claim) marks the transfer running under its own (pid, start
+ *      time, uid), and reads what earlier runs left;
+ *   2. (sup_connect_and_walk) opens one SSH master connection that every
+ *      rsync shares (it checks and learns the host key), and meanwhile
  *   3. walks the source into units (plan), counting their files and bytes;
- *   4. times one remote command to size the pool by the link, and creates
- *      the destination and the directories above the cut;
- *   5. (where those are many, an rsync pass creates them);
- *   6. runs the units through a bounded pool of rsync workers, small
- *      units batched into one rsync up to a share of the work, reading
- *      their progress and writing it to the store at most once a second,
- *      retrying transient failures with backoff;
- *   7. sets the attributes of the directories above the cut again (their
- *      times changed as files arrived), closes the master and records the
- *      final state with its reason.
+ *   4. (sup_measure_link) judges the link by the far side's answer (an
+ *      earlier one, or the time of the mkdir that creates the destination
+ *      and the directories above the cut) and sizes the pool by it;
+ *   5. (sup_prepare) takes the far side's lock, leaves out the parts
+ *      stopped before, creates the directories above the cut by an rsync
+ *      pass where they are many, and on a re-sync finds by one dry run
+ *      what differs;
+ *   6. (sup_send) runs the units through a bounded pool of rsync workers,
+ *      small units batched into one rsync up to a share of the work,
+ *      reading their progress and writing it to the store at most once a
+ *      second, retrying transient failures with backoff;
+ *   7. (sup_settle, sup_finish) sets the attributes of the directories
+ *      above the cut again (their times changed as files arrived), closes
+ *      the master and records the final state with its reason.
  * SIGTERM, SIGINT and SIGHUP stop the workers. When terminate asked for
  * the stop (store_transfer_request_stop), the transfer ends terminated and
  * its partial data on the far side is removed; after any other signal (a
