@@ -42,7 +42,7 @@
 #define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
 #define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
 
-/* Set from signal handlers, acted on by the main loop (supervisor.c). */
+/* Set from signal handlers, acted on by the main loop (sup-pool.c). */
 extern volatile sig_atomic_t got_stop_signal;
 extern volatile sig_atomic_t got_child;
 extern volatile sig_atomic_t got_exclusion;   /* terminate recorded a part to stop */
@@ -263,6 +263,7 @@ void draw_progress(struct sup *s);
 int remote_capture(struct sup *s, const char *const *argv, const struct strbuf *input, int *status,
 		   struct strbuf *out, struct strbuf *err);
 void forget_leftovers(struct sup *s, const struct unit *u);
+void apply_exclusions(struct sup *s);
 
 /* sup-outcome.c: what a finished job means, and how the transfer ends */
 void set_failure(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -273,6 +274,13 @@ void finish_batch(struct sup *s, struct worker *w);
 void finish_check(struct sup *s, struct worker *w);
 void fail_batch(struct sup *s, struct worker *w);
 enum transfer_state final_state(struct sup *s, char **reason);
+
+/* sup-pool.c: the workers' loop */
+int install_signals(void);
+void restore_signals(void);
+int run_loop(struct sup *s, enum job_kind pass);
+void signal_worker(struct worker *w, int sig);
+void settle_stopped_workers(struct sup *s);
 
 /* sup-queue.c: what runs next, and how big a batch is */
 uint64_t unit_files(const struct unit *u);
