@@ -262,7 +262,16 @@ void draw_progress(struct sup *s);
 /* supervisor.c: what the files of its parts call back */
 int remote_capture(struct sup *s, const char *const *argv, const struct strbuf *input, int *status,
 		   struct strbuf *out, struct strbuf *err);
+
+/* sup-leftovers.c: partial data on the far side */
 void forget_leftovers(struct sup *s, const struct unit *u);
+int clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
+		    const struct ssh_target *target, const char *dest, const char *source_root,
+		    struct sftp **session, const char *prefix);
+int clean_remote_prefix(struct store *st, const struct transfer *t,
+			const struct supervisor_config *cfg, const char *prefix);
+
+/* sup-part.c: parts stopped on request */
 void apply_exclusions(struct sup *s);
 
 /* sup-outcome.c: what a finished job means, and how the transfer ends */
