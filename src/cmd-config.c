@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "settings.h"
 #include "util.h"
 
@@ -19,15 +20,12 @@ static const char usage[] =
 	"the default. Settings that are unset (the default decides) are shown as\n"
 	"comments. Flags win over the environment, the environment over the user's\n"
 	"file, that over the system file. A bad setting is left out of the list and\n"
-	"named on stderr (exit 2). See scow-sync(1), CONFIGURATION.\n"
-	"\n"
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"named on stderr (exit 2). See scow-sync(1), CONFIGURATION.\n";
 
-static const char *const options[] = { "-h", "--help", "--version", "-v", "--verbose",
-				       "-q", "--quiet", NULL };
+static const struct cmd_option options[] = {
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
+};
 
 static int
 cmd_config_exec(int argc, char **argv, struct cmd_ctx *ctx)

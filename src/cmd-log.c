@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -16,16 +17,13 @@ static const char usage[] =
 	"usage: scow-sync log [-e] ID\n"
 	"\n"
 	"Print the lines of transfer ID from scow-sync.log in the state directory,\n"
-	"oldest first, the rotated files included (scow-sync.log.3 to .1).\n"
-	"\n"
-	"  -e, --errors            only warnings and errors (from scow-sync.err)\n"
-	"  -q, --quiet             say nothing but errors\n"
-	"  -v, --verbose           say more\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"oldest first, the rotated files included (scow-sync.log.3 to .1).\n";
 
-static const char *const options[] = { "-e", "--errors", "-q", "--quiet", "-v", "--verbose",
-				       "-h", "--help", "--version", NULL };
+static const struct cmd_option options[] = {
+	{ 'e', "errors", NULL, "only warnings and errors (from scow-sync.err)" },
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
+};
 
 /*
  * Print the lines of file whose transfer field ("TIME [ID] LEVEL: ...")

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "store.h"
 #include "util.h"
 
@@ -19,16 +20,15 @@ static const char usage[] =
 	"transfers stay (they can be resumed), and so does a stopped transfer whose\n"
 	"partial data on the far side could not be removed yet, and the newest\n"
 	"transfer (so that no id is ever given out twice). Prints how many\n"
-	"were removed (nothing with -q).\n"
-	"\n"
-	"      --older-than DAYS   a whole number of days, 0 for everything ended\n"
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"were removed (nothing with -q).\n";
 
-static const char *const options[] = { "--older-than", "-h", "--help", "--version", "-v",
-				       "--verbose", "-q", "--quiet", NULL };
+enum { OPT_OLDER_THAN = CMD_OPT_OWN };
+
+static const struct cmd_option options[] = {
+	{ OPT_OLDER_THAN, "older-than", "DAYS", "a whole number of days, 0 for everything ended" },
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
+};
 
 static int
 cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)

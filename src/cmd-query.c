@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "history.h"
 #include "report.h"
 #include "proc.h"
@@ -29,18 +30,16 @@ static const char usage[] =
 	"\n"
 	"With --json: {\"version\": 1, \"transfers\": [...]}, one object per transfer,\n"
 	"newest first, with numbers as numbers (see scow-sync(1), JSON OUTPUT).\n"
-	"By default the transfers not ended and those that ended in the last 24 hours.\n"
-	"\n"
-	"      --json              one object per transfer\n"
-	HISTORY_USAGE
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"By default the transfers not ended and those that ended in the last 24 hours.\n";
 
-static const char *const options[] = { "-h", "--help", "--version", "--json",
-				       HISTORY_OPTION_NAMES, "-v", "--verbose", "-q", "--quiet",
-				       NULL };
+enum { OPT_JSON = CMD_OPT_OWN };
+
+static const struct cmd_option options[] = {
+	{ OPT_JSON, "json", NULL, "one object per transfer" },
+	CMD_OPTIONS_HISTORY,
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
+};
 
 /* Transfers whose supervisor turned out to be dead, to mark afterwards. */
 struct dead {

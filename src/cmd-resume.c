@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "proc.h"
 #include "settings.h"
 #include "store.h"
@@ -24,20 +25,13 @@ static const char usage[] =
 	"been terminated. Without ID, continue every interrupted transfer, as after\n"
 	"a reboot. Prints the id of each transfer continued. A transfer goes on with\n"
 	"the --workers, --bwlimit and --retries it was started with, unless given\n"
-	"here.\n"
-	"\n"
-	"  -f, --foreground        run here and wait for the end (needs ID)\n"
-	"      --workers N         rsync processes at once\n"
-	"      --bwlimit KIB       at most KIB KiB/s per rsync (0: no limit)\n"
-	"      --retries N         attempts per unit for transient failures\n"
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"here.\n";
 
-static const char *const options[] = {
-	"-f", "--foreground", "-v", "--verbose", "-q", "--quiet", "-h", "--help",
-	"--version", "--workers", "--bwlimit", "--retries", NULL,
+static const struct cmd_option options[] = {
+	{ 'f', "foreground", NULL, "run here and wait for the end (needs ID)" },
+	CMD_OPTIONS_SETTINGS,
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
 };
 
 enum { OPT_VERSION = 'V', OPT_WORKERS = 256, OPT_BWLIMIT, OPT_RETRIES };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "history.h"
 #include "report.h"
 #include "store.h"
@@ -23,17 +24,13 @@ static const char usage[] =
 	"size, rate (now while running, else the average), time left, and what\n"
 	"goes where; below a failed one, why. By default the transfers not ended\n"
 	"and those that ended in the last 24 hours. The table fits the terminal\n"
-	"(80 columns when the output is not one; COLUMNS sets it).\n"
-	"\n"
-	HISTORY_USAGE
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"(80 columns when the output is not one; COLUMNS sets it).\n";
 
-static const char *const options[] = { "-h", "--help", "--version", HISTORY_OPTION_NAMES,
-				       "-v", "--verbose",
-				       "-q", "--quiet", NULL };
+static const struct cmd_option options[] = {
+	CMD_OPTIONS_HISTORY,
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
+};
 
 #define STATUS_MIN_WIDTH 64   /* the header's */
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "options.h"
 #include "shown-path.h"
 #include "proc.h"
@@ -28,21 +29,16 @@ static const char usage[] =
 	"\n"
 	"Stop the running transfer to HOST as USER whose source is SOURCE, the\n"
 	"transfer with the given id, or all running transfers. Returns when every\n"
-	"process of them has ended.\n"
-	"\n"
-	"  -a, --address HOST      remote host the transfer goes to\n"
-	"  -u, --user USER         remote user\n"
-	"  -s, --source PATH       the transfer's source, as given to start\n"
-	"      --id ID             the transfer with this id (scow-sync start prints it)\n"
-	"      --all               every running transfer (of HOST and USER if given)\n"
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"process of them has ended.\n";
 
-static const char *const options[] = {
-	"-a", "--address", "-u", "--user", "-s", "--source", "--id", "--all", "-v", "--verbose",
-	"-q", "--quiet", "-h", "--help", "--version", NULL,
+static const struct cmd_option options[] = {
+	{ 'a', "address", "HOST", "remote host the transfer goes to" },
+	{ 'u', "user", "USER", "remote user" },
+	{ 's', "source", "PATH", "the transfer's source, as given to start" },
+	{ CMD_OPT_ID, "id", "ID", "the transfer with this id (scow-sync start prints it)" },
+	{ CMD_OPT_ALL, "all", NULL, "every running transfer (of HOST and USER if given)" },
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
 };
 
 struct match {

@@ -41,22 +41,14 @@ int history_parse_states(const char *s, unsigned *out, char *err, size_t errlen)
 int history_parse_since(const char *s, int64_t now, int64_t *out, char *err, size_t errlen);
 
 /*
- * The selection options query --json and status share, for getopt_long,
- * and their names for the command tables (completions).
+ * The selection options query --json and status share, for getopt_long
+ * (declared for help and completions as CMD_OPTIONS_HISTORY).
  */
 #define HISTORY_LONGOPTS \
 	{ "id", required_argument, NULL, 'i' }, \
 	{ "state", required_argument, NULL, 'S' }, \
 	{ "all", no_argument, NULL, 'A' }, \
 	{ "since", required_argument, NULL, 'T' }
-#define HISTORY_OPTION_NAMES "--id", "--state", "--all", "--since"
-#define HISTORY_USAGE \
-	"      --id ID             only this transfer\n" \
-	"      --state LIST        only these states, comma-separated: queued, running,\n" \
-	"                          done, failed, terminated, interrupted\n" \
-	"      --since WHEN        ended since WHEN (2026-11-30, 2026-11-30T08:00, 12h,\n" \
-	"                          7d, @EPOCH); default 24h; unfinished ones always\n" \
-	"      --all               the whole history\n"
 
 /*
  * Apply option c (one of HISTORY_LONGOPTS) with its argument: 1 when it

@@ -12,14 +12,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd-options.h"
 #include "options.h"
 #include "util.h"
 
-const char *const transfer_option_names[] = {
-	"-a", "--address", "-u", "--user", "-s", "--source", "-d", "--destination",
-	"-m", "--max-depth", "-p", "--port", "-k", "--sshkey-path", "-c", "--check",
-	"-v", "--verbose", "-q", "--quiet", "-h", "--help", "--version",
-	"--workers", "--retries", "--bwlimit", NULL,
+const struct cmd_option transfer_flags[] = {
+	{ 'a', "address", "HOST", "remote host" },
+	{ 'u', "user", "USER", "remote user (default: your user name)" },
+	{ 's', "source", "PATH", "local file or directory" },
+	{ 'd', "destination", "DIR", "remote directory (created if missing)" },
+	{ 'm', "max-depth", "N", "move entries above depth N separately (default 2)" },
+	{ 'p', "port", "N", "ssh port (default 22)" },
+	{ 'k', "sshkey-path", "KEY", "private key (default ~/scow/.scow-sync-ssh/id_rsa)" },
+	CMD_OPTIONS_SETTINGS,
+	{ 'c', "check", NULL, "print true or false: does key login work?" },
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
 };
 
 enum { OPT_VERSION = 256, OPT_WORKERS, OPT_RETRIES, OPT_BWLIMIT };
