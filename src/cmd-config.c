@@ -1,7 +1,6 @@
 /* config: the settings in effect, and where each came from. */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +29,16 @@ static const struct cmd_option options[] = {
 static int
 cmd_config_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct settings *st;
 	const char *problem;
 	struct strbuf out = STRBUF_INIT, line = STRBUF_INIT, shown = STRBUF_INIT;
+	struct cmd_getopt g;
 	int c, k;
 
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
-	while ((c = getopt_long(argc, argv, "+hvq", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			ctx->verbosity++;
@@ -53,7 +47,7 @@ cmd_config_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			ctx->verbosity--;
 			break;
 		case 'h': return cmd_print_usage(ctx, &cmd_config_entry);
-		case 'V': return cmd_print_version(ctx);
+		case CMD_OPT_VERSION: return cmd_print_version(ctx);
 		default:
 			return cmd_option_error(ctx, c, argv);
 		}

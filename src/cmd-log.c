@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,30 +70,24 @@ print_lines_of(const char *file, int64_t id, uint64_t *found, bool *own)
 static int
 cmd_log_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "errors", no_argument, NULL, 'e' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	unsigned long long id;
 	bool errors = false;
 	uint64_t found = 0;
 	bool own = false;
+	struct cmd_getopt g;
 	char *dir, *base;
 	int c, i, code = EXIT_FAILED;
 
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
-	while ((c = getopt_long(argc, argv, "+eqvh", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': errors = true; break;
 		case 'q': ctx->verbosity--; break;
 		case 'v': ctx->verbosity++; break;
 		case 'h': return cmd_print_usage(ctx, &cmd_log_entry);
-		case 'V': return cmd_print_version(ctx);
+		case CMD_OPT_VERSION: return cmd_print_version(ctx);
 		default:
 			return cmd_option_error(ctx, c, argv);
 		}

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,15 +164,6 @@ out:
 static int
 cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		HISTORY_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct history_filter filter;
 	int64_t now = (int64_t)time(NULL);
 	bool json = false, selected = false;
@@ -182,13 +172,15 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	struct stat sb;
 	char *dir = NULL, *db = NULL;
 	char err[512];
+	struct cmd_getopt g;
 	size_t i;
 	int c, code = EXIT_FAILED;
 
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	history_filter_init(&filter, now);
-	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+:", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			ctx->verbosity++;
@@ -198,9 +190,9 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			break;
 		case 'h':
 			return cmd_print_usage(ctx, &cmd_query_entry);
-		case 'V':
+		case CMD_OPT_VERSION:
 			return cmd_print_version(ctx);
-		case 'j':
+		case OPT_JSON:
 			json = true;
 			break;
 		default:

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,25 +70,19 @@ output_width(void)
 static int
 cmd_status_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		HISTORY_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct history_filter filter;
 	struct table tb = { STRBUF_INIT, 0, 0 };
 	struct store *st = NULL;
 	int64_t now = (int64_t)time(NULL);
+	struct cmd_getopt g;
 	char err[512];
 	int c, rc, code = EXIT_FAILED;
 
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	history_filter_init(&filter, now);
-	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+:", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			ctx->verbosity++;
@@ -99,7 +92,7 @@ cmd_status_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			break;
 		case 'h':
 			return cmd_print_usage(ctx, &cmd_status_entry);
-		case 'V':
+		case CMD_OPT_VERSION:
 			return cmd_print_version(ctx);
 		default:
 			switch (history_option(&filter, c, optarg, now, err, sizeof err)) {

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -262,18 +261,6 @@ said_ended(const struct cmd_ctx *ctx, struct store *st, const struct transfer_fi
 static int
 cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "address", required_argument, NULL, 'a' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "source", required_argument, NULL, 's' },
-		{ "id", required_argument, NULL, 'I' },
-		{ "all", no_argument, NULL, 'A' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct stop_env env = { cmd_settings(ctx), stop_wait_seconds(), say_killing, ctx };
 	struct transfer_filter f;
 	struct terminate_ctx tc;
@@ -285,22 +272,24 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	char *source = NULL, *dir = NULL;
 	char err[512];
 	size_t i, stopped = 0, failed = 0, acted = 0;
+	struct cmd_getopt g;
 	int c, code = EXIT_FAILED;
 
 	memset(&tc, 0, sizeof tc);
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
-	while ((c = getopt_long(argc, argv, "+:a:u:s:vqh", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+:", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': address = optarg; break;
 		case 'u': user = optarg; break;
 		case 's': source_arg = optarg; break;
-		case 'I': id_arg = optarg; break;
-		case 'A': all = true; break;
+		case CMD_OPT_ID: id_arg = optarg; break;
+		case CMD_OPT_ALL: all = true; break;
 		case 'v': ctx->verbosity++; break;
 		case 'q': ctx->verbosity--; break;
 		case 'h': return cmd_print_usage(ctx, &cmd_terminate_entry);
-		case 'V': return cmd_print_version(ctx);
+		case CMD_OPT_VERSION: return cmd_print_version(ctx);
 		default:
 			return cmd_option_error(ctx, c, argv);
 		}

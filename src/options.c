@@ -30,27 +30,6 @@ const struct cmd_option transfer_flags[] = {
 	CMD_OPTIONS_END,
 };
 
-enum { OPT_VERSION = 256, OPT_WORKERS, OPT_RETRIES, OPT_BWLIMIT };
-
-static const struct option long_options[] = {
-	{ "address", required_argument, NULL, 'a' },
-	{ "user", required_argument, NULL, 'u' },
-	{ "source", required_argument, NULL, 's' },
-	{ "destination", required_argument, NULL, 'd' },
-	{ "max-depth", required_argument, NULL, 'm' },
-	{ "port", required_argument, NULL, 'p' },
-	{ "sshkey-path", required_argument, NULL, 'k' },
-	{ "check", no_argument, NULL, 'c' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "workers", required_argument, NULL, OPT_WORKERS },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
-	{ NULL, 0, NULL, 0 },
-};
-
 /*
  * Write a message into err and return -1. The offending values in it are
  * as given, any bytes: the message is escaped as a whole (control bytes,
@@ -80,6 +59,7 @@ int
 options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 		       int *verbosity, char *err, size_t errlen)
 {
+	struct cmd_getopt g;
 	int c;
 
 	memset(req, 0, sizeof *req);
@@ -91,7 +71,8 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 	 */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:a:u:s:d:m:p:k:cvqh", long_options, NULL)) != -1) {
+	cmd_getopt_init(&g, "+:", transfer_flags);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': req->address = optarg; break;
 		case 'u': req->user = optarg; break;
@@ -104,10 +85,10 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 		case 'v': (*verbosity)++; break;
 		case 'q': (*verbosity)--; break;
 		case 'h': return OPTIONS_HELP;
-		case OPT_VERSION: return OPTIONS_VERSION;
-		case OPT_WORKERS: req->workers_arg = optarg; break;
-		case OPT_RETRIES: req->retries_arg = optarg; break;
-		case OPT_BWLIMIT: req->bwlimit_arg = optarg; break;
+		case CMD_OPT_VERSION: return OPTIONS_VERSION;
+		case CMD_OPT_WORKERS: req->workers_arg = optarg; break;
+		case CMD_OPT_RETRIES: req->retries_arg = optarg; break;
+		case CMD_OPT_BWLIMIT: req->bwlimit_arg = optarg; break;
 		case ':':
 			return reject(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		default:
