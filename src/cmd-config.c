@@ -1,13 +1,13 @@
 /* config: the settings in effect, and where each came from. */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "settings.h"
 #include "util.h"
 
@@ -19,34 +19,26 @@ static const char usage[] =
 	"the default. Settings that are unset (the default decides) are shown as\n"
 	"comments. Flags win over the environment, the environment over the user's\n"
 	"file, that over the system file. A bad setting is left out of the list and\n"
-	"named on stderr (exit 2). See scow-sync(1), CONFIGURATION.\n"
-	"\n"
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"named on stderr (exit 2). See scow-sync(1), CONFIGURATION.\n";
 
-static const char *const options[] = { "-h", "--help", "--version", "-v", "--verbose",
-				       "-q", "--quiet", NULL };
+static const struct cmd_option options[] = {
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
+};
 
 static int
 cmd_config_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct settings *st;
 	const char *problem;
 	struct strbuf out = STRBUF_INIT, line = STRBUF_INIT, shown = STRBUF_INIT;
+	struct cmd_getopt g;
 	int c, k;
 
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
-	while ((c = getopt_long(argc, argv, "+hvq", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			ctx->verbosity++;
@@ -55,7 +47,7 @@ cmd_config_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			ctx->verbosity--;
 			break;
 		case 'h': return cmd_print_usage(ctx, &cmd_config_entry);
-		case 'V': return cmd_print_version(ctx);
+		case CMD_OPT_VERSION: return cmd_print_version(ctx);
 		default:
 			return cmd_option_error(ctx, c, argv);
 		}

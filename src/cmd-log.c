@@ -2,12 +2,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "log.h"
 #include "store.h"
 #include "util.h"
@@ -16,16 +16,13 @@ static const char usage[] =
 	"usage: scow-sync log [-e] ID\n"
 	"\n"
 	"Print the lines of transfer ID from scow-sync.log in the state directory,\n"
-	"oldest first, the rotated files included (scow-sync.log.3 to .1).\n"
-	"\n"
-	"  -e, --errors            only warnings and errors (from scow-sync.err)\n"
-	"  -q, --quiet             say nothing but errors\n"
-	"  -v, --verbose           say more\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"oldest first, the rotated files included (scow-sync.log.3 to .1).\n";
 
-static const char *const options[] = { "-e", "--errors", "-q", "--quiet", "-v", "--verbose",
-				       "-h", "--help", "--version", NULL };
+static const struct cmd_option options[] = {
+	{ 'e', "errors", NULL, "only warnings and errors (from scow-sync.err)" },
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
+};
 
 /*
  * Print the lines of file whose transfer field ("TIME [ID] LEVEL: ...")
@@ -73,30 +70,24 @@ print_lines_of(const char *file, int64_t id, uint64_t *found, bool *own)
 static int
 cmd_log_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "errors", no_argument, NULL, 'e' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	unsigned long long id;
 	bool errors = false;
 	uint64_t found = 0;
 	bool own = false;
+	struct cmd_getopt g;
 	char *dir, *base;
 	int c, i, code = EXIT_FAILED;
 
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
-	while ((c = getopt_long(argc, argv, "+eqvh", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'e': errors = true; break;
 		case 'q': ctx->verbosity--; break;
 		case 'v': ctx->verbosity++; break;
 		case 'h': return cmd_print_usage(ctx, &cmd_log_entry);
-		case 'V': return cmd_print_version(ctx);
+		case CMD_OPT_VERSION: return cmd_print_version(ctx);
 		default:
 			return cmd_option_error(ctx, c, argv);
 		}

@@ -1,13 +1,13 @@
 /* prune: forget old history. */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "store.h"
 #include "util.h"
 
@@ -19,37 +19,30 @@ static const char usage[] =
 	"transfers stay (they can be resumed), and so does a stopped transfer whose\n"
 	"partial data on the far side could not be removed yet, and the newest\n"
 	"transfer (so that no id is ever given out twice). Prints how many\n"
-	"were removed (nothing with -q).\n"
-	"\n"
-	"      --older-than DAYS   a whole number of days, 0 for everything ended\n"
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"were removed (nothing with -q).\n";
 
-static const char *const options[] = { "--older-than", "-h", "--help", "--version", "-v",
-				       "--verbose", "-q", "--quiet", NULL };
+enum { OPT_OLDER_THAN = CMD_OPT_OWN };
+
+static const struct cmd_option options[] = {
+	{ OPT_OLDER_THAN, "older-than", "DAYS", "a whole number of days, 0 for everything ended" },
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
+};
 
 static int
 cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "older-than", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 },
-	};
 	unsigned long long days = 0;
 	bool have_days = false;
 	struct store *st = NULL;
+	struct cmd_getopt g;
 	uint64_t n = 0;
 	int c, code = EXIT_FAILED;
 
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
-	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+:", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			ctx->verbosity++;
@@ -57,7 +50,7 @@ cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		case 'q':
 			ctx->verbosity--;
 			break;
-		case 'o':
+		case OPT_OLDER_THAN:
 			if (parse_ullong(optarg, 0, 1000000, &days) < 0) {
 				cmd_error(ctx, "invalid number of days '%s'", optarg);
 				return EXIT_USAGE;
@@ -66,7 +59,7 @@ cmd_prune_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			break;
 		case 'h':
 			return cmd_print_usage(ctx, &cmd_prune_entry);
-		case 'V':
+		case CMD_OPT_VERSION:
 			return cmd_print_version(ctx);
 		default:
 			return cmd_option_error(ctx, c, argv);

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "history.h"
 #include "report.h"
 #include "proc.h"
@@ -29,18 +29,16 @@ static const char usage[] =
 	"\n"
 	"With --json: {\"version\": 1, \"transfers\": [...]}, one object per transfer,\n"
 	"newest first, with numbers as numbers (see scow-sync(1), JSON OUTPUT).\n"
-	"By default the transfers not ended and those that ended in the last 24 hours.\n"
-	"\n"
-	"      --json              one object per transfer\n"
-	HISTORY_USAGE
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"By default the transfers not ended and those that ended in the last 24 hours.\n";
 
-static const char *const options[] = { "-h", "--help", "--version", "--json",
-				       HISTORY_OPTION_NAMES, "-v", "--verbose", "-q", "--quiet",
-				       NULL };
+enum { OPT_JSON = CMD_OPT_OWN };
+
+static const struct cmd_option options[] = {
+	{ OPT_JSON, "json", NULL, "one object per transfer" },
+	CMD_OPTIONS_HISTORY,
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
+};
 
 /* Transfers whose supervisor turned out to be dead, to mark afterwards. */
 struct dead {
@@ -166,15 +164,6 @@ out:
 static int
 cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		HISTORY_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct history_filter filter;
 	int64_t now = (int64_t)time(NULL);
 	bool json = false, selected = false;
@@ -183,13 +172,15 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	struct stat sb;
 	char *dir = NULL, *db = NULL;
 	char err[512];
+	struct cmd_getopt g;
 	size_t i;
 	int c, code = EXIT_FAILED;
 
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	history_filter_init(&filter, now);
-	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+:", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			ctx->verbosity++;
@@ -199,9 +190,9 @@ cmd_query_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			break;
 		case 'h':
 			return cmd_print_usage(ctx, &cmd_query_entry);
-		case 'V':
+		case CMD_OPT_VERSION:
 			return cmd_print_version(ctx);
-		case 'j':
+		case OPT_JSON:
 			json = true;
 			break;
 		default:

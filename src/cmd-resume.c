@@ -2,13 +2,13 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "proc.h"
 #include "settings.h"
 #include "store.h"
@@ -24,23 +24,14 @@ static const char usage[] =
 	"been terminated. Without ID, continue every interrupted transfer, as after\n"
 	"a reboot. Prints the id of each transfer continued. A transfer goes on with\n"
 	"the --workers, --bwlimit and --retries it was started with, unless given\n"
-	"here.\n"
-	"\n"
-	"  -f, --foreground        run here and wait for the end (needs ID)\n"
-	"      --workers N         rsync processes at once\n"
-	"      --bwlimit KIB       at most KIB KiB/s per rsync (0: no limit)\n"
-	"      --retries N         attempts per unit for transient failures\n"
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"here.\n";
 
-static const char *const options[] = {
-	"-f", "--foreground", "-v", "--verbose", "-q", "--quiet", "-h", "--help",
-	"--version", "--workers", "--bwlimit", "--retries", NULL,
+static const struct cmd_option options[] = {
+	{ 'f', "foreground", NULL, "run here and wait for the end (needs ID)" },
+	CMD_OPTIONS_SETTINGS,
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
 };
-
-enum { OPT_VERSION = 'V', OPT_WORKERS = 256, OPT_BWLIMIT, OPT_RETRIES };
 
 struct id_list {
 	int64_t *v;
@@ -114,17 +105,6 @@ claim(const struct cmd_ctx *ctx, struct store *st, int64_t id, bool *claimed)
 static int
 cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "foreground", no_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "workers", required_argument, NULL, OPT_WORKERS },
-		{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
-		{ "retries", required_argument, NULL, OPT_RETRIES },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *workers_arg = NULL, *bwlimit_arg = NULL, *retries_arg = NULL;
 	struct transfer_options given;
 	struct supervisor_config cfg, *cfgs = NULL;
@@ -135,21 +115,23 @@ cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	bool foreground = false, ok;
 	char *dir = NULL;
 	char err[512];
+	struct cmd_getopt g;
 	size_t i;
 	int c, code = EXIT_FAILED, rc;
 
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
-	while ((c = getopt_long(argc, argv, "+:fvqh", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+:", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f': foreground = true; break;
 		case 'v': ctx->verbosity++; break;
 		case 'q': ctx->verbosity--; break;
 		case 'h': return cmd_print_usage(ctx, &cmd_resume_entry);
-		case OPT_VERSION: return cmd_print_version(ctx);
-		case OPT_WORKERS: workers_arg = optarg; break;
-		case OPT_BWLIMIT: bwlimit_arg = optarg; break;
-		case OPT_RETRIES: retries_arg = optarg; break;
+		case CMD_OPT_VERSION: return cmd_print_version(ctx);
+		case CMD_OPT_WORKERS: workers_arg = optarg; break;
+		case CMD_OPT_BWLIMIT: bwlimit_arg = optarg; break;
+		case CMD_OPT_RETRIES: retries_arg = optarg; break;
 		default:
 			return cmd_option_error(ctx, c, argv);
 		}

@@ -20,22 +20,7 @@ static const char usage[] =
 	"\n"
 	"Move SOURCE (a file or directory) to DEST/basename(SOURCE) on HOST and wait\n"
 	"for the end, showing progress on a terminal. Ctrl-C stops the transfer.\n"
-	"\n"
-	"  -a, --address HOST      remote host\n"
-	"  -u, --user USER         remote user (default: your user name)\n"
-	"  -s, --source PATH       local file or directory\n"
-	"  -d, --destination DIR   remote directory (created if missing)\n"
-	"  -m, --max-depth N       move entries above depth N separately (default 2)\n"
-	"  -p, --port N            ssh port (default 22)\n"
-	"  -k, --sshkey-path KEY   private key (default ~/scow/.scow-sync-ssh/id_rsa)\n"
-	"      --workers N         rsync processes at once (default: by the link)\n"
-	"      --retries N         attempts per part for passing failures (default 3)\n"
-	"      --bwlimit KIB       at most KIB KiB/s per rsync (default 0: no limit)\n"
-	"  -c, --check             print true or false: does key login work?\n"
-	"  -v, --verbose           show every event\n"
-	"  -q, --quiet             show only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"With -v every event is shown as it happens.\n";
 
 /* Where a transfer stood before this run: a resumed one has sent some already. */
 struct run_start {
@@ -175,6 +160,6 @@ cmd_run_exec(int argc, char **argv, struct cmd_ctx *ctx)
 }
 
 const struct cmd_entry cmd_run_entry = {
-	"run", "run a transfer in the foreground", usage, transfer_option_names,
+	"run", "run a transfer in the foreground", usage, transfer_flags,
 	cmd_run_exec,
 };

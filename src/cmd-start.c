@@ -28,23 +28,7 @@ static const char usage[] =
 	"       scow-sync-start -a HOST -u USER [-p PORT] [-k KEY] -c\n"
 	"\n"
 	"Start moving SOURCE (a file or directory) to DEST/basename(SOURCE) on HOST\n"
-	"in the background, and return as soon as the transfer is recorded.\n"
-	"\n"
-	"  -a, --address HOST      remote host\n"
-	"  -u, --user USER         remote user (default: your user name)\n"
-	"  -s, --source PATH       local file or directory\n"
-	"  -d, --destination DIR   remote directory (created if missing)\n"
-	"  -m, --max-depth N       move entries above depth N separately (default 2)\n"
-	"  -p, --port N            ssh port (default 22)\n"
-	"  -k, --sshkey-path KEY   private key (default ~/scow/.scow-sync-ssh/id_rsa)\n"
-	"      --workers N         rsync processes at once (default: by the link)\n"
-	"      --retries N         attempts per part for passing failures (default 3)\n"
-	"      --bwlimit KIB       at most KIB KiB/s per rsync (default 0: no limit)\n"
-	"  -c, --check             print true or false: does key login work?\n"
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"in the background, and return as soon as the transfer is recorded.\n";
 
 /* The supervisor's end of the handshake with the waiting start command. */
 struct handshake {
@@ -276,6 +260,6 @@ out:
 }
 
 const struct cmd_entry cmd_start_entry = {
-	"start", "start a transfer in the background", usage, transfer_option_names,
+	"start", "start a transfer in the background", usage, transfer_flags,
 	cmd_start_exec,
 };

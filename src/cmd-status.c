@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "history.h"
 #include "report.h"
 #include "store.h"
@@ -23,17 +23,13 @@ static const char usage[] =
 	"size, rate (now while running, else the average), time left, and what\n"
 	"goes where; below a failed one, why. By default the transfers not ended\n"
 	"and those that ended in the last 24 hours. The table fits the terminal\n"
-	"(80 columns when the output is not one; COLUMNS sets it).\n"
-	"\n"
-	HISTORY_USAGE
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"(80 columns when the output is not one; COLUMNS sets it).\n";
 
-static const char *const options[] = { "-h", "--help", "--version", HISTORY_OPTION_NAMES,
-				       "-v", "--verbose",
-				       "-q", "--quiet", NULL };
+static const struct cmd_option options[] = {
+	CMD_OPTIONS_HISTORY,
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
+};
 
 #define STATUS_MIN_WIDTH 64   /* the header's */
 
@@ -74,25 +70,19 @@ output_width(void)
 static int
 cmd_status_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		HISTORY_LONGOPTS,
-		{ NULL, 0, NULL, 0 },
-	};
 	struct history_filter filter;
 	struct table tb = { STRBUF_INIT, 0, 0 };
 	struct store *st = NULL;
 	int64_t now = (int64_t)time(NULL);
+	struct cmd_getopt g;
 	char err[512];
 	int c, rc, code = EXIT_FAILED;
 
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
 	history_filter_init(&filter, now);
-	while ((c = getopt_long(argc, argv, "+:hvq", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+:", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			ctx->verbosity++;
@@ -102,7 +92,7 @@ cmd_status_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			break;
 		case 'h':
 			return cmd_print_usage(ctx, &cmd_status_entry);
-		case 'V':
+		case CMD_OPT_VERSION:
 			return cmd_print_version(ctx);
 		default:
 			switch (history_option(&filter, c, optarg, now, err, sizeof err)) {

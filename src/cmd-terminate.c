@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -11,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "options.h"
 #include "shown-path.h"
 #include "proc.h"
@@ -28,21 +28,16 @@ static const char usage[] =
 	"\n"
 	"Stop the running transfer to HOST as USER whose source is SOURCE, the\n"
 	"transfer with the given id, or all running transfers. Returns when every\n"
-	"process of them has ended.\n"
-	"\n"
-	"  -a, --address HOST      remote host the transfer goes to\n"
-	"  -u, --user USER         remote user\n"
-	"  -s, --source PATH       the transfer's source, as given to start\n"
-	"      --id ID             the transfer with this id (scow-sync start prints it)\n"
-	"      --all               every running transfer (of HOST and USER if given)\n"
-	"  -v, --verbose           say more\n"
-	"  -q, --quiet             say only errors\n"
-	"  -h, --help              show this help\n"
-	"      --version           show the version\n";
+	"process of them has ended.\n";
 
-static const char *const options[] = {
-	"-a", "--address", "-u", "--user", "-s", "--source", "--id", "--all", "-v", "--verbose",
-	"-q", "--quiet", "-h", "--help", "--version", NULL,
+static const struct cmd_option options[] = {
+	{ 'a', "address", "HOST", "remote host the transfer goes to" },
+	{ 'u', "user", "USER", "remote user" },
+	{ 's', "source", "PATH", "the transfer's source, as given to start" },
+	{ CMD_OPT_ID, "id", "ID", "the transfer with this id (scow-sync start prints it)" },
+	{ CMD_OPT_ALL, "all", NULL, "every running transfer (of HOST and USER if given)" },
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
 };
 
 struct match {
@@ -266,18 +261,6 @@ said_ended(const struct cmd_ctx *ctx, struct store *st, const struct transfer_fi
 static int
 cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "address", required_argument, NULL, 'a' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "source", required_argument, NULL, 's' },
-		{ "id", required_argument, NULL, 'I' },
-		{ "all", no_argument, NULL, 'A' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct stop_env env = { cmd_settings(ctx), stop_wait_seconds(), say_killing, ctx };
 	struct transfer_filter f;
 	struct terminate_ctx tc;
@@ -289,22 +272,24 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	char *source = NULL, *dir = NULL;
 	char err[512];
 	size_t i, stopped = 0, failed = 0, acted = 0;
+	struct cmd_getopt g;
 	int c, code = EXIT_FAILED;
 
 	memset(&tc, 0, sizeof tc);
 	opterr = 0;
 	optind = 0;   /* afresh, whatever parsed before (see options.c) */
-	while ((c = getopt_long(argc, argv, "+:a:u:s:vqh", longopts, NULL)) != -1) {
+	cmd_getopt_init(&g, "+:", options);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': address = optarg; break;
 		case 'u': user = optarg; break;
 		case 's': source_arg = optarg; break;
-		case 'I': id_arg = optarg; break;
-		case 'A': all = true; break;
+		case CMD_OPT_ID: id_arg = optarg; break;
+		case CMD_OPT_ALL: all = true; break;
 		case 'v': ctx->verbosity++; break;
 		case 'q': ctx->verbosity--; break;
 		case 'h': return cmd_print_usage(ctx, &cmd_terminate_entry);
-		case 'V': return cmd_print_version(ctx);
+		case CMD_OPT_VERSION: return cmd_print_version(ctx);
 		default:
 			return cmd_option_error(ctx, c, argv);
 		}

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "keycheck.h"
 #include "options.h"
 #include "proc.h"
@@ -67,7 +68,12 @@ cmd_finish_stdout(const struct cmd_ctx *ctx, int code)
 int
 cmd_print_usage(const struct cmd_ctx *ctx, const struct cmd_entry *e)
 {
-	fputs(e->usage, stdout);
+	struct strbuf help = STRBUF_INIT;
+
+	strbuf_addf(&help, "%s\n", e->usage);
+	cmd_options_help(&help, e->options);
+	fwrite(help.buf, 1, help.len, stdout);
+	strbuf_release(&help);
 	return cmd_finish_stdout(ctx, EXIT_OK);
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 struct strbuf;
+struct cmd_option;
 
 /* Exit codes, documented in scow-sync(1). */
 enum exit_code {
@@ -31,8 +32,8 @@ struct cmd_ctx {
 struct cmd_entry {
 	const char *name;
 	const char *summary;      /* one line for the command list */
-	const char *usage;        /* full --help text */
-	const char *const *options;  /* every option spelling, for completions */
+	const char *usage;        /* --help: synopsis and description; the options follow */
+	const struct cmd_option *options;  /* for parsing, --help and completions */
 	int (*exec)(int argc, char **argv, struct cmd_ctx *ctx);
 };
 
@@ -100,7 +101,7 @@ void cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Flush stdout and report a failed write; returns code, or EXIT_FAILED. */
 int cmd_finish_stdout(const struct cmd_ctx *ctx, int code);
-/* Print the entry's usage to stdout (for --help). */
+/* Print the entry's usage and its options to stdout (for --help). */
 int cmd_print_usage(const struct cmd_ctx *ctx, const struct cmd_entry *e);
 struct settings;
 /*

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd-options.h"
 #include "history.h"
 #include "proc.h"
 #include "util.h"
@@ -108,19 +109,19 @@ history_option(struct history_filter *f, int c, const char *arg, int64_t now,
 	unsigned long long id;
 
 	switch (c) {
-	case 'i':
+	case CMD_OPT_ID:
 		if (parse_ullong(arg, 1, INT64_MAX, &id) < 0) {
 			snprintf(err, errlen, "invalid transfer id '%s'", arg);
 			return -1;
 		}
 		f->id = (int64_t)id;
 		return 1;
-	case 'S':
+	case CMD_OPT_STATE:
 		return history_parse_states(arg, &f->states, err, errlen) < 0 ? -1 : 1;
-	case 'A':
+	case CMD_OPT_ALL:
 		f->all = true;
 		return 1;
-	case 'T':
+	case CMD_OPT_SINCE:
 		return history_parse_since(arg, now, &f->since, err, errlen) < 0 ? -1 : 1;
 	default:
 		return 0;

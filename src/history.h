@@ -41,26 +41,10 @@ int history_parse_states(const char *s, unsigned *out, char *err, size_t errlen)
 int history_parse_since(const char *s, int64_t now, int64_t *out, char *err, size_t errlen);
 
 /*
- * The selection options query --json and status share, for getopt_long,
- * and their names for the command tables (completions).
- */
-#define HISTORY_LONGOPTS \
-	{ "id", required_argument, NULL, 'i' }, \
-	{ "state", required_argument, NULL, 'S' }, \
-	{ "all", no_argument, NULL, 'A' }, \
-	{ "since", required_argument, NULL, 'T' }
-#define HISTORY_OPTION_NAMES "--id", "--state", "--all", "--since"
-#define HISTORY_USAGE \
-	"      --id ID             only this transfer\n" \
-	"      --state LIST        only these states, comma-separated: queued, running,\n" \
-	"                          done, failed, terminated, interrupted\n" \
-	"      --since WHEN        ended since WHEN (2026-11-30, 2026-11-30T08:00, 12h,\n" \
-	"                          7d, @EPOCH); default 24h; unfinished ones always\n" \
-	"      --all               the whole history\n"
-
-/*
- * Apply option c (one of HISTORY_LONGOPTS) with its argument: 1 when it
- * was one of them, 0 when not, -1 with a one-line reason in err.
+ * Apply the option getopt_long returned as c with its argument: 1 when it
+ * was one of the selection options query --json and status share
+ * (CMD_OPTIONS_HISTORY in cmd-options.h), 0 when not, -1 with a one-line
+ * reason in err.
  */
 int history_option(struct history_filter *f, int c, const char *arg, int64_t now,
 		   char *err, size_t errlen);

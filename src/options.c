@@ -12,35 +12,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd-options.h"
 #include "options.h"
 #include "util.h"
 
-const char *const transfer_option_names[] = {
-	"-a", "--address", "-u", "--user", "-s", "--source", "-d", "--destination",
-	"-m", "--max-depth", "-p", "--port", "-k", "--sshkey-path", "-c", "--check",
-	"-v", "--verbose", "-q", "--quiet", "-h", "--help", "--version",
-	"--workers", "--retries", "--bwlimit", NULL,
-};
-
-enum { OPT_VERSION = 256, OPT_WORKERS, OPT_RETRIES, OPT_BWLIMIT };
-
-static const struct option long_options[] = {
-	{ "address", required_argument, NULL, 'a' },
-	{ "user", required_argument, NULL, 'u' },
-	{ "source", required_argument, NULL, 's' },
-	{ "destination", required_argument, NULL, 'd' },
-	{ "max-depth", required_argument, NULL, 'm' },
-	{ "port", required_argument, NULL, 'p' },
-	{ "sshkey-path", required_argument, NULL, 'k' },
-	{ "check", no_argument, NULL, 'c' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "workers", required_argument, NULL, OPT_WORKERS },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "bwlimit", required_argument, NULL, OPT_BWLIMIT },
-	{ NULL, 0, NULL, 0 },
+const struct cmd_option transfer_flags[] = {
+	{ 'a', "address", "HOST", "remote host" },
+	{ 'u', "user", "USER", "remote user (default: your user name)" },
+	{ 's', "source", "PATH", "local file or directory" },
+	{ 'd', "destination", "DIR", "remote directory (created if missing)" },
+	{ 'm', "max-depth", "N", "move entries above depth N separately (default 2)" },
+	{ 'p', "port", "N", "ssh port (default 22)" },
+	{ 'k', "sshkey-path", "KEY", "private key (default ~/scow/.scow-sync-ssh/id_rsa)" },
+	CMD_OPTIONS_SETTINGS,
+	{ 'c', "check", NULL, "print true or false: does key login work?" },
+	CMD_OPTIONS_COMMON,
+	CMD_OPTIONS_END,
 };
 
 /*
@@ -72,6 +59,7 @@ int
 options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 		       int *verbosity, char *err, size_t errlen)
 {
+	struct cmd_getopt g;
 	int c;
 
 	memset(req, 0, sizeof *req);
@@ -83,7 +71,8 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 	 */
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:a:u:s:d:m:p:k:cvqh", long_options, NULL)) != -1) {
+	cmd_getopt_init(&g, "+:", transfer_flags);
+	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': req->address = optarg; break;
 		case 'u': req->user = optarg; break;
@@ -96,10 +85,10 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 		case 'v': (*verbosity)++; break;
 		case 'q': (*verbosity)--; break;
 		case 'h': return OPTIONS_HELP;
-		case OPT_VERSION: return OPTIONS_VERSION;
-		case OPT_WORKERS: req->workers_arg = optarg; break;
-		case OPT_RETRIES: req->retries_arg = optarg; break;
-		case OPT_BWLIMIT: req->bwlimit_arg = optarg; break;
+		case CMD_OPT_VERSION: return OPTIONS_VERSION;
+		case CMD_OPT_WORKERS: req->workers_arg = optarg; break;
+		case CMD_OPT_RETRIES: req->retries_arg = optarg; break;
+		case CMD_OPT_BWLIMIT: req->bwlimit_arg = optarg; break;
 		case ':':
 			return reject(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		default:

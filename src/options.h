@@ -1,9 +1,6 @@
 /*
- * options: the transfer flags shared by start, run and the legacy names.
- *
- *   -a/--address HOST  -u/--user USER  -s/--source PATH
- *   -d/--destination DIR  -m/--max-depth N  -p/--port N
- *   -k/--sshkey-path KEY  -c/--check
+ * options: the transfer flags shared by start, run and the legacy names,
+ * declared in transfer_flags (-a/--address HOST, -s/--source PATH, ...).
  *
  * Parsing only fills in strings; options_validate_transfer() checks them
  * and turns them into values, naming the offending value on failure.
@@ -13,6 +10,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "cmd-options.h"
 
 #define MAX_DEPTH_LIMIT 64
 #define DEFAULT_MAX_DEPTH 2
@@ -62,8 +61,8 @@ int options_validate_transfer(struct transfer_request *req, bool need_source,
 			      char *err, size_t errlen);
 void transfer_request_release(struct transfer_request *req);
 
-/* The option spellings, for the command table. */
-extern const char *const transfer_option_names[];
+/* The flags, for parsing, --help and completions (cmd-options.h). */
+extern const struct cmd_option transfer_flags[];
 
 /* Host names and users: no leading '-', no whitespace or control bytes. */
 int validate_host(const char *host, char *err, size_t errlen);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd-options.h"
 #include "proctitle.h"
 #include "util.h"
 
@@ -55,6 +56,7 @@ print_commands(FILE *f)
 static int
 print_table(struct cmd_ctx *ctx, int argc, char **argv)
 {
+	struct strbuf spellings = STRBUF_INIT;
 	const struct cmd_entry *e;
 	size_t i;
 
@@ -69,8 +71,9 @@ print_table(struct cmd_ctx *ctx, int argc, char **argv)
 		cmd_error(ctx, "usage: scow-sync __options COMMAND");
 		return EXIT_USAGE;
 	}
-	for (i = 0; e->options[i]; i++)
-		puts(e->options[i]);
+	cmd_options_spellings(&spellings, e->options);
+	fwrite(spellings.buf, 1, spellings.len, stdout);
+	strbuf_release(&spellings);
 	return cmd_finish_stdout(ctx, EXIT_OK);
 }
 

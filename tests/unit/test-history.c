@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd-options.h"
 #include "history.h"
 #include "unit.h"
 
@@ -82,11 +83,11 @@ test_options(void)
 	history_filter_init(&f, 1000000);
 	CHECK_INT(f.since, 1000000 - HISTORY_DEFAULT_WINDOW);
 	CHECK(!f.all && f.id == 0 && f.states == 0);
-	CHECK_INT(history_option(&f, 'i', "42", 1000000, err, sizeof err), 1);
+	CHECK_INT(history_option(&f, CMD_OPT_ID, "42", 1000000, err, sizeof err), 1);
 	CHECK_INT(f.id, 42);
-	CHECK_INT(history_option(&f, 'i', "0", 1000000, err, sizeof err), -1);
-	CHECK_INT(history_option(&f, 'i', "4x", 1000000, err, sizeof err), -1);
-	CHECK_INT(history_option(&f, 'A', NULL, 1000000, err, sizeof err), 1);
+	CHECK_INT(history_option(&f, CMD_OPT_ID, "0", 1000000, err, sizeof err), -1);
+	CHECK_INT(history_option(&f, CMD_OPT_ID, "4x", 1000000, err, sizeof err), -1);
+	CHECK_INT(history_option(&f, CMD_OPT_ALL, NULL, 1000000, err, sizeof err), 1);
 	CHECK(f.all);
 	CHECK_INT(history_option(&f, 'x', NULL, 1000000, err, sizeof err), 0);
 }
