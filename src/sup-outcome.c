@@ -194,12 +194,14 @@ apply_verdict(struct sup *s, struct worker *w, size_t i, enum unit_verdict v,
 		count_done(s, u);
 		/* Sent much less than moved: the far side had (some of) it already. */
 		if (w->nunits == 1)
-			log_msg(unit_line_level(s), "done '%s': %llu files, %llu bytes, %llu bytes sent",
-				path.buf, (unsigned long long)b->files_done,
+			log_msg(unit_line_level(s),
+				"done '%s': %llu files, %llu bytes, %llu bytes sent", path.buf,
+				(unsigned long long)b->files_done,
 				(unsigned long long)b->bytes_done, (unsigned long long)w->sent);
 		else
-			log_msg(unit_line_level(s), "done '%s': %llu files, %llu bytes", path.buf,
-				(unsigned long long)b->files_done, (unsigned long long)b->bytes_done);
+			log_msg(unit_line_level(s), "done '%s': %llu files, %llu bytes",
+				path.buf, (unsigned long long)b->files_done,
+				(unsigned long long)b->bytes_done);
 		unit_release(u);
 		break;
 	case VERDICT_EXCLUDED:

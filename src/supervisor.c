@@ -788,8 +788,8 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 		if (store_leftovers_count(s->st, s->t.id, &left) == SYNC_OK && left > 0) {
 			log_info("done: looking for the partial data of %llu recorded paths",
 				 (unsigned long long)left);
-			clean_leftovers(s->st, s->t.id, s->t.created_at, &s->target, s->t.destination,
-					s->source_root, &s->sftp, NULL);
+			clean_leftovers(s->st, s->t.id, s->t.created_at, &s->target,
+					s->t.destination, s->source_root, &s->sftp, NULL);
 		}
 	}
 	sftp_close(s->sftp);
