@@ -63,15 +63,18 @@ pool_busy(const struct pool *p)
 	return n;
 }
 
-/* Signal slot's job: SIGKILL to its group, any other to the process leading it. */
+/*
+ * Signal slot's job: SIGKILL to its group, any other to the process
+ * leading it. grace_over: a SIGKILL because it did not end in stop_grace.
+ */
 static void
-pool_signal(struct pool *p, int slot, int sig)
+pool_signal(struct pool *p, int slot, int sig, bool grace_over)
 {
 	struct pool_job *job = &p->jobs[slot];
 
 	if (!job->busy || job->ended || job->pid[0] <= 0)
 		return;
-	if (sig == SIGKILL && p->ops->killed)
+	if (grace_over && p->ops->killed)
 		p->ops->killed(p->ctx, slot, job);
 	kill(sig == SIGKILL ? -job->pid[0] : job->pid[0], sig);
 }
@@ -80,7 +83,7 @@ void
 pool_stop_job(struct pool *p, int slot, int sig)
 {
 	p->jobs[slot].stopped = true;
-	pool_signal(p, slot, sig);
+	pool_signal(p, slot, sig, false);
 }
 
 void
@@ -93,7 +96,7 @@ pool_stop(struct pool *p)
 	p->stopping = true;
 	p->stop_deadline = now_monotonic() + p->stop_grace;
 	for (i = 0; i < p->njobs; i++)
-		pool_signal(p, i, SIGTERM);
+		pool_signal(p, i, SIGTERM, false);
 }
 
 /* Read what slot's job has for us, to the end or until it would block. */
@@ -158,11 +161,7 @@ pool_reap(struct pool *p)
 	}
 }
 
-/*
- * Wait (boundedly) until every process of a stopped job's group is gone:
- * its leader has exited, but what it started may still be writing.
- */
-static void
+void
 pool_wait_group(struct pool *p, pid_t pgid)
 {
 	double deadline = now_monotonic() + p->stop_grace;
@@ -216,7 +215,7 @@ pool_settle_stopped(struct pool *p)
 			if (job->busy && job->stopped && !job->ended) {
 				left = true;
 				if (!killed && now_monotonic() > deadline)
-					pool_signal(p, i, SIGKILL);
+					pool_signal(p, i, SIGKILL, true);
 			}
 		}
 		if (!left)
@@ -284,7 +283,7 @@ pool_run(struct pool *p)
 			break;
 		if (p->stopping && now_monotonic() > p->stop_deadline)
 			for (i = 0; i < p->njobs; i++)
-				pool_signal(p, i, SIGKILL);
+				pool_signal(p, i, SIGKILL, true);
 		if ((r = pool_fill(p)) < 0 && rc == 0)
 			rc = r;
 		if (pool_busy(p) == 0 && (p->stopping || p->ops->idle_done(p->ctx)))

@@ -100,6 +100,13 @@ void pool_stop(struct pool *p);
  */
 void pool_stop_job(struct pool *p, int slot, int sig);
 
+/*
+ * Wait (boundedly, stop_grace, then SIGKILL) until every process of group
+ * pgid is gone: a job's leader has exited, but what it started may still
+ * be writing. The pool does it for a job stopped, or stopped with it.
+ */
+void pool_wait_group(struct pool *p, pid_t pgid);
+
 /* Jobs running. */
 int pool_busy(const struct pool *p);
 

@@ -19,6 +19,7 @@
 #include "finish.h"
 #include "log.h"
 #include "master.h"
+#include "pool.h"
 #include "progress.h"
 #include "rsync.h"
 #include "sftp.h"
@@ -44,7 +45,6 @@
 
 /* Set from signal handlers, acted on by the main loop (sup-pool.c). */
 extern volatile sig_atomic_t got_stop_signal;
-extern volatile sig_atomic_t got_child;
 extern volatile sig_atomic_t got_exclusion;   /* terminate recorded a part to stop */
 
 enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK };
@@ -72,22 +72,23 @@ struct batch_unit {
 	bool changed;                 /* a file of it changed while rsync read it */
 };
 
+/* What a worker's descriptors in its pool slot are (pool_job.fd). */
+enum worker_fd { WORKER_OUT, WORKER_ERR, WORKER_FEEDER_ERR };
+
+/*
+ * One slot of the pool, and what its job is: the pool (pool.h) holds its
+ * processes, descriptors and exit statuses in *job; the rest is ours.
+ */
 struct worker {
-	bool busy;
+	struct pool_job *job;         /* its slot: busy, pids, statuses, stopped, ended */
 	enum job_kind kind;
 	struct batch_unit *units;     /* what this rsync moves, in list order */
 	size_t nunits, units_alloc;
 	size_t cur_unit;              /* the unit the current file belongs to */
 	size_t shown_unit;            /* the unit whose row shows it in the store */
 	char *list_file;              /* the NUL-separated list rsync reads */
-	bool stopped;                 /* stopped by us, to exclude a part of it */
-	struct spawn sp;
-	bool main_exited;             /* sp.pid has exited (status) */
-	int piece;                    /* JOB_PIECE: which piece of sup.split */
-	pid_t feeder_pid;             /* JOB_PIECE: the local dd reading it, in sp's group */
-	int feeder_err;               /* its stderr: the progress */
-	bool feeder_exited;
-	int feeder_status;
+	int piece;                    /* JOB_PIECE: which piece of sup.split; its second
+				       * process reads the file, WORKER_FEEDER_ERR its count */
 	struct strbuf feeder_line;
 	char reader_digest[PIECE_DIGEST_HEX + 1];  /* JOB_PIECE: of what the reader sent */
 	char piece_digest[PIECE_DIGEST_HEX + 1];   /* ... of what arrived, by the far side */
@@ -114,8 +115,6 @@ struct worker {
 	struct strvec changed_files;  /* files that changed while this rsync read them */
 	struct stat current_st;       /* the current file when rsync named it */
 	bool current_st_ok;
-	bool exited;
-	int status;
 	uint64_t file_bytes;
 	int file_percent;
 	double rate;
@@ -203,6 +202,10 @@ struct sup {
 	struct strbuf rsh_own;        /* ... or over a connection of its own */
 	struct worker *workers;
 	int nworkers;
+	struct pool pool;             /* their processes: worker i is slot i (sup-pool.c) */
+	enum job_kind pass;           /* what run_loop runs now */
+	bool pass_started;            /* ... its one job started (a pass other than JOB_UNIT) */
+	bool fill_ok;                 /* ... free workers may start this turn (the lock is held) */
 	int active_workers;           /* of them, the ones the link and the CPUs are worth */
 	int small_cap;                /* batches of small files at once, at most */
 	bool near;                    /* the far side answers fast: the CPU is the limit */
@@ -288,8 +291,7 @@ enum transfer_state final_state(struct sup *s, char **reason);
 int install_signals(void);
 void restore_signals(void);
 int run_loop(struct sup *s, enum job_kind pass);
-void signal_worker(struct worker *w, int sig);
-void settle_stopped_workers(struct sup *s);
+void sup_pool_init(struct sup *s);
 
 /* sup-queue.c: what runs next, and how big a batch is */
 uint64_t unit_files(const struct unit *u);
@@ -308,7 +310,7 @@ bool may_split(const struct sup *s, const struct unit *u);
 int start_worker(struct sup *s, struct worker *w, enum job_kind kind);
 
 /* sup-worker.c: what a worker's rsync says */
-void drain_worker(struct worker *w);
+void worker_output(struct worker *w, int fd, const char *buf, size_t n);
 void take_stderr(struct worker *w, const char *buf, size_t n);
 void last_error_line(struct worker *w, struct strbuf *out);
 const char *changed_in(const struct worker *w, const struct unit *u);

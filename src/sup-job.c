@@ -165,11 +165,15 @@ batch_keeps_partial(const struct sup *s, const struct worker *w)
 	return s->leftovers || !batch_files_small(w);
 }
 
-/* Start rsync for a job on a free worker; a unit job's batch is in w->units. */
+/*
+ * Start rsync for a job on a free worker (its pool slot, w->job, is
+ * free); a unit job's batch is in w->units.
+ */
 int
 start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 {
 	struct rsync_job job;
+	struct spawn sp;
 	struct strvec argv = STRVEC_INIT, excludes = STRVEC_INIT;
 	struct strbuf then = STRBUF_INIT, before = STRBUF_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
@@ -286,33 +290,31 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	strbuf_release(&then);
 	strbuf_release(&before);
 
-	memset(&w->sp, 0, sizeof w->sp);
-	w->sp.argv = (const char *const *)argv.v;
-	w->sp.env_set = env;
-	w->sp.pipe_stdout = true;
-	w->sp.pipe_stderr = true;
-	w->sp.new_pgroup = true;
-	w->sp.die_with_parent = true;
+	memset(&sp, 0, sizeof sp);
+	sp.argv = (const char *const *)argv.v;
+	sp.env_set = env;
+	sp.pipe_stdout = true;
+	sp.pipe_stderr = true;
+	sp.new_pgroup = true;
+	sp.die_with_parent = true;
 	w->source_root = s->source_root;
 	w->sent_unsure = &s->sent_unsure;
 	strvec_clear(&w->sent_tail);
 	w->far_failed = false;
 	w->current_st_ok = false;
 	strvec_clear(&w->changed_files);
-	rc = spawn_start(&w->sp);
+	rc = spawn_start(&sp);
 	strvec_clear(&argv);
 	if (rc < 0) {
 		set_failure(s, "cannot run '%s': %s", s->cfg->rsync_path, strerror(errno));
 		return rc;
 	}
-	set_nonblock(w->sp.out_fd);
-	set_nonblock(w->sp.err_fd);
-	w->busy = true;
+	/* The pool reads and reaps it from here on. */
+	w->job->pid[0] = sp.pid;
+	w->job->fd[WORKER_OUT] = sp.out_fd;
+	w->job->fd[WORKER_ERR] = sp.err_fd;
 	w->kind = kind;
-	w->stopped = false;
 	w->cur_unit = w->shown_unit = 0;
-	w->exited = false;
-	w->status = 0;
 	w->file_bytes = w->bytes_done = w->files_done = w->sent = 0;
 	w->file_percent = 0;
 	w->rate = 0;

@@ -220,7 +220,7 @@ apply_verdict(struct sup *s, struct worker *w, size_t i, enum unit_verdict v,
 		u->attempts++;
 		if (i == 0)
 			log_warn("%s: rsync %s (%s), retrying in %.0f s%s%s", what,
-				 spawn_status_text(w->status), exit_text,
+				 spawn_status_text(w->job->status[0]), exit_text,
 				 verdict_retry_delay(u->attempts), *reason ? ": " : "", reason);
 		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, reason);
 		queue_retry(s, u, verdict_retry_delay(u->attempts), false);
@@ -228,13 +228,14 @@ apply_verdict(struct sup *s, struct worker *w, size_t i, enum unit_verdict v,
 	case VERDICT_RETRY_ALONE:
 		if (i == 0)
 			log_info("%s: rsync %s (%s); running them one by one", what,
-				 spawn_status_text(w->status), exit_text);
+				 spawn_status_text(w->job->status[0]), exit_text);
 		store_unit_set_state(s->st, u->id, UNIT_PENDING, u->attempts, NULL);
 		queue_retry(s, u, 0, true);
 		break;
 	case VERDICT_FAIL:
-		msg = xasprintf("'%s': rsync %s (%s)%s%s", path.buf, spawn_status_text(w->status),
-				exit_text, *reason ? ": " : "", reason);
+		msg = xasprintf("'%s': rsync %s (%s)%s%s", path.buf,
+				spawn_status_text(w->job->status[0]), exit_text,
+				*reason ? ": " : "", reason);
 		/* Some of its files could not be read: named one by one. */
 		if (!(e->code == 23 && !e->disk_full && take_problems(s, w, u) > 0))
 			s->units_failed_other++;
@@ -269,12 +270,12 @@ finish_batch(struct sup *s, struct worker *w)
 {
 	struct strbuf reason = STRBUF_INIT, what = STRBUF_INIT;
 	struct batch_end e = {
-		.code = WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1,
+		.code = WIFEXITED(w->job->status[0]) ? WEXITSTATUS(w->job->status[0]) : -1,
 		.disk_full = rsync_error_is_permanent(w->err_tail.buf, w->err_tail.len),
 		.far_failed = w->far_failed,
 		.mkdir_refused = w->carries_mkdir && (w->mkdir_said == MKDIR_IN_WAY ||
 						      w->mkdir_said == MKDIR_FAILED),
-		.stopped = w->stopped,
+		.stopped = w->job->stopped,
 		.stopping = got_stop_signal,
 		.aborting = s->aborting,
 		.nunits = w->nunits,
@@ -382,7 +383,7 @@ finish_batch(struct sup *s, struct worker *w)
 		s->aborting = true;
 	}
 	/* The last rsync gave the directories above the cut their attributes. */
-	if (w->settles && !w->stopped && !got_stop_signal) {
+	if (w->settles && !w->job->stopped && !got_stop_signal) {
 		if (ok && (w->settles_itself || w->then_status == 0)) {
 			s->dirs_settled = true;
 			log_info("the last rsync%s gave the directories above the cut their "
@@ -416,7 +417,7 @@ finish_batch(struct sup *s, struct worker *w)
 void
 finish_check(struct sup *s, struct worker *w)
 {
-	int code = WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1;
+	int code = WIFEXITED(w->job->status[0]) ? WEXITSTATUS(w->job->status[0]) : -1;
 	uint64_t same = 0;
 	bool in_tx;
 	size_t k;
@@ -448,7 +449,7 @@ finish_check(struct sup *s, struct worker *w)
 
 		last_error_line(w, &reason);
 		log_warn("cannot check what the far side has: rsync %s%s%s; sending everything",
-			 spawn_status_text(w->status), reason.len ? ": " : "", reason.buf);
+			 spawn_status_text(w->job->status[0]), reason.len ? ": " : "", reason.buf);
 		strbuf_release(&reason);
 	}
 	for (k = 0; k < w->nunits; k++)

@@ -23,7 +23,7 @@ worker_has_unit(const struct worker *w, int64_t unit_id)
 {
 	size_t k;
 
-	if (!w->busy || w->exited || w->kind != JOB_UNIT)
+	if (!w->job->busy || w->job->ended || w->kind != JOB_UNIT)
 		return false;
 	for (k = 0; k < w->nunits; k++)
 		if (w->units[k].unit.id == unit_id)
@@ -144,9 +144,8 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
 
-			if (worker_has_unit(w, ps.holder_id) && !w->stopped) {
-				w->stopped = true;
-				signal_worker(w, SIGTERM);
+			if (worker_has_unit(w, ps.holder_id) && !w->job->stopped) {
+				pool_stop_job(&s->pool, i, SIGTERM);
 				victims = true;
 			}
 		}
@@ -161,9 +160,8 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 			for (i = 0; i < s->nworkers; i++) {
 				struct worker *w = &s->workers[i];
 
-				if (w->busy && !w->exited && w->kind == JOB_PIECE) {
-					w->stopped = true;
-					signal_worker(w, SIGKILL);
+				if (w->job->busy && !w->job->ended && w->kind == JOB_PIECE) {
+					pool_stop_job(&s->pool, i, SIGKILL);
 					victims = true;
 				}
 			}
@@ -176,7 +174,7 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
 
-			if (!w->busy || w->exited || w->kind != JOB_UNIT)
+			if (!w->job->busy || w->job->ended || w->kind != JOB_UNIT)
 				continue;
 			for (k = 0; k < w->nunits; k++) {
 				struct batch_unit *b = &w->units[k];
@@ -189,17 +187,15 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 				}
 				b->excluded = true;
 				victims = true;
-				if (!w->stopped) {
-					w->stopped = true;
-					signal_worker(w, SIGTERM);
-				}
+				if (!w->job->stopped)
+					pool_stop_job(&s->pool, i, SIGTERM);
 			}
 		}
 		if (arrived && !victims && ps.excluded == 0 && ps.running <= arrived)
 			ps.result = EXCLUSION_DONE;
 	}
 	if (victims)
-		settle_stopped_workers(s);
+		pool_settle_stopped(&s->pool);
 	/* Its partial data goes (also when stopped before, if that cleanup failed). */
 	if ((ps.result == EXCLUSION_APPLIED || ps.result == EXCLUSION_ALREADY) &&
 	    leftovers_within(s, p) &&

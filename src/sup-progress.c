@@ -61,7 +61,7 @@ running_totals(struct sup *s, uint64_t *bytes, uint64_t *files)
 	for (i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
-		if (!w->busy || w->kind != JOB_UNIT)
+		if (!w->job->busy || w->kind != JOB_UNIT)
 			continue;
 		*bytes += w->bytes_done;
 		*files += w->files_done;
@@ -88,7 +88,7 @@ flush_progress(struct sup *s, bool force)
 		struct worker *w = &s->workers[i];
 		struct batch_unit *b;
 
-		if (!w->busy || w->kind != JOB_UNIT || !w->dirty || w->nunits == 0)
+		if (!w->job->busy || w->kind != JOB_UNIT || !w->dirty || w->nunits == 0)
 			continue;
 		w->dirty = false;
 		if (w->shown_unit != w->cur_unit && w->shown_unit < w->nunits) {
@@ -166,7 +166,7 @@ draw_progress(struct sup *s)
 	for (i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
-		if (!w->busy || w->kind != JOB_UNIT)
+		if (!w->job->busy || w->kind != JOB_UNIT)
 			continue;
 		v.bytes += w->bytes_done + (w->current.len ? w->file_bytes : 0);
 		v.files += w->files_done;

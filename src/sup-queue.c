@@ -131,7 +131,7 @@ nothing_else_left(struct sup *s, const struct worker *self)
 	    (s->split.active && (s->split.running > 0 || s->split.next < s->split.npieces)))
 		return false;
 	for (i = 0; i < s->nworkers; i++)
-		if (&s->workers[i] != self && s->workers[i].busy)
+		if (&s->workers[i] != self && s->workers[i].job->busy)
 			return false;
 	return refill_from_store(s) == SYNC_OK && s->batch_pos == s->batch_n && s->store_drained;
 }
@@ -276,8 +276,11 @@ busy_small(const struct sup *s)
 {
 	int i, n = 0;
 
-	for (i = 0; i < s->nworkers; i++)
-		n += s->workers[i].busy && s->workers[i].kind == JOB_UNIT && s->workers[i].small;
+	for (i = 0; i < s->nworkers; i++) {
+		const struct worker *w = &s->workers[i];
+
+		n += w->job->busy && w->kind == JOB_UNIT && w->small;
+	}
 	return n;
 }
 

@@ -302,7 +302,7 @@ start_piece(struct sup *s, struct worker *w)
 	struct strbuf src = STRBUF_INIT, input = STRBUF_INIT;
 	struct strvec ssh = STRVEC_INIT, dd = STRVEC_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
-	struct spawn reader;
+	struct spawn writer, reader;
 	uint64_t off, len;
 	int p[2], in[2] = { -1, -1 }, rc;
 
@@ -332,13 +332,13 @@ start_piece(struct sup *s, struct worker *w)
 	if (rc == 0)
 		rc = xpipe_cloexec(p);
 	if (rc == 0) {
-		memset(&w->sp, 0, sizeof w->sp);
-		w->sp.argv = (const char *const *)ssh.v;
-		w->sp.stdin_fd = p[0];
-		w->sp.pipe_stderr = true;
-		w->sp.new_pgroup = true;
-		w->sp.die_with_parent = true;
-		rc = spawn_start(&w->sp);
+		memset(&writer, 0, sizeof writer);
+		writer.argv = (const char *const *)ssh.v;
+		writer.stdin_fd = p[0];
+		writer.pipe_stderr = true;
+		writer.new_pgroup = true;
+		writer.die_with_parent = true;
+		rc = spawn_start(&writer);
 	}
 	if (rc == 0) {
 		memset(&reader, 0, sizeof reader);
@@ -347,12 +347,12 @@ start_piece(struct sup *s, struct worker *w)
 		reader.stdin_fd = in[0];
 		reader.stdout_fd = p[1];
 		reader.pipe_stderr = true;
-		reader.join_pgroup = w->sp.pid;
+		reader.join_pgroup = writer.pid;
 		reader.die_with_parent = true;
 		if ((rc = spawn_start(&reader)) < 0) {
-			kill(-w->sp.pid, SIGKILL);
-			spawn_wait(w->sp.pid, NULL);
-			spawn_close_fds(&w->sp);
+			kill(-writer.pid, SIGKILL);
+			spawn_wait(writer.pid, NULL);
+			spawn_close_fds(&writer);
 		}
 	}
 	if (p[0] >= 0) {
@@ -371,16 +371,13 @@ start_piece(struct sup *s, struct worker *w)
 		set_failure(s, "cannot start a piece of a large file: %s", strerror(errno));
 		return rc;
 	}
-	set_nonblock(w->sp.err_fd);
-	set_nonblock(reader.err_fd);
-	w->busy = true;
+	/* The pool reads and reaps both from here on: the ssh leads, the reader feeds it. */
+	w->job->pid[0] = writer.pid;
+	w->job->pid[1] = reader.pid;
+	w->job->fd[WORKER_ERR] = writer.err_fd;
+	w->job->fd[WORKER_FEEDER_ERR] = reader.err_fd;
 	w->kind = JOB_PIECE;
 	w->piece = sp->next++;
-	w->stopped = false;
-	w->exited = w->main_exited = w->feeder_exited = false;
-	w->status = w->feeder_status = 0;
-	w->feeder_pid = reader.pid;
-	w->feeder_err = reader.err_fd;
 	w->reader_digest[0] = w->piece_digest[0] = '\0';
 	w->piece_written = -1;
 	w->moved_at = now_monotonic();
@@ -430,7 +427,7 @@ split_bytes(struct sup *s)
 	int i;
 
 	for (i = 0; i < s->nworkers; i++)
-		if (s->workers[i].busy && s->workers[i].kind == JOB_PIECE)
+		if (s->workers[i].job->busy && s->workers[i].kind == JOB_PIECE)
 			b += s->workers[i].file_bytes;
 	return b > s->split.size ? s->split.size : b;
 }
@@ -603,19 +600,10 @@ void
 finish_piece(struct sup *s, struct worker *w)
 {
 	struct split *sp = &s->split;
-	bool ok = WIFEXITED(w->status) && WEXITSTATUS(w->status) == 0 &&
-		  WIFEXITED(w->feeder_status) && WEXITSTATUS(w->feeder_status) == 0;
+	bool ok = WIFEXITED(w->job->status[0]) && WEXITSTATUS(w->job->status[0]) == 0 &&
+		  WIFEXITED(w->job->status[1]) && WEXITSTATUS(w->job->status[1]) == 0;
 	uint64_t off, len;
 
-	if (w->feeder_err >= 0) {
-		char buf[4096];
-		ssize_t n;
-
-		while ((n = read(w->feeder_err, buf, sizeof buf)) > 0)
-			take_feeder_output(w, buf, (size_t)n);
-		close(w->feeder_err);
-		w->feeder_err = -1;
-	}
 	piece_range(sp, w->piece, &off, &len);
 	sp->running--;
 	/* Checked: all of it read, written, and the same at both ends. */
@@ -626,10 +614,10 @@ finish_piece(struct sup *s, struct worker *w)
 	}
 	if (ok)
 		sp->done_bytes += len;
-	else if (!w->stopped && !got_stop_signal) {
+	else if (!w->job->stopped && !got_stop_signal) {
 		struct strbuf reason = STRBUF_INIT;
 		/* spawn_status_text's buffer is static: one status at a time. */
-		char *ssh_status = xstrdup(spawn_status_text(w->status));
+		char *ssh_status = xstrdup(spawn_status_text(w->job->status[0]));
 
 		sp->failed++;
 		last_error_line(w, &reason);
@@ -639,7 +627,7 @@ finish_piece(struct sup *s, struct worker *w)
 				 "ended", w->piece, s->cfg->io_timeout);
 		else
 			log_warn("piece %d of a large file: ssh %s, reader %s%s%s", w->piece,
-				 ssh_status, spawn_status_text(w->feeder_status),
+				 ssh_status, spawn_status_text(w->job->status[1]),
 				 reason.len ? ": " : "", reason.buf);
 		free(ssh_status);
 		strbuf_release(&reason);

@@ -354,53 +354,30 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 	}
 }
 
-/* Read what a worker printed, to the end of what is there. */
+/*
+ * Take n bytes the pool read from descriptor fd of w's job (n == 0: its
+ * end): rsync's progress and names, its errors, or a piece reader's count.
+ */
 void
-drain_worker(struct worker *w)
+worker_output(struct worker *w, int fd, const char *buf, size_t n)
 {
-	char buf[16384];
-	ssize_t n;
-
-	while (w->sp.out_fd >= 0) {
-		n = read(w->sp.out_fd, buf, sizeof buf);
-		if (n > 0) {
-			rsync_parser_feed(&w->parser, buf, (size_t)n, on_rsync_event, w);
-			continue;
-		}
-		if (n < 0 && (errno == EINTR))
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		rsync_parser_finish(&w->parser, on_rsync_event, w);
-		close(w->sp.out_fd);
-		w->sp.out_fd = -1;
-	}
-	while (w->sp.err_fd >= 0) {
-		n = read(w->sp.err_fd, buf, sizeof buf);
-		if (n > 0) {
-			take_stderr(w, buf, (size_t)n);
-			continue;
-		}
-		if (n < 0 && (errno == EINTR))
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		close(w->sp.err_fd);
-		w->sp.err_fd = -1;
-	}
-	while (w->kind == JOB_PIECE && w->feeder_err >= 0) {
-		n = read(w->feeder_err, buf, sizeof buf);
-		if (n > 0) {
-			take_feeder_output(w, buf, (size_t)n);
+	switch (fd) {
+	case WORKER_OUT:
+		if (n > 0)
+			rsync_parser_feed(&w->parser, buf, n, on_rsync_event, w);
+		else
+			rsync_parser_finish(&w->parser, on_rsync_event, w);
+		break;
+	case WORKER_ERR:
+		if (n > 0)
+			take_stderr(w, buf, n);
+		break;
+	case WORKER_FEEDER_ERR:
+		if (n > 0 && w->kind == JOB_PIECE) {
+			take_feeder_output(w, buf, n);
 			w->dirty = true;
-			continue;
 		}
-		if (n < 0 && (errno == EINTR))
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			break;
-		close(w->feeder_err);
-		w->feeder_err = -1;
+		break;
 	}
 }
 

@@ -373,15 +373,12 @@ sup_release(struct sup *s)
 	for (i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
-		spawn_close_fds(&w->sp);
 		for (k = 0; k < w->nunits; k++)
 			unit_release(&w->units[k].unit);
 		free(w->units);
 		free(w->list_file);
 		strbuf_release(&w->feeder_line);
 		strvec_clear(&w->recent_dirs);
-		if (w->feeder_err >= 0)
-			close(w->feeder_err);
 		rsync_parser_release(&w->parser);
 		strbuf_release(&w->err_tail);
 		strbuf_release(&w->err_line);
@@ -392,6 +389,7 @@ sup_release(struct sup *s)
 		strvec_clear(&w->sent_tail);
 	}
 	free(s->workers);
+	pool_release(&s->pool);
 	for (k = 0; k < s->nproblems; k++)
 		problem_release(&s->problems[k]);
 	free(s->problems);
@@ -546,11 +544,9 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 	}
 	s->nworkers = s->active_workers = cfg->workers;
 	s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
-	for (i = 0; i < s->nworkers; i++) {
+	for (i = 0; i < s->nworkers; i++)
 		rsync_parser_init(&s->workers[i].parser);
-		s->workers[i].sp.in_fd = s->workers[i].sp.out_fd = s->workers[i].sp.err_fd = -1;
-		s->workers[i].feeder_err = -1;
-	}
+	sup_pool_init(s);
 	fill_target(&s->target, cfg, s->t.user, s->t.address, s->t.port, s->t.key_path);
 	progress_line_init(&s->pline, STDERR_FILENO);
 	if (!cfg->progress_display)
