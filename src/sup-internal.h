@@ -26,6 +26,7 @@
 #include "spawn.h"
 #include "store.h"
 #include "supervisor.h"
+#include "transport.h"
 #include "util.h"
 
 #define PARTIAL_DIR ".scow-sync-partial"
@@ -46,8 +47,6 @@
 /* Set from signal handlers, acted on by the main loop (sup-pool.c). */
 extern volatile sig_atomic_t got_stop_signal;
 extern volatile sig_atomic_t got_exclusion;   /* terminate recorded a part to stop */
-
-enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK };
 
 /*
  * What the mkdir said (create_remote_dirs, or mkdir_before riding on an
@@ -203,6 +202,8 @@ struct sup {
 	struct worker *workers;
 	int nworkers;
 	struct pool pool;             /* their processes: worker i is slot i (sup-pool.c) */
+	const struct transport *transport;   /* how it reaches the destination (transport.h) */
+	bool connected;               /* ... its connection came up (step 3) */
 	enum job_kind pass;           /* what run_loop runs now */
 	bool pass_started;            /* ... its one job started (a pass other than JOB_UNIT) */
 	bool fill_ok;                 /* ... free workers may start this turn (the lock is held) */

@@ -14,7 +14,6 @@
 #include "cleanup.h"
 #include "log.h"
 #include "sup-internal.h"
-#include "util.h"
 
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
 /*

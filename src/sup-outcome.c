@@ -1,15 +1,10 @@
 /* sup-outcome: what a finished job means for its units, and how the transfer ends. */
 #include "config.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
-#include "log.h"
 #include "sup-internal.h"
-#include "util.h"
 #include "verdict.h"
 
 /* Of those kept (PROBLEMS_KEPT), named in the transfer's reason. */
@@ -269,21 +264,13 @@ void
 finish_batch(struct sup *s, struct worker *w)
 {
 	struct strbuf reason = STRBUF_INIT, what = STRBUF_INIT;
-	struct batch_end e = {
-		.code = WIFEXITED(w->job->status[0]) ? WEXITSTATUS(w->job->status[0]) : -1,
-		.disk_full = rsync_error_is_permanent(w->err_tail.buf, w->err_tail.len),
-		.far_failed = w->far_failed,
-		.mkdir_refused = w->carries_mkdir && (w->mkdir_said == MKDIR_IN_WAY ||
-						      w->mkdir_said == MKDIR_FAILED),
-		.stopped = w->job->stopped,
-		.stopping = got_stop_signal,
-		.aborting = s->aborting,
-		.nunits = w->nunits,
-	};
-	bool ok = batch_end_ok(&e), in_tx, counted;
+	struct batch_end e;
+	bool ok, in_tx, counted;
 	uint64_t sent_bytes, sent_files;
 	size_t i;
 
+	s->transport->batch_end(s, w, &e);
+	ok = batch_end_ok(&e);
 	/*
 	 * It made the directories first; or its mkdir refused (a link) or
 	 * failed, no rsync ran, and the mkdir of its own sees to it (and says

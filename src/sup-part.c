@@ -1,14 +1,10 @@
 /* sup-part: parts of a transfer stopped on request (terminate -s PART). */
 #include "config.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 
-#include "log.h"
 #include "sup-internal.h"
-#include "util.h"
 
 /* What stopping a part means for the units in the store. */
 struct part_stop {
@@ -199,8 +195,7 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 	/* Its partial data goes (also when stopped before, if that cleanup failed). */
 	if ((ps.result == EXCLUSION_APPLIED || ps.result == EXCLUSION_ALREADY) &&
 	    leftovers_within(s, p) &&
-	    clean_leftovers(s->st, s->t.id, s->t.created_at, &s->target, s->t.destination,
-			    s->source_root, &s->sftp, p) < 0)
+	    s->transport->clean(s, p) < 0)
 		ps.result = EXCLUSION_UNCLEAN;
 	store_exclusion_set_state(s->st, ex->id, ps.result);
 	log_info("terminate of '%s': %s", esc.buf, part_stop_text(ps.result));

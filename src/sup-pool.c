@@ -7,16 +7,10 @@
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "log.h"
 #include "sup-internal.h"
-#include "util.h"
 
 #define STOP_GRACE 5.0            /* seconds from SIGTERM to SIGKILL for workers */
 
@@ -125,7 +119,7 @@ sup_job_output(void *ctx, int slot, int fd, const char *buf, size_t n)
 {
 	struct sup *s = ctx;
 
-	worker_output(&s->workers[slot], fd, buf, n);
+	s->transport->output(&s->workers[slot], fd, buf, n);
 }
 
 /* A child that is no worker's ended: the shared connection, or the far side's lock. */
@@ -256,7 +250,7 @@ sup_start_job(void *ctx, int slot, struct pool_job *job)
 		if (slot != 0 || s->pass_started)
 			return 0;
 		s->pass_started = true;
-		return (rc = start_worker(s, w, s->pass)) < 0 ? rc : 1;
+		return (rc = s->transport->start_job(s, w, s->pass)) < 0 ? rc : 1;
 	}
 	if (!s->fill_ok)
 		return 0;
@@ -266,7 +260,7 @@ sup_start_job(void *ctx, int slot, struct pool_job *job)
 		return 0;
 	/* A file in pieces first: every free worker takes one. */
 	if (split_piece_ready(s) || (!next_batch(s, w) && split_piece_ready(s)))
-		return (rc = start_piece(s, w)) < 0 ? rc : 1;
+		return (rc = s->transport->start_piece(s, w)) < 0 ? rc : 1;
 	if (w->nunits == 0)
 		return 0;
 	/*
@@ -282,7 +276,7 @@ sup_start_job(void *ctx, int slot, struct pool_job *job)
 		give_back_batch(s, w);
 		return 0;
 	}
-	if ((rc = start_worker(s, w, JOB_UNIT)) < 0) {
+	if ((rc = s->transport->start_job(s, w, JOB_UNIT)) < 0) {
 		fail_batch(s, w);
 		return rc;
 	}

@@ -3,46 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "cleanup.h"
-#include "compress.h"
-#include "farlock.h"
-#include "finish.h"
-#include "log.h"
-#include "master.h"
-#include "progress.h"
-#include "plan.h"
-#include "proc.h"
-#include "rsync.h"
-#include "sftp.h"
-#include "spawn.h"
 #include "settings.h"
-#include "supervisor.h"
 #include "sup-internal.h"
-#include "util.h"
 
 #define IO_TIMEOUT 300            /* seconds an rsync may go without data: none healthy does */
-/*
- * The answer is judged without the far side's shell, whose start-up (a
- * .bashrc that sets up conda or modules: 0.5-2 s) is no distance: as many
- * round trips of SFTP requests, which sftp-server answers itself. The
- * fastest of ROUND_TRIPS_TIMED.
- */
-#define ANSWER_ROUND_TRIPS 2.5
-#define ROUND_TRIPS_TIMED 3
-#define CHECK_UNITS_MAX 16384     /* units one dry run checks at most */
-/* An earlier answer of the far side is taken for this long (seconds). */
-#define ANSWER_KEPT (7 * 24 * 3600)
 /* The automatic prune: at most once a day, by the supervisor that ends after a day. */
 #define PRUNE_DAYS 90
 #define PRUNE_KEEP 1000
@@ -168,95 +137,6 @@ stop_requested(struct sup *s)
 	if (store_transfer_stop_requested(s->st, s->t.id, &stop) < 0)
 		log_warn("cannot read the stop request: %s", store_errmsg(s->st));
 	return stop;
-}
-
-static int
-compare_batch_units(const void *a, const void *b)
-{
-	return path_tree_cmp(((const struct batch_unit *)a)->unit.path,
-			     ((const struct batch_unit *)b)->unit.path);
-}
-
-/*
- * Time the link's round trip in an SFTP session begun over the shared
- * connection (sftp_begin): the fastest of a few requests, each answered
- * by sftp-server alone. -1 when the far side has no SFTP.
- */
-static double
-sftp_round_trip(struct sftp *session)
-{
-	struct sftp_attrs a;
-	double best = -1, t0, took;
-	int k;
-
-	if (session == NULL || sftp_ready(session) < 0)
-		return -1;
-	for (k = 0; k < ROUND_TRIPS_TIMED && !got_stop_signal; k++) {
-		t0 = now_monotonic();
-		if (sftp_lstat(session, ".", &a) < 0)
-			return -1;
-		took = now_monotonic() - t0;
-		if (best < 0 || took < best)
-			best = took;
-	}
-	return best;
-}
-
-/*
- * A re-sync: the far side may have most of the source already. One dry run
- * over the pending units (plain rsync's own check: a walk on each side)
- * finds those with something to change, and the others are done at once.
- * A re-sync with little to do then costs one rsync, not one per batch.
- */
-static int
-check_pending(struct sup *s)
-{
-	struct worker *w = &s->workers[0];
-	struct unit chunk[UNIT_BATCH];
-	double t0 = now_monotonic();
-	uint64_t before = s->units_done, checked = 0;
-	int64_t cursor = 0;
-	size_t got = 0, k;
-	int rc = SYNC_OK;
-
-	do {
-		w->nunits = 0;
-		while (w->nunits + UNIT_BATCH <= CHECK_UNITS_MAX) {
-			if (store_unit_next_pending(s->st, s->t.id, cursor, chunk, UNIT_BATCH,
-						    &got) < 0) {
-				set_failure(s, "%s", store_errmsg(s->st));
-				rc = SYNC_ERR_STORE;
-				break;
-			}
-			if (got == 0)
-				break;
-			for (k = 0; k < got; k++) {
-				ALLOC_GROW(w->units, w->nunits, w->units_alloc);
-				memset(&w->units[w->nunits], 0, sizeof *w->units);
-				w->units[w->nunits++].unit = chunk[k];
-			}
-			cursor = chunk[got - 1].id;
-		}
-		/*
-		 * A single unit's own rsync is as good a check, unless it may
-		 * move in pieces (then the check also saves asking the far side
-		 * for the file's size and time, remote_up_to_date).
-		 */
-		if (rc == SYNC_OK && (w->nunits > 1 || (checked > 0 && w->nunits > 0) ||
-				      (w->nunits == 1 && may_split(s, &w->units[0].unit)))) {
-			qsort(w->units, w->nunits, sizeof *w->units, compare_batch_units);
-			checked += w->nunits;
-			rc = run_loop(s, JOB_CHECK);
-		}
-		for (k = 0; k < w->nunits; k++)
-			unit_release(&w->units[k].unit);
-		w->nunits = 0;
-	} while (rc == SYNC_OK && !got_stop_signal && got > 0 && checked > 0 && !s->fresh);
-	if (checked > 0 && !s->fresh)
-		log_info("checked %llu units against the far side in %.2f s: %llu to send",
-			 (unsigned long long)checked, now_monotonic() - t0,
-			 (unsigned long long)(checked - (s->units_done - before)));
-	return rc;
 }
 
 /* Return s escaped for a message; caller frees. */
@@ -473,6 +353,7 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 	strbuf_init(&s->pieces_suffix, 0);
 	s->st = st;
 	s->cfg = cfg;
+	s->transport = &transport_rsync;
 	s->master = (struct ssh_master)SSH_MASTER_INIT;
 	s->lock = (struct far_lock)FAR_LOCK_INIT;
 	s->lock.stop = &got_stop_signal;
@@ -555,146 +436,36 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 }
 
 /*
- * 2-3. Bring the connection up while the source is walked into the store,
- * and ask the far side for its lock as soon as the connection can carry
- * the request. False: the transfer goes no further (a failure, recorded,
- * or a stop), as for every phase below.
+ * 2-3. Bring the connection up while the source is walked into the store
+ * (the transport asks for the destination's lock as soon as it can).
+ * False: the transfer goes no further (a failure, recorded, or a stop), as
+ * for every phase below.
  */
 static bool
 sup_connect_and_walk(struct sup *s)
 {
-	/* The connection comes up while the source is walked. */
-	if (make_tmpdir(s) < 0 || master_start(s) < 0 || got_stop_signal)
+	if (make_tmpdir(s) < 0 || !s->transport->connect(s) || got_stop_signal)
 		return false;
-	/*
-	 * Up already (kept from a transfer before): the lock's round trips
-	 * overlap the walk. It makes nothing before the walk has gone well
-	 * (a stop, a source gone): a destination not there yet is asked for
-	 * again after it (take_far_lock).
-	 */
-	{
-		struct stat sb;
-
-		if (ssh_master_ready(&s->master) && lstat(s->t.source, &sb) == 0) {
-			s->target.control_path = s->control_path;
-			s->lock.keep_absent = true;
-			ask_far_lock(s);
-		}
-	}
-	if (plan_transfer(s) < 0 || got_stop_signal || master_wait(s) < 0 || got_stop_signal)
+	if (plan_transfer(s) < 0 || got_stop_signal || !s->transport->connected(s))
 		return false;
-	/* Asked over a connection that ended since: again, over the new one. */
-	if (s->lock_asked && s->master_replaced) {
-		far_lock_release(&s->lock, 0);
-		s->lock_asked = false;
-	}
-	s->target.control_path = s->control_path;
-	ssh_rsh_command(&s->target, &s->rsh);
-	{
-		struct ssh_target own = s->target;
-
-		own.control_path = NULL;
-		ssh_rsh_command(&own, &s->rsh_own);
-	}
-	if (!s->lock_asked) {
-		s->lock.keep_absent = false;
-		ask_far_lock(s);
-	}
+	s->connected = true;
 	return true;
 }
 
 /*
- * 4. Judge the link from the far side's answer (an earlier one, or the
- * time of the mkdir that makes the directories above the cut): how many
- * workers, pieces for large files or not, and whether the first rsync
- * makes the directories itself.
+ * 4. Judge the link (how many workers, pieces for large files or not) and
+ * make the destination.
  */
 static bool
 sup_measure_link(struct sup *s)
 {
-	double t0 = now_monotonic(), answer = -1, command = -1, rtt = -1;
-	int64_t since = (int64_t)time(NULL) - ANSWER_KEPT;
-	bool listable = s->have_dirs && !s->mkdirs_overflow &&
-			s->mkdirs.nr <= SETTLE_DIRS_MAX && !strchr(s->t.destination, '\n') &&
-			!strchr(s->source_rel, '\n');
-	bool resync = false, known = false;
-
-	/*
-	 * The far side's answer to an earlier transfer (to the same host,
-	 * lately) tells the link without asking again. Then the first
-	 * rsync makes the directories before it starts: the one rsync of
-	 * everything, or the dry run that begins a re-sync of what went
-	 * to the same place before. Otherwise one mkdir now makes them,
-	 * and its answer tells the link.
-	 */
-	if (listable) {
-		resync = store_transfer_answer_before(s->st, &s->t, since, true, &answer) ==
-				 SYNC_OK && answer >= 0;
-		known = resync || (store_transfer_answer_before(s->st, &s->t, since, false,
-								&answer) == SYNC_OK && answer >= 0);
-	}
-	if (known) {
-		apply_answer(s, answer);
-		s->one_rsync = one_rsync_takes_all(s);
-		s->mkdir_in_unit = s->one_rsync && mkdir_names_nothing_new(s);
-	}
-	if (s->mkdir_in_unit) {
-		s->fresh = false;
-		s->dirs_made = true;
-	} else if (known) {
-		/* The mkdir of its own, but no link to time. */
-		if (create_remote_dirs(s, &s->dirs_made) < 0 || got_stop_signal)
-			return false;
-	} else {
-		struct sftp *probe = NULL;
-		char err[512];
-
-		/* Its session gets ready while the mkdir runs. */
-		if (sftp_begin(&s->target, SFTP_TIMEOUT_MS, &probe, err, sizeof err) < 0)
-			log_info("cannot time the link over sftp: %s", err);
-		if (create_remote_dirs(s, &s->dirs_made) < 0 || got_stop_signal) {
-			sftp_close(probe);
-			return false;
-		}
-		answer = command = now_monotonic() - t0;
-		if (probe)
-			sftp_set_deadline(probe, 10);
-		rtt = sftp_round_trip(probe);
-		if (probe && rtt < 0)
-			log_info("cannot time the link over sftp: %s; the mkdir's answer "
-				 "judges it", sftp_errmsg(probe));
-		sftp_close(probe);
-		if (rtt >= 0)
-			answer = ANSWER_ROUND_TRIPS * rtt;
-		apply_answer(s, answer);
-		known = false;
-		/*
-		 * Recorded only when measured: a transfer that goes by an
-		 * earlier answer does not pass it on, so that the link is
-		 * timed again after ANSWER_KEPT.
-		 */
-		if (store_transfer_set_answer(s->st, s->t.id, answer) < 0)
-			log_warn("cannot record the far side's answer: %s",
-				 store_errmsg(s->st));
-	}
-	if (rtt >= 0)
-		log_info("the far side answered in %.3f s (a round trip of %.1f ms over "
-			 "sftp; a command took %.3f s); pieces for large files %s; "
-			 "%d workers%s", answer, rtt * 1000, command,
-			 s->split_ok ? "on" : "off", s->active_workers,
-			 s->one_rsync ? "; one rsync takes everything" : "");
-	else
-		log_info("the far side answered in %.3f s%s; pieces for large files %s; "
-			 "%d workers%s", answer, known ? " (the last time)" : "",
-			 s->split_ok ? "on" : "off", s->active_workers,
-			 s->one_rsync ? "; one rsync takes everything" : "");
-	return true;
+	return s->transport->measure(s);
 }
 
 /*
  * 5. Before anything is sent: the lock's answer, the parts stopped before,
- * the directories' pass, and on a re-sync the dry run that finds what
- * differs.
+ * and what the transport does first (rsync: the directories' pass, and on
+ * a re-sync the dry run that finds what differs).
  */
 static bool
 sup_prepare(struct sup *s)
@@ -702,7 +473,7 @@ sup_prepare(struct sup *s)
 	size_t k;
 
 	/* Its answer, before anything is written into the destination. */
-	if (take_far_lock(s, false) < 0 || got_stop_signal)
+	if (!s->transport->lock(s) || got_stop_signal)
 		return false;
 	/* Parts stopped before stay out, whatever the walk found again. */
 	for (k = 0; k < s->excludes.nr; k++) {
@@ -714,50 +485,36 @@ sup_prepare(struct sup *s)
 	}
 	/* Parts stopped while no supervisor was running. */
 	apply_exclusions(s);
-	if (s->have_dirs && !s->dirs_made && (run_loop(s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
-		return false;
-	/* One rsync of everything is its own check: the same walk on both sides. */
-	if (!s->fresh && !s->one_rsync && (check_pending(s) < 0 || got_stop_signal))
-		return false;
-	return true;
+	return s->transport->prepare(s) && !got_stop_signal;
 }
 
 /*
- * 6. Send every pending unit; if the first rsync could not make the
- * directories above the cut, make them, then send the rest.
+ * 6. Send every pending unit; and what the transport gave back (rsync: the
+ * first rsync could not make the directories above the cut) once it is
+ * ready.
  */
 static bool
 sup_send(struct sup *s)
 {
+	int rc;
+
 	/* From what is left to send: after the check, only what differs. */
 	choose_batch_size(s);
 	run_loop(s, JOB_UNIT);
-	/* Its mkdir did not run (a link above the cut): the mkdir of its own, then the rest. */
-	if (s->mkdir_unit_failed && !got_stop_signal && s->failure == NULL) {
-		s->mkdir_in_unit = s->mkdir_unit_failed = false;
-		if (create_remote_dirs(s, &s->dirs_made) < 0 || got_stop_signal)
-			return false;
-		if (s->have_dirs && !s->dirs_made &&
-		    (run_loop(s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
-			return false;
+	rc = s->transport->after_units(s);
+	if (rc < 0)
+		return false;
+	if (rc > 0)
 		run_loop(s, JOB_UNIT);
-	}
 	return true;
 }
 
-/* 7. The directories above the cut get their attributes again. */
+/* 7. What the destination needs at the end (rsync: the directories' attributes again). */
 static void
 sup_settle(struct sup *s)
 {
 	flush_progress(s, true);
-	/*
-	 * The directories above the cut get their times and modes back, unless
-	 * nothing was created or sent under them (a re-sync with nothing to do).
-	 */
-	if (s->have_dirs && !got_stop_signal && s->failure == NULL &&
-	    (s->changed || !s->dirs_made) && !s->dirs_settled &&
-	    !(s->dirs_made && !s->settle_failed && settle_dirs(s)))
-		run_loop(s, JOB_DIRS_FINAL);
+	s->transport->settle(s);
 }
 
 /*
@@ -774,33 +531,19 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 	/* Stopped for good by terminate: no partial data stays on the far side. */
 	if (got_stop_signal && stop_requested(s)) {
 		s->stopped_on_request = true;
-		clean_leftovers(s->st, s->t.id, s->t.created_at, &s->target, s->t.destination,
-				s->source_root, &s->sftp, NULL);
+		s->transport->clean(s, NULL);
 	}
 	/* Done: whatever partial data is still recorded (of stopped parts) goes. */
-	if (!got_stop_signal && s->failure == NULL && s->walk_errors == 0 && s->rsh.len) {
+	if (!got_stop_signal && s->failure == NULL && s->walk_errors == 0 && s->connected) {
 		uint64_t left = 0;
 
 		if (store_leftovers_count(s->st, s->t.id, &left) == SYNC_OK && left > 0) {
 			log_info("done: looking for the partial data of %llu recorded paths",
 				 (unsigned long long)left);
-			clean_leftovers(s->st, s->t.id, s->t.created_at, &s->target,
-					s->t.destination, s->source_root, &s->sftp, NULL);
+			s->transport->clean(s, NULL);
 		}
 	}
-	sftp_close(s->sftp);
-	s->sftp = NULL;
-	/* Before the connection it runs over ends: the far side lets go at once. */
-	/*
-	 * The holder ends on the end of its input, in a round trip; where it
-	 * does not (seen beside a stopped stale kept connection), its ssh is
-	 * ended after 2 s, and the far side lets go as the session closes (the
-	 * lock file may stay, to be taken by the next). Stopped by a signal:
-	 * after 1 s-> Ended so, it may hold a session of a kept connection.
-	 */
-	if (far_lock_release(&s->lock, got_stop_signal ? 1 : 2))
-		s->master_stuck = true;
-	stop_master(s);
+	s->transport->close(s);
 	remove_tmpdir(s);
 	*final = final_state(s, &reason);
 	say_units_done(s, true);

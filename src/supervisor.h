@@ -3,7 +3,9 @@
  *
  * The supervisor is the process that owns a transfer while it runs: the
  * detached child of start, or the foreground process of run. It goes
- * through these steps, one function each in supervisor.c:
+ * through these steps, one function each in supervisor.c; what differs by
+ * kind of destination goes through its transport (transport.h), today
+ * rsync over ssh, as described here:
  *   1. (sup_claim) marks the transfer running under its own (pid, start
  *      time, uid), and reads what earlier runs left;
  *   2. (sup_connect_and_walk) opens one SSH master connection that every
