@@ -17,6 +17,7 @@ struct walk {
 	int max_depth;
 	struct strbuf full;   /* absolute path of the entry at hand */
 	struct strbuf rel;    /* the same, relative to the source's parent */
+	size_t rel_skip;      /* where in full the relative path begins */
 };
 
 struct entry {
@@ -47,6 +48,16 @@ free_entries(struct entry *e, size_t n)
 	free(e);
 }
 
+/* Tell the caller of the directory at w->full, open as fd, if it is fresh. */
+static void
+note_if_fresh(struct walk *w, int fd)
+{
+	struct stat sb;
+
+	if (w->cb->fresh_dir && fstat(fd, &sb) == 0 && sb.st_mtime >= w->cb->fresh_since)
+		w->cb->fresh_dir(w->full.buf + w->rel_skip, w->cb->ctx);
+}
+
 /* Read the entries of the directory at w->full, sorted by name; caller frees. */
 static int
 read_entries(struct walk *w, struct entry **out, size_t *n_out)
@@ -60,6 +71,7 @@ read_entries(struct walk *w, struct entry **out, size_t *n_out)
 	fd = open(w->full.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return SYNC_ERR_SYSTEM;
+	note_if_fresh(w, fd);
 	if ((dir = fdopendir(fd)) == NULL) {
 		saved = errno;
 		close(fd);
@@ -107,6 +119,7 @@ size_tree(struct walk *w, struct unit_size *size)
 	fd = open(w->full.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
+	note_if_fresh(w, fd);
 	if ((dir = fdopendir(fd)) == NULL) {
 		close(fd);
 		return;
@@ -216,6 +229,7 @@ plan_walk(const char *source, int max_depth, const struct plan_callbacks *cb)
 	strbuf_init(&w.rel, 256);
 	strbuf_addstr(&w.full, source);
 	strbuf_addstr(&w.rel, path_basename(source));
+	w.rel_skip = w.full.len - w.rel.len;
 	if (!S_ISDIR(sb.st_mode))
 		rc = report_unit(&w, UNIT_FILE, &sb);
 	else if (max_depth == 0)

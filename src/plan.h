@@ -21,6 +21,8 @@
 #ifndef SCOW_SYNC_PLAN_H
 #define SCOW_SYNC_PLAN_H
 
+#include <time.h>
+
 #include "store.h"
 
 struct plan_callbacks {
@@ -35,6 +37,14 @@ struct plan_callbacks {
 	 */
 	int (*error)(const char *relpath, int errnum, void *ctx);
 	void *ctx;
+	/*
+	 * A directory, above the cut or in a unit, whose time is at or after
+	 * fresh_since (NULL: not asked). rsync -a compares a directory's time
+	 * by the second: one changed in the second the far side makes its
+	 * copy in keeps the copy's time (see sup-plan.c).
+	 */
+	void (*fresh_dir)(const char *relpath, void *ctx);
+	time_t fresh_since;
 };
 
 /*

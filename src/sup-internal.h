@@ -178,6 +178,8 @@ struct sup {
 	char *control_path;
 	char *dirs_file;
 	bool have_dirs;
+	char *fresh_file;             /* directories changed just before the walk (sup-plan.c) */
+	uint64_t fresh_dirs;          /* ... how many it lists */
 	uint64_t largest_file;        /* the walk's biggest file unit, in bytes */
 	uint64_t compressed_files;    /* ... file units that may go apart (compressed_already) */
 	uint64_t units_not_small;     /* ... units that are not small (small_unit) */

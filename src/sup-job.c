@@ -283,6 +283,11 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		job.files_from = s->dirs_file;
 		if (kind == JOB_DIRS_CREATE)
 			job.chmod = "Du+rwx";
+		/* Those changed just before the walk, their times to the nanosecond. */
+		if (kind == JOB_DIRS_FRESH) {
+			job.files_from = s->fresh_file;
+			job.exact_times = true;
+		}
 	}
 	rsync_job_argv(&job, &argv);
 	strvec_clear(&excludes);

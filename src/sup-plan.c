@@ -27,6 +27,14 @@
  */
 #define PLAN_SLICE_UNITS 256
 #define PLAN_SLICE_SECONDS 0.05
+/*
+ * A directory changed this many seconds before the walk, or later, is
+ * fresh: its copy may be made in the same second by the far side's clock
+ * (which may lag by a few seconds), and rsync -a, which compares a
+ * directory's time by the second, would then leave the copy's time as it
+ * is. The end of the transfer sets theirs exactly (rsync_settle).
+ */
+#define FRESH_DIR_SECONDS 10
 
 struct plan_unit {
 	enum unit_kind kind;
@@ -38,6 +46,9 @@ struct plan_unit {
 struct plan_ctx {
 	struct sup *s;
 	FILE *dirs;
+	FILE *fresh;                  /* the fresh directories' list, once there is one */
+	bool fresh_failed;
+	int fresh_errno;
 	uint64_t new_units;
 	struct plan_unit slice[PLAN_SLICE_UNITS];
 	size_t nslice;
@@ -92,6 +103,35 @@ plan_dir(const char *relpath, void *ctx)
 			strvec_push(&s->mkdirs, relpath);
 	}
 	return 0;
+}
+
+/* A fresh directory (see FRESH_DIR_SECONDS): listed for the end of the transfer. */
+static void
+plan_fresh_dir(const char *relpath, void *ctx)
+{
+	struct plan_ctx *pc = ctx;
+	struct sup *s = pc->s;
+	int fd;
+
+	if (pc->fresh_failed)
+		return;
+	if (pc->fresh == NULL) {
+		fd = open(s->fresh_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			  0600);
+		if (fd < 0 || (pc->fresh = fdopen(fd, "w")) == NULL) {
+			pc->fresh_errno = errno;
+			if (fd >= 0)
+				close(fd);
+			pc->fresh_failed = true;
+			return;
+		}
+	}
+	if (fwrite(relpath, 1, strlen(relpath) + 1, pc->fresh) != strlen(relpath) + 1) {
+		pc->fresh_errno = errno;
+		pc->fresh_failed = true;
+	}
+	else
+		s->fresh_dirs++;
 }
 
 static int
@@ -160,7 +200,7 @@ count_units(struct sup *s)
 int
 plan_transfer(struct sup *s)
 {
-	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL };
+	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL, plan_fresh_dir, 0 };
 	struct plan_ctx pc;
 	int fd, rc;
 
@@ -175,6 +215,8 @@ plan_transfer(struct sup *s)
 		return SYNC_ERR_SYSTEM;
 	}
 	cb.ctx = &pc;
+	cb.fresh_since = time(NULL) - FRESH_DIR_SECONDS;
+	s->fresh_dirs = 0;
 	pc.slice_started = now_monotonic();
 	rc = plan_walk(s->t.source, s->t.max_depth, &cb);
 	if (rc < 0) {
@@ -189,6 +231,16 @@ plan_transfer(struct sup *s)
 	} else if (plan_flush(&pc) < 0) {
 		rc = SYNC_ERR_STORE;
 		set_failure(s, "%s", store_errmsg(s->st));
+	}
+	if (pc.fresh && fclose(pc.fresh) != 0 && !pc.fresh_failed) {
+		pc.fresh_errno = errno;
+		pc.fresh_failed = true;
+	}
+	if (pc.fresh_failed) {
+		log_warn("cannot write '%s' (%s): the times of directories changed just before "
+			 "the transfer may differ within their second, as with rsync -a",
+			 s->fresh_file, strerror(pc.fresh_errno));
+		s->fresh_dirs = 0;
 	}
 	if (fclose(pc.dirs) != 0 && rc >= 0) {
 		set_failure(s, "cannot write '%s': %s", s->dirs_file, strerror(errno));

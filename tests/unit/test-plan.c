@@ -80,11 +80,46 @@ on_error(const char *rel, int errnum, void *ctx)
 	return 0;
 }
 
+static void
+on_fresh(const char *rel, void *ctx)
+{
+	strbuf_addf(ctx, "fresh %s\n", rel);
+}
+
+/* The directories under source changed at or after since, as the walk reports them. */
+static char *
+fresh(const char *source, int depth, time_t since)
+{
+	struct strbuf sb = STRBUF_INIT, fresh_dirs = STRBUF_INIT;
+	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb, on_fresh, since };
+	char *p = xasprintf("%s/%s", root, source);
+
+	/* Reported to the same context as the rest; only the fresh lines count here. */
+	CHECK_INT(plan_walk(p, depth, &cb), 0);
+	for (char *line = strtok(sb.buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (strncmp(line, "fresh ", 6) == 0)
+			strbuf_addf(&fresh_dirs, "%s\n", line + 6);
+	free(p);
+	strbuf_release(&sb);
+	return strbuf_detach(&fresh_dirs, NULL);
+}
+
+/* Set the time of a directory under root. */
+static void
+set_time(const char *rel, time_t when)
+{
+	char *p = xasprintf("%s/%s", root, rel);
+	struct timespec ts[2] = { { when, 0 }, { when, 0 } };
+
+	CHECK(utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW) == 0);
+	free(p);
+}
+
 static char *
 plan(const char *source, int depth)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb };
+	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb, NULL, 0 };
 	char *p = xasprintf("%s/%s", root, source);
 
 	CHECK_INT(plan_walk(p, depth, &cb), 0);
@@ -177,9 +212,39 @@ main(void)
 	free(got);
 	show_sizes = false;
 
+	/*
+	 * Fresh directories: above the cut and inside units alike, the source
+	 * itself included; files never; none unless asked.
+	 */
+	mkd("fr");
+	mkd("fr/old");
+	mkd("fr/old/new");
+	mkd("fr/new");
+	mkd("fr/new/old");
+	touch("fr/new/file");
+	set_time("fr/old", 1000000000);
+	set_time("fr/new/old", 1000000000);
+	set_time("fr", 1000000000);
+	got = fresh("fr", 1, time(NULL) - 10);
+	CHECK_STR(got, "fr/new\nfr/old/new\n");
+	free(got);
+	got = fresh("fr", 3, time(NULL) - 10);
+	CHECK_STR(got, "fr/new\nfr/old/new\n");
+	free(got);
+	set_time("fr", time(NULL));
+	got = fresh("fr", 0, time(NULL) - 10);
+	CHECK_STR(got, "fr\nfr/new\nfr/old/new\n");
+	free(got);
+	got = fresh("fr", 2, 0);
+	CHECK_STR(got, "fr\nfr/new\nfr/new/old\nfr/old\nfr/old/new\n");
+	free(got);
+	got = fresh("fr", 2, time(NULL) + 100);
+	CHECK_STR(got, "");
+	free(got);
+
 	{
 		struct strbuf sb = STRBUF_INIT;
-		struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb };
+		struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb, NULL, 0 };
 		char *p = xasprintf("%s/missing", root);
 
 		CHECK_INT(plan_walk(p, 2, &cb), SYNC_ERR_SYSTEM);
