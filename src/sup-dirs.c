@@ -20,7 +20,7 @@
 /*
  * The mkdir of the destination and the directories above the cut, one
  * shell function for the command of its own (create_remote_dirs) and for
- * the one before an rsync (mkdir_before). Its words (mkdir_args): how it
+ * the one before an rsync (mkdir_before). Its words (dirs_mkdir_args): how it
  * runs (s alone, b before an rsync), the destination, the source's own
  * directory there (only looked at), the directories to make.
  *
@@ -64,7 +64,7 @@ static const char mkdir_function[] =
  * can be said (in sh, not csh: a line break cannot be in quotes there).
  */
 static void
-mkdir_args(struct sup *s, char how, bool listed, struct strvec *words)
+dirs_mkdir_args(struct sup *s, char how, bool listed, struct strvec *words)
 {
 	bool own = s->have_dirs && !strchr(s->t.destination, '\n') && !strchr(s->source_rel, '\n');
 	size_t i;
@@ -88,7 +88,7 @@ mkdir_args(struct sup *s, char how, bool listed, struct strvec *words)
  * when it said nothing of some (no stat there).
  */
 static bool
-mkdir_attrs_differ(struct sup *s, const struct strvec *attrs)
+dirs_attrs_differ(struct sup *s, const struct strvec *attrs)
 {
 	struct strbuf local = STRBUF_INIT, want = STRBUF_INIT;
 	struct stat sb;
@@ -133,7 +133,7 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	strvec_push(&words, "-c");
 	strvec_push(&words, body.buf);
 	strvec_push(&words, "sh");
-	mkdir_args(s, 's', *dirs_done, &words);
+	dirs_mkdir_args(s, 's', *dirs_done, &words);
 	/* The names on stdin: a command line is any local user's to read. */
 	ssh_stdin_argv(&s->target, (const char *const *)words.v, &argv, &script);
 	rc = remote_capture(s, (const char *const *)argv.v, &script, &status, &out, &err);
@@ -176,7 +176,7 @@ create_remote_dirs(struct sup *s, bool *dirs_done)
 	 */
 	s->fresh = said == MKDIR_NEW || (said == MKDIR_OLD && s->lock.made);
 	/* Something to give its attributes to at the end (the rsync pass sees to all). */
-	if (changed || (said == MKDIR_OLD && *dirs_done && mkdir_attrs_differ(s, &attrs)))
+	if (changed || (said == MKDIR_OLD && *dirs_done && dirs_attrs_differ(s, &attrs)))
 		s->changed = true;
 	strvec_clear(&attrs);
 	if (rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
@@ -214,7 +214,7 @@ mkdir_before(struct sup *s, bool listed, struct strbuf *out)
 	struct strvec words = STRVEC_INIT;
 
 	strbuf_addf(out, "%s; scow_mkdirs ", mkdir_function);
-	mkdir_args(s, 'b', listed, &words);
+	dirs_mkdir_args(s, 'b', listed, &words);
 	sq_quote_argv(out, (const char *const *)words.v);
 	strvec_clear(&words);
 }
@@ -254,7 +254,7 @@ dirs_above_writable(const struct sup *s)
  * everything? Any local user reads it: only when it names nothing that
  * rsync's own operands do not show. That is so when no directory above
  * the cut is there but the source itself; or when that rsync names the
- * source whole (batch_is_everything, batch_implies_dirs) and so makes
+ * source whole (dirs_batch_is_everything, batch_implies_dirs) and so makes
  * every directory under it: then the mkdir names only the destination
  * and the source (start_worker sees that it does). Otherwise the mkdir of
  * its own (create_remote_dirs) costs a round trip and shows nothing. The
@@ -437,7 +437,7 @@ settle_dirs_command(struct sup *s, struct strbuf *out)
 }
 
 static int
-strcmp_indirect(const void *a, const void *b)
+dirs_strcmp_indirect(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
@@ -464,7 +464,7 @@ batch_implies_dirs(const struct sup *s, const struct worker *w)
 	implied = xcalloc(n, sizeof *implied);
 	for (i = 0; i < n; i++)
 		sorted[i] = s->mkdirs.v[i];
-	qsort(sorted, n, sizeof *sorted, strcmp_indirect);
+	qsort(sorted, n, sizeof *sorted, dirs_strcmp_indirect);
 	left = n;
 	for (k = 0; k < w->nunits && left > 0; k++) {
 		const char *path = w->units[k].unit.path, *slash;
@@ -476,7 +476,7 @@ batch_implies_dirs(const struct sup *s, const struct worker *w)
 			strbuf_reset(&prefix);
 			strbuf_add(&prefix, path, (size_t)(slash - path));
 			key = prefix.buf;
-			at = bsearch(&key, sorted, n, sizeof *sorted, strcmp_indirect);
+			at = bsearch(&key, sorted, n, sizeof *sorted, dirs_strcmp_indirect);
 			if (at && !implied[at - sorted]) {
 				implied[at - sorted] = true;
 				left--;
@@ -496,7 +496,7 @@ batch_implies_dirs(const struct sup *s, const struct worker *w)
  * walk of the source directory then sends the same.
  */
 static bool
-batch_is_everything(const struct sup *s, const struct worker *w)
+dirs_batch_is_everything(const struct sup *s, const struct worker *w)
 {
 	uint64_t c[5];
 
@@ -516,5 +516,5 @@ bool
 batch_names_source(struct sup *s, const struct worker *w)
 {
 	return s->have_dirs && s->mkdirs.nr > 0 && nothing_else_left(s, w) &&
-	       dirs_above_writable(s) && batch_is_everything(s, w);
+	       dirs_above_writable(s) && dirs_batch_is_everything(s, w);
 }

@@ -102,7 +102,7 @@ struct worker {
 	bool mkdir_created;           /* ... it created some */
 	int then_status;              /* ... how that went, -1 until said */
 	bool changed;                 /* rsync changed something on the far side */
-	bool small;                   /* its batch is of small files (see small_unit) */
+	bool small;                   /* its batch is of small files (see queue_small_unit) */
 	struct strvec recent_dirs;    /* directories of the last names rsync sent */
 	struct rsync_parser parser;
 	struct strbuf err_tail;       /* last bytes of stderr, for the reason */
@@ -122,7 +122,7 @@ struct worker {
 	uint64_t files_done;
 	uint64_t sent;                /* bytes rsync wrote to the connection */
 	bool dirty;                   /* progress changed since the last write */
-	struct strvec sent_tail;      /* the last files it counted (see count_file_sent) */
+	struct strvec sent_tail;      /* the last files it counted (see worker_count_file_sent) */
 	bool far_failed;              /* the far side's rsync said it failed at something */
 	struct strvec *sent_unsure;   /* borrowed from the supervisor */
 };
@@ -181,8 +181,8 @@ struct sup {
 	char *fresh_file;             /* directories changed just before the walk (sup-plan.c) */
 	uint64_t fresh_dirs;          /* ... how many it lists */
 	uint64_t largest_file;        /* the walk's biggest file unit, in bytes */
-	uint64_t compressed_files;    /* ... file units that may go apart (compressed_already) */
-	uint64_t units_not_small;     /* ... units that are not small (small_unit) */
+	uint64_t compressed_files;    /* ... file units that may go apart (sup-queue.c) */
+	uint64_t units_not_small;     /* ... units that are not small (queue_small_unit) */
 	struct strvec mkdirs;         /* the directories above the cut, while few */
 	size_t mkdirs_bytes;
 	bool mkdirs_overflow;         /* too many or too odd: the rsync pass makes them */
@@ -227,7 +227,7 @@ struct sup {
 	size_t napart, apart_alloc;
 	uint64_t apart_files, apart_bytes;
 	uint64_t batch_files;         /* an rsync's share of files ... */
-	uint64_t batch_bytes;         /* ... and bytes (see size_next_batch) */
+	uint64_t batch_bytes;         /* ... and bytes (see queue_size_next_batch) */
 	uint64_t left_files, left_bytes;  /* pending, not yet in a batch */
 	int64_t cursor;               /* highest unit id taken from the store */
 	bool store_drained;
@@ -247,7 +247,7 @@ struct sup {
 	bool problems_failed;         /* some could be read but not sent: the transfer failed */
 	uint64_t units_failed_other;  /* failed units not explained by files not sent */
 	struct strvec recheck;        /* units to send whatever their files' size and time */
-	struct strvec sent_unsure;    /* counted by runs cut off, sorted (see count_file_sent) */
+	struct strvec sent_unsure;    /* counted by runs cut off, sorted (sup-worker.c) */
 	bool stopped_on_request;      /* by terminate, not by some other signal */
 	double last_flush;
 	struct progress_line pline;

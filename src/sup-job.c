@@ -14,7 +14,7 @@
 #include "sup-internal.h"
 #include "util.h"
 
-/* A batch of this many bytes (see own_connection_pays), */
+/* A batch of this many bytes (see job_own_connection_pays), */
 #define OWN_CONNECTION_BYTES (32ULL << 20)
 #define OWN_CONNECTION_FILE (1ULL << 20)   /* ... of files this big on average */
 /*
@@ -25,7 +25,7 @@
 
 /* Is w's batch big files enough to pay for a connection of its own? */
 static bool
-own_connection_pays(struct sup *s, const struct worker *w)
+job_own_connection_pays(struct sup *s, const struct worker *w)
 {
 	uint64_t bytes = 0, files = 0;
 	size_t k;
@@ -46,7 +46,7 @@ own_connection_pays(struct sup *s, const struct worker *w)
  * while rsync, waiting for us to read its output, blocks too.
  */
 static int
-write_list(struct worker *w)
+job_write_list(struct worker *w)
 {
 	FILE *f;
 	size_t i;
@@ -71,7 +71,7 @@ write_list(struct worker *w)
 
 /* Write the rules that exclude paths (rsync_exclude_rules) to file. */
 static int
-write_excludes(const char *file, const char *const *paths)
+job_write_excludes(const char *file, const char *const *paths)
 {
 	struct strbuf rules = STRBUF_INIT;
 	int fd, rc = SYNC_OK, saved;
@@ -98,7 +98,7 @@ write_excludes(const char *file, const char *const *paths)
  * of their own (see next_batch).
  */
 static bool
-batch_compresses(struct sup *s, const struct worker *w)
+job_compresses(struct sup *s, const struct worker *w)
 {
 	const char *paths[8];
 	size_t k, n = 0;
@@ -127,7 +127,7 @@ batch_compresses(struct sup *s, const struct worker *w)
 
 /* The files of w's batch, by the walk's count. */
 static uint64_t
-batch_files_total(const struct worker *w)
+job_files_total(const struct worker *w)
 {
 	uint64_t n = 0;
 	size_t k;
@@ -139,7 +139,7 @@ batch_files_total(const struct worker *w)
 
 /* Is every unit of w's batch, and so every file in it, under PARTIAL_MIN_BYTES? */
 static bool
-batch_files_small(const struct worker *w)
+job_files_small(const struct worker *w)
 {
 	size_t k;
 
@@ -160,9 +160,9 @@ batch_files_small(const struct worker *w)
  * is sent again. Partial data from before is used where there is some.
  */
 static bool
-batch_keeps_partial(const struct sup *s, const struct worker *w)
+job_keeps_partial(const struct sup *s, const struct worker *w)
 {
-	return s->leftovers || !batch_files_small(w);
+	return s->leftovers || !job_files_small(w);
 }
 
 /*
@@ -181,7 +181,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	size_t i, k;
 	int rc;
 
-	if ((kind == JOB_UNIT || kind == JOB_CHECK) && write_list(w) < 0) {
+	if ((kind == JOB_UNIT || kind == JOB_CHECK) && job_write_list(w) < 0) {
 		set_failure(s, "cannot write '%s': %s", w->list_file, strerror(errno));
 		return SYNC_ERR_SYSTEM;
 	}
@@ -196,7 +196,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	if (excludes.nr) {
 		/* In a file: rsync's command line is any local user's to read. */
 		exclude_file = xasprintf("%s/exclude-%d", s->tmpdir, (int)(w - s->workers));
-		if (write_excludes(exclude_file, (const char *const *)excludes.v) < 0) {
+		if (job_write_excludes(exclude_file, (const char *const *)excludes.v) < 0) {
 			set_failure(s, "cannot write '%s': %s", exclude_file, strerror(errno));
 			strvec_clear(&excludes);
 			free(exclude_file);
@@ -217,17 +217,17 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	 * cost less than the handshake: 64 MiB over loopback took 0.56-0.61 s
 	 * through the master against 0.71-0.85 s over a connection of its own.
 	 */
-	if (kind == JOB_UNIT && s->near && s->active_workers > 1 && own_connection_pays(s, w))
+	if (kind == JOB_UNIT && s->near && s->active_workers > 1 && job_own_connection_pays(s, w))
 		job.rsh = s->rsh_own.buf;
 	if (kind == JOB_UNIT)
-		job.compress = batch_compresses(s, w);
+		job.compress = job_compresses(s, w);
 	for (k = 0; kind == JOB_UNIT && k < w->nunits && !job.ignore_times; k++)
 		for (i = 0; i < s->recheck.nr && !job.ignore_times; i++)
 			job.ignore_times = strcmp(s->recheck.v[i], w->units[k].unit.path) == 0;
 	job.host = s->t.address;
 	job.source_root = s->source_root;
 	job.remote_dir = s->t.destination;
-	job.partial_dir = kind == JOB_CHECK || (kind == JOB_UNIT && !batch_keeps_partial(s, w)) ?
+	job.partial_dir = kind == JOB_CHECK || (kind == JOB_UNIT && !job_keeps_partial(s, w)) ?
 			  NULL : PARTIAL_DIR;
 
 	job.bwlimit_kib = s->cfg->bwlimit_kib;
@@ -277,7 +277,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		job.files_from = w->list_file;
 		job.recursive = true;
 		job.dry_run = kind == JOB_CHECK;
-		job.whole_list = batch_files_total(w) <= WHOLE_LIST_FILES_MAX;
+		job.whole_list = job_files_total(w) <= WHOLE_LIST_FILES_MAX;
 	} else {
 		/* Directories only: create them writable first, exact at the end. */
 		job.files_from = s->dirs_file;

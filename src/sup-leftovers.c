@@ -22,12 +22,15 @@
  * what it holds stays recorded for a later try.
  */
 #define CLEANUP_WAIT 120
+
+/* What leftovers_marker_entry gathers, of one directory marker. */
 struct marker_scan {
 	const char *dir;              /* the marker's directory, relative */
 	const char *local_dir;        /* the same in the source */
 	const char *prefix;           /* only files at or below it, or NULL */
 	struct strvec *out;
 };
+
 /*
  * A unit is done: the rsync that completed it used up the partial data an
  * earlier attempt, or its pieces, left of the files it sent, so the
@@ -66,7 +69,7 @@ forget_leftovers(struct sup *s, const struct unit *u)
 }
 
 static int
-marker_entry(const char *name, const struct sftp_attrs *a, void *ctx)
+leftovers_marker_entry(const char *name, const struct sftp_attrs *a, void *ctx)
 {
 	struct marker_scan *ms = ctx;
 	struct stat sb;
@@ -92,8 +95,8 @@ marker_entry(const char *name, const struct sftp_attrs *a, void *ctx)
  * the per-file rules.
  */
 static void
-expand_marker(struct sftp *session, const char *dest, const char *source_root,
-	      const char *marker, const char *prefix, struct strvec *out)
+leftovers_expand_marker(struct sftp *session, const char *dest, const char *source_root,
+			const char *marker, const char *prefix, struct strvec *out)
 {
 	char *dir = xstrndup(marker, strlen(marker) - 1);
 	char *remote = *dir ? xasprintf("%s/%s/%s", dest, dir, PARTIAL_DIR) :
@@ -104,7 +107,7 @@ expand_marker(struct sftp *session, const char *dest, const char *source_root,
 	struct stat sb;
 
 	if (lstat(local_partial, &sb) < 0)
-		sftp_list(session, remote, marker_entry, &ms);
+		sftp_list(session, remote, leftovers_marker_entry, &ms);
 	free(dir);
 	free(remote);
 	free(local);
@@ -113,7 +116,7 @@ expand_marker(struct sftp *session, const char *dest, const char *source_root,
 
 /* CLEANUP_WAIT, or less for the tests (SCOW_SYNC_TEST_CLEANUP_WAIT). */
 static int
-cleanup_wait(void)
+leftovers_wait(void)
 {
 	const char *env = getenv("SCOW_SYNC_TEST_CLEANUP_WAIT");
 	unsigned long long v;
@@ -161,10 +164,11 @@ clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
 		strvec_clear(&done);
 		return rc;
 	}
-	sftp_set_deadline(*session, cleanup_wait());
+	sftp_set_deadline(*session, leftovers_wait());
 	for (i = 0; i < done.nr; i++) {
 		if (done.v[i][strlen(done.v[i]) - 1] == '/')
-			expand_marker(*session, dest, source_root, done.v[i], prefix, &files);
+			leftovers_expand_marker(*session, dest, source_root, done.v[i], prefix,
+						&files);
 		else
 			strvec_push(&files, done.v[i]);
 	}
@@ -199,7 +203,7 @@ clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
 
 /* Forget the leftovers of a transfer at or below prefix (all: NULL) without removing them. */
 static void
-forget_leftovers_below(struct store *st, int64_t id, const char *prefix)
+leftovers_forget_below(struct store *st, int64_t id, const char *prefix)
 {
 	struct strvec left = STRVEC_INIT;
 	size_t i;
@@ -259,7 +263,7 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 		if (rc == SYNC_ERR_EXISTS) {
 			log_warn("the destination is being written by %s: the partial data of "
 				 "transfer %lld there is left to it", msg, (long long)t->id);
-			forget_leftovers_below(st, t->id, prefix);
+			leftovers_forget_below(st, t->id, prefix);
 			rc = SYNC_OK;
 			goto out;
 		}
@@ -271,7 +275,7 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 		/* Gone, and the partial data in it: nothing is left to remove. */
 		if (lock.absent) {
 			log_info("the destination is gone from the far side: nothing to clean");
-			forget_leftovers_below(st, t->id, prefix);
+			leftovers_forget_below(st, t->id, prefix);
 			goto out;
 		}
 	}

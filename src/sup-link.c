@@ -36,7 +36,7 @@
  * kept connection. NULL when there is none; the caller frees.
  */
 static char *
-user_socket_dir(const struct supervisor_config *cfg, bool say)
+link_socket_dir(const struct supervisor_config *cfg, bool say)
 {
 	char why[1024];
 	char *dir = ssh_socket_dir(cfg->state_dir, why, sizeof why);
@@ -57,7 +57,7 @@ master_start(struct sup *s)
 	struct ssh_master *early = s->cfg->early;
 	char err[512];
 	/* Asked here, so that the log says why even of an early connection's. */
-	char *dir = s->cfg->keep_connection > 0 ? user_socket_dir(s->cfg, true) : NULL;
+	char *dir = s->cfg->keep_connection > 0 ? link_socket_dir(s->cfg, true) : NULL;
 
 	if (ssh_prepare_known_hosts(s->target.known_hosts, err, sizeof err) < 0)
 		log_warn("%s", err);
@@ -211,7 +211,7 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 	/* Quietly: the supervisor says it when the directory is missing. */
 	ssh_prepare_known_hosts(target.known_hosts, err, errlen);
 	/* Quietly too: the supervisor logs why it is not the usual one. */
-	dir = user_socket_dir(cfg, false);
+	dir = link_socket_dir(cfg, false);
 	if (ssh_master_take_kept(m, &target, dir, cfg->keep_connection) == 0) {
 		free(dir);
 		free((char *)target.known_hosts);

@@ -35,7 +35,7 @@ tag_process_alive(const char *tag)
 
 /* What the lock file says of its holder: this transfer, node and process. */
 static char *
-far_lock_tag(const struct sup *s)
+lock_tag(const struct sup *s)
 {
 	return xasprintf("transfer %lld on node %s (process %ld)", (long long)s->t.id,
 			 proc_node_self()->host, (long)getpid());
@@ -55,7 +55,7 @@ ask_far_lock(struct sup *s)
 
 	if (strchr(s->t.destination, '\n') || strchr(s->source_rel, '\n'))
 		return;
-	tag = far_lock_tag(s);
+	tag = lock_tag(s);
 	s->lock_asked = far_lock_begin(&s->lock, &s->target, s->t.destination, s->source_rel,
 				       tag, msg, sizeof msg) == SYNC_OK;
 	free(tag);
@@ -81,7 +81,7 @@ take_far_lock(struct sup *s, bool again)
 		log_warn("the destination is not locked on the far side: its name holds a newline");
 		return SYNC_OK;
 	}
-	tag = far_lock_tag(s);
+	tag = lock_tag(s);
 	mine = xasprintf("transfer %lld on node %s (", (long long)s->t.id,
 			 proc_node_self()->host);
 	for (;;) {

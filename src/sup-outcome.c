@@ -67,7 +67,7 @@ add_problem(struct sup *s, const char *rel, const char *cause, bool vanished)
  * did not send are recorded. Returns how many.
  */
 static size_t
-take_problems(struct sup *s, struct worker *w, const struct unit *u)
+outcome_take_problems(struct sup *s, struct worker *w, const struct unit *u)
 {
 	size_t root = strlen(s->source_root), k, n = 0;
 
@@ -92,7 +92,7 @@ take_problems(struct sup *s, struct worker *w, const struct unit *u)
  * the first of them by name.
  */
 static void
-problems_text(const struct sup *s, struct strbuf *out)
+outcome_problems_text(const struct sup *s, struct strbuf *out)
 {
 	struct strbuf esc = STRBUF_INIT;
 	size_t k;
@@ -117,7 +117,7 @@ problems_text(const struct sup *s, struct strbuf *out)
  * the run that sends one again does not count it twice.
  */
 static void
-remember_sent(struct sup *s, struct worker *w)
+outcome_remember_sent(struct sup *s, struct worker *w)
 {
 	size_t k, at;
 	char *added;
@@ -144,8 +144,8 @@ remember_sent(struct sup *s, struct worker *w)
  * queue. what: the batch, for messages; reason: the last line rsync said.
  */
 static void
-apply_verdict(struct sup *s, struct worker *w, size_t i, enum unit_verdict v,
-	      const struct batch_end *e, const char *what, const char *reason)
+outcome_apply_verdict(struct sup *s, struct worker *w, size_t i, enum unit_verdict v,
+		      const struct batch_end *e, const char *what, const char *reason)
 {
 	struct batch_unit *b = &w->units[i];
 	struct unit *u = &b->unit;
@@ -181,7 +181,7 @@ apply_verdict(struct sup *s, struct worker *w, size_t i, enum unit_verdict v,
 		break;
 	case VERDICT_DONE:
 		/* Files that vanished while it ran (24): said by name. */
-		take_problems(s, w, u);
+		outcome_take_problems(s, w, u);
 		store_unit_set_done(s->st, u->id, u->attempts + 1, u->bytes_sent, u->files_sent);
 		/* Not after vanished files (24): one may be back, unsent. */
 		if (e->code == 0)
@@ -232,7 +232,7 @@ apply_verdict(struct sup *s, struct worker *w, size_t i, enum unit_verdict v,
 				spawn_status_text(w->job->status[0]), exit_text,
 				*reason ? ": " : "", reason);
 		/* Some of its files could not be read: named one by one. */
-		if (!(e->code == 23 && !e->disk_full && take_problems(s, w, u) > 0))
+		if (!(e->code == 23 && !e->disk_full && outcome_take_problems(s, w, u) > 0))
 			s->units_failed_other++;
 		u->attempts++;
 		store_unit_set_state(s->st, u->id, UNIT_FAILED, u->attempts, msg);
@@ -304,7 +304,7 @@ finish_batch(struct sup *s, struct worker *w)
 			return;
 		}
 	}
-	/* The last files of a run cut off may not have arrived: see remember_sent. */
+	/* The last files of a run cut off may not have arrived: see outcome_remember_sent. */
 	counted = batch_end_counted(&e);
 	if (counted) {
 		s->bytes_done += w->bytes_done;
@@ -333,7 +333,7 @@ finish_batch(struct sup *s, struct worker *w)
 	strvec_clear(&w->recent_dirs);
 	in_tx = store_begin(s->st) == SYNC_OK;
 	if (!ok && counted)
-		remember_sent(s, w);
+		outcome_remember_sent(s, w);
 	strvec_clear(&w->sent_tail);
 	for (i = 0; i < w->nunits; i++) {
 		struct batch_unit *b = &w->units[i];
@@ -349,8 +349,8 @@ finish_batch(struct sup *s, struct worker *w)
 			if ((!ok || b->changed) && (b->files_done > 0 || b->bytes_done > 0))
 				store_unit_set_sent(s->st, u->id, u->bytes_sent, u->files_sent);
 		}
-		apply_verdict(s, w, i, unit_verdict(&e, &ue, s->cfg->max_attempts), &e, what.buf,
-			      reason.buf);
+		outcome_apply_verdict(s, w, i, unit_verdict(&e, &ue, s->cfg->max_attempts), &e,
+				      what.buf, reason.buf);
 	}
 	/*
 	 * With the units done, what they sent: killed before the next write
@@ -477,7 +477,7 @@ fail_batch(struct sup *s, struct worker *w)
 
 /* Was every unit of the transfer stopped on request? */
 static bool
-all_excluded(struct sup *s)
+outcome_all_excluded(struct sup *s)
 {
 	uint64_t c[5];
 
@@ -509,7 +509,7 @@ final_state(struct sup *s, char **reason)
 		/* Every failed unit failed by files it could not read: those are the reason. */
 		struct strbuf sb = STRBUF_INIT;
 
-		problems_text(s, &sb);
+		outcome_problems_text(s, &sb);
 		*reason = strbuf_detach(&sb, NULL);
 		return TRANSFER_FAILED;
 	}
@@ -522,7 +522,7 @@ final_state(struct sup *s, char **reason)
 				    (unsigned long long)(s->units_failed - 1));
 		if (s->problems_total) {
 			strbuf_addstr(&sb, "; ");
-			problems_text(s, &sb);
+			outcome_problems_text(s, &sb);
 		}
 		*reason = strbuf_detach(&sb, NULL);
 		return TRANSFER_FAILED;
@@ -532,7 +532,7 @@ final_state(struct sup *s, char **reason)
 				    (unsigned long long)s->walk_errors, s->walk_error_first);
 		return TRANSFER_FAILED;
 	}
-	if (all_excluded(s)) {
+	if (outcome_all_excluded(s)) {
 		*reason = xstrdup("every part of it was stopped on request");
 		return TRANSFER_TERMINATED;
 	}
@@ -540,7 +540,7 @@ final_state(struct sup *s, char **reason)
 	if (s->problems_total) {
 		struct strbuf sb = STRBUF_INIT;
 
-		problems_text(s, &sb);
+		outcome_problems_text(s, &sb);
 		*reason = strbuf_detach(&sb, NULL);
 	}
 	return TRANSFER_DONE;

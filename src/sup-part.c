@@ -13,9 +13,10 @@ struct part_stop {
 	uint64_t running;      /* units at or below it that are running */
 	uint64_t excluded;     /* units newly excluded */
 };
+
 /* Is the unit with this id in the batch of w's running rsync? */
 static bool
-worker_has_unit(const struct worker *w, int64_t unit_id)
+part_worker_has_unit(const struct worker *w, int64_t unit_id)
 {
 	size_t k;
 
@@ -34,7 +35,7 @@ worker_has_unit(const struct worker *w, int64_t unit_id)
  * out (p_listed: it already does). Running units are the caller's to stop.
  */
 static int
-stop_part_in_store(struct store *st, const struct transfer *t, const char *p, bool p_listed,
+part_stop_in_store(struct store *st, const struct transfer *t, const char *p, bool p_listed,
 		   struct part_stop *out)
 {
 	struct strbuf prefix = STRBUF_INIT;
@@ -95,7 +96,7 @@ part_stop_text(enum exclusion_state r)
 
 /* Is partial data at or below p (or a directory marker) still recorded? */
 static bool
-leftovers_within(struct sup *s, const char *p)
+part_leftovers_within(struct sup *s, const char *p)
 {
 	struct strvec rows = STRVEC_INIT;
 	bool any = false;
@@ -116,7 +117,7 @@ leftovers_within(struct sup *s, const char *p)
  * side is removed. The rest of the transfer goes on.
  */
 static void
-apply_exclusion(struct sup *s, const struct exclusion *ex)
+part_apply(struct sup *s, const struct exclusion *ex)
 {
 	struct strbuf esc = STRBUF_INIT;
 	const char *p = ex->path;
@@ -129,7 +130,7 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 	escape_untrusted(&esc, p, strlen(p));
 	for (k = 0; k < s->excludes.nr; k++)
 		listed |= strcmp(s->excludes.v[k], p) == 0;
-	if (stop_part_in_store(s->st, &s->t, p, listed, &ps) < 0) {
+	if (part_stop_in_store(s->st, &s->t, p, listed, &ps) < 0) {
 		log_warn("cannot exclude '%s': %s", esc.buf, store_errmsg(s->st));
 		strbuf_release(&esc);
 		return;
@@ -140,7 +141,7 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 		for (i = 0; i < s->nworkers; i++) {
 			struct worker *w = &s->workers[i];
 
-			if (worker_has_unit(w, ps.holder_id) && !w->job->stopped) {
+			if (part_worker_has_unit(w, ps.holder_id) && !w->job->stopped) {
 				pool_stop_job(&s->pool, i, SIGTERM);
 				victims = true;
 			}
@@ -194,7 +195,7 @@ apply_exclusion(struct sup *s, const struct exclusion *ex)
 		pool_settle_stopped(&s->pool);
 	/* Its partial data goes (also when stopped before, if that cleanup failed). */
 	if ((ps.result == EXCLUSION_APPLIED || ps.result == EXCLUSION_ALREADY) &&
-	    leftovers_within(s, p) &&
+	    part_leftovers_within(s, p) &&
 	    s->transport->clean(s, p) < 0)
 		ps.result = EXCLUSION_UNCLEAN;
 	store_exclusion_set_state(s->st, ex->id, ps.result);
@@ -217,7 +218,7 @@ apply_exclusions(struct sup *s)
 	for (i = 0; i < n; i++) {
 		/* The whole transfer stops by signal; its request is read at the end. */
 		if (strcmp(xs[i].path, s->source_rel) != 0)
-			apply_exclusion(s, &xs[i]);
+			part_apply(s, &xs[i]);
 		exclusion_release(&xs[i]);
 	}
 	free(xs);
@@ -245,7 +246,7 @@ supervisor_stop_part(struct store *st, const struct transfer *t,
 		}
 		free(xs);
 	}
-	if ((rc = stop_part_in_store(st, t, rel, listed, &ps)) < 0 ||
+	if ((rc = part_stop_in_store(st, t, rel, listed, &ps)) < 0 ||
 	    (rc = store_exclusion_set_state(st, exclusion_id, ps.result)) < 0)
 		return rc;
 	*result = ps.result;

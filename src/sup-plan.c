@@ -177,7 +177,7 @@ plan_error(const char *relpath, int errnum, void *ctx)
 
 /* Read how many units there are to do, and how many are done already. */
 static int
-count_units(struct sup *s)
+plan_count_units(struct sup *s)
 {
 	struct transfer_sizes sz;
 	int rc;
@@ -255,7 +255,7 @@ plan_transfer(struct sup *s)
 		}
 		s->t.planned = true;
 	}
-	if ((rc = count_units(s)) < 0)
+	if ((rc = plan_count_units(s)) < 0)
 		return rc;
 	log_info("planned %llu units (%llu new), %llu done before",
 		 (unsigned long long)s->units_total, (unsigned long long)pc.new_units,

@@ -20,7 +20,7 @@ volatile sig_atomic_t got_exclusion;   /* terminate recorded a part to stop */
 static int wake_pipe[2] = { -1, -1 };
 
 static void
-on_signal(int sig)
+sup_on_signal(int sig)
 {
 	int saved = errno;
 
@@ -47,7 +47,7 @@ install_signals(void)
 	set_nonblock(wake_pipe[0]);
 	set_nonblock(wake_pipe[1]);
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
+	sa.sa_handler = sup_on_signal;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGCHLD, &sa, NULL);
@@ -171,7 +171,7 @@ sup_job_killed(void *ctx, int slot, struct pool_job *job)
  * then not kept for the next transfer (stop_master).
  */
 static void
-end_stalled_pieces(struct sup *s)
+sup_end_stalled_pieces(struct sup *s)
 {
 	double now = now_monotonic();
 	int i;
@@ -211,7 +211,7 @@ sup_turn(void *ctx, struct pool *p)
 			log_info("stopping on signal %d", (int)got_stop_signal);
 		pool_stop(p);
 	}
-	end_stalled_pieces(s);
+	sup_end_stalled_pieces(s);
 	if (got_exclusion && s->pass == JOB_UNIT && !p->stopping)
 		apply_exclusions(s);
 	/* The rsync that makes the directories could not: the mkdir of its own first. */

@@ -38,7 +38,7 @@ queue_retry(struct sup *s, struct unit *u, double delay, bool alone)
 	/* A unit that ran once goes whole: rsync continues from what arrived. */
 	s->retries[s->nretries].whole = true;
 	s->nretries++;
-	/* It is left to do again (see take_from_left). */
+	/* It is left to do again (see queue_take_from_left). */
 	s->left_files += unit_files(u);
 	s->left_bytes += u->size.bytes;
 	memset(u, 0, sizeof *u);
@@ -75,7 +75,7 @@ requeue_unit(struct sup *s, struct unit *u, bool run_again)
  * files that vanished while it ran.
  */
 static bool
-unit_vanished(struct sup *s, struct unit *u)
+queue_unit_vanished(struct sup *s, struct unit *u)
 {
 	struct strbuf path = STRBUF_INIT, esc = STRBUF_INIT;
 	struct stat sb;
@@ -100,7 +100,7 @@ unit_vanished(struct sup *s, struct unit *u)
 
 /* Read the next pending units from the store once those read are taken. */
 static int
-refill_from_store(struct sup *s)
+queue_refill(struct sup *s)
 {
 	if (s->batch_pos < s->batch_n || s->store_drained)
 		return SYNC_OK;
@@ -133,7 +133,7 @@ nothing_else_left(struct sup *s, const struct worker *self)
 	for (i = 0; i < s->nworkers; i++)
 		if (&s->workers[i] != self && s->workers[i].job->busy)
 			return false;
-	return refill_from_store(s) == SYNC_OK && s->batch_pos == s->batch_n && s->store_drained;
+	return queue_refill(s) == SYNC_OK && s->batch_pos == s->batch_n && s->store_drained;
 }
 
 /*
@@ -141,7 +141,7 @@ nothing_else_left(struct sup *s, const struct worker *self)
  * retry, then the store's order. *alone: it must run in an rsync of its own.
  */
 static bool
-next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
+queue_next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
 {
 	double now = now_monotonic();
 	size_t i;
@@ -167,7 +167,7 @@ next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
 			return true;
 		}
 	}
-	if (refill_from_store(s) < 0)
+	if (queue_refill(s) < 0)
 		return false;
 	if (s->batch_pos < s->batch_n) {
 		*out = s->batch[s->batch_pos];
@@ -180,7 +180,7 @@ next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
 
 /* A worker's share of what is left, within [min, max]. */
 static uint64_t
-share_of(uint64_t left, int workers, uint64_t min, uint64_t max)
+queue_share_of(uint64_t left, int workers, uint64_t min, uint64_t max)
 {
 	uint64_t v = left / (uint64_t)workers;
 
@@ -198,13 +198,13 @@ share_of(uint64_t left, int workers, uint64_t min, uint64_t max)
  * them started again), and the last batches, small, end close together.
  */
 static void
-size_next_batch(struct sup *s, bool small)
+queue_size_next_batch(struct sup *s, bool small)
 {
-	/* Batches of small files run fewer at once (see small_unit). */
+	/* Batches of small files run fewer at once (see queue_small_unit). */
 	int workers = small && s->small_cap < s->active_workers ? s->small_cap : s->active_workers;
 
-	s->batch_files = share_of(s->left_files, workers, BATCH_FILES_MIN, BATCH_FILES_MAX);
-	s->batch_bytes = share_of(s->left_bytes, workers, BATCH_BYTES_MIN, BATCH_BYTES_MAX);
+	s->batch_files = queue_share_of(s->left_files, workers, BATCH_FILES_MIN, BATCH_FILES_MAX);
+	s->batch_bytes = queue_share_of(s->left_bytes, workers, BATCH_BYTES_MIN, BATCH_BYTES_MAX);
 }
 
 /* Start the sizing of batches from what is pending now. */
@@ -217,14 +217,14 @@ choose_batch_size(struct sup *s)
 		pending.files = pending.bytes = 0;
 	s->left_files = pending.files;
 	s->left_bytes = pending.bytes;
-	size_next_batch(s, false);
+	queue_size_next_batch(s, false);
 	log_debug("first batches of up to %llu files or %llu bytes",
 		  (unsigned long long)s->batch_files, (unsigned long long)s->batch_bytes);
 }
 
 /*
  * What is left, after a part was stopped: what the store has pending, but
- * the big compressed files gathered aside (taken already, see take_apart).
+ * the big compressed files gathered aside (taken already, see queue_take_apart).
  */
 void
 recount_left(struct sup *s)
@@ -239,7 +239,7 @@ recount_left(struct sup *s)
 
 /* Count a unit taken into a batch off what is left. */
 static void
-take_from_left(struct sup *s, const struct unit *u)
+queue_take_from_left(struct sup *s, const struct unit *u)
 {
 	uint64_t files = unit_files(u);
 
@@ -254,7 +254,7 @@ take_from_left(struct sup *s, const struct unit *u)
  * only weighs in the batch's sample as data that does not compress.
  */
 static bool
-compressed_already(const struct sup *s, const struct unit *u)
+queue_compressed_already(const struct sup *s, const struct unit *u)
 {
 	return !s->near && s->cfg->compress == COMPRESS_AUTO && u->kind == UNIT_FILE &&
 	       u->size.bytes >= COMPRESS_APART_MIN && compress_suffix_skipped(u->path);
@@ -265,14 +265,14 @@ compressed_already(const struct sup *s, const struct unit *u)
  * link's: more batches of them at once than half the CPUs take turns.
  */
 static bool
-small_unit(const struct unit *u)
+queue_small_unit(const struct unit *u)
 {
 	return u->size.bytes / unit_files(u) < SMALL_FILE_BYTES;
 }
 
 /* How many workers are running a batch of small files? */
 static int
-busy_small(const struct sup *s)
+queue_busy_small(const struct sup *s)
 {
 	int i, n = 0;
 
@@ -286,7 +286,7 @@ busy_small(const struct sup *s)
 
 /* Has the batch of compressed files gathered aside its share? */
 static bool
-apart_full(const struct sup *s)
+queue_apart_full(const struct sup *s)
 {
 	return s->napart >= BATCH_UNITS_MAX || s->apart_files >= s->batch_files ||
 	       s->apart_bytes >= s->batch_bytes;
@@ -294,7 +294,7 @@ apart_full(const struct sup *s)
 
 /* Make the batch gathered aside w's batch. */
 static bool
-take_apart(struct sup *s, struct worker *w)
+queue_take_apart(struct sup *s, struct worker *w)
 {
 	size_t k;
 
@@ -325,26 +325,26 @@ next_batch(struct sup *s, struct worker *w)
 
 	w->nunits = 0;
 	w->small = false;
-	if (s->napart > 0 && apart_full(s))
-		return take_apart(s, w);
+	if (s->napart > 0 && queue_apart_full(s))
+		return queue_take_apart(s, w);
 	while (w->nunits < BATCH_UNITS_MAX) {
 		struct batch_unit *b;
 
-		if (!next_unit(s, &u, &alone, &whole))
+		if (!queue_next_unit(s, &u, &alone, &whole))
 			break;
-		if (unit_vanished(s, &u)) {
-			take_from_left(s, &u);
+		if (queue_unit_vanished(s, &u)) {
+			queue_take_from_left(s, &u);
 			continue;
 		}
 		reclaim_pieces(s, &u);
 		pieces = !whole && split_candidate(s, &u);
-		if (!alone && !pieces && compressed_already(s, &u)) {
+		if (!alone && !pieces && queue_compressed_already(s, &u)) {
 			ALLOC_GROW(s->apart, s->napart, s->apart_alloc);
 			s->apart[s->napart++] = u;
 			s->apart_files += unit_files(&u);
 			s->apart_bytes += u.size.bytes;
-			take_from_left(s, &u);
-			if (apart_full(s)) {
+			queue_take_from_left(s, &u);
+			if (queue_apart_full(s)) {
 				exhausted = false;
 				break;
 			}
@@ -352,8 +352,8 @@ next_batch(struct sup *s, struct worker *w)
 		}
 		if ((w->nunits > 0 && (alone || pieces || files + unit_files(&u) > s->batch_files ||
 				       bytes + u.size.bytes > s->batch_bytes)) ||
-		    (w->nunits == 0 && !pieces && small_unit(&u) &&
-		     busy_small(s) >= s->small_cap)) {
+		    (w->nunits == 0 && !pieces && queue_small_unit(&u) &&
+		     queue_busy_small(s) >= s->small_cap)) {
 			s->held.unit = u;
 			s->held.alone = alone;
 			s->held.whole = whole;
@@ -361,25 +361,25 @@ next_batch(struct sup *s, struct worker *w)
 			exhausted = false;
 			break;
 		}
-		/* Far, the batch's size follows from what is left (see size_next_batch). */
+		/* Far, the batch's size follows from what is left (see queue_size_next_batch). */
 		if (w->nunits == 0 && !s->near)
-			size_next_batch(s, small_unit(&u));
+			queue_size_next_batch(s, queue_small_unit(&u));
 		if (pieces) {
 			/* It moves in pieces, on this worker and the next free ones. */
-			take_from_left(s, &u);
+			queue_take_from_left(s, &u);
 			begin_split(s, &u);
 			return false;
 		}
 		/* The batch counts against the small-file cap as its first unit says. */
 		if (w->nunits == 0)
-			w->small = small_unit(&u);
+			w->small = queue_small_unit(&u);
 		ALLOC_GROW(w->units, w->nunits, w->units_alloc);
 		b = &w->units[w->nunits++];
 		memset(b, 0, sizeof *b);
 		b->unit = u;
 		files += unit_files(&u);
 		bytes += u.size.bytes;
-		take_from_left(s, &b->unit);
+		queue_take_from_left(s, &b->unit);
 		/*
 		 * Full: the next unit could not come too. With its bytes at the
 		 * limit, an empty one still can (an empty file or directory,
@@ -392,8 +392,8 @@ next_batch(struct sup *s, struct worker *w)
 		}
 	}
 	/* Nothing else due, or the batch aside is full: it goes now. */
-	if (w->nunits == 0 && s->napart > 0 && (exhausted || apart_full(s)))
-		return take_apart(s, w);
+	if (w->nunits == 0 && s->napart > 0 && (exhausted || queue_apart_full(s)))
+		return queue_take_apart(s, w);
 	return w->nunits > 0;
 }
 
@@ -451,7 +451,7 @@ may_split(const struct sup *s, const struct unit *u)
 
 /*
  * Would one rsync take everything that is pending (see next_batch and
- * size_next_batch; in doubt, no)? Then a dry run first only doubles the
+ * queue_size_next_batch; in doubt, no)? Then a dry run first only doubles the
  * walk on both sides that rsync does anyway.
  */
 bool
@@ -473,7 +473,8 @@ one_rsync_takes_all(struct sup *s)
 		workers = s->small_cap;
 	/* An empty unit counts as a file in a batch (unit_files). */
 	return units > 0 && units <= BATCH_UNITS_MAX &&
-	       share_of(pending.files + units, workers, BATCH_FILES_MIN, BATCH_FILES_MAX) >=
-		       pending.files + units &&
-	       share_of(pending.bytes, workers, BATCH_BYTES_MIN, BATCH_BYTES_MAX) >= pending.bytes;
+	       queue_share_of(pending.files + units, workers, BATCH_FILES_MIN,
+			      BATCH_FILES_MAX) >= pending.files + units &&
+	       queue_share_of(pending.bytes, workers, BATCH_BYTES_MIN, BATCH_BYTES_MAX) >=
+		       pending.bytes;
 }

@@ -89,7 +89,7 @@ pieces_row_within(const char *row, int64_t transfer_id, const char *prefix)
  * ends it at once. SYNC_ERR_TIMEOUT when it was ended.
  */
 static int
-run_remote_input(struct sup *s, const char *cmd, const struct strbuf *input, int *status)
+split_run_remote_input(struct sup *s, const char *cmd, const struct strbuf *input, int *status)
 {
 	struct spawn_limits lim = {
 		.idle_ms = (int)s->cfg->io_timeout * 1000, .stop = &got_stop_signal,
@@ -113,7 +113,7 @@ run_remote_input(struct sup *s, const char *cmd, const struct strbuf *input, int
  * own partial data would be. True when no pieces' file is left.
  */
 static bool
-give_back_pieces(struct sup *s, const struct unit *u)
+split_give_back_pieces(struct sup *s, const struct unit *u)
 {
 	struct strbuf header = STRBUF_INIT, cmd = STRBUF_INIT, row = STRBUF_INIT;
 	int status;
@@ -121,7 +121,7 @@ give_back_pieces(struct sup *s, const struct unit *u)
 
 	piece_paths(s, u->path, &header, NULL);
 	piece_give_back_command(s->pieces_suffix.buf, &cmd);
-	ok = run_remote_input(s, cmd.buf, &header, &status) == SYNC_OK && WIFEXITED(status) &&
+	ok = split_run_remote_input(s, cmd.buf, &header, &status) == SYNC_OK && WIFEXITED(status) &&
 	     WEXITSTATUS(status) == 0;
 	if (ok) {
 		pieces_row(s, u->path, &row);
@@ -148,7 +148,7 @@ reclaim_pieces(struct sup *s, const struct unit *u)
 		return;
 	pieces_row(s, u->path, &row);
 	if (store_leftover_exists(s->st, s->t.id, row.buf, &left) == SYNC_OK && left)
-		give_back_pieces(s, u);
+		split_give_back_pieces(s, u);
 	strbuf_release(&row);
 }
 
@@ -434,7 +434,7 @@ split_bytes(struct sup *s)
 
 /* Is the file still as it was when first read (the same inode, size and times)? */
 static bool
-same_file_state(const struct stat *a, const struct stat *b)
+split_same_file_state(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
 	       same_change_times(a, b);
@@ -456,7 +456,7 @@ pieces_file_matches(struct sup *s)
 
 	piece_paths(s, sp->unit.path, &header, NULL);
 	piece_check_command(s->pieces_suffix.buf, sp->size, sp->sums, sp->npieces, &cmd);
-	rc = run_remote_input(s, cmd.buf, &header, &status);
+	rc = split_run_remote_input(s, cmd.buf, &header, &status);
 	ok = rc == SYNC_OK && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (!ok && !got_stop_signal) {
 		escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));
@@ -485,7 +485,7 @@ pieces_file_matches(struct sup *s)
  * cut theirs.
  */
 static bool
-settle_split(struct sup *s)
+split_settle(struct sup *s)
 {
 	struct split *sp = &s->split;
 	struct strbuf file = STRBUF_INIT, local = STRBUF_INIT, row = STRBUF_INIT;
@@ -503,7 +503,7 @@ settle_split(struct sup *s)
 	 * all there.
 	 */
 	if (!sp->source_st_ok || lstat(local.buf, &sb) < 0 ||
-	    !same_file_state(&sb, &sp->source_st) || (uint64_t)sb.st_size != sp->size) {
+	    !split_same_file_state(&sb, &sp->source_st) || (uint64_t)sb.st_size != sp->size) {
 		struct strbuf esc = STRBUF_INIT;
 
 		escape_untrusted(&esc, sp->unit.path, strlen(sp->unit.path));
@@ -532,7 +532,7 @@ settle_split(struct sup *s)
 	in_tx = store_begin(s->st) == SYNC_OK;
 	if (store_unit_set_done(s->st, sp->unit.id, sp->unit.attempts + 1, sp->size, 1) < 0)
 		log_warn("cannot record a done unit: %s", store_errmsg(s->st));
-	/* Not again when an rsync cut off had counted it (see count_file_sent). */
+	/* Not again when an rsync cut off had counted it (see worker_count_file_sent). */
 	if (!sorted_find(&s->sent_unsure, sp->unit.path, &at)) {
 		s->bytes_done += sp->size;
 		s->files_done++;
@@ -562,7 +562,7 @@ out:
  * missing or differs, and puts the file under its name.
  */
 static void
-end_split(struct sup *s)
+split_end(struct sup *s)
 {
 	struct split *sp = &s->split;
 	struct strbuf esc = STRBUF_INIT;
@@ -575,7 +575,7 @@ end_split(struct sup *s)
 		unit_release(&sp->unit);
 	} else if (got_stop_signal || s->aborting) {
 		requeue_unit(s, &sp->unit, false);
-	} else if (sp->verified == sp->npieces && settle_split(s)) {
+	} else if (sp->verified == sp->npieces && split_settle(s)) {
 		log_info("done '%s': 1 files, %llu bytes, in %d pieces in %.1f s, each checked "
 			 "by its SHA-1", esc.buf, (unsigned long long)sp->size, sp->npieces,
 			 now_monotonic() - sp->started);
@@ -585,7 +585,7 @@ end_split(struct sup *s)
 			 "with rsync", esc.buf, sp->npieces, now_monotonic() - sp->started,
 			 sp->failed, sp->verified);
 		/* rsync goes on from them (else it sends all; the cleanup sees to the file). */
-		if (!give_back_pieces(s, &sp->unit))
+		if (!split_give_back_pieces(s, &sp->unit))
 			log_warn("'%s': cannot give its pieces to rsync; it sends the file again",
 				 esc.buf);
 		store_unit_set_state(s->st, sp->unit.id, UNIT_PENDING, sp->unit.attempts, NULL);
@@ -634,5 +634,5 @@ finish_piece(struct sup *s, struct worker *w)
 	}
 	w->file_bytes = 0;
 	if (sp->running == 0 && (sp->next == sp->npieces || !split_piece_ready(s)))
-		end_split(s);
+		split_end(s);
 }

@@ -19,7 +19,7 @@
 
 /* The index of the unit of w's batch that path belongs to. */
 static size_t
-unit_of(const struct worker *w, const char *path)
+worker_unit_of(const struct worker *w, const char *path)
 {
 	size_t i, k;
 
@@ -43,7 +43,7 @@ unit_of(const struct worker *w, const char *path)
  * the last files, so the cleanup looks at their directories.
  */
 static void
-note_recent_dir(struct worker *w, const char *file)
+worker_note_recent_dir(struct worker *w, const char *file)
 {
 	const char *slash = strrchr(file, '/');
 	size_t len = slash ? (size_t)(slash - file) : 0;
@@ -67,7 +67,7 @@ note_recent_dir(struct worker *w, const char *file)
  * at or before path in tree order.
  */
 static size_t
-checked_unit_of(const struct worker *w, const char *path)
+worker_checked_unit_of(const struct worker *w, const char *path)
 {
 	size_t lo = 0, hi = w->nunits;
 
@@ -86,12 +86,12 @@ checked_unit_of(const struct worker *w, const char *path)
 
 /* A dry run names what would change: the unit it is in differs. */
 static void
-on_check_event(const struct rsync_event *ev, struct worker *w)
+worker_on_check_event(const struct rsync_event *ev, struct worker *w)
 {
 	size_t at, k;
 
 	if (ev->kind == RSYNC_EV_NAME && rsync_itemized_name(ev->name, ev->name_len, &at)) {
-		k = checked_unit_of(w, ev->name + at);
+		k = worker_checked_unit_of(w, ev->name + at);
 		if (k < w->nunits)
 			w->units[k].differs = true;
 	} else if (ev->kind == RSYNC_EV_NAME || ev->kind == RSYNC_EV_MESSAGE)
@@ -100,7 +100,7 @@ on_check_event(const struct rsync_event *ev, struct worker *w)
 
 /* lstat the worker's current file in the source. */
 static bool
-source_stat(struct worker *w, struct stat *sb)
+worker_source_stat(struct worker *w, struct stat *sb)
 {
 	struct strbuf path = STRBUF_INIT;
 	bool ok;
@@ -123,7 +123,7 @@ same_change_times(const struct stat *a, const struct stat *b)
 }
 
 static void
-note_changed(struct worker *w, uint64_t bytes)
+worker_note_changed(struct worker *w, uint64_t bytes)
 {
 	struct batch_unit *b;
 	struct stat now;
@@ -133,7 +133,7 @@ note_changed(struct worker *w, uint64_t bytes)
 	b = &w->units[w->cur_unit];
 	if (b->changed || !w->current_st_ok)
 		return;
-	if (!source_stat(w, &now))
+	if (!worker_source_stat(w, &now))
 		return;   /* gone: rsync read it all before it went, or says it vanished */
 	if (!same_change_times(&now, &w->current_st) || (uint64_t)now.st_size != bytes) {
 		b->changed = true;
@@ -180,10 +180,10 @@ sorted_find(const struct strvec *sv, const char *name, size_t *at)
  * The current file was sent whole: count it, to its unit too, once. The
  * sender says so when the file's last bytes are in its buffers: a run cut
  * off then (stopped, a dropped link) may lose them, and the run that sends
- * the file again must not count it again (see remember_sent).
+ * the file again must not count it again (see outcome_remember_sent).
  */
 static void
-count_file_sent(struct worker *w, uint64_t bytes)
+worker_count_file_sent(struct worker *w, uint64_t bytes)
 {
 	size_t at;
 
@@ -215,12 +215,12 @@ count_file_sent(struct worker *w, uint64_t bytes)
 
 /* Rsync event callback: keep the worker's view of its current file. */
 static void
-on_rsync_event(const struct rsync_event *ev, void *ctx)
+worker_on_rsync_event(const struct rsync_event *ev, void *ctx)
 {
 	struct worker *w = ctx;
 
 	if (w->kind == JOB_CHECK) {
-		on_check_event(ev, w);
+		worker_on_check_event(ev, w);
 		return;
 	}
 	switch (ev->kind) {
@@ -230,9 +230,9 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 		strbuf_reset(&w->current);
 		if (!ev->is_dir) {
 			strbuf_add(&w->current, ev->name, ev->name_len);
-			w->cur_unit = unit_of(w, w->current.buf);
-			note_recent_dir(w, w->current.buf);
-			w->current_st_ok = source_stat(w, &w->current_st);
+			w->cur_unit = worker_unit_of(w, w->current.buf);
+			worker_note_recent_dir(w, w->current.buf);
+			w->current_st_ok = worker_source_stat(w, &w->current_st);
 		}
 		w->file_bytes = 0;
 		w->file_percent = 0;
@@ -245,8 +245,8 @@ on_rsync_event(const struct rsync_event *ev, void *ctx)
 		w->rate = ev->progress.rate;
 		w->eta = ev->progress.eta;
 		if (ev->progress.final) {
-			note_changed(w, ev->progress.bytes);
-			count_file_sent(w, ev->progress.bytes);
+			worker_note_changed(w, ev->progress.bytes);
+			worker_count_file_sent(w, ev->progress.bytes);
 			strbuf_reset(&w->current);
 		}
 		break;
@@ -280,10 +280,10 @@ worker_forget_problems(struct worker *w)
 
 /*
  * Remember a source file that rsync says it did not send; what becomes
- * of it is decided with its unit's result (see take_problems).
+ * of it is decided with its unit's result (see outcome_take_problems).
  */
 static void
-note_file_problem(struct worker *w, const char *line, size_t len)
+worker_note_file_problem(struct worker *w, const char *line, size_t len)
 {
 	struct strbuf path = STRBUF_INIT, cause = STRBUF_INIT;
 	enum rsync_file_problem kind = rsync_file_problem(line, len, &path, &cause);
@@ -342,7 +342,7 @@ take_stderr(struct worker *w, const char *buf, size_t n)
 			}
 			if (w->err_line.len) {
 				log_untrusted(LOG_WARN, "rsync", w->err_line.buf, w->err_line.len);
-				note_file_problem(w, w->err_line.buf, w->err_line.len);
+				worker_note_file_problem(w, w->err_line.buf, w->err_line.len);
 				/* It may not have written what our side counted as sent. */
 				if (w->err_line.len > strlen(FAR_FAILED) &&
 				    memcmp(w->err_line.buf, FAR_FAILED, strlen(FAR_FAILED)) == 0)
@@ -364,9 +364,9 @@ worker_output(struct worker *w, int fd, const char *buf, size_t n)
 	switch (fd) {
 	case WORKER_OUT:
 		if (n > 0)
-			rsync_parser_feed(&w->parser, buf, n, on_rsync_event, w);
+			rsync_parser_feed(&w->parser, buf, n, worker_on_rsync_event, w);
 		else
-			rsync_parser_finish(&w->parser, on_rsync_event, w);
+			rsync_parser_finish(&w->parser, worker_on_rsync_event, w);
 		break;
 	case WORKER_ERR:
 		if (n > 0)

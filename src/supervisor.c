@@ -24,7 +24,7 @@
  * under the portal's command.
  */
 static void
-reader_by_own_name(char *path, size_t size)
+sup_reader_name(char *path, size_t size)
 {
 	struct stat self, sib;
 	char *dir = path_dirname(path), *own = xasprintf("%s/scow-sync", dir);
@@ -74,7 +74,7 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 		if (n > 0) {
 			cfg->self_path_buf[n] = '\0';
 			cfg->self_path = cfg->self_path_buf;
-			reader_by_own_name(cfg->self_path_buf, sizeof cfg->self_path_buf);
+			sup_reader_name(cfg->self_path_buf, sizeof cfg->self_path_buf);
 		}
 	}
 	s = getenv("SCOW_SYNC_RSYNC");
@@ -130,7 +130,7 @@ remote_capture(struct sup *s, const char *const *argv, const struct strbuf *inpu
  * resume)?
  */
 static bool
-stop_requested(struct sup *s)
+sup_stop_requested(struct sup *s)
 {
 	bool stop = false;
 
@@ -141,7 +141,7 @@ stop_requested(struct sup *s)
 
 /* Return s escaped for a message; caller frees. */
 static char *
-escaped(const char *s)
+sup_escaped(const char *s)
 {
 	struct strbuf sb = STRBUF_INIT;
 
@@ -190,7 +190,7 @@ supervisor_remove_stale(struct store *st, int64_t transfer_id)
 
 /* Make a private directory for the control socket and the directory list. */
 static int
-make_tmpdir(struct sup *s)
+sup_make_tmpdir(struct sup *s)
 {
 	const char *base = ssh_tmp_base();
 	char *tmpl;
@@ -223,7 +223,7 @@ make_tmpdir(struct sup *s)
 }
 
 static void
-remove_tmpdir(struct sup *s)
+sup_remove_tmpdir(struct sup *s)
 {
 	char *cm;
 	int i;
@@ -319,7 +319,7 @@ sup_release(struct sup *s)
  * The store's maintenance, not the transfer's: logged without its id.
  */
 static void
-prune_history(struct store *st, const struct supervisor_config *cfg)
+sup_prune_history(struct store *st, const struct supervisor_config *cfg)
 {
 	int64_t now = (int64_t)time(NULL);
 	uint64_t n = 0;
@@ -400,9 +400,9 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 		log_warn("cannot read earlier totals: %s", store_errmsg(st));
 	if (cfg->on_running)
 		cfg->on_running(cfg->on_running_ctx);
-	s->shown_source = escaped(s->t.source);
-	s->shown_dest = escaped(s->t.destination);
-	s->shown_address = escaped(s->t.address);
+	s->shown_source = sup_escaped(s->t.source);
+	s->shown_dest = sup_escaped(s->t.destination);
+	s->shown_address = sup_escaped(s->t.address);
 	log_info("transfer of '%s' to %s@%s:%d:'%s' started (depth %d, %d workers)",
 		 s->shown_source, s->t.user, s->shown_address, s->t.port, s->shown_dest,
 		 s->t.max_depth, cfg->workers);
@@ -448,7 +448,7 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 static bool
 sup_connect_and_walk(struct sup *s)
 {
-	if (make_tmpdir(s) < 0 || !s->transport->connect(s) || got_stop_signal)
+	if (sup_make_tmpdir(s) < 0 || !s->transport->connect(s) || got_stop_signal)
 		return false;
 	if (plan_transfer(s) < 0 || got_stop_signal || !s->transport->connected(s))
 		return false;
@@ -533,7 +533,7 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 
 	progress_line_clear(&s->pline);
 	/* Stopped for good by terminate: no partial data stays on the far side. */
-	if (got_stop_signal && stop_requested(s)) {
+	if (got_stop_signal && sup_stop_requested(s)) {
 		s->stopped_on_request = true;
 		s->transport->clean(s, NULL);
 	}
@@ -548,7 +548,7 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 		}
 	}
 	s->transport->close(s);
-	remove_tmpdir(s);
+	sup_remove_tmpdir(s);
 	*final = final_state(s, &reason);
 	say_units_done(s, true);
 	/* Done, nothing is sent again: what runs cut off counted need not be kept. */
@@ -567,7 +567,7 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 		(unsigned long long)s->files_done, (unsigned long long)s->bytes_done,
 		reason ? ": " : "", reason ? reason : "");
 	free(reason);
-	prune_history(s->st, s->cfg);
+	sup_prune_history(s->st, s->cfg);
 	log_set_transfer(s->t.id);
 	return rc;
 }

@@ -83,7 +83,7 @@ rsync_connected(struct sup *s)
  * by sftp-server alone. -1 when the far side has no SFTP.
  */
 static double
-sftp_round_trip(struct sftp *session)
+rsync_round_trip(struct sftp *session)
 {
 	struct sftp_attrs a;
 	double best = -1, t0, took;
@@ -158,7 +158,7 @@ rsync_measure(struct sup *s)
 		answer = command = now_monotonic() - t0;
 		if (probe)
 			sftp_set_deadline(probe, 10);
-		rtt = sftp_round_trip(probe);
+		rtt = rsync_round_trip(probe);
 		if (probe && rtt < 0)
 			log_info("cannot time the link over sftp: %s; the mkdir's answer "
 				 "judges it", sftp_errmsg(probe));
@@ -191,7 +191,7 @@ rsync_measure(struct sup *s)
 }
 
 static int
-compare_batch_units(const void *a, const void *b)
+rsync_compare_units(const void *a, const void *b)
 {
 	return path_tree_cmp(((const struct batch_unit *)a)->unit.path,
 			     ((const struct batch_unit *)b)->unit.path);
@@ -204,7 +204,7 @@ compare_batch_units(const void *a, const void *b)
  * A re-sync with little to do then costs one rsync, not one per batch.
  */
 static int
-check_pending(struct sup *s)
+rsync_check_pending(struct sup *s)
 {
 	struct worker *w = &s->workers[0];
 	struct unit chunk[UNIT_BATCH];
@@ -239,7 +239,7 @@ check_pending(struct sup *s)
 		 */
 		if (rc == SYNC_OK && (w->nunits > 1 || (checked > 0 && w->nunits > 0) ||
 				      (w->nunits == 1 && may_split(s, &w->units[0].unit)))) {
-			qsort(w->units, w->nunits, sizeof *w->units, compare_batch_units);
+			qsort(w->units, w->nunits, sizeof *w->units, rsync_compare_units);
 			checked += w->nunits;
 			rc = run_loop(s, JOB_CHECK);
 		}
@@ -271,7 +271,7 @@ rsync_prepare(struct sup *s)
 	if (s->have_dirs && !s->dirs_made && (run_loop(s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
 		return false;
 	/* One rsync of everything is its own check: the same walk on both sides. */
-	if (!s->fresh && !s->one_rsync && (check_pending(s) < 0 || got_stop_signal))
+	if (!s->fresh && !s->one_rsync && (rsync_check_pending(s) < 0 || got_stop_signal))
 		return false;
 	return true;
 }
