@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "batching.h"
 #include "farlock.h"
 #include "finish.h"
 #include "log.h"
@@ -132,13 +133,6 @@ struct file_problem {
 	char *path;                   /* from the source root (a worker's: as rsync named it) */
 	char *cause;
 	bool vanished;
-};
-
-struct retry {
-	struct unit unit;
-	double not_before;            /* monotonic time */
-	bool alone;                   /* run in an rsync of its own */
-	bool whole;                   /* never in pieces (its pieces have moved) */
 };
 
 /* A large file moving in pieces (one at a time). */

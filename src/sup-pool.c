@@ -220,19 +220,9 @@ sup_turn(void *ctx, struct pool *p)
 	/* Free workers start while the far side's lock is held (asked once). */
 	s->fill_ok = s->pass != JOB_UNIT || p->stopping || pool_busy(p) >= s->active_workers ||
 		     far_lock_ready(s);
-	if (pool_busy(p) == 0 && s->nretries > 0) {
-		/* Only retries are left: sleep until the first is due. */
-		double first = s->retries[0].not_before;
-
-		for (size_t k = 1; k < s->nretries; k++)
-			if (s->retries[k].not_before < first)
-				first = s->retries[k].not_before;
-		timeout = (int)((first - now_monotonic()) * 1000) + 1;
-		if (timeout < 0)
-			timeout = 0;
-		if (timeout > 1000)
-			timeout = 1000;
-	}
+	/* Only retries are left: sleep until the first is due. */
+	if (pool_busy(p) == 0 && s->nretries > 0)
+		timeout = batch_retry_wait_ms(s->retries, s->nretries, now_monotonic(), timeout);
 	if (s->pline.tty && timeout > 200)
 		timeout = 200;
 	return timeout;

@@ -14,12 +14,6 @@
 #include "sup-internal.h"
 #include "util.h"
 
-#define BATCH_UNITS_MAX 4096      /* units one rsync moves at most */
-#define BATCH_FILES_MIN 64        /* files one rsync moves at least, when there are */
-#define BATCH_FILES_MAX 65536     /* ... and at most, unless a unit is bigger */
-#define BATCH_BYTES_MIN (1ULL << 20)
-#define BATCH_BYTES_MAX (1ULL << 30)
-
 /* A unit counts as at least one file: it is one entry of rsync's list. */
 uint64_t
 unit_files(const struct unit *u)
@@ -143,8 +137,7 @@ nothing_else_left(struct sup *s, const struct worker *self)
 static bool
 queue_next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
 {
-	double now = now_monotonic();
-	size_t i;
+	long due;
 
 	*alone = *whole = false;
 	if (s->have_held) {
@@ -155,17 +148,17 @@ queue_next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
 		s->have_held = false;
 		return true;
 	}
-	for (i = 0; i < s->nretries; i++) {
-		if (s->retries[i].not_before <= now) {
-			*out = s->retries[i].unit;
-			*alone = s->retries[i].alone;
-			*whole = s->retries[i].whole;
-			/* Keep the order: units of one batch go on together. */
-			memmove(&s->retries[i], &s->retries[i + 1],
-				(s->nretries - i - 1) * sizeof *s->retries);
-			s->nretries--;
-			return true;
-		}
+	if ((due = batch_retry_due(s->retries, s->nretries, now_monotonic())) >= 0) {
+		size_t i = (size_t)due;
+
+		*out = s->retries[i].unit;
+		*alone = s->retries[i].alone;
+		*whole = s->retries[i].whole;
+		/* Keep the order: units of one batch go on together. */
+		memmove(&s->retries[i], &s->retries[i + 1],
+			(s->nretries - i - 1) * sizeof *s->retries);
+		s->nretries--;
+		return true;
 	}
 	if (queue_refill(s) < 0)
 		return false;
@@ -176,15 +169,6 @@ queue_next_unit(struct sup *s, struct unit *out, bool *alone, bool *whole)
 		return true;
 	}
 	return false;
-}
-
-/* A worker's share of what is left, within [min, max]. */
-static uint64_t
-queue_share_of(uint64_t left, int workers, uint64_t min, uint64_t max)
-{
-	uint64_t v = left / (uint64_t)workers;
-
-	return v < min ? min : v > max ? max : v;
 }
 
 /*
@@ -203,8 +187,10 @@ queue_size_next_batch(struct sup *s, bool small)
 	/* Batches of small files run fewer at once (see queue_small_unit). */
 	int workers = small && s->small_cap < s->active_workers ? s->small_cap : s->active_workers;
 
-	s->batch_files = queue_share_of(s->left_files, workers, BATCH_FILES_MIN, BATCH_FILES_MAX);
-	s->batch_bytes = queue_share_of(s->left_bytes, workers, BATCH_BYTES_MIN, BATCH_BYTES_MAX);
+	struct batch_size size = batch_share(s->left_files, s->left_bytes, workers);
+
+	s->batch_files = size.files;
+	s->batch_bytes = size.bytes;
 }
 
 /* Start the sizing of batches from what is pending now. */
@@ -319,15 +305,17 @@ queue_take_apart(struct sup *s, struct worker *w)
 bool
 next_batch(struct sup *s, struct worker *w)
 {
-	uint64_t files = 0, bytes = 0;
+	struct batch_fill fill = { 0, 0, 0 };
+	struct batch_size lim;
 	struct unit u;
-	bool alone, whole, pieces, exhausted = true;
+	bool alone, whole, exhausted = true;
 
 	w->nunits = 0;
 	w->small = false;
 	if (s->napart > 0 && queue_apart_full(s))
 		return queue_take_apart(s, w);
-	while (w->nunits < BATCH_UNITS_MAX) {
+	for (;;) {
+		struct batch_candidate c;
 		struct batch_unit *b;
 
 		if (!queue_next_unit(s, &u, &alone, &whole))
@@ -337,60 +325,65 @@ next_batch(struct sup *s, struct worker *w)
 			continue;
 		}
 		reclaim_pieces(s, &u);
-		pieces = !whole && split_candidate(s, &u);
-		if (!alone && !pieces && queue_compressed_already(s, &u)) {
+		c.files = unit_files(&u);
+		c.bytes = u.size.bytes;
+		c.alone = alone;
+		c.pieces = !whole && split_candidate(s, &u);
+		c.compressed_apart = queue_compressed_already(s, &u);
+		c.small = queue_small_unit(&u);
+		lim.files = s->batch_files;
+		lim.bytes = s->batch_bytes;
+		switch (batch_place(&lim, &fill, &c, queue_busy_small(s), s->small_cap)) {
+		case PLACE_APART:
 			ALLOC_GROW(s->apart, s->napart, s->apart_alloc);
 			s->apart[s->napart++] = u;
-			s->apart_files += unit_files(&u);
-			s->apart_bytes += u.size.bytes;
+			s->apart_files += c.files;
+			s->apart_bytes += c.bytes;
 			queue_take_from_left(s, &u);
 			if (queue_apart_full(s)) {
 				exhausted = false;
-				break;
+				goto out;
 			}
 			continue;
-		}
-		if ((w->nunits > 0 && (alone || pieces || files + unit_files(&u) > s->batch_files ||
-				       bytes + u.size.bytes > s->batch_bytes)) ||
-		    (w->nunits == 0 && !pieces && queue_small_unit(&u) &&
-		     queue_busy_small(s) >= s->small_cap)) {
+		case PLACE_HOLD:
 			s->held.unit = u;
 			s->held.alone = alone;
 			s->held.whole = whole;
 			s->have_held = true;
 			exhausted = false;
+			goto out;
+		case PLACE_PIECES:
+		case PLACE_ADD:
 			break;
 		}
 		/* Far, the batch's size follows from what is left (see queue_size_next_batch). */
-		if (w->nunits == 0 && !s->near)
-			queue_size_next_batch(s, queue_small_unit(&u));
-		if (pieces) {
+		if (fill.nunits == 0 && !s->near)
+			queue_size_next_batch(s, c.small);
+		if (c.pieces) {
 			/* It moves in pieces, on this worker and the next free ones. */
 			queue_take_from_left(s, &u);
 			begin_split(s, &u);
 			return false;
 		}
 		/* The batch counts against the small-file cap as its first unit says. */
-		if (w->nunits == 0)
-			w->small = queue_small_unit(&u);
+		if (fill.nunits == 0)
+			w->small = c.small;
 		ALLOC_GROW(w->units, w->nunits, w->units_alloc);
 		b = &w->units[w->nunits++];
 		memset(b, 0, sizeof *b);
 		b->unit = u;
-		files += unit_files(&u);
-		bytes += u.size.bytes;
+		fill.nunits++;
+		fill.files += c.files;
+		fill.bytes += c.bytes;
 		queue_take_from_left(s, &b->unit);
-		/*
-		 * Full: the next unit could not come too. With its bytes at the
-		 * limit, an empty one still can (an empty file or directory,
-		 * last in the walk's order), rather than be left to an rsync
-		 * of its own.
-		 */
-		if (alone || files >= s->batch_files || bytes > s->batch_bytes) {
+		lim.files = s->batch_files;
+		lim.bytes = s->batch_bytes;
+		if (batch_full(&lim, &fill, alone)) {
 			exhausted = false;
 			break;
 		}
 	}
+out:
 	/* Nothing else due, or the batch aside is full: it goes now. */
 	if (w->nunits == 0 && s->napart > 0 && (exhausted || queue_apart_full(s)))
 		return queue_take_apart(s, w);
@@ -471,10 +464,5 @@ one_rsync_takes_all(struct sup *s)
 	/* Far, batches of small files are sized for fewer workers. */
 	if (!s->near && s->units_not_small == 0 && s->small_cap < workers)
 		workers = s->small_cap;
-	/* An empty unit counts as a file in a batch (unit_files). */
-	return units > 0 && units <= BATCH_UNITS_MAX &&
-	       queue_share_of(pending.files + units, workers, BATCH_FILES_MIN,
-			      BATCH_FILES_MAX) >= pending.files + units &&
-	       queue_share_of(pending.bytes, workers, BATCH_BYTES_MIN, BATCH_BYTES_MAX) >=
-		       pending.bytes;
+	return batch_takes_all(units, pending.files, pending.bytes, workers);
 }
