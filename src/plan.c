@@ -48,14 +48,14 @@ free_entries(struct entry *e, size_t n)
 	free(e);
 }
 
-/* Tell the caller of the directory at w->full, open as fd, if it is fresh. */
+/* Tell the caller of the directory at w->full, open as fd, if it changed recently. */
 static void
-note_if_fresh(struct walk *w, int fd)
+note_if_recent(struct walk *w, int fd, bool in_unit)
 {
 	struct stat sb;
 
-	if (w->cb->fresh_dir && fstat(fd, &sb) == 0 && sb.st_mtime >= w->cb->fresh_since)
-		w->cb->fresh_dir(w->full.buf + w->rel_skip, w->cb->ctx);
+	if (w->cb->recent_dir && fstat(fd, &sb) == 0 && sb.st_mtime >= w->cb->recent_since)
+		w->cb->recent_dir(w->full.buf + w->rel_skip, in_unit, w->cb->ctx);
 }
 
 /* Read the entries of the directory at w->full, sorted by name; caller frees. */
@@ -71,7 +71,7 @@ read_entries(struct walk *w, struct entry **out, size_t *n_out)
 	fd = open(w->full.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return SYNC_ERR_SYSTEM;
-	note_if_fresh(w, fd);
+	note_if_recent(w, fd, false);
 	if ((dir = fdopendir(fd)) == NULL) {
 		saved = errno;
 		close(fd);
@@ -119,7 +119,7 @@ size_tree(struct walk *w, struct unit_size *size)
 	fd = open(w->full.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	note_if_fresh(w, fd);
+	note_if_recent(w, fd, true);
 	if ((dir = fdopendir(fd)) == NULL) {
 		close(fd);
 		return;

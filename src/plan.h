@@ -21,6 +21,7 @@
 #ifndef SCOW_SYNC_PLAN_H
 #define SCOW_SYNC_PLAN_H
 
+#include <stdbool.h>
 #include <time.h>
 
 #include "store.h"
@@ -38,13 +39,13 @@ struct plan_callbacks {
 	int (*error)(const char *relpath, int errnum, void *ctx);
 	void *ctx;
 	/*
-	 * A directory, above the cut or in a unit, whose time is at or after
-	 * fresh_since (NULL: not asked). rsync -a compares a directory's time
-	 * by the second: one changed in the second the far side makes its
-	 * copy in keeps the copy's time (see sup-plan.c).
+	 * A directory whose time is at or after recent_since (NULL: not
+	 * asked): above the cut, or inside the unit reported next (in_unit).
+	 * rsync -a compares a directory's time by the second, so a copy made
+	 * in the same second keeps its own time (see sup-plan.c).
 	 */
-	void (*fresh_dir)(const char *relpath, void *ctx);
-	time_t fresh_since;
+	void (*recent_dir)(const char *relpath, bool in_unit, void *ctx);
+	time_t recent_since;
 };
 
 /*

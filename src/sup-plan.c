@@ -29,12 +29,13 @@
 #define PLAN_SLICE_SECONDS 0.05
 /*
  * A directory changed this many seconds before the walk, or later, is
- * fresh: its copy may be made in the same second by the far side's clock
+ * recent: its copy may be made in the same second by the far side's clock
  * (which may lag by a few seconds), and rsync -a, which compares a
- * directory's time by the second, would then leave the copy's time as it
- * is. The end of the transfer sets theirs exactly (rsync_settle).
+ * directory's time by the second, would then leave the copy's own time.
+ * The rsyncs of units that hold one compare times to the nanosecond
+ * (job_build in sup-job.c).
  */
-#define FRESH_DIR_SECONDS 10
+#define RECENT_DIR_SECONDS 10
 
 struct plan_unit {
 	enum unit_kind kind;
@@ -46,9 +47,7 @@ struct plan_unit {
 struct plan_ctx {
 	struct sup *s;
 	FILE *dirs;
-	FILE *fresh;                  /* the fresh directories' list, once there is one */
-	bool fresh_failed;
-	int fresh_errno;
+	bool unit_recent;             /* the unit reported next holds a recent directory */
 	uint64_t new_units;
 	struct plan_unit slice[PLAN_SLICE_UNITS];
 	size_t nslice;
@@ -105,33 +104,17 @@ plan_dir(const char *relpath, void *ctx)
 	return 0;
 }
 
-/* A fresh directory (see FRESH_DIR_SECONDS): listed for the end of the transfer. */
+/* A recent directory (see RECENT_DIR_SECONDS). */
 static void
-plan_fresh_dir(const char *relpath, void *ctx)
+plan_recent_dir(const char *relpath, bool in_unit, void *ctx)
 {
 	struct plan_ctx *pc = ctx;
-	struct sup *s = pc->s;
-	int fd;
 
-	if (pc->fresh_failed)
-		return;
-	if (pc->fresh == NULL) {
-		fd = open(s->fresh_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-			  0600);
-		if (fd < 0 || (pc->fresh = fdopen(fd, "w")) == NULL) {
-			pc->fresh_errno = errno;
-			if (fd >= 0)
-				close(fd);
-			pc->fresh_failed = true;
-			return;
-		}
-	}
-	if (fwrite(relpath, 1, strlen(relpath) + 1, pc->fresh) != strlen(relpath) + 1) {
-		pc->fresh_errno = errno;
-		pc->fresh_failed = true;
-	}
+	(void)relpath;
+	if (in_unit)
+		pc->unit_recent = true;
 	else
-		s->fresh_dirs++;
+		pc->s->recent_above = true;
 }
 
 static int
@@ -144,6 +127,9 @@ plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size
 	pu->kind = kind;
 	pu->path = xstrdup(relpath);
 	pu->size = *size;
+	if (pc->unit_recent)
+		strvec_push(&pc->s->recent_units, relpath);
+	pc->unit_recent = false;
 	/* What the batches will be like (see one_rsync_takes_all). */
 	if (kind == UNIT_FILE && size->bytes > pc->s->largest_file)
 		pc->s->largest_file = size->bytes;
@@ -200,7 +186,7 @@ plan_count_units(struct sup *s)
 int
 plan_transfer(struct sup *s)
 {
-	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL, plan_fresh_dir, 0 };
+	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL, plan_recent_dir, 0 };
 	struct plan_ctx pc;
 	int fd, rc;
 
@@ -215,8 +201,9 @@ plan_transfer(struct sup *s)
 		return SYNC_ERR_SYSTEM;
 	}
 	cb.ctx = &pc;
-	cb.fresh_since = time(NULL) - FRESH_DIR_SECONDS;
-	s->fresh_dirs = 0;
+	cb.recent_since = time(NULL) - RECENT_DIR_SECONDS;
+	strvec_clear(&s->recent_units);
+	s->recent_above = false;
 	pc.slice_started = now_monotonic();
 	rc = plan_walk(s->t.source, s->t.max_depth, &cb);
 	if (rc < 0) {
@@ -232,16 +219,12 @@ plan_transfer(struct sup *s)
 		rc = SYNC_ERR_STORE;
 		set_failure(s, "%s", store_errmsg(s->st));
 	}
-	if (pc.fresh && fclose(pc.fresh) != 0 && !pc.fresh_failed) {
-		pc.fresh_errno = errno;
-		pc.fresh_failed = true;
-	}
-	if (pc.fresh_failed) {
-		log_warn("cannot write '%s' (%s): the times of directories changed just before "
-			 "the transfer may differ within their second, as with rsync -a",
-			 s->fresh_file, strerror(pc.fresh_errno));
-		s->fresh_dirs = 0;
-	}
+	/* Looked up by binary search (sorted_find) for each batch. */
+	strvec_sort(&s->recent_units);
+	if (s->recent_units.nr || s->recent_above)
+		log_info("directories changed just before the transfer: %zu units%s; their rsyncs "
+			 "compare times to the nanosecond", s->recent_units.nr,
+			 s->recent_above ? " and above the cut" : "");
 	if (fclose(pc.dirs) != 0 && rc >= 0) {
 		set_failure(s, "cannot write '%s': %s", s->dirs_file, strerror(errno));
 		rc = SYNC_ERR_SYSTEM;

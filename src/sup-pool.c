@@ -104,12 +104,7 @@ sup_job_finished(void *ctx, int slot, struct pool_job *job)
 		struct strbuf reason = STRBUF_INIT;
 
 		last_error_line(w, &reason);
-		if (!got_stop_signal && w->kind == JOB_DIRS_FRESH)
-			set_failure(s, "cannot set the times of the directories changed just "
-				    "before the transfer: rsync %s%s%s",
-				    spawn_status_text(job->status[0]), reason.len ? ": " : "",
-				    reason.buf);
-		else if (!got_stop_signal)
+		if (!got_stop_signal)
 			set_failure(s, "cannot create the directories above depth %d: rsync %s%s%s",
 				    s->t.max_depth, spawn_status_text(job->status[0]),
 				    reason.len ? ": " : "", reason.buf);

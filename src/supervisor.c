@@ -168,7 +168,6 @@ supervisor_remove_stale(struct store *st, int64_t transfer_id)
 
 		unlinkat(fd, "cm", 0);
 		unlinkat(fd, "dirs", 0);
-		unlinkat(fd, "fresh", 0);
 		unlinkat(fd, "key", 0);
 		unlinkat(fd, "key.pub", 0);
 		unlinkat(fd, "key-cert.pub", 0);
@@ -210,7 +209,6 @@ sup_make_tmpdir(struct sup *s)
 		log_warn("cannot record the private directory: %s", store_errmsg(s->st));
 	s->control_path = xasprintf("%s/cm", tmpl);
 	s->dirs_file = xasprintf("%s/dirs", tmpl);
-	s->fresh_file = xasprintf("%s/fresh", tmpl);
 	/* ssh's command lines name a link to the key, not the key (rsync.h). */
 	s->key_link = xasprintf("%s/key", tmpl);
 	if (key_link_make(s->t.key_path, s->key_link) == 0)
@@ -235,7 +233,6 @@ sup_remove_tmpdir(struct sup *s)
 	unlink(cm);
 	free(cm);
 	unlink(s->dirs_file);
-	unlink(s->fresh_file);
 	key_link_remove(s->key_link);
 	for (i = 0; i < s->nworkers; i++) {
 		unlink(s->workers[i].list_file);
@@ -298,7 +295,7 @@ sup_release(struct sup *s)
 	free(s->tmpdir);
 	free(s->control_path);
 	free(s->dirs_file);
-	free(s->fresh_file);
+	strvec_clear(&s->recent_units);
 	free(s->key_link);
 	free((char *)s->target.known_hosts);
 	strbuf_release(&s->rsh);

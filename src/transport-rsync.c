@@ -304,15 +304,6 @@ rsync_settle(struct sup *s)
 	    (s->changed || !s->dirs_made) && !s->dirs_settled &&
 	    !(s->dirs_made && !s->settle_failed && settle_dirs(s)))
 		run_loop(s, JOB_DIRS_FINAL);
-	/*
-	 * Directories changed just before the walk (sup-plan.c): a copy made
-	 * in the same second kept its own time, which rsync took as equal.
-	 */
-	if (s->fresh_dirs > 0 && s->changed && !got_stop_signal && s->failure == NULL) {
-		log_info("setting the times of %llu directories changed just before the transfer",
-			 (unsigned long long)s->fresh_dirs);
-		run_loop(s, JOB_DIRS_FRESH);
-	}
 }
 
 /* How an rsync of a batch ended: its code, and what it said of the far side. */

@@ -33,11 +33,10 @@ struct batch_end;
 /*
  * What a job does: send a batch of units, make the directories above the
  * cut first or give them their attributes at the end (an rsync pass over
- * them), give the directories changed just before the transfer their
- * times exactly, move one piece of a large file, or check what the
- * destination has of a batch (a dry run).
+ * them), move one piece of a large file, or check what the destination
+ * has of a batch (a dry run).
  */
-enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_DIRS_FRESH, JOB_PIECE, JOB_CHECK };
+enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK };
 
 struct transport {
 	const char *name;

@@ -81,27 +81,37 @@ on_error(const char *rel, int errnum, void *ctx)
 }
 
 static void
-on_fresh(const char *rel, void *ctx)
+on_recent(const char *rel, bool in_unit, void *ctx)
 {
-	strbuf_addf(ctx, "fresh %s\n", rel);
+	strbuf_addf(ctx, "recent %s%s\n", rel, in_unit ? "" : " (above)");
 }
 
-/* The directories under source changed at or after since, as the walk reports them. */
+/*
+ * The directories under source changed at or after since, as the walk
+ * reports them, each followed by the unit it is in.
+ */
 static char *
-fresh(const char *source, int depth, time_t since)
+recent(const char *source, int depth, time_t since)
 {
-	struct strbuf sb = STRBUF_INIT, fresh_dirs = STRBUF_INIT;
-	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb, on_fresh, since };
+	struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
+	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb, on_recent, since };
 	char *p = xasprintf("%s/%s", root, source);
+	bool pending = false;
 
-	/* Reported to the same context as the rest; only the fresh lines count here. */
 	CHECK_INT(plan_walk(p, depth, &cb), 0);
-	for (char *line = strtok(sb.buf, "\n"); line; line = strtok(NULL, "\n"))
-		if (strncmp(line, "fresh ", 6) == 0)
-			strbuf_addf(&fresh_dirs, "%s\n", line + 6);
+	for (char *line = strtok(sb.buf, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, "recent ", 7) == 0) {
+			strbuf_addf(&out, "%s\n", line + 7);
+			pending = !strstr(line, " (above)");
+		} else if (pending && strncmp(line, "tree ", 5) == 0) {
+			/* The unit reported next holds it. */
+			strbuf_addf(&out, "  in %s\n", line + 5);
+			pending = false;
+		}
+	}
 	free(p);
 	strbuf_release(&sb);
-	return strbuf_detach(&fresh_dirs, NULL);
+	return strbuf_detach(&out, NULL);
 }
 
 /* Set the time of a directory under root. */
@@ -213,8 +223,9 @@ main(void)
 	show_sizes = false;
 
 	/*
-	 * Fresh directories: above the cut and inside units alike, the source
-	 * itself included; files never; none unless asked.
+	 * Recent directories: above the cut and inside units alike, the source
+	 * itself included, each inside the unit reported next; files never;
+	 * none unless asked.
 	 */
 	mkd("fr");
 	mkd("fr/old");
@@ -225,20 +236,21 @@ main(void)
 	set_time("fr/old", 1000000000);
 	set_time("fr/new/old", 1000000000);
 	set_time("fr", 1000000000);
-	got = fresh("fr", 1, time(NULL) - 10);
-	CHECK_STR(got, "fr/new\nfr/old/new\n");
+	got = recent("fr", 1, time(NULL) - 10);
+	CHECK_STR(got, "fr/new\n  in fr/new\nfr/old/new\n  in fr/old\n");
 	free(got);
-	got = fresh("fr", 3, time(NULL) - 10);
-	CHECK_STR(got, "fr/new\nfr/old/new\n");
+	got = recent("fr", 3, time(NULL) - 10);
+	CHECK_STR(got, "fr/new (above)\nfr/old/new (above)\n");
 	free(got);
 	set_time("fr", time(NULL));
-	got = fresh("fr", 0, time(NULL) - 10);
-	CHECK_STR(got, "fr\nfr/new\nfr/old/new\n");
+	got = recent("fr", 0, time(NULL) - 10);
+	CHECK_STR(got, "fr\nfr/new\nfr/old/new\n  in fr\n");
 	free(got);
-	got = fresh("fr", 2, 0);
-	CHECK_STR(got, "fr\nfr/new\nfr/new/old\nfr/old\nfr/old/new\n");
+	got = recent("fr", 2, 0);
+	CHECK_STR(got, "fr (above)\nfr/new (above)\nfr/new/old\n  in fr/new/old\nfr/old (above)\n"
+		       "fr/old/new\n  in fr/old/new\n");
 	free(got);
-	got = fresh("fr", 2, time(NULL) + 100);
+	got = recent("fr", 2, time(NULL) + 100);
 	CHECK_STR(got, "");
 	free(got);
 
