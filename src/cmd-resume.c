@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd-transfer.h"
 #include "cmd-options.h"
 #include "proc.h"
 #include "settings.h"

@@ -53,49 +53,6 @@ extern const struct cmd_entry cmd_config_entry;
 struct transfer_request;
 /* Answer -c: print true or false as the portal expects (cmd-check.c). */
 int cmd_check_login(const struct cmd_ctx *ctx, struct transfer_request *req);
-/* Parse and validate the transfer flags, handling --help and --version. */
-int cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
-		       char **argv, struct transfer_request *req, bool *done);
-
-struct supervisor_config;
-struct ssh_master;
-/*
- * The common prelude of start and run: parse and check the flags, answer
- * -c, read the settings, record the transfer. Sets *done (with the exit
- * code returned) when there is nothing more to do; otherwise fills req
- * (caller releases), cfg (transfer_id, state_dir) and *state_dir (caller
- * frees). With early (run), the shared connection starts in it once the
- * request is checked (cfg->early points to it); the caller releases it
- * (ssh_master_release), whatever the result.
- */
-int cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
-			 char **argv, struct transfer_request *req,
-			 struct supervisor_config *cfg, struct ssh_master *early,
-			 char **state_dir, bool *done);
-
-struct store;
-struct transfer_options;
-/*
- * Record with transfer id the settings given as flags (given: below 0 where
- * none was), and set in cfg every one it has recorded, given now or
- * before: a resumed transfer goes on with the flags it was started with.
- */
-int cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options *given,
-			 struct supervisor_config *cfg);
-
-/*
- * Run cfg's recorded transfer in a detached supervisor and return once it
- * reports the transfer running (cmd-start.c); an exit code.
- */
-int cmd_detach_supervisor(const struct cmd_ctx *ctx, const char *state_dir,
-			  struct supervisor_config *cfg);
-/*
- * Run cfg's recorded transfer here, with a progress line on a terminal and
- * a summary at the end (cmd-run.c); an exit code.
- */
-int cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
-		       struct supervisor_config *cfg);
-
 /* Print "PROG: message" on stderr. */
 void cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -1,0 +1,526 @@
+/*
+ * cmd-transfer: what start, run and resume share: the transfer flags, the
+ * prelude that checks and records a transfer, and the two ways of running
+ * its supervisor (detached for start, in the foreground for run).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd.h"
+#include "cmd-transfer.h"
+#include "format.h"
+#include "keycheck.h"
+#include "log.h"
+#include "options.h"
+#include "proctitle.h"
+#include "settings.h"
+#include "spawn.h"
+#include "store.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define HANDSHAKE_TIMEOUT_MS 30000
+
+/* The supervisor's end of the handshake with the waiting start command. */
+struct handshake {
+	int fd;
+};
+
+/* Where a transfer stood before this run: a resumed one has sent some already. */
+struct run_start {
+	double when;
+	uint64_t bytes_done;
+};
+
+int
+cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
+		   char **argv, struct transfer_request *req, bool *done)
+{
+	struct cmd_ctx *mctx = (struct cmd_ctx *)ctx;
+	char err[1024];
+
+	*done = true;
+	switch (options_parse_transfer(argc, argv, req, &mctx->verbosity, err, sizeof err)) {
+	case OPTIONS_HELP:
+		return cmd_print_usage(ctx, e);
+	case OPTIONS_VERSION:
+		return cmd_print_version(ctx);
+	case OPTIONS_ERROR:
+		cmd_error(ctx, "%s", err);
+		return EXIT_USAGE;
+	default:
+		break;
+	}
+	if (options_validate_transfer(req, !req->check, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		transfer_request_release(req);
+		return EXIT_USAGE;
+	}
+	*done = false;
+	return EXIT_OK;
+}
+
+int
+cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options *given,
+		     struct supervisor_config *cfg)
+{
+	struct transfer_options o;
+	int rc;
+
+	if ((rc = store_transfer_set_options(st, id, given)) < 0 ||
+	    (rc = store_transfer_options(st, id, &o)) < 0)
+		return rc;
+	if (o.workers > 0) {
+		cfg->workers = o.workers;
+		cfg->workers_set = true;
+	}
+	if (o.bwlimit_kib >= 0)
+		cfg->bwlimit_kib = (unsigned long)o.bwlimit_kib;
+	if (o.retries > 0)
+		cfg->max_attempts = o.retries;
+	return SYNC_OK;
+}
+
+/*
+ * Record the request in state_dir (store_transfer_claim): a new transfer,
+ * an earlier one to continue, or the same one already running. Sets *id,
+ * *claim and *where (where a running one runs: "" here; caller frees);
+ * returns an exit code.
+ */
+static int
+record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
+		struct supervisor_config *cfg, const char *state_dir, int64_t *id,
+		enum claim_result *claim, char **where)
+{
+	/* The settings given as flags: a resumed run goes on with them. */
+	struct transfer_options given = {
+		req->workers_arg ? cfg->workers : -1,
+		req->retries_arg ? cfg->max_attempts : -1,
+		req->bwlimit_arg ? (long long)cfg->bwlimit_kib : -1,
+	};
+	struct strbuf w = STRBUF_INIT;
+	struct transfer t;
+	struct store *st;
+	char err[512];
+
+	if (store_open(state_dir, &st, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_FAILED;
+	}
+	memset(&t, 0, sizeof t);
+	/* Other spellings of the same host are the same request. */
+	t.far_host = supervisor_far_host(cfg, req->user, req->address, req->port, req->key_path);
+	t.address = (char *)req->address;
+	t.user = (char *)req->user;
+	t.port = req->port;
+	t.source = req->source;
+	t.destination = (char *)req->destination;
+	t.key_path = req->key_path;
+	t.max_depth = req->max_depth;
+	/* Ours until a supervisor takes it over: a live owner from the start. */
+	if (proc_self(&t.supervisor) < 0) {
+		cmd_error(ctx, "cannot read our own process: %s", strerror(errno));
+		free(t.far_host);
+		store_close(st);
+		return EXIT_FAILED;
+	}
+	/* Never resume another node's transfer: it may be running there. */
+	if (store_transfer_claim(st, &t, proc_alive_anywhere, claim) < 0) {
+		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
+		free(t.far_host);
+		free(t.far_destination);
+		store_close(st);
+		return EXIT_FAILED;
+	}
+	free(t.far_host);
+	free(t.far_destination);
+	/* A transfer continued goes on with what it was given before, unless given anew. */
+	if (*claim != CLAIM_RUNNING && cmd_transfer_options(st, t.id, &given, cfg) < 0) {
+		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
+		store_close(st);
+		return EXIT_FAILED;
+	}
+	*id = t.id;
+	if (*claim == CLAIM_RUNNING)
+		cmd_where(st, t.id, &w);
+	*where = strbuf_detach(&w, NULL);
+	store_close(st);
+	return EXIT_OK;
+}
+
+int
+cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, char **argv,
+		     struct transfer_request *req, struct supervisor_config *cfg,
+		     struct ssh_master *early, char **state_dir, bool *done)
+{
+	enum claim_result claim;
+	char *where = NULL;
+	struct settings *st;
+	char err[512];
+	int64_t id;
+	int code;
+
+	*state_dir = NULL;
+	code = cmd_parse_transfer(ctx, e, argc, argv, req, done);
+	if (*done)
+		return code;
+	*done = true;
+	if (req->check)
+		return cmd_check_login(ctx, req);
+	/* Flags win over every other source of a setting. */
+	st = cmd_settings(ctx);
+	if ((req->workers_arg && settings_set_flag(st, SETTING_WORKERS, "--workers",
+						   req->workers_arg, err, sizeof err) < 0) ||
+	    (req->retries_arg && settings_set_flag(st, SETTING_RETRIES, "--retries",
+						   req->retries_arg, err, sizeof err) < 0) ||
+	    (req->bwlimit_arg && settings_set_flag(st, SETTING_BWLIMIT, "--bwlimit",
+						   req->bwlimit_arg, err, sizeof err) < 0) ||
+	    supervisor_config_from_settings(cfg, st, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_USAGE;
+	}
+	*state_dir = cmd_state_dir(ctx);
+	/* The early connection may keep its socket there (ssh_socket_dir). */
+	cfg->state_dir = *state_dir;
+	if (keycheck_loads(req->key_path, *state_dir, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_USAGE;
+	}
+	/*
+	 * A request that is refused never connects. Once it is accepted, the
+	 * handshake (0.1 s and more) goes on while the transfer is recorded
+	 * and the source walked. Where ssh cannot start here, the supervisor
+	 * tries again, and records why it cannot.
+	 */
+	if (early)
+		supervisor_connect_early(cfg, req->user, req->address, req->port, req->key_path,
+					 early, err, sizeof err);
+	cfg->early = early;
+	if ((code = record_transfer(ctx, req, cfg, *state_dir, &id, &claim, &where)) != EXIT_OK)
+		return code;
+	if (claim != CLAIM_RUNNING)
+		free(where);
+	if (claim == CLAIM_RUNNING) {
+		/* Never two writers into one destination: report the one running. */
+		if (ctx->verbosity >= 0)
+			cmd_error(ctx, "the same transfer is already running as transfer %lld%s",
+				  (long long)id, where);
+		free(where);
+		if (!ctx->legacy)
+			printf("%lld\n", (long long)id);
+		return cmd_finish_stdout(ctx, EXIT_OK);
+	}
+	if (claim == CLAIM_RESUMED && ctx->verbosity > 0)
+		cmd_error(ctx, "continuing transfer %lld", (long long)id);
+	cfg->transfer_id = id;
+	cfg->state_dir = *state_dir;
+	*done = false;
+	return EXIT_OK;
+}
+
+static void
+report_running(void *ctx)
+{
+	struct handshake *h = ctx;
+
+	if (h->fd >= 0) {
+		(void)write_all(h->fd, "ok", 2);
+		close(h->fd);
+		h->fd = -1;
+	}
+}
+
+/* Tell the waiting parent why the supervisor could not start. */
+static void
+report_error(struct handshake *h, const char *msg)
+{
+	if (h->fd >= 0) {
+		(void)write_all(h->fd, msg, strlen(msg));
+		close(h->fd);
+		h->fd = -1;
+	}
+}
+
+/* Point fd at file in dir (append), or at /dev/null when that fails. */
+static void
+redirect(int fd, const char *dir, const char *file)
+{
+	char *path = xasprintf("%s/%s", dir, file);
+	int nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0600);
+
+	if (nfd < 0)
+		nfd = open("/dev/null", O_WRONLY);
+	if (nfd >= 0 && nfd != fd) {
+		dup2(nfd, fd);
+		close(nfd);
+	}
+	free(path);
+}
+
+/* Close every descriptor from 3 up except keep. */
+static void
+close_other_fds(int keep)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	int fd;
+
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (fd = 3; fd < max; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+/*
+ * In the detached grandchild: let go of the caller's terminal and stdio
+ * (the portal's ssh exec returns only when every holder has closed them),
+ * then run the transfer. Never returns.
+ */
+static _Noreturn void
+run_detached(const char *state_dir, struct supervisor_config *cfg, int report_fd)
+{
+	struct handshake h = { report_fd };
+	enum transfer_state final;
+	struct store *st = NULL;
+	char err[512];
+	int devnull, rc;
+
+	/*
+	 * It lives as long as the transfer: the caller's arguments (source,
+	 * destination, host, user, key) are no business of other users.
+	 */
+	proctitle_set("scow-sync: transfer %lld", (long long)cfg->transfer_id);
+	umask(077);
+	if (chdir("/") < 0)
+		_exit(1);
+	devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0 && devnull != STDIN_FILENO) {
+		dup2(devnull, STDIN_FILENO);
+		close(devnull);
+	}
+	redirect(STDOUT_FILENO, state_dir, "scow-sync.log");
+	redirect(STDERR_FILENO, state_dir, "scow-sync.err");
+	close_other_fds(report_fd);
+	signal(SIGHUP, SIG_IGN);
+
+	log_open(state_dir);
+	log_set_rotate_bytes(cfg->log_rotate_bytes);
+	if (store_open(state_dir, &st, err, sizeof err) < 0) {
+		log_error("%s", err);
+		report_error(&h, err);
+		_exit(EXIT_FAILED);
+	}
+	cfg->on_running = report_running;
+	cfg->on_running_ctx = &h;
+	cfg->detached = true;
+	if ((rc = supervisor_run(st, cfg, &final)) == SYNC_ERR_EXISTS)
+		report_error(&h, "the transfer was taken over by another process");
+	else if (rc < 0)
+		report_error(&h, "cannot start the transfer: state database error");
+	store_close(st);
+	log_close();
+	/* exit, not _exit: this process owns everything it holds, and a
+	 * sanitizer build checks it for leaks on the way out. */
+	exit(final == TRANSFER_DONE ? EXIT_OK : EXIT_FAILED);
+}
+
+/*
+ * Fork the supervisor twice (so it is no session leader and belongs to no
+ * terminal) and wait until it reports the transfer running.
+ */
+int
+cmd_detach_supervisor(const struct cmd_ctx *ctx, const char *state_dir,
+		  struct supervisor_config *cfg)
+{
+	struct strbuf answer = STRBUF_INIT;
+	struct pollfd pfd;
+	int report[2];
+	pid_t pid;
+	double deadline;
+
+	if (xpipe_cloexec(report) < 0) {
+		cmd_error(ctx, "cannot create a pipe: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cmd_error(ctx, "cannot start the supervisor: %s", strerror(errno));
+		close(report[0]);
+		close(report[1]);
+		return EXIT_FAILED;
+	}
+	if (pid == 0) {
+		close(report[0]);
+		setsid();
+		pid = fork();
+		if (pid != 0)
+			_exit(pid < 0 ? EXIT_FAILED : EXIT_OK);
+		/* -v: each unit done by name too. */
+		if (ctx->verbosity > 0)
+			log_set_file_level(LOG_DEBUG);
+		run_detached(state_dir, cfg, report[1]);
+	}
+	close(report[1]);
+	/* The middle child exits at once; the supervisor reports on the pipe. */
+	spawn_wait(pid, NULL);
+
+	deadline = now_monotonic() + HANDSHAKE_TIMEOUT_MS / 1000.0;
+	pfd.fd = report[0];
+	pfd.events = POLLIN;
+	for (;;) {
+		char buf[512];
+		ssize_t n;
+		int left = (int)((deadline - now_monotonic()) * 1000);
+
+		if (left <= 0)
+			break;
+		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+			break;
+		n = read(report[0], buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		strbuf_add(&answer, buf, (size_t)n);
+	}
+	close(report[0]);
+	if (strcmp(answer.buf, "ok") == 0) {
+		strbuf_release(&answer);
+		return EXIT_OK;
+	}
+	if (answer.len)
+		cmd_error(ctx, "%s", answer.buf);
+	else {
+		struct store *st;
+		char err[512];
+
+		cmd_error(ctx, "the supervisor did not start; see %s/scow-sync.err", state_dir);
+		/*
+		 * While it is still ours, say so in the record: a supervisor that
+		 * comes up late finds it failed and leaves it, and the request can
+		 * be made again.
+		 */
+		if (store_open(state_dir, &st, err, sizeof err) == SYNC_OK) {
+			store_transfer_finish_orphan(st, cfg->transfer_id, &cfg->owner,
+						     TRANSFER_FAILED,
+						     "the supervisor did not start in time");
+			store_close(st);
+		}
+	}
+	strbuf_release(&answer);
+	return EXIT_FAILED;
+}
+
+/*
+ * The closing summary for a person. Files, over the transfer's whole life:
+ * sent (data moved, empty files included), skipped (found up to date, or
+ * with no data to move: links), failed (in parts that failed), and not sent
+ * (parts never reached: stopped, or after a failure). Bytes, the time and
+ * the rate: this run's.
+ */
+static void
+print_summary(const struct cmd_ctx *ctx, struct store *st, int64_t id,
+	      const struct run_start *start)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct transfer_sizes sz;
+	struct transfer t;
+	uint64_t skipped, left, bytes;
+	double elapsed = now_monotonic() - start->when;
+
+	if (ctx->verbosity < 0 || store_transfer_get(st, id, &t) < 0)
+		return;
+	if (store_transfer_sizes(st, id, &sz) < 0)
+		memset(&sz, 0, sizeof sz);
+	skipped = sz.files_settled > t.files_done ? sz.files_settled - t.files_done : 0;
+	left = sz.files_total > sz.files_settled + sz.files_failed ?
+	       sz.files_total - sz.files_settled - sz.files_failed : 0;
+	bytes = t.bytes_done > start->bytes_done ? t.bytes_done - start->bytes_done : 0;
+	strbuf_addf(&sb, "transfer %lld %s: ", (long long)id, transfer_state_name(t.state));
+	fmt_thousands(&sb, t.files_done);
+	strbuf_addstr(&sb, " files sent, ");
+	fmt_thousands(&sb, skipped);
+	strbuf_addstr(&sb, " skipped, ");
+	fmt_thousands(&sb, sz.files_failed);
+	strbuf_addstr(&sb, " failed");
+	if (left > 0) {
+		strbuf_addstr(&sb, ", ");
+		fmt_thousands(&sb, left);
+		strbuf_addstr(&sb, " not sent");
+	}
+	strbuf_addstr(&sb, "; ");
+	fmt_bytes_human(&sb, bytes);
+	strbuf_addf(&sb, " in %.1f s", elapsed);
+	if (elapsed > 0) {
+		strbuf_addstr(&sb, ", ");
+		fmt_bytes_human(&sb, (uint64_t)((double)bytes / elapsed));
+		strbuf_addstr(&sb, "/s");
+	}
+	if (start->bytes_done > 0)
+		strbuf_addstr(&sb, " (this run)");
+	if (t.error) {
+		/* Recorded already escaped: only make sure it is valid UTF-8. */
+		strbuf_addstr(&sb, ": ");
+		display_path(&sb, t.error);
+	}
+	fprintf(stderr, "%s: %s\n", ctx->prog, sb.buf);
+	strbuf_release(&sb);
+	transfer_release(&t);
+}
+
+int
+cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
+		   struct supervisor_config *cfg)
+{
+	enum transfer_state final = TRANSFER_FAILED;
+	struct store *st = NULL;
+	struct run_start start;
+	char err[512];
+	int code;
+
+	/* As a detached supervisor does (cmd-start.c): the request is ours alone. */
+	proctitle_set("scow-sync: transfer %lld", (long long)cfg->transfer_id);
+	if (store_open(state_dir, &st, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		code = EXIT_FAILED;
+		goto out;
+	}
+	log_open(state_dir);
+	log_set_rotate_bytes(cfg->log_rotate_bytes);
+	/* -v: every event, each unit done by name included. */
+	log_set_echo(ctx->verbosity > 0 ? LOG_DEBUG : ctx->verbosity < 0 ? LOG_ERROR : LOG_WARN);
+	if (ctx->verbosity > 0)
+		log_set_file_level(LOG_DEBUG);
+	cfg->progress_display = ctx->verbosity >= 0 && isatty(STDERR_FILENO);
+	start.when = now_monotonic();
+	start.bytes_done = 0;
+	{
+		struct transfer before;
+
+		if (store_transfer_get(st, cfg->transfer_id, &before) == 0) {
+			start.bytes_done = before.bytes_done;
+			transfer_release(&before);
+		}
+	}
+	if (supervisor_run(st, cfg, &final) < 0) {
+		cmd_error(ctx, "%s", store_errmsg(st));
+		code = EXIT_FAILED;
+		goto out;
+	}
+	print_summary(ctx, st, cfg->transfer_id, &start);
+	code = final == TRANSFER_DONE ? EXIT_OK :
+	       final == TRANSFER_TERMINATED || final == TRANSFER_INTERRUPTED ? EXIT_STOPPED :
+	       EXIT_FAILED;
+out:
+	store_close(st);
+	log_close();
+	return code;
+}
