@@ -17,7 +17,6 @@ struct walk {
 	int max_depth;
 	struct strbuf full;   /* absolute path of the entry at hand */
 	struct strbuf rel;    /* the same, relative to the source's parent */
-	size_t rel_skip;      /* where in full the relative path begins */
 };
 
 struct entry {
@@ -48,16 +47,6 @@ free_entries(struct entry *e, size_t n)
 	free(e);
 }
 
-/* Tell the caller of the directory at w->full, open as fd, if it changed recently. */
-static void
-note_if_recent(struct walk *w, int fd, bool in_unit)
-{
-	struct stat sb;
-
-	if (w->cb->recent_dir && fstat(fd, &sb) == 0 && sb.st_mtime >= w->cb->recent_since)
-		w->cb->recent_dir(w->full.buf + w->rel_skip, in_unit, w->cb->ctx);
-}
-
 /* Read the entries of the directory at w->full, sorted by name; caller frees. */
 static int
 read_entries(struct walk *w, struct entry **out, size_t *n_out)
@@ -71,7 +60,6 @@ read_entries(struct walk *w, struct entry **out, size_t *n_out)
 	fd = open(w->full.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return SYNC_ERR_SYSTEM;
-	note_if_recent(w, fd, false);
 	if ((dir = fdopendir(fd)) == NULL) {
 		saved = errno;
 		close(fd);
@@ -119,7 +107,6 @@ size_tree(struct walk *w, struct unit_size *size)
 	fd = open(w->full.buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	note_if_recent(w, fd, true);
 	if ((dir = fdopendir(fd)) == NULL) {
 		close(fd);
 		return;
@@ -229,7 +216,6 @@ plan_walk(const char *source, int max_depth, const struct plan_callbacks *cb)
 	strbuf_init(&w.rel, 256);
 	strbuf_addstr(&w.full, source);
 	strbuf_addstr(&w.rel, path_basename(source));
-	w.rel_skip = w.full.len - w.rel.len;
 	if (!S_ISDIR(sb.st_mode))
 		rc = report_unit(&w, UNIT_FILE, &sb);
 	else if (max_depth == 0)

@@ -21,9 +21,6 @@
 #ifndef SCOW_SYNC_PLAN_H
 #define SCOW_SYNC_PLAN_H
 
-#include <stdbool.h>
-#include <time.h>
-
 #include "store.h"
 
 struct plan_callbacks {
@@ -38,14 +35,6 @@ struct plan_callbacks {
 	 */
 	int (*error)(const char *relpath, int errnum, void *ctx);
 	void *ctx;
-	/*
-	 * A directory whose time is at or after recent_since (NULL: not
-	 * asked): above the cut, or inside the unit reported next (in_unit).
-	 * rsync -a compares a directory's time by the second, so a copy made
-	 * in the same second keeps its own time (see sup-plan.c).
-	 */
-	void (*recent_dir)(const char *relpath, bool in_unit, void *ctx);
-	time_t recent_since;
 };
 
 /*

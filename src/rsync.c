@@ -546,13 +546,6 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	if (job->dry_run)
 		strvec_push(argv, "-n");
 	/*
-	 * rsync takes two times in the same second as equal, and leaves a
-	 * directory's as it is. A receiver older than 3.1.3 takes -1 as "never
-	 * equal", which sets them all: the same end.
-	 */
-	if (job->exact_times)
-		strvec_push(argv, "--modify-window=-1");
-	/*
 	 * Incremental recursion costs round trips per directory: a no-op of
 	 * 20,000 files in 400 directories over a 50 ms link took 1.8 s with
 	 * it and 0.9 s without. Its gain, less memory for huge trees, the

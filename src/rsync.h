@@ -187,7 +187,6 @@ struct rsync_job {
 	bool compress;            /* -z, rsync choosing the method with the far side */
 	bool ignore_times;        /* -I: send files whose size and time match too */
 	bool implied_dirs;        /* send the parents of listed paths too, with their attributes */
-	bool exact_times;         /* compare times to the nanosecond, not the second */
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 	unsigned io_timeout;      /* --timeout: seconds without data, 0 for none */
 	/*

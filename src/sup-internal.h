@@ -172,9 +172,6 @@ struct sup {
 	char *control_path;
 	char *dirs_file;
 	bool have_dirs;
-	struct strvec recent_units;   /* units holding a directory changed just before the walk,
-				       * sorted (sup-plan.c) */
-	bool recent_above;            /* ... and such a directory above the cut */
 	uint64_t largest_file;        /* the walk's biggest file unit, in bytes */
 	uint64_t compressed_files;    /* ... file units that may go apart (sup-queue.c) */
 	uint64_t units_not_small;     /* ... units that are not small (queue_small_unit) */

@@ -137,18 +137,6 @@ job_files_total(const struct worker *w)
 	return n;
 }
 
-/* Does w's batch hold a directory changed just before the walk? */
-static bool
-job_holds_recent(const struct sup *s, const struct worker *w)
-{
-	size_t k, at;
-
-	for (k = 0; k < w->nunits && s->recent_units.nr; k++)
-		if (sorted_find(&s->recent_units, w->units[k].unit.path, &at))
-			return true;
-	return false;
-}
-
 /* Is every unit of w's batch, and so every file in it, under PARTIAL_MIN_BYTES? */
 static bool
 job_files_small(const struct worker *w)
@@ -274,13 +262,6 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 				w->settles = true;
 		}
 		job.then_command = w->settles && !w->settles_itself ? then.buf : NULL;
-		/*
-		 * A directory changed just before the walk may get its copy in
-		 * the same second, which rsync -a takes as the same time
-		 * (sup-plan.c): its rsync compares times to the nanosecond.
-		 */
-		job.exact_times = job_holds_recent(s, w) ||
-				  (s->recent_above && (job.implied_dirs || job.source_name));
 	}
 	if (kind == JOB_UNIT && s->mkdir_in_unit && !s->mkdir_known) {
 		/* Named whole, the source's directories are its rsync's to make (run_loop). */
@@ -302,8 +283,6 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		job.files_from = s->dirs_file;
 		if (kind == JOB_DIRS_CREATE)
 			job.chmod = "Du+rwx";
-		/* Directories only: comparing their times to the nanosecond costs nothing. */
-		job.exact_times = kind == JOB_DIRS_FINAL;
 	}
 	rsync_job_argv(&job, &argv);
 	strvec_clear(&excludes);

@@ -27,15 +27,6 @@
  */
 #define PLAN_SLICE_UNITS 256
 #define PLAN_SLICE_SECONDS 0.05
-/*
- * A directory changed this many seconds before the walk, or later, is
- * recent: its copy may be made in the same second by the far side's clock
- * (which may lag by a few seconds), and rsync -a, which compares a
- * directory's time by the second, would then leave the copy's own time.
- * The rsyncs of units that hold one compare times to the nanosecond
- * (job_build in sup-job.c).
- */
-#define RECENT_DIR_SECONDS 10
 
 struct plan_unit {
 	enum unit_kind kind;
@@ -47,7 +38,6 @@ struct plan_unit {
 struct plan_ctx {
 	struct sup *s;
 	FILE *dirs;
-	bool unit_recent;             /* the unit reported next holds a recent directory */
 	uint64_t new_units;
 	struct plan_unit slice[PLAN_SLICE_UNITS];
 	size_t nslice;
@@ -104,19 +94,6 @@ plan_dir(const char *relpath, void *ctx)
 	return 0;
 }
 
-/* A recent directory (see RECENT_DIR_SECONDS). */
-static void
-plan_recent_dir(const char *relpath, bool in_unit, void *ctx)
-{
-	struct plan_ctx *pc = ctx;
-
-	(void)relpath;
-	if (in_unit)
-		pc->unit_recent = true;
-	else
-		pc->s->recent_above = true;
-}
-
 static int
 plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size, void *ctx)
 {
@@ -127,9 +104,6 @@ plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size
 	pu->kind = kind;
 	pu->path = xstrdup(relpath);
 	pu->size = *size;
-	if (pc->unit_recent)
-		strvec_push(&pc->s->recent_units, relpath);
-	pc->unit_recent = false;
 	/* What the batches will be like (see one_rsync_takes_all). */
 	if (kind == UNIT_FILE && size->bytes > pc->s->largest_file)
 		pc->s->largest_file = size->bytes;
@@ -186,7 +160,7 @@ plan_count_units(struct sup *s)
 int
 plan_transfer(struct sup *s)
 {
-	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL, plan_recent_dir, 0 };
+	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL };
 	struct plan_ctx pc;
 	int fd, rc;
 
@@ -201,9 +175,6 @@ plan_transfer(struct sup *s)
 		return SYNC_ERR_SYSTEM;
 	}
 	cb.ctx = &pc;
-	cb.recent_since = time(NULL) - RECENT_DIR_SECONDS;
-	strvec_clear(&s->recent_units);
-	s->recent_above = false;
 	pc.slice_started = now_monotonic();
 	rc = plan_walk(s->t.source, s->t.max_depth, &cb);
 	if (rc < 0) {
@@ -219,12 +190,6 @@ plan_transfer(struct sup *s)
 		rc = SYNC_ERR_STORE;
 		set_failure(s, "%s", store_errmsg(s->st));
 	}
-	/* Looked up by binary search (sorted_find) for each batch. */
-	strvec_sort(&s->recent_units);
-	if (s->recent_units.nr || s->recent_above)
-		log_info("directories changed just before the transfer: %zu units%s; their rsyncs "
-			 "compare times to the nanosecond", s->recent_units.nr,
-			 s->recent_above ? " and above the cut" : "");
 	if (fclose(pc.dirs) != 0 && rc >= 0) {
 		set_failure(s, "cannot write '%s': %s", s->dirs_file, strerror(errno));
 		rc = SYNC_ERR_SYSTEM;

@@ -295,7 +295,6 @@ sup_release(struct sup *s)
 	free(s->tmpdir);
 	free(s->control_path);
 	free(s->dirs_file);
-	strvec_clear(&s->recent_units);
 	free(s->key_link);
 	free((char *)s->target.known_hosts);
 	strbuf_release(&s->rsh);

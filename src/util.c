@@ -301,19 +301,6 @@ strvec_clear(struct strvec *sv)
 	strvec_init(sv);
 }
 
-static int
-strvec_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-void
-strvec_sort(struct strvec *sv)
-{
-	if (sv->nr > 1)
-		qsort(sv->v, sv->nr, sizeof *sv->v, strvec_cmp);
-}
-
 int
 parse_ullong(const char *s, unsigned long long min, unsigned long long max,
 	     unsigned long long *out)

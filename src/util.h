@@ -102,8 +102,6 @@ void strvec_push(struct strvec *sv, const char *s);
 void strvec_pushf(struct strvec *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strvec_pushv(struct strvec *sv, const char *const *v);
 void strvec_clear(struct strvec *sv);
-/* Sort the strings by strcmp (for sorted_find and the like). */
-void strvec_sort(struct strvec *sv);
 
 /*
  * Parse a whole decimal number in [min, max]. Leading/trailing space, signs,

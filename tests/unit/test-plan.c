@@ -80,56 +80,11 @@ on_error(const char *rel, int errnum, void *ctx)
 	return 0;
 }
 
-static void
-on_recent(const char *rel, bool in_unit, void *ctx)
-{
-	strbuf_addf(ctx, "recent %s%s\n", rel, in_unit ? "" : " (above)");
-}
-
-/*
- * The directories under source changed at or after since, as the walk
- * reports them, each followed by the unit it is in.
- */
-static char *
-recent(const char *source, int depth, time_t since)
-{
-	struct strbuf sb = STRBUF_INIT, out = STRBUF_INIT;
-	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb, on_recent, since };
-	char *p = xasprintf("%s/%s", root, source);
-	bool pending = false;
-
-	CHECK_INT(plan_walk(p, depth, &cb), 0);
-	for (char *line = strtok(sb.buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strncmp(line, "recent ", 7) == 0) {
-			strbuf_addf(&out, "%s\n", line + 7);
-			pending = !strstr(line, " (above)");
-		} else if (pending && strncmp(line, "tree ", 5) == 0) {
-			/* The unit reported next holds it. */
-			strbuf_addf(&out, "  in %s\n", line + 5);
-			pending = false;
-		}
-	}
-	free(p);
-	strbuf_release(&sb);
-	return strbuf_detach(&out, NULL);
-}
-
-/* Set the time of a directory under root. */
-static void
-set_time(const char *rel, time_t when)
-{
-	char *p = xasprintf("%s/%s", root, rel);
-	struct timespec ts[2] = { { when, 0 }, { when, 0 } };
-
-	CHECK(utimensat(AT_FDCWD, p, ts, AT_SYMLINK_NOFOLLOW) == 0);
-	free(p);
-}
-
 static char *
 plan(const char *source, int depth)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb, NULL, 0 };
+	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb };
 	char *p = xasprintf("%s/%s", root, source);
 
 	CHECK_INT(plan_walk(p, depth, &cb), 0);
@@ -222,41 +177,9 @@ main(void)
 	free(got);
 	show_sizes = false;
 
-	/*
-	 * Recent directories: above the cut and inside units alike, the source
-	 * itself included, each inside the unit reported next; files never;
-	 * none unless asked.
-	 */
-	mkd("fr");
-	mkd("fr/old");
-	mkd("fr/old/new");
-	mkd("fr/new");
-	mkd("fr/new/old");
-	touch("fr/new/file");
-	set_time("fr/old", 1000000000);
-	set_time("fr/new/old", 1000000000);
-	set_time("fr", 1000000000);
-	got = recent("fr", 1, time(NULL) - 10);
-	CHECK_STR(got, "fr/new\n  in fr/new\nfr/old/new\n  in fr/old\n");
-	free(got);
-	got = recent("fr", 3, time(NULL) - 10);
-	CHECK_STR(got, "fr/new (above)\nfr/old/new (above)\n");
-	free(got);
-	set_time("fr", time(NULL));
-	got = recent("fr", 0, time(NULL) - 10);
-	CHECK_STR(got, "fr\nfr/new\nfr/old/new\n  in fr\n");
-	free(got);
-	got = recent("fr", 2, 0);
-	CHECK_STR(got, "fr (above)\nfr/new (above)\nfr/new/old\n  in fr/new/old\nfr/old (above)\n"
-		       "fr/old/new\n  in fr/old/new\n");
-	free(got);
-	got = recent("fr", 2, time(NULL) + 100);
-	CHECK_STR(got, "");
-	free(got);
-
 	{
 		struct strbuf sb = STRBUF_INIT;
-		struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb, NULL, 0 };
+		struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb };
 		char *p = xasprintf("%s/missing", root);
 
 		CHECK_INT(plan_walk(p, 2, &cb), SYNC_ERR_SYSTEM);
