@@ -133,12 +133,7 @@ ended_first(const struct cmd_ctx *ctx)
 static double
 stop_wait_seconds(void)
 {
-	const char *env = getenv("SCOW_SYNC_TEST_STOP_WAIT");
-	unsigned long long v;
-
-	if (env && parse_ullong(env, 0, 3600, &v) == 0)
-		return (double)v;
-	return STOP_WAIT;
+	return (double)env_number("SCOW_SYNC_TEST_STOP_WAIT", 0, 3600, STOP_WAIT);
 }
 
 /* Said while a stop waits: the supervisor is being killed. */

@@ -255,6 +255,12 @@ enum log_level unit_line_level(struct sup *s);
 void say_units_done(struct sup *s, bool now);
 void running_totals(struct sup *s, uint64_t *bytes, uint64_t *files);
 void flush_progress(struct sup *s, bool force);
+/*
+ * Write the transfer's totals and commit the transaction begun (in_tx),
+ * so that the units' ends and what they sent are recorded together; what
+ * names them in a warning.
+ */
+void commit_with_totals(struct sup *s, bool in_tx, const char *what);
 void draw_progress(struct sup *s);
 
 /* supervisor.c: what the files of its parts call back */

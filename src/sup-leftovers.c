@@ -118,12 +118,7 @@ leftovers_expand_marker(struct sftp *session, const char *dest, const char *sour
 static int
 leftovers_wait(void)
 {
-	const char *env = getenv("SCOW_SYNC_TEST_CLEANUP_WAIT");
-	unsigned long long v;
-
-	if (env && parse_ullong(env, 1, 3600, &v) == 0)
-		return (int)v;
-	return CLEANUP_WAIT;
+	return (int)env_number("SCOW_SYNC_TEST_CLEANUP_WAIT", 1, 3600, CLEANUP_WAIT);
 }
 
 /*

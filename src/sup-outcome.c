@@ -266,7 +266,6 @@ finish_batch(struct sup *s, struct worker *w)
 	struct strbuf reason = STRBUF_INIT, what = STRBUF_INIT;
 	struct batch_end e;
 	bool ok, in_tx, counted;
-	uint64_t sent_bytes, sent_files;
 	size_t i;
 
 	s->transport->batch_end(s, w, &e);
@@ -357,13 +356,7 @@ finish_batch(struct sup *s, struct worker *w)
 	 * of progress, a resumed run would find their files up to date and
 	 * count them nowhere.
 	 */
-	running_totals(s, &sent_bytes, &sent_files);
-	if (store_transfer_set_totals(s->st, s->t.id, sent_bytes, sent_files) < 0)
-		log_warn("cannot record progress: %s", store_errmsg(s->st));
-	if (in_tx && store_commit(s->st) < 0) {
-		log_warn("cannot record the end of a batch: %s", store_errmsg(s->st));
-		store_rollback(s->st);
-	}
+	commit_with_totals(s, in_tx, "the end of a batch");
 	/* The far side is full: every other unit would fail the same way. */
 	if (batch_end_stops_transfer(&e)) {
 		log_error("the far side has no room left; stopping the transfer");

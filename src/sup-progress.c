@@ -191,3 +191,17 @@ draw_progress(struct sup *s)
 		v.files = v.files_total;
 	progress_line_draw(&s->pline, &v);
 }
+
+void
+commit_with_totals(struct sup *s, bool in_tx, const char *what)
+{
+	uint64_t bytes, files;
+
+	running_totals(s, &bytes, &files);
+	if (store_transfer_set_totals(s->st, s->t.id, bytes, files) < 0)
+		log_warn("cannot record progress: %s", store_errmsg(s->st));
+	if (in_tx && store_commit(s->st) < 0) {
+		log_warn("cannot record %s: %s", what, store_errmsg(s->st));
+		store_rollback(s->st);
+	}
+}

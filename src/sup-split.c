@@ -490,7 +490,6 @@ split_settle(struct sup *s)
 	struct split *sp = &s->split;
 	struct strbuf file = STRBUF_INIT, local = STRBUF_INIT, row = STRBUF_INIT;
 	struct attrs_list l = { NULL, 0, 0 };
-	uint64_t sent_bytes, sent_files;
 	struct stat sb;
 	bool ok = false, with_dirs = false, in_tx;
 	size_t at;
@@ -537,13 +536,7 @@ split_settle(struct sup *s)
 		s->bytes_done += sp->size;
 		s->files_done++;
 	}
-	running_totals(s, &sent_bytes, &sent_files);
-	if (store_transfer_set_totals(s->st, s->t.id, sent_bytes, sent_files) < 0)
-		log_warn("cannot record progress: %s", store_errmsg(s->st));
-	if (in_tx && store_commit(s->st) < 0) {
-		log_warn("cannot record a done unit: %s", store_errmsg(s->st));
-		store_rollback(s->st);
-	}
+	commit_with_totals(s, in_tx, "a done unit");
 	forget_leftovers(s, &sp->unit);
 	pieces_row(s, sp->unit.path, &row);
 	store_leftover_remove(s->st, s->t.id, row.buf);

@@ -326,6 +326,16 @@ parse_ullong(const char *s, unsigned long long min, unsigned long long max,
 	return SYNC_OK;
 }
 
+unsigned long long
+env_number(const char *name, unsigned long long min, unsigned long long max,
+	   unsigned long long dflt)
+{
+	const char *env = getenv(name);
+	unsigned long long v;
+
+	return env && parse_ullong(env, min, max, &v) == 0 ? v : dflt;
+}
+
 int
 parse_int_range(const char *s, int min, int max, int *out)
 {

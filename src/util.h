@@ -109,6 +109,12 @@ void strvec_clear(struct strvec *sv);
  */
 int parse_ullong(const char *s, unsigned long long min, unsigned long long max,
 		 unsigned long long *out);
+/*
+ * The number in environment variable name, when it is one within [min,
+ * max]; dflt otherwise (for the tests' shorter waits).
+ */
+unsigned long long env_number(const char *name, unsigned long long min, unsigned long long max,
+			      unsigned long long dflt);
 int parse_int_range(const char *s, int min, int max, int *out);
 
 /* Append s single-quoted for a POSIX shell: ' becomes '\'' (git's sq_quote). */

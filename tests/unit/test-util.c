@@ -14,6 +14,17 @@ test_numbers(void)
 	unsigned long long v = 7;
 	int i = 0;
 
+	/* A number from the environment: within its range, else the default. */
+	unsetenv("SCOW_SYNC_TEST_NUMBER");
+	CHECK_INT(env_number("SCOW_SYNC_TEST_NUMBER", 1, 10, 5), 5);
+	setenv("SCOW_SYNC_TEST_NUMBER", "3", 1);
+	CHECK_INT(env_number("SCOW_SYNC_TEST_NUMBER", 1, 10, 5), 3);
+	setenv("SCOW_SYNC_TEST_NUMBER", "0", 1);
+	CHECK_INT(env_number("SCOW_SYNC_TEST_NUMBER", 1, 10, 5), 5);
+	setenv("SCOW_SYNC_TEST_NUMBER", "3x", 1);
+	CHECK_INT(env_number("SCOW_SYNC_TEST_NUMBER", 1, 10, 5), 5);
+	unsetenv("SCOW_SYNC_TEST_NUMBER");
+
 	CHECK_INT(parse_ullong("0", 0, 10, &v), SYNC_OK);
 	CHECK_INT(v, 0);
 	CHECK_INT(parse_ullong("18446744073709551615", 0, ~0ULL, &v), SYNC_OK);
