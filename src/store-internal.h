@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <sqlite3.h>
 
@@ -52,6 +53,9 @@ char *db_col_string(sqlite3_stmt *stmt, int i);
 /* Bind path and path + "/" as ?a and ?b, for "at or below path" matches. */
 void db_bind_subtree(sqlite3_stmt *stmt, int a, int b, const char *path, struct strbuf *tmp);
 int db_exec(struct store *st, const char *sql, const char *what);
+/* Step to the one row of sql for id: SYNC_OK with *stmt on it, SYNC_ERR_NOT_FOUND, or an error. */
+int db_row_by_id(struct store *st, const char *sql, int64_t id, sqlite3_stmt **stmt,
+		 const char *what);
 
 /* store-transfer.c */
 /*

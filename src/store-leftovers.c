@@ -74,18 +74,13 @@ store_exclusion_state(struct store *st, int64_t id, enum exclusion_state *out)
 	sqlite3_stmt *stmt;
 	int rc, i;
 
-	if ((rc = db_prepare(st, "SELECT state FROM exclusions WHERE id = ?", &stmt)) < 0)
+	if ((rc = db_row_by_id(st, "SELECT state FROM exclusions WHERE id = ?", id, &stmt,
+			       "read exclusion")) < 0)
 		return rc;
-	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		i = db_name_index(exclusion_state_names, 6, sqlite3_column_text(stmt, 0));
-		*out = i < 0 ? EXCLUSION_NOMATCH : (enum exclusion_state)i;
-		rc = SYNC_OK;
-	} else
-		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "read exclusion");
+	i = db_name_index(exclusion_state_names, 6, sqlite3_column_text(stmt, 0));
+	*out = i < 0 ? EXCLUSION_NOMATCH : (enum exclusion_state)i;
 	sqlite3_finalize(stmt);
-	return rc;
+	return SYNC_OK;
 }
 
 int

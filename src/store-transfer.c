@@ -485,17 +485,12 @@ store_transfer_stop_requested(struct store *st, int64_t id, bool *out)
 	int rc;
 
 	*out = false;
-	if ((rc = db_prepare(st, "SELECT stop_requested FROM transfers WHERE id = ?", &stmt)) < 0)
+	if ((rc = db_row_by_id(st, "SELECT stop_requested FROM transfers WHERE id = ?", id, &stmt,
+			       "read the stop request")) < 0)
 		return rc;
-	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int(stmt, 0) != 0;
-		rc = SYNC_OK;
-	} else
-		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "read the stop request");
+	*out = sqlite3_column_int(stmt, 0) != 0;
 	sqlite3_finalize(stmt);
-	return rc;
+	return SYNC_OK;
 }
 
 int
@@ -742,24 +737,17 @@ store_transfer_options(struct store *st, int64_t id, struct transfer_options *o)
 
 	o->workers = o->retries = -1;
 	o->bwlimit_kib = -1;
-	if ((rc = db_prepare(st, "SELECT opt_workers, opt_bwlimit, opt_retries FROM transfers "
-			     "WHERE id = ?", &stmt)) < 0)
+	if ((rc = db_row_by_id(st, "SELECT opt_workers, opt_bwlimit, opt_retries FROM transfers "
+			       "WHERE id = ?", id, &stmt, "read the transfer's options")) < 0)
 		return rc;
-	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_type(stmt, 0) != SQLITE_NULL)
-			o->workers = sqlite3_column_int(stmt, 0);
-		if (sqlite3_column_type(stmt, 1) != SQLITE_NULL)
-			o->bwlimit_kib = sqlite3_column_int64(stmt, 1);
-		if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
-			o->retries = sqlite3_column_int(stmt, 2);
-		rc = SYNC_OK;
-	} else
-		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND :
-		     db_error(st, "read the transfer's options");
+	if (sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+		o->workers = sqlite3_column_int(stmt, 0);
+	if (sqlite3_column_type(stmt, 1) != SQLITE_NULL)
+		o->bwlimit_kib = sqlite3_column_int64(stmt, 1);
+	if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
+		o->retries = sqlite3_column_int(stmt, 2);
 	sqlite3_finalize(stmt);
-	return rc;
+	return SYNC_OK;
 }
 
 int
@@ -769,17 +757,12 @@ store_transfer_workdir(struct store *st, int64_t id, char **dir)
 	int rc;
 
 	*dir = NULL;
-	if ((rc = db_prepare(st, "SELECT workdir FROM transfers WHERE id = ?", &stmt)) < 0)
+	if ((rc = db_row_by_id(st, "SELECT workdir FROM transfers WHERE id = ?", id, &stmt,
+			       "read work directory")) < 0)
 		return rc;
-	sqlite3_bind_int64(stmt, 1, id);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		*dir = db_col_string(stmt, 0);
-		rc = SYNC_OK;
-	} else
-		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "read work directory");
+	*dir = db_col_string(stmt, 0);
 	sqlite3_finalize(stmt);
-	return rc;
+	return SYNC_OK;
 }
 
 int

@@ -391,6 +391,31 @@ db_bind_subtree(sqlite3_stmt *stmt, int a, int b, const char *path, struct strbu
 	sqlite3_bind_blob(stmt, b, tmp->buf, (int)tmp->len, SQLITE_TRANSIENT);
 }
 
+/*
+ * Prepare sql, bind id as its one parameter and step to its row:
+ * SYNC_OK with *stmt on that row (the caller reads and finalizes it),
+ * SYNC_ERR_NOT_FOUND when there is none, or an error (what says what was
+ * read); *stmt is NULL unless SYNC_OK.
+ */
+int
+db_row_by_id(struct store *st, const char *sql, int64_t id, sqlite3_stmt **stmt,
+	     const char *what)
+{
+	int rc;
+
+	*stmt = NULL;
+	if ((rc = db_prepare(st, sql, stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(*stmt, 1, id);
+	rc = sqlite3_step(*stmt);
+	if (rc == SQLITE_ROW)
+		return SYNC_OK;
+	rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, what);
+	sqlite3_finalize(*stmt);
+	*stmt = NULL;
+	return rc;
+}
+
 int
 db_exec(struct store *st, const char *sql, const char *what)
 {

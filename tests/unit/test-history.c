@@ -120,7 +120,7 @@ static void
 test_walk(void)
 {
 	char tmp[] = "/tmp/scow-sync-test-history-XXXXXX";
-	struct proc_id gone = { getpid(), 12345, getuid() };   /* not this process's start */
+	struct proc_id gone = { .pid = getpid(), .start = 12345, .uid = getuid() };   /* not this process's start */
 	struct history_filter f;
 	struct store *st = NULL;
 	struct transfer t;

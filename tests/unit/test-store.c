@@ -121,7 +121,7 @@ static void
 test_totals(const char *base)
 {
 	char *dir = xasprintf("%s/totals", base), *db = xasprintf("%s/scow-sync.db", dir);
-	struct proc_id me = { getpid(), 12345, getuid() };
+	struct proc_id me = { .pid = getpid(), .start = 12345, .uid = getuid() };
 	struct unit_size s1 = { 1, 100 }, s2 = { 10, 2000 }, s3 = { 5, 30000 };
 	struct store *st = NULL;
 	struct transfer t, other, got;
