@@ -120,7 +120,8 @@ static void
 test_walk(void)
 {
 	char tmp[] = "/tmp/scow-sync-test-history-XXXXXX";
-	struct proc_id gone = { .pid = getpid(), .start = 12345, .uid = getuid() };   /* not this process's start */
+	/* Not this process's start. */
+	struct proc_id gone = { .pid = getpid(), .start = 12345, .uid = getuid() };
 	struct history_filter f;
 	struct store *st = NULL;
 	struct transfer t;
