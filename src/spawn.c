@@ -287,12 +287,14 @@ spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *
 	struct strbuf *sinks[2] = { out, err_out };
 	struct pollfd pfd[2];
 	struct spawn sp;
-	char buf[1024];
+	char buf[16384];
 	int64_t deadline = -1, kill_at = -1, drain_until = 0, now;
 	ssize_t n;
 	pid_t r;
 	int rc, i, st, in = -1, naps = 0;
-	bool ended = false, reaped = false;
+	bool ended = false, reaped = false, flowing = false;
+	size_t keep[2] = { lim && lim->out_max ? lim->out_max : SPAWN_CAPTURE_MAX,
+			   SPAWN_CAPTURE_MAX };
 
 	memset(&sp, 0, sizeof sp);
 	sp.argv = argv;
@@ -352,7 +354,9 @@ spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *
 			} else if (r < 0 && errno != EINTR)
 				break;
 		}
-		if (reaped && ((pfd[0].fd < 0 && pfd[1].fd < 0) || now_ms() >= drain_until))
+		/* Past the moment, only while what it wrote before it ended still flows. */
+		if (reaped && ((pfd[0].fd < 0 && pfd[1].fd < 0) ||
+			       (now_ms() >= drain_until && !flowing)))
 			break;
 		/*
 		 * Its pipes closed and it is not reaped yet: it is ending, a
@@ -373,6 +377,7 @@ spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *
 				continue;
 			break;
 		}
+		flowing = false;
 		for (i = 0; i < 2; i++) {
 			if (pfd[i].fd < 0 || pfd[i].revents == 0)
 				continue;
@@ -386,7 +391,8 @@ spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *
 			/* Idle-bounded: what it says shows it is moving. */
 			if (lim && lim->timeout_ms <= 0 && lim->idle_ms > 0 && !ended)
 				deadline = now_ms() + lim->idle_ms;
-			if (sinks[i] && sinks[i]->len < 4096)
+			flowing = true;
+			if (sinks[i] && sinks[i]->len < keep[i])
 				strbuf_add(sinks[i], buf, (size_t)n);
 		}
 	}

@@ -67,9 +67,11 @@ struct spawn_limits {
 	int idle_ms;                        /* > 0 (timeout_ms 0): from its last output */
 	const volatile sig_atomic_t *stop;  /* when set non-zero: end the child now */
 	bool die_with_parent;               /* SIGTERM the child if we die (Linux) */
+	size_t out_max;                     /* bytes of stdout kept; 0: SPAWN_CAPTURE_MAX */
 };
 
 #define SPAWN_KILL_GRACE_MS 2000
+#define SPAWN_CAPTURE_MAX 4096   /* bytes of each output kept, unless out_max says more */
 
 /*
  * spawn_capture with input (when not NULL) on the child's stdin, from a
