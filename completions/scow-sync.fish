@@ -59,6 +59,14 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $xfer -l workers -x -d 'rsync processes at once'
     complete -c $prog -n $xfer -l retries -x -d 'attempts per part for passing failures'
     complete -c $prog -n $xfer -l bwlimit -x -d 'at most this many KiB/s per rsync'
+    complete -c $prog -n $xfer -l delete -d 'mirror: remove from the far side what the source lacks'
+    complete -c $prog -n $xfer -l max-delete -x -d 'fail before deleting more than this many'
+    complete -c $prog -n $xfer -l delete-all-ok -d 'delete even when the source is empty'
+    complete -c $prog -n $xfer -l exclude -x -d 'leave out what matches'
+    complete -c $prog -n $xfer -l include -x -d 'keep what matches, before later excludes'
+    complete -c $prog -n $xfer -l exclude-from -r -F -d 'the rules in a file, one a line'
+    complete -c $prog -n $xfer -l dry-run -d 'change nothing: print what would be sent and deleted'
+    complete -c $prog -n $xfer -l json -d 'with --dry-run: the changes as a JSON array'
 
     # start, run and terminate.
     set -l named '__scow_sync_is none start run terminate'

@@ -49,10 +49,13 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 	*done = true;
 	switch (options_parse_transfer(argc, argv, req, &mctx->verbosity, err, sizeof err)) {
 	case OPTIONS_HELP:
+		transfer_request_release(req);
 		return cmd_print_usage(ctx, e);
 	case OPTIONS_VERSION:
+		transfer_request_release(req);
 		return cmd_print_version(ctx);
 	case OPTIONS_ERROR:
+		transfer_request_release(req);
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	default:
@@ -85,6 +88,10 @@ cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options
 		cfg->bwlimit_kib = (unsigned long)o.bwlimit_kib;
 	if (o.retries > 0)
 		cfg->max_attempts = o.retries;
+	if (o.max_delete >= 0)
+		cfg->max_delete = o.max_delete;
+	if (o.delete_all_ok >= 0)
+		cfg->delete_all_ok = o.delete_all_ok > 0;
 	return SYNC_OK;
 }
 
@@ -104,6 +111,8 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 		req->workers_arg ? cfg->workers : -1,
 		req->retries_arg ? cfg->max_attempts : -1,
 		req->bwlimit_arg ? (long long)cfg->bwlimit_kib : -1,
+		req->max_delete,
+		req->delete_all_ok ? 1 : -1,
 	};
 	struct strbuf w = STRBUF_INIT;
 	struct transfer t;
@@ -124,6 +133,9 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	t.destination = (char *)req->destination;
 	t.key_path = req->key_path;
 	t.max_depth = req->max_depth;
+	t.mirror = req->mirror;
+	t.filters = req->filters.len ? req->filters.buf : NULL;
+	t.filters_len = req->filters.len;
 	/* Ours until a supervisor takes it over: a live owner from the start. */
 	if (proc_self(&t.supervisor) < 0) {
 		cmd_error(ctx, "cannot read our own process: %s", strerror(errno));
@@ -193,6 +205,9 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}
+	/* Nothing recorded, nothing started: what would change, said here. */
+	if (req->dry_run)
+		return cmd_dry_run(ctx, req, cfg);
 	/*
 	 * A request that is refused never connects. Once it is accepted, the
 	 * handshake (0.1 s and more) goes on while the transfer is recorded

@@ -54,4 +54,11 @@ int cmd_detach_supervisor(const struct cmd_ctx *ctx, const char *state_dir,
 int cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 		       struct supervisor_config *cfg);
 
+/*
+ * --dry-run (cmd-dry-run.c): print what the checked request req would send,
+ * update and delete, changing nothing; an exit code.
+ */
+int cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
+		const struct supervisor_config *cfg);
+
 #endif

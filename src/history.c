@@ -237,16 +237,8 @@ visit(const struct transfer *found, void *ctx)
 			return 1;
 		}
 	} else {
-		/* The callback's record is borrowed: take a copy of its strings. */
-		t = *found;
-		t.address = xstrdup(found->address);
-		t.user = xstrdup(found->user);
-		t.source = xstrdup(found->source);
-		t.destination = xstrdup(found->destination);
-		t.key_path = xstrdup(found->key_path);
-		t.error = found->error ? xstrdup(found->error) : NULL;
-		t.far_host = found->far_host ? xstrdup(found->far_host) : NULL;
-		t.far_destination = found->far_destination ? xstrdup(found->far_destination) : NULL;
+		/* The callback's record is borrowed. */
+		transfer_copy(&t, found);
 	}
 	if (!selected(w, &t)) {
 		transfer_release(&t);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd-options.h"
+#include "filter.h"
 #include "options.h"
 #include "util.h"
 
@@ -25,6 +27,16 @@ const struct cmd_option transfer_flags[] = {
 	{ 'p', "port", "N", "ssh port (default 22)" },
 	{ 'k', "sshkey-path", "KEY", "private key (default ~/scow/.scow-sync-ssh/id_rsa)" },
 	CMD_OPTIONS_SETTINGS,
+	{ OPT_DELETE, "delete", NULL, "mirror: remove from DEST/NAME what the source lacks,\n"
+	  "once everything has arrived" },
+	{ OPT_MAX_DELETE, "max-delete", "N", "fail before deleting when more than N would go" },
+	{ OPT_DELETE_ALL_OK, "delete-all-ok", NULL, "delete even when the source is empty" },
+	{ OPT_EXCLUDE, "exclude", "PATTERN", "leave out what matches (rsync's rules; a leading\n"
+	  "/ is the source itself)" },
+	{ OPT_INCLUDE, "include", "PATTERN", "keep what matches, before later excludes" },
+	{ OPT_EXCLUDE_FROM, "exclude-from", "FILE", "the rules in FILE, one a line" },
+	{ OPT_DRY_RUN, "dry-run", NULL, "change nothing: print what would be sent and deleted" },
+	{ OPT_JSON, "json", NULL, "with --dry-run: the changes as a JSON array" },
 	{ 'c', "check", NULL, "print true or false: does key login work?" },
 	CMD_OPTIONS_COMMON,
 	CMD_OPTIONS_END,
@@ -63,6 +75,9 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 	int c;
 
 	memset(req, 0, sizeof *req);
+	strvec_init(&req->filter_args);
+	strbuf_init(&req->filters, 0);
+	req->max_delete = -1;
 	/*
 	 * '+': stop at the first operand; ':': report a missing argument.
 	 * optind 0, not 1, starts getopt afresh (glibc, musl): with 1 it goes
@@ -89,6 +104,14 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 		case CMD_OPT_WORKERS: req->workers_arg = optarg; break;
 		case CMD_OPT_RETRIES: req->retries_arg = optarg; break;
 		case CMD_OPT_BWLIMIT: req->bwlimit_arg = optarg; break;
+		case OPT_DELETE: req->mirror = true; break;
+		case OPT_MAX_DELETE: req->max_delete_arg = optarg; break;
+		case OPT_DELETE_ALL_OK: req->delete_all_ok = true; break;
+		case OPT_DRY_RUN: req->dry_run = true; break;
+		case OPT_JSON: req->json = true; break;
+		case OPT_EXCLUDE: strvec_pushf(&req->filter_args, "-%s", optarg); break;
+		case OPT_INCLUDE: strvec_pushf(&req->filter_args, "+%s", optarg); break;
+		case OPT_EXCLUDE_FROM: strvec_pushf(&req->filter_args, "f%s", optarg); break;
 		case ':':
 			return reject(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 		default:
@@ -100,6 +123,11 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 	if (optind < argc) {
 		return reject(err, errlen, "unexpected argument '%s'", argv[optind]);
 	}
+	if (req->json && !req->dry_run)
+		return reject(err, errlen, "--json goes with --dry-run");
+	if ((req->max_delete_arg || req->delete_all_ok) && !req->mirror)
+		return reject(err, errlen, "%s is about deletes: it needs --delete",
+			      req->max_delete_arg ? "--max-delete" : "--delete-all-ok");
 	return OPTIONS_OK;
 }
 
@@ -162,6 +190,37 @@ check_key(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* Check --max-delete and read the filters, in their order, into req->filters. */
+static int
+validate_sync(struct transfer_request *req, char *err, size_t errlen)
+{
+	struct filter f;
+	unsigned long long n;
+	size_t i;
+	int rc = 0;
+
+	if (req->max_delete_arg) {
+		if (parse_ullong(req->max_delete_arg, 0, LLONG_MAX, &n) < 0)
+			return reject(err, errlen, "invalid --max-delete '%s': expected a number "
+				      "from 0", req->max_delete_arg);
+		req->max_delete = (long long)n;
+	}
+	filter_init(&f);
+	for (i = 0; i < req->filter_args.nr && rc == 0; i++) {
+		const char *a = req->filter_args.v[i];
+
+		if (*a == 'f')
+			rc = filter_add_file(&f, a + 1, err, errlen);
+		else
+			rc = filter_add(&f, *a == '+', a + 1, err, errlen);
+	}
+	strbuf_reset(&req->filters);
+	if (rc == 0)
+		filter_serialize(&f, &req->filters);
+	filter_release(&f);
+	return rc;
+}
+
 int
 options_validate_transfer(struct transfer_request *req, bool need_source,
 			  char *err, size_t errlen)
@@ -202,6 +261,8 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 			      strerror(errno));
 	if (!need_source)
 		return 0;
+	if (validate_sync(req, err, errlen) < 0)
+		return -1;
 	if (check_key(req->key_path, err, errlen) < 0)
 		return -1;
 	if (req->source_arg == NULL) {
@@ -251,4 +312,6 @@ transfer_request_release(struct transfer_request *req)
 	free(req->user_owned);
 	free(req->destination_tidy);
 	req->source = req->key_path = req->user_owned = req->destination_tidy = NULL;
+	strvec_clear(&req->filter_args);
+	strbuf_release(&req->filters);
 }

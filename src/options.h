@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "cmd-options.h"
+#include "util.h"
 
 #define MAX_DEPTH_LIMIT 64
 #define DEFAULT_MAX_DEPTH 2
@@ -30,6 +31,18 @@ struct transfer_request {
 	const char *retries_arg;
 	const char *bwlimit_arg;
 	bool check;
+	/* Keeping a directory in sync: --delete and its guards, the filters, --dry-run. */
+	bool mirror;
+	const char *max_delete_arg;
+	bool delete_all_ok;
+	bool dry_run;
+	bool json;              /* --dry-run's changes as JSON */
+	/*
+	 * The filter options in the order given (the first matching rule
+	 * wins), each its letter and its value: "+PATTERN" (--include),
+	 * "-PATTERN" (--exclude), "fFILE" (--exclude-from).
+	 */
+	struct strvec filter_args;
 	/* filled by options_validate_transfer (owned) */
 	char *source;        /* absolute, tidy */
 	char *destination_tidy; /* destination without repeated '/', './' or a trailing '/' */
@@ -37,6 +50,20 @@ struct transfer_request {
 	char *user_owned;    /* default user name when -u is absent */
 	int max_depth;
 	int port;
+	long long max_delete;   /* -1: not given */
+	struct strbuf filters;  /* the rules, filter_serialize()d; empty: none */
+};
+
+/* The keys of the transfer flags without a short spelling, after the settings'. */
+enum {
+	OPT_DELETE = CMD_OPT_OWN,
+	OPT_MAX_DELETE,
+	OPT_DELETE_ALL_OK,
+	OPT_EXCLUDE,
+	OPT_INCLUDE,
+	OPT_EXCLUDE_FROM,
+	OPT_DRY_RUN,
+	OPT_JSON,
 };
 
 enum options_result {

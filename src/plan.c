@@ -9,11 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "plan.h"
 #include "util.h"
 
 struct walk {
 	const struct plan_callbacks *cb;
+	const struct filter *filter;   /* NULL or empty: every entry */
+	size_t source_len;             /* of the source's path in full */
 	int max_depth;
 	struct strbuf full;   /* absolute path of the entry at hand */
 	struct strbuf rel;    /* the same, relative to the source's parent */
@@ -37,6 +40,16 @@ walk_error(struct walk *w, int errnum)
 	if (w->cb->error == NULL)
 		return -errnum;
 	return w->cb->error(w->rel.buf, errnum, w->cb->ctx);
+}
+
+/* Do the rules leave out the entry at w->full (a directory or not)? */
+static bool
+walk_excluded(const struct walk *w, bool is_dir)
+{
+	if (w->filter == NULL || filter_empty(w->filter))
+		return false;
+	/* The rules speak of paths below the source: "a/b" for SOURCE/a/b. */
+	return filter_excluded(w->filter, w->full.buf + w->source_len + 1, is_dir);
 }
 
 static void
@@ -115,11 +128,19 @@ size_tree(struct walk *w, struct unit_size *size)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		if (de->d_type == DT_DIR) {
-			strvec_push(&subdirs, de->d_name);
+			sb.st_mode = S_IFDIR;
+		} else if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
+		if (w->filter && !filter_empty(w->filter)) {
+			bool out;
+
+			strbuf_addch(&w->full, '/');
+			strbuf_addstr(&w->full, de->d_name);
+			out = walk_excluded(w, S_ISDIR(sb.st_mode));
+			strbuf_setlen(&w->full, len);
+			if (out)
+				continue;
 		}
-		if (fstatat(fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
 		if (S_ISDIR(sb.st_mode)) {
 			strvec_push(&subdirs, de->d_name);
 			continue;
@@ -188,6 +209,9 @@ walk_dir(struct walk *w, int depth)
 		} else
 			is_dir = true;
 
+		/* Left out by the rules: not planned, and a directory not walked. */
+		if (walk_excluded(w, is_dir))
+			continue;
 		if (!is_dir)
 			rc = report_unit(w, UNIT_FILE, &sb);
 		else if (depth + 1 >= w->max_depth)
@@ -202,7 +226,8 @@ walk_dir(struct walk *w, int depth)
 }
 
 int
-plan_walk(const char *source, int max_depth, const struct plan_callbacks *cb)
+plan_walk(const char *source, int max_depth, const struct filter *filter,
+	  const struct plan_callbacks *cb)
 {
 	struct walk w;
 	struct stat sb;
@@ -211,6 +236,8 @@ plan_walk(const char *source, int max_depth, const struct plan_callbacks *cb)
 	if (lstat(source, &sb) < 0)
 		return SYNC_ERR_SYSTEM;
 	w.cb = cb;
+	w.filter = filter;
+	w.source_len = strlen(source);
 	w.max_depth = max_depth;
 	strbuf_init(&w.full, 256);
 	strbuf_init(&w.rel, 256);

@@ -37,10 +37,14 @@ struct plan_callbacks {
 	void *ctx;
 };
 
+struct filter;
 /*
- * Walk source (absolute, tidy) to max_depth. Returns 0, the first non-zero
+ * Walk source (absolute, tidy) to max_depth, leaving out what filter
+ * (NULL: none) excludes, below the source as well as within tree units,
+ * whose sizes count only what is left. Returns 0, the first non-zero
  * callback result, or SYNC_ERR_SYSTEM when the source itself is unreadable.
  */
-int plan_walk(const char *source, int max_depth, const struct plan_callbacks *cb);
+int plan_walk(const char *source, int max_depth, const struct filter *filter,
+	      const struct plan_callbacks *cb);
 
 #endif

@@ -228,6 +228,9 @@ json_report_add(struct json_report *r, const struct history_entry *e)
 					      e->sizes.units[UNIT_FAILED] +
 					      e->sizes.units[UNIT_EXCLUDED]));
 	set_new(obj, "planned", json_boolean(t->planned));
+	/* A mirror (--delete): what it removed from the far side, over all its runs. */
+	set_new(obj, "mirror", json_boolean(t->mirror));
+	set_new(obj, "deleted", json_uint(t->deleted));
 	/* Where its owner runs: a state directory may be shared by several nodes. */
 	if (t->supervisor.node.boot[0])
 		set_path(obj, "node", t->supervisor.node.host);
@@ -294,6 +297,62 @@ json_report_free(struct json_report *r)
 	json_decref(r->transfers);
 	json_decref(r->root);
 	free(r);
+}
+
+/* ---- a dry run's changes ------------------------------------------------ */
+
+struct change_list {
+	json_t *changes;
+};
+
+struct change_list *
+change_list_new(void)
+{
+	struct change_list *l = xcalloc(1, sizeof *l);
+
+	if ((l->changes = json_array()) == NULL)
+		fatal("out of memory building JSON");
+	return l;
+}
+
+void
+change_list_add(struct change_list *l, const char *action, const char *itemized,
+		const char *path)
+{
+	json_t *obj = json_object();
+
+	if (obj == NULL)
+		fatal("out of memory building JSON");
+	set_new(obj, "action", json_string(action));
+	set_path(obj, "path", path);
+	set_new(obj, "itemized", json_string(itemized));
+	if (json_array_append_new(l->changes, obj) < 0)
+		fatal("out of memory building JSON");
+}
+
+int
+change_list_write(struct change_list *l, FILE *f)
+{
+	char *text = json_dumps(l->changes, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+	size_t len;
+	int rc = SYNC_OK;
+
+	if (text == NULL)
+		fatal("out of memory serialising JSON");
+	len = strlen(text);
+	if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF)
+		rc = SYNC_ERR_SYSTEM;
+	free(text);
+	return rc;
+}
+
+void
+change_list_free(struct change_list *l)
+{
+	if (l == NULL)
+		return;
+	json_decref(l->changes);
+	free(l);
 }
 
 /* ---- status ------------------------------------------------------------ */

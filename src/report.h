@@ -52,4 +52,17 @@ void json_report_free(struct json_report *r);
 void status_table_header(struct strbuf *out, int width);
 void status_table_row(struct strbuf *out, const struct history_entry *e, int width);
 
+/*
+ * A dry run's changes, as --dry-run --json prints them: an array of
+ * {"action": "send" | "update" | "delete", "path": ..., "itemized": ...},
+ * the path as query's are (invalid UTF-8 as U+FFFD, and path_base64).
+ */
+struct change_list;
+struct change_list *change_list_new(void);
+void change_list_add(struct change_list *l, const char *action, const char *itemized,
+		     const char *path);
+/* Write the whole array to f; 0 or SYNC_ERR_SYSTEM. */
+int change_list_write(struct change_list *l, FILE *f);
+void change_list_free(struct change_list *l);
+
 #endif

@@ -545,6 +545,17 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strvec_push(argv, "--ignore-times");
 	if (job->dry_run)
 		strvec_push(argv, "-n");
+	if (job->delete) {
+		strvec_push(argv, "--delete");
+		if (job->max_delete)
+			strvec_pushf(argv, "--max-delete=%llu", job->max_delete);
+	}
+	if (job->existing_only) {
+		strvec_push(argv, "--existing");
+		strvec_push(argv, "--ignore-existing");
+	}
+	if (job->force)
+		strvec_push(argv, "--force");
 	/*
 	 * Incremental recursion costs round trips per directory: a no-op of
 	 * 20,000 files in 400 directories over a 50 ms link took 1.8 s with
@@ -577,9 +588,12 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	/* Per-file progress and one marked line per name, nothing else. */
 	strvec_push(argv, "--info=progress1,name0,flist0,stats1");
 	/* %i: a dry run must name changes of attributes alone too. */
-	strvec_push(argv, job->dry_run ? "--out-format=" NAME_PREFIX "%i %n"
-				       : "--out-format=" NAME_PREFIX "%n");
-	/* Parts stopped on request; first, because the first matching rule wins. */
+	strvec_push(argv, job->dry_run || job->delete ? "--out-format=" NAME_PREFIX "%i %n"
+						      : "--out-format=" NAME_PREFIX "%n");
+	/* What must stay whatever the rules say: first, as the first matching rule wins. */
+	if (job->protect)
+		strvec_pushf(argv, "--filter=P %s", job->protect);
+	/* Parts stopped on request, then the transfer's filters. */
 	if (job->exclude_from) {
 		if (job->source_name)
 			strvec_push(argv, "--from0");

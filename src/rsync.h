@@ -187,6 +187,17 @@ struct rsync_job {
 	bool compress;            /* -z, rsync choosing the method with the far side */
 	bool ignore_times;        /* -I: send files whose size and time match too */
 	bool implied_dirs;        /* send the parents of listed paths too, with their attributes */
+	/*
+	 * --delete: what the far side has and the source lacks goes, each
+	 * named as rsync itemizes a deletion, at most max_delete (0: any).
+	 * With existing_only (--existing --ignore-existing) nothing is sent:
+	 * a mirror's last pass.
+	 */
+	bool delete;
+	bool existing_only;
+	unsigned long long max_delete;
+	const char *protect;      /* --filter=P: never deleted (the partial dirs), or NULL */
+	bool force;               /* --force: a directory the source replaced by a file goes */
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 	unsigned io_timeout;      /* --timeout: seconds without data, 0 for none */
 	/*

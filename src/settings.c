@@ -44,6 +44,8 @@ static const struct {
 				 1000000000, NULL, "1000" },
 	[SETTING_IO_TIMEOUT] = { "io_timeout", "SCOW_SYNC_IO_TIMEOUT", TYPE_NUMBER, 0, 86400,
 				 NULL, "300" },
+	[SETTING_MAX_DELETE] = { "max_delete", "SCOW_SYNC_MAX_DELETE", TYPE_NUMBER, 0,
+				 1ULL << 62, NULL, "no limit" },
 };
 
 static const char *const source_names[] = { "default", "system file", "user file",
@@ -224,8 +226,8 @@ settings_parse(struct settings *s, const char *text, size_t len, enum setting_so
 		if (found < 0) {
 			escape_untrusted(&shown, key, strlen(key));
 			snprintf(msg, sizeof msg, "%s: unknown setting '%s' (known: workers, "
-				 "retries, bwlimit, split_mib, compress, state_dir, log_max_mib)",
-				 where.buf, shown.buf);
+				 "retries, bwlimit, split_mib, compress, state_dir, log_max_mib, "
+				 "...)", where.buf, shown.buf);
 			note_error(&rc, err, errlen, msg);
 			continue;
 		}

@@ -18,7 +18,7 @@
 	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id " \
 	"AND n.state = 'done'), " \
 	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id " \
-	"AND n.state = 'failed')"
+	"AND n.state = 'failed'), mirror, filters, deleted"
 
 /*
  * Rows a and b are one request: the same source, the same far host (as ssh
@@ -35,6 +35,16 @@
 /* A recorded owner, as db_col_proc reads it. */
 #define SUP_COLUMNS "sup_pid, sup_start, sup_uid, sup_boot, sup_pidns, sup_host"
 
+/* A transfer's filters as a BLOB, NULL for none (so that IS compares them). */
+static void
+bind_filters(sqlite3_stmt *stmt, int i, const struct transfer *t)
+{
+	if (t->filters_len == 0)
+		sqlite3_bind_null(stmt, i);
+	else
+		sqlite3_bind_blob(stmt, i, t->filters, (int)t->filters_len, SQLITE_TRANSIENT);
+}
+
 int
 store_transfer_insert(struct store *st, struct transfer *t)
 {
@@ -44,8 +54,8 @@ store_transfer_insert(struct store *st, struct transfer *t)
 	if ((rc = db_prepare(st, "INSERT INTO transfers (address, user, port, source, "
 			     "destination, key_path, max_depth, state, created_at, sup_pid, "
 			     "sup_start, sup_uid, sup_boot, sup_pidns, sup_host, far_host, "
-			     "far_destination) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, "
-			     "?, ?, ?, ?, ?)",
+			     "far_destination, mirror, filters) VALUES (?, ?, ?, ?, ?, ?, ?, "
+			     "'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			     &stmt)) < 0)
 		return rc;
 	t->created_at = now_wall();
@@ -63,6 +73,8 @@ store_transfer_insert(struct store *st, struct transfer *t)
 	db_bind_node(stmt, 12, &t->supervisor);
 	db_bind_text(stmt, 15, t->far_host);
 	db_bind_path(stmt, 16, t->far_destination);
+	sqlite3_bind_int(stmt, 17, t->mirror);
+	bind_filters(stmt, 18, t);
 	if ((rc = db_step_done(st, stmt, "record transfer")) < 0)
 		return rc;
 	t->id = sqlite3_last_insert_rowid(st->db);
@@ -203,7 +215,7 @@ store_transfer_claim(struct store *st, struct transfer *t,
 			     " FROM transfers WHERE source = ?4 AND (far_host = ?6 OR "
 			     "(address = ?1 AND user = ?2 AND port = ?3)) AND "
 			     "(destination IN (?5, ?7) OR far_destination IN (?5, ?7)) "
-			     "ORDER BY id DESC", &stmt)) < 0)
+			     "AND mirror = ?8 AND filters IS ?9 ORDER BY id DESC", &stmt)) < 0)
 		goto fail;
 	db_bind_text(stmt, 1, t->address);
 	db_bind_text(stmt, 2, t->user);
@@ -212,6 +224,9 @@ store_transfer_claim(struct store *st, struct transfer *t,
 	db_bind_path(stmt, 5, t->destination);
 	db_bind_text(stmt, 6, t->far_host);
 	db_bind_path(stmt, 7, t->far_destination);
+	/* Another mirror, other filters: another request, which the far lock keeps apart. */
+	sqlite3_bind_int(stmt, 8, t->mirror);
+	bind_filters(stmt, 9, t);
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		bool active = state_is(stmt, 1, TRANSFER_QUEUED) ||
 			      state_is(stmt, 1, TRANSFER_RUNNING);
@@ -380,6 +395,14 @@ read_transfer(sqlite3_stmt *stmt, struct transfer *t)
 	t->units_total = (uint64_t)sqlite3_column_int64(stmt, 25);
 	t->units_done = (uint64_t)sqlite3_column_int64(stmt, 26);
 	t->units_failed = (uint64_t)sqlite3_column_int64(stmt, 27);
+	t->mirror = sqlite3_column_int(stmt, 28) != 0;
+	if (sqlite3_column_type(stmt, 29) == SQLITE_BLOB && sqlite3_column_bytes(stmt, 29) > 0) {
+		t->filters_len = (size_t)sqlite3_column_bytes(stmt, 29);
+		t->filters = xmalloc(t->filters_len + 1);
+		memcpy(t->filters, sqlite3_column_blob(stmt, 29), t->filters_len);
+		t->filters[t->filters_len] = '\0';
+	}
+	t->deleted = (uint64_t)sqlite3_column_int64(stmt, 30);
 	if (t->address == NULL)
 		t->address = xstrdup("");
 	if (t->user == NULL)
@@ -720,12 +743,17 @@ store_transfer_set_options(struct store *st, int64_t id, const struct transfer_o
 	/* A flag given replaces the one recorded; one not given keeps it. */
 	if ((rc = db_prepare(st, "UPDATE transfers SET opt_workers = coalesce(?1, opt_workers), "
 			     "opt_bwlimit = coalesce(?2, opt_bwlimit), "
-			     "opt_retries = coalesce(?3, opt_retries) WHERE id = ?4", &stmt)) < 0)
+			     "opt_retries = coalesce(?3, opt_retries), "
+			     "opt_max_delete = coalesce(?5, opt_max_delete), "
+			     "opt_delete_all_ok = coalesce(?6, opt_delete_all_ok) WHERE id = ?4",
+			     &stmt)) < 0)
 		return rc;
 	bind_option(stmt, 1, o->workers);
 	bind_option(stmt, 2, o->bwlimit_kib);
 	bind_option(stmt, 3, o->retries);
 	sqlite3_bind_int64(stmt, 4, id);
+	bind_option(stmt, 5, o->max_delete);
+	bind_option(stmt, 6, o->delete_all_ok);
 	return db_step_done(st, stmt, "record the transfer's options");
 }
 
@@ -735,9 +763,10 @@ store_transfer_options(struct store *st, int64_t id, struct transfer_options *o)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	o->workers = o->retries = -1;
-	o->bwlimit_kib = -1;
-	if ((rc = db_row_by_id(st, "SELECT opt_workers, opt_bwlimit, opt_retries FROM transfers "
+	o->workers = o->retries = o->delete_all_ok = -1;
+	o->bwlimit_kib = o->max_delete = -1;
+	if ((rc = db_row_by_id(st, "SELECT opt_workers, opt_bwlimit, opt_retries, "
+			       "opt_max_delete, opt_delete_all_ok FROM transfers "
 			       "WHERE id = ?", id, &stmt, "read the transfer's options")) < 0)
 		return rc;
 	if (sqlite3_column_type(stmt, 0) != SQLITE_NULL)
@@ -746,6 +775,10 @@ store_transfer_options(struct store *st, int64_t id, struct transfer_options *o)
 		o->bwlimit_kib = sqlite3_column_int64(stmt, 1);
 	if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
 		o->retries = sqlite3_column_int(stmt, 2);
+	if (sqlite3_column_type(stmt, 3) != SQLITE_NULL)
+		o->max_delete = sqlite3_column_int64(stmt, 3);
+	if (sqlite3_column_type(stmt, 4) != SQLITE_NULL)
+		o->delete_all_ok = sqlite3_column_int(stmt, 4);
 	sqlite3_finalize(stmt);
 	return SYNC_OK;
 }

@@ -207,6 +207,27 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER sent_unsure_transfer_gone AFTER DELETE ON transfers BEGIN"
 	"  DELETE FROM sent_unsure WHERE transfer_id = OLD.id;"
 	" END;",
+
+	/*
+	 * 9: a mirror (--delete) and its filters are part of the request; the
+	 * guards of its deletes are options; what it deleted is kept, each
+	 * path with its kind and when.
+	 */
+	"ALTER TABLE transfers ADD COLUMN mirror INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE transfers ADD COLUMN filters BLOB;"
+	"ALTER TABLE transfers ADD COLUMN opt_max_delete INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN opt_delete_all_ok INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE deletions ("
+	"  transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,"
+	"  path BLOB NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX deletions_transfer ON deletions(transfer_id);"
+	"CREATE TRIGGER deletions_transfer_gone AFTER DELETE ON transfers BEGIN"
+	"  DELETE FROM deletions WHERE transfer_id = OLD.id;"
+	" END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -263,7 +284,33 @@ transfer_release(struct transfer *t)
 	free(t->error);
 	free(t->far_host);
 	free(t->far_destination);
+	free(t->filters);
 	memset(t, 0, sizeof *t);
+}
+
+static char *
+copy_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+void
+transfer_copy(struct transfer *dst, const struct transfer *src)
+{
+	*dst = *src;
+	dst->address = copy_or_null(src->address);
+	dst->user = copy_or_null(src->user);
+	dst->source = copy_or_null(src->source);
+	dst->destination = copy_or_null(src->destination);
+	dst->key_path = copy_or_null(src->key_path);
+	dst->error = copy_or_null(src->error);
+	dst->far_host = copy_or_null(src->far_host);
+	dst->far_destination = copy_or_null(src->far_destination);
+	dst->filters = NULL;
+	if (src->filters_len) {
+		dst->filters = xmalloc(src->filters_len + 1);
+		memcpy(dst->filters, src->filters, src->filters_len + 1);
+	}
 }
 
 void

@@ -59,8 +59,14 @@ struct transfer {
 	uint64_t units_total, units_done, units_failed;
 	char *far_host;        /* "user@host:port" as ssh resolves -a, or NULL */
 	char *far_destination; /* the destination made absolute on the far side, or NULL */
+	bool mirror;           /* --delete: what the source lacks goes from the far side */
+	char *filters;         /* the rules (filter_serialize), or NULL: none */
+	size_t filters_len;
+	uint64_t deleted;      /* entries its deletes removed */
 };
 void transfer_release(struct transfer *t);
+/* Make dst a copy of src that owns its strings (release both). */
+void transfer_copy(struct transfer *dst, const struct transfer *src);
 
 enum unit_kind {
 	UNIT_FILE,       /* one non-directory entry above the cut depth */
@@ -220,6 +226,8 @@ struct transfer_options {
 	int workers;              /* --workers */
 	int retries;              /* --retries */
 	long long bwlimit_kib;    /* --bwlimit */
+	long long max_delete;     /* --max-delete */
+	int delete_all_ok;        /* --delete-all-ok: 1 */
 };
 /* Record the options given (those below 0 keep what is recorded). */
 int store_transfer_set_options(struct store *st, int64_t id, const struct transfer_options *o);
@@ -376,6 +384,20 @@ int store_leftovers_count(struct store *st, int64_t transfer_id, uint64_t *n);
  * arrived: a later run that sends one again does not count it again.
  * The list is sorted (bytewise) and its strings NUL-free paths.
  */
+/* An entry a mirror removed from the far side. */
+struct deletion {
+	char *path;            /* relative to the source's parent, as the units' */
+	char *kind;            /* "directory" or "file" (anything else that is not one) */
+	int64_t at;            /* epoch seconds */
+};
+void deletion_release(struct deletion *d);
+/* Record n deletions of transfer_id in one transaction, and add them to its count. */
+int store_deletions_add(struct store *st, int64_t transfer_id, const struct deletion *d,
+			size_t n);
+/* The deletions recorded for transfer_id, oldest first; caller releases each and frees. */
+int store_deletions_list(struct store *st, int64_t transfer_id, struct deletion **out,
+			 size_t *n);
+
 int store_sent_unsure_add(struct store *st, int64_t transfer_id, const char *path);
 int store_sent_unsure_list(struct store *st, int64_t transfer_id, struct strvec *out);
 int store_sent_unsure_clear(struct store *st, int64_t transfer_id);

@@ -17,6 +17,7 @@
 
 #include "batching.h"
 #include "farlock.h"
+#include "filter.h"
 #include "finish.h"
 #include "log.h"
 #include "master.h"
@@ -166,6 +167,10 @@ struct sup {
 	char *source_root;            /* dirname of the source */
 	const char *source_rel;       /* the source as a unit path: its basename */
 	struct strvec excludes;       /* applied exclusions, for tree units */
+	struct filter filter;         /* the transfer's --exclude/--include rules */
+	bool source_is_dir;           /* the walk found a directory (not a file) */
+	uint64_t source_entries;      /* what the walk found in it, the top not counted */
+	uint64_t deleted;             /* what this run's mirror removed from the far side */
 	struct sftp *sftp;            /* for the cleanup, opened when first needed */
 	char *tmpdir;                 /* private: control socket, directory list */
 	char *key_link;               /* in it: the link to the key ssh is given */
@@ -309,6 +314,10 @@ bool may_split(const struct sup *s, const struct unit *u);
 
 /* sup-job.c: how a job is built and started */
 int start_worker(struct sup *s, struct worker *w, enum job_kind kind);
+int write_job_rules(struct sup *s, const char *file, const char *const *paths);
+
+/* sup-delete.c: a mirror's deletes, once everything has arrived */
+bool rsync_mirror(struct sup *s);
 
 /* sup-worker.c: what a worker's rsync says */
 void worker_output(struct worker *w, int fd, const char *buf, size_t n);
@@ -328,8 +337,6 @@ int master_start(struct sup *s);
 int master_wait(struct sup *s);
 void stop_master(struct sup *s);
 void apply_answer(struct sup *s, double answer);
-void fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const char *user,
-		 const char *host, int port, const char *key_path);
 
 /* sup-lock.c: the far side's lock on the destination */
 bool tag_process_alive(const char *tag);

@@ -69,14 +69,19 @@ job_write_list(struct worker *w)
 	return rc;
 }
 
-/* Write the rules that exclude paths (rsync_exclude_rules) to file. */
-static int
-job_write_excludes(const char *file, const char *const *paths)
+/*
+ * Write an rsync's rules to file: the parts stopped on request (paths,
+ * rsync_exclude_rules), then the transfer's filters, in rsync's terms.
+ */
+int
+write_job_rules(struct sup *s, const char *file, const char *const *paths)
 {
 	struct strbuf rules = STRBUF_INIT;
 	int fd, rc = SYNC_OK, saved;
 
-	rsync_exclude_rules(paths, &rules);
+	if (paths)
+		rsync_exclude_rules(paths, &rules);
+	filter_rsync_rules(&s->filter, s->source_rel, &rules);
 	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || write_all(fd, rules.buf, rules.len) < 0)
 		rc = SYNC_ERR_SYSTEM;
@@ -193,10 +198,10 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 			if (path_is_within(s->excludes.v[i], w->units[k].unit.path))
 				strvec_push(&excludes, s->excludes.v[i]);
 	}
-	if (excludes.nr) {
+	if ((kind == JOB_UNIT || kind == JOB_CHECK) && (excludes.nr || !filter_empty(&s->filter))) {
 		/* In a file: rsync's command line is any local user's to read. */
 		exclude_file = xasprintf("%s/exclude-%d", s->tmpdir, (int)(w - s->workers));
-		if (job_write_excludes(exclude_file, (const char *const *)excludes.v) < 0) {
+		if (write_job_rules(s, exclude_file, (const char *const *)excludes.v) < 0) {
 			set_failure(s, "cannot write '%s': %s", exclude_file, strerror(errno));
 			strvec_clear(&excludes);
 			free(exclude_file);
@@ -230,6 +235,8 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	job.partial_dir = kind == JOB_CHECK || (kind == JOB_UNIT && !job_keeps_partial(s, w)) ?
 			  NULL : PARTIAL_DIR;
 
+	/* A mirror's file may replace a directory of the far side's, contents and all. */
+	job.force = s->t.mirror && kind == JOB_UNIT;
 	job.bwlimit_kib = s->cfg->bwlimit_kib;
 	job.io_timeout = s->cfg->io_timeout;
 	/*

@@ -227,7 +227,7 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 	const char *name = path_basename(t->source);
 	int rc = SYNC_OK;
 
-	fill_target(&target, cfg, t->user, t->address, t->port, t->key_path);
+	supervisor_ssh_target(&target, cfg, t->user, t->address, t->port, t->key_path);
 	/* A newline cannot travel to a csh inside quotes (as take_far_lock). */
 	if (!strchr(t->destination, '\n') && !strchr(name, '\n')) {
 		char *tag = xasprintf("the cleanup of transfer %lld on node %s (process %ld)",

@@ -164,10 +164,9 @@ apply_answer(struct sup *s, double answer)
 	s->small_cap = cfg->workers_set ? s->active_workers : want;
 }
 
-/* Where every ssh of a transfer connects; t->known_hosts is the caller's to free. */
 void
-fill_target(struct ssh_target *t, const struct supervisor_config *cfg, const char *user,
-	    const char *host, int port, const char *key_path)
+supervisor_ssh_target(struct ssh_target *t, const struct supervisor_config *cfg,
+		      const char *user, const char *host, int port, const char *key_path)
 {
 	memset(t, 0, sizeof *t);
 	t->program = cfg->ssh_path;
@@ -189,7 +188,7 @@ supervisor_far_host(const struct supervisor_config *cfg, const char *user, const
 	struct strbuf out = STRBUF_INIT;
 	char *r = NULL;
 
-	fill_target(&target, cfg, user, host, port, key_path);
+	supervisor_ssh_target(&target, cfg, user, host, port, key_path);
 	if (far_host_resolve(&target, &out) == SYNC_OK)
 		r = strbuf_detach(&out, NULL);
 	strbuf_release(&out);
@@ -207,7 +206,7 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 	char *control_path, *dir;
 	int rc = 0;
 
-	fill_target(&target, cfg, user, host, port, key_path);
+	supervisor_ssh_target(&target, cfg, user, host, port, key_path);
 	/* Quietly: the supervisor says it when the directory is missing. */
 	ssh_prepare_known_hosts(target.known_hosts, err, errlen);
 	/* Quietly too: the supervisor logs why it is not the usual one. */

@@ -81,6 +81,11 @@ plan_dir(const char *relpath, void *ctx)
 
 	if (fwrite(relpath, 1, strlen(relpath) + 1, pc->dirs) != strlen(relpath) + 1)
 		return SYNC_ERR_SYSTEM;
+	/* Parents come first: the source itself is the first directory. */
+	if (!s->source_is_dir)
+		s->source_is_dir = true;
+	else
+		s->source_entries++;
 	s->have_dirs = true;
 	if (!s->mkdirs_overflow) {
 		s->mkdirs_bytes += strlen(relpath) + strlen(s->t.destination) + 4;
@@ -104,6 +109,12 @@ plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size
 	pu->kind = kind;
 	pu->path = xstrdup(relpath);
 	pu->size = *size;
+	/* The source whole in one unit (-m 0): what is in it, by its files. */
+	if (kind == UNIT_TREE && strcmp(relpath, pc->s->source_rel) == 0) {
+		pc->s->source_is_dir = true;
+		pc->s->source_entries += size->files;
+	} else
+		pc->s->source_entries++;
 	/* What the batches will be like (see one_rsync_takes_all). */
 	if (kind == UNIT_FILE && size->bytes > pc->s->largest_file)
 		pc->s->largest_file = size->bytes;
@@ -176,7 +187,7 @@ plan_transfer(struct sup *s)
 	}
 	cb.ctx = &pc;
 	pc.slice_started = now_monotonic();
-	rc = plan_walk(s->t.source, s->t.max_depth, &cb);
+	rc = plan_walk(s->t.source, s->t.max_depth, &s->filter, &cb);
 	if (rc < 0) {
 		int errnum = errno;
 

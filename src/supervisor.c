@@ -63,6 +63,8 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 	cfg->keep_connection = (unsigned)settings_number(st, SETTING_KEEP_CONNECTION, 60);
 	cfg->prune_days = (unsigned)settings_number(st, SETTING_PRUNE_DAYS, PRUNE_DAYS);
 	cfg->prune_keep = settings_number(st, SETTING_PRUNE_KEEP, PRUNE_KEEP);
+	cfg->max_delete = settings_get(st, SETTING_MAX_DELETE) == NULL ? -1 :
+			  (long long)settings_number(st, SETTING_MAX_DELETE, 0);
 	/* Whoever reads the configuration claims the transfer: its owner until we run. */
 	if (proc_self(&cfg->owner) < 0)
 		memset(&cfg->owner, 0, sizeof cfg->owner);
@@ -301,6 +303,7 @@ sup_release(struct sup *s)
 	strbuf_release(&s->rsh_own);
 	strbuf_release(&s->pieces_suffix);
 	strvec_clear(&s->excludes);
+	filter_release(&s->filter);
 	strvec_clear(&s->mkdirs);
 	strvec_clear(&s->recheck);
 	strvec_clear(&s->sent_unsure);
@@ -405,6 +408,12 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 
 	s->source_root = path_dirname(s->t.source);
 	s->source_rel = path_basename(s->t.source);
+	filter_init(&s->filter);
+	if (s->t.filters_len &&
+	    filter_deserialize(&s->filter, s->t.filters, s->t.filters_len) < 0) {
+		/* Only ours write them: a record this version cannot read. Nothing runs. */
+		set_failure(s, "its recorded filters cannot be read");
+	}
 	{
 		struct exclusion *xs;
 		size_t n, k;
@@ -428,7 +437,7 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 	for (i = 0; i < s->nworkers; i++)
 		rsync_parser_init(&s->workers[i].parser);
 	sup_pool_init(s);
-	fill_target(&s->target, cfg, s->t.user, s->t.address, s->t.port, s->t.key_path);
+	supervisor_ssh_target(&s->target, cfg, s->t.user, s->t.address, s->t.port, s->t.key_path);
 	progress_line_init(&s->pline, STDERR_FILENO);
 	if (!cfg->progress_display)
 		s->pline.tty = false;
@@ -444,7 +453,7 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 static bool
 sup_connect_and_walk(struct sup *s)
 {
-	if (sup_make_tmpdir(s) < 0 || !s->transport->connect(s) || got_stop_signal)
+	if (s->failure || sup_make_tmpdir(s) < 0 || !s->transport->connect(s) || got_stop_signal)
 		return false;
 	if (plan_transfer(s) < 0 || got_stop_signal || !s->transport->connected(s))
 		return false;
@@ -518,13 +527,26 @@ sup_settle(struct sup *s)
 }
 
 /*
+ * 8. A mirror: what the source lacks goes from the far side, only once
+ * every unit has arrived (a failed copy never leaves it emptier).
+ */
+static void
+sup_mirror(struct sup *s)
+{
+	if (!s->t.mirror || got_stop_signal || s->failure || s->walk_errors || s->units_failed ||
+	    s->units_done < s->units_total)
+		return;
+	s->transport->mirror(s);
+}
+
+/*
  * The end, whatever came before: the leftovers of a transfer stopped for
  * good or done, the lock, the connection, and the final state recorded.
  */
 static int
 sup_finish(struct sup *s, enum transfer_state *final, double started)
 {
-	char *reason = NULL;
+	char *reason = NULL, deleted[40] = "";
 	int rc;
 
 	progress_line_clear(&s->pline);
@@ -556,11 +578,14 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 		rc = SYNC_ERR_STORE;
 	} else
 		rc = SYNC_OK;
+	if (s->t.mirror)
+		snprintf(deleted, sizeof deleted, ", %llu deleted", (unsigned long long)s->deleted);
 	log_msg(*final == TRANSFER_DONE ? LOG_INFO : LOG_ERROR,
-		"transfer %s after %.1f s: %llu of %llu units, %llu files, %llu bytes%s%s",
+		"transfer %s after %.1f s: %llu of %llu units, %llu files, %llu bytes%s%s%s",
 		transfer_state_name(*final), now_monotonic() - started,
 		(unsigned long long)s->units_done, (unsigned long long)s->units_total,
 		(unsigned long long)s->files_done, (unsigned long long)s->bytes_done,
+		deleted,
 		reason ? ": " : "", reason ? reason : "");
 	free(reason);
 	sup_prune_history(s->st, s->cfg);
@@ -579,8 +604,10 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	if ((rc = sup_claim(&s, st, cfg, final)) < 0)
 		return rc;
 	if (sup_connect_and_walk(&s) && !got_stop_signal && sup_measure_link(&s) &&
-	    !got_stop_signal && sup_prepare(&s) && !got_stop_signal && sup_send(&s))
+	    !got_stop_signal && sup_prepare(&s) && !got_stop_signal && sup_send(&s)) {
 		sup_settle(&s);
+		sup_mirror(&s);
+	}
 	rc = sup_finish(&s, final, started);
 	sup_release(&s);
 	restore_signals();

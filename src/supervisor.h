@@ -62,6 +62,8 @@ struct supervisor_config {
 	unsigned keep_connection;  /* seconds a connection stays for the next transfer, 0 none */
 	unsigned prune_days;       /* forget transfers ended this many days ago, 0 never */
 	uint64_t prune_keep;       /* ... keeping at least this many of the newest */
+	long long max_delete;      /* a mirror deletes at most this many, -1: no limit */
+	bool delete_all_ok;        /* a mirror may empty the far side (--delete-all-ok) */
 	bool progress_display;     /* draw a progress line on stderr */
 	bool detached;             /* runs in a session made for it (start) */
 	/* Called once the transfer is marked running (start's handshake). */
@@ -91,6 +93,15 @@ char *supervisor_far_host(const struct supervisor_config *cfg, const char *user,
 int supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 			     const char *host, int port, const char *key_path,
 			     struct ssh_master *m, char *err, size_t errlen);
+
+struct ssh_target;
+/*
+ * Where every ssh of a transfer to user@host:port connects, and how (the
+ * program, key, known hosts, configuration and timeouts cfg and the user
+ * give); t->known_hosts is the caller's to free.
+ */
+void supervisor_ssh_target(struct ssh_target *t, const struct supervisor_config *cfg,
+			   const char *user, const char *host, int port, const char *key_path);
 
 struct settings;
 /*

@@ -364,6 +364,7 @@ const struct transport transport_rsync = {
 	.batch_end = rsync_batch_end,
 	.after_units = rsync_after_units,
 	.settle = rsync_settle,
+	.mirror = rsync_mirror,
 	.clean = rsync_clean,
 	.close = rsync_close,
 };

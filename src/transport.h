@@ -74,6 +74,11 @@ struct transport {
 	/* Step 7: what the destination needs once everything has arrived. */
 	void (*settle)(struct sup *s);
 	/*
+	 * Step 8, a mirror's (--delete) once every unit is done: remove from
+	 * the destination what the source lacks, within the filters.
+	 */
+	bool (*mirror)(struct sup *s);
+	/*
 	 * Remove the partial data recorded in the store (leftovers) from the
 	 * destination, all of it or that at or below prefix (a part stopped):
 	 * a transfer stopped for good, or done with parts stopped on its way.

@@ -63,7 +63,7 @@ fish_offers() {
 
 # The spellings as each file writes them: zsh in _arguments specs
 # ({-a+,--address=}, --version[...]), fish as -s a / -l address.
-in_zsh() { grep -Eq -- "[{,')]$1[]+=,}[]" "$zsh_file"; }
+in_zsh() { grep -Eq -- "[{,')*]$1[]+=,}[]" "$zsh_file"; }
 in_fish() {
 	case $1 in
 	--*) grep -Eq -- "(^|[[:space:]])-l ${1#--}([[:space:]]|$)" "$fish_file" ;;

@@ -55,7 +55,9 @@ for cmd in $commands; do
 				fail "$name --help does not list $opt"
 				continue
 			fi
-			value=$(sed -E "s/$option_line.*/\\4/" <<<"$line")
+			# Its value's name: one space after the spelling, before the help's two.
+			value=$(sed -E 's/^ +(-[[:alnum:]], )?--?[[:alnum:]-]+( ([A-Z]+))?( .*)?$/\3/' \
+				<<<"$line")
 			if [ -n "$value" ]; then
 				# shellcheck disable=SC2086
 				err=$($name "$opt" 2>&1 >/dev/null)

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "filter.h"
 #include "plan.h"
 #include "util.h"
 #include "unit.h"
@@ -80,6 +81,8 @@ on_error(const char *rel, int errnum, void *ctx)
 	return 0;
 }
 
+static struct filter *rules;   /* the filter plan() applies, or NULL */
+
 static char *
 plan(const char *source, int depth)
 {
@@ -87,7 +90,7 @@ plan(const char *source, int depth)
 	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb };
 	char *p = xasprintf("%s/%s", root, source);
 
-	CHECK_INT(plan_walk(p, depth, &cb), 0);
+	CHECK_INT(plan_walk(p, depth, rules, &cb), 0);
 	free(p);
 	return strbuf_detach(&sb, NULL);
 }
@@ -175,6 +178,40 @@ main(void)
 	got = plan("sz/top", 2);
 	CHECK_STR(got, "file top 1/10\n");
 	free(got);
+
+	/*
+	 * The rules leave out what they exclude, above the cut (no unit, a
+	 * directory not walked) and within a tree (not counted); paths are
+	 * the source's own ("/t" is sz/t).
+	 */
+	{
+		struct filter f;
+		char err[256];
+
+		filter_init(&f);
+		CHECK_INT(filter_add(&f, false, "/t/d1/d2/", err, sizeof err), 0);
+		CHECK_INT(filter_add(&f, false, "c", err, sizeof err), 0);
+		CHECK_INT(filter_add(&f, false, "/e", err, sizeof err), 0);
+		rules = &f;
+		got = plan("sz", 1);
+		CHECK_STR(got, "dir sz\ntree sz/t 2/100\nfile sz/top 1/10\n");
+		free(got);
+		got = plan("sz", 3);
+		CHECK_STR(got, "dir sz\ndir sz/t\nfile sz/t/a 1/100\ndir sz/t/d1\n"
+			  "file sz/t/d1/l 1/0\ndir sz/t/empty\nfile sz/top 1/10\n");
+		free(got);
+		/* Anchored at the source given: here "/t/d1/d2/" is d1/t/d1/d2. */
+		got = plan("sz/t/d1", 1);
+		CHECK_STR(got, "dir d1\ntree d1/d2 1/1000\nfile d1/l 1/0\n");
+		free(got);
+		/* The source itself is never matched, whatever its name. */
+		CHECK_INT(filter_add(&f, false, "d1", err, sizeof err), 0);
+		got = plan("sz/t/d1", 1);
+		CHECK_STR(got, "dir d1\ntree d1/d2 1/1000\nfile d1/l 1/0\n");
+		free(got);
+		rules = NULL;
+		filter_release(&f);
+	}
 	show_sizes = false;
 
 	{
@@ -182,7 +219,7 @@ main(void)
 		struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb };
 		char *p = xasprintf("%s/missing", root);
 
-		CHECK_INT(plan_walk(p, 2, &cb), SYNC_ERR_SYSTEM);
+		CHECK_INT(plan_walk(p, 2, NULL, &cb), SYNC_ERR_SYSTEM);
 		free(p);
 		strbuf_release(&sb);
 	}

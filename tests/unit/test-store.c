@@ -235,6 +235,13 @@ test_totals(const char *base)
 				      "ALTER TABLE transfers DROP COLUMN opt_retries; "
 				      "DROP TRIGGER sent_unsure_transfer_gone; "
 				      "DROP TABLE sent_unsure; "
+				      "ALTER TABLE transfers DROP COLUMN mirror; "
+				      "ALTER TABLE transfers DROP COLUMN filters; "
+				      "ALTER TABLE transfers DROP COLUMN opt_max_delete; "
+				      "ALTER TABLE transfers DROP COLUMN opt_delete_all_ok; "
+				      "ALTER TABLE transfers DROP COLUMN deleted; "
+				      "DROP TRIGGER deletions_transfer_gone; "
+				      "DROP TABLE deletions; "
 				      "PRAGMA user_version = 5' "
 				      ">/dev/null 2>&1", db);
 
@@ -312,7 +319,8 @@ main(void)
 	CHECK_INT(store_transfer_get(st, 999, &got), SYNC_ERR_NOT_FOUND);
 	/* The flags it was given: those given anew replace, the others stay. */
 	{
-		struct transfer_options o, none = { -1, -1, -1 }, given = { 5, -1, 0 };
+		struct transfer_options o, none = { -1, -1, -1, -1, -1 };
+		struct transfer_options given = { 5, -1, 0, -1, -1 };
 
 		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
 		CHECK(o.workers == -1 && o.retries == -1 && o.bwlimit_kib == -1);
@@ -326,6 +334,13 @@ main(void)
 		CHECK_INT(store_transfer_set_options(st, t.id, &given), SYNC_OK);
 		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
 		CHECK(o.workers == 5 && o.retries == 7 && o.bwlimit_kib == 300);
+		CHECK(o.max_delete == -1 && o.delete_all_ok == -1);
+		given.max_delete = 0;
+		given.delete_all_ok = 1;
+		CHECK_INT(store_transfer_set_options(st, t.id, &given), SYNC_OK);
+		CHECK_INT(store_transfer_set_options(st, t.id, &none), SYNC_OK);
+		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
+		CHECK(o.max_delete == 0 && o.delete_all_ok == 1 && o.retries == 7);
 		CHECK_INT(store_transfer_options(st, 999, &o), SYNC_ERR_NOT_FOUND);
 	}
 	/* Files counted by a run cut off: listed sorted, once, until forgotten. */
@@ -471,6 +486,56 @@ main(void)
 		b.destination = "/third";
 		CHECK_INT(store_transfer_claim(st, &b, always_alive, &claim), SYNC_OK);
 		CHECK_INT(claim, CLAIM_NEW);
+		/* A mirror, or other filters, is another request; the same ones the same. */
+		{
+			struct transfer m = b, m2;
+			static const char rules[] = "- *.tmp\0+ keep\0";
+
+			m.id = 0;
+			m.mirror = true;
+			m.filters = (char *)rules;
+			m.filters_len = sizeof rules - 1;
+			CHECK_INT(store_transfer_claim(st, &m, always_alive, &claim), SYNC_OK);
+			CHECK_INT(claim, CLAIM_NEW);
+			CHECK(m.id != b.id);
+			m2 = m;
+			m2.id = 0;
+			CHECK_INT(store_transfer_claim(st, &m2, always_alive, &claim), SYNC_OK);
+			CHECK_INT(claim, CLAIM_RUNNING);
+			CHECK_INT(m2.id, m.id);
+			m2.id = 0;
+			m2.filters_len = 7;     /* "- *.tmp" alone */
+			CHECK_INT(store_transfer_claim(st, &m2, always_alive, &claim), SYNC_OK);
+			CHECK_INT(claim, CLAIM_NEW);
+			CHECK_INT(store_transfer_get(st, m.id, &got), SYNC_OK);
+			CHECK(got.mirror && got.filters_len == sizeof rules - 1 &&
+			      memcmp(got.filters, rules, sizeof rules - 1) == 0);
+			CHECK_INT(got.deleted, 0);
+			transfer_release(&got);
+			/* What its deletes removed: listed in order, counted with the transfer. */
+			{
+				struct deletion d[2] = {
+					{ "run/gone\nname", "file", 100 },
+					{ "run/dir", "directory", 101 },
+				}, *out = NULL;
+				size_t n = 0, k;
+
+				CHECK_INT(store_deletions_add(st, m.id, d, 2), SYNC_OK);
+				CHECK_INT(store_deletions_list(st, m.id, &out, &n), SYNC_OK);
+				CHECK_INT(n, 2);
+				if (n == 2) {
+					CHECK_STR(out[0].path, "run/gone\nname");
+					CHECK_STR(out[1].kind, "directory");
+					CHECK_INT(out[1].at, 101);
+				}
+				for (k = 0; k < n; k++)
+					deletion_release(&out[k]);
+				free(out);
+				CHECK_INT(store_transfer_get(st, m.id, &got), SYNC_OK);
+				CHECK_INT(got.deleted, 2);
+				transfer_release(&got);
+			}
+		}
 
 		/* The far side's answer: a re-sync to the same place finds the last done one's. */
 		{

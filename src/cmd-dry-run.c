@@ -1,0 +1,206 @@
+/*
+ * cmd-dry-run: --dry-run of start and run: say what a transfer would send,
+ * update and (with --delete) delete, and change nothing.
+ *
+ * One rsync -n of the source whole, with the transfer's rules, over ssh
+ * as the transfers log in: nothing is recorded, no directory is made on
+ * either side. Each change is a line, "send", "update" or "delete", rsync's
+ * itemized letters and the path (escaped: any byte may be in a name), or
+ * with --json an array of them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "cmd-transfer.h"
+#include "filter.h"
+#include "master.h"
+#include "options.h"
+#include "report.h"
+#include "rsync.h"
+#include "spawn.h"
+#include "supervisor.h"
+#include "util.h"
+
+#define DRY_RUN_PREFIX "//"
+#define DRY_RUN_PROTECT ".scow-sync-partial/"   /* never a deletion: a cleanup's */
+
+/* What an itemized change means for whoever reads it. */
+static const char *
+dry_run_action(const char *itemized)
+{
+	size_t i;
+
+	if (itemized[0] == '*')
+		return "delete";
+	/* New on the far side: every attribute letter is a '+'. */
+	for (i = 2; i < 11 && itemized[i] == '+'; i++)
+		;
+	return i == 11 ? "send" : "update";
+}
+
+/* Write the rules of req's filters to a private file; its path, or NULL (none, or errno). */
+static char *
+dry_run_rules(const struct transfer_request *req, char **dir, bool *failed)
+{
+	struct filter f;
+	struct strbuf rules = STRBUF_INIT;
+	char *path = NULL;
+	int fd;
+
+	*failed = false;
+	*dir = NULL;
+	filter_init(&f);
+	if (req->filters.len == 0 ||
+	    filter_deserialize(&f, req->filters.buf, req->filters.len) < 0) {
+		filter_release(&f);
+		return NULL;
+	}
+	filter_rsync_rules(&f, path_basename(req->source), &rules);
+	filter_release(&f);
+	*dir = xasprintf("%s/scow-sync-dry-XXXXXX", ssh_tmp_base());
+	if (mkdtemp(*dir) == NULL) {
+		free(*dir);
+		*dir = NULL;
+		*failed = true;
+	} else {
+		path = xasprintf("%s/rules", *dir);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || write_all(fd, rules.buf, rules.len) < 0 || close(fd) < 0) {
+			*failed = true;
+			free(path);
+			path = NULL;
+		}
+	}
+	strbuf_release(&rules);
+	return path;
+}
+
+/*
+ * Say the change of one line of rsync's (changes: as JSON; NULL: on
+ * stdout); other lines say nothing. name and shown are scratch.
+ */
+static void
+dry_run_line(struct change_list *changes, const char *line, size_t len, struct strbuf *name,
+	     struct strbuf *shown)
+{
+	size_t prefix = strlen(DRY_RUN_PREFIX), at;
+	char itemized[12];
+
+	if (len <= prefix || memcmp(line, DRY_RUN_PREFIX, prefix) != 0 ||
+	    !rsync_itemized_name(line + prefix, len - prefix, &at))
+		return;
+	memcpy(itemized, line + prefix, 11);
+	itemized[11] = '\0';
+	strbuf_reset(name);
+	rsync_unescape(name, line + prefix + at, len - prefix - at);
+	if (changes) {
+		change_list_add(changes, dry_run_action(itemized), itemized, name->buf);
+		return;
+	}
+	strbuf_reset(shown);
+	escape_untrusted(shown, name->buf, name->len);
+	printf("%-6s %s %s\n", dry_run_action(itemized), itemized, shown->buf);
+}
+
+int
+cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
+	    const struct supervisor_config *cfg)
+{
+	static const struct spawn_limits lim = { .die_with_parent = true, .out_max = SIZE_MAX };
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT, rsh = STRBUF_INIT;
+	struct strbuf name = STRBUF_INIT, shown = STRBUF_INIT;
+	struct strvec argv = STRVEC_INIT;
+	struct change_list *changes = req->json ? change_list_new() : NULL;
+	struct ssh_target target;
+	struct rsync_job job;
+	char *root = path_dirname(req->source), *rules_dir = NULL, *rules;
+	const char *p, *end;
+	bool rules_failed;
+	int status = -1, rc, code = EXIT_OK;
+
+	rules = dry_run_rules(req, &rules_dir, &rules_failed);
+	if (rules_failed) {
+		cmd_error(ctx, "cannot write the rules for rsync in '%s': %s", ssh_tmp_base(),
+			  strerror(errno));
+		code = EXIT_FAILED;
+		goto out;
+	}
+	supervisor_ssh_target(&target, cfg, req->user, req->address, req->port, req->key_path);
+	/* As a transfer would: a host key not known yet is learned (accept-new). */
+	{
+		char msg[512];
+
+		ssh_prepare_known_hosts(target.known_hosts, msg, sizeof msg);
+	}
+	ssh_rsh_command(&target, &rsh);
+	free((char *)target.known_hosts);
+	memset(&job, 0, sizeof job);
+	job.rsync_path = cfg->rsync_path;
+	job.rsh = rsh.buf;
+	job.host = req->address;
+	job.source_root = root;
+	job.source_name = path_basename(req->source);
+	job.remote_dir = req->destination;
+	job.recursive = true;
+	job.whole_list = true;
+	job.dry_run = true;
+	job.delete = req->mirror;
+	job.protect = DRY_RUN_PROTECT;
+	job.exclude_from = rules;
+	job.io_timeout = cfg->io_timeout;
+	rsync_job_argv(&job, &argv);
+	rc = spawn_capture_limited((const char *const *)argv.v, NULL, &status, &out, &err, &lim);
+	if (rc < 0 || !WIFEXITED(status) ||
+	    (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 24)) {
+		const char *last;
+
+		while (err.len && err.buf[err.len - 1] == '\n')
+			strbuf_setlen(&err, err.len - 1);
+		last = memrchr(err.buf, '\n', err.len);
+		last = last ? last + 1 : err.buf;
+		strbuf_reset(&shown);
+		escape_untrusted(&shown, last, strlen(last));
+		if (rc < 0)
+			cmd_error(ctx, "cannot run '%s': %s", cfg->rsync_path, strerror(errno));
+		else
+			cmd_error(ctx, "the dry run failed (rsync %s)%s%s",
+				  spawn_status_text(status), shown.len ? ": " : "", shown.buf);
+		code = EXIT_FAILED;
+		goto out;
+	}
+	for (p = out.buf, end = out.buf + out.len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		dry_run_line(changes, p, len, &name, &shown);
+		p += len + 1;
+	}
+	if (changes && change_list_write(changes, stdout) < 0)
+		code = EXIT_FAILED;
+	if (fflush(stdout) != 0)
+		code = EXIT_FAILED;
+out:
+	if (rules)
+		unlink(rules);
+	if (rules_dir)
+		rmdir(rules_dir);
+	free(rules);
+	free(rules_dir);
+	free(root);
+	change_list_free(changes);
+	strvec_clear(&argv);
+	strbuf_release(&out);
+	strbuf_release(&err);
+	strbuf_release(&rsh);
+	strbuf_release(&name);
+	strbuf_release(&shown);
+	return code;
+}

@@ -1,0 +1,200 @@
+/*
+ * sup-delete: a mirror's last step (--delete): remove from the far side's
+ * DEST/NAME what the source no longer has.
+ *
+ * It runs once every unit has arrived, so a copy that failed never leaves
+ * the far side emptier. rsync does the deleting, as `rsync --delete` would,
+ * in a pass that sends nothing (--existing --ignore-existing): it only
+ * goes inside DEST/NAME, removes a symbolic link rather than what it
+ * points to, and leaves what the filters or the parts stopped on request
+ * exclude. A dry run of the same pass comes first: its count is checked
+ * against --max-delete and against an empty source (an unmounted file
+ * system) before anything goes, and caps the real pass, so that a source
+ * emptied in between cannot take more. Each deletion is recorded in the
+ * store and named in the log.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "log.h"
+#include "rsync.h"
+#include "sup-internal.h"
+#include "util.h"
+
+#define DELETE_PREFIX "//*deleting"
+#define RSYNC_EXIT_VANISHED 24          /* files vanished on the sending side */
+#define RSYNC_EXIT_MAX_DELETE 25        /* --max-delete reached: some left */
+
+/* The paths a pass named as deleted (or to delete), trailing '/' for directories. */
+static void
+delete_parse(const struct strbuf *out, struct strvec *names)
+{
+	struct strbuf name = STRBUF_INIT;
+	const char *p = out->buf, *end = out->buf + out->len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p), at;
+
+		/* Our prefix, "*deleting" as the itemized field, a space and the name. */
+		if (len > 2 && memcmp(p, DELETE_PREFIX, strlen(DELETE_PREFIX)) == 0 &&
+		    rsync_itemized_name(p + 2, len - 2, &at)) {
+			strbuf_reset(&name);
+			rsync_unescape(&name, p + 2 + at, len - 2 - at);
+			strvec_push(names, name.buf);
+		}
+		p += len + 1;
+	}
+	strbuf_release(&name);
+}
+
+/*
+ * Run the mirror's pass: a dry run (max 0) or the deletes, at most max.
+ * Its names in *names; false when it could not run or failed (the reason
+ * recorded), with *reached set when it stopped at max.
+ */
+static bool
+delete_pass(struct sup *s, const char *rules, unsigned long long max, struct strvec *names,
+	    bool *reached)
+{
+	/* Every name it gives: a line each, kept whole. */
+	static const struct spawn_limits lim = { .stop = &got_stop_signal,
+						 .die_with_parent = true, .out_max = SIZE_MAX };
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT, tail = STRBUF_INIT;
+	struct strvec argv = STRVEC_INIT;
+	struct rsync_job job;
+	int status = -1, rc, code;
+	bool ok;
+
+	memset(&job, 0, sizeof job);
+	job.rsync_path = s->cfg->rsync_path;
+	job.rsh = s->rsh.buf;
+	job.host = s->t.address;
+	job.source_root = s->source_root;
+	job.source_name = s->source_rel;
+	job.remote_dir = s->t.destination;
+	job.recursive = true;
+	job.whole_list = true;
+	job.dry_run = max == 0;
+	job.delete = job.existing_only = true;
+	job.max_delete = max;
+	job.exclude_from = rules;
+	/* What a cut-off rsync left to go on from is the cleanup's, not a deletion. */
+	job.protect = PARTIAL_DIR "/";
+	job.io_timeout = s->cfg->io_timeout;
+	rsync_job_argv(&job, &argv);
+	rc = spawn_capture_limited((const char *const *)argv.v, NULL, &status, &out, &err, &lim);
+	strvec_clear(&argv);
+	delete_parse(&out, names);
+	code = rc == SYNC_OK && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	*reached = code == RSYNC_EXIT_MAX_DELETE;
+	ok = code == 0 || code == RSYNC_EXIT_VANISHED || *reached;
+	if (!ok && !got_stop_signal) {
+		/* rsync's last line says why; escaped, as any byte may be in it. */
+		const char *last;
+
+		while (err.len && err.buf[err.len - 1] == '\n')
+			strbuf_setlen(&err, err.len - 1);
+		last = memrchr(err.buf, '\n', err.len);
+		last = last ? last + 1 : err.buf;
+		escape_untrusted(&tail, last, strlen(last));
+		if (rc < 0)
+			set_failure(s, "cannot run '%s' to delete: %s", s->cfg->rsync_path,
+				    strerror(errno));
+		else
+			set_failure(s, "deleting on the far side failed (rsync %s)%s%s",
+				    spawn_status_text(status), tail.len ? ": " : "", tail.buf);
+	}
+	strbuf_release(&out);
+	strbuf_release(&err);
+	strbuf_release(&tail);
+	return ok;
+}
+
+/* Record and log what the pass deleted. */
+static void
+delete_record(struct sup *s, const struct strvec *names)
+{
+	struct deletion *d = xcalloc(names->nr ? names->nr : 1, sizeof *d);
+	struct strbuf shown = STRBUF_INIT;
+	int64_t now = (int64_t)time(NULL);
+	size_t i;
+
+	for (i = 0; i < names->nr; i++) {
+		size_t len = strlen(names->v[i]);
+		bool dir = len > 1 && names->v[i][len - 1] == '/';
+
+		d[i].path = xstrndup(names->v[i], dir ? len - 1 : len);
+		d[i].kind = (char *)(dir ? "directory" : "file");
+		d[i].at = now;
+		strbuf_reset(&shown);
+		escape_untrusted(&shown, d[i].path, strlen(d[i].path));
+		log_info("deleted '%s' (%s): the source has no such entry", shown.buf, d[i].kind);
+	}
+	if (store_deletions_add(s->st, s->t.id, d, names->nr) < 0)
+		log_warn("cannot record the deletions: %s", store_errmsg(s->st));
+	s->deleted += names->nr;
+	for (i = 0; i < names->nr; i++)
+		free(d[i].path);
+	free(d);
+	strbuf_release(&shown);
+}
+
+bool
+rsync_mirror(struct sup *s)
+{
+	struct strvec names = STRVEC_INIT;
+	char *rules = NULL;
+	unsigned long long n;
+	bool ok = false, reached = false;
+
+	if (!s->source_is_dir) {
+		log_info("mirror: the source is a file; nothing is deleted beside it");
+		return true;
+	}
+	rules = xasprintf("%s/mirror-rules", s->tmpdir);
+	if (write_job_rules(s, rules, (const char *const *)s->excludes.v) < 0) {
+		set_failure(s, "cannot write '%s': %s", rules, strerror(errno));
+		goto out;
+	}
+	/* What would go, before anything does. */
+	if (!delete_pass(s, rules, 0, &names, &reached) || got_stop_signal)
+		goto out;
+	n = names.nr;
+	if (n == 0) {
+		log_info("mirror: the far side has nothing the source lacks");
+		ok = true;
+		goto out;
+	}
+	if (s->source_entries == 0 && !s->cfg->delete_all_ok) {
+		set_failure(s, "the source is empty and the far side has %llu entries it lacks: "
+			    "nothing deleted (an unmounted file system?); --delete-all-ok "
+			    "deletes them", n);
+		goto out;
+	}
+	if (s->cfg->max_delete >= 0 && n > (unsigned long long)s->cfg->max_delete) {
+		set_failure(s, "%llu entries to delete, more than --max-delete %lld: nothing "
+			    "deleted", n, s->cfg->max_delete);
+		goto out;
+	}
+	log_info("mirror: deleting %llu entries the source lacks", n);
+	strvec_clear(&names);
+	/* The count checked caps what goes, should the source change meanwhile. */
+	ok = delete_pass(s, rules, n, &names, &reached);
+	delete_record(s, &names);
+	if (reached)
+		log_warn("mirror: the far side had more to delete than the %llu checked; the "
+			 "next sync deletes the rest", n);
+out:
+	if (rules)
+		unlink(rules);
+	free(rules);
+	strvec_clear(&names);
+	return ok;
+}

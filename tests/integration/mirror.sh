@@ -1,0 +1,152 @@
+#!/bin/bash
+# A mirror (--delete): once everything has arrived, what DEST/NAME has and
+# the source lacks goes, whatever its name, and only that: a symbolic link
+# goes, not what it points to outside DEST; what the filters exclude stays
+# on the far side and is not sent; a directory the source replaced by a
+# file (and back) is replaced. Each deletion is recorded (path, kind,
+# when), counted in query --json and named in the log. An empty source (an
+# unmounted file system) deletes nothing unless --delete-all-ok;
+# --max-delete fails the transfer before the first deletion.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+log=$HOME/scow/.scow-sync/scow-sync.log
+src=$T/src/top
+dst=$T/dst
+far=$dst/top
+mkdir -p "$src" "$dst" "$T/outside"
+
+# run ARGS...: a mirror run of $src into $dst; its status in $rc, stderr in $T/err.
+run() {
+	rc=0
+	scow-sync run -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" -p "$SSHD_PORT" \
+		-k "$SSH_KEY" -q "$@" 2>"$T/err" || rc=$?
+}
+last_id() { store_sql "SELECT max(id) FROM transfers"; }
+json_field() {   # json_field ID FIELD
+	scow-sync query --json --id "$1" | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["transfers"][0][sys.argv[1]])' "$2"
+}
+
+# Names with every byte but NUL and '/', in files, directories and links.
+python3 - "$src" <<'PY'
+import os, sys
+root = os.fsencode(sys.argv[1])
+for b in range(1, 256):
+    if b in (0x2f, 0x2e):
+        continue
+    os.makedirs(os.path.join(root, b"d" + bytes([b])), exist_ok=True)
+    with open(os.path.join(root, b"d" + bytes([b]), b"f\n" + bytes([b])), "wb") as f:
+        f.write(bytes([b]) * b)
+os.makedirs(os.path.join(root, b"keep/deep"), exist_ok=True)
+with open(os.path.join(root, b"keep/deep/file"), "wb") as f:
+    f.write(b"stays")
+PY
+mkdir -p "$src/swap/inner"
+echo in >"$src/swap/inner/f"
+echo note >"$src/notes.log"
+run
+[ "$rc" = 0 ] || fail "the first copy exited $rc: $(cat "$T/err")"
+tree_equal "$src" "$far" || fail "the first copy differs"
+
+# The far side gets what the source lacks; the source loses some of what it had.
+echo precious >"$T/outside/target"
+ln -s "$T/outside/target" "$far/link-out"
+ln -s "$T/outside" "$far/dirlink-out"
+mkdir -p "$far/extra/sub"
+echo x >"$far/extra/sub/f"
+printf 'odd' >"$far/new
+line *?[x] \\"
+rm -rf "$src/d"$'\001' "$src/d "
+rm -f "$src/d~/"*
+echo kept >"$far/scratch.tmp"
+echo also >"$src/local.tmp"
+# A directory becomes a file.
+rm -rf "$src/swap"
+echo now-a-file >"$src/swap"
+run --delete --exclude '*.tmp'
+[ "$rc" = 0 ] || fail "the mirror exited $rc: $(cat "$T/err")"
+id=$(last_id)
+[ -e "$T/outside/target" ] && [ "$(cat "$T/outside/target")" = precious ] ||
+	fail "a link's target outside DEST was touched"
+[ -e "$far/scratch.tmp" ] || fail "an excluded file on the far side was deleted"
+[ -e "$far/local.tmp" ] && fail "an excluded file was sent"
+rm -f "$far/scratch.tmp" "$src/local.tmp"
+tree_equal "$src" "$far" || fail "the mirror is not the source"
+[ -f "$far/swap" ] || fail "a directory replaced by a file stayed a directory"
+# d\001 and "d " with their files (2 each), d~'s file, two links, extra (3
+# entries), the odd name: 11. The old swap went with its contents when the
+# file replaced it, during the copy.
+n=$(store_sql "SELECT count(*) FROM deletions WHERE transfer_id = $id")
+[ "$n" = 11 ] || fail "deletions recorded: $n, expected 11"
+[ "$(json_field "$id" deleted)" = 11 ] || fail "query --json deleted: $(json_field "$id" deleted)"
+[ "$(json_field "$id" mirror)" = True ] || fail "query --json mirror: $(json_field "$id" mirror)"
+kinds=$(store_sql "SELECT kind FROM deletions WHERE transfer_id = $id AND
+	(path = CAST('top/extra/sub' AS BLOB) OR path = CAST('top/link-out' AS BLOB)) ORDER BY kind")
+[ "$kinds" = "directory
+file" ] || fail "deletion kinds: $kinds"
+at=$(store_sql "SELECT min(at) FROM deletions WHERE transfer_id = $id")
+[ "$at" -ge "$(($(date +%s) - 120))" ] || fail "deletion time: $at"
+grep -qF "deleted 'top/new\\x0aline *?[x] \\\\' (file)" "$log" ||
+	fail "the log does not name the odd deletion: $(grep deleted "$log" | tail -3)"
+
+# Back to a directory.
+rm -f "$src/swap"
+mkdir -p "$src/swap/again"
+echo back >"$src/swap/again/f"
+run --delete
+[ "$rc" = 0 ] || fail "the mirror back exited $rc: $(cat "$T/err")"
+tree_equal "$src" "$far" || fail "the mirror back is not the source"
+
+# Nothing to delete: nothing recorded, done.
+run --delete
+[ "$rc" = 0 ] || fail "a mirror with nothing to do exited $rc: $(cat "$T/err")"
+[ "$(json_field "$(last_id)" deleted)" = 0 ] || fail "a no-op mirror deleted something"
+
+# --max-delete: more than N fails before any goes.
+echo a >"$far/m1"; echo b >"$far/m2"; echo c >"$far/m3"
+run --delete --max-delete 2
+[ "$rc" = 0 ] && fail "more deletions than --max-delete did not fail"
+[ -e "$far/m1" ] && [ -e "$far/m2" ] && [ -e "$far/m3" ] || fail "--max-delete deleted some"
+grep -q "3 entries to delete, more than --max-delete 2: nothing deleted" "$T/err" ||
+	fail "--max-delete's reason: $(cat "$T/err")"
+run --delete --max-delete 3
+[ "$rc" = 0 ] || fail "--max-delete 3 of 3 exited $rc: $(cat "$T/err")"
+[ -e "$far/m1" ] && fail "--max-delete 3 left m1"
+
+# An empty source (an unmounted file system) deletes nothing.
+mv "$src" "$T/src/saved"
+mkdir "$src"
+run --delete
+[ "$rc" = 0 ] && fail "an empty source's mirror did not fail"
+grep -q "the source is empty" "$T/err" || fail "the empty source's reason: $(cat "$T/err")"
+[ -e "$far/keep/deep/file" ] || fail "an empty source deleted the far side"
+run --delete --delete-all-ok
+[ "$rc" = 0 ] || fail "--delete-all-ok exited $rc: $(cat "$T/err")"
+[ -z "$(ls -A "$far")" ] || fail "--delete-all-ok left: $(ls -A "$far" | head -3)"
+[ -d "$far" ] || fail "--delete-all-ok removed DEST/NAME itself"
+
+# Without --delete nothing goes.
+rm -rf "$src"
+mv "$T/src/saved" "$src"
+run
+echo extra >"$far/not-in-source"
+run
+[ -e "$far/not-in-source" ] || fail "a copy without --delete deleted"
+
+# A link on the far side where the source has a directory: the link is
+# replaced, and nothing is written or deleted through it.
+mkdir -p "$src/was-link"
+echo in >"$src/was-link/f"
+ln -s "$T/outside" "$far/was-link"
+rm -f "$far/not-in-source"
+run --delete
+[ "$rc" = 0 ] || fail "the mirror over a link exited $rc: $(cat "$T/err")"
+tree_equal "$src" "$far" || fail "the mirror over a link is not the source"
+[ "$(ls -A "$T/outside")" = target ] || fail "the link's target changed: $(ls -A "$T/outside")"
+
+# --max-delete and --delete-all-ok need --delete.
+run --max-delete 3
+[ "$rc" = 2 ] || fail "--max-delete without --delete exited $rc"
+grep -q "needs --delete" "$T/err" || fail "--max-delete alone: $(cat "$T/err")"
+finish
