@@ -112,12 +112,14 @@ hash_bytes(const char *s, size_t len, uint32_t h)
 	return h;
 }
 
+/* The bucket of watch wd. */
 static size_t
 wd_slot(const struct watcher *w, int wd)
 {
 	return ((uint32_t)wd * 2654435761u) & (w->buckets - 1);
 }
 
+/* The bucket of the directory name in parent. */
 static size_t
 name_slot(const struct watcher *w, const struct wdir *parent, const char *name)
 {
@@ -127,6 +129,7 @@ name_slot(const struct watcher *w, const struct wdir *parent, const char *name)
 	return h & (w->buckets - 1);
 }
 
+/* The node of watch wd, or NULL. */
 static struct wdir *
 wd_find(const struct watcher *w, int wd)
 {
@@ -138,6 +141,7 @@ wd_find(const struct watcher *w, int wd)
 	return NULL;
 }
 
+/* The node of the directory name in parent, or NULL. */
 static struct wdir *
 name_find(const struct watcher *w, const struct wdir *parent, const char *name)
 {
@@ -289,6 +293,7 @@ wdir_is_within(const struct wdir *d, const struct wdir *a)
 	return false;
 }
 
+/* Do the rules exclude rel? */
 static bool
 excluded(const struct watcher *w, const char *rel, bool is_dir)
 {
@@ -574,6 +579,7 @@ rewatch(struct watcher *w)
 	strbuf_release(&rel);
 }
 
+/* Forget the changed paths, keeping the table. */
 static void
 changes_clear(struct watcher *w)
 {
@@ -647,6 +653,7 @@ change_add(struct watcher *w, const char *path, bool tree)
 	w->nchanges++;
 }
 
+/* Note that events were lost (LOST_*): the next take asks for a rescan. */
 static void
 lose(struct watcher *w, unsigned why)
 {
@@ -894,6 +901,7 @@ watcher_last_event(const struct watcher *w)
 	return w->last;
 }
 
+/* Order changes as path_tree_cmp() orders their paths. */
 static int
 cmp_changes(const void *a, const void *b)
 {
@@ -926,6 +934,12 @@ watcher_take(struct watcher *w, struct strvec *changed, struct strvec *trees, bo
 	}
 	free(sorted);
 	changes_clear(w);
+	/* A burst's table goes with it: clearing it costs its size each take. */
+	if (w->changes_cap > 4096) {
+		free(w->changes);
+		w->changes_cap = 64;
+		w->changes = xcalloc(w->changes_cap, sizeof *w->changes);
+	}
 	w->first = w->last = 0;
 	*rescan = w->lost != 0 || w->limit_hit || w->unwatchable > 0 || w->root == NULL;
 	w->shown = w->lost;

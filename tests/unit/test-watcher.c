@@ -220,6 +220,13 @@ test_events(void)
 		put("src/a/b/c/f2", false);
 		CHECK_TAKE(w, "C a/b/c/f2\n");
 	}
+	/* What is written in a new directory once it is watched goes with it too. */
+	mkd("src/n");
+	CHECK_INT(watcher_read(w), 0);
+	mkd("src/n/m");
+	put("src/n/f", false);
+	put("src/n-after", false);
+	CHECK_TAKE(w, "T n\nC n-after\n");
 
 	/* Names are bytes: a newline, bytes that are not UTF-8. */
 	put("src/new\nline", false);
