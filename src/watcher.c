@@ -39,7 +39,6 @@ enum {
 	LOST_SOURCE = 1 << 2,    /* the source itself was moved, deleted or unmounted */
 	LOST_UNMOUNT = 1 << 3,   /* a file system below the source went away */
 	LOST_UNWATCHED = 1 << 4, /* a new directory could not be watched */
-	LOST_RACE = 1 << 5,      /* a directory made in one that was being moved */
 };
 
 /*
@@ -56,6 +55,7 @@ struct wdir {
 	char *name;                /* "" for the source */
 	uint32_t gen;              /* the walk that saw it last */
 	int wd;
+	bool grew;                 /* mid-move, a directory was made below it */
 };
 
 /* A path changed since the last take; tree: a directory that came whole. */
@@ -161,6 +161,7 @@ wdir_link(struct watcher *w, struct wdir *d, struct wdir *parent, const char *na
 
 	free(d->name);
 	d->name = xstrdup(name);
+	d->grew = false;
 	d->parent = parent;
 	d->prev = NULL;
 	d->next = parent->child;
@@ -360,8 +361,6 @@ status_update(struct watcher *w)
 			    w->max_changes);
 	if (why & LOST_SOURCE)
 		strbuf_addstr(sb, "; the source was moved, deleted or unmounted");
-	if (why & LOST_RACE)
-		strbuf_addstr(sb, "; a directory was made in one that was being moved");
 	if (why & LOST_UNMOUNT)
 		strbuf_addstr(sb, "; a file system below the source was unmounted");
 	if (sb->len > 0)
@@ -700,9 +699,10 @@ digest_dir(struct watcher *w, struct wdir *d, const struct inotify_event *ev)
 		c = ev->mask & IN_MOVED_TO ? move_take(w, ev->cookie) : NULL;
 		/*
 		 * Moved within the tree, its watches can stay; but where rules
-		 * are, its new paths may be judged otherwise: watch it anew.
+		 * are, its new paths may be judged otherwise, and what was
+		 * made in it mid-move is not watched: watch it anew.
 		 */
-		if (c != NULL && (w->filter == NULL || filter_empty(w->filter)) &&
+		if (c != NULL && !c->grew && (w->filter == NULL || filter_empty(w->filter)) &&
 		    name_find(w, d, ev->name) == NULL) {
 			wdir_link(w, c, d, ev->name);
 			return;
@@ -750,10 +750,14 @@ digest(struct watcher *w, const struct inotify_event *ev)
 	if (!wdir_path_add(w, d, &w->path)) {
 		/*
 		 * Below a directory mid-move, whose new place will name it
-		 * whole; but a directory made there now would go unwatched.
+		 * whole; a directory made there now is not watched yet, so
+		 * that one is walked anew when it lands.
 		 */
-		if (is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO)))
-			lose(w, LOST_RACE);
+		if (is_dir && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
+			while (d->parent != NULL)
+				d = d->parent;
+			d->grew = true;
+		}
 		return;
 	}
 	if (w->path.len > 0)
