@@ -38,6 +38,7 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     set -l none '__scow_sync_is none'
     complete -c $prog -n $none -a start -d 'start a transfer in the background'
     complete -c $prog -n $none -a run -d 'run a transfer in the foreground'
+    complete -c $prog -n $none -a watch -d 'keep a directory in sync until stopped'
     complete -c $prog -n $none -a query -d 'show the files being moved, as JSON'
     complete -c $prog -n $none -a terminate -d 'stop a running transfer'
     complete -c $prog -n $none -a resume -d 'continue an interrupted, failed or stopped transfer'
@@ -47,10 +48,10 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $none -a config -d 'show the settings in effect and where they come from'
     complete -c $prog -n $none -a help -d 'show help for a command'
     complete -c $prog -n $none -a version -d 'show the version'
-    complete -c $prog -n '__scow_sync_is help' -a 'start run query terminate resume status prune log config'
+    complete -c $prog -n '__scow_sync_is help' -a 'start run watch query terminate resume status prune log config'
 
     # start and run (and scow-sync with an option first, which is run).
-    set -l xfer '__scow_sync_is none start run'
+    set -l xfer '__scow_sync_is none start run watch'
     complete -c $prog -n $xfer -s d -l destination -x -d 'remote directory (created if missing)'
     complete -c $prog -n $xfer -s m -l max-depth -x -d 'move entries above this depth separately (default 2)'
     complete -c $prog -n $xfer -s p -l port -x -d 'ssh port (default 22)'
@@ -67,10 +68,12 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $xfer -l exclude-from -r -F -d 'the rules in a file, one a line'
     complete -c $prog -n $xfer -l dry-run -d 'change nothing: print what would be sent and deleted'
     complete -c $prog -n $xfer -l json -d 'with --dry-run: the changes as a JSON array'
+    complete -c $prog -n '__scow_sync_is watch' -l interval -x -d 'compare the whole tree this often (seconds)'
+    complete -c $prog -n '__scow_sync_is watch' -l detach -d 'run in the background, as start does'
 
     # start, run and terminate.
-    set -l named '__scow_sync_is none start run terminate'
-    set -l verbosity '__scow_sync_is none start run query terminate resume status prune log config'
+    set -l named '__scow_sync_is none start run watch terminate'
+    set -l verbosity '__scow_sync_is none start run watch query terminate resume status prune log config'
     complete -c $prog -n $named -s a -l address -x -a '(__fish_print_hostnames)' -d 'remote host'
     complete -c $prog -n $named -s u -l user -x -a '(__fish_complete_users)' -d 'remote user'
     complete -c $prog -n $named -s s -l source -r -F -d 'local file or directory'
@@ -97,7 +100,7 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n '__scow_sync_is resume' -l retries -x -d 'attempts per part for passing failures'
 
     # Every command.
-    set -l any '__scow_sync_is none start run query terminate resume status prune log config'
+    set -l any '__scow_sync_is none start run watch query terminate resume status prune log config'
     complete -c $prog -n $any -s h -l help -d 'show help'
     complete -c $prog -n $any -l version -d 'show the version'
 end

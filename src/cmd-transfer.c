@@ -47,7 +47,8 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 	char err[1024];
 
 	*done = true;
-	switch (options_parse_transfer(argc, argv, req, &mctx->verbosity, err, sizeof err)) {
+	switch ((e->options == watch_flags ? options_parse_watch : options_parse_transfer)
+		(argc, argv, req, &mctx->verbosity, err, sizeof err)) {
 	case OPTIONS_HELP:
 		transfer_request_release(req);
 		return cmd_print_usage(ctx, e);
@@ -134,6 +135,8 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	t.key_path = req->key_path;
 	t.max_depth = req->max_depth;
 	t.mirror = req->mirror;
+	t.watch = req->watch;
+	t.watch_interval = req->watch ? req->interval : 0;
 	t.filters = req->filters.len ? req->filters.buf : NULL;
 	t.filters_len = req->filters.len;
 	/* Ours until a supervisor takes it over: a live owner from the start. */

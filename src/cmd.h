@@ -42,6 +42,7 @@ int cmd_read_piece(int argc, char **argv);
 
 extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_watch_entry;
 extern const struct cmd_entry cmd_query_entry;
 extern const struct cmd_entry cmd_terminate_entry;
 extern const struct cmd_entry cmd_resume_entry;

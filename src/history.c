@@ -188,6 +188,12 @@ build_entry(struct walk *w, struct transfer *t, struct history_entry *e)
 	memset(t, 0, sizeof *t);
 	if ((rc = store_transfer_sizes(w->st, e->t.id, &e->sizes)) < 0)
 		return rc;
+	if (e->t.watch && e->t.cycles > 0) {
+		if ((rc = store_cycle_last(w->st, e->t.id, &e->last_cycle)) < 0 &&
+		    rc != SYNC_ERR_NOT_FOUND)
+			return rc;
+		e->has_last_cycle = rc == SYNC_OK;
+	}
 	e->remaining = -1;
 	e->elsewhere = !transfer_state_finished(e->t.state) && proc_elsewhere(&e->t.supervisor);
 	if (e->t.state == TRANSFER_RUNNING) {
@@ -247,11 +253,13 @@ visit(const struct transfer *found, void *ctx)
 	if ((rc = build_entry(w, &t, &e)) < 0) {
 		w->rc = rc;
 		transfer_release(&e.t);
+		cycle_release(&e.last_cycle);
 		free(e.files);
 		return 1;
 	}
 	rc = w->fn(&e, w->ctx);
 	transfer_release(&e.t);
+	cycle_release(&e.last_cycle);
 	free(e.files);
 	if (rc != 0) {
 		w->rc = rc;

@@ -66,6 +66,8 @@ struct history_entry {
 	struct history_file *files;
 	size_t nfiles;
 	bool elsewhere;        /* queued or running on another node (t.supervisor.node) */
+	struct cycle last_cycle;  /* a watch's newest cycle, when has_last_cycle */
+	bool has_last_cycle;
 };
 
 typedef int (*history_fn)(const struct history_entry *e, void *ctx);

@@ -18,27 +18,38 @@
 #include "options.h"
 #include "util.h"
 
+/* The flags a transfer is asked with, shared by start, run and watch. */
+#define TRANSFER_FLAGS \
+	{ 'a', "address", "HOST", "remote host" }, \
+	{ 'u', "user", "USER", "remote user (default: your user name)" }, \
+	{ 's', "source", "PATH", "local file or directory" }, \
+	{ 'd', "destination", "DIR", "remote directory (created if missing)" }, \
+	{ 'm', "max-depth", "N", "move entries above depth N separately (default 2)" }, \
+	{ 'p', "port", "N", "ssh port (default 22)" }, \
+	{ 'k', "sshkey-path", "KEY", "private key (default ~/scow/.scow-sync-ssh/id_rsa)" }, \
+	CMD_OPTIONS_SETTINGS, \
+	{ OPT_DELETE, "delete", NULL, "mirror: remove from DEST/NAME what the source lacks,\n" \
+	  "once everything has arrived" }, \
+	{ OPT_MAX_DELETE, "max-delete", "N", "fail before deleting when more than N would go" }, \
+	{ OPT_DELETE_ALL_OK, "delete-all-ok", NULL, "delete even when the source is empty" }, \
+	{ OPT_EXCLUDE, "exclude", "PATTERN", "leave out what matches (rsync's rules; a leading\n" \
+	  "/ is the source itself)" }, \
+	{ OPT_INCLUDE, "include", "PATTERN", "keep what matches, before later excludes" }, \
+	{ OPT_EXCLUDE_FROM, "exclude-from", "FILE", "the rules in FILE, one a line" }, \
+	{ OPT_DRY_RUN, "dry-run", NULL, "change nothing: print what would be sent and deleted" }, \
+	{ OPT_JSON, "json", NULL, "with --dry-run: the changes as a JSON array" }, \
+	{ 'c', "check", NULL, "print true or false: does key login work?" }, \
+	CMD_OPTIONS_COMMON
+
 const struct cmd_option transfer_flags[] = {
-	{ 'a', "address", "HOST", "remote host" },
-	{ 'u', "user", "USER", "remote user (default: your user name)" },
-	{ 's', "source", "PATH", "local file or directory" },
-	{ 'd', "destination", "DIR", "remote directory (created if missing)" },
-	{ 'm', "max-depth", "N", "move entries above depth N separately (default 2)" },
-	{ 'p', "port", "N", "ssh port (default 22)" },
-	{ 'k', "sshkey-path", "KEY", "private key (default ~/scow/.scow-sync-ssh/id_rsa)" },
-	CMD_OPTIONS_SETTINGS,
-	{ OPT_DELETE, "delete", NULL, "mirror: remove from DEST/NAME what the source lacks,\n"
-	  "once everything has arrived" },
-	{ OPT_MAX_DELETE, "max-delete", "N", "fail before deleting when more than N would go" },
-	{ OPT_DELETE_ALL_OK, "delete-all-ok", NULL, "delete even when the source is empty" },
-	{ OPT_EXCLUDE, "exclude", "PATTERN", "leave out what matches (rsync's rules; a leading\n"
-	  "/ is the source itself)" },
-	{ OPT_INCLUDE, "include", "PATTERN", "keep what matches, before later excludes" },
-	{ OPT_EXCLUDE_FROM, "exclude-from", "FILE", "the rules in FILE, one a line" },
-	{ OPT_DRY_RUN, "dry-run", NULL, "change nothing: print what would be sent and deleted" },
-	{ OPT_JSON, "json", NULL, "with --dry-run: the changes as a JSON array" },
-	{ 'c', "check", NULL, "print true or false: does key login work?" },
-	CMD_OPTIONS_COMMON,
+	TRANSFER_FLAGS,
+	CMD_OPTIONS_END,
+};
+
+const struct cmd_option watch_flags[] = {
+	TRANSFER_FLAGS,
+	{ OPT_INTERVAL, "interval", "SEC", "compare the whole tree this often (default 600)" },
+	{ OPT_DETACH, "detach", NULL, "run in the background, as start does" },
 	CMD_OPTIONS_END,
 };
 
@@ -67,9 +78,9 @@ reject(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-int
-options_parse_transfer(int argc, char **argv, struct transfer_request *req,
-		       int *verbosity, char *err, size_t errlen)
+static int
+parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int *verbosity,
+	    char *err, size_t errlen)
 {
 	struct cmd_getopt g;
 	int c;
@@ -78,6 +89,7 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 	strvec_init(&req->filter_args);
 	strbuf_init(&req->filters, 0);
 	req->max_delete = -1;
+	req->watch = watch;
 	/*
 	 * '+': stop at the first operand; ':': report a missing argument.
 	 * optind 0, not 1, starts getopt afresh (glibc, musl): with 1 it goes
@@ -86,7 +98,7 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 	 */
 	optind = 0;
 	opterr = 0;
-	cmd_getopt_init(&g, "+:", transfer_flags);
+	cmd_getopt_init(&g, "+:", watch ? watch_flags : transfer_flags);
 	while ((c = getopt_long(argc, argv, g.shortopts, g.longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a': req->address = optarg; break;
@@ -109,6 +121,8 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 		case OPT_DELETE_ALL_OK: req->delete_all_ok = true; break;
 		case OPT_DRY_RUN: req->dry_run = true; break;
 		case OPT_JSON: req->json = true; break;
+		case OPT_INTERVAL: req->interval_arg = optarg; break;
+		case OPT_DETACH: req->detach = true; break;
 		case OPT_EXCLUDE: strvec_pushf(&req->filter_args, "-%s", optarg); break;
 		case OPT_INCLUDE: strvec_pushf(&req->filter_args, "+%s", optarg); break;
 		case OPT_EXCLUDE_FROM: strvec_pushf(&req->filter_args, "f%s", optarg); break;
@@ -129,6 +143,20 @@ options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 		return reject(err, errlen, "%s is about deletes: it needs --delete",
 			      req->max_delete_arg ? "--max-delete" : "--delete-all-ok");
 	return OPTIONS_OK;
+}
+
+int
+options_parse_transfer(int argc, char **argv, struct transfer_request *req,
+		       int *verbosity, char *err, size_t errlen)
+{
+	return parse_flags(argc, argv, req, false, verbosity, err, errlen);
+}
+
+int
+options_parse_watch(int argc, char **argv, struct transfer_request *req,
+		    int *verbosity, char *err, size_t errlen)
+{
+	return parse_flags(argc, argv, req, true, verbosity, err, errlen);
 }
 
 /* Reject what ssh, rsync or a remote shell could read as something else. */
@@ -205,6 +233,13 @@ validate_sync(struct transfer_request *req, char *err, size_t errlen)
 				      "from 0", req->max_delete_arg);
 		req->max_delete = (long long)n;
 	}
+	req->interval = WATCH_INTERVAL_DEFAULT;
+	if (req->interval_arg &&
+	    parse_ullong(req->interval_arg, WATCH_INTERVAL_MIN, 366ULL * 86400, &n) < 0)
+		return reject(err, errlen, "invalid --interval '%s': expected seconds, from %d",
+			      req->interval_arg, WATCH_INTERVAL_MIN);
+	if (req->interval_arg)
+		req->interval = (unsigned)n;
 	filter_init(&f);
 	for (i = 0; i < req->filter_args.nr && rc == 0; i++) {
 		const char *a = req->filter_args.v[i];

@@ -37,6 +37,10 @@ struct transfer_request {
 	bool delete_all_ok;
 	bool dry_run;
 	bool json;              /* --dry-run's changes as JSON */
+	/* watch: keep SOURCE in sync until stopped, comparing the whole every interval. */
+	bool watch;
+	const char *interval_arg;
+	bool detach;
 	/*
 	 * The filter options in the order given (the first matching rule
 	 * wins), each its letter and its value: "+PATTERN" (--include),
@@ -51,6 +55,7 @@ struct transfer_request {
 	int max_depth;
 	int port;
 	long long max_delete;   /* -1: not given */
+	unsigned interval;      /* watch: seconds between full comparisons */
 	struct strbuf filters;  /* the rules, filter_serialize()d; empty: none */
 };
 
@@ -64,6 +69,8 @@ enum {
 	OPT_EXCLUDE_FROM,
 	OPT_DRY_RUN,
 	OPT_JSON,
+	OPT_INTERVAL,
+	OPT_DETACH,
 };
 
 enum options_result {
@@ -79,6 +86,9 @@ enum options_result {
  */
 int options_parse_transfer(int argc, char **argv, struct transfer_request *req,
 			   int *verbosity, char *err, size_t errlen);
+/* The same for watch (watch_flags): req->watch is set. */
+int options_parse_watch(int argc, char **argv, struct transfer_request *req,
+			int *verbosity, char *err, size_t errlen);
 
 /*
  * Check and convert the request. need_source: a transfer (not -c).
@@ -90,6 +100,11 @@ void transfer_request_release(struct transfer_request *req);
 
 /* The flags, for parsing, --help and completions (cmd-options.h). */
 extern const struct cmd_option transfer_flags[];
+/* watch's: the transfer flags, --interval and --detach. */
+extern const struct cmd_option watch_flags[];
+
+#define WATCH_INTERVAL_DEFAULT 600
+#define WATCH_INTERVAL_MIN 10
 
 /* Host names and users: no leading '-', no whitespace or control bytes. */
 int validate_host(const char *host, char *err, size_t errlen);

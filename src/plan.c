@@ -253,3 +253,72 @@ plan_walk(const char *source, int max_depth, const struct filter *filter,
 	strbuf_release(&w.rel);
 	return rc;
 }
+
+int
+plan_paths(const char *source, const char *const *paths, size_t n, const struct filter *filter,
+	   const struct plan_callbacks *cb, struct strvec *gone)
+{
+	struct strvec chain = STRVEC_INIT;   /* the directories said for the path before */
+	struct walk w;
+	struct stat sb;
+	size_t i;
+	int rc = 0;
+
+	if (lstat(source, &sb) < 0)
+		return SYNC_ERR_SYSTEM;
+	w.cb = cb;
+	w.filter = filter;
+	w.source_len = strlen(source);
+	w.max_depth = 0;
+	strbuf_init(&w.full, 256);
+	strbuf_init(&w.rel, 256);
+	strbuf_addstr(&w.rel, path_basename(source));
+	if ((rc = cb->dir(w.rel.buf, cb->ctx)) != 0)
+		goto out;
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *p = paths[i], *slash;
+		size_t depth = 0;
+
+		/*
+		 * Its parents, from the top, unless the path before had them
+		 * said; only those still there (what was deleted may have
+		 * gone with its directory).
+		 */
+		for (slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/'), depth++) {
+			strbuf_reset(&w.rel);
+			strbuf_addf(&w.rel, "%s/", path_basename(source));
+			strbuf_add(&w.rel, p, (size_t)(slash - p));
+			if (depth < chain.nr && strcmp(chain.v[depth], w.rel.buf) == 0)
+				continue;
+			strvec_truncate(&chain, depth);
+			strbuf_reset(&w.full);
+			strbuf_addf(&w.full, "%s/", source);
+			strbuf_add(&w.full, p, (size_t)(slash - p));
+			if (lstat(w.full.buf, &sb) < 0 || !S_ISDIR(sb.st_mode))
+				break;
+			strvec_push(&chain, w.rel.buf);
+			if ((rc = cb->dir(w.rel.buf, cb->ctx)) != 0)
+				goto out;
+		}
+		strvec_truncate(&chain, depth);
+		strbuf_reset(&w.full);
+		strbuf_addf(&w.full, "%s/%s", source, p);
+		strbuf_reset(&w.rel);
+		strbuf_addf(&w.rel, "%s/%s", path_basename(source), p);
+		if (lstat(w.full.buf, &sb) < 0) {
+			if (errno == ENOENT || errno == ENOTDIR)
+				strvec_push(gone, w.rel.buf);
+			else
+				rc = walk_error(&w, errno);
+			continue;
+		}
+		if (walk_excluded(&w, S_ISDIR(sb.st_mode)))
+			continue;
+		rc = report_unit(&w, S_ISDIR(sb.st_mode) ? UNIT_TREE : UNIT_FILE, &sb);
+	}
+out:
+	strvec_clear(&chain);
+	strbuf_release(&w.full);
+	strbuf_release(&w.rel);
+	return rc;
+}

@@ -171,6 +171,14 @@ set_path(json_t *obj, const char *key, const char *path)
 	strbuf_release(&sb);
 }
 
+/* How a transfer's state shows: a watch alive between or in its cycles is watching. */
+static const char *
+shown_state(const struct transfer *t)
+{
+	return t->watch && t->state == TRANSFER_RUNNING ? "watching" :
+	       transfer_state_name(t->state);
+}
+
 /* Epoch seconds as "2026-12-01T21:40:00Z", or null when unset. */
 static json_t *
 json_time(int64_t t)
@@ -191,6 +199,29 @@ json_uint(uint64_t n)
 	return json_integer(n > (uint64_t)INT64_MAX ? (json_int_t)INT64_MAX : (json_int_t)n);
 }
 
+/* A watch's cycle, as query --json shows its last one. */
+static json_t *
+json_cycle(const struct cycle *c)
+{
+	json_t *obj = json_object();
+
+	if (obj == NULL)
+		fatal("out of memory building JSON");
+	set_new(obj, "n", json_uint(c->n));
+	set_new(obj, "started_at", json_time(c->started_at));
+	set_new(obj, "seconds", json_real(c->seconds));
+	set_new(obj, "files", json_uint(c->files));
+	set_new(obj, "bytes", json_uint(c->bytes));
+	set_new(obj, "deleted", json_uint(c->deleted));
+	set_new(obj, "failed", json_uint(c->failed));
+	set_new(obj, "full_scan", json_boolean(c->full_scan));
+	if (c->error)
+		set_path(obj, "error", c->error);
+	else
+		set_new(obj, "error", json_null());
+	return obj;
+}
+
 void
 json_report_add(struct json_report *r, const struct history_entry *e)
 {
@@ -203,7 +234,7 @@ json_report_add(struct json_report *r, const struct history_entry *e)
 	if (obj == NULL || files == NULL)
 		fatal("out of memory building JSON");
 	set_new(obj, "id", json_integer(t->id));
-	set_new(obj, "state", json_string(transfer_state_name(t->state)));
+	set_new(obj, "state", json_string(shown_state(t)));
 	set_path(obj, "source", t->source);
 	set_path(obj, "destination", t->destination);
 	set_path(obj, "host", t->address);
@@ -231,6 +262,13 @@ json_report_add(struct json_report *r, const struct history_entry *e)
 	/* A mirror (--delete): what it removed from the far side, over all its runs. */
 	set_new(obj, "mirror", json_boolean(t->mirror));
 	set_new(obj, "deleted", json_uint(t->deleted));
+	set_new(obj, "watch", json_boolean(t->watch));
+	if (t->watch) {
+		set_new(obj, "interval", json_integer(t->watch_interval));
+		set_new(obj, "cycles", json_uint(t->cycles));
+		set_new(obj, "last_cycle", e->has_last_cycle ? json_cycle(&e->last_cycle) :
+			json_null());
+	}
 	/* Where its owner runs: a state directory may be shared by several nodes. */
 	if (t->supervisor.node.boot[0])
 		set_path(obj, "node", t->supervisor.node.host);
@@ -373,7 +411,7 @@ status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 	size_t row_start = out->len;
 	int room;
 
-	strbuf_addf(out, "%4lld %-11s %3d%% ", (long long)t->id, transfer_state_name(t->state),
+	strbuf_addf(out, "%4lld %-11s %3d%% ", (long long)t->id, shown_state(t),
 		    e->percent);
 	fmt_bytes_human(&cell, e->sizes.bytes_total);
 	strbuf_addf(out, "%10s ", cell.buf);

@@ -550,6 +550,12 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		if (job->max_delete)
 			strvec_pushf(argv, "--max-delete=%llu", job->max_delete);
 	}
+	if (job->delete_missing) {
+		strvec_push(argv, "--delete-missing-args");
+		strvec_push(argv, "--force");
+		if (job->max_delete)
+			strvec_pushf(argv, "--max-delete=%llu", job->max_delete);
+	}
 	if (job->existing_only) {
 		strvec_push(argv, "--existing");
 		strvec_push(argv, "--ignore-existing");
@@ -588,8 +594,8 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	/* Per-file progress and one marked line per name, nothing else. */
 	strvec_push(argv, "--info=progress1,name0,flist0,stats1");
 	/* %i: a dry run must name changes of attributes alone too. */
-	strvec_push(argv, job->dry_run || job->delete ? "--out-format=" NAME_PREFIX "%i %n"
-						      : "--out-format=" NAME_PREFIX "%n");
+	strvec_push(argv, job->dry_run || job->delete || job->delete_missing ?
+			  "--out-format=" NAME_PREFIX "%i %n" : "--out-format=" NAME_PREFIX "%n");
 	/* What must stay whatever the rules say: first, as the first matching rule wins. */
 	if (job->protect)
 		strvec_pushf(argv, "--filter=P %s", job->protect);

@@ -195,6 +195,8 @@ struct rsync_job {
 	 */
 	bool delete;
 	bool existing_only;
+	/* Listed paths the source no longer has are deleted (--delete-missing-args --force). */
+	bool delete_missing;
 	unsigned long long max_delete;
 	const char *protect;      /* --filter=P: never deleted (the partial dirs), or NULL */
 	bool force;               /* --force: a directory the source replaced by a file goes */

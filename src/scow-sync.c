@@ -13,6 +13,7 @@
 static const struct cmd_entry *const commands[] = {
 	&cmd_start_entry,
 	&cmd_run_entry,
+	&cmd_watch_entry,
 	&cmd_query_entry,
 	&cmd_terminate_entry,
 	&cmd_resume_entry,

@@ -18,7 +18,8 @@
 	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id " \
 	"AND n.state = 'done'), " \
 	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id " \
-	"AND n.state = 'failed'), mirror, filters, deleted"
+	"AND n.state = 'failed'), mirror, filters, deleted, watch, watch_interval, " \
+	"(SELECT max(n) FROM cycles c WHERE c.transfer_id = transfers.id)"
 
 /*
  * Rows a and b are one request: the same source, the same far host (as ssh
@@ -54,8 +55,9 @@ store_transfer_insert(struct store *st, struct transfer *t)
 	if ((rc = db_prepare(st, "INSERT INTO transfers (address, user, port, source, "
 			     "destination, key_path, max_depth, state, created_at, sup_pid, "
 			     "sup_start, sup_uid, sup_boot, sup_pidns, sup_host, far_host, "
-			     "far_destination, mirror, filters) VALUES (?, ?, ?, ?, ?, ?, ?, "
-			     "'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			     "far_destination, mirror, filters, watch, watch_interval) "
+			     "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+			     "?, ?, ?, ?)",
 			     &stmt)) < 0)
 		return rc;
 	t->created_at = now_wall();
@@ -75,6 +77,8 @@ store_transfer_insert(struct store *st, struct transfer *t)
 	db_bind_path(stmt, 16, t->far_destination);
 	sqlite3_bind_int(stmt, 17, t->mirror);
 	bind_filters(stmt, 18, t);
+	sqlite3_bind_int(stmt, 19, t->watch);
+	sqlite3_bind_int64(stmt, 20, t->watch_interval);
 	if ((rc = db_step_done(st, stmt, "record transfer")) < 0)
 		return rc;
 	t->id = sqlite3_last_insert_rowid(st->db);
@@ -215,7 +219,8 @@ store_transfer_claim(struct store *st, struct transfer *t,
 			     " FROM transfers WHERE source = ?4 AND (far_host = ?6 OR "
 			     "(address = ?1 AND user = ?2 AND port = ?3)) AND "
 			     "(destination IN (?5, ?7) OR far_destination IN (?5, ?7)) "
-			     "AND mirror = ?8 AND filters IS ?9 ORDER BY id DESC", &stmt)) < 0)
+			     "AND mirror = ?8 AND filters IS ?9 AND watch = ?10 ORDER BY id DESC",
+			     &stmt)) < 0)
 		goto fail;
 	db_bind_text(stmt, 1, t->address);
 	db_bind_text(stmt, 2, t->user);
@@ -227,6 +232,7 @@ store_transfer_claim(struct store *st, struct transfer *t,
 	/* Another mirror, other filters: another request, which the far lock keeps apart. */
 	sqlite3_bind_int(stmt, 8, t->mirror);
 	bind_filters(stmt, 9, t);
+	sqlite3_bind_int(stmt, 10, t->watch);
 	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		bool active = state_is(stmt, 1, TRANSFER_QUEUED) ||
 			      state_is(stmt, 1, TRANSFER_RUNNING);
@@ -403,6 +409,9 @@ read_transfer(sqlite3_stmt *stmt, struct transfer *t)
 		t->filters[t->filters_len] = '\0';
 	}
 	t->deleted = (uint64_t)sqlite3_column_int64(stmt, 30);
+	t->watch = sqlite3_column_int(stmt, 31) != 0;
+	t->watch_interval = (unsigned)sqlite3_column_int64(stmt, 32);
+	t->cycles = (uint64_t)sqlite3_column_int64(stmt, 33);
 	if (t->address == NULL)
 		t->address = xstrdup("");
 	if (t->user == NULL)

@@ -228,6 +228,30 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER deletions_transfer_gone AFTER DELETE ON transfers BEGIN"
 	"  DELETE FROM deletions WHERE transfer_id = OLD.id;"
 	" END;",
+
+	/*
+	 * 10: a watch (scow-sync watch) is a transfer that syncs in cycles
+	 * until stopped; each cycle's counts are kept, the newest
+	 * CYCLES_KEPT of them.
+	 */
+	"ALTER TABLE transfers ADD COLUMN watch INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE transfers ADD COLUMN watch_interval INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE cycles ("
+	"  transfer_id INTEGER NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,"
+	"  n INTEGER NOT NULL,"
+	"  started_at INTEGER NOT NULL,"
+	"  seconds REAL NOT NULL,"
+	"  files INTEGER NOT NULL,"
+	"  deleted INTEGER NOT NULL,"
+	"  failed INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  full_scan INTEGER NOT NULL,"
+	"  error BLOB,"
+	"  PRIMARY KEY (transfer_id, n)"
+	") WITHOUT ROWID;"
+	"CREATE TRIGGER cycles_transfer_gone AFTER DELETE ON transfers BEGIN"
+	"  DELETE FROM cycles WHERE transfer_id = OLD.id;"
+	" END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -63,6 +63,9 @@ struct transfer {
 	char *filters;         /* the rules (filter_serialize), or NULL: none */
 	size_t filters_len;
 	uint64_t deleted;      /* entries its deletes removed */
+	bool watch;            /* a watch: it syncs in cycles until stopped */
+	unsigned watch_interval; /* ... with a full re-scan this often (seconds) */
+	uint64_t cycles;       /* ... and has run this many cycles */
 };
 void transfer_release(struct transfer *t);
 /* Make dst a copy of src that owns its strings (release both). */
@@ -397,6 +400,29 @@ int store_deletions_add(struct store *st, int64_t transfer_id, const struct dele
 /* The deletions recorded for transfer_id, oldest first; caller releases each and frees. */
 int store_deletions_list(struct store *st, int64_t transfer_id, struct deletion **out,
 			 size_t *n);
+
+/* One cycle of a watch, as the store keeps it (store-cycles.c). */
+struct cycle {
+	uint64_t n;            /* 1 for the first */
+	int64_t started_at;    /* epoch seconds */
+	double seconds;
+	uint64_t files, deleted, failed, bytes;   /* files sent, entries deleted, units failed */
+	bool full_scan;        /* the whole tree compared, not only the paths events named */
+	char *error;           /* why it failed, or NULL */
+};
+void cycle_release(struct cycle *c);
+/* Record cycle c of watch transfer_id (its n included); only the newest 100 stay. */
+int store_cycle_add(struct store *st, int64_t transfer_id, const struct cycle *c);
+/* The newest cycle of transfer_id: SYNC_ERR_NOT_FOUND when it has none. */
+int store_cycle_last(struct store *st, int64_t transfer_id, struct cycle *out);
+/*
+ * Make watch transfer id ready for its next cycle under owner: running
+ * (as it still is, for everyone who looks), its units (the last cycle's)
+ * forgotten, not planned.
+ */
+int store_transfer_next_cycle(struct store *st, int64_t id, const struct proc_id *owner);
+/* Forget every unit of watch transfer id: its next cycle plans its own. */
+int store_units_forget(struct store *st, int64_t id);
 
 int store_sent_unsure_add(struct store *st, int64_t transfer_id, const char *path);
 int store_sent_unsure_list(struct store *st, int64_t transfer_id, struct strvec *out);

@@ -16,11 +16,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "rsync.h"
@@ -60,8 +62,8 @@ delete_parse(const struct strbuf *out, struct strvec *names)
  * recorded), with *reached set when it stopped at max.
  */
 static bool
-delete_pass(struct sup *s, const char *rules, unsigned long long max, struct strvec *names,
-	    bool *reached)
+delete_pass(struct sup *s, const char *rules, const char *gone, unsigned long long max,
+	    struct strvec *names, bool *reached)
 {
 	/* Every name it gives: a line each, kept whole. */
 	static const struct spawn_limits lim = { .stop = &got_stop_signal,
@@ -77,12 +79,18 @@ delete_pass(struct sup *s, const char *rules, unsigned long long max, struct str
 	job.rsh = s->rsh.buf;
 	job.host = s->t.address;
 	job.source_root = s->source_root;
-	job.source_name = s->source_rel;
 	job.remote_dir = s->t.destination;
 	job.recursive = true;
 	job.whole_list = true;
 	job.dry_run = max == 0;
-	job.delete = job.existing_only = true;
+	if (gone) {
+		/* A watch's cycle: only the paths its events said are gone. */
+		job.files_from = gone;
+		job.delete_missing = true;
+	} else {
+		job.source_name = s->source_rel;
+		job.delete = job.existing_only = true;
+	}
 	job.max_delete = max;
 	job.exclude_from = rules;
 	/* What a cut-off rsync left to go on from is the cleanup's, not a deletion. */
@@ -146,11 +154,30 @@ delete_record(struct sup *s, const struct strvec *names)
 	strbuf_release(&shown);
 }
 
+/* Write the NUL-separated list of s->gone to file. */
+static int
+delete_write_gone(struct sup *s, const char *file)
+{
+	struct strbuf list = STRBUF_INIT;
+	size_t i;
+	int fd, rc = SYNC_OK;
+
+	for (i = 0; i < s->gone.nr; i++)
+		strbuf_add(&list, s->gone.v[i], strlen(s->gone.v[i]) + 1);
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, list.buf, list.len) < 0)
+		rc = SYNC_ERR_SYSTEM;
+	if (fd >= 0 && close(fd) < 0)
+		rc = SYNC_ERR_SYSTEM;
+	strbuf_release(&list);
+	return rc;
+}
+
 bool
 rsync_mirror(struct sup *s)
 {
 	struct strvec names = STRVEC_INIT;
-	char *rules = NULL;
+	char *rules = NULL, *gone = NULL;
 	unsigned long long n;
 	bool ok = false, reached = false;
 
@@ -158,13 +185,23 @@ rsync_mirror(struct sup *s)
 		log_info("mirror: the source is a file; nothing is deleted beside it");
 		return true;
 	}
+	/* A watch's cycle knows what went: nothing to look for when nothing did. */
+	if (s->cfg->only_paths && s->gone.nr == 0)
+		return true;
 	rules = xasprintf("%s/mirror-rules", s->tmpdir);
 	if (write_job_rules(s, rules, (const char *const *)s->excludes.v) < 0) {
 		set_failure(s, "cannot write '%s': %s", rules, strerror(errno));
 		goto out;
 	}
+	if (s->cfg->only_paths) {
+		gone = xasprintf("%s/mirror-gone", s->tmpdir);
+		if (delete_write_gone(s, gone) < 0) {
+			set_failure(s, "cannot write '%s': %s", gone, strerror(errno));
+			goto out;
+		}
+	}
 	/* What would go, before anything does. */
-	if (!delete_pass(s, rules, 0, &names, &reached) || got_stop_signal)
+	if (!delete_pass(s, rules, gone, 0, &names, &reached) || got_stop_signal)
 		goto out;
 	n = names.nr;
 	if (n == 0) {
@@ -172,7 +209,7 @@ rsync_mirror(struct sup *s)
 		ok = true;
 		goto out;
 	}
-	if (s->source_entries == 0 && !s->cfg->delete_all_ok) {
+	if (!s->cfg->only_paths && s->source_entries == 0 && !s->cfg->delete_all_ok) {
 		set_failure(s, "the source is empty and the far side has %llu entries it lacks: "
 			    "nothing deleted (an unmounted file system?); --delete-all-ok "
 			    "deletes them", n);
@@ -186,7 +223,7 @@ rsync_mirror(struct sup *s)
 	log_info("mirror: deleting %llu entries the source lacks", n);
 	strvec_clear(&names);
 	/* The count checked caps what goes, should the source change meanwhile. */
-	ok = delete_pass(s, rules, n, &names, &reached);
+	ok = delete_pass(s, rules, gone, n, &names, &reached);
 	delete_record(s, &names);
 	if (reached)
 		log_warn("mirror: the far side had more to delete than the %llu checked; the "
@@ -194,7 +231,10 @@ rsync_mirror(struct sup *s)
 out:
 	if (rules)
 		unlink(rules);
+	if (gone)
+		unlink(gone);
 	free(rules);
+	free(gone);
 	strvec_clear(&names);
 	return ok;
 }

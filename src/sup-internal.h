@@ -171,6 +171,7 @@ struct sup {
 	bool source_is_dir;           /* the walk found a directory (not a file) */
 	uint64_t source_entries;      /* what the walk found in it, the top not counted */
 	uint64_t deleted;             /* what this run's mirror removed from the far side */
+	struct strvec gone;           /* a cycle's changed paths that are gone (plan_paths) */
 	struct sftp *sftp;            /* for the cleanup, opened when first needed */
 	char *tmpdir;                 /* private: control socket, directory list */
 	char *key_link;               /* in it: the link to the key ssh is given */

@@ -42,6 +42,9 @@ install_signals(void)
 {
 	struct sigaction sa;
 
+	/* A watch's cycles run with the handlers the watch installed. */
+	if (wake_pipe[0] >= 0)
+		return SYNC_OK;
 	if (xpipe_cloexec(wake_pipe) < 0)
 		return SYNC_ERR_SYSTEM;
 	set_nonblock(wake_pipe[0]);

@@ -303,6 +303,7 @@ sup_release(struct sup *s)
 	strbuf_release(&s->rsh_own);
 	strbuf_release(&s->pieces_suffix);
 	strvec_clear(&s->excludes);
+	strvec_clear(&s->gone);
 	filter_release(&s->filter);
 	strvec_clear(&s->mkdirs);
 	strvec_clear(&s->recheck);
@@ -361,7 +362,9 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 	s->lock = (struct far_lock)FAR_LOCK_INIT;
 	s->lock.stop = &got_stop_signal;
 	*final = TRANSFER_FAILED;
-	got_stop_signal = 0;
+	/* A watch's stop that came between its cycles ends the next one at once. */
+	if (!cfg->watch_cycle)
+		got_stop_signal = 0;
 	if ((rc = store_transfer_get(st, cfg->transfer_id, &s->t)) < 0)
 		return rc;
 	log_set_transfer(s->t.id);
@@ -380,7 +383,8 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 		else
 			log_error("cannot mark the transfer running: %s", store_errmsg(st));
 		transfer_release(&s->t);
-		restore_signals();
+		if (!cfg->watch_cycle)
+			restore_signals();
 		return rc;
 	}
 	/* Terminated while it was still being started: stop at once. */
@@ -601,6 +605,17 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	double started = now_monotonic();
 	int rc;
 
+	/* A watch runs in cycles, each of them a run of its own (sup-watch.c). */
+	if (!cfg->watch_cycle) {
+		struct transfer t;
+
+		if ((rc = store_transfer_get(st, cfg->transfer_id, &t)) < 0)
+			return rc;
+		rc = t.watch;
+		transfer_release(&t);
+		if (rc)
+			return supervisor_watch(st, cfg, final);
+	}
 	if ((rc = sup_claim(&s, st, cfg, final)) < 0)
 		return rc;
 	if (sup_connect_and_walk(&s) && !got_stop_signal && sup_measure_link(&s) &&
@@ -610,6 +625,7 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	}
 	rc = sup_finish(&s, final, started);
 	sup_release(&s);
-	restore_signals();
+	if (!cfg->watch_cycle)
+		restore_signals();
 	return rc;
 }

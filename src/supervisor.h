@@ -62,6 +62,14 @@ struct supervisor_config {
 	unsigned keep_connection;  /* seconds a connection stays for the next transfer, 0 none */
 	unsigned prune_days;       /* forget transfers ended this many days ago, 0 never */
 	uint64_t prune_keep;       /* ... keeping at least this many of the newest */
+	/*
+	 * A cycle of a watch (supervisor_watch): the signals stay the
+	 * watch's, a stop that came before the cycle ends it, and with
+	 * only_paths (relative to the source, sorted) only those paths are
+	 * planned, sent and, for a mirror, deleted when gone; NULL: all.
+	 */
+	bool watch_cycle;
+	const struct strvec *only_paths;
 	long long max_delete;      /* a mirror deletes at most this many, -1: no limit */
 	bool delete_all_ok;        /* a mirror may empty the far side (--delete-all-ok) */
 	bool progress_display;     /* draw a progress line on stderr */
@@ -143,5 +151,13 @@ int supervisor_clean_remote(struct store *st, const struct transfer *t,
 int supervisor_stop_part(struct store *st, const struct transfer *t,
 			 const struct supervisor_config *cfg, int64_t exclusion_id,
 			 const char *rel, enum exclusion_state *result);
+
+/*
+ * Run watch transfer cfg->transfer_id (sup-watch.c): cycles until a stop,
+ * each a supervisor_run of the watch's record. supervisor_run calls it for
+ * a transfer recorded as a watch. *final: how the watch ended.
+ */
+int supervisor_watch(struct store *st, const struct supervisor_config *cfg,
+		     enum transfer_state *final);
 
 #endif

@@ -289,6 +289,15 @@ strvec_pushv(struct strvec *sv, const char *const *v)
 }
 
 void
+strvec_truncate(struct strvec *sv, size_t n)
+{
+	while (sv->nr > n) {
+		free(sv->v[--sv->nr]);
+		sv->v[sv->nr] = NULL;
+	}
+}
+
+void
 strvec_clear(struct strvec *sv)
 {
 	size_t i;

@@ -101,6 +101,8 @@ void strvec_init(struct strvec *sv);
 void strvec_push(struct strvec *sv, const char *s);
 void strvec_pushf(struct strvec *sv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void strvec_pushv(struct strvec *sv, const char *const *v);
+/* Keep the first n strings (fewer: nothing happens). */
+void strvec_truncate(struct strvec *sv, size_t n);
 void strvec_clear(struct strvec *sv);
 
 /*

@@ -13,16 +13,20 @@ doc = json.load(sys.stdin)
 assert set(doc) == {"version", "transfers"}, sorted(doc)
 assert doc["version"] == 1, doc["version"]
 ints = ["id", "port", "depth", "bytes_done", "bytes_total", "files_done", "files_total",
-        "units_done", "units_failed", "units_excluded", "units_total", "percent", "rate"]
+        "units_done", "units_failed", "units_excluded", "units_total", "percent", "rate",
+        "deleted"]
 strs = ["state", "source", "destination", "host", "user"]
 times = ["created_at", "started_at", "finished_at"]
 keys = set(ints + strs + times + ["planned", "remaining_seconds", "current_files", "error",
-                                  "node", "elsewhere"])
+                                  "node", "elsewhere", "mirror", "watch"])
+watch_keys = {"interval", "cycles", "last_cycle"}
 ids = [t["id"] for t in doc["transfers"]]
 assert ids == sorted(ids, reverse=True), "not newest first: %s" % ids
 for t in doc["transfers"]:
     extra = set(k for k in t if k.endswith("_base64"))
-    assert set(t) - extra == keys, "keys %s" % sorted(set(t) ^ keys)
+    want = keys | (watch_keys if t["watch"] else set())
+    assert set(t) - extra == want, "keys %s" % sorted(set(t) ^ want)
+    assert type(t["mirror"]) is bool and type(t["watch"]) is bool
     for k in ints:
         assert type(t[k]) is int and t[k] >= 0, (k, t[k])
     for k in strs:
@@ -30,7 +34,8 @@ for t in doc["transfers"]:
     for k in times:
         assert t[k] is None or re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", t[k]), (k, t[k])
     assert t["created_at"] is not None
-    assert t["state"] in ("queued", "running", "done", "failed", "terminated", "interrupted")
+    assert t["state"] in ("queued", "running", "done", "failed", "terminated", "interrupted",
+                          "watching")
     assert type(t["planned"]) is bool
     assert t["node"] is None or type(t["node"]) is str, t["node"]
     assert t["elsewhere"] is False, "a transfer of this node shown as elsewhere"

@@ -242,6 +242,10 @@ test_totals(const char *base)
 				      "ALTER TABLE transfers DROP COLUMN deleted; "
 				      "DROP TRIGGER deletions_transfer_gone; "
 				      "DROP TABLE deletions; "
+				      "ALTER TABLE transfers DROP COLUMN watch; "
+				      "ALTER TABLE transfers DROP COLUMN watch_interval; "
+				      "DROP TRIGGER cycles_transfer_gone; "
+				      "DROP TABLE cycles; "
 				      "PRAGMA user_version = 5' "
 				      ">/dev/null 2>&1", db);
 
@@ -518,22 +522,57 @@ main(void)
 					{ "run/gone\nname", "file", 100 },
 					{ "run/dir", "directory", 101 },
 				}, *out = NULL;
-				size_t n = 0, k;
+				size_t nd = 0, k;
 
 				CHECK_INT(store_deletions_add(st, m.id, d, 2), SYNC_OK);
-				CHECK_INT(store_deletions_list(st, m.id, &out, &n), SYNC_OK);
-				CHECK_INT(n, 2);
-				if (n == 2) {
+				CHECK_INT(store_deletions_list(st, m.id, &out, &nd), SYNC_OK);
+				CHECK_INT(nd, 2);
+				if (nd == 2) {
 					CHECK_STR(out[0].path, "run/gone\nname");
 					CHECK_STR(out[1].kind, "directory");
 					CHECK_INT(out[1].at, 101);
 				}
-				for (k = 0; k < n; k++)
+				for (k = 0; k < nd; k++)
 					deletion_release(&out[k]);
 				free(out);
 				CHECK_INT(store_transfer_get(st, m.id, &got), SYNC_OK);
 				CHECK_INT(got.deleted, 2);
 				transfer_release(&got);
+			}
+			/* A watch's cycles: the newest is the last, its number the count. */
+			{
+				struct cycle c, last;
+				struct proc_id self;
+				uint64_t k;
+
+				memset(&c, 0, sizeof c);
+				CHECK_INT(store_cycle_last(st, m.id, &last), SYNC_ERR_NOT_FOUND);
+				for (k = 1; k <= 105; k++) {
+					c.n = k;
+					c.files = k * 10;
+					c.full_scan = k == 1;
+					c.error = k == 105 ? "link down" : NULL;
+					CHECK_INT(store_cycle_add(st, m.id, &c), SYNC_OK);
+				}
+				CHECK_INT(store_cycle_last(st, m.id, &last), SYNC_OK);
+				CHECK_INT(last.n, 105);
+				CHECK_INT(last.files, 1050);
+				CHECK(!last.full_scan && last.error &&
+				      strcmp(last.error, "link down") == 0);
+				cycle_release(&last);
+				CHECK_INT(store_transfer_get(st, m.id, &got), SYNC_OK);
+				CHECK_INT(got.cycles, 105);
+				transfer_release(&got);
+				/* Ready for the next: running under me, no units. */
+				CHECK_INT(proc_self(&self), SYNC_OK);
+				CHECK_INT(store_transfer_next_cycle(st, m.id, &self), SYNC_OK);
+				CHECK_INT(store_transfer_get(st, m.id, &got), SYNC_OK);
+				CHECK_INT(got.state, TRANSFER_RUNNING);
+				CHECK_INT(got.supervisor.pid, self.pid);
+				CHECK_INT(got.units_total, 0);
+				transfer_release(&got);
+				CHECK_INT(store_transfer_next_cycle(st, 99999, &self),
+					  SYNC_ERR_NOT_FOUND);
 			}
 		}
 

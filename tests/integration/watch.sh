@@ -1,0 +1,93 @@
+#!/bin/bash
+# scow-sync watch keeps DEST/NAME in sync with SOURCE until stopped, with
+# real inotify: a full first cycle, then create, append, rename, delete,
+# mkdir -p deep with a file in the new directory, a burst of creates, each
+# reaching the far side in a cycle of its own (with --delete, what goes
+# from the source goes from the far side); status and query --json show it
+# watching with its cycles; terminate --id stops it for good; killed with
+# -9 and started again, it continues under its id and catches up.
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/lib.sh"
+
+log=$HOME/scow/.scow-sync/scow-sync.log
+src=$T/src/top
+dst=$T/dst
+far=$dst/top
+mkdir -p "$src/a/b" "$dst"
+echo one >"$src/a/b/one"
+echo keep >"$src/keep"
+
+start_watch() {   # the watch, detached; its id in $id
+	id=$(scow-sync watch -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" -p "$SSHD_PORT" \
+		-k "$SSH_KEY" --delete --exclude '*.tmp' --detach 2>"$T/err") ||
+		fail "watch --detach exited $?: $(cat "$T/err")"
+}
+field() {   # field NAME: of the watch's query --json record
+	scow-sync query --json --id "$id" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["transfers"][0]
+v = t
+for k in sys.argv[1].split("."):
+    v = v[k] if v is not None else None
+print(v)' "$1"
+}
+# In sync but for what the rules exclude (*.tmp).
+in_sync() { ! tree_equal "$src" "$far" 2>&1 | grep -v "\.tmp'" | grep -q .; }
+
+start_watch
+wait_for 30 in_sync || fail "the first cycle did not copy the tree: $(tree_equal "$src" "$far")"
+wait_for 10 sh -c "[ \"\$(scow-sync query --json --id $id | python3 -c \
+	'import json,sys; print(json.load(sys.stdin)[\"transfers\"][0][\"state\"])')\" = watching ]" ||
+	fail "the watch is not shown watching: $(field state)"
+[ "$(field watch)" = True ] || fail "query --json watch: $(field watch)"
+[ "$(field last_cycle.full_scan)" = True ] || fail "the first cycle was not full"
+
+# Each change arrives, in a cycle that sends only what changed.
+cycles=$(field cycles)
+echo two >"$src/a/two"
+echo more >>"$src/a/b/one"
+mv "$src/keep" "$src/kept"
+mkdir -p "$src/new/deep/er"
+echo inside >"$src/new/deep/er/file"
+printf 'odd' >"$src/a/name
+with newline"
+echo skip >"$src/a/skip.tmp"
+wait_for 30 in_sync || fail "the changes did not arrive: $(tree_equal "$src" "$far")"
+[ -e "$far/a/skip.tmp" ] && fail "an excluded file was sent"
+wait_for 10 sh -c "[ \$(scow-sync query --json --id $id | python3 -c \
+	'import json,sys; print(json.load(sys.stdin)[\"transfers\"][0][\"cycles\"])') -gt $cycles ]" ||
+	fail "no cycle after the changes"
+[ "$(field last_cycle.full_scan)" = False ] || fail "a cycle of changes compared the whole tree"
+[ -e "$far/keep" ] && fail "a renamed file stayed under its old name on the far side"
+
+# A deletion, and a burst of 2,000 creates in a new directory.
+rm -rf "$src/a/b"
+mkdir "$src/burst"
+for i in $(seq 1 2000); do : >"$src/burst/f$i"; done
+wait_for 60 in_sync || fail "the deletion and the burst did not arrive: $(tree_equal "$src" "$far" | head -5)"
+
+# status shows it watching.
+scow-sync status --id "$id" | grep -q watching || fail "status: $(scow-sync status --id "$id")"
+
+# Killed with -9, started again: the same id, and it catches up.
+pid=$(store_sql "SELECT sup_pid FROM transfers WHERE id = $id")
+kill -9 "$pid"
+echo while-down >"$src/while-down"
+rm -f "$src/kept"
+old=$id
+start_watch
+[ "$id" = "$old" ] || fail "the watch started again as $id, not $old"
+wait_for 30 in_sync || fail "the watch started again did not catch up: $(tree_equal "$src" "$far")"
+
+# terminate --id stops it for good.
+scow-sync terminate --id "$id" 2>"$T/err" || fail "terminate exited $?: $(cat "$T/err")"
+wait_for 20 sh -c "[ \"\$(scow-sync query --json --id $id | python3 -c \
+	'import json,sys; print(json.load(sys.stdin)[\"transfers\"][0][\"state\"])')\" = terminated ]" ||
+	fail "the watch is not terminated: $(field state)"
+pid=$(store_sql "SELECT sup_pid FROM transfers WHERE id = $id")
+wait_for 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "the watch's process is still there"
+echo after >"$src/after-stop"
+sleep 3
+[ -e "$far/after-stop" ] && fail "a stopped watch still sends"
+grep -q "watching with inotify" "$log" || fail "the log does not say how it watches"
+grep -q "cycle 2 (what changed) done" "$log" || fail "the log does not show the cycles"
+finish
