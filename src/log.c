@@ -108,6 +108,16 @@ log_close(void)
 }
 
 void
+log_reopen(void)
+{
+	log_all.fd = log_err.fd = -1;
+	if (log_all.path)
+		(void)open_log(&log_all);
+	if (log_err.path)
+		(void)open_log(&log_err);
+}
+
+void
 log_set_rotate_bytes(uint64_t bytes)
 {
 	rotate_bytes = bytes;

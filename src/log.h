@@ -26,6 +26,12 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 /* Open the two logs in dir (0600). Without it, logging goes to stderr. */
 int log_open(const char *dir);
 void log_close(void);
+/*
+ * In a child that has closed every descriptor it inherited: open the logs
+ * again by their paths. The old descriptors are forgotten, not closed
+ * (their numbers may name something else by now).
+ */
+void log_reopen(void);
 /* Also echo events at or above level to stderr (foreground runs). */
 void log_set_echo(enum log_level level);
 /* Rotate at this size instead (0: never). */
