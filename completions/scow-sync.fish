@@ -68,6 +68,8 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $xfer -l exclude-from -r -F -d 'the rules in a file, one a line'
     complete -c $prog -n $xfer -l dry-run -d 'change nothing: print what would be sent and deleted'
     complete -c $prog -n $xfer -l json -d 'with --dry-run: the changes as a JSON array'
+    complete -c $prog -n $xfer -l notify -x -d 'POST the record at each change of state'
+    complete -c $prog -n $xfer -l notify-cmd -r -d 'run a program with the record on its stdin'
     complete -c $prog -n '__scow_sync_is watch' -l interval -x -d 'compare the whole tree this often (seconds)'
     complete -c $prog -n '__scow_sync_is watch' -l detach -d 'run in the background, as start does'
 

@@ -73,7 +73,10 @@ cmd_config_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			continue;
 		}
 		strbuf_reset(&shown);
-		escape_untrusted(&shown, v->text, strlen(v->text));
+		if (k == SETTING_NOTIFY_SECRET)
+			strbuf_addstr(&shown, "(set, not shown)");
+		else
+			escape_untrusted(&shown, v->text, strlen(v->text));
 		strbuf_addf(&line, "%s = %s", setting_key((enum setting)k), shown.buf);
 		strbuf_reset(&shown);
 		escape_untrusted(&shown, v->where, strlen(v->where));

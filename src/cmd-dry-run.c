@@ -162,10 +162,7 @@ cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	    (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 24)) {
 		const char *last;
 
-		while (err.len && err.buf[err.len - 1] == '\n')
-			strbuf_setlen(&err, err.len - 1);
-		last = memrchr(err.buf, '\n', err.len);
-		last = last ? last + 1 : err.buf;
+		last = rsync_telling_line(&err);
 		strbuf_reset(&shown);
 		escape_untrusted(&shown, last, strlen(last));
 		if (rc < 0)

@@ -112,8 +112,9 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 		req->workers_arg ? cfg->workers : -1,
 		req->retries_arg ? cfg->max_attempts : -1,
 		req->bwlimit_arg ? (long long)cfg->bwlimit_kib : -1,
-		req->max_delete,
-		req->delete_all_ok ? 1 : -1,
+		/* The guards of deletes are each request's own, never a failed run's. */
+		req->max_delete >= 0 ? req->max_delete : OPTION_CLEAR,
+		req->delete_all_ok ? 1 : OPTION_CLEAR,
 	};
 	struct strbuf w = STRBUF_INIT;
 	struct transfer t;
@@ -157,7 +158,9 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	free(t.far_host);
 	free(t.far_destination);
 	/* A transfer continued goes on with what it was given before, unless given anew. */
-	if (*claim != CLAIM_RUNNING && cmd_transfer_options(st, t.id, &given, cfg) < 0) {
+	if (*claim != CLAIM_RUNNING &&
+	    (cmd_transfer_options(st, t.id, &given, cfg) < 0 ||
+	     store_transfer_set_notify(st, t.id, req->notify_url, req->notify_cmd) < 0)) {
 		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
 		store_close(st);
 		return EXIT_FAILED;

@@ -15,6 +15,7 @@
 
 #include "cmd-options.h"
 #include "filter.h"
+#include "notify.h"
 #include "options.h"
 #include "util.h"
 
@@ -38,6 +39,9 @@
 	{ OPT_EXCLUDE_FROM, "exclude-from", "FILE", "the rules in FILE, one a line" }, \
 	{ OPT_DRY_RUN, "dry-run", NULL, "change nothing: print what would be sent and deleted" }, \
 	{ OPT_JSON, "json", NULL, "with --dry-run: the changes as a JSON array" }, \
+	{ OPT_NOTIFY, "notify", "URL", "POST the transfer's record at each change of state\n" \
+	  "(signed with the notify_secret setting)" }, \
+	{ OPT_NOTIFY_CMD, "notify-cmd", "PROGRAM", "run PROGRAM with the record on its stdin" }, \
 	{ 'c', "check", NULL, "print true or false: does key login work?" }, \
 	CMD_OPTIONS_COMMON
 
@@ -122,6 +126,8 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 		case OPT_DRY_RUN: req->dry_run = true; break;
 		case OPT_JSON: req->json = true; break;
 		case OPT_INTERVAL: req->interval_arg = optarg; break;
+		case OPT_NOTIFY: req->notify_url = optarg; break;
+		case OPT_NOTIFY_CMD: req->notify_cmd = optarg; break;
 		case OPT_DETACH: req->detach = true; break;
 		case OPT_EXCLUDE: strvec_pushf(&req->filter_args, "-%s", optarg); break;
 		case OPT_INCLUDE: strvec_pushf(&req->filter_args, "+%s", optarg); break;
@@ -233,6 +239,10 @@ validate_sync(struct transfer_request *req, char *err, size_t errlen)
 				      "from 0", req->max_delete_arg);
 		req->max_delete = (long long)n;
 	}
+	if (req->notify_url && notify_url_check(req->notify_url, err, errlen) < 0)
+		return -1;
+	if (req->notify_cmd && *req->notify_cmd == '\0')
+		return reject(err, errlen, "--notify-cmd is empty");
 	req->interval = WATCH_INTERVAL_DEFAULT;
 	if (req->interval_arg &&
 	    parse_ullong(req->interval_arg, WATCH_INTERVAL_MIN, 366ULL * 86400, &n) < 0)

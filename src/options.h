@@ -37,6 +37,8 @@ struct transfer_request {
 	bool delete_all_ok;
 	bool dry_run;
 	bool json;              /* --dry-run's changes as JSON */
+	const char *notify_url; /* --notify URL: POST each state change's record there */
+	const char *notify_cmd; /* --notify-cmd PROGRAM: ... or give it to PROGRAM */
 	/* watch: keep SOURCE in sync until stopped, comparing the whole every interval. */
 	bool watch;
 	const char *interval_arg;
@@ -71,6 +73,8 @@ enum {
 	OPT_JSON,
 	OPT_INTERVAL,
 	OPT_DETACH,
+	OPT_NOTIFY,
+	OPT_NOTIFY_CMD,
 };
 
 enum options_result {

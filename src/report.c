@@ -337,6 +337,42 @@ json_report_free(struct json_report *r)
 	free(r);
 }
 
+/* ---- one transfer's record, for notifications ---------------------------- */
+
+static int
+record_add(const struct history_entry *e, void *ctx)
+{
+	json_report_add(ctx, e);
+	return 0;
+}
+
+int
+report_transfer_json(struct store *st, int64_t id, struct strbuf *out)
+{
+	struct json_report *r = json_report_new();
+	struct history_filter f;
+	int64_t now = (int64_t)time(NULL);
+	json_t *t;
+	char *text;
+	int rc;
+
+	history_filter_init(&f, now);
+	f.id = id;
+	f.all = true;
+	if ((rc = history_foreach(st, &f, now, record_add, r)) < 0 ||
+	    (t = json_array_get(r->transfers, 0)) == NULL) {
+		json_report_free(r);
+		return rc < 0 ? rc : SYNC_ERR_NOT_FOUND;
+	}
+	/* One line: a program reading it line by line gets it whole. */
+	if ((text = json_dumps(t, JSON_PRESERVE_ORDER | JSON_COMPACT)) == NULL)
+		fatal("out of memory serialising JSON");
+	strbuf_addstr(out, text);
+	free(text);
+	json_report_free(r);
+	return SYNC_OK;
+}
+
 /* ---- a dry run's changes ------------------------------------------------ */
 
 struct change_list {

@@ -65,4 +65,11 @@ void change_list_add(struct change_list *l, const char *action, const char *item
 int change_list_write(struct change_list *l, FILE *f);
 void change_list_free(struct change_list *l);
 
+struct store;
+/*
+ * Append transfer id's record as query --json shows it (one object, on one
+ * line), for a notification. SYNC_ERR_NOT_FOUND when there is none.
+ */
+int report_transfer_json(struct store *st, int64_t id, struct strbuf *out);
+
 #endif

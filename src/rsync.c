@@ -487,6 +487,31 @@ rsync_filter_escape(struct strbuf *out, const char *path)
 	}
 }
 
+const char *
+rsync_telling_line(struct strbuf *err)
+{
+	char *end = err->buf + err->len, *line;
+
+	/* From the last line up: rsync's closing summaries say less than what came before. */
+	while (end > err->buf) {
+		while (end > err->buf && (end[-1] == '\n' || end[-1] == '\r'))
+			*--end = '\0';
+		line = end;
+		while (line > err->buf && line[-1] != '\n')
+			line--;
+		if (*line && strncmp(line, "rsync error: ", 13) != 0 &&
+		    strstr(line, "connection unexpectedly closed") == NULL)
+			return line;
+		end = line;
+	}
+	/* Nothing better: the last line there was. */
+	for (line = err->buf + err->len; line > err->buf && line[-1] == '\0'; line--)
+		;
+	while (line > err->buf && line[-1] != '\0' && line[-1] != '\n')
+		line--;
+	return line;
+}
+
 void
 rsync_exclude_rules(const char *const *paths, struct strbuf *out)
 {
@@ -560,8 +585,6 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strvec_push(argv, "--existing");
 		strvec_push(argv, "--ignore-existing");
 	}
-	if (job->force)
-		strvec_push(argv, "--force");
 	/*
 	 * Incremental recursion costs round trips per directory: a no-op of
 	 * 20,000 files in 400 directories over a 50 ms link took 1.8 s with

@@ -199,7 +199,6 @@ struct rsync_job {
 	bool delete_missing;
 	unsigned long long max_delete;
 	const char *protect;      /* --filter=P: never deleted (the partial dirs), or NULL */
-	bool force;               /* --force: a directory the source replaced by a file goes */
 	unsigned long bwlimit_kib; /* KiB/s, 0 for no limit */
 	unsigned io_timeout;      /* --timeout: seconds without data, 0 for none */
 	/*
@@ -253,6 +252,14 @@ bool rsync_itemized_name(const char *line, size_t len, size_t *name_at);
  * can make no temporary file there.
  */
 bool rsync_tmpname_prefix(struct strbuf *out, size_t dirlen, const char *base);
+
+/*
+ * The line of an rsync's standard error (err, whole) that best says why it
+ * failed: the last one that is not rsync's closing summary ("rsync error:
+ * ... (code N)") or a dropped connection (ssh's own reason comes before
+ * those). Ends lines in err in place; "" when there is none.
+ */
+const char *rsync_telling_line(struct strbuf *err);
 
 /* Append the complete rsync argv for job (program first). */
 void rsync_job_argv(const struct rsync_job *job, struct strvec *argv);

@@ -13,7 +13,8 @@
 #define SYSCONFDIR "/etc"
 #endif
 
-enum setting_type { TYPE_NUMBER, TYPE_WORD, TYPE_PATH };
+/* TYPE_SECRET: any text, read only from a file, never shown. */
+enum setting_type { TYPE_NUMBER, TYPE_WORD, TYPE_PATH, TYPE_SECRET };
 
 static const struct {
 	const char *key;
@@ -46,6 +47,8 @@ static const struct {
 				 NULL, "300" },
 	[SETTING_MAX_DELETE] = { "max_delete", "SCOW_SYNC_MAX_DELETE", TYPE_NUMBER, 0,
 				 1ULL << 62, NULL, "no limit" },
+	[SETTING_NOTIFY_SECRET] = { "notify_secret", NULL, TYPE_SECRET, 0, 0, NULL,
+				    "none: notifications are not signed" },
 };
 
 static const char *const source_names[] = { "default", "system file", "user file",
@@ -107,6 +110,11 @@ check_shown(enum setting k, const char *value, const char *shown, const char *wh
 	case TYPE_PATH:
 		/* Relative ones are taken from where the command runs. */
 		return 0;
+	case TYPE_SECRET:
+		if (*value)
+			return 0;
+		snprintf(err, errlen, "%s: %s is empty", where, table[k].key);
+		return -1;
 	}
 	return -1;
 }
@@ -232,6 +240,13 @@ settings_parse(struct settings *s, const char *text, size_t len, enum setting_so
 			continue;
 		}
 		escape_untrusted(&shown, value, strlen(value));
+		if (strcmp(shown.buf, value) != 0 && table[found].type == TYPE_SECRET) {
+			/* Never in a message, not even in part. */
+			snprintf(msg, sizeof msg, "%s: invalid %s: it holds control bytes",
+				 where.buf, key);
+			note_error(&rc, err, errlen, msg);
+			continue;
+		}
 		if (strcmp(shown.buf, value) != 0) {
 			snprintf(msg, sizeof msg, "%s: invalid %s '%s'", where.buf, key, shown.buf);
 			note_error(&rc, err, errlen, msg);
@@ -317,6 +332,9 @@ settings_load(struct settings *s, char *err, size_t errlen)
 	if (read_file(s, s->user_file, SOURCE_USER, msg, sizeof msg) < 0)
 		note_error(&rc, err, errlen, msg);
 	for (k = 0; k < SETTING_COUNT; k++) {
+		/* A secret is never taken from the environment, which a ps -e can show. */
+		if (table[k].env == NULL)
+			continue;
 		env = getenv(table[k].env);
 		if (env == NULL || *env == '\0')
 			continue;

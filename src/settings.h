@@ -34,6 +34,7 @@ enum setting {
 	SETTING_PRUNE_KEEP,    /* ... but keep at least this many of the newest */
 	SETTING_IO_TIMEOUT,    /* seconds an rsync may go without data (--timeout); 0 none */
 	SETTING_MAX_DELETE,    /* a mirror fails before deleting more than this; unset: no limit */
+	SETTING_NOTIFY_SECRET, /* the key that signs --notify's posts; files only, never shown */
 	SETTING_COUNT,
 };
 

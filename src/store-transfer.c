@@ -19,7 +19,7 @@
 	"AND n.state = 'done'), " \
 	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id " \
 	"AND n.state = 'failed'), mirror, filters, deleted, watch, watch_interval, " \
-	"(SELECT max(n) FROM cycles c WHERE c.transfer_id = transfers.id)"
+	"(SELECT max(n) FROM cycles c WHERE c.transfer_id = transfers.id), notify_url, notify_cmd"
 
 /*
  * Rows a and b are one request: the same source, the same far host (as ssh
@@ -412,6 +412,8 @@ read_transfer(sqlite3_stmt *stmt, struct transfer *t)
 	t->watch = sqlite3_column_int(stmt, 31) != 0;
 	t->watch_interval = (unsigned)sqlite3_column_int64(stmt, 32);
 	t->cycles = (uint64_t)sqlite3_column_int64(stmt, 33);
+	t->notify_url = db_col_string(stmt, 34);
+	t->notify_cmd = db_col_string(stmt, 35);
 	if (t->address == NULL)
 		t->address = xstrdup("");
 	if (t->user == NULL)
@@ -743,6 +745,16 @@ bind_option(sqlite3_stmt *stmt, int i, long long v)
 		sqlite3_bind_int64(stmt, i, (sqlite3_int64)v);
 }
 
+/* A guard of deletes: -1 keeps the one recorded (NULL), OPTION_CLEAR forgets it. */
+static void
+bind_guard(sqlite3_stmt *stmt, int i, long long v)
+{
+	if (v == -1)
+		sqlite3_bind_null(stmt, i);
+	else
+		sqlite3_bind_int64(stmt, i, (sqlite3_int64)v);
+}
+
 int
 store_transfer_set_options(struct store *st, int64_t id, const struct transfer_options *o)
 {
@@ -753,17 +765,34 @@ store_transfer_set_options(struct store *st, int64_t id, const struct transfer_o
 	if ((rc = db_prepare(st, "UPDATE transfers SET opt_workers = coalesce(?1, opt_workers), "
 			     "opt_bwlimit = coalesce(?2, opt_bwlimit), "
 			     "opt_retries = coalesce(?3, opt_retries), "
-			     "opt_max_delete = coalesce(?5, opt_max_delete), "
-			     "opt_delete_all_ok = coalesce(?6, opt_delete_all_ok) WHERE id = ?4",
+			     "opt_max_delete = CASE WHEN ?5 IS NULL THEN opt_max_delete "
+			     "WHEN ?5 < 0 THEN NULL ELSE ?5 END, "
+			     "opt_delete_all_ok = CASE WHEN ?6 IS NULL THEN opt_delete_all_ok "
+			     "WHEN ?6 < 0 THEN NULL ELSE ?6 END WHERE id = ?4",
 			     &stmt)) < 0)
 		return rc;
 	bind_option(stmt, 1, o->workers);
 	bind_option(stmt, 2, o->bwlimit_kib);
 	bind_option(stmt, 3, o->retries);
 	sqlite3_bind_int64(stmt, 4, id);
-	bind_option(stmt, 5, o->max_delete);
-	bind_option(stmt, 6, o->delete_all_ok);
+	bind_guard(stmt, 5, o->max_delete);
+	bind_guard(stmt, 6, o->delete_all_ok);
 	return db_step_done(st, stmt, "record the transfer's options");
+}
+
+int
+store_transfer_set_notify(struct store *st, int64_t id, const char *url, const char *cmd)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = db_prepare(st, "UPDATE transfers SET notify_url = coalesce(?1, notify_url), "
+			     "notify_cmd = coalesce(?2, notify_cmd) WHERE id = ?3", &stmt)) < 0)
+		return rc;
+	db_bind_path(stmt, 1, url);
+	db_bind_path(stmt, 2, cmd);
+	sqlite3_bind_int64(stmt, 3, id);
+	return db_step_done(st, stmt, "record whom to notify");
 }
 
 int

@@ -252,6 +252,10 @@ static const char *const migrations[] = {
 	"CREATE TRIGGER cycles_transfer_gone AFTER DELETE ON transfers BEGIN"
 	"  DELETE FROM cycles WHERE transfer_id = OLD.id;"
 	" END;",
+
+	/* 11: whom its state changes and a watch's cycles are told (--notify, --notify-cmd). */
+	"ALTER TABLE transfers ADD COLUMN notify_url BLOB;"
+	"ALTER TABLE transfers ADD COLUMN notify_cmd BLOB;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -309,6 +313,8 @@ transfer_release(struct transfer *t)
 	free(t->far_host);
 	free(t->far_destination);
 	free(t->filters);
+	free(t->notify_url);
+	free(t->notify_cmd);
 	memset(t, 0, sizeof *t);
 }
 
@@ -330,6 +336,8 @@ transfer_copy(struct transfer *dst, const struct transfer *src)
 	dst->error = copy_or_null(src->error);
 	dst->far_host = copy_or_null(src->far_host);
 	dst->far_destination = copy_or_null(src->far_destination);
+	dst->notify_url = copy_or_null(src->notify_url);
+	dst->notify_cmd = copy_or_null(src->notify_cmd);
 	dst->filters = NULL;
 	if (src->filters_len) {
 		dst->filters = xmalloc(src->filters_len + 1);

@@ -66,6 +66,8 @@ struct transfer {
 	bool watch;            /* a watch: it syncs in cycles until stopped */
 	unsigned watch_interval; /* ... with a full re-scan this often (seconds) */
 	uint64_t cycles;       /* ... and has run this many cycles */
+	char *notify_url;      /* --notify: POST each state change here, or NULL */
+	char *notify_cmd;      /* --notify-cmd: ... or give it to this program, or NULL */
 };
 void transfer_release(struct transfer *t);
 /* Make dst a copy of src that owns its strings (release both). */
@@ -232,8 +234,16 @@ struct transfer_options {
 	long long max_delete;     /* --max-delete */
 	int delete_all_ok;        /* --delete-all-ok: 1 */
 };
-/* Record the options given (those below 0 keep what is recorded). */
+/*
+ * The guards of deletes (max_delete, delete_all_ok) are not carried over
+ * from a failed run to a new request: start and run give OPTION_CLEAR
+ * where they are not given, resume -1 (keep).
+ */
+#define OPTION_CLEAR (-2)
+/* Record the options given (those at -1 keep what is recorded). */
 int store_transfer_set_options(struct store *st, int64_t id, const struct transfer_options *o);
+/* Record whom to notify (--notify URL, --notify-cmd PROGRAM); NULL keeps what is recorded. */
+int store_transfer_set_notify(struct store *st, int64_t id, const char *url, const char *cmd);
 /* The options recorded, each -1 where none was; SYNC_ERR_NOT_FOUND: no transfer id. */
 int store_transfer_options(struct store *st, int64_t id, struct transfer_options *o);
 /* The bytes and files recorded as sent by earlier runs (a resumed run counts on). */

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -107,10 +108,7 @@ delete_pass(struct sup *s, const char *rules, const char *gone, unsigned long lo
 		/* rsync's last line says why; escaped, as any byte may be in it. */
 		const char *last;
 
-		while (err.len && err.buf[err.len - 1] == '\n')
-			strbuf_setlen(&err, err.len - 1);
-		last = memrchr(err.buf, '\n', err.len);
-		last = last ? last + 1 : err.buf;
+		last = rsync_telling_line(&err);
 		escape_untrusted(&tail, last, strlen(last));
 		if (rc < 0)
 			set_failure(s, "cannot run '%s' to delete: %s", s->cfg->rsync_path,
@@ -173,11 +171,84 @@ delete_write_gone(struct sup *s, const char *file)
 	return rc;
 }
 
+/*
+ * Every part stopped on request, whenever it was (the store's exclusions,
+ * in any state, but the whole source): never deleted on the far side. A
+ * part stopped during this run is not in s->excludes when it was a unit
+ * of its own.
+ */
+static void
+delete_stopped_parts(struct sup *s, struct strvec *out)
+{
+	static const enum exclusion_state states[] = {
+		EXCLUSION_PENDING, EXCLUSION_APPLIED, EXCLUSION_DONE, EXCLUSION_ALREADY,
+		EXCLUSION_UNCLEAN,
+	};
+	struct exclusion *xs;
+	size_t i, k, n;
+
+	for (i = 0; i < s->excludes.nr; i++)
+		strvec_push(out, s->excludes.v[i]);
+	for (i = 0; i < sizeof states / sizeof *states; i++) {
+		if (store_exclusions_list(s->st, s->t.id, states[i], &xs, &n) < 0) {
+			log_warn("cannot read the parts stopped: %s", store_errmsg(s->st));
+			continue;
+		}
+		for (k = 0; k < n; k++) {
+			if (strcmp(xs[k].path, s->source_rel) != 0)
+				strvec_push(out, xs[k].path);
+			exclusion_release(&xs[k]);
+		}
+		free(xs);
+	}
+}
+
+/* Is the directory at path without a single entry (or unreadable: as good as empty)? */
+static bool
+delete_source_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	bool empty = true;
+
+	if (d == NULL)
+		return true;
+	while (empty && (de = readdir(d)) != NULL)
+		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+/* Write the names a dry run gave (their trailing '/' off) to file, NUL-separated. */
+static int
+delete_write_names(const struct strvec *names, const char *file)
+{
+	struct strbuf list = STRBUF_INIT;
+	size_t i;
+	int fd, rc = SYNC_OK;
+
+	for (i = 0; i < names->nr; i++) {
+		size_t len = strlen(names->v[i]);
+
+		if (len > 1 && names->v[i][len - 1] == '/')
+			len--;
+		strbuf_add(&list, names->v[i], len);
+		strbuf_addch(&list, '\0');
+	}
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, list.buf, list.len) < 0)
+		rc = SYNC_ERR_SYSTEM;
+	if (fd >= 0 && close(fd) < 0)
+		rc = SYNC_ERR_SYSTEM;
+	strbuf_release(&list);
+	return rc;
+}
+
 bool
 rsync_mirror(struct sup *s)
 {
-	struct strvec names = STRVEC_INIT;
-	char *rules = NULL, *gone = NULL;
+	struct strvec names = STRVEC_INIT, stopped = STRVEC_INIT;
+	char *rules = NULL, *gone = NULL, *checked = NULL;
 	unsigned long long n;
 	bool ok = false, reached = false;
 
@@ -189,7 +260,8 @@ rsync_mirror(struct sup *s)
 	if (s->cfg->only_paths && s->gone.nr == 0)
 		return true;
 	rules = xasprintf("%s/mirror-rules", s->tmpdir);
-	if (write_job_rules(s, rules, (const char *const *)s->excludes.v) < 0) {
+	delete_stopped_parts(s, &stopped);
+	if (write_job_rules(s, rules, (const char *const *)stopped.v) < 0) {
 		set_failure(s, "cannot write '%s': %s", rules, strerror(errno));
 		goto out;
 	}
@@ -209,32 +281,43 @@ rsync_mirror(struct sup *s)
 		ok = true;
 		goto out;
 	}
-	if (!s->cfg->only_paths && s->source_entries == 0 && !s->cfg->delete_all_ok) {
-		set_failure(s, "the source is empty and the far side has %llu entries it lacks: "
+	if (!s->cfg->only_paths && delete_source_empty(s->t.source) && !s->cfg->delete_all_ok) {
+		set_failure(s, "the source is empty and the far side has %llu %s it lacks: "
 			    "nothing deleted (an unmounted file system?); --delete-all-ok "
-			    "deletes them", n);
+			    "deletes them", n, n == 1 ? "entry" : "entries");
 		goto out;
 	}
 	if (s->cfg->max_delete >= 0 && n > (unsigned long long)s->cfg->max_delete) {
-		set_failure(s, "%llu entries to delete, more than --max-delete %lld: nothing "
-			    "deleted", n, s->cfg->max_delete);
+		set_failure(s, "%llu %s to delete, more than the limit of %lld (--max-delete, "
+			    "max_delete): nothing deleted", n, n == 1 ? "entry" : "entries",
+			    s->cfg->max_delete);
 		goto out;
 	}
-	log_info("mirror: deleting %llu entries the source lacks", n);
+	log_info("mirror: deleting %llu %s the source lacks", n, n == 1 ? "entry" : "entries");
+	/*
+	 * Only what was checked goes, and only what the source still lacks:
+	 * the names the dry run gave, each deleted if it is still missing
+	 * here (--delete-missing-args), whatever changed meanwhile.
+	 */
+	checked = xasprintf("%s/mirror-checked", s->tmpdir);
+	if (delete_write_names(&names, checked) < 0) {
+		set_failure(s, "cannot write '%s': %s", checked, strerror(errno));
+		goto out;
+	}
 	strvec_clear(&names);
-	/* The count checked caps what goes, should the source change meanwhile. */
-	ok = delete_pass(s, rules, gone, n, &names, &reached);
+	ok = delete_pass(s, rules, checked, n, &names, &reached);
 	delete_record(s, &names);
-	if (reached)
-		log_warn("mirror: the far side had more to delete than the %llu checked; the "
-			 "next sync deletes the rest", n);
 out:
 	if (rules)
 		unlink(rules);
 	if (gone)
 		unlink(gone);
+	if (checked)
+		unlink(checked);
 	free(rules);
 	free(gone);
+	free(checked);
 	strvec_clear(&names);
+	strvec_clear(&stopped);
 	return ok;
 }

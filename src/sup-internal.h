@@ -172,6 +172,8 @@ struct sup {
 	uint64_t source_entries;      /* what the walk found in it, the top not counted */
 	uint64_t deleted;             /* what this run's mirror removed from the far side */
 	struct strvec gone;           /* a cycle's changed paths that are gone (plan_paths) */
+	struct notifier *notifier;    /* whom the transfer tells (cfg's, or its own), or NULL */
+	bool own_notifier;            /* ... started by this run, which ends it */
 	struct sftp *sftp;            /* for the cleanup, opened when first needed */
 	char *tmpdir;                 /* private: control socket, directory list */
 	char *key_link;               /* in it: the link to the key ssh is given */
@@ -316,6 +318,16 @@ bool may_split(const struct sup *s, const struct unit *u);
 /* sup-job.c: how a job is built and started */
 int start_worker(struct sup *s, struct worker *w, enum job_kind kind);
 int write_job_rules(struct sup *s, const char *file, const char *const *paths);
+
+/* sup-notify.c: records to the transfer's receiver */
+struct notifier;
+/* The transfer's notifier, started, or NULL when it names no receiver (or it cannot start). */
+struct notifier *notify_for_transfer(const struct transfer *t,
+				     const struct supervisor_config *cfg);
+/* Tell n (NULL: nobody) of event, with transfer id's record as it is now. */
+void notify_transfer(struct notifier *n, struct store *st, int64_t id, const char *event);
+/* Give the last records their time to go out, and end n (NULL: nothing). */
+void notify_end(struct notifier *n);
 
 /* sup-delete.c: a mirror's deletes, once everything has arrived */
 bool rsync_mirror(struct sup *s);

@@ -235,8 +235,6 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	job.partial_dir = kind == JOB_CHECK || (kind == JOB_UNIT && !job_keeps_partial(s, w)) ?
 			  NULL : PARTIAL_DIR;
 
-	/* A mirror's file may replace a directory of the far side's, contents and all. */
-	job.force = s->t.mirror && kind == JOB_UNIT;
 	job.bwlimit_kib = s->cfg->bwlimit_kib;
 	job.io_timeout = s->cfg->io_timeout;
 	/*

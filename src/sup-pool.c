@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "notify.h"
 #include "sup-internal.h"
 
 #define STOP_GRACE 5.0            /* seconds from SIGTERM to SIGKILL for workers */
@@ -131,7 +132,7 @@ sup_child_reaped(void *ctx, pid_t pid, int status)
 {
 	struct sup *s = ctx;
 
-	if (ssh_master_detached(&s->master, pid, status))
+	if (ssh_master_detached(&s->master, pid, status) || notify_reaped(s->notifier, pid, status))
 		return;
 	if (far_lock_reaped(&s->lock, pid)) {
 		if (s->lock_wanted && !s->lock.held && s->lock.ssh_pid < 0)

@@ -213,6 +213,8 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 	if (store_units_forget(st, t.id) < 0)
 		log_warn("cannot forget the units of the last cycle: %s", store_errmsg(st));
 	cycle.watch_cycle = true;
+	cycle.first_cycle = true;
+	cycle.notifier = notify_for_transfer(&t, cfg);
 	wt.full = true;
 	for (n = t.cycles + 1;; n++) {
 		struct transfer before;
@@ -225,8 +227,10 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		if (store_transfer_get(st, t.id, &before) < 0)
 			memset(&before, 0, sizeof before);
 		rc = supervisor_run(st, &cycle, final);
+		cycle.first_cycle = false;
 		watch_record_cycle(&wt, n, &before, started_at, now_monotonic() - started);
 		transfer_release(&before);
+		notify_transfer(cycle.notifier, st, t.id, "cycle");
 		if (rc < 0 || got_stop_signal || *final == TRANSFER_TERMINATED ||
 		    *final == TRANSFER_INTERRUPTED)
 			break;
@@ -257,7 +261,9 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 			break;
 		}
 	}
+	notify_transfer(cycle.notifier, st, t.id, transfer_state_name(*final));
 out:
+	notify_end(cycle.notifier);
 	watcher_close(wt.watcher);
 	filter_release(&wt.filter);
 	strvec_clear(&wt.paths);

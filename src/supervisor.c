@@ -65,6 +65,8 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 	cfg->prune_keep = settings_number(st, SETTING_PRUNE_KEEP, PRUNE_KEEP);
 	cfg->max_delete = settings_get(st, SETTING_MAX_DELETE) == NULL ? -1 :
 			  (long long)settings_number(st, SETTING_MAX_DELETE, 0);
+	s = settings_get(st, SETTING_NOTIFY_SECRET);
+	snprintf(cfg->notify_secret, sizeof cfg->notify_secret, "%s", s ? s : "");
 	/* Whoever reads the configuration claims the transfer: its owner until we run. */
 	if (proc_self(&cfg->owner) < 0)
 		memset(&cfg->owner, 0, sizeof cfg->owner);
@@ -403,6 +405,14 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 		log_warn("cannot read earlier totals: %s", store_errmsg(st));
 	if (cfg->on_running)
 		cfg->on_running(cfg->on_running_ctx);
+	/* A watch's cycles tell its own notifier; a run has one of its own. */
+	s->notifier = cfg->notifier;
+	if (!cfg->watch_cycle) {
+		s->notifier = notify_for_transfer(&s->t, cfg);
+		s->own_notifier = s->notifier != NULL;
+	}
+	if (!cfg->watch_cycle || cfg->first_cycle)
+		notify_transfer(s->notifier, st, s->t.id, "running");
 	s->shown_source = sup_escaped(s->t.source);
 	s->shown_dest = sup_escaped(s->t.destination);
 	s->shown_address = sup_escaped(s->t.address);
@@ -582,6 +592,9 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 		rc = SYNC_ERR_STORE;
 	} else
 		rc = SYNC_OK;
+	/* A watch tells of its cycles, and of its own end (sup-watch.c). */
+	if (!s->cfg->watch_cycle)
+		notify_transfer(s->notifier, s->st, s->t.id, transfer_state_name(*final));
 	if (s->t.mirror)
 		snprintf(deleted, sizeof deleted, ", %llu deleted", (unsigned long long)s->deleted);
 	log_msg(*final == TRANSFER_DONE ? LOG_INFO : LOG_ERROR,
@@ -592,6 +605,9 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 		deleted,
 		reason ? ": " : "", reason ? reason : "");
 	free(reason);
+	if (s->own_notifier)
+		notify_end(s->notifier);
+	s->notifier = NULL;
 	sup_prune_history(s->st, s->cfg);
 	log_set_transfer(s->t.id);
 	return rc;

@@ -69,7 +69,10 @@ struct supervisor_config {
 	 * planned, sent and, for a mirror, deleted when gone; NULL: all.
 	 */
 	bool watch_cycle;
+	bool first_cycle;          /* ... the first: it tells the notifier the watch runs */
 	const struct strvec *only_paths;
+	struct notifier *notifier; /* the watch's, for its cycles; NULL: the run's own */
+	char notify_secret[512];   /* the notify_secret setting, or "" */
 	long long max_delete;      /* a mirror deletes at most this many, -1: no limit */
 	bool delete_all_ok;        /* a mirror may empty the far side (--delete-all-ok) */
 	bool progress_display;     /* draw a progress line on stderr */

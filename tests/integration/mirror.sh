@@ -61,9 +61,6 @@ rm -rf "$src/d"$'\001' "$src/d "
 rm -f "$src/d~/"*
 echo kept >"$far/scratch.tmp"
 echo also >"$src/local.tmp"
-# A directory becomes a file.
-rm -rf "$src/swap"
-echo now-a-file >"$src/swap"
 run --delete --exclude '*.tmp'
 [ "$rc" = 0 ] || fail "the mirror exited $rc: $(cat "$T/err")"
 id=$(last_id)
@@ -73,10 +70,8 @@ id=$(last_id)
 [ -e "$far/local.tmp" ] && fail "an excluded file was sent"
 rm -f "$far/scratch.tmp" "$src/local.tmp"
 tree_equal "$src" "$far" || fail "the mirror is not the source"
-[ -f "$far/swap" ] || fail "a directory replaced by a file stayed a directory"
 # d\001 and "d " with their files (2 each), d~'s file, two links, extra (3
-# entries), the odd name: 11. The old swap went with its contents when the
-# file replaced it, during the copy.
+# entries), the odd name: 11.
 n=$(store_sql "SELECT count(*) FROM deletions WHERE transfer_id = $id")
 [ "$n" = 11 ] || fail "deletions recorded: $n, expected 11"
 [ "$(json_field "$id" deleted)" = 11 ] || fail "query --json deleted: $(json_field "$id" deleted)"
@@ -90,10 +85,18 @@ at=$(store_sql "SELECT min(at) FROM deletions WHERE transfer_id = $id")
 grep -qF "deleted 'top/new\\x0aline *?[x] \\\\' (file)" "$log" ||
 	fail "the log does not name the odd deletion: $(grep deleted "$log" | tail -3)"
 
-# Back to a directory.
+# A directory the source made a file: the copy cannot put the file in its
+# place without deleting it, which only the mirror's guarded deletes may
+# do; so it fails, and nothing is deleted.
+rm -rf "$src/swap"
+echo now-a-file >"$src/swap"
+run --delete
+[ "$rc" = 0 ] && fail "a directory replaced by a file did not fail"
+[ -f "$far/swap/inner/f" ] || fail "the copy deleted a directory to put a file in its place"
+grep -q "swap" "$T/err" || fail "the reason does not name the path: $(cat "$T/err")"
 rm -f "$src/swap"
-mkdir -p "$src/swap/again"
-echo back >"$src/swap/again/f"
+mkdir -p "$src/swap/inner"
+echo in >"$src/swap/inner/f"
 run --delete
 [ "$rc" = 0 ] || fail "the mirror back exited $rc: $(cat "$T/err")"
 tree_equal "$src" "$far" || fail "the mirror back is not the source"
@@ -108,8 +111,14 @@ echo a >"$far/m1"; echo b >"$far/m2"; echo c >"$far/m3"
 run --delete --max-delete 2
 [ "$rc" = 0 ] && fail "more deletions than --max-delete did not fail"
 [ -e "$far/m1" ] && [ -e "$far/m2" ] && [ -e "$far/m3" ] || fail "--max-delete deleted some"
-grep -q "3 entries to delete, more than --max-delete 2: nothing deleted" "$T/err" ||
+grep -q "3 entries to delete, more than the limit of 2 (--max-delete, max_delete): nothing deleted" "$T/err" ||
 	fail "--max-delete's reason: $(cat "$T/err")"
+# The limit was that request's: the same request without it (which
+# continues the failed transfer) is not held to it.
+run --delete
+[ "$rc" = 0 ] || fail "a mirror after a failed --max-delete exited $rc: $(cat "$T/err")"
+[ -e "$far/m1" ] && fail "the mirror after a failed --max-delete left m1"
+echo a >"$far/m1"; echo b >"$far/m2"; echo c >"$far/m3"
 run --delete --max-delete 3
 [ "$rc" = 0 ] || fail "--max-delete 3 of 3 exited $rc: $(cat "$T/err")"
 [ -e "$far/m1" ] && fail "--max-delete 3 left m1"

@@ -246,6 +246,8 @@ test_totals(const char *base)
 				      "ALTER TABLE transfers DROP COLUMN watch_interval; "
 				      "DROP TRIGGER cycles_transfer_gone; "
 				      "DROP TABLE cycles; "
+				      "ALTER TABLE transfers DROP COLUMN notify_url; "
+				      "ALTER TABLE transfers DROP COLUMN notify_cmd; "
 				      "PRAGMA user_version = 5' "
 				      ">/dev/null 2>&1", db);
 
@@ -345,6 +347,12 @@ main(void)
 		CHECK_INT(store_transfer_set_options(st, t.id, &none), SYNC_OK);
 		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
 		CHECK(o.max_delete == 0 && o.delete_all_ok == 1 && o.retries == 7);
+		/* A new request clears the guards a failed one had. */
+		given.max_delete = OPTION_CLEAR;
+		given.delete_all_ok = OPTION_CLEAR;
+		CHECK_INT(store_transfer_set_options(st, t.id, &given), SYNC_OK);
+		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
+		CHECK(o.max_delete == -1 && o.delete_all_ok == -1 && o.retries == 7);
 		CHECK_INT(store_transfer_options(st, 999, &o), SYNC_ERR_NOT_FOUND);
 	}
 	/* Files counted by a run cut off: listed sorted, once, until forgotten. */
