@@ -72,6 +72,8 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $xfer -l notify-cmd -r -d 'run a program with the record on its stdin'
     complete -c $prog -n '__scow_sync_is watch' -l interval -x -d 'compare the whole tree this often (seconds)'
     complete -c $prog -n '__scow_sync_is watch' -l detach -d 'run in the background, as start does'
+    complete -c $prog -n '__scow_sync_is watch' -l save -x -d 'save these options as a named watch, and exit'
+    complete -c $prog -n '__scow_sync_is watch' -l saved -x -d 'run the watch saved under this name'
 
     # start, run and terminate.
     set -l named '__scow_sync_is none start run watch terminate'

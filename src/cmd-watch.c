@@ -3,11 +3,13 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "cmd-transfer.h"
 #include "options.h"
 #include "proctitle.h"
+#include "saved-watch.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -21,16 +23,106 @@ static const char usage[] =
 	"every --interval seconds. In the foreground unless --detach; terminate --id\n"
 	"ID stops it, status and query --json show it as watching.\n";
 
+/*
+ * --saved NAME (alone, or with -v/-q): the arguments saved under NAME in
+ * args, after argv[0]. 1: not asked; 0: args filled; below 0: an exit code
+ * to return, the reason said.
+ */
+static int
+watch_saved_args(struct cmd_ctx *ctx, int argc, char **argv, struct strvec *args)
+{
+	const char *name = NULL;
+	char err[1024], *path;
+	int i, others = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--saved") == 0 && i + 1 < argc)
+			name = argv[++i];
+		else if (strncmp(argv[i], "--saved=", 8) == 0)
+			name = argv[i] + 8;
+		else if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "-q") == 0)
+			strvec_push(args, argv[i]);
+		else
+			others++;
+	}
+	if (name == NULL)
+		return 1;
+	if (others) {
+		cmd_error(ctx, "--saved NAME goes alone (with -v or -q)");
+		return -EXIT_USAGE;
+	}
+	if ((path = saved_watch_path(cmd_settings(ctx), name, err, sizeof err)) == NULL ||
+	    saved_watch_read(path, args, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		free(path);
+		return path ? -EXIT_FAILED : -EXIT_USAGE;
+	}
+	free(path);
+	return 0;
+}
+
+/* --save NAME: keep the other arguments under NAME, for the systemd unit. */
+static int
+watch_save(struct cmd_ctx *ctx, const char *name, int argc, char **argv)
+{
+	struct strvec keep = STRVEC_INIT;
+	char err[1024], *path;
+	int i, code = EXIT_OK;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--save") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(argv[i], "--save=", 7) != 0)
+			strvec_push(&keep, argv[i]);
+	}
+	if ((path = saved_watch_path(cmd_settings(ctx), name, err, sizeof err)) == NULL ||
+	    saved_watch_write(path, keep.v, keep.nr, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		code = path ? EXIT_FAILED : EXIT_USAGE;
+	} else if (ctx->verbosity >= 0) {
+		printf("saved watch '%s'; start it now and at every login with:\n"
+		       "  systemctl --user enable --now scow-sync-watch@%s\n", name, name);
+	}
+	free(path);
+	strvec_clear(&keep);
+	return code;
+}
+
 static int
 cmd_watch_exec(int argc, char **argv, struct cmd_ctx *ctx)
 {
 	struct transfer_request req;
 	struct supervisor_config cfg;
+	struct strvec saved = STRVEC_INIT;
 	char *state_dir = NULL;
 	bool done;
 	int code;
 
 	proctitle_set("scow-sync: watch");
+	strvec_push(&saved, argv[0]);
+	if ((code = watch_saved_args(ctx, argc, argv, &saved)) < 0) {
+		strvec_clear(&saved);
+		return -code;
+	}
+	if (code == 0) {
+		argc = (int)saved.nr;
+		argv = saved.v;
+	}
+	/* --save: the request checked as it would run, then kept, not run. */
+	code = cmd_parse_transfer(ctx, &cmd_watch_entry, argc, argv, &req, &done);
+	if (done) {
+		strvec_clear(&saved);
+		return code;
+	}
+	if (req.save_name) {
+		code = watch_save(ctx, req.save_name, argc, argv);
+		transfer_request_release(&req);
+		strvec_clear(&saved);
+		return code;
+	}
+	transfer_request_release(&req);
 	code = cmd_prepare_transfer(ctx, &cmd_watch_entry, argc, argv, &req, &cfg, NULL,
 				    &state_dir, &done);
 	if (done)
@@ -46,6 +138,7 @@ cmd_watch_exec(int argc, char **argv, struct cmd_ctx *ctx)
 out:
 	free(state_dir);
 	transfer_request_release(&req);
+	strvec_clear(&saved);
 	return code;
 }
 

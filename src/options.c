@@ -54,6 +54,9 @@ const struct cmd_option watch_flags[] = {
 	TRANSFER_FLAGS,
 	{ OPT_INTERVAL, "interval", "SEC", "compare the whole tree this often (default 600)" },
 	{ OPT_DETACH, "detach", NULL, "run in the background, as start does" },
+	{ OPT_SAVE, "save", "NAME", "save these options as watch NAME (for\n"
+	  "scow-sync-watch@NAME.service) and exit" },
+	{ OPT_SAVED, "saved", "NAME", "run the watch saved as NAME" },
 	CMD_OPTIONS_END,
 };
 
@@ -129,6 +132,9 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 		case OPT_NOTIFY: req->notify_url = optarg; break;
 		case OPT_NOTIFY_CMD: req->notify_cmd = optarg; break;
 		case OPT_DETACH: req->detach = true; break;
+		case OPT_SAVE: req->save_name = optarg; break;
+		case OPT_SAVED:
+			return reject(err, errlen, "--saved NAME goes alone (with -v or -q)");
 		case OPT_EXCLUDE: strvec_pushf(&req->filter_args, "-%s", optarg); break;
 		case OPT_INCLUDE: strvec_pushf(&req->filter_args, "+%s", optarg); break;
 		case OPT_EXCLUDE_FROM: strvec_pushf(&req->filter_args, "f%s", optarg); break;

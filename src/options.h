@@ -43,6 +43,7 @@ struct transfer_request {
 	bool watch;
 	const char *interval_arg;
 	bool detach;
+	const char *save_name;  /* --save NAME: keep the watch's arguments under NAME */
 	/*
 	 * The filter options in the order given (the first matching rule
 	 * wins), each its letter and its value: "+PATTERN" (--include),
@@ -75,6 +76,8 @@ enum {
 	OPT_DETACH,
 	OPT_NOTIFY,
 	OPT_NOTIFY_CMD,
+	OPT_SAVE,
+	OPT_SAVED,
 };
 
 enum options_result {

@@ -88,6 +88,35 @@ wait_for 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "the watch's process is s
 echo after >"$src/after-stop"
 sleep 3
 [ -e "$far/after-stop" ] && fail "a stopped watch still sends"
+# --save keeps a watch's options under a name, for scow-sync-watch@NAME.service;
+# --saved runs it in the foreground, and SIGTERM (systemctl stop) ends it
+# interrupted, exit 4, which the unit takes as success.
+scow-sync watch -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst-saved" -p "$SSHD_PORT" \
+	-k "$SSH_KEY" --exclude '*.tmp' --save lab >"$T/out" 2>"$T/err" ||
+	fail "watch --save exited $?: $(cat "$T/err")"
+grep -q "systemctl --user enable --now scow-sync-watch@lab" "$T/out" ||
+	fail "--save does not say how to start it: $(cat "$T/out")"
+saved=$HOME/.config/scow-sync/watches/lab
+[ "$(stat -c %a "$saved" 2>/dev/null)" = 600 ] || fail "the saved watch is not 0600"
+[ -e "$T/dst-saved" ] && fail "--save ran the watch"
+scow-sync watch --saved lab -q 2>"$T/err" &
+saved_pid=$!
+saved_in_sync() { ! tree_equal "$src" "$T/dst-saved/top" 2>&1 | grep -v "\.tmp'" | grep -q .; }
+wait_for 60 saved_in_sync || fail "the saved watch did not sync: $(tree_equal "$src" "$T/dst-saved/top" | head -3)"
+# Its first cycle over: stopped between cycles.
+sid=$(store_sql "SELECT max(id) FROM transfers")
+wait_for 10 grep -q "\[$sid\] info: cycle 1 (the whole tree) done" "$log" ||
+	fail "the saved watch's cycle did not end"
+kill -TERM "$saved_pid"
+wait "$saved_pid"
+rc=$?
+[ "$rc" = 4 ] || fail "the saved watch stopped by SIGTERM exited $rc: $(cat "$T/err")"
+scow-sync watch --saved lab --delete 2>"$T/err"
+[ $? = 2 ] || fail "--saved with other options did not exit 2"
+scow-sync watch --saved ../lab 2>"$T/err"
+[ $? = 2 ] && grep -q "invalid watch name" "$T/err" || fail "a bad name: $(cat "$T/err")"
+scow-sync watch --saved nosuch 2>"$T/err"
+[ $? = 1 ] && grep -q "no saved watch" "$T/err" || fail "a missing watch: $(cat "$T/err")"
 grep -q "watching with inotify" "$log" || fail "the log does not say how it watches"
 grep -q "cycle 2 (what changed) done" "$log" || fail "the log does not show the cycles"
 finish
