@@ -254,15 +254,19 @@ plan_walk(const char *source, int max_depth, const struct filter *filter,
 	return rc;
 }
 
+/* One list of plan_paths: trees (directories whole) or changed (directories' attributes). */
+static int
+plan_list(struct walk *w, const char *source, const char *const *paths, size_t n, bool trees,
+	  struct strvec *gone);
+
 int
-plan_paths(const char *source, const char *const *paths, size_t n, const struct filter *filter,
+plan_paths(const char *source, const char *const *trees, size_t ntrees,
+	   const char *const *changed, size_t nchanged, const struct filter *filter,
 	   const struct plan_callbacks *cb, struct strvec *gone)
 {
-	struct strvec chain = STRVEC_INIT;   /* the directories said for the path before */
 	struct walk w;
 	struct stat sb;
-	size_t i;
-	int rc = 0;
+	int rc;
 
 	if (lstat(source, &sb) < 0)
 		return SYNC_ERR_SYSTEM;
@@ -273,8 +277,25 @@ plan_paths(const char *source, const char *const *paths, size_t n, const struct 
 	strbuf_init(&w.full, 256);
 	strbuf_init(&w.rel, 256);
 	strbuf_addstr(&w.rel, path_basename(source));
-	if ((rc = cb->dir(w.rel.buf, cb->ctx)) != 0)
-		goto out;
+	if ((rc = cb->dir(w.rel.buf, cb->ctx)) == 0 &&
+	    (rc = plan_list(&w, source, trees, ntrees, true, gone)) == 0)
+		rc = plan_list(&w, source, changed, nchanged, false, gone);
+	strbuf_release(&w.full);
+	strbuf_release(&w.rel);
+	return rc;
+}
+
+static int
+plan_list(struct walk *w_, const char *source, const char *const *paths, size_t n, bool trees,
+	  struct strvec *gone)
+{
+	struct strvec chain = STRVEC_INIT;   /* the directories said for the path before */
+	struct walk w = *w_;
+	const struct plan_callbacks *cb = w.cb;
+	struct stat sb;
+	size_t i;
+	int rc = 0;
+
 	for (i = 0; i < n && rc == 0; i++) {
 		const char *p = paths[i], *slash;
 		size_t depth = 0;
@@ -314,11 +335,16 @@ plan_paths(const char *source, const char *const *paths, size_t n, const struct 
 		}
 		if (walk_excluded(&w, S_ISDIR(sb.st_mode)))
 			continue;
-		rc = report_unit(&w, S_ISDIR(sb.st_mode) ? UNIT_TREE : UNIT_FILE, &sb);
+		/* A directory that changed itself: its attributes, with the others'. */
+		if (S_ISDIR(sb.st_mode) && !trees)
+			rc = cb->dir(w.rel.buf, cb->ctx);
+		else
+			rc = report_unit(&w, S_ISDIR(sb.st_mode) ? UNIT_TREE : UNIT_FILE, &sb);
 	}
 out:
 	strvec_clear(&chain);
-	strbuf_release(&w.full);
-	strbuf_release(&w.rel);
+	/* The buffers grew here: the caller releases them. */
+	w_->full = w.full;
+	w_->rel = w.rel;
 	return rc;
 }

@@ -48,14 +48,17 @@ int plan_walk(const char *source, int max_depth, const struct filter *filter,
 	      const struct plan_callbacks *cb);
 
 /*
- * Plan only the n paths (relative to source, sorted, each once: what
- * changed since a watch's last cycle): the source itself and the parents
- * of each path as directories (dir), then each path as a unit: a
- * directory whole (a tree, whatever the depth), anything else a file. A
- * path that is gone is appended to gone (relative to the source's parent,
- * as units are), for a mirror to delete. Returns as plan_walk does.
+ * Plan only what changed since a watch's last cycle (paths relative to
+ * source, each list sorted as path_tree_cmp() sorts, each path once): the
+ * source itself and the parents of each path still there as directories
+ * (dir); each of trees as a unit, a directory whole (a tree, whatever the
+ * depth); each of changed as a file unit, or a directory (its own
+ * attributes). A path that is gone is appended to gone (relative to the
+ * source's parent, as units are), for a mirror to delete. Returns as
+ * plan_walk does.
  */
-int plan_paths(const char *source, const char *const *paths, size_t n,
-	       const struct filter *filter, const struct plan_callbacks *cb, struct strvec *gone);
+int plan_paths(const char *source, const char *const *trees, size_t ntrees,
+	       const char *const *changed, size_t nchanged, const struct filter *filter,
+	       const struct plan_callbacks *cb, struct strvec *gone);
 
 #endif

@@ -256,6 +256,38 @@ static const char *const migrations[] = {
 	/* 11: whom its state changes and a watch's cycles are told (--notify, --notify-cmd). */
 	"ALTER TABLE transfers ADD COLUMN notify_url BLOB;"
 	"ALTER TABLE transfers ADD COLUMN notify_cmd BLOB;",
+
+	/*
+	 * 12: a watch's record of what it synced, every entry of the tree as
+	 * it was before the cycle that sent it (record.h), and the next one
+	 * while a cycle runs.
+	 */
+	"CREATE TABLE synced ("
+	"  transfer_id INTEGER NOT NULL,"
+	"  dir BLOB NOT NULL,"
+	"  name BLOB NOT NULL,"
+	"  size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, mode INTEGER NOT NULL,"
+	"  ino INTEGER NOT NULL, dev INTEGER NOT NULL,"
+	"  PRIMARY KEY (transfer_id, dir, name)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE synced_next ("
+	"  transfer_id INTEGER NOT NULL,"
+	"  dir BLOB NOT NULL,"
+	"  name BLOB NOT NULL,"
+	"  size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, mode INTEGER NOT NULL,"
+	"  ino INTEGER NOT NULL, dev INTEGER NOT NULL,"
+	"  PRIMARY KEY (transfer_id, dir, name)"
+	") WITHOUT ROWID;"
+	"CREATE TABLE synced_next_dirs ("
+	"  transfer_id INTEGER NOT NULL, dir BLOB NOT NULL, gone INTEGER NOT NULL,"
+	"  PRIMARY KEY (transfer_id, dir)"
+	") WITHOUT ROWID;"
+	"ALTER TABLE transfers ADD COLUMN recorded INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TRIGGER synced_transfer_gone AFTER DELETE ON transfers BEGIN"
+	"  DELETE FROM synced WHERE transfer_id = OLD.id;"
+	"  DELETE FROM synced_next WHERE transfer_id = OLD.id;"
+	"  DELETE FROM synced_next_dirs WHERE transfer_id = OLD.id;"
+	" END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

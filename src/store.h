@@ -434,6 +434,38 @@ int store_transfer_next_cycle(struct store *st, int64_t id, const struct proc_id
 /* Forget every unit of watch transfer id: its next cycle plans its own. */
 int store_units_forget(struct store *st, int64_t id);
 
+/*
+ * A watch's record of what it synced (store-record.c, record.h): per
+ * directory of the source ("" for the source itself, else "a/b"), each
+ * entry as it was before the cycle that sent it.
+ */
+struct record_stat {
+	uint64_t size;
+	int64_t mtime_ns;
+	uint32_t mode;         /* type and permissions */
+	uint64_t ino, dev;
+};
+struct record_entry {
+	char *name;
+	struct record_stat st;
+};
+void record_entries_free(struct record_entry *e, size_t n);
+/* The recorded entries of dir, sorted by name (bytewise). */
+int store_record_dir(struct store *st, int64_t id, const char *dir, struct record_entry **out,
+		     size_t *n);
+/*
+ * Stage dir's entries as they are now, to replace the recorded ones when
+ * the cycle under way succeeds; gone: dir is gone, with all below it.
+ */
+int store_record_stage(struct store *st, int64_t id, const char *dir, bool gone,
+		       const struct record_entry *e, size_t n);
+/* The cycle succeeded: what is staged becomes the record, which is then ready. */
+int store_record_apply(struct store *st, int64_t id);
+/* The cycle failed: forget what is staged. */
+int store_record_discard(struct store *st, int64_t id);
+/* Has transfer id a record a comparison can trust (one full cycle applied it)? */
+int store_record_ready(struct store *st, int64_t id, bool *ready);
+
 int store_sent_unsure_add(struct store *st, int64_t transfer_id, const char *path);
 int store_sent_unsure_list(struct store *st, int64_t transfer_id, struct strvec *out);
 int store_sent_unsure_clear(struct store *st, int64_t transfer_id);

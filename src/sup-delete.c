@@ -257,7 +257,7 @@ rsync_mirror(struct sup *s)
 		return true;
 	}
 	/* A watch's cycle knows what went: nothing to look for when nothing did. */
-	if (s->cfg->only_paths && s->gone.nr == 0)
+	if (s->cfg->partial && s->gone.nr == 0)
 		return true;
 	rules = xasprintf("%s/mirror-rules", s->tmpdir);
 	delete_stopped_parts(s, &stopped);
@@ -265,7 +265,7 @@ rsync_mirror(struct sup *s)
 		set_failure(s, "cannot write '%s': %s", rules, strerror(errno));
 		goto out;
 	}
-	if (s->cfg->only_paths) {
+	if (s->cfg->partial) {
 		gone = xasprintf("%s/mirror-gone", s->tmpdir);
 		if (delete_write_gone(s, gone) < 0) {
 			set_failure(s, "cannot write '%s': %s", gone, strerror(errno));
@@ -281,7 +281,7 @@ rsync_mirror(struct sup *s)
 		ok = true;
 		goto out;
 	}
-	if (!s->cfg->only_paths && delete_source_empty(s->t.source) && !s->cfg->delete_all_ok) {
+	if (!s->cfg->partial && delete_source_empty(s->t.source) && !s->cfg->delete_all_ok) {
 		set_failure(s, "the source is empty and the far side has %llu %s it lacks: "
 			    "nothing deleted (an unmounted file system?); --delete-all-ok "
 			    "deletes them", n, n == 1 ? "entry" : "entries");

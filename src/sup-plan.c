@@ -187,10 +187,13 @@ plan_transfer(struct sup *s)
 	}
 	cb.ctx = &pc;
 	pc.slice_started = now_monotonic();
-	if (s->cfg->only_paths)
-		rc = plan_paths(s->t.source, (const char *const *)s->cfg->only_paths->v,
-				s->cfg->only_paths->nr, &s->filter, &cb, &s->gone);
-	else
+	if (s->cfg->partial) {
+		const struct strvec *trees = s->cfg->only_trees, *changed = s->cfg->only_changed;
+
+		rc = plan_paths(s->t.source, (const char *const *)trees->v, trees->nr,
+				(const char *const *)changed->v, changed->nr, &s->filter, &cb,
+				&s->gone);
+	} else
 		rc = plan_walk(s->t.source, s->t.max_depth, &s->filter, &cb);
 	if (rc < 0) {
 		int errnum = errno;

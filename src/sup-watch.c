@@ -21,6 +21,7 @@
 
 #include "filter.h"
 #include "log.h"
+#include "record.h"
 #include "sup-internal.h"
 #include "watcher.h"
 
@@ -36,8 +37,9 @@ struct watch {
 	struct filter filter;
 	unsigned interval;
 	double next_full;             /* monotonic seconds */
-	struct strvec paths;          /* the next cycle's, relative to the source */
+	struct strvec trees, changed; /* the next cycle's paths, relative to the source */
 	bool full;                    /* the next cycle compares the whole tree */
+	bool trust_record;            /* ... against the record, not the far side */
 };
 
 /* Open inotify on the tree, unless its file system hides other hosts' writes; say which. */
@@ -65,13 +67,6 @@ watch_open(struct watch *wt)
 		 wt->interval);
 }
 
-/* For qsort: the order of a walk (path_tree_cmp), in which plan_paths says each parent once. */
-static int
-watch_path_cmp(const void *a, const void *b)
-{
-	return path_tree_cmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Take what the events gathered into the next cycle; false when nothing is left to send. */
 static bool
 watch_take(struct watch *wt)
@@ -88,15 +83,14 @@ watch_take(struct watch *wt)
 			 "reason unknown");
 		wt->full = true;
 	}
-	strvec_clear(&wt->paths);
-	/* The source's own attributes ("."): its directory is in every cycle anyway. */
+	strvec_clear(&wt->trees);
+	strvec_clear(&wt->changed);
 	for (i = 0; i < trees.nr; i++)
-		strvec_push(&wt->paths, trees.v[i]);
+		strvec_push(&wt->trees, trees.v[i]);
+	/* The source's own attributes ("."): its directory is in every cycle anyway. */
 	for (i = 0; i < changed.nr; i++)
 		if (strcmp(changed.v[i], ".") != 0)
-			strvec_push(&wt->paths, changed.v[i]);
-	if (wt->paths.nr > 1)
-		qsort(wt->paths.v, wt->paths.nr, sizeof *wt->paths.v, watch_path_cmp);
+			strvec_push(&wt->changed, changed.v[i]);
 	strvec_clear(&changed);
 	strvec_clear(&trees);
 	return wt->full || any;
@@ -145,6 +139,36 @@ watch_wait(struct watch *wt)
 			wt->watcher = NULL;
 		}
 	}
+}
+
+/*
+ * Compare the whole tree with the record into the next cycle's paths,
+ * staging what the cycle makes of the record. Below 0: it could not (the
+ * cycle compares with the far side, as without a record).
+ */
+static int
+watch_scan(struct watch *wt)
+{
+	struct record_scan r;
+	int rc;
+
+	record_scan_init(&r);
+	rc = record_scan(wt->st, wt->id, wt->source, &wt->filter, &r);
+	if (rc < 0) {
+		log_warn("cannot compare the tree with its record: %s",
+			 rc == SYNC_ERR_STORE ? store_errmsg(wt->st) : strerror(errno));
+		store_record_discard(wt->st, wt->id);
+	} else {
+		strvec_clear(&wt->trees);
+		strvec_clear(&wt->changed);
+		strvec_pushv(&wt->trees, (const char *const *)r.trees.v);
+		strvec_pushv(&wt->changed, (const char *const *)r.changed.v);
+		log_info("the tree against its record: %llu directories, %llu entries, %zu "
+			 "changed, %zu new directories", (unsigned long long)r.dirs,
+			 (unsigned long long)r.entries, r.changed.nr, r.trees.nr);
+	}
+	record_scan_release(&r);
+	return rc;
 }
 
 /* Record cycle n's counts: what the record gained between before and now. */
@@ -199,7 +223,8 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 	wt.id = t.id;
 	wt.source = t.source;
 	wt.interval = t.watch_interval ? t.watch_interval : 600;
-	strvec_init(&wt.paths);
+	strvec_init(&wt.trees);
+	strvec_init(&wt.changed);
 	filter_init(&wt.filter);
 	if (t.filters_len)
 		filter_deserialize(&wt.filter, t.filters, t.filters_len);
@@ -210,8 +235,8 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 	/* Before the first cycle: what changes while it runs is seen. */
 	watch_open(&wt);
 	/* Started again (after kill -9, say): the first cycle compares everything afresh. */
-	if (store_units_forget(st, t.id) < 0)
-		log_warn("cannot forget the units of the last cycle: %s", store_errmsg(st));
+	if (store_units_forget(st, t.id) < 0 || store_record_discard(st, t.id) < 0)
+		log_warn("cannot forget the last cycle: %s", store_errmsg(st));
 	cycle.watch_cycle = true;
 	cycle.first_cycle = true;
 	cycle.notifier = notify_for_transfer(&t, cfg);
@@ -220,24 +245,49 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		struct transfer before;
 		int64_t started_at = (int64_t)time(NULL);
 		double started = now_monotonic();
+		bool staged = false, ran = true;
 
 		if (wt.full)
 			wt.next_full = started + wt.interval;
-		cycle.only_paths = wt.full ? NULL : &wt.paths;
 		if (store_transfer_get(st, t.id, &before) < 0)
 			memset(&before, 0, sizeof before);
-		rc = supervisor_run(st, &cycle, final);
+		/*
+		 * The whole tree: compared with the record first, which also
+		 * stages what the cycle makes of it. Trusted (a full cycle
+		 * recorded it, and none failed since), a record that finds
+		 * nothing means a cycle that asks the far side nothing.
+		 */
+		if (wt.full) {
+			if ((staged = watch_scan(&wt) == SYNC_OK) && wt.trust_record &&
+			    wt.trees.nr == 0 && wt.changed.nr == 0) {
+				ran = false;
+				*final = TRANSFER_DONE;
+			}
+		}
+		cycle.partial = !wt.full || (staged && wt.trust_record);
+		cycle.only_trees = &wt.trees;
+		cycle.only_changed = &wt.changed;
+		if (ran)
+			rc = supervisor_run(st, &cycle, final);
 		cycle.first_cycle = false;
+		if (staged && ran && *final == TRANSFER_DONE &&
+		    store_record_apply(st, t.id) < 0)
+			log_warn("cannot keep the record of the cycle: %s", store_errmsg(st));
+		else if (staged && *final != TRANSFER_DONE)
+			store_record_discard(st, t.id);
+		/* A failed cycle leaves the far side unknown: the next compares with it. */
+		wt.trust_record = *final == TRANSFER_DONE && (wt.trust_record || staged);
 		watch_record_cycle(&wt, n, &before, started_at, now_monotonic() - started);
 		transfer_release(&before);
 		notify_transfer(cycle.notifier, st, t.id, "cycle");
-		if (rc < 0 || got_stop_signal || *final == TRANSFER_TERMINATED ||
+		if ((ran && rc < 0) || got_stop_signal || *final == TRANSFER_TERMINATED ||
 		    *final == TRANSFER_INTERRUPTED)
 			break;
+		rc = SYNC_OK;
 		/* From now on the watch itself owns the record, between cycles and in them. */
 		memset(&cycle.owner, 0, sizeof cycle.owner);
 		cycle.on_running = NULL;
-		if ((rc = store_transfer_next_cycle(st, t.id, &self)) < 0) {
+		if (ran && (rc = store_transfer_next_cycle(st, t.id, &self)) < 0) {
 			log_error("cannot make the watch ready for its next cycle: %s",
 				  store_errmsg(st));
 			break;
@@ -266,7 +316,8 @@ out:
 	notify_end(cycle.notifier);
 	watcher_close(wt.watcher);
 	filter_release(&wt.filter);
-	strvec_clear(&wt.paths);
+	strvec_clear(&wt.trees);
+	strvec_clear(&wt.changed);
 	transfer_release(&t);
 	restore_signals();
 	return rc < 0 ? rc : SYNC_OK;

@@ -65,12 +65,14 @@ struct supervisor_config {
 	/*
 	 * A cycle of a watch (supervisor_watch): the signals stay the
 	 * watch's, a stop that came before the cycle ends it, and with
-	 * only_paths (relative to the source, sorted) only those paths are
-	 * planned, sent and, for a mirror, deleted when gone; NULL: all.
+	 * partial only the paths in only_trees (directories whole) and
+	 * only_changed (relative to the source, sorted; see plan_paths) are
+	 * planned, sent and, for a mirror, deleted when gone.
 	 */
 	bool watch_cycle;
 	bool first_cycle;          /* ... the first: it tells the notifier the watch runs */
-	const struct strvec *only_paths;
+	bool partial;
+	const struct strvec *only_trees, *only_changed;
 	struct notifier *notifier; /* the watch's, for its cycles; NULL: the run's own */
 	char notify_secret[512];   /* the notify_secret setting, or "" */
 	long long max_delete;      /* a mirror deletes at most this many, -1: no limit */

@@ -88,6 +88,23 @@ wait_for 10 sh -c "! kill -0 $pid 2>/dev/null" || fail "the watch's process is s
 echo after >"$src/after-stop"
 sleep 3
 [ -e "$far/after-stop" ] && fail "a stopped watch still sends"
+# A full comparison every --interval seconds: with a record of what was
+# synced, one that finds nothing changed never asks the far side (no run
+# of the supervisor), and one that finds a change sends only it.
+src2=$T/src2/top
+mkdir -p "$src2/x"
+echo a >"$src2/x/a"
+rid=$(scow-sync watch -a "$SSH_HOST" -u "$SSH_USER" -s "$src2" -d "$T/dst-rescan" \
+	-p "$SSHD_PORT" -k "$SSH_KEY" --interval 10 --detach 2>"$T/err") ||
+	fail "watch --interval exited $?: $(cat "$T/err")"
+wait_for 30 grep -q "\[$rid\] info: cycle 2 (the whole tree) done" "$log" ||
+	fail "no second full cycle: $(grep "\[$rid\]" "$log" | tail -3)"
+[ "$(grep -c "\[$rid\] info: transfer of" "$log")" = 1 ] ||
+	fail "a full comparison that found nothing ran the transfer again"
+grep -q "\[$rid\] info: the tree against its record: 2 directories, 2 entries, 0 changed" "$log" ||
+	fail "the comparison with the record: $(grep "\[$rid\].*record" "$log" | tail -2)"
+scow-sync terminate --id "$rid" 2>/dev/null
+
 # --save keeps a watch's options under a name, for scow-sync-watch@NAME.service;
 # --saved runs it in the foreground, and SIGTERM (systemctl stop) ends it
 # interrupted, exit 4, which the unit takes as success.

@@ -248,6 +248,10 @@ test_totals(const char *base)
 				      "DROP TABLE cycles; "
 				      "ALTER TABLE transfers DROP COLUMN notify_url; "
 				      "ALTER TABLE transfers DROP COLUMN notify_cmd; "
+				      "DROP TRIGGER synced_transfer_gone; "
+				      "DROP TABLE synced; DROP TABLE synced_next; "
+				      "DROP TABLE synced_next_dirs; "
+				      "ALTER TABLE transfers DROP COLUMN recorded; "
 				      "PRAGMA user_version = 5' "
 				      ">/dev/null 2>&1", db);
 
