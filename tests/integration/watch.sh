@@ -1,7 +1,8 @@
 #!/bin/bash
 # scow-sync watch keeps DEST/NAME in sync with SOURCE until stopped, with
 # real inotify: a full first cycle, then create, append, rename, delete,
-# mkdir -p deep with a file in the new directory, a burst of creates, each
+# mkdir -p deep with a file in the new directory, a burst of 10,000
+# creates, a file written for seconds, each
 # reaching the far side in a cycle of its own (with --delete, what goes
 # from the source goes from the far side); status and query --json show it
 # watching with its cycles; terminate --id stops it for good; killed with
@@ -59,11 +60,25 @@ wait_for 10 sh -c "[ \$(scow-sync query --json --id $id | python3 -c \
 [ "$(field last_cycle.full_scan)" = False ] || fail "a cycle of changes compared the whole tree"
 [ -e "$far/keep" ] && fail "a renamed file stayed under its old name on the far side"
 
-# A deletion, and a burst of 2,000 creates in a new directory.
+# A deletion, and a burst of 10,000 creates in a new directory.
 rm -rf "$src/a/b"
 mkdir "$src/burst"
-for i in $(seq 1 2000); do : >"$src/burst/f$i"; done
-wait_for 60 in_sync || fail "the deletion and the burst did not arrive: $(tree_equal "$src" "$far" | head -5)"
+(cd "$src/burst" && python3 -c 'for i in range(10000): open("f%d" % i, "w").close()')
+wait_for 120 in_sync || fail "the deletion and the burst did not arrive: $(tree_equal "$src" "$far" | head -5)"
+
+# A file written for several seconds (an event every 0.4 s): the cycle
+# waits for the writes to settle, and the far side has all of it.
+python3 - "$src/growing" <<'PY' &
+import os, sys, time
+with open(sys.argv[1], "wb") as f:
+    for i in range(16):
+        f.write(os.urandom(256 * 1024))
+        f.flush()
+        time.sleep(0.4)
+PY
+writer=$!
+wait "$writer"
+wait_for 60 in_sync || fail "a file written during cycles is not whole on the far side: $(tree_equal "$src" "$far" | head -3)"
 
 # status shows it watching.
 scow-sync status --id "$id" | grep -q watching || fail "status: $(scow-sync status --id "$id")"
