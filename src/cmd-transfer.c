@@ -160,7 +160,8 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	/* A transfer continued goes on with what it was given before, unless given anew. */
 	if (*claim != CLAIM_RUNNING &&
 	    (cmd_transfer_options(st, t.id, &given, cfg) < 0 ||
-	     store_transfer_set_notify(st, t.id, req->notify_url, req->notify_cmd) < 0)) {
+	     store_transfer_set_request(st, t.id, req->notify_url, req->notify_cmd,
+					req->interval) < 0)) {
 		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
 		store_close(st);
 		return EXIT_FAILED;

@@ -61,21 +61,67 @@ watch_saved_args(struct cmd_ctx *ctx, int argc, char **argv, struct strvec *args
 	return 0;
 }
 
+/*
+ * Push the value of a path option (-s, -k, --exclude-from) as an absolute
+ * path: the unit runs from another directory than the one it was saved in.
+ */
+static void
+watch_push_path(struct strvec *keep, const char *prefix, const char *value)
+{
+	char *abs = NULL;
+
+	if (path_absolute(value, &abs) < 0)
+		abs = xstrdup(value);
+	strvec_pushf(keep, "%s%s", prefix, abs);
+	free(abs);
+}
+
 /* --save NAME: keep the other arguments under NAME, for the systemd unit. */
 static int
 watch_save(struct cmd_ctx *ctx, const char *name, int argc, char **argv)
 {
+	static const char *const path_opts[] = {
+		"-s", "--source", "-k", "--sshkey-path", "--exclude-from", NULL,
+	};
 	struct strvec keep = STRVEC_INIT;
 	char err[1024], *path;
 	int i, code = EXIT_OK;
+	size_t k;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--save") == 0) {
+		const char *a = argv[i];
+		bool done = false;
+
+		if (strcmp(a, "--save") == 0) {
 			i++;
 			continue;
 		}
-		if (strncmp(argv[i], "--save=", 7) != 0)
-			strvec_push(&keep, argv[i]);
+		if (strncmp(a, "--save=", 7) == 0)
+			continue;
+		if (strcmp(a, "--detach") == 0) {
+			cmd_error(ctx, "--save with --detach: the unit runs the watch itself");
+			strvec_clear(&keep);
+			return EXIT_USAGE;
+		}
+		for (k = 0; path_opts[k] && !done; k++) {
+			size_t n = strlen(path_opts[k]);
+
+			if (strcmp(a, path_opts[k]) == 0 && i + 1 < argc) {
+				strvec_push(&keep, a);
+				watch_push_path(&keep, "", argv[++i]);
+				done = true;
+			} else if (strncmp(a, path_opts[k], n) == 0 && a[n] &&
+				   (n == 2 || a[n] == '=')) {
+				/* -sPATH, --source=PATH */
+				char *prefix = xstrndup(a, n + (a[n] == '=' && n > 2));
+
+				watch_push_path(&keep, prefix, a + strlen(prefix));
+				free(prefix);
+				done = true;
+			}
+		}
+		if (!done)
+			strvec_push(&keep, a);
 	}
 	if ((path = saved_watch_path(cmd_settings(ctx), name, err, sizeof err)) == NULL ||
 	    saved_watch_write(path, keep.v, keep.nr, err, sizeof err) < 0) {

@@ -451,8 +451,14 @@ notifier_main(int fd, const struct notify_config *cfg, pid_t parent)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	/*
+	 * terminate (and systemctl stop) signal the transfer's whole session:
+	 * the record of that stop must still go out. The notifier ends when
+	 * its parent has given it its time (notify_finish), or with it.
+	 */
+	signal(SIGTERM, SIG_IGN);
 #ifdef PR_SET_PDEATHSIG
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(0);
 #endif
 	if (child_descriptors(fd) < 0)

@@ -28,10 +28,10 @@
  * The child is forked by notify_start, before anything in it touches
  * libcurl. It closes every descriptor it inherited (the store, locks,
  * connections: none of them is its to hold), opens the logs again by path
- * (log_reopen), never returns into the caller's code, ignores SIGINT and
- * SIGHUP (the records that tell of a stop must still go out) and, on
- * Linux, ends with its parent. Call notify_start from a process with one
- * thread.
+ * (log_reopen), never returns into the caller's code, ignores SIGINT,
+ * SIGHUP and SIGTERM (the records that tell of a stop must still go out)
+ * and, on Linux, ends with its parent. Call notify_start from a process
+ * with one thread.
  */
 #ifndef SCOW_SYNC_NOTIFY_H
 #define SCOW_SYNC_NOTIFY_H

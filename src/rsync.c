@@ -575,10 +575,16 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		if (job->max_delete)
 			strvec_pushf(argv, "--max-delete=%llu", job->max_delete);
 	}
+	/*
+	 * Listed paths the source no longer has are deleted; with --delete,
+	 * not --force, so that the filters and protect rules reach the far
+	 * side and what they keep stays, its directory with it.
+	 */
 	if (job->delete_missing) {
+		if (!job->delete)
+			strvec_push(argv, "--delete");
 		strvec_push(argv, "--delete-missing-args");
-		strvec_push(argv, "--force");
-		if (job->max_delete)
+		if (job->max_delete && !job->delete)
 			strvec_pushf(argv, "--max-delete=%llu", job->max_delete);
 	}
 	if (job->existing_only) {

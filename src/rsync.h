@@ -195,7 +195,7 @@ struct rsync_job {
 	 */
 	bool delete;
 	bool existing_only;
-	/* Listed paths the source no longer has are deleted (--delete-missing-args --force). */
+	/* Listed paths the source no longer has are deleted (--delete-missing-args --delete). */
 	bool delete_missing;
 	unsigned long long max_delete;
 	const char *protect;      /* --filter=P: never deleted (the partial dirs), or NULL */

@@ -201,8 +201,13 @@ settings_parse(struct settings *s, const char *text, size_t len, enum setting_so
 		if ((eq = strchr(p, '=')) == NULL) {
 			strbuf_reset(&shown);
 			escape_untrusted(&shown, p, strlen(p));
-			snprintf(msg, sizeof msg, "%s: expected 'key = value', not '%s'", where.buf,
-				 shown.buf);
+			/* A secret written wrong is still a secret: the line is not shown. */
+			if (strncmp(p, "notify_secret", 13) == 0)
+				snprintf(msg, sizeof msg, "%s: expected 'notify_secret = "
+					 "value' (the line is not shown)", where.buf);
+			else
+				snprintf(msg, sizeof msg, "%s: expected 'key = value', not '%s'",
+					 where.buf, shown.buf);
 			note_error(&rc, err, errlen, msg);
 			continue;
 		}

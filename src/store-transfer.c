@@ -781,18 +781,21 @@ store_transfer_set_options(struct store *st, int64_t id, const struct transfer_o
 }
 
 int
-store_transfer_set_notify(struct store *st, int64_t id, const char *url, const char *cmd)
+store_transfer_set_request(struct store *st, int64_t id, const char *url, const char *cmd,
+			   unsigned watch_interval)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if ((rc = db_prepare(st, "UPDATE transfers SET notify_url = coalesce(?1, notify_url), "
-			     "notify_cmd = coalesce(?2, notify_cmd) WHERE id = ?3", &stmt)) < 0)
+	if ((rc = db_prepare(st, "UPDATE transfers SET notify_url = ?1, notify_cmd = ?2, "
+			     "watch_interval = CASE WHEN watch THEN ?4 ELSE watch_interval END "
+			     "WHERE id = ?3", &stmt)) < 0)
 		return rc;
 	db_bind_path(stmt, 1, url);
 	db_bind_path(stmt, 2, cmd);
 	sqlite3_bind_int64(stmt, 3, id);
-	return db_step_done(st, stmt, "record whom to notify");
+	sqlite3_bind_int64(stmt, 4, watch_interval);
+	return db_step_done(st, stmt, "record the request's receiver and interval");
 }
 
 int

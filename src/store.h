@@ -242,8 +242,13 @@ struct transfer_options {
 #define OPTION_CLEAR (-2)
 /* Record the options given (those at -1 keep what is recorded). */
 int store_transfer_set_options(struct store *st, int64_t id, const struct transfer_options *o);
-/* Record whom to notify (--notify URL, --notify-cmd PROGRAM); NULL keeps what is recorded. */
-int store_transfer_set_notify(struct store *st, int64_t id, const char *url, const char *cmd);
+/*
+ * Record what a request (start, run, watch) says of a transfer it records
+ * or continues: whom to notify (--notify URL, --notify-cmd PROGRAM; NULL:
+ * nobody) and, for a watch, its --interval. resume keeps them.
+ */
+int store_transfer_set_request(struct store *st, int64_t id, const char *url, const char *cmd,
+			       unsigned watch_interval);
 /* The options recorded, each -1 where none was; SYNC_ERR_NOT_FOUND: no transfer id. */
 int store_transfer_options(struct store *st, int64_t id, struct transfer_options *o);
 /* The bytes and files recorded as sent by earlier runs (a resumed run counts on). */

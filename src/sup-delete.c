@@ -85,9 +85,13 @@ delete_pass(struct sup *s, const char *rules, const char *gone, unsigned long lo
 	job.whole_list = true;
 	job.dry_run = max == 0;
 	if (gone) {
-		/* A watch's cycle: only the paths its events said are gone. */
+		/*
+		 * Listed paths only: those gone from the source are deleted,
+		 * and within the directories listed what the source lacks;
+		 * nothing is sent.
+		 */
 		job.files_from = gone;
-		job.delete_missing = true;
+		job.delete_missing = job.delete = job.existing_only = true;
 	} else {
 		job.source_name = s->source_rel;
 		job.delete = job.existing_only = true;
@@ -152,25 +156,6 @@ delete_record(struct sup *s, const struct strvec *names)
 	strbuf_release(&shown);
 }
 
-/* Write the NUL-separated list of s->gone to file. */
-static int
-delete_write_gone(struct sup *s, const char *file)
-{
-	struct strbuf list = STRBUF_INIT;
-	size_t i;
-	int fd, rc = SYNC_OK;
-
-	for (i = 0; i < s->gone.nr; i++)
-		strbuf_add(&list, s->gone.v[i], strlen(s->gone.v[i]) + 1);
-	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || write_all(fd, list.buf, list.len) < 0)
-		rc = SYNC_ERR_SYSTEM;
-	if (fd >= 0 && close(fd) < 0)
-		rc = SYNC_ERR_SYSTEM;
-	strbuf_release(&list);
-	return rc;
-}
-
 /*
  * Every part stopped on request, whenever it was (the store's exclusions,
  * in any state, but the whole source): never deleted on the far side. A
@@ -219,21 +204,43 @@ delete_source_empty(const char *path)
 	return empty;
 }
 
-/* Write the names a dry run gave (their trailing '/' off) to file, NUL-separated. */
 static int
-delete_write_names(const struct strvec *names, const char *file)
+delete_path_cmp(const void *a, const void *b)
+{
+	return path_tree_cmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Write paths (a trailing '/' off) to file, NUL-separated, in the order of
+ * a walk, each once and none below another: rsync takes a directory with
+ * what it holds, and counts each entry once.
+ */
+static int
+delete_write_list(const struct strvec *paths, const char *file)
 {
 	struct strbuf list = STRBUF_INIT;
+	struct strvec v = STRVEC_INIT;
+	const char *kept = NULL;
 	size_t i;
 	int fd, rc = SYNC_OK;
 
-	for (i = 0; i < names->nr; i++) {
-		size_t len = strlen(names->v[i]);
+	for (i = 0; i < paths->nr; i++) {
+		size_t len = strlen(paths->v[i]);
+		char *path;
 
-		if (len > 1 && names->v[i][len - 1] == '/')
+		if (len > 1 && paths->v[i][len - 1] == '/')
 			len--;
-		strbuf_add(&list, names->v[i], len);
-		strbuf_addch(&list, '\0');
+		path = xstrndup(paths->v[i], len);
+		strvec_push(&v, path);
+		free(path);
+	}
+	if (v.nr > 1)
+		qsort(v.v, v.nr, sizeof *v.v, delete_path_cmp);
+	for (i = 0; i < v.nr; i++) {
+		if (kept && path_is_within(v.v[i], kept))
+			continue;
+		kept = v.v[i];
+		strbuf_add(&list, v.v[i], strlen(v.v[i]) + 1);
 	}
 	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || write_all(fd, list.buf, list.len) < 0)
@@ -241,6 +248,7 @@ delete_write_names(const struct strvec *names, const char *file)
 	if (fd >= 0 && close(fd) < 0)
 		rc = SYNC_ERR_SYSTEM;
 	strbuf_release(&list);
+	strvec_clear(&v);
 	return rc;
 }
 
@@ -256,9 +264,18 @@ rsync_mirror(struct sup *s)
 		log_info("mirror: the source is a file; nothing is deleted beside it");
 		return true;
 	}
-	/* A watch's cycle knows what went: nothing to look for when nothing did. */
-	if (s->cfg->partial && s->gone.nr == 0)
-		return true;
+	/*
+	 * A watch's cycle knows where to look: what went, and the directories
+	 * it sends whole (made anew, they may have lost what they had).
+	 */
+	if (s->cfg->partial) {
+		size_t i;
+
+		for (i = 0; i < s->cfg->only_trees->nr; i++)
+			strvec_pushf(&s->gone, "%s/%s", s->source_rel, s->cfg->only_trees->v[i]);
+		if (s->gone.nr == 0)
+			return true;
+	}
 	rules = xasprintf("%s/mirror-rules", s->tmpdir);
 	delete_stopped_parts(s, &stopped);
 	if (write_job_rules(s, rules, (const char *const *)stopped.v) < 0) {
@@ -267,7 +284,7 @@ rsync_mirror(struct sup *s)
 	}
 	if (s->cfg->partial) {
 		gone = xasprintf("%s/mirror-gone", s->tmpdir);
-		if (delete_write_gone(s, gone) < 0) {
+		if (delete_write_list(&s->gone, gone) < 0) {
 			set_failure(s, "cannot write '%s': %s", gone, strerror(errno));
 			goto out;
 		}
@@ -300,7 +317,7 @@ rsync_mirror(struct sup *s)
 	 * here (--delete-missing-args), whatever changed meanwhile.
 	 */
 	checked = xasprintf("%s/mirror-checked", s->tmpdir);
-	if (delete_write_names(&names, checked) < 0) {
+	if (delete_write_list(&names, checked) < 0) {
 		set_failure(s, "cannot write '%s': %s", checked, strerror(errno));
 		goto out;
 	}

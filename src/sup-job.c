@@ -226,6 +226,11 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		job.rsh = s->rsh_own.buf;
 	if (kind == JOB_UNIT)
 		job.compress = job_compresses(s, w);
+	/*
+	 * A watch's cycle sends only what changed: changed within the second
+	 * at the same size, rsync's quick check would take it as the same.
+	 */
+	job.ignore_times = kind == JOB_UNIT && s->cfg->partial;
 	for (k = 0; kind == JOB_UNIT && k < w->nunits && !job.ignore_times; k++)
 		for (i = 0; i < s->recheck.nr && !job.ignore_times; i++)
 			job.ignore_times = strcmp(s->recheck.v[i], w->units[k].unit.path) == 0;

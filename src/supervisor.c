@@ -554,6 +554,20 @@ sup_mirror(struct sup *s)
 }
 
 /*
+ * The state a run's end leaves recorded: a watch's cycle that ended done or
+ * failed leaves the watch running (its reason kept), so that there is no
+ * moment in which a terminate, a prune or a second watch takes it for
+ * ended.
+ */
+static enum transfer_state
+sup_recorded_state(const struct sup *s, enum transfer_state final)
+{
+	if (s->cfg->watch_cycle && (final == TRANSFER_DONE || final == TRANSFER_FAILED))
+		return TRANSFER_RUNNING;
+	return final;
+}
+
+/*
  * The end, whatever came before: the leftovers of a transfer stopped for
  * good or done, the lock, the connection, and the final state recorded.
  */
@@ -587,7 +601,7 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 	if (*final == TRANSFER_DONE && store_sent_unsure_clear(s->st, s->t.id) < 0)
 		log_warn("cannot forget the files sent: %s", store_errmsg(s->st));
 	if (store_transfer_set_totals(s->st, s->t.id, s->bytes_done, s->files_done) < 0 ||
-	    store_transfer_finish(s->st, s->t.id, *final, reason) < 0) {
+	    store_transfer_finish(s->st, s->t.id, sup_recorded_state(s, *final), reason) < 0) {
 		log_error("cannot record the end of the transfer: %s", store_errmsg(s->st));
 		rc = SYNC_ERR_STORE;
 	} else

@@ -270,8 +270,13 @@ rsync_prepare(struct sup *s)
 {
 	if (s->have_dirs && !s->dirs_made && (run_loop(s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
 		return false;
-	/* One rsync of everything is its own check: the same walk on both sides. */
-	if (!s->fresh && !s->one_rsync && (rsync_check_pending(s) < 0 || got_stop_signal))
+	/*
+	 * One rsync of everything is its own check: the same walk on both
+	 * sides. A watch's cycle of what changed has nothing to check: its
+	 * rsyncs ignore size and time (the check would, as they do not).
+	 */
+	if (!s->fresh && !s->one_rsync && !s->cfg->partial &&
+	    (rsync_check_pending(s) < 0 || got_stop_signal))
 		return false;
 	return true;
 }

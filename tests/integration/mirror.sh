@@ -143,6 +143,19 @@ echo extra >"$far/not-in-source"
 run
 [ -e "$far/not-in-source" ] || fail "a copy without --delete deleted"
 
+# What the rules exclude stays, also inside a directory gone from the
+# source (which then stays, holding it), as with rsync --delete.
+mkdir -p "$src/gone/sub"
+echo g >"$src/gone/sub/f"
+run --delete --exclude '*.log'
+echo results >"$far/gone/sub/results.log"
+rm -rf "$src/gone"
+run --delete --exclude '*.log'
+[ "$rc" = 0 ] || fail "the mirror around an excluded file exited $rc: $(cat "$T/err")"
+[ -e "$far/gone/sub/results.log" ] || fail "an excluded file in a directory gone from the source was deleted"
+[ -e "$far/gone/sub/f" ] && fail "the rest of a directory gone from the source stayed"
+rm -rf "$far/gone"
+
 # A link on the far side where the source has a directory: the link is
 # replaced, and nothing is written or deleted through it.
 mkdir -p "$src/was-link"

@@ -66,8 +66,8 @@ for r in recs:
     assert r["signed"], "a bad or missing signature"
     assert r["type"] == "application/json", r["type"]
     assert keys <= set(r["record"]), sorted(r["record"])
-    if r["event"] != "cycle":
-        assert r["record"]["state"] in (r["event"], "watching"), (r["event"], r["record"]["state"])
+    want = "watching" if r["event"] in ("cycle", "running") and r["record"]["watch"] else r["event"]
+    assert r["record"]["state"] == want, (r["event"], r["record"]["state"])
 PY
 }
 
@@ -135,6 +135,9 @@ import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
 cycles = [r["record"] for r in recs if r["event"] == "cycle"]
 assert cycles[0]["watch"] is True and cycles[0]["last_cycle"]["full_scan"] is True, cycles[0]
+# Between cycles a watch is watching, never done; its end is what it is.
+assert all(c["state"] == "watching" and c["finished_at"] is None for c in cycles), cycles
+assert [r["record"]["state"] for r in recs if r["event"] == "terminated"] == ["terminated"]
 assert cycles[1]["last_cycle"]["files"] >= 1, cycles[1]
 PY
 stop_receiver

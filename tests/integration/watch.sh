@@ -60,6 +60,21 @@ wait_for 10 sh -c "[ \$(scow-sync query --json --id $id | python3 -c \
 [ "$(field last_cycle.full_scan)" = False ] || fail "a cycle of changes compared the whole tree"
 [ -e "$far/keep" ] && fail "a renamed file stayed under its old name on the far side"
 
+# The same size within the same second (rsync's quick check would see no
+# change), and a directory deleted and made again within one cycle (what it
+# had over there goes).
+printf '00000001' >"$src/counter"
+wait_for 30 in_sync || fail "the counter did not arrive"
+printf '00000002' >"$src/counter"
+touch -d "@$(stat -c %Y "$far/counter")" "$src/counter"
+mkdir -p "$src/again"
+echo old >"$src/again/old"
+wait_for 30 in_sync || fail "the directory to remake did not arrive"
+rm -rf "$src/again"
+mkdir "$src/again"
+echo new >"$src/again/new"
+wait_for 30 in_sync || fail "a rewrite of the same size and second, or a directory made again, did not arrive: $(tree_equal "$src" "$far" | head -3)"
+
 # A deletion, and a burst of 10,000 creates in a new directory.
 rm -rf "$src/a/b"
 mkdir "$src/burst"
@@ -143,6 +158,15 @@ kill -TERM "$saved_pid"
 wait "$saved_pid"
 rc=$?
 [ "$rc" = 4 ] || fail "the saved watch stopped by SIGTERM exited $rc: $(cat "$T/err")"
+# Saved from one directory with a relative source, run from another: the same source.
+(cd "$T/src" && scow-sync watch -a "$SSH_HOST" -u "$SSH_USER" -s top -d "$T/dst-rel" \
+	-p "$SSHD_PORT" -k "$SSH_KEY" --save rel >/dev/null 2>"$T/err") ||
+	fail "--save with a relative source: $(cat "$T/err")"
+tr '\0' '\n' <"$HOME/.config/scow-sync/watches/rel" | grep -qx "$T/src/top" ||
+	fail "the saved source is not absolute: $(tr '\0' ' ' <"$HOME/.config/scow-sync/watches/rel")"
+scow-sync watch -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/x" -p "$SSHD_PORT" \
+	-k "$SSH_KEY" --detach --save bad 2>"$T/err"
+[ $? = 2 ] || fail "--save with --detach did not exit 2"
 scow-sync watch --saved lab --delete 2>"$T/err"
 [ $? = 2 ] || fail "--saved with other options did not exit 2"
 scow-sync watch --saved ../lab 2>"$T/err"
