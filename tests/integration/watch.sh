@@ -40,6 +40,10 @@ wait_for 10 sh -c "[ \"\$(scow-sync query --json --id $id | python3 -c \
 	'import json,sys; print(json.load(sys.stdin)[\"transfers\"][0][\"state\"])')\" = watching ]" ||
 	fail "the watch is not shown watching: $(field state)"
 [ "$(field watch)" = True ] || fail "query --json watch: $(field watch)"
+# Shown watching from the start: the first cycle's record comes at its end.
+wait_for 30 sh -c "[ \"\$(scow-sync query --json --id $id | python3 -c \
+	'import json,sys; print(json.load(sys.stdin)[\"transfers\"][0][\"cycles\"])')\" -ge 1 ]" ||
+	fail "the first cycle did not end"
 [ "$(field last_cycle.full_scan)" = True ] || fail "the first cycle was not full"
 
 # Each change arrives, in a cycle that sends only what changed.
