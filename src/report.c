@@ -311,10 +311,11 @@ json_report_add(struct json_report *r, const struct history_entry *e)
 	free(root);
 }
 
-int
-json_report_write(struct json_report *r, FILE *f)
+/* Write a document to f, indented, and a newline; 0 or SYNC_ERR_SYSTEM. */
+static int
+write_json(json_t *doc, FILE *f)
 {
-	char *text = json_dumps(r->root, JSON_PRESERVE_ORDER | JSON_INDENT(2));
+	char *text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_INDENT(2));
 	size_t len;
 	int rc = SYNC_OK;
 
@@ -325,6 +326,12 @@ json_report_write(struct json_report *r, FILE *f)
 		rc = SYNC_ERR_SYSTEM;
 	free(text);
 	return rc;
+}
+
+int
+json_report_write(struct json_report *r, FILE *f)
+{
+	return write_json(r->root, f);
 }
 
 void
@@ -407,17 +414,7 @@ change_list_add(struct change_list *l, const char *action, const char *itemized,
 int
 change_list_write(struct change_list *l, FILE *f)
 {
-	char *text = json_dumps(l->changes, JSON_PRESERVE_ORDER | JSON_INDENT(2));
-	size_t len;
-	int rc = SYNC_OK;
-
-	if (text == NULL)
-		fatal("out of memory serialising JSON");
-	len = strlen(text);
-	if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF)
-		rc = SYNC_ERR_SYSTEM;
-	free(text);
-	return rc;
+	return write_json(l->changes, f);
 }
 
 void
