@@ -211,6 +211,8 @@ json_cycle(const struct cycle *c)
 	set_new(obj, "started_at", json_time(c->started_at));
 	set_new(obj, "seconds", json_real(c->seconds));
 	set_new(obj, "files", json_uint(c->files));
+	set_new(obj, "created", json_uint(c->created));
+	set_new(obj, "updated", json_uint(c->updated));
 	set_new(obj, "bytes", json_uint(c->bytes));
 	set_new(obj, "deleted", json_uint(c->deleted));
 	set_new(obj, "failed", json_uint(c->failed));
@@ -262,6 +264,9 @@ json_report_add(struct json_report *r, const struct history_entry *e)
 	/* A mirror (--delete): what it removed from the far side, over all its runs. */
 	set_new(obj, "mirror", json_boolean(t->mirror));
 	set_new(obj, "deleted", json_uint(t->deleted));
+	/* What its runs made on the far side, and what they changed there. */
+	set_new(obj, "created", json_uint(t->created));
+	set_new(obj, "updated", json_uint(t->updated));
 	set_new(obj, "watch", json_boolean(t->watch));
 	if (t->watch) {
 		set_new(obj, "interval", json_integer(t->watch_interval));

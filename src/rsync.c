@@ -622,9 +622,11 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	}
 	/* Per-file progress and one marked line per name, nothing else. */
 	strvec_push(argv, "--info=progress1,name0,flist0,stats1");
-	/* %i: a dry run must name changes of attributes alone too. */
-	strvec_push(argv, job->dry_run || job->delete || job->delete_missing ?
-			  "--out-format=" NAME_PREFIX "%i %n" : "--out-format=" NAME_PREFIX "%n");
+	/*
+	 * %i: what changed, so that a dry run names changes of attributes
+	 * alone too, and a run tells what it created from what it updated.
+	 */
+	strvec_push(argv, "--out-format=" NAME_PREFIX "%i %n");
 	/* What must stay whatever the rules say: first, as the first matching rule wins. */
 	if (job->protect)
 		strvec_pushf(argv, "--filter=P %s", job->protect);
@@ -686,6 +688,26 @@ rsync_itemized_name(const char *line, size_t len, size_t *name_at)
 			return false;
 	*name_at = width + 1;
 	return true;
+}
+
+bool
+rsync_itemized_new(const char *itemized)
+{
+	size_t i;
+
+	/* "+++++++++" where the attributes go: it was not there before. */
+	if (strlen(itemized) != 11 || itemized[0] == '*')
+		return false;
+	for (i = 2; i < 11; i++)
+		if (itemized[i] != '+')
+			return false;
+	return true;
+}
+
+bool
+rsync_itemized_data(const char *itemized)
+{
+	return itemized[0] == '\0' || itemized[0] == '<' || itemized[0] == '>';
 }
 
 /* Skip spaces; return the new position. */
@@ -905,7 +927,7 @@ emit_record(struct rsync_parser *p, bool complete, rsync_event_fn cb, void *ctx)
 {
 	struct rsync_event ev;
 	const char *s = p->pending.buf;
-	size_t len = p->pending.len;
+	size_t len = p->pending.len, at;
 
 	memset(&ev, 0, sizeof ev);
 	if (p->in_progress) {
@@ -930,10 +952,17 @@ emit_record(struct rsync_parser *p, bool complete, rsync_event_fn cb, void *ctx)
 		ev.kind = RSYNC_EV_NAME;
 		ev.name = p->scratch.buf;
 		ev.name_len = p->scratch.len;
+		/* Every job names items as "%i %n": the change, then the name. */
+		if (rsync_itemized_name(ev.name, ev.name_len, &at)) {
+			memcpy(ev.itemized, ev.name, at - 1);
+			ev.itemized[at - 1] = '\0';
+			ev.name += at;
+			ev.name_len -= at;
+		}
 		if (ev.name_len > 1 && ev.name[ev.name_len - 1] == '/') {
 			ev.is_dir = true;
 			ev.name_len--;
-			strbuf_setlen(&p->scratch, ev.name_len);
+			strbuf_setlen(&p->scratch, (size_t)(ev.name - p->scratch.buf) + ev.name_len);
 		}
 	} else if (!p->in_progress && rsync_parse_sent(s, len, &ev.sent, &ev.received) == 0) {
 		ev.kind = RSYNC_EV_STATS;

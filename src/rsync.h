@@ -240,6 +240,10 @@ void rsync_exclude_rules(const char *const *paths, struct strbuf *out);
  * such a line: true and *name_at set, or false when it is not one.
  */
 bool rsync_itemized_name(const char *line, size_t len, size_t *name_at);
+/* Does itemized (struct rsync_event's) name an entry new on the receiving side? */
+bool rsync_itemized_new(const char *itemized);
+/* ... a file whose data moves ('<' sent, '>' received; "": not itemized, as data)? */
+bool rsync_itemized_data(const char *itemized);
 
 /*
  * Append how the temporary file rsync's receiver writes for base begins,
@@ -306,6 +310,7 @@ struct rsync_event {
 	const char *name;    /* unescaped; borrowed until the callback returns */
 	size_t name_len;
 	bool is_dir;         /* NAME ended with '/' (removed from name) */
+	char itemized[12];   /* NAME: rsync's %i before the name ("<f+++++++++"), or "" */
 	struct rsync_progress progress;
 	uint64_t sent;       /* bytes this rsync wrote to the connection */
 	uint64_t received;

@@ -24,8 +24,8 @@ store_cycle_add(struct store *st, int64_t transfer_id, const struct cycle *c)
 	if ((rc = store_begin(st)) < 0)
 		return rc;
 	if ((rc = db_prepare(st, "INSERT OR REPLACE INTO cycles (transfer_id, n, started_at, "
-			     "seconds, files, deleted, failed, bytes, full_scan, error) "
-			     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &stmt)) < 0)
+			     "seconds, files, deleted, failed, bytes, full_scan, error, created, "
+			     "updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &stmt)) < 0)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)c->n);
@@ -37,6 +37,8 @@ store_cycle_add(struct store *st, int64_t transfer_id, const struct cycle *c)
 	sqlite3_bind_int64(stmt, 8, (sqlite3_int64)c->bytes);
 	sqlite3_bind_int(stmt, 9, c->full_scan);
 	db_bind_path(stmt, 10, c->error);
+	sqlite3_bind_int64(stmt, 11, (sqlite3_int64)c->created);
+	sqlite3_bind_int64(stmt, 12, (sqlite3_int64)c->updated);
 	if ((rc = db_step_done(st, stmt, "record a cycle")) < 0)
 		goto fail;
 	if ((rc = db_prepare(st, "DELETE FROM cycles WHERE transfer_id = ?1 AND n <= ?2",
@@ -60,7 +62,7 @@ store_cycle_last(struct store *st, int64_t transfer_id, struct cycle *out)
 
 	memset(out, 0, sizeof *out);
 	if ((rc = db_row_by_id(st, "SELECT n, started_at, seconds, files, deleted, failed, bytes, "
-			       "full_scan, error FROM cycles WHERE transfer_id = ? "
+			       "full_scan, error, created, updated FROM cycles WHERE transfer_id = ? "
 			       "ORDER BY n DESC LIMIT 1", transfer_id, &stmt,
 			       "read the last cycle")) < 0)
 		return rc;
@@ -73,6 +75,8 @@ store_cycle_last(struct store *st, int64_t transfer_id, struct cycle *out)
 	out->bytes = (uint64_t)sqlite3_column_int64(stmt, 6);
 	out->full_scan = sqlite3_column_int(stmt, 7) != 0;
 	out->error = db_col_string(stmt, 8);
+	out->created = (uint64_t)sqlite3_column_int64(stmt, 9);
+	out->updated = (uint64_t)sqlite3_column_int64(stmt, 10);
 	sqlite3_finalize(stmt);
 	return SYNC_OK;
 }

@@ -19,7 +19,8 @@
 	"AND n.state = 'done'), " \
 	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id " \
 	"AND n.state = 'failed'), mirror, filters, deleted, watch, watch_interval, " \
-	"(SELECT max(n) FROM cycles c WHERE c.transfer_id = transfers.id), notify_url, notify_cmd"
+	"(SELECT max(n) FROM cycles c WHERE c.transfer_id = transfers.id), notify_url, notify_cmd, " \
+	"created, updated"
 
 /*
  * Rows a and b are one request: the same source, the same far host (as ssh
@@ -414,6 +415,8 @@ read_transfer(sqlite3_stmt *stmt, struct transfer *t)
 	t->cycles = (uint64_t)sqlite3_column_int64(stmt, 33);
 	t->notify_url = db_col_string(stmt, 34);
 	t->notify_cmd = db_col_string(stmt, 35);
+	t->created = (uint64_t)sqlite3_column_int64(stmt, 36);
+	t->updated = (uint64_t)sqlite3_column_int64(stmt, 37);
 	if (t->address == NULL)
 		t->address = xstrdup("");
 	if (t->user == NULL)
@@ -605,6 +608,23 @@ store_transfer_set_totals(struct store *st, int64_t id, uint64_t bytes_done,
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)files_done);
 	sqlite3_bind_int64(stmt, 3, id);
 	return db_step_done(st, stmt, "record totals");
+}
+
+int
+store_transfer_add_changes(struct store *st, int64_t id, uint64_t created, uint64_t updated)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (created == 0 && updated == 0)
+		return SYNC_OK;
+	if ((rc = db_prepare(st, "UPDATE transfers SET created = created + ?1, "
+			     "updated = updated + ?2 WHERE id = ?3", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)created);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)updated);
+	sqlite3_bind_int64(stmt, 3, id);
+	return db_step_done(st, stmt, "record what was created and updated");
 }
 
 int

@@ -288,6 +288,18 @@ static const char *const migrations[] = {
 	"  DELETE FROM synced_next WHERE transfer_id = OLD.id;"
 	"  DELETE FROM synced_next_dirs WHERE transfer_id = OLD.id;"
 	" END;",
+
+	/*
+	 * 13: what a run made on the far side, entries created and updated
+	 * (a watch's per cycle too), and two options of a request: compare
+	 * by content (--verify), trust the record (--trust-record).
+	 */
+	"ALTER TABLE transfers ADD COLUMN created INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE transfers ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE transfers ADD COLUMN opt_verify INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN opt_trust_record INTEGER;"
+	"ALTER TABLE cycles ADD COLUMN created INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE cycles ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

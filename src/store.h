@@ -63,6 +63,8 @@ struct transfer {
 	char *filters;         /* the rules (filter_serialize), or NULL: none */
 	size_t filters_len;
 	uint64_t deleted;      /* entries its deletes removed */
+	uint64_t created;      /* non-directories its runs made on the far side */
+	uint64_t updated;      /* ... and changed there (data or attributes) */
 	bool watch;            /* a watch: it syncs in cycles until stopped */
 	unsigned watch_interval; /* ... with a full re-scan this often (seconds) */
 	uint64_t cycles;       /* ... and has run this many cycles */
@@ -206,6 +208,8 @@ int store_transfer_mark_interrupted(struct store *st, int64_t id,
  */
 int store_transfer_set_totals(struct store *st, int64_t id, uint64_t bytes_done,
 			      uint64_t files_done);
+/* Count what a run created and updated on the far side (struct transfer's created, updated). */
+int store_transfer_add_changes(struct store *st, int64_t id, uint64_t created, uint64_t updated);
 /* Record how long the far side took to answer one remote command. */
 int store_transfer_set_answer(struct store *st, int64_t id, double seconds);
 /*
@@ -422,6 +426,7 @@ struct cycle {
 	int64_t started_at;    /* epoch seconds */
 	double seconds;
 	uint64_t files, deleted, failed, bytes;   /* files sent, entries deleted, units failed */
+	uint64_t created, updated;                /* entries made, and changed, on the far side */
 	bool full_scan;        /* the whole tree compared, not only the paths events named */
 	char *error;           /* why it failed, or NULL */
 };

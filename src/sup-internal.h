@@ -122,6 +122,8 @@ struct worker {
 	int64_t eta;
 	uint64_t bytes_done;          /* of files this unit finished */
 	uint64_t files_done;
+	uint64_t created, updated;    /* non-directories it made on the far side, changed there */
+	bool current_new;             /* the current file is new there (its '+'s) */
 	uint64_t sent;                /* bytes rsync wrote to the connection */
 	bool dirty;                   /* progress changed since the last write */
 	struct strvec sent_tail;      /* the last files it counted (see worker_count_file_sent) */
@@ -144,6 +146,7 @@ struct split {
 	int npieces, next, running, failed;
 	uint64_t done_bytes;          /* of the pieces that ended */
 	int verified;                 /* pieces whose digests matched */
+	bool created;                 /* the far side had no such file */
 	bool excluded;                /* stopped on request */
 	double started;
 	struct stat source_st;        /* the source file as the pieces began */
@@ -233,6 +236,8 @@ struct sup {
 	bool store_drained;
 	uint64_t units_total, units_done, units_failed;
 	uint64_t bytes_done, files_done;
+	uint64_t created, updated;    /* what this run made and changed on the far side */
+	bool far_absent;              /* remote_up_to_date found no file there */
 	/* For the progress line: what the walk found, and what of it is settled. */
 	uint64_t size_bytes, size_files;
 	uint64_t settled_bytes, settled_files;

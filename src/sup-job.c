@@ -326,6 +326,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	w->kind = kind;
 	w->cur_unit = w->shown_unit = 0;
 	w->file_bytes = w->bytes_done = w->files_done = w->sent = 0;
+	w->created = w->updated = 0;
 	w->file_percent = 0;
 	w->rate = 0;
 	w->eta = -1;

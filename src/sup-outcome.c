@@ -308,6 +308,8 @@ finish_batch(struct sup *s, struct worker *w)
 	if (counted) {
 		s->bytes_done += w->bytes_done;
 		s->files_done += w->files_done;
+		s->created += w->created;
+		s->updated += w->updated;
 	}
 	s->changed |= w->changed || !ok;
 	w->changed = false;

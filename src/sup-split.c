@@ -172,6 +172,7 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 	 * run found different is asked all the same: its contents may be the
 	 * same, and only its mode differ.)
 	 */
+	s->far_absent = s->fresh;
 	if (s->fresh)
 		return false;
 	strbuf_addf(&local, "%s/%s", s->source_root, u->path);
@@ -188,6 +189,8 @@ remote_up_to_date(struct sup *s, const struct unit *u)
 		goto out;
 	strbuf_trim_eol(&out);
 	same = WIFEXITED(status) && WEXITSTATUS(status) == 0 && strcmp(out.buf, want.buf) == 0;
+	/* stat's 1: no such file (or none it may see); the file is then new there. */
+	s->far_absent = WIFEXITED(status) && WEXITSTATUS(status) == 1;
 out:
 	strvec_clear(&words);
 	strvec_clear(&argv);
@@ -239,6 +242,8 @@ begin_split(struct sup *s, struct unit *u)
 	free(sp->sums);
 	memset(sp, 0, sizeof *sp);
 	sp->active = true;
+	/* split_candidate asked the far side for this file just now. */
+	sp->created = s->far_absent;
 	sp->unit = *u;
 	memset(u, 0, sizeof *u);
 	sp->size = sp->unit.size.bytes;
@@ -535,6 +540,10 @@ split_settle(struct sup *s)
 	if (!sorted_find(&s->sent_unsure, sp->unit.path, &at)) {
 		s->bytes_done += sp->size;
 		s->files_done++;
+		if (sp->created)
+			s->created++;
+		else
+			s->updated++;
 	}
 	commit_with_totals(s, in_tx, "a done unit");
 	forget_leftovers(s, &sp->unit);

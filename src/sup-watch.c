@@ -188,6 +188,8 @@ watch_record_cycle(struct watch *wt, uint64_t n, const struct transfer *before,
 		c.files = after.files_done - before->files_done;
 		c.bytes = after.bytes_done - before->bytes_done;
 		c.deleted = after.deleted - before->deleted;
+		c.created = after.created - before->created;
+		c.updated = after.updated - before->updated;
 		c.failed = after.units_failed;
 		c.error = after.error;
 		after.error = NULL;
@@ -196,10 +198,12 @@ watch_record_cycle(struct watch *wt, uint64_t n, const struct transfer *before,
 	if (store_cycle_add(wt->st, wt->id, &c) < 0)
 		log_warn("cannot record the cycle: %s", store_errmsg(wt->st));
 	log_msg(c.error ? LOG_WARN : LOG_INFO,
-		"cycle %llu (%s) %s after %.1f s: %llu files, %llu bytes, %llu deleted%s%s",
+		"cycle %llu (%s) %s after %.1f s: %llu files, %llu bytes, %llu created, "
+		"%llu updated, %llu deleted%s%s",
 		(unsigned long long)n, c.full_scan ? "the whole tree" : "what changed",
 		c.error ? "failed" : "done", seconds, (unsigned long long)c.files,
-		(unsigned long long)c.bytes, (unsigned long long)c.deleted,
+		(unsigned long long)c.bytes, (unsigned long long)c.created,
+		(unsigned long long)c.updated, (unsigned long long)c.deleted,
 		c.error ? ": " : "", c.error ? c.error : "");
 	cycle_release(&c);
 }

@@ -88,10 +88,10 @@ worker_checked_unit_of(const struct worker *w, const char *path)
 static void
 worker_on_check_event(const struct rsync_event *ev, struct worker *w)
 {
-	size_t at, k;
+	size_t k;
 
-	if (ev->kind == RSYNC_EV_NAME && rsync_itemized_name(ev->name, ev->name_len, &at)) {
-		k = worker_checked_unit_of(w, ev->name + at);
+	if (ev->kind == RSYNC_EV_NAME && ev->itemized[0]) {
+		k = worker_checked_unit_of(w, ev->name);
 		if (k < w->nunits)
 			w->units[k].differs = true;
 	} else if (ev->kind == RSYNC_EV_NAME || ev->kind == RSYNC_EV_MESSAGE)
@@ -207,6 +207,10 @@ worker_count_file_sent(struct worker *w, uint64_t bytes)
 	}
 	w->bytes_done += bytes;
 	w->files_done++;
+	if (w->current_new)
+		w->created++;
+	else
+		w->updated++;
 	if (w->cur_unit < w->nunits) {
 		w->units[w->cur_unit].bytes_done += bytes;
 		w->units[w->cur_unit].files_done++;
@@ -228,6 +232,21 @@ worker_on_rsync_event(const struct rsync_event *ev, void *ctx)
 		/* rsync names only what it changes on the far side. */
 		w->changed = true;
 		strbuf_reset(&w->current);
+		w->current_new = rsync_itemized_new(ev->itemized);
+		if (!rsync_itemized_data(ev->itemized)) {
+			/*
+			 * Made or changed there as named: no data follows.
+			 * Directories are not counted: those above the cut are
+			 * made by a mkdir that names none.
+			 */
+			if (w->current_new && !ev->is_dir)
+				w->created++;
+			else if (!ev->is_dir)
+				w->updated++;
+			/* Attributes alone: nothing is in flight. */
+			if (ev->itemized[0] == '.')
+				break;
+		}
 		if (!ev->is_dir) {
 			strbuf_add(&w->current, ev->name, ev->name_len);
 			w->cur_unit = worker_unit_of(w, w->current.buf);

@@ -574,7 +574,7 @@ sup_recorded_state(const struct sup *s, enum transfer_state final)
 static int
 sup_finish(struct sup *s, enum transfer_state *final, double started)
 {
-	char *reason = NULL, deleted[40] = "";
+	char *reason = NULL, deleted[40] = "", changes[64] = "";
 	int rc;
 
 	progress_line_clear(&s->pline);
@@ -600,6 +600,8 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 	/* Done, nothing is sent again: what runs cut off counted need not be kept. */
 	if (*final == TRANSFER_DONE && store_sent_unsure_clear(s->st, s->t.id) < 0)
 		log_warn("cannot forget the files sent: %s", store_errmsg(s->st));
+	if (store_transfer_add_changes(s->st, s->t.id, s->created, s->updated) < 0)
+		log_warn("cannot record what was created and updated: %s", store_errmsg(s->st));
 	if (store_transfer_set_totals(s->st, s->t.id, s->bytes_done, s->files_done) < 0 ||
 	    store_transfer_finish(s->st, s->t.id, sup_recorded_state(s, *final), reason) < 0) {
 		log_error("cannot record the end of the transfer: %s", store_errmsg(s->st));
@@ -611,12 +613,15 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 		notify_transfer(s->notifier, s->st, s->t.id, transfer_state_name(*final));
 	if (s->t.mirror)
 		snprintf(deleted, sizeof deleted, ", %llu deleted", (unsigned long long)s->deleted);
+	if (s->created || s->updated)
+		snprintf(changes, sizeof changes, " (%llu created, %llu updated)",
+			 (unsigned long long)s->created, (unsigned long long)s->updated);
 	log_msg(*final == TRANSFER_DONE ? LOG_INFO : LOG_ERROR,
-		"transfer %s after %.1f s: %llu of %llu units, %llu files, %llu bytes%s%s%s",
+		"transfer %s after %.1f s: %llu of %llu units, %llu files, %llu bytes%s%s%s%s",
 		transfer_state_name(*final), now_monotonic() - started,
 		(unsigned long long)s->units_done, (unsigned long long)s->units_total,
 		(unsigned long long)s->files_done, (unsigned long long)s->bytes_done,
-		deleted,
+		changes, deleted,
 		reason ? ": " : "", reason ? reason : "");
 	free(reason);
 	if (s->own_notifier)

@@ -51,6 +51,17 @@ record_event(const struct rsync_event *ev, void *ctx)
 	strbuf_addch(&r->log, '\n');
 }
 
+/* record_event, keeping each name's itemized letters too (test_itemized_names). */
+static void
+record_itemized(const struct rsync_event *ev, void *ctx)
+{
+	struct { struct record r; size_t n; char items[8][12]; } *l = ctx;
+
+	if (ev->kind == RSYNC_EV_NAME && l->n < 8)
+		memcpy(l->items[l->n++], ev->itemized, sizeof ev->itemized);
+	record_event(ev, &l->r);
+}
+
 static char *
 read_fixture(const char *name, size_t *len)
 {
@@ -251,17 +262,14 @@ static void
 record_dry_name(const struct rsync_event *ev, void *ctx)
 {
 	struct dry_names *d = ctx;
-	size_t at;
 
 	if (ev->kind != RSYNC_EV_NAME)
 		return;
-	at = 0;
-	if (d->itemized) {
-		CHECK(rsync_itemized_name(ev->name, ev->name_len, &at));
-		if (!rsync_itemized_name(ev->name, ev->name_len, &at))
-			return;
-	}
-	strbuf_add(&d->names, ev->name + at, ev->name_len - at);
+	/* Every job names items itemized; the parser takes the letters off. */
+	CHECK(ev->itemized[0] != '\0');
+	if (d->itemized && ev->itemized[0] == '\0')
+		return;
+	strbuf_add(&d->names, ev->name, ev->name_len);
 	if (ev->is_dir)
 		strbuf_addch(&d->names, '/');
 	strbuf_addch(&d->names, '|');
@@ -399,6 +407,35 @@ test_messages_and_names(void)
 	CHECK_STR(r.log.buf, "D dir\nN dir/a b\nP 5 100 0 0 1 1 0/2\n"
 		  "M file has vanished: \"/x\"\nN -leading\n");
 	strbuf_release(&r.log);
+}
+
+/* Itemized names: the letters apart from the name, which may look like letters itself. */
+static void
+test_itemized_names(void)
+{
+	static const char out[] =
+		"//cd+++++++++ dir/\n//<f+++++++++ dir/a b\n//<f.st...... <f+++++++++ x\n"
+		"//.f...p..... dir/c\\#012d\n//*deleting   gone/\n//cd..t...... ./\n";
+	static const char *const want[][2] = {
+		{ "cd+++++++++", "D dir" }, { "<f+++++++++", "N dir/a b" },
+		{ "<f.st......", "N <f+++++++++ x" }, { ".f...p.....", "N dir/c\nd" },
+		{ "*deleting  ", "D gone" }, { "cd..t......", "D ." },
+	};
+	struct rsync_parser p;
+	struct itemized_log { struct record r; size_t n; char items[8][12]; } l;
+	size_t i;
+
+	memset(&l, 0, sizeof l);
+	strbuf_init(&l.r.log, 0);
+	rsync_parser_init(&p);
+	rsync_parser_feed(&p, out, strlen(out), record_itemized, &l);
+	rsync_parser_finish(&p, record_itemized, &l);
+	rsync_parser_release(&p);
+	CHECK_INT((int)l.n, 6);
+	for (i = 0; i < l.n && i < 6; i++)
+		CHECK_STR(l.items[i], want[i][0]);
+	CHECK_STR(l.r.log.buf, "D dir\nN dir/a b\nN <f+++++++++ x\nN dir/c\nd\nD gone\nD .\n");
+	strbuf_release(&l.r.log);
 }
 
 /* The value of rsync's --rsync-path in argv, or NULL. */
@@ -1125,6 +1162,7 @@ main(void)
 	test_progress_lines();
 	test_unescape();
 	test_messages_and_names();
+	test_itemized_names();
 	test_dry_run();
 	test_argv();
 	test_exit_codes();

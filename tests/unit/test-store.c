@@ -252,6 +252,10 @@ test_totals(const char *base)
 				      "DROP TABLE synced; DROP TABLE synced_next; "
 				      "DROP TABLE synced_next_dirs; "
 				      "ALTER TABLE transfers DROP COLUMN recorded; "
+				      "ALTER TABLE transfers DROP COLUMN created; "
+				      "ALTER TABLE transfers DROP COLUMN updated; "
+				      "ALTER TABLE transfers DROP COLUMN opt_verify; "
+				      "ALTER TABLE transfers DROP COLUMN opt_trust_record; "
 				      "PRAGMA user_version = 5' "
 				      ">/dev/null 2>&1", db);
 
