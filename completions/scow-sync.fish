@@ -42,13 +42,14 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $none -a query -d 'show the files being moved, as JSON'
     complete -c $prog -n $none -a terminate -d 'stop a running transfer'
     complete -c $prog -n $none -a resume -d 'continue an interrupted, failed or stopped transfer'
+    complete -c $prog -n $none -a verify -d "compare a transfer's destination by content, and repair it"
     complete -c $prog -n $none -a status -d 'show transfers as a table'
     complete -c $prog -n $none -a prune -d 'remove old transfers from the history'
     complete -c $prog -n $none -a log -d "show one transfer's log lines"
     complete -c $prog -n $none -a config -d 'show the settings in effect and where they come from'
     complete -c $prog -n $none -a help -d 'show help for a command'
     complete -c $prog -n $none -a version -d 'show the version'
-    complete -c $prog -n '__scow_sync_is help' -a 'start run watch query terminate resume status prune log config'
+    complete -c $prog -n '__scow_sync_is help' -a 'start run watch query terminate resume verify status prune log config'
 
     # start and run (and scow-sync with an option first, which is run).
     set -l xfer '__scow_sync_is none start run watch'
@@ -70,6 +71,8 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $xfer -l json -d 'with --dry-run: the changes as a JSON array'
     complete -c $prog -n $xfer -l notify -x -d 'POST the record at each change of state'
     complete -c $prog -n $xfer -l notify-cmd -r -d 'run a program with the record on its stdin'
+    complete -c $prog -n $xfer -l verify -d 'compare with the far side by content, and send what differs'
+    complete -c $prog -n '__scow_sync_is none start run' -l trust-record -d 'compare with the record the last run kept, not the far side'
     complete -c $prog -n '__scow_sync_is watch' -l interval -x -d 'compare the whole tree this often (seconds)'
     complete -c $prog -n '__scow_sync_is watch' -l detach -d 'run in the background, as start does'
     complete -c $prog -n '__scow_sync_is watch' -l save -x -d 'save these options as a named watch, and exit'
@@ -77,7 +80,7 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
 
     # start, run and terminate.
     set -l named '__scow_sync_is none start run watch terminate'
-    set -l verbosity '__scow_sync_is none start run watch query terminate resume status prune log config'
+    set -l verbosity '__scow_sync_is none start run watch query terminate resume verify status prune log config'
     complete -c $prog -n $named -s a -l address -x -a '(__fish_print_hostnames)' -d 'remote host'
     complete -c $prog -n $named -s u -l user -x -a '(__fish_complete_users)' -d 'remote user'
     complete -c $prog -n $named -s s -l source -r -F -d 'local file or directory'
@@ -97,14 +100,14 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n '__scow_sync_is prune' -l older-than -x -d 'days since the transfer ended'
     complete -c $prog -n '__scow_sync_is log' -s e -l errors -d 'only warnings and errors'
 
-    # resume only.
+    # resume and verify.
     complete -c $prog -n '__scow_sync_is resume' -s f -l foreground -d 'run here and wait for the end'
-    complete -c $prog -n '__scow_sync_is resume' -l workers -x -d 'rsync processes at once'
-    complete -c $prog -n '__scow_sync_is resume' -l bwlimit -x -d 'at most this many KiB/s per rsync'
-    complete -c $prog -n '__scow_sync_is resume' -l retries -x -d 'attempts per part for passing failures'
+    complete -c $prog -n '__scow_sync_is resume verify' -l workers -x -d 'rsync processes at once'
+    complete -c $prog -n '__scow_sync_is resume verify' -l bwlimit -x -d 'at most this many KiB/s per rsync'
+    complete -c $prog -n '__scow_sync_is resume verify' -l retries -x -d 'attempts per part for passing failures'
 
     # Every command.
-    set -l any '__scow_sync_is none start run watch query terminate resume status prune log config'
+    set -l any '__scow_sync_is none start run watch query terminate resume verify status prune log config'
     complete -c $prog -n $any -s h -l help -d 'show help'
     complete -c $prog -n $any -l version -d 'show the version'
 end

@@ -152,6 +152,8 @@ cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	job.recursive = true;
 	job.whole_list = true;
 	job.dry_run = true;
+	/* --verify: what differs by content, whatever its size and time. */
+	job.checksum = req->verify;
 	job.delete = req->mirror;
 	job.protect = DRY_RUN_PROTECT;
 	job.exclude_from = rules;

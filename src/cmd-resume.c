@@ -163,7 +163,7 @@ cmd_resume_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	given.workers = workers_arg ? cfg.workers : -1;
 	given.bwlimit_kib = bwlimit_arg ? (long long)cfg.bwlimit_kib : -1;
 	given.retries = retries_arg ? cfg.max_attempts : -1;
-	given.max_delete = given.delete_all_ok = -1;
+	given.max_delete = given.delete_all_ok = given.verify = given.trust_record = -1;
 
 	dir = cmd_state_dir(ctx);
 	if (store_open(dir, &st, err, sizeof err) < 0) {

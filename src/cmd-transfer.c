@@ -37,6 +37,8 @@ struct handshake {
 struct run_start {
 	double when;
 	uint64_t bytes_done;
+	uint64_t changed;      /* created and updated on the far side before this run */
+	bool verify;           /* compared by content (--verify) */
 };
 
 int
@@ -93,6 +95,10 @@ cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options
 		cfg->max_delete = o.max_delete;
 	if (o.delete_all_ok >= 0)
 		cfg->delete_all_ok = o.delete_all_ok > 0;
+	if (o.verify >= 0)
+		cfg->verify = o.verify > 0;
+	if (o.trust_record >= 0)
+		cfg->trust_record = o.trust_record > 0;
 	return SYNC_OK;
 }
 
@@ -115,6 +121,8 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 		/* The guards of deletes are each request's own, never a failed run's. */
 		req->max_delete >= 0 ? req->max_delete : OPTION_CLEAR,
 		req->delete_all_ok ? 1 : OPTION_CLEAR,
+		req->verify ? 1 : OPTION_CLEAR,
+		req->trust_record ? 1 : OPTION_CLEAR,
 	};
 	struct strbuf w = STRBUF_INIT;
 	struct transfer t;
@@ -473,6 +481,12 @@ print_summary(const struct cmd_ctx *ctx, struct store *st, int64_t id,
 	strbuf_addstr(&sb, " skipped, ");
 	fmt_thousands(&sb, sz.files_failed);
 	strbuf_addstr(&sb, " failed");
+	/* What the comparison by content found, and sent again. */
+	if (start->verify) {
+		strbuf_addstr(&sb, ", ");
+		fmt_thousands(&sb, t.created + t.updated - start->changed);
+		strbuf_addstr(&sb, " differed by content");
+	}
 	if (left > 0) {
 		strbuf_addstr(&sb, ", ");
 		fmt_thousands(&sb, left);
@@ -523,12 +537,14 @@ cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 		log_set_file_level(LOG_DEBUG);
 	cfg->progress_display = ctx->verbosity >= 0 && isatty(STDERR_FILENO);
 	start.when = now_monotonic();
-	start.bytes_done = 0;
+	start.bytes_done = start.changed = 0;
+	start.verify = cfg->verify;
 	{
 		struct transfer before;
 
 		if (store_transfer_get(st, cfg->transfer_id, &before) == 0) {
 			start.bytes_done = before.bytes_done;
+			start.changed = before.created + before.updated;
 			transfer_release(&before);
 		}
 	}

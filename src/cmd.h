@@ -46,6 +46,7 @@ extern const struct cmd_entry cmd_watch_entry;
 extern const struct cmd_entry cmd_query_entry;
 extern const struct cmd_entry cmd_terminate_entry;
 extern const struct cmd_entry cmd_resume_entry;
+extern const struct cmd_entry cmd_verify_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_prune_entry;
 extern const struct cmd_entry cmd_log_entry;

@@ -39,6 +39,8 @@
 	{ OPT_EXCLUDE_FROM, "exclude-from", "FILE", "the rules in FILE, one a line" }, \
 	{ OPT_DRY_RUN, "dry-run", NULL, "change nothing: print what would be sent and deleted" }, \
 	{ OPT_JSON, "json", NULL, "with --dry-run: the changes as a JSON array" }, \
+	{ OPT_VERIFY, "verify", NULL, "compare with the far side by content (checksums),\n" \
+	  "and send what differs" }, \
 	{ OPT_NOTIFY, "notify", "URL", "POST the transfer's record at each change of state\n" \
 	  "(signed with the notify_secret setting)" }, \
 	{ OPT_NOTIFY_CMD, "notify-cmd", "PROGRAM", "run PROGRAM with the record on its stdin" }, \
@@ -47,6 +49,9 @@
 
 const struct cmd_option transfer_flags[] = {
 	TRANSFER_FLAGS,
+	/* A watch trusts its record after its first cycle: this is for a run's. */
+	{ OPT_TRUST_RECORD, "trust-record", NULL, "compare with the record the last run kept,\n"
+	  "not with the far side" },
 	CMD_OPTIONS_END,
 };
 
@@ -131,6 +136,8 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 		case OPT_INTERVAL: req->interval_arg = optarg; break;
 		case OPT_NOTIFY: req->notify_url = optarg; break;
 		case OPT_NOTIFY_CMD: req->notify_cmd = optarg; break;
+		case OPT_VERIFY: req->verify = true; break;
+		case OPT_TRUST_RECORD: req->trust_record = true; break;
 		case OPT_DETACH: req->detach = true; break;
 		case OPT_SAVE: req->save_name = optarg; break;
 		case OPT_SAVED:
@@ -151,6 +158,12 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 	}
 	if (req->json && !req->dry_run)
 		return reject(err, errlen, "--json goes with --dry-run");
+	if (req->verify && req->trust_record)
+		return reject(err, errlen, "--verify and --trust-record contradict each other: "
+			      "the one compares with the far side, the other does not");
+	if (req->trust_record && req->dry_run)
+		return reject(err, errlen, "--trust-record and --dry-run do not go together: "
+			      "a dry run asks the far side");
 	if ((req->max_delete_arg || req->delete_all_ok) && !req->mirror)
 		return reject(err, errlen, "%s is about deletes: it needs --delete",
 			      req->max_delete_arg ? "--max-delete" : "--delete-all-ok");

@@ -37,6 +37,8 @@ struct transfer_request {
 	bool delete_all_ok;
 	bool dry_run;
 	bool json;              /* --dry-run's changes as JSON */
+	bool verify;            /* --verify: compare with the far side by content */
+	bool trust_record;      /* --trust-record: compare with the last run's record */
 	const char *notify_url; /* --notify URL: POST each state change's record there */
 	const char *notify_cmd; /* --notify-cmd PROGRAM: ... or give it to PROGRAM */
 	/* watch: keep SOURCE in sync until stopped, comparing the whole every interval. */
@@ -78,6 +80,8 @@ enum {
 	OPT_NOTIFY_CMD,
 	OPT_SAVE,
 	OPT_SAVED,
+	OPT_VERIFY,
+	OPT_TRUST_RECORD,
 };
 
 enum options_result {

@@ -620,6 +620,9 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		if (!job->implied_dirs)
 			strvec_push(argv, "--no-implied-dirs");
 	}
+	/* Files of the same size and time are read on both sides and compared. */
+	if (job->checksum)
+		strvec_push(argv, "--checksum");
 	/* Per-file progress and one marked line per name, nothing else. */
 	strvec_push(argv, "--info=progress1,name0,flist0,stats1");
 	/*

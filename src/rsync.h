@@ -183,6 +183,7 @@ struct rsync_job {
 	const char *exclude_from; /* file of rsync_exclude_rules(): parts not to send, or NULL */
 	bool recursive;           /* descend into listed directories */
 	bool dry_run;             /* -n: only name what would change, itemized */
+	bool checksum;            /* -c: compare by content, not size and time (--verify) */
 	bool whole_list;          /* the whole file list first (--no-inc-recursive) */
 	bool compress;            /* -z, rsync choosing the method with the far side */
 	bool ignore_times;        /* -I: send files whose size and time match too */

@@ -17,6 +17,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_query_entry,
 	&cmd_terminate_entry,
 	&cmd_resume_entry,
+	&cmd_verify_entry,
 	&cmd_status_entry,
 	&cmd_prune_entry,
 	&cmd_log_entry,

@@ -65,4 +65,16 @@ int db_row_by_id(struct store *st, const char *sql, int64_t id, sqlite3_stmt **s
  */
 int transfer_keep_running_files(struct store *st, int64_t transfer_id);
 
+/*
+ * Rows a and b are one request: the same source, the same far host (as ssh
+ * resolves it, or spelled the same) and the same destination (as given,
+ * or made absolute on the far side).
+ */
+#define SAME_REQUEST(a, b) \
+	"(" a ".source = " b ".source AND (" a ".far_host = " b ".far_host OR " \
+	"(" a ".address = " b ".address AND " a ".user = " b ".user AND " \
+	a ".port = " b ".port)) AND (" a ".destination IN (" b ".destination, " \
+	b ".far_destination) OR " a ".far_destination IN (" b ".destination, " \
+	b ".far_destination)))"
+
 #endif

@@ -156,6 +156,66 @@ store_record_apply(struct store *st, int64_t id)
 }
 
 int
+store_record_adopt(struct store *st, int64_t id, int64_t *from)
+{
+	sqlite3_stmt *stmt;
+	int rc, step;
+
+	*from = 0;
+	if ((rc = store_begin(st)) < 0)
+		return rc;
+	/*
+	 * Its own (a run of it that ended done kept one), else the newest of
+	 * another transfer of the same request with the same filters that
+	 * ended done, or a watch of it that has ended.
+	 */
+	if ((rc = db_prepare(st, "SELECT o.id FROM transfers t JOIN transfers o ON "
+			     SAME_REQUEST("o", "t") " AND o.filters IS t.filters "
+			     "WHERE t.id = ?1 AND o.recorded AND (o.id = t.id OR o.state = 'done' "
+			     "OR (o.watch AND o.state IN ('failed', 'terminated', 'interrupted'))) "
+			     "ORDER BY o.id = t.id DESC, o.id DESC LIMIT 1", &stmt)) < 0)
+		goto fail;
+	sqlite3_bind_int64(stmt, 1, id);
+	step = sqlite3_step(stmt);
+	if (step == SQLITE_ROW)
+		*from = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		rc = db_error(st, "look for a record");
+		goto fail;
+	}
+	if (*from > 0 && *from != id) {
+		static const char *const steps[] = {
+			"DELETE FROM synced WHERE transfer_id = ?2",
+			"UPDATE synced SET transfer_id = ?2 WHERE transfer_id = ?1",
+			"UPDATE transfers SET recorded = 0 WHERE id = ?1",
+			"UPDATE transfers SET recorded = 1 WHERE id = ?2",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof steps / sizeof *steps; i++) {
+			if ((rc = db_prepare(st, steps[i], &stmt)) < 0)
+				goto fail;
+			sqlite3_bind_int64(stmt, 1, *from);
+			sqlite3_bind_int64(stmt, 2, id);
+			if ((rc = db_step_done(st, stmt, "take over the record")) < 0)
+				goto fail;
+		}
+	}
+	/* What an earlier run of its own staged and did not apply is of no use. */
+	if ((rc = record_exec_id(st, "DELETE FROM synced_next WHERE transfer_id = ?1", id,
+				 "discard the staged record")) < 0 ||
+	    (rc = record_exec_id(st, "DELETE FROM synced_next_dirs WHERE transfer_id = ?1", id,
+				 "discard the staged record")) < 0)
+		goto fail;
+	return store_commit(st);
+fail:
+	store_rollback(st);
+	*from = 0;
+	return rc;
+}
+
+int
 store_record_ready(struct store *st, int64_t id, bool *ready)
 {
 	sqlite3_stmt *stmt;

@@ -22,18 +22,6 @@
 	"(SELECT max(n) FROM cycles c WHERE c.transfer_id = transfers.id), notify_url, notify_cmd, " \
 	"created, updated"
 
-/*
- * Rows a and b are one request: the same source, the same far host (as ssh
- * resolves it, or spelled the same) and the same destination (as given,
- * or made absolute on the far side).
- */
-#define SAME_REQUEST(a, b) \
-	"(" a ".source = " b ".source AND (" a ".far_host = " b ".far_host OR " \
-	"(" a ".address = " b ".address AND " a ".user = " b ".user AND " \
-	a ".port = " b ".port)) AND (" a ".destination IN (" b ".destination, " \
-	b ".far_destination) OR " a ".far_destination IN (" b ".destination, " \
-	b ".far_destination)))"
-
 /* A recorded owner, as db_col_proc reads it. */
 #define SUP_COLUMNS "sup_pid, sup_start, sup_uid, sup_boot, sup_pidns, sup_host"
 
@@ -765,7 +753,7 @@ bind_option(sqlite3_stmt *stmt, int i, long long v)
 		sqlite3_bind_int64(stmt, i, (sqlite3_int64)v);
 }
 
-/* A guard of deletes: -1 keeps the one recorded (NULL), OPTION_CLEAR forgets it. */
+/* A request's own option: -1 keeps the one recorded (NULL), OPTION_CLEAR forgets it. */
 static void
 bind_guard(sqlite3_stmt *stmt, int i, long long v)
 {
@@ -788,7 +776,11 @@ store_transfer_set_options(struct store *st, int64_t id, const struct transfer_o
 			     "opt_max_delete = CASE WHEN ?5 IS NULL THEN opt_max_delete "
 			     "WHEN ?5 < 0 THEN NULL ELSE ?5 END, "
 			     "opt_delete_all_ok = CASE WHEN ?6 IS NULL THEN opt_delete_all_ok "
-			     "WHEN ?6 < 0 THEN NULL ELSE ?6 END WHERE id = ?4",
+			     "WHEN ?6 < 0 THEN NULL ELSE ?6 END, "
+			     "opt_verify = CASE WHEN ?7 IS NULL THEN opt_verify "
+			     "WHEN ?7 < 0 THEN NULL ELSE ?7 END, "
+			     "opt_trust_record = CASE WHEN ?8 IS NULL THEN opt_trust_record "
+			     "WHEN ?8 < 0 THEN NULL ELSE ?8 END WHERE id = ?4",
 			     &stmt)) < 0)
 		return rc;
 	bind_option(stmt, 1, o->workers);
@@ -797,6 +789,8 @@ store_transfer_set_options(struct store *st, int64_t id, const struct transfer_o
 	sqlite3_bind_int64(stmt, 4, id);
 	bind_guard(stmt, 5, o->max_delete);
 	bind_guard(stmt, 6, o->delete_all_ok);
+	bind_guard(stmt, 7, o->verify);
+	bind_guard(stmt, 8, o->trust_record);
 	return db_step_done(st, stmt, "record the transfer's options");
 }
 
@@ -824,10 +818,11 @@ store_transfer_options(struct store *st, int64_t id, struct transfer_options *o)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	o->workers = o->retries = o->delete_all_ok = -1;
+	o->workers = o->retries = o->delete_all_ok = o->verify = o->trust_record = -1;
 	o->bwlimit_kib = o->max_delete = -1;
 	if ((rc = db_row_by_id(st, "SELECT opt_workers, opt_bwlimit, opt_retries, "
-			       "opt_max_delete, opt_delete_all_ok FROM transfers "
+			       "opt_max_delete, opt_delete_all_ok, opt_verify, opt_trust_record "
+			       "FROM transfers "
 			       "WHERE id = ?", id, &stmt, "read the transfer's options")) < 0)
 		return rc;
 	if (sqlite3_column_type(stmt, 0) != SQLITE_NULL)
@@ -840,6 +835,10 @@ store_transfer_options(struct store *st, int64_t id, struct transfer_options *o)
 		o->max_delete = sqlite3_column_int64(stmt, 3);
 	if (sqlite3_column_type(stmt, 4) != SQLITE_NULL)
 		o->delete_all_ok = sqlite3_column_int(stmt, 4);
+	if (sqlite3_column_type(stmt, 5) != SQLITE_NULL)
+		o->verify = sqlite3_column_int(stmt, 5);
+	if (sqlite3_column_type(stmt, 6) != SQLITE_NULL)
+		o->trust_record = sqlite3_column_int(stmt, 6);
 	sqlite3_finalize(stmt);
 	return SYNC_OK;
 }

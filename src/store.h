@@ -237,11 +237,14 @@ struct transfer_options {
 	long long bwlimit_kib;    /* --bwlimit */
 	long long max_delete;     /* --max-delete */
 	int delete_all_ok;        /* --delete-all-ok: 1 */
+	int verify;               /* --verify: 1 */
+	int trust_record;         /* --trust-record: 1 */
 };
 /*
- * The guards of deletes (max_delete, delete_all_ok) are not carried over
- * from a failed run to a new request: start and run give OPTION_CLEAR
- * where they are not given, resume -1 (keep).
+ * The guards of deletes (max_delete, delete_all_ok), verify and
+ * trust_record are not carried over from a failed run to a new request:
+ * start and run give OPTION_CLEAR where they are not given, resume -1
+ * (keep).
  */
 #define OPTION_CLEAR (-2)
 /* Record the options given (those at -1 keep what is recorded). */
@@ -473,6 +476,13 @@ int store_record_stage(struct store *st, int64_t id, const char *dir, bool gone,
 int store_record_apply(struct store *st, int64_t id);
 /* The cycle failed: forget what is staged. */
 int store_record_discard(struct store *st, int64_t id);
+/*
+ * Give transfer id the record of its request (store_record_adopt): its
+ * own, or the newest kept by another transfer of the same request and
+ * filters that ended done (or a watch of it that ended), which then has
+ * none. *from: whose it is, 0 when there is none.
+ */
+int store_record_adopt(struct store *st, int64_t id, int64_t *from);
 /* Has transfer id a record a comparison can trust (one full cycle applied it)? */
 int store_record_ready(struct store *st, int64_t id, bool *ready);
 

@@ -396,4 +396,13 @@ void take_feeder_output(struct worker *w, const char *buf, size_t n);
 void finish_piece(struct sup *s, struct worker *w);
 uint64_t split_bytes(struct sup *s);
 
+/*
+ * sup-record.c: compare source with transfer id's record into the paths a
+ * partial run sends (trees whole, changed; see plan_paths), staging what
+ * the run makes of the record. Below 0: it could not (the run then
+ * compares with the far side, as without a record).
+ */
+int sup_record_compare(struct store *st, int64_t id, const char *source,
+		       const struct filter *filter, struct strvec *trees, struct strvec *changed);
+
 #endif

@@ -231,6 +231,9 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	 * at the same size, rsync's quick check would take it as the same.
 	 */
 	job.ignore_times = kind == JOB_UNIT && s->cfg->partial;
+	/* --verify: the check and the units compare by content. */
+	job.checksum = (kind == JOB_UNIT || kind == JOB_CHECK) && s->cfg->verify &&
+		       !job.ignore_times;
 	for (k = 0; kind == JOB_UNIT && k < w->nunits && !job.ignore_times; k++)
 		for (i = 0; i < s->recheck.nr && !job.ignore_times; i++)
 			job.ignore_times = strcmp(s->recheck.v[i], w->units[k].unit.path) == 0;

@@ -141,36 +141,6 @@ watch_wait(struct watch *wt)
 	}
 }
 
-/*
- * Compare the whole tree with the record into the next cycle's paths,
- * staging what the cycle makes of the record. Below 0: it could not (the
- * cycle compares with the far side, as without a record).
- */
-static int
-watch_scan(struct watch *wt)
-{
-	struct record_scan r;
-	int rc;
-
-	record_scan_init(&r);
-	rc = record_scan(wt->st, wt->id, wt->source, &wt->filter, &r);
-	if (rc < 0) {
-		log_warn("cannot compare the tree with its record: %s",
-			 rc == SYNC_ERR_STORE ? store_errmsg(wt->st) : strerror(errno));
-		store_record_discard(wt->st, wt->id);
-	} else {
-		strvec_clear(&wt->trees);
-		strvec_clear(&wt->changed);
-		strvec_pushv(&wt->trees, (const char *const *)r.trees.v);
-		strvec_pushv(&wt->changed, (const char *const *)r.changed.v);
-		log_info("the tree against its record: %llu directories, %llu entries, %zu "
-			 "changed, %zu new directories", (unsigned long long)r.dirs,
-			 (unsigned long long)r.entries, r.changed.nr, r.trees.nr);
-	}
-	record_scan_release(&r);
-	return rc;
-}
-
 /* Record cycle n's counts: what the record gained between before and now. */
 static void
 watch_record_cycle(struct watch *wt, uint64_t n, const struct transfer *before,
@@ -262,7 +232,8 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		 * nothing means a cycle that asks the far side nothing.
 		 */
 		if (wt.full) {
-			if ((staged = watch_scan(&wt) == SYNC_OK) && wt.trust_record &&
+			if ((staged = sup_record_compare(st, t.id, wt.source, &wt.filter, &wt.trees,
+							   &wt.changed) == SYNC_OK) && wt.trust_record &&
 			    wt.trees.nr == 0 && wt.changed.nr == 0) {
 				ran = false;
 				*final = TRANSFER_DONE;
@@ -274,6 +245,8 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		if (ran)
 			rc = supervisor_run(st, &cycle, final);
 		cycle.first_cycle = false;
+		/* --verify: the first cycle compares by content; the others trust it. */
+		cycle.verify = false;
 		if (staged && ran && *final == TRANSFER_DONE &&
 		    store_record_apply(st, t.id) < 0)
 			log_warn("cannot keep the record of the cycle: %s", store_errmsg(st));

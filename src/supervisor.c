@@ -650,10 +650,16 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 		transfer_release(&t);
 		if (rc)
 			return supervisor_watch(st, cfg, final);
+		if (cfg->trust_record)
+			return supervisor_run_trusting(st, cfg, final);
 	}
 	if ((rc = sup_claim(&s, st, cfg, final)) < 0)
 		return rc;
-	if (sup_connect_and_walk(&s) && !got_stop_signal && sup_measure_link(&s) &&
+	if (cfg->unchanged) {
+		if (store_transfer_set_planned(st, s.t.id) < 0)
+			log_warn("cannot record the plan: %s", store_errmsg(st));
+		log_info("nothing changed since the record: the far side was not asked");
+	} else if (sup_connect_and_walk(&s) && !got_stop_signal && sup_measure_link(&s) &&
 	    !got_stop_signal && sup_prepare(&s) && !got_stop_signal && sup_send(&s)) {
 		sup_settle(&s);
 		sup_mirror(&s);

@@ -73,6 +73,15 @@ struct supervisor_config {
 	bool first_cycle;          /* ... the first: it tells the notifier the watch runs */
 	bool partial;
 	const struct strvec *only_trees, *only_changed;
+	/* A trusted record found nothing changed: done without asking the far side. */
+	bool unchanged;
+	/* --verify: compare with the far side by content (rsync --checksum), send what differs. */
+	bool verify;
+	/*
+	 * --trust-record: compare the source with the record the last run of
+	 * the same request kept, send only what changed (sup-record.c).
+	 */
+	bool trust_record;
 	struct notifier *notifier; /* the watch's, for its cycles; NULL: the run's own */
 	char notify_secret[512];   /* the notify_secret setting, or "" */
 	long long max_delete;      /* a mirror deletes at most this many, -1: no limit */
@@ -164,5 +173,16 @@ int supervisor_stop_part(struct store *st, const struct transfer *t,
  */
 int supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		     enum transfer_state *final);
+
+/*
+ * Run transfer cfg->transfer_id trusting the record (sup-record.c): the
+ * record the newest run of the same request kept is taken over, the
+ * source compared with it, and only what changed is sent; nothing
+ * changed, the far side is not asked. Without such a record the run
+ * compares with the far side, and keeps one for the next. supervisor_run
+ * calls it when cfg->trust_record is set.
+ */
+int supervisor_run_trusting(struct store *st, const struct supervisor_config *cfg,
+			    enum transfer_state *final);
 
 #endif

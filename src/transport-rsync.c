@@ -270,6 +270,9 @@ rsync_prepare(struct sup *s)
 {
 	if (s->have_dirs && !s->dirs_made && (run_loop(s, JOB_DIRS_CREATE) < 0 || got_stop_signal))
 		return false;
+	if (s->cfg->verify && !s->fresh && !s->cfg->partial)
+		log_info("comparing with the far side by content (--verify): every file is read "
+			 "on both sides");
 	/*
 	 * One rsync of everything is its own check: the same walk on both
 	 * sides. A watch's cycle of what changed has nothing to check: its

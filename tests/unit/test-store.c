@@ -334,7 +334,7 @@ main(void)
 	/* The flags it was given: those given anew replace, the others stay. */
 	{
 		struct transfer_options o, none = { -1, -1, -1, -1, -1 };
-		struct transfer_options given = { 5, -1, 0, -1, -1 };
+		struct transfer_options given = { 5, -1, 0, -1, -1, -1, -1 };
 
 		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
 		CHECK(o.workers == -1 && o.retries == -1 && o.bwlimit_kib == -1);
