@@ -965,7 +965,8 @@ emit_record(struct rsync_parser *p, bool complete, rsync_event_fn cb, void *ctx)
 		if (ev.name_len > 1 && ev.name[ev.name_len - 1] == '/') {
 			ev.is_dir = true;
 			ev.name_len--;
-			strbuf_setlen(&p->scratch, (size_t)(ev.name - p->scratch.buf) + ev.name_len);
+			strbuf_setlen(&p->scratch,
+				      (size_t)(ev.name - p->scratch.buf) + ev.name_len);
 		}
 	} else if (!p->in_progress && rsync_parse_sent(s, len, &ev.sent, &ev.received) == 0) {
 		ev.kind = RSYNC_EV_STATS;

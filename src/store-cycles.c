@@ -62,7 +62,8 @@ store_cycle_last(struct store *st, int64_t transfer_id, struct cycle *out)
 
 	memset(out, 0, sizeof *out);
 	if ((rc = db_row_by_id(st, "SELECT n, started_at, seconds, files, deleted, failed, bytes, "
-			       "full_scan, error, created, updated FROM cycles WHERE transfer_id = ? "
+			       "full_scan, error, created, updated FROM cycles "
+			       "WHERE transfer_id = ? "
 			       "ORDER BY n DESC LIMIT 1", transfer_id, &stmt,
 			       "read the last cycle")) < 0)
 		return rc;

@@ -19,8 +19,8 @@
 	"AND n.state = 'done'), " \
 	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id " \
 	"AND n.state = 'failed'), mirror, filters, deleted, watch, watch_interval, " \
-	"(SELECT max(n) FROM cycles c WHERE c.transfer_id = transfers.id), notify_url, notify_cmd, " \
-	"created, updated"
+	"(SELECT max(n) FROM cycles c WHERE c.transfer_id = transfers.id), " \
+	"notify_url, notify_cmd, created, updated"
 
 /* A recorded owner, as db_col_proc reads it. */
 #define SUP_COLUMNS "sup_pid, sup_start, sup_uid, sup_boot, sup_pidns, sup_host"

@@ -232,9 +232,9 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		 * nothing means a cycle that asks the far side nothing.
 		 */
 		if (wt.full) {
-			if ((staged = sup_record_compare(st, t.id, wt.source, &wt.filter, &wt.trees,
-							   &wt.changed) == SYNC_OK) && wt.trust_record &&
-			    wt.trees.nr == 0 && wt.changed.nr == 0) {
+			staged = sup_record_compare(st, t.id, wt.source, &wt.filter, &wt.trees,
+						    &wt.changed) == SYNC_OK;
+			if (staged && wt.trust_record && wt.trees.nr == 0 && wt.changed.nr == 0) {
 				ran = false;
 				*final = TRANSFER_DONE;
 			}
