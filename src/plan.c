@@ -286,12 +286,11 @@ plan_paths(const char *source, const char *const *trees, size_t ntrees,
 }
 
 static int
-plan_list(struct walk *w_, const char *source, const char *const *paths, size_t n, bool trees,
+plan_list(struct walk *w, const char *source, const char *const *paths, size_t n, bool trees,
 	  struct strvec *gone)
 {
 	struct strvec chain = STRVEC_INIT;   /* the directories said for the path before */
-	struct walk w = *w_;
-	const struct plan_callbacks *cb = w.cb;
+	const struct plan_callbacks *cb = w->cb;
 	struct stat sb;
 	size_t i;
 	int rc = 0;
@@ -306,45 +305,42 @@ plan_list(struct walk *w_, const char *source, const char *const *paths, size_t 
 		 * gone with its directory).
 		 */
 		for (slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/'), depth++) {
-			strbuf_reset(&w.rel);
-			strbuf_addf(&w.rel, "%s/", path_basename(source));
-			strbuf_add(&w.rel, p, (size_t)(slash - p));
-			if (depth < chain.nr && strcmp(chain.v[depth], w.rel.buf) == 0)
+			strbuf_reset(&w->rel);
+			strbuf_addf(&w->rel, "%s/", path_basename(source));
+			strbuf_add(&w->rel, p, (size_t)(slash - p));
+			if (depth < chain.nr && strcmp(chain.v[depth], w->rel.buf) == 0)
 				continue;
 			strvec_truncate(&chain, depth);
-			strbuf_reset(&w.full);
-			strbuf_addf(&w.full, "%s/", source);
-			strbuf_add(&w.full, p, (size_t)(slash - p));
-			if (lstat(w.full.buf, &sb) < 0 || !S_ISDIR(sb.st_mode))
+			strbuf_reset(&w->full);
+			strbuf_addf(&w->full, "%s/", source);
+			strbuf_add(&w->full, p, (size_t)(slash - p));
+			if (lstat(w->full.buf, &sb) < 0 || !S_ISDIR(sb.st_mode))
 				break;
-			strvec_push(&chain, w.rel.buf);
-			if ((rc = cb->dir(w.rel.buf, cb->ctx)) != 0)
+			strvec_push(&chain, w->rel.buf);
+			if ((rc = cb->dir(w->rel.buf, cb->ctx)) != 0)
 				goto out;
 		}
 		strvec_truncate(&chain, depth);
-		strbuf_reset(&w.full);
-		strbuf_addf(&w.full, "%s/%s", source, p);
-		strbuf_reset(&w.rel);
-		strbuf_addf(&w.rel, "%s/%s", path_basename(source), p);
-		if (lstat(w.full.buf, &sb) < 0) {
+		strbuf_reset(&w->full);
+		strbuf_addf(&w->full, "%s/%s", source, p);
+		strbuf_reset(&w->rel);
+		strbuf_addf(&w->rel, "%s/%s", path_basename(source), p);
+		if (lstat(w->full.buf, &sb) < 0) {
 			if (errno == ENOENT || errno == ENOTDIR)
-				strvec_push(gone, w.rel.buf);
+				strvec_push(gone, w->rel.buf);
 			else
-				rc = walk_error(&w, errno);
+				rc = walk_error(w, errno);
 			continue;
 		}
-		if (walk_excluded(&w, S_ISDIR(sb.st_mode)))
+		if (walk_excluded(w, S_ISDIR(sb.st_mode)))
 			continue;
 		/* A directory that changed itself: its attributes, with the others'. */
 		if (S_ISDIR(sb.st_mode) && !trees)
-			rc = cb->dir(w.rel.buf, cb->ctx);
+			rc = cb->dir(w->rel.buf, cb->ctx);
 		else
-			rc = report_unit(&w, S_ISDIR(sb.st_mode) ? UNIT_TREE : UNIT_FILE, &sb);
+			rc = report_unit(w, S_ISDIR(sb.st_mode) ? UNIT_TREE : UNIT_FILE, &sb);
 	}
 out:
 	strvec_clear(&chain);
-	/* The buffers grew here: the caller releases them. */
-	w_->full = w.full;
-	w_->rel = w.rel;
 	return rc;
 }
