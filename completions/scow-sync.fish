@@ -92,7 +92,7 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $select -l id -x -d 'the transfer with this id'
     complete -c $prog -n $select -l all -d 'every running transfer; the whole history'
     complete -c $prog -n '__scow_sync_is query status' -l state -x \
-        -a 'queued running done failed terminated interrupted' -d 'only these states'
+        -a 'queued running watching done failed terminated interrupted' -d 'only these states'
     complete -c $prog -n '__scow_sync_is query status' -l since -x -d 'ended since (2026-11-30, 12h, 7d)'
     complete -c $prog -n '__scow_sync_is query' -l json -d 'one object per transfer, for programs'
 

@@ -61,7 +61,7 @@ enum cmd_option_key {
 #define CMD_OPTIONS_HISTORY \
 	{ CMD_OPT_ID, "id", "ID", "only this transfer" }, \
 	{ CMD_OPT_STATE, "state", "LIST", "only these states, comma-separated: queued, running,\n" \
-	  "done, failed, terminated, interrupted" }, \
+	  "watching, done, failed, terminated, interrupted" }, \
 	{ CMD_OPT_SINCE, "since", "WHEN", "ended since WHEN (2026-11-30, 2026-11-30T08:00, 12h,\n" \
 	  "7d, @EPOCH); default 24h; unfinished ones always" }, \
 	{ CMD_OPT_ALL, "all", NULL, "the whole history" }

@@ -36,12 +36,16 @@ history_parse_states(const char *s, unsigned *out, char *err, size_t errlen)
 			if (strlen(name) == len && strncmp(name, p, len) == 0)
 				found = i;
 		}
-		if (found < 0) {
+		if (len == 8 && strncmp(p, "watching", 8) == 0) {
+			*out |= HISTORY_STATE_WATCHING;
+		} else if (found < 0) {
 			snprintf(err, errlen, "unknown state '%.*s' in '%s' (states: queued, "
-				 "running, done, failed, terminated, interrupted)", (int)len, p, s);
+				 "running, watching, done, failed, terminated, interrupted)",
+				 (int)len, p, s);
 			return -1;
+		} else {
+			*out |= 1u << found;
 		}
-		*out |= 1u << found;
 		if (p[len] == '\0')
 			return 0;
 		p += len + 1;
@@ -162,12 +166,20 @@ struct walk {
 	int rc;
 };
 
+/* The bit of the state t is shown in (a watch alive is watching, not running). */
+static unsigned
+shown_state_bit(const struct transfer *t)
+{
+	return t->watch && t->state == TRANSFER_RUNNING ? HISTORY_STATE_WATCHING :
+	       1u << t->state;
+}
+
 static bool
 selected(const struct walk *w, const struct transfer *t)
 {
 	if (w->f->id != 0 && t->id != w->f->id)
 		return false;
-	if (w->f->states != 0 && !(w->f->states & (1u << t->state)))
+	if (w->f->states != 0 && !(w->f->states & shown_state_bit(t)))
 		return false;
 	/* Interrupted ones wait for a resume: as much news as running ones. */
 	if (w->f->id != 0 || w->f->all || !transfer_state_finished(t->state) ||
@@ -195,6 +207,7 @@ build_entry(struct walk *w, struct transfer *t, struct history_entry *e)
 		e->has_last_cycle = rc == SYNC_OK;
 	}
 	e->remaining = -1;
+	e->now = w->now;
 	e->elsewhere = !transfer_state_finished(e->t.state) && proc_elsewhere(&e->t.supervisor);
 	if (e->t.state == TRANSFER_RUNNING) {
 		e->rate = e->sizes.rate;
@@ -296,7 +309,10 @@ history_foreach(struct store *st, const struct history_filter *f, int64_t now,
 		struct transfer_filter tf;
 
 		memset(&tf, 0, sizeof tf);
-		tf.states = f->states;
+		/* A watch alive is running in the store. */
+		tf.states = f->states & ~HISTORY_STATE_WATCHING;
+		if (f->states & HISTORY_STATE_WATCHING)
+			tf.states |= 1u << TRANSFER_RUNNING;
 		tf.windowed = !f->all;
 		tf.since = f->since;
 		if ((rc = store_transfer_foreach(st, &tf, visit, &w)) < 0)

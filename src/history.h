@@ -21,9 +21,15 @@
 
 #define HISTORY_DEFAULT_WINDOW (24 * 3600)   /* seconds */
 
+/*
+ * The state a watch alive between or in its cycles is shown in: running
+ * in the store, "watching" in status and query --json, and in --state.
+ */
+#define HISTORY_STATE_WATCHING (1u << (TRANSFER_INTERRUPTED + 1))
+
 struct history_filter {
 	int64_t id;            /* 0: any */
-	unsigned states;       /* bit (1 << enum transfer_state); 0: any */
+	unsigned states;       /* bits (1 << enum transfer_state), HISTORY_STATE_WATCHING; 0: any */
 	int64_t since;         /* epoch seconds: ended at or after (unfinished always match) */
 	bool all;              /* no time window */
 };
@@ -32,7 +38,9 @@ struct history_filter {
 void history_filter_init(struct history_filter *f, int64_t now);
 
 /*
- * Command-line values. states: names separated by commas ("done,failed").
+ * Command-line values. states: names separated by commas ("done,failed"),
+ * the states shown: "running" is a transfer other than a watch, "watching"
+ * a watch alive.
  * since: an epoch time "@1700000000", a date "2026-11-30" or local time
  * "2026-11-30T08:00:00" (or with a space), or an age "90s", "30m", "12h",
  * "7d". 0, or -1 with a one-line reason naming the value in err.
@@ -68,6 +76,7 @@ struct history_entry {
 	bool elsewhere;        /* queued or running on another node (t.supervisor.node) */
 	struct cycle last_cycle;  /* a watch's newest cycle, when has_last_cycle */
 	bool has_last_cycle;
+	int64_t now;           /* epoch seconds the selection was made at, for ages */
 };
 
 typedef int (*history_fn)(const struct history_entry *e, void *ctx);

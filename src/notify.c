@@ -29,6 +29,10 @@
 
 #define NOTIFY_EVENT_MAX 32
 #define NOTIFY_FD 3          /* the child's end of the socket, once it has closed the rest */
+/* The child's stop signal, from notify_finish or at its parent's death (PR_SET_PDEATHSIG). */
+#define NOTIFY_STOP_SIGNAL SIGUSR1
+/* After the stop signal, the time the child has to end its command's group and exit. */
+#define NOTIFY_STOP_WAIT_MS (SPAWN_KILL_GRACE_MS + 1000)
 
 /*
  * What goes down the socket for each record, then the event's name and the
@@ -179,6 +183,24 @@ event_ok(const char *event)
 
 /* ---- the child ------------------------------------------------------------ */
 
+/* Set in the child by NOTIFY_STOP_SIGNAL: end the command at work, deliver no more. */
+static volatile sig_atomic_t notifier_stop;
+
+static void
+on_stop_signal(int sig)
+{
+	(void)sig;
+	notifier_stop = 1;
+}
+
+/* libcurl's progress callback: non-zero ends the transfer at hand when told to stop. */
+static int
+stop_check(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+	   curl_off_t ulnow)
+{
+	return notifier_stop != 0;
+}
+
 /* What the child needs, all of it set before the first record. */
 struct deliverer {
 	const struct notify_config *cfg;   /* the parent's, as copied by fork */
@@ -198,7 +220,7 @@ read_exact(int fd, void *buf, size_t len)
 
 	while (got < len) {
 		n = read(fd, (char *)buf + got, len - got);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !notifier_stop)
 			continue;
 		if (n <= 0)
 			return n == 0 && got == 0 ? 0 : -1;
@@ -272,6 +294,11 @@ curl_setup(struct deliverer *d)
 		rc = curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, discard);
 	if (rc == CURLE_OK)
 		rc = curl_easy_setopt(d->curl, CURLOPT_ERRORBUFFER, d->errbuf);
+	/* A stop ends a post at once, not at its timeout. */
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(d->curl, CURLOPT_XFERINFOFUNCTION, stop_check);
+	if (rc == CURLE_OK)
+		rc = curl_easy_setopt(d->curl, CURLOPT_NOPROGRESS, 0L);
 	if (rc != CURLE_OK) {
 		log_warn("notify: cannot set up libcurl for %s: %s", d->shown,
 			 curl_easy_strerror(rc));
@@ -342,7 +369,7 @@ post_record(struct deliverer *d, const char *event, const char *body, size_t len
 		curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, headers) == CURLE_OK;
 	if (!built)
 		strbuf_addstr(&why, "out of memory for the headers");
-	for (attempt = 0; built && attempt <= NOTIFY_RETRIES; attempt++) {
+	for (attempt = 0; built && attempt <= NOTIFY_RETRIES && !notifier_stop; attempt++) {
 		if (attempt > 0)
 			poll(NULL, 0, d->backoff_ms << (attempt - 1));
 		if ((ok = post_once(d, body, len, &why)) == 0)
@@ -370,12 +397,21 @@ run_command(struct deliverer *d, const char *event, const char *body, size_t len
 	struct spawn_limits lim;
 	int rc, status = 0;
 
+	/*
+	 * In a process group of its own, which goes with it: when it exits,
+	 * at its timeout and when the notifier is stopped, nothing it started
+	 * is left behind.
+	 */
 	memset(&lim, 0, sizeof lim);
 	lim.timeout_ms = d->timeout_ms;
 	lim.die_with_parent = true;
+	lim.end_group = true;
+	lim.stop = &notifier_stop;
 	strbuf_add(&input, body, len);
 	rc = spawn_capture_limited(argv, &input, &status, NULL, &err, &lim);
-	if (rc == SYNC_ERR_TIMEOUT)
+	if (rc == SYNC_ERR_TIMEOUT && notifier_stop)
+		strbuf_addstr(&why, "the notifier was stopped while it ran");
+	else if (rc == SYNC_ERR_TIMEOUT)
 		strbuf_addf(&why, "it did not end within %d ms", d->timeout_ms);
 	else if (rc < 0)
 		strbuf_addf(&why, "cannot run it: %s", sync_strerror(rc));
@@ -457,8 +493,15 @@ notifier_main(int fd, const struct notify_config *cfg, pid_t parent)
 	 * its parent has given it its time (notify_finish), or with it.
 	 */
 	signal(SIGTERM, SIG_IGN);
+	/*
+	 * Stopped (by notify_finish, or by its parent's death), it ends the
+	 * command at work with all its group, then itself. No SA_RESTART: a
+	 * read waiting for the next record ends too.
+	 */
+	sa.sa_handler = on_stop_signal;
+	sigaction(NOTIFY_STOP_SIGNAL, &sa, NULL);
 #ifdef PR_SET_PDEATHSIG
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, NOTIFY_STOP_SIGNAL) < 0 || getppid() != parent)
 		_exit(0);
 #endif
 	if (child_descriptors(fd) < 0)
@@ -474,7 +517,7 @@ notifier_main(int fd, const struct notify_config *cfg, pid_t parent)
 		d.shown = url_shown(cfg->url);
 		(void)curl_setup(&d);
 	}
-	while (read_exact(NOTIFY_FD, &head, sizeof head) > 0) {
+	while (!notifier_stop && read_exact(NOTIFY_FD, &head, sizeof head) > 0) {
 		if (head.event_len > NOTIFY_EVENT_MAX || head.body_len > NOTIFY_RECORD_MAX)
 			break;
 		if (read_part(&event, head.event_len) < 0 || read_part(&body, head.body_len) < 0)
@@ -701,7 +744,16 @@ notify_finish(struct notifier *n, int wait_ms)
 		if (n->finished < n->queued)
 			log_warn("notify: %lu record%s not delivered within %d ms, dropped",
 				 n->queued - n->finished, plural(n->queued - n->finished), wait_ms);
-		kill(n->pid, SIGKILL);
+		/*
+		 * Asked first, so that it ends its command's process group;
+		 * killed when it does not end in time. Unreaped, its pid is
+		 * still its own.
+		 */
+		kill(n->pid, NOTIFY_STOP_SIGNAL);
+		if (!n->reaped && spawn_wait_for(n->pid, NOTIFY_STOP_WAIT_MS / 1000.0, &n->status))
+			n->reaped = true;
+		else
+			kill(n->pid, SIGKILL);
 		n->warned = true;
 	}
 	/* ECHILD: reaped by a waitpid(-1) of the caller's that did not tell us. */

@@ -20,7 +20,10 @@
  *   failure. Only http and https are spoken; redirects are not followed.
  * - to the command, run as one program without a shell (looked up in
  *   PATH) with the record on its stdin, stdout on /dev/null and the same
- *   timeout; it must exit 0. It is tried once.
+ *   timeout; it must exit 0. It is tried once. It leads a process group
+ *   of its own, which is killed when it exits, at its timeout and when
+ *   the notifier is stopped: nothing it starts outlives it (a helper that
+ *   must, leaves the group).
  * A record a receiver did not take is logged once (a warning naming the
  * URL without its userinfo, or the command, and the reason); nothing is
  * ever reported to the caller.
@@ -30,8 +33,9 @@
  * connections: none of them is its to hold), opens the logs again by path
  * (log_reopen), never returns into the caller's code, ignores SIGINT,
  * SIGHUP and SIGTERM (the records that tell of a stop must still go out)
- * and, on Linux, ends with its parent. Call notify_start from a process
- * with one thread.
+ * and ends on SIGUSR1, which notify_finish sends it at its deadline and,
+ * on Linux, its parent's death: it ends the command at work with its
+ * group, then itself. Call notify_start from a process with one thread.
  */
 #ifndef SCOW_SYNC_NOTIFY_H
 #define SCOW_SYNC_NOTIFY_H

@@ -441,20 +441,77 @@ status_table_header(struct strbuf *out, int width)
 		    "RATE", "LEFT", "TRANSFER");
 }
 
+/* How long ago, for people: "12 s", "5 min", "3 h", "2 d". */
+static void
+add_age(struct strbuf *out, int64_t seconds)
+{
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds < 120)
+		strbuf_addf(out, "%lld s", (long long)seconds);
+	else if (seconds < 2 * 3600)
+		strbuf_addf(out, "%lld min", (long long)(seconds / 60));
+	else if (seconds < 2 * 86400)
+		strbuf_addf(out, "%lld h", (long long)(seconds / 3600));
+	else
+		strbuf_addf(out, "%lld d", (long long)(seconds / 86400));
+}
+
+/*
+ * A watch's line under its row: the cycle at work, the last one's counts,
+ * and what all its cycles sent ("cycle 6 at work; 5 ended 12 s ago: 3
+ * files, 1.2 MiB, 0 deleted; 12.0 GiB in all"). Least telling last, for
+ * a narrow terminal cuts the end.
+ */
+static void
+add_watch_line(struct strbuf *out, const struct history_entry *e, bool watching)
+{
+	const struct transfer *t = &e->t;
+	const struct cycle *c = &e->last_cycle;
+
+	if (!e->has_last_cycle) {
+		strbuf_addstr(out, watching ? "cycle 1 at work" : "no cycle ended");
+		return;
+	}
+	if (watching && (e->sizes.bytes_total > 0 || e->nfiles > 0))
+		strbuf_addf(out, "cycle %llu at work; ", (unsigned long long)t->cycles + 1);
+	else
+		strbuf_addstr(out, "cycle ");
+	strbuf_addf(out, "%llu %s ", (unsigned long long)c->n, c->error ? "failed" : "ended");
+	add_age(out, e->now - (c->started_at + (int64_t)c->seconds));
+	strbuf_addf(out, " ago: %llu file%s, ", (unsigned long long)c->files,
+		    c->files == 1 ? "" : "s");
+	fmt_bytes_human(out, c->bytes);
+	strbuf_addf(out, ", %llu deleted", (unsigned long long)c->deleted);
+	if (c->failed > 0)
+		strbuf_addf(out, ", %llu failed", (unsigned long long)c->failed);
+	strbuf_addstr(out, "; ");
+	fmt_bytes_human(out, t->bytes_done);
+	strbuf_addstr(out, " in all");
+}
+
 void
 status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 {
 	const struct transfer *t = &e->t;
 	struct strbuf cell = STRBUF_INIT, what = STRBUF_INIT;
 	size_t row_start = out->len;
+	/* A watch's units are the cycle at work's, none between cycles. */
+	bool watching = t->watch && t->state == TRANSFER_RUNNING;
+	bool between_cycles = watching && e->sizes.bytes_total == 0 && e->nfiles == 0;
 	int room;
 
-	strbuf_addf(out, "%4lld %-11s %3d%% ", (long long)t->id, shown_state(t),
-		    e->percent);
-	fmt_bytes_human(&cell, e->sizes.bytes_total);
-	strbuf_addf(out, "%10s ", cell.buf);
+	strbuf_addf(out, "%4lld %-11s ", (long long)t->id, shown_state(t));
+	/* A watch between cycles has nothing at work: its cycles go on the line below. */
+	if (between_cycles) {
+		strbuf_addf(out, "%4s %10s ", "-", "-");
+	} else {
+		strbuf_addf(out, "%3d%% ", e->percent);
+		fmt_bytes_human(&cell, e->sizes.bytes_total);
+		strbuf_addf(out, "%10s ", cell.buf);
+	}
 	strbuf_reset(&cell);
-	if (e->rate > 0) {
+	if (e->rate > 0 && !between_cycles) {
 		fmt_bytes_human(&cell, (uint64_t)e->rate);
 		strbuf_addstr(&cell, "/s");
 	} else {
@@ -462,7 +519,7 @@ status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 	}
 	strbuf_addf(out, "%12s ", cell.buf);
 	strbuf_reset(&cell);
-	if (t->state == TRANSFER_RUNNING && e->remaining >= 0)
+	if (t->state == TRANSFER_RUNNING && e->remaining >= 0 && !between_cycles)
 		fmt_hms(&cell, e->remaining);
 	else
 		strbuf_addch(&cell, '-');
@@ -506,6 +563,13 @@ status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 		strbuf_addstr(&what, "runs on node ");
 		add_printable(&what, t->supervisor.node.host[0] ? t->supervisor.node.host :
 				     "(unnamed)");
+		strbuf_addstr(out, "     ");
+		add_fitted(out, what.buf, width - 6, KEEP_START);
+		strbuf_addch(out, '\n');
+	}
+	if (t->watch) {
+		strbuf_reset(&what);
+		add_watch_line(&what, e, watching);
 		strbuf_addstr(out, "     ");
 		add_fitted(out, what.buf, width - 6, KEEP_START);
 		strbuf_addch(out, '\n');

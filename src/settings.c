@@ -111,6 +111,12 @@ check_shown(enum setting k, const char *value, const char *shown, const char *wh
 		/* Relative ones are taken from where the command runs. */
 		return 0;
 	case TYPE_SECRET:
+		/* Neither message holds the value, not even in part. */
+		if (strlen(value) > SETTING_SECRET_MAX) {
+			snprintf(err, errlen, "%s: %s is longer than %d bytes", where,
+				 table[k].key, SETTING_SECRET_MAX);
+			return -1;
+		}
 		if (*value)
 			return 0;
 		snprintf(err, errlen, "%s: %s is empty", where, table[k].key);
@@ -159,6 +165,53 @@ trim(char *p)
 	return p;
 }
 
+/*
+ * Take the value in double quotes at p (just past the opening one) into
+ * out: \" and \\ stand for " and \, any other byte for itself. The rest
+ * of the line after the closing quote, or NULL when there is none.
+ */
+static char *
+unquote(char *p, struct strbuf *out)
+{
+	strbuf_reset(out);
+	for (; *p != '\0'; p++) {
+		if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+			strbuf_addch(out, *++p);
+		else if (*p == '"')
+			return p + 1;
+		else
+			strbuf_addch(out, *p);
+	}
+	return NULL;
+}
+
+/*
+ * Cut an unquoted value at its comment: a '#' at its start or after a
+ * blank, so that a '#' inside a word (a secret, a URL's fragment) stays.
+ */
+static void
+cut_comment(char *value)
+{
+	char *q;
+
+	for (q = value; *q != '\0'; q++) {
+		if (*q == '#' && (q == value || q[-1] == ' ' || q[-1] == '\t')) {
+			*q = '\0';
+			return;
+		}
+	}
+}
+
+/* Does s hold a control byte? */
+static bool
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* Keep the first error of several: it is the one reported. */
 static void
 note_error(int *rc, char *err, size_t errlen, const char *msg)
@@ -173,6 +226,7 @@ settings_parse(struct settings *s, const char *text, size_t len, enum setting_so
 	       const char *name, char *err, size_t errlen)
 {
 	struct strbuf where = STRBUF_INIT, shown = STRBUF_INIT, line = STRBUF_INIT;
+	struct strbuf quoted = STRBUF_INIT;
 	char msg[1024];
 	unsigned lineno = 0;
 	size_t pos = 0;
@@ -181,7 +235,7 @@ settings_parse(struct settings *s, const char *text, size_t len, enum setting_so
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
-		char *p, *eq, *key, *value, *hash;
+		char *p, *eq, *key, *value;
 		int k, found = -1;
 
 		strbuf_reset(&line);
@@ -215,21 +269,20 @@ settings_parse(struct settings *s, const char *text, size_t len, enum setting_so
 		key = trim(p);
 		value = trim(eq + 1);
 		if (value[0] == '"') {
-			char *close = strchr(value + 1, '"');
-			const char *after = close ? trim(close + 1) : NULL;
+			char *after = unquote(value + 1, &quoted);
 
 			/* Only a comment may follow the closing quote. */
+			if (after != NULL)
+				after = trim(after);
 			if (after == NULL || (after[0] != '\0' && after[0] != '#')) {
 				snprintf(msg, sizeof msg, "%s: a value in quotes must end with one",
 					 where.buf);
 				note_error(&rc, err, errlen, msg);
 				continue;
 			}
-			*close = '\0';
-			value++;
-		} else if ((hash = strchr(value, '#')) != NULL) {
-			/* A comment after the value. */
-			*hash = '\0';
+			value = quoted.buf;
+		} else {
+			cut_comment(value);
 			value = trim(value);
 		}
 		for (k = 0; k < SETTING_COUNT; k++)
@@ -245,14 +298,15 @@ settings_parse(struct settings *s, const char *text, size_t len, enum setting_so
 			continue;
 		}
 		escape_untrusted(&shown, value, strlen(value));
-		if (strcmp(shown.buf, value) != 0 && table[found].type == TYPE_SECRET) {
+		/* A secret may hold any byte but a control one, quotes and backslashes too. */
+		if (table[found].type == TYPE_SECRET && has_control(value)) {
 			/* Never in a message, not even in part. */
 			snprintf(msg, sizeof msg, "%s: invalid %s: it holds control bytes",
 				 where.buf, key);
 			note_error(&rc, err, errlen, msg);
 			continue;
 		}
-		if (strcmp(shown.buf, value) != 0) {
+		if (strcmp(shown.buf, value) != 0 && table[found].type != TYPE_SECRET) {
 			snprintf(msg, sizeof msg, "%s: invalid %s '%s'", where.buf, key, shown.buf);
 			note_error(&rc, err, errlen, msg);
 			continue;
@@ -274,6 +328,7 @@ settings_parse(struct settings *s, const char *text, size_t len, enum setting_so
 	strbuf_release(&where);
 	strbuf_release(&shown);
 	strbuf_release(&line);
+	strbuf_release(&quoted);
 	return rc;
 }
 

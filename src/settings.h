@@ -8,9 +8,10 @@
  * ~/.config/scow-sync/config, or $SCOW_SYNC_CONFIG), the environment
  * (SCOW_SYNC_WORKERS and friends), and a command's flags.
  *
- * A file holds "key = value" lines; '#' starts a comment (a line of its
- * own, or after a value), blank lines are ignored, a value may be put in
- * double quotes (to keep leading or trailing spaces, or a '#'). An unknown
+ * A file holds "key = value" lines; '#' starts a comment at the start of
+ * a line or after a blank (so "a#b" is a value whole), blank lines are
+ * ignored, a value may be put in double quotes (to keep leading or
+ * trailing spaces, or " #"), in which \" and \\ stand for " and \. An unknown
  * key or a bad value is an error naming the file and line: a mistyped
  * setting must not be silently ignored.
  */
@@ -20,6 +21,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The longest notify_secret, in bytes: longer is an error, never a key cut short. */
+#define SETTING_SECRET_MAX 4096
 
 enum setting {
 	SETTING_WORKERS,       /* rsync processes at once; unset: decided by the link */

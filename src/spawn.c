@@ -280,6 +280,21 @@ input_fd(const struct strbuf *data)
 	return fd;
 }
 
+/*
+ * When the group leader pid has ended, SIGKILL the rest of its group. It
+ * is left unreaped (WNOWAIT) meanwhile, so that its pid, the group's id,
+ * cannot have been given to another process.
+ */
+static void
+end_group_of_ended(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid)
+		kill(-pid, SIGKILL);
+}
+
 int
 spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *status,
 		      struct strbuf *out, struct strbuf *err_out, const struct spawn_limits *lim)
@@ -347,6 +362,8 @@ spawn_capture_limited(const char *const *argv, const struct strbuf *input, int *
 		 * still coming when it ends gets a moment.
 		 */
 		if (lim && !reaped) {
+			if (lim->end_group)
+				end_group_of_ended(sp.pid);
 			r = waitpid(sp.pid, &st, WNOHANG);
 			if (r == sp.pid) {
 				reaped = true;

@@ -68,6 +68,12 @@ struct spawn_limits {
 	const volatile sig_atomic_t *stop;  /* when set non-zero: end the child now */
 	bool die_with_parent;               /* SIGTERM the child if we die (Linux) */
 	size_t out_max;                     /* bytes of stdout kept; 0: SPAWN_CAPTURE_MAX */
+	/*
+	 * When the child ends, SIGKILL what is left of its process group
+	 * (what it started and left behind) before it is reaped. A program
+	 * whose helpers must outlive it puts them in a group of their own.
+	 */
+	bool end_group;
 };
 
 #define SPAWN_KILL_GRACE_MS 2000

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "filter.h"
@@ -28,6 +29,7 @@
 #define WATCH_QUIET 2.0      /* seconds without an event before a cycle starts ... */
 #define WATCH_LATEST 30.0    /* ... or after the first event, at the latest */
 #define WATCH_RETRY 30.0     /* a failed cycle: the whole tree again after this */
+#define WATCH_REWATCH 2.0    /* the source gone: inotify tried again this often */
 
 struct watch {
 	struct store *st;
@@ -40,7 +42,36 @@ struct watch {
 	struct strvec trees, changed; /* the next cycle's paths, relative to the source */
 	bool full;                    /* the next cycle compares the whole tree */
 	bool trust_record;            /* ... against the record, not the far side */
+	bool is_file;                 /* SOURCE is a file: every event means the whole of it */
+	bool source_lost;             /* inotify lost the source: tried again at next_rewatch */
+	double next_rewatch;
 };
+
+/*
+ * Say when inotify loses the source (deleted, moved away, unmounted) and
+ * when it has it again; the first time back, the next cycle compares the
+ * whole tree, for nothing of what happened meanwhile was seen.
+ */
+static void
+watch_check_source(struct watch *wt)
+{
+	bool has = wt->watcher != NULL && watcher_has_source(wt->watcher);
+
+	if (wt->watcher == NULL || has == !wt->source_lost)
+		return;
+	if (!has) {
+		log_warn("inotify lost the source (deleted, moved away or unmounted): "
+			 "comparing the whole tree every %u s, and watching again as soon as "
+			 "it is back (looked for every %.0f s)", wt->interval, WATCH_REWATCH);
+		wt->source_lost = true;
+		wt->next_rewatch = now_monotonic() + WATCH_REWATCH;
+		return;
+	}
+	log_info("the source is back: watching with inotify again, and comparing the "
+		 "whole tree once");
+	wt->source_lost = false;
+	wt->full = true;
+}
 
 /* Open inotify on the tree, unless its file system hides other hosts' writes; say which. */
 static void
@@ -77,11 +108,16 @@ watch_take(struct watch *wt)
 
 	watcher_take(wt->watcher, &changed, &trees, &rescan);
 	any = changed.nr > 0 || trees.nr > 0;
+	/* The take watches again what it can: the source may be back, or gone. */
+	watch_check_source(wt);
+	if (wt->source_lost)
+		rescan = false;   /* said once, when it went; the cycle compares the whole */
+	if (rescan || wt->source_lost || (wt->is_file && any))
+		wt->full = true;
 	if (rescan) {
 		log_warn("the events may have missed changes (%s): comparing the whole tree",
 			 watcher_status(wt->watcher) ? watcher_status(wt->watcher) :
 			 "reason unknown");
-		wt->full = true;
 	}
 	strvec_clear(&wt->trees);
 	strvec_clear(&wt->changed);
@@ -114,6 +150,17 @@ watch_wait(struct watch *wt)
 			wt->full = true;
 			return true;
 		}
+		/* The source gone: looked for again, and compared whole once it is back. */
+		if (wt->watcher && wt->source_lost) {
+			if (now >= wt->next_rewatch) {
+				watcher_retry(wt->watcher);
+				wt->next_rewatch = now + WATCH_REWATCH;
+				watch_check_source(wt);
+				continue;
+			}
+			if (wt->next_rewatch < due)
+				due = wt->next_rewatch;
+		}
 		if (wt->watcher && watcher_first_event(wt->watcher) > 0) {
 			double quiet = watcher_last_event(wt->watcher) + WATCH_QUIET;
 			double latest = watcher_first_event(wt->watcher) + WATCH_LATEST;
@@ -138,6 +185,7 @@ watch_wait(struct watch *wt)
 			watcher_close(wt->watcher);
 			wt->watcher = NULL;
 		}
+		watch_check_source(wt);
 	}
 }
 
@@ -197,6 +245,11 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 	wt.id = t.id;
 	wt.source = t.source;
 	wt.interval = t.watch_interval ? t.watch_interval : 600;
+	{
+		struct stat sb;
+
+		wt.is_file = lstat(t.source, &sb) == 0 && !S_ISDIR(sb.st_mode);
+	}
 	strvec_init(&wt.trees);
 	strvec_init(&wt.changed);
 	filter_init(&wt.filter);
@@ -232,7 +285,9 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		 * nothing means a cycle that asks the far side nothing.
 		 */
 		if (wt.full) {
-			staged = sup_record_compare(st, t.id, wt.source, &wt.filter, &wt.trees,
+			/* A file has no tree to keep a record of: each cycle asks the far side. */
+			staged = !wt.is_file &&
+				 sup_record_compare(st, t.id, wt.source, &wt.filter, &wt.trees,
 						    &wt.changed) == SYNC_OK;
 			if (staged && wt.trust_record && wt.trees.nr == 0 && wt.changed.nr == 0) {
 				ran = false;

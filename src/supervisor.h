@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "master.h"
+#include "settings.h"
 #include "store.h"
 
 #define WORKERS_MAX 64             /* SCOW_SYNC_WORKERS at most */
@@ -83,7 +84,7 @@ struct supervisor_config {
 	 */
 	bool trust_record;
 	struct notifier *notifier; /* the watch's, for its cycles; NULL: the run's own */
-	char notify_secret[512];   /* the notify_secret setting, or "" */
+	char notify_secret[SETTING_SECRET_MAX + 1];   /* the notify_secret setting, or "" */
 	long long max_delete;      /* a mirror deletes at most this many, -1: no limit */
 	bool delete_all_ok;        /* a mirror may empty the far side (--delete-all-ok) */
 	bool progress_display;     /* draw a progress line on stderr */

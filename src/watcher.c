@@ -26,6 +26,14 @@
 	 IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW |           \
 	 IN_EXCL_UNLINK)
 
+/*
+ * A file's directory, for a watch of one file: what may change the file.
+ * IN_DONT_FOLLOW is left out: the directory is reached as its path says.
+ */
+#define FILE_DIR_MASK                                                                    \
+	(IN_CREATE | IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | \
+	 IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_EXCL_UNLINK)
+
 /* Room for a few thousand events a read, so that a burst drains in a few calls. */
 #define EVENT_BUF_SIZE (256 * 1024)
 
@@ -74,6 +82,8 @@ struct move {
 struct watcher {
 	int fd;
 	char *source;
+	char *file;                   /* a watch of one file: its name; its directory is watched */
+	char *file_dir;               /* ... that directory's path */
 	const struct filter *filter;
 	char *buf;                    /* EVENT_BUF_SIZE bytes for read() */
 
@@ -527,6 +537,22 @@ walk(struct watcher *w, struct wdir *parent, const char *name, struct strbuf *fu
 	strvec_clear(&subdirs);
 }
 
+/* Watch the directory of the file the source is, as the root, and nothing below it. */
+static void
+watch_file_dir(struct watcher *w)
+{
+	int wd = inotify_add_watch(w->fd, w->file_dir, FILE_DIR_MASK);
+
+	w->needed = 1;
+	if (wd < 0) {
+		w->source_errno = errno;
+		if (errno == ENOSPC)
+			w->limit_hit = true;
+		return;
+	}
+	place(w, NULL, "", wd);
+}
+
 /* Watch the directory rel (not empty) of parent d, just come, and all below it. */
 static void
 walk_new(struct watcher *w, struct wdir *d, const char *rel)
@@ -560,8 +586,12 @@ rewatch(struct watcher *w)
 	w->limit_hit = false;
 	w->unwatchable = 0;
 	w->source_errno = 0;
-	strbuf_addstr(&full, w->source);
-	walk(w, NULL, "", &full, &rel, false);
+	if (w->file != NULL)
+		watch_file_dir(w);
+	else {
+		strbuf_addstr(&full, w->source);
+		walk(w, NULL, "", &full, &rel, false);
+	}
 	w->full_walk = false;
 	/* Each node not seen heads a subtree not seen, or sits below one. */
 	for (i = 0; i < w->buckets; i++)
@@ -732,6 +762,24 @@ digest(struct watcher *w, const struct inotify_event *ev)
 		wdir_forget(w, d, false);
 		return;
 	}
+	/*
+	 * The source itself (or a file's directory) deleted or moved away:
+	 * its watches no longer see the source's path, so they go at once,
+	 * and watcher_retry() sets them up again when it is back.
+	 */
+	if (d == w->root && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))) {
+		lose(w, LOST_SOURCE);
+		wdir_forget(w, d, true);
+		return;
+	}
+	if (w->file != NULL) {
+		/* A watch of one file: only the events that name it count, as ".". */
+		if (ev->mask & IN_UNMOUNT)
+			lose(w, LOST_SOURCE);
+		else if (ev->len > 0 && strcmp(ev->name, w->file) == 0)
+			change_add(w, ".", false);
+		return;
+	}
 	if (ev->mask & IN_UNMOUNT) {
 		lose(w, d == w->root ? LOST_SOURCE : LOST_UNMOUNT);
 		return;
@@ -835,6 +883,15 @@ watcher_open(struct watcher **out, const char *source, const struct filter *filt
 	}
 	w->source = xstrdup(source);
 	w->filter = filter;
+	{
+		struct stat sb;
+
+		/* A file (or a link): its directory's events that name it. */
+		if (lstat(source, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+			w->file = xstrdup(path_basename(source));
+			w->file_dir = path_dirname(source);
+		}
+	}
 	w->buf = xmalloc(EVENT_BUF_SIZE);
 	w->buckets = 64;
 	w->by_wd = xcalloc(w->buckets, sizeof *w->by_wd);
@@ -881,6 +938,8 @@ watcher_close(struct watcher *w)
 	free(w->moves);
 	free(w->buf);
 	free(w->source);
+	free(w->file);
+	free(w->file_dir);
 	free(w->unwatchable_path);
 	strbuf_release(&w->path);
 	strbuf_release(&w->status);
@@ -951,6 +1010,28 @@ watcher_take(struct watcher *w, struct strvec *changed, struct strvec *trees, bo
 	if (*rescan)
 		rewatch(w);
 	status_update(w);
+}
+
+bool
+watcher_has_source(const struct watcher *w)
+{
+	return w->root != NULL;
+}
+
+bool
+watcher_retry(struct watcher *w)
+{
+	if (w->root != NULL)
+		return true;
+	rewatch(w);
+	if (w->root == NULL)
+		return false;
+	/* The caller compares the whole tree now: what was gathered is in it. */
+	changes_clear(w);
+	w->first = w->last = 0;
+	w->lost = w->shown = 0;
+	status_update(w);
+	return true;
 }
 
 const char *

@@ -46,6 +46,25 @@ struct watcher;
  */
 int watcher_open(struct watcher **out, const char *source, const struct filter *filter,
 		 char *err, size_t errlen);
+/*
+ * A source that is not a directory (a file, a link) is watched through
+ * its directory, for the events that name it (written, its attributes,
+ * moved in or away, deleted): each is the change "." (watcher_take).
+ */
+
+/*
+ * Is the source watched? It stops being when it is deleted, moved away or
+ * unmounted (for a file: its directory); the take after that asks for a
+ * rescan. Nothing sets the watches up again by itself: no event comes
+ * from a source that is not watched.
+ */
+bool watcher_has_source(const struct watcher *w);
+/*
+ * Try to watch the source again, when it is not: true when it is watched
+ * now (or was). Then what was gathered before is dropped and nothing
+ * asks for a rescan: the caller must compare the whole tree.
+ */
+bool watcher_retry(struct watcher *w);
 /* Remove the watches and free w; NULL is fine. */
 void watcher_close(struct watcher *w);
 /* The inotify descriptor (non-blocking, close-on-exec) to poll for POLLIN. */

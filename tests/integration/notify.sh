@@ -11,8 +11,10 @@ log=$HOME/scow/.scow-sync/scow-sync.log
 src=$T/src/top
 mkdir -p "$src/d" "$HOME/.config/scow-sync"
 echo one >"$src/d/f"
-secret='s3cret with spaces'
-printf 'notify_secret = %s\n' "$secret" >"$HOME/.config/scow-sync/config"
+# A '#' in a word, ' #' (which needs the quotes) and more than 511 bytes:
+# kept whole, the signatures match.
+secret="s3cret with spaces, a#hash, a ' #' and $(printf 'x%.0s' $(seq 600))"
+printf 'notify_secret = "%s"  # the key\n' "$secret" >"$HOME/.config/scow-sync/config"
 
 # The receiver: each request's event, signature check and body, a line of
 # JSON each in $T/received; the first $FAIL_FIRST requests get a 503.
@@ -119,6 +121,38 @@ import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 assert [r["state"] for r in recs] == ["running", "done"], recs
 PY
+
+# The program's own children go with it: when it exits, and when the
+# transfer's process dies under it (kill -9) while it runs.
+# (Their children name the test's directory, so that its cleanup finds any left.)
+cat >"$T/leave" <<EOF
+#!/bin/sh
+tail -f "$T/leave" >/dev/null &
+echo \$! >>"$T/left"
+cat >/dev/null
+EOF
+chmod +x "$T/leave"
+rm -f "$T/left"
+run "$T/dst3" --notify-cmd "$T/leave"
+[ "$rc" = 0 ] || fail "the run with a program that leaves a child exited $rc: $(cat "$T/err")"
+wait_for 10 sh -c "[ \$(wc -l <'$T/left' 2>/dev/null || echo 0) -ge 2 ]" ||
+	fail "the program did not run twice"
+gone() { for p in $(cat "$1"); do ! kill -0 "$p" 2>/dev/null || return 1; done; }
+wait_for 10 gone "$T/left" || fail "the program's children outlived it: $(cat "$T/left")"
+cat >"$T/hang" <<EOF
+#!/bin/sh
+tail -f "$T/hang" >/dev/null &
+echo \$! \$\$ >>"$T/hung"
+tail -f "$T/hang" >/dev/null
+EOF
+chmod +x "$T/hang"
+rm -f "$T/hung"
+hid=$(scow-sync watch -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst6" -p "$SSHD_PORT" \
+	-k "$SSH_KEY" --notify-cmd "$T/hang" --detach 2>"$T/err") || fail "watch: $(cat "$T/err")"
+wait_for 10 test -s "$T/hung" || fail "the program of the watch did not start"
+kill -9 "$(store_sql "SELECT sup_pid FROM transfers WHERE id = $hid")"
+tr ' ' '\n' <"$T/hung" >"$T/hung.pids"
+wait_for 10 gone "$T/hung.pids" || fail "the program's group outlived the watch: $(cat "$T/hung")"
 
 # A watch: a record after each cycle.
 start_receiver 0

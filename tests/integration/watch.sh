@@ -99,8 +99,20 @@ writer=$!
 wait "$writer"
 wait_for 60 in_sync || fail "a file written during cycles is not whole on the far side: $(tree_equal "$src" "$far" | head -3)"
 
-# status shows it watching.
-scow-sync status --id "$id" | grep -q watching || fail "status: $(scow-sync status --id "$id")"
+# status shows it watching, with its cycles rather than the last cycle's units.
+wait_for 10 sh -c "scow-sync status --id $id | grep -q 'ago:.*deleted'" ||
+	fail "status does not show the cycles: $(scow-sync status --id "$id")"
+scow-sync status --id "$id" | grep -q "^ *$id watching  *- " ||
+	fail "status between cycles: $(scow-sync status --id "$id")"
+scow-sync status --id "$id" | grep -q " 0 B " && fail "status shows 0 B: $(scow-sync status)"
+# --state selects by the state shown: watching, not running.
+for cmd in "status" "query --json"; do
+	scow-sync $cmd --state watching >"$T/out" 2>"$T/err" ||
+		fail "$cmd --state watching exited $?: $(cat "$T/err")"
+	grep -q "$src\|top ->" "$T/out" || fail "$cmd --state watching: $(cat "$T/out")"
+	scow-sync $cmd --state running >"$T/out" 2>"$T/err"
+	grep -q "$src\|top ->" "$T/out" && fail "$cmd --state running lists the watch"
+done
 
 # Killed with -9, started again: the same id, and it catches up.
 pid=$(store_sql "SELECT sup_pid FROM transfers WHERE id = $id")

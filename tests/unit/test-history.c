@@ -21,7 +21,14 @@ test_states(void)
 	CHECK_INT(history_parse_states("failed,interrupted,queued", &mask, err, sizeof err), 0);
 	CHECK_INT(mask, (1u << TRANSFER_FAILED) | (1u << TRANSFER_INTERRUPTED) |
 		  (1u << TRANSFER_QUEUED));
+	/* A watch alive is shown watching, and selected by that name. */
+	CHECK_INT(history_parse_states("watching", &mask, err, sizeof err), 0);
+	CHECK_INT(mask, HISTORY_STATE_WATCHING);
+	CHECK_INT(history_parse_states("running,watching", &mask, err, sizeof err), 0);
+	CHECK_INT(mask, (1u << TRANSFER_RUNNING) | HISTORY_STATE_WATCHING);
+	CHECK_INT(history_parse_states("watch", &mask, err, sizeof err), -1);
 	CHECK_INT(history_parse_states("done,bogus", &mask, err, sizeof err), -1);
+	CHECK(strstr(err, "watching") != NULL);
 	CHECK(strstr(err, "'bogus'") != NULL);
 	CHECK_INT(history_parse_states("", &mask, err, sizeof err), -1);
 	CHECK_INT(history_parse_states("done,", &mask, err, sizeof err), -1);

@@ -153,6 +153,37 @@ test_status_table(void)
 	e[0].remaining = 500000;
 	status_table_header(&sb, 80);
 	status_table_row(&sb, &e[0], 80);
+	/*
+	 * A watch between cycles: nothing at work, so no percent or size of
+	 * a cycle's units (none are left), and its cycles on the line below;
+	 * then in a cycle, whose units the columns show.
+	 */
+	e[0].t.id = 15;
+	e[0].t.watch = true;
+	e[0].t.cycles = 5;
+	e[0].t.bytes_done = 12884901888;
+	e[0].now = 1764585000;
+	e[0].has_last_cycle = true;
+	e[0].last_cycle.n = 5;
+	e[0].last_cycle.started_at = 1764584980;
+	e[0].last_cycle.seconds = 8.4;
+	e[0].last_cycle.files = 3;
+	e[0].last_cycle.bytes = 1258291;
+	e[0].remaining = 12;
+	e[0].sizes.bytes_total = 0;
+	e[0].rate = 0;
+	e[0].nfiles = 0;
+	e[0].percent = 0;
+	status_table_header(&sb, 80);
+	status_table_row(&sb, &e[0], 80);
+	e[0].sizes.bytes_total = 1610612736;
+	e[0].percent = 42;
+	e[0].rate = 99857612.8;
+	e[0].nfiles = 1;
+	e[0].last_cycle.full_scan = true;
+	e[0].last_cycle.failed = 1;
+	e[0].now = 1764591000;
+	status_table_row(&sb, &e[0], 80);
 	check_golden("status.golden", sb.buf);
 	{
 		const char *line = sb.buf;

@@ -435,11 +435,89 @@ test_source_gone(void)
 	CHECK(w == NULL);
 	CHECK(strstr(err, "No such file or directory") != NULL);
 	free(p);
-	/* A link to a directory is not one. */
-	p = at("src-link");
-	CHECK(symlink("src", p) == 0);
-	CHECK_INT(watcher_open(&w, p, NULL, err, sizeof err), SYNC_ERR_SYSTEM);
+}
+
+/*
+ * The source deleted, or moved away, and made again: no event says it is
+ * back, so the caller retries; once watched again, its events come again,
+ * and the tree moved away says nothing more.
+ */
+static void
+test_source_back(void)
+{
+	const char *rm[] = { "rm", "-rf", NULL, NULL };
+	struct watcher *w;
+
+	mkd("back");
+	put("back/a", false);
+	w = open_at("back", NULL);
+	CHECK(watcher_has_source(w));
+	rm[2] = at("back");
+	run(rm);
+	free((char *)rm[2]);
+	free(take(w));
+	CHECK(!watcher_has_source(w));
+	CHECK(!watcher_retry(w));
+	mkd("back");
+	CHECK(watcher_retry(w));
+	CHECK(watcher_has_source(w));
+	put("back/b", false);
+	CHECK_TAKE(w, "C b\n");
+
+	mv("back", "back-old");
+	free(take(w));
+	CHECK(!watcher_has_source(w));
+	mkd("back");
+	put("back-old/x", false);
+	CHECK(watcher_retry(w));
+	put("back/c", false);
+	put("back-old/y", false);
+	CHECK_TAKE(w, "C c\n");
+	watcher_close(w);
+}
+
+/* A file: its directory's events that name it, as ".", and no others. */
+static void
+test_file(void)
+{
+	struct watcher *w;
+	char *p, *q, err[256] = "";
+
+	mkd("fdir");
+	put("fdir/file", false);
+	put("fdir/other", false);
+	w = open_at("fdir/file", NULL);
+	CHECK(watcher_has_source(w));
+	CHECK_TAKE(w, "");
+	put("fdir/file", false);
+	CHECK_TAKE(w, "C .\n");
+	put("fdir/other", false);
+	mkd("fdir/sub");
+	CHECK_TAKE(w, "");
+	mv("fdir/other", "fdir/file");
+	CHECK_TAKE(w, "C .\n");
+	p = at("fdir/file");
+	CHECK(chmod(p, 0600) == 0);
+	CHECK_TAKE(w, "C .\n");
+	CHECK(unlink(p) == 0);
+	CHECK_TAKE(w, "C .\n");
+	put("fdir/file", true);
+	CHECK_TAKE(w, "C .\n");
+	watcher_close(w);
 	free(p);
+	/* A link is an entry like a file: watched as one, never followed. */
+	p = at("src-link");
+	q = at("fdir/file");
+	CHECK(symlink("fdir", p) == 0);
+	w = NULL;
+	CHECK_INT(watcher_open(&w, p, NULL, err, sizeof err), 0);
+	put("fdir/file", false);
+	CHECK_TAKE(w, "");
+	CHECK(unlink(p) == 0);
+	CHECK_TAKE(w, "C .\n");
+	watcher_close(w);
+	free(p);
+	free(q);
 }
 
 /* Write a string to a file (of /proc); 0 or -1. */
@@ -587,6 +665,8 @@ main(void)
 	test_overflow();
 	test_too_many();
 	test_source_gone();
+	test_source_back();
+	test_file();
 	test_limit();
 	test_unreadable();
 	test_fs();
