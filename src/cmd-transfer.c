@@ -37,7 +37,7 @@ struct handshake {
 struct run_start {
 	double when;
 	uint64_t bytes_done;
-	uint64_t changed;      /* created and updated on the far side before this run */
+	uint64_t created, updated;   /* on the far side, by the runs before this one */
 	bool verify;           /* compared by content (--verify) */
 };
 
@@ -146,6 +146,8 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	t.mirror = req->mirror;
 	t.watch = req->watch;
 	t.watch_interval = req->watch ? req->interval : 0;
+	/* A comparison by content compares everything: nothing done before counts. */
+	t.fresh = req->verify;
 	t.filters = req->filters.len ? req->filters.buf : NULL;
 	t.filters_len = req->filters.len;
 	/* Ours until a supervisor takes it over: a live owner from the start. */
@@ -484,8 +486,10 @@ print_summary(const struct cmd_ctx *ctx, struct store *st, int64_t id,
 	/* What the comparison by content found, and sent again. */
 	if (start->verify) {
 		strbuf_addstr(&sb, ", ");
-		fmt_thousands(&sb, t.created + t.updated - start->changed);
-		strbuf_addstr(&sb, " differed by content");
+		fmt_thousands(&sb, t.updated - start->updated);
+		strbuf_addstr(&sb, " differed by content, ");
+		fmt_thousands(&sb, t.created - start->created);
+		strbuf_addstr(&sb, " missing");
 	}
 	if (left > 0) {
 		strbuf_addstr(&sb, ", ");
@@ -537,14 +541,15 @@ cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 		log_set_file_level(LOG_DEBUG);
 	cfg->progress_display = ctx->verbosity >= 0 && isatty(STDERR_FILENO);
 	start.when = now_monotonic();
-	start.bytes_done = start.changed = 0;
+	start.bytes_done = start.created = start.updated = 0;
 	start.verify = cfg->verify;
 	{
 		struct transfer before;
 
 		if (store_transfer_get(st, cfg->transfer_id, &before) == 0) {
 			start.bytes_done = before.bytes_done;
-			start.changed = before.created + before.updated;
+			start.created = before.created;
+			start.updated = before.updated;
 			transfer_release(&before);
 		}
 	}

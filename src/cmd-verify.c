@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "cmd-options.h"
+#include "proc.h"
 #include "settings.h"
 #include "store.h"
 #include "util.h"
@@ -64,6 +65,7 @@ cmd_verify_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	struct store *st = NULL;
 	struct transfer t;
 	unsigned long long id = 0;
+	int64_t running = 0;
 	struct cmd_getopt g;
 	char err[512], *dir;
 	int c, code = EXIT_FAILED, rc;
@@ -104,6 +106,13 @@ cmd_verify_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		return EXIT_FAILED;
 	}
 	rc = store_transfer_get(st, (int64_t)id, &t);
+	/*
+	 * Never beside a running transfer of the request (a watch of it, say):
+	 * a second writer, and a comparison of a far side that is moving.
+	 */
+	if (rc == SYNC_OK &&
+	    (rc = store_transfer_live_twin(st, (int64_t)id, proc_alive_anywhere, &running)) < 0)
+		transfer_release(&t);
 	store_close(st);
 	if (rc == SYNC_ERR_NOT_FOUND) {
 		cmd_error(ctx, "no transfer %llu", id);
@@ -115,10 +124,17 @@ cmd_verify_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		strvec_clear(&given);
 		return EXIT_FAILED;
 	}
-	/*
-	 * A running one (a watch, say) is found by run itself: never a second
-	 * writer. run checks the request again as if typed.
-	 */
+	if (running) {
+		if (running == (int64_t)id)
+			cmd_error(ctx, "transfer %llu is running: verify it once it has ended", id);
+		else
+			cmd_error(ctx, "transfer %llu's request is running as transfer %lld: "
+				  "verify it once that has ended", id, (long long)running);
+		transfer_release(&t);
+		strvec_clear(&given);
+		return EXIT_FAILED;
+	}
+	/* run checks the request again, as if typed; a verify is always a new transfer. */
 	verify_argv(&t, &given, &run);
 	code = cmd_run_entry.exec((int)run.nr, run.v, ctx);
 	transfer_release(&t);

@@ -79,6 +79,7 @@ stat_of(const struct stat *sb, struct record_stat *out)
 {
 	out->size = S_ISREG(sb->st_mode) || S_ISLNK(sb->st_mode) ? (uint64_t)sb->st_size : 0;
 	out->mtime_ns = (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
+	out->ctime_ns = (int64_t)sb->st_ctim.tv_sec * 1000000000 + sb->st_ctim.tv_nsec;
 	out->mode = sb->st_mode;
 	out->ino = sb->st_ino;
 	out->dev = sb->st_dev;
@@ -87,8 +88,10 @@ stat_of(const struct stat *sb, struct record_stat *out)
 static bool
 same_stat(const struct record_stat *a, const struct record_stat *b)
 {
+	/* The change time catches what the others do not: an owner, an ACL. */
 	return a->size == b->size && a->mtime_ns == b->mtime_ns && a->mode == b->mode &&
-	       a->ino == b->ino && a->dev == b->dev;
+	       a->ino == b->ino && a->dev == b->dev &&
+	       (a->ctime_ns == 0 || b->ctime_ns == 0 || a->ctime_ns == b->ctime_ns);
 }
 
 /* The path of name in the directory at hand, relative to the source. */
@@ -254,6 +257,20 @@ record_scan(struct store *st, int64_t id, const char *source, const struct filte
 	if (lstat(source, &sb) < 0 || !S_ISDIR(sb.st_mode))
 		return SYNC_ERR_SYSTEM;
 	memset(&sc, 0, sizeof sc);
+	/* The source's own attributes, under "/" (no directory of it has that name). */
+	{
+		struct record_entry top = { (char *)".", { 0 } }, *was = NULL;
+		size_t nw = 0;
+
+		stat_of(&sb, &top.st);
+		if ((rc = store_record_dir(st, id, RECORD_TOP, &was, &nw)) < 0)
+			return rc;
+		out->top_changed = nw != 1 || !same_stat(&was[0].st, &top.st);
+		record_entries_free(was, nw);
+		if (out->top_changed &&
+		    (rc = store_record_stage(st, id, RECORD_TOP, false, &top, 1)) < 0)
+			return rc;
+	}
 	sc.st = st;
 	sc.id = id;
 	sc.filter = filter;

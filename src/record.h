@@ -28,7 +28,11 @@ struct record_scan {
 	struct strvec changed;
 	struct strvec trees;     /* directories new since the record: to send whole */
 	uint64_t dirs, entries;  /* what the walk saw */
+	bool top_changed;        /* the source's own attributes */
 };
+
+/* Where the record keeps the source's own entry ("."): no directory of it is "/". */
+#define RECORD_TOP "/"
 
 void record_scan_init(struct record_scan *r);
 void record_scan_release(struct record_scan *r);

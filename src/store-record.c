@@ -30,8 +30,8 @@ store_record_dir(struct store *st, int64_t id, const char *dir, struct record_en
 	*out = NULL;
 	*n = 0;
 	/* BLOBs compare as memcmp does: the order of the walk's names (strcmp). */
-	if ((rc = db_prepare(st, "SELECT name, size, mtime_ns, mode, ino, dev FROM synced "
-			     "WHERE transfer_id = ? AND dir = ? ORDER BY name", &stmt)) < 0)
+	if ((rc = db_prepare(st, "SELECT name, size, mtime_ns, mode, ino, dev, ctime_ns "
+			     "FROM synced WHERE transfer_id = ? AND dir = ? ORDER BY name", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_blob(stmt, 2, dir, (int)strlen(dir), SQLITE_STATIC);
@@ -43,6 +43,7 @@ store_record_dir(struct store *st, int64_t id, const char *dir, struct record_en
 		e[*n].st.mode = (uint32_t)sqlite3_column_int64(stmt, 3);
 		e[*n].st.ino = (uint64_t)sqlite3_column_int64(stmt, 4);
 		e[*n].st.dev = (uint64_t)sqlite3_column_int64(stmt, 5);
+		e[*n].st.ctime_ns = sqlite3_column_int64(stmt, 6);
 		(*n)++;
 	}
 	rc = step == SQLITE_DONE ? SYNC_OK : db_error(st, "read the record");
@@ -73,7 +74,8 @@ store_record_stage(struct store *st, int64_t id, const char *dir, bool gone,
 	if ((rc = db_step_done(st, stmt, "stage the record")) < 0 || n == 0)
 		return rc;
 	if ((rc = db_prepare(st, "INSERT OR REPLACE INTO synced_next (transfer_id, dir, name, "
-			     "size, mtime_ns, mode, ino, dev) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			     "size, mtime_ns, mode, ino, dev, ctime_ns) "
+			     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			     &stmt)) < 0)
 		return rc;
 	for (i = 0; i < n; i++) {
@@ -85,6 +87,7 @@ store_record_stage(struct store *st, int64_t id, const char *dir, bool gone,
 		sqlite3_bind_int64(stmt, 6, e[i].st.mode);
 		sqlite3_bind_int64(stmt, 7, (sqlite3_int64)e[i].st.ino);
 		sqlite3_bind_int64(stmt, 8, (sqlite3_int64)e[i].st.dev);
+		sqlite3_bind_int64(stmt, 9, e[i].st.ctime_ns);
 		if (sqlite3_step(stmt) != SQLITE_DONE) {
 			rc = db_error(st, "stage the record");
 			sqlite3_finalize(stmt);
@@ -127,6 +130,28 @@ store_record_discard(struct store *st, int64_t id)
 }
 
 int
+store_record_forget(struct store *st, int64_t id)
+{
+	static const char *const steps[] = {
+		"DELETE FROM synced WHERE transfer_id = ?1",
+		"DELETE FROM synced_next WHERE transfer_id = ?1",
+		"DELETE FROM synced_next_dirs WHERE transfer_id = ?1",
+		"UPDATE transfers SET recorded = 0 WHERE id = ?1",
+	};
+	size_t i;
+	int rc;
+
+	if ((rc = store_begin(st)) < 0)
+		return rc;
+	for (i = 0; i < sizeof steps / sizeof *steps; i++)
+		if ((rc = record_exec_id(st, steps[i], id, "forget the record")) < 0) {
+			store_rollback(st);
+			return rc;
+		}
+	return store_commit(st);
+}
+
+int
 store_record_apply(struct store *st, int64_t id)
 {
 	static const char *const steps[] = {
@@ -165,15 +190,21 @@ store_record_adopt(struct store *st, int64_t id, int64_t *from)
 	if ((rc = store_begin(st)) < 0)
 		return rc;
 	/*
-	 * Its own (a run of it that ended done kept one), else the newest of
-	 * another transfer of the same request with the same filters that
-	 * ended done, or a watch of it that has ended.
+	 * A record says what the far side holds only as long as nothing else
+	 * wrote there: the newest transfer of the request before this one
+	 * (whatever its filters, --delete or kind) must be a run that kept it
+	 * and ended done. A watch's is never taken: its cycles of events send
+	 * without recording. A run of the same filters kept it; for a mirror,
+	 * a mirror's (one without --delete says nothing of extra entries
+	 * there).
 	 */
 	if ((rc = db_prepare(st, "SELECT o.id FROM transfers t JOIN transfers o ON "
-			     SAME_REQUEST("o", "t") " AND o.filters IS t.filters "
-			     "WHERE t.id = ?1 AND o.recorded AND (o.id = t.id OR o.state = 'done' "
-			     "OR (o.watch AND o.state IN ('failed', 'terminated', 'interrupted'))) "
-			     "ORDER BY o.id = t.id DESC, o.id DESC LIMIT 1", &stmt)) < 0)
+			     SAME_REQUEST("o", "t") " AND o.id < t.id "
+			     "WHERE t.id = ?1 AND o.recorded AND o.state = 'done' AND NOT o.watch "
+			     "AND o.filters IS t.filters AND (o.mirror OR NOT t.mirror) "
+			     "AND NOT EXISTS (SELECT 1 FROM transfers n WHERE "
+			     SAME_REQUEST("n", "t") " AND n.id > o.id AND n.id != t.id) "
+			     "ORDER BY o.id DESC LIMIT 1", &stmt)) < 0)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, id);
 	step = sqlite3_step(stmt);
@@ -184,12 +215,19 @@ store_record_adopt(struct store *st, int64_t id, int64_t *from)
 		rc = db_error(st, "look for a record");
 		goto fail;
 	}
-	if (*from > 0 && *from != id) {
+	{
+		/*
+		 * Its own record, from a run of it that did not end done (the
+		 * far side then holds more than it says), goes; so does a
+		 * taken one's, whose far side this run changes from now on.
+		 * The one taken is not ready until this run ends done.
+		 */
 		static const char *const steps[] = {
 			"DELETE FROM synced WHERE transfer_id = ?2",
+			"DELETE FROM synced_next WHERE transfer_id = ?2",
+			"DELETE FROM synced_next_dirs WHERE transfer_id = ?2",
 			"UPDATE synced SET transfer_id = ?2 WHERE transfer_id = ?1",
-			"UPDATE transfers SET recorded = 0 WHERE id = ?1",
-			"UPDATE transfers SET recorded = 1 WHERE id = ?2",
+			"UPDATE transfers SET recorded = 0 WHERE id IN (?1, ?2)",
 		};
 		size_t i;
 
@@ -202,12 +240,6 @@ store_record_adopt(struct store *st, int64_t id, int64_t *from)
 				goto fail;
 		}
 	}
-	/* What an earlier run of its own staged and did not apply is of no use. */
-	if ((rc = record_exec_id(st, "DELETE FROM synced_next WHERE transfer_id = ?1", id,
-				 "discard the staged record")) < 0 ||
-	    (rc = record_exec_id(st, "DELETE FROM synced_next_dirs WHERE transfer_id = ?1", id,
-				 "discard the staged record")) < 0)
-		goto fail;
 	return store_commit(st);
 fail:
 	store_rollback(st);

@@ -234,7 +234,7 @@ store_transfer_claim(struct store *st, struct transfer *t,
 			break;
 		}
 		/* Failed, or its supervisor died: continue it rather than start over. */
-		if (newest && sqlite3_column_int(stmt, 2) == t->max_depth &&
+		if (newest && !t->fresh && sqlite3_column_int(stmt, 2) == t->max_depth &&
 		    (active || state_is(stmt, 1, TRANSFER_FAILED) ||
 		     state_is(stmt, 1, TRANSFER_INTERRUPTED)))
 			reopen = sqlite3_column_int64(stmt, 0);
@@ -294,6 +294,28 @@ find_live_twin(struct store *st, int64_t id, bool (*alive)(const struct proc_id 
 	}
 	rc = step == SQLITE_ROW || step == SQLITE_DONE ? SYNC_OK : db_error(st, "look for twins");
 	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int
+store_transfer_live_twin(struct store *st, int64_t id, bool (*alive)(const struct proc_id *),
+			 int64_t *running_id)
+{
+	struct transfer t;
+	int rc;
+
+	*running_id = 0;
+	if ((rc = store_transfer_get(st, id, &t)) < 0)
+		return rc;
+	if (!transfer_state_finished(t.state) && alive(&t.supervisor))
+		*running_id = id;
+	transfer_release(&t);
+	if (*running_id)
+		return SYNC_OK;
+	if ((rc = store_begin(st)) < 0)
+		return rc;
+	rc = find_live_twin(st, id, alive, running_id);
+	store_rollback(st);
 	return rc;
 }
 

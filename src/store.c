@@ -299,7 +299,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE transfers ADD COLUMN opt_verify INTEGER;"
 	"ALTER TABLE transfers ADD COLUMN opt_trust_record INTEGER;"
 	"ALTER TABLE cycles ADD COLUMN created INTEGER NOT NULL DEFAULT 0;"
-	"ALTER TABLE cycles ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;",
+	"ALTER TABLE cycles ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;"
+	/*
+	 * The record also keeps each entry's change time (what a chown or a
+	 * chmod changes; 0 for the entries recorded before), and the source's
+	 * own entry under the directory "/".
+	 */
+	"ALTER TABLE synced ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE synced_next ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -70,6 +70,7 @@ struct transfer {
 	uint64_t cycles;       /* ... and has run this many cycles */
 	char *notify_url;      /* --notify: POST each state change here, or NULL */
 	char *notify_cmd;      /* --notify-cmd: ... or give it to this program, or NULL */
+	bool fresh;            /* store_transfer_claim: never continue an earlier one */
 };
 void transfer_release(struct transfer *t);
 /* Make dst a copy of src that owns its strings (release both). */
@@ -152,13 +153,19 @@ enum claim_result {
  *   a process that may be alive (checked with alive()):
  *   CLAIM_RUNNING, nothing changes;
  * - else, when the newest identical request with the same depth failed or
- *   was interrupted, it is queued again: units not done become pending
+ *   was interrupted (and t is not fresh), it is queued again: units not done become pending
  *   (parts stopped on request included), the key is t's. CLAIM_RESUMED;
  * - else a new transfer, CLAIM_NEW.
  */
 int store_transfer_claim(struct store *st, struct transfer *t,
 			 bool (*alive)(const struct proc_id *), enum claim_result *result);
 
+/*
+ * The id of a transfer of the same request as id (id included) queued or
+ * running under a process alive() says may be alive, or 0.
+ */
+int store_transfer_live_twin(struct store *st, int64_t id, bool (*alive)(const struct proc_id *),
+			     int64_t *running_id);
 /*
  * Queue transfer id again under owner to continue it (resume): units not
  * done and not excluded become pending. *was gets the state it had.
@@ -455,6 +462,7 @@ int store_units_forget(struct store *st, int64_t id);
 struct record_stat {
 	uint64_t size;
 	int64_t mtime_ns;
+	int64_t ctime_ns;      /* any change of its inode: owner, ACLs, ...; 0: not known */
 	uint32_t mode;         /* type and permissions */
 	uint64_t ino, dev;
 };
@@ -476,11 +484,15 @@ int store_record_stage(struct store *st, int64_t id, const char *dir, bool gone,
 int store_record_apply(struct store *st, int64_t id);
 /* The cycle failed: forget what is staged. */
 int store_record_discard(struct store *st, int64_t id);
+/* Forget id's record whole, staged and kept: the far side is not known any more. */
+int store_record_forget(struct store *st, int64_t id);
 /*
- * Give transfer id the record of its request (store_record_adopt): its
- * own, or the newest kept by another transfer of the same request and
- * filters that ended done (or a watch of it that ended), which then has
- * none. *from: whose it is, 0 when there is none.
+ * Give transfer id, a run about to send, the record of its request: the
+ * one the newest earlier transfer of the request kept, when that was a
+ * run (not a watch) of the same filters (a mirror, for a mirror) that
+ * ended done; *from says whose, 0 when there is none to trust. Whatever
+ * record id had goes, and id's is not ready (store_record_apply makes it
+ * so): a run that does not end done leaves the far side unknown.
  */
 int store_record_adopt(struct store *st, int64_t id, int64_t *from);
 /* Has transfer id a record a comparison can trust (one full cycle applied it)? */

@@ -298,7 +298,8 @@ rsync_mirror(struct sup *s)
 		ok = true;
 		goto out;
 	}
-	if (!s->cfg->partial && delete_source_empty(s->t.source) && !s->cfg->delete_all_ok) {
+	/* A partial run's too: what it names as gone may be all there was. */
+	if (delete_source_empty(s->t.source) && !s->cfg->delete_all_ok) {
 		set_failure(s, "the source is empty and the far side has %llu %s it lacks: "
 			    "nothing deleted (an unmounted file system?); --delete-all-ok "
 			    "deletes them", n, n == 1 ? "entry" : "entries");

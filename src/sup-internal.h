@@ -403,6 +403,7 @@ uint64_t split_bytes(struct sup *s);
  * compares with the far side, as without a record).
  */
 int sup_record_compare(struct store *st, int64_t id, const char *source,
-		       const struct filter *filter, struct strvec *trees, struct strvec *changed);
+		       const struct filter *filter, struct strvec *trees, struct strvec *changed,
+		       bool *top_changed);
 
 #endif

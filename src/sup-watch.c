@@ -286,10 +286,13 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		 */
 		if (wt.full) {
 			/* A file has no tree to keep a record of: each cycle asks the far side. */
+			bool top = false;
+
 			staged = !wt.is_file &&
 				 sup_record_compare(st, t.id, wt.source, &wt.filter, &wt.trees,
-						    &wt.changed) == SYNC_OK;
-			if (staged && wt.trust_record && wt.trees.nr == 0 && wt.changed.nr == 0) {
+						    &wt.changed, &top) == SYNC_OK;
+			if (staged && wt.trust_record && wt.trees.nr == 0 && wt.changed.nr == 0 &&
+			    !top) {
 				ran = false;
 				*final = TRANSFER_DONE;
 			}
@@ -300,8 +303,9 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		if (ran)
 			rc = supervisor_run(st, &cycle, final);
 		cycle.first_cycle = false;
-		/* --verify: the first cycle compares by content; the others trust it. */
-		cycle.verify = false;
+		/* --verify: the first full cycle that succeeds compares by content. */
+		if (*final == TRANSFER_DONE)
+			cycle.verify = false;
 		if (staged && ran && *final == TRANSFER_DONE &&
 		    store_record_apply(st, t.id) < 0)
 			log_warn("cannot keep the record of the cycle: %s", store_errmsg(st));

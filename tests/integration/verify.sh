@@ -62,7 +62,7 @@ cmp -s "$src/a/f3" "$far/a/f3" && fail "--dry-run --verify repaired f3"
 
 # verify ID: the same request, by content; the damage is repaired and counted.
 scow-sync verify "$first" >"$T/out" 2>"$T/err" || fail "verify $first exited $?: $(cat "$T/err")"
-grep -q "2 differed by content" "$T/err" || fail "verify does not say what differed: $(cat "$T/err")"
+grep -q "2 differed by content, 0 missing" "$T/err" || fail "verify does not say what differed: $(cat "$T/err")"
 tree_equal "$src" "$far" || fail "verify left the far side different"
 id=$(last_id)
 [ "$(json_field "$id" updated)" = 2 ] || fail "verify counted $(json_field "$id" updated) updated"
@@ -105,4 +105,49 @@ grep -q "\[$(last_id)\] info: nothing changed since the record: the far side was
 run -q
 [ "$rc" = 0 ] || fail "a plain run exited $rc: $(cat "$T/err")"
 tree_equal "$src" "$far" || fail "a plain run after --trust-record left the far side different"
+
+# That plain run wrote there: the record before it is not trusted any more.
+run -q --trust-record
+grep -q "\[$(last_id)\] info: no record of this request to trust yet" "$log" ||
+	fail "a record older than a plain run was trusted"
+# A record kept without --delete says nothing of extra entries: a mirror
+# compares with the far side.
+echo junk >"$far/junk"
+run -q --trust-record --delete
+[ "$rc" = 0 ] || fail "--trust-record --delete exited $rc: $(cat "$T/err")"
+[ -e "$far/junk" ] && fail "a mirror trusted a record kept without --delete"
+# The source's own attributes are in the record.
+chmod 700 "$src"
+run -q --trust-record --delete
+[ "$(stat -c %a "$far")" = 700 ] || fail "the source's own mode did not reach the far side"
+# A run that fails leaves the far side unknown: its record is not trusted.
+echo again >"$src/a/f2"
+SCOW_SYNC_SSH=/bin/false run -q --trust-record --delete
+[ "$rc" != 0 ] || fail "a run whose ssh fails exited 0"
+run -q --trust-record --delete
+grep -q "\[$(last_id)\] info: no record of this request to trust yet" "$log" ||
+	fail "the record of a failed run was trusted"
+tree_equal "$src" "$far" || fail "the run after a failed one left the far side different"
+# An empty source (an unmounted file system) deletes nothing, record or not.
+mv "$src" "$T/src/away"
+mkdir "$src"
+run -q --trust-record --delete
+[ "$rc" != 0 ] || fail "a mirror of an empty source trusting its record exited 0"
+[ -e "$far/a/f1" ] || fail "a mirror of an empty source trusting its record deleted"
+grep -q "the source is empty" "$T/err" || fail "the empty source is not named: $(cat "$T/err")"
+rmdir "$src"
+mv "$T/src/away" "$src"
+
+# verify never runs beside a running transfer of the request.
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$src/slow"
+SCOW_SYNC_BWLIMIT=256 scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" \
+	-p "$SSHD_PORT" -k "$SSH_KEY" >"$T/id" 2>"$T/err" || fail "start exited $?: $(cat "$T/err")"
+running=$(cat "$T/id")
+wait_for 10 sh -c "[ \"\$(scow-sync query --json --id $running | python3 -c \
+	'import json,sys; print(json.load(sys.stdin)[\"transfers\"][0][\"state\"])')\" = running ]" ||
+	fail "the slow transfer did not start"
+scow-sync verify "$first" 2>"$T/err" && fail "verify beside a running transfer exited 0"
+grep -q "is running as transfer $running" "$T/err" ||
+	fail "verify beside a running transfer says: $(cat "$T/err")"
+scow-sync terminate --id "$running" >/dev/null 2>&1
 finish
