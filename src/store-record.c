@@ -31,7 +31,8 @@ store_record_dir(struct store *st, int64_t id, const char *dir, struct record_en
 	*n = 0;
 	/* BLOBs compare as memcmp does: the order of the walk's names (strcmp). */
 	if ((rc = db_prepare(st, "SELECT name, size, mtime_ns, mode, ino, dev, ctime_ns "
-			     "FROM synced WHERE transfer_id = ? AND dir = ? ORDER BY name", &stmt)) < 0)
+			     "FROM synced WHERE transfer_id = ? AND dir = ? ORDER BY name",
+			     &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, id);
 	sqlite3_bind_blob(stmt, 2, dir, (int)strlen(dir), SQLITE_STATIC);
