@@ -493,14 +493,15 @@ batch_implies_dirs(const struct sup *s, const struct worker *w)
 /*
  * Is w's batch every unit of the source: none done, failed or stopped on
  * request (the store says), and a walk that read everything? rsync's own
- * walk of the source directory then sends the same.
+ * walk of the source directory then sends the same. A watch's cycle of
+ * what changed walked only that: its units are never the whole source.
  */
 static bool
 dirs_batch_is_everything(const struct sup *s, const struct worker *w)
 {
 	uint64_t c[5];
 
-	return s->have_dirs && s->excludes.nr == 0 && s->walk_errors == 0 &&
+	return s->have_dirs && !s->cfg->partial && s->excludes.nr == 0 && s->walk_errors == 0 &&
 	       store_unit_counts(s->st, s->t.id, c) == SYNC_OK && c[UNIT_DONE] == 0 &&
 	       c[UNIT_FAILED] == 0 && c[UNIT_EXCLUDED] == 0 &&
 	       c[UNIT_PENDING] + c[UNIT_RUNNING] == w->nunits;
