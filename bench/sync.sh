@@ -2,7 +2,7 @@
 # bench/sync.sh: the targets of keeping a directory in sync, measured on the
 # wan link (linkem: 25 ms each way, 100 Mbit/s) against plain rsync.
 #
-#   bench/sync.sh [-n FILES] [-d DELETES] [-b BIGFILES]
+#   bench/sync.sh [-n FILES] [-d DELETES] [-b BIGFILES] [-c CHANGES] [-p "1 2 3"]
 #
 # 1. A watch's full comparison that finds nothing changed, on FILES small
 #    files (default 20,000 in 20 x 20 directories): last_cycle.seconds,
@@ -13,15 +13,20 @@
 #    200,000): from the write to its arrival on the far side, against a
 #    plain rsync re-sync of the tree (what rsync needs to notice it); the
 #    watch's resident memory and its CPU over 30 s with nothing changing.
+#    CHANGES (default 5) changes, each to another file and each waited
+#    for; their median, and each one's cycle (last_cycle.seconds).
+# -p runs only the parts named.
 # Run by hand, as installed (PATH) or from the build tree (tests/bin).
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
-files=20000 deletes=10000 bigfiles=200000
-while getopts n:d:b: o; do
+files=20000 deletes=10000 bigfiles=200000 changes=5 parts="1 2 3"
+while getopts n:d:b:c:p: o; do
 	case $o in
 	n) files=$OPTARG ;;
 	d) deletes=$OPTARG ;;
 	b) bigfiles=$OPTARG ;;
+	c) changes=$OPTARG ;;
+	p) parts=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
@@ -53,6 +58,9 @@ for k in sys.argv[1].split("."):
 print(v)' "$2"
 }
 
+part() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+
+if part 1; then
 echo "== 1. a full comparison that finds nothing: $files files over wan"
 tree "$T/small/top" "$files"
 rsync -a -e "$ssh" "$T/small/top" "$SSH_HOST:$T/far-rsync/"
@@ -62,7 +70,9 @@ id=$(scow-sync watch -a "$SSH_HOST" -u "$SSH_USER" -s "$T/small/top" -d "$T/far-
 wait_for 120 grep -q "\[$id\] info: cycle 2 (the whole tree) done" "$log" || { echo "no second cycle"; exit 1; }
 echo "watch full comparison (last_cycle.seconds): $(field "$id" last_cycle.seconds) s; plain rsync no-op re-sync: $rsync_noop s"
 scow-sync terminate --id "$id" >/dev/null 2>&1
+fi
 
+if part 2; then
 echo "== 2. $deletes deletions over wan"
 tree "$T/del/top" 100
 for tool in scow-sync rsync; do
@@ -84,6 +94,8 @@ for tool in scow-sync rsync; do
 	tree_equal "$T/del/top" "$T/far-del-$tool/top" >/dev/null || echo "  $tool: not a mirror"
 done
 echo "scow-sync run --delete: $sc s; rsync -a --delete: $rs s"
+fi
+part 3 || finish
 
 echo "== 3. one change in a watched tree of $bigfiles files"
 tree "$T/big/top" "$bigfiles"
@@ -96,12 +108,25 @@ cpu0=$(awk '{print $14 + $15}' /proc/$pid/stat)
 sleep 30
 cpu1=$(awk '{print $14 + $15}' /proc/$pid/stat)
 echo "watch CPU over 30 s with nothing changing: $(( (cpu1 - cpu0) * 100 / $(getconf CLK_TCK) / 30 ))% of a core ($((cpu1 - cpu0)) ticks)"
-f=$T/big/top/d07/e07/f0000147
-t0=$(now)
-echo changed >>"$f"
-wait_for 60 sh -c "cmp -s '$f' '$T/far-big/top/d07/e07/f0000147'" || echo "the change did not arrive"
-echo "one change reached the far side after $(since "$t0") s (a cycle starts 2 s after the last event)"
+took=
+for k in $(seq 1 "$changes"); do
+	# Each time another file, in another directory.
+	rel=$(printf 'd%02d/e%02d/f%07d' $((k * 7 % 20)) $((k * 7 % 20)) $((k * 7 % 20 + k * 7 % 20 * 20 + 400 * k)))
+	f=$T/big/top/$rel
+	[ -f "$f" ] || { echo "no file $rel in the tree"; break; }
+	cycles=$(grep -c "\[$id\] .*: cycle [0-9]* (.*) \(done\|failed\)" "$log")
+	t0=$(now)
+	echo "changed $k" >>"$f"
+	wait_for 300 sh -c "cmp -s '$f' '$T/far-big/top/$rel'" || echo "the change did not arrive in 300 s"
+	t=$(since "$t0")
+	took="$took $t"
+	wait_for 300 sh -c "[ \$(grep -c '\[$id\] .*: cycle [0-9]* (.*) \(done\|failed\)' '$log') -gt $cycles ]"
+	echo "change $k ($rel) reached the far side after $t s; its cycle: $(printf %.2f "$(field "$id" last_cycle.seconds)") s"
+	sleep 3
+done
+echo "one change reached the far side after $(printf '%s\n' $took | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}') s, the median of$took (a cycle starts 2 s after the last event)"
 rsync -a -e "$ssh" "$T/big/top" "$SSH_HOST:$T/far-big-rsync/"
+f=$T/big/top/d07/e07/f0000147
 echo changed-again >>"$f"
 t0=$(now)
 rsync -a -e "$ssh" "$T/big/top" "$SSH_HOST:$T/far-big-rsync/"

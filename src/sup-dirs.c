@@ -492,9 +492,10 @@ batch_implies_dirs(const struct sup *s, const struct worker *w)
 
 /*
  * Is w's batch every unit of the source: none done, failed or stopped on
- * request (the store says), and a walk that read everything (not only the
- * paths a partial run was given)? rsync's own walk of the source directory
- * then sends the same.
+ * request (the store says), and a walk that read everything? rsync's own
+ * walk of the source directory then sends the same. A partial run (a
+ * watch's cycle of what changed, a run trusting its record) walked only
+ * what it was given: its units are never the whole source.
  */
 static bool
 dirs_batch_is_everything(const struct sup *s, const struct worker *w)

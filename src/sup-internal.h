@@ -260,6 +260,9 @@ struct sup {
 	bool lock_wanted;             /* it was had: nothing more is sent without it */
 	bool lock_asked;              /* asked for, its answer not read yet (ask_far_lock) */
 	bool master_replaced;         /* the kept connection ended before its use (master_wait) */
+	bool master_lasts;            /* the connection may outlive the run (a watch's, sup-hold.c) */
+	bool master_from_hold;        /* ... and it is the one the last cycle held */
+	bool lock_kept;               /* the lock is the one the last cycle held */
 	double lock_retry_at;         /* when to try again to have it back */
 };
 
@@ -355,6 +358,49 @@ int master_start(struct sup *s);
 int master_wait(struct sup *s);
 void stop_master(struct sup *s);
 void apply_answer(struct sup *s, double answer);
+
+/*
+ * sup-hold.c: what a watch holds from one cycle to the next
+ * (supervisor_config.hold): its shared connection, the far side's lock on
+ * its destination (no other writer gets in between cycles), the far
+ * side's answer time (judged once), and whether the far side has every
+ * directory the cycles so far saw. The watch inits it before its first
+ * cycle and releases it at its end (the lock let go, the connection
+ * ended); in between each cycle takes the connection and the lock when
+ * they are still good, and gives them back at its end.
+ */
+struct sup_hold {
+	struct ssh_master master;     /* the connection, or none (pid -1, not kept) */
+	struct far_lock lock;         /* the lock, held over that connection, or not held */
+	double answer;                /* the far side's answer time, or -1: not judged yet */
+	bool dirs_there;              /* every cycle since a full one that was done was done */
+};
+void sup_hold_init(struct sup_hold *h);
+/* End what h holds: the lock first, over the connection, then the connection. */
+void sup_hold_release(struct sup_hold *h, const struct supervisor_config *cfg,
+		      const struct transfer *t);
+/*
+ * A cycle takes the connection held, when it still answers and goes where
+ * s does: true, s->master is it. False: there is none, or it ended (the
+ * lock held over it is let go), and the caller connects.
+ */
+bool hold_take_master(struct sup *s);
+/* ... and the lock held over it, when its holder still runs: true, s->lock is it. */
+bool hold_take_lock(struct sup *s);
+/*
+ * At a cycle's end: give the connection back, and the lock when it is
+ * held; true when they are the watch's again. False: the caller ends
+ * them, as a run does (the connection is not good, or may hold a session
+ * of a remote command given up on).
+ */
+bool hold_give_back(struct sup *s);
+/*
+ * Does the far side have every directory above the cut of this cycle of
+ * what changed? So when every cycle since a full one was done, and none
+ * of the directories is in (or is) one of the cycle's new trees: every
+ * directory made since the last cycle is in one (watcher.h, record.h).
+ */
+bool hold_dirs_there(const struct sup *s);
 
 /* sup-lock.c: the far side's lock on the destination */
 bool tag_process_alive(const char *tag);

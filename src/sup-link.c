@@ -47,6 +47,45 @@ link_socket_dir(const struct supervisor_config *cfg, bool say)
 }
 
 /*
+ * A socket for a connection of our own in the user's directory for them
+ * (ssh_socket_dir), under a random name: one that outlives the transfer's
+ * private directory. ssh removes it when it ends. NULL when there is no
+ * such directory; the caller frees.
+ */
+static char *
+link_random_socket(const struct supervisor_config *cfg, char *err, size_t errlen)
+{
+	unsigned char rnd[4];
+	/* Quietly: the supervisor logs why it is not the usual one. */
+	char *dir = link_socket_dir(cfg, false), *path;
+
+	if (dir == NULL || getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+		snprintf(err, errlen, "no private directory for the connection: '%s/scow-sync-%u'",
+			 ssh_tmp_base(), (unsigned)geteuid());
+		free(dir);
+		return NULL;
+	}
+	path = xasprintf("%s/%02x%02x%02x%02x", dir, rnd[0], rnd[1], rnd[2], rnd[3]);
+	free(dir);
+	return path;
+}
+
+/*
+ * Where the connection of the transfer's own has its socket: in its
+ * private directory, which its end removes; a watch's, for the cycles
+ * after this one too (sup-hold.c), where that directory is not.
+ */
+static void
+link_own_socket(struct sup *s)
+{
+	char err[512], *path = s->cfg->hold ? link_random_socket(s->cfg, err, sizeof err) : NULL;
+
+	free(s->control_path);
+	s->control_path = path ? path : xasprintf("%s/cm", s->tmpdir);
+	s->master_lasts = path != NULL;
+}
+
+/*
  * Start the shared SSH connection (master.h), or take over the one the
  * command started for this transfer; master_wait() waits for it, so the
  * walk can go on meanwhile.
@@ -56,17 +95,22 @@ master_start(struct sup *s)
 {
 	struct ssh_master *early = s->cfg->early;
 	char err[512];
-	/* Asked here, so that the log says why even of an early connection's. */
-	char *dir = s->cfg->keep_connection > 0 ? link_socket_dir(s->cfg, true) : NULL;
+	char *dir;
 
 	if (ssh_prepare_known_hosts(s->target.known_hosts, err, sizeof err) < 0)
 		log_warn("%s", err);
+	/* A watch's cycle: the connection of the cycle before, when it still answers. */
+	if (hold_take_master(s))
+		return SYNC_OK;
+	/* Asked here, so that the log says why even of an early connection's. */
+	dir = s->cfg->keep_connection > 0 ? link_socket_dir(s->cfg, true) : NULL;
 	if (early && (early->pid > 0 || early->kept)) {
 		if (ssh_master_serves(early, &s->target)) {
 			s->master = *early;
 			*early = (struct ssh_master)SSH_MASTER_INIT;
 			free(s->control_path);
 			s->control_path = xstrdup(s->master.control_path);
+			s->master_lasts = true;
 			free(dir);
 			return SYNC_OK;
 		}
@@ -76,10 +120,12 @@ master_start(struct sup *s)
 					s->cfg->keep_connection) == 0) {
 		free(s->control_path);
 		s->control_path = xstrdup(s->master.control_path);
+		s->master_lasts = true;
 		free(dir);
 		return SYNC_OK;
 	}
 	free(dir);
+	link_own_socket(s);
 	if (ssh_master_start(&s->master, &s->target, s->control_path) < 0) {
 		set_failure(s, "cannot run '%s': %s", s->cfg->ssh_path, strerror(errno));
 		return SYNC_ERR_SYSTEM;
@@ -103,8 +149,7 @@ master_wait(struct sup *s)
 			 s->shown_address);
 		ssh_master_stop(&s->master);
 		s->master_replaced = true;
-		free(s->control_path);
-		s->control_path = xasprintf("%s/cm", s->tmpdir);
+		link_own_socket(s);
 		if (ssh_master_start(&s->master, &s->target, s->control_path) < 0) {
 			set_failure(s, "cannot run '%s': %s", s->cfg->ssh_path, strerror(errno));
 			strbuf_release(&why);
@@ -202,7 +247,6 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 			 struct ssh_master *m, char *err, size_t errlen)
 {
 	struct ssh_target target;
-	unsigned char rnd[4];
 	char *control_path, *dir;
 	int rc = 0;
 
@@ -216,21 +260,17 @@ supervisor_connect_early(const struct supervisor_config *cfg, const char *user,
 		free((char *)target.known_hosts);
 		return 0;
 	}
+	free(dir);
 	/*
 	 * The transfer has no private directory yet: the socket goes in the
 	 * user's (ssh_socket_dir), under a random name, and ssh removes it
 	 * when it ends. So a run ended by any signal leaves at most that
 	 * empty directory, which the next run takes again.
 	 */
-	if (dir == NULL || getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
-		snprintf(err, errlen, "no private directory for the connection: '%s/scow-sync-%u'",
-			 ssh_tmp_base(), (unsigned)geteuid());
-		free(dir);
+	if ((control_path = link_random_socket(cfg, err, errlen)) == NULL) {
 		free((char *)target.known_hosts);
 		return -1;
 	}
-	control_path = xasprintf("%s/%02x%02x%02x%02x", dir, rnd[0], rnd[1], rnd[2], rnd[3]);
-	free(dir);
 	rc = ssh_master_start(m, &target, control_path);
 	if (rc < 0)
 		snprintf(err, errlen, "cannot run '%s': %s", cfg->ssh_path, strerror(errno));

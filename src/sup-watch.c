@@ -10,6 +10,13 @@
  * that status shows it watching, terminate finds it and a watch killed
  * with -9 is seen as interrupted (started again, it continues with a full
  * cycle). Each cycle's counts are kept (store_cycle_add) and logged.
+ *
+ * What a cycle would otherwise pay each time is held from one to the next
+ * (struct sup_hold): the shared connection (a handshake), the far side's
+ * lock (which so keeps other writers out between cycles too), the link's
+ * measure, and the knowledge that the far side has the tree's directories
+ * (a cycle of what changed under them makes none), so that one changed
+ * file costs one rsync.
  */
 #include "config.h"
 
@@ -231,6 +238,7 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		 enum transfer_state *final)
 {
 	struct supervisor_config cycle = *cfg;
+	struct sup_hold hold;
 	struct watch wt;
 	struct transfer t;
 	struct proc_id self;
@@ -240,6 +248,8 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 	*final = TRANSFER_FAILED;
 	if ((rc = store_transfer_get(st, cfg->transfer_id, &t)) < 0)
 		return rc;
+	sup_hold_init(&hold);
+	cycle.hold = &hold;
 	memset(&wt, 0, sizeof wt);
 	wt.st = st;
 	wt.id = t.id;
@@ -306,6 +316,8 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		/* --verify: the first full cycle that succeeds compares by content. */
 		if (*final == TRANSFER_DONE)
 			cycle.verify = false;
+		/* A failed cycle leaves the far side's directories unknown until a full one. */
+		hold.dirs_there = *final == TRANSFER_DONE && (hold.dirs_there || wt.full);
 		if (staged && ran && *final == TRANSFER_DONE &&
 		    store_record_apply(st, t.id) < 0)
 			log_warn("cannot keep the record of the cycle: %s", store_errmsg(st));
@@ -335,7 +347,12 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 		if (!watch_wait(&wt)) {
 			bool stop = false;
 
-			/* Stopped between cycles: for good by terminate, else to be resumed. */
+			/*
+			 * Stopped between cycles: for good by terminate, else to
+			 * be resumed. The lock let go first, as a run's end does:
+			 * whoever sees the watch ended finds it free.
+			 */
+			sup_hold_release(&hold, cfg, &t);
 			store_transfer_stop_requested(st, t.id, &stop);
 			*final = stop ? TRANSFER_TERMINATED : TRANSFER_INTERRUPTED;
 			if (store_transfer_finish(st, t.id, *final, stop ? "terminated on request" :
@@ -347,6 +364,7 @@ supervisor_watch(struct store *st, const struct supervisor_config *cfg,
 			break;
 		}
 	}
+	sup_hold_release(&hold, cfg, &t);
 	notify_transfer(cycle.notifier, st, t.id, transfer_state_name(*final));
 out:
 	notify_end(cycle.notifier);

@@ -42,6 +42,8 @@
 
 #define WORKERS_MAX 64             /* SCOW_SYNC_WORKERS at most */
 
+struct sup_hold;
+
 struct supervisor_config {
 	int64_t transfer_id;
 	const char *state_dir;
@@ -94,6 +96,12 @@ struct supervisor_config {
 	void *on_running_ctx;
 	/* Its connection, started before it was recorded (run), or NULL. */
 	struct ssh_master *early;
+	/*
+	 * A watch's cycle: what the watch holds from one cycle to the next
+	 * (its connection, the far side's lock, the link's measure; see
+	 * sup-internal.h), or NULL.
+	 */
+	struct sup_hold *hold;
 };
 
 /*

@@ -33,6 +33,9 @@ rsync_connect(struct sup *s)
 {
 	if (master_start(s) < 0)
 		return false;
+	/* A watch's cycle: the lock of the cycle before, held over its connection. */
+	if (hold_take_lock(s))
+		return true;
 	/*
 	 * Up already (kept from a transfer before): the lock's round trips
 	 * overlap the walk. It makes nothing before the walk has gone well
@@ -57,10 +60,10 @@ rsync_connected(struct sup *s)
 {
 	if (master_wait(s) < 0 || got_stop_signal)
 		return false;
-	/* Asked over a connection that ended since: again, over the new one. */
-	if (s->lock_asked && s->master_replaced) {
+	/* Asked (or held) over a connection that ended since: again, over the new one. */
+	if ((s->lock_asked || s->lock_kept) && s->master_replaced) {
 		far_lock_release(&s->lock, 0);
-		s->lock_asked = false;
+		s->lock_asked = s->lock_kept = s->lock_wanted = false;
 	}
 	s->target.control_path = s->control_path;
 	ssh_rsh_command(&s->target, &s->rsh);
@@ -70,7 +73,7 @@ rsync_connected(struct sup *s)
 		own.control_path = NULL;
 		ssh_rsh_command(&own, &s->rsh_own);
 	}
-	if (!s->lock_asked) {
+	if (!s->lock_asked && !s->lock_kept) {
 		s->lock.keep_absent = false;
 		ask_far_lock(s);
 	}
@@ -117,6 +120,8 @@ rsync_measure(struct sup *s)
 			s->mkdirs.nr <= SETTLE_DIRS_MAX && !strchr(s->t.destination, '\n') &&
 			!strchr(s->source_rel, '\n');
 	bool resync = false, known = false;
+	struct sup_hold *hold = s->cfg->hold;
+	const char *whence = " (the last time)";
 
 	/*
 	 * The far side's answer to an earlier transfer (to the same host,
@@ -126,7 +131,12 @@ rsync_measure(struct sup *s)
 	 * to the same place before. Otherwise one mkdir now makes them,
 	 * and its answer tells the link.
 	 */
-	if (listable) {
+	if (hold && hold->answer >= 0) {
+		/* A watch's: judged once, for as long as the watch runs. */
+		known = true;
+		answer = hold->answer;
+		whence = " (as the watch judged it)";
+	} else if (listable) {
 		resync = store_transfer_answer_before(s->st, &s->t, since, true, &answer) ==
 				 SYNC_OK && answer >= 0;
 		known = resync || (store_transfer_answer_before(s->st, &s->t, since, false,
@@ -134,10 +144,22 @@ rsync_measure(struct sup *s)
 	}
 	if (known) {
 		apply_answer(s, answer);
-		s->one_rsync = one_rsync_takes_all(s);
+		s->one_rsync = listable && one_rsync_takes_all(s);
 		s->mkdir_in_unit = s->one_rsync && mkdir_names_nothing_new(s);
 	}
-	if (s->mkdir_in_unit) {
+	if (known && hold_dirs_there(s)) {
+		/*
+		 * A watch's cycle of what changed under directories the far
+		 * side has: nothing to make, no pass of directories. They get
+		 * their attributes at the end, one of them may have changed
+		 * alone (a chmod): from the last rsync itself where it names
+		 * a path under each, else by settle_dirs.
+		 */
+		s->mkdir_in_unit = false;
+		s->fresh = false;
+		s->dirs_made = true;
+		s->changed = true;
+	} else if (s->mkdir_in_unit) {
 		s->fresh = false;
 		s->dirs_made = true;
 	} else if (known) {
@@ -176,6 +198,8 @@ rsync_measure(struct sup *s)
 			log_warn("cannot record the far side's answer: %s",
 				 store_errmsg(s->st));
 	}
+	if (hold && answer >= 0)
+		hold->answer = answer;
 	if (rtt >= 0)
 		log_info("the far side answered in %.3f s (a round trip of %.1f ms over "
 			 "sftp; a command took %.3f s); pieces for large files %s; "
@@ -184,7 +208,7 @@ rsync_measure(struct sup *s)
 			 s->one_rsync ? "; one rsync takes everything" : "");
 	else
 		log_info("the far side answered in %.3f s%s; pieces for large files %s; "
-			 "%d workers%s", answer, known ? " (the last time)" : "",
+			 "%d workers%s", answer, known ? whence : "",
 			 s->split_ok ? "on" : "off", s->active_workers,
 			 s->one_rsync ? "; one rsync takes everything" : "");
 	return true;
@@ -254,11 +278,14 @@ rsync_check_pending(struct sup *s)
 	return rc;
 }
 
-/* The far side's lock: its answer, before anything is written into the destination. */
+/*
+ * The far side's lock: its answer, before anything is written into the
+ * destination; held since the cycle before: had.
+ */
 static bool
 rsync_lock(struct sup *s)
 {
-	return take_far_lock(s, false) >= 0;
+	return s->lock_kept || take_far_lock(s, false) >= 0;
 }
 
 /*
@@ -345,6 +372,9 @@ rsync_close(struct sup *s)
 {
 	sftp_close(s->sftp);
 	s->sftp = NULL;
+	/* A watch's cycle: the connection and the lock stay for the next. */
+	if (hold_give_back(s))
+		return;
 	/*
 	 * Before the connection it runs over ends: the far side lets go at
 	 * once. The holder ends on the end of its input, in a round trip;
