@@ -210,7 +210,8 @@ hold_dirs_there(const struct sup *s)
 		for (i = 0; lists[k] && i < lists[k]->nr && there; i++) {
 			const char *p = lists[k]->v[i], *slash;
 
-			for (slash = strchr(p, '/'); slash && there; slash = strchr(slash + 1, '/')) {
+			for (slash = strchr(p, '/'); slash && there;
+			     slash = strchr(slash + 1, '/')) {
 				strbuf_reset(&prefix);
 				strbuf_add(&prefix, p, (size_t)(slash - p));
 				there = !hold_tree_listed(trees, prefix.buf);

@@ -260,7 +260,7 @@ struct sup {
 	bool lock_wanted;             /* it was had: nothing more is sent without it */
 	bool lock_asked;              /* asked for, its answer not read yet (ask_far_lock) */
 	bool master_replaced;         /* the kept connection ended before its use (master_wait) */
-	bool master_lasts;            /* the connection may outlive the run (a watch's, sup-hold.c) */
+	bool master_lasts;            /* the connection may outlive the run (sup-hold.c) */
 	bool master_from_hold;        /* ... and it is the one the last cycle held */
 	bool lock_kept;               /* the lock is the one the last cycle held */
 	double lock_retry_at;         /* when to try again to have it back */
