@@ -2,7 +2,7 @@
 # bench/sync.sh: the targets of keeping a directory in sync, measured on the
 # wan link (linkem: 25 ms each way, 100 Mbit/s) against plain rsync.
 #
-#   bench/sync.sh [-n FILES] [-d DELETES] [-b BIGFILES]
+#   bench/sync.sh [-n FILES] [-d DELETES] [-b BIGFILES] [-o PARTS]
 #
 # 1. A watch's full comparison that finds nothing changed, on FILES small
 #    files (default 20,000 in 20 x 20 directories): last_cycle.seconds,
@@ -13,15 +13,18 @@
 #    200,000): from the write to its arrival on the far side, against a
 #    plain rsync re-sync of the tree (what rsync needs to notice it); the
 #    watch's resident memory and its CPU over 30 s with nothing changing.
-# Run by hand, as installed (PATH) or from the build tree (tests/bin).
+# -o runs only the parts named (e.g. -o 2: the deletions alone; default
+# "1 2 3"). Run by hand, as installed (PATH) or from the build tree
+# (tests/bin).
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
-files=20000 deletes=10000 bigfiles=200000
-while getopts n:d:b: o; do
+files=20000 deletes=10000 bigfiles=200000 parts="1 2 3"
+while getopts n:d:b:o: o; do
 	case $o in
 	n) files=$OPTARG ;;
 	d) deletes=$OPTARG ;;
 	b) bigfiles=$OPTARG ;;
+	o) parts=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
@@ -53,6 +56,9 @@ for k in sys.argv[1].split("."):
 print(v)' "$2"
 }
 
+part() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+
+if part 1; then
 echo "== 1. a full comparison that finds nothing: $files files over wan"
 tree "$T/small/top" "$files"
 rsync -a -e "$ssh" "$T/small/top" "$SSH_HOST:$T/far-rsync/"
@@ -62,7 +68,9 @@ id=$(scow-sync watch -a "$SSH_HOST" -u "$SSH_USER" -s "$T/small/top" -d "$T/far-
 wait_for 120 grep -q "\[$id\] info: cycle 2 (the whole tree) done" "$log" || { echo "no second cycle"; exit 1; }
 echo "watch full comparison (last_cycle.seconds): $(field "$id" last_cycle.seconds) s; plain rsync no-op re-sync: $rsync_noop s"
 scow-sync terminate --id "$id" >/dev/null 2>&1
+fi
 
+if part 2; then
 echo "== 2. $deletes deletions over wan"
 tree "$T/del/top" 100
 for tool in scow-sync rsync; do
@@ -84,7 +92,9 @@ for tool in scow-sync rsync; do
 	tree_equal "$T/del/top" "$T/far-del-$tool/top" >/dev/null || echo "  $tool: not a mirror"
 done
 echo "scow-sync run --delete: $sc s; rsync -a --delete: $rs s"
+fi
 
+if part 3; then
 echo "== 3. one change in a watched tree of $bigfiles files"
 tree "$T/big/top" "$bigfiles"
 id=$(scow-sync watch -a "$SSH_HOST" -u "$SSH_USER" -s "$T/big/top" -d "$T/far-big" -p "$port" \
@@ -107,4 +117,5 @@ t0=$(now)
 rsync -a -e "$ssh" "$T/big/top" "$SSH_HOST:$T/far-big-rsync/"
 echo "plain rsync re-sync of the tree to notice it: $(since "$t0") s"
 scow-sync terminate --id "$id" >/dev/null 2>&1
+fi
 finish
