@@ -7,11 +7,12 @@
  * in a pass that sends nothing (--existing --ignore-existing): it only
  * goes inside DEST/NAME, removes a symbolic link rather than what it
  * points to, and leaves what the filters or the parts stopped on request
- * exclude. A dry run of the same pass comes first: its count is checked
- * against --max-delete and against an empty source (an unmounted file
- * system) before anything goes, and caps the real pass, so that a source
- * emptied in between cannot take more. Each deletion is recorded in the
- * store and named in the log.
+ * exclude. A dry run names what would go first: the re-sync's check, when
+ * it ran over the source whole with --delete (transport-rsync.c), or a dry
+ * run of the same pass here. Its count is checked against --max-delete and
+ * against an empty source (an unmounted file system) before anything
+ * goes, and caps the real pass, which deletes only the names it gave.
+ * Each deletion is recorded in the store and named in the log.
  */
 #include "config.h"
 
@@ -188,6 +189,49 @@ delete_stopped_parts(struct sup *s, struct strvec *out)
 	}
 }
 
+int
+mirror_write_rules(struct sup *s, const char *file)
+{
+	struct strvec stopped = STRVEC_INIT;
+	int rc;
+
+	delete_stopped_parts(s, &stopped);
+	rc = write_job_rules(s, file, (const char *const *)stopped.v);
+	strvec_clear(&stopped);
+	return rc;
+}
+
+/*
+ * Take the names the check gave (s->check_deletions) into names, but those
+ * at or below a part stopped since (its rules left out only the parts
+ * stopped before it ran).
+ */
+static void
+delete_take_checked(struct sup *s, struct strvec *names)
+{
+	struct strvec stopped = STRVEC_INIT;
+	struct strbuf path = STRBUF_INIT;
+	size_t i, k;
+
+	delete_stopped_parts(s, &stopped);
+	for (i = 0; i < s->check_deletions.nr; i++) {
+		const char *name = s->check_deletions.v[i];
+		size_t len = strlen(name);
+		bool kept = true;
+
+		strbuf_reset(&path);
+		strbuf_add(&path, name, len > 1 && name[len - 1] == '/' ? len - 1 : len);
+		for (k = 0; kept && k < stopped.nr; k++)
+			kept = !path_is_within(path.buf, stopped.v[k]);
+		if (kept)
+			strvec_push(names, name);
+	}
+	strvec_clear(&s->check_deletions);
+	s->check_named_deletions = false;
+	strvec_clear(&stopped);
+	strbuf_release(&path);
+}
+
 /* Is the directory at path without a single entry (or unreadable: as good as empty)? */
 static bool
 delete_source_empty(const char *path)
@@ -255,10 +299,10 @@ delete_write_list(const struct strvec *paths, const char *file)
 bool
 rsync_mirror(struct sup *s)
 {
-	struct strvec names = STRVEC_INIT, stopped = STRVEC_INIT;
+	struct strvec names = STRVEC_INIT;
 	char *rules = NULL, *gone = NULL, *checked = NULL;
 	unsigned long long n;
-	bool ok = false, reached = false;
+	bool ok = false, reached = false, named;
 
 	if (!s->source_is_dir) {
 		log_info("mirror: the source is a file; nothing is deleted beside it");
@@ -277,8 +321,7 @@ rsync_mirror(struct sup *s)
 			return true;
 	}
 	rules = xasprintf("%s/mirror-rules", s->tmpdir);
-	delete_stopped_parts(s, &stopped);
-	if (write_job_rules(s, rules, (const char *const *)stopped.v) < 0) {
+	if (mirror_write_rules(s, rules) < 0) {
 		set_failure(s, "cannot write '%s': %s", rules, strerror(errno));
 		goto out;
 	}
@@ -289,8 +332,14 @@ rsync_mirror(struct sup *s)
 			goto out;
 		}
 	}
-	/* What would go, before anything does. */
-	if (!delete_pass(s, rules, gone, 0, &names, &reached) || got_stop_signal)
+	/*
+	 * What would go, before anything does: as the check named it (a
+	 * walk of both sides saved), or by a dry run now.
+	 */
+	named = s->check_named_deletions && !s->cfg->partial;
+	if (named)
+		delete_take_checked(s, &names);
+	else if (!delete_pass(s, rules, gone, 0, &names, &reached) || got_stop_signal)
 		goto out;
 	n = names.nr;
 	if (n == 0) {
@@ -310,7 +359,8 @@ rsync_mirror(struct sup *s)
 			    s->cfg->max_delete);
 		goto out;
 	}
-	log_info("mirror: deleting %llu %s the source lacks", n, n == 1 ? "entry" : "entries");
+	log_info("mirror: deleting %llu %s the source lacks%s", n, n == 1 ? "entry" : "entries",
+		 named ? " (as the check named them)" : "");
 	/*
 	 * Only what was checked goes, and only what the source still lacks:
 	 * the names the dry run gave, each deleted if it is still missing
@@ -335,6 +385,5 @@ out:
 	free(gone);
 	free(checked);
 	strvec_clear(&names);
-	strvec_clear(&stopped);
 	return ok;
 }

@@ -127,6 +127,7 @@ struct worker {
 	struct strvec sent_tail;      /* the last files it counted (see worker_count_file_sent) */
 	bool far_failed;              /* the far side's rsync said it failed at something */
 	struct strvec *sent_unsure;   /* borrowed from the supervisor */
+	struct strvec *deletions;     /* JOB_CHECK of a mirror: what it would delete (borrowed) */
 };
 
 /* A source file that was not sent: it vanished, or could not be read. */
@@ -171,6 +172,15 @@ struct sup {
 	bool source_is_dir;           /* the walk found a directory (not a file) */
 	uint64_t source_entries;      /* what the walk found in it, the top not counted */
 	uint64_t deleted;             /* what this run's mirror removed from the far side */
+	/*
+	 * A mirror's re-sync checks the source whole, with --delete: its dry
+	 * run names what the mirror will delete (trailing '/' for
+	 * directories), and the mirror needs no dry run of its own. Complete
+	 * once that check ended well (check_named_deletions).
+	 */
+	bool check_whole;
+	bool check_named_deletions;
+	struct strvec check_deletions;
 	struct strvec gone;           /* a cycle's changed paths that are gone (plan_paths) */
 	struct notifier *notifier;    /* whom the transfer tells (cfg's, or its own), or NULL */
 	bool own_notifier;            /* ... started by this run, which ends it */
@@ -331,6 +341,11 @@ void notify_end(struct notifier *n);
 
 /* sup-delete.c: a mirror's deletes, once everything has arrived */
 bool rsync_mirror(struct sup *s);
+/*
+ * Write the rules of a pass that names or makes a mirror's deletes to
+ * file: every part stopped on request, then the filters (write_job_rules).
+ */
+int mirror_write_rules(struct sup *s, const char *file);
 
 /* sup-worker.c: what a worker's rsync says */
 void worker_output(struct worker *w, int fd, const char *buf, size_t n);

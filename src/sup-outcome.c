@@ -424,6 +424,8 @@ finish_check(struct sup *s, struct worker *w)
 		}
 		log_info("the far side has %llu of %zu units already",
 			 (unsigned long long)same, w->nunits);
+		/* What it named for the mirror is complete. */
+		s->check_named_deletions = w->deletions != NULL;
 	} else if (!got_stop_signal) {
 		struct strbuf reason = STRBUF_INIT;
 
@@ -432,6 +434,10 @@ finish_check(struct sup *s, struct worker *w)
 			 spawn_status_text(w->job->status[0]), reason.len ? ": " : "", reason.buf);
 		strbuf_release(&reason);
 	}
+	/* Cut short: the mirror runs a dry run of its own. */
+	if (w->deletions && !s->check_named_deletions)
+		strvec_clear(w->deletions);
+	w->deletions = NULL;
 	for (k = 0; k < w->nunits; k++)
 		unit_release(&w->units[k].unit);
 	w->nunits = 0;

@@ -84,13 +84,24 @@ worker_checked_unit_of(const struct worker *w, const char *path)
 	return w->nunits;
 }
 
-/* A dry run names what would change: the unit it is in differs. */
+/*
+ * A dry run names what would change: the unit it is in differs. A
+ * mirror's check (w->deletions) also names what the far side has and the
+ * source lacks, for the mirror: that is no difference of a unit's.
+ */
 static void
 worker_on_check_event(const struct rsync_event *ev, struct worker *w)
 {
+	static const char deleting[] = "*deleting";
 	size_t at, k;
 
 	if (ev->kind == RSYNC_EV_NAME && rsync_itemized_name(ev->name, ev->name_len, &at)) {
+		if (memcmp(ev->name, deleting, strlen(deleting)) == 0) {
+			if (w->deletions)
+				strvec_pushf(w->deletions, "%.*s%s", (int)(ev->name_len - at),
+					     ev->name + at, ev->is_dir ? "/" : "");
+			return;
+		}
 		k = worker_checked_unit_of(w, ev->name + at);
 		if (k < w->nunits)
 			w->units[k].differs = true;

@@ -306,6 +306,7 @@ sup_release(struct sup *s)
 	strbuf_release(&s->pieces_suffix);
 	strvec_clear(&s->excludes);
 	strvec_clear(&s->gone);
+	strvec_clear(&s->check_deletions);
 	filter_release(&s->filter);
 	strvec_clear(&s->mkdirs);
 	strvec_clear(&s->recheck);

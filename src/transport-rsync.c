@@ -235,10 +235,12 @@ rsync_check_pending(struct sup *s)
 		/*
 		 * A single unit's own rsync is as good a check, unless it may
 		 * move in pieces (then the check also saves asking the far side
-		 * for the file's size and time, remote_up_to_date).
+		 * for the file's size and time, remote_up_to_date), or the
+		 * check names a mirror's deletes too.
 		 */
 		if (rc == SYNC_OK && (w->nunits > 1 || (checked > 0 && w->nunits > 0) ||
-				      (w->nunits == 1 && may_split(s, &w->units[0].unit)))) {
+				      (w->nunits == 1 && may_split(s, &w->units[0].unit)) ||
+				      s->check_whole)) {
 			qsort(w->units, w->nunits, sizeof *w->units, rsync_compare_units);
 			checked += w->nunits;
 			rc = run_loop(s, JOB_CHECK);
@@ -246,12 +248,31 @@ rsync_check_pending(struct sup *s)
 		for (k = 0; k < w->nunits; k++)
 			unit_release(&w->units[k].unit);
 		w->nunits = 0;
-	} while (rc == SYNC_OK && !got_stop_signal && got > 0 && checked > 0 && !s->fresh);
+		/* The source whole was checked at once: every pending unit was in it. */
+	} while (rc == SYNC_OK && !got_stop_signal && got > 0 && checked > 0 && !s->fresh &&
+		 !s->check_whole);
 	if (checked > 0 && !s->fresh)
 		log_info("checked %llu units against the far side in %.2f s: %llu to send",
 			 (unsigned long long)checked, now_monotonic() - t0,
 			 (unsigned long long)(checked - (s->units_done - before)));
 	return rc;
+}
+
+/*
+ * Does a mirror's re-sync check the source whole, in one dry run with
+ * --delete, so that the same walk of both sides names the units that
+ * differ and what the mirror will delete? Only when the mirror is to
+ * come (every pending unit in that one dry run, no walk errors) and the
+ * far side may have something to delete (DEST/NAME not new).
+ */
+static bool
+rsync_check_names_deletions(struct sup *s)
+{
+	uint64_t c[5];
+
+	return s->t.mirror && s->source_is_dir && !s->cfg->partial && !s->fresh &&
+	       s->walk_errors == 0 && store_unit_counts(s->st, s->t.id, c) == SYNC_OK &&
+	       c[UNIT_PENDING] <= CHECK_UNITS_MAX;
 }
 
 /* The far side's lock: its answer, before anything is written into the destination. */
@@ -274,8 +295,13 @@ rsync_prepare(struct sup *s)
 	 * One rsync of everything is its own check: the same walk on both
 	 * sides. A watch's cycle of what changed has nothing to check: its
 	 * rsyncs ignore size and time (the check would, as they do not).
+	 * A mirror's check also names what it will delete: it saves the
+	 * mirror's dry run, a walk of both sides after the copy, and then
+	 * goes before one rsync of everything as well (which then sends
+	 * only what differs, if anything).
 	 */
-	if (!s->fresh && !s->one_rsync && !s->cfg->partial &&
+	s->check_whole = rsync_check_names_deletions(s);
+	if (!s->fresh && (!s->one_rsync || s->check_whole) && !s->cfg->partial &&
 	    (rsync_check_pending(s) < 0 || got_stop_signal))
 		return false;
 	return true;

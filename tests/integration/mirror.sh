@@ -106,6 +106,60 @@ run --delete
 [ "$rc" = 0 ] || fail "a mirror with nothing to do exited $rc: $(cat "$T/err")"
 [ "$(json_field "$(last_id)" deleted)" = 0 ] || fail "a no-op mirror deleted something"
 
+# What a mirror walks: a re-sync's check names what the mirror will delete,
+# so no dry run follows the copy. With nothing to do, a mirror is that one
+# dry run; with something to send and something to delete, the check
+# (--delete, -n), the copy and the deletes, in that order. (The passes over
+# the directories above the cut, --no-r, walk no tree.)
+mkdir -p "$T/rsyncs"
+cat >"$T/rsync-log.sh" <<W
+#!/bin/bash
+case " \$* " in *" -r "*) printf '%s\n' "\$@" >"$T/rsyncs/\$(date +%s%N)-\$\$" ;; esac
+exec rsync "\$@"
+W
+chmod +x "$T/rsync-log.sh"
+rsyncs() { ls "$T/rsyncs" | wc -l; }
+SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$rc" = 0 ] || fail "a logged mirror with nothing to do exited $rc: $(cat "$T/err")"
+[ "$(rsyncs)" = 1 ] || fail "a mirror with nothing to do walked $(rsyncs) times, not once"
+rm -f "$T/rsyncs"/*
+echo changed-note >"$src/notes.log"
+echo more >"$far/one-more"
+SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$rc" = 0 ] || fail "a logged mirror exited $rc: $(cat "$T/err")"
+tree_equal "$src" "$far" || fail "the logged mirror is not the source"
+[ "$(rsyncs)" = 3 ] || fail "a mirror that sends and deletes walked $(rsyncs) times, not 3"
+first=$(ls "$T/rsyncs" | sort | head -1) last=$(ls "$T/rsyncs" | sort | tail -1)
+grep -qx -- -n "$T/rsyncs/$first" && grep -qx -- --delete "$T/rsyncs/$first" ||
+	fail "the mirror's first rsync was not a dry run with --delete: $(tr '\n' ' ' <"$T/rsyncs/$first")"
+grep -qx -- --delete-missing-args "$T/rsyncs/$last" && ! grep -qx -- -n "$T/rsyncs/$last" ||
+	fail "the mirror's last rsync did not delete: $(tr '\n' ' ' <"$T/rsyncs/$last")"
+grep -q "\[$(last_id)\] info: mirror: deleting 1 entry the source lacks (as the check named them)" \
+	"$log" || fail "the mirror's deletes were not those the check named"
+# The same where one rsync of everything is its own check (few directories
+# above the cut, the link known from the run before): for a mirror the
+# check goes first all the same, and names the deletes.
+small=$T/src-small/top
+mkdir -p "$small/a" "$small/b" "$T/dst-small"
+echo f >"$small/a/f"
+echo g >"$small/b/g"
+src=$small dst=$T/dst-small run --delete
+[ "$rc" = 0 ] || fail "the small mirror's copy exited $rc: $(cat "$T/err")"
+echo x >"$T/dst-small/top/a/extra"
+echo changed >"$small/b/g"
+rm -f "$T/rsyncs"/*
+src=$small dst=$T/dst-small SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$rc" = 0 ] || fail "the small logged mirror exited $rc: $(cat "$T/err")"
+tree_equal "$small" "$T/dst-small/top" || fail "the small mirror is not the source"
+grep -q "\[$(last_id)\] info: .*one rsync takes everything" "$log" ||
+	fail "the small mirror did not go by one rsync: $(grep "\[$(last_id)\] info: the far" "$log")"
+first=$(ls "$T/rsyncs" | sort | head -1)
+[ "$(rsyncs)" = 3 ] && grep -qx -- -n "$T/rsyncs/$first" ||
+	fail "the small mirror walked $(rsyncs) times, the first: $(tr '\n' ' ' <"$T/rsyncs/$first")"
+rm -f "$T/rsyncs"/*
+src=$small dst=$T/dst-small SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$(rsyncs)" = 1 ] || fail "the small mirror with nothing to do walked $(rsyncs) times, not once"
+
 # --max-delete: more than N fails before any goes.
 echo a >"$far/m1"; echo b >"$far/m2"; echo c >"$far/m3"
 run --delete --max-delete 2
