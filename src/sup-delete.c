@@ -309,6 +309,16 @@ rsync_mirror(struct sup *s)
 		return true;
 	}
 	/*
+	 * DEST/NAME was made by this run: all it holds came from the source.
+	 * (What left the source after it was sent stays until the next
+	 * mirror, as with rsync --delete, which looks once.)
+	 */
+	if (s->fresh) {
+		log_info("mirror: '%s' is new on the far side; nothing there to delete",
+			 s->shown_dest);
+		return true;
+	}
+	/*
 	 * A watch's cycle knows where to look: what went, and the directories
 	 * it sends whole (made anew, they may have lost what they had).
 	 */

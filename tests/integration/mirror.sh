@@ -136,6 +136,14 @@ grep -qx -- --delete-missing-args "$T/rsyncs/$last" && ! grep -qx -- -n "$T/rsyn
 	fail "the mirror's last rsync did not delete: $(tr '\n' ' ' <"$T/rsyncs/$last")"
 grep -q "\[$(last_id)\] info: mirror: deleting 1 entry the source lacks (as the check named them)" \
 	"$log" || fail "the mirror's deletes were not those the check named"
+# A destination the mirror made: nothing there to delete, no walk for it.
+rm -f "$T/rsyncs"/*
+dst=$T/dst-new SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$rc" = 0 ] || fail "a mirror into a new destination exited $rc: $(cat "$T/err")"
+tree_equal "$src" "$T/dst-new/top" || fail "the mirror into a new destination is not the source"
+[ "$(rsyncs)" = 1 ] || fail "a mirror into a new destination walked $(rsyncs) times, not once"
+grep -q "\[$(last_id)\] info: mirror: .* is new on the far side; nothing there to delete" \
+	"$log" || fail "the mirror into a new destination did not say it had nothing to delete"
 # The same where one rsync of everything is its own check (few directories
 # above the cut, the link known from the run before): for a mirror the
 # check goes first all the same, and names the deletes.
