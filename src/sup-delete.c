@@ -134,6 +134,7 @@ delete_record(struct sup *s, const struct strvec *names)
 {
 	struct deletion *d = xcalloc(names->nr ? names->nr : 1, sizeof *d);
 	struct strbuf shown = STRBUF_INIT;
+	struct strvec lines = STRVEC_INIT;
 	int64_t now = (int64_t)time(NULL);
 	size_t i;
 
@@ -146,14 +147,18 @@ delete_record(struct sup *s, const struct strvec *names)
 		d[i].at = now;
 		strbuf_reset(&shown);
 		escape_untrusted(&shown, d[i].path, strlen(d[i].path));
-		log_info("deleted '%s' (%s): the source has no such entry", shown.buf, d[i].kind);
+		strvec_pushf(&lines, "deleted '%s' (%s): the source has no such entry", shown.buf,
+			     d[i].kind);
 	}
+	/* Thousands of them: in a few writes. */
+	log_many(LOG_INFO, (const char *const *)lines.v, lines.nr);
 	if (store_deletions_add(s->st, s->t.id, d, names->nr) < 0)
 		log_warn("cannot record the deletions: %s", store_errmsg(s->st));
 	s->deleted += names->nr;
 	for (i = 0; i < names->nr; i++)
 		free(d[i].path);
 	free(d);
+	strvec_clear(&lines);
 	strbuf_release(&shown);
 }
 
