@@ -93,6 +93,13 @@ delete_pass(struct sup *s, const char *rules, const char *gone, unsigned long lo
 		 */
 		job.files_from = gone;
 		job.delete_missing = job.delete = job.existing_only = true;
+		/*
+		 * Their parents go too, not deleted in (implied, not listed)
+		 * but given their attributes once rsync has deleted in them:
+		 * a deletion changes its directory's time, which the copy had
+		 * set to the source's.
+		 */
+		job.implied_dirs = true;
 	} else {
 		job.source_name = s->source_rel;
 		job.delete = job.existing_only = true;

@@ -22,6 +22,21 @@ run() {
 		-k "$SSH_KEY" -q "$@" 2>"$T/err" || rc=$?
 }
 last_id() { store_sql "SELECT max(id) FROM transfers"; }
+# dir_times A B: every directory of A has its modification time in B too.
+dir_times() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+a, b = (os.fsencode(p) for p in sys.argv[1:3])
+bad = []
+for d, dirs, files in os.walk(a):
+    rel = os.path.relpath(d, a)
+    ta, tb = os.lstat(d).st_mtime_ns, os.lstat(os.path.join(b, rel)).st_mtime_ns
+    if ta // 10**9 != tb // 10**9:
+        bad.append(rel)
+print(b" ".join(bad[:5]).decode(errors="replace"))
+sys.exit(1 if bad else 0)
+PY
+}
 json_field() {   # json_field ID FIELD
 	scow-sync query --json --id "$1" | python3 -c '
 import json, sys
@@ -61,6 +76,7 @@ rm -rf "$src/d"$'\001' "$src/d "
 rm -f "$src/d~/"*
 echo kept >"$far/scratch.tmp"
 echo also >"$src/local.tmp"
+touch -d '2001-01-01' "$src" "$src/d~"
 run --delete --exclude '*.tmp'
 [ "$rc" = 0 ] || fail "the mirror exited $rc: $(cat "$T/err")"
 id=$(last_id)
@@ -68,6 +84,8 @@ id=$(last_id)
 	fail "a link's target outside DEST was touched"
 [ -e "$far/scratch.tmp" ] || fail "an excluded file on the far side was deleted"
 [ -e "$far/local.tmp" ] && fail "an excluded file was sent"
+# Deleting changed the directories deleted in: they have their times back.
+dir_times "$src" "$far" || fail "directories' times differ after the mirror: $(dir_times "$src" "$far")"
 rm -f "$far/scratch.tmp" "$src/local.tmp"
 tree_equal "$src" "$far" || fail "the mirror is not the source"
 # d\001 and "d " with their files (2 each), d~'s file, two links, extra (3
