@@ -16,7 +16,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mirror-guard.h"
 #include "rsync.h"
 #include "sup-internal.h"
 #include "util.h"
@@ -244,22 +244,6 @@ delete_take_checked(struct sup *s, struct strvec *names)
 	strbuf_release(&path);
 }
 
-/* Is the directory at path without a single entry (or unreadable: as good as empty)? */
-static bool
-delete_source_empty(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-	bool empty = true;
-
-	if (d == NULL)
-		return true;
-	while (empty && (de = readdir(d)) != NULL)
-		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
-	closedir(d);
-	return empty;
-}
-
 static int
 delete_path_cmp(const void *a, const void *b)
 {
@@ -313,6 +297,7 @@ rsync_mirror(struct sup *s)
 {
 	struct strvec names = STRVEC_INIT;
 	char *rules = NULL, *gone = NULL, *checked = NULL;
+	enum mirror_verdict verdict;
 	unsigned long long n;
 	bool ok = false, reached = false, named;
 
@@ -369,16 +354,15 @@ rsync_mirror(struct sup *s)
 		ok = true;
 		goto out;
 	}
-	if (!s->cfg->partial && delete_source_empty(s->t.source) && !s->cfg->delete_all_ok) {
-		set_failure(s, "the source is empty and the far side has %llu %s it lacks: "
-			    "nothing deleted (an unmounted file system?); --delete-all-ok "
-			    "deletes them", n, n == 1 ? "entry" : "entries");
-		goto out;
-	}
-	if (s->cfg->max_delete >= 0 && n > (unsigned long long)s->cfg->max_delete) {
-		set_failure(s, "%llu %s to delete, more than the limit of %lld (--max-delete, "
-			    "max_delete): nothing deleted", n, n == 1 ? "entry" : "entries",
-			    s->cfg->max_delete);
+	/* The guards, before the first deletion (a watch's cycle of what went: no emptiness). */
+	verdict = mirror_guard(n, !s->cfg->partial && mirror_source_empty(s->t.source),
+			       s->cfg->delete_all_ok, s->cfg->max_delete);
+	if (verdict != MIRROR_GO) {
+		struct strbuf why = STRBUF_INIT;
+
+		mirror_stop_reason(&why, verdict, n, s->cfg->max_delete);
+		set_failure(s, "%s", why.buf);
+		strbuf_release(&why);
 		goto out;
 	}
 	log_info("mirror: deleting %llu %s the source lacks%s", n, n == 1 ? "entry" : "entries",
