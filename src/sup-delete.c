@@ -150,6 +150,14 @@ delete_record(struct sup *s, const struct strvec *names)
 		bool dir = len > 1 && names->v[i][len - 1] == '/';
 
 		d[i].path = xstrndup(names->v[i], dir ? len - 1 : len);
+		/*
+		 * rsync tells no more of a deletion than whether it was a
+		 * directory: the far side's rsync sends the client its name
+		 * (a directory's with a NUL after it, shown with a trailing
+		 * '/'), and the itemized field is "*deleting" whatever was
+		 * deleted (seen with rsync 3.2 to 3.5). A symbolic link, a
+		 * device or a socket is a "file" here.
+		 */
 		d[i].kind = (char *)(dir ? "directory" : "file");
 		d[i].at = now;
 		strbuf_reset(&shown);
