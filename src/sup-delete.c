@@ -221,10 +221,38 @@ mirror_write_rules(struct sup *s, const char *file)
 	return rc;
 }
 
+void
+mirror_undefer(struct sup *s)
+{
+	bool in_tx;
+	size_t i;
+
+	if (s->ndeferred == 0)
+		return;
+	in_tx = store_begin(s->st) == SYNC_OK;
+	for (i = 0; i < s->ndeferred; i++) {
+		const struct deferred_unit *d = &s->deferred[i];
+
+		if (store_unit_set_state(s->st, d->id, UNIT_PENDING, d->attempts, NULL) < 0)
+			continue;
+		s->units_done--;
+		s->settled_bytes -= d->size.bytes;
+		s->settled_files -= d->size.files;
+	}
+	if (in_tx && store_commit(s->st) < 0) {
+		log_warn("cannot record units pending again: %s", store_errmsg(s->st));
+		store_rollback(s->st);
+	}
+	log_info("%zu units whose directories' attributes the deletes were to set are pending "
+		 "again", s->ndeferred);
+	s->ndeferred = 0;
+}
+
 /*
  * Take the names the check gave (s->check_deletions) into names, but those
  * at or below a part stopped since (its rules left out only the parts
- * stopped before it ran).
+ * stopped before it ran). The directories they were to be deleted from are
+ * in that part too, which stays as it is.
  */
 static void
 delete_take_checked(struct sup *s, struct strvec *names)
@@ -389,6 +417,9 @@ rsync_mirror(struct sup *s)
 	ok = delete_pass(s, rules, checked, n, &names, &reached);
 	delete_record(s, &names);
 out:
+	/* Their directories' attributes not set: not done. */
+	if (!ok)
+		mirror_undefer(s);
 	if (rules)
 		unlink(rules);
 	if (gone)

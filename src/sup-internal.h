@@ -68,6 +68,8 @@ struct batch_unit {
 	struct unit unit;
 	bool excluded;                /* stopped on request: not to run again */
 	bool differs;                 /* JOB_CHECK: the far side needs some of it */
+	bool attrs_by_mirror;         /* ... only directories' attributes, which the
+				       * mirror's deletes in them set (finish_check) */
 	uint64_t bytes_done;          /* of files of it this rsync finished */
 	uint64_t files_done;
 	bool changed;                 /* a file of it changed while rsync read it */
@@ -128,6 +130,15 @@ struct worker {
 	bool far_failed;              /* the far side's rsync said it failed at something */
 	struct strvec *sent_unsure;   /* borrowed from the supervisor */
 	struct strvec *deletions;     /* JOB_CHECK of a mirror: what it would delete (borrowed) */
+	struct strvec attr_dirs;      /* ... and the directories whose attributes alone differ */
+	bool outside_differs;         /* ... and something outside its units differs */
+};
+
+/* A unit done because the mirror's deletes will settle it: pending again if they do not. */
+struct deferred_unit {
+	int64_t id;
+	int attempts;
+	struct unit_size size;
 };
 
 /* A source file that was not sent: it vanished, or could not be read. */
@@ -181,6 +192,13 @@ struct sup {
 	bool check_whole;
 	bool check_named_deletions;
 	struct strvec check_deletions;
+	/*
+	 * Units that differed only in the attributes of directories the
+	 * mirror deletes in: done without a copy, since the deletes give
+	 * those directories their attributes (rsync's implied directories).
+	 */
+	struct deferred_unit *deferred;
+	size_t ndeferred, deferred_alloc;
 	struct strvec gone;           /* a cycle's changed paths that are gone (plan_paths) */
 	struct notifier *notifier;    /* whom the transfer tells (cfg's, or its own), or NULL */
 	bool own_notifier;            /* ... started by this run, which ends it */
@@ -346,6 +364,8 @@ bool rsync_mirror(struct sup *s);
  * file: every part stopped on request, then the filters (write_job_rules).
  */
 int mirror_write_rules(struct sup *s, const char *file);
+/* The deferred units are pending again: the deletes that settle them did not all run. */
+void mirror_undefer(struct sup *s);
 
 /* sup-worker.c: what a worker's rsync says */
 void worker_output(struct worker *w, int fd, const char *buf, size_t n);
@@ -356,6 +376,12 @@ void problem_release(struct file_problem *p);
 void worker_forget_problems(struct worker *w);
 bool same_change_times(const struct stat *a, const struct stat *b);
 bool sorted_find(const struct strvec *sv, const char *name, size_t *at);
+/*
+ * A mirror's check that ended well: a unit whose directories' attributes
+ * alone differ is settled by the mirror (attrs_by_mirror) where it
+ * deletes in each of them, and differs otherwise.
+ */
+void check_attr_dirs(struct worker *w);
 
 /* sup-plan.c: the walk into the store */
 int plan_transfer(struct sup *s);

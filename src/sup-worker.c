@@ -87,7 +87,9 @@ worker_checked_unit_of(const struct worker *w, const char *path)
 /*
  * A dry run names what would change: the unit it is in differs. A
  * mirror's check (w->deletions) also names what the far side has and the
- * source lacks, for the mirror: that is no difference of a unit's.
+ * source lacks, for the mirror: that is no difference of a unit's; and a
+ * directory there whose attributes alone differ (".d") is kept aside:
+ * where the mirror deletes in it, its deletes set them (finish_check).
  */
 static void
 worker_on_check_event(const struct rsync_event *ev, struct worker *w)
@@ -103,10 +105,56 @@ worker_on_check_event(const struct rsync_event *ev, struct worker *w)
 			return;
 		}
 		k = worker_checked_unit_of(w, ev->name + at);
-		if (k < w->nunits)
+		if (k >= w->nunits) {
+			/* In no pending unit: above the cut, settled at the end (rsync_settle). */
+			w->outside_differs = true;
+			return;
+		}
+		if (w->deletions && ev->is_dir && ev->name[0] == '.' && ev->name[1] == 'd')
+			strvec_pushf(&w->attr_dirs, "%.*s", (int)(ev->name_len - at), ev->name + at);
+		else
 			w->units[k].differs = true;
 	} else if (ev->kind == RSYNC_EV_NAME || ev->kind == RSYNC_EV_MESSAGE)
 		log_untrusted(LOG_INFO, "rsync", ev->name, ev->name_len);
+}
+
+static int
+worker_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void
+check_attr_dirs(struct worker *w)
+{
+	struct strvec parents = STRVEC_INIT;
+	size_t i, k, at;
+
+	/* The directories the mirror deletes in: the parents of what it deletes. */
+	for (i = 0; i < w->deletions->nr; i++) {
+		const char *name = w->deletions->v[i];
+		size_t len = strlen(name);
+		const char *slash;
+
+		if (len > 1 && name[len - 1] == '/')
+			len--;
+		slash = memrchr(name, '/', len);
+		if (slash)
+			strvec_pushf(&parents, "%.*s", (int)(slash - name), name);
+	}
+	if (parents.nr > 1)
+		qsort(parents.v, parents.nr, sizeof *parents.v, worker_cmp_str);
+	for (i = 0; i < w->attr_dirs.nr; i++) {
+		k = worker_checked_unit_of(w, w->attr_dirs.v[i]);
+		if (k >= w->nunits)
+			continue;
+		if (sorted_find(&parents, w->attr_dirs.v[i], &at))
+			w->units[k].attrs_by_mirror = true;
+		else
+			w->units[k].differs = true;
+	}
+	strvec_clear(&parents);
+	strvec_clear(&w->attr_dirs);
 }
 
 /* lstat the worker's current file in the source. */

@@ -155,6 +155,30 @@ grep -qx -- --delete-missing-args "$T/rsyncs/$last" && ! grep -qx -- -n "$T/rsyn
 	fail "the mirror's last rsync did not delete: $(tr '\n' ' ' <"$T/rsyncs/$last")"
 grep -q "\[$(last_id)\] info: mirror: deleting 1 entry the source lacks (as the check named them)" \
 	"$log" || fail "the mirror's deletes were not those the check named"
+# A source that only lost files: the directory they were in differs only in
+# its time, which the deletes set (rsync's implied directories): no copy.
+mkdir -p "$src/lose/in"
+echo a >"$src/lose/in/a"
+echo b >"$src/lose/in/b"
+run --delete
+rm "$src/lose/in/b"
+touch -d '2001-01-01' "$src/lose/in"
+# The deletes stopped by a guard: the unit left to them is not done.
+run --delete --max-delete 0
+[ "$rc" = 0 ] && fail "a mirror of lost files over --max-delete 0 did not fail"
+state=$(store_sql "SELECT state FROM units WHERE transfer_id = $(last_id) AND
+	path = CAST('top/lose/in' AS BLOB)")
+[ "$state" = pending ] || fail "the unit left to deletes that did not run is $state"
+rm -f "$T/rsyncs"/*
+SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$rc" = 0 ] || fail "a mirror of lost files exited $rc: $(cat "$T/err")"
+tree_equal "$src" "$far" || fail "the mirror of lost files is not the source"
+dir_times "$src" "$far" >/dev/null ||
+	fail "the mirror of lost files left times: $(dir_times "$src" "$far")"
+[ "$(rsyncs)" = 2 ] || fail "a mirror of lost files walked $(rsyncs) times, not twice"
+grep -q "\[$(last_id)\] info: 1 more differ only in the attributes of directories" "$log" ||
+	fail "the unit of lost files was not left to the deletes: $(grep "\[$(last_id)\]" "$log")"
+
 # A destination the mirror made: nothing there to delete, no walk for it.
 rm -f "$T/rsyncs"/*
 dst=$T/dst-new SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
@@ -186,6 +210,12 @@ first=$(ls "$T/rsyncs" | sort | head -1)
 rm -f "$T/rsyncs"/*
 src=$small dst=$T/dst-small SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
 [ "$(rsyncs)" = 1 ] || fail "the small mirror with nothing to do walked $(rsyncs) times, not once"
+# Only the source's own directory changed: no unit differs, it is settled all the same.
+touch -d '2002-02-02' "$small"
+src=$small dst=$T/dst-small run --delete
+[ "$rc" = 0 ] || fail "the small mirror of a directory's time exited $rc: $(cat "$T/err")"
+dir_times "$small" "$T/dst-small/top" >/dev/null ||
+	fail "the small mirror left a directory's time: $(dir_times "$small" "$T/dst-small/top")"
 
 # --max-delete: more than N fails before any goes.
 echo a >"$far/m1"; echo b >"$far/m2"; echo c >"$far/m3"
