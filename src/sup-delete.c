@@ -221,6 +221,58 @@ mirror_write_rules(struct sup *s, const char *file)
 	return rc;
 }
 
+bool
+names_below(const struct strvec *sorted, const char *dir)
+{
+	struct strbuf prefix = STRBUF_INIT;
+	size_t at;
+	bool below;
+
+	strbuf_addf(&prefix, "%s/", dir);
+	sorted_find(sorted, prefix.buf, &at);
+	below = at < sorted->nr && strncmp(sorted->v[at], prefix.buf, prefix.len) == 0;
+	strbuf_release(&prefix);
+	return below;
+}
+
+bool
+mirror_settles_dirs(struct sup *s)
+{
+	size_t i;
+
+	/* Only a mirror that will run, of names the check gave (sorted by check_attr_dirs). */
+	if (!s->t.mirror || !s->check_named_deletions || s->cfg->partial || s->mkdirs_overflow ||
+	    s->mkdirs.nr == 0 || s->walk_errors || s->units_failed ||
+	    s->units_done < s->units_total)
+		return false;
+	for (i = 0; i < s->mkdirs.nr; i++)
+		if (!names_below(&s->check_deletions, s->mkdirs.v[i]))
+			return false;
+	s->dirs_by_mirror = true;
+	return true;
+}
+
+/*
+ * The directories above the cut were left to the deletes (mirror_settles_dirs),
+ * which did not run, or not below each: settled now, as rsync_settle would.
+ */
+static void
+delete_settle_dirs(struct sup *s, const struct strvec *listed)
+{
+	size_t i;
+
+	if (!s->dirs_by_mirror || got_stop_signal)
+		return;
+	s->dirs_by_mirror = false;
+	for (i = 0; listed && i < s->mkdirs.nr; i++)
+		if (!names_below(listed, s->mkdirs.v[i]))
+			break;
+	if (listed && i == s->mkdirs.nr)
+		return;
+	if (s->settle_failed || !settle_dirs(s))
+		run_loop(s, JOB_DIRS_FINAL);
+}
+
 void
 mirror_undefer(struct sup *s)
 {
@@ -281,6 +333,12 @@ delete_take_checked(struct sup *s, struct strvec *names)
 }
 
 static int
+delete_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int
 delete_path_cmp(const void *a, const void *b)
 {
 	return path_tree_cmp(*(const char *const *)a, *(const char *const *)b);
@@ -331,11 +389,11 @@ delete_write_list(const struct strvec *paths, const char *file)
 bool
 rsync_mirror(struct sup *s)
 {
-	struct strvec names = STRVEC_INIT;
+	struct strvec names = STRVEC_INIT, deleted = STRVEC_INIT;
 	char *rules = NULL, *gone = NULL, *checked = NULL;
 	enum mirror_verdict verdict;
 	unsigned long long n;
-	bool ok = false, reached = false, named;
+	bool ok = false, reached = false, named, passed = false;
 
 	if (!s->source_is_dir) {
 		log_info("mirror: the source is a file; nothing is deleted beside it");
@@ -413,13 +471,18 @@ rsync_mirror(struct sup *s)
 		set_failure(s, "cannot write '%s': %s", checked, strerror(errno));
 		goto out;
 	}
-	strvec_clear(&names);
-	ok = delete_pass(s, rules, checked, n, &names, &reached);
-	delete_record(s, &names);
+	ok = delete_pass(s, rules, checked, n, &deleted, &reached);
+	passed = ok;
+	delete_record(s, &deleted);
 out:
 	/* Their directories' attributes not set: not done. */
 	if (!ok)
 		mirror_undefer(s);
+	if (s->dirs_by_mirror) {
+		if (names.nr > 1)
+			qsort(names.v, names.nr, sizeof *names.v, delete_name_cmp);
+		delete_settle_dirs(s, passed ? &names : NULL);
+	}
 	if (rules)
 		unlink(rules);
 	if (gone)
@@ -430,5 +493,6 @@ out:
 	free(gone);
 	free(checked);
 	strvec_clear(&names);
+	strvec_clear(&deleted);
 	return ok;
 }

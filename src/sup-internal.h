@@ -199,6 +199,7 @@ struct sup {
 	 */
 	struct deferred_unit *deferred;
 	size_t ndeferred, deferred_alloc;
+	bool dirs_by_mirror;          /* ... and the directories above the cut (rsync_settle) */
 	struct strvec gone;           /* a cycle's changed paths that are gone (plan_paths) */
 	struct notifier *notifier;    /* whom the transfer tells (cfg's, or its own), or NULL */
 	bool own_notifier;            /* ... started by this run, which ends it */
@@ -366,6 +367,19 @@ bool rsync_mirror(struct sup *s);
 int mirror_write_rules(struct sup *s, const char *file);
 /* The deferred units are pending again: the deletes that settle them did not all run. */
 void mirror_undefer(struct sup *s);
+/*
+ * Is some path of sorted (strcmp's order; a directory's with its trailing
+ * '/') below dir? The pass that deletes it gives dir its attributes:
+ * rsync sends every parent of a listed path as an implied directory.
+ */
+bool names_below(const struct strvec *sorted, const char *dir);
+/*
+ * Will the mirror's deletes give every directory above the cut its
+ * attributes (each has something below it to delete), so that settling
+ * them before is not needed? Then s->dirs_by_mirror, and the mirror
+ * settles them itself where its deletes do not.
+ */
+bool mirror_settles_dirs(struct sup *s);
 
 /* sup-worker.c: what a worker's rsync says */
 void worker_output(struct worker *w, int fd, const char *buf, size_t n);
@@ -379,7 +393,7 @@ bool sorted_find(const struct strvec *sv, const char *name, size_t *at);
 /*
  * A mirror's check that ended well: a unit whose directories' attributes
  * alone differ is settled by the mirror (attrs_by_mirror) where it
- * deletes in each of them, and differs otherwise.
+ * deletes below each of them, and differs otherwise. Sorts w->deletions.
  */
 void check_attr_dirs(struct worker *w);
 

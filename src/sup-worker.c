@@ -127,33 +127,20 @@ worker_cmp_str(const void *a, const void *b)
 void
 check_attr_dirs(struct worker *w)
 {
-	struct strvec parents = STRVEC_INIT;
-	size_t i, k, at;
+	size_t i, k;
 
-	/* The directories the mirror deletes in: the parents of what it deletes. */
-	for (i = 0; i < w->deletions->nr; i++) {
-		const char *name = w->deletions->v[i];
-		size_t len = strlen(name);
-		const char *slash;
-
-		if (len > 1 && name[len - 1] == '/')
-			len--;
-		slash = memrchr(name, '/', len);
-		if (slash)
-			strvec_pushf(&parents, "%.*s", (int)(slash - name), name);
-	}
-	if (parents.nr > 1)
-		qsort(parents.v, parents.nr, sizeof *parents.v, worker_cmp_str);
+	/* In strcmp's order, for names_below (the mirror sorts them anyway). */
+	if (w->deletions->nr > 1)
+		qsort(w->deletions->v, w->deletions->nr, sizeof *w->deletions->v, worker_cmp_str);
 	for (i = 0; i < w->attr_dirs.nr; i++) {
 		k = worker_checked_unit_of(w, w->attr_dirs.v[i]);
 		if (k >= w->nunits)
 			continue;
-		if (sorted_find(&parents, w->attr_dirs.v[i], &at))
+		if (names_below(w->deletions, w->attr_dirs.v[i]))
 			w->units[k].attrs_by_mirror = true;
 		else
 			w->units[k].differs = true;
 	}
-	strvec_clear(&parents);
 	strvec_clear(&w->attr_dirs);
 }
 

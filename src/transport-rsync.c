@@ -326,14 +326,19 @@ rsync_after_units(struct sup *s)
 
 /*
  * The directories above the cut get their times and modes back, unless
- * nothing was created or sent under them (a re-sync with nothing to do).
+ * nothing was created or sent under them (a re-sync with nothing to do),
+ * or a mirror's deletes below each of them will (mirror_settles_dirs):
+ * after this, they would change the times again.
  */
 static void
 rsync_settle(struct sup *s)
 {
-	if (s->have_dirs && !got_stop_signal && s->failure == NULL &&
-	    (s->changed || !s->dirs_made) && !s->dirs_settled &&
-	    !(s->dirs_made && !s->settle_failed && settle_dirs(s)))
+	if (!s->have_dirs || got_stop_signal || s->failure != NULL ||
+	    !(s->changed || !s->dirs_made) || s->dirs_settled)
+		return;
+	if (s->dirs_made && mirror_settles_dirs(s))
+		return;
+	if (!(s->dirs_made && !s->settle_failed && settle_dirs(s)))
 		run_loop(s, JOB_DIRS_FINAL);
 }
 

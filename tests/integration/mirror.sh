@@ -216,6 +216,22 @@ src=$small dst=$T/dst-small run --delete
 [ "$rc" = 0 ] || fail "the small mirror of a directory's time exited $rc: $(cat "$T/err")"
 dir_times "$small" "$T/dst-small/top" >/dev/null ||
 	fail "the small mirror left a directory's time: $(dir_times "$small" "$T/dst-small/top")"
+# With something to delete below each directory above the cut, the
+# deletes set them; stopped by a guard, they are settled without them.
+touch -d '2003-03-03' "$small"
+echo y >"$T/dst-small/top/a/extra"
+echo y >"$T/dst-small/top/b/extra"
+src=$small dst=$T/dst-small run --delete --max-delete 0
+[ "$rc" = 0 ] && fail "the small mirror over --max-delete 0 did not fail"
+dir_times "$small" "$T/dst-small/top" >/dev/null ||
+	fail "a stopped mirror left a directory's time: $(dir_times "$small" "$T/dst-small/top")"
+touch -d '2004-04-04' "$small"
+src=$small dst=$T/dst-small run --delete
+[ "$rc" = 0 ] || fail "the small mirror with a directory's time exited $rc: $(cat "$T/err")"
+[ -e "$T/dst-small/top/a/extra" ] || [ -e "$T/dst-small/top/b/extra" ] &&
+	fail "the small mirror left a/extra or b/extra"
+dir_times "$small" "$T/dst-small/top" >/dev/null ||
+	fail "the small mirror's deletes left times: $(dir_times "$small" "$T/dst-small/top")"
 
 # --max-delete: more than N fails before any goes.
 echo a >"$far/m1"; echo b >"$far/m2"; echo c >"$far/m3"
