@@ -6,7 +6,11 @@
  * as the transfers log in: nothing is recorded, no directory is made on
  * either side. Each change is a line, "send", "update" or "delete", rsync's
  * itemized letters and the path (escaped: any byte may be in a name), or
- * with --json an array of them.
+ * with --json an array of them. With --delete, the deletes are judged by
+ * the guards the transfer would apply (mirror-guard.h): where they would
+ * stop it, a last line says so ("would stop: REASON"), or with --json a
+ * last object {"action": "stop", "reason": REASON}; the exit is 0 all
+ * the same.
  */
 #include "config.h"
 
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +27,7 @@
 #include "cmd-transfer.h"
 #include "filter.h"
 #include "master.h"
+#include "mirror-guard.h"
 #include "options.h"
 #include "report.h"
 #include "rsync.h"
@@ -85,9 +91,10 @@ dry_run_rules(const struct transfer_request *req, char **dir, bool *failed)
 
 /*
  * Say the change of one line of rsync's (changes: as JSON; NULL: on
- * stdout); other lines say nothing. name and shown are scratch.
+ * stdout); other lines say nothing. name and shown are scratch. Is it a
+ * deletion?
  */
-static void
+static bool
 dry_run_line(struct change_list *changes, const char *line, size_t len, struct strbuf *name,
 	     struct strbuf *shown)
 {
@@ -96,18 +103,44 @@ dry_run_line(struct change_list *changes, const char *line, size_t len, struct s
 
 	if (len <= prefix || memcmp(line, DRY_RUN_PREFIX, prefix) != 0 ||
 	    !rsync_itemized_name(line + prefix, len - prefix, &at))
-		return;
+		return false;
 	memcpy(itemized, line + prefix, 11);
 	itemized[11] = '\0';
 	strbuf_reset(name);
 	rsync_unescape(name, line + prefix + at, len - prefix - at);
 	if (changes) {
 		change_list_add(changes, dry_run_action(itemized), itemized, name->buf);
-		return;
+	} else {
+		strbuf_reset(shown);
+		escape_untrusted(shown, name->buf, name->len);
+		printf("%-6s %s %s\n", dry_run_action(itemized), itemized, shown->buf);
 	}
-	strbuf_reset(shown);
-	escape_untrusted(shown, name->buf, name->len);
-	printf("%-6s %s %s\n", dry_run_action(itemized), itemized, shown->buf);
+	return itemized[0] == '*';
+}
+
+/*
+ * Would the guards of a mirror stop the transfer before its n deletes? Say
+ * why, after the changes (changes: as JSON; NULL: on stdout). The limit
+ * is the request's --max-delete, else the max_delete setting, as a
+ * transfer started now would have it.
+ */
+static void
+dry_run_guards(struct change_list *changes, const struct transfer_request *req,
+	       const struct supervisor_config *cfg, unsigned long long n)
+{
+	long long max = req->max_delete >= 0 ? req->max_delete : cfg->max_delete;
+	enum mirror_verdict verdict;
+	struct strbuf why = STRBUF_INIT;
+
+	verdict = mirror_guard(n, mirror_source_empty(req->source), req->delete_all_ok, max);
+	if (verdict == MIRROR_GO)
+		return;
+	mirror_stop_reason(&why, verdict, n, max);
+	if (changes)
+		change_list_add_stop(changes, why.buf);
+	else
+		printf("would stop: %s\n", why.buf);
+	strbuf_release(&why);
 }
 
 int
@@ -123,6 +156,8 @@ cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	struct rsync_job job;
 	char *root = path_dirname(req->source), *rules_dir = NULL, *rules;
 	const char *p, *end;
+	unsigned long long deletes = 0;
+	struct stat sb;
 	bool rules_failed;
 	int status = -1, rc, code = EXIT_OK;
 
@@ -179,9 +214,13 @@ cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
-		dry_run_line(changes, p, len, &name, &shown);
+		if (dry_run_line(changes, p, len, &name, &shown))
+			deletes++;
 		p += len + 1;
 	}
+	/* A source that is a file deletes nothing beside it. */
+	if (req->mirror && lstat(req->source, &sb) == 0 && S_ISDIR(sb.st_mode))
+		dry_run_guards(changes, req, cfg, deletes);
 	if (changes && change_list_write(changes, stdout) < 0)
 		code = EXIT_FAILED;
 	if (fflush(stdout) != 0)

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,12 +197,11 @@ log_set_transfer(int64_t id)
 }
 
 /*
- * Write line to the log of every event: first the transfer's first lines
- * again when this log was begun after they were written (rotation), then
- * keep the line itself when it is one of them.
+ * Write whole lines to the log of every event, first the transfer's first
+ * lines again when this log was begun after they were written (rotation).
  */
 static void
-write_all_log(const struct strbuf *line, enum log_level level, size_t prefix_len)
+write_all_log_lines(const char *buf, size_t len)
 {
 	struct stat sb;
 
@@ -212,8 +212,22 @@ write_all_log(const struct strbuf *line, enum log_level level, size_t prefix_len
 		(void)write_all(log_all.fd, head.lines.buf, head.lines.len);
 	head.dev = sb.st_dev;
 	head.ino = sb.st_ino;
-	(void)write_all(log_all.fd, line->buf, line->len);
-	if (log_transfer != 0 && level >= LOG_INFO && head.n < LOG_HEAD_LINES) {
+	(void)write_all(log_all.fd, buf, len);
+}
+
+/* Is a line at level one of the transfer's first, to be kept (log_set_transfer)? */
+static bool
+head_wants(enum log_level level)
+{
+	return log_transfer != 0 && level >= LOG_INFO && head.n < LOG_HEAD_LINES;
+}
+
+/* Write line to the log of every event, and keep it when it is one of the first. */
+static void
+write_all_log(const struct strbuf *line, enum log_level level, size_t prefix_len)
+{
+	write_all_log_lines(line->buf, line->len);
+	if (log_all.fd >= 0 && head_wants(level)) {
 		strbuf_add(&head.lines, line->buf, prefix_len);
 		strbuf_addstr(&head.lines, LOG_CARRIED_MARK);
 		strbuf_add(&head.lines, line->buf + prefix_len, line->len - prefix_len);
@@ -221,24 +235,33 @@ write_all_log(const struct strbuf *line, enum log_level level, size_t prefix_len
 	}
 }
 
+/* Append msg's line at level to line, as the logs have it; its prefix's length in *prefix_len. */
+static void
+format_line(struct strbuf *line, enum log_level level, const char *msg, size_t *prefix_len)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	size_t start = line->len;
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
+	strbuf_addf(line, "%s [%lld] %s: ", stamp, (long long)log_transfer,
+		    level_names[level]);
+	*prefix_len = line->len - start;
+	/* A name that slipped in raw still cannot make a line of its own. */
+	escape_line(line, msg, strlen(msg));
+	strbuf_addch(line, '\n');
+}
+
 /* Write one finished line to every destination its level goes to. */
 static void
 log_line(enum log_level level, const char *msg)
 {
 	struct strbuf line = STRBUF_INIT;
-	char stamp[32];
-	time_t now = time(NULL);
 	size_t prefix_len;
-	struct tm tm;
 
-	localtime_r(&now, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S%z", &tm);
-	strbuf_addf(&line, "%s [%lld] %s: ", stamp, (long long)log_transfer,
-		    level_names[level]);
-	prefix_len = line.len;
-	/* A name that slipped in raw still cannot make a line of its own. */
-	escape_line(&line, msg, strlen(msg));
-	strbuf_addch(&line, '\n');
+	format_line(&line, level, msg, &prefix_len);
 	if (log_all.fd >= 0 && (int)level >= file_level)
 		write_all_log(&line, level, prefix_len);
 	if (log_err.fd >= 0 && level >= LOG_WARN) {
@@ -268,6 +291,39 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	log_line(level, sb.buf);
 	strbuf_release(&sb);
+}
+
+void
+log_many(enum log_level level, const char *const *msgs, size_t n)
+{
+	struct strbuf batch = STRBUF_INIT;
+	size_t i, prefix_len;
+
+	/* Where lines go elsewhere too (the error log, the terminal), or nowhere: one by one. */
+	if (log_all.fd < 0 || (int)level < file_level || level >= LOG_WARN ||
+	    (int)level >= echo_level) {
+		for (i = 0; i < n; i++)
+			log_line(level, msgs[i]);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		/* One of the transfer's first lines: kept, so on its own. */
+		if (head_wants(level)) {
+			if (batch.len)
+				write_all_log_lines(batch.buf, batch.len);
+			strbuf_reset(&batch);
+			log_line(level, msgs[i]);
+			continue;
+		}
+		format_line(&batch, level, msgs[i], &prefix_len);
+		if (batch.len >= LOG_BATCH_BYTES) {
+			write_all_log_lines(batch.buf, batch.len);
+			strbuf_reset(&batch);
+		}
+	}
+	if (batch.len)
+		write_all_log_lines(batch.buf, batch.len);
+	strbuf_release(&batch);
 }
 
 void

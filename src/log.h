@@ -3,8 +3,9 @@
  *
  * scow-sync.log gets every event, scow-sync.err the warnings and errors,
  * each line as "TIME [TRANSFER-ID] LEVEL: message". Files are opened with
- * O_APPEND and each line is written with one write(), so lines from
- * concurrent supervisors never interleave. Each is rotated by size (see
+ * O_APPEND and each line is written whole in one write() (log_many writes
+ * many lines at once), so lines from concurrent supervisors never
+ * interleave. Each is rotated by size (see
  * LOG_ROTATE_BYTES); `scow-sync log ID` reads one transfer's lines back.
  * Untrusted text (anything rsync or the far side printed, any path) must
  * go through log_untrusted() or escape_untrusted() first.
@@ -51,6 +52,13 @@ void log_set_transfer(int64_t id);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * Log n messages at one level, each a line as log_msg makes it, in writes
+ * of about LOG_BATCH_BYTES: a mirror's thousands of deletions are a few
+ * writes, not a write and three stats each.
+ */
+void log_many(enum log_level level, const char *const *msgs, size_t n);
+#define LOG_BATCH_BYTES (64U << 10)
 /* Log "prefix: TEXT" with TEXT escaped (control bytes, invalid UTF-8). */
 void log_untrusted(enum log_level level, const char *prefix, const char *text, size_t len);
 

@@ -416,6 +416,19 @@ change_list_add(struct change_list *l, const char *action, const char *itemized,
 		fatal("out of memory building JSON");
 }
 
+void
+change_list_add_stop(struct change_list *l, const char *reason)
+{
+	json_t *obj = json_object();
+
+	if (obj == NULL)
+		fatal("out of memory building JSON");
+	set_new(obj, "action", json_string("stop"));
+	set_new(obj, "reason", json_string(reason));
+	if (json_array_append_new(l->changes, obj) < 0)
+		fatal("out of memory building JSON");
+}
+
 int
 change_list_write(struct change_list *l, FILE *f)
 {

@@ -55,12 +55,15 @@ void status_table_row(struct strbuf *out, const struct history_entry *e, int wid
 /*
  * A dry run's changes, as --dry-run --json prints them: an array of
  * {"action": "send" | "update" | "delete", "path": ..., "itemized": ...},
- * the path as query's are (invalid UTF-8 as U+FFFD, and path_base64).
+ * the path as query's are (invalid UTF-8 as U+FFFD, and path_base64);
+ * last, where the guards of a mirror would stop the transfer before its
+ * deletes, {"action": "stop", "reason": ...}.
  */
 struct change_list;
 struct change_list *change_list_new(void);
 void change_list_add(struct change_list *l, const char *action, const char *itemized,
 		     const char *path);
+void change_list_add_stop(struct change_list *l, const char *reason);
 /* Write the whole array to f; 0 or SYNC_ERR_SYSTEM. */
 int change_list_write(struct change_list *l, FILE *f);
 void change_list_free(struct change_list *l);

@@ -7,15 +7,15 @@
  * in a pass that sends nothing (--existing --ignore-existing): it only
  * goes inside DEST/NAME, removes a symbolic link rather than what it
  * points to, and leaves what the filters or the parts stopped on request
- * exclude. A dry run of the same pass comes first: its count is checked
- * against --max-delete and against an empty source (an unmounted file
- * system) before anything goes, and caps the real pass, so that a source
- * emptied in between cannot take more. Each deletion is recorded in the
- * store and named in the log.
+ * exclude. A dry run names what would go first: the re-sync's check, when
+ * it ran over the source whole with --delete (transport-rsync.c), or a dry
+ * run of the same pass here. Its count is checked against --max-delete and
+ * against an empty source (an unmounted file system) before anything
+ * goes, and caps the real pass, which deletes only the names it gave.
+ * Each deletion is recorded in the store and named in the log.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mirror-guard.h"
 #include "rsync.h"
 #include "sup-internal.h"
 #include "util.h"
@@ -92,6 +93,13 @@ delete_pass(struct sup *s, const char *rules, const char *gone, unsigned long lo
 		 */
 		job.files_from = gone;
 		job.delete_missing = job.delete = job.existing_only = true;
+		/*
+		 * Their parents go too, not deleted in (implied, not listed)
+		 * but given their attributes once rsync has deleted in them:
+		 * a deletion changes its directory's time, which the copy had
+		 * set to the source's.
+		 */
+		job.implied_dirs = true;
 	} else {
 		job.source_name = s->source_rel;
 		job.delete = job.existing_only = true;
@@ -133,6 +141,7 @@ delete_record(struct sup *s, const struct strvec *names)
 {
 	struct deletion *d = xcalloc(names->nr ? names->nr : 1, sizeof *d);
 	struct strbuf shown = STRBUF_INIT;
+	struct strvec lines = STRVEC_INIT;
 	int64_t now = (int64_t)time(NULL);
 	size_t i;
 
@@ -141,18 +150,30 @@ delete_record(struct sup *s, const struct strvec *names)
 		bool dir = len > 1 && names->v[i][len - 1] == '/';
 
 		d[i].path = xstrndup(names->v[i], dir ? len - 1 : len);
+		/*
+		 * rsync tells no more of a deletion than whether it was a
+		 * directory: the far side's rsync sends the client its name
+		 * (a directory's with a NUL after it, shown with a trailing
+		 * '/'), and the itemized field is "*deleting" whatever was
+		 * deleted (seen with rsync 3.2 to 3.5). A symbolic link, a
+		 * device or a socket is a "file" here.
+		 */
 		d[i].kind = (char *)(dir ? "directory" : "file");
 		d[i].at = now;
 		strbuf_reset(&shown);
 		escape_untrusted(&shown, d[i].path, strlen(d[i].path));
-		log_info("deleted '%s' (%s): the source has no such entry", shown.buf, d[i].kind);
+		strvec_pushf(&lines, "deleted '%s' (%s): the source has no such entry", shown.buf,
+			     d[i].kind);
 	}
+	/* Thousands of them: in a few writes. */
+	log_many(LOG_INFO, (const char *const *)lines.v, lines.nr);
 	if (store_deletions_add(s->st, s->t.id, d, names->nr) < 0)
 		log_warn("cannot record the deletions: %s", store_errmsg(s->st));
 	s->deleted += names->nr;
 	for (i = 0; i < names->nr; i++)
 		free(d[i].path);
 	free(d);
+	strvec_clear(&lines);
 	strbuf_release(&shown);
 }
 
@@ -188,20 +209,133 @@ delete_stopped_parts(struct sup *s, struct strvec *out)
 	}
 }
 
-/* Is the directory at path without a single entry (or unreadable: as good as empty)? */
-static bool
-delete_source_empty(const char *path)
+int
+mirror_write_rules(struct sup *s, const char *file)
 {
-	DIR *d = opendir(path);
-	struct dirent *de;
-	bool empty = true;
+	struct strvec stopped = STRVEC_INIT;
+	int rc;
 
-	if (d == NULL)
-		return true;
-	while (empty && (de = readdir(d)) != NULL)
-		empty = strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0;
-	closedir(d);
-	return empty;
+	delete_stopped_parts(s, &stopped);
+	rc = write_job_rules(s, file, (const char *const *)stopped.v);
+	strvec_clear(&stopped);
+	return rc;
+}
+
+bool
+names_below(const struct strvec *sorted, const char *dir)
+{
+	struct strbuf prefix = STRBUF_INIT;
+	size_t at;
+	bool below;
+
+	strbuf_addf(&prefix, "%s/", dir);
+	sorted_find(sorted, prefix.buf, &at);
+	below = at < sorted->nr && strncmp(sorted->v[at], prefix.buf, prefix.len) == 0;
+	strbuf_release(&prefix);
+	return below;
+}
+
+bool
+mirror_settles_dirs(struct sup *s)
+{
+	size_t i;
+
+	/* Only a mirror that will run, of names the check gave (sorted by check_attr_dirs). */
+	if (!s->t.mirror || !s->check_named_deletions || s->cfg->partial || s->mkdirs_overflow ||
+	    s->mkdirs.nr == 0 || s->walk_errors || s->units_failed ||
+	    s->units_done < s->units_total)
+		return false;
+	for (i = 0; i < s->mkdirs.nr; i++)
+		if (!names_below(&s->check_deletions, s->mkdirs.v[i]))
+			return false;
+	s->dirs_by_mirror = true;
+	return true;
+}
+
+/*
+ * The directories above the cut were left to the deletes (mirror_settles_dirs),
+ * which did not run, or not below each: settled now, as rsync_settle would.
+ */
+static void
+delete_settle_dirs(struct sup *s, const struct strvec *listed)
+{
+	size_t i;
+
+	if (!s->dirs_by_mirror || got_stop_signal)
+		return;
+	s->dirs_by_mirror = false;
+	for (i = 0; listed && i < s->mkdirs.nr; i++)
+		if (!names_below(listed, s->mkdirs.v[i]))
+			break;
+	if (listed && i == s->mkdirs.nr)
+		return;
+	if (s->settle_failed || !settle_dirs(s))
+		run_loop(s, JOB_DIRS_FINAL);
+}
+
+void
+mirror_undefer(struct sup *s)
+{
+	bool in_tx;
+	size_t i;
+
+	if (s->ndeferred == 0)
+		return;
+	in_tx = store_begin(s->st) == SYNC_OK;
+	for (i = 0; i < s->ndeferred; i++) {
+		const struct deferred_unit *d = &s->deferred[i];
+
+		if (store_unit_set_state(s->st, d->id, UNIT_PENDING, d->attempts, NULL) < 0)
+			continue;
+		s->units_done--;
+		s->settled_bytes -= d->size.bytes;
+		s->settled_files -= d->size.files;
+	}
+	if (in_tx && store_commit(s->st) < 0) {
+		log_warn("cannot record units pending again: %s", store_errmsg(s->st));
+		store_rollback(s->st);
+	}
+	log_info("%zu units whose directories' attributes the deletes were to set are pending "
+		 "again", s->ndeferred);
+	s->ndeferred = 0;
+}
+
+/*
+ * Take the names the check gave (s->check_deletions) into names, but those
+ * at or below a part stopped since (its rules left out only the parts
+ * stopped before it ran). The directories they were to be deleted from are
+ * in that part too, which stays as it is.
+ */
+static void
+delete_take_checked(struct sup *s, struct strvec *names)
+{
+	struct strvec stopped = STRVEC_INIT;
+	struct strbuf path = STRBUF_INIT;
+	size_t i, k;
+
+	delete_stopped_parts(s, &stopped);
+	for (i = 0; i < s->check_deletions.nr; i++) {
+		const char *name = s->check_deletions.v[i];
+		size_t len = strlen(name);
+		bool kept = true;
+
+		strbuf_reset(&path);
+		strbuf_add(&path, name, len > 1 && name[len - 1] == '/' ? len - 1 : len);
+		for (k = 0; kept && k < stopped.nr; k++)
+			kept = !path_is_within(path.buf, stopped.v[k]);
+		if (kept)
+			strvec_push(names, name);
+	}
+	strvec_clear(&s->check_deletions);
+	s->check_named_deletions = false;
+	strvec_clear(&stopped);
+	strbuf_release(&path);
+}
+
+static int
+delete_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static int
@@ -255,13 +389,24 @@ delete_write_list(const struct strvec *paths, const char *file)
 bool
 rsync_mirror(struct sup *s)
 {
-	struct strvec names = STRVEC_INIT, stopped = STRVEC_INIT;
+	struct strvec names = STRVEC_INIT, deleted = STRVEC_INIT;
 	char *rules = NULL, *gone = NULL, *checked = NULL;
+	enum mirror_verdict verdict;
 	unsigned long long n;
-	bool ok = false, reached = false;
+	bool ok = false, reached = false, named, passed = false;
 
 	if (!s->source_is_dir) {
 		log_info("mirror: the source is a file; nothing is deleted beside it");
+		return true;
+	}
+	/*
+	 * DEST/NAME was made by this run: all it holds came from the source.
+	 * (What left the source after it was sent stays until the next
+	 * mirror, as with rsync --delete, which looks once.)
+	 */
+	if (s->fresh) {
+		log_info("mirror: '%s' is new on the far side; nothing there to delete",
+			 s->shown_dest);
 		return true;
 	}
 	/*
@@ -277,8 +422,7 @@ rsync_mirror(struct sup *s)
 			return true;
 	}
 	rules = xasprintf("%s/mirror-rules", s->tmpdir);
-	delete_stopped_parts(s, &stopped);
-	if (write_job_rules(s, rules, (const char *const *)stopped.v) < 0) {
+	if (mirror_write_rules(s, rules) < 0) {
 		set_failure(s, "cannot write '%s': %s", rules, strerror(errno));
 		goto out;
 	}
@@ -289,8 +433,14 @@ rsync_mirror(struct sup *s)
 			goto out;
 		}
 	}
-	/* What would go, before anything does. */
-	if (!delete_pass(s, rules, gone, 0, &names, &reached) || got_stop_signal)
+	/*
+	 * What would go, before anything does: as the check named it (a
+	 * walk of both sides saved), or by a dry run now.
+	 */
+	named = s->check_named_deletions && !s->cfg->partial;
+	if (named)
+		delete_take_checked(s, &names);
+	else if (!delete_pass(s, rules, gone, 0, &names, &reached) || got_stop_signal)
 		goto out;
 	n = names.nr;
 	if (n == 0) {
@@ -298,20 +448,22 @@ rsync_mirror(struct sup *s)
 		ok = true;
 		goto out;
 	}
-	/* A partial run's too: what it names as gone may be all there was. */
-	if (delete_source_empty(s->t.source) && !s->cfg->delete_all_ok) {
-		set_failure(s, "the source is empty and the far side has %llu %s it lacks: "
-			    "nothing deleted (an unmounted file system?); --delete-all-ok "
-			    "deletes them", n, n == 1 ? "entry" : "entries");
+	/*
+	 * The guards, before the first deletion; the emptiness of the source
+	 * in a partial run too: what it names as gone may be all there was.
+	 */
+	verdict = mirror_guard(n, mirror_source_empty(s->t.source),
+			       s->cfg->delete_all_ok, s->cfg->max_delete);
+	if (verdict != MIRROR_GO) {
+		struct strbuf why = STRBUF_INIT;
+
+		mirror_stop_reason(&why, verdict, n, s->cfg->max_delete);
+		set_failure(s, "%s", why.buf);
+		strbuf_release(&why);
 		goto out;
 	}
-	if (s->cfg->max_delete >= 0 && n > (unsigned long long)s->cfg->max_delete) {
-		set_failure(s, "%llu %s to delete, more than the limit of %lld (--max-delete, "
-			    "max_delete): nothing deleted", n, n == 1 ? "entry" : "entries",
-			    s->cfg->max_delete);
-		goto out;
-	}
-	log_info("mirror: deleting %llu %s the source lacks", n, n == 1 ? "entry" : "entries");
+	log_info("mirror: deleting %llu %s the source lacks%s", n, n == 1 ? "entry" : "entries",
+		 named ? " (as the check named them)" : "");
 	/*
 	 * Only what was checked goes, and only what the source still lacks:
 	 * the names the dry run gave, each deleted if it is still missing
@@ -322,10 +474,18 @@ rsync_mirror(struct sup *s)
 		set_failure(s, "cannot write '%s': %s", checked, strerror(errno));
 		goto out;
 	}
-	strvec_clear(&names);
-	ok = delete_pass(s, rules, checked, n, &names, &reached);
-	delete_record(s, &names);
+	ok = delete_pass(s, rules, checked, n, &deleted, &reached);
+	passed = ok;
+	delete_record(s, &deleted);
 out:
+	/* Their directories' attributes not set: not done. */
+	if (!ok)
+		mirror_undefer(s);
+	if (s->dirs_by_mirror) {
+		if (names.nr > 1)
+			qsort(names.v, names.nr, sizeof *names.v, delete_name_cmp);
+		delete_settle_dirs(s, passed ? &names : NULL);
+	}
 	if (rules)
 		unlink(rules);
 	if (gone)
@@ -336,6 +496,6 @@ out:
 	free(gone);
 	free(checked);
 	strvec_clear(&names);
-	strvec_clear(&stopped);
+	strvec_clear(&deleted);
 	return ok;
 }

@@ -68,6 +68,8 @@ struct batch_unit {
 	struct unit unit;
 	bool excluded;                /* stopped on request: not to run again */
 	bool differs;                 /* JOB_CHECK: the far side needs some of it */
+	bool attrs_by_mirror;         /* ... only directories' attributes, which the
+				       * mirror's deletes in them set (finish_check) */
 	uint64_t bytes_done;          /* of files of it this rsync finished */
 	uint64_t files_done;
 	bool changed;                 /* a file of it changed while rsync read it */
@@ -129,6 +131,16 @@ struct worker {
 	struct strvec sent_tail;      /* the last files it counted (see worker_count_file_sent) */
 	bool far_failed;              /* the far side's rsync said it failed at something */
 	struct strvec *sent_unsure;   /* borrowed from the supervisor */
+	struct strvec *deletions;     /* JOB_CHECK of a mirror: what it would delete (borrowed) */
+	struct strvec attr_dirs;      /* ... and the directories whose attributes alone differ */
+	bool outside_differs;         /* ... and something outside its units differs */
+};
+
+/* A unit done because the mirror's deletes will settle it: pending again if they do not. */
+struct deferred_unit {
+	int64_t id;
+	int attempts;
+	struct unit_size size;
 };
 
 /* A source file that was not sent: it vanished, or could not be read. */
@@ -174,6 +186,23 @@ struct sup {
 	bool source_is_dir;           /* the walk found a directory (not a file) */
 	uint64_t source_entries;      /* what the walk found in it, the top not counted */
 	uint64_t deleted;             /* what this run's mirror removed from the far side */
+	/*
+	 * A mirror's re-sync checks the source whole, with --delete: its dry
+	 * run names what the mirror will delete (trailing '/' for
+	 * directories), and the mirror needs no dry run of its own. Complete
+	 * once that check ended well (check_named_deletions).
+	 */
+	bool check_whole;
+	bool check_named_deletions;
+	struct strvec check_deletions;
+	/*
+	 * Units that differed only in the attributes of directories the
+	 * mirror deletes in: done without a copy, since the deletes give
+	 * those directories their attributes (rsync's implied directories).
+	 */
+	struct deferred_unit *deferred;
+	size_t ndeferred, deferred_alloc;
+	bool dirs_by_mirror;          /* ... and the directories above the cut (rsync_settle) */
 	struct strvec gone;           /* a cycle's changed paths that are gone (plan_paths) */
 	struct notifier *notifier;    /* whom the transfer tells (cfg's, or its own), or NULL */
 	bool own_notifier;            /* ... started by this run, which ends it */
@@ -339,6 +368,26 @@ void notify_end(struct notifier *n);
 
 /* sup-delete.c: a mirror's deletes, once everything has arrived */
 bool rsync_mirror(struct sup *s);
+/*
+ * Write the rules of a pass that names or makes a mirror's deletes to
+ * file: every part stopped on request, then the filters (write_job_rules).
+ */
+int mirror_write_rules(struct sup *s, const char *file);
+/* The deferred units are pending again: the deletes that settle them did not all run. */
+void mirror_undefer(struct sup *s);
+/*
+ * Is some path of sorted (strcmp's order; a directory's with its trailing
+ * '/') below dir? The pass that deletes it gives dir its attributes:
+ * rsync sends every parent of a listed path as an implied directory.
+ */
+bool names_below(const struct strvec *sorted, const char *dir);
+/*
+ * Will the mirror's deletes give every directory above the cut its
+ * attributes (each has something below it to delete), so that settling
+ * them before is not needed? Then s->dirs_by_mirror, and the mirror
+ * settles them itself where its deletes do not.
+ */
+bool mirror_settles_dirs(struct sup *s);
 
 /* sup-worker.c: what a worker's rsync says */
 void worker_output(struct worker *w, int fd, const char *buf, size_t n);
@@ -349,6 +398,12 @@ void problem_release(struct file_problem *p);
 void worker_forget_problems(struct worker *w);
 bool same_change_times(const struct stat *a, const struct stat *b);
 bool sorted_find(const struct strvec *sv, const char *name, size_t *at);
+/*
+ * A mirror's check that ended well: a unit whose directories' attributes
+ * alone differ is settled by the mirror (attrs_by_mirror) where it
+ * deletes below each of them, and differs otherwise. Sorts w->deletions.
+ */
+void check_attr_dirs(struct worker *w);
 
 /* sup-plan.c: the walk into the store */
 int plan_transfer(struct sup *s);

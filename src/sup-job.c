@@ -183,10 +183,12 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	struct strbuf then = STRBUF_INIT, before = STRBUF_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
 	char *exclude_file = NULL;
+	/* A mirror's check: the source whole, and what the mirror will delete. */
+	bool whole_check = kind == JOB_CHECK && s->check_whole;
 	size_t i, k;
 	int rc;
 
-	if ((kind == JOB_UNIT || kind == JOB_CHECK) && job_write_list(w) < 0) {
+	if ((kind == JOB_UNIT || kind == JOB_CHECK) && !whole_check && job_write_list(w) < 0) {
 		set_failure(s, "cannot write '%s': %s", w->list_file, strerror(errno));
 		return SYNC_ERR_SYSTEM;
 	}
@@ -198,7 +200,17 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 			if (path_is_within(s->excludes.v[i], w->units[k].unit.path))
 				strvec_push(&excludes, s->excludes.v[i]);
 	}
-	if ((kind == JOB_UNIT || kind == JOB_CHECK) && (excludes.nr || !filter_empty(&s->filter))) {
+	if (whole_check) {
+		/* Every part stopped, whenever: the mirror's rules. */
+		exclude_file = xasprintf("%s/exclude-%d", s->tmpdir, (int)(w - s->workers));
+		if (mirror_write_rules(s, exclude_file) < 0) {
+			set_failure(s, "cannot write '%s': %s", exclude_file, strerror(errno));
+			strvec_clear(&excludes);
+			free(exclude_file);
+			return SYNC_ERR_SYSTEM;
+		}
+	} else if ((kind == JOB_UNIT || kind == JOB_CHECK) &&
+		   (excludes.nr || !filter_empty(&s->filter))) {
 		/* In a file: rsync's command line is any local user's to read. */
 		exclude_file = xasprintf("%s/exclude-%d", s->tmpdir, (int)(w - s->workers));
 		if (write_job_rules(s, exclude_file, (const char *const *)excludes.v) < 0) {
@@ -285,7 +297,20 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		w->carries_mkdir = true;
 		w->mkdir_unlisted = !listed;
 	}
-	if (kind == JOB_UNIT || kind == JOB_CHECK) {
+	if (whole_check) {
+		/*
+		 * The source named whole, with --delete: its dry run names what
+		 * differs and, as the mirror's own dry run would, what the far
+		 * side has and the source lacks (the partial directories are
+		 * the cleanup's, never a deletion).
+		 */
+		job.source_name = s->source_rel;
+		job.recursive = true;
+		job.dry_run = true;
+		job.delete = true;
+		job.protect = PARTIAL_DIR "/";
+		job.whole_list = s->source_entries <= WHOLE_LIST_FILES_MAX;
+	} else if (kind == JOB_UNIT || kind == JOB_CHECK) {
 		/* Listed files are sent as they are; listed directories whole. */
 		job.files_from = w->list_file;
 		job.recursive = true;
@@ -312,6 +337,9 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	sp.die_with_parent = true;
 	w->source_root = s->source_root;
 	w->sent_unsure = &s->sent_unsure;
+	w->deletions = whole_check ? &s->check_deletions : NULL;
+	strvec_clear(&w->attr_dirs);
+	w->outside_differs = false;
 	strvec_clear(&w->sent_tail);
 	w->far_failed = false;
 	w->current_st_ok = false;

@@ -400,11 +400,20 @@ void
 finish_check(struct sup *s, struct worker *w)
 {
 	int code = WIFEXITED(w->job->status[0]) ? WEXITSTATUS(w->job->status[0]) : -1;
-	uint64_t same = 0;
+	uint64_t same = 0, deferred = 0;
 	bool in_tx;
 	size_t k;
 
 	if (!got_stop_signal && (code == 0 || code == 24)) {
+		if (w->deletions)
+			check_attr_dirs(w);
+		/*
+		 * The source named whole shows the directories above the cut
+		 * too: where one differs, they get their attributes at the end
+		 * (no rsync of everything may run that would set them).
+		 */
+		if (w->deletions && w->outside_differs)
+			s->changed = true;
 		in_tx = store_begin(s->st) == SYNC_OK;
 		for (k = 0; k < w->nunits; k++) {
 			if (w->units[k].differs)
@@ -416,6 +425,16 @@ finish_check(struct sup *s, struct worker *w)
 						u->files_sent) == SYNC_OK) {
 				count_done(s, &w->units[k].unit);
 				same++;
+				if (w->units[k].attrs_by_mirror) {
+					struct deferred_unit *d;
+
+					ALLOC_GROW(s->deferred, s->ndeferred + 1, s->deferred_alloc);
+					d = &s->deferred[s->ndeferred++];
+					d->id = u->id;
+					d->attempts = u->attempts;
+					d->size = u->size;
+					deferred++;
+				}
 			}
 		}
 		if (in_tx && store_commit(s->st) < 0) {
@@ -423,9 +442,17 @@ finish_check(struct sup *s, struct worker *w)
 			store_rollback(s->st);
 			s->units_done -= same;
 			same = 0;
+			s->ndeferred -= deferred;
+			deferred = 0;
 		}
 		log_info("the far side has %llu of %zu units already",
-			 (unsigned long long)same, w->nunits);
+			 (unsigned long long)(same - deferred), w->nunits);
+		if (deferred > 0)
+			log_info("%llu more differ only in the attributes of directories the mirror "
+				 "deletes in: its deletes set them, no copy does",
+				 (unsigned long long)deferred);
+		/* What it named for the mirror is complete. */
+		s->check_named_deletions = w->deletions != NULL;
 	} else if (!got_stop_signal) {
 		struct strbuf reason = STRBUF_INIT;
 
@@ -434,6 +461,11 @@ finish_check(struct sup *s, struct worker *w)
 			 spawn_status_text(w->job->status[0]), reason.len ? ": " : "", reason.buf);
 		strbuf_release(&reason);
 	}
+	/* Cut short: the mirror runs a dry run of its own. */
+	if (w->deletions && !s->check_named_deletions)
+		strvec_clear(w->deletions);
+	w->deletions = NULL;
+	strvec_clear(&w->attr_dirs);
 	for (k = 0; k < w->nunits; k++)
 		unit_release(&w->units[k].unit);
 	w->nunits = 0;

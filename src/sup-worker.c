@@ -84,18 +84,64 @@ worker_checked_unit_of(const struct worker *w, const char *path)
 	return w->nunits;
 }
 
-/* A dry run names what would change: the unit it is in differs. */
+/*
+ * A dry run names what would change: the unit it is in differs. A
+ * mirror's check (w->deletions) also names what the far side has and the
+ * source lacks, for the mirror: that is no difference of a unit's; and a
+ * directory there whose attributes alone differ (".d") is kept aside:
+ * where the mirror deletes in it, its deletes set them (finish_check).
+ */
 static void
 worker_on_check_event(const struct rsync_event *ev, struct worker *w)
 {
+	static const char deleting[] = "*deleting";
 	size_t k;
 
 	if (ev->kind == RSYNC_EV_NAME && ev->itemized[0]) {
+		if (memcmp(ev->itemized, deleting, strlen(deleting)) == 0) {
+			if (w->deletions)
+				strvec_pushf(w->deletions, "%.*s%s", (int)ev->name_len, ev->name,
+					     ev->is_dir ? "/" : "");
+			return;
+		}
 		k = worker_checked_unit_of(w, ev->name);
-		if (k < w->nunits)
+		if (k >= w->nunits) {
+			/* In no pending unit: above the cut, settled at the end (rsync_settle). */
+			w->outside_differs = true;
+			return;
+		}
+		if (w->deletions && ev->is_dir && ev->itemized[0] == '.' && ev->itemized[1] == 'd')
+			strvec_pushf(&w->attr_dirs, "%.*s", (int)ev->name_len, ev->name);
+		else
 			w->units[k].differs = true;
 	} else if (ev->kind == RSYNC_EV_NAME || ev->kind == RSYNC_EV_MESSAGE)
 		log_untrusted(LOG_INFO, "rsync", ev->name, ev->name_len);
+}
+
+static int
+worker_cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void
+check_attr_dirs(struct worker *w)
+{
+	size_t i, k;
+
+	/* In strcmp's order, for names_below (the mirror sorts them anyway). */
+	if (w->deletions->nr > 1)
+		qsort(w->deletions->v, w->deletions->nr, sizeof *w->deletions->v, worker_cmp_str);
+	for (i = 0; i < w->attr_dirs.nr; i++) {
+		k = worker_checked_unit_of(w, w->attr_dirs.v[i]);
+		if (k >= w->nunits)
+			continue;
+		if (names_below(w->deletions, w->attr_dirs.v[i]))
+			w->units[k].attrs_by_mirror = true;
+		else
+			w->units[k].differs = true;
+	}
+	strvec_clear(&w->attr_dirs);
 }
 
 /* lstat the worker's current file in the source. */

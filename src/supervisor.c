@@ -271,6 +271,7 @@ sup_release(struct sup *s)
 		free(w->problems);
 		strvec_clear(&w->changed_files);
 		strvec_clear(&w->sent_tail);
+		strvec_clear(&w->attr_dirs);
 	}
 	free(s->workers);
 	pool_release(&s->pool);
@@ -306,6 +307,8 @@ sup_release(struct sup *s)
 	strbuf_release(&s->pieces_suffix);
 	strvec_clear(&s->excludes);
 	strvec_clear(&s->gone);
+	strvec_clear(&s->check_deletions);
+	free(s->deferred);
 	filter_release(&s->filter);
 	strvec_clear(&s->mkdirs);
 	strvec_clear(&s->recheck);

@@ -259,10 +259,12 @@ rsync_check_pending(struct sup *s)
 		/*
 		 * A single unit's own rsync is as good a check, unless it may
 		 * move in pieces (then the check also saves asking the far side
-		 * for the file's size and time, remote_up_to_date).
+		 * for the file's size and time, remote_up_to_date), or the
+		 * check names a mirror's deletes too.
 		 */
 		if (rc == SYNC_OK && (w->nunits > 1 || (checked > 0 && w->nunits > 0) ||
-				      (w->nunits == 1 && may_split(s, &w->units[0].unit)))) {
+				      (w->nunits == 1 && may_split(s, &w->units[0].unit)) ||
+				      s->check_whole)) {
 			qsort(w->units, w->nunits, sizeof *w->units, rsync_compare_units);
 			checked += w->nunits;
 			rc = run_loop(s, JOB_CHECK);
@@ -270,12 +272,31 @@ rsync_check_pending(struct sup *s)
 		for (k = 0; k < w->nunits; k++)
 			unit_release(&w->units[k].unit);
 		w->nunits = 0;
-	} while (rc == SYNC_OK && !got_stop_signal && got > 0 && checked > 0 && !s->fresh);
+		/* The source whole was checked at once: every pending unit was in it. */
+	} while (rc == SYNC_OK && !got_stop_signal && got > 0 && checked > 0 && !s->fresh &&
+		 !s->check_whole);
 	if (checked > 0 && !s->fresh)
 		log_info("checked %llu units against the far side in %.2f s: %llu to send",
 			 (unsigned long long)checked, now_monotonic() - t0,
 			 (unsigned long long)(checked - (s->units_done - before)));
 	return rc;
+}
+
+/*
+ * Does a mirror's re-sync check the source whole, in one dry run with
+ * --delete, so that the same walk of both sides names the units that
+ * differ and what the mirror will delete? Only when the mirror is to
+ * come (every pending unit in that one dry run, no walk errors) and the
+ * far side may have something to delete (DEST/NAME not new).
+ */
+static bool
+rsync_check_names_deletions(struct sup *s)
+{
+	uint64_t c[5];
+
+	return s->t.mirror && s->source_is_dir && !s->cfg->partial && !s->fresh &&
+	       s->walk_errors == 0 && store_unit_counts(s->st, s->t.id, c) == SYNC_OK &&
+	       c[UNIT_PENDING] <= CHECK_UNITS_MAX;
 }
 
 /*
@@ -304,8 +325,13 @@ rsync_prepare(struct sup *s)
 	 * One rsync of everything is its own check: the same walk on both
 	 * sides. A watch's cycle of what changed has nothing to check: its
 	 * rsyncs ignore size and time (the check would, as they do not).
+	 * A mirror's check also names what it will delete: it saves the
+	 * mirror's dry run, a walk of both sides after the copy, and then
+	 * goes before one rsync of everything as well (which then sends
+	 * only what differs, if anything).
 	 */
-	if (!s->fresh && !s->one_rsync && !s->cfg->partial &&
+	s->check_whole = rsync_check_names_deletions(s);
+	if (!s->fresh && (!s->one_rsync || s->check_whole) && !s->cfg->partial &&
 	    (rsync_check_pending(s) < 0 || got_stop_signal))
 		return false;
 	return true;
@@ -330,14 +356,19 @@ rsync_after_units(struct sup *s)
 
 /*
  * The directories above the cut get their times and modes back, unless
- * nothing was created or sent under them (a re-sync with nothing to do).
+ * nothing was created or sent under them (a re-sync with nothing to do),
+ * or a mirror's deletes below each of them will (mirror_settles_dirs):
+ * after this, they would change the times again.
  */
 static void
 rsync_settle(struct sup *s)
 {
-	if (s->have_dirs && !got_stop_signal && s->failure == NULL &&
-	    (s->changed || !s->dirs_made) && !s->dirs_settled &&
-	    !(s->dirs_made && !s->settle_failed && settle_dirs(s)))
+	if (!s->have_dirs || got_stop_signal || s->failure != NULL ||
+	    !(s->changed || !s->dirs_made) || s->dirs_settled)
+		return;
+	if (s->dirs_made && mirror_settles_dirs(s))
+		return;
+	if (!(s->dirs_made && !s->settle_failed && settle_dirs(s)))
 		run_loop(s, JOB_DIRS_FINAL);
 }
 

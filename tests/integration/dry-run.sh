@@ -63,6 +63,44 @@ assert odd[0]["action"] == "send", odd
 assert not any("skip.tmp" in c["path"] for c in changes), changes
 PY
 
+# The guards of deletes, as the transfer would apply them: said, exit 0.
+run "$dst" --dry-run --delete --exclude '*.tmp' --max-delete 1
+[ "$rc" = 0 ] || fail "a dry run over --max-delete exited $rc: $(cat "$T/err")"
+grep -q '^delete \*deleting   top/extra$' "$T/out" ||
+	fail "over the limit, no delete lines: $(cat "$T/out")"
+stop="would stop: 2 entries to delete, more than the limit of 1 (--max-delete, max_delete)"
+[ "$(tail -1 "$T/out")" = "$stop: nothing deleted" ] ||
+	fail "no stop line for --max-delete: $(tail -1 "$T/out")"
+run "$dst" --dry-run --delete --exclude '*.tmp' --max-delete 2
+grep -q '^would stop' "$T/out" && fail "within the limit, a stop line: $(cat "$T/out")"
+SCOW_SYNC_MAX_DELETE=1 run "$dst" --dry-run --delete --exclude '*.tmp'
+grep -q '^would stop: 2 entries to delete, more than the limit of 1 ' "$T/out" ||
+	fail "the max_delete setting gave no stop line: $(tail -1 "$T/out")"
+run "$dst" --dry-run --delete --exclude '*.tmp' --max-delete 1 --json
+[ "$rc" = 0 ] || fail "a JSON dry run over --max-delete exited $rc: $(cat "$T/err")"
+python3 - "$T/out" <<'PY' || fail "the JSON stop: $(cat "$T/out")"
+import json, sys
+changes = json.load(open(sys.argv[1]))
+assert changes[-1] == {"action": "stop", "reason": "2 entries to delete, more than the limit of 1 "
+                       "(--max-delete, max_delete): nothing deleted"}, changes[-1]
+assert sum(c["action"] == "delete" for c in changes) == 2, changes
+PY
+# An empty source (an unmounted file system) would delete nothing, but
+# with --delete-all-ok.
+mkdir -p "$T/empty/top"
+src_saved=$src
+src=$T/empty/top
+run "$dst" --dry-run --delete
+[ "$rc" = 0 ] || fail "an empty source's dry run exited $rc: $(cat "$T/err")"
+grep -q '^delete \*deleting   top/changed$' "$T/out" ||
+	fail "an empty source's deletes: $(cat "$T/out")"
+stop='^would stop: the source is empty and the far side has [0-9]* entries it lacks: nothing'
+grep -q "$stop deleted" "$T/out" || fail "no stop line for an empty source: $(tail -1 "$T/out")"
+run "$dst" --dry-run --delete --delete-all-ok
+grep -q '^would stop' "$T/out" && fail "an empty source with --delete-all-ok: a stop line"
+src=$src_saved
+[ "$(snapshot)" = "$before" ] || fail "the dry runs of the guards changed the far side"
+
 # A destination that does not exist: everything would be sent, nothing is made.
 run "$T/nowhere/deeper" --dry-run
 [ "$rc" = 0 ] || fail "a dry run into a missing destination exited $rc: $(cat "$T/err")"

@@ -22,6 +22,21 @@ run() {
 		-k "$SSH_KEY" -q "$@" 2>"$T/err" || rc=$?
 }
 last_id() { store_sql "SELECT max(id) FROM transfers"; }
+# dir_times A B: every directory of A has its modification time in B too.
+dir_times() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+a, b = (os.fsencode(p) for p in sys.argv[1:3])
+bad = []
+for d, dirs, files in os.walk(a):
+    rel = os.path.relpath(d, a)
+    ta, tb = os.lstat(d).st_mtime_ns, os.lstat(os.path.join(b, rel)).st_mtime_ns
+    if ta // 10**9 != tb // 10**9:
+        bad.append(rel)
+print(b" ".join(bad[:5]).decode(errors="replace"))
+sys.exit(1 if bad else 0)
+PY
+}
 json_field() {   # json_field ID FIELD
 	scow-sync query --json --id "$1" | python3 -c '
 import json, sys
@@ -61,6 +76,7 @@ rm -rf "$src/d"$'\001' "$src/d "
 rm -f "$src/d~/"*
 echo kept >"$far/scratch.tmp"
 echo also >"$src/local.tmp"
+touch -d '2001-01-01' "$src" "$src/d~"
 run --delete --exclude '*.tmp'
 [ "$rc" = 0 ] || fail "the mirror exited $rc: $(cat "$T/err")"
 id=$(last_id)
@@ -68,6 +84,9 @@ id=$(last_id)
 	fail "a link's target outside DEST was touched"
 [ -e "$far/scratch.tmp" ] || fail "an excluded file on the far side was deleted"
 [ -e "$far/local.tmp" ] && fail "an excluded file was sent"
+# Deleting changed the directories deleted in: they have their times back.
+dir_times "$src" "$far" >/dev/null ||
+	fail "directories' times differ after the mirror: $(dir_times "$src" "$far")"
 rm -f "$far/scratch.tmp" "$src/local.tmp"
 tree_equal "$src" "$far" || fail "the mirror is not the source"
 # d\001 and "d " with their files (2 each), d~'s file, two links, extra (3
@@ -105,6 +124,114 @@ tree_equal "$src" "$far" || fail "the mirror back is not the source"
 run --delete
 [ "$rc" = 0 ] || fail "a mirror with nothing to do exited $rc: $(cat "$T/err")"
 [ "$(json_field "$(last_id)" deleted)" = 0 ] || fail "a no-op mirror deleted something"
+
+# What a mirror walks: a re-sync's check names what the mirror will delete,
+# so no dry run follows the copy. With nothing to do, a mirror is that one
+# dry run; with something to send and something to delete, the check
+# (--delete, -n), the copy and the deletes, in that order. (The passes over
+# the directories above the cut, --no-r, walk no tree.)
+mkdir -p "$T/rsyncs"
+cat >"$T/rsync-log.sh" <<W
+#!/bin/bash
+case " \$* " in *" -r "*) printf '%s\n' "\$@" >"$T/rsyncs/\$(date +%s%N)-\$\$" ;; esac
+exec rsync "\$@"
+W
+chmod +x "$T/rsync-log.sh"
+rsyncs() { ls "$T/rsyncs" | wc -l; }
+SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$rc" = 0 ] || fail "a logged mirror with nothing to do exited $rc: $(cat "$T/err")"
+[ "$(rsyncs)" = 1 ] || fail "a mirror with nothing to do walked $(rsyncs) times, not once"
+rm -f "$T/rsyncs"/*
+echo changed-note >"$src/notes.log"
+echo more >"$far/one-more"
+SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$rc" = 0 ] || fail "a logged mirror exited $rc: $(cat "$T/err")"
+tree_equal "$src" "$far" || fail "the logged mirror is not the source"
+[ "$(rsyncs)" = 3 ] || fail "a mirror that sends and deletes walked $(rsyncs) times, not 3"
+first=$(ls "$T/rsyncs" | sort | head -1) last=$(ls "$T/rsyncs" | sort | tail -1)
+grep -qx -- -n "$T/rsyncs/$first" && grep -qx -- --delete "$T/rsyncs/$first" ||
+	fail "the mirror's first rsync was not a dry run with --delete: $(tr '\n' ' ' <"$T/rsyncs/$first")"
+grep -qx -- --delete-missing-args "$T/rsyncs/$last" && ! grep -qx -- -n "$T/rsyncs/$last" ||
+	fail "the mirror's last rsync did not delete: $(tr '\n' ' ' <"$T/rsyncs/$last")"
+grep -q "\[$(last_id)\] info: mirror: deleting 1 entry the source lacks (as the check named them)" \
+	"$log" || fail "the mirror's deletes were not those the check named"
+# A source that only lost files: the directory they were in differs only in
+# its time, which the deletes set (rsync's implied directories): no copy.
+mkdir -p "$src/lose/in"
+echo a >"$src/lose/in/a"
+echo b >"$src/lose/in/b"
+run --delete
+rm "$src/lose/in/b"
+touch -d '2001-01-01' "$src/lose/in"
+# The deletes stopped by a guard: the unit left to them is not done.
+run --delete --max-delete 0
+[ "$rc" = 0 ] && fail "a mirror of lost files over --max-delete 0 did not fail"
+state=$(store_sql "SELECT state FROM units WHERE transfer_id = $(last_id) AND
+	path = CAST('top/lose/in' AS BLOB)")
+[ "$state" = pending ] || fail "the unit left to deletes that did not run is $state"
+rm -f "$T/rsyncs"/*
+SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$rc" = 0 ] || fail "a mirror of lost files exited $rc: $(cat "$T/err")"
+tree_equal "$src" "$far" || fail "the mirror of lost files is not the source"
+dir_times "$src" "$far" >/dev/null ||
+	fail "the mirror of lost files left times: $(dir_times "$src" "$far")"
+[ "$(rsyncs)" = 2 ] || fail "a mirror of lost files walked $(rsyncs) times, not twice"
+grep -q "\[$(last_id)\] info: 1 more differ only in the attributes of directories" "$log" ||
+	fail "the unit of lost files was not left to the deletes: $(grep "\[$(last_id)\]" "$log")"
+
+# A destination the mirror made: nothing there to delete, no walk for it.
+rm -f "$T/rsyncs"/*
+dst=$T/dst-new SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$rc" = 0 ] || fail "a mirror into a new destination exited $rc: $(cat "$T/err")"
+tree_equal "$src" "$T/dst-new/top" || fail "the mirror into a new destination is not the source"
+[ "$(rsyncs)" = 1 ] || fail "a mirror into a new destination walked $(rsyncs) times, not once"
+grep -q "\[$(last_id)\] info: mirror: .* is new on the far side; nothing there to delete" \
+	"$log" || fail "the mirror into a new destination did not say it had nothing to delete"
+# The same where one rsync of everything is its own check (few directories
+# above the cut, the link known from the run before): for a mirror the
+# check goes first all the same, and names the deletes.
+small=$T/src-small/top
+mkdir -p "$small/a" "$small/b" "$T/dst-small"
+echo f >"$small/a/f"
+echo g >"$small/b/g"
+src=$small dst=$T/dst-small run --delete
+[ "$rc" = 0 ] || fail "the small mirror's copy exited $rc: $(cat "$T/err")"
+echo x >"$T/dst-small/top/a/extra"
+echo changed >"$small/b/g"
+rm -f "$T/rsyncs"/*
+src=$small dst=$T/dst-small SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$rc" = 0 ] || fail "the small logged mirror exited $rc: $(cat "$T/err")"
+tree_equal "$small" "$T/dst-small/top" || fail "the small mirror is not the source"
+grep -q "\[$(last_id)\] info: .*one rsync takes everything" "$log" ||
+	fail "the small mirror did not go by one rsync: $(grep "\[$(last_id)\] info: the far" "$log")"
+first=$(ls "$T/rsyncs" | sort | head -1)
+[ "$(rsyncs)" = 3 ] && grep -qx -- -n "$T/rsyncs/$first" ||
+	fail "the small mirror walked $(rsyncs) times, the first: $(tr '\n' ' ' <"$T/rsyncs/$first")"
+rm -f "$T/rsyncs"/*
+src=$small dst=$T/dst-small SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
+[ "$(rsyncs)" = 1 ] || fail "the small mirror with nothing to do walked $(rsyncs) times, not once"
+# Only the source's own directory changed: no unit differs, it is settled all the same.
+touch -d '2002-02-02' "$small"
+src=$small dst=$T/dst-small run --delete
+[ "$rc" = 0 ] || fail "the small mirror of a directory's time exited $rc: $(cat "$T/err")"
+dir_times "$small" "$T/dst-small/top" >/dev/null ||
+	fail "the small mirror left a directory's time: $(dir_times "$small" "$T/dst-small/top")"
+# With something to delete below each directory above the cut, the
+# deletes set them; stopped by a guard, they are settled without them.
+touch -d '2003-03-03' "$small"
+echo y >"$T/dst-small/top/a/extra"
+echo y >"$T/dst-small/top/b/extra"
+src=$small dst=$T/dst-small run --delete --max-delete 0
+[ "$rc" = 0 ] && fail "the small mirror over --max-delete 0 did not fail"
+dir_times "$small" "$T/dst-small/top" >/dev/null ||
+	fail "a stopped mirror left a directory's time: $(dir_times "$small" "$T/dst-small/top")"
+touch -d '2004-04-04' "$small"
+src=$small dst=$T/dst-small run --delete
+[ "$rc" = 0 ] || fail "the small mirror with a directory's time exited $rc: $(cat "$T/err")"
+[ -e "$T/dst-small/top/a/extra" ] || [ -e "$T/dst-small/top/b/extra" ] &&
+	fail "the small mirror left a/extra or b/extra"
+dir_times "$small" "$T/dst-small/top" >/dev/null ||
+	fail "the small mirror's deletes left times: $(dir_times "$small" "$T/dst-small/top")"
 
 # --max-delete: more than N fails before any goes.
 echo a >"$far/m1"; echo b >"$far/m2"; echo c >"$far/m3"

@@ -84,6 +84,48 @@ main(void)
 	CHECK(strstr(all, "[8] info: (from the start) transfer of 'y' started") != NULL);
 	free(all);
 
+	/*
+	 * Many lines at once: each as log_info writes it, the first of a
+	 * transfer kept as such, and rotation still in force.
+	 */
+	{
+		struct strvec msgs = STRVEC_INIT;
+		char *want;
+
+		CHECK_INT(log_open(tmp), SYNC_OK);
+		log_set_rotate_bytes(0);
+		log_set_transfer(9);
+		for (i = 0; i < 3000; i++)
+			strvec_pushf(&msgs, "deleted 'f%d' (file)", i);
+		log_many(LOG_INFO, (const char *const *)msgs.v, msgs.nr);
+		log_close();
+		all = slurp(path);
+		CHECK(strstr(all, "[9] info: deleted 'f0' (file)\n") != NULL);
+		CHECK(strstr(all, "[9] info: deleted 'f1234' (file)\n") != NULL);
+		CHECK(strstr(all, "[9] info: deleted 'f2999' (file)\n") != NULL);
+		CHECK(strstr(all, "[9] info: deleted 'f3000'") == NULL);
+		want = all;
+		for (i = 0; (want = strstr(want, "[9] info: deleted ")) != NULL; i++)
+			want++;
+		CHECK_INT(i, 3000);
+		free(all);
+
+		/* The first lines of transfer 10 are kept, the rest rotate. */
+		CHECK_INT(log_open(tmp), SYNC_OK);
+		log_set_rotate_bytes(4096);
+		log_set_transfer(10);
+		log_many(LOG_INFO, (const char *const *)msgs.v, msgs.nr);
+		log_close();
+		all = slurp(path);
+		CHECK(strstr(all, "[10] info: (from the start) deleted 'f0' (file)\n") == all + 25);
+		CHECK(strstr(all, "[10] info: (from the start) deleted 'f2' (file)\n") != NULL);
+		CHECK(strstr(all, "(from the start) deleted 'f3'") == NULL);
+		CHECK(strstr(all, "[10] info: deleted 'f2999' (file)\n") != NULL);
+		CHECK(strlen(all) < 4096 + LOG_BATCH_BYTES + 1024);
+		free(all);
+		strvec_clear(&msgs);
+	}
+
 	cmd = xasprintf("rm -rf '%s'", tmp);
 	CHECK(system(cmd) == 0);
 	free(cmd);
