@@ -2,7 +2,7 @@
 # bench/sync.sh: the targets of keeping a directory in sync, measured on the
 # wan link (linkem: 25 ms each way, 100 Mbit/s) against plain rsync.
 #
-#   bench/sync.sh [-n FILES] [-d DELETES] [-b BIGFILES] [-c CHANGES] [-p "1 2 3"]
+#   bench/sync.sh [-n FILES] [-d DELETES] [-b BIGFILES] [-c CHANGES] [-s BYTES] [-p "1 2 3"]
 #
 # 1. A watch's full comparison that finds nothing changed, on FILES small
 #    files (default 20,000 in 20 x 20 directories): last_cycle.seconds,
@@ -15,17 +15,20 @@
 #    watch's resident memory and its CPU over 30 s with nothing changing.
 #    CHANGES (default 5) changes, each to another file and each waited
 #    for; their median, and each one's cycle (last_cycle.seconds).
+# -s: each file's size (default 4096, a multiple of 8): smaller files let
+# a tree of 1,000,000 be made and first sent within minutes.
 # -p runs only the parts named.
 # Run by hand, as installed (PATH) or from the build tree (tests/bin).
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/..}/tests/lib.sh"
 
-files=20000 deletes=10000 bigfiles=200000 changes=5 parts="1 2 3"
-while getopts n:d:b:c:p: o; do
+files=20000 deletes=10000 bigfiles=200000 changes=5 parts="1 2 3" size=4096
+while getopts n:d:b:c:s:p: o; do
 	case $o in
 	n) files=$OPTARG ;;
 	d) deletes=$OPTARG ;;
 	b) bigfiles=$OPTARG ;;
 	c) changes=$OPTARG ;;
+	s) size=$OPTARG ;;
 	p) parts=$OPTARG ;;
 	*) exit 2 ;;
 	esac
@@ -38,15 +41,15 @@ log=$HOME/scow/.scow-sync/scow-sync.log
 
 now() { date +%s.%N; }
 since() { python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$(now)"; }
-tree() {   # tree DIR N [PREFIX]: N files of 4 KiB in 20 x 20 directories
-	python3 - "$1" "$2" "${3:-f}" <<'PY'
+tree() {   # tree DIR N [PREFIX]: N files of $size bytes in 20 x 20 directories
+	python3 - "$1" "$2" "${3:-f}" "$size" <<'PY'
 import os, sys
-root, n, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+root, n, prefix, words = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]) // 8
 for i in range(n):
     d = os.path.join(root, "d%02d" % (i % 20), "e%02d" % (i // 20 % 20))
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "%s%07d" % (prefix, i)), "wb") as f:
-        f.write(i.to_bytes(8, "little") * 512)
+        f.write(i.to_bytes(8, "little") * words)
 PY
 }
 field() {   # field ID KEY.SUB
