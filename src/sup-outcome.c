@@ -428,7 +428,8 @@ finish_check(struct sup *s, struct worker *w)
 				if (w->units[k].attrs_by_mirror) {
 					struct deferred_unit *d;
 
-					ALLOC_GROW(s->deferred, s->ndeferred + 1, s->deferred_alloc);
+					ALLOC_GROW(s->deferred, s->ndeferred + 1,
+						   s->deferred_alloc);
 					d = &s->deferred[s->ndeferred++];
 					d->id = u->id;
 					d->attempts = u->attempts;
@@ -448,8 +449,8 @@ finish_check(struct sup *s, struct worker *w)
 		log_info("the far side has %llu of %zu units already",
 			 (unsigned long long)(same - deferred), w->nunits);
 		if (deferred > 0)
-			log_info("%llu more differ only in the attributes of directories the mirror "
-				 "deletes in: its deletes set them, no copy does",
+			log_info("%llu more differ only in the attributes of directories the "
+				 "mirror deletes in: its deletes set them, no copy does",
 				 (unsigned long long)deferred);
 		/* What it named for the mirror is complete. */
 		s->check_named_deletions = w->deletions != NULL;

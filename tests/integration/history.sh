@@ -14,7 +14,7 @@ assert set(doc) == {"version", "transfers"}, sorted(doc)
 assert doc["version"] == 1, doc["version"]
 ints = ["id", "port", "depth", "bytes_done", "bytes_total", "files_done", "files_total",
         "units_done", "units_failed", "units_excluded", "units_total", "percent", "rate",
-        "deleted"]
+        "deleted", "created", "updated"]
 strs = ["state", "source", "destination", "host", "user"]
 times = ["created_at", "started_at", "finished_at"]
 keys = set(ints + strs + times + ["planned", "remaining_seconds", "current_files", "error",
