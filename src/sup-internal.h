@@ -134,6 +134,7 @@ struct worker {
 	struct strvec *deletions;     /* JOB_CHECK of a mirror: what it would delete (borrowed) */
 	struct strvec attr_dirs;      /* ... and the directories whose attributes alone differ */
 	bool outside_differs;         /* ... and something outside its units differs */
+	bool outside_created;         /* ... or is missing there (a directory above the cut) */
 };
 
 /* A unit done because the mirror's deletes will settle it: pending again if they do not. */

@@ -339,7 +339,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	w->sent_unsure = &s->sent_unsure;
 	w->deletions = whole_check ? &s->check_deletions : NULL;
 	strvec_clear(&w->attr_dirs);
-	w->outside_differs = false;
+	w->outside_differs = w->outside_created = false;
 	strvec_clear(&w->sent_tail);
 	w->far_failed = false;
 	w->current_st_ok = false;

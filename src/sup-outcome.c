@@ -414,6 +414,13 @@ finish_check(struct sup *s, struct worker *w)
 		 */
 		if (w->deletions && w->outside_differs)
 			s->changed = true;
+		/*
+		 * Nor is any missing there: the mkdir the first rsync was to
+		 * carry has nothing to make (and would cost a round trip of
+		 * its own when that rsync is not of everything).
+		 */
+		if (w->deletions && !w->outside_created && s->mkdir_in_unit)
+			s->mkdir_known = true;
 		in_tx = store_begin(s->st) == SYNC_OK;
 		for (k = 0; k < w->nunits; k++) {
 			if (w->units[k].differs)

@@ -265,7 +265,9 @@ rsync_check_pending(struct sup *s)
 		if (rc == SYNC_OK && (w->nunits > 1 || (checked > 0 && w->nunits > 0) ||
 				      (w->nunits == 1 && may_split(s, &w->units[0].unit)) ||
 				      s->check_whole)) {
-			qsort(w->units, w->nunits, sizeof *w->units, rsync_compare_units);
+			/* A mirror's check may have none pending (and no array). */
+			if (w->nunits > 1)
+				qsort(w->units, w->nunits, sizeof *w->units, rsync_compare_units);
 			checked += w->nunits;
 			rc = run_loop(s, JOB_CHECK);
 		}

@@ -207,6 +207,9 @@ grep -q "\[$(last_id)\] info: .*one rsync takes everything" "$log" ||
 first=$(ls "$T/rsyncs" | sort | head -1)
 [ "$(rsyncs)" = 3 ] && grep -qx -- -n "$T/rsyncs/$first" ||
 	fail "the small mirror walked $(rsyncs) times, the first: $(tr '\n' ' ' <"$T/rsyncs/$first")"
+# The check saw the directories above the cut there: no mkdir first.
+grep -q "\[$(last_id)\] info: the next rsync does not send the source whole" "$log" &&
+	fail "the small mirror made the directories the check had seen"
 rm -f "$T/rsyncs"/*
 src=$small dst=$T/dst-small SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
 [ "$(rsyncs)" = 1 ] || fail "the small mirror with nothing to do walked $(rsyncs) times, not once"
