@@ -112,7 +112,8 @@ worker_on_check_event(const struct rsync_event *ev, struct worker *w)
 			return;
 		}
 		if (w->deletions && ev->is_dir && ev->name[0] == '.' && ev->name[1] == 'd')
-			strvec_pushf(&w->attr_dirs, "%.*s", (int)(ev->name_len - at), ev->name + at);
+			strvec_pushf(&w->attr_dirs, "%.*s", (int)(ev->name_len - at),
+				     ev->name + at);
 		else
 			w->units[k].differs = true;
 	} else if (ev->kind == RSYNC_EV_NAME || ev->kind == RSYNC_EV_MESSAGE)
