@@ -391,10 +391,24 @@ finish_batch(struct sup *s, struct worker *w)
 	strbuf_release(&what);
 }
 
+/* Remember u, done, as left to the mirror's deletes (mirror_undefer). */
+static void
+outcome_defer(struct sup *s, const struct unit *u)
+{
+	struct deferred_unit *d;
+
+	ALLOC_GROW(s->deferred, s->ndeferred + 1, s->deferred_alloc);
+	d = &s->deferred[s->ndeferred++];
+	d->id = u->id;
+	d->attempts = u->attempts;
+	d->size = u->size;
+}
+
 /*
  * The dry run has ended: the units it found nothing to change in are done.
  * If it failed, or was stopped, every unit stays pending: the real runs
- * find out for themselves.
+ * find out for themselves. A mirror's check (w->deletions) leaves some to
+ * its deletes (check_attr_dirs).
  */
 void
 finish_check(struct sup *s, struct worker *w)
@@ -433,14 +447,7 @@ finish_check(struct sup *s, struct worker *w)
 				count_done(s, &w->units[k].unit);
 				same++;
 				if (w->units[k].attrs_by_mirror) {
-					struct deferred_unit *d;
-
-					ALLOC_GROW(s->deferred, s->ndeferred + 1,
-						   s->deferred_alloc);
-					d = &s->deferred[s->ndeferred++];
-					d->id = u->id;
-					d->attempts = u->attempts;
-					d->size = u->size;
+					outcome_defer(s, u);
 					deferred++;
 				}
 			}

@@ -108,7 +108,7 @@ worker_on_check_event(const struct rsync_event *ev, struct worker *w)
 		if (k >= w->nunits) {
 			/* In no pending unit: above the cut, settled at the end (rsync_settle). */
 			w->outside_differs = true;
-			w->outside_created |= ev->name[0] == 'c';
+			w->outside_created |= ev->itemized[0] == 'c';
 			return;
 		}
 		if (w->deletions && ev->is_dir && ev->itemized[0] == '.' && ev->itemized[1] == 'd')

@@ -179,6 +179,26 @@ dir_times "$src" "$far" >/dev/null ||
 grep -q "\[$(last_id)\] info: 1 more differ only in the attributes of directories" "$log" ||
 	fail "the unit of lost files was not left to the deletes: $(grep "\[$(last_id)\]" "$log")"
 
+# What the check named goes only while the source still lacks it: a file
+# that appears in the source before the deletes (made here by the rsync
+# that deletes, before it starts) stays on the far side.
+echo far-only >"$far/appears"
+echo far-too >"$far/goes"
+cat >"$T/rsync-appear.sh" <<W
+#!/bin/bash
+case " \$* " in *" -n "*) ;; *" --delete "*) echo now-here >"$src/appears" ;; esac
+exec rsync "\$@"
+W
+chmod +x "$T/rsync-appear.sh"
+SCOW_SYNC_RSYNC=$T/rsync-appear.sh run --delete
+[ "$rc" = 0 ] || fail "a mirror with a file appearing exited $rc: $(cat "$T/err")"
+[ "$(cat "$far/appears" 2>/dev/null)" = far-only ] ||
+	fail "a file that appeared in the source before the deletes was deleted"
+[ -e "$far/goes" ] && fail "the mirror with a file appearing left what it was to delete"
+grep -q "\[$(last_id)\] info: deleted 'top/appears'" "$log" &&
+	fail "a deletion of a file that stayed was recorded"
+rm -f "$src/appears" "$far/appears"
+
 # A destination the mirror made: nothing there to delete, no walk for it.
 rm -f "$T/rsyncs"/*
 dst=$T/dst-new SCOW_SYNC_RSYNC=$T/rsync-log.sh run --delete
