@@ -113,21 +113,34 @@ record_exec_id(struct store *st, const char *sql, int64_t id, const char *what)
 	return db_step_done(st, stmt, what);
 }
 
-int
-store_record_discard(struct store *st, int64_t id)
+/* Run each of n statements with ?1 bound to id, all or none. */
+static int
+record_steps(struct store *st, const char *const *steps, size_t n, int64_t id,
+	     const char *what)
 {
+	size_t i;
 	int rc;
 
 	if ((rc = store_begin(st)) < 0)
 		return rc;
-	if ((rc = record_exec_id(st, "DELETE FROM synced_next WHERE transfer_id = ?1", id,
-				 "discard the staged record")) < 0 ||
-	    (rc = record_exec_id(st, "DELETE FROM synced_next_dirs WHERE transfer_id = ?1", id,
-				 "discard the staged record")) < 0) {
-		store_rollback(st);
-		return rc;
-	}
+	for (i = 0; i < n; i++)
+		if ((rc = record_exec_id(st, steps[i], id, what)) < 0) {
+			store_rollback(st);
+			return rc;
+		}
 	return store_commit(st);
+}
+
+int
+store_record_discard(struct store *st, int64_t id)
+{
+	static const char *const steps[] = {
+		"DELETE FROM synced_next WHERE transfer_id = ?1",
+		"DELETE FROM synced_next_dirs WHERE transfer_id = ?1",
+	};
+
+	return record_steps(st, steps, sizeof steps / sizeof *steps, id,
+			    "discard the staged record");
 }
 
 int
@@ -139,17 +152,8 @@ store_record_forget(struct store *st, int64_t id)
 		"DELETE FROM synced_next_dirs WHERE transfer_id = ?1",
 		"UPDATE transfers SET recorded = 0 WHERE id = ?1",
 	};
-	size_t i;
-	int rc;
 
-	if ((rc = store_begin(st)) < 0)
-		return rc;
-	for (i = 0; i < sizeof steps / sizeof *steps; i++)
-		if ((rc = record_exec_id(st, steps[i], id, "forget the record")) < 0) {
-			store_rollback(st);
-			return rc;
-		}
-	return store_commit(st);
+	return record_steps(st, steps, sizeof steps / sizeof *steps, id, "forget the record");
 }
 
 int
@@ -168,17 +172,8 @@ store_record_apply(struct store *st, int64_t id)
 		"DELETE FROM synced_next_dirs WHERE transfer_id = ?1",
 		"UPDATE transfers SET recorded = 1 WHERE id = ?1",
 	};
-	size_t i;
-	int rc;
 
-	if ((rc = store_begin(st)) < 0)
-		return rc;
-	for (i = 0; i < sizeof steps / sizeof *steps; i++)
-		if ((rc = record_exec_id(st, steps[i], id, "apply the record")) < 0) {
-			store_rollback(st);
-			return rc;
-		}
-	return store_commit(st);
+	return record_steps(st, steps, sizeof steps / sizeof *steps, id, "apply the record");
 }
 
 int
