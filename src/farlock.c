@@ -34,6 +34,12 @@
  * is still the one under that name, not one a holder removed meanwhile.
  */
 static const char holder_script[] =
+	/*
+	 * Whoever asked may be gone by the time it says //locked (stopped
+	 * while it waited): that write must not kill it with its file left,
+	 * it goes on to the end of its input and removes the file.
+	 */
+	"trap '' PIPE; "
 	"IFS= read -r d && IFS= read -r n && IFS= read -r g && IFS= read -r c || exit 6; m=0; "
 	"if [ -d \"$d\" ]; then :; elif [ \"$c\" = 0 ]; then echo //absent; exit 0; "
 	"else mkdir -p -- \"$d\" || exit 3; m=1; fi; "
