@@ -117,6 +117,9 @@ done
 # Killed with -9, started again: the same id, and it catches up.
 pid=$(store_sql "SELECT sup_pid FROM transfers WHERE id = $id")
 kill -9 "$pid"
+# Until it has gone it is running, and a start finds it so (and starts none).
+wait_for 10 sh -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status" ||
+	fail "the watch killed with -9 did not end"
 echo while-down >"$src/while-down"
 rm -f "$src/kept"
 old=$id
