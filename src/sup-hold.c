@@ -172,20 +172,9 @@ hold_give_back(struct sup *s)
 static bool
 hold_tree_listed(const struct strvec *sv, const char *path)
 {
-	size_t lo = 0, hi = sv->nr;
+	size_t at;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = path_tree_cmp(sv->v[mid], path);
-
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	return sorted_find_by(sv, path, path_tree_cmp, &at);
 }
 
 bool

@@ -399,6 +399,9 @@ void problem_release(struct file_problem *p);
 void worker_forget_problems(struct worker *w);
 bool same_change_times(const struct stat *a, const struct stat *b);
 bool sorted_find(const struct strvec *sv, const char *name, size_t *at);
+/* ... sorted by cmp (path_tree_cmp, say). */
+bool sorted_find_by(const struct strvec *sv, const char *name,
+		    int (*cmp)(const char *, const char *), size_t *at);
 /*
  * A mirror's check that ended well: a unit whose directories' attributes
  * alone differ is settled by the mirror (attrs_by_mirror) where it

@@ -200,15 +200,16 @@ changed_in(const struct worker *w, const struct unit *u)
 	return u->path;
 }
 
-/* Is name in the sorted list sv? Its place, or where it would go, in *at. */
+/* Is name in sv, sorted by cmp? Its place, or where it would go, in *at. */
 bool
-sorted_find(const struct strvec *sv, const char *name, size_t *at)
+sorted_find_by(const struct strvec *sv, const char *name, int (*cmp)(const char *, const char *),
+	       size_t *at)
 {
 	size_t lo = 0, hi = sv->nr;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(sv->v[mid], name);
+		int c = cmp(sv->v[mid], name);
 
 		if (c == 0) {
 			*at = mid;
@@ -221,6 +222,12 @@ sorted_find(const struct strvec *sv, const char *name, size_t *at)
 	}
 	*at = lo;
 	return false;
+}
+
+bool
+sorted_find(const struct strvec *sv, const char *name, size_t *at)
+{
+	return sorted_find_by(sv, name, strcmp, at);
 }
 
 /*
