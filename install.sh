@@ -72,7 +72,7 @@ install_apt() {
 		apt-get install -y --no-install-recommends \
 		build-essential autoconf automake pkg-config \
 		libssl-dev libjansson-dev libsqlite3-dev "$proc" libcurl4-openssl-dev \
-		libxml2-dev \
+		libxml2-dev libinih-dev \
 		rsync openssh-client openssh-server mandoc \
 		procps python3
 }
@@ -81,7 +81,7 @@ install_rpm() {
 	as_root "$1" install -y \
 		gcc make autoconf automake pkgconf-pkg-config \
 		openssl-devel jansson-devel sqlite-devel procps-ng-devel libcurl-devel \
-		libxml2-devel \
+		libxml2-devel inih-devel \
 		rsync openssh-clients openssh-server procps-ng python3 && return
 	# RHEL and Rocky keep some of these in EPEL and CRB (PowerTools).
 	echo "install.sh: on RHEL or Rocky, enable EPEL and CRB first" >&2
@@ -92,7 +92,7 @@ install_apk() {
 	as_root apk add --no-cache \
 		build-base autoconf automake pkgconf \
 		openssl-dev jansson-dev sqlite-dev procps-dev curl-dev \
-		libxml2-dev \
+		libxml2-dev inih-dev \
 		rsync openssh-client openssh-server procps python3
 }
 
