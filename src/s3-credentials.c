@@ -179,7 +179,8 @@ s3_credentials_find(bool cos, struct s3_credentials *out, char *err, size_t errl
 	token = env("AWS_SESSION_TOKEN");
 	if (id) {
 		if (!secret) {
-			say(err, errlen, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+			say(err, errlen, "%s",
+			    "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
 			return SYNC_ERR_INVALID;
 		}
 		out->access_key = xstrdup(id);

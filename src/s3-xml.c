@@ -50,7 +50,7 @@ parse(const char *xml, size_t len, const char *root, xmlDocPtr *doc)
 	return 0;
 }
 
-/* Return the next element after (or, with first, the first under) node called name. */
+/* Return the first element called name among n and the siblings after it. */
 static xmlNodePtr
 find_elem(xmlNodePtr n, const char *name)
 {

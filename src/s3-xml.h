@@ -10,7 +10,7 @@
  * libxml2's headers. Each reader returns 0, or SYNC_ERR_INVALID when the
  * body is not well-formed XML or not the document expected (its root
  * element named otherwise, a field that must be there missing, a number
- * that is not one).
+ * that is not one). A document with a DTD is refused: S3 sends none.
  */
 #ifndef SCOW_SYNC_S3_XML_H
 #define SCOW_SYNC_S3_XML_H
@@ -35,8 +35,8 @@ void s3_error_release(struct s3_error *e);
 struct s3_object {
 	char *key;
 	uint64_t size;
-	char *etag;          /* as sent, quotes included */
-	char *last_modified; /* ISO 8601, as sent */
+	char *etag;          /* as sent, quotes included, or NULL */
+	char *last_modified; /* ISO 8601, as sent, or NULL */
 };
 struct s3_listing {
 	struct s3_object *objects;
@@ -44,7 +44,7 @@ struct s3_listing {
 	char **prefixes;     /* CommonPrefixes (with a delimiter) */
 	size_t nprefixes;
 	bool truncated;      /* IsTruncated */
-	char *next_token;    /* NextContinuationToken, or NULL */
+	char *next_token;    /* NextContinuationToken, or NULL (truncated without: invalid) */
 };
 int s3_xml_listing(const char *xml, size_t len, struct s3_listing *out);
 void s3_listing_release(struct s3_listing *l);
@@ -102,8 +102,10 @@ void s3_xml_complete_body(const struct s3_part *parts, size_t n, struct strbuf *
 /*
  * Append the body of DeleteObjects for n keys, quietly (only errors
  * answered): <Delete><Quiet>true</Quiet><Object><Key>..</Key></Object>...
- * </Delete>, every key escaped for XML. Keys holding a byte XML 1.0 cannot
- * carry are refused: SYNC_ERR_INVALID, *bad set to its index.
+ * </Delete>, every key escaped for XML (a CR as &#13;, which a parser
+ * keeps, where a raw CR would become a newline). Keys holding a character
+ * XML 1.0 cannot carry, or bytes that are not UTF-8, are refused:
+ * SYNC_ERR_INVALID, *bad set to its index, out left as it was.
  */
 int s3_xml_delete_body(const char *const *keys, size_t n, struct strbuf *out, size_t *bad);
 

@@ -40,7 +40,8 @@ struct sigv4_request {
 	 */
 	const struct sigv4_header *headers;
 	size_t nheaders;
-	const char *payload_hash;    /* lower-case hex SHA-256 of the body, or SIGV4_UNSIGNED_PAYLOAD */
+	/* The lower-case hex SHA-256 of the body, or SIGV4_UNSIGNED_PAYLOAD. */
+	const char *payload_hash;
 };
 
 struct sigv4_key {

@@ -214,7 +214,8 @@ test_upload_id(void)
 		"<InitiateMultipartUploadResult " S3_NS ">\n"
 		"  <Bucket>example-bucket</Bucket>\n"
 		"  <Key>example-object</Key>\n"
-		"  <UploadId>VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA</UploadId>\n"
+		"  <UploadId>VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA"
+		"</UploadId>\n"
 		"</InitiateMultipartUploadResult>";
 	static const char none[] = "<InitiateMultipartUploadResult><Key>k</Key>"
 		"</InitiateMultipartUploadResult>";
@@ -238,7 +239,8 @@ test_parts(void)
 		"<ListPartsResult " S3_NS ">\n"
 		"  <Bucket>example-bucket</Bucket>\n"
 		"  <Key>example-object</Key>\n"
-		"  <UploadId>XXBsb2FkIElEIGZvciBlbHZpbmcncyVcdS1tb3ZpZS5tMnRzEEEwbG9hZA</UploadId>\n"
+		"  <UploadId>XXBsb2FkIElEIGZvciBlbHZpbmcncyVcdS1tb3ZpZS5tMnRzEEEwbG9hZA"
+		"</UploadId>\n"
 		"  <PartNumberMarker>1</PartNumberMarker>\n"
 		"  <NextPartNumberMarker>3</NextPartNumberMarker>\n"
 		"  <MaxParts>2</MaxParts>\n"
@@ -316,7 +318,8 @@ test_uploads(void)
 		"  </Upload>\n"
 		"  <Upload>\n"
 		"    <Key>my-movie.m2ts</Key>\n"
-		"    <UploadId>VXBsb2FkIElEIGZvciBlbHZpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA</UploadId>\n"
+		"    <UploadId>VXBsb2FkIElEIGZvciBlbHZpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA"
+		"</UploadId>\n"
 		"  </Upload>\n"
 		"</ListMultipartUploadsResult>";
 	static const char url[] =
@@ -357,7 +360,8 @@ test_complete(void)
 {
 	static const char ok[] = XML_DECL
 		"<CompleteMultipartUploadResult " S3_NS ">\n"
-		"  <Location>http://Example-Bucket.s3.region.amazonaws.com/Example-Object</Location>\n"
+		"  <Location>http://Example-Bucket.s3.region.amazonaws.com/Example-Object"
+		"</Location>\n"
 		"  <Bucket>Example-Bucket</Bucket>\n"
 		"  <Key>Example-Object</Key>\n"
 		"  <ETag>\"3858f62230ac3c915f300c664312c11f-9\"</ETag>\n"
