@@ -135,7 +135,8 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	}
 	memset(&t, 0, sizeof t);
 	/* Other spellings of the same host are the same request. */
-	t.far_host = supervisor_far_host(cfg, req->user, req->address, req->port, req->key_path);
+	t.far_host = req->s3 ? xasprintf("s3:%s", req->address) :
+		     supervisor_far_host(cfg, req->user, req->address, req->port, req->key_path);
 	t.address = (char *)req->address;
 	t.user = (char *)req->user;
 	t.port = req->port;
@@ -201,11 +202,15 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 	if (*done)
 		return code;
 	*done = true;
-	if (req->check)
+	if (req->check && !req->s3)
 		return cmd_check_login(ctx, req);
 	/* Flags win over every other source of a setting. */
 	st = cmd_settings(ctx);
-	if ((req->workers_arg && settings_set_flag(st, SETTING_WORKERS, "--workers",
+	if ((req->endpoint_arg && settings_set_flag(st, SETTING_S3_ENDPOINT, "--endpoint",
+						    req->endpoint_arg, err, sizeof err) < 0) ||
+	    (req->region_arg && settings_set_flag(st, SETTING_S3_REGION, "--region",
+						  req->region_arg, err, sizeof err) < 0) ||
+	    (req->workers_arg && settings_set_flag(st, SETTING_WORKERS, "--workers",
 						   req->workers_arg, err, sizeof err) < 0) ||
 	    (req->retries_arg && settings_set_flag(st, SETTING_RETRIES, "--retries",
 						   req->retries_arg, err, sizeof err) < 0) ||
@@ -215,10 +220,14 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}
+	if (req->check)
+		return cmd_s3_check(ctx, req, cfg);
+	if (req->s3 && (code = cmd_s3_prepare(ctx, req, cfg)) != EXIT_OK)
+		return code;
 	*state_dir = cmd_state_dir(ctx);
 	/* The early connection may keep its socket there (ssh_socket_dir). */
 	cfg->state_dir = *state_dir;
-	if (keycheck_loads(req->key_path, *state_dir, err, sizeof err) < 0) {
+	if (!req->s3 && keycheck_loads(req->key_path, *state_dir, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}
@@ -231,7 +240,7 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 	 * and the source walked. Where ssh cannot start here, the supervisor
 	 * tries again, and records why it cannot.
 	 */
-	if (early)
+	if (early && !req->s3)
 		supervisor_connect_early(cfg, req->user, req->address, req->port, req->key_path,
 					 early, err, sizeof err);
 	cfg->early = early;

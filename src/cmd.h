@@ -39,6 +39,8 @@ struct cmd_entry {
 
 /* __read-piece: the local end of a piece of a large file (internal). */
 int cmd_read_piece(int argc, char **argv);
+/* scow-sync __s3-put: an object-store transfer's upload helper (cmd-s3-put.c). */
+int cmd_s3_put(int argc, char **argv);
 
 extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_run_entry;
@@ -55,6 +57,19 @@ extern const struct cmd_entry cmd_config_entry;
 struct transfer_request;
 /* Answer -c: print true or false as the portal expects (cmd-check.c). */
 int cmd_check_login(const struct cmd_ctx *ctx, struct transfer_request *req);
+
+struct supervisor_config;
+/*
+ * An object store's destination (cmd-s3.c): set req's address to the
+ * bucket's URL and ask the bucket whether it takes the credential found.
+ * An exit code: 0, EXIT_USAGE (no credential, a bad endpoint), EXIT_FAILED
+ * (refused: the reason said).
+ */
+int cmd_s3_prepare(const struct cmd_ctx *ctx, struct transfer_request *req,
+		   const struct supervisor_config *cfg);
+/* -c with an object store's destination: true or false for its credential. */
+int cmd_s3_check(const struct cmd_ctx *ctx, struct transfer_request *req,
+		 const struct supervisor_config *cfg);
 /* Print "PROG: message" on stderr. */
 void cmd_error(const struct cmd_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -17,6 +17,7 @@
 #include "filter.h"
 #include "notify.h"
 #include "options.h"
+#include "s3-target.h"
 #include "util.h"
 
 /* The flags a transfer is asked with, shared by start, run and watch. */
@@ -29,6 +30,9 @@
 	{ 'p', "port", "N", "ssh port (default 22)" }, \
 	{ 'k', "sshkey-path", "KEY", "private key (default ~/scow/.scow-sync-ssh/id_rsa)" }, \
 	CMD_OPTIONS_SETTINGS, \
+	{ OPT_ENDPOINT, "endpoint", "URL", "an object store's endpoint, for -d s3://BUCKET/PREFIX\n" \
+	  "or cos://BUCKET-APPID/PREFIX (default: AWS's or COS's)" }, \
+	{ OPT_REGION, "region", "REGION", "the object store's region (default us-east-1)" }, \
 	{ OPT_DELETE, "delete", NULL, "mirror: remove from DEST/NAME what the source lacks,\n" \
 	  "once everything has arrived" }, \
 	{ OPT_MAX_DELETE, "max-delete", "N", "fail before deleting when more than N would go" }, \
@@ -138,6 +142,8 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 		case OPT_NOTIFY_CMD: req->notify_cmd = optarg; break;
 		case OPT_VERIFY: req->verify = true; break;
 		case OPT_TRUST_RECORD: req->trust_record = true; break;
+		case OPT_ENDPOINT: req->endpoint_arg = optarg; break;
+		case OPT_REGION: req->region_arg = optarg; break;
 		case OPT_DETACH: req->detach = true; break;
 		case OPT_SAVE: req->save_name = optarg; break;
 		case OPT_SAVED:
@@ -291,11 +297,35 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 {
 	struct stat sb;
 
+	req->s3 = s3_is_url(req->destination);
+	if (s3_is_url(req->source_arg))
+		return reject(err, errlen, "an object store as the source is not supported yet: "
+			      "'%s'", req->source_arg);
+	if (req->s3 && need_source) {
+		struct s3_target t;
+
+		if (req->address)
+			return reject(err, errlen, "-a/--address goes with a remote directory, not "
+				      "with '%s'", req->destination);
+		if (s3_target_parse(req->destination, &t, err, errlen) < 0)
+			return -1;
+		s3_target_release(&t);
+		if (req->mirror || req->watch || req->dry_run || req->verify || req->trust_record)
+			return reject(err, errlen, "%s to an object store is not supported yet",
+				      req->mirror ? "--delete" : req->watch ? "watch" :
+				      req->dry_run ? "--dry-run" : req->verify ? "--verify" :
+				      "--trust-record");
+	} else if ((req->endpoint_arg || req->region_arg) && need_source) {
+		return reject(err, errlen, "--%s goes with an object store's destination "
+			      "(s3://, cos://)", req->endpoint_arg ? "endpoint" : "region");
+	}
+	if (req->s3 && req->address == NULL)
+		req->address = "";
 	if (req->address == NULL) {
 		snprintf(err, errlen, "missing -a/--address");
 		return -1;
 	}
-	if (validate_host(req->address, err, errlen) < 0)
+	if (!req->s3 && validate_host(req->address, err, errlen) < 0)
 		return -1;
 	if (req->user == NULL) {
 		struct passwd *pw = getpwuid(getuid());
@@ -327,7 +357,7 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 		return 0;
 	if (validate_sync(req, err, errlen) < 0)
 		return -1;
-	if (check_key(req->key_path, err, errlen) < 0)
+	if (!req->s3 && check_key(req->key_path, err, errlen) < 0)
 		return -1;
 	if (req->source_arg == NULL) {
 		snprintf(err, errlen, "missing -s/--source");
@@ -339,7 +369,18 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 	}
 	/* One spelling per directory, so that "d", "d/" and "./d" are one request. */
 	free(req->destination_tidy);
-	req->destination_tidy = path_tidy(req->destination);
+	if (req->s3) {
+		/* s3://b/p, s3://b/p/ and s3://b//p are one request. */
+		struct s3_target t;
+
+		if (s3_target_parse(req->destination, &t, err, errlen) < 0)
+			return -1;
+		req->destination_tidy = xasprintf("%s://%s%s%s", t.cos ? "cos" : "s3", t.bucket,
+						  *t.prefix ? "/" : "", t.prefix);
+		s3_target_release(&t);
+	} else {
+		req->destination_tidy = path_tidy(req->destination);
+	}
 	req->destination = req->destination_tidy;
 	if (path_source(req->source_arg, &req->source) < 0 ||
 	    lstat(req->source, &sb) < 0) {
@@ -375,6 +416,8 @@ transfer_request_release(struct transfer_request *req)
 	free(req->key_path);
 	free(req->user_owned);
 	free(req->destination_tidy);
+	free(req->s3_address);
+	req->s3_address = NULL;
 	req->source = req->key_path = req->user_owned = req->destination_tidy = NULL;
 	strvec_clear(&req->filter_args);
 	strbuf_release(&req->filters);

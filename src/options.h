@@ -30,6 +30,8 @@ struct transfer_request {
 	const char *workers_arg;   /* settings given as flags, checked with the settings */
 	const char *retries_arg;
 	const char *bwlimit_arg;
+	const char *endpoint_arg;  /* --endpoint, --region: an object store's */
+	const char *region_arg;
 	bool check;
 	/* Keeping a directory in sync: --delete and its guards, the filters, --dry-run. */
 	bool mirror;
@@ -57,6 +59,8 @@ struct transfer_request {
 	char *destination_tidy; /* destination without repeated '/', './' or a trailing '/' */
 	char *key_path;      /* absolute */
 	char *user_owned;    /* default user name when -u is absent */
+	bool s3;             /* the destination is an object store (s3://, cos://) */
+	char *s3_address;    /* ... its bucket's URL, the transfer's address (cmd_s3_resolve) */
 	int max_depth;
 	int port;
 	long long max_delete;   /* -1: not given */
@@ -82,6 +86,8 @@ enum {
 	OPT_SAVED,
 	OPT_VERIFY,
 	OPT_TRUST_RECORD,
+	OPT_ENDPOINT,
+	OPT_REGION,
 };
 
 enum options_result {

@@ -14,7 +14,7 @@
 #endif
 
 /* TYPE_SECRET: any text, read only from a file, never shown. */
-enum setting_type { TYPE_NUMBER, TYPE_WORD, TYPE_PATH, TYPE_SECRET };
+enum setting_type { TYPE_NUMBER, TYPE_WORD, TYPE_PATH, TYPE_SECRET, TYPE_TEXT };
 
 static const struct {
 	const char *key;
@@ -49,6 +49,14 @@ static const struct {
 				 1ULL << 62, NULL, "no limit" },
 	[SETTING_NOTIFY_SECRET] = { "notify_secret", NULL, TYPE_SECRET, 0, 0, NULL,
 				    "none: notifications are not signed" },
+	[SETTING_S3_ENDPOINT] = { "s3_endpoint", "AWS_ENDPOINT_URL", TYPE_TEXT, 0, 0, NULL,
+				  "AWS's for the region (COS's for cos://)" },
+	[SETTING_S3_REGION] = { "s3_region", "AWS_REGION", TYPE_TEXT, 0, 0, NULL, "us-east-1" },
+	[SETTING_S3_ADDRESSING] = { "s3_addressing", "SCOW_SYNC_S3_ADDRESSING", TYPE_WORD, 0, 0,
+				    "auto path virtual",
+				    "auto (virtual at AWS and COS, path elsewhere)" },
+	[SETTING_S3_MULTIPART_MIB] = { "s3_multipart_mib", "SCOW_SYNC_S3_MULTIPART_MIB",
+				       TYPE_NUMBER, 8, 1ULL << 20, NULL, "16" },
 };
 
 static const char *const source_names[] = { "default", "system file", "user file",
@@ -110,6 +118,13 @@ check_shown(enum setting k, const char *value, const char *shown, const char *wh
 	case TYPE_PATH:
 		/* Relative ones are taken from where the command runs. */
 		return 0;
+	case TYPE_TEXT:
+		/* One line of text; what it means is checked where it is used. */
+		if (*value && !strpbrk(value, "\r\n"))
+			return 0;
+		snprintf(err, errlen, "%s: invalid %s '%s': expected one line of text", where,
+			 table[k].key, shown);
+		return -1;
 	case TYPE_SECRET:
 		/* Neither message holds the value, not even in part. */
 		if (strlen(value) > SETTING_SECRET_MAX) {

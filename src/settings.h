@@ -39,6 +39,10 @@ enum setting {
 	SETTING_IO_TIMEOUT,    /* seconds an rsync may go without data (--timeout); 0 none */
 	SETTING_MAX_DELETE,    /* a mirror fails before deleting more than this; unset: no limit */
 	SETTING_NOTIFY_SECRET, /* the key that signs --notify's posts; files only, never shown */
+	SETTING_S3_ENDPOINT,   /* an object store's endpoint URL; unset: AWS's or COS's */
+	SETTING_S3_REGION,     /* its region */
+	SETTING_S3_ADDRESSING, /* auto, path, virtual: where the bucket goes in a URL */
+	SETTING_S3_MULTIPART_MIB, /* files from this size go up in parts */
 	SETTING_COUNT,
 };
 

@@ -44,6 +44,7 @@
 #define SETTLE_DIRS_MAX 32
 #define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
 #define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
+#define S3_UPLOADS_DEFAULT 16      /* an object store's upload helpers at once, unless set */
 #define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
 
 /* Set from signal handlers, acted on by the main loop (sup-pool.c). */
@@ -167,6 +168,8 @@ struct split {
 	struct piece_sum *sums;       /* each piece's range and its reader's digest */
 };
 
+struct s3_side;
+
 struct sup {
 	struct store *st;
 	const struct supervisor_config *cfg;
@@ -238,6 +241,7 @@ struct sup {
 	int nworkers;
 	struct pool pool;             /* their processes: worker i is slot i (sup-pool.c) */
 	const struct transport *transport;   /* how it reaches the destination (transport.h) */
+	struct s3_side *s3;           /* transport_s3's state, or NULL */
 	bool connected;               /* ... its connection came up (step 3) */
 	enum job_kind pass;           /* what run_loop runs now */
 	bool pass_started;            /* ... its one job started (a pass other than JOB_UNIT) */
@@ -356,6 +360,8 @@ bool may_split(const struct sup *s, const struct unit *u);
 /* sup-job.c: how a job is built and started */
 int start_worker(struct sup *s, struct worker *w, enum job_kind kind);
 int write_job_rules(struct sup *s, const char *file, const char *const *paths);
+/* Write the paths of w's batch, NUL-terminated, to w->list_file. */
+int job_write_list(struct worker *w);
 
 /* sup-notify.c: records to the transfer's receiver */
 struct notifier;

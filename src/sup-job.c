@@ -45,7 +45,7 @@ job_own_connection_pays(struct sup *s, const struct worker *w)
  * rather than rsync's stdin: a long list written to a pipe could block us
  * while rsync, waiting for us to read its output, blocks too.
  */
-static int
+int
 job_write_list(struct worker *w)
 {
 	FILE *f;

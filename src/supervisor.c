@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "s3-target.h"
 #include "settings.h"
 #include "sup-internal.h"
 
@@ -81,6 +82,12 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 			sup_reader_name(cfg->self_path_buf, sizeof cfg->self_path_buf);
 		}
 	}
+	cfg->s3_endpoint = settings_get(st, SETTING_S3_ENDPOINT);
+	cfg->s3_region = settings_get(st, SETTING_S3_REGION);
+	s = settings_get(st, SETTING_S3_ADDRESSING);
+	cfg->s3_style = s == NULL || strcmp(s, "auto") == 0 ? S3_STYLE_AUTO :
+			strcmp(s, "path") == 0 ? S3_STYLE_PATH : S3_STYLE_VIRTUAL;
+	cfg->s3_multipart_mib = settings_number(st, SETTING_S3_MULTIPART_MIB, 16);
 	s = getenv("SCOW_SYNC_RSYNC");
 	cfg->rsync_path = s && *s ? s : "rsync";
 	s = getenv("SCOW_SYNC_SSH");
@@ -363,6 +370,9 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 	s->st = st;
 	s->cfg = cfg;
 	s->transport = &transport_rsync;
+	/* An object store (s3://, cos://) is known by its destination. */
+	if (s3_is_url(s->t.destination))
+		s->transport = &transport_s3;
 	s->master = (struct ssh_master)SSH_MASTER_INIT;
 	s->lock = (struct far_lock)FAR_LOCK_INIT;
 	s->lock.stop = &got_stop_signal;
@@ -450,6 +460,9 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 		}
 	}
 	s->nworkers = s->active_workers = cfg->workers;
+	/* Uploads wait on the store's answers more than on the link: many at once. */
+	if (s->transport == &transport_s3 && !cfg->workers_set)
+		s->nworkers = s->active_workers = S3_UPLOADS_DEFAULT;
 	s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
 	for (i = 0; i < s->nworkers; i++)
 		rsync_parser_init(&s->workers[i].parser);

@@ -54,6 +54,11 @@ struct supervisor_config {
 	unsigned io_timeout;       /* rsync --timeout, seconds; 0 for none */
 	uint64_t split_mib;        /* move files from this size in pieces; 0: decide by the link */
 	bool split_never;          /* SCOW_SYNC_SPLIT_MIB=0 */
+	/* An object store's (s3://, cos://): where, and from what size files go in parts. */
+	const char *s3_endpoint;   /* NULL: AWS's or COS's for the region */
+	const char *s3_region;     /* NULL: the default */
+	int s3_style;              /* enum s3_style */
+	uint64_t s3_multipart_mib;
 	enum compress_mode { COMPRESS_AUTO, COMPRESS_ALWAYS, COMPRESS_NEVER } compress;
 	const char *self_path;     /* this program, which reads pieces; NULL: no pieces */
 	char self_path_buf[4096];  /* where self_path points */

@@ -91,5 +91,7 @@ struct transport {
 
 /* rsync over a shared ssh connection (transport-rsync.c). */
 extern const struct transport transport_rsync;
+/* An object store, S3 or COS, through upload helpers (transport-s3.c). */
+extern const struct transport transport_s3;
 
 #endif

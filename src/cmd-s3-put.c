@@ -1,0 +1,476 @@
+/*
+ * scow-sync __s3-put: the upload helper an object-store transfer runs for
+ * each batch of units (transport-s3.c), as rsync runs for an ssh one.
+ *
+ * It reads the batch's units from stdin (paths below the source's parent,
+ * each ended by a NUL), walks those that are directories, and uploads
+ * every file to its key (s3-upload.h), one file at a time, a large one in
+ * parallel parts. What it prints is what the supervisor reads from rsync
+ * (rsync.h): "//ITEMIZE NAME" for each file it sends, its progress on
+ * "\r" records ending with "(xfr#N, to-chk=R/T)", and on stderr rsync's
+ * lines for a file it could not read. It ends as rsync would: 0 all sent,
+ * 23 some files not, 24 some vanished, 10 the store could not be reached
+ * or answered with an error that may pass, 5 it refused (the reason on
+ * stderr). Where it goes comes from the environment (S3_PUT_* below); the
+ * credentials as the AWS tools find them (s3-credentials.h).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "filter.h"
+#include "s3-client.h"
+#include "s3-credentials.h"
+#include "s3-target.h"
+#include "s3-upload.h"
+
+#define S3_PUT_EXIT_FATAL 5
+#define S3_PUT_EXIT_RETRY 10
+
+struct s3_put {
+	struct s3_client *cl;
+	struct s3_target target;
+	struct s3_upload_opts opts;
+	struct filter filter;
+	struct strvec excludes;       /* parts stopped on request (paths below root), sorted */
+	const char *root;             /* the source's parent */
+	const char *top;              /* the source's basename: filters apply below it */
+	bool fresh;                   /* nothing is under the prefix: no HEAD before a PUT */
+	uint64_t xfr;
+	int problems, vanished;
+	bool fatal, retry;
+	char *fatal_reason;
+	/* the current file, for its progress lines */
+	uint64_t size;
+	double started;
+};
+
+static volatile sig_atomic_t s3_put_stop;
+
+static void
+s3_put_on_signal(int sig)
+{
+	(void)sig;
+	s3_put_stop = 1;
+}
+
+/* Print name as rsync escapes it: unprintable bytes and '\' as \#ooo. */
+static void
+s3_put_escaped(FILE *f, const char *name)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			fprintf(f, "\\#%03o", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+static void
+s3_put_progress_line(struct s3_put *p, uint64_t done, bool final)
+{
+	double took = now_monotonic() - p->started;
+	double rate = took > 0 ? (double)done / took : 0;
+	long long eta = rate > 0 && done < p->size ? (long long)((double)(p->size - done) / rate) : 0;
+	int pct = p->size ? (int)(done * 100 / p->size) : 100;
+	const char *unit = "B/s";
+	struct strbuf num = STRBUF_INIT;
+	char digits[32];
+	size_t n, k;
+
+	if (rate >= 1024.0 * 1024 * 1024) {
+		rate /= 1024.0 * 1024 * 1024;
+		unit = "GB/s";
+	} else if (rate >= 1024.0 * 1024) {
+		rate /= 1024.0 * 1024;
+		unit = "MB/s";
+	} else if (rate >= 1024.0) {
+		rate /= 1024.0;
+		unit = "kB/s";
+	}
+	/* rsync's thousands separators. */
+	snprintf(digits, sizeof digits, "%llu", (unsigned long long)done);
+	n = strlen(digits);
+	for (k = 0; k < n; k++) {
+		if (k > 0 && (n - k) % 3 == 0)
+			strbuf_addch(&num, ',');
+		strbuf_addch(&num, digits[k]);
+	}
+	printf("\r%15s %3d%% %7.2f%s %lld:%02lld:%02lld", num.buf, pct > 100 ? 100 : pct, rate, unit,
+	       eta / 3600, eta / 60 % 60, eta % 60);
+	if (final)
+		printf(" (xfr#%llu, to-chk=0/%llu)\n", (unsigned long long)p->xfr,
+		       (unsigned long long)p->xfr);
+	fflush(stdout);
+	strbuf_release(&num);
+}
+
+static void
+s3_put_on_progress(uint64_t done, void *ctx)
+{
+	s3_put_progress_line(ctx, done, false);
+}
+
+/* A file not sent, said as rsync says it, for the supervisor's list of them. */
+static void
+s3_put_problem(struct s3_put *p, const char *rel, const char *cause, int err)
+{
+	if (err == ENOENT) {
+		fputs("file has vanished: \"", stderr);
+		s3_put_escaped(stderr, rel);
+		fputs("\"\n", stderr);
+		p->vanished++;
+		return;
+	}
+	fputs("rsync: [sender] send_files failed to open \"", stderr);
+	s3_put_escaped(stderr, rel);
+	fprintf(stderr, "\": %s (%d)\n", cause, err);
+	p->problems++;
+}
+
+static void
+s3_put_failed(struct s3_put *p, const struct s3_upload_result *r, const char *rel)
+{
+	fputs("scow-sync: '", stderr);
+	s3_put_escaped(stderr, rel);
+	fprintf(stderr, "': %s\n", r->reason ? r->reason : "failed");
+	if (r->retryable) {
+		p->retry = true;
+	} else {
+		p->fatal = true;
+	}
+}
+
+static void
+s3_put_name(struct s3_put *p, const char *rel, bool is_new, bool dir)
+{
+	printf("//%s ", dir ? "cd+++++++++" : is_new ? "<f+++++++++" : "<f.st......");
+	s3_put_escaped(stdout, rel);
+	printf("%s\n", dir ? "/" : "");
+	fflush(stdout);
+	(void)p;
+}
+
+/* Is rel (below root) stopped on request, or left out by the filters? */
+static bool
+s3_put_left_out(struct s3_put *p, const char *rel, bool is_dir)
+{
+	size_t k, tl = strlen(p->top);
+
+	for (k = 0; k < p->excludes.nr; k++)
+		if (path_is_within(rel, p->excludes.v[k]))
+			return true;
+	if (strncmp(rel, p->top, tl) == 0 && rel[tl] == '/')
+		return filter_excluded(&p->filter, rel + tl + 1, is_dir);
+	return false;
+}
+
+static void
+s3_put_file(struct s3_put *p, const char *rel)
+{
+	struct strbuf path = STRBUF_INIT, key = STRBUF_INIT;
+	struct s3_upload_result r;
+	struct stat sb;
+	int fd;
+
+	strbuf_addf(&path, "%s/%s", p->root, rel);
+	s3_key(&p->target, rel, &key);
+	if (!s3_key_ok(key.buf)) {
+		s3_put_problem(p, rel, "cannot be an object's key (not UTF-8, or over 1024 bytes)",
+			       EILSEQ);
+		goto out;
+	}
+	fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		s3_put_problem(p, rel, strerror(errno), errno);
+		goto out;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		goto out;
+	}
+	p->size = (uint64_t)sb.st_size;
+	p->started = now_monotonic();
+	/*
+	 * Named before it is read, as rsync does: the supervisor notes the
+	 * file's times then, and sees whether it changed by the end.
+	 */
+	if (!p->fresh && s3_upload_check(p->cl, key.buf, &sb, &r) < 0) {
+		close(fd);
+		s3_put_failed(p, &r, rel);
+		s3_upload_result_release(&r);
+		goto out;
+	}
+	if (!p->fresh && r.outcome == S3_UPLOAD_SAME) {
+		close(fd);
+		s3_upload_result_release(&r);
+		goto out;
+	}
+	s3_put_name(p, rel, p->fresh || !r.existed, false);
+	s3_upload_result_release(&r);
+	s3_upload_file(p->cl, fd, &sb, key.buf, &p->opts, &r);
+	close(fd);
+	switch (r.outcome) {
+	case S3_UPLOAD_SENT:
+	case S3_UPLOAD_CHANGED:
+		/* A changed file counts as sent: the supervisor sees the change and resends it. */
+		p->xfr++;
+		s3_put_progress_line(p, p->size, true);
+		break;
+	case S3_UPLOAD_UNREADABLE:
+		s3_put_problem(p, rel, r.reason ? r.reason : "cannot be read", EIO);
+		break;
+	case S3_UPLOAD_FAILED:
+		s3_put_failed(p, &r, rel);
+		break;
+	case S3_UPLOAD_SAME:
+		break;
+	}
+	s3_upload_result_release(&r);
+out:
+	strbuf_release(&path);
+	strbuf_release(&key);
+}
+
+static void s3_put_tree(struct s3_put *p, const char *rel);
+
+static void
+s3_put_entry(struct s3_put *p, const char *rel)
+{
+	struct strbuf path = STRBUF_INIT;
+	struct stat sb;
+
+	if (p->fatal || p->retry || s3_put_stop)
+		return;
+	strbuf_addf(&path, "%s/%s", p->root, rel);
+	if (lstat(path.buf, &sb) < 0) {
+		s3_put_problem(p, rel, strerror(errno), errno);
+	} else if (S_ISDIR(sb.st_mode)) {
+		if (!s3_put_left_out(p, rel, true))
+			s3_put_tree(p, rel);
+	} else if (s3_put_left_out(p, rel, false)) {
+		/* nothing */
+	} else if (S_ISREG(sb.st_mode)) {
+		s3_put_file(p, rel);
+	} else if (S_ISLNK(sb.st_mode)) {
+		struct stat target;
+
+		/* A link to a file goes up as the file's data, as `aws s3 cp` sends it. */
+		if (stat(path.buf, &target) == 0 && S_ISREG(target.st_mode))
+			s3_put_file(p, rel);
+		else
+			fprintf(stderr, "skipping symbolic link \"%s\": an object store has none\n",
+				rel);
+	} else {
+		fprintf(stderr, "skipping non-regular file \"%s\"\n", rel);
+	}
+	strbuf_release(&path);
+}
+
+static int
+s3_put_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+s3_put_tree(struct s3_put *p, const char *rel)
+{
+	struct strbuf path = STRBUF_INIT, child = STRBUF_INIT;
+	struct strvec names = STRVEC_INIT;
+	struct dirent *de;
+	size_t k, kept = 0;
+	DIR *d;
+
+	strbuf_addf(&path, "%s/%s", p->root, rel);
+	if ((d = opendir(path.buf)) == NULL) {
+		s3_put_problem(p, rel, strerror(errno), errno);
+		goto out;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		strvec_push(&names, de->d_name);
+	}
+	closedir(d);
+	qsort(names.v, names.nr, sizeof *names.v, s3_put_name_cmp);
+	for (k = 0; k < names.nr; k++) {
+		struct strbuf full = STRBUF_INIT;
+		struct stat sb;
+		bool is_dir;
+
+		strbuf_reset(&child);
+		strbuf_addf(&child, "%s/%s", rel, names.v[k]);
+		strbuf_addf(&full, "%s/%s", p->root, child.buf);
+		is_dir = lstat(full.buf, &sb) == 0 && S_ISDIR(sb.st_mode);
+		strbuf_release(&full);
+		if (s3_put_left_out(p, child.buf, is_dir))
+			continue;
+		kept++;
+		s3_put_entry(p, child.buf);
+	}
+	/* An empty directory is a zero-byte "dir/" object, as the consoles make it. */
+	if (kept == 0 && !p->fatal && !p->retry) {
+		struct strbuf key = STRBUF_INIT;
+		struct s3_upload_result r;
+		struct stat sb;
+
+		s3_key(&p->target, rel, &key);
+		if (lstat(path.buf, &sb) == 0) {
+			s3_put_name(p, rel, true, true);
+			s3_upload_dir_marker(p->cl, key.buf, &sb, &r);
+			if (r.outcome != S3_UPLOAD_SENT)
+				s3_put_failed(p, &r, rel);
+			s3_upload_result_release(&r);
+		}
+		strbuf_release(&key);
+	}
+out:
+	strvec_clear(&names);
+	strbuf_release(&path);
+	strbuf_release(&child);
+}
+
+/* Read a NUL-separated list from fd into sv. */
+static int
+s3_put_read_list(int fd, struct strvec *sv)
+{
+	struct strbuf all = STRBUF_INIT;
+	char buf[65536];
+	size_t start = 0, k;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			strbuf_release(&all);
+			return -1;
+		}
+		strbuf_add(&all, buf, (size_t)n);
+	}
+	for (k = 0; k < all.len; k++) {
+		if (all.buf[k] == '\0') {
+			if (k > start)
+				strvec_push(sv, all.buf + start);
+			start = k + 1;
+		}
+	}
+	strbuf_release(&all);
+	return 0;
+}
+
+static const char *
+s3_put_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+int
+cmd_s3_put(int argc, char **argv)
+{
+	struct s3_put p;
+	struct s3_credentials creds;
+	struct strvec units = STRVEC_INIT;
+	const char *dest = s3_put_env("S3_PUT_DEST"), *style = s3_put_env("S3_PUT_STYLE");
+	const char *filters = s3_put_env("S3_PUT_FILTERS"), *excl = s3_put_env("S3_PUT_EXCLUDES");
+	char err[512];
+	size_t k;
+	int code = 0;
+
+	(void)argc;
+	(void)argv;
+	memset(&p, 0, sizeof p);
+	memset(&creds, 0, sizeof creds);
+	filter_init(&p.filter);
+	signal(SIGTERM, s3_put_on_signal);
+	signal(SIGINT, s3_put_on_signal);
+	p.root = s3_put_env("S3_PUT_ROOT");
+	p.top = s3_put_env("S3_PUT_TOP");
+	p.fresh = s3_put_env("S3_PUT_FRESH") != NULL;
+	p.opts.multipart_from = env_number("S3_PUT_MULTIPART", 1, 1ULL << 62, 16ULL << 20);
+	p.opts.parallel = (int)env_number("S3_PUT_PARALLEL", 1, 64, 8);
+	p.opts.progress = s3_put_on_progress;
+	p.opts.ctx = &p;
+	if (dest == NULL || p.root == NULL || p.top == NULL) {
+		fprintf(stderr, "scow-sync __s3-put: run by a transfer only\n");
+		return S3_PUT_EXIT_FATAL;
+	}
+	if (s3_target_parse(dest, &p.target, err, sizeof err) < 0 ||
+	    s3_target_resolve(&p.target, s3_put_env("S3_PUT_ENDPOINT"), s3_put_env("S3_PUT_REGION"),
+			      style && strcmp(style, "path") == 0 ? S3_STYLE_PATH :
+			      style && strcmp(style, "virtual") == 0 ? S3_STYLE_VIRTUAL :
+			      S3_STYLE_AUTO, err, sizeof err) < 0 ||
+	    s3_credentials_find(p.target.cos, &creds, err, sizeof err) < 0) {
+		fprintf(stderr, "scow-sync: %s\n", err);
+		code = S3_PUT_EXIT_FATAL;
+		goto out;
+	}
+	if (filters) {
+		struct strbuf f = STRBUF_INIT;
+		int fd = open(filters, O_RDONLY | O_CLOEXEC);
+		char buf[4096];
+		ssize_t n;
+
+		while (fd >= 0 && (n = read(fd, buf, sizeof buf)) > 0)
+			strbuf_add(&f, buf, (size_t)n);
+		if (fd < 0 || filter_deserialize(&p.filter, f.buf, f.len) < 0) {
+			fprintf(stderr, "scow-sync: cannot read the transfer's filters\n");
+			code = S3_PUT_EXIT_FATAL;
+		}
+		if (fd >= 0)
+			close(fd);
+		strbuf_release(&f);
+		if (code)
+			goto out;
+	}
+	if (excl) {
+		int fd = open(excl, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || s3_put_read_list(fd, &p.excludes) < 0) {
+			fprintf(stderr, "scow-sync: cannot read the parts stopped\n");
+			code = S3_PUT_EXIT_FATAL;
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		close(fd);
+	}
+	if ((p.cl = s3_client_new(&p.target, &creds)) == NULL) {
+		fprintf(stderr, "scow-sync: cannot start libcurl\n");
+		code = S3_PUT_EXIT_FATAL;
+		goto out;
+	}
+	s3_client_stop_flag(p.cl, (volatile int *)&s3_put_stop);
+	if (s3_put_read_list(STDIN_FILENO, &units) < 0) {
+		fprintf(stderr, "scow-sync: cannot read the batch: %s\n", strerror(errno));
+		code = S3_PUT_EXIT_FATAL;
+		goto out;
+	}
+	for (k = 0; k < units.nr && !p.fatal && !p.retry && !s3_put_stop; k++)
+		s3_put_entry(&p, units.v[k]);
+	fflush(stdout);
+	code = s3_put_stop ? 20 : p.fatal ? S3_PUT_EXIT_FATAL : p.retry ? S3_PUT_EXIT_RETRY :
+	       p.problems ? 23 : p.vanished ? 24 : 0;
+out:
+	s3_client_free(p.cl);
+	s3_credentials_release(&creds);
+	s3_target_release(&p.target);
+	filter_release(&p.filter);
+	strvec_clear(&p.excludes);
+	strvec_clear(&units);
+	return code;
+}

@@ -1,0 +1,558 @@
+/*
+ * transport-s3: a transfer whose destination is an object store (s3://,
+ * cos://), through the engine like any other (transport.h).
+ *
+ * The supervisor itself speaks to the store only for what is asked once:
+ * whether the bucket answers and to the key (connect, measure), whether
+ * anything is under the destination's prefix yet (then no file needs a
+ * HEAD first), the markers of empty directories above the cut (settle),
+ * and the multipart uploads a stopped transfer leaves (clean). Each batch
+ * of units goes to an upload helper (scow-sync __s3-put, cmd-s3-put.c),
+ * a child the pool runs as it runs rsync, which prints what rsync prints
+ * (sup-worker.c reads it): the names, progress, files not sent and exit
+ * codes mean what they mean there.
+ *
+ * There is no far side's lock yet: the store is this transfer's alone by
+ * the one supervisor a request has on this node (store_transfer_claim).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "s3-client.h"
+#include "s3-credentials.h"
+#include "s3-target.h"
+#include "s3-xml.h"
+#include "sup-internal.h"
+#include "verdict.h"
+
+#define S3_PUT_EXIT_FATAL 5      /* cmd-s3-put.c: the store refused; every unit would fail */
+
+struct s3_side {
+	struct s3_target target;
+	struct s3_credentials creds;
+	struct s3_client *cl;
+	char *filters_file;          /* the transfer's filters, serialised, for the helpers */
+	char *excludes_file;         /* the parts stopped on request, NUL-separated */
+	struct strvec env;           /* the helpers' S3_PUT_* */
+};
+
+/* s's, made on first use. */
+static struct s3_side *
+s3_side(struct sup *s)
+{
+	if (s->s3 == NULL)
+		s->s3 = xcalloc(1, sizeof *s->s3);
+	return s->s3;
+}
+
+/*
+ * Where a transfer's bucket is: its address, the bucket's URL the request
+ * was recorded with (so that a resume goes where the start went), read
+ * back into an endpoint and a style.
+ */
+static int
+s3_target_of(struct sup *s, struct s3_target *t, char *err, size_t errlen)
+{
+	const char *url = s->t.address, *host;
+	struct strbuf endpoint = STRBUF_INIT;
+	enum s3_style style;
+	size_t n;
+	int rc;
+
+	if ((rc = s3_target_parse(s->t.destination, t, err, errlen)) < 0)
+		return rc;
+	host = strstr(url, "://");
+	if (host == NULL) {
+		snprintf(err, errlen, "the bucket's recorded URL '%s' cannot be read", url);
+		return SYNC_ERR_INVALID;
+	}
+	host += 3;
+	n = strcspn(host, "/");
+	strbuf_add(&endpoint, url, (size_t)(host - url));
+	if (host[n] == '/') {
+		/* Path style: SCHEME://HOST/BUCKET. */
+		strbuf_add(&endpoint, host, n);
+		style = S3_STYLE_PATH;
+	} else {
+		/* Virtual host: SCHEME://BUCKET.HOST. */
+		size_t bl = strlen(t->bucket);
+
+		if (n <= bl + 1 || strncmp(host, t->bucket, bl) != 0 || host[bl] != '.') {
+			snprintf(err, errlen, "the bucket's recorded URL '%s' cannot be read", url);
+			strbuf_release(&endpoint);
+			return SYNC_ERR_INVALID;
+		}
+		strbuf_add(&endpoint, host + bl + 1, n - bl - 1);
+		style = S3_STYLE_VIRTUAL;
+	}
+	rc = s3_target_resolve(t, endpoint.buf, s->cfg->s3_region, style, err, errlen);
+	strbuf_release(&endpoint);
+	return rc;
+}
+
+static bool
+s3_connect(struct sup *s)
+{
+	struct s3_side *x = s3_side(s);
+	char err[512];
+
+	if (s3_target_of(s, &x->target, err, sizeof err) < 0) {
+		set_failure(s, "%s", err);
+		return false;
+	}
+	if (s3_credentials_find(x->target.cos, &x->creds, err, sizeof err) < 0) {
+		set_failure(s, "%s", err);
+		return false;
+	}
+	if ((x->cl = s3_client_new(&x->target, &x->creds)) == NULL) {
+		set_failure(s, "cannot start libcurl");
+		return false;
+	}
+	s3_client_stop_flag(x->cl, (volatile int *)&got_stop_signal);
+	return true;
+}
+
+static bool
+s3_connected(struct sup *s)
+{
+	return !got_stop_signal && s->s3 != NULL;
+}
+
+/* The keys' common start of this transfer: PREFIX/basename(SOURCE). */
+static void
+s3_top_key(struct sup *s, struct strbuf *out)
+{
+	s3_key(&s->s3->target, s->source_rel, out);
+}
+
+static bool
+s3_measure(struct sup *s)
+{
+	struct s3_side *x = s->s3;
+	struct strbuf q = STRBUF_INIT, top = STRBUF_INIT, url = STRBUF_INIT;
+	struct s3_listing l;
+	struct s3_call c;
+	double t0 = now_monotonic(), answer;
+	bool ok = false;
+
+	/* Is the bucket there, and ours to write? (The reason otherwise: AccessDenied, ...) */
+	s3_call_init(&c, "HEAD", NULL);
+	s3_bucket_url(&x->target, &url);
+	if (s3_run(x->cl, &c, 1, 1) < 0) {
+		if (!got_stop_signal)
+			set_failure(s, "bucket %s: %s", url.buf, s3_call_reason(&c));
+		goto out;
+	}
+	answer = now_monotonic() - t0;
+	s3_call_release(&c);
+	/* Nothing under the prefix yet: no file needs a HEAD before its PUT. */
+	s3_top_key(s, &top);
+	strbuf_addstr(&q, "list-type=2&max-keys=1&prefix=");
+	s3_uri_encode(&q, top.buf, false);
+	s3_call_init(&c, "GET", NULL);
+	c.query = q.buf;
+	if (s3_run(x->cl, &c, 1, 1) < 0) {
+		if (!got_stop_signal)
+			set_failure(s, "bucket %s: %s", url.buf, s3_call_reason(&c));
+		goto out;
+	}
+	if (s3_xml_listing(c.reply.buf, c.reply.len, &l) == 0) {
+		s->fresh = l.nobjects == 0 && l.nprefixes == 0;
+		s3_listing_release(&l);
+	}
+	s->split_ok = false;
+	s->active_workers = s->nworkers;
+	log_info("the bucket %s answered in %.3f s; %s; %d uploads at once", url.buf, answer,
+		 s->fresh ? "nothing is under the destination yet" :
+			    "each file is compared with its object first",
+		 s->active_workers);
+	ok = true;
+out:
+	s3_call_release(&c);
+	strbuf_release(&q);
+	strbuf_release(&top);
+	strbuf_release(&url);
+	return ok;
+}
+
+static bool
+s3_lock(struct sup *s)
+{
+	(void)s;
+	return true;
+}
+
+/* Write the helpers' files (filters, parts stopped) and their environment. */
+static bool
+s3_prepare(struct sup *s)
+{
+	struct s3_side *x = s->s3;
+	struct strbuf buf = STRBUF_INIT, url = STRBUF_INIT, ep = STRBUF_INIT;
+	size_t k;
+	int fd;
+
+	x->filters_file = xasprintf("%s/s3-filters", s->tmpdir);
+	x->excludes_file = xasprintf("%s/s3-excludes", s->tmpdir);
+	filter_serialize(&s->filter, &buf);
+	fd = open(x->filters_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, buf.buf, buf.len) < 0 || close(fd) < 0) {
+		set_failure(s, "cannot write '%s': %s", x->filters_file, strerror(errno));
+		strbuf_release(&buf);
+		return false;
+	}
+	strbuf_reset(&buf);
+	for (k = 0; k < s->excludes.nr; k++)
+		strbuf_add(&buf, s->excludes.v[k], strlen(s->excludes.v[k]) + 1);
+	fd = open(x->excludes_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, buf.buf, buf.len) < 0 || close(fd) < 0) {
+		set_failure(s, "cannot write '%s': %s", x->excludes_file, strerror(errno));
+		strbuf_release(&buf);
+		return false;
+	}
+	strbuf_release(&buf);
+	strvec_pushf(&x->env, "S3_PUT_DEST=%s", s->t.destination);
+	strbuf_addf(&ep, "%s://%s", x->target.scheme, x->target.host);
+	strvec_pushf(&x->env, "S3_PUT_ENDPOINT=%s", ep.buf);
+	strvec_pushf(&x->env, "S3_PUT_REGION=%s", x->target.region);
+	strvec_pushf(&x->env, "S3_PUT_STYLE=%s", x->target.path_style ? "path" : "virtual");
+	strvec_pushf(&x->env, "S3_PUT_ROOT=%s", s->source_root);
+	strvec_pushf(&x->env, "S3_PUT_TOP=%s", s->source_rel);
+	strvec_pushf(&x->env, "S3_PUT_MULTIPART=%llu",
+		     (unsigned long long)s->cfg->s3_multipart_mib << 20);
+	strvec_pushf(&x->env, "S3_PUT_FILTERS=%s", x->filters_file);
+	strvec_pushf(&x->env, "S3_PUT_EXCLUDES=%s", x->excludes_file);
+	if (s->fresh)
+		strvec_push(&x->env, "S3_PUT_FRESH=1");
+	strbuf_release(&url);
+	strbuf_release(&ep);
+	return true;
+}
+
+static int
+s3_start_job(struct sup *s, struct worker *w, enum job_kind kind)
+{
+	struct s3_side *x = s->s3;
+	const char *argv[] = { s->cfg->self_path, "__s3-put", NULL };
+	struct spawn sp;
+	int fd, rc;
+
+	if (kind != JOB_UNIT) {
+		set_failure(s, "an object store has no job of kind %d", (int)kind);
+		return SYNC_ERR_INVALID;
+	}
+	if (s->cfg->self_path == NULL) {
+		set_failure(s, "cannot find our own program to upload with");
+		return SYNC_ERR_INVALID;
+	}
+	if (job_write_list(w) < 0 ||
+	    (fd = open(w->list_file, O_RDONLY | O_CLOEXEC)) < 0) {
+		set_failure(s, "cannot write '%s': %s", w->list_file, strerror(errno));
+		return SYNC_ERR_SYSTEM;
+	}
+	memset(&sp, 0, sizeof sp);
+	sp.argv = argv;
+	sp.env_set = (const char *const *)x->env.v;
+	sp.stdin_fd = fd;
+	sp.pipe_stdout = true;
+	sp.pipe_stderr = true;
+	sp.new_pgroup = true;
+	sp.die_with_parent = true;
+	w->source_root = s->source_root;
+	w->sent_unsure = &s->sent_unsure;
+	w->deletions = NULL;
+	w->far_failed = false;
+	w->current_st_ok = false;
+	strvec_clear(&w->sent_tail);
+	strvec_clear(&w->changed_files);
+	rc = spawn_start(&sp);
+	close(fd);
+	if (rc < 0) {
+		set_failure(s, "cannot run '%s': %s", s->cfg->self_path, strerror(errno));
+		return rc;
+	}
+	w->job->pid[0] = sp.pid;
+	w->job->fd[WORKER_OUT] = sp.out_fd;
+	w->job->fd[WORKER_ERR] = sp.err_fd;
+	w->kind = kind;
+	w->cur_unit = w->shown_unit = 0;
+	w->file_bytes = w->bytes_done = w->files_done = w->sent = 0;
+	w->created = w->updated = 0;
+	w->file_percent = 0;
+	w->rate = 0;
+	w->eta = -1;
+	w->dirty = true;
+	strbuf_reset(&w->current);
+	strbuf_reset(&w->err_tail);
+	strbuf_reset(&w->err_line);
+	worker_forget_problems(w);
+	return SYNC_OK;
+}
+
+static int
+s3_start_piece(struct sup *s, struct worker *w)
+{
+	(void)w;
+	set_failure(s, "an object store takes large files in parts of its own");
+	return SYNC_ERR_INVALID;
+}
+
+static void
+s3_batch_end(struct sup *s, const struct worker *w, struct batch_end *e)
+{
+	int status = w->job->status[0];
+
+	memset(e, 0, sizeof *e);
+	e->code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	e->stopped = w->job->stopped;
+	e->stopping = got_stop_signal;
+	e->nunits = w->nunits;
+	/* The store refused (a key, the bucket): every other batch would fail the same way. */
+	if (e->code == S3_PUT_EXIT_FATAL && !got_stop_signal) {
+		struct strbuf reason = STRBUF_INIT;
+		struct strbuf tail = STRBUF_INIT;
+
+		strbuf_add(&tail, w->err_tail.buf, w->err_tail.len);
+		strbuf_addstr(&reason, rsync_telling_line(&tail));
+		set_failure(s, "%s", reason.len ? reason.buf : "the object store refused");
+		s->aborting = true;
+		strbuf_release(&reason);
+		strbuf_release(&tail);
+	}
+	e->aborting = s->aborting;
+}
+
+static int
+s3_after_units(struct sup *s)
+{
+	(void)s;
+	return 0;
+}
+
+/* Is the source's directory rel (below its parent) empty? */
+static bool
+s3_dir_empty(struct sup *s, const char *rel)
+{
+	char *path = xasprintf("%s/%s", s->source_root, rel);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	bool empty = d != NULL;
+
+	while (d && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			empty = false;
+			break;
+		}
+	}
+	if (d)
+		closedir(d);
+	free(path);
+	return empty;
+}
+
+/*
+ * Directories above the cut have no unit of their own: those that are
+ * empty get their marker ("dir/") here, as a helper gives those below.
+ */
+static void
+s3_settle(struct sup *s)
+{
+	struct s3_side *x = s->s3;
+	struct strbuf all = STRBUF_INIT, key = STRBUF_INIT;
+	char buf[65536];
+	size_t start = 0, k;
+	ssize_t n;
+	int fd;
+
+	if (!s->have_dirs || got_stop_signal || s->failure != NULL || s->dirs_file == NULL)
+		return;
+	if ((fd = open(s->dirs_file, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		strbuf_add(&all, buf, (size_t)n);
+	close(fd);
+	for (k = 0; k < all.len; k++) {
+		const char *rel = all.buf + start;
+		struct s3_call c;
+		struct stat sb;
+		char *path;
+
+		if (all.buf[k] != '\0')
+			continue;
+		start = k + 1;
+		if (!s3_dir_empty(s, rel))
+			continue;
+		path = xasprintf("%s/%s", s->source_root, rel);
+		if (lstat(path, &sb) < 0) {
+			free(path);
+			continue;
+		}
+		free(path);
+		strbuf_reset(&key);
+		s3_key(&x->target, rel, &key);
+		strbuf_addch(&key, '/');
+		s3_call_init(&c, "PUT", key.buf);
+		c.body = "";
+		c.body_len = 0;
+		strvec_push(&c.headers, "Content-Type: application/x-directory");
+		if (s3_run(x->cl, &c, 1, 1) < 0)
+			set_failure(s, "cannot make the marker of empty directory '%s': %s", key.buf,
+				    s3_call_reason(&c));
+		else
+			s->created++;
+		s3_call_release(&c);
+	}
+	strbuf_release(&all);
+	strbuf_release(&key);
+}
+
+static bool
+s3_mirror(struct sup *s)
+{
+	set_failure(s, "--delete to an object store is not supported yet");
+	return false;
+}
+
+/*
+ * A stopped transfer's partial data in the store: the multipart uploads
+ * begun under its keys (all, or those at or below the part prefix),
+ * aborted, so that no part of a file stopped stays billed or visible.
+ */
+static int
+s3_clean(struct sup *s, const char *prefix)
+{
+	struct s3_side *x = s->s3;
+	struct strbuf top = STRBUF_INIT, q = STRBUF_INIT;
+	struct s3_uploads ups;
+	struct strvec left = STRVEC_INIT;
+	char *key_marker = NULL, *id_marker = NULL;
+	int rc = 0;
+	size_t k;
+
+	if (x == NULL || x->cl == NULL)
+		return -1;
+	if (prefix)
+		s3_key(&x->target, prefix, &top);
+	else
+		s3_top_key(s, &top);
+	for (;;) {
+		struct s3_call c;
+		bool more;
+
+		strbuf_reset(&q);
+		strbuf_addstr(&q, "encoding-type=url");
+		if (key_marker) {
+			strbuf_addstr(&q, "&key-marker=");
+			s3_uri_encode(&q, key_marker, false);
+		}
+		strbuf_addstr(&q, "&prefix=");
+		s3_uri_encode(&q, top.buf, false);
+		if (id_marker) {
+			strbuf_addstr(&q, "&upload-id-marker=");
+			s3_uri_encode(&q, id_marker, false);
+		}
+		strbuf_addstr(&q, "&uploads=");
+		s3_call_init(&c, "GET", NULL);
+		c.query = q.buf;
+		if (s3_run(x->cl, &c, 1, 1) < 0 ||
+		    s3_xml_uploads(c.reply.buf, c.reply.len, &ups) < 0) {
+			log_warn("cannot list the multipart uploads left: %s", s3_call_reason(&c));
+			s3_call_release(&c);
+			rc = -1;
+			break;
+		}
+		s3_call_release(&c);
+		for (k = 0; k < ups.nuploads; k++) {
+			const char *key = ups.uploads[k].key;
+			size_t tl = top.len;
+
+			/* At or below the prefix as a path: "a/b" is not below "a/bc". */
+			if (strncmp(key, top.buf, tl) != 0 || (key[tl] != '\0' && key[tl] != '/'))
+				continue;
+			strvec_push(&left, key);
+			strvec_push(&left, ups.uploads[k].upload_id);
+		}
+		more = ups.truncated && ups.next_key_marker;
+		free(key_marker);
+		free(id_marker);
+		key_marker = more ? xstrdup(ups.next_key_marker) : NULL;
+		id_marker = more && ups.next_upload_id_marker ? xstrdup(ups.next_upload_id_marker) :
+								NULL;
+		s3_uploads_release(&ups);
+		if (!more)
+			break;
+	}
+	for (k = 0; k + 1 < left.nr; k += 2) {
+		struct s3_call c;
+
+		strbuf_reset(&q);
+		strbuf_addstr(&q, "uploadId=");
+		s3_uri_encode(&q, left.v[k + 1], false);
+		s3_call_init(&c, "DELETE", left.v[k]);
+		c.query = q.buf;
+		if (s3_run(x->cl, &c, 1, 1) < 0 && c.status != 404) {
+			log_warn("cannot abort the multipart upload of '%s': %s", left.v[k],
+				 s3_call_reason(&c));
+			rc = -1;
+		} else {
+			log_info("aborted the multipart upload of '%s'", left.v[k]);
+		}
+		s3_call_release(&c);
+	}
+	if (rc == 0) {
+		struct strvec rows = STRVEC_INIT;
+
+		/* Nothing of them is left: forget them. */
+		if (store_leftovers_list(s->st, s->t.id, prefix, &rows) == SYNC_OK)
+			for (k = 0; k < rows.nr; k++)
+				store_leftover_remove(s->st, s->t.id, rows.v[k]);
+		strvec_clear(&rows);
+	}
+	free(key_marker);
+	free(id_marker);
+	strvec_clear(&left);
+	strbuf_release(&top);
+	strbuf_release(&q);
+	return rc;
+}
+
+static void
+s3_close(struct sup *s)
+{
+	struct s3_side *x = s->s3;
+
+	if (x == NULL)
+		return;
+	s3_client_free(x->cl);
+	s3_credentials_release(&x->creds);
+	s3_target_release(&x->target);
+	free(x->filters_file);
+	free(x->excludes_file);
+	strvec_clear(&x->env);
+	free(x);
+	s->s3 = NULL;
+}
+
+const struct transport transport_s3 = {
+	.name = "object store (S3)",
+	.connect = s3_connect,
+	.connected = s3_connected,
+	.measure = s3_measure,
+	.lock = s3_lock,
+	.prepare = s3_prepare,
+	.start_job = s3_start_job,
+	.start_piece = s3_start_piece,
+	.output = worker_output,
+	.batch_end = s3_batch_end,
+	.after_units = s3_after_units,
+	.settle = s3_settle,
+	.mirror = s3_mirror,
+	.clean = s3_clean,
+	.close = s3_close,
+};
