@@ -72,6 +72,8 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $xfer -l notify -x -d 'POST the record at each change of state'
     complete -c $prog -n $xfer -l notify-cmd -r -d 'run a program with the record on its stdin'
     complete -c $prog -n $xfer -l verify -d 'compare with the far side by content, and send what differs'
+    complete -c $prog -n $xfer -l endpoint -x -d 'an object store endpoint, for -d s3://BUCKET/PREFIX'
+    complete -c $prog -n $xfer -l region -x -d 'the object store region'
     complete -c $prog -n '__scow_sync_is none start run' -l trust-record -d 'compare with the record the last run kept, not the far side'
     complete -c $prog -n '__scow_sync_is watch' -l interval -x -d 'compare the whole tree this often (seconds)'
     complete -c $prog -n '__scow_sync_is watch' -l detach -d 'run in the background, as start does'

@@ -531,8 +531,9 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 			s3_failed(r, &c, "CompleteMultipartUpload");
 		} else if ((rc = s3_xml_complete(c.reply.buf, c.reply.len, &etag, &err)) != 0) {
 			r->outcome = S3_UPLOAD_FAILED;
-			r->retryable = rc == 1 && err.code && (strcmp(err.code, "InternalError") == 0 ||
-							       strcmp(err.code, "SlowDown") == 0);
+			r->retryable = rc == 1 && err.code &&
+				       (strcmp(err.code, "InternalError") == 0 ||
+					strcmp(err.code, "SlowDown") == 0);
 			r->reason = xasprintf("CompleteMultipartUpload: %s%s%s",
 					      rc == 1 && err.code ? err.code : "an answer that "
 					      "cannot be read", err.message ? ": " : "",
@@ -540,8 +541,8 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 		} else if (etag && !s3_etag_is(etag, whole, suffix)) {
 			r->outcome = S3_UPLOAD_FAILED;
 			r->retryable = true;
-			r->reason = xasprintf("CompleteMultipartUpload: the server's ETag %s is not "
-					      "that of the parts sent", etag);
+			r->reason = xasprintf("CompleteMultipartUpload: the server's ETag %s "
+					      "is not that of the parts sent", etag);
 		} else {
 			r->outcome = S3_UPLOAD_SENT;
 		}

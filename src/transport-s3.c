@@ -402,8 +402,8 @@ s3_settle(struct sup *s)
 		c.body_len = 0;
 		strvec_push(&c.headers, "Content-Type: application/x-directory");
 		if (s3_run(x->cl, &c, 1, 1) < 0)
-			set_failure(s, "cannot make the marker of empty directory '%s': %s", key.buf,
-				    s3_call_reason(&c));
+			set_failure(s, "cannot make the marker of empty directory '%s': %s",
+				    key.buf, s3_call_reason(&c));
 		else
 			s->created++;
 		s3_call_release(&c);
