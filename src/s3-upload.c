@@ -415,7 +415,8 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 		if (s3_xml_upload_id(c.reply.buf, c.reply.len, &id) < 0) {
 			r->outcome = S3_UPLOAD_FAILED;
 			r->retryable = true;
-			r->reason = xstrdup("CreateMultipartUpload: the server's answer cannot be read");
+			r->reason = xstrdup("CreateMultipartUpload: the server's answer cannot "
+					    "be read");
 			s3_call_release(&c);
 			goto out;
 		}
@@ -474,7 +475,8 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 			if (parts[k].there)
 				continue;
 			c = &calls[n++];
-			if (c->error == NULL && c->etag.len && s3_etag_is(c->etag.buf, parts[k].md, "")) {
+			if (c->error == NULL && c->etag.len &&
+			    s3_etag_is(c->etag.buf, parts[k].md, "")) {
 				free(parts[k].etag);
 				parts[k].etag = xstrdup(c->etag.buf);
 				parts[k].there = true;
