@@ -82,13 +82,15 @@ s3_put_progress_line(struct s3_put *p, uint64_t done, bool final)
 {
 	double took = now_monotonic() - p->started;
 	double rate = took > 0 ? (double)done / took : 0;
-	long long eta = rate > 0 && done < p->size ? (long long)((double)(p->size - done) / rate) : 0;
+	long long eta = 0;
 	int pct = p->size ? (int)(done * 100 / p->size) : 100;
 	const char *unit = "B/s";
 	struct strbuf num = STRBUF_INIT;
 	char digits[32];
 	size_t n, k;
 
+	if (rate > 0 && done < p->size)
+		eta = (long long)((double)(p->size - done) / rate);
 	if (rate >= 1024.0 * 1024 * 1024) {
 		rate /= 1024.0 * 1024 * 1024;
 		unit = "GB/s";
@@ -107,8 +109,8 @@ s3_put_progress_line(struct s3_put *p, uint64_t done, bool final)
 			strbuf_addch(&num, ',');
 		strbuf_addch(&num, digits[k]);
 	}
-	printf("\r%15s %3d%% %7.2f%s %lld:%02lld:%02lld", num.buf, pct > 100 ? 100 : pct, rate, unit,
-	       eta / 3600, eta / 60 % 60, eta % 60);
+	printf("\r%15s %3d%% %7.2f%s %lld:%02lld:%02lld", num.buf, pct > 100 ? 100 : pct, rate,
+	       unit, eta / 3600, eta / 60 % 60, eta % 60);
 	if (final)
 		printf(" (xfr#%llu, to-chk=0/%llu)\n", (unsigned long long)p->xfr,
 		       (unsigned long long)p->xfr);

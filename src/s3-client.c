@@ -495,7 +495,7 @@ s3_attempt_ended(struct s3_call *c, CURLcode rc, double now, int attempts)
 	}
 	if (rc != CURLE_OK) {
 		c->status = 0;
-		c->error = xasprintf("%s", p->curl_error[0] ? p->curl_error : curl_easy_strerror(rc));
+		c->error = xstrdup(p->curl_error[0] ? p->curl_error : curl_easy_strerror(rc));
 		retry = s3_curl_retryable(rc);
 	} else {
 		memset(&e, 0, sizeof e);
@@ -505,8 +505,10 @@ s3_attempt_ended(struct s3_call *c, CURLcode rc, double now, int attempts)
 					     e.message ? ": " : "", e.message ? e.message : "");
 		} else {
 			/* HEAD has no body: name the usual codes by their status. */
-			const char *name = c->status == 404 ? (c->key ? "NoSuchKey" : "NoSuchBucket") :
-					   c->status == 403 ? "AccessDenied" : NULL;
+			const char *name = c->status == 403 ? "AccessDenied" : NULL;
+
+			if (c->status == 404)
+				name = c->key ? "NoSuchKey" : "NoSuchBucket";
 
 			if (name)
 				c->code = xstrdup(name);

@@ -160,8 +160,8 @@ s3_target_resolve(struct s3_target *t, const char *endpoint, const char *region,
 		/* Only the root: a path in the endpoint would be signed wrongly. */
 		if (n == 0 || strspn(host + n, "/") != strlen(host + n) ||
 		    strpbrk(host, " \t\r\n@?#")) {
-			snprintf(err, errlen, "invalid endpoint '%s': expected [http[s]://]HOST[:PORT]",
-				 endpoint);
+			snprintf(err, errlen, "invalid endpoint '%s': expected "
+				 "[http[s]://]HOST[:PORT]", endpoint);
 			return SYNC_ERR_INVALID;
 		}
 		t->host = xstrndup(host, n);

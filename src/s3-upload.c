@@ -181,7 +181,8 @@ s3_head_same(struct s3_client *cl, const char *key, const struct stat *sb,
 
 		r->existed = true;
 		s3_mtime_text(sb, &m);
-		*same = len && mtime && strtoull(len, NULL, 10) == (unsigned long long)sb->st_size &&
+		*same = len && mtime &&
+			strtoull(len, NULL, 10) == (unsigned long long)sb->st_size &&
 			strcmp(mtime, m.buf) == 0;
 		strbuf_release(&m);
 	} else if (c.status == 404) {
@@ -239,7 +240,8 @@ s3_put_whole(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 		/* A server that encrypts may answer another ETag; ours must say the MD5. */
 		r->outcome = S3_UPLOAD_FAILED;
 		r->retryable = true;
-		r->reason = xasprintf("PUT: the server's ETag %s is not the data's MD5", c.etag.buf);
+		r->reason = xasprintf("PUT: the server's ETag %s is not the data's MD5",
+				      c.etag.buf);
 	} else {
 		r->outcome = S3_UPLOAD_SENT;
 		if (o->progress)
@@ -346,8 +348,8 @@ s3_parts_there(struct s3_client *cl, const char *key, const char *id, struct s3_
 		for (k = 0; k < got.nparts; k++) {
 			int n = got.parts[k].number;
 
-			if (n >= 1 && (size_t)n <= nparts && got.parts[k].size == parts[n - 1].len &&
-			    got.parts[k].etag) {
+			if (n >= 1 && (size_t)n <= nparts &&
+			    got.parts[k].size == parts[n - 1].len && got.parts[k].etag) {
 				free(parts[n - 1].etag);
 				parts[n - 1].etag = xstrdup(got.parts[k].etag);
 			}
