@@ -30,8 +30,8 @@
 	{ 'p', "port", "N", "ssh port (default 22)" }, \
 	{ 'k', "sshkey-path", "KEY", "private key (default ~/scow/.scow-sync-ssh/id_rsa)" }, \
 	CMD_OPTIONS_SETTINGS, \
-	{ OPT_ENDPOINT, "endpoint", "URL", "an object store's endpoint, for -d s3://BUCKET/PREFIX\n" \
-	  "or cos://BUCKET-APPID/PREFIX (default: AWS's or COS's)" }, \
+	{ OPT_ENDPOINT, "endpoint", "URL", "an object store's endpoint, for -d\n" \
+	  "s3://BUCKET/PREFIX or cos://BUCKET-APPID/PREFIX (default:\nAWS's or COS's)" }, \
 	{ OPT_REGION, "region", "REGION", "the object store's region (default us-east-1)" }, \
 	{ OPT_DELETE, "delete", NULL, "mirror: remove from DEST/NAME what the source lacks,\n" \
 	  "once everything has arrived" }, \

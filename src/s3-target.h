@@ -53,7 +53,10 @@ int s3_target_resolve(struct s3_target *t, const char *endpoint, const char *reg
 
 void s3_target_release(struct s3_target *t);
 
-/* Append the bucket's URL: "http://127.0.0.1:7480/bucket", "https://b.s3.us-east-1.amazonaws.com". */
+/*
+ * Append the bucket's URL: "http://127.0.0.1:7480/bucket",
+ * "https://b.s3.us-east-1.amazonaws.com".
+ */
 void s3_bucket_url(const struct s3_target *t, struct strbuf *out);
 
 /*
