@@ -223,6 +223,13 @@ s3_put_file(struct s3_put *p, const char *rel)
 	s3_upload_result_release(&r);
 	s3_upload_file(p->cl, fd, &sb, key.buf, &p->opts, &r);
 	close(fd);
+	if (r.resumed) {
+		/* For the log: an upload cut short went on from what the store had. */
+		fputs("scow-sync: '", stderr);
+		s3_put_escaped(stderr, rel);
+		fprintf(stderr, "': went on from %llu bytes of parts already in the store\n",
+			(unsigned long long)r.resumed);
+	}
 	switch (r.outcome) {
 	case S3_UPLOAD_SENT:
 	case S3_UPLOAD_CHANGED:
@@ -457,6 +464,10 @@ cmd_s3_put(int argc, char **argv)
 		goto out;
 	}
 	s3_client_stop_flag(p.cl, (volatile int *)&s3_put_stop);
+	/* --bwlimit is each worker's, as it is each rsync's: shared by its parts. */
+	if (env_number("S3_PUT_BWLIMIT", 0, 1ULL << 50, 0))
+		s3_client_set_send_limit(p.cl, env_number("S3_PUT_BWLIMIT", 0, 1ULL << 50, 0) /
+					       (uint64_t)p.opts.parallel);
 	if (s3_put_read_list(STDIN_FILENO, &units) < 0) {
 		fprintf(stderr, "scow-sync: cannot read the batch: %s\n", strerror(errno));
 		code = S3_PUT_EXIT_FATAL;

@@ -33,6 +33,7 @@ struct s3_client {
 	void *progress_ctx;
 	volatile int *stop;
 	int attempts;                /* tries of one request at most */
+	uint64_t send_limit;         /* bytes a second each request sends at most, or 0 */
 };
 
 /* What the client keeps of one call while it runs. */
@@ -153,6 +154,12 @@ s3_client_on_progress(struct s3_client *cl, void (*fn)(uint64_t sent, void *ctx)
 {
 	cl->progress = fn;
 	cl->progress_ctx = ctx;
+}
+
+void
+s3_client_set_send_limit(struct s3_client *cl, uint64_t bytes_per_s)
+{
+	cl->send_limit = bytes_per_s;
 }
 
 void
@@ -406,6 +413,9 @@ s3_prepare(struct s3_client *cl, struct s3_call *c)
 	curl_easy_setopt(p->easy, CURLOPT_XFERINFOFUNCTION, s3_on_xfer);
 	curl_easy_setopt(p->easy, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(p->easy, CURLOPT_NOPROGRESS, 0L);
+	if (cl->send_limit)
+		curl_easy_setopt(p->easy, CURLOPT_MAX_SEND_SPEED_LARGE,
+				 (curl_off_t)cl->send_limit);
 	if (strcmp(c->method, "HEAD") == 0) {
 		curl_easy_setopt(p->easy, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(c->method, "PUT") == 0) {

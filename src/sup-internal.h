@@ -325,6 +325,14 @@ int clean_leftovers(struct store *st, int64_t transfer_id, int64_t created_at,
 int clean_remote_prefix(struct store *st, const struct transfer *t,
 			const struct supervisor_config *cfg, const char *prefix);
 
+/*
+ * transport-s3.c: an object store's partial data of transfer t (all, or at
+ * or below prefix) removed without a supervisor of it (terminate's): its
+ * multipart uploads aborted. 0, or below 0 when some may be left.
+ */
+int s3_clean_transfer(struct store *st, const struct transfer *t,
+		      const struct supervisor_config *cfg, const char *prefix);
+
 /* sup-part.c: parts stopped on request */
 void apply_exclusions(struct sup *s);
 

@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "s3-target.h"
 #include "sup-internal.h"
 
 #define CLEANUP_SETTLE 5.0        /* seconds for stopped receivers to save their data */
@@ -227,6 +228,11 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 	const char *name = path_basename(t->source);
 	int rc = SYNC_OK;
 
+	/* An object store's: its multipart uploads, aborted (transport-s3.c). */
+	if (s3_is_url(t->destination)) {
+		free(root);
+		return s3_clean_transfer(st, t, cfg, prefix);
+	}
 	supervisor_ssh_target(&target, cfg, t->user, t->address, t->port, t->key_path);
 	/* A newline cannot travel to a csh inside quotes (as take_far_lock). */
 	if (!strchr(t->destination, '\n') && !strchr(name, '\n')) {

@@ -230,6 +230,9 @@ s3_prepare(struct sup *s)
 	strvec_pushf(&x->env, "S3_PUT_EXCLUDES=%s", x->excludes_file);
 	if (s->fresh)
 		strvec_push(&x->env, "S3_PUT_FRESH=1");
+	if (s->cfg->bwlimit_kib)
+		strvec_pushf(&x->env, "S3_PUT_BWLIMIT=%llu",
+			     (unsigned long long)s->cfg->bwlimit_kib * 1024);
 	strbuf_release(&url);
 	strbuf_release(&ep);
 	return true;
@@ -537,6 +540,30 @@ s3_close(struct sup *s)
 	strvec_clear(&x->env);
 	free(x);
 	s->s3 = NULL;
+}
+
+int
+s3_clean_transfer(struct store *st, const struct transfer *t,
+		  const struct supervisor_config *cfg, const char *prefix)
+{
+	struct sup s;
+	int rc;
+
+	/* A supervisor of its own for the cleanup: what connect and clean read. */
+	memset(&s, 0, sizeof s);
+	s.st = st;
+	s.cfg = cfg;
+	s.t = *t;
+	s.source_rel = path_basename(t->source);
+	if (!s3_connect(&s)) {
+		log_warn("cannot clean the object store: %s", s.failure ? s.failure : "?");
+		rc = -1;
+	} else {
+		rc = s3_clean(&s, prefix);
+	}
+	s3_close(&s);
+	free(s.failure);
+	return rc;
 }
 
 const struct transport transport_s3 = {
