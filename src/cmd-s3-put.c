@@ -186,6 +186,7 @@ s3_put_file(struct s3_put *p, const char *rel)
 	struct stat sb;
 	int fd;
 
+	memset(&r, 0, sizeof r);
 	strbuf_addf(&path, "%s/%s", p->root, rel);
 	s3_key(&p->target, rel, &key);
 	if (!s3_key_ok(key.buf)) {

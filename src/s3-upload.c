@@ -341,6 +341,9 @@ s3_parts_there(struct s3_client *cl, const char *key, const char *id, struct s3_
 			return -1;
 		}
 		if (s3_xml_parts(c.reply.buf, c.reply.len, &got) < 0) {
+			r->outcome = S3_UPLOAD_FAILED;
+			r->retryable = true;
+			r->reason = xstrdup("ListParts: the server's answer cannot be read");
 			s3_call_release(&c);
 			strbuf_release(&q);
 			return -1;
@@ -542,11 +545,13 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 					      rc == 1 && err.code ? err.code : "an answer that "
 					      "cannot be read", err.message ? ": " : "",
 					      err.message ? err.message : "");
-		} else if (etag && !s3_etag_is(etag, whole, suffix)) {
+		} else if ((etag || c.etag.len) &&
+			   !s3_etag_is(etag ? etag : c.etag.buf, whole, suffix)) {
 			r->outcome = S3_UPLOAD_FAILED;
 			r->retryable = true;
 			r->reason = xasprintf("CompleteMultipartUpload: the server's ETag %s "
-					      "is not that of the parts sent", etag);
+					      "is not that of the parts sent",
+					      etag ? etag : c.etag.buf);
 		} else {
 			r->outcome = S3_UPLOAD_SENT;
 		}
@@ -588,7 +593,8 @@ s3_upload_file(struct s3_client *cl, int fd, const struct stat *sb, const char *
 	       const struct s3_upload_opts *o, struct s3_upload_result *r)
 {
 	memset(r, 0, sizeof *r);
-	r->outcome = S3_UPLOAD_FAILED;
+	/* Until something fails: each failure says so, with its reason. */
+	r->outcome = S3_UPLOAD_SENT;
 	if ((uint64_t)sb->st_size >= o->multipart_from && (uint64_t)sb->st_size > S3_PART_MIN)
 		s3_put_parts(cl, fd, sb, key, o, r);
 	else

@@ -455,9 +455,10 @@ s3_xml_complete(const char *xml, size_t len, char **etag, struct s3_error *err)
 	ret = parse(xml, len, "CompleteMultipartUploadResult", &doc);
 	if (ret < 0)
 		return ret;
+	/* Ceph's RADOS Gateway leaves it empty here and sends it as a header. */
 	*etag = child_text_or_null(xmlDocGetRootElement(doc), "ETag");
 	xmlFreeDoc(doc);
-	return *etag ? 0 : SYNC_ERR_INVALID;
+	return 0;
 }
 
 /*

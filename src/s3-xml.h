@@ -85,7 +85,8 @@ void s3_uploads_release(struct s3_uploads *u);
 
 /*
  * A CompleteMultipartUpload reply: 0 and *etag (caller frees) from
- * CompleteMultipartUploadResult, or 1 and *err filled when the server
+ * CompleteMultipartUploadResult (NULL when it is empty or missing: Ceph's
+ * RADOS Gateway sends it only as the ETag header), or 1 and *err filled when the server
  * answered 200 with an <Error> document (S3 does so when the completion
  * fails after it began), or SYNC_ERR_INVALID.
  */

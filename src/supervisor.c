@@ -370,9 +370,6 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 	s->st = st;
 	s->cfg = cfg;
 	s->transport = &transport_rsync;
-	/* An object store (s3://, cos://) is known by its destination. */
-	if (s3_is_url(s->t.destination))
-		s->transport = &transport_s3;
 	s->master = (struct ssh_master)SSH_MASTER_INIT;
 	s->lock = (struct far_lock)FAR_LOCK_INIT;
 	s->lock.stop = &got_stop_signal;
@@ -382,6 +379,9 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 		got_stop_signal = 0;
 	if ((rc = store_transfer_get(st, cfg->transfer_id, &s->t)) < 0)
 		return rc;
+	/* An object store (s3://, cos://) is known by its destination. */
+	if (s3_is_url(s->t.destination))
+		s->transport = &transport_s3;
 	log_set_transfer(s->t.id);
 	/* Before terminate can see us: its signal must find our handlers. */
 	if ((rc = install_signals()) < 0) {

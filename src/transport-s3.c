@@ -168,7 +168,9 @@ s3_measure(struct sup *s)
 		s3_listing_release(&l);
 	}
 	s->split_ok = false;
-	s->active_workers = s->nworkers;
+	/* Every helper waits on the store more than on a CPU: all of them, small files too. */
+	s->active_workers = s->small_cap = s->nworkers;
+	s->near = false;
 	log_info("the bucket %s answered in %.3f s; %s; %d uploads at once", url.buf, answer,
 		 s->fresh ? "nothing is under the destination yet" :
 			    "each file is compared with its object first",

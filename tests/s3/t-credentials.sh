@@ -3,7 +3,7 @@
 # store refuses is one line and exit 1 (a wrong secret, another user's
 # bucket, a bucket that is not there), and -c says true or false for it.
 # Found in the environment, else in ~/.aws/credentials (AWS_PROFILE).
-. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/s3/lib.sh"
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/s3/scow.sh"
 
 bucket=$(s3_new_bucket)
 mkdir -p "$T/src/top"

@@ -4,7 +4,7 @@
 # multipart upload behind and no object under the stopped file's key; a
 # supervisor killed with -9 mid-upload is resumed, and the upload goes on
 # from the parts the store has.
-. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/s3/lib.sh"
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/s3/scow.sh"
 
 bucket=$(s3_new_bucket)
 src=$T/src/top

@@ -4,7 +4,7 @@
 # failure for one they cannot), empty files and directories (a "dir/"
 # marker), a file in parts, each object's mtime in its metadata, and a
 # re-sync that sends only what changed.
-. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/s3/lib.sh"
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/s3/scow.sh"
 
 bucket=$(s3_new_bucket)
 src=$T/src/top
@@ -76,7 +76,7 @@ id=$(last_id)
 got=$(counts "$id")
 # one zero x q"uote'd ünï a+b back new-line big link: 10 files; the marker is a directory.
 [ "$got" = "done 10 0" ] || fail "the first upload counted '$got', want 'done 10 0'"
-scow-sync query --json --id "$id" | grep -q "\"address\": \"$S3_TEST_ENDPOINT/$bucket\"" ||
+scow-sync query --json --id "$id" | grep -q "\"host\": \"$S3_TEST_ENDPOINT/$bucket\"" ||
 	fail "the transfer's address is not the bucket's URL"
 
 # Nothing changed: nothing sent.
@@ -84,13 +84,13 @@ run 2>"$T/err" || fail "the re-sync exited $?: $(cat "$T/err")"
 got=$(counts "$(last_id)")
 [ "$got" = "done 0 0" ] || fail "a re-sync with nothing to do counted '$got', want 'done 0 0'"
 
-# One file changed, one new: those two alone.
+# One file changed, one new: those, and the link to the changed file (its data).
 sleep 1.1
 echo "one, longer" >"$src/one"
 echo three >"$src/sub/three"
 run 2>"$T/err" || fail "the second re-sync exited $?: $(cat "$T/err")"
 got=$(counts "$(last_id)")
-[ "$got" = "done 1 1" ] || fail "the second re-sync counted '$got', want 'done 1 1'"
+[ "$got" = "done 1 2" ] || fail "the second re-sync counted '$got', want 'done 1 2'"
 s3_aws s3 cp --quiet "s3://$bucket/pre/fix/top/one" "$T/one" && cmp -s "$T/one" "$src/one" ||
 	fail "the changed file was not sent again"
 
