@@ -442,6 +442,8 @@ s3_clean(struct sup *s, const char *prefix)
 
 	if (x == NULL || x->cl == NULL)
 		return -1;
+	/* A stop is what this cleans up after: its requests are not stopped by it. */
+	s3_client_stop_flag(x->cl, NULL);
 	if (prefix)
 		s3_key(&x->target, prefix, &top);
 	else

@@ -9,12 +9,12 @@
 bucket=$(s3_new_bucket)
 src=$T/src/top
 mkdir -p "$src"
-head -c $((48 * 1024 * 1024)) /dev/urandom >"$src/big"
+head -c $((96 * 1024 * 1024)) /dev/urandom >"$src/big"
 export SCOW_SYNC_S3_MULTIPART_MIB=8 SCOW_SYNC_WORKERS=1
-# 48 MiB at 4 MiB/s: some twelve seconds in flight.
+# 96 MiB in 8 MiB parts, eight at once, at 16 MiB/s: some six seconds in flight.
 start() {
 	scow-sync-start -s "$src" -d "s3://$bucket/p" --endpoint "$S3_TEST_ENDPOINT" \
-		--bwlimit 4096
+		--bwlimit 16384
 }
 uploads() {
 	s3_aws s3api list-multipart-uploads --bucket "$bucket" --query 'Uploads[].Key' \
@@ -54,11 +54,22 @@ s3_aws s3api head-object --bucket "$bucket" --key p/top/big >/dev/null 2>&1 &&
 # kill -9 of the supervisor mid-upload, then resume: it goes on from the parts there.
 start 2>"$T/err" || fail "the second start exited $?: $(cat "$T/err")"
 wait_for 20 in_flight || fail "the second start never showed the file in flight"
-sleep 4
-pid=$(pgrep -f "scow-sync.*start" | head -1)
+parts() {
+	s3_aws s3api list-parts --bucket "$bucket" --key p/top/big \
+		--upload-id "$(s3_aws s3api list-multipart-uploads --bucket "$bucket" \
+			--query 'Uploads[0].UploadId' --output text)" \
+		--query 'length(Parts)' --output text 2>/dev/null
+}
+some_parts() { [ "$(parts)" -gt 0 ] 2>/dev/null; }
+wait_for 30 some_parts || fail "no part of the upload arrived before the kill"
+pid=$(python3 - "$HOME/scow/.scow-sync/scow-sync.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=15)
+print(db.execute("SELECT sup_pid FROM transfers ORDER BY id DESC LIMIT 1").fetchone()[0] or "")
+PY
+)
 [ -n "$pid" ] || fail "no supervisor to kill"
 kill -9 "$pid"
-pkill -9 -f "__s3-put" || true
 sleep 1
 [ -n "$(uploads)" ] && [ "$(uploads)" != None ] || fail "no multipart upload left by the kill"
 scow-sync resume -q 2>"$T/err" || fail "resume exited $?: $(cat "$T/err")"
