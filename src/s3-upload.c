@@ -125,18 +125,26 @@ s3_md5_header(const unsigned char *md, struct strvec *headers)
 	strvec_pushf(headers, "Content-MD5: %s", (const char *)b64);
 }
 
-/* Does etag (as sent, quoted) name md? */
+/* Does etag (as sent: quoted, or not by some servers) name md? */
 static bool
 s3_etag_is(const char *etag, const unsigned char *md, const char *suffix)
 {
 	struct strbuf want = STRBUF_INIT;
+	size_t n;
 	bool same;
 
-	strbuf_addch(&want, '"');
+	/* Blanks around it (an XML element's), then its quotes. */
+	etag += strspn(etag, " \t\r\n");
+	n = strlen(etag);
+	while (n > 0 && strchr(" \t\r\n", etag[n - 1]))
+		n--;
+	if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
+		etag++;
+		n -= 2;
+	}
 	s3_hex(md, 16, &want);
 	strbuf_addstr(&want, suffix);
-	strbuf_addch(&want, '"');
-	same = strcasecmp(etag, want.buf) == 0;
+	same = n == want.len && strncasecmp(etag, want.buf, n) == 0;
 	strbuf_release(&want);
 	return same;
 }
