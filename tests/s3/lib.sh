@@ -60,7 +60,7 @@ S3_AWS_BIN=${S3_AWS_BIN:-$(command -v /usr/bin/aws || command -v aws)} ||
 	skip "aws is not installed: run ./install.sh --test-deps"
 command -v s3cmd >/dev/null || skip "s3cmd is not installed: run ./install.sh --test-deps"
 
-S3T=$(mktemp -d /tmp/scow-sync-s3.XXXXXX) || exit 99
+S3T=$(mktemp -d /tmp/scow-sync-s3case.XXXXXX) || exit 99
 S3_KEEP_TEST_DIR=${S3_KEEP_TEST_DIR:-0}
 
 s3_cleanup() {

@@ -136,8 +136,8 @@ start() {
 	fsid=$(python3 -c 'import uuid; print(uuid.uuid4())')
 
 	# Only v2 of the messenger (what monmaptool writes), on loopback,
-	# without cephx and so in crc mode (secure mode needs cephx's keys); pools of one copy; small
-	# placement groups; every path inside $S.
+	# without cephx and so in crc mode (secure mode needs cephx's keys);
+	# pools of one copy; small placement groups; every path inside $S.
 	cat >"$conf" <<-EOF
 	[global]
 	fsid = $fsid

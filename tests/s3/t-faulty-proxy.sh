@@ -23,7 +23,10 @@ start_proxy() {
 		--port-file "$S3T/port" --log "$S3T/proxy.log" "$@" \
 		>/dev/null 2>>"$S3T/proxy.err" &
 	PROXY_PID=$!
-	wait_for 10 test -s "$S3T/port" || { fail "the proxy did not start: $(cat "$S3T/proxy.err")"; finish; }
+	if ! wait_for 10 test -s "$S3T/port"; then
+		fail "the proxy did not start: $(cat "$S3T/proxy.err")"
+		finish
+	fi
 	S3_ENDPOINT=http://127.0.0.1:$(cat "$S3T/port")
 }
 
