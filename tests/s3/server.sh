@@ -18,6 +18,8 @@
 # other tests, while the disk holds only what is written. Ceph's own cephx is
 # off (nothing but this machine talks to the cluster); the gateway's S3
 # signatures are checked as on any S3 service.
+# S3_SERVER_KEEP=1 leaves a start that failed as it was, to be looked into
+# (stop it with stop STATE_DIR).
 set -u
 
 die() {
@@ -181,7 +183,6 @@ ms cluster mode = crc
 	bluestore fsck on mount = false
 	bluestore fsck on mkfs = false
 	osd memory target = 1073741824
-	osd max object size = 134217728
 
 	[client.rgw.a]
 	rgw data = $S/rgw
