@@ -2,15 +2,16 @@
 # Install scow-sync's build and run-time dependencies with the system's
 # package manager, then build and install it. Safe to run again.
 #
-#   ./install.sh [--prefix DIR] [--deps-only]
+#   ./install.sh [--prefix DIR] [--deps-only] [--test-deps]
 set -u
 
 prefix=/usr/local
 deps_only=no
+test_deps=no
 
 usage() {
 	cat <<EOF
-usage: $0 [--prefix DIR] [--deps-only]
+usage: $0 [--prefix DIR] [--deps-only] [--test-deps]
 
 Install the packages scow-sync needs (apt, dnf, yum or apk), then build it
 from this directory and install it under DIR (default /usr/local).
@@ -18,6 +19,9 @@ from this directory and install it under DIR (default /usr/local).
   --prefix DIR   install under DIR; DIR/bin must be on the default PATH
                  for the SCOW portal to find the commands
   --deps-only    install the packages only; do not build
+  --test-deps    also install what the test suite needs beyond the build:
+                 Ceph's RADOS Gateway, monitor and OSD for the S3 tests,
+                 awscli and s3cmd (Debian and Ubuntu only)
   -h, --help     show this help
 EOF
 }
@@ -39,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--prefix) [ $# -ge 2 ] || die "--prefix needs a directory"; prefix=$2; shift 2 ;;
 	--prefix=*) prefix=${1#--prefix=}; shift ;;
 	--deps-only) deps_only=yes; shift ;;
+	--test-deps) test_deps=yes; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown argument '$1'" ;;
 	esac
@@ -74,7 +79,13 @@ install_apt() {
 		libssl-dev libjansson-dev libsqlite3-dev "$proc" libcurl4-openssl-dev \
 		libxml2-dev libinih-dev \
 		rsync openssh-client openssh-server mandoc \
-		procps python3
+		procps python3 || return
+	[ "$test_deps" = yes ] || return 0
+	# The S3 tests' server (tests/s3/server.sh) and the clients that check
+	# it; radosgw-admin comes with ceph-common.
+	as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends \
+		radosgw ceph-mon ceph-osd ceph-common awscli s3cmd python3 curl
 }
 
 install_rpm() {
@@ -96,6 +107,10 @@ install_apk() {
 		rsync openssh-client openssh-server procps python3
 }
 
+if [ "$test_deps" = yes ] && ! command -v apt-get >/dev/null 2>&1; then
+	die "--test-deps knows only apt-get (Debian, Ubuntu):" \
+		"install radosgw, ceph-mon, ceph-osd, awscli and s3cmd by hand"
+fi
 if command -v apt-get >/dev/null 2>&1; then
 	step "installing packages with apt-get" install_apt
 elif command -v dnf >/dev/null 2>&1; then
