@@ -269,10 +269,13 @@ struct s3_part_state {
 
 /*
  * The upload of key an earlier run began and left: its id (caller
- * frees), or NULL. Other uploads of the key are aborted.
+ * frees), or NULL. Other uploads of the key are aborted; with keep
+ * false, all of them are (after a completion: one whose creation was
+ * asked again after its answer was lost is left over otherwise).
  */
 static char *
-s3_find_upload(struct s3_client *cl, const char *key, struct s3_upload_result *r, int *rc)
+s3_find_upload(struct s3_client *cl, const char *key, bool keep, struct s3_upload_result *r,
+	       int *rc)
 {
 	struct strbuf q = STRBUF_INIT;
 	struct s3_uploads ups;
@@ -299,23 +302,29 @@ s3_find_upload(struct s3_client *cl, const char *key, struct s3_upload_result *r
 		goto out;
 	}
 	for (k = 0; k < ups.nuploads; k++) {
+		struct strbuf aq = STRBUF_INIT;
+		struct s3_call a;
+		char *drop;
+
 		if (strcmp(ups.uploads[k].key, key) != 0)
 			continue;
-		if (found) {
-			/* Two left behind: keep the newer (listed later), drop the other. */
-			struct s3_call a;
-			struct strbuf aq = STRBUF_INIT;
-
-			strbuf_addstr(&aq, "uploadId=");
-			s3_uri_encode(&aq, found, false);
-			s3_call_init(&a, "DELETE", key);
-			a.query = aq.buf;
-			s3_run(cl, &a, 1, 1);
-			s3_call_release(&a);
-			strbuf_release(&aq);
-			free(found);
+		/* Kept: the newest (listed last); the one before it goes. */
+		if (keep) {
+			drop = found;
+			found = xstrdup(ups.uploads[k].upload_id);
+		} else {
+			drop = xstrdup(ups.uploads[k].upload_id);
 		}
-		found = xstrdup(ups.uploads[k].upload_id);
+		if (drop == NULL)
+			continue;
+		strbuf_addstr(&aq, "uploadId=");
+		s3_uri_encode(&aq, drop, false);
+		s3_call_init(&a, "DELETE", key);
+		a.query = aq.buf;
+		s3_run(cl, &a, 1, 1);
+		s3_call_release(&a);
+		strbuf_release(&aq);
+		free(drop);
 	}
 	s3_uploads_release(&ups);
 out:
@@ -408,7 +417,7 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 		parts[k].offset = (uint64_t)k * part;
 		parts[k].len = k + 1 < nparts ? part : size - parts[k].offset;
 	}
-	id = s3_find_upload(cl, key, r, &rc);
+	id = s3_find_upload(cl, key, true, r, &rc);
 	if (rc < 0)
 		goto out;
 	if (id && s3_parts_there(cl, key, id, parts, nparts, r) < 0)
@@ -570,8 +579,15 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 		free(mds);
 		free(list);
 	}
-	if (r->outcome == S3_UPLOAD_SENT)
+	if (r->outcome == S3_UPLOAD_SENT) {
+		struct s3_upload_result extra;
+
+		/* No other upload of the key stays behind (a creation whose answer was lost). */
+		memset(&extra, 0, sizeof extra);
+		free(s3_find_upload(cl, key, false, &extra, &rc));
+		s3_upload_result_release(&extra);
 		s3_still_same(fd, sb, r);
+	}
 out:
 	for (k = 0; k < nparts; k++)
 		free(parts[k].etag);
