@@ -35,6 +35,7 @@
 
 #define S3_PUT_EXIT_FATAL 5
 #define S3_PUT_EXIT_RETRY 10
+#define S3_PUT_CHANGED_TRIES 3    /* sends of a file that changes while it is read */
 
 struct s3_put {
 	struct s3_client *cl;
@@ -178,30 +179,30 @@ s3_put_left_out(struct s3_put *p, const char *rel, bool is_dir)
 	return false;
 }
 
-static void
-s3_put_file(struct s3_put *p, const char *rel)
+/*
+ * One try of a file: true when it is done with (sent, the same already,
+ * or said not sent), false when it changed while it was read and goes again.
+ */
+static bool
+s3_put_file_once(struct s3_put *p, const char *rel, const char *path, const char *key,
+		 bool last)
 {
-	struct strbuf path = STRBUF_INIT, key = STRBUF_INIT;
 	struct s3_upload_result r;
 	struct stat sb;
+	bool done = true;
 	int fd;
 
 	memset(&r, 0, sizeof r);
-	strbuf_addf(&path, "%s/%s", p->root, rel);
-	s3_key(&p->target, rel, &key);
-	if (!s3_key_ok(key.buf)) {
-		s3_put_problem(p, rel, "cannot be an object's key (not UTF-8, or over 1024 bytes)",
-			       EILSEQ);
-		goto out;
-	}
-	fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Not held up by a FIFO put in the file's place since it was looked at. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		s3_put_problem(p, rel, strerror(errno), errno);
-		goto out;
+		return true;
 	}
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		s3_put_problem(p, rel, "not a regular file any more", EINVAL);
 		close(fd);
-		goto out;
+		return true;
 	}
 	p->size = (uint64_t)sb.st_size;
 	p->started = now_monotonic();
@@ -209,20 +210,20 @@ s3_put_file(struct s3_put *p, const char *rel)
 	 * Named before it is read, as rsync does: the supervisor notes the
 	 * file's times then, and sees whether it changed by the end.
 	 */
-	if (!p->fresh && s3_upload_check(p->cl, key.buf, &sb, &r) < 0) {
+	if (!p->fresh && s3_upload_check(p->cl, key, &sb, &r) < 0) {
 		close(fd);
 		s3_put_failed(p, &r, rel);
 		s3_upload_result_release(&r);
-		goto out;
+		return true;
 	}
 	if (!p->fresh && r.outcome == S3_UPLOAD_SAME) {
 		close(fd);
 		s3_upload_result_release(&r);
-		goto out;
+		return true;
 	}
 	s3_put_name(p, rel, p->fresh || !r.existed, false);
 	s3_upload_result_release(&r);
-	s3_upload_file(p->cl, fd, &sb, key.buf, &p->opts, &r);
+	s3_upload_file(p->cl, fd, &sb, key, &p->opts, &r);
 	close(fd);
 	if (r.resumed) {
 		/* For the log: an upload cut short went on from what the store had. */
@@ -233,10 +234,19 @@ s3_put_file(struct s3_put *p, const char *rel)
 	}
 	switch (r.outcome) {
 	case S3_UPLOAD_SENT:
-	case S3_UPLOAD_CHANGED:
-		/* A changed file counts as sent: the supervisor sees the change and resends it. */
 		p->xfr++;
 		s3_put_progress_line(p, p->size, true);
+		break;
+	case S3_UPLOAD_CHANGED:
+		/*
+		 * Not sent: the object may be the old one, or none. Counted as
+		 * sent, it would be taken as done by a supervisor that saw the
+		 * change before it stat'ed the file (the HEAD comes between).
+		 */
+		if (!last && !s3_put_stop)
+			done = false;
+		else
+			s3_put_problem(p, rel, "the file changed every time it was read", EAGAIN);
 		break;
 	case S3_UPLOAD_UNREADABLE:
 		s3_put_problem(p, rel, r.reason ? r.reason : "cannot be read", EIO);
@@ -248,6 +258,25 @@ s3_put_file(struct s3_put *p, const char *rel)
 		break;
 	}
 	s3_upload_result_release(&r);
+	return done;
+}
+
+static void
+s3_put_file(struct s3_put *p, const char *rel)
+{
+	struct strbuf path = STRBUF_INIT, key = STRBUF_INIT;
+	int k;
+
+	strbuf_addf(&path, "%s/%s", p->root, rel);
+	s3_key(&p->target, rel, &key);
+	if (!s3_key_ok(key.buf)) {
+		s3_put_problem(p, rel, "cannot be an object's key (not UTF-8, or over 1024 bytes)",
+			       EILSEQ);
+		goto out;
+	}
+	/* A file that changed while it was read goes again, from its open on. */
+	for (k = 1; !s3_put_file_once(p, rel, path.buf, key.buf, k == S3_PUT_CHANGED_TRIES); k++)
+		;
 out:
 	strbuf_release(&path);
 	strbuf_release(&key);
