@@ -493,6 +493,7 @@ s3_attempt_ended(struct s3_call *c, CURLcode rc, double now, int attempts)
 	free(c->error);
 	free(c->code);
 	c->error = c->code = NULL;
+	c->body_unread = false;
 	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &c->status);
 	if (rc == CURLE_OK && c->status >= 200 && c->status < 300)
 		return true;
@@ -501,6 +502,7 @@ s3_attempt_ended(struct s3_call *c, CURLcode rc, double now, int attempts)
 						     strerror(p->read_errno)) :
 					   xstrdup("the file became shorter while it was read");
 		c->retryable = false;
+		c->body_unread = true;
 		return true;
 	}
 	if (rc != CURLE_OK) {

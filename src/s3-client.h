@@ -51,6 +51,7 @@ struct s3_call {
 	char *error;                 /* why it failed, one line (caller frees), or NULL */
 	char *code;                  /* ... the server's error code ("NoSuchBucket"), or NULL */
 	bool retryable;              /* ... and trying again later may pass */
+	bool body_unread;            /* ... the body's file could not be read (no answer's fault) */
 	int attempts;
 	uint64_t sent;               /* body bytes sent by the last attempt so far */
 	/* the client's */

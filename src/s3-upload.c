@@ -172,6 +172,26 @@ s3_failed(struct s3_upload_result *r, const struct s3_call *c, const char *what)
 	r->code = c->code ? xstrdup(c->code) : NULL;
 }
 
+/*
+ * A call whose body came from fd failed: the file changed under the read
+ * (a BadDigest, a body cut short) or could not be read, which no store
+ * refused and a later try may pass; else the store's failure.
+ */
+static void
+s3_failed_reading(struct s3_upload_result *r, const struct s3_call *c, const char *what, int fd,
+		  const struct stat *sb)
+{
+	if (!s3_still_same(fd, sb, r))
+		return;
+	if (c->body_unread) {
+		r->outcome = S3_UPLOAD_UNREADABLE;
+		free(r->reason);
+		r->reason = xstrdup(s3_call_reason(c));
+		return;
+	}
+	s3_failed(r, c, what);
+}
+
 /* Is the object under key already the file (size and mtime)? Sets r->existed. */
 static int
 s3_head_same(struct s3_client *cl, const char *key, const struct stat *sb,
@@ -503,9 +523,10 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 				parts[k].etag = xstrdup(c->etag.buf);
 				parts[k].there = true;
 				done += parts[k].len;
-			} else if (r->outcome != S3_UPLOAD_FAILED) {
+			} else if (r->outcome == S3_UPLOAD_SENT) {
+				/* The first failure says why. */
 				if (c->error)
-					s3_failed(r, c, "UploadPart");
+					s3_failed_reading(r, c, "UploadPart", fd, sb);
 				else {
 					r->outcome = S3_UPLOAD_FAILED;
 					r->retryable = true;
@@ -517,7 +538,7 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 		for (k = 0; k < n; k++)
 			s3_call_release(&calls[k]);
 		strvec_clear(&queries);
-		if (r->outcome == S3_UPLOAD_FAILED || rc == SYNC_ERR_SYSTEM)
+		if (r->outcome != S3_UPLOAD_SENT)
 			goto out;
 		if (!s3_still_same(fd, sb, r))
 			goto out;
