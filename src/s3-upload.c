@@ -279,6 +279,19 @@ s3_put_whole(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 	free(data);
 }
 
+/* Is the object under key now the one whose ETag names md (and suffix)? A HEAD. */
+static bool
+s3_object_is(struct s3_client *cl, const char *key, const unsigned char *md, const char *suffix)
+{
+	struct s3_call c;
+	bool is;
+
+	s3_call_init(&c, "HEAD", key);
+	is = s3_run(cl, &c, 1, 1) == 0 && c.etag.len && s3_etag_is(c.etag.buf, md, suffix);
+	s3_call_release(&c);
+	return is;
+}
+
 /* One part of a multipart upload: its number, range and MD5, and whether it is there. */
 struct s3_part_state {
 	uint64_t offset, len;
@@ -573,7 +586,16 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 		strvec_push(&c.headers, "Content-Type: application/xml");
 		memset(&err, 0, sizeof err);
 		if (s3_run(cl, &c, 1, 1) < 0) {
-			s3_failed(r, &c, "CompleteMultipartUpload");
+			/*
+			 * An attempt whose answer was lost may have completed it:
+			 * the next finds no upload. The object tells.
+			 */
+			if (c.attempts > 1 && c.status == 404 &&
+			    strcmp(s3_call_code(&c), "NoSuchUpload") == 0 &&
+			    s3_object_is(cl, key, whole, suffix))
+				r->outcome = S3_UPLOAD_SENT;
+			else
+				s3_failed(r, &c, "CompleteMultipartUpload");
 		} else if ((rc = s3_xml_complete(c.reply.buf, c.reply.len, &etag, &err)) != 0) {
 			r->outcome = S3_UPLOAD_FAILED;
 			r->retryable = rc == 1 && err.code &&
