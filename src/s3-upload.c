@@ -27,6 +27,13 @@ s3_part_size(uint64_t size)
 	return part;
 }
 
+bool
+s3_upload_in_parts(uint64_t size, uint64_t multipart_from)
+{
+	/* One part of a file no bigger than a part is a PUT with more requests. */
+	return size > S3_PART_MIN && (size >= multipart_from || size > S3_PUT_MAX);
+}
+
 void
 s3_mtime_text(const struct stat *sb, struct strbuf *out)
 {
@@ -662,7 +669,7 @@ s3_upload_file(struct s3_client *cl, int fd, const struct stat *sb, const char *
 	memset(r, 0, sizeof *r);
 	/* Until something fails: each failure says so, with its reason. */
 	r->outcome = S3_UPLOAD_SENT;
-	if ((uint64_t)sb->st_size >= o->multipart_from && (uint64_t)sb->st_size > S3_PART_MIN)
+	if (s3_upload_in_parts((uint64_t)sb->st_size, o->multipart_from))
 		s3_put_parts(cl, fd, sb, key, o, r);
 	else
 		s3_put_whole(cl, fd, sb, key, o, r);

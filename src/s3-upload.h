@@ -22,6 +22,7 @@
 
 #define S3_PART_MIN (8ULL << 20)       /* bytes of a part at least (S3's least is 5 MiB) */
 #define S3_PARTS_MAX 10000
+#define S3_PUT_MAX (5ULL << 30)        /* bytes of one PUT at most (S3's limit) */
 
 struct s3_upload_opts {
 	uint64_t multipart_from;       /* files this big go up in parts */
@@ -66,6 +67,12 @@ void s3_upload_dir_marker(struct s3_client *cl, const char *key, const struct st
 			  struct s3_upload_result *r);
 
 void s3_upload_result_release(struct s3_upload_result *r);
+
+/*
+ * Does a file of size bytes go up in parts, with files from multipart_from
+ * bytes so? Also those a single PUT cannot carry, whatever multipart_from.
+ */
+bool s3_upload_in_parts(uint64_t size, uint64_t multipart_from);
 
 /* The part size for a file of size bytes: at least S3_PART_MIN, under S3_PARTS_MAX parts. */
 uint64_t s3_part_size(uint64_t size);
