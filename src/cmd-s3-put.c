@@ -306,13 +306,18 @@ s3_put_entry(struct s3_put *p, const char *rel)
 		struct stat target;
 
 		/* A link to a file goes up as the file's data, as `aws s3 cp` sends it. */
-		if (stat(path.buf, &target) == 0 && S_ISREG(target.st_mode))
+		if (stat(path.buf, &target) == 0 && S_ISREG(target.st_mode)) {
 			s3_put_file(p, rel);
-		else
-			fprintf(stderr, "skipping symbolic link \"%s\": an object store has none\n",
-				rel);
+		} else {
+			/* Escaped: a newline in a name would make a line of its own. */
+			fputs("skipping symbolic link \"", stderr);
+			s3_put_escaped(stderr, rel);
+			fputs("\": an object store has none\n", stderr);
+		}
 	} else {
-		fprintf(stderr, "skipping non-regular file \"%s\"\n", rel);
+		fputs("skipping non-regular file \"", stderr);
+		s3_put_escaped(stderr, rel);
+		fputs("\"\n", stderr);
 	}
 	strbuf_release(&path);
 }
