@@ -78,6 +78,16 @@ s3_put_escaped(FILE *f, const char *name)
 	}
 }
 
+/* Print a reason (a store's message among them) on one line: control bytes as '?'. */
+static void
+s3_put_text(FILE *f, const char *text)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)text; *p; p++)
+		fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
+}
+
 static void
 s3_put_progress_line(struct s3_put *p, uint64_t done, bool final)
 {
@@ -138,16 +148,42 @@ s3_put_problem(struct s3_put *p, const char *rel, const char *cause, int err)
 	}
 	fputs("rsync: [sender] send_files failed to open \"", stderr);
 	s3_put_escaped(stderr, rel);
-	fprintf(stderr, "\": %s (%d)\n", cause, err);
+	fputs("\": ", stderr);
+	s3_put_text(stderr, cause);
+	fprintf(stderr, " (%d)\n", err);
 	p->problems++;
+}
+
+/* Does the store's code refuse this one object (its name, size, data), not every one? */
+static bool
+s3_put_object_refused(const char *code)
+{
+	static const char *const codes[] = {
+		"InvalidArgument", "KeyTooLongError", "InvalidObjectName", "EntityTooLarge",
+		"EntityTooSmall", "MetadataTooLarge", "InvalidDigest", "BadDigest", "InvalidPart",
+		"InvalidPartOrder", "NoSuchUpload", NULL,
+	};
+	size_t k;
+
+	for (k = 0; code && codes[k]; k++)
+		if (strcmp(code, codes[k]) == 0)
+			return true;
+	return false;
 }
 
 static void
 s3_put_failed(struct s3_put *p, const struct s3_upload_result *r, const char *rel)
 {
+	/* That file alone is not sent: the others may be, and the transfer goes on. */
+	if (!r->retryable && s3_put_object_refused(r->code)) {
+		s3_put_problem(p, rel, r->reason ? r->reason : r->code, EINVAL);
+		return;
+	}
 	fputs("scow-sync: '", stderr);
 	s3_put_escaped(stderr, rel);
-	fprintf(stderr, "': %s\n", r->reason ? r->reason : "failed");
+	fputs("': ", stderr);
+	s3_put_text(stderr, r->reason ? r->reason : "failed");
+	fputc('\n', stderr);
 	if (r->retryable) {
 		p->retry = true;
 	} else {
