@@ -199,9 +199,12 @@ s3_failed_reading(struct s3_upload_result *r, const struct s3_call *c, const cha
 	s3_failed(r, c, what);
 }
 
-/* Is the object under key already the file (size and mtime)? Sets r->existed. */
+/*
+ * Is the object under key already the file (size and mtime; and its mode
+ * too, with with_mode)? Sets r->existed.
+ */
 static int
-s3_head_same(struct s3_client *cl, const char *key, const struct stat *sb,
+s3_head_same(struct s3_client *cl, const char *key, const struct stat *sb, bool with_mode,
 	     struct s3_upload_result *r, bool *same)
 {
 	struct s3_call c;
@@ -219,6 +222,13 @@ s3_head_same(struct s3_client *cl, const char *key, const struct stat *sb,
 		*same = len && mtime &&
 			strtoull(len, NULL, 10) == (unsigned long long)sb->st_size &&
 			strcmp(mtime, m.buf) == 0;
+		if (*same && with_mode) {
+			const char *mode = s3_call_header(&c, "x-amz-meta-mode");
+
+			strbuf_reset(&m);
+			strbuf_addf(&m, "%04o", (unsigned)(sb->st_mode & 07777));
+			*same = mode && strcmp(mode, m.buf) == 0;
+		}
 		strbuf_release(&m);
 	} else if (c.status == 404) {
 		r->existed = false;
@@ -451,6 +461,7 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 	void *buf = xmalloc(S3_READ_CHUNK);
 	struct strbuf q = STRBUF_INIT;
 	char *id = NULL;
+	bool resumed = false;
 	int rc;
 
 	for (k = 0; k < nparts; k++) {
@@ -460,6 +471,7 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 	id = s3_find_upload(cl, key, true, r, &rc);
 	if (rc < 0)
 		goto out;
+	resumed = id != NULL;
 	if (id && s3_parts_there(cl, key, id, parts, nparts, r) < 0)
 		goto out;
 	if (id == NULL) {
@@ -638,6 +650,21 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 		s3_upload_result_release(&extra);
 		s3_still_same(fd, sb, r);
 	}
+	if (r->outcome == S3_UPLOAD_SENT && resumed) {
+		bool same = false;
+
+		/*
+		 * The metadata is the creation's: an upload gone on from was
+		 * created for the file as it was then, maybe with another mtime
+		 * or mode and the same data. Sent fresh, the object gets these.
+		 */
+		if (s3_head_same(cl, key, sb, true, r, &same) == 0 && !same) {
+			r->outcome = S3_UPLOAD_CHANGED;
+			free(r->reason);
+			r->reason = xstrdup("the upload gone on from had an earlier mtime "
+					    "or mode");
+		}
+	}
 out:
 	for (k = 0; k < nparts; k++)
 		free(parts[k].etag);
@@ -656,7 +683,7 @@ s3_upload_check(struct s3_client *cl, const char *key, const struct stat *sb,
 
 	memset(r, 0, sizeof *r);
 	r->outcome = S3_UPLOAD_FAILED;
-	if (s3_head_same(cl, key, sb, r, &same) < 0)
+	if (s3_head_same(cl, key, sb, false, r, &same) < 0)
 		return -1;
 	r->outcome = same ? S3_UPLOAD_SAME : S3_UPLOAD_SENT;
 	return 0;
