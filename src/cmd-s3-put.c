@@ -225,7 +225,7 @@ s3_put_file_once(struct s3_put *p, const char *rel, const char *path, const char
 {
 	struct s3_upload_result r;
 	struct stat sb;
-	bool done = true;
+	bool done = true, given_up = false;
 	int fd;
 
 	memset(&r, 0, sizeof r);
@@ -279,19 +279,35 @@ s3_put_file_once(struct s3_put *p, const char *rel, const char *path, const char
 		 * sent, it would be taken as done by a supervisor that saw the
 		 * change before it stat'ed the file (the HEAD comes between).
 		 */
-		if (!last && !s3_put_stop)
+		if (!last && !s3_put_stop) {
 			done = false;
-		else
+		} else {
 			s3_put_problem(p, rel, "the file changed every time it was read", EAGAIN);
+			given_up = true;
+		}
 		break;
 	case S3_UPLOAD_UNREADABLE:
 		s3_put_problem(p, rel, r.reason ? r.reason : "cannot be read", EIO);
+		given_up = true;
 		break;
 	case S3_UPLOAD_FAILED:
 		s3_put_failed(p, &r, rel);
+		given_up = !p->fatal && !p->retry;
 		break;
 	case S3_UPLOAD_SAME:
 		break;
+	}
+	/*
+	 * The files after it go on, and the supervisor records as partial
+	 * only the file a helper was at when it ended: its parts go now, or
+	 * the helper ends here (tried again) with the file recorded.
+	 */
+	if (given_up && !s3_put_stop && s3_upload_in_parts(p->size, p->opts.multipart_from) &&
+	    s3_upload_abandon(p->cl, key) < 0) {
+		fputs("scow-sync: '", stderr);
+		s3_put_escaped(stderr, rel);
+		fputs("': cannot abort its multipart upload\n", stderr);
+		p->retry = true;
 	}
 	s3_upload_result_release(&r);
 	return done;

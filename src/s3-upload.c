@@ -702,6 +702,18 @@ s3_upload_file(struct s3_client *cl, int fd, const struct stat *sb, const char *
 		s3_put_whole(cl, fd, sb, key, o, r);
 }
 
+int
+s3_upload_abandon(struct s3_client *cl, const char *key)
+{
+	struct s3_upload_result r;
+	int rc;
+
+	memset(&r, 0, sizeof r);
+	free(s3_find_upload(cl, key, false, &r, &rc));
+	s3_upload_result_release(&r);
+	return rc;
+}
+
 void
 s3_upload_dir_marker(struct s3_client *cl, const char *key, const struct stat *sb,
 		     struct s3_upload_result *r)

@@ -62,6 +62,12 @@ int s3_upload_check(struct s3_client *cl, const char *key, const struct stat *sb
 void s3_upload_file(struct s3_client *cl, int fd, const struct stat *sb, const char *key,
 		    const struct s3_upload_opts *o, struct s3_upload_result *r);
 
+/*
+ * Abort every multipart upload of key: a file given up (not to be tried
+ * again by this run) leaves no parts in the store. 0, or below 0.
+ */
+int s3_upload_abandon(struct s3_client *cl, const char *key);
+
 /* Upload an empty directory's marker: a zero-byte object "key/". */
 void s3_upload_dir_marker(struct s3_client *cl, const char *key, const struct stat *sb,
 			  struct s3_upload_result *r);
