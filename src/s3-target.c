@@ -183,6 +183,34 @@ s3_target_resolve(struct s3_target *t, const char *endpoint, const char *region,
 	return 0;
 }
 
+char *
+s3_host_region(const char *host)
+{
+	static const struct {
+		const char *start, *end;
+	} known[] = {
+		{ "s3.", ".amazonaws.com" },
+		{ "cos.", ".myqcloud.com" },
+	};
+	size_t n = strcspn(host, ":"), k;
+
+	for (k = 0; k < sizeof known / sizeof *known; k++) {
+		size_t sl = strlen(known[k].start), el = strlen(known[k].end), rl;
+		const char *r = host + sl;
+
+		if (n <= sl + el || strncmp(host, known[k].start, sl) != 0 ||
+		    strncmp(host + n - el, known[k].end, el) != 0)
+			continue;
+		rl = n - sl - el;
+		/* One label of a-z 0-9 -: not "s3.dualstack.x" nor "s3.amazonaws.com". */
+		if (memchr(r, '.', rl) != NULL ||
+		    strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-") < rl)
+			return NULL;
+		return xstrndup(r, rl);
+	}
+	return NULL;
+}
+
 void
 s3_target_release(struct s3_target *t)
 {

@@ -51,6 +51,13 @@ int s3_target_parse(const char *dest, struct s3_target *t, char *err, size_t err
 int s3_target_resolve(struct s3_target *t, const char *endpoint, const char *region,
 		      enum s3_style style, char *err, size_t errlen);
 
+/*
+ * The region AWS's or COS's endpoint host (host[:port]) names:
+ * "s3.eu-west-1.amazonaws.com", "cos.ap-beijing.myqcloud.com". NULL for
+ * any other host (caller frees).
+ */
+char *s3_host_region(const char *host);
+
 void s3_target_release(struct s3_target *t);
 
 /*

@@ -62,6 +62,7 @@ s3_target_of(struct sup *s, struct s3_target *t, char *err, size_t errlen)
 {
 	const char *url = s->t.address, *host;
 	struct strbuf endpoint = STRBUF_INIT;
+	char *region;
 	enum s3_style style;
 	size_t n;
 	int rc;
@@ -92,7 +93,15 @@ s3_target_of(struct sup *s, struct s3_target *t, char *err, size_t errlen)
 		strbuf_add(&endpoint, host + bl + 1, n - bl - 1);
 		style = S3_STYLE_VIRTUAL;
 	}
-	rc = s3_target_resolve(t, endpoint.buf, s->cfg->s3_region, style, err, errlen);
+	/*
+	 * The region: the one AWS's or COS's host names, as the start had it.
+	 * Resume and terminate run without the start's --region; signed for
+	 * another, every request is refused, the cleanup's too.
+	 */
+	region = s3_host_region(endpoint.buf + (size_t)(host - url));
+	rc = s3_target_resolve(t, endpoint.buf, region ? region : s->cfg->s3_region, style, err,
+			       errlen);
+	free(region);
 	strbuf_release(&endpoint);
 	return rc;
 }

@@ -41,6 +41,35 @@ test_parse(void)
 }
 
 static void
+test_host_region(void)
+{
+	static const struct {
+		const char *host, *region;
+	} rows[] = {
+		{ "s3.eu-west-1.amazonaws.com", "eu-west-1" },
+		{ "s3.eu-west-1.amazonaws.com:443", "eu-west-1" },
+		{ "cos.ap-beijing.myqcloud.com", "ap-beijing" },
+		{ "s3.amazonaws.com", NULL },
+		{ "s3.dualstack.eu-west-1.amazonaws.com", NULL },
+		{ "cos.myqcloud.com", NULL },
+		{ "127.0.0.1:7480", NULL },
+		{ "s3.example.com", NULL },
+		{ "s3.EU.amazonaws.com", NULL },
+	};
+	size_t k;
+
+	for (k = 0; k < sizeof rows / sizeof *rows; k++) {
+		char *r = s3_host_region(rows[k].host);
+
+		if (rows[k].region)
+			CHECK_STR(r ? r : "(null)", rows[k].region);
+		else
+			CHECK(r == NULL);
+		free(r);
+	}
+}
+
+static void
 test_resolve(void)
 {
 	struct s3_target t;
@@ -143,6 +172,7 @@ main(void)
 {
 	test_parse();
 	test_resolve();
+	test_host_region();
 	test_keys();
 	return unit_done("s3-target");
 }
