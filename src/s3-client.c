@@ -449,8 +449,9 @@ static bool
 s3_code_retryable(const char *code)
 {
 	static const char *const codes[] = {
+		/* A clock that is off (RequestTimeTooSkewed) stays off: not retried. */
 		"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable",
-		"RequestTimeTooSkewed", "Throttling", "ThrottlingException", NULL,
+		"OperationAborted", "Throttling", "ThrottlingException", NULL,
 	};
 	size_t k;
 
