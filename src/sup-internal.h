@@ -370,6 +370,12 @@ int start_worker(struct sup *s, struct worker *w, enum job_kind kind);
 int write_job_rules(struct sup *s, const char *file, const char *const *paths);
 /* Write the paths of w's batch, NUL-terminated, to w->list_file. */
 int job_write_list(struct worker *w);
+/*
+ * A job of kind has started on w as sp (its pid and pipes): hand it to
+ * the pool, and begin w's view of it afresh (every transport's jobs).
+ */
+void worker_job_started(struct sup *s, struct worker *w, enum job_kind kind,
+			const struct spawn *sp);
 
 /* sup-notify.c: records to the transfer's receiver */
 struct notifier;

@@ -335,26 +335,34 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	sp.pipe_stderr = true;
 	sp.new_pgroup = true;
 	sp.die_with_parent = true;
-	w->source_root = s->source_root;
-	w->sent_unsure = &s->sent_unsure;
-	w->deletions = whole_check ? &s->check_deletions : NULL;
-	strvec_clear(&w->attr_dirs);
-	w->outside_differs = w->outside_created = false;
-	strvec_clear(&w->sent_tail);
-	w->far_failed = false;
-	w->current_st_ok = false;
-	strvec_clear(&w->changed_files);
 	rc = spawn_start(&sp);
 	strvec_clear(&argv);
 	if (rc < 0) {
 		set_failure(s, "cannot run '%s': %s", s->cfg->rsync_path, strerror(errno));
 		return rc;
 	}
+	worker_job_started(s, w, kind, &sp);
+	w->deletions = whole_check ? &s->check_deletions : NULL;
+	return SYNC_OK;
+}
+
+void
+worker_job_started(struct sup *s, struct worker *w, enum job_kind kind, const struct spawn *sp)
+{
 	/* The pool reads and reaps it from here on. */
-	w->job->pid[0] = sp.pid;
-	w->job->fd[WORKER_OUT] = sp.out_fd;
-	w->job->fd[WORKER_ERR] = sp.err_fd;
+	w->job->pid[0] = sp->pid;
+	w->job->fd[WORKER_OUT] = sp->out_fd;
+	w->job->fd[WORKER_ERR] = sp->err_fd;
 	w->kind = kind;
+	w->source_root = s->source_root;
+	w->sent_unsure = &s->sent_unsure;
+	w->deletions = NULL;
+	strvec_clear(&w->attr_dirs);
+	w->outside_differs = w->outside_created = false;
+	strvec_clear(&w->sent_tail);
+	w->far_failed = false;
+	w->current_st_ok = false;
+	strvec_clear(&w->changed_files);
 	w->cur_unit = w->shown_unit = 0;
 	w->file_bytes = w->bytes_done = w->files_done = w->sent = 0;
 	w->created = w->updated = 0;
@@ -366,5 +374,4 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	strbuf_reset(&w->err_tail);
 	strbuf_reset(&w->err_line);
 	worker_forget_problems(w);
-	return SYNC_OK;
 }

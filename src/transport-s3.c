@@ -278,34 +278,13 @@ s3_start_job(struct sup *s, struct worker *w, enum job_kind kind)
 	sp.pipe_stderr = true;
 	sp.new_pgroup = true;
 	sp.die_with_parent = true;
-	w->source_root = s->source_root;
-	w->sent_unsure = &s->sent_unsure;
-	w->deletions = NULL;
-	w->far_failed = false;
-	w->current_st_ok = false;
-	strvec_clear(&w->sent_tail);
-	strvec_clear(&w->changed_files);
 	rc = spawn_start(&sp);
 	close(fd);
 	if (rc < 0) {
 		set_failure(s, "cannot run '%s': %s", s->cfg->self_path, strerror(errno));
 		return rc;
 	}
-	w->job->pid[0] = sp.pid;
-	w->job->fd[WORKER_OUT] = sp.out_fd;
-	w->job->fd[WORKER_ERR] = sp.err_fd;
-	w->kind = kind;
-	w->cur_unit = w->shown_unit = 0;
-	w->file_bytes = w->bytes_done = w->files_done = w->sent = 0;
-	w->created = w->updated = 0;
-	w->file_percent = 0;
-	w->rate = 0;
-	w->eta = -1;
-	w->dirty = true;
-	strbuf_reset(&w->current);
-	strbuf_reset(&w->err_tail);
-	strbuf_reset(&w->err_line);
-	worker_forget_problems(w);
+	worker_job_started(s, w, kind, &sp);
 	return SYNC_OK;
 }
 
