@@ -28,6 +28,7 @@
 #include "s3-client.h"
 #include "s3-credentials.h"
 #include "s3-target.h"
+#include "s3-upload.h"
 #include "s3-xml.h"
 #include "sup-internal.h"
 #include "verdict.h"
@@ -372,7 +373,7 @@ s3_settle(struct sup *s)
 	close(fd);
 	for (k = 0; k < all.len; k++) {
 		const char *rel = all.buf + start;
-		struct s3_call c;
+		struct s3_upload_result r;
 		struct stat sb;
 		char *path;
 
@@ -389,17 +390,19 @@ s3_settle(struct sup *s)
 		free(path);
 		strbuf_reset(&key);
 		s3_key(&x->target, rel, &key);
-		strbuf_addch(&key, '/');
-		s3_call_init(&c, "PUT", key.buf);
-		c.body = "";
-		c.body_len = 0;
-		strvec_push(&c.headers, "Content-Type: application/x-directory");
-		if (s3_run(x->cl, &c, 1, 1) < 0)
+		/* The helper's marker, with the directory's mtime and mode. */
+		s3_upload_dir_marker(x->cl, key.buf, &sb, &r);
+		if (r.outcome != S3_UPLOAD_SENT) {
+			struct strbuf shown = STRBUF_INIT;
+
+			escape_untrusted(&shown, rel, strlen(rel));
 			set_failure(s, "cannot make the marker of empty directory '%s': %s",
-				    key.buf, s3_call_reason(&c));
-		else
+				    shown.buf, r.reason ? r.reason : "failed");
+			strbuf_release(&shown);
+		} else {
 			s->created++;
-		s3_call_release(&c);
+		}
+		s3_upload_result_release(&r);
 	}
 	strbuf_release(&all);
 	strbuf_release(&key);
@@ -421,7 +424,7 @@ static int
 s3_clean(struct sup *s, const char *prefix)
 {
 	struct s3_side *x = s->s3;
-	struct strbuf top = STRBUF_INIT, q = STRBUF_INIT;
+	struct strbuf top = STRBUF_INIT, q = STRBUF_INIT, shown = STRBUF_INIT;
 	struct s3_uploads ups;
 	struct strvec left = STRVEC_INIT;
 	char *key_marker = NULL, *id_marker = NULL;
@@ -491,12 +494,14 @@ s3_clean(struct sup *s, const char *prefix)
 		s3_uri_encode(&q, left.v[k + 1], false);
 		s3_call_init(&c, "DELETE", left.v[k]);
 		c.query = q.buf;
+		strbuf_reset(&shown);
+		escape_untrusted(&shown, left.v[k], strlen(left.v[k]));
 		if (s3_run(x->cl, &c, 1, 1) < 0 && c.status != 404) {
-			log_warn("cannot abort the multipart upload of '%s': %s", left.v[k],
+			log_warn("cannot abort the multipart upload of '%s': %s", shown.buf,
 				 s3_call_reason(&c));
 			rc = -1;
 		} else {
-			log_info("aborted the multipart upload of '%s'", left.v[k]);
+			log_info("aborted the multipart upload of '%s'", shown.buf);
 		}
 		s3_call_release(&c);
 	}
@@ -514,6 +519,7 @@ s3_clean(struct sup *s, const char *prefix)
 	strvec_clear(&left);
 	strbuf_release(&top);
 	strbuf_release(&q);
+	strbuf_release(&shown);
 	return rc;
 }
 
