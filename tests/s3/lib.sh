@@ -64,6 +64,7 @@ S3T=$(mktemp -d /tmp/scow-sync-s3case.XXXXXX) || exit 99
 S3_KEEP_TEST_DIR=${S3_KEEP_TEST_DIR:-0}
 
 s3_cleanup() {
+	s3_stop_proxy
 	if [ "$S3_KEEP_TEST_DIR" = 1 ]; then
 		echo "test files kept in $S3T"
 	else
@@ -134,4 +135,29 @@ s3_new_bucket() {
 	name=$(printf 't-%s-%s-%s' "$$" "$S3_BUCKETS" "$RANDOM" | tr -c 'a-z0-9-\n' -)
 	s3_aws s3api create-bucket --bucket "$name" >/dev/null || return 1
 	echo "$name"
+}
+
+# tests/s3/faulty-proxy.py in front of the server, with the options given
+# (--fail-rate R, --drop-rate R, --seed N): $S3_PROXY is then its URL, and
+# its log of each request $S3T/proxy.log. Stopped by the next start and
+# on exit.
+S3_PROXY_PID= S3_PROXY=
+s3_stop_proxy() {
+	[ -n "$S3_PROXY_PID" ] || return 0
+	kill "$S3_PROXY_PID" 2>/dev/null
+	wait "$S3_PROXY_PID" 2>/dev/null
+	S3_PROXY_PID=
+}
+s3_start_proxy() {
+	s3_stop_proxy
+	rm -f "$S3T/port"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/faulty-proxy.py" --upstream "$S3_TEST_ENDPOINT" \
+		--port-file "$S3T/port" --log "$S3T/proxy.log" "$@" \
+		>/dev/null 2>>"$S3T/proxy.err" &
+	S3_PROXY_PID=$!
+	if ! wait_for 10 test -s "$S3T/port"; then
+		fail "the proxy did not start: $(cat "$S3T/proxy.err")"
+		finish
+	fi
+	S3_PROXY=http://127.0.0.1:$(cat "$S3T/port")
 }

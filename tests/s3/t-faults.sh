@@ -6,25 +6,6 @@
 # never answers well fails the run in bounded time with its reason.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/s3/scow.sh"
 
-PROXY_PID=
-stop_proxy() {
-	[ -n "$PROXY_PID" ] || return 0
-	kill "$PROXY_PID" 2>/dev/null
-	wait "$PROXY_PID" 2>/dev/null
-	PROXY_PID=
-}
-trap 'stop_proxy; s3_cleanup' EXIT
-# Start the proxy with the options given; $proxy is then its address.
-start_proxy() {
-	stop_proxy
-	rm -f "$T/port"
-	python3 "$SCOW_SYNC_SRCDIR/tests/s3/faulty-proxy.py" --upstream "$S3_TEST_ENDPOINT" \
-		--port-file "$T/port" --log "$T/proxy.log" "$@" >/dev/null 2>>"$T/proxy.err" &
-	PROXY_PID=$!
-	wait_for 10 test -s "$T/port" || { fail "the proxy did not start"; finish; }
-	proxy=http://127.0.0.1:$(cat "$T/port")
-}
-
 bucket=$(s3_new_bucket)
 src=$T/src/top
 mkdir -p "$src/small" "$src/large"
@@ -35,7 +16,8 @@ for i in 1 2; do
 	head -c $((20 * 1024 * 1024 + i * 4321)) /dev/urandom >"$src/large/g$i"
 done
 
-start_proxy --fail-rate 0.2 --drop-rate 0.03 --seed 11
+s3_start_proxy --fail-rate 0.2 --drop-rate 0.03 --seed 11
+proxy=$S3_PROXY
 SCOW_SYNC_S3_MULTIPART_MIB=8 scow-sync run -s "$src" -d "s3://$bucket/p" --endpoint "$proxy" \
 	--region "$S3_TEST_REGION" -q 2>"$T/err" || fail "the upload through faults exited $?: $(cat "$T/err")"
 injected=$(grep -c "^fail\|^drop" "$T/proxy.log" 2>/dev/null)
@@ -51,7 +33,8 @@ got=$(s3_aws s3api list-multipart-uploads --bucket "$bucket" --query 'Uploads[].
 [ -z "$got" ] || [ "$got" = None ] || fail "multipart uploads left: $got"
 
 # Nothing but errors: the run ends, failed, with the store's reason.
-start_proxy --fail-rate 1
+s3_start_proxy --fail-rate 1
+proxy=$S3_PROXY
 t0=$(date +%s)
 scow-sync run -s "$src" -d "s3://$bucket/q" --endpoint "$proxy" --region "$S3_TEST_REGION" \
 	2>"$T/err"

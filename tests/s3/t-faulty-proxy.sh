@@ -6,30 +6,6 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 
-PROXY_PID=
-stop_proxy() {
-	[ -n "$PROXY_PID" ] || return 0
-	kill "$PROXY_PID" 2>/dev/null
-	wait "$PROXY_PID" 2>/dev/null
-	PROXY_PID=
-}
-trap 'stop_proxy; s3_cleanup' EXIT
-
-# Start the proxy with the options given; S3_ENDPOINT is then its address.
-start_proxy() {
-	stop_proxy
-	rm -f "$S3T/port"
-	python3 "$(dirname "$0")/faulty-proxy.py" --upstream "$S3_TEST_ENDPOINT" \
-		--port-file "$S3T/port" --log "$S3T/proxy.log" "$@" \
-		>/dev/null 2>>"$S3T/proxy.err" &
-	PROXY_PID=$!
-	if ! wait_for 10 test -s "$S3T/port"; then
-		fail "the proxy did not start: $(cat "$S3T/proxy.err")"
-		finish
-	fi
-	S3_ENDPOINT=http://127.0.0.1:$(cat "$S3T/port")
-}
-
 bucket=$(s3_new_bucket) || { fail "create-bucket failed"; finish; }
 head -c $((20 * 1024 * 1024 + 12345)) /dev/urandom >"$S3T/big"
 
@@ -39,14 +15,16 @@ python3 "$(dirname "$0")/faulty-proxy.py" --upstream "$S3_TEST_ENDPOINT" --fail-
 grep -q 'not between 0 and 1' "$S3T/bad" || fail "--fail-rate 2: $(cat "$S3T/bad")"
 
 # Nothing injected: the signature made for the proxy's address holds upstream.
-start_proxy --fail-rate 0
+s3_start_proxy --fail-rate 0
+S3_ENDPOINT=$S3_PROXY
 export S3_ENDPOINT
 s3_aws s3 cp --only-show-errors "$S3T/big" "s3://$bucket/clean" || fail "cp through a clean proxy"
 s3_aws s3 ls "s3://$bucket/clean" >/dev/null || fail "ls through a clean proxy"
 
 # Three in ten refused: awscli retries each request up to ten times
 # (0.3^10: one upload in a hundred thousand would still fail).
-start_proxy --fail-rate 0.3 --seed 7
+s3_start_proxy --fail-rate 0.3 --seed 7
+S3_ENDPOINT=$S3_PROXY
 export AWS_MAX_ATTEMPTS=10 AWS_RETRY_MODE=standard
 s3_aws s3 cp --only-show-errors "$S3T/big" "s3://$bucket/big" || fail "cp up through faults"
 s3_aws s3 cp --only-show-errors "s3://$bucket/big" "$S3T/back" || fail "cp down through faults"
@@ -58,14 +36,16 @@ n500=$(grep -c '^fail 500' "$S3T/proxy.log")
 echo "through the proxy: $n503 SlowDown and $n500 InternalError, retried"
 
 # Connections cut halfway through a body: the download is retried whole.
-start_proxy --drop-rate 0.3 --seed 3
+s3_start_proxy --drop-rate 0.3 --seed 3
+S3_ENDPOINT=$S3_PROXY
 s3_aws s3 cp --only-show-errors "s3://$bucket/big" "$S3T/back2" || fail "cp down through drops"
 cmp "$S3T/big" "$S3T/back2" || fail "the file differs after a download through drops"
 grep -q '^drop' "$S3T/proxy.log" || fail "no connection was dropped"
 unset AWS_MAX_ATTEMPTS AWS_RETRY_MODE
 
 # curl retries nothing: some of its requests get S3's 503 body, as it is.
-start_proxy --fail-rate 0.3 --seed 11
+s3_start_proxy --fail-rate 0.3 --seed 11
+S3_ENDPOINT=$S3_PROXY
 for i in $(seq 1 30); do
 	curl -s -o "$S3T/curl.$i" -w '%{http_code}\n' "$S3_ENDPOINT/$bucket/big" \
 		--aws-sigv4 "aws:amz:$S3_TEST_REGION:s3" -r 0-99 \
