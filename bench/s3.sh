@@ -11,7 +11,8 @@
 # value of -t (with --s3-upload-concurrency 8), and the best is its time.
 # Each copy goes to a bucket of its own and is checked by the count and
 # the sizes of its objects. Then, on the small workload, a no-op re-sync:
-# scow-sync run again against `aws s3 sync`. The peak memory of each
+# scow-sync run again (comparing with the bucket, then trusting the record
+# the first run kept) against `aws s3 sync`. The peak memory of each
 # upload (GNU time's maximum resident set of its processes) is printed.
 # Needs the S3 test dependencies (./install.sh --test-deps) and rclone.
 set -u
@@ -127,10 +128,12 @@ for w in $workloads; do
 	done
 	if [ "$w" = small ]; then
 		new_bucket || exit 2
-		scow-sync run -s "$T/data/$w" -d "s3://$b/p" -q
+		scow-sync run -s "$T/data/$w" -d "s3://$b/p" -q --trust-record
 		aws s3 sync --quiet "$T/data/$w" "s3://$b/q/$w"
 		printf '%-8s %-24s %9s\n' "$w" "no-op scow-sync run" \
 			"$(timed scow-sync run -s "$T/data/$w" -d "s3://$b/p" -q)"
+		printf '%-8s %-24s %9s\n' "$w" "no-op ... --trust-record" \
+			"$(timed scow-sync run -s "$T/data/$w" -d "s3://$b/p" -q --trust-record)"
 		printf '%-8s %-24s %9s\n' "$w" "no-op aws s3 sync" \
 			"$(timed aws s3 sync --quiet "$T/data/$w" "s3://$b/q/$w")"
 	fi

@@ -46,6 +46,7 @@ struct s3_put {
 	const char *root;             /* the source's parent */
 	const char *top;              /* the source's basename: filters apply below it */
 	bool fresh;                   /* nothing is under the prefix: no HEAD before a PUT */
+	bool always;                  /* the record says each file changed: sent even if it looks the same */
 	uint64_t xfr;
 	int problems, vanished;
 	bool fatal, retry;
@@ -252,7 +253,12 @@ s3_put_file_once(struct s3_put *p, const char *rel, const char *path, const char
 		s3_upload_result_release(&r);
 		return true;
 	}
-	if (!p->fresh && r.outcome == S3_UPLOAD_SAME) {
+	/*
+	 * A run trusting its record is given only what changed since: a file
+	 * rewritten with its size and mtime kept is sent all the same, as
+	 * rsync's --ignore-times does for those runs (sup-job.c).
+	 */
+	if (!p->fresh && !p->always && r.outcome == S3_UPLOAD_SAME) {
 		close(fd);
 		s3_upload_result_release(&r);
 		return true;
@@ -497,6 +503,7 @@ cmd_s3_put(int argc, char **argv)
 	p.root = s3_put_env("S3_PUT_ROOT");
 	p.top = s3_put_env("S3_PUT_TOP");
 	p.fresh = s3_put_env("S3_PUT_FRESH") != NULL;
+	p.always = s3_put_env("S3_PUT_ALWAYS") != NULL;
 	p.opts.multipart_from = env_number("S3_PUT_MULTIPART", 1, 1ULL << 62, 16ULL << 20);
 	p.opts.parallel = (int)env_number("S3_PUT_PARALLEL", 1, 64, 8);
 	p.opts.progress = s3_put_on_progress;

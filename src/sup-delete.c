@@ -135,9 +135,9 @@ delete_pass(struct sup *s, const char *rules, const char *gone, unsigned long lo
 	return ok;
 }
 
-/* Record and log what the pass deleted. */
-static void
-delete_record(struct sup *s, const struct strvec *names)
+/* Record and log what the pass deleted (sup-internal.h). */
+void
+sup_record_deletions(struct sup *s, const struct strvec *names)
 {
 	struct deletion *d = xcalloc(names->nr ? names->nr : 1, sizeof *d);
 	struct strbuf shown = STRBUF_INIT;
@@ -183,8 +183,8 @@ delete_record(struct sup *s, const struct strvec *names)
  * part stopped during this run is not in s->excludes when it was a unit
  * of its own.
  */
-static void
-delete_stopped_parts(struct sup *s, struct strvec *out)
+void
+sup_stopped_parts(struct sup *s, struct strvec *out)
 {
 	static const enum exclusion_state states[] = {
 		EXCLUSION_PENDING, EXCLUSION_APPLIED, EXCLUSION_DONE, EXCLUSION_ALREADY,
@@ -215,7 +215,7 @@ mirror_write_rules(struct sup *s, const char *file)
 	struct strvec stopped = STRVEC_INIT;
 	int rc;
 
-	delete_stopped_parts(s, &stopped);
+	sup_stopped_parts(s, &stopped);
 	rc = write_job_rules(s, file, (const char *const *)stopped.v);
 	strvec_clear(&stopped);
 	return rc;
@@ -313,7 +313,7 @@ delete_take_checked(struct sup *s, struct strvec *names)
 	struct strbuf path = STRBUF_INIT;
 	size_t i, k;
 
-	delete_stopped_parts(s, &stopped);
+	sup_stopped_parts(s, &stopped);
 	for (i = 0; i < s->check_deletions.nr; i++) {
 		const char *name = s->check_deletions.v[i];
 		size_t len = strlen(name);
@@ -476,7 +476,7 @@ rsync_mirror(struct sup *s)
 	}
 	ok = delete_pass(s, rules, checked, n, &deleted, &reached);
 	passed = ok;
-	delete_record(s, &deleted);
+	sup_record_deletions(s, &deleted);
 out:
 	/* Their directories' attributes not set: not done. */
 	if (!ok)

@@ -390,6 +390,13 @@ void notify_end(struct notifier *n);
 /* sup-delete.c: a mirror's deletes, once everything has arrived */
 bool rsync_mirror(struct sup *s);
 /*
+ * Record and log the entries a mirror deleted (paths below the source's
+ * parent, a directory's with a trailing '/'), and count them.
+ */
+void sup_record_deletions(struct sup *s, const struct strvec *names);
+/* Append every part stopped on request, whenever it was: never deleted on the far side. */
+void sup_stopped_parts(struct sup *s, struct strvec *out);
+/*
  * Write the rules of a pass that names or makes a mirror's deletes to
  * file: every part stopped on request, then the filters (write_job_rules).
  */

@@ -23,15 +23,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "s3-client.h"
 #include "s3-credentials.h"
+#include "s3-delete.h"
 #include "s3-target.h"
 #include "s3-upload.h"
 #include "s3-xml.h"
 #include "sup-internal.h"
 #include "verdict.h"
+#include "mirror-guard.h"
+#include "log.h"
 
 #define S3_PUT_EXIT_FATAL 5      /* cmd-s3-put.c: the store refused; every unit would fail */
 
@@ -242,6 +246,8 @@ s3_prepare(struct sup *s)
 	strvec_pushf(&x->env, "S3_PUT_EXCLUDES=%s", x->excludes_file);
 	if (s->fresh)
 		strvec_push(&x->env, "S3_PUT_FRESH=1");
+	if (s->cfg->partial)
+		strvec_push(&x->env, "S3_PUT_ALWAYS=1");
 	if (s->cfg->bwlimit_kib)
 		strvec_pushf(&x->env, "S3_PUT_BWLIMIT=%llu",
 			     (unsigned long long)s->cfg->bwlimit_kib * 1024);
@@ -408,11 +414,212 @@ s3_settle(struct sup *s)
 	strbuf_release(&key);
 }
 
+/*
+ * Does the source have what the object under rel (below the source's
+ * parent, "NAME/a/b"; marker: a "dir/" marker) stands for, or is it one
+ * the mirror leaves alone? Never deleted: what the filters leave out (or
+ * a directory above it), what is in a part stopped on request, and what
+ * cannot be looked at in the source (no deletion on a doubt). A key no
+ * walk of the source makes ("a//b", "a/./b") stands for nothing.
+ */
+static bool
+s3_mirror_keeps(struct sup *s, const struct strvec *stopped, const char *rel, bool marker)
+{
+	size_t tl = strlen(s->source_rel), k;
+	const char *below, *p;
+	struct strbuf path = STRBUF_INIT, sub = STRBUF_INIT;
+	struct stat sb;
+	bool keep;
+
+	for (k = 0; k < stopped->nr; k++)
+		if (path_is_within(rel, stopped->v[k]))
+			return true;
+	if (strncmp(rel, s->source_rel, tl) != 0 || (rel[tl] != '/' && rel[tl] != '\0'))
+		return true;
+	below = rel[tl] == '/' ? rel + tl + 1 : rel + tl;
+	if (*below == '\0')
+		return marker;
+	for (p = below;;) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		strbuf_reset(&sub);
+		strbuf_add(&sub, below, (size_t)(p - below) + n);
+		/* Within a directory the filters leave out: rsync does not look there either. */
+		if (filter_excluded(&s->filter, sub.buf, p[n] == '/' || marker)) {
+			strbuf_release(&sub);
+			return true;
+		}
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
+	strbuf_addf(&path, "%s/%s", s->source_root, rel);
+	if (lstat(path.buf, &sb) == 0)
+		keep = marker ? S_ISDIR(sb.st_mode) : !S_ISDIR(sb.st_mode);
+	else
+		keep = errno != ENOENT && errno != ENOTDIR;
+	strbuf_release(&path);
+	strbuf_release(&sub);
+	return keep;
+}
+
+/*
+ * List the objects under the key of rel (below the source's parent) as a
+ * path: its own and those below "KEY/", appending the keys the source
+ * lacks to keys. false when the store could not be listed (said).
+ */
+static bool
+s3_mirror_list(struct sup *s, const struct strvec *stopped, const char *rel,
+	       struct strvec *keys)
+{
+	struct s3_side *x = s->s3;
+	struct strbuf prefix = STRBUF_INIT, base = STRBUF_INIT, q = STRBUF_INIT;
+	char *token = NULL;
+	bool ok = true;
+
+	s3_key(&x->target, "", &base);
+	s3_key(&x->target, rel, &prefix);
+	for (;;) {
+		struct s3_listing l;
+		struct s3_call c;
+		size_t k;
+		bool more;
+
+		strbuf_reset(&q);
+		if (token) {
+			strbuf_addstr(&q, "continuation-token=");
+			s3_uri_encode(&q, token, false);
+			strbuf_addch(&q, '&');
+		}
+		strbuf_addstr(&q, "encoding-type=url&list-type=2&prefix=");
+		s3_uri_encode(&q, prefix.buf, false);
+		s3_call_init(&c, "GET", NULL);
+		c.query = q.buf;
+		if (s3_run(x->cl, &c, 1, 1) < 0 || s3_xml_listing(c.reply.buf, c.reply.len, &l) < 0) {
+			if (!got_stop_signal)
+				set_failure(s, "mirror: cannot list the bucket: %s",
+					    c.status / 100 == 2 ? "an answer that cannot be read" :
+					    s3_call_reason(&c));
+			s3_call_release(&c);
+			ok = false;
+			break;
+		}
+		s3_call_release(&c);
+		for (k = 0; k < l.nobjects; k++) {
+			const char *key = l.objects[k].key, *r;
+			size_t kl = strlen(key), pl = prefix.len;
+			struct strbuf one = STRBUF_INIT;
+			bool marker;
+
+			/* At or below the prefix as a path: "a/b" is not below "a/bc". */
+			if (strncmp(key, prefix.buf, pl) != 0 || (key[pl] != '\0' && key[pl] != '/'))
+				continue;
+			r = key + base.len;
+			marker = kl > 0 && key[kl - 1] == '/';
+			strbuf_add(&one, r, strlen(r) - (marker ? 1 : 0));
+			if (!s3_mirror_keeps(s, stopped, one.buf, marker))
+				strvec_push(keys, key);
+			strbuf_release(&one);
+		}
+		more = l.truncated && l.next_token;
+		free(token);
+		token = more ? xstrdup(l.next_token) : NULL;
+		s3_listing_release(&l);
+		if (!more || got_stop_signal)
+			break;
+	}
+	free(token);
+	strbuf_release(&prefix);
+	strbuf_release(&base);
+	strbuf_release(&q);
+	return ok && !got_stop_signal;
+}
+
+/* The deletions to the store's record and the log, as sup-delete.c records rsync's. */
+static void
+s3_mirror_record(struct sup *s, const struct strvec *keys)
+{
+	struct strvec names = STRVEC_INIT;
+	struct strbuf base = STRBUF_INIT;
+	size_t k;
+
+	s3_key(&s->s3->target, "", &base);
+	for (k = 0; k < keys->nr; k++)
+		strvec_push(&names, keys->v[k] + base.len);
+	sup_record_deletions(s, &names);
+	strvec_clear(&names);
+	strbuf_release(&base);
+}
+
+/*
+ * A mirror's deletes (--delete), once every unit has arrived: the objects
+ * under PREFIX/NAME that the source has no entry for, within the filters
+ * and outside the parts stopped on request. They are listed first and
+ * judged by the guards (mirror-guard.h) before the first goes; a run
+ * trusting its record lists only under what the record says went, and
+ * under the directories it sent whole. Only the keys listed go.
+ */
 static bool
 s3_mirror(struct sup *s)
 {
-	set_failure(s, "--delete to an object store is not supported yet");
-	return false;
+	struct strvec stopped = STRVEC_INIT, keys = STRVEC_INIT, deleted = STRVEC_INIT;
+	struct strbuf why = STRBUF_INIT;
+	enum mirror_verdict verdict;
+	bool ok = false;
+	size_t i;
+
+	if (!s->source_is_dir)
+		return true;
+	if (s->fresh) {
+		log_info("mirror: nothing was under the destination; nothing there to delete");
+		return true;
+	}
+	sup_stopped_parts(s, &stopped);
+	if (s->cfg->partial) {
+		for (i = 0; i < s->gone.nr; i++)
+			if (!s3_mirror_list(s, &stopped, s->gone.v[i], &keys))
+				goto out;
+		for (i = 0; i < s->cfg->only_trees->nr; i++) {
+			struct strbuf rel = STRBUF_INIT;
+			bool listed;
+
+			strbuf_addf(&rel, "%s/%s", s->source_rel, s->cfg->only_trees->v[i]);
+			listed = s3_mirror_list(s, &stopped, rel.buf, &keys);
+			strbuf_release(&rel);
+			if (!listed)
+				goto out;
+		}
+	} else if (!s3_mirror_list(s, &stopped, s->source_rel, &keys)) {
+		goto out;
+	}
+	if (keys.nr == 0) {
+		log_info("mirror: the bucket has nothing the source lacks");
+		ok = true;
+		goto out;
+	}
+	verdict = mirror_guard(keys.nr, mirror_source_empty(s->t.source), s->cfg->delete_all_ok,
+			       s->cfg->max_delete);
+	if (verdict != MIRROR_GO) {
+		mirror_stop_reason(&why, verdict, keys.nr, s->cfg->max_delete);
+		set_failure(s, "%s", why.buf);
+		goto out;
+	}
+	log_info("mirror: deleting %zu %s the source lacks", keys.nr,
+		 keys.nr == 1 ? "object" : "objects");
+	ok = s3_delete_keys(s->s3->cl, (const char *const *)keys.v, keys.nr, &deleted,
+			    &why) == 0;
+	s3_mirror_record(s, &deleted);
+	if (!ok)
+		set_failure(s, "mirror: %zu of %zu objects not deleted: %s",
+			    keys.nr - deleted.nr, keys.nr, why.buf);
+out:
+	strvec_clear(&stopped);
+	strvec_clear(&keys);
+	strvec_clear(&deleted);
+	strbuf_release(&why);
+	return ok;
 }
 
 /*
