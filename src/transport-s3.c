@@ -29,6 +29,7 @@
 #include "s3-client.h"
 #include "s3-credentials.h"
 #include "s3-delete.h"
+#include "s3-mirror.h"
 #include "s3-target.h"
 #include "s3-upload.h"
 #include "s3-xml.h"
@@ -414,129 +415,6 @@ s3_settle(struct sup *s)
 	strbuf_release(&key);
 }
 
-/*
- * Does the source have what the object under rel (below the source's
- * parent, "NAME/a/b"; marker: a "dir/" marker) stands for, or is it one
- * the mirror leaves alone? Never deleted: what the filters leave out (or
- * a directory above it), what is in a part stopped on request, and what
- * cannot be looked at in the source (no deletion on a doubt). A key no
- * walk of the source makes ("a//b", "a/./b") stands for nothing.
- */
-static bool
-s3_mirror_keeps(struct sup *s, const struct strvec *stopped, const char *rel, bool marker)
-{
-	size_t tl = strlen(s->source_rel), k;
-	const char *below, *p;
-	struct strbuf path = STRBUF_INIT, sub = STRBUF_INIT;
-	struct stat sb;
-	bool keep;
-
-	for (k = 0; k < stopped->nr; k++)
-		if (path_is_within(rel, stopped->v[k]))
-			return true;
-	if (strncmp(rel, s->source_rel, tl) != 0 || (rel[tl] != '/' && rel[tl] != '\0'))
-		return true;
-	below = rel[tl] == '/' ? rel + tl + 1 : rel + tl;
-	if (*below == '\0')
-		return marker;
-	for (p = below;;) {
-		size_t n = strcspn(p, "/");
-
-		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
-		strbuf_reset(&sub);
-		strbuf_add(&sub, below, (size_t)(p - below) + n);
-		/* Within a directory the filters leave out: rsync does not look there either. */
-		if (filter_excluded(&s->filter, sub.buf, p[n] == '/' || marker)) {
-			strbuf_release(&sub);
-			return true;
-		}
-		if (p[n] == '\0')
-			break;
-		p += n + 1;
-	}
-	strbuf_addf(&path, "%s/%s", s->source_root, rel);
-	if (lstat(path.buf, &sb) == 0)
-		keep = marker ? S_ISDIR(sb.st_mode) : !S_ISDIR(sb.st_mode);
-	else
-		keep = errno != ENOENT && errno != ENOTDIR;
-	strbuf_release(&path);
-	strbuf_release(&sub);
-	return keep;
-}
-
-/*
- * List the objects under the key of rel (below the source's parent) as a
- * path: its own and those below "KEY/", appending the keys the source
- * lacks to keys. false when the store could not be listed (said).
- */
-static bool
-s3_mirror_list(struct sup *s, const struct strvec *stopped, const char *rel,
-	       struct strvec *keys)
-{
-	struct s3_side *x = s->s3;
-	struct strbuf prefix = STRBUF_INIT, base = STRBUF_INIT, q = STRBUF_INIT;
-	char *token = NULL;
-	bool ok = true;
-
-	s3_key(&x->target, "", &base);
-	s3_key(&x->target, rel, &prefix);
-	for (;;) {
-		struct s3_listing l;
-		struct s3_call c;
-		size_t k;
-		bool more;
-
-		strbuf_reset(&q);
-		if (token) {
-			strbuf_addstr(&q, "continuation-token=");
-			s3_uri_encode(&q, token, false);
-			strbuf_addch(&q, '&');
-		}
-		strbuf_addstr(&q, "encoding-type=url&list-type=2&prefix=");
-		s3_uri_encode(&q, prefix.buf, false);
-		s3_call_init(&c, "GET", NULL);
-		c.query = q.buf;
-		if (s3_run(x->cl, &c, 1, 1) < 0 || s3_xml_listing(c.reply.buf, c.reply.len, &l) < 0) {
-			if (!got_stop_signal)
-				set_failure(s, "mirror: cannot list the bucket: %s",
-					    c.status / 100 == 2 ? "an answer that cannot be read" :
-					    s3_call_reason(&c));
-			s3_call_release(&c);
-			ok = false;
-			break;
-		}
-		s3_call_release(&c);
-		for (k = 0; k < l.nobjects; k++) {
-			const char *key = l.objects[k].key, *r;
-			size_t kl = strlen(key), pl = prefix.len;
-			struct strbuf one = STRBUF_INIT;
-			bool marker;
-
-			/* At or below the prefix as a path: "a/b" is not below "a/bc". */
-			if (strncmp(key, prefix.buf, pl) != 0 || (key[pl] != '\0' && key[pl] != '/'))
-				continue;
-			r = key + base.len;
-			marker = kl > 0 && key[kl - 1] == '/';
-			strbuf_add(&one, r, strlen(r) - (marker ? 1 : 0));
-			if (!s3_mirror_keeps(s, stopped, one.buf, marker))
-				strvec_push(keys, key);
-			strbuf_release(&one);
-		}
-		more = l.truncated && l.next_token;
-		free(token);
-		token = more ? xstrdup(l.next_token) : NULL;
-		s3_listing_release(&l);
-		if (!more || got_stop_signal)
-			break;
-	}
-	free(token);
-	strbuf_release(&prefix);
-	strbuf_release(&base);
-	strbuf_release(&q);
-	return ok && !got_stop_signal;
-}
-
 /* The deletions to the store's record and the log, as sup-delete.c records rsync's. */
 static void
 s3_mirror_record(struct sup *s, const struct strvec *keys)
@@ -566,9 +444,11 @@ s3_mirror(struct sup *s)
 {
 	struct strvec stopped = STRVEC_INIT, keys = STRVEC_INIT, deleted = STRVEC_INIT;
 	struct strbuf why = STRBUF_INIT;
+	struct s3_mirror_scope scope;
 	enum mirror_verdict verdict;
 	bool ok = false;
 	size_t i;
+	int rc = 0;
 
 	if (!s->source_is_dir)
 		return true;
@@ -577,21 +457,26 @@ s3_mirror(struct sup *s)
 		return true;
 	}
 	sup_stopped_parts(s, &stopped);
+	scope.target = &s->s3->target;
+	scope.source_root = s->source_root;
+	scope.source_rel = s->source_rel;
+	scope.filter = &s->filter;
+	scope.stopped = &stopped;
 	if (s->cfg->partial) {
-		for (i = 0; i < s->gone.nr; i++)
-			if (!s3_mirror_list(s, &stopped, s->gone.v[i], &keys))
-				goto out;
-		for (i = 0; i < s->cfg->only_trees->nr; i++) {
-			struct strbuf rel = STRBUF_INIT;
-			bool listed;
+		struct strvec where = STRVEC_INIT;
 
-			strbuf_addf(&rel, "%s/%s", s->source_rel, s->cfg->only_trees->v[i]);
-			listed = s3_mirror_list(s, &stopped, rel.buf, &keys);
-			strbuf_release(&rel);
-			if (!listed)
-				goto out;
-		}
-	} else if (!s3_mirror_list(s, &stopped, s->source_rel, &keys)) {
+		strvec_pushv(&where, (const char *const *)s->gone.v);
+		for (i = 0; i < s->cfg->only_trees->nr; i++)
+			strvec_pushf(&where, "%s/%s", s->source_rel, s->cfg->only_trees->v[i]);
+		for (i = 0; i < where.nr && rc == 0; i++)
+			rc = s3_mirror_extra(s->s3->cl, &scope, where.v[i], &keys, &why);
+		strvec_clear(&where);
+	} else {
+		rc = s3_mirror_extra(s->s3->cl, &scope, s->source_rel, &keys, &why);
+	}
+	if (rc < 0) {
+		if (!got_stop_signal)
+			set_failure(s, "mirror: cannot list the bucket: %s", why.buf);
 		goto out;
 	}
 	if (keys.nr == 0) {
