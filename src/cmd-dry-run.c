@@ -124,8 +124,8 @@ dry_run_line(struct change_list *changes, const char *line, size_t len, struct s
  * is the request's --max-delete, else the max_delete setting, as a
  * transfer started now would have it.
  */
-static void
-dry_run_guards(struct change_list *changes, const struct transfer_request *req,
+void
+cmd_dry_run_guards(struct change_list *changes, const struct transfer_request *req,
 	       const struct supervisor_config *cfg, unsigned long long n)
 {
 	long long max = req->max_delete >= 0 ? req->max_delete : cfg->max_delete;
@@ -161,6 +161,8 @@ cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	bool rules_failed;
 	int status = -1, rc, code = EXIT_OK;
 
+	if (req->s3)
+		return cmd_s3_dry_run(ctx, req, cfg);
 	rules = dry_run_rules(req, &rules_dir, &rules_failed);
 	if (rules_failed) {
 		cmd_error(ctx, "cannot write the rules for rsync in '%s': %s", ssh_tmp_base(),
@@ -220,7 +222,7 @@ cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	}
 	/* A source that is a file deletes nothing beside it. */
 	if (req->mirror && lstat(req->source, &sb) == 0 && S_ISDIR(sb.st_mode))
-		dry_run_guards(changes, req, cfg, deletes);
+		cmd_dry_run_guards(changes, req, cfg, deletes);
 	if (changes && change_list_write(changes, stdout) < 0)
 		code = EXIT_FAILED;
 	if (fflush(stdout) != 0)

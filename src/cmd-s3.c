@@ -83,6 +83,31 @@ cmd_s3_probe(const struct cmd_ctx *ctx, const struct s3_target *t, bool say, boo
 }
 
 int
+cmd_s3_client(const struct cmd_ctx *ctx, const struct transfer_request *req,
+	      const struct supervisor_config *cfg, struct s3_target *t,
+	      struct s3_credentials *creds, struct s3_client **cl)
+{
+	char err[512];
+	int code;
+
+	if ((code = cmd_s3_target(ctx, req, cfg, t)) != 0)
+		return code;
+	if (s3_credentials_find(t->cos, creds, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", strcmp(err, "") ? err : "no credential for the object store: "
+			  "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or ~/.aws/credentials");
+		s3_target_release(t);
+		return EXIT_USAGE;
+	}
+	if ((*cl = s3_client_new(t, creds)) == NULL) {
+		cmd_error(ctx, "cannot start libcurl");
+		s3_credentials_release(creds);
+		s3_target_release(t);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
+
+int
 cmd_s3_prepare(const struct cmd_ctx *ctx, struct transfer_request *req,
 	       const struct supervisor_config *cfg)
 {

@@ -67,6 +67,28 @@ struct supervisor_config;
  */
 int cmd_s3_prepare(const struct cmd_ctx *ctx, struct transfer_request *req,
 		   const struct supervisor_config *cfg);
+struct s3_target;
+struct s3_credentials;
+struct s3_client;
+/*
+ * For a command that speaks to req's object store itself: its target
+ * resolved as a transfer's would be, the credential found, and a client.
+ * An exit code, as cmd_s3_prepare's; on 0 the caller releases all three.
+ */
+int cmd_s3_client(const struct cmd_ctx *ctx, const struct transfer_request *req,
+		  const struct supervisor_config *cfg, struct s3_target *t,
+		  struct s3_credentials *creds, struct s3_client **cl);
+/* --dry-run to an object store (cmd-s3-dry-run.c). */
+int cmd_s3_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
+		   const struct supervisor_config *cfg);
+struct change_list;
+/*
+ * After a dry run's changes: where the guards of a mirror would stop the
+ * transfer before its n deletes, say why (changes: as JSON; NULL: a line
+ * "would stop: REASON" on stdout). cmd-dry-run.c.
+ */
+void cmd_dry_run_guards(struct change_list *changes, const struct transfer_request *req,
+			const struct supervisor_config *cfg, unsigned long long n);
 /* -c with an object store's destination: true or false for its credential. */
 int cmd_s3_check(const struct cmd_ctx *ctx, struct transfer_request *req,
 		 const struct supervisor_config *cfg);

@@ -199,6 +199,21 @@ s3_failed_reading(struct s3_upload_result *r, const struct s3_call *c, const cha
 	s3_failed(r, c, what);
 }
 
+bool
+s3_head_is_file(const struct s3_call *head, const struct stat *sb)
+{
+	const char *len = s3_call_header(head, "content-length");
+	const char *mtime = s3_call_header(head, "x-amz-meta-mtime");
+	struct strbuf m = STRBUF_INIT;
+	bool same;
+
+	s3_mtime_text(sb, &m);
+	same = len && mtime && strtoull(len, NULL, 10) == (unsigned long long)sb->st_size &&
+	       strcmp(mtime, m.buf) == 0;
+	strbuf_release(&m);
+	return same;
+}
+
 /*
  * Is the object under key already the file (size and mtime; and its mode
  * too, with with_mode)? Sets r->existed.
@@ -213,23 +228,16 @@ s3_head_same(struct s3_client *cl, const char *key, const struct stat *sb, bool 
 	*same = false;
 	s3_call_init(&c, "HEAD", key);
 	if (s3_run(cl, &c, 1, 1) == 0) {
-		const char *len = s3_call_header(&c, "content-length");
-		const char *mtime = s3_call_header(&c, "x-amz-meta-mtime");
-		struct strbuf m = STRBUF_INIT;
-
 		r->existed = true;
-		s3_mtime_text(sb, &m);
-		*same = len && mtime &&
-			strtoull(len, NULL, 10) == (unsigned long long)sb->st_size &&
-			strcmp(mtime, m.buf) == 0;
+		*same = s3_head_is_file(&c, sb);
 		if (*same && with_mode) {
 			const char *mode = s3_call_header(&c, "x-amz-meta-mode");
+			struct strbuf m = STRBUF_INIT;
 
-			strbuf_reset(&m);
 			strbuf_addf(&m, "%04o", (unsigned)(sb->st_mode & 07777));
 			*same = mode && strcmp(mode, m.buf) == 0;
+			strbuf_release(&m);
 		}
-		strbuf_release(&m);
 	} else if (c.status == 404) {
 		r->existed = false;
 	} else {

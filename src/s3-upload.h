@@ -58,6 +58,9 @@ struct s3_upload_result {
 int s3_upload_check(struct s3_client *cl, const char *key, const struct stat *sb,
 		    struct s3_upload_result *r);
 
+/* Does the answer to a HEAD (a 2xx) describe the file sb describes: its size and mtime? */
+bool s3_head_is_file(const struct s3_call *head, const struct stat *sb);
+
 /* Upload the file fd is open on (sb its fstat) to key. */
 void s3_upload_file(struct s3_client *cl, int fd, const struct stat *sb, const char *key,
 		    const struct s3_upload_opts *o, struct s3_upload_result *r);
