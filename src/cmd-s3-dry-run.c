@@ -8,19 +8,22 @@
  * out, links never followed). A file with no object is sent, one whose
  * object differs in size updated; one of the same size needs its
  * object's mtime (metadata, not in a listing): a HEAD, many in flight at
- * once. An empty directory is sent as its marker ("dir/") where there is
- * none. The deletions are those the transfer's mirror would make
+ * once; with --verify, one of the same size and time is read, and updated
+ * unless its MD5 is what the ETag says. An empty directory is sent as its
+ * marker ("dir/") where there is none. The deletions are those the transfer's mirror would make
  * (s3-mirror.h), judged by its guards.
  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "filter.h"
@@ -61,6 +64,7 @@ struct s3_dry {
 	struct s3_client *cl;
 	struct s3_target target;
 	struct change_list *changes;     /* --json, or NULL: lines */
+	bool verify;                     /* --verify: the same size and time, and content */
 	const char *root;                /* the source's parent */
 	struct dry_object *objects;      /* the listing, sorted by key */
 	size_t nobjects, alloc;
@@ -112,6 +116,35 @@ dry_say(struct s3_dry *d, const char *action, const char *itemized, const char *
 	}
 }
 
+/*
+ * --verify: is the file of e (the same size and time as its object) the
+ * content its ETag says? Without --verify, taken as the same. A file that
+ * cannot be read is said, and taken as the same (the transfer says it too).
+ */
+static bool
+dry_same_content(struct s3_dry *d, const struct dry_entry *e, const struct s3_call *head)
+{
+	struct strbuf path = STRBUF_INIT;
+	bool same = true;
+	int fd, rc;
+
+	if (!d->verify || head->etag.len == 0)
+		return true;
+	strbuf_addf(&path, "%s/%s", d->root, e->rel);
+	fd = open(path.buf, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	rc = fd < 0 ? -errno : s3_file_has_etag(fd, (uint64_t)e->sb.st_size, head->etag.buf, &same);
+	if (rc < 0) {
+		strbuf_reset(&d->shown);
+		escape_untrusted(&d->shown, e->rel, strlen(e->rel));
+		cmd_error(d->ctx, "warning: cannot read '%s': %s", d->shown.buf, strerror(-rc));
+		same = true;
+	}
+	if (fd >= 0)
+		close(fd);
+	strbuf_release(&path);
+	return same;
+}
+
 /* Run the HEADs the batch needs, then say its entries in order. */
 static int
 dry_flush(struct s3_dry *d)
@@ -131,7 +164,8 @@ dry_flush(struct s3_dry *d)
 		struct dry_entry *e = &d->batch[at[k]];
 
 		if (calls[k].status / 100 == 2)
-			e->itemized = s3_head_is_file(&calls[k], &e->sb) ? "" : ITEM_UPDATE;
+			e->itemized = s3_head_is_file(&calls[k], &e->sb) &&
+				      dry_same_content(d, e, &calls[k]) ? "" : ITEM_UPDATE;
 		else if (calls[k].status == 404)
 			e->itemized = ITEM_SEND;
 		else if (d->error == NULL)
@@ -286,6 +320,7 @@ cmd_s3_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	d.ctx = ctx;
 	d.root = root;
 	d.changes = req->json ? change_list_new() : NULL;
+	d.verify = req->verify;
 	cb.ctx = &d;
 	if (req->filters.len && filter_deserialize(&f, req->filters.buf, req->filters.len) < 0) {
 		cmd_error(ctx, "the filters cannot be read");

@@ -47,6 +47,7 @@ struct s3_put {
 	const char *top;              /* the source's basename: filters apply below it */
 	bool fresh;                   /* nothing is under the prefix: no HEAD before a PUT */
 	bool always;                  /* the record says each file changed: sent even if it looks the same */
+	bool verify;                  /* --verify: an object of the same size and time, by content too */
 	uint64_t xfr;
 	int problems, vanished;
 	bool fatal, retry;
@@ -259,9 +260,20 @@ s3_put_file_once(struct s3_put *p, const char *rel, const char *path, const char
 	 * rsync's --ignore-times does for those runs (sup-job.c).
 	 */
 	if (!p->fresh && !p->always && r.outcome == S3_UPLOAD_SAME) {
-		close(fd);
-		s3_upload_result_release(&r);
-		return true;
+		bool same = !p->verify;
+		int rc = 0;
+
+		/* --verify: the same size and time, and the content the ETag says too. */
+		if (p->verify && r.etag &&
+		    (rc = s3_file_has_etag(fd, (uint64_t)sb.st_size, r.etag, &same)) < 0) {
+			s3_put_problem(p, rel, strerror(-rc), -rc);
+			same = true;
+		}
+		if (same) {
+			close(fd);
+			s3_upload_result_release(&r);
+			return true;
+		}
 	}
 	s3_put_name(p, rel, p->fresh || !r.existed, false);
 	s3_upload_result_release(&r);
@@ -504,6 +516,7 @@ cmd_s3_put(int argc, char **argv)
 	p.top = s3_put_env("S3_PUT_TOP");
 	p.fresh = s3_put_env("S3_PUT_FRESH") != NULL;
 	p.always = s3_put_env("S3_PUT_ALWAYS") != NULL;
+	p.verify = s3_put_env("S3_PUT_VERIFY") != NULL;
 	p.opts.multipart_from = env_number("S3_PUT_MULTIPART", 1, 1ULL << 62, 16ULL << 20);
 	p.opts.parallel = (int)env_number("S3_PUT_PARALLEL", 1, 64, 8);
 	p.opts.progress = s3_put_on_progress;

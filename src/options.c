@@ -310,8 +310,6 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 		if (s3_target_parse(req->destination, &t, err, errlen) < 0)
 			return -1;
 		s3_target_release(&t);
-		if (req->verify)
-			return reject(err, errlen, "--verify to an object store is not supported yet");
 	} else if ((req->endpoint_arg || req->region_arg) && need_source) {
 		return reject(err, errlen, "--%s goes with an object store's destination "
 			      "(s3://, cos://)", req->endpoint_arg ? "endpoint" : "region");

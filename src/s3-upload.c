@@ -45,6 +45,7 @@ s3_upload_result_release(struct s3_upload_result *r)
 {
 	free(r->reason);
 	free(r->code);
+	free(r->etag);
 	r->reason = r->code = NULL;
 }
 
@@ -229,6 +230,8 @@ s3_head_same(struct s3_client *cl, const char *key, const struct stat *sb, bool 
 	s3_call_init(&c, "HEAD", key);
 	if (s3_run(cl, &c, 1, 1) == 0) {
 		r->existed = true;
+		free(r->etag);
+		r->etag = c.etag.len ? xstrdup(c.etag.buf) : NULL;
 		*same = s3_head_is_file(&c, sb);
 		if (*same && with_mode) {
 			const char *mode = s3_call_header(&c, "x-amz-meta-mode");
@@ -742,4 +745,63 @@ s3_upload_dir_marker(struct s3_client *cl, const char *key, const struct stat *s
 		r->outcome = S3_UPLOAD_SENT;
 	s3_call_release(&c);
 	strbuf_release(&k);
+}
+
+/*
+ * The ETag of a file that went up in parts of part bytes: the MD5 of the
+ * parts' MD5s, "-N". 0, or -errno.
+ */
+static int
+s3_parts_etag_is(int fd, uint64_t size, uint64_t part, const char *etag, void *buf, bool *same)
+{
+	size_t nparts = (size_t)((size + part - 1) / part), k;
+	unsigned char *mds = xmalloc(nparts * 16), whole[16];
+	char suffix[32];
+	int rc = 0;
+
+	for (k = 0; k < nparts && rc == 0; k++) {
+		uint64_t off = (uint64_t)k * part;
+
+		rc = s3_md5_range(fd, off, size - off < part ? size - off : part, mds + k * 16, buf);
+	}
+	if (rc == 0) {
+		s3_md5_mem(mds, nparts * 16, whole);
+		snprintf(suffix, sizeof suffix, "-%zu", nparts);
+		*same = s3_etag_is(etag, whole, suffix);
+	}
+	free(mds);
+	return rc;
+}
+
+int
+s3_file_has_etag(int fd, uint64_t size, const char *etag, bool *same)
+{
+	/* Ours first, then awscli's and rclone's defaults, then the other usual sizes. */
+	const uint64_t sizes[] = { s3_part_size(size), 8ULL << 20, 5ULL << 20, 16ULL << 20,
+				   64ULL << 20 };
+	const char *dash = strrchr(etag, '-');
+	void *buf = xmalloc(S3_READ_CHUNK);
+	unsigned long n;
+	size_t k;
+	int rc = 0;
+
+	*same = false;
+	if (dash == NULL) {
+		unsigned char md[16];
+
+		if ((rc = s3_md5_range(fd, 0, size, md, buf)) == 0)
+			*same = s3_etag_is(etag, md, "");
+		free(buf);
+		return rc;
+	}
+	n = strtoul(dash + 1, NULL, 10);
+	for (k = 0; k < sizeof sizes / sizeof *sizes && !*same && rc == 0; k++) {
+		/* A part size that makes as many parts, and not one tried already. */
+		if (n == 0 || (size + sizes[k] - 1) / sizes[k] != n ||
+		    (k > 0 && sizes[k] == sizes[0]))
+			continue;
+		rc = s3_parts_etag_is(fd, size, sizes[k], etag, buf, same);
+	}
+	free(buf);
+	return rc;
 }

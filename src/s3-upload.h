@@ -47,6 +47,7 @@ struct s3_upload_result {
 	char *reason;          /* why, one line (caller frees), or NULL */
 	char *code;            /* FAILED: the server's code ("AccessDenied"), or NULL */
 	uint64_t resumed;      /* bytes of parts an earlier upload had left, reused */
+	char *etag;            /* the object's ETag, where a HEAD found one */
 };
 
 /*
@@ -60,6 +61,18 @@ int s3_upload_check(struct s3_client *cl, const char *key, const struct stat *sb
 
 /* Does the answer to a HEAD (a 2xx) describe the file sb describes: its size and mtime? */
 bool s3_head_is_file(const struct s3_call *head, const struct stat *sb);
+
+/*
+ * Is etag (an object's, as answered) that of the size bytes of the file
+ * fd is open on? A single PUT's is the file's MD5; a multipart upload's
+ * the MD5 of its parts' MD5s and "-N", which depends on the part size
+ * the uploader chose: ours, awscli's and rclone's defaults and the other
+ * usual sizes are tried, those that make N parts. *same false when none
+ * matches (another part size, or a store that encrypts and answers
+ * another ETag): the content cannot be shown to be the same. 0, or -errno
+ * (the file could not be read).
+ */
+int s3_file_has_etag(int fd, uint64_t size, const char *etag, bool *same);
 
 /* Upload the file fd is open on (sb its fstat) to key. */
 void s3_upload_file(struct s3_client *cl, int fd, const struct stat *sb, const char *key,

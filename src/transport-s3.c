@@ -249,6 +249,11 @@ s3_prepare(struct sup *s)
 		strvec_push(&x->env, "S3_PUT_FRESH=1");
 	if (s->cfg->partial)
 		strvec_push(&x->env, "S3_PUT_ALWAYS=1");
+	if (s->cfg->verify && !s->fresh) {
+		strvec_push(&x->env, "S3_PUT_VERIFY=1");
+		log_info("comparing with the bucket by content (--verify): every file whose object "
+			 "has its size and time is read and its MD5 checked against the ETag");
+	}
 	if (s->cfg->bwlimit_kib)
 		strvec_pushf(&x->env, "S3_PUT_BWLIMIT=%llu",
 			     (unsigned long long)s->cfg->bwlimit_kib * 1024);
