@@ -31,10 +31,11 @@
 #include "s3-client.h"
 #include "s3-credentials.h"
 #include "s3-target.h"
+#include "rsync-speak.h"
 #include "s3-upload.h"
 
-#define S3_PUT_EXIT_FATAL 5
-#define S3_PUT_EXIT_RETRY 10
+#define S3_PUT_EXIT_FATAL SPEAK_EXIT_FATAL
+#define S3_PUT_EXIT_RETRY SPEAK_EXIT_RETRY
 #define S3_PUT_CHANGED_TRIES 3    /* sends of a file that changes while it is read */
 
 struct s3_put {
@@ -48,13 +49,10 @@ struct s3_put {
 	bool fresh;                   /* nothing is under the prefix: no HEAD before a PUT */
 	bool always;                  /* the record says each file changed: sent even if it looks the same */
 	bool verify;                  /* --verify: an object of the same size and time, by content too */
-	uint64_t xfr;
 	int problems, vanished;
 	bool fatal, retry;
 	char *fatal_reason;
-	/* the current file, for its progress lines */
-	uint64_t size;
-	double started;
+	struct speak_file cur;        /* the current file, for its progress records */
 };
 
 static volatile sig_atomic_t s3_put_stop;
@@ -66,94 +64,22 @@ s3_put_on_signal(int sig)
 	s3_put_stop = 1;
 }
 
-/* Print name as rsync escapes it: unprintable bytes and '\' as \#ooo. */
-static void
-s3_put_escaped(FILE *f, const char *name)
-{
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)name; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f || *p == '\\')
-			fprintf(f, "\\#%03o", *p);
-		else
-			fputc(*p, f);
-	}
-}
-
-/* Print a reason (a store's message among them) on one line: control bytes as '?'. */
-static void
-s3_put_text(FILE *f, const char *text)
-{
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)text; *p; p++)
-		fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, f);
-}
-
-static void
-s3_put_progress_line(struct s3_put *p, uint64_t done, bool final)
-{
-	double took = now_monotonic() - p->started;
-	double rate = took > 0 ? (double)done / took : 0;
-	long long eta = 0;
-	int pct = p->size ? (int)(done * 100 / p->size) : 100;
-	const char *unit = "B/s";
-	struct strbuf num = STRBUF_INIT;
-	char digits[32];
-	size_t n, k;
-
-	if (rate > 0 && done < p->size)
-		eta = (long long)((double)(p->size - done) / rate);
-	if (rate >= 1024.0 * 1024 * 1024) {
-		rate /= 1024.0 * 1024 * 1024;
-		unit = "GB/s";
-	} else if (rate >= 1024.0 * 1024) {
-		rate /= 1024.0 * 1024;
-		unit = "MB/s";
-	} else if (rate >= 1024.0) {
-		rate /= 1024.0;
-		unit = "kB/s";
-	}
-	/* rsync's thousands separators. */
-	snprintf(digits, sizeof digits, "%llu", (unsigned long long)done);
-	n = strlen(digits);
-	for (k = 0; k < n; k++) {
-		if (k > 0 && (n - k) % 3 == 0)
-			strbuf_addch(&num, ',');
-		strbuf_addch(&num, digits[k]);
-	}
-	printf("\r%15s %3d%% %7.2f%s %lld:%02lld:%02lld", num.buf, pct > 100 ? 100 : pct, rate,
-	       unit, eta / 3600, eta / 60 % 60, eta % 60);
-	if (final)
-		printf(" (xfr#%llu, to-chk=0/%llu)\n", (unsigned long long)p->xfr,
-		       (unsigned long long)p->xfr);
-	fflush(stdout);
-	strbuf_release(&num);
-}
-
 static void
 s3_put_on_progress(uint64_t done, void *ctx)
 {
-	s3_put_progress_line(ctx, done, false);
+	struct s3_put *p = ctx;
+
+	speak_progress(&p->cur, done, false);
 }
 
 /* A file not sent, said as rsync says it, for the supervisor's list of them. */
 static void
 s3_put_problem(struct s3_put *p, const char *rel, const char *cause, int err)
 {
-	if (err == ENOENT) {
-		fputs("file has vanished: \"", stderr);
-		s3_put_escaped(stderr, rel);
-		fputs("\"\n", stderr);
+	if (speak_problem(rel, cause, err))
 		p->vanished++;
-		return;
-	}
-	fputs("rsync: [sender] send_files failed to open \"", stderr);
-	s3_put_escaped(stderr, rel);
-	fputs("\": ", stderr);
-	s3_put_text(stderr, cause);
-	fprintf(stderr, " (%d)\n", err);
-	p->problems++;
+	else
+		p->problems++;
 }
 
 /* Does the store's code refuse this one object (its name, size, data), not every one? */
@@ -181,11 +107,7 @@ s3_put_failed(struct s3_put *p, const struct s3_upload_result *r, const char *re
 		s3_put_problem(p, rel, r->reason ? r->reason : r->code, EINVAL);
 		return;
 	}
-	fputs("scow-sync: '", stderr);
-	s3_put_escaped(stderr, rel);
-	fputs("': ", stderr);
-	s3_put_text(stderr, r->reason ? r->reason : "failed");
-	fputc('\n', stderr);
+	speak_failure(rel, r->reason ? r->reason : "failed");
 	if (r->retryable) {
 		p->retry = true;
 	} else {
@@ -196,10 +118,7 @@ s3_put_failed(struct s3_put *p, const struct s3_upload_result *r, const char *re
 static void
 s3_put_name(struct s3_put *p, const char *rel, bool is_new, bool dir)
 {
-	printf("//%s ", dir ? "cd+++++++++" : is_new ? "<f+++++++++" : "<f.st......");
-	s3_put_escaped(stdout, rel);
-	printf("%s\n", dir ? "/" : "");
-	fflush(stdout);
+	speak_name(dir ? "cd+++++++++" : is_new ? "<f+++++++++" : "<f.st......", rel, dir);
 	(void)p;
 }
 
@@ -242,8 +161,8 @@ s3_put_file_once(struct s3_put *p, const char *rel, const char *path, const char
 		close(fd);
 		return true;
 	}
-	p->size = (uint64_t)sb.st_size;
-	p->started = now_monotonic();
+	p->cur.size = (uint64_t)sb.st_size;
+	p->cur.started = now_monotonic();
 	/*
 	 * Named before it is read, as rsync does: the supervisor notes the
 	 * file's times then, and sees whether it changed by the end.
@@ -282,14 +201,14 @@ s3_put_file_once(struct s3_put *p, const char *rel, const char *path, const char
 	if (r.resumed) {
 		/* For the log: an upload cut short went on from what the store had. */
 		fputs("scow-sync: '", stderr);
-		s3_put_escaped(stderr, rel);
+		speak_escaped(stderr, rel);
 		fprintf(stderr, "': went on from %llu bytes of parts already in the store\n",
 			(unsigned long long)r.resumed);
 	}
 	switch (r.outcome) {
 	case S3_UPLOAD_SENT:
-		p->xfr++;
-		s3_put_progress_line(p, p->size, true);
+		p->cur.xfr++;
+		speak_progress(&p->cur, p->cur.size, true);
 		break;
 	case S3_UPLOAD_CHANGED:
 		/*
@@ -320,10 +239,10 @@ s3_put_file_once(struct s3_put *p, const char *rel, const char *path, const char
 	 * only the file a helper was at when it ended: its parts go now, or
 	 * the helper ends here (tried again) with the file recorded.
 	 */
-	if (given_up && !s3_put_stop && s3_upload_in_parts(p->size, p->opts.multipart_from) &&
+	if (given_up && !s3_put_stop && s3_upload_in_parts(p->cur.size, p->opts.multipart_from) &&
 	    s3_upload_abandon(p->cl, key) < 0) {
 		fputs("scow-sync: '", stderr);
-		s3_put_escaped(stderr, rel);
+		speak_escaped(stderr, rel);
 		fputs("': cannot abort its multipart upload\n", stderr);
 		p->retry = true;
 	}
@@ -381,12 +300,12 @@ s3_put_entry(struct s3_put *p, const char *rel)
 		} else {
 			/* Escaped: a newline in a name would make a line of its own. */
 			fputs("skipping symbolic link \"", stderr);
-			s3_put_escaped(stderr, rel);
+			speak_escaped(stderr, rel);
 			fputs("\": an object store has none\n", stderr);
 		}
 	} else {
 		fputs("skipping non-regular file \"", stderr);
-		s3_put_escaped(stderr, rel);
+		speak_escaped(stderr, rel);
 		fputs("\"\n", stderr);
 	}
 	strbuf_release(&path);
