@@ -26,7 +26,9 @@ cmd_s3_target(const struct cmd_ctx *ctx, const struct transfer_request *req,
 {
 	char err[512];
 
-	if (s3_target_parse(req->destination, t, err, sizeof err) < 0 ||
+	/* The bucket's side: the destination, or the source of a download. */
+	if (s3_target_parse(req->s3_source ? req->source : req->destination, t, err,
+			    sizeof err) < 0 ||
 	    s3_target_resolve(t, cfg->s3_endpoint, cfg->s3_region, (enum s3_style)cfg->s3_style,
 			      err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);

@@ -298,10 +298,26 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 	struct stat sb;
 
 	req->s3 = s3_is_url(req->destination);
-	if (s3_is_url(req->source_arg))
-		return reject(err, errlen, "an object store as the source is not supported yet: "
-			      "'%s'", req->source_arg);
-	if (req->s3 && need_source) {
+	req->s3_source = s3_is_url(req->source_arg);
+	if (req->s3_source && need_source) {
+		struct s3_target t;
+
+		if (req->s3)
+			return reject(err, errlen, "from one object store to another is not "
+				      "supported: '%s' to '%s'", req->source_arg, req->destination);
+		if (req->address)
+			return reject(err, errlen, "-a/--address goes with a remote directory; "
+				      "'%s' comes down to a local one", req->source_arg);
+		if (s3_target_parse(req->source_arg, &t, err, errlen) < 0)
+			return -1;
+		s3_target_release(&t);
+		if (req->mirror || req->watch || req->dry_run || req->verify || req->trust_record)
+			return reject(err, errlen, "%s from an object store is not supported yet",
+				      req->mirror ? "--delete" : req->watch ? "watch" :
+				      req->dry_run ? "--dry-run" : req->verify ? "--verify" :
+				      "--trust-record");
+		req->s3 = true;
+	} else if (req->s3 && need_source) {
 		struct s3_target t;
 
 		if (req->address)
@@ -364,7 +380,16 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 	}
 	/* One spelling per directory, so that "d", "d/" and "./d" are one request. */
 	free(req->destination_tidy);
-	if (req->s3) {
+	if (req->s3_source) {
+		/* A local directory, wherever the supervisor runs from. */
+		char *abs;
+
+		if (path_absolute(req->destination, &abs) < 0)
+			return reject(err, errlen, "invalid destination '%s': %s", req->destination,
+				      strerror(errno));
+		req->destination_tidy = path_tidy(abs);
+		free(abs);
+	} else if (req->s3) {
 		/* s3://b/p, s3://b/p/ and s3://b//p are one request. */
 		struct s3_target t;
 
@@ -377,6 +402,18 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 		req->destination_tidy = path_tidy(req->destination);
 	}
 	req->destination = req->destination_tidy;
+	if (req->s3_source) {
+		/* s3://b/p, s3://b/p/ and s3://b//p are one source. */
+		struct s3_target t;
+
+		if (s3_target_parse(req->source_arg, &t, err, errlen) < 0)
+			return -1;
+		free(req->source);
+		req->source = xasprintf("%s://%s%s%s", t.cos ? "cos" : "s3", t.bucket,
+					*t.prefix ? "/" : "", t.prefix);
+		s3_target_release(&t);
+		return 0;
+	}
 	if (path_source(req->source_arg, &req->source) < 0 ||
 	    lstat(req->source, &sb) < 0) {
 		return reject(err, errlen, "cannot read source '%s': %s", req->source_arg,

@@ -59,7 +59,8 @@ struct transfer_request {
 	char *destination_tidy; /* destination without repeated '/', './' or a trailing '/' */
 	char *key_path;      /* absolute */
 	char *user_owned;    /* default user name when -u is absent */
-	bool s3;             /* the destination is an object store (s3://, cos://) */
+	bool s3;             /* an object store (s3://, cos://) is a side: the destination, ... */
+	bool s3_source;      /* ... or the source, with a local directory as the destination */
 	char *s3_address;    /* ... its bucket's URL, the transfer's address (cmd_s3_resolve) */
 	int max_depth;
 	int port;

@@ -354,7 +354,8 @@ worker_job_started(struct sup *s, struct worker *w, enum job_kind kind, const st
 	w->job->fd[WORKER_OUT] = sp->out_fd;
 	w->job->fd[WORKER_ERR] = sp->err_fd;
 	w->kind = kind;
-	w->source_root = s->source_root;
+	/* Where the files' times are noted while they are read: only a local source's. */
+	w->source_root = s->transport->walk ? NULL : s->source_root;
 	w->sent_unsure = &s->sent_unsure;
 	w->deletions = NULL;
 	strvec_clear(&w->attr_dirs);

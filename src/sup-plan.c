@@ -187,7 +187,9 @@ plan_transfer(struct sup *s)
 	}
 	cb.ctx = &pc;
 	pc.slice_started = now_monotonic();
-	if (s->cfg->partial) {
+	if (s->transport->walk) {
+		rc = s->transport->walk(s, &cb);
+	} else if (s->cfg->partial) {
 		const struct strvec *trees = s->cfg->only_trees, *changed = s->cfg->only_changed;
 
 		rc = plan_paths(s->t.source, (const char *const *)trees->v, trees->nr,

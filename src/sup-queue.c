@@ -75,6 +75,9 @@ queue_unit_vanished(struct sup *s, struct unit *u)
 	struct stat sb;
 	bool gone;
 
+	/* A source that is not local is asked by its helpers, which say what vanished. */
+	if (s->transport->walk)
+		return false;
 	strbuf_addstr(&path, s->source_root);
 	if (path.len == 0 || path.buf[path.len - 1] != '/')
 		strbuf_addch(&path, '/');

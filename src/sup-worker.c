@@ -152,6 +152,8 @@ worker_source_stat(struct worker *w, struct stat *sb)
 	struct strbuf path = STRBUF_INIT;
 	bool ok;
 
+	if (w->source_root == NULL)
+		return false;
 	strbuf_addstr(&path, w->source_root);
 	if (path.len == 0 || path.buf[path.len - 1] != '/')
 		strbuf_addch(&path, '/');

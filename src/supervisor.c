@@ -379,9 +379,11 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 		got_stop_signal = 0;
 	if ((rc = store_transfer_get(st, cfg->transfer_id, &s->t)) < 0)
 		return rc;
-	/* An object store (s3://, cos://) is known by its destination. */
+	/* An object store (s3://, cos://) is known by its destination, or its source. */
 	if (s3_is_url(s->t.destination))
 		s->transport = &transport_s3;
+	else if (s3_is_url(s->t.source))
+		s->transport = &transport_s3_get;
 	log_set_transfer(s->t.id);
 	/* Before terminate can see us: its signal must find our handlers. */
 	if ((rc = install_signals()) < 0) {
@@ -461,7 +463,7 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 	}
 	s->nworkers = s->active_workers = cfg->workers;
 	/* Uploads wait on the store's answers more than on the link: many at once. */
-	if (s->transport == &transport_s3 && !cfg->workers_set)
+	if ((s->transport == &transport_s3 || s->transport == &transport_s3_get) && !cfg->workers_set)
 		s->nworkers = s->active_workers = S3_UPLOADS_DEFAULT;
 	s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
 	for (i = 0; i < s->nworkers; i++)

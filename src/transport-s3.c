@@ -33,21 +33,12 @@
 #include "s3-target.h"
 #include "s3-upload.h"
 #include "s3-xml.h"
+#include "rsync-speak.h"
 #include "sup-internal.h"
+#include "transport-s3.h"
 #include "verdict.h"
 #include "mirror-guard.h"
 #include "log.h"
-
-#define S3_PUT_EXIT_FATAL 5      /* cmd-s3-put.c: the store refused; every unit would fail */
-
-struct s3_side {
-	struct s3_target target;
-	struct s3_credentials creds;
-	struct s3_client *cl;
-	char *filters_file;          /* the transfer's filters, serialised, for the helpers */
-	char *excludes_file;         /* the parts stopped on request, NUL-separated */
-	struct strvec env;           /* the helpers' S3_PUT_* */
-};
 
 /* s's, made on first use. */
 static struct s3_side *
@@ -67,13 +58,15 @@ static int
 s3_target_of(struct sup *s, struct s3_target *t, char *err, size_t errlen)
 {
 	const char *url = s->t.address, *host;
+	/* The bucket's side: the destination of an upload, the source of a download. */
+	const char *bucket_url = s3_is_url(s->t.destination) ? s->t.destination : s->t.source;
 	struct strbuf endpoint = STRBUF_INIT;
 	char *region;
 	enum s3_style style;
 	size_t n;
 	int rc;
 
-	if ((rc = s3_target_parse(s->t.destination, t, err, errlen)) < 0)
+	if ((rc = s3_target_parse(bucket_url, t, err, errlen)) < 0)
 		return rc;
 	host = strstr(url, "://");
 	if (host == NULL) {
@@ -112,8 +105,8 @@ s3_target_of(struct sup *s, struct s3_target *t, char *err, size_t errlen)
 	return rc;
 }
 
-static bool
-s3_connect(struct sup *s)
+bool
+s3_side_connect(struct sup *s)
 {
 	struct s3_side *x = s3_side(s);
 	char err[512];
@@ -134,8 +127,8 @@ s3_connect(struct sup *s)
 	return true;
 }
 
-static bool
-s3_connected(struct sup *s)
+bool
+s3_side_connected(struct sup *s)
 {
 	return !got_stop_signal && s->s3 != NULL;
 }
@@ -199,8 +192,8 @@ out:
 	return ok;
 }
 
-static bool
-s3_lock(struct sup *s)
+bool
+s3_side_lock(struct sup *s)
 {
 	(void)s;
 	return true;
@@ -262,11 +255,11 @@ s3_prepare(struct sup *s)
 	return true;
 }
 
-static int
-s3_start_job(struct sup *s, struct worker *w, enum job_kind kind)
+int
+s3_side_start_helper(struct sup *s, struct worker *w, enum job_kind kind, const char *verb)
 {
 	struct s3_side *x = s->s3;
-	const char *argv[] = { s->cfg->self_path, "__s3-put", NULL };
+	const char *argv[] = { s->cfg->self_path, verb, NULL };
 	struct spawn sp;
 	int fd, rc;
 
@@ -275,7 +268,7 @@ s3_start_job(struct sup *s, struct worker *w, enum job_kind kind)
 		return SYNC_ERR_INVALID;
 	}
 	if (s->cfg->self_path == NULL) {
-		set_failure(s, "cannot find our own program to upload with");
+		set_failure(s, "cannot find our own program to run %s", verb);
 		return SYNC_ERR_INVALID;
 	}
 	if (job_write_list(w) < 0 ||
@@ -302,15 +295,21 @@ s3_start_job(struct sup *s, struct worker *w, enum job_kind kind)
 }
 
 static int
-s3_start_piece(struct sup *s, struct worker *w)
+s3_start_job(struct sup *s, struct worker *w, enum job_kind kind)
+{
+	return s3_side_start_helper(s, w, kind, "__s3-put");
+}
+
+int
+s3_side_start_piece(struct sup *s, struct worker *w)
 {
 	(void)w;
 	set_failure(s, "an object store takes large files in parts of its own");
 	return SYNC_ERR_INVALID;
 }
 
-static void
-s3_batch_end(struct sup *s, const struct worker *w, struct batch_end *e)
+void
+s3_side_batch_end(struct sup *s, const struct worker *w, struct batch_end *e)
 {
 	int status = w->job->status[0];
 
@@ -320,7 +319,7 @@ s3_batch_end(struct sup *s, const struct worker *w, struct batch_end *e)
 	e->stopping = got_stop_signal;
 	e->nunits = w->nunits;
 	/* The store refused (a key, the bucket): every other batch would fail the same way. */
-	if (e->code == S3_PUT_EXIT_FATAL && !got_stop_signal) {
+	if (e->code == SPEAK_EXIT_FATAL && !got_stop_signal) {
 		struct strbuf reason = STRBUF_INIT;
 		struct strbuf tail = STRBUF_INIT;
 
@@ -334,8 +333,8 @@ s3_batch_end(struct sup *s, const struct worker *w, struct batch_end *e)
 	e->aborting = s->aborting;
 }
 
-static int
-s3_after_units(struct sup *s)
+int
+s3_side_after_units(struct sup *s)
 {
 	(void)s;
 	return 0;
@@ -620,8 +619,8 @@ s3_clean(struct sup *s, const char *prefix)
 	return rc;
 }
 
-static void
-s3_close(struct sup *s)
+void
+s3_side_close(struct sup *s)
 {
 	struct s3_side *x = s->s3;
 
@@ -650,31 +649,31 @@ s3_clean_transfer(struct store *st, const struct transfer *t,
 	s.cfg = cfg;
 	s.t = *t;
 	s.source_rel = path_basename(t->source);
-	if (!s3_connect(&s)) {
+	if (!s3_side_connect(&s)) {
 		log_warn("cannot clean the object store: %s", s.failure ? s.failure : "?");
 		rc = -1;
 	} else {
 		rc = s3_clean(&s, prefix);
 	}
-	s3_close(&s);
+	s3_side_close(&s);
 	free(s.failure);
 	return rc;
 }
 
 const struct transport transport_s3 = {
 	.name = "object store (S3)",
-	.connect = s3_connect,
-	.connected = s3_connected,
+	.connect = s3_side_connect,
+	.connected = s3_side_connected,
 	.measure = s3_measure,
-	.lock = s3_lock,
+	.lock = s3_side_lock,
 	.prepare = s3_prepare,
 	.start_job = s3_start_job,
-	.start_piece = s3_start_piece,
+	.start_piece = s3_side_start_piece,
 	.output = worker_output,
-	.batch_end = s3_batch_end,
-	.after_units = s3_after_units,
+	.batch_end = s3_side_batch_end,
+	.after_units = s3_side_after_units,
 	.settle = s3_settle,
 	.mirror = s3_mirror,
 	.clean = s3_clean,
-	.close = s3_close,
+	.close = s3_side_close,
 };

@@ -38,8 +38,17 @@ struct batch_end;
  */
 enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK };
 
+struct plan_callbacks;
+
 struct transport {
 	const char *name;
+	/*
+	 * Step 2, where the source is not a local directory (NULL: it is, and
+	 * plan.h walks it): report its directories and units through cb, as
+	 * plan_walk does, once connect has run. Below 0: the walk failed
+	 * (set_failure says why).
+	 */
+	int (*walk)(struct sup *s, const struct plan_callbacks *cb);
 	/* Step 2: start connecting. The walk runs while the connection comes up. */
 	bool (*connect)(struct sup *s);
 	/* Step 3, after the walk: the connection is up, and the destination's lock asked. */
@@ -93,5 +102,7 @@ struct transport {
 extern const struct transport transport_rsync;
 /* An object store, S3 or COS, through upload helpers (transport-s3.c). */
 extern const struct transport transport_s3;
+/* An object store as the source, into a local directory (transport-s3-get.c). */
+extern const struct transport transport_s3_get;
 
 #endif
