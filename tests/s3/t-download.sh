@@ -4,8 +4,9 @@
 # single PUT's, whose MD5 is then checked), odd names and a name of 255
 # bytes, byte for byte; the mtime and mode of the metadata; a second run
 # that reads nothing; and no temporary file left after a success, a
-# missing key, an object replaced while read or a full disk. Then a
-# listing of more objects than one page holds.
+# missing key, an object replaced while read or a full disk; retries
+# through cut connections. Then a listing of more objects than one page
+# holds.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/s3/scow.sh"
 
 get=${SCOW_SYNC_BUILDDIR:-$(dirname "$0")/../..}/tests/s3/s3-get-one
@@ -128,6 +129,18 @@ else
 	echo "no tmpfs mount (not root?): the full disk is not tried"
 fi
 no_debris "at the end"
+
+# Through connections cut halfway through a body, and 503s: each retry
+# writes its range again from its start, and the file is the object.
+s3_start_proxy --drop-rate 0.25 --fail-rate 0.1 --seed 11
+for opts in "-m 0 -p 4" "-m $((1 << 30))"; do
+	S3_TEST_ENDPOINT=$S3_PROXY get d/big-whole big-faults -f $opts &&
+		cmp -s "$src/big" "$out/big-faults" ||
+		fail "through the faulty proxy ($opts): $(outcome)"
+done
+grep -q '^drop GET' "$T/proxy.log" || fail "the proxy cut no GET: $(cat "$T/proxy.log")"
+s3_stop_proxy
+no_debris "after the faults"
 
 # A listing longer than a page (1000 keys): every key once, decoded.
 mkdir -p "$src/many"
