@@ -70,13 +70,12 @@ s3_mode_parse(const char *text, mode_t *out)
 	unsigned long v = 0;
 	size_t k, n = strlen(text);
 
+	/* A whole st_mode ("0100644") too: its type bits go. */
 	if (n == 0 || n > 7 || strspn(text, "01234567") != n)
 		return SYNC_ERR_INVALID;
 	for (k = 0; k < n; k++)
 		v = v * 8 + (unsigned long)(text[k] - '0');
-	if (v > 07777)
-		return SYNC_ERR_INVALID;
-	*out = (mode_t)v;
+	*out = (mode_t)(v & 07777);
 	return 0;
 }
 

@@ -110,7 +110,10 @@ bool s3_download_same(const struct stat *sb, const struct s3_object_info *info);
  */
 int s3_mtime_parse(const char *text, struct timespec *out);
 
-/* Read x-amz-meta-mode (octal, "0644"), within 07777: 0, or SYNC_ERR_INVALID. */
+/*
+ * Read x-amz-meta-mode (octal: "0644", or a whole st_mode "0100644"),
+ * masked to 07777: 0, or SYNC_ERR_INVALID (not octal, over 7 digits).
+ */
 int s3_mode_parse(const char *text, mode_t *out);
 
 /*

@@ -61,7 +61,9 @@ test_mode_parse(void)
 	} rows[] = {
 		{ "0644", 0, 0644 }, { "644", 0, 0644 }, { "4755", 0, 04755 },
 		{ "07777", 0, 07777 }, { "0", 0, 0 },
-		{ "10000", SYNC_ERR_INVALID, 0 }, { "0100644", SYNC_ERR_INVALID, 0 },
+		/* A whole st_mode: the file type's bits go. */
+		{ "0100644", 0, 0644 }, { "104755", 0, 04755 },
+		{ "01000644", SYNC_ERR_INVALID, 0 }, { "33188", SYNC_ERR_INVALID, 0 },
 		{ "0648", SYNC_ERR_INVALID, 0 }, { "", SYNC_ERR_INVALID, 0 },
 		{ "rw-r--r--", SYNC_ERR_INVALID, 0 }, { " 644", SYNC_ERR_INVALID, 0 },
 	};
