@@ -315,6 +315,17 @@ s3_get_call(struct s3_call *c, const char *key, int fd, const struct s3_object_i
 			     (unsigned long long)(offset + len - 1));
 }
 
+/* Where range k of the object starts, and its length (ranged false: the whole). */
+static void
+s3_range(const struct s3_object_info *info, bool ranged, uint64_t k, uint64_t *offset,
+	 uint64_t *len)
+{
+	*offset = ranged ? k * S3_RANGE_SIZE : 0;
+	*len = info->size - *offset;
+	if (ranged && *len > S3_RANGE_SIZE)
+		*len = S3_RANGE_SIZE;
+}
+
 /*
  * Fetch the object into fd: one GET, or ranges of S3_RANGE_SIZE, at most
  * parallel at once, in windows of a few times that (each range's call holds
@@ -330,16 +341,12 @@ s3_fetch(struct s3_client *cl, const char *key, int fd, const struct s3_object_i
 	size_t window = ranged ? (size_t)parallel * 4 : 1, n, k;
 	struct s3_call *calls = xcalloc(window, sizeof *calls);
 	struct s3_download_progress dp = { o, 0 };
-	uint64_t first;
+	uint64_t first, offset, len;
 
 	for (first = 0; first < nranges && r->outcome == S3_DOWNLOAD_SENT; first += n) {
 		n = nranges - first < window ? (size_t)(nranges - first) : window;
 		for (k = 0; k < n; k++) {
-			uint64_t offset = (first + k) * S3_RANGE_SIZE;
-			uint64_t len = ranged ? info->size - offset : info->size;
-
-			if (ranged && len > S3_RANGE_SIZE)
-				len = S3_RANGE_SIZE;
+			s3_range(info, ranged, first + k, &offset, &len);
 			s3_get_call(&calls[k], key, fd, info, ranged, offset, len);
 		}
 		if (o->progress)
@@ -347,11 +354,7 @@ s3_fetch(struct s3_client *cl, const char *key, int fd, const struct s3_object_i
 		s3_run(cl, calls, n, parallel);
 		s3_client_on_progress(cl, NULL, NULL);
 		for (k = 0; k < n; k++) {
-			uint64_t offset = (first + k) * S3_RANGE_SIZE;
-			uint64_t len = ranged ? info->size - offset : info->size;
-
-			if (ranged && len > S3_RANGE_SIZE)
-				len = S3_RANGE_SIZE;
+			s3_range(info, ranged, first + k, &offset, &len);
 			/* The first failure says why; a local one before any other. */
 			if (r->outcome == S3_DOWNLOAD_SENT || calls[k].reply_unwritten) {
 				if (calls[k].error)
