@@ -44,6 +44,9 @@ struct s3_pending {
 	uint64_t pos;                /* of the body, read so far by this attempt */
 	bool running, done, read_failed;
 	int read_errno;
+	int to_file;                 /* this attempt's body: to reply_fd 1, to reply 0, unknown -1 */
+	bool write_failed;
+	int write_errno;
 	double next_try;             /* when the next attempt may start */
 	char curl_error[CURL_ERROR_SIZE];
 };
@@ -55,6 +58,7 @@ s3_call_init(struct s3_call *c, const char *method, const char *key)
 	c->method = method;
 	c->key = key;
 	c->body_fd = -1;
+	c->reply_fd = -1;
 	strvec_init(&c->headers);
 	strvec_init(&c->reply_headers);
 	strbuf_init(&c->reply, 0);
@@ -174,12 +178,45 @@ s3_client_stop_flag(struct s3_client *cl, volatile int *flag)
 	cl->stop = flag;
 }
 
+/* Write n bytes of a 2xx answer's body to reply_fd, where this attempt has got to. */
+static size_t
+s3_body_to_file(struct s3_call *c, struct s3_pending *p, const char *data, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t w = pwrite(c->reply_fd, data + done, n - done,
+				   (off_t)(c->reply_offset + c->received));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			p->write_failed = true;
+			p->write_errno = w < 0 ? errno : EIO;
+			return 0;
+		}
+		done += (size_t)w;
+		c->received += (uint64_t)w;
+	}
+	return n;
+}
+
 static size_t
 s3_on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
 	struct s3_call *c = ctx;
+	struct s3_pending *p = c->priv;
 	size_t n = size * nmemb;
 
+	if (p->to_file < 0) {
+		long status = 0;
+
+		/* The status line has come: a success's body is data, an error's is XML. */
+		curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+		p->to_file = c->reply_fd >= 0 && status >= 200 && status < 300;
+	}
+	if (p->to_file)
+		return s3_body_to_file(c, p, data, n);
 	if (c->reply.len + n > S3_REPLY_MAX)
 		return 0;
 	strbuf_add(&c->reply, data, n);
@@ -324,8 +361,11 @@ s3_prepare(struct s3_client *cl, struct s3_call *c)
 	p->headers = NULL;
 	p->pos = 0;
 	p->read_failed = false;
+	p->to_file = -1;
+	p->write_failed = false;
 	p->curl_error[0] = '\0';
 	c->sent = 0;
+	c->received = 0;
 	c->status = 0;
 	strbuf_reset(&c->reply);
 	strbuf_reset(&c->etag);
@@ -495,6 +535,8 @@ s3_attempt_ended(struct s3_call *c, CURLcode rc, double now, int attempts)
 	free(c->code);
 	c->error = c->code = NULL;
 	c->body_unread = false;
+	c->reply_unwritten = false;
+	c->reply_errno = 0;
 	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &c->status);
 	if (rc == CURLE_OK && c->status >= 200 && c->status < 300)
 		return true;
@@ -504,6 +546,14 @@ s3_attempt_ended(struct s3_call *c, CURLcode rc, double now, int attempts)
 					   xstrdup("the file became shorter while it was read");
 		c->retryable = false;
 		c->body_unread = true;
+		return true;
+	}
+	if (rc == CURLE_WRITE_ERROR && p->write_failed) {
+		/* A full disk stays full for the next attempt: the caller decides. */
+		c->error = xasprintf("cannot write the file: %s", strerror(p->write_errno));
+		c->retryable = false;
+		c->reply_unwritten = true;
+		c->reply_errno = p->write_errno;
 		return true;
 	}
 	if (rc != CURLE_OK) {
@@ -638,7 +688,7 @@ s3_run(struct s3_client *cl, struct s3_call *calls, size_t n, int parallel)
 			uint64_t sent = 0;
 
 			for (k = 0; k < n; k++)
-				sent += calls[k].sent;
+				sent += calls[k].sent + calls[k].received;
 			cl->progress(sent, cl->progress_ctx);
 			last_progress = now;
 		}
@@ -656,8 +706,20 @@ s3_run(struct s3_client *cl, struct s3_call *calls, size_t n, int parallel)
 		uint64_t sent = 0;
 
 		for (k = 0; k < n; k++)
-			sent += calls[k].sent;
+			sent += calls[k].sent + calls[k].received;
 		cl->progress(sent, cl->progress_ctx);
 	}
 	return failed ? SYNC_ERR_REMOTE : 0;
+}
+
+int
+s3_http_date(const char *text, int64_t *out)
+{
+	time_t t = curl_getdate(text, NULL);
+
+	/* curl_getdate reads the forms of RFC 9110 in English whatever the locale. */
+	if (t == (time_t)-1)
+		return SYNC_ERR_INVALID;
+	*out = (int64_t)t;
+	return 0;
 }

@@ -14,6 +14,14 @@
  * it is sent (never copied to a temporary file). Its Content-MD5, where
  * the caller gives one, lets the server refuse data that is not what was
  * hashed (a file changed between the two reads: BadDigest).
+ *
+ * An answer's body goes to memory (reply), or, for a GET with reply_fd
+ * set, into that file from reply_offset on (pwrite), so that an object
+ * of any size never sits in memory. Only a 2xx answer's body goes to the
+ * file; an error's goes to reply, where its XML is read. Each attempt
+ * writes again from reply_offset: a retried call leaves exactly its last
+ * attempt's bytes. A range of the object is asked for with the caller's
+ * own "Range: bytes=A-B" header.
  */
 #ifndef SCOW_SYNC_S3_CLIENT_H
 #define SCOW_SYNC_S3_CLIENT_H
@@ -43,6 +51,8 @@ struct s3_call {
 	uint64_t body_offset;        /* ... at this offset, */
 	uint64_t body_size;          /* ... this many bytes */
 	bool body_sha256;            /* sign the body's hash (XML bodies), not UNSIGNED-PAYLOAD */
+	int reply_fd;                /* a 2xx answer's body to this file (-1: to reply), ... */
+	uint64_t reply_offset;       /* ... from this offset on */
 	/* the answer */
 	long status;                 /* HTTP status; 0 when none came (see error) */
 	struct strbuf reply;         /* the body of the answer (at most S3_REPLY_MAX) */
@@ -52,8 +62,11 @@ struct s3_call {
 	char *code;                  /* ... the server's error code ("NoSuchBucket"), or NULL */
 	bool retryable;              /* ... and trying again later may pass */
 	bool body_unread;            /* ... the body's file could not be read (no answer's fault) */
+	bool reply_unwritten;        /* ... reply_fd could not be written (reply_errno says why) */
+	int reply_errno;
 	int attempts;
 	uint64_t sent;               /* body bytes sent by the last attempt so far */
+	uint64_t received;           /* body bytes written to reply_fd by the last attempt so far */
 	/* the client's */
 	void *priv;
 };
@@ -73,7 +86,8 @@ void s3_client_free(struct s3_client *cl);
 
 /*
  * Progress: called at most every few tenths of a second while calls run,
- * with the body bytes their attempts have sent so far, all calls together.
+ * with the body bytes their attempts have sent, or written to reply_fd,
+ * so far, all calls together.
  */
 void s3_client_on_progress(struct s3_client *cl, void (*fn)(uint64_t sent, void *ctx),
 			   void *ctx);
@@ -99,5 +113,12 @@ const char *s3_call_reason(const struct s3_call *c);
 
 /* The server's error code of a failed call ("NoSuchBucket"), or "" (borrowed). */
 const char *s3_call_code(const struct s3_call *c);
+
+/*
+ * Read an HTTP date ("Sun, 06 Nov 1994 08:49:37 GMT", and the older
+ * forms HTTP allows) into *out, seconds since the epoch: 0, or
+ * SYNC_ERR_INVALID.
+ */
+int s3_http_date(const char *text, int64_t *out);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "s3-list.h"
 
@@ -44,10 +45,13 @@ s3_list_prefix(struct s3_client *cl, const char *prefix,
 			break;
 		for (k = 0; k < l.nobjects && rc == 0; k++)
 			rc = fn(&l.objects[k], ctx);
-		/* Truncated without a token would list the first page again, for ever. */
+		/* Truncated without a token, or with the last one, would list for ever. */
 		more = l.truncated && l.next_token && rc == 0;
-		if (l.truncated && !l.next_token && rc == 0) {
-			strbuf_addstr(why, "ListObjectsV2: a truncated answer without a token");
+		if (l.truncated && rc == 0 &&
+		    (!l.next_token || (token && strcmp(token, l.next_token) == 0))) {
+			strbuf_addstr(why, l.next_token ? "ListObjectsV2: the same page asked again" :
+				      "ListObjectsV2: a truncated answer without a token");
+			more = false;
 			rc = SYNC_ERR_REMOTE;
 		}
 		free(token);
