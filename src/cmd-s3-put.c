@@ -375,35 +375,6 @@ out:
 	strbuf_release(&child);
 }
 
-/* Read a NUL-separated list from fd into sv. */
-static int
-s3_put_read_list(int fd, struct strvec *sv)
-{
-	struct strbuf all = STRBUF_INIT;
-	char buf[65536];
-	size_t start = 0, k;
-	ssize_t n;
-
-	while ((n = read(fd, buf, sizeof buf)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			strbuf_release(&all);
-			return -1;
-		}
-		strbuf_add(&all, buf, (size_t)n);
-	}
-	for (k = 0; k < all.len; k++) {
-		if (all.buf[k] == '\0') {
-			if (k > start)
-				strvec_push(sv, all.buf + start);
-			start = k + 1;
-		}
-	}
-	strbuf_release(&all);
-	return 0;
-}
-
 static const char *
 s3_put_env(const char *name)
 {
@@ -475,7 +446,7 @@ cmd_s3_put(int argc, char **argv)
 	if (excl) {
 		int fd = open(excl, O_RDONLY | O_CLOEXEC);
 
-		if (fd < 0 || s3_put_read_list(fd, &p.excludes) < 0) {
+		if (fd < 0 || speak_read_list(fd, &p.excludes) < 0) {
 			fprintf(stderr, "scow-sync: cannot read the parts stopped\n");
 			code = S3_PUT_EXIT_FATAL;
 			if (fd >= 0)
@@ -494,7 +465,7 @@ cmd_s3_put(int argc, char **argv)
 	if (env_number("S3_PUT_BWLIMIT", 0, 1ULL << 50, 0))
 		s3_client_set_send_limit(p.cl, env_number("S3_PUT_BWLIMIT", 0, 1ULL << 50, 0) /
 					       (uint64_t)p.opts.parallel);
-	if (s3_put_read_list(STDIN_FILENO, &units) < 0) {
+	if (speak_read_list(STDIN_FILENO, &units) < 0) {
 		fprintf(stderr, "scow-sync: cannot read the batch: %s\n", strerror(errno));
 		code = S3_PUT_EXIT_FATAL;
 		goto out;

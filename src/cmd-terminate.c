@@ -15,6 +15,7 @@
 #include "shown-path.h"
 #include "proc.h"
 #include "stop.h"
+#include "s3-target.h"
 #include "store.h"
 #include "supervisor.h"
 #include "util.h"
@@ -307,7 +308,16 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		return EXIT_USAGE;
 	}
 	/* Spelled as start spells it; a path that is gone as it is written. */
-	if (source_arg && path_source(source_arg, &source) < 0 &&
+	if (source_arg && s3_is_url(source_arg)) {
+		struct s3_target t;
+
+		if (s3_target_parse(source_arg, &t, err, sizeof err) < 0) {
+			cmd_error(ctx, "%s", err);
+			return EXIT_USAGE;
+		}
+		source = s3_target_url(&t);
+		s3_target_release(&t);
+	} else if (source_arg && path_source(source_arg, &source) < 0 &&
 	    path_absolute(source_arg, &source) < 0) {
 		cmd_error(ctx, "invalid source '%s': %s", source_arg, strerror(errno));
 		return EXIT_USAGE;

@@ -41,6 +41,8 @@ struct cmd_entry {
 int cmd_read_piece(int argc, char **argv);
 /* scow-sync __s3-put: an object-store transfer's upload helper (cmd-s3-put.c). */
 int cmd_s3_put(int argc, char **argv);
+/* scow-sync __s3-get: a transfer's download helper, from an object store (cmd-s3-get.c). */
+int cmd_s3_get(int argc, char **argv);
 
 extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_run_entry;

@@ -395,8 +395,7 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 
 		if (s3_target_parse(req->destination, &t, err, errlen) < 0)
 			return -1;
-		req->destination_tidy = xasprintf("%s://%s%s%s", t.cos ? "cos" : "s3", t.bucket,
-						  *t.prefix ? "/" : "", t.prefix);
+		req->destination_tidy = s3_target_url(&t);
 		s3_target_release(&t);
 	} else {
 		req->destination_tidy = path_tidy(req->destination);
@@ -409,8 +408,7 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 		if (s3_target_parse(req->source_arg, &t, err, errlen) < 0)
 			return -1;
 		free(req->source);
-		req->source = xasprintf("%s://%s%s%s", t.cos ? "cos" : "s3", t.bucket,
-					*t.prefix ? "/" : "", t.prefix);
+		req->source = s3_target_url(&t);
 		s3_target_release(&t);
 		return 0;
 	}

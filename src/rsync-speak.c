@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "rsync-speak.h"
@@ -104,4 +105,32 @@ speak_failure(const char *rel, const char *reason)
 	fputs("': ", stderr);
 	speak_text(stderr, reason);
 	fputc('\n', stderr);
+}
+
+int
+speak_read_list(int fd, struct strvec *sv)
+{
+	struct strbuf all = STRBUF_INIT;
+	char buf[65536];
+	size_t start = 0, k;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			strbuf_release(&all);
+			return -1;
+		}
+		strbuf_add(&all, buf, (size_t)n);
+	}
+	for (k = 0; k < all.len; k++) {
+		if (all.buf[k] == '\0') {
+			if (k > start)
+				strvec_push(sv, all.buf + start);
+			start = k + 1;
+		}
+	}
+	strbuf_release(&all);
+	return 0;
 }

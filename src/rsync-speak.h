@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "util.h"
+
 /* A helper's exit codes, as rsync's mean them to the verdict. */
 #define SPEAK_EXIT_SOME_FAILED 23     /* some files not moved */
 #define SPEAK_EXIT_VANISHED 24        /* some files vanished */
@@ -39,6 +41,8 @@ void speak_progress(const struct speak_file *cur, uint64_t done, bool final);
  * whether it was said as vanished.
  */
 bool speak_problem(const char *rel, const char *cause, int err);
+/* Read a batch's list, NUL-separated, from fd into sv: 0, or -1 (errno). */
+int speak_read_list(int fd, struct strvec *sv);
 /* "scow-sync: 'NAME': REASON" on stderr: a failure that is not the file's own. */
 void speak_failure(const char *rel, const char *reason);
 

@@ -34,6 +34,7 @@ struct s3_client {
 	volatile int *stop;
 	int attempts;                /* tries of one request at most */
 	uint64_t send_limit;         /* bytes a second each request sends at most, or 0 */
+	uint64_t recv_limit;         /* ... and receives at most, or 0 */
 };
 
 /* What the client keeps of one call while it runs. */
@@ -164,6 +165,12 @@ void
 s3_client_set_send_limit(struct s3_client *cl, uint64_t bytes_per_s)
 {
 	cl->send_limit = bytes_per_s;
+}
+
+void
+s3_client_set_recv_limit(struct s3_client *cl, uint64_t bytes_per_s)
+{
+	cl->recv_limit = bytes_per_s;
 }
 
 void
@@ -456,6 +463,9 @@ s3_prepare(struct s3_client *cl, struct s3_call *c)
 	if (cl->send_limit)
 		curl_easy_setopt(p->easy, CURLOPT_MAX_SEND_SPEED_LARGE,
 				 (curl_off_t)cl->send_limit);
+	if (cl->recv_limit)
+		curl_easy_setopt(p->easy, CURLOPT_MAX_RECV_SPEED_LARGE,
+				 (curl_off_t)cl->recv_limit);
 	if (strcmp(c->method, "HEAD") == 0) {
 		curl_easy_setopt(p->easy, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(c->method, "PUT") == 0) {

@@ -93,6 +93,8 @@ void s3_client_on_progress(struct s3_client *cl, void (*fn)(uint64_t sent, void 
 			   void *ctx);
 /* Send at most bytes_per_s bytes a second in each request (0: no limit). */
 void s3_client_set_send_limit(struct s3_client *cl, uint64_t bytes_per_s);
+/* Receive at most bytes_per_s bytes a second in each request (0: no limit). */
+void s3_client_set_recv_limit(struct s3_client *cl, uint64_t bytes_per_s);
 /* Try each request at most attempts times (default S3_ATTEMPTS). */
 void s3_client_set_attempts(struct s3_client *cl, int attempts);
 /* Stop at the next turn: calls not done end with error "stopped". *flag is read, never written. */

@@ -270,6 +270,13 @@ s3_request_where(const struct s3_target *t, const char *key, struct strbuf *host
 	}
 }
 
+char *
+s3_target_url(const struct s3_target *t)
+{
+	return xasprintf("%s://%s%s%s", t->cos ? "cos" : "s3", t->bucket, *t->prefix ? "/" : "",
+			 t->prefix);
+}
+
 void
 s3_key(const struct s3_target *t, const char *rel, struct strbuf *out)
 {

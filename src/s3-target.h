@@ -60,6 +60,9 @@ char *s3_host_region(const char *host);
 
 void s3_target_release(struct s3_target *t);
 
+/* The target in one spelling, "s3://BUCKET/PREFIX" (or cos://): caller frees. */
+char *s3_target_url(const struct s3_target *t);
+
 /*
  * Append the bucket's URL: "http://127.0.0.1:7480/bucket",
  * "https://b.s3.us-east-1.amazonaws.com".

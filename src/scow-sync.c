@@ -102,6 +102,8 @@ main(int argc, char **argv)
 		return cmd_read_piece(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "__s3-put") == 0)
 		return cmd_s3_put(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "__s3-get") == 0)
+		return cmd_s3_get(argc, argv);
 
 	/* scow-sync-start and friends: the portal's names. */
 	if (strncmp(base, LEGACY_PREFIX, strlen(LEGACY_PREFIX)) == 0) {
