@@ -176,8 +176,8 @@ dry_flush(struct s3_dry *d)
 		struct dry_entry *e = &d->batch[k];
 
 		if (d->error == NULL && e->itemized && *e->itemized)
-			dry_say(d, strcmp(e->itemized, ITEM_UPDATE) == 0 ? "update" : "send", e->itemized,
-				e->rel);
+			dry_say(d, strcmp(e->itemized, ITEM_UPDATE) == 0 ? "update" : "send",
+				e->itemized, e->rel);
 		free(e->rel);
 		free(e->key);
 	}

@@ -47,8 +47,8 @@ struct s3_put {
 	const char *root;             /* the source's parent */
 	const char *top;              /* the source's basename: filters apply below it */
 	bool fresh;                   /* nothing is under the prefix: no HEAD before a PUT */
-	bool always;                  /* the record says each file changed: sent even if it looks the same */
-	bool verify;                  /* --verify: an object of the same size and time, by content too */
+	bool always;                  /* the record says each file changed: sent even if the same */
+	bool verify;                  /* --verify: the same size and time, by content too */
 	int problems, vanished;
 	bool fatal, retry;
 	char *fatal_reason;

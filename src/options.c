@@ -24,7 +24,8 @@
 #define TRANSFER_FLAGS \
 	{ 'a', "address", "HOST", "remote host" }, \
 	{ 'u', "user", "USER", "remote user (default: your user name)" }, \
-	{ 's', "source", "PATH", "local file or directory" }, \
+	{ 's', "source", "PATH", "local file or directory (or s3://BUCKET/PREFIX,\n" \
+	  "cos://BUCKET-APPID/PREFIX, with a local -d)" }, \
 	{ 'd', "destination", "DIR", "remote directory (created if missing)" }, \
 	{ 'm', "max-depth", "N", "move entries above depth N separately (default 2)" }, \
 	{ 'p', "port", "N", "ssh port (default 22)" }, \

@@ -45,7 +45,7 @@ struct s3_pending {
 	uint64_t pos;                /* of the body, read so far by this attempt */
 	bool running, done, read_failed;
 	int read_errno;
-	int to_file;                 /* this attempt's body: to reply_fd 1, to reply 0, unknown -1 */
+	int to_file;                 /* this attempt's body: to reply_fd 1, reply 0, unknown -1 */
 	bool write_failed;
 	int write_errno;
 	double next_try;             /* when the next attempt may start */

@@ -278,7 +278,8 @@ s3_got_all(const struct s3_call *c, const struct s3_object_info *info, bool rang
 
 	/* A server that does not honour If-Match still names what it sent. */
 	if (c->etag.len && (a != b || strncmp(ea, eb, a) != 0)) {
-		s3_set(r, S3_DOWNLOAD_CHANGED, 0, "the object changed while it was read: try again");
+		s3_set(r, S3_DOWNLOAD_CHANGED, 0,
+		       "the object changed while it was read: try again");
 		return false;
 	}
 	if (ranged) {

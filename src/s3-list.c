@@ -49,7 +49,8 @@ s3_list_prefix(struct s3_client *cl, const char *prefix,
 		more = l.truncated && l.next_token && rc == 0;
 		if (l.truncated && rc == 0 &&
 		    (!l.next_token || (token && strcmp(token, l.next_token) == 0))) {
-			strbuf_addstr(why, l.next_token ? "ListObjectsV2: the same page asked again" :
+			strbuf_addstr(why, l.next_token ?
+				      "ListObjectsV2: the same page asked again" :
 				      "ListObjectsV2: a truncated answer without a token");
 			more = false;
 			rc = SYNC_ERR_REMOTE;

@@ -760,9 +760,9 @@ s3_parts_etag_is(int fd, uint64_t size, uint64_t part, const char *etag, void *b
 	int rc = 0;
 
 	for (k = 0; k < nparts && rc == 0; k++) {
-		uint64_t off = (uint64_t)k * part;
+		uint64_t off = (uint64_t)k * part, len = size - off < part ? size - off : part;
 
-		rc = s3_md5_range(fd, off, size - off < part ? size - off : part, mds + k * 16, buf);
+		rc = s3_md5_range(fd, off, len, mds + k * 16, buf);
 	}
 	if (rc == 0) {
 		s3_md5_mem(mds, nparts * 16, whole);
@@ -777,8 +777,9 @@ int
 s3_file_has_etag(int fd, uint64_t size, const char *etag, bool *same)
 {
 	/* Ours first, then awscli's and rclone's defaults, then the other usual sizes. */
-	const uint64_t sizes[] = { s3_part_size(size), 8ULL << 20, 5ULL << 20, 16ULL << 20,
-				   64ULL << 20 };
+	const uint64_t sizes[] = {
+		s3_part_size(size), 8ULL << 20, 5ULL << 20, 16ULL << 20, 64ULL << 20,
+	};
 	const char *dash = strrchr(etag, '-');
 	void *buf = xmalloc(S3_READ_CHUNK);
 	unsigned long n;

@@ -463,7 +463,8 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 	}
 	s->nworkers = s->active_workers = cfg->workers;
 	/* Uploads wait on the store's answers more than on the link: many at once. */
-	if ((s->transport == &transport_s3 || s->transport == &transport_s3_get) && !cfg->workers_set)
+	if ((s->transport == &transport_s3 || s->transport == &transport_s3_get) &&
+	    !cfg->workers_set)
 		s->nworkers = s->active_workers = S3_UPLOADS_DEFAULT;
 	s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
 	for (i = 0; i < s->nworkers; i++)
