@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "local-dir.h"
 #include "rsync-speak.h"
 #include "s3-client.h"
 #include "s3-credentials.h"
@@ -36,6 +37,7 @@
 
 #define S3_GET_CHANGED_TRIES 3    /* fetches of an object replaced while it is read */
 #define S3_GET_STOPPED 20         /* rsync's exit when a signal stopped it */
+#define S3_GET_PARTIAL ".scow-sync-partial"   /* sup-internal.h's PARTIAL_DIR */
 
 struct s3_get {
 	struct s3_client *cl;
@@ -80,10 +82,11 @@ s3_get_on_temp(int dirfd, const char *temp_name, void *ctx)
 	return 0;
 }
 
+/* A file not fetched: err ENOENT only for an object gone from the store (vanished). */
 static void
 s3_get_problem(struct s3_get *g, const char *rel, const char *cause, int err)
 {
-	if (speak_problem(rel, cause, err))
+	if (speak_problem_as(err != ENOENT, rel, cause, err))
 		g->vanished++;
 	else
 		g->problems++;
@@ -103,33 +106,30 @@ s3_get_key(const struct s3_get *g, const char *rel, struct strbuf *key)
 
 /*
  * The directory rel goes into, opened (made if the supervisor's were
- * removed meanwhile): its descriptor, or -1 with errno.
+ * removed meanwhile), never through a symbolic link: its descriptor, or
+ * -1 with errno.
  */
 static int
 s3_get_open_dir(const struct s3_get *g, const char *rel)
 {
-	struct strbuf path = STRBUF_INIT;
 	const char *slash = strrchr(rel, '/');
-	size_t k;
-	int fd;
+	char *dir = slash ? xstrndup(rel, (size_t)(slash - rel)) : xstrdup("");
+	int fd = local_dir_open(g->dest, dir, true, 0777);
 
-	strbuf_addf(&path, "%s/", g->dest);
-	if (slash)
-		strbuf_add(&path, rel, (size_t)(slash - rel));
-	fd = open(path.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	for (k = strlen(g->dest) + 1; fd < 0 && errno == ENOENT && k <= path.len; k++) {
-		if (path.buf[k] != '/' && path.buf[k] != '\0')
-			continue;
-		path.buf[k] = '\0';
-		if (mkdir(path.buf, 0777) < 0 && errno != EEXIST)
-			break;
-		if (k < path.len)
-			path.buf[k] = '/';
-		else
-			fd = open(path.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	strbuf_release(&path);
+	free(dir);
 	return fd;
+}
+
+/*
+ * The directory's private area (PARTIAL_DIR), where a file is written
+ * until it is whole: made, and opened without following a link.
+ */
+static int
+s3_get_open_partial(int dirfd)
+{
+	if (mkdirat(dirfd, S3_GET_PARTIAL, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return openat(dirfd, S3_GET_PARTIAL, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* Does the store's code refuse this one object, not every one? */
@@ -146,7 +146,10 @@ s3_get_object_refused(const char *code)
 	return false;
 }
 
-/* One try of a unit: false when the object changed while it was read and goes again. */
+/*
+ * One try of a unit: false when it goes again (the object changed while
+ * it was read, or the directory's private area went as it was used).
+ */
 static bool
 s3_get_once(struct s3_get *g, const char *rel, const char *key, bool last)
 {
@@ -158,14 +161,29 @@ s3_get_once(struct s3_get *g, const char *rel, const char *key, bool last)
 
 	memset(&r, 0, sizeof r);
 	if ((dirfd = s3_get_open_dir(g, rel)) < 0) {
-		s3_get_problem(g, rel, strerror(errno), errno == ENOENT ? EIO : errno);
+		s3_get_problem(g, rel, errno == ELOOP ? "a symbolic link stands where a directory "
+			       "goes" : strerror(errno), errno == ENOENT ? EIO : errno);
+		return true;
+	}
+	if ((g->opts.temp_dirfd = s3_get_open_partial(dirfd)) < 0) {
+		s3_get_problem(g, rel, errno == ELOOP ? "'" S3_GET_PARTIAL "' is a symbolic link" :
+			       strerror(errno), errno == ENOENT ? EIO : errno);
+		close(dirfd);
 		return true;
 	}
 	g->rel = rel;
 	g->is_new = fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0;
 	g->cur.size = 0;
 	s3_download_file(g->cl, key, dirfd, name, &g->opts, &r);
+	close(g->opts.temp_dirfd);
+	g->opts.temp_dirfd = 0;
 	close(dirfd);
+	/* Its private area removed by another helper as it emptied: made again. */
+	if (r.outcome == S3_DOWNLOAD_LOCAL_ERROR && r.local_errno == ENOENT && !r.temp_name &&
+	    !last) {
+		s3_download_result_release(&r);
+		return false;
+	}
 	switch (r.outcome) {
 	case S3_DOWNLOAD_SENT:
 		g->cur.xfr++;
@@ -182,8 +200,9 @@ s3_get_once(struct s3_get *g, const char *rel, const char *key, bool last)
 		s3_get_problem(g, rel, "the object changed while it was read", EAGAIN);
 		break;
 	case S3_DOWNLOAD_LOCAL_ERROR:
+		/* Not the object's: a file of ours gone (ENOENT) is no vanished source. */
 		s3_get_problem(g, rel, r.reason ? r.reason : strerror(r.local_errno),
-			       r.local_errno ? r.local_errno : EIO);
+			       r.local_errno && r.local_errno != ENOENT ? r.local_errno : EIO);
 		break;
 	case S3_DOWNLOAD_FAILED:
 		if (s3_get_stop)
@@ -244,6 +263,9 @@ cmd_s3_get(int argc, char **argv)
 	signal(SIGTERM, s3_get_on_signal);
 	signal(SIGINT, s3_get_on_signal);
 	g.dest = s3_get_env("S3_GET_DEST");
+	/* The files and directories as the caller's umask makes them, not the supervisor's. */
+	if (s3_get_env("S3_GET_UMASK"))
+		umask((mode_t)env_number("S3_GET_UMASK", 0, 0777, 022));
 	g.top = s3_get_env("S3_GET_TOP");
 	g.opts.multipart_from = env_number("S3_GET_MULTIPART", 1, 1ULL << 62, 16ULL << 20);
 	g.opts.parallel = (int)env_number("S3_GET_PARALLEL", 1, 64, 8);

@@ -83,13 +83,21 @@ speak_progress(const struct speak_file *cur, uint64_t done, bool final)
 bool
 speak_problem(const char *rel, const char *cause, int err)
 {
+	return speak_problem_as(false, rel, cause, err);
+}
+
+bool
+speak_problem_as(bool written, const char *rel, const char *cause, int err)
+{
 	if (err == ENOENT) {
 		fputs("file has vanished: \"", stderr);
 		speak_escaped(stderr, rel);
 		fputs("\"\n", stderr);
 		return true;
 	}
-	fputs("rsync: [sender] send_files failed to open \"", stderr);
+	/* The one form of a file's problem the supervisor reads (rsync_file_problem). */
+	fprintf(stderr, "rsync: [sender] %s \"", written ? "cannot write" :
+		"send_files failed to open");
 	speak_escaped(stderr, rel);
 	fputs("\": ", stderr);
 	speak_text(stderr, cause);

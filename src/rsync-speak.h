@@ -41,6 +41,8 @@ void speak_progress(const struct speak_file *cur, uint64_t done, bool final);
  * whether it was said as vanished.
  */
 bool speak_problem(const char *rel, const char *cause, int err);
+/* The same, for a file not read (written false) or not written where it goes. */
+bool speak_problem_as(bool written, const char *rel, const char *cause, int err);
 /* Read a batch's list, NUL-separated, from fd into sv: 0, or -1 (errno). */
 int speak_read_list(int fd, struct strvec *sv);
 /* "scow-sync: 'NAME': REASON" on stderr: a failure that is not the file's own. */

@@ -497,7 +497,8 @@ s3_download_file(struct s3_client *cl, const char *key, int dirfd, const char *n
 {
 	struct s3_object_info info;
 	struct stat sb;
-	int fd = -1;
+	/* The temporary file's directory: the caller's, or beside NAME. */
+	int fd = -1, tdir = o->temp_dirfd > 0 ? o->temp_dirfd : dirfd;
 
 	memset(r, 0, sizeof *r);
 	memset(&info, 0, sizeof info);
@@ -513,11 +514,15 @@ s3_download_file(struct s3_client *cl, const char *key, int dirfd, const char *n
 	if (!o->force && fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    s3_download_same(&sb, &info)) {
 		r->outcome = S3_DOWNLOAD_SAME;
+		/* Its mode alone changed: that, and no data. Never set-user-ID or -group-ID. */
+		if (info.has_mode && (sb.st_mode & 07777) != (info.mode & ~(mode_t)06000) &&
+		    fchmodat(dirfd, name, info.mode & ~(mode_t)06000, 0) < 0)
+			s3_set(r, S3_DOWNLOAD_LOCAL_ERROR, errno, "cannot change the file's mode");
 		goto out;
 	}
-	if ((fd = s3_temp_create(dirfd, name, &r->temp_name, r)) < 0)
+	if ((fd = s3_temp_create(tdir, name, &r->temp_name, r)) < 0)
 		goto out;
-	if (o->temp_made && o->temp_made(dirfd, r->temp_name, o->ctx) != 0) {
+	if (o->temp_made && o->temp_made(tdir, r->temp_name, o->ctx) != 0) {
 		s3_set(r, S3_DOWNLOAD_LOCAL_ERROR, 0, "the temporary file could not be recorded");
 		goto out;
 	}
@@ -549,7 +554,7 @@ s3_download_file(struct s3_client *cl, const char *key, int dirfd, const char *n
 		s3_set(r, S3_DOWNLOAD_LOCAL_ERROR, errno, "cannot write the file");
 	fd = -1;
 	if (r->outcome == S3_DOWNLOAD_SENT &&
-	    renameat(dirfd, r->temp_name, dirfd, name) < 0)
+	    renameat(tdir, r->temp_name, dirfd, name) < 0)
 		s3_set(r, S3_DOWNLOAD_LOCAL_ERROR, errno, "cannot put the file in its place");
 	if (r->outcome == S3_DOWNLOAD_SENT && o->progress)
 		o->progress(info.size, o->ctx);
@@ -557,6 +562,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (r->temp_name && r->outcome != S3_DOWNLOAD_SENT)
-		unlinkat(dirfd, r->temp_name, 0);
+		unlinkat(tdir, r->temp_name, 0);
 	s3_object_info_release(&info);
 }

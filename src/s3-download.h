@@ -40,6 +40,7 @@ struct s3_download_opts {
 	int parallel;                  /* ranges in flight at once */
 	bool force;                    /* fetch even when the local file is already the object */
 	bool no_fsync;                 /* skip the flush before the rename (see s3-download.c) */
+	int temp_dirfd;                /* where the temporary file goes (0: beside NAME) */
 	mode_t default_mode;           /* without x-amz-meta-mode; 0: 0666 less the umask */
 	/*
 	 * Called once the temporary file exists, before any data goes in

@@ -65,11 +65,28 @@ s3_mirror_keeps(const struct s3_mirror_scope *sc, const char *rel, bool marker)
 		}
 		p += n + 1;
 	}
-	strbuf_addf(&path, "%s/%s", sc->source_root, rel);
-	if (lstat(path.buf, &sb) == 0)
-		keep = marker ? S_ISDIR(sb.st_mode) : !S_ISDIR(sb.st_mode);
-	else
-		keep = errno != ENOENT && errno != ENOTDIR;
+	/*
+	 * Each directory above it a directory in the source, not a link to
+	 * one: the upload never follows links, so nothing of it is below one.
+	 */
+	strbuf_addstr(&path, sc->source_root);
+	keep = true;
+	for (p = rel; keep;) {
+		size_t n = strcspn(p, "/");
+
+		strbuf_addch(&path, '/');
+		strbuf_add(&path, p, n);
+		if (lstat(path.buf, &sb) < 0) {
+			keep = errno != ENOENT && errno != ENOTDIR;
+			break;
+		}
+		if (p[n] == '\0') {
+			keep = marker ? S_ISDIR(sb.st_mode) : !S_ISDIR(sb.st_mode);
+			break;
+		}
+		keep = S_ISDIR(sb.st_mode);
+		p += n + 1;
+	}
 	strbuf_release(&path);
 	strbuf_release(&sub);
 	return keep;

@@ -205,22 +205,25 @@ s3_head_is_file(const struct s3_call *head, const struct stat *sb)
 {
 	const char *len = s3_call_header(head, "content-length");
 	const char *mtime = s3_call_header(head, "x-amz-meta-mtime");
-	struct strbuf m = STRBUF_INIT;
+	const char *mode = s3_call_header(head, "x-amz-meta-mode");
+	struct strbuf m = STRBUF_INIT, o = STRBUF_INIT;
 	bool same;
 
 	s3_mtime_text(sb, &m);
-	same = len && mtime && strtoull(len, NULL, 10) == (unsigned long long)sb->st_size &&
-	       strcmp(mtime, m.buf) == 0;
+	strbuf_addf(&o, "%04o", (unsigned)(sb->st_mode & 07777));
+	same = len && mtime && mode && strtoull(len, NULL, 10) == (unsigned long long)sb->st_size &&
+	       strcmp(mtime, m.buf) == 0 && strcmp(mode, o.buf) == 0;
 	strbuf_release(&m);
+	strbuf_release(&o);
 	return same;
 }
 
 /*
- * Is the object under key already the file (size and mtime; and its mode
- * too, with with_mode)? Sets r->existed.
+ * Is the object under key already the file (size, mtime and mode)? Sets
+ * r->existed.
  */
 static int
-s3_head_same(struct s3_client *cl, const char *key, const struct stat *sb, bool with_mode,
+s3_head_same(struct s3_client *cl, const char *key, const struct stat *sb,
 	     struct s3_upload_result *r, bool *same)
 {
 	struct s3_call c;
@@ -233,14 +236,6 @@ s3_head_same(struct s3_client *cl, const char *key, const struct stat *sb, bool 
 		free(r->etag);
 		r->etag = c.etag.len ? xstrdup(c.etag.buf) : NULL;
 		*same = s3_head_is_file(&c, sb);
-		if (*same && with_mode) {
-			const char *mode = s3_call_header(&c, "x-amz-meta-mode");
-			struct strbuf m = STRBUF_INIT;
-
-			strbuf_addf(&m, "%04o", (unsigned)(sb->st_mode & 07777));
-			*same = mode && strcmp(mode, m.buf) == 0;
-			strbuf_release(&m);
-		}
 	} else if (c.status == 404) {
 		r->existed = false;
 	} else {
@@ -669,7 +664,7 @@ s3_put_parts(struct s3_client *cl, int fd, const struct stat *sb, const char *ke
 		 * created for the file as it was then, maybe with another mtime
 		 * or mode and the same data. Sent fresh, the object gets these.
 		 */
-		if (s3_head_same(cl, key, sb, true, r, &same) == 0 && !same) {
+		if (s3_head_same(cl, key, sb, r, &same) == 0 && !same) {
 			r->outcome = S3_UPLOAD_CHANGED;
 			free(r->reason);
 			r->reason = xstrdup("the upload gone on from had an earlier mtime "
@@ -694,7 +689,8 @@ s3_upload_check(struct s3_client *cl, const char *key, const struct stat *sb,
 
 	memset(r, 0, sizeof *r);
 	r->outcome = S3_UPLOAD_FAILED;
-	if (s3_head_same(cl, key, sb, false, r, &same) < 0)
+	/* The mode too: a chmod alone reaches the bucket (its data sent again with it). */
+	if (s3_head_same(cl, key, sb, r, &same) < 0)
 		return -1;
 	r->outcome = same ? S3_UPLOAD_SAME : S3_UPLOAD_SENT;
 	return 0;

@@ -51,15 +51,15 @@ struct s3_upload_result {
 };
 
 /*
- * Is the object under key already the file sb describes (its size and
- * mtime)? A HEAD: r->outcome S3_UPLOAD_SAME when it is, and r->existed
+ * Is the object under key already the file sb describes (its size, mtime
+ * and mode)? A HEAD: r->outcome S3_UPLOAD_SAME when it is, and r->existed
  * whether there is one at all. Below 0 when the store did not answer
  * (r says why, as S3_UPLOAD_FAILED).
  */
 int s3_upload_check(struct s3_client *cl, const char *key, const struct stat *sb,
 		    struct s3_upload_result *r);
 
-/* Does the answer to a HEAD (a 2xx) describe the file sb describes: its size and mtime? */
+/* Does the answer to a HEAD (a 2xx) describe the file sb describes: size, mtime and mode? */
 bool s3_head_is_file(const struct s3_call *head, const struct stat *sb);
 
 /*

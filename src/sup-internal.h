@@ -337,7 +337,7 @@ int s3_clean_transfer(struct store *st, const struct transfer *t,
  * transport-s3-get.c: the unfinished downloads of transfer t (all, or at
  * or below prefix) removed without a supervisor of it (terminate's).
  */
-int s3_get_clean_transfer(const struct transfer *t, const char *prefix);
+int s3_get_clean_transfer(struct store *st, const struct transfer *t, const char *prefix);
 
 /* sup-part.c: parts stopped on request */
 void apply_exclusions(struct sup *s);

@@ -236,7 +236,7 @@ clean_remote_prefix(struct store *st, const struct transfer *t,
 	/* A download's: the helpers' temporary files (transport-s3-get.c). */
 	if (s3_is_url(t->source)) {
 		free(root);
-		return s3_get_clean_transfer(t, prefix);
+		return s3_get_clean_transfer(st, t, prefix);
 	}
 	supervisor_ssh_target(&target, cfg, t->user, t->address, t->port, t->key_path);
 	/* A newline cannot travel to a csh inside quotes (as take_far_lock). */

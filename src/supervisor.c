@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "s3-target.h"
@@ -88,6 +89,9 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 	cfg->s3_style = s == NULL || strcmp(s, "auto") == 0 ? S3_STYLE_AUTO :
 			strcmp(s, "path") == 0 ? S3_STYLE_PATH : S3_STYLE_VIRTUAL;
 	cfg->s3_multipart_mib = settings_number(st, SETTING_S3_MULTIPART_MIB, 16);
+	/* Read before a detached supervisor takes 077 for its own files. */
+	cfg->user_umask = umask(022);
+	umask(cfg->user_umask);
 	s = getenv("SCOW_SYNC_RSYNC");
 	cfg->rsync_path = s && *s ? s : "rsync";
 	s = getenv("SCOW_SYNC_SSH");

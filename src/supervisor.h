@@ -35,6 +35,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "master.h"
 #include "settings.h"
@@ -59,6 +60,8 @@ struct supervisor_config {
 	const char *s3_region;     /* NULL: the default */
 	int s3_style;              /* enum s3_style */
 	uint64_t s3_multipart_mib;
+	/* The umask of whoever asked: what a download makes, as they would make it. */
+	mode_t user_umask;
 	enum compress_mode { COMPRESS_AUTO, COMPRESS_ALWAYS, COMPRESS_NEVER } compress;
 	const char *self_path;     /* this program, which reads pieces; NULL: no pieces */
 	char self_path_buf[4096];  /* where self_path points */

@@ -27,10 +27,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "filter.h"
+#include "local-dir.h"
 #include "log.h"
 #include "plan.h"
 #include "s3-download.h"
@@ -107,7 +109,9 @@ get_walk_name_ok(struct get_walk *g, const char *below, bool marker, bool *filte
 	for (;;) {
 		size_t n = strcspn(p, "/");
 
-		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+		/* PARTIAL_DIR is where the helpers write: no object's name. */
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.') ||
+		    (n == strlen(PARTIAL_DIR) && memcmp(p, PARTIAL_DIR, n) == 0)) {
 			err = EINVAL;
 			break;
 		}
@@ -205,8 +209,13 @@ s3_get_walk(struct sup *s, const struct plan_callbacks *cb)
 		set_failure(s, "nothing in the store under %s", s->shown_source);
 		rc = SYNC_ERR_NOT_FOUND;
 	} else if (rc == 0 && g.self) {
-		log_warn("%s is a directory of objects and an object too: the object is left out",
-			 s->shown_source);
+		/* No local name holds both: said as an entry that cannot be read. */
+		log_error("%s is an object and a directory of objects too: the object is left out",
+			  s->shown_source);
+		if (s->walk_error_first == NULL)
+			s->walk_error_first = xasprintf("%s is an object and a directory of "
+							"objects too", s->shown_source);
+		s->walk_errors++;
 	}
 	strvec_clear(&g.dirs);
 	strbuf_release(&g.rel);
@@ -215,23 +224,35 @@ s3_get_walk(struct sup *s, const struct plan_callbacks *cb)
 	return rc < 0 ? rc : 0;
 }
 
-/* Is name one of the helpers' temporary files (s3-download.h)? */
-static bool
-get_is_temp(const char *name)
+/* Remove dir (a private area, PARTIAL_DIR) and the files in it: how many in *n. */
+static int
+get_remove_partial(const char *dir, uint64_t *n)
 {
-	const char *mark = strstr(name, S3_TEMP_MARK);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int rc = 0;
 
-	if (name[0] != '.' || mark == NULL)
-		return false;
-	/* The last mark: NAME may hold one too. */
-	while (strstr(mark + 1, S3_TEMP_MARK))
-		mark = strstr(mark + 1, S3_TEMP_MARK);
-	return strlen(mark + strlen(S3_TEMP_MARK)) == S3_TEMP_RANDOM;
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		/* Only files of ours are ever in it. */
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			(*n)++;
+		else if (errno != ENOENT)
+			rc = -1;
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		rc = -1;
+	return rc;
 }
 
 /*
- * Remove the helpers' temporary files under path (a directory, walked
- * without following links), how many in *n. Below 0 when one could not be.
+ * Remove the helpers' private areas under path (a directory, walked
+ * without following links) with what they hold, how many files in *n.
+ * Below 0 when one could not be.
  */
 static int
 get_remove_temps(const char *path, uint64_t *n)
@@ -250,12 +271,8 @@ get_remove_temps(const char *path, uint64_t *n)
 			continue;
 		sub = xasprintf("%s/%s", path, de->d_name);
 		if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			if (get_remove_temps(sub, n) < 0)
-				rc = -1;
-		} else if (get_is_temp(de->d_name) && S_ISREG(sb.st_mode)) {
-			if (unlink(sub) == 0 || errno == ENOENT)
-				(*n)++;
-			else
+			if (strcmp(de->d_name, PARTIAL_DIR) == 0 ? get_remove_partial(sub, n) < 0 :
+			    get_remove_temps(sub, n) < 0)
 				rc = -1;
 		}
 		free(sub);
@@ -264,14 +281,52 @@ get_remove_temps(const char *path, uint64_t *n)
 	return rc;
 }
 
-/* The temporary files left under DEST/rel (rel: the source's name, or a part). */
+/*
+ * A file source's unfinished download: its temporary files in DEST's
+ * private area (others' there are theirs), and the area if it is empty.
+ */
 static int
-get_clean_under(const char *dest, const char *rel)
+get_remove_file_temps(const char *dest, const char *name, uint64_t *n)
+{
+	char *area = xasprintf("%s/%s", dest, PARTIAL_DIR);
+	struct strbuf mine = STRBUF_INIT;
+	DIR *d = opendir(area);
+	struct dirent *de;
+	int rc = 0;
+
+	s3_temp_prefix(name, &mine);
+	while (d && (de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, mine.buf, mine.len) != 0 ||
+		    strlen(de->d_name) != mine.len + S3_TEMP_RANDOM)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			(*n)++;
+		else if (errno != ENOENT)
+			rc = -1;
+	}
+	if (d) {
+		closedir(d);
+		rmdir(area);
+	} else if (errno != ENOENT) {
+		rc = -1;
+	}
+	strbuf_release(&mine);
+	free(area);
+	return rc;
+}
+
+/*
+ * The unfinished downloads under DEST/rel (rel: the source's name, or a
+ * part), or of the file source file_name (rel then "").
+ */
+static int
+get_clean_under(const char *dest, const char *rel, const char *file_name)
 {
 	char *path = xasprintf("%s/%s", dest, rel);
 	struct strbuf shown = STRBUF_INIT;
 	uint64_t n = 0;
-	int rc = get_remove_temps(path, &n);
+	int rc = file_name ? get_remove_file_temps(dest, file_name, &n) :
+			     get_remove_temps(path, &n);
 
 	escape_untrusted(&shown, path, strlen(path));
 	if (rc < 0)
@@ -336,51 +391,117 @@ get_mkdir(const char *path)
 	return -1;
 }
 
-/* DEST itself (and what is above it), then the directories of the walk, parents first. */
-static bool
-get_make_dirs(struct sup *s)
+/* mkdir -p of path (absolute): 0, or -1 with errno. */
+static int
+get_make_path(const char *path)
 {
-	struct strbuf path = STRBUF_INIT, all = STRBUF_INIT, shown = STRBUF_INIT;
+	struct strbuf part = STRBUF_INIT;
+	size_t k;
+	int rc = 0;
+
+	for (k = 1; path[k - 1] && rc == 0; k++) {
+		if (path[k] != '/' && path[k] != '\0')
+			continue;
+		strbuf_reset(&part);
+		strbuf_add(&part, path, k);
+		rc = get_mkdir(part.buf);
+	}
+	strbuf_release(&part);
+	return rc;
+}
+
+/* Say why the directory rel (below DEST) cannot be made or opened. */
+static void
+get_dir_failure(struct sup *s, const char *rel)
+{
+	struct strbuf path = STRBUF_INIT, shown = STRBUF_INIT;
+	int err = errno;
+
+	strbuf_addstr(&path, s->t.destination);
+	if (*rel)
+		strbuf_addf(&path, "/%s", rel);
+	escape_untrusted(&shown, path.buf, path.len);
+	set_failure(s, "cannot make '%s': %s", shown.buf,
+		    err == ELOOP ? "a symbolic link stands where a directory goes (not followed)" :
+		    strerror(err));
+	strbuf_release(&path);
+	strbuf_release(&shown);
+}
+
+/*
+ * Nothing is written before this holds: DEST/NAME, made and locked
+ * (flock), so that a second transfer into it (another bucket's NAME, or
+ * this request from another spelling) stops here with one line. A file
+ * source needs none: its rename is all it writes. DEST is the caller's
+ * and may be a link; nothing below it is followed.
+ */
+static bool
+s3_get_lock(struct sup *s)
+{
+	mode_t old = umask(s->cfg->user_umask);
+	bool ok = true;
+
+	if (get_make_path(s->t.destination) < 0) {
+		get_dir_failure(s, "");
+		ok = false;
+	} else if (s->source_is_dir &&
+		   (s->s3->lock_fd = local_dir_open(s->t.destination, s->source_rel, true,
+						    0777)) < 0) {
+		get_dir_failure(s, s->source_rel);
+		ok = false;
+	} else if (s->source_is_dir && flock(s->s3->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		struct strbuf path = STRBUF_INIT, shown = STRBUF_INIT;
+		int err = errno;
+
+		strbuf_addf(&path, "%s/%s", s->t.destination, s->source_rel);
+		escape_untrusted(&shown, path.buf, path.len);
+		set_failure(s, "'%s' is being written by another transfer%s", shown.buf,
+			    err == EWOULDBLOCK ? "" : ": cannot lock it");
+		strbuf_release(&path);
+		strbuf_release(&shown);
+		ok = false;
+	}
+	umask(old);
+	return ok;
+}
+
+/* Call fn for each directory of the walk (below DEST), parents first. */
+static bool
+get_each_dir(struct sup *s, bool (*fn)(struct sup *s, const char *rel))
+{
+	struct strbuf all = STRBUF_INIT;
 	char buf[65536];
 	size_t k, start = 0;
 	ssize_t n;
 	bool ok = true;
 	int fd;
 
-	for (k = 1; s->t.destination[k - 1]; k++) {
-		if (s->t.destination[k] != '/' && s->t.destination[k] != '\0')
-			continue;
-		strbuf_reset(&path);
-		strbuf_add(&path, s->t.destination, k);
-		if (get_mkdir(path.buf) < 0) {
-			escape_untrusted(&shown, path.buf, path.len);
-			set_failure(s, "cannot make '%s': %s", shown.buf, strerror(errno));
-			ok = false;
-			goto out;
-		}
-	}
 	if (!s->have_dirs || (fd = open(s->dirs_file, O_RDONLY | O_CLOEXEC)) < 0)
-		goto out;
+		return true;
 	while ((n = read(fd, buf, sizeof buf)) > 0)
 		strbuf_add(&all, buf, (size_t)n);
 	close(fd);
 	for (k = 0; k < all.len && ok; k++) {
 		if (all.buf[k] != '\0')
 			continue;
-		strbuf_reset(&path);
-		strbuf_addf(&path, "%s/%s", s->t.destination, all.buf + start);
+		ok = fn(s, all.buf + start);
 		start = k + 1;
-		if (get_mkdir(path.buf) < 0) {
-			escape_untrusted(&shown, path.buf, path.len);
-			set_failure(s, "cannot make '%s': %s", shown.buf, strerror(errno));
-			ok = false;
-		}
 	}
-out:
-	strbuf_release(&path);
 	strbuf_release(&all);
-	strbuf_release(&shown);
 	return ok;
+}
+
+static bool
+get_make_dir(struct sup *s, const char *rel)
+{
+	int fd = local_dir_open(s->t.destination, rel, true, 0777);
+
+	if (fd < 0) {
+		get_dir_failure(s, rel);
+		return false;
+	}
+	close(fd);
+	return true;
 }
 
 /* The directories, what an earlier run cut short left, and the helpers' environment. */
@@ -389,12 +510,16 @@ s3_get_prepare(struct sup *s)
 {
 	struct s3_side *x = s->s3;
 	struct strbuf ep = STRBUF_INIT;
+	mode_t old = umask(s->cfg->user_umask);
+	bool made = get_each_dir(s, get_make_dir);
 
-	if (!get_make_dirs(s))
+	umask(old);
+	if (!made)
 		return false;
-	/* A helper killed outright leaves its file half there, under a hidden name. */
+	/* A helper killed outright leaves its file half there, in a private area. */
 	if (!s->fresh)
-		get_clean_under(s->t.destination, s->source_rel);
+		get_clean_under(s->t.destination, s->source_is_dir ? s->source_rel : "",
+				s->source_is_dir ? NULL : s->source_rel);
 	strbuf_addf(&ep, "%s://%s", x->target.scheme, x->target.host);
 	strvec_pushf(&x->env, "S3_GET_SOURCE=%s", s->t.source);
 	strvec_pushf(&x->env, "S3_GET_ENDPOINT=%s", ep.buf);
@@ -402,10 +527,9 @@ s3_get_prepare(struct sup *s)
 	strvec_pushf(&x->env, "S3_GET_STYLE=%s", x->target.path_style ? "path" : "virtual");
 	strvec_pushf(&x->env, "S3_GET_TOP=%s", s->source_rel);
 	strvec_pushf(&x->env, "S3_GET_DEST=%s", s->t.destination);
+	strvec_pushf(&x->env, "S3_GET_UMASK=%u", (unsigned)s->cfg->user_umask);
 	strvec_pushf(&x->env, "S3_GET_MULTIPART=%llu",
 		     (unsigned long long)s->cfg->s3_multipart_mib << 20);
-	if (s->fresh)
-		strvec_push(&x->env, "S3_GET_FRESH=1");
 	if (s->cfg->partial)
 		strvec_push(&x->env, "S3_GET_ALWAYS=1");
 	if (s->cfg->bwlimit_kib)
@@ -421,10 +545,26 @@ s3_get_start_job(struct sup *s, struct worker *w, enum job_kind kind)
 	return s3_side_start_helper(s, w, kind, "__s3-get");
 }
 
+/* The private area of rel's directory, empty once every helper has ended: removed. */
+static bool
+get_remove_area(struct sup *s, const char *rel)
+{
+	int fd = local_dir_open(s->t.destination, rel, false, 0);
+
+	if (fd >= 0) {
+		unlinkat(fd, PARTIAL_DIR, AT_REMOVEDIR);
+		close(fd);
+	}
+	return true;
+}
+
 static void
 s3_get_settle(struct sup *s)
 {
-	(void)s;
+	if (s->source_is_dir)
+		get_each_dir(s, get_remove_area);
+	else
+		get_remove_area(s, "");
 }
 
 static bool
@@ -434,17 +574,44 @@ s3_get_mirror(struct sup *s)
 	return false;
 }
 
-/* A stopped transfer's unfinished files: the helpers' temporary ones, under it or the part. */
+/*
+ * A stopped transfer's unfinished files, those in the helpers' private
+ * areas under DEST/NAME (dir) or the part prefix, or a file source's in
+ * DEST's, and then the store's rows of partial data there.
+ */
+static int
+get_clean(struct store *st, const struct transfer *t, bool dir, const char *prefix)
+{
+	struct strvec rows = STRVEC_INIT;
+	const char *name = path_basename(t->source);
+	size_t k;
+	int rc = get_clean_under(t->destination, prefix ? prefix : dir ? name : "",
+				 dir || prefix ? NULL : name);
+
+	if (rc == 0 && store_leftovers_list(st, t->id, prefix, &rows) == SYNC_OK)
+		for (k = 0; k < rows.nr; k++)
+			store_leftover_remove(st, t->id, rows.v[k]);
+	strvec_clear(&rows);
+	return rc;
+}
+
 static int
 s3_get_clean(struct sup *s, const char *prefix)
 {
-	return get_clean_under(s->t.destination, prefix ? prefix : s->source_rel);
+	return get_clean(s->st, &s->t, s->source_is_dir, prefix);
 }
 
 int
-s3_get_clean_transfer(const struct transfer *t, const char *prefix)
+s3_get_clean_transfer(struct store *st, const struct transfer *t, const char *prefix)
 {
-	return get_clean_under(t->destination, prefix ? prefix : path_basename(t->source));
+	struct stat sb;
+	char *top = xasprintf("%s/%s", t->destination, path_basename(t->source));
+	/* A file source's area is DEST's own. */
+	bool dir = lstat(top, &sb) == 0 && S_ISDIR(sb.st_mode);
+	int rc = get_clean(st, t, dir, prefix);
+
+	free(top);
+	return rc;
 }
 
 const struct transport transport_s3_get = {
@@ -453,7 +620,7 @@ const struct transport transport_s3_get = {
 	.connect = s3_side_connect,
 	.connected = s3_side_connected,
 	.measure = s3_get_measure,
-	.lock = s3_side_lock,
+	.lock = s3_get_lock,
 	.prepare = s3_get_prepare,
 	.start_job = s3_get_start_job,
 	.start_piece = s3_side_start_piece,

@@ -44,8 +44,10 @@
 static struct s3_side *
 s3_side(struct sup *s)
 {
-	if (s->s3 == NULL)
+	if (s->s3 == NULL) {
 		s->s3 = xcalloc(1, sizeof *s->s3);
+		s->s3->lock_fd = -1;
+	}
 	return s->s3;
 }
 
@@ -626,6 +628,8 @@ s3_side_close(struct sup *s)
 
 	if (x == NULL)
 		return;
+	if (x->lock_fd >= 0)
+		close(x->lock_fd);
 	s3_client_free(x->cl);
 	s3_credentials_release(&x->creds);
 	s3_target_release(&x->target);

@@ -28,6 +28,7 @@ struct s3_side {
 	char *filters_file;          /* the transfer's filters, serialised, for the helpers */
 	char *excludes_file;         /* the parts stopped on request, NUL-separated */
 	struct strvec env;           /* the helpers' environment (S3_PUT_*, S3_GET_*) */
+	int lock_fd;                 /* a download's: its local directory, locked (flock), or -1 */
 };
 
 /*

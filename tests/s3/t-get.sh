@@ -4,8 +4,9 @@
 # their metadata; what awscli uploaded comes down identically; a second
 # run fetches nothing, one after a change fetches that file; a key no
 # local name can hold is a clear error that leaves the rest whole; a
-# source with nothing in it fails with one line; terminate of a download
-# started as the portal starts it leaves no half file behind.
+# source with nothing in it fails with one line; a second writer into the
+# same directory is refused; terminate of a download started as the portal
+# starts it leaves no half file behind.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/s3/scow.sh"
 
 bucket=$(s3_new_bucket)
@@ -22,7 +23,7 @@ touch -d '2020-02-02 12:34:56.123456789' "$up/a/f"
 get() {
 	scow-sync run -s "s3://$bucket/$1" -d "$2" --endpoint "$S3_TEST_ENDPOINT" "${@:3}"
 }
-debris() { find "$1" -name '.*.scow-*' | head -5; }
+debris() { find "$1" \( -name '.*.scow-*' -o -name .scow-sync-partial \) | head -5; }
 last_id() { scow-sync query --json --all | python3 -c '
 import json, sys
 print(max(t["id"] for t in json.load(sys.stdin)["transfers"]))'; }
@@ -90,6 +91,12 @@ in_flight() { scow-sync-query | grep -q '"filePath"'; }
 wait_for 20 in_flight || fail "query never showed the download in flight"
 wait_for 20 sh -c "[ -n \"\$(find '$T/down5' -name '.*.scow-*' 2>/dev/null)\" ]" ||
 	fail "no temporary file while downloading"
+# A second writer into the same directory (another source of that name) stops at once.
+echo other | s3_aws s3 cp --quiet - "s3://$bucket/other/slow/x"
+get other/slow "$T/down5" 2>"$T/err" && fail "a second download into a directory being written ran"
+grep -q "is being written by another transfer" "$T/err" ||
+	fail "the second writer was refused otherwise: $(cat "$T/err")"
+[ -e "$T/down5/slow/x" ] && fail "the second writer wrote into the directory"
 scow-sync-terminate -s "s3://$bucket/slow" 2>"$T/err" || fail "terminate exited $?: $(cat "$T/err")"
 wait_for 20 sh -c "scow-sync query --json --all | grep -q '\"terminated\"'" ||
 	fail "the download did not end terminated"
