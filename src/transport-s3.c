@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@
 #include "s3-target.h"
 #include "s3-upload.h"
 #include "s3-xml.h"
+#include "sigv4.h"
 #include "rsync-speak.h"
 #include "sup-internal.h"
 #include "transport-s3.h"
@@ -194,11 +196,44 @@ out:
 	return ok;
 }
 
-bool
-s3_side_lock(struct sup *s)
+/*
+ * Nothing is written before this holds: the keys under PREFIX/NAME are
+ * this transfer's alone on this node, by a lock file in the state
+ * directory named after the bucket's URL and the key (flock), so that a
+ * second upload there (another source of that name) stops with one line
+ * instead of mixing its files with ours. A store has no lock of its own
+ * that every S3 server keeps; writers on other nodes are not seen.
+ */
+static bool
+s3_lock(struct sup *s)
 {
-	(void)s;
-	return true;
+	struct strbuf what = STRBUF_INIT, hash = STRBUF_INIT, path = STRBUF_INIT;
+	bool ok = true;
+
+	if (s->cfg->state_dir == NULL)
+		return true;
+	s3_bucket_url(&s->s3->target, &what);
+	strbuf_addch(&what, '\n');
+	s3_top_key(s, &what);
+	sigv4_sha256_hex(what.buf, what.len, &hash);
+	strbuf_addf(&path, "%s/s3-locks", s->cfg->state_dir);
+	if ((mkdir(path.buf, 0700) < 0 && errno != EEXIST) ||
+	    (strbuf_addf(&path, "/%s", hash.buf),
+	     (s->s3->lock_fd = open(path.buf, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				    0600)) < 0)) {
+		set_failure(s, "cannot lock the destination: '%s': %s", path.buf,
+			    strerror(errno));
+		ok = false;
+	} else if (flock(s->s3->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		set_failure(s, "%s/%s is being written by another transfer on this node%s",
+			    s->shown_dest, s->source_rel,
+			    errno == EWOULDBLOCK ? "" : ": cannot lock it");
+		ok = false;
+	}
+	strbuf_release(&what);
+	strbuf_release(&hash);
+	strbuf_release(&path);
+	return ok;
 }
 
 /* Write the helpers' files (filters, parts stopped) and their environment. */
@@ -669,7 +704,7 @@ const struct transport transport_s3 = {
 	.connect = s3_side_connect,
 	.connected = s3_side_connected,
 	.measure = s3_measure,
-	.lock = s3_side_lock,
+	.lock = s3_lock,
 	.prepare = s3_prepare,
 	.start_job = s3_start_job,
 	.start_piece = s3_side_start_piece,

@@ -28,7 +28,7 @@ struct s3_side {
 	char *filters_file;          /* the transfer's filters, serialised, for the helpers */
 	char *excludes_file;         /* the parts stopped on request, NUL-separated */
 	struct strvec env;           /* the helpers' environment (S3_PUT_*, S3_GET_*) */
-	int lock_fd;                 /* a download's: its local directory, locked (flock), or -1 */
+	int lock_fd;                 /* the destination's lock (flock), or -1 */
 };
 
 /*
@@ -38,8 +38,6 @@ struct s3_side {
  */
 bool s3_side_connect(struct sup *s);
 bool s3_side_connected(struct sup *s);
-/* A bucket has no lock of ours: one supervisor a request (store_transfer_claim). */
-bool s3_side_lock(struct sup *s);
 /* Start the helper verb ("__s3-put", "__s3-get") on w's batch, with s->s3->env. */
 int s3_side_start_helper(struct sup *s, struct worker *w, enum job_kind kind, const char *verb);
 /* Large files go in parts of the helpers' own: never the engine's pieces. */

@@ -2,7 +2,8 @@
 # Object stores at their edges, each numbered step a promise:
 #  1 a download whose temporary file is taken away is not reported done,
 #    nor said as a source that vanished
-#  2 a second download into one DEST/NAME is refused (no second writer)
+#  2 a second download into one DEST/NAME is refused (no second writer),
+#    and a second upload into one PREFIX/NAME on this node too
 #  3 a download never writes through a symbolic link below DEST
 #  4 a user's file that looks like a temporary one is not ours to remove
 #  5 terminate of a download cleans up, and says so
@@ -43,6 +44,19 @@ scow-sync log -e "$c" | grep -q "is being written by another transfer" ||
 wait_for 60 sh -c "! scow-sync query --json --all | grep -q '\"running\"'"
 [ "$(state "$a")" = done ] && ! cmp -s "$T/big1" "$T/d2/r/big" &&
 	fail "2: transfer $a is done but $T/d2/r/big is not its object"
+
+# 2b: two sources of one name, uploaded to one prefix at once.
+mkdir -p "$T/u2a/r" "$T/u2b/r"
+cp "$T/big1" "$T/u2a/r/big"
+echo other >"$T/u2b/r/other"
+a=$(scow-sync start -s "$T/u2a/r" -d "s3://$b/up2" --endpoint "$S3_TEST_ENDPOINT" --bwlimit 4000)
+wait_for 10 sh -c "scow-sync-query | grep -q filePath" || fail "2b: the first upload never ran"
+scow-sync run -s "$T/u2b/r" -d "s3://$b/up2" --endpoint "$S3_TEST_ENDPOINT" 2>"$T/err2b" &&
+	fail "2b: a second upload into s3://$b/up2/r ran beside transfer $a"
+grep -q "is being written by another transfer" "$T/err2b" ||
+	fail "2b: the second writer's reason: $(cat "$T/err2b")"
+s3_aws s3 ls "s3://$b/up2/r/other" >/dev/null && fail "2b: the second writer wrote"
+scow-sync terminate --id "$a" >/dev/null 2>&1
 
 # 3: a symlinked directory inside DEST/NAME.
 put p3/r/sub/f hello
