@@ -14,6 +14,8 @@
 # scow-sync run again (comparing with the bucket, then trusting the record
 # the first run kept) against `aws s3 sync`. The peak memory of each
 # upload (GNU time's maximum resident set of its processes) is printed.
+# After each workload's uploads, the last bucket comes back down to a
+# local directory: scow-sync run -s s3://..., aws s3 cp, rclone copy.
 # Needs the S3 test dependencies (./install.sh --test-deps) and rclone.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -125,6 +127,29 @@ for w in $workloads; do
 		export -f rc
 		export k
 		run_one "rclone --transfers $k" rc
+	done
+	# Back down from the last bucket filled: each tool into a directory of its own.
+	down_one() {   # down_one TOOL COMMAND...
+		local tool=$1 secs got rss
+		shift
+		rm -rf "$T/down"
+		secs=$(timed "$@")
+		got=$(cd "$T/down" 2>/dev/null && find . -type f | wc -l)
+		rss=$(tail -1 "$T/rss" | tr -cd 0-9)
+		printf '%-8s %-24s %9s %9s %s\n' "$w" "$tool" "$secs" "$(( ${rss:-0} / 1024 ))" "$got"
+		[ "$got" = "$want" ] || echo "  ($tool: $want files in the bucket)"
+		diff -rq "$T/data/$w" "$T/down/$w" >/dev/null || echo "  ($tool: the copy differs)"
+	}
+	sget() { scow-sync run -s "s3://$b/p/$w" -d "$T/down" -q; }
+	awsget() { aws s3 cp --recursive --quiet "s3://$b/p/$w" "$T/down/$w"; }
+	export -f sget awsget
+	export b
+	down_one "download scow-sync run" sget
+	down_one "download aws s3 cp" awsget
+	for k in $transfers; do
+		rget() { rclone copy --transfers "$k" --multi-thread-streams 8 "gw:$b/p/$w" "$T/down/$w"; }
+		export -f rget
+		down_one "download rclone --t $k" rget
 	done
 	if [ "$w" = small ]; then
 		new_bucket || exit 2
