@@ -143,9 +143,10 @@ cmd_dry_run_guards(struct change_list *changes, const struct transfer_request *r
 	strbuf_release(&why);
 }
 
-int
-cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
-	    const struct supervisor_config *cfg)
+/* One rsync -n of the source whole (the file's comment). */
+static int
+rsync_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
+	      const struct supervisor_config *cfg)
 {
 	static const struct spawn_limits lim = { .die_with_parent = true, .out_max = SIZE_MAX };
 	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT, rsh = STRBUF_INIT;
@@ -161,8 +162,6 @@ cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	bool rules_failed;
 	int status = -1, rc, code = EXIT_OK;
 
-	if (req->s3)
-		return cmd_s3_dry_run(ctx, req, cfg);
 	rules = dry_run_rules(req, &rules_dir, &rules_failed);
 	if (rules_failed) {
 		cmd_error(ctx, "cannot write the rules for rsync in '%s': %s", ssh_tmp_base(),
@@ -243,4 +242,14 @@ out:
 	strbuf_release(&name);
 	strbuf_release(&shown);
 	return code;
+}
+
+int
+cmd_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
+	    const struct supervisor_config *cfg)
+{
+	/* An object store's has a dry run of its own (cmd-s3-dry-run.c). */
+	if (req->s3)
+		return cmd_s3_dry_run(ctx, req, cfg);
+	return rsync_dry_run(ctx, req, cfg);
 }
