@@ -67,7 +67,7 @@ enum cmd_option_key {
 	{ CMD_OPT_ALL, "all", NULL, "the whole history" }
 
 /* The most options one table may hold. */
-#define CMD_OPTIONS_MAX 32
+#define CMD_OPTIONS_MAX 48
 
 /* getopt_long's arrays for one table: a stack object, nothing to release. */
 struct cmd_getopt {

@@ -381,25 +381,6 @@ filter_add(struct filter *f, bool include, const char *pattern, char *err, size_
 	return -1;
 }
 
-/* Read all of path into sb. 0, or -1 with errno set. */
-static int
-filter_read_file(const char *path, struct strbuf *sb)
-{
-	FILE *fp = fopen(path, "re");
-	char buf[8192];
-	size_t n;
-	int e;
-
-	if (fp == NULL)
-		return -1;
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-		strbuf_add(sb, buf, n);
-	e = ferror(fp) ? errno : 0;
-	fclose(fp);
-	errno = e;
-	return e ? -1 : 0;
-}
-
 int
 filter_add_file(struct filter *f, const char *path, char *err, size_t errlen)
 {
@@ -413,7 +394,7 @@ filter_add_file(struct filter *f, const char *path, char *err, size_t errlen)
 		ret = -1;
 		goto out;
 	}
-	if (filter_read_file(path, &sb) < 0) {
+	if (strbuf_read_file(&sb, path) < 0) {
 		snprintf(err, errlen, "cannot read rules from '%s': %s", shown.buf,
 			 strerror(errno));
 		ret = -1;

@@ -22,7 +22,8 @@
 
 /* The flags a transfer is asked with, shared by start, run and watch. */
 #define TRANSFER_FLAGS \
-	{ 'a', "address", "HOST", "remote host" }, \
+	{ 'a', "address", "HOST", "remote host, or several: HOST[:PORT],HOST[:PORT]..." }, \
+	{ OPT_HOSTS_FROM, "hosts-from", "FILE", "the remote hosts, one a line" }, \
 	{ 'u', "user", "USER", "remote user (default: your user name)" }, \
 	{ 's', "source", "PATH", "local file or directory (or s3://BUCKET/PREFIX,\n" \
 	  "cos://BUCKET-APPID/PREFIX, with a local -d)" }, \
@@ -145,6 +146,7 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 		case OPT_TRUST_RECORD: req->trust_record = true; break;
 		case OPT_ENDPOINT: req->endpoint_arg = optarg; break;
 		case OPT_REGION: req->region_arg = optarg; break;
+		case OPT_HOSTS_FROM: req->hosts_from = optarg; break;
 		case OPT_DETACH: req->detach = true; break;
 		case OPT_SAVE: req->save_name = optarg; break;
 		case OPT_SAVED:
@@ -292,6 +294,47 @@ validate_sync(struct transfer_request *req, char *err, size_t errlen)
 	return rc;
 }
 
+/*
+ * The host, or the hosts of a transfer to several: a list in -a (a ','
+ * in it) or in --hosts-from. A single host keeps -a and -p exactly as
+ * given: the portal's calls name one host and never a port in it.
+ */
+static int
+validate_hosts(struct transfer_request *req, bool need_source, char *err, size_t errlen)
+{
+	struct strbuf joined = STRBUF_INIT;
+
+	if (req->s3) {
+		if (req->hosts_from)
+			return reject(err, errlen, "--hosts-from goes with a remote directory");
+		return 0;
+	}
+	if (req->hosts_from && req->address)
+		return reject(err, errlen, "-a/--address and --hosts-from: give the hosts in one");
+	if (req->hosts_from == NULL && strchr(req->address, ',') == NULL)
+		return validate_host(req->address, err, errlen);
+	if (req->hosts_from ?
+	    hosts_read_file(&req->hosts, req->hosts_from, req->port, err, errlen) < 0 :
+	    hosts_parse(&req->hosts, req->address, req->port, err, errlen) < 0)
+		return -1;
+	if (req->hosts.n == 1) {
+		/* A list of one is a transfer to that host. */
+		req->address = req->address_owned = xstrdup(req->hosts.v[0].address);
+		req->port = req->hosts.v[0].port;
+		hosts_release(&req->hosts);
+		return 0;
+	}
+	if (req->check)
+		return reject(err, errlen, "-c checks one host: give it alone");
+	if (need_source && (req->watch || req->dry_run || req->trust_record))
+		return reject(err, errlen, "%s to several hosts is not supported yet: run it "
+			      "for each host", req->watch ? "watch" : req->dry_run ?
+			      "--dry-run" : "--trust-record");
+	hosts_join(&req->hosts, req->port, &joined);
+	req->address = req->address_owned = strbuf_detach(&joined, NULL);
+	return 0;
+}
+
 int
 options_validate_transfer(struct transfer_request *req, bool need_source,
 			  char *err, size_t errlen)
@@ -331,14 +374,12 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 		return reject(err, errlen, "--%s goes with an object store's destination "
 			      "(s3://, cos://)", req->endpoint_arg ? "endpoint" : "region");
 	}
-	if (req->s3 && req->address == NULL)
+	if (req->s3 && req->address == NULL && req->hosts_from == NULL)
 		req->address = "";
-	if (req->address == NULL) {
+	if (req->address == NULL && req->hosts_from == NULL) {
 		snprintf(err, errlen, "missing -a/--address");
 		return -1;
 	}
-	if (!req->s3 && validate_host(req->address, err, errlen) < 0)
-		return -1;
 	if (req->user == NULL) {
 		struct passwd *pw = getpwuid(getuid());
 
@@ -355,6 +396,8 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 	if (req->port_arg && parse_int_range(req->port_arg, 1, 65535, &req->port) < 0)
 		return reject(err, errlen, "invalid port '%s': expected a number from 1 to 65535",
 			      req->port_arg);
+	if (validate_hosts(req, need_source, err, errlen) < 0)
+		return -1;
 	req->max_depth = DEFAULT_MAX_DEPTH;
 	if (req->max_depth_arg &&
 	    parse_int_range(req->max_depth_arg, 0, MAX_DEPTH_LIMIT, &req->max_depth) < 0)
@@ -449,6 +492,9 @@ transfer_request_release(struct transfer_request *req)
 	free(req->destination_tidy);
 	free(req->s3_address);
 	req->s3_address = NULL;
+	free(req->address_owned);
+	req->address_owned = NULL;
+	hosts_release(&req->hosts);
 	req->source = req->key_path = req->user_owned = req->destination_tidy = NULL;
 	strvec_clear(&req->filter_args);
 	strbuf_release(&req->filters);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "cmd-options.h"
+#include "hosts.h"
 #include "util.h"
 
 #define MAX_DEPTH_LIMIT 64
@@ -48,6 +49,7 @@ struct transfer_request {
 	const char *interval_arg;
 	bool detach;
 	const char *save_name;  /* --save NAME: keep the watch's arguments under NAME */
+	const char *hosts_from; /* --hosts-from FILE: the hosts of a transfer to several */
 	/*
 	 * The filter options in the order given (the first matching rule
 	 * wins), each its letter and its value: "+PATTERN" (--include),
@@ -62,6 +64,13 @@ struct transfer_request {
 	bool s3;             /* an object store (s3://, cos://) is a side: the destination, ... */
 	bool s3_source;      /* ... or the source, with a local directory as the destination */
 	char *s3_address;    /* ... its bucket's URL, the transfer's address (cmd_s3_resolve) */
+	/*
+	 * The hosts of a transfer to several (n > 1; address is then the
+	 * list as hosts_join writes it, in address_owned); for one, address
+	 * and port are that host's.
+	 */
+	struct host_list hosts;
+	char *address_owned;
 	int max_depth;
 	int port;
 	long long max_delete;   /* -1: not given */
@@ -89,6 +98,7 @@ enum {
 	OPT_TRUST_RECORD,
 	OPT_ENDPOINT,
 	OPT_REGION,
+	OPT_HOSTS_FROM,
 };
 
 enum options_result {

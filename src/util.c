@@ -180,6 +180,24 @@ strbuf_add(struct strbuf *sb, const void *data, size_t len)
 	sb->buf[sb->len] = '\0';
 }
 
+int
+strbuf_read_file(struct strbuf *sb, const char *path)
+{
+	FILE *fp = fopen(path, "re");
+	char buf[8192];
+	size_t n;
+	int e;
+
+	if (fp == NULL)
+		return -1;
+	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+		strbuf_add(sb, buf, n);
+	e = ferror(fp) ? errno : 0;
+	fclose(fp);
+	errno = e;
+	return e ? -1 : 0;
+}
+
 void
 strbuf_addstr(struct strbuf *sb, const char *s)
 {
