@@ -20,7 +20,7 @@
 	"(SELECT units FROM unit_totals n WHERE n.transfer_id = transfers.id " \
 	"AND n.state = 'failed'), mirror, filters, deleted, watch, watch_interval, " \
 	"(SELECT max(n) FROM cycles c WHERE c.transfer_id = transfers.id), " \
-	"notify_url, notify_cmd, created, updated"
+	"notify_url, notify_cmd, created, updated, parent_id, fanout, feed_id"
 
 /* A recorded owner, as db_col_proc reads it. */
 #define SUP_COLUMNS "sup_pid, sup_start, sup_uid, sup_boot, sup_pidns, sup_host"
@@ -44,9 +44,9 @@ store_transfer_insert(struct store *st, struct transfer *t)
 	if ((rc = db_prepare(st, "INSERT INTO transfers (address, user, port, source, "
 			     "destination, key_path, max_depth, state, created_at, sup_pid, "
 			     "sup_start, sup_uid, sup_boot, sup_pidns, sup_host, far_host, "
-			     "far_destination, mirror, filters, watch, watch_interval) "
-			     "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-			     "?, ?, ?, ?)",
+			     "far_destination, mirror, filters, watch, watch_interval, "
+			     "parent_id, fanout) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, "
+			     "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			     &stmt)) < 0)
 		return rc;
 	t->created_at = now_wall();
@@ -68,6 +68,9 @@ store_transfer_insert(struct store *st, struct transfer *t)
 	bind_filters(stmt, 18, t);
 	sqlite3_bind_int(stmt, 19, t->watch);
 	sqlite3_bind_int64(stmt, 20, t->watch_interval);
+	if (t->parent_id > 0)
+		sqlite3_bind_int64(stmt, 21, t->parent_id);
+	sqlite3_bind_int(stmt, 22, (int)t->fanout);
 	if ((rc = db_step_done(st, stmt, "record transfer")) < 0)
 		return rc;
 	t->id = sqlite3_last_insert_rowid(st->db);
@@ -427,6 +430,9 @@ read_transfer(sqlite3_stmt *stmt, struct transfer *t)
 	t->notify_cmd = db_col_string(stmt, 35);
 	t->created = (uint64_t)sqlite3_column_int64(stmt, 36);
 	t->updated = (uint64_t)sqlite3_column_int64(stmt, 37);
+	t->parent_id = sqlite3_column_int64(stmt, 38);
+	t->fanout = (unsigned)sqlite3_column_int(stmt, 39);
+	t->feed_id = sqlite3_column_int64(stmt, 40);
 	if (t->address == NULL)
 		t->address = xstrdup("");
 	if (t->user == NULL)
@@ -738,6 +744,80 @@ store_transfer_foreach(struct store *st, const struct transfer_filter *f,
 		rc = db_error(st, "list transfers");
 	sqlite3_finalize(stmt);
 	return rc;
+}
+
+int
+store_transfer_set_parent(struct store *st, int64_t id, int64_t parent_id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = db_prepare(st, "UPDATE transfers SET parent_id = ? WHERE id = ?", &stmt)) < 0)
+		return rc;
+	if (parent_id > 0)
+		sqlite3_bind_int64(stmt, 1, parent_id);
+	sqlite3_bind_int64(stmt, 2, id);
+	return db_step_done(st, stmt, "record the transfer's request");
+}
+
+int
+store_transfer_set_feed(struct store *st, int64_t id, int64_t feed_id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = db_prepare(st, "UPDATE transfers SET feed_id = ? WHERE id = ?", &stmt)) < 0)
+		return rc;
+	if (feed_id > 0)
+		sqlite3_bind_int64(stmt, 1, feed_id);
+	sqlite3_bind_int64(stmt, 2, id);
+	return db_step_done(st, stmt, "record where a host is fed from");
+}
+
+int
+store_transfer_release_children(struct store *st, int64_t parent_id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = db_prepare(st, "UPDATE transfers SET parent_id = NULL, feed_id = NULL "
+			     "WHERE parent_id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, parent_id);
+	return db_step_done(st, stmt, "record the transfer's hosts");
+}
+
+int
+store_transfer_children(struct store *st, int64_t parent_id, struct transfer **out, size_t *n)
+{
+	sqlite3_stmt *stmt;
+	struct transfer *v = NULL;
+	size_t nr = 0;
+	int rc, step;
+
+	*out = NULL;
+	*n = 0;
+	/* Recorded in the order of the hosts: by id. */
+	if ((rc = db_prepare(st, "SELECT " TRANSFER_COLUMNS " FROM transfers WHERE "
+			     "parent_id = ? ORDER BY id", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, parent_id);
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		v = xrealloc(v, (nr + 1) * sizeof *v);
+		read_transfer(stmt, &v[nr++]);
+	}
+	if (step != SQLITE_DONE) {
+		rc = db_error(st, "list the hosts' transfers");
+		sqlite3_finalize(stmt);
+		while (nr)
+			transfer_release(&v[--nr]);
+		free(v);
+		return rc;
+	}
+	sqlite3_finalize(stmt);
+	*out = v;
+	*n = nr;
+	return SYNC_OK;
 }
 
 int

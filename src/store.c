@@ -307,6 +307,19 @@ static const char *const migrations[] = {
 	 */
 	"ALTER TABLE synced ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;"
 	"ALTER TABLE synced_next ADD COLUMN ctime_ns INTEGER NOT NULL DEFAULT 0;",
+
+	/*
+	 * 14: one source to several hosts. The request is a transfer of its
+	 * own (fanout: how many hosts) with no units; each host is a child
+	 * transfer (parent_id) with its units, state and partial data, as a
+	 * transfer to one host has. feed_id: the child whose host forwards
+	 * the data to this one (a relay), NULL: from the source.
+	 */
+	"ALTER TABLE transfers ADD COLUMN parent_id INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN fanout INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE transfers ADD COLUMN feed_id INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN opt_relay INTEGER;"
+	"CREATE INDEX transfers_parent ON transfers(parent_id);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

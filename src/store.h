@@ -71,6 +71,15 @@ struct transfer {
 	char *notify_url;      /* --notify: POST each state change here, or NULL */
 	char *notify_cmd;      /* --notify-cmd: ... or give it to this program, or NULL */
 	bool fresh;            /* store_transfer_claim: never continue an earlier one */
+	/*
+	 * One source to several hosts: the request's own row has fanout
+	 * (its number of hosts) and no units; each host's is a child with
+	 * parent_id, fed from the source or, with feed_id, from the host of
+	 * another child (a relay).
+	 */
+	unsigned fanout;
+	int64_t parent_id;     /* 0: none */
+	int64_t feed_id;       /* 0: from the source */
 };
 void transfer_release(struct transfer *t);
 /* Make dst a copy of src that owns its strings (release both). */
@@ -159,6 +168,22 @@ enum claim_result {
  */
 int store_transfer_claim(struct store *st, struct transfer *t,
 			 bool (*alive)(const struct proc_id *), enum claim_result *result);
+
+/*
+ * Make transfer id a host of the transfer to several hosts parent_id (0:
+ * a transfer of its own). feed_id: the host's transfer it is relayed
+ * from (0: from the source).
+ */
+int store_transfer_set_parent(struct store *st, int64_t id, int64_t parent_id);
+int store_transfer_set_feed(struct store *st, int64_t id, int64_t feed_id);
+/* Make every host's transfer of parent_id a transfer of its own. */
+int store_transfer_release_children(struct store *st, int64_t parent_id);
+/*
+ * The hosts' transfers of transfer parent_id, in the order of its hosts:
+ * *out (caller frees each with transfer_release, then the array), *n.
+ */
+int store_transfer_children(struct store *st, int64_t parent_id, struct transfer **out,
+			    size_t *n);
 
 /*
  * The id of a transfer of the same request as id (id included) queued or
