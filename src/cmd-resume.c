@@ -45,6 +45,9 @@ collect_interrupted(const struct transfer *t, void *ctx)
 {
 	struct id_list *l = ctx;
 
+	/* A host's transfer of a request to several goes on with the request's. */
+	if (t->parent_id)
+		return 0;
 	if (t->state == TRANSFER_INTERRUPTED ||
 	    (!transfer_state_finished(t->state) && !proc_alive_anywhere(&t->supervisor))) {
 		ALLOC_GROW(l->v, l->n, l->alloc);

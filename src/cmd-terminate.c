@@ -369,6 +369,22 @@ cmd_terminate_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			goto out;
 		}
 		collect(&t, &tc);
+		/* A request to several hosts: each host's transfer is stopped with it. */
+		if (t.fanout) {
+			struct transfer *hosts;
+			size_t n, k;
+
+			if (store_transfer_children(st, t.id, &hosts, &n) < 0) {
+				cmd_error(ctx, "%s", store_errmsg(st));
+				transfer_release(&t);
+				goto out;
+			}
+			for (k = 0; k < n; k++) {
+				collect(&hosts[k], &tc);
+				transfer_release(&hosts[k]);
+			}
+			free(hosts);
+		}
 		transfer_release(&t);
 	} else {
 		memset(&f, 0, sizeof f);

@@ -110,8 +110,8 @@ cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options
  */
 static int
 record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
-		struct supervisor_config *cfg, const char *state_dir, int64_t *id,
-		enum claim_result *claim, char **where)
+		struct supervisor_config *cfg, const char *state_dir, int64_t parent_id,
+		int64_t *id, enum claim_result *claim, char **where)
 {
 	/* The settings given as flags: a resumed run goes on with them. */
 	struct transfer_options given = {
@@ -136,7 +136,10 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	memset(&t, 0, sizeof t);
 	/* Other spellings of the same host are the same request. */
 	t.far_host = req->s3 ? xasprintf("s3:%s", req->address) :
+		     req->hosts.n > 1 ? NULL :
 		     supervisor_far_host(cfg, req->user, req->address, req->port, req->key_path);
+	t.fanout = (unsigned)req->hosts.n;
+	t.parent_id = parent_id;
 	t.address = (char *)req->address;
 	t.user = (char *)req->user;
 	t.port = req->port;
@@ -168,9 +171,14 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	}
 	free(t.far_host);
 	free(t.far_destination);
-	/* A transfer continued goes on with what it was given before, unless given anew. */
+	/*
+	 * A transfer continued goes on with what it was given before, unless
+	 * given anew. One continued as a host of another request (or alone)
+	 * belongs to that one now.
+	 */
 	if (*claim != CLAIM_RUNNING &&
-	    (cmd_transfer_options(st, t.id, &given, cfg) < 0 ||
+	    (store_transfer_set_parent(st, t.id, parent_id) < 0 ||
+	     cmd_transfer_options(st, t.id, &given, cfg) < 0 ||
 	     store_transfer_set_request(st, t.id, req->notify_url, req->notify_cmd,
 					req->interval) < 0)) {
 		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
@@ -183,6 +191,78 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	*where = strbuf_detach(&w, NULL);
 	store_close(st);
 	return EXIT_OK;
+}
+
+/*
+ * A transfer to several hosts: the request (req->address, the list) and a
+ * transfer of its own for each host, so that every host has its units,
+ * state, progress and partial data. A host whose transfer of the same
+ * request is already running refuses the whole: two writers never share a
+ * destination, and nothing is started. Arguments as record_transfer's.
+ */
+static int
+record_fanout(const struct cmd_ctx *ctx, const struct transfer_request *req,
+	      struct supervisor_config *cfg, const char *state_dir, int64_t *id,
+	      enum claim_result *claim, char **where)
+{
+	struct transfer_request one;
+	size_t i;
+	int code;
+
+	if ((code = record_transfer(ctx, req, cfg, state_dir, 0, id, claim, where)) != EXIT_OK ||
+	    *claim == CLAIM_RUNNING)
+		return code;
+	/*
+	 * Asked again after it failed: each host's claim below takes its
+	 * transfer back, or (done before) makes a new one; the rest, no
+	 * longer the request's hosts, stay in the history on their own.
+	 */
+	if (*claim == CLAIM_RESUMED) {
+		struct store *st = NULL;
+		char err[512];
+
+		if (store_open(state_dir, &st, err, sizeof err) < 0 ||
+		    store_transfer_release_children(st, *id) < 0) {
+			cmd_error(ctx, "cannot record the transfer: %s",
+				  st ? store_errmsg(st) : err);
+			store_close(st);
+			return EXIT_FAILED;
+		}
+		store_close(st);
+	}
+	for (i = 0; i < req->hosts.n; i++) {
+		enum claim_result host_claim;
+		char *host_where = NULL;
+		int64_t host_id;
+
+		one = *req;
+		one.address = req->hosts.v[i].address;
+		one.port = req->hosts.v[i].port;
+		memset(&one.hosts, 0, sizeof one.hosts);
+		if ((code = record_transfer(ctx, &one, cfg, state_dir, *id, &host_id,
+					    &host_claim, &host_where)) != EXIT_OK)
+			break;
+		if (host_claim == CLAIM_RUNNING) {
+			cmd_error(ctx, "the same transfer to %s is already running as transfer "
+				  "%lld%s", one.address, (long long)host_id, host_where);
+			code = EXIT_FAILED;
+		}
+		free(host_where);
+		if (code != EXIT_OK)
+			break;
+	}
+	if (code != EXIT_OK) {
+		struct store *st;
+		char err[512];
+
+		/* Never started: recorded as failed, so that the same request can come again. */
+		if (store_open(state_dir, &st, err, sizeof err) == SYNC_OK) {
+			store_transfer_finish_orphan(st, *id, &cfg->owner, TRANSFER_FAILED,
+						     "a host's transfer could not be recorded");
+			store_close(st);
+		}
+	}
+	return code;
 }
 
 int
@@ -240,11 +320,13 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 	 * and the source walked. Where ssh cannot start here, the supervisor
 	 * tries again, and records why it cannot.
 	 */
-	if (early && !req->s3)
+	if (early && !req->s3 && req->hosts.n <= 1)
 		supervisor_connect_early(cfg, req->user, req->address, req->port, req->key_path,
 					 early, err, sizeof err);
 	cfg->early = early;
-	if ((code = record_transfer(ctx, req, cfg, *state_dir, &id, &claim, &where)) != EXIT_OK)
+	if ((code = req->hosts.n > 1 ?
+		    record_fanout(ctx, req, cfg, *state_dir, &id, &claim, &where) :
+		    record_transfer(ctx, req, cfg, *state_dir, 0, &id, &claim, &where)) != EXIT_OK)
 		return code;
 	if (claim != CLAIM_RUNNING)
 		free(where);
@@ -525,6 +607,35 @@ print_summary(const struct cmd_ctx *ctx, struct store *st, int64_t id,
 	transfer_release(&t);
 }
 
+/* After the summary of a request to several hosts: a line for each host. */
+static void
+print_hosts(const struct cmd_ctx *ctx, struct store *st, int64_t id)
+{
+	struct transfer *hosts;
+	size_t n, i;
+
+	if (ctx->verbosity < 0 || store_transfer_children(st, id, &hosts, &n) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		struct strbuf sb = STRBUF_INIT;
+		const struct transfer *h = &hosts[i];
+
+		strbuf_addf(&sb, "  %s (transfer %lld): %s, ", h->address, (long long)h->id,
+			    transfer_state_name(h->state));
+		fmt_thousands(&sb, h->files_done);
+		strbuf_addstr(&sb, " files sent, ");
+		fmt_bytes_human(&sb, h->bytes_done);
+		if (h->error) {
+			strbuf_addstr(&sb, ": ");
+			display_path(&sb, h->error);
+		}
+		fprintf(stderr, "%s\n", sb.buf);
+		strbuf_release(&sb);
+		transfer_release(&hosts[i]);
+	}
+	free(hosts);
+}
+
 int
 cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 		   struct supervisor_config *cfg)
@@ -568,6 +679,7 @@ cmd_run_foreground(const struct cmd_ctx *ctx, const char *state_dir,
 		goto out;
 	}
 	print_summary(ctx, st, cfg->transfer_id, &start);
+	print_hosts(ctx, st, cfg->transfer_id);
 	code = final == TRANSFER_DONE ? EXIT_OK :
 	       final == TRANSFER_TERMINATED || final == TRANSFER_INTERRUPTED ? EXIT_STOPPED :
 	       EXIT_FAILED;

@@ -188,6 +188,81 @@ selected(const struct walk *w, const struct transfer *t)
 	return (t->finished_at ? t->finished_at : t->created_at) >= w->f->since;
 }
 
+static void
+entry_release(struct history_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nhosts; i++)
+		entry_release(&e->hosts[i]);
+	free(e->hosts);
+	transfer_release(&e->t);
+	cycle_release(&e->last_cycle);
+	free(e->files);
+	memset(e, 0, sizeof *e);
+}
+
+/*
+ * found as it is shown, into *t: a running transfer without its
+ * supervisor has been interrupted (recorded so here); one that runs on
+ * another node is not ours to judge. 1 when it moved on meanwhile (shown
+ * next time), else 0 or a negative code.
+ */
+static int
+shown_transfer(struct walk *w, const struct transfer *found, struct transfer *t)
+{
+	if (found->state == TRANSFER_RUNNING && !proc_alive_anywhere(&found->supervisor)) {
+		if (store_transfer_mark_interrupted(w->st, found->id, &found->supervisor,
+						    INTERRUPTED_REASON) < 0)
+			return 1;
+		return store_transfer_get(w->st, found->id, t);
+	}
+	/* The callback's record is borrowed. */
+	transfer_copy(t, found);
+	return 0;
+}
+
+static int build_entry(struct walk *w, struct transfer *t, struct history_entry *e);
+
+/* The hosts of a transfer to several, each an entry; e's sizes are theirs summed. */
+static int
+build_hosts(struct walk *w, struct history_entry *e)
+{
+	struct transfer *rows;
+	size_t n, i, k;
+	int rc;
+
+	if ((rc = store_transfer_children(w->st, e->t.id, &rows, &n)) < 0)
+		return rc;
+	e->hosts = xcalloc(n ? n : 1, sizeof *e->hosts);
+	for (i = 0; i < n && rc >= 0; i++) {
+		struct history_entry *h = &e->hosts[e->nhosts];
+		struct transfer t;
+
+		if ((rc = shown_transfer(w, &rows[i], &t)) < 0)
+			break;
+		if (rc == 1)
+			transfer_copy(&t, &rows[i]);
+		rc = build_entry(w, &t, h);
+		e->nhosts++;
+		if (rc < 0)
+			break;
+		for (k = 0; k < sizeof e->sizes.units / sizeof *e->sizes.units; k++)
+			e->sizes.units[k] += h->sizes.units[k];
+		e->sizes.files_total += h->sizes.files_total;
+		e->sizes.bytes_total += h->sizes.bytes_total;
+		e->sizes.files_settled += h->sizes.files_settled;
+		e->sizes.bytes_settled += h->sizes.bytes_settled;
+		e->sizes.bytes_moving += h->sizes.bytes_moving;
+		e->sizes.files_failed += h->sizes.files_failed;
+		e->sizes.rate += h->sizes.rate;
+	}
+	for (i = 0; i < n; i++)
+		transfer_release(&rows[i]);
+	free(rows);
+	return rc < 0 ? rc : SYNC_OK;
+}
+
 /* Fill e from t (taken over) and what the store knows of its units. */
 static int
 build_entry(struct walk *w, struct transfer *t, struct history_entry *e)
@@ -198,7 +273,8 @@ build_entry(struct walk *w, struct transfer *t, struct history_entry *e)
 	memset(e, 0, sizeof *e);
 	e->t = *t;
 	memset(t, 0, sizeof *t);
-	if ((rc = store_transfer_sizes(w->st, e->t.id, &e->sizes)) < 0)
+	if ((rc = e->t.fanout ? build_hosts(w, e) :
+		  store_transfer_sizes(w->st, e->t.id, &e->sizes)) < 0)
 		return rc;
 	if (e->t.watch && e->t.cycles > 0) {
 		if ((rc = store_cycle_last(w->st, e->t.id, &e->last_cycle)) < 0 &&
@@ -219,6 +295,10 @@ build_entry(struct walk *w, struct transfer *t, struct history_entry *e)
 		if (e->t.planned && e->rate > 0 && e->sizes.bytes_total >= e->sizes.bytes_settled)
 			e->remaining = (int64_t)((double)(e->sizes.bytes_total -
 							  e->sizes.bytes_settled) / e->rate);
+		/* Several hosts: done when the last is. */
+		for (i = 0; i < e->nhosts; i++)
+			if (e->hosts[i].remaining > e->remaining)
+				e->remaining = e->hosts[i].remaining;
 	} else if (e->t.started_at > 0 && e->t.finished_at > e->t.started_at) {
 		e->rate = (double)e->t.bytes_done / (double)(e->t.finished_at - e->t.started_at);
 	}
@@ -243,21 +323,14 @@ visit(const struct transfer *found, void *ctx)
 	struct transfer t;
 	int rc;
 
-	/*
-	 * A running transfer without its supervisor has been interrupted;
-	 * one that runs on another node is not ours to judge.
-	 */
-	if (found->state == TRANSFER_RUNNING && !proc_alive_anywhere(&found->supervisor)) {
-		if (store_transfer_mark_interrupted(w->st, found->id, &found->supervisor,
-						    INTERRUPTED_REASON) < 0)
-			return 0;   /* it has moved on meanwhile; shown next time */
-		if ((rc = store_transfer_get(w->st, found->id, &t)) < 0) {
-			w->rc = rc;
-			return 1;
-		}
-	} else {
-		/* The callback's record is borrowed. */
-		transfer_copy(&t, found);
+	/* A host's transfer is shown with its request's, unless named by id. */
+	if (found->parent_id && w->f->id == 0)
+		return 0;
+	if ((rc = shown_transfer(w, found, &t)) == 1)
+		return 0;
+	if (rc < 0) {
+		w->rc = rc;
+		return 1;
 	}
 	if (!selected(w, &t)) {
 		transfer_release(&t);
@@ -265,15 +338,11 @@ visit(const struct transfer *found, void *ctx)
 	}
 	if ((rc = build_entry(w, &t, &e)) < 0) {
 		w->rc = rc;
-		transfer_release(&e.t);
-		cycle_release(&e.last_cycle);
-		free(e.files);
+		entry_release(&e);
 		return 1;
 	}
 	rc = w->fn(&e, w->ctx);
-	transfer_release(&e.t);
-	cycle_release(&e.last_cycle);
-	free(e.files);
+	entry_release(&e);
 	if (rc != 0) {
 		w->rc = rc;
 		return 1;

@@ -77,6 +77,14 @@ struct history_entry {
 	struct cycle last_cycle;  /* a watch's newest cycle, when has_last_cycle */
 	bool has_last_cycle;
 	int64_t now;           /* epoch seconds the selection was made at, for ages */
+	/*
+	 * A transfer to several hosts: each host's transfer, in the order of
+	 * the hosts; the sizes, rate and time left above are theirs summed
+	 * (the time left: the longest). A host's own is listed only here,
+	 * unless named by id.
+	 */
+	struct history_entry *hosts;
+	size_t nhosts;
 };
 
 typedef int (*history_fn)(const struct history_entry *e, void *ctx);

@@ -224,8 +224,9 @@ json_cycle(const struct cycle *c)
 	return obj;
 }
 
-void
-json_report_add(struct json_report *r, const struct history_entry *e)
+/* One transfer as query --json shows it; a request to several hosts with each host's. */
+static json_t *
+entry_object(const struct history_entry *e)
 {
 	const struct transfer *t = &e->t;
 	json_t *obj = json_object(), *files = json_array();
@@ -310,10 +311,28 @@ json_report_add(struct json_report *r, const struct history_entry *e)
 	} else {
 		set_new(obj, "error", json_null());
 	}
-	if (json_array_append_new(r->transfers, obj) < 0)
-		fatal("out of memory building JSON");
+	/* To several hosts: the request, and each host's transfer in it. */
+	set_new(obj, "parent", t->parent_id ? json_integer(t->parent_id) : json_null());
+	if (t->fanout) {
+		json_t *hosts = json_array();
+
+		if (hosts == NULL)
+			fatal("out of memory building JSON");
+		for (i = 0; i < e->nhosts; i++)
+			if (json_array_append_new(hosts, entry_object(&e->hosts[i])) < 0)
+				fatal("out of memory building JSON");
+		set_new(obj, "hosts", hosts);
+	}
 	strbuf_release(&sb);
 	free(root);
+	return obj;
+}
+
+void
+json_report_add(struct json_report *r, const struct history_entry *e)
+{
+	if (json_array_append_new(r->transfers, entry_object(e)) < 0)
+		fatal("out of memory building JSON");
 }
 
 /* Write a document to f, indented, and a newline; 0 or SYNC_ERR_SYSTEM. */
@@ -596,4 +615,7 @@ status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 	}
 	strbuf_release(&cell);
 	strbuf_release(&what);
+	/* To several hosts: each host's transfer below the request's. */
+	for (size_t i = 0; i < e->nhosts; i++)
+		status_table_row(out, &e->hosts[i], width);
 }

@@ -666,13 +666,19 @@ supervisor_run(struct store *st, const struct supervisor_config *cfg,
 	/* A watch runs in cycles, each of them a run of its own (sup-watch.c). */
 	if (!cfg->watch_cycle) {
 		struct transfer t;
+		unsigned hosts;
+		bool watch;
 
 		if ((rc = store_transfer_get(st, cfg->transfer_id, &t)) < 0)
 			return rc;
-		rc = t.watch;
+		watch = t.watch;
+		hosts = t.fanout;
 		transfer_release(&t);
-		if (rc)
+		if (watch)
 			return supervisor_watch(st, cfg, final);
+		/* To several hosts: a supervisor for each (sup-fanout.c). */
+		if (hosts)
+			return supervisor_fanout(st, cfg, final);
 		if (cfg->trust_record)
 			return supervisor_run_trusting(st, cfg, final);
 	}

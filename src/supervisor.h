@@ -184,6 +184,15 @@ int supervisor_stop_part(struct store *st, const struct transfer *t,
 			 const char *rel, enum exclusion_state *result);
 
 /*
+ * Run transfer cfg->transfer_id to several hosts (sup-fanout.c): a
+ * supervisor for each host's transfer, each in a process of its own;
+ * *final: done when every host is. supervisor_run calls it for a transfer
+ * recorded with hosts.
+ */
+int supervisor_fanout(struct store *st, const struct supervisor_config *cfg,
+		      enum transfer_state *final);
+
+/*
  * Run watch transfer cfg->transfer_id (sup-watch.c): cycles until a stop,
  * each a supervisor_run of the watch's record. supervisor_run calls it for
  * a transfer recorded as a watch. *final: how the watch ended.
