@@ -18,13 +18,13 @@ ints = ["id", "port", "depth", "bytes_done", "bytes_total", "files_done", "files
 strs = ["state", "source", "destination", "host", "user"]
 times = ["created_at", "started_at", "finished_at"]
 keys = set(ints + strs + times + ["planned", "remaining_seconds", "current_files", "error",
-                                  "node", "elsewhere", "mirror", "watch"])
+                                  "node", "elsewhere", "mirror", "watch", "parent"])
 watch_keys = {"interval", "cycles", "last_cycle"}
 ids = [t["id"] for t in doc["transfers"]]
 assert ids == sorted(ids, reverse=True), "not newest first: %s" % ids
 for t in doc["transfers"]:
     extra = set(k for k in t if k.endswith("_base64"))
-    want = keys | (watch_keys if t["watch"] else set())
+    want = keys | (watch_keys if t["watch"] else set()) | ({"hosts"} if "hosts" in t else set())
     assert set(t) - extra == want, "keys %s" % sorted(set(t) ^ want)
     assert type(t["mirror"]) is bool and type(t["watch"]) is bool
     for k in ints:
