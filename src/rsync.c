@@ -8,9 +8,6 @@
 
 #include "rsync.h"
 
-/* Marks a file name line; no path in a --files-from list starts with it. */
-#define NAME_PREFIX "//"
-
 /* Append one "-o NAME=value" pair. */
 static void
 push_opt(struct strvec *argv, const char *fmt, ...)
@@ -629,7 +626,7 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	 * %i: what changed, so that a dry run names changes of attributes
 	 * alone too, and a run tells what it created from what it updated.
 	 */
-	strvec_push(argv, "--out-format=" NAME_PREFIX "%i %n");
+	strvec_push(argv, "--out-format=" RSYNC_NAME_PREFIX "%i %n");
 	/* What must stay whatever the rules say: first, as the first matching rule wins. */
 	if (job->protect)
 		strvec_pushf(argv, "--filter=P %s", job->protect);
@@ -948,10 +945,11 @@ emit_record(struct rsync_parser *p, bool complete, rsync_event_fn cb, void *ctx)
 		return;
 	if (len == 0)
 		return;
-	if (!p->in_progress && len > strlen(NAME_PREFIX) &&
-	    memcmp(s, NAME_PREFIX, strlen(NAME_PREFIX)) == 0) {
+	if (!p->in_progress && len > strlen(RSYNC_NAME_PREFIX) &&
+	    memcmp(s, RSYNC_NAME_PREFIX, strlen(RSYNC_NAME_PREFIX)) == 0) {
 		strbuf_reset(&p->scratch);
-		rsync_unescape(&p->scratch, s + strlen(NAME_PREFIX), len - strlen(NAME_PREFIX));
+		rsync_unescape(&p->scratch, s + strlen(RSYNC_NAME_PREFIX),
+			       len - strlen(RSYNC_NAME_PREFIX));
 		ev.kind = RSYNC_EV_NAME;
 		ev.name = p->scratch.buf;
 		ev.name_len = p->scratch.len;

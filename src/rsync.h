@@ -219,6 +219,12 @@ struct rsync_job {
 
 #define RSYNC_THEN_PREFIX "//then "   /* "//then N": how then_command ended */
 
+/*
+ * Marks a file name line (--out-format "//%i %n"); no path in a
+ * --files-from list starts with it.
+ */
+#define RSYNC_NAME_PREFIX "//"
+
 /* Read a "//then N" line. 0 or SYNC_ERR_INVALID. */
 int rsync_parse_then(const char *line, size_t len, int *status);
 
