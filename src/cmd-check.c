@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "master.h"
 #include "options.h"
+#include "rsync-parse.h"
 #include "rsync.h"
 #include "spawn.h"
 #include "util.h"

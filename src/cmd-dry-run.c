@@ -30,6 +30,7 @@
 #include "mirror-guard.h"
 #include "options.h"
 #include "report.h"
+#include "rsync-parse.h"
 #include "rsync.h"
 #include "spawn.h"
 #include "supervisor.h"

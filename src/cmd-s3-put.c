@@ -6,7 +6,7 @@
  * each ended by a NUL), walks those that are directories, and uploads
  * every file to its key (s3-upload.h), one file at a time, a large one in
  * parallel parts. What it prints is what the supervisor reads from rsync
- * (rsync.h): "//ITEMIZE NAME" for each file it sends, its progress on
+ * (rsync-parse.h): "//ITEMIZE NAME" for each file it sends, its progress on
  * "\r" records ending with "(xfr#N, to-chk=R/T)", and on stderr rsync's
  * lines for a file it could not read. It ends as rsync would: 0 all sent,
  * 23 some files not, 24 some vanished, 10 the store could not be reached

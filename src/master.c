@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "master.h"
+#include "rsync-parse.h"
 #include "spawn.h"
 
 #define SAID_MAX 65536   /* a changed host key is a banner of 1 KiB; the cause is last */

@@ -1,10 +1,10 @@
 /*
  * rsync-speak: what the object-store helpers (scow-sync __s3-put and
  * __s3-get) print, so that the supervisor reads them as it reads rsync
- * (rsync.h, sup-worker.c): "//ITEMIZE NAME" before a file moves, progress
- * records on "\r" ending with "(xfr#N, to-chk=R/T)", and on stderr
- * rsync's lines for a file not moved ("file has vanished", "send_files
- * failed to open"). Names are escaped as rsync escapes them.
+ * (rsync-parse.h, sup-worker.c): "//ITEMIZE NAME" before a file moves,
+ * progress records on "\r" ending with "(xfr#N, to-chk=R/T)", and on
+ * stderr rsync's lines for a file not moved ("file has vanished",
+ * "send_files failed to open"). Names are escaped as rsync escapes them.
  */
 #ifndef SCOW_SYNC_RSYNC_SPEAK_H
 #define SCOW_SYNC_RSYNC_SPEAK_H

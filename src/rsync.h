@@ -1,8 +1,9 @@
 /*
- * rsync: build the argv for rsync and ssh, and read rsync's output.
+ * rsync: build the argv for rsync and ssh, and the remote commands they run.
  *
- * Pure: no I/O, no processes. The supervisor runs what this module builds
- * and feeds this module what rsync prints.
+ * Pure: no I/O, no processes. The supervisor runs what this module builds;
+ * what those programs print is read by rsync-parse.h, which relies on the
+ * formats set here (the "//" prefixes, the options rsync_job_argv() gives).
  *
  * Every rsync we run reads the list of paths to move from its standard
  * input or a file (--files-from --from0, NUL-separated, relative to the
@@ -12,17 +13,6 @@
  * destination goes through rsync's argument protection (-s), so no remote
  * shell ever sees it. The last rsync may name the source directory itself
  * instead of a list (source_name).
- *
- * rsync's standard output, with the options built here, is a stream of
- *   "//NAME\n"   a file or directory about to be sent (NAME escaped by
- *                rsync as \#ooo for unprintable bytes; rsync_unescape()
- *                gives the original bytes back)
- *   "\rPROGRESS" a progress update for the current file; the last one for
- *                a file ends with " (xfr#N, to-chk=R/T)\n"
- *   "sent N bytes  received M bytes  R bytes/sec"
- *                the closing counts (--info=stats1), then "total size is
- *                ...", which is dropped
- *   other lines  messages.
  */
 #ifndef SCOW_SYNC_RSYNC_H
 #define SCOW_SYNC_RSYNC_H
@@ -157,15 +147,6 @@ void piece_check_command(const char *suffix, uint64_t size, const struct piece_s
  * one, to rsync's partial file of the name; exit 0 when none is left.
  */
 void piece_give_back_command(const char *suffix, struct strbuf *out);
-/* Read a "//sha1 HEX" line into hex. 0 or SYNC_ERR_INVALID. */
-int piece_parse_digest(const char *line, size_t len, char hex[PIECE_DIGEST_HEX + 1]);
-/* Read a "//dd N" line. 0 or SYNC_ERR_INVALID. */
-int piece_parse_written(const char *line, size_t len, int *status);
-/*
- * Read the byte count from a progress line of the reader ("12345 bytes",
- * as dd prints it too). 0 or SYNC_ERR_INVALID.
- */
-int piece_parse_progress(const char *line, size_t len, uint64_t *bytes);
 
 /* Append the same command as one string for rsync's -e, each word quoted. */
 void ssh_rsh_command(const struct ssh_target *t, struct strbuf *out);
@@ -219,8 +200,11 @@ struct rsync_job {
 
 #define RSYNC_THEN_PREFIX "//then "   /* "//then N": how then_command ended */
 
-/* Read a "//then N" line. 0 or SYNC_ERR_INVALID. */
-int rsync_parse_then(const char *line, size_t len, int *status);
+/*
+ * Marks a file name line (--out-format "//%i %n"); no path in a
+ * --files-from list starts with it.
+ */
+#define RSYNC_NAME_PREFIX "//"
 
 /*
  * Append path as an rsync filter pattern that matches exactly that path,
@@ -236,17 +220,6 @@ void rsync_filter_escape(struct strbuf *out, const char *path);
 void rsync_exclude_rules(const char *const *paths, struct strbuf *out);
 
 /*
- * A dry run names each item that would change as rsync's itemize string,
- * a space and the name ("<f..t...... d/f"). Find where the name starts in
- * such a line: true and *name_at set, or false when it is not one.
- */
-bool rsync_itemized_name(const char *line, size_t len, size_t *name_at);
-/* Does itemized (struct rsync_event's) name an entry new on the receiving side? */
-bool rsync_itemized_new(const char *itemized);
-/* ... a file whose data moves ('<' sent, '>' received; "": not itemized, as data)? */
-bool rsync_itemized_data(const char *itemized);
-
-/*
  * Append how the temporary file rsync's receiver writes for base begins,
  * before its six random characters, as receiver.c get_tmpname() makes it
  * (rsync 3.1 to 3.5): a dot, base without its own leading dot, cut to fit
@@ -258,14 +231,6 @@ bool rsync_itemized_data(const char *itemized);
  */
 bool rsync_tmpname_prefix(struct strbuf *out, size_t dirlen, const char *base);
 
-/*
- * The line of an rsync's standard error (err, whole) that best says why it
- * failed: the last one that is not rsync's closing summary ("rsync error:
- * ... (code N)") or a dropped connection (ssh's own reason comes before
- * those). Ends lines in err in place; "" when there is none.
- */
-const char *rsync_telling_line(struct strbuf *err);
-
 /* Append the complete rsync argv for job (program first). */
 void rsync_job_argv(const struct rsync_job *job, struct strvec *argv);
 
@@ -275,134 +240,5 @@ void rsync_job_argv(const struct rsync_job *job, struct strvec *argv);
  * exist by the time rsync runs).
  */
 void rsync_remote_spec(struct strbuf *out, const char *host, const char *path);
-
-struct rsync_progress {
-	uint64_t bytes;        /* bytes of the current file done */
-	int percent;           /* 0-100 */
-	double rate;           /* bytes per second */
-	int64_t eta;           /* seconds left, -1 when rsync does not know */
-	bool final;            /* last update for this file */
-	uint64_t xfr;          /* files transferred so far (final only) */
-	uint64_t to_check;     /* files left to check (final only) */
-	uint64_t total_files;  /* files known so far (final only) */
-};
-
-/* Parse one progress record (without the leading \r). 0 or SYNC_ERR_INVALID. */
-int rsync_parse_progress(const char *line, size_t len, struct rsync_progress *out);
-
-/*
- * Parse rsync's closing "sent N bytes  received M bytes  R bytes/sec" line
- * (numbers with or without thousands separators). 0 or SYNC_ERR_INVALID.
- */
-int rsync_parse_sent(const char *line, size_t len, uint64_t *sent, uint64_t *received);
-
-/* Append the bytes rsync escaped as \#ooo back in their raw form. */
-void rsync_unescape(struct strbuf *out, const char *in, size_t len);
-
-enum rsync_event_kind {
-	RSYNC_EV_NAME,       /* name, name_len: a file about to be sent */
-	RSYNC_EV_PROGRESS,   /* progress */
-	RSYNC_EV_STATS,      /* sent, received: rsync's closing byte counts */
-	RSYNC_EV_MESSAGE,    /* name, name_len: any other line, raw */
-};
-
-struct rsync_event {
-	enum rsync_event_kind kind;
-	const char *name;    /* unescaped; borrowed until the callback returns */
-	size_t name_len;
-	bool is_dir;         /* NAME ended with '/' (removed from name) */
-	char itemized[12];   /* NAME: rsync's %i before the name ("<f+++++++++"), or "" */
-	struct rsync_progress progress;
-	uint64_t sent;       /* bytes this rsync wrote to the connection */
-	uint64_t received;
-};
-
-typedef void (*rsync_event_fn)(const struct rsync_event *ev, void *ctx);
-
-/*
- * Incremental reader of rsync's standard output. Whatever the far side
- * prints, it keeps at most RSYNC_PROGRESS_MAX bytes of a record begun after
- * a \r and RSYNC_LINE_MAX of any other, beyond the chunk being fed: the
- * longest progress line rsync prints is under 100 bytes ("  BYTES PCT RATE
- * TIME (xfr#N, to-chk=N/N)" with 20-digit numbers).
- */
-#define RSYNC_PROGRESS_MAX 256
-#define RSYNC_LINE_MAX 65536
-struct rsync_parser {
-	struct strbuf pending;   /* bytes of an unfinished record */
-	struct strbuf scratch;
-	bool in_progress;        /* pending began after a \r */
-	bool pending_emitted;    /* pending was already reported as progress */
-};
-
-void rsync_parser_init(struct rsync_parser *p);
-void rsync_parser_release(struct rsync_parser *p);
-/* Feed a chunk of output; cb runs for each record completed by it. */
-void rsync_parser_feed(struct rsync_parser *p, const char *buf, size_t len,
-		       rsync_event_fn cb, void *ctx);
-/* Report whatever is left at end of file. */
-void rsync_parser_finish(struct rsync_parser *p, rsync_event_fn cb, void *ctx);
-
-enum rsync_exit_class {
-	RSYNC_EXIT_OK,        /* 0 */
-	RSYNC_EXIT_PARTIAL,   /* 23, 24: some files failed or vanished */
-	RSYNC_EXIT_RETRY,     /* the network or the remote side went away */
-	RSYNC_EXIT_FATAL,     /* retrying cannot help */
-};
-
-enum rsync_exit_class rsync_exit_classify(int code);
-/*
- * True when what rsync printed names a cause that retrying cannot cure
- * (the far side's disk or quota is full, or it is read-only), whatever
- * the exit code says.
- */
-bool rsync_error_is_permanent(const char *text, size_t len);
-/*
- * Append the line of text (the last bytes rsync printed on its standard
- * error) that names why it failed, escaped for a log line: the last line
- * naming a cause (not only "rsync error: ... (code N)" or "*** Skipping"),
- * or, where a line names a full disk or the like, that line, since the
- * lines after it are often only its echo (the sender's "Broken pipe" when
- * the receiver gave up). Nothing when text holds no line.
- */
-void rsync_error_reason(const char *text, size_t len, struct strbuf *out);
-/*
- * Append the cause of a failed ssh connection, from what ssh printed on
- * stderr (raw: the caller escapes it): a host key that changed since it
- * was recorded, said in a few words with where the recorded key is, in
- * place of OpenSSH's banner; otherwise ssh's last line that is not a note
- * ("Warning: Permanently added ...").
- */
-void ssh_error_summary(const char *text, size_t len, struct strbuf *out);
-
-enum ssh_failure {
-	SSH_FAILURE_OTHER,    /* no answer about the host or the key (down, slow, ...) */
-	SSH_FAILURE_HOSTKEY,  /* ssh refused the host's key: changed, revoked, unknown */
-	SSH_FAILURE_AUTH,     /* the host refused the login ("Permission denied") */
-};
-
-/*
- * Why an ssh that exited 255 failed, from what it printed on stderr at
- * LogLevel ERROR or more: the host key is checked before the login, so a
- * refused host key never reads as a refused key.
- */
-enum ssh_failure ssh_failure_kind(const char *text, size_t len);
-/* What a line of rsync's stderr says about one source file. */
-enum rsync_file_problem {
-	RSYNC_FILE_NONE,       /* nothing about a source file */
-	RSYNC_FILE_VANISHED,   /* gone before or while it was to be sent */
-	RSYNC_FILE_FAILED,     /* could not be opened or read */
-};
-/*
- * Read one line of rsync's stderr (without its end): does it say that a
- * source file was not sent ("file has vanished: \"P\"", "rsync: [sender]
- * send_files failed to open \"P\": E (13)", "... link_stat \"P\" failed:
- * E (2)", ...)? Appends the file as rsync named it (unescaped) to path and
- * why (E, raw) to cause.
- */
-enum rsync_file_problem rsync_file_problem(const char *line, size_t len, struct strbuf *path,
-					   struct strbuf *cause);
-/* rsync's own words for an exit code (borrowed). */
-const char *rsync_exit_text(int code);
 
 #endif

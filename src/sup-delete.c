@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "mirror-guard.h"
+#include "rsync-parse.h"
 #include "rsync.h"
 #include "sup-internal.h"
 #include "util.h"

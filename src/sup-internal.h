@@ -23,6 +23,7 @@
 #include "master.h"
 #include "pool.h"
 #include "progress.h"
+#include "rsync-parse.h"
 #include "rsync.h"
 #include "sftp.h"
 #include "spawn.h"

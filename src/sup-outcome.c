@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rsync-parse.h"
 #include "sup-internal.h"
 #include "verdict.h"
 

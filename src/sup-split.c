@@ -11,6 +11,7 @@
 
 #include "finish.h"
 #include "log.h"
+#include "rsync-parse.h"
 #include "rsync.h"
 #include "spawn.h"
 #include "store.h"

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "rsync.h"
+#include "rsync-parse.h"
 #include "sup-internal.h"
 #include "util.h"
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "rsync-parse.h"
 #include "s3-target.h"
 #include "settings.h"
 #include "sup-internal.h"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rsync-parse.h"
 #include "sup-internal.h"
 #include "verdict.h"
 

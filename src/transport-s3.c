@@ -35,6 +35,7 @@
 #include "s3-upload.h"
 #include "s3-xml.h"
 #include "sigv4.h"
+#include "rsync-parse.h"
 #include "rsync-speak.h"
 #include "sup-internal.h"
 #include "transport-s3.h"

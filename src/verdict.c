@@ -1,7 +1,7 @@
 /* verdict: what the end of one rsync of a batch means for each unit (see verdict.h). */
 #include "config.h"
 
-#include "rsync.h"
+#include "rsync-parse.h"
 #include "verdict.h"
 
 #define RETRY_DELAY_DOUBLINGS 6   /* the pause doubles up to 2^6 = 64 s */

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 
 #include "fuzz.h"
-#include "rsync.h"
+#include "rsync-parse.h"
 #include "settings.h"
 #include "supervisor.h"
 #include "util.h"

@@ -13,7 +13,7 @@
 #include <math.h>
 
 #include "fuzz.h"
-#include "rsync.h"
+#include "rsync-parse.h"
 #include "util.h"
 
 /* What the supervisor does with each event, minus the bookkeeping. */

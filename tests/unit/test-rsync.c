@@ -1,4 +1,4 @@
-/* Unit tests for the rsync module: progress parsing, names, argv. */
+/* Unit tests for the rsync and rsync-parse modules: progress parsing, names, argv. */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "rsync-parse.h"
 #include "rsync.h"
 #include "spawn.h"
 #include "unit.h"
