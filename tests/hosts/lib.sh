@@ -99,7 +99,10 @@ no_processes_left() {
 	return 1
 }
 
-[ -n "$(host_pids src)" ] && { echo "processes run in src before the case: $(host_pids src)" >&2; exit 99; }
+if [ -n "$(host_pids src)" ]; then
+	echo "processes run in src before the case: $(host_pids src)" >&2
+	exit 99
+fi
 
 T=$(mktemp -d /tmp/scow-sync-hosts.XXXXXX) || exit 99
 KEEP_TEST_DIR=${KEEP_TEST_DIR:-0}

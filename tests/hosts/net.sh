@@ -70,7 +70,8 @@ check() {
 		ip link add b0 type bridge &&
 		tc qdisc add dev p0 root tbf rate 1mbit burst 64kb latency 100ms' \
 		>/dev/null 2>&1 ||
-		{ echo "this kernel or container cannot make veth, bridge, tbf or namespaces"; return 1; }
+		{ echo "this kernel or container cannot make namespaces, veth, bridge or tbf"
+		  return 1; }
 }
 
 # DIR as an absolute path, without a trailing slash.
@@ -170,7 +171,8 @@ shape_node() {
 		"s$TAG"*|"$BR") ;;
 		*) die "'$what' is neither a node nor an interface of this network" ;;
 		esac
-		[ -z "$way" ] || [ "$way" = out ] || die "an interface is shaped on its way out only"
+		[ -z "$way" ] || [ "$way" = out ] ||
+			die "an interface is shaped on its way out only"
 		ip link show dev "$what" >/dev/null 2>&1 || die "no interface '$what'"
 		set_tbf "" "$what" "$rate"
 	fi
@@ -195,7 +197,9 @@ kill_ns() {
 	return 1
 }
 
-our_namespaces() { ip netns list 2>/dev/null | awk -v p="$NS_PREFIX" 'index($1, p) == 1 { print $1 }'; }
+our_namespaces() {
+	ip netns list 2>/dev/null | awk -v p="$NS_PREFIX" 'index($1, p) == 1 { print $1 }'
+}
 our_links() {
 	ip -o link show 2>/dev/null |
 		awk -F': ' -v v="s$TAG" -v b="$BR" '{ sub(/@.*/, "", $2) }
@@ -207,7 +211,9 @@ stop() {
 	for ns in $(our_namespaces); do
 		kill_ns "$ns" || left="$left $ns"
 	done
-	[ -z "$left" ] || die "processes still run in:$left: $(for ns in $left; do ip netns pids "$ns"; done | tr '\n' ' ')"
+	[ -z "$left" ] ||
+		die "processes still run in:$left: $(for ns in $left; do ip netns pids "$ns"; done |
+			tr '\n' ' ')"
 	for ns in $(our_namespaces); do
 		ip netns del "$ns" || die "cannot delete namespace $ns"
 	done
@@ -346,7 +352,8 @@ start() {
 	echo "$TAG" >"$D/tag" && echo "$n" >"$D/n" || die "cannot write in $D"
 	N=$n
 
-	ip link add "$BR" type bridge && ip link set "$BR" up || start_failed "cannot add bridge $BR"
+	ip link add "$BR" type bridge && ip link set "$BR" up ||
+		start_failed "cannot add bridge $BR"
 	make_node src
 	for i in $(seq 1 "$n"); do
 		make_node "h$i"
@@ -369,8 +376,9 @@ start() {
 			start_failed "cannot make $D/$node/home"
 		ssh-keygen -q -t ed25519 -N '' -C "$node" -f "$D/$node/host_key" ||
 			start_failed "ssh-keygen failed"
-		echo "$(addr_of "$node") $(cut -d' ' -f1-2 "$D/$node/host_key.pub")" >>"$D/known_hosts"
-		cp "$D/src/id_rsa.pub" "$D/$node/authorized_keys" && chmod 600 "$D/$node/authorized_keys" ||
+		echo "$(addr_of "$node") $(cut -d' ' -f1-2 "$D/$node/host_key.pub")" \
+			>>"$D/known_hosts"
+		install -m 600 "$D/src/id_rsa.pub" "$D/$node/authorized_keys" ||
 			start_failed "cannot write $D/$node/authorized_keys"
 	done
 	for i in $(seq 1 "$n"); do
@@ -388,7 +396,8 @@ start() {
 	done
 	for i in $(seq 1 "$n"); do
 		node=h$i
-		wait_for 10 test -s "$D/$node/sshd.pid" || start_failed "sshd of $node wrote no pid file"
+		wait_for 10 test -s "$D/$node/sshd.pid" ||
+			start_failed "sshd of $node wrote no pid file"
 		wait_for 10 answers "$(addr_of "$node")" ||
 			start_failed "$node:22 does not answer from src (a firewall on bridges," \
 				"net.bridge.bridge-nf-call-iptables?)"
@@ -396,19 +405,21 @@ start() {
 	# The hosts' homes are theirs alone: none of their mounts is seen here.
 	[ "$(mounts_on "$USER_HOME")" = "$homes_mounted" ] ||
 		start_failed "a host's home is mounted in the root namespace"
-	[ "$(mounts_on "$D/src")" = 0 ] || start_failed "a host's tmpfs is mounted in the root namespace"
+	[ "$(mounts_on "$D/src")" = 0 ] ||
+		start_failed "a host's tmpfs is mounted in the root namespace"
 
 	{
 		echo "# written by tests/hosts/net.sh start"
 		printf 'export HOSTS_DIR=%q HOSTS_N=%q HOSTS_TAG=%q\n' "$D" "$n" "$TAG"
 		printf 'export HOSTS_USER=%q HOSTS_KEY=%q\n' "$USER_NAME" "$D/src/id_rsa"
-		printf 'export HOSTS_REMOTE_HOME=%q HOSTS_KNOWN_HOSTS=%q\n' "$USER_HOME" "$D/known_hosts"
+		printf 'export HOSTS_REMOTE_HOME=%q HOSTS_KNOWN_HOSTS=%q\n' \
+			"$USER_HOME" "$D/known_hosts"
 		printf 'export HOSTS_SRC_NS=%q HOSTS_SRC_ADDR=%q HOSTS_SRC_IFACE=eth0\n' \
 			"$(ns_of src)" "$(addr_of src)"
 		for i in $(seq 1 "$n"); do
 			node=h$i
-			printf 'export HOSTS_NS_%d=%q HOSTS_ADDR_%d=%q HOSTS_HOME_%d=%q\n' \
-				"$i" "$(ns_of "$node")" "$i" "$(addr_of "$node")" "$i" "$D/$node/home"
+			printf 'export HOSTS_NS_%d=%q HOSTS_ADDR_%d=%q HOSTS_HOME_%d=%q\n' "$i" \
+				"$(ns_of "$node")" "$i" "$(addr_of "$node")" "$i" "$D/$node/home"
 			ns_list="$ns_list $(ns_of "$node")"
 			addrs="$addrs $(addr_of "$node")"
 			homes="$homes $D/$node/home"

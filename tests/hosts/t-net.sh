@@ -36,7 +36,8 @@ export SSH_AUTH_SOCK=$T/agent.sock
 on_src ssh-add -q "$HOSTS_KEY" 2>"$T/add.err" || fail "ssh-add: $(cat "$T/add.err")"
 name=$(on_src ssh "${SRC_SSH_OPTS[@]}" -A "$HOSTS_USER@$HOSTS_ADDR_1" \
 	"test ! -e '$HOSTS_KEY' && ssh -o BatchMode=yes $HOSTS_USER@$HOSTS_ADDR_2 hostname" \
-	2>"$T/relay.err") || fail "h1 cannot reach h2 with the forwarded agent: $(cat "$T/relay.err")"
+	2>"$T/relay.err") ||
+	fail "h1 cannot reach h2 with the forwarded agent: $(cat "$T/relay.err")"
 [ "$name" = h2 ] || fail "h1 to h2 with the agent reached '$name'"
 [ -n "$agent_pid" ] && kill "$agent_pid"
 unset SSH_AUTH_SOCK
@@ -64,8 +65,8 @@ on_src tc qdisc show dev "$HOSTS_SRC_IFACE" | grep -q tbf && fail "shape none le
 # ---- a host goes away and comes back
 net down h3 || fail "net.sh down h3 failed"
 # ssh takes an option's first value: this ConnectTimeout wins.
-on_src ssh -o ConnectTimeout=2 "${SRC_SSH_OPTS[@]}" -i "$HOSTS_KEY" "$HOSTS_USER@$HOSTS_ADDR_3" true \
-	2>/dev/null && fail "h3 answers while down"
+on_src ssh -o ConnectTimeout=2 "${SRC_SSH_OPTS[@]}" -i "$HOSTS_KEY" \
+	"$HOSTS_USER@$HOSTS_ADDR_3" true 2>/dev/null && fail "h3 answers while down"
 net up h3 || fail "net.sh up h3 failed"
 wait_for 10 src_ssh 3 true 2>/dev/null || fail "h3 does not answer once up again"
 

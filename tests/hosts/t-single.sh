@@ -40,7 +40,8 @@ until ended; do
 	[ "$polls" -le 300 ] || { fail "the transfer to h3 did not end in 30 s"; break; }
 	on_src scow-sync-query >"$T/query.out" || fail "scow-sync-query exited $?"
 	python3 -c 'import json, sys; assert isinstance(json.load(sys.stdin), list)' \
-		<"$T/query.out" || fail "scow-sync-query printed no JSON array: $(cat "$T/query.out")"
+		<"$T/query.out" ||
+		fail "scow-sync-query printed no JSON array: $(cat "$T/query.out")"
 	sleep 0.1
 done
 state=$(on_src scow-sync query --json --all | python3 -c '
