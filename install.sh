@@ -21,7 +21,8 @@ from this directory and install it under DIR (default /usr/local).
   --deps-only    install the packages only; do not build
   --test-deps    also install what the test suite needs beyond the build:
                  Ceph's RADOS Gateway, monitor and OSD for the S3 tests,
-                 awscli and s3cmd (Debian and Ubuntu only)
+                 awscli and s3cmd, iproute2 for the hosts tests (Debian
+                 and Ubuntu only)
   -h, --help     show this help
 EOF
 }
@@ -83,9 +84,11 @@ install_apt() {
 	[ "$test_deps" = yes ] || return 0
 	# The S3 tests' server (tests/s3/server.sh) and the clients that check
 	# it; radosgw-admin comes with ceph-common.
+	# The hosts tests' network (tests/hosts/net.sh): ip and tc; unshare
+	# and nsenter come with util-linux, which every Debian has.
 	as_root env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends \
-		radosgw ceph-mon ceph-osd ceph-common awscli s3cmd python3 curl
+		radosgw ceph-mon ceph-osd ceph-common awscli s3cmd python3 curl iproute2
 }
 
 install_rpm() {
@@ -109,7 +112,7 @@ install_apk() {
 
 if [ "$test_deps" = yes ] && ! command -v apt-get >/dev/null 2>&1; then
 	die "--test-deps knows only apt-get (Debian, Ubuntu):" \
-		"install radosgw, ceph-mon, ceph-osd, awscli and s3cmd by hand"
+		"install radosgw, ceph-mon, ceph-osd, awscli, s3cmd and iproute2 by hand"
 fi
 if command -v apt-get >/dev/null 2>&1; then
 	step "installing packages with apt-get" install_apt

@@ -252,8 +252,6 @@ start_sshd() {
 }
 start_sshd
 
-# Compare two trees: types, modes, symlink targets, names (any bytes) and
-# the contents of every regular file. Prints what differs.
 # slow_sessions SECONDS: from now on, while $T/slow exists, every session
 # on the far side starts SECONDS late, as with a .bashrc that sets up conda
 # or environment modules (sshd's ForceCommand sleeps; sftp goes straight to
@@ -284,38 +282,9 @@ EOF
 		{ echo "sshd did not come back"; exit 99; }
 }
 
-tree_equal() {
-	python3 - "$1" "$2" <<'PY'
-import os, stat, sys
-a, b = (os.fsencode(p) for p in sys.argv[1:3])
-def listing(root):
-    out = {}
-    for d, dirs, files in os.walk(root):
-        for n in dirs + files:
-            p = os.path.join(d, n)
-            st = os.lstat(p)
-            rel = os.path.relpath(p, root)
-            if stat.S_ISLNK(st.st_mode):
-                out[rel] = ("link", os.readlink(p))
-            elif stat.S_ISDIR(st.st_mode):
-                out[rel] = ("dir", stat.S_IMODE(st.st_mode))
-            else:
-                out[rel] = ("file", stat.S_IMODE(st.st_mode), st.st_size, int(st.st_mtime))
-    return out
-la, lb = listing(a), listing(b)
-ok = True
-for rel in sorted(set(la) | set(lb)):
-    if la.get(rel) != lb.get(rel):
-        print("differs: %r: %r vs %r" % (rel, la.get(rel), lb.get(rel)))
-        ok = False
-    elif la[rel][0] == "file":
-        with open(os.path.join(a, rel), "rb") as fa, open(os.path.join(b, rel), "rb") as fb:
-            if fa.read() != fb.read():
-                print("contents differ: %r" % rel)
-                ok = False
-sys.exit(0 if ok else 1)
-PY
-}
+
+# tree_equal, shared with the suites that start no sshd of this file's.
+. "$SCOW_SYNC_SRCDIR/tests/tree-equal.sh"
 
 # A small tree with what trips copies up: depth, an empty directory,
 # symlinks (to a file, to a directory, dangling), odd names.
