@@ -58,6 +58,8 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $xfer -s p -l port -x -d 'ssh port (default 22)'
     complete -c $prog -n $xfer -s k -l sshkey-path -r -F -d 'private key (default ~/scow/.scow-sync-ssh/id_rsa)'
     complete -c $prog -n $xfer -l hosts-from -r -F -d 'the remote hosts, one a line'
+    complete -c $prog -n $xfer -l relay -d 'to several hosts: the hosts forward to each other'
+    complete -c $prog -n $xfer -l no-relay -d 'to several hosts: the source sends to each'
     complete -c $prog -n $xfer -s c -l check -d 'only check that key login works: print true or false'
     complete -c $prog -n $xfer -l workers -x -d 'rsync processes at once'
     complete -c $prog -n $xfer -l retries -x -d 'attempts per part for passing failures'

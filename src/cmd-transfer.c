@@ -194,6 +194,35 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 }
 
 /*
+ * Who feeds whom among the hosts' transfers ids[0..n): with a relay
+ * (fanout > 0), the source sends to the first host only, so that its
+ * uplink carries each byte once, and host i is fed by host (i - 1) /
+ * fanout, in a tree that is wide where the links are the hosts' own;
+ * without, the source feeds each. An exit code.
+ */
+static int
+record_relay_tree(const struct cmd_ctx *ctx, const char *state_dir, const int64_t *ids,
+		  size_t n, int fanout)
+{
+	struct store *st = NULL;
+	char err[512];
+	size_t i;
+	int rc = SYNC_OK;
+
+	if (store_open(state_dir, &st, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_FAILED;
+	}
+	for (i = 0; i < n && rc == SYNC_OK; i++)
+		rc = store_transfer_set_feed(st, ids[i], fanout > 0 && i > 0 ?
+					     ids[(i - 1) / (size_t)fanout] : 0);
+	if (rc < 0)
+		cmd_error(ctx, "cannot record the transfer: %s", store_errmsg(st));
+	store_close(st);
+	return rc < 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/*
  * A transfer to several hosts: the request (req->address, the list) and a
  * transfer of its own for each host, so that every host has its units,
  * state, progress and partial data. A host whose transfer of the same
@@ -206,35 +235,45 @@ record_fanout(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	      enum claim_result *claim, char **where)
 {
 	struct transfer_request one;
-	size_t i;
+	struct transfer *before = NULL;
+	int64_t *ids = xcalloc(req->hosts.n, sizeof *ids);
+	bool relay = req->relay >= 0 ? req->relay > 0 :
+		     cfg->relay_auto ? req->hosts.n >= RELAY_AUTO_HOSTS : cfg->relay;
+	struct store *st = NULL;
+	size_t nbefore = 0, i, k;
+	char err[512];
 	int code;
 
 	if ((code = record_transfer(ctx, req, cfg, state_dir, 0, id, claim, where)) != EXIT_OK ||
-	    *claim == CLAIM_RUNNING)
+	    *claim == CLAIM_RUNNING) {
+		free(ids);
 		return code;
-	/*
-	 * Asked again after it failed: each host's claim below takes its
-	 * transfer back, or (done before) makes a new one; the rest, no
-	 * longer the request's hosts, stay in the history on their own.
-	 */
+	}
+	/* Asked again after it failed: a host done before stays done, the others go on. */
 	if (*claim == CLAIM_RESUMED) {
-		struct store *st = NULL;
-		char err[512];
-
 		if (store_open(state_dir, &st, err, sizeof err) < 0 ||
-		    store_transfer_release_children(st, *id) < 0) {
+		    store_transfer_children(st, *id, &before, &nbefore) < 0) {
 			cmd_error(ctx, "cannot record the transfer: %s",
 				  st ? store_errmsg(st) : err);
-			store_close(st);
-			return EXIT_FAILED;
+			code = EXIT_FAILED;
 		}
 		store_close(st);
+		st = NULL;
 	}
-	for (i = 0; i < req->hosts.n; i++) {
+	for (i = 0; i < req->hosts.n && code == EXIT_OK; i++) {
 		enum claim_result host_claim;
 		char *host_where = NULL;
 		int64_t host_id;
 
+		for (k = 0; k < nbefore && !ids[i]; k++) {
+			const struct host *h = &req->hosts.v[i];
+
+			if (before[k].state == TRANSFER_DONE && before[k].port == h->port &&
+			    strcmp(before[k].address, h->address) == 0)
+				ids[i] = before[k].id;
+		}
+		if (ids[i])
+			continue;
 		one = *req;
 		one.address = req->hosts.v[i].address;
 		one.port = req->hosts.v[i].port;
@@ -243,25 +282,43 @@ record_fanout(const struct cmd_ctx *ctx, const struct transfer_request *req,
 					    &host_claim, &host_where)) != EXIT_OK)
 			break;
 		if (host_claim == CLAIM_RUNNING) {
-			cmd_error(ctx, "the same transfer to %s is already running as transfer "
-				  "%lld%s", one.address, (long long)host_id, host_where);
+			/* Two spellings of one host claim the same transfer. */
+			for (k = 0; k < i && ids[k] != host_id; k++)
+				;
+			if (k < i)
+				cmd_error(ctx, "host '%s' is given twice (as '%s')", one.address,
+					  req->hosts.v[k].address);
+			else
+				cmd_error(ctx, "the same transfer to %s is already running as "
+					  "transfer %lld%s", one.address, (long long)host_id,
+					  host_where);
 			code = EXIT_FAILED;
+		} else {
+			ids[i] = host_id;
 		}
 		free(host_where);
-		if (code != EXIT_OK)
-			break;
 	}
-	if (code != EXIT_OK) {
-		struct store *st;
-		char err[512];
-
-		/* Never started: recorded as failed, so that the same request can come again. */
-		if (store_open(state_dir, &st, err, sizeof err) == SYNC_OK) {
-			store_transfer_finish_orphan(st, *id, &cfg->owner, TRANSFER_FAILED,
-						     "a host's transfer could not be recorded");
-			store_close(st);
-		}
+	if (code == EXIT_OK)
+		code = record_relay_tree(ctx, state_dir, ids, req->hosts.n,
+					 relay ? cfg->relay_fanout : 0);
+	/*
+	 * Never started: the request and the hosts' transfers recorded for it
+	 * are failed (those done before stay done), so that it can come again.
+	 */
+	if (code != EXIT_OK && store_open(state_dir, &st, err, sizeof err) == SYNC_OK) {
+		for (i = 0; i < req->hosts.n; i++)
+			if (ids[i])
+				store_transfer_finish_orphan(st, ids[i], &cfg->owner,
+							     TRANSFER_FAILED,
+							     "its request could not be recorded");
+		store_transfer_finish_orphan(st, *id, &cfg->owner, TRANSFER_FAILED,
+					     "a host's transfer could not be recorded");
+		store_close(st);
 	}
+	for (k = 0; k < nbefore; k++)
+		transfer_release(&before[k]);
+	free(before);
+	free(ids);
 	return code;
 }
 

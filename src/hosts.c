@@ -144,8 +144,9 @@ hosts_join(const struct host_list *list, int default_port, struct strbuf *out)
 
 		if (i)
 			strbuf_addch(out, ',');
+		/* An IPv6 address in brackets, as an URL writes it: its ':' are no port. */
 		if (h->port == default_port)
-			strbuf_addstr(out, h->address);
+			strbuf_addf(out, v6 ? "[%s]" : "%s", h->address);
 		else
 			strbuf_addf(out, v6 ? "[%s]:%d" : "%s:%d", h->address, h->port);
 	}

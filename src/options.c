@@ -24,6 +24,9 @@
 #define TRANSFER_FLAGS \
 	{ 'a', "address", "HOST", "remote host, or several: HOST[:PORT],HOST[:PORT]..." }, \
 	{ OPT_HOSTS_FROM, "hosts-from", "FILE", "the remote hosts, one a line" }, \
+	{ OPT_RELAY, "relay", NULL, "to several hosts: the source sends once, the hosts\n" \
+	  "forward to each other (default from 3 hosts)" }, \
+	{ OPT_NO_RELAY, "no-relay", NULL, "to several hosts: the source sends to each" }, \
 	{ 'u', "user", "USER", "remote user (default: your user name)" }, \
 	{ 's', "source", "PATH", "local file or directory (or s3://BUCKET/PREFIX,\n" \
 	  "cos://BUCKET-APPID/PREFIX, with a local -d)" }, \
@@ -107,6 +110,7 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 	strvec_init(&req->filter_args);
 	strbuf_init(&req->filters, 0);
 	req->max_delete = -1;
+	req->relay = -1;
 	req->watch = watch;
 	/*
 	 * '+': stop at the first operand; ':': report a missing argument.
@@ -147,6 +151,8 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 		case OPT_ENDPOINT: req->endpoint_arg = optarg; break;
 		case OPT_REGION: req->region_arg = optarg; break;
 		case OPT_HOSTS_FROM: req->hosts_from = optarg; break;
+		case OPT_RELAY: req->relay = 1; break;
+		case OPT_NO_RELAY: req->relay = 0; break;
 		case OPT_DETACH: req->detach = true; break;
 		case OPT_SAVE: req->save_name = optarg; break;
 		case OPT_SAVED:
@@ -311,8 +317,12 @@ validate_hosts(struct transfer_request *req, bool need_source, char *err, size_t
 	}
 	if (req->hosts_from && req->address)
 		return reject(err, errlen, "-a/--address and --hosts-from: give the hosts in one");
-	if (req->hosts_from == NULL && strchr(req->address, ',') == NULL)
+	if (req->hosts_from == NULL && strchr(req->address, ',') == NULL) {
+		if (req->relay >= 0)
+			return reject(err, errlen, "--%s goes with several hosts",
+				      req->relay ? "relay" : "no-relay");
 		return validate_host(req->address, err, errlen);
+	}
 	if (req->hosts_from ?
 	    hosts_read_file(&req->hosts, req->hosts_from, req->port, err, errlen) < 0 :
 	    hosts_parse(&req->hosts, req->address, req->port, err, errlen) < 0)
@@ -322,6 +332,9 @@ validate_hosts(struct transfer_request *req, bool need_source, char *err, size_t
 		req->address = req->address_owned = xstrdup(req->hosts.v[0].address);
 		req->port = req->hosts.v[0].port;
 		hosts_release(&req->hosts);
+		if (req->relay >= 0)
+			return reject(err, errlen, "--%s goes with several hosts",
+				      req->relay ? "relay" : "no-relay");
 		return 0;
 	}
 	if (req->check)

@@ -50,6 +50,7 @@ struct transfer_request {
 	bool detach;
 	const char *save_name;  /* --save NAME: keep the watch's arguments under NAME */
 	const char *hosts_from; /* --hosts-from FILE: the hosts of a transfer to several */
+	int relay;              /* --relay 1, --no-relay 0; -1: the relay setting decides */
 	/*
 	 * The filter options in the order given (the first matching rule
 	 * wins), each its letter and its value: "+PATTERN" (--include),
@@ -99,6 +100,8 @@ enum {
 	OPT_ENDPOINT,
 	OPT_REGION,
 	OPT_HOSTS_FROM,
+	OPT_RELAY,
+	OPT_NO_RELAY,
 };
 
 enum options_result {

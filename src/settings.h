@@ -43,6 +43,8 @@ enum setting {
 	SETTING_S3_REGION,     /* its region */
 	SETTING_S3_ADDRESSING, /* auto, path, virtual: where the bucket goes in a URL */
 	SETTING_S3_MULTIPART_MIB, /* files from this size go up in parts */
+	SETTING_RELAY,         /* auto, yes, no: several hosts forward to each other */
+	SETTING_RELAY_FANOUT,  /* how many hosts each host forwards to */
 	SETTING_COUNT,
 };
 

@@ -7,11 +7,21 @@
 #include "store-internal.h"
 
 /* The condition a transfer is pruned on: ended before ?2, not among the newest ?3. */
+/*
+ * A request to several hosts goes with its hosts' transfers, never one
+ * without the other: the request when each of them may go too (ended, no
+ * partial data, none of the newest), a host's transfer only with it (its
+ * condition binds ?2 only to take the same arguments).
+ */
+#define PRUNABLE_ROW(t) \
+	t ".state IN ('done', 'failed', 'terminated') AND " \
+	"NOT EXISTS (SELECT 1 FROM leftovers l WHERE l.transfer_id = " t ".id) AND " \
+	t ".id NOT IN (SELECT id FROM transfers ORDER BY id DESC LIMIT ?3)"
 #define PRUNABLE \
-	"state IN ('done', 'failed', 'terminated') AND " \
-	"coalesce(finished_at, created_at) < ?2 AND " \
-	"NOT EXISTS (SELECT 1 FROM leftovers l WHERE l.transfer_id = transfers.id) AND " \
-	"id NOT IN (SELECT id FROM transfers ORDER BY id DESC LIMIT ?3)"
+	PRUNABLE_ROW("transfers") " AND coalesce(finished_at, created_at) < ?2 AND " \
+	"parent_id IS NULL AND NOT EXISTS (SELECT 1 FROM transfers c WHERE " \
+	"c.parent_id = transfers.id AND NOT (" PRUNABLE_ROW("c") "))"
+#define PRUNABLE_HOST PRUNABLE_ROW("transfers") " AND ?2 = ?2"
 #define PRUNE_SLICE 2000          /* units removed in one write transaction */
 
 /*
@@ -22,7 +32,8 @@
  * *removed: whether it went.
  */
 static int
-prune_one(struct store *st, int64_t id, int64_t before, uint64_t keep, bool *removed)
+prune_one(struct store *st, int64_t id, bool host, int64_t before, uint64_t keep,
+	  bool *removed)
 {
 	sqlite3_stmt *stmt = NULL;
 	bool last = false;
@@ -32,8 +43,10 @@ prune_one(struct store *st, int64_t id, int64_t before, uint64_t keep, bool *rem
 	while (!last) {
 		if ((rc = store_begin(st)) < 0)
 			return rc;
-		if ((rc = db_prepare(st, "UPDATE transfers SET planned = 0 WHERE id = ?1 AND "
-				     PRUNABLE, &stmt)) < 0)
+		if ((rc = db_prepare(st, host ?
+				     "UPDATE transfers SET planned = 0 WHERE id = ?1 AND "
+				     PRUNABLE_HOST : "UPDATE transfers SET planned = 0 WHERE "
+				     "id = ?1 AND " PRUNABLE, &stmt)) < 0)
 			goto fail;
 		sqlite3_bind_int64(stmt, 1, id);
 		sqlite3_bind_int64(stmt, 2, before);
@@ -102,7 +115,19 @@ store_prune(struct store *st, int64_t before, uint64_t keep, uint64_t *n)
 		return db_error(st, "find old transfers");
 	}
 	for (i = 0; i < nids; i++) {
-		if ((rc = prune_one(st, ids[i], before, keep, &removed)) < 0)
+		struct transfer *hosts = NULL;
+		size_t nhosts = 0, k;
+
+		/* A request's hosts first: one resumed meanwhile keeps the request. */
+		if ((rc = store_transfer_children(st, ids[i], &hosts, &nhosts)) < 0)
+			break;
+		for (k = 0; k < nhosts && rc >= 0; k++)
+			if ((rc = prune_one(st, hosts[k].id, true, before, keep, &removed)) >= 0)
+				*n += removed;
+		for (k = 0; k < nhosts; k++)
+			transfer_release(&hosts[k]);
+		free(hosts);
+		if (rc < 0 || (rc = prune_one(st, ids[i], false, before, keep, &removed)) < 0)
 			break;
 		*n += removed;
 	}

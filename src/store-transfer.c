@@ -207,7 +207,7 @@ store_transfer_claim(struct store *st, struct transfer *t,
 		stmt = NULL;
 	}
 	/* Newest first: the newest identical request decides about resuming. */
-	if ((rc = db_prepare(st, "SELECT id, state, max_depth, " SUP_COLUMNS
+	if ((rc = db_prepare(st, "SELECT id, state, max_depth, " SUP_COLUMNS ", parent_id"
 			     " FROM transfers WHERE source = ?4 AND (far_host = ?6 OR "
 			     "(address = ?1 AND user = ?2 AND port = ?3)) AND "
 			     "(destination IN (?5, ?7) OR far_destination IN (?5, ?7)) "
@@ -236,8 +236,13 @@ store_transfer_claim(struct store *st, struct transfer *t,
 			*result = CLAIM_RUNNING;
 			break;
 		}
-		/* Failed, or its supervisor died: continue it rather than start over. */
+		/*
+		 * Failed, or its supervisor died: continue it rather than start
+		 * over; a host's transfer only as a host of the same request
+		 * (taken from it, that request would lose a host).
+		 */
 		if (newest && !t->fresh && sqlite3_column_int(stmt, 2) == t->max_depth &&
+		    sqlite3_column_int64(stmt, 9) == t->parent_id &&
 		    (active || state_is(stmt, 1, TRANSFER_FAILED) ||
 		     state_is(stmt, 1, TRANSFER_INTERRUPTED)))
 			reopen = sqlite3_column_int64(stmt, 0);
@@ -775,16 +780,21 @@ store_transfer_set_feed(struct store *st, int64_t id, int64_t feed_id)
 }
 
 int
-store_transfer_release_children(struct store *st, int64_t parent_id)
+store_transfer_feeds(struct store *st, int64_t id, bool *feeds)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if ((rc = db_prepare(st, "UPDATE transfers SET parent_id = NULL, feed_id = NULL "
-			     "WHERE parent_id = ?", &stmt)) < 0)
+	*feeds = false;
+	if ((rc = db_prepare(st, "SELECT 1 FROM transfers WHERE feed_id = ? LIMIT 1",
+			     &stmt)) < 0)
 		return rc;
-	sqlite3_bind_int64(stmt, 1, parent_id);
-	return db_step_done(st, stmt, "record the transfer's hosts");
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	*feeds = rc == SQLITE_ROW;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SYNC_OK : db_error(st, "read the relay tree");
+	sqlite3_finalize(stmt);
+	return rc;
 }
 
 int

@@ -176,8 +176,8 @@ int store_transfer_claim(struct store *st, struct transfer *t,
  */
 int store_transfer_set_parent(struct store *st, int64_t id, int64_t parent_id);
 int store_transfer_set_feed(struct store *st, int64_t id, int64_t feed_id);
-/* Make every host's transfer of parent_id a transfer of its own. */
-int store_transfer_release_children(struct store *st, int64_t parent_id);
+/* *feeds: whether another host's transfer is fed from transfer id's host. */
+int store_transfer_feeds(struct store *st, int64_t id, bool *feeds);
 /*
  * The hosts' transfers of transfer parent_id, in the order of its hosts:
  * *out (caller frees each with transfer_release, then the array), *n.

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "master.h"
 #include "proc.h"
 #include "proctitle.h"
 #include "sup-internal.h"
@@ -40,6 +42,17 @@ struct fanout_host {
 	bool started;           /* a supervisor of ours was started for it */
 };
 
+/*
+ * The private agent of a request with a relay: it holds the user's key for
+ * the hosts' ssh to each other, for this request only; its socket is in a
+ * directory of ours (0700), and it ends with us.
+ */
+struct relay_agent {
+	pid_t pid;
+	char *dir;
+	char *socket;
+};
+
 struct fanout {
 	struct store *st;
 	const struct supervisor_config *cfg;
@@ -49,7 +62,7 @@ struct fanout {
 	size_t n;
 	bool stopping;          /* the stop was passed on */
 	struct progress_line pline;
-	double last_totals;
+	struct relay_agent agent;
 };
 
 static void
@@ -61,6 +74,86 @@ fanout_release(struct fanout *f)
 		transfer_release(&f->h[i].t);
 	free(f->h);
 	transfer_release(&f->t);
+}
+
+static void
+agent_stop(struct relay_agent *a)
+{
+	if (a->pid > 0) {
+		kill(a->pid, SIGTERM);
+		waitpid(a->pid, NULL, 0);
+	}
+	if (a->socket)
+		unlink(a->socket);
+	if (a->dir)
+		rmdir(a->dir);
+	free(a->socket);
+	free(a->dir);
+	memset(a, 0, sizeof *a);
+}
+
+/*
+ * Start the request's agent and give it the key. 0, or -1 (logged): the
+ * hosts are then fed from here.
+ */
+static int
+agent_start(struct fanout *f)
+{
+	struct relay_agent *a = &f->agent;
+	struct strbuf err = STRBUF_INIT;
+	char *old_sock;
+	const char *agent_argv[] = { "ssh-agent", "-D", "-a", NULL, NULL };
+	const char *add_argv[] = { "ssh-add", "-q", f->t.key_path, NULL };
+	struct spawn sp;
+	struct stat sb;
+	int status = -1, i;
+
+	a->dir = xasprintf("%s/scow-sync-%lld-XXXXXX", ssh_tmp_base(), (long long)f->t.id);
+	if (mkdtemp(a->dir) == NULL) {
+		log_warn("no relay: cannot create a private directory: %s", strerror(errno));
+		free(a->dir);
+		a->dir = NULL;
+		return -1;
+	}
+	/* A killed supervisor's is removed by the next (supervisor_remove_stale). */
+	if (store_transfer_set_workdir(f->st, f->t.id, a->dir) < 0)
+		log_warn("cannot record the private directory: %s", store_errmsg(f->st));
+	a->socket = xasprintf("%s/agent", a->dir);
+	agent_argv[3] = a->socket;
+	memset(&sp, 0, sizeof sp);
+	sp.argv = agent_argv;
+	sp.die_with_parent = true;
+	if (spawn_start(&sp) < 0) {
+		log_warn("no relay: cannot run ssh-agent: %s", strerror(errno));
+		agent_stop(a);
+		return -1;
+	}
+	a->pid = sp.pid;
+	for (i = 0; i < 100 && (stat(a->socket, &sb) < 0 || !S_ISSOCK(sb.st_mode)); i++)
+		poll(NULL, 0, 50);
+	/* ssh-add finds the agent in its environment; ours is put back after. */
+	old_sock = getenv("SSH_AUTH_SOCK") ? xstrdup(getenv("SSH_AUTH_SOCK")) : NULL;
+	setenv("SSH_AUTH_SOCK", a->socket, 1);
+	setenv("SSH_ASKPASS_REQUIRE", "never", 1);
+	if (spawn_run(add_argv, &status, &err) < 0)
+		status = -1;
+	if (old_sock)
+		setenv("SSH_AUTH_SOCK", old_sock, 1);
+	else
+		unsetenv("SSH_AUTH_SOCK");
+	unsetenv("SSH_ASKPASS_REQUIRE");
+	free(old_sock);
+	if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		strbuf_trim_eol(&err);
+		log_warn("no relay: the agent did not take the key: %s",
+			 err.len ? err.buf : "ssh-add failed");
+		strbuf_release(&err);
+		agent_stop(a);
+		return -1;
+	}
+	strbuf_release(&err);
+	log_info("relay: a private agent holds the key for the hosts' ssh to each other");
+	return 0;
 }
 
 /*
@@ -97,6 +190,7 @@ run_host(struct fanout *f, struct fanout_host *h, const struct proc_id *owner, p
 	c.progress_display = false;
 	c.early = NULL;
 	c.hold = NULL;
+	c.relay_agent = f->agent.socket;
 	if (supervisor_run(st, &c, &final) < 0)
 		log_error("host %s: %s", h->t.address, store_errmsg(st));
 	store_close(st);
@@ -115,7 +209,7 @@ start_host(struct fanout *f, struct fanout_host *h)
 	enum transfer_state was;
 	struct proc_id owner;
 	int64_t running = 0;
-	pid_t pid;
+	pid_t pid, parent;
 	int rc;
 
 	if (h->t.state == TRANSFER_DONE) {
@@ -147,6 +241,7 @@ start_host(struct fanout *f, struct fanout_host *h)
 		owner = f->self;
 	}
 	fflush(NULL);
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		log_error("host %s: cannot start its supervisor: %s", h->t.address,
@@ -156,7 +251,7 @@ start_host(struct fanout *f, struct fanout_host *h)
 		return SYNC_OK;
 	}
 	if (pid == 0)
-		run_host(f, h, &owner, getppid());
+		run_host(f, h, &owner, parent);
 	h->pid = pid;
 	h->started = true;
 	return SYNC_OK;
@@ -166,13 +261,26 @@ start_host(struct fanout *f, struct fanout_host *h)
 static void
 reap_hosts(struct fanout *f)
 {
-	pid_t pid;
 	size_t i;
 
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
-		for (i = 0; i < f->n; i++)
-			if (f->h[i].pid == pid)
-				f->h[i].pid = 0;
+	/* Each by its pid: the agent is a child of ours too. */
+	for (i = 0; i < f->n; i++) {
+		struct fanout_host *h = &f->h[i];
+		struct transfer t;
+
+		if (h->pid <= 0 || waitpid(h->pid, NULL, WNOHANG) != h->pid)
+			continue;
+		h->pid = 0;
+		/* Ended without recording its end (killed): interrupted, for resume. */
+		if (store_transfer_get(f->st, h->t.id, &t) < 0)
+			continue;
+		if (!transfer_state_finished(t.state) &&
+		    store_transfer_mark_interrupted(f->st, t.id, &t.supervisor,
+						    "its supervisor ended unexpectedly") ==
+		    SYNC_ERR_NOT_FOUND && t.state == TRANSFER_QUEUED)
+			store_transfer_finish(f->st, t.id, TRANSFER_INTERRUPTED,
+					      "its supervisor ended before it started");
+		transfer_release(&t);
 	}
 }
 
@@ -260,7 +368,7 @@ fanout_outcome(struct fanout *f, struct strbuf *why)
 {
 	struct strbuf list = STRBUF_INIT;
 	enum transfer_state end;
-	size_t i, not_done = 0, stopped = 0;
+	size_t i, not_done = 0, stopped = 0, interrupted = 0;
 	bool for_good = false;
 
 	if (f->stopping)
@@ -279,13 +387,23 @@ fanout_outcome(struct fanout *f, struct strbuf *why)
 			continue;
 		not_done++;
 		stopped += h->t.state == TRANSFER_TERMINATED;
+		interrupted += h->t.state == TRANSFER_INTERRUPTED;
 		strbuf_addf(&list, "%s%s: %s", list.len ? "; " : "", h->t.address,
 			    h->t.error ? h->t.error : transfer_state_name(h->t.state));
+	}
+	/* Every host has a transfer of the request's, or the request is not done. */
+	if (f->n < f->t.fanout) {
+		not_done += f->t.fanout - f->n;
+		strbuf_addf(&list, "%s%u hosts' transfers are missing", list.len ? "; " : "",
+			    f->t.fanout - (unsigned)f->n);
 	}
 	if (not_done == 0)
 		end = TRANSFER_DONE;
 	else if (f->stopping)
 		end = for_good ? TRANSFER_TERMINATED : TRANSFER_INTERRUPTED;
+	else if (interrupted)
+		/* A host's supervisor was killed: resume (without an id too) goes on. */
+		end = TRANSFER_INTERRUPTED;
 	else
 		end = stopped == not_done ? TRANSFER_TERMINATED : TRANSFER_FAILED;
 	if (not_done)
@@ -343,6 +461,12 @@ supervisor_fanout(struct store *st, const struct supervisor_config *cfg,
 	if (!cfg->progress_display)
 		f.pline.tty = false;
 	log_info("transfer of '%s' to %zu hosts (%s) started", f.t.source, f.n, f.t.address);
+	/* A relay tree: the hosts' ssh to each other use the request's agent. */
+	for (i = 0; i < f.n; i++)
+		if (f.h[i].t.feed_id && f.h[i].t.state != TRANSFER_DONE) {
+			agent_start(&f);
+			break;
+		}
 	for (i = 0; i < f.n && !got_stop_signal; i++)
 		if ((rc = start_host(&f, &f.h[i])) < 0)
 			goto out;
@@ -374,6 +498,8 @@ supervisor_fanout(struct store *st, const struct supervisor_config *cfg,
 	else
 		log_error("transfer %s: %s", transfer_state_name(*final), why.buf);
 out:
+	/* Every host's supervisor has ended: nothing forwards the key any more. */
+	agent_stop(&f.agent);
 	strbuf_release(&why);
 	restore_signals();
 	fanout_release(&f);

@@ -46,6 +46,8 @@
 #define COMPRESS_APART_MIN (1ULL << 20)  /* compressed files this big go apart */
 #define SMALL_FILE_BYTES (1ULL << 20)    /* files under this size on average are small */
 #define S3_UPLOADS_DEFAULT 16      /* an object store's upload helpers at once, unless set */
+/* A copy that feeds other hosts arrives in this many times more batches (sup-relay.c). */
+#define RELAY_FEED_SHARES 8
 #define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
 
 /* Set from signal handlers, acted on by the main loop (sup-pool.c). */
@@ -92,6 +94,7 @@ struct worker {
 	size_t cur_unit;              /* the unit the current file belongs to */
 	size_t shown_unit;            /* the unit whose row shows it in the store */
 	char *list_file;              /* the NUL-separated list rsync reads */
+	bool relayed;                 /* its rsync runs on the feeding host (sup-relay.c) */
 	int piece;                    /* JOB_PIECE: which piece of sup.split; its second
 				       * process reads the file, WORKER_FEEDER_ERR its count */
 	struct strbuf feeder_line;
@@ -170,6 +173,22 @@ struct split {
 };
 
 struct s3_side;
+
+/*
+ * A host's transfer fed from another host (sup-relay.c): its batches run
+ * as an rsync on that host, with the key in the request's private agent,
+ * once their units are done there.
+ */
+struct relay {
+	int64_t feed_id;        /* the feeding host's transfer; 0: fed from the source */
+	bool on;                /* batches go from the feeding host */
+	bool gate;              /* ... and only units done there */
+	char *address;          /* the feeding host */
+	int port;
+	char *root;             /* its destination (the source's parent there), once known */
+	double checked_at;      /* when its transfer's state was last read */
+	struct ssh_target target;
+};
 
 struct sup {
 	struct store *st;
@@ -258,6 +277,8 @@ struct sup {
 	struct retry held;            /* taken, but left for the next batch */
 	struct split split;
 	struct strbuf pieces_suffix;  /* of the pieces' files, this transfer's (rsync.h) */
+	struct relay relay;           /* fed from another host, or not (sup-relay.c) */
+	bool feeds;                   /* this host's copy feeds another's: small batches */
 	bool split_ok;                /* the link is worth pieces (or they were asked for) */
 	uint64_t split_min;           /* bytes from which a file may move in pieces */
 	bool have_held;
@@ -356,6 +377,19 @@ enum transfer_state final_state(struct sup *s, char **reason);
 /* sup-pool.c: the workers' loop */
 int install_signals(void);
 void restore_signals(void);
+
+/* sup-relay.c */
+void relay_init(struct sup *s);
+void relay_release(struct sup *s);
+/*
+ * May unit u go now: no relay, or it is done on the feeding host. Once
+ * that host's transfer has ended not done, the rest goes from here.
+ */
+bool relay_unit_ready(struct sup *s, const struct unit *u);
+/* Start w's batch (JOB_UNIT, its list in w->list_file) as an rsync on the feeding host. */
+int relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *job);
+/* A relayed batch ended with code: an ssh that failed turns the relay off. */
+void relay_job_ended(struct sup *s, const struct worker *w, int code);
 int run_loop(struct sup *s, enum job_kind pass);
 void sup_pool_init(struct sup *s);
 

@@ -322,6 +322,17 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		if (kind == JOB_DIRS_CREATE)
 			job.chmod = "Du+rwx";
 	}
+	/*
+	 * Fed from another host: from there, unless the batch has rules (they
+	 * would have to travel too; the copy there is the source's already).
+	 */
+	if (kind == JOB_UNIT && s->relay.on && exclude_file == NULL) {
+		rc = relay_start_job(s, w, &job);
+		strvec_clear(&excludes);
+		strbuf_release(&then);
+		strbuf_release(&before);
+		return rc;
+	}
 	rsync_job_argv(&job, &argv);
 	strvec_clear(&excludes);
 	free(exclude_file);
@@ -362,6 +373,7 @@ worker_job_started(struct sup *s, struct worker *w, enum job_kind kind, const st
 	w->outside_differs = w->outside_created = false;
 	strvec_clear(&w->sent_tail);
 	w->far_failed = false;
+	w->relayed = false;
 	w->current_st_ok = false;
 	strvec_clear(&w->changed_files);
 	w->cur_unit = w->shown_unit = 0;

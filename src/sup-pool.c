@@ -224,6 +224,9 @@ sup_turn(void *ctx, struct pool *p)
 		timeout = batch_retry_wait_ms(s->retries, s->nretries, now_monotonic(), timeout);
 	if (s->pline.tty && timeout > 200)
 		timeout = 200;
+	/* Waiting for units to arrive on the feeding host: look again soon. */
+	if (s->relay.gate && timeout > 250)
+		timeout = 250;
 	return timeout;
 }
 

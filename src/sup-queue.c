@@ -107,10 +107,27 @@ queue_refill(struct sup *s)
 		log_error("%s", store_errmsg(s->st));
 		return SYNC_ERR_STORE;
 	}
-	if (s->batch_n == 0)
+	if (s->batch_n == 0) {
 		s->store_drained = true;
-	else
-		s->cursor = s->batch[s->batch_n - 1].id;
+		return SYNC_OK;
+	}
+	/*
+	 * Fed from another host: in the store's order, as far as the units
+	 * are done there (the rest waits for the next look); the feeding
+	 * host's transfer sends them in that order too.
+	 */
+	if (s->relay.gate) {
+		size_t k = 0, n = s->batch_n;
+
+		while (k < n && relay_unit_ready(s, &s->batch[k]))
+			k++;
+		s->batch_n = k;
+		while (k < n)
+			unit_release(&s->batch[k++]);
+		if (s->batch_n == 0)
+			return SYNC_OK;
+	}
+	s->cursor = s->batch[s->batch_n - 1].id;
 	return SYNC_OK;
 }
 
@@ -189,8 +206,8 @@ queue_size_next_batch(struct sup *s, bool small)
 {
 	/* Batches of small files run fewer at once (see queue_small_unit). */
 	int workers = small && s->small_cap < s->active_workers ? s->small_cap : s->active_workers;
-
-	struct batch_size size = batch_share(s->left_files, s->left_bytes, workers);
+	struct batch_size size = batch_share(s->left_files, s->left_bytes,
+					     s->feeds ? workers * RELAY_FEED_SHARES : workers);
 
 	s->batch_files = size.files;
 	s->batch_bytes = size.bytes;
@@ -442,7 +459,9 @@ drop_queued(struct sup *s, const char *path)
 bool
 may_split(const struct sup *s, const struct unit *u)
 {
-	return s->split_ok && u->kind == UNIT_FILE && u->size.bytes >= s->split_min;
+	/* A relayed file comes whole from the host that has it. */
+	return s->split_ok && !s->relay.on && u->kind == UNIT_FILE &&
+	       u->size.bytes >= s->split_min;
 }
 
 /*
@@ -457,7 +476,7 @@ one_rsync_takes_all(struct sup *s)
 	uint64_t counts[5], units;
 	int workers = s->active_workers;
 
-	if ((s->split_ok && s->largest_file >= s->split_min) ||
+	if (s->feeds || (s->split_ok && s->largest_file >= s->split_min) ||
 	    (!s->near && s->cfg->compress == COMPRESS_AUTO && s->compressed_files > 0) ||
 	    s->excludes.nr > 0 ||
 	    store_units_pending_size(s->st, s->t.id, &pending) < 0 ||

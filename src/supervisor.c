@@ -61,6 +61,10 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 	s = settings_get(st, SETTING_COMPRESS);
 	cfg->compress = s == NULL || strcmp(s, "auto") == 0 ? COMPRESS_AUTO :
 			strcmp(s, "always") == 0 ? COMPRESS_ALWAYS : COMPRESS_NEVER;
+	s = settings_get(st, SETTING_RELAY);
+	cfg->relay_auto = s == NULL || strcmp(s, "auto") == 0;
+	cfg->relay = s != NULL && strcmp(s, "yes") == 0;
+	cfg->relay_fanout = (int)settings_number(st, SETTING_RELAY_FANOUT, 2);
 	cfg->log_rotate_bytes = settings_number(st, SETTING_LOG_MAX_MIB,
 						LOG_ROTATE_BYTES >> 20) << 20;
 	cfg->keep_connection = (unsigned)settings_number(st, SETTING_KEEP_CONNECTION, 60);
@@ -266,6 +270,7 @@ sup_release(struct sup *s)
 	size_t k;
 	int i;
 
+	relay_release(s);
 	for (i = 0; i < s->nworkers; i++) {
 		struct worker *w = &s->workers[i];
 
@@ -476,6 +481,7 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 		rsync_parser_init(&s->workers[i].parser);
 	sup_pool_init(s);
 	supervisor_ssh_target(&s->target, cfg, s->t.user, s->t.address, s->t.port, s->t.key_path);
+	relay_init(s);
 	progress_line_init(&s->pline, STDERR_FILENO);
 	if (!cfg->progress_display)
 		s->pline.tty = false;

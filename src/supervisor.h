@@ -42,6 +42,7 @@
 #include "store.h"
 
 #define WORKERS_MAX 64             /* SCOW_SYNC_WORKERS at most */
+#define RELAY_AUTO_HOSTS 3         /* the relay setting's auto: from this many hosts */
 
 struct sup_hold;
 
@@ -60,6 +61,15 @@ struct supervisor_config {
 	const char *s3_region;     /* NULL: the default */
 	int s3_style;              /* enum s3_style */
 	uint64_t s3_multipart_mib;
+	/*
+	 * To several hosts: whether they forward to each other (relay_auto:
+	 * from RELAY_AUTO_HOSTS hosts), each to how many; and, for a host's
+	 * transfer fed from another host, the private agent that holds the
+	 * key for that host's ssh to this one (NULL: none, fed from here).
+	 */
+	bool relay, relay_auto;
+	int relay_fanout;
+	const char *relay_agent;
 	/* The umask of whoever asked: what a download makes, as they would make it. */
 	mode_t user_umask;
 	enum compress_mode { COMPRESS_AUTO, COMPRESS_ALWAYS, COMPRESS_NEVER } compress;

@@ -277,6 +277,10 @@ write_sshd_config() {
 	MaxSessions 100
 	MaxStartups 100:30:200
 	UseDNS no
+	# A session whose client went away with its host (net.sh down) ends
+	# within 15 s, as on sites that set it; else it waits for TCP.
+	ClientAliveInterval 5
+	ClientAliveCountMax 3
 	# bash reads ~/.bashrc under sshd only at shell level 1: keep any
 	# profile out of the sessions.
 	SetEnv SHLVL=1

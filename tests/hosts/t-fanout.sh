@@ -1,6 +1,8 @@
 #!/bin/bash
 # One source to several hosts (-a h1,h2,h3), each host a network namespace
-# with its own sshd and home:
+# with its own sshd and home (the source sending to each: 3 to 5 run
+# --no-relay, so that every host has files in flight at once; the relay
+# tree is t-relay's):
 #   1. to 3 hosts with run: every host's copy is the source, byte for
 #      byte, odd names included; query --json shows the transfer with its
 #      3 hosts, all done; a second writer of the same request is refused;
@@ -132,7 +134,7 @@ after=$(store_sql "SELECT group_concat(finished_at) FROM transfers WHERE parent_
 
 # 3. terminate one host mid-transfer: a slow uplink keeps every host busy.
 net shape src 40mbit
-on_src scow-sync-start -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d dst3 >"$T/start3.out" 2>&1 ||
+on_src scow-sync-start --no-relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d dst3 >"$T/start3.out" 2>&1 ||
 	fail "3: start exited $?: $(cat "$T/start3.out")"
 id3=$(store_sql "SELECT id FROM transfers WHERE fanout = 3 ORDER BY id DESC LIMIT 1")
 h2_running() { hosts_of "$id3" | grep -q "^[0-9]* $HOSTS_ADDR_2 running"; }
@@ -151,7 +153,7 @@ done
 no_debris "$HOSTS_HOME_2" dst3 || fail "3: h2 keeps partial data"
 
 # 4. terminate --id: every host's transfer stops; nothing runs anywhere.
-on_src scow-sync-start -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d dst4 >"$T/start4.out" 2>&1 ||
+on_src scow-sync-start --no-relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d dst4 >"$T/start4.out" 2>&1 ||
 	fail "4: start exited $?"
 id4=$(store_sql "SELECT id FROM transfers WHERE fanout = 3 ORDER BY id DESC LIMIT 1")
 wait_for 20 eval '[ "$(hosts_in_flight)" -ge 3 ]' ||
@@ -168,7 +170,7 @@ for k in 1 2 3; do
 done
 
 # 5. kill -9 of the supervisor, then resume.
-on_src scow-sync-start -a "$(addrs 1 2)" "${key[@]}" -s "$big" -d dst5 >"$T/start5.out" 2>&1 ||
+on_src scow-sync-start --no-relay -a "$(addrs 1 2)" "${key[@]}" -s "$big" -d dst5 >"$T/start5.out" 2>&1 ||
 	fail "5: start exited $?"
 id5=$(store_sql "SELECT id FROM transfers WHERE fanout = 2 ORDER BY id DESC LIMIT 1")
 wait_for 20 eval '[ "$(hosts_in_flight)" -ge 2 ]' ||
