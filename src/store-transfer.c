@@ -237,12 +237,14 @@ store_transfer_claim(struct store *st, struct transfer *t,
 			break;
 		}
 		/*
-		 * Failed, or its supervisor died: continue it rather than start
-		 * over; a host's transfer only as a host of the same request
-		 * (taken from it, that request would lose a host).
+		 * A host's transfer is continued only as a host of the same
+		 * request (taken from it, that request would lose a host); a
+		 * transfer of its own only as one.
 		 */
+		if (sqlite3_column_int64(stmt, 9) != t->parent_id)
+			continue;
+		/* Failed, or its supervisor died: continue it rather than start over. */
 		if (newest && !t->fresh && sqlite3_column_int(stmt, 2) == t->max_depth &&
-		    sqlite3_column_int64(stmt, 9) == t->parent_id &&
 		    (active || state_is(stmt, 1, TRANSFER_FAILED) ||
 		     state_is(stmt, 1, TRANSFER_INTERRUPTED)))
 			reopen = sqlite3_column_int64(stmt, 0);

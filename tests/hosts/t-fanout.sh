@@ -14,7 +14,12 @@
 #   4. terminate --id stops every host's transfer; nothing is left running
 #      on any node;
 #   5. kill -9 of the transfer's supervisor stops every host's (each
-#      recorded interrupted); resume brings all to done.
+#      recorded interrupted); resume brings all to done;
+#   6. a host's transfer stays its request's: a run to that host alone
+#      makes a transfer of its own, and the request, resumed, sends the
+#      host its copy (it never ends done without it);
+#   7. kill -9 of one host's supervisor: that host and the request end
+#      interrupted, and resume without an id continues them.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/hosts/lib.sh"
 
 src=$T/src/tree
@@ -187,6 +192,41 @@ for k in 1 2; do
 	no_debris "${!home}" dst5 || fail "5: h$k keeps partial data"
 done
 [ "$(state_of "$id5")" = done ] || fail "5: not done after resume: $(hosts_of "$id5")"
+
+# 6. A failed host's transfer is not taken from its request.
+net down h4
+on_src scow-sync run -q --no-relay -a "$(addrs 3 4)" "${key[@]}" -s "$src" -d dst6 \
+	>/dev/null 2>&1 && fail "6: a run with h4 down succeeded"
+id6=$(store_sql "SELECT id FROM transfers WHERE fanout = 2 ORDER BY id DESC LIMIT 1")
+on_src scow-sync run -q -a "$HOSTS_ADDR_4" "${key[@]}" -s "$src" -d dst6 >/dev/null 2>&1 &&
+	fail "6: a run to h4 alone, down, succeeded"
+[ "$(hosts_of "$id6" | wc -l)" = 2 ] || fail "6: the request lost a host: $(hosts_of "$id6")"
+net up h4
+on_src scow-sync resume -q -f "$id6" >"$T/resume6.out" 2>&1 ||
+	fail "6: resume exited $?: $(cat "$T/resume6.out")"
+tree_equal "$src" "$HOSTS_HOME_4/dst6/tree" || fail "6: h4 has no copy after the resume"
+[ "$(state_of "$id6")" = done ] || fail "6: the request is $(state_of "$id6")"
+
+# 7. One host's supervisor killed: interrupted, and resumed by a plain resume.
+net shape src 40mbit
+on_src scow-sync-start --no-relay -a "$(addrs 1 2)" "${key[@]}" -s "$big" -d dst7 \
+	>/dev/null 2>&1 || fail "7: start exited $?"
+id7=$(store_sql "SELECT id FROM transfers WHERE fanout = 2 ORDER BY id DESC LIMIT 1")
+wait_for 20 eval '[ "$(hosts_in_flight)" -ge 2 ]' || fail "7: not every host had a file in flight"
+kill -9 "$(store_sql "SELECT sup_pid FROM transfers WHERE parent_id = $id7 AND
+	address = '$HOSTS_ADDR_2'")"
+wait_for 60 eval '[ "$(state_of "$id7")" != running ]' || fail "7: the request did not end"
+[ "$(state_of "$id7")" = interrupted ] || fail "7: the request is $(state_of "$id7")"
+net shape src none
+on_src scow-sync resume -q >"$T/resume7.out" 2>&1 ||
+	fail "7: resume exited $?: $(cat "$T/resume7.out")"
+wait_for 60 eval '[ "$(state_of "$id7")" = done ]' ||
+	fail "7: not done after resume: $(hosts_of "$id7")"
+for k in 1 2; do
+	home=HOSTS_HOME_$k
+	tree_equal "$big" "${!home}/dst7/big" || fail "7: the tree on h$k differs"
+	no_debris "${!home}" dst7 || fail "7: h$k keeps partial data"
+done
 
 no_processes_left || fail "processes of the transfers are left on the nodes"
 finish

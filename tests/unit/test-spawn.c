@@ -222,21 +222,21 @@ main(void)
 		const char *quick[] = { "sh", "-c", "exit 0", NULL };
 		const char *stubborn[] = { "sh", "-c", "trap '' TERM; while :; do sleep 1; done",
 					   NULL };
-		struct spawn sp;
+		struct spawn end_sp;
 		double began;
 
-		memset(&sp, 0, sizeof sp);
-		sp.argv = quick;
-		CHECK_INT(spawn_start(&sp), SYNC_OK);
-		CHECK(spawn_wait_for(sp.pid, 10, &status));
+		memset(&end_sp, 0, sizeof end_sp);
+		end_sp.argv = quick;
+		CHECK_INT(spawn_start(&end_sp), SYNC_OK);
+		CHECK(spawn_wait_for(end_sp.pid, 10, &status));
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-		memset(&sp, 0, sizeof sp);
-		sp.argv = stubborn;
-		CHECK_INT(spawn_start(&sp), SYNC_OK);
-		CHECK(!spawn_wait_for(sp.pid, 0.2, &status));
+		memset(&end_sp, 0, sizeof end_sp);
+		end_sp.argv = stubborn;
+		CHECK_INT(spawn_start(&end_sp), SYNC_OK);
+		CHECK(!spawn_wait_for(end_sp.pid, 0.2, &status));
 		began = now_monotonic();
-		spawn_end(&sp.pid, 0);
-		CHECK_INT(sp.pid, -1);
+		spawn_end(&end_sp.pid, 0);
+		CHECK_INT(end_sp.pid, -1);
 		CHECK(now_monotonic() - began < 10);
 	}
 	/* Within its bounds it is an ordinary capture. */

@@ -293,6 +293,110 @@ out:
 	free(db);
 }
 
+static int64_t
+insert_row(struct store *st, const char *address, int64_t parent, unsigned fanout)
+{
+	struct proc_id me = { .pid = getpid(), .start = 12345, .uid = getuid() };
+	struct transfer t;
+
+	memset(&t, 0, sizeof t);
+	t.address = (char *)address;
+	t.user = "u";
+	t.port = 22;
+	t.source = "/s";
+	t.destination = "/d";
+	t.key_path = "/k";
+	t.supervisor = me;
+	t.parent_id = parent;
+	t.fanout = fanout;
+	CHECK_INT(store_transfer_insert(st, &t), SYNC_OK);
+	return t.id;
+}
+
+static int
+count_rows(struct store *st)
+{
+	int n = 0;
+
+	CHECK_INT(store_transfer_foreach(st, NULL, count_transfer, &n), SYNC_OK);
+	return n;
+}
+
+/*
+ * A request to several hosts and its hosts' transfers: a host's transfer
+ * is continued only as a host of its own request (never taken by a run to
+ * that host alone), and a prune takes the request with all of its hosts'
+ * transfers or none of them.
+ */
+static void
+test_fanout(const char *base)
+{
+	char *dir = xasprintf("%s/fanout", base);
+	struct proc_id me = { .pid = getpid(), .start = 12345, .uid = getuid() };
+	struct store *st = NULL;
+	struct transfer *hosts = NULL, one;
+	enum claim_result claim;
+	int64_t req, h1, h2, last;
+	uint64_t n = 0;
+	size_t nhosts = 0;
+	char err[256];
+
+	CHECK_INT(store_open(dir, &st, err, sizeof err), SYNC_OK);
+	if (st == NULL)
+		goto out;
+	req = insert_row(st, "h1,h2", 0, 2);
+	h1 = insert_row(st, "h1", req, 0);
+	h2 = insert_row(st, "h2", req, 0);
+	CHECK_INT(store_transfer_children(st, req, &hosts, &nhosts), SYNC_OK);
+	CHECK_INT((int)nhosts, 2);
+	if (nhosts == 2) {
+		CHECK(hosts[0].id == h1 && hosts[1].id == h2 && hosts[1].parent_id == req);
+		transfer_release(&hosts[0]);
+		transfer_release(&hosts[1]);
+	}
+	free(hosts);
+	CHECK_INT(store_transfer_finish(st, h2, TRANSFER_FAILED, "down"), SYNC_OK);
+	/* A run to h2 alone: a transfer of its own, h2's stays the request's. */
+	memset(&one, 0, sizeof one);
+	one.address = "h2";
+	one.user = "u";
+	one.port = 22;
+	one.source = "/s";
+	one.destination = "/d";
+	one.key_path = "/k";
+	one.supervisor = me;
+	CHECK_INT(store_transfer_claim(st, &one, never_alive, &claim), SYNC_OK);
+	CHECK(claim == CLAIM_NEW && one.id != h2);
+	/* As a host of its request again: continued. */
+	one.id = 0;
+	one.parent_id = req;
+	CHECK_INT(store_transfer_claim(st, &one, never_alive, &claim), SYNC_OK);
+	CHECK(claim == CLAIM_RESUMED && one.id == h2);
+	CHECK_INT(store_transfer_finish(st, h2, TRANSFER_FAILED, "down"), SYNC_OK);
+	CHECK_INT(store_transfer_finish(st, h2 + 1, TRANSFER_DONE, NULL), SYNC_OK);
+	CHECK_INT(store_transfer_finish(st, h1, TRANSFER_DONE, NULL), SYNC_OK);
+	CHECK_INT(store_transfer_finish(st, req, TRANSFER_FAILED, "h2"), SYNC_OK);
+	last = insert_row(st, "other", 0, 0);
+	CHECK_INT(store_transfer_finish(st, last, TRANSFER_DONE, NULL), SYNC_OK);
+	CHECK_INT(count_rows(st), 5);
+	/* One host's transfer may not go (interrupted): the request stays whole. */
+	CHECK_INT(store_transfer_finish(st, h1, TRANSFER_INTERRUPTED, "x"), SYNC_OK);
+	CHECK_INT(store_prune(st, now_wall() + 10, 1, &n), SYNC_OK);
+	/* The run to h2 alone went; the request and its hosts' stay, with the newest. */
+	CHECK_INT(count_rows(st), 4);
+	CHECK_INT(store_transfer_get(st, h1, &one), SYNC_OK);
+	transfer_release(&one);
+	CHECK_INT(store_transfer_finish(st, h1, TRANSFER_DONE, NULL), SYNC_OK);
+	CHECK_INT(store_prune(st, now_wall() + 10, 1, &n), SYNC_OK);
+	CHECK_INT(store_transfer_get(st, req, &one), SYNC_ERR_NOT_FOUND);
+	CHECK_INT(store_transfer_get(st, h1, &one), SYNC_ERR_NOT_FOUND);
+	CHECK_INT(store_transfer_get(st, h2, &one), SYNC_ERR_NOT_FOUND);
+	CHECK_INT(count_rows(st), 1);
+out:
+	store_close(st);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -314,6 +418,7 @@ main(void)
 	test_open_together(tmp);
 	test_open_while_written(tmp);
 	test_totals(tmp);
+	test_fanout(tmp);
 	dir = xasprintf("%s/a/b/state", tmp);
 	db = xasprintf("%s/scow-sync.db", dir);
 	CHECK_INT(store_open(dir, &st, err, sizeof err), SYNC_OK);
@@ -338,7 +443,7 @@ main(void)
 	CHECK_INT(store_transfer_get(st, 999, &got), SYNC_ERR_NOT_FOUND);
 	/* The flags it was given: those given anew replace, the others stay. */
 	{
-		struct transfer_options o, none = { -1, -1, -1, -1, -1 };
+		struct transfer_options o, none = { -1, -1, -1, -1, -1, -1, -1 };
 		struct transfer_options given = { 5, -1, 0, -1, -1, -1, -1 };
 
 		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
