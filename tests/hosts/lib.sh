@@ -41,6 +41,12 @@ skip() {
 	exit 77
 }
 finish() {
+	local f
+	# What a sanitizer build (--enable-asan) reported from any process of
+	# the case, detached supervisors included (see tests/lib.sh).
+	for f in "$T"/sanitizer.*; do
+		[ -s "$f" ] && fail "${f##*/}: $(head -c 4000 "$f")"
+	done
 	if [ "$FAILURES" -gt 0 ]; then
 		printf '%s: %d expectation(s) failed; files in %s\n' "${0##*/}" "$FAILURES" "$T"
 		KEEP_TEST_DIR=1
@@ -127,6 +133,8 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 export HOME=$T/home
+export ASAN_OPTIONS="log_path=$T/sanitizer:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 mkdir -p "$HOME/.ssh"
 chmod 700 "$HOME/.ssh"
 cp "$HOSTS_KNOWN_HOSTS" "$HOME/.ssh/known_hosts"

@@ -88,13 +88,13 @@ no_debris() {
 key=(-u "$HOSTS_USER" -k "$HOSTS_KEY")
 
 # 1. Three hosts.
-on_src scow-sync run -q -a "$(addrs 1 2 3)" "${key[@]}" -s "$src" -d dst >"$T/run1.out" 2>&1 ||
+on_src scow-sync run -q -a "$(addrs 1 2 3)" "${key[@]}" -s "$src" -d fanout-dst >"$T/run1.out" 2>&1 ||
 	fail "run to 3 hosts exited $?: $(cat "$T/run1.out")"
 for k in 1 2 3; do
 	home=HOSTS_HOME_$k
-	tree_equal "$src" "${!home}/dst/tree" || fail "1: the tree on h$k differs"
+	tree_equal "$src" "${!home}/fanout-dst/tree" || fail "1: the tree on h$k differs"
 done
-[ ! -e "$HOSTS_HOME_4/dst" ] || fail "1: h4 was written"
+[ ! -e "$HOSTS_HOME_4/fanout-dst" ] || fail "1: h4 was written"
 id1=$(transfers | awk '$3 == "None" { print $1; exit }')
 [ "$(state_of "$id1")" = done ] || fail "1: the transfer is not done: $(transfers)"
 [ "$(hosts_of "$id1" | awk '$3 == "done"' | wc -l)" = 3 ] ||
@@ -106,10 +106,10 @@ on_src scow-sync status --id "$id1" >"$T/status1.out" 2>&1 || fail "1: status ex
 	fail "1: status does not show the transfer and its 3 hosts: $(cat "$T/status1.out")"
 
 # A host list with a host twice, and an empty element, are refused.
-on_src scow-sync run -q -a "$(addrs 1 1)" "${key[@]}" -s "$src" -d dst 2>"$T/err" &&
+on_src scow-sync run -q -a "$(addrs 1 1)" "${key[@]}" -s "$src" -d fanout-dst 2>"$T/err" &&
 	fail "a host given twice was accepted"
 grep -q 'given twice' "$T/err" || fail "no clear error for a host given twice: $(cat "$T/err")"
-on_src scow-sync run -q -a "$(addrs 1)," "${key[@]}" -s "$src" -d dst 2>"$T/err" &&
+on_src scow-sync run -q -a "$(addrs 1)," "${key[@]}" -s "$src" -d fanout-dst 2>"$T/err" &&
 	fail "an empty host was accepted"
 
 # 2. Five hosts, h5 down from the start.
@@ -117,12 +117,12 @@ net down h5
 printf '%s\n' "# the five" "$HOSTS_ADDR_1" "$HOSTS_ADDR_2" "" "$HOSTS_ADDR_3" \
 	"  $HOSTS_ADDR_4  " "$HOSTS_ADDR_5" >"$T/hosts"
 on_src scow-sync run -q --hosts-from "$T/hosts" "${key[@]}" \
-	-s "$src" -d dst2 >"$T/run2.out" 2>&1
+	-s "$src" -d fanout-dst2 >"$T/run2.out" 2>&1
 rc=$?
 [ "$rc" = 1 ] || fail "2: run with a host down exited $rc, not 1"
 for k in 1 2 3 4; do
 	home=HOSTS_HOME_$k
-	tree_equal "$src" "${!home}/dst2/tree" || fail "2: the tree on h$k differs"
+	tree_equal "$src" "${!home}/fanout-dst2/tree" || fail "2: the tree on h$k differs"
 done
 id2=$(store_sql "SELECT id FROM transfers WHERE fanout = 5 ORDER BY id DESC LIMIT 1")
 [ "$(state_of "$id2")" = failed ] || fail "2: the transfer is $(state_of "$id2"), not failed"
@@ -132,14 +132,14 @@ before=$(store_sql "SELECT group_concat(finished_at) FROM transfers WHERE parent
 net up h5
 on_src scow-sync resume -q -f "$id2" >"$T/resume2.out" 2>&1 ||
 	fail "2: resume exited $?: $(cat "$T/resume2.out")"
-tree_equal "$src" "$HOSTS_HOME_5/dst2/tree" || fail "2: the tree on h5 differs after resume"
+tree_equal "$src" "$HOSTS_HOME_5/fanout-dst2/tree" || fail "2: the tree on h5 differs after resume"
 [ "$(state_of "$id2")" = done ] || fail "2: not done after resume: $(hosts_of "$id2")"
 after=$(store_sql "SELECT group_concat(finished_at) FROM transfers WHERE parent_id = $id2 AND address != '$HOSTS_ADDR_5'")
 [ "$before" = "$after" ] || fail "2: resume ran the hosts that were done again"
 
 # 3. terminate one host mid-transfer: a slow uplink keeps every host busy.
 net shape src 40mbit
-on_src scow-sync-start --no-relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d dst3 >"$T/start3.out" 2>&1 ||
+on_src scow-sync-start --no-relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d fanout-dst3 >"$T/start3.out" 2>&1 ||
 	fail "3: start exited $?: $(cat "$T/start3.out")"
 id3=$(store_sql "SELECT id FROM transfers WHERE fanout = 3 ORDER BY id DESC LIMIT 1")
 h2_running() { hosts_of "$id3" | grep -q "^[0-9]* $HOSTS_ADDR_2 running"; }
@@ -152,13 +152,13 @@ hosts_of "$id3" | grep -q "^[0-9]* $HOSTS_ADDR_2 terminated" ||
 wait_for 60 eval '[ "$(state_of "$id3")" != running ]' || fail "3: the transfer did not end"
 for k in 1 3; do
 	home=HOSTS_HOME_$k
-	tree_equal "$big" "${!home}/dst3/big" || fail "3: the tree on h$k differs"
+	tree_equal "$big" "${!home}/fanout-dst3/big" || fail "3: the tree on h$k differs"
 done
 [ "$(state_of "$id3")" = terminated ] || fail "3: the transfer ended $(state_of "$id3")"
-no_debris "$HOSTS_HOME_2" dst3 || fail "3: h2 keeps partial data"
+no_debris "$HOSTS_HOME_2" fanout-dst3 || fail "3: h2 keeps partial data"
 
 # 4. terminate --id: every host's transfer stops; nothing runs anywhere.
-on_src scow-sync-start --no-relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d dst4 >"$T/start4.out" 2>&1 ||
+on_src scow-sync-start --no-relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d fanout-dst4 >"$T/start4.out" 2>&1 ||
 	fail "4: start exited $?"
 id4=$(store_sql "SELECT id FROM transfers WHERE fanout = 3 ORDER BY id DESC LIMIT 1")
 wait_for 20 eval '[ "$(hosts_in_flight)" -ge 3 ]' ||
@@ -171,11 +171,11 @@ on_src scow-sync terminate --id "$id4" >"$T/term4.out" 2>&1 ||
 no_processes_left || fail "4: processes are left on the nodes"
 for k in 1 2 3; do
 	home=HOSTS_HOME_$k
-	no_debris "${!home}" dst4 || fail "4: h$k keeps partial data"
+	no_debris "${!home}" fanout-dst4 || fail "4: h$k keeps partial data"
 done
 
 # 5. kill -9 of the supervisor, then resume.
-on_src scow-sync-start --no-relay -a "$(addrs 1 2)" "${key[@]}" -s "$big" -d dst5 >"$T/start5.out" 2>&1 ||
+on_src scow-sync-start --no-relay -a "$(addrs 1 2)" "${key[@]}" -s "$big" -d fanout-dst5 >"$T/start5.out" 2>&1 ||
 	fail "5: start exited $?"
 id5=$(store_sql "SELECT id FROM transfers WHERE fanout = 2 ORDER BY id DESC LIMIT 1")
 wait_for 20 eval '[ "$(hosts_in_flight)" -ge 2 ]' ||
@@ -188,28 +188,28 @@ on_src scow-sync resume -q -f "$id5" >"$T/resume5.out" 2>&1 ||
 	fail "5: resume exited $?: $(cat "$T/resume5.out")"
 for k in 1 2; do
 	home=HOSTS_HOME_$k
-	tree_equal "$big" "${!home}/dst5/big" || fail "5: the tree on h$k differs"
-	no_debris "${!home}" dst5 || fail "5: h$k keeps partial data"
+	tree_equal "$big" "${!home}/fanout-dst5/big" || fail "5: the tree on h$k differs"
+	no_debris "${!home}" fanout-dst5 || fail "5: h$k keeps partial data"
 done
 [ "$(state_of "$id5")" = done ] || fail "5: not done after resume: $(hosts_of "$id5")"
 
 # 6. A failed host's transfer is not taken from its request.
 net down h4
-on_src scow-sync run -q --no-relay -a "$(addrs 3 4)" "${key[@]}" -s "$src" -d dst6 \
+on_src scow-sync run -q --no-relay -a "$(addrs 3 4)" "${key[@]}" -s "$src" -d fanout-dst6 \
 	>/dev/null 2>&1 && fail "6: a run with h4 down succeeded"
 id6=$(store_sql "SELECT id FROM transfers WHERE fanout = 2 ORDER BY id DESC LIMIT 1")
-on_src scow-sync run -q -a "$HOSTS_ADDR_4" "${key[@]}" -s "$src" -d dst6 >/dev/null 2>&1 &&
+on_src scow-sync run -q -a "$HOSTS_ADDR_4" "${key[@]}" -s "$src" -d fanout-dst6 >/dev/null 2>&1 &&
 	fail "6: a run to h4 alone, down, succeeded"
 [ "$(hosts_of "$id6" | wc -l)" = 2 ] || fail "6: the request lost a host: $(hosts_of "$id6")"
 net up h4
 on_src scow-sync resume -q -f "$id6" >"$T/resume6.out" 2>&1 ||
 	fail "6: resume exited $?: $(cat "$T/resume6.out")"
-tree_equal "$src" "$HOSTS_HOME_4/dst6/tree" || fail "6: h4 has no copy after the resume"
+tree_equal "$src" "$HOSTS_HOME_4/fanout-dst6/tree" || fail "6: h4 has no copy after the resume"
 [ "$(state_of "$id6")" = done ] || fail "6: the request is $(state_of "$id6")"
 
 # 7. One host's supervisor killed: interrupted, and resumed by a plain resume.
 net shape src 40mbit
-on_src scow-sync-start --no-relay -a "$(addrs 1 2)" "${key[@]}" -s "$big" -d dst7 \
+on_src scow-sync-start --no-relay -a "$(addrs 1 2)" "${key[@]}" -s "$big" -d fanout-dst7 \
 	>/dev/null 2>&1 || fail "7: start exited $?"
 id7=$(store_sql "SELECT id FROM transfers WHERE fanout = 2 ORDER BY id DESC LIMIT 1")
 wait_for 20 eval '[ "$(hosts_in_flight)" -ge 2 ]' || fail "7: not every host had a file in flight"
@@ -224,8 +224,8 @@ wait_for 60 eval '[ "$(state_of "$id7")" = done ]' ||
 	fail "7: not done after resume: $(hosts_of "$id7")"
 for k in 1 2; do
 	home=HOSTS_HOME_$k
-	tree_equal "$big" "${!home}/dst7/big" || fail "7: the tree on h$k differs"
-	no_debris "${!home}" dst7 || fail "7: h$k keeps partial data"
+	tree_equal "$big" "${!home}/fanout-dst7/big" || fail "7: the tree on h$k differs"
+	no_debris "${!home}" fanout-dst7 || fail "7: h$k keeps partial data"
 done
 
 no_processes_left || fail "processes of the transfers are left on the nodes"

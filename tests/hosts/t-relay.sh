@@ -30,12 +30,12 @@ key=(-u "$HOSTS_USER" -k "$HOSTS_KEY")
 
 # 1. Three hosts, with and without the relay.
 before=$(src_tx)
-on_src scow-sync run -q --relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$src" -d relayed \
+on_src scow-sync run -q --relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$src" -d relay-relayed \
 	>"$T/run1.out" 2>&1 || fail "1: run with the relay exited $?: $(cat "$T/run1.out")"
 sent=$(( $(src_tx) - before ))
 for k in 1 2 3; do
 	home=HOSTS_HOME_$k
-	tree_equal "$src" "${!home}/relayed/tree" || fail "1: the tree on h$k differs"
+	tree_equal "$src" "${!home}/relay-relayed/tree" || fail "1: the tree on h$k differs"
 done
 echo "# relay: $sent bytes out of the source for $payload bytes to 3 hosts"
 [ "$sent" -le $((payload * 13 / 10)) ] ||
@@ -43,7 +43,7 @@ echo "# relay: $sent bytes out of the source for $payload bytes to 3 hosts"
 grep -q "fed from $HOSTS_ADDR_1" "$HOME/scow/.scow-sync/scow-sync.log" ||
 	fail "1: the log does not say h2 and h3 were fed from h1"
 before=$(src_tx)
-on_src scow-sync run -q --no-relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$src" -d direct \
+on_src scow-sync run -q --no-relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$src" -d relay-direct \
 	>"$T/run1b.out" 2>&1 || fail "1: run without the relay exited $?: $(cat "$T/run1b.out")"
 sent=$(( $(src_tx) - before ))
 echo "# no relay: $sent bytes out of the source"
@@ -51,7 +51,7 @@ echo "# no relay: $sent bytes out of the source"
 	fail "1: without the relay the source sent only $sent bytes for 3 x $payload"
 for k in 1 2 3; do
 	home=HOSTS_HOME_$k
-	tree_equal "$src" "${!home}/direct/tree" || fail "1: the direct tree on h$k differs"
+	tree_equal "$src" "${!home}/relay-direct/tree" || fail "1: the direct tree on h$k differs"
 done
 
 # 2. Five hosts, a relay killed mid-transfer.
@@ -60,8 +60,8 @@ mkdir -p "$big"
 for i in 1 2 3 4 5 6 7 8; do head -c 3145728 /dev/urandom >"$big/f$i"; done
 # h2's own link slow too: its relaying lasts long enough to be caught.
 net shape src 40mbit
-net shape h2 20mbit
-on_src scow-sync start -a "$(addrs 1 2 3 4 5)" "${key[@]}" -s "$big" -d tree5 \
+net shape h2 40mbit
+on_src scow-sync start -a "$(addrs 1 2 3 4 5)" "${key[@]}" -s "$big" -d relay-tree5 \
 	>"$T/start2.out" 2>"$T/start2.err" || fail "2: start exited $?: $(cat "$T/start2.err")"
 id=$(cat "$T/start2.out")
 # h2 relays to h4 and h5 once it has a file: then kill everything of it there.
@@ -79,11 +79,11 @@ net shape h2 none
 on_src scow-sync query --json --id "$id" >"$T/q2.json"
 for k in 4 5; do
 	home=HOSTS_HOME_$k
-	tree_equal "$big" "${!home}/tree5/big" || fail "2: h$k (fed by h2) differs"
+	tree_equal "$big" "${!home}/relay-tree5/big" || fail "2: h$k (fed by h2) differs"
 done
 for k in 1 3; do
 	home=HOSTS_HOME_$k
-	tree_equal "$big" "${!home}/tree5/big" || fail "2: h$k differs"
+	tree_equal "$big" "${!home}/relay-tree5/big" || fail "2: h$k differs"
 done
 # h2 itself was retried: every host, h2 too, is done.
 python3 - "$T/q2.json" <<'PY' || fail "2: $(cat "$T/q2.json")"
@@ -97,10 +97,10 @@ PY
 # 2b. The relaying host goes away (its link down) once it has relayed: h4
 # and h5 are fed from here and arrive; h2 is stopped by hand, not waited for.
 net shape src 40mbit
-on_src scow-sync start -a "$(addrs 1 2 3 4 5)" "${key[@]}" -s "$big" -d gone \
+on_src scow-sync start -a "$(addrs 1 2 3 4 5)" "${key[@]}" -s "$big" -d relay-gone \
 	>"$T/start2b.out" 2>"$T/start2b.err" || fail "2b: start exited $?: $(cat "$T/start2b.err")"
 id=$(cat "$T/start2b.out")
-relayed_one() { [ -n "$(ls "$HOSTS_HOME_4/gone/big" 2>/dev/null)" ]; }
+relayed_one() { [ -n "$(ls "$HOSTS_HOME_4/relay-gone/big" 2>/dev/null)" ]; }
 wait_for 60 relayed_one || fail "2b: nothing reached h4 through h2"
 net down h2
 host_done() {
@@ -115,8 +115,8 @@ wait_for 150 host_done "$HOSTS_ADDR_4" "$HOSTS_ADDR_5" "$HOSTS_ADDR_1" "$HOSTS_A
 # removing its temporary file.
 for k in 1 3 4 5; do
 	home=HOSTS_HOME_$k
-	wait_for 40 tree_equal "$big" "${!home}/gone/big" >/dev/null 2>&1 ||
-		tree_equal "$big" "${!home}/gone/big" || fail "2b: h$k differs"
+	wait_for 40 tree_equal "$big" "${!home}/relay-gone/big" >/dev/null 2>&1 ||
+		tree_equal "$big" "${!home}/relay-gone/big" || fail "2b: h$k differs"
 done
 grep -E "(relay through $HOSTS_ADDR_2 failed|$HOSTS_ADDR_2 ended).*: the rest is sent from here" \
 	"$HOME/scow/.scow-sync/scow-sync.log" >/dev/null ||
