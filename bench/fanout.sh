@@ -68,16 +68,25 @@ clear_hosts() {
 }
 ssh_cmd="ssh -F none -o UserKnownHostsFile=$HOME/.ssh/known_hosts -o BatchMode=yes -i $HOSTS_KEY"
 
-# scow-sync-start, then poll scow-sync-query once a second until it is gone.
+# The state of the newest transfer.
+newest_state() {
+	on_src scow-sync query --json --all | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["transfers"][0]["state"])'
+}
+# scow-sync-start, then poll scow-sync-query once a second, as the portal
+# does, until the transfer has ended.
 portal_run() {
+	local state
 	on_src scow-sync-start "$@" -u "$HOSTS_USER" -k "$HOSTS_KEY" -s "$src" -d bench >/dev/null ||
 		return 1
-	sleep 1
-	while [ "$(on_src scow-sync-query)" != "[]" ]; do sleep 1; done
-	on_src scow-sync status --all | sed -n 2p | grep -q ' done ' || {
-		on_src scow-sync status --all | head -5 >&2
-		return 1
-	}
+	while :; do
+		sleep 1
+		on_src scow-sync-query >/dev/null
+		state=$(newest_state)
+		[ "$state" = queued ] || [ "$state" = running ] || break
+	done
+	[ "$state" = done ] || { on_src scow-sync status --all | head -8 >&2; return 1; }
 }
 row() {
 	local name=$1 t0 t1 b0 b1
