@@ -321,7 +321,7 @@ validate_hosts(struct transfer_request *req, bool need_source, char *err, size_t
 		if (req->relay >= 0)
 			return reject(err, errlen, "--%s goes with several hosts",
 				      req->relay ? "relay" : "no-relay");
-		return validate_host(req->address, err, errlen);
+		return 0;
 	}
 	if (req->hosts_from ?
 	    hosts_read_file(&req->hosts, req->hosts_from, req->port, err, errlen) < 0 :
@@ -393,6 +393,10 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 		snprintf(err, errlen, "missing -a/--address");
 		return -1;
 	}
+	/* One host is checked first, as it always was; a list once -p is known. */
+	if (!req->s3 && req->hosts_from == NULL && strchr(req->address, ',') == NULL &&
+	    validate_host(req->address, err, errlen) < 0)
+		return -1;
 	if (req->user == NULL) {
 		struct passwd *pw = getpwuid(getuid());
 

@@ -194,6 +194,57 @@ main(void)
 			  "cannot read source '/no/such\\x0a': No such file or directory");
 		transfer_request_release(&req);
 	}
+	/* Several hosts: -a with a list, each HOST or HOST:PORT, and --relay. */
+	{
+		char *hosts_file = xasprintf("%s/hosts", dir);
+		FILE *f = fopen(hosts_file, "w");
+		const char *a[] = { "-a", "h1,h2:2222,[fe80::1]", "-s", src, "-d", "d", "-k", key,
+				    "-p", "2200", NULL };
+
+		CHECK_STR(try(&req, a), "");
+		CHECK_INT((int)req.hosts.n, 3);
+		if (req.hosts.n == 3) {
+			CHECK_STR(req.hosts.v[0].address, "h1");
+			CHECK_INT(req.hosts.v[0].port, 2200);
+			CHECK_INT(req.hosts.v[1].port, 2222);
+			CHECK_STR(req.hosts.v[2].address, "fe80::1");
+		}
+		CHECK_STR(req.address, "h1,h2:2222,[fe80::1]");
+		transfer_request_release(&req);
+		const char *b[] = { "-a", "h1,h1:22", "-s", src, "-d", "d", "-k", key, NULL };
+		CHECK_STR(try(&req, b), "host 'h1:22' is given twice");
+		transfer_request_release(&req);
+		const char *c[] = { "-a", "h1,", "-s", src, "-d", "d", "-k", key, NULL };
+		CHECK_STR(try(&req, c), "empty host in the list of hosts");
+		transfer_request_release(&req);
+		const char *d[] = { "-a", "h1,h2:0", "-s", src, "-d", "d", "-k", key, NULL };
+		CHECK_STR(try(&req, d), "invalid port in host 'h2:0': expected a number from 1 "
+			  "to 65535");
+		transfer_request_release(&req);
+		const char *e[] = { "--relay", "-a", "h1", "-s", src, "-d", "d", "-k", key, NULL };
+		CHECK_STR(try(&req, e), "--relay goes with several hosts");
+		transfer_request_release(&req);
+		const char *g[] = { "-a", "h1,h2", "--watch-me", NULL };
+		CHECK_STR(try(&req, g), "unknown option '--watch-me'");
+		transfer_request_release(&req);
+		const char *h[] = { "-a", "h1,h2", "-c", NULL };
+		CHECK_STR(try(&req, h), "-c checks one host: give it alone");
+		transfer_request_release(&req);
+		if (f) {
+			fputs("# hosts\n  h1  \r\n\nh2:2222\n", f);
+			fclose(f);
+		}
+		const char *i[] = { "--hosts-from", hosts_file, "-s", src, "-d", "d", "-k", key,
+				    NULL };
+		CHECK_STR(try(&req, i), "");
+		CHECK_STR(req.address, "h1,h2:2222");
+		transfer_request_release(&req);
+		const char *j[] = { "--hosts-from", hosts_file, "-a", "h3", NULL };
+		CHECK_STR(try(&req, j), "-a/--address and --hosts-from: give the hosts in one");
+		transfer_request_release(&req);
+		unlink(hosts_file);
+		free(hosts_file);
+	}
 	unlink(key);
 	rmdir(src);
 	rmdir(dir);
