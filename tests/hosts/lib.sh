@@ -15,6 +15,7 @@
 #   host_pids K       processes on hK other than its sshd (src: any at all)
 #   no_processes_left  wait up to 5 s for every node to have none; list them
 #   net ARGS...       tests/hosts/net.sh ARGS, on this network
+#   addrs K...        the addresses of hosts K..., comma-separated (-a's list)
 #   fail MSG / finish / skip MSG / wait_for N CMD...   as in tests/lib.sh
 #   tree_equal A B    tests/tree-equal.sh
 # The source's namespace sees the real file system, the hosts all of it
@@ -65,6 +66,14 @@ wait_for() {
 	return 1
 }
 
+# The addresses of hosts K..., as -a takes them: "addrs 1 2" is "ADDR1,ADDR2".
+addrs() {
+	local k out=
+	for k in "$@"; do
+		out="$out${out:+,}$(eval echo "\$HOSTS_ADDR_$k")"
+	done
+	echo "$out"
+}
 net() { bash "$HOSTS_NET" "$1" "$HOSTS_DIR" "${@:2}"; }
 on_src() { bash "$HOSTS_NET" exec "$HOSTS_DIR" src "$@"; }
 on_host() {
@@ -133,6 +142,9 @@ trap 'exit 143' TERM
 trap 'exit 130' INT
 
 export HOME=$T/home
+# The supervisors' private directories (sockets, the relay's agent) too.
+export TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
 export ASAN_OPTIONS="log_path=$T/sanitizer:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 mkdir -p "$HOME/.ssh"

@@ -37,14 +37,6 @@ big=$T/src/big
 mkdir -p "$big"
 for i in 1 2 3 4 5 6; do head -c 4194304 /dev/urandom >"$big/part$i"; done
 
-addrs() {
-	local k out=
-	for k in "$@"; do
-		out="$out${out:+,}$(eval echo "\$HOSTS_ADDR_$k")"
-	done
-	echo "$out"
-}
-
 # query --json, one line per transfer: id state parent hosts(count)
 transfers() {
 	on_src scow-sync query --json --all | python3 -c '

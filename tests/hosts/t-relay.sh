@@ -18,13 +18,6 @@ printf 'x\n' >"$src/$(printf 'new\nline')"
 ln -s "sub dir/part 1" "$src/link"
 payload=$(du -sb "$src" | awk '{ print $1 }')
 
-addrs() {
-	local k out=
-	for k in "$@"; do
-		out="$out${out:+,}$(eval echo "\$HOSTS_ADDR_$k")"
-	done
-	echo "$out"
-}
 src_tx() { on_src cat "/sys/class/net/$HOSTS_SRC_IFACE/statistics/tx_bytes"; }
 key=(-u "$HOSTS_USER" -k "$HOSTS_KEY")
 
@@ -137,7 +130,7 @@ assert t["error"].startswith("1 of 5 hosts not done: " + sys.argv[1] + ":"), t["
 # gone under them, end by the sshd's ClientAliveInterval.)
 wait_for 30 eval '[ -z "$(all_host_pids)" ]'
 no_processes_left || fail "processes are left on the nodes"
-pgrep -f "ssh-agent -D -a .*scow-sync-" >/dev/null && fail "an agent is left running"
-ls -d "${TMPDIR:-/tmp}"/scow-sync-*/agent 2>/dev/null | grep -q . &&
-	fail "an agent's socket is left: $(ls -d "${TMPDIR:-/tmp}"/scow-sync-*/agent)"
+pgrep -f "ssh-agent -D -a $TMPDIR/" >/dev/null && fail "an agent is left running"
+ls -d "$TMPDIR"/scow-sync-*/agent 2>/dev/null | grep -q . &&
+	fail "an agent's socket is left: $(ls -d "$TMPDIR"/scow-sync-*/agent)"
 finish
