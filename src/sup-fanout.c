@@ -102,7 +102,16 @@ agent_start(struct fanout *f)
 	struct relay_agent *a = &f->agent;
 	struct strbuf err = STRBUF_INIT;
 	char *old_sock;
-	const char *agent_argv[] = { "ssh-agent", "-D", "-a", NULL, NULL };
+	/*
+	 * Under a shell that ends it: ssh-agent is set-group-ID on some
+	 * systems, and the exec of one drops PR_SET_PDEATHSIG, so an agent
+	 * started by us would outlive a killed supervisor with the key. The
+	 * shell keeps it (die_with_parent), and kills the agent as it goes.
+	 */
+	const char *agent_argv[] = {
+		"sh", "-c", "ssh-agent -D -a \"$0\" >/dev/null & a=$!; "
+		"trap 'kill $a 2>/dev/null; exit 0' TERM HUP INT; wait $a", NULL, NULL
+	};
 	const char *add_argv[] = { "ssh-add", "-q", f->t.key_path, NULL };
 	struct spawn sp;
 	struct stat sb;

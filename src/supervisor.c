@@ -61,8 +61,9 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 	s = settings_get(st, SETTING_COMPRESS);
 	cfg->compress = s == NULL || strcmp(s, "auto") == 0 ? COMPRESS_AUTO :
 			strcmp(s, "always") == 0 ? COMPRESS_ALWAYS : COMPRESS_NEVER;
+	/* Asked for (--relay, or the setting): the source sending to each is the default. */
 	s = settings_get(st, SETTING_RELAY);
-	cfg->relay_auto = s == NULL || strcmp(s, "auto") == 0;
+	cfg->relay_auto = s != NULL && strcmp(s, "auto") == 0;
 	cfg->relay = s != NULL && strcmp(s, "yes") == 0;
 	cfg->relay_fanout = (int)settings_number(st, SETTING_RELAY_FANOUT, 2);
 	cfg->log_rotate_bytes = settings_number(st, SETTING_LOG_MAX_MIB,
@@ -191,6 +192,8 @@ supervisor_remove_stale(struct store *st, int64_t transfer_id)
 		unlinkat(fd, "key", 0);
 		unlinkat(fd, "key.pub", 0);
 		unlinkat(fd, "key-cert.pub", 0);
+		/* A request to several hosts: its relay's agent's socket (sup-fanout.c). */
+		unlinkat(fd, "agent", 0);
 		for (i = 0; i < WORKERS_MAX; i++) {
 			snprintf(name, sizeof name, "list-%d", i);
 			unlinkat(fd, name, 0);

@@ -8,7 +8,9 @@
 #      relay, about three times;
 #   2. to 5 hosts with a slow uplink, h2's processes killed with -9 while
 #      it relays: its subtree (h4, h5) is fed another way and arrives;
-#   3. nothing of the agent is left: no process, no socket directory.
+#   3. kill -9 of the request's supervisor ends the agent too; resume
+#      finishes every host;
+#   4. nothing of the agent is left: no process, no socket directory.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/hosts/lib.sh"
 
 src=$T/src/tree
@@ -54,7 +56,7 @@ for i in 1 2 3 4 5 6 7 8; do head -c 3145728 /dev/urandom >"$big/f$i"; done
 # h2's own link slow too: its relaying lasts long enough to be caught.
 net shape src 40mbit
 net shape h2 40mbit
-on_src scow-sync start -a "$(addrs 1 2 3 4 5)" "${key[@]}" -s "$big" -d relay-tree5 \
+on_src scow-sync start --relay -a "$(addrs 1 2 3 4 5)" "${key[@]}" -s "$big" -d relay-tree5 \
 	>"$T/start2.out" 2>"$T/start2.err" || fail "2: start exited $?: $(cat "$T/start2.err")"
 id=$(cat "$T/start2.out")
 # h2 relays to h4 and h5 once it has a file: then kill everything of it there.
@@ -90,7 +92,7 @@ PY
 # 2b. The relaying host goes away (its link down) once it has relayed: h4
 # and h5 are fed from here and arrive; h2 is stopped by hand, not waited for.
 net shape src 40mbit
-on_src scow-sync start -a "$(addrs 1 2 3 4 5)" "${key[@]}" -s "$big" -d relay-gone \
+on_src scow-sync start --relay -a "$(addrs 1 2 3 4 5)" "${key[@]}" -s "$big" -d relay-gone \
 	>"$T/start2b.out" 2>"$T/start2b.err" || fail "2b: start exited $?: $(cat "$T/start2b.err")"
 id=$(cat "$T/start2b.out")
 relayed_one() { [ -n "$(ls "$HOSTS_HOME_4/relay-gone/big" 2>/dev/null)" ]; }
@@ -126,7 +128,34 @@ assert t["state"] in ("terminated", "failed"), t["state"]
 assert t["error"].startswith("1 of 5 hosts not done: " + sys.argv[1] + ":"), t["error"]
 ' "$HOSTS_ADDR_2" || fail "2b: the transfer does not end naming h2 alone"
 
-# 3. The agent ended with the request. (h4's and h5's sessions from h2,
+# 3. kill -9 of the request's supervisor mid-relay: the agent (set-group-ID
+# on Debian, where PR_SET_PDEATHSIG does not survive its exec) ends with
+# it; resume finishes every host.
+net shape src 40mbit
+on_src scow-sync start --relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d relay-killed \
+	>"$T/start3.out" 2>"$T/start3.err" || fail "3: start exited $?: $(cat "$T/start3.err")"
+id=$(cat "$T/start3.out")
+agent_up() { pgrep -f "ssh-agent -D -a $TMPDIR/" >/dev/null; }
+wait_for 20 agent_up || fail "3: no agent ran for the relay"
+sleep 1
+kill -9 "$(on_src scow-sync query --json --id "$id" >/dev/null; python3 - \
+	"$HOME/scow/.scow-sync/scow-sync.db" "$id" <<'PY'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute(
+    "SELECT sup_pid FROM transfers WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0])
+PY
+)"
+wait_for 15 eval '! agent_up' || fail "3: the agent outlived the killed supervisor"
+net shape src none
+wait_for 20 eval '[ -z "$(host_pids src)" ]'
+on_src scow-sync resume -q -f "$id" >"$T/resume3.out" 2>&1 ||
+	fail "3: resume exited $?: $(cat "$T/resume3.out")"
+for k in 1 2 3; do
+	home=HOSTS_HOME_$k
+	tree_equal "$big" "${!home}/relay-killed/big" || fail "3: h$k differs after resume"
+done
+
+# 4. The agent ended with the request. (h4's and h5's sessions from h2,
 # gone under them, end by the sshd's ClientAliveInterval.)
 wait_for 30 eval '[ -z "$(all_host_pids)" ]'
 no_processes_left || fail "processes are left on the nodes"
