@@ -1,0 +1,34 @@
+#!/bin/bash
+# Review attack: h1 (feeding) done, h2 interrupted; a file is added to the
+# source; resume: h2 must get it (h1 is skipped as done before).
+. "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/hosts/lib.sh"
+addrs() { local k out=; for k in "$@"; do out="$out${out:+,}$(eval echo "\$HOSTS_ADDR_$k")"; done; echo "$out"; }
+key=(-u "$HOSTS_USER" -k "$HOSTS_KEY")
+big=$T/src/big
+mkdir -p "$big/a"
+for i in 1 2 3 4 5 6; do head -c 2097152 /dev/urandom >"$big/a/f$i"; done
+net shape h2 8mbit
+net shape h3 8mbit
+hstate() { on_src scow-sync query --json --id "$1" | python3 -c '
+import json,sys
+t=json.load(sys.stdin)["transfers"][0]
+print(t["state"], " ".join(h["state"] for h in t["hosts"]))'; }
+on_src scow-sync start -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d rv-rn >"$T/s" 2>"$T/e" || fail "start: $(cat "$T/e")"
+id=$(cat "$T/s")
+wait_for 60 eval '[ "$(hstate $id | cut -d" " -f2)" = done ]' || fail "h1 not done first: $(hstate $id)"
+echo "# before kill: $(hstate $id)"
+sup=$(on_src pgrep -f "scow-sync: transfer $id\$" | head -1)
+kill -9 "$sup"
+wait_for 30 eval '[ "$(hstate $id | cut -d" " -f1)" != running ]'
+echo "# after kill: $(hstate $id)"
+net shape h2 none; net shape h3 none
+mkdir -p "$big/new"; echo new >"$big/new/x"; echo new2 >"$big/a/f7"
+wait_for 30 eval '[ -z "$(all_host_pids)" ]'
+on_src scow-sync resume "$id" >"$T/r" 2>&1 || fail "resume: $(cat "$T/r")"
+wait_for 120 eval '[ "$(hstate $id | cut -d" " -f1)" != running ]' || fail "resume not ended"
+echo "# after resume: $(hstate $id)"
+on_src scow-sync query --json --id "$id" | python3 -c 'import json,sys; print("# error:", json.load(sys.stdin)["transfers"][0]["error"])'
+for k in 2 3; do home=HOSTS_HOME_$k; tree_equal "$big" "${!home}/rv-rn/big" || fail "h$k differs after resume"; done
+tail -25 "$HOME/scow/.scow-sync/scow-sync.log" | cut -c1-220 | sed 's/^/# /'
+wait_for 30 eval '[ -z "$(all_host_pids)" ]'
+finish
