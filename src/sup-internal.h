@@ -187,6 +187,7 @@ struct relay {
 	int port;
 	char *root;             /* its destination (the source's parent there), once known */
 	double checked_at;      /* when its transfer's state was last read */
+	bool feed_ended;        /* ... and it had ended (units not done there: from here) */
 	struct ssh_target target;
 };
 
@@ -388,8 +389,11 @@ void relay_release(struct sup *s);
 bool relay_unit_ready(struct sup *s, const struct unit *u);
 /* Start w's batch (JOB_UNIT, its list in w->list_file) as an rsync on the feeding host. */
 int relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *job);
-/* A relayed batch ended with code: an ssh that failed turns the relay off. */
-void relay_job_ended(struct sup *s, const struct worker *w, int code);
+/*
+ * A relayed batch ended as e says: any failure but a stop turns the relay
+ * off, and e becomes a stop that runs the batch again at once.
+ */
+void relay_job_ended(struct sup *s, const struct worker *w, struct batch_end *e);
 int run_loop(struct sup *s, enum job_kind pass);
 void sup_pool_init(struct sup *s);
 

@@ -14,6 +14,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -22,9 +24,9 @@
 #include "rsync.h"
 #include "sup-internal.h"
 #include "util.h"
+#include "verdict.h"
 
 #define RELAY_CHECK_SECONDS 0.25   /* how often the feeding host's state is read */
-#define RELAY_SSH_FAILED 255       /* ssh's exit when it cannot reach or log in */
 /*
  * A hop between hosts is a near link: a host gone is seen after 3 unanswered
  * keepalives 5 s apart, not the minute a far link is given.
@@ -94,38 +96,104 @@ relay_check_feed(struct sup *s)
 		return;
 	if (s->relay.root == NULL && feed.far_destination)
 		s->relay.root = xstrdup(feed.far_destination);
-	if (transfer_state_finished(feed.state) || feed.state == TRANSFER_INTERRUPTED) {
-		s->relay.gate = false;
-		if (feed.state != TRANSFER_DONE || s->relay.root == NULL) {
-			s->relay.on = false;
-			log_warn("%s ended %s: the rest is sent from here", s->relay.address,
-				 transfer_state_name(feed.state));
-		}
-	}
+	s->relay.feed_ended = transfer_state_finished(feed.state) ||
+			      feed.state == TRANSFER_INTERRUPTED;
 	transfer_release(&feed);
+}
+
+/* From here on, everything goes from the source. */
+static void
+relay_off(struct sup *s, const char *why)
+{
+	if (!s->relay.on && !s->relay.gate)
+		return;
+	s->relay.on = s->relay.gate = false;
+	log_warn("%s: the rest is sent from here", why);
 }
 
 bool
 relay_unit_ready(struct sup *s, const struct unit *u)
 {
 	struct unit there;
-	bool done;
+	bool done = false;
 
 	if (!s->relay.gate)
 		return true;
-	if (now_monotonic() - s->relay.checked_at >= RELAY_CHECK_SECONDS) {
+	if (now_monotonic() - s->relay.checked_at >= RELAY_CHECK_SECONDS || s->relay.root == NULL)
 		relay_check_feed(s);
-		if (!s->relay.gate)
-			return true;
+	/*
+	 * Each unit by its own state there, whatever the feeding host's
+	 * transfer says as a whole: a part stopped there, or a unit it
+	 * never had, is not its to give.
+	 */
+	if (store_unit_find(s->st, s->relay.feed_id, u->path, &there) == SYNC_OK) {
+		done = there.state == UNIT_DONE;
+		unit_release(&there);
 	}
-	if (store_unit_find(s->st, s->relay.feed_id, u->path, &there) < 0)
-		return false;
-	done = there.state == UNIT_DONE;
-	unit_release(&there);
-	/* Its copy there is whole: where that is must be known too. */
-	if (done && s->relay.root == NULL)
-		relay_check_feed(s);
-	return done && s->relay.root != NULL;
+	if (done && s->relay.root != NULL)
+		return true;
+	if (s->relay.feed_ended) {
+		struct strbuf why = STRBUF_INIT;
+
+		strbuf_addf(&why, "%s ended without '", s->relay.address);
+		escape_untrusted(&why, u->path, strlen(u->path));
+		strbuf_addch(&why, '\'');
+		relay_off(s, why.buf);
+		strbuf_release(&why);
+		return true;
+	}
+	return false;
+}
+
+/* Append path (relative to the source's parent) and what is below it, each NUL-ended. */
+static struct strbuf *walk_out;
+static size_t walk_skip;
+
+static int
+walk_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	strbuf_add(walk_out, path + walk_skip, strlen(path + walk_skip) + 1);
+	return 0;
+}
+
+/*
+ * The hop's list: every entry of w's units as the source has them (a
+ * tree's whole walk, not the tree named), so that what the feeding host
+ * has beside them (its own files, partial data) never travels, and what
+ * it lacks fails the hop rather than being left out. 0, or -1 (errno).
+ */
+static int
+relay_write_list(struct sup *s, struct worker *w)
+{
+	struct strbuf list = STRBUF_INIT;
+	size_t k;
+	int fd, rc = 0;
+
+	walk_out = &list;
+	walk_skip = strlen(s->source_root) + (strcmp(s->source_root, "/") == 0 ? 0 : 1);
+	for (k = 0; k < w->nunits && rc == 0; k++) {
+		const struct unit *u = &w->units[k].unit;
+		char *full = xasprintf("%s%s%s", s->source_root,
+				       strcmp(s->source_root, "/") == 0 ? "" : "/", u->path);
+
+		if (u->kind == UNIT_TREE)
+			rc = nftw(full, walk_one, 16, FTW_PHYS);
+		else
+			strbuf_add(&list, u->path, strlen(u->path) + 1);
+		free(full);
+	}
+	walk_out = NULL;
+	fd = rc == 0 ? open(w->list_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			    0600) : -1;
+	if (fd < 0 || write_all(fd, list.buf, list.len) < 0)
+		rc = -1;
+	if (fd >= 0 && close(fd) < 0)
+		rc = -1;
+	strbuf_release(&list);
+	return rc;
 }
 
 /*
@@ -156,6 +224,11 @@ relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 	int list, rc;
 
 	/* The list on its stdin: a file of ours is not there. */
+	if (relay_write_list(s, w) < 0) {
+		set_failure(s, "cannot write '%s': %s", w->list_file, strerror(errno));
+		free(agent);
+		return SYNC_ERR_SYSTEM;
+	}
 	list = open(w->list_file, O_RDONLY | O_CLOEXEC);
 	if (list < 0) {
 		set_failure(s, "cannot read '%s': %s", w->list_file, strerror(errno));
@@ -167,6 +240,10 @@ relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 	job.rsh = rsh.buf;
 	job.source_root = s->relay.root;
 	job.files_from = NULL;
+	/* Exactly the entries listed: never a tree, or the source, named whole. */
+	job.source_name = NULL;
+	job.recursive = false;
+	job.implied_dirs = false;
 	/* The hosts' own link: near, and nothing to gain by compressing. */
 	job.compress = false;
 	if (job.io_timeout == 0 || job.io_timeout > RELAY_IO_TIMEOUT)
@@ -222,11 +299,20 @@ relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 }
 
 void
-relay_job_ended(struct sup *s, const struct worker *w, int code)
+relay_job_ended(struct sup *s, const struct worker *w, struct batch_end *e)
 {
-	if (!w->relayed || code != RELAY_SSH_FAILED || !s->relay.on || w->job->stopped)
+	char why[160];
+
+	if (!w->relayed || e->code == 0 || e->stopped || e->stopping || e->aborting)
 		return;
-	s->relay.on = s->relay.gate = false;
-	log_warn("the relay through %s failed (ssh exited %d): the rest is sent from here",
-		 s->relay.address, code);
+	/*
+	 * Any other end of a hop (a file missing there is 23, one that went
+	 * away 24, the host gone 255): its batch runs again at once, from
+	 * here, as a batch stopped to leave a part out does.
+	 */
+	snprintf(why, sizeof why, "the relay through %s failed (exit %d)", s->relay.address,
+		 e->code);
+	relay_off(s, why);
+	e->code = -1;
+	e->stopped = true;
 }

@@ -391,7 +391,7 @@ rsync_batch_end(struct sup *s, const struct worker *w, struct batch_end *e)
 	e->stopping = got_stop_signal;
 	e->aborting = s->aborting;
 	e->nunits = w->nunits;
-	relay_job_ended(s, w, e->code);
+	relay_job_ended(s, w, e);
 }
 
 /* The partial data recorded (at or below prefix, if given), removed over SFTP. */

@@ -1,16 +1,15 @@
 #!/bin/bash
-# Review attack: stop a part (terminate -a h1 -s SRC/sub/file) on the
-# feeding host only. The hosts h1 feeds must still get that part.
+# A part stopped on the feeding host only (terminate -a h1 -s SRC/a/f6):
+# the hosts h1 feeds still get it, from the source, and end done.
 RV_DEPTH=${RV_DEPTH:-}
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/hosts/lib.sh"
-addrs() { local k out=; for k in "$@"; do out="$out${out:+,}$(eval echo "\$HOSTS_ADDR_$k")"; done; echo "$out"; }
 key=(-u "$HOSTS_USER" -k "$HOSTS_KEY")
 src=$T/src/big
 mkdir -p "$src/a" "$src/b"
 for i in 1 2 3 4 5 6; do head -c 3145728 /dev/urandom >"$src/a/f$i"; done
 for i in 1 2; do head -c 1000000 /dev/urandom >"$src/b/g$i"; done
 net shape src 40mbit
-on_src scow-sync start ${RV_DEPTH:+-m $RV_DEPTH} -a "$(addrs 1 2 3)" "${key[@]}" -s "$src" -d rv-part$RV_DEPTH >"$T/start.out" 2>"$T/start.err" ||
+on_src scow-sync start --relay ${RV_DEPTH:+-m $RV_DEPTH} -a "$(addrs 1 2 3)" "${key[@]}" -s "$src" -d rv-part$RV_DEPTH >"$T/start.out" 2>"$T/start.err" ||
 	fail "start exited $?: $(cat "$T/start.err")"
 id=$(cat "$T/start.out")
 some() { [ -n "$(ls "$HOSTS_HOME_1/rv-part$RV_DEPTH/big/a" 2>/dev/null)" ]; }

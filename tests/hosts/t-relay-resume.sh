@@ -1,8 +1,8 @@
 #!/bin/bash
-# Review attack: h1 (feeding) done, h2 interrupted; a file is added to the
-# source; resume: h2 must get it (h1 is skipped as done before).
+# The feeding host h1 done, h2 interrupted, then files added to the
+# source: resume sends h2 the new files from the source (h1, done before,
+# is skipped and never had them).
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/hosts/lib.sh"
-addrs() { local k out=; for k in "$@"; do out="$out${out:+,}$(eval echo "\$HOSTS_ADDR_$k")"; done; echo "$out"; }
 key=(-u "$HOSTS_USER" -k "$HOSTS_KEY")
 big=$T/src/big
 mkdir -p "$big/a"
@@ -13,7 +13,7 @@ hstate() { on_src scow-sync query --json --id "$1" | python3 -c '
 import json,sys
 t=json.load(sys.stdin)["transfers"][0]
 print(t["state"], " ".join(h["state"] for h in t["hosts"]))'; }
-on_src scow-sync start -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d rv-rn >"$T/s" 2>"$T/e" || fail "start: $(cat "$T/e")"
+on_src scow-sync start --relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d rv-rn >"$T/s" 2>"$T/e" || fail "start: $(cat "$T/e")"
 id=$(cat "$T/s")
 wait_for 60 eval '[ "$(hstate $id | cut -d" " -f2)" = done ]' || fail "h1 not done first: $(hstate $id)"
 echo "# before kill: $(hstate $id)"

@@ -1,8 +1,8 @@
 #!/bin/bash
-# Review attack: a feeding host's destination has files the source lacks
-# (no --delete): do they leak to the hosts it feeds?
+# A feeding host's destination holds files the source lacks, partial data
+# and a temporary file (no --delete): none of them reaches the hosts it
+# feeds, which get exactly the source's entries.
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/hosts/lib.sh"
-addrs() { local k out=; for k in "$@"; do out="$out${out:+,}$(eval echo "\$HOSTS_ADDR_$k")"; done; echo "$out"; }
 key=(-u "$HOSTS_USER" -k "$HOSTS_KEY")
 
 src=$T/src/tree
