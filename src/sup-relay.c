@@ -6,9 +6,10 @@
  * partial data and cleanup. Only the data takes another way: a batch whose
  * units are done on the feeding host runs as an rsync there, started over
  * ssh with the user's key in the request's private agent, forwarded for
- * that session only (the key file never leaves this node), reading its list
- * on stdin and sending to this host. The feeding host's transfer ended
- * without them, or its ssh failing, the rest goes from here.
+ * that session only (the key file never leaves this node), reading on
+ * stdin the list of the source's own entries of those units and sending
+ * them to this host. A unit the feeding host ended without, or a hop that
+ * fails, and the rest goes from here.
  */
 #include "config.h"
 
