@@ -17,10 +17,18 @@ on_src scow-sync start --relay -a "$(addrs 1 2 3)" "${key[@]}" -s "$big" -d rv-r
 id=$(cat "$T/s")
 wait_for 60 eval '[ "$(hstate $id | cut -d" " -f2)" = done ]' || fail "h1 not done first: $(hstate $id)"
 echo "# before kill: $(hstate $id)"
-sup=$(on_src pgrep -f "scow-sync: transfer $id\$" | head -1)
+# Its supervisor by the store: a title is every store's ("transfer 1"), and
+# other suites run beside this one.
+sup=$(python3 - "$HOME/scow/.scow-sync/scow-sync.db" "$id" <<'PY'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute(
+    "SELECT sup_pid FROM transfers WHERE id = ?", (int(sys.argv[2]),)).fetchone()[0])
+PY
+)
 kill -9 "$sup"
 wait_for 30 eval '[ "$(hstate $id | cut -d" " -f1)" != running ]'
 echo "# after kill: $(hstate $id)"
+[ "$(hstate $id | cut -d" " -f1)" = interrupted ] || fail "not interrupted by the kill: $(hstate $id)"
 net shape h2 none; net shape h3 none
 mkdir -p "$big/new"; echo new >"$big/new/x"; echo new2 >"$big/a/f7"
 wait_for 30 eval '[ -z "$(all_host_pids)" ]'
