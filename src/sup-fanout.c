@@ -469,7 +469,14 @@ supervisor_fanout(struct store *st, const struct supervisor_config *cfg,
 	progress_line_init(&f.pline, STDERR_FILENO);
 	if (!cfg->progress_display)
 		f.pline.tty = false;
-	log_info("transfer of '%s' to %zu hosts (%s) started", f.t.source, f.n, f.t.address);
+	{
+		/* A name may hold a line break: one log line, as every message's. */
+		struct strbuf shown = STRBUF_INIT;
+
+		escape_untrusted(&shown, f.t.source, strlen(f.t.source));
+		log_info("transfer of '%s' to %zu hosts (%s) started", shown.buf, f.n, f.t.address);
+		strbuf_release(&shown);
+	}
 	/* A relay tree: the hosts' ssh to each other use the request's agent. */
 	for (i = 0; i < f.n; i++)
 		if (f.h[i].t.feed_id && f.h[i].t.state != TRANSFER_DONE) {
