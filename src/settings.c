@@ -58,7 +58,7 @@ static const struct {
 	[SETTING_S3_MULTIPART_MIB] = { "s3_multipart_mib", "SCOW_SYNC_S3_MULTIPART_MIB",
 				       TYPE_NUMBER, 8, 1ULL << 20, NULL, "16" },
 	[SETTING_RELAY] = { "relay", "SCOW_SYNC_RELAY", TYPE_WORD, 0, 0, "auto yes no",
-			    "no (auto: from 3 hosts)" },
+			    "auto (from 3 hosts)" },
 	[SETTING_RELAY_FANOUT] = { "relay_fanout", "SCOW_SYNC_RELAY_FANOUT", TYPE_NUMBER, 1, 16,
 				   NULL, "2" },
 };

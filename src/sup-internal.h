@@ -189,6 +189,15 @@ struct relay {
 	double checked_at;      /* when its transfer's state was last read */
 	bool feed_ended;        /* ... and it had ended (units not done there: from here) */
 	struct ssh_target target;
+	/*
+	 * This host as this node's ssh reaches and knows it (relay_pin): the
+	 * hop's ssh goes there and accepts only those keys.
+	 */
+	bool pinned;
+	char *hop_host;         /* ssh -G's hostname */
+	int hop_port;
+	char *key_alias;        /* the name its known_hosts lines are under */
+	struct strbuf known;    /* those lines */
 };
 
 struct sup {
@@ -388,6 +397,12 @@ void relay_release(struct sup *s);
  */
 bool relay_unit_ready(struct sup *s, const struct unit *u);
 /* Start w's batch (JOB_UNIT, its list in w->list_file) as an rsync on the feeding host. */
+/*
+ * May a batch go from the feeding host: the relay is on, and this host's
+ * keys are known to pin the hop's ssh to (read once; none: the relay
+ * turns off, and the rest goes from here).
+ */
+bool relay_can_hop(struct sup *s);
 int relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *job);
 /*
  * A relayed batch ended as e says: any failure but a stop turns the relay

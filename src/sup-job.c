@@ -322,13 +322,11 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		if (kind == JOB_DIRS_CREATE)
 			job.chmod = "Du+rwx";
 	}
-	/*
-	 * Fed from another host: from there, unless the batch has rules (they
-	 * would have to travel too; the copy there is the source's already).
-	 */
-	if (kind == JOB_UNIT && s->relay.on && exclude_file == NULL) {
+	/* Fed from another host: from there, its list without what the rules leave out. */
+	if (kind == JOB_UNIT && relay_can_hop(s)) {
 		rc = relay_start_job(s, w, &job);
 		strvec_clear(&excludes);
+		free(exclude_file);
 		strbuf_release(&then);
 		strbuf_release(&before);
 		return rc;

@@ -83,6 +83,10 @@ relay_release(struct sup *s)
 	free(s->relay.address);
 	free(s->relay.root);
 	free((char *)s->relay.target.known_hosts);
+	free(s->relay.hop_host);
+	free(s->relay.key_alias);
+	if (s->relay.pinned)
+		strbuf_release(&s->relay.known);
 	memset(&s->relay, 0, sizeof s->relay);
 }
 
@@ -146,47 +150,100 @@ relay_unit_ready(struct sup *s, const struct unit *u)
 	return false;
 }
 
-/* Append path (relative to the source's parent) and what is below it, each NUL-ended. */
-static struct strbuf *walk_out;
-static size_t walk_skip;
+/*
+ * nftw's callback appends each entry below the source's parent, NUL-ended,
+ * that the source's own rsync would send: not one the transfer's filter
+ * leaves out, nor a part stopped, nor anything below either.
+ */
+static struct walk_state {
+	struct strbuf *out;
+	size_t skip;                    /* the source's parent and its '/' */
+	const struct sup *s;
+} walk;
 
 static int
 walk_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
+	const char *entry = path + walk.skip;
+	size_t top = strlen(walk.s->source_rel), i;
+	bool is_dir = flag == FTW_D || flag == FTW_DP || flag == FTW_DNR;
+
 	(void)sb;
-	(void)flag;
 	(void)ftw;
-	strbuf_add(walk_out, path + walk_skip, strlen(path + walk_skip) + 1);
-	return 0;
+	/* Its path from the source, as the filter reads it ("a/b"): the source itself is kept. */
+	if (strlen(entry) > top && entry[top] == '/' &&
+	    filter_excluded(&walk.s->filter, entry + top + 1, is_dir))
+		return is_dir ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
+	for (i = 0; i < walk.s->excludes.nr; i++)
+		if (path_is_within(entry, walk.s->excludes.v[i]))
+			return is_dir ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
+	strbuf_add(walk.out, entry, strlen(entry) + 1);
+	return FTW_CONTINUE;
+}
+
+/* Append the directories above path (below the source's parent) not in dirs yet. */
+static void
+add_parents(struct strbuf *list, struct strvec *dirs, const char *path)
+{
+	const char *slash;
+	size_t i;
+
+	for (slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
+		size_t len = (size_t)(slash - path);
+		bool have = false;
+
+		for (i = 0; i < dirs->nr && !have; i++)
+			have = strlen(dirs->v[i]) == len && memcmp(dirs->v[i], path, len) == 0;
+		if (have)
+			continue;
+		strvec_pushf(dirs, "%.*s", (int)len, path);
+		strbuf_add(list, path, len);
+		strbuf_addch(list, '\0');
+	}
 }
 
 /*
  * The hop's list: every entry of w's units as the source has them (a
  * tree's whole walk, not the tree named), so that what the feeding host
  * has beside them (its own files, partial data) never travels, and what
- * it lacks fails the hop rather than being left out. 0, or -1 (errno).
+ * it lacks fails the hop rather than being left out. A batch that was to
+ * give the directories their attributes as it ends (job's implied_dirs)
+ * lists the directories above its units too, and one that was to name the
+ * source whole lists all of it: its empty directories are in no unit.
+ * 0, or -1 (errno).
  */
 static int
-relay_write_list(struct sup *s, struct worker *w)
+relay_write_list(struct sup *s, struct worker *w, const struct rsync_job *job)
 {
+	const char *sep = strcmp(s->source_root, "/") == 0 ? "" : "/";
 	struct strbuf list = STRBUF_INIT;
+	struct strvec dirs = STRVEC_INIT;
 	size_t k;
 	int fd, rc = 0;
 
-	walk_out = &list;
-	walk_skip = strlen(s->source_root) + (strcmp(s->source_root, "/") == 0 ? 0 : 1);
-	for (k = 0; k < w->nunits && rc == 0; k++) {
-		const struct unit *u = &w->units[k].unit;
-		char *full = xasprintf("%s%s%s", s->source_root,
-				       strcmp(s->source_root, "/") == 0 ? "" : "/", u->path);
+	walk.out = &list;
+	walk.skip = strlen(s->source_root) + strlen(sep);
+	walk.s = s;
+	if (job->source_name) {
+		char *full = xasprintf("%s%s%s", s->source_root, sep, s->source_rel);
 
+		rc = nftw(full, walk_one, 16, FTW_PHYS | FTW_ACTIONRETVAL);
+		free(full);
+	}
+	for (k = 0; !job->source_name && k < w->nunits && rc == 0; k++) {
+		const struct unit *u = &w->units[k].unit;
+		char *full = xasprintf("%s%s%s", s->source_root, sep, u->path);
+
+		if (job->implied_dirs)
+			add_parents(&list, &dirs, u->path);
 		if (u->kind == UNIT_TREE)
-			rc = nftw(full, walk_one, 16, FTW_PHYS);
+			rc = nftw(full, walk_one, 16, FTW_PHYS | FTW_ACTIONRETVAL);
 		else
 			strbuf_add(&list, u->path, strlen(u->path) + 1);
 		free(full);
 	}
-	walk_out = NULL;
+	memset(&walk, 0, sizeof walk);
+	strvec_clear(&dirs);
 	fd = rc == 0 ? open(w->list_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
 			    0600) : -1;
 	if (fd < 0 || write_all(fd, list.buf, list.len) < 0)
@@ -197,19 +254,161 @@ relay_write_list(struct sup *s, struct worker *w)
 	return rc;
 }
 
+/* A name as ssh would take it on a command line and in rsync's -e, or not. */
+static bool
+hop_name_ok(const char *name)
+{
+	return name[0] != '\0' && name[0] != '-' &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789.-_:%[]") == strlen(name);
+}
+
+/* Append the words of a list ssh -G gives (split at spaces, as ssh reads it). */
+static void
+push_words(struct strvec *out, const char *list)
+{
+	char *copy = xstrdup(list), *save = NULL, *w;
+
+	for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+		strvec_push(out, w);
+	free(copy);
+}
+
 /*
- * The -e of the rsync on the feeding host: its own ssh, with the agent's
- * key, the known hosts and the configuration of the account there.
+ * Where this node's ssh goes for this host and which keys it takes there,
+ * as its own configuration says (ssh -G: the host name, the port, the name
+ * its known_hosts are read under, the files) and ssh-keygen -F finds in
+ * them. The hop's ssh on the feeding host is given exactly these, and
+ * nothing of that host's own configuration or known hosts: a name that
+ * means another machine there fails the hop (and the rest goes from here)
+ * rather than sending this host's data to it. 0, or -1 with why.
+ */
+static int
+relay_pin(struct sup *s, char *why, size_t whylen)
+{
+	struct strvec argv = STRVEC_INIT, files = STRVEC_INIT;
+	struct strbuf out = STRBUF_INIT, found = STRBUF_INIT;
+	char *host = NULL, *alias = NULL, *user_files = NULL, *global_files = NULL;
+	char *line, *save = NULL;
+	int port = 0, status = -1;
+	size_t i;
+
+	s->relay.pinned = true;
+	strbuf_init(&s->relay.known, 0);
+	ssh_base_argv(&s->target, &argv);
+	strvec_push(&argv, "-G");
+	strvec_push(&argv, s->target.host);
+	if (spawn_capture((const char *const *)argv.v, &status, &out, NULL) < 0 ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(why, whylen, "ssh -G cannot say how %s is reached", s->shown_address);
+		goto out;
+	}
+	for (line = strtok_r(out.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *value = strchr(line, ' ');
+
+		if (value == NULL)
+			continue;
+		*value++ = '\0';
+		if (strcmp(line, "hostname") == 0)
+			host = value;
+		else if (strcmp(line, "port") == 0)
+			port = atoi(value);
+		else if (strcmp(line, "hostkeyalias") == 0)
+			alias = value;
+		else if (strcmp(line, "userknownhostsfile") == 0)
+			user_files = value;
+		else if (strcmp(line, "globalknownhostsfile") == 0)
+			global_files = value;
+	}
+	if (host == NULL || port <= 0 || !hop_name_ok(host) || (alias && !hop_name_ok(alias))) {
+		snprintf(why, whylen, "ssh -G gives no host name for %s that can be passed on",
+			 s->shown_address);
+		goto out;
+	}
+	s->relay.hop_host = xstrdup(host);
+	s->relay.hop_port = port;
+	if (alias)
+		s->relay.key_alias = xstrdup(alias);
+	else if (port == 22)
+		s->relay.key_alias = xstrdup(host);
+	else
+		s->relay.key_alias = xasprintf("[%s]:%d", host, port);
+	/* A path set apart is passed whole (its spaces are its own), as ssh_base_argv does. */
+	if (s->target.known_hosts && !s->target.known_hosts_default) {
+		strvec_push(&files, s->target.known_hosts);
+		strvec_pushf(&files, "%s2", s->target.known_hosts);
+	} else if (user_files) {
+		push_words(&files, user_files);
+	}
+	if (global_files)
+		push_words(&files, global_files);
+	for (i = 0; i < files.nr; i++) {
+		const char *keygen[] = { "ssh-keygen", "-F", s->relay.key_alias, "-f", files.v[i],
+					 NULL };
+
+		if (access(files.v[i], R_OK) < 0)
+			continue;
+		strbuf_reset(&found);
+		if (spawn_capture(keygen, &status, &found, NULL) < 0)
+			continue;
+		/* Its lines as they are (a hashed name too), without its "# Host ... found". */
+		save = NULL;
+		for (line = strtok_r(found.buf, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save))
+			if (line[0] != '#')
+				strbuf_addf(&s->relay.known, "%s\n", line);
+	}
+	if (s->relay.known.len == 0)
+		snprintf(why, whylen, "no known host key of %s to give the relaying host",
+			 s->shown_address);
+out:
+	strvec_clear(&argv);
+	strvec_clear(&files);
+	strbuf_release(&out);
+	strbuf_release(&found);
+	return s->relay.known.len ? 0 : -1;
+}
+
+/*
+ * The -e of the rsync on the feeding host, but for the known hosts file
+ * the hop's script adds: its own ssh with the agent's key, given nothing
+ * of that host's configuration (-F /dev/null) or known hosts.
  */
 static void
 relay_rsh(const struct sup *s, struct strbuf *out)
 {
-	strbuf_addf(out, "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new "
+	strbuf_addf(out, "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes "
+		    "-o GlobalKnownHostsFile=/dev/null -o HostKeyAlias=%s -o CheckHostIP=no "
+		    "-o UpdateHostKeys=no "
 		    "-o PasswordAuthentication=no -o KbdInteractiveAuthentication=no "
 		    "-o ConnectTimeout=%d -o ServerAliveInterval=%d -o ServerAliveCountMax=%d "
-		    "-o Compression=no -p %d -l ", CONNECT_TIMEOUT, RELAY_ALIVE_INTERVAL,
-		    RELAY_ALIVE_COUNT, s->t.port);
+		    "-o Compression=no -p %d -l ", s->relay.key_alias, CONNECT_TIMEOUT,
+		    RELAY_ALIVE_INTERVAL, RELAY_ALIVE_COUNT, s->relay.hop_port);
 	sq_quote(out, s->t.user);
+}
+
+/*
+ * Run on the feeding host as sh -c HOP_SCRIPT sh KNOWN RSH RSYNC ARGS...:
+ * the known hosts lines in a private file for the hop's ssh, removed as
+ * it ends. Any failure of its own is ssh's 255: the rest goes from here.
+ */
+static const char hop_script[] =
+	"umask 077 && d=$(mktemp -d /tmp/scow-sync-hop.XXXXXX) || exit 255; "
+	"trap 'rm -rf \"$d\"' 0; trap 'exit 129' 1; trap 'exit 141' 13; trap 'exit 143' 15; "
+	"printf '%s' \"$1\" >\"$d/known_hosts\" || exit 255; "
+	"k=\"$2 -o UserKnownHostsFile=$d/known_hosts\"; r=$3; shift 3; "
+	"\"$r\" -e \"$k\" \"$@\"";
+
+bool
+relay_can_hop(struct sup *s)
+{
+	char why[256];
+
+	if (!s->relay.on)
+		return false;
+	if (!s->relay.pinned && relay_pin(s, why, sizeof why) < 0)
+		relay_off(s, why);
+	return s->relay.on;
 }
 
 int
@@ -225,7 +424,7 @@ relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 	int list, rc;
 
 	/* The list on its stdin: a file of ours is not there. */
-	if (relay_write_list(s, w) < 0) {
+	if (relay_write_list(s, w, given) < 0) {
 		set_failure(s, "cannot write '%s': %s", w->list_file, strerror(errno));
 		free(agent);
 		return SYNC_ERR_SYSTEM;
@@ -238,9 +437,12 @@ relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 	}
 	relay_rsh(s, &rsh);
 	job.rsync_path = "rsync";
-	job.rsh = rsh.buf;
+	job.rsh = "";
+	job.host = s->relay.hop_host;
 	job.source_root = s->relay.root;
 	job.files_from = NULL;
+	/* The list leaves out what the rules would: a file of ours is not there. */
+	job.exclude_from = NULL;
 	/* Exactly the entries listed: never a tree, or the source, named whole. */
 	job.source_name = NULL;
 	job.recursive = false;
@@ -256,7 +458,23 @@ relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 	 */
 	job.partial_dir = NULL;
 	rsync_job_argv(&job, &remote);
-	sq_quote_argv(&cmd, (const char *const *)remote.v);
+	/* sh -c HOP_SCRIPT sh KNOWN RSH RSYNC ARGS..., the -e the script's. */
+	strvec_push(&argv, "sh");
+	strvec_push(&argv, "-c");
+	strvec_push(&argv, hop_script);
+	strvec_push(&argv, "sh");
+	strvec_push(&argv, s->relay.known.buf);
+	strvec_push(&argv, rsh.buf);
+	for (i = 0; i < remote.nr; i++) {
+		if (strcmp(remote.v[i], "-e") == 0 && i + 1 < remote.nr &&
+		    remote.v[i + 1][0] == '\0') {
+			i++;
+			continue;
+		}
+		strvec_push(&argv, remote.v[i]);
+	}
+	sq_quote_argv(&cmd, (const char *const *)argv.v);
+	strvec_clear(&argv);
 
 	/* ssh's command line names a link to the key, as the transfer's own do. */
 	s->relay.target.key_given = s->target.key_given;

@@ -61,9 +61,9 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 	s = settings_get(st, SETTING_COMPRESS);
 	cfg->compress = s == NULL || strcmp(s, "auto") == 0 ? COMPRESS_AUTO :
 			strcmp(s, "always") == 0 ? COMPRESS_ALWAYS : COMPRESS_NEVER;
-	/* Asked for (--relay, or the setting): the source sending to each is the default. */
+	/* From 3 hosts unless set: a hop that cannot go is routed around. */
 	s = settings_get(st, SETTING_RELAY);
-	cfg->relay_auto = s != NULL && strcmp(s, "auto") == 0;
+	cfg->relay_auto = s == NULL || strcmp(s, "auto") == 0;
 	cfg->relay = s != NULL && strcmp(s, "yes") == 0;
 	cfg->relay_fanout = (int)settings_number(st, SETTING_RELAY_FANOUT, 2);
 	cfg->log_rotate_bytes = settings_number(st, SETTING_LOG_MAX_MIB,
