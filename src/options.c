@@ -25,7 +25,7 @@
 	{ 'a', "address", "HOST", "remote host, or several: HOST[:PORT],HOST[:PORT]..." }, \
 	{ OPT_HOSTS_FROM, "hosts-from", "FILE", "the remote hosts, one a line" }, \
 	{ OPT_RELAY, "relay", NULL, "to several hosts: the source sends once, the hosts\n" \
-	  "forward to each other" }, \
+	  "forward to each other (the default from 3 hosts)" }, \
 	{ OPT_NO_RELAY, "no-relay", NULL, "to several hosts: the source sends to each" }, \
 	{ 'u', "user", "USER", "remote user (default: your user name)" }, \
 	{ 's', "source", "PATH", "local file or directory (or s3://BUCKET/PREFIX,\n" \

@@ -34,6 +34,8 @@
  */
 #define RELAY_ALIVE_INTERVAL 5
 #define RELAY_ALIVE_COUNT 3
+/* ... and a host that does not answer a hop's connection at once never will. */
+#define RELAY_CONNECT_TIMEOUT 10
 /*
  * And rsync's --timeout on a hop: the receiver here of a relaying host
  * that went away ends (and removes its temporary file) this soon, not
@@ -123,6 +125,9 @@ relay_unit_ready(struct sup *s, const struct unit *u)
 	bool done = false;
 
 	if (!s->relay.gate)
+		return true;
+	/* Before anything waits for the feeding host: can it reach here at all? */
+	if (!s->relay.pinned && !relay_can_hop(s))
 		return true;
 	if (now_monotonic() - s->relay.checked_at >= RELAY_CHECK_SECONDS || s->relay.root == NULL)
 		relay_check_feed(s);
@@ -382,7 +387,7 @@ relay_rsh(const struct sup *s, struct strbuf *out)
 		    "-o UpdateHostKeys=no "
 		    "-o PasswordAuthentication=no -o KbdInteractiveAuthentication=no "
 		    "-o ConnectTimeout=%d -o ServerAliveInterval=%d -o ServerAliveCountMax=%d "
-		    "-o Compression=no -p %d -l ", s->relay.key_alias, CONNECT_TIMEOUT,
+		    "-o Compression=no -p %d -l ", s->relay.key_alias, RELAY_CONNECT_TIMEOUT,
 		    RELAY_ALIVE_INTERVAL, RELAY_ALIVE_COUNT, s->relay.hop_port);
 	sq_quote(out, s->t.user);
 }
@@ -399,14 +404,121 @@ static const char hop_script[] =
 	"k=\"$2 -o UserKnownHostsFile=$d/known_hosts\"; r=$3; shift 3; "
 	"\"$r\" -e \"$k\" \"$@\"";
 
+/*
+ * ssh's argv (in argv) to run rsync_argv (rsync's, its -e left out) on the
+ * feeding host through the hop's script, with the agent forwarded.
+ */
+static void
+relay_hop_argv(struct sup *s, const char *const *rsync_argv, struct strvec *argv)
+{
+	struct strvec words = STRVEC_INIT, base = STRVEC_INIT;
+	struct strbuf rsh = STRBUF_INIT, cmd = STRBUF_INIT;
+	size_t i;
+
+	relay_rsh(s, &rsh);
+	/* sh -c HOP_SCRIPT sh KNOWN RSH RSYNC ARGS..., the -e the script's. */
+	strvec_push(&words, "sh");
+	strvec_push(&words, "-c");
+	strvec_push(&words, hop_script);
+	strvec_push(&words, "sh");
+	strvec_push(&words, s->relay.known.buf);
+	strvec_push(&words, rsh.buf);
+	strvec_pushv(&words, rsync_argv);
+	sq_quote_argv(&cmd, (const char *const *)words.v);
+
+	/* ssh's command line names a link to the key, as the transfer's own do. */
+	s->relay.target.key_given = s->target.key_given;
+	ssh_base_argv(&s->relay.target, &base);
+	/* ssh takes the first value of an option: the hop's own go first. */
+	strvec_push(argv, base.v[0]);
+	strvec_pushf(argv, "-oServerAliveInterval=%d", RELAY_ALIVE_INTERVAL);
+	strvec_pushf(argv, "-oServerAliveCountMax=%d", RELAY_ALIVE_COUNT);
+	strvec_push(argv, "-oForwardAgent=yes");
+	for (i = 1; i < base.nr; i++)
+		strvec_push(argv, base.v[i]);
+	strvec_push(argv, s->relay.address);
+	strvec_push(argv, cmd.buf);
+	strvec_clear(&words);
+	strvec_clear(&base);
+	strbuf_release(&rsh);
+	strbuf_release(&cmd);
+}
+
+/*
+ * Can the feeding host reach this one as a hop would (its ssh to here,
+ * the agent's key, the pinned keys)? Asked once, before anything waits
+ * for it: an rsync there that lists /dev/null here. Hosts that cannot
+ * reach each other cost one try, not a wait for the feeding host's
+ * data and then a connection timeout. 0, or -1 with why.
+ */
+static int
+relay_probe(struct sup *s, char *why, size_t whylen)
+{
+	static const struct spawn_limits lim = {
+		.timeout_ms = (CONNECT_TIMEOUT + RELAY_CONNECT_TIMEOUT + 10) * 1000,
+		.stop = &got_stop_signal, .die_with_parent = true, .end_group = true,
+	};
+	struct strvec rsync = STRVEC_INIT, argv = STRVEC_INIT;
+	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT;
+	int status = -1, rc;
+
+	rsync_remote_spec(&spec, s->relay.hop_host, "/dev/null");
+	strvec_push(&rsync, "rsync");
+	strvec_push(&rsync, "--list-only");
+	strvec_push(&rsync, "--");
+	strvec_push(&rsync, spec.buf);
+	strvec_push(&argv, "env");
+	strvec_pushf(&argv, "SSH_AUTH_SOCK=%s", s->cfg->relay_agent);
+	strvec_push(&argv, "LC_ALL=C");
+	relay_hop_argv(s, (const char *const *)rsync.v, &argv);
+	rc = spawn_capture_limited((const char *const *)argv.v, NULL, &status, NULL, &err, &lim);
+	if (rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		rc = 0;
+	} else {
+		struct strbuf first = STRBUF_INIT;
+		const char *line = NULL, *at, *end;
+
+		/* ssh's last word on it (the lines before rsync's), made safe to show. */
+		for (at = err.buf; at < err.buf + err.len; at = end + 1) {
+			end = memchr(at, '\n', (size_t)(err.buf + err.len - at));
+			if (end == NULL)
+				end = err.buf + err.len;
+			if (end > at && strncmp(at, "rsync", 5) != 0)
+				line = at;
+		}
+		if (line) {
+			end = memchr(line, '\n', (size_t)(err.buf + err.len - line));
+			end = end ? end : err.buf + err.len;
+			while (end > line && end[-1] == '\r')
+				end--;
+			escape_untrusted(&first, line, (size_t)(end - line));
+		}
+		if (rc == SYNC_ERR_TIMEOUT)
+			snprintf(why, whylen, "%s cannot reach %s as a relay (no answer)",
+				 s->relay.address, s->shown_address);
+		else
+			snprintf(why, whylen, "%s cannot reach %s as a relay (exit %d: %.200s)",
+				 s->relay.address, s->shown_address,
+				 WIFEXITED(status) ? WEXITSTATUS(status) : -1, first.buf);
+		strbuf_release(&first);
+		rc = -1;
+	}
+	strvec_clear(&rsync);
+	strvec_clear(&argv);
+	strbuf_release(&spec);
+	strbuf_release(&err);
+	return rc;
+}
+
 bool
 relay_can_hop(struct sup *s)
 {
-	char why[256];
+	char why[512];
 
 	if (!s->relay.on)
 		return false;
-	if (!s->relay.pinned && relay_pin(s, why, sizeof why) < 0)
+	if (!s->relay.pinned && (relay_pin(s, why, sizeof why) < 0 ||
+				 relay_probe(s, why, sizeof why) < 0))
 		relay_off(s, why);
 	return s->relay.on;
 }
@@ -415,8 +527,7 @@ int
 relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 {
 	struct rsync_job job = *given;
-	struct strvec argv = STRVEC_INIT, remote = STRVEC_INIT, base = STRVEC_INIT;
-	struct strbuf rsh = STRBUF_INIT, cmd = STRBUF_INIT;
+	struct strvec argv = STRVEC_INIT, remote = STRVEC_INIT, rsync = STRVEC_INIT;
 	char *agent = xasprintf("SSH_AUTH_SOCK=%s", s->cfg->relay_agent);
 	const char *env[] = { "LC_ALL=C", agent, NULL };
 	struct spawn sp;
@@ -435,7 +546,6 @@ relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 		free(agent);
 		return SYNC_ERR_SYSTEM;
 	}
-	relay_rsh(s, &rsh);
 	job.rsync_path = "rsync";
 	job.rsh = "";
 	job.host = s->relay.hop_host;
@@ -458,37 +568,16 @@ relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 	 */
 	job.partial_dir = NULL;
 	rsync_job_argv(&job, &remote);
-	/* sh -c HOP_SCRIPT sh KNOWN RSH RSYNC ARGS..., the -e the script's. */
-	strvec_push(&argv, "sh");
-	strvec_push(&argv, "-c");
-	strvec_push(&argv, hop_script);
-	strvec_push(&argv, "sh");
-	strvec_push(&argv, s->relay.known.buf);
-	strvec_push(&argv, rsh.buf);
+	/* Its -e is the hop's script's. */
 	for (i = 0; i < remote.nr; i++) {
 		if (strcmp(remote.v[i], "-e") == 0 && i + 1 < remote.nr &&
 		    remote.v[i + 1][0] == '\0') {
 			i++;
 			continue;
 		}
-		strvec_push(&argv, remote.v[i]);
+		strvec_push(&rsync, remote.v[i]);
 	}
-	sq_quote_argv(&cmd, (const char *const *)argv.v);
-	strvec_clear(&argv);
-
-	/* ssh's command line names a link to the key, as the transfer's own do. */
-	s->relay.target.key_given = s->target.key_given;
-	ssh_base_argv(&s->relay.target, &base);
-	/* ssh takes the first value of an option: the hop's own go first. */
-	strvec_push(&argv, base.v[0]);
-	strvec_pushf(&argv, "-oServerAliveInterval=%d", RELAY_ALIVE_INTERVAL);
-	strvec_pushf(&argv, "-oServerAliveCountMax=%d", RELAY_ALIVE_COUNT);
-	strvec_push(&argv, "-oForwardAgent=yes");
-	for (i = 1; i < base.nr; i++)
-		strvec_push(&argv, base.v[i]);
-	strvec_clear(&base);
-	strvec_push(&argv, s->relay.address);
-	strvec_push(&argv, cmd.buf);
+	relay_hop_argv(s, (const char *const *)rsync.v, &argv);
 
 	memset(&sp, 0, sizeof sp);
 	sp.argv = (const char *const *)argv.v;
@@ -502,8 +591,7 @@ relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 	close(list);
 	strvec_clear(&argv);
 	strvec_clear(&remote);
-	strbuf_release(&rsh);
-	strbuf_release(&cmd);
+	strvec_clear(&rsync);
 	free(agent);
 	if (rc < 0) {
 		set_failure(s, "cannot run '%s': %s", s->cfg->ssh_path ? s->cfg->ssh_path : "ssh",

@@ -7,6 +7,7 @@
 key=(-u "$HOSTS_USER" -k "$HOSTS_KEY")
 log=$HOME/scow/.scow-sync/scow-sync.log
 
+hops_before=$(on_host 1 sh -c 'ls -d /tmp/scow-sync-hop.* 2>/dev/null')
 src=$T/src/tree
 mkdir -p "$src/a"
 for i in 1 2 3; do head -c 300000 /dev/urandom >"$src/a/f$i"; done
@@ -57,10 +58,12 @@ undo_redirect
 [ $rc = 0 ] || fail "route: exited $rc: $(cat "$T/o")"
 tree_equal "$src" "$HOSTS_HOME_2/pin-route/tree" || fail "route: h2 differs though its transfer ended done"
 [ -e "$HOSTS_HOME_3/pin-route" ] && fail "route: h3, not in the request, received h2's data"
-# The hop met a key it does not take: the rest went from the source.
-grep -q "the relay through $HOSTS_ADDR_1 failed" "$log" ||
-	fail "route: no hop failed: $(grep -i 'relay\|fed from' "$log" | head -5)"
-# Nothing of the hop's is left on h1.
-left=$(on_host 1 sh -c 'ls -d /tmp/scow-sync-hop.* 2>/dev/null')
+# The hop's probe met a key it does not take: the rest went from the source.
+grep -q "$HOSTS_ADDR_1 cannot reach $HOSTS_ADDR_2 as a relay (exit 255: Host key verification failed" "$log" ||
+	fail "route: the probe did not fail on the host key: $(grep -i 'relay\|fed from' "$log" | head -5)"
+grep -q "relay through" "$log" && fail "route: a hop ran: $(grep 'relay through' "$log")"
+# Nothing of the hops' is left on h1 (/tmp is the machine's: what was there before is not ours).
+hops_after=$(on_host 1 sh -c 'ls -d /tmp/scow-sync-hop.* 2>/dev/null')
+left=$(comm -13 <(echo "$hops_before") <(echo "$hops_after"))
 [ -z "$left" ] || fail "the hop's known hosts are left behind on h1: $left"
 finish
