@@ -14,6 +14,7 @@
 #   src_ssh K CMD...  ssh from src to hK with the user key
 #   host_pids K       processes on hK other than its sshd (src: any at all)
 #   no_processes_left  wait up to 5 s for every node to have none; list them
+#   hop_leftovers     relay hops' directories left in /tmp holding this network's keys
 #   net ARGS...       tests/hosts/net.sh ARGS, on this network
 #   addrs K...        the addresses of hosts K..., comma-separated (-a's list)
 #   fail MSG / finish / skip MSG / wait_for N CMD...   as in tests/lib.sh
@@ -112,6 +113,21 @@ no_processes_left() {
 	echo "left running:" >&2
 	for p in $left; do ps -o pid=,args= -p "$p" >&2; done
 	return 1
+}
+
+# The relay hops' private directories left in /tmp (the machine's, seen by
+# every network on it) that hold a key of this network's hosts: ours.
+hop_leftovers() {
+	local f k
+	for f in /tmp/scow-sync-hop.*/known_hosts; do
+		[ -f "$f" ] || continue
+		for k in $(seq 1 "$HOSTS_N"); do
+			if grep -qF "$(cut -d' ' -f2 "$HOSTS_DIR/h$k/host_key.pub")" "$f"; then
+				echo "${f%/known_hosts}"
+				break
+			fi
+		done
+	done
 }
 
 if [ -n "$(host_pids src)" ]; then

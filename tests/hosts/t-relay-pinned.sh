@@ -7,7 +7,6 @@
 key=(-u "$HOSTS_USER" -k "$HOSTS_KEY")
 log=$HOME/scow/.scow-sync/scow-sync.log
 
-hops_before=$(on_host 1 sh -c 'ls -d /tmp/scow-sync-hop.* 2>/dev/null')
 src=$T/src/tree
 mkdir -p "$src/a"
 for i in 1 2 3; do head -c 300000 /dev/urandom >"$src/a/f$i"; done
@@ -62,8 +61,7 @@ tree_equal "$src" "$HOSTS_HOME_2/pin-route/tree" || fail "route: h2 differs thou
 grep -q "$HOSTS_ADDR_1 cannot reach $HOSTS_ADDR_2 as a relay (exit 255: Host key verification failed" "$log" ||
 	fail "route: the probe did not fail on the host key: $(grep -i 'relay\|fed from' "$log" | head -5)"
 grep -q "relay through" "$log" && fail "route: a hop ran: $(grep 'relay through' "$log")"
-# Nothing of the hops' is left on h1 (/tmp is the machine's: what was there before is not ours).
-hops_after=$(on_host 1 sh -c 'ls -d /tmp/scow-sync-hop.* 2>/dev/null')
-left=$(comm -13 <(echo "$hops_before") <(echo "$hops_after"))
+# Nothing of the hops' is left on h1.
+left=$(hop_leftovers)
 [ -z "$left" ] || fail "the hop's known hosts are left behind on h1: $left"
 finish

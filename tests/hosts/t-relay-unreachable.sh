@@ -7,7 +7,6 @@
 key=(-u "$HOSTS_USER" -k "$HOSTS_KEY")
 log=$HOME/scow/.scow-sync/scow-sync.log
 
-hops_before=$(on_host 1 sh -c 'ls -d /tmp/scow-sync-hop.* 2>/dev/null')
 src=$T/src/tree
 mkdir -p "$src/a" "$src/empty"
 for i in 1 2 3 4; do head -c 500000 /dev/urandom >"$src/a/f$i"; done
@@ -38,8 +37,6 @@ n=$(grep -c "cannot reach .* as a relay" "$log")
 grep "cannot reach" "$log" | sed 's/^/# /'
 # No hop ran: nothing was sent from h1.
 grep -q "relay through" "$log" && fail "a hop ran though its probe failed: $(grep 'relay through' "$log")"
-# (/tmp is the machine's: what was there before is not ours.)
-hops_after=$(on_host 1 sh -c 'ls -d /tmp/scow-sync-hop.* 2>/dev/null')
-left=$(comm -13 <(echo "$hops_before") <(echo "$hops_after"))
+left=$(hop_leftovers)
 [ -z "$left" ] || fail "the hop's known hosts are left behind on h1: $left"
 finish
