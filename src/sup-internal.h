@@ -119,6 +119,14 @@ struct worker {
 	struct file_problem *problems;   /* files this rsync said it did not send */
 	size_t nproblems, problems_alloc;
 	struct strbuf current;        /* file being moved, relative to source root */
+	/*
+	 * The file rsync last finished reading, shown as in flight until the
+	 * next is named or the rsync ends: what it read may wait in buffers
+	 * (ssh's, the socket's) for a second or more, and a batch of one
+	 * file would otherwise show nothing for most of its time.
+	 */
+	struct strbuf last_file;
+	uint64_t last_file_bytes;
 	const char *source_root;      /* borrowed from the supervisor */
 	struct strvec changed_files;  /* files that changed while this rsync read them */
 	struct stat current_st;       /* the current file when rsync named it */
@@ -337,6 +345,13 @@ enum log_level unit_line_level(struct sup *s);
 void say_units_done(struct sup *s, bool now);
 void running_totals(struct sup *s, uint64_t *bytes, uint64_t *files);
 void flush_progress(struct sup *s, bool force);
+/*
+ * Milliseconds until progress not yet written may be (-1: none waits).
+ * The pool wakes for it: rsync may say nothing more for seconds after it
+ * named a file and read it whole, and what it said must not wait for its
+ * next word.
+ */
+int progress_due_ms(struct sup *s);
 /*
  * Write the transfer's totals and commit the transaction begun (in_tx),
  * so that the units' ends and what they sent are recorded together; what

@@ -382,6 +382,7 @@ worker_job_started(struct sup *s, struct worker *w, enum job_kind kind, const st
 	w->eta = -1;
 	w->dirty = true;
 	strbuf_reset(&w->current);
+	strbuf_reset(&w->last_file);
 	strbuf_reset(&w->err_tail);
 	strbuf_reset(&w->err_line);
 	worker_forget_problems(w);

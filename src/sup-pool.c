@@ -224,6 +224,12 @@ sup_turn(void *ctx, struct pool *p)
 		timeout = batch_retry_wait_ms(s->retries, s->nretries, now_monotonic(), timeout);
 	if (s->pline.tty && timeout > 200)
 		timeout = 200;
+	if (s->pass == JOB_UNIT) {
+		int due = progress_due_ms(s);
+
+		if (due >= 0 && timeout > due)
+			timeout = due;
+	}
 	/* Waiting for units to arrive on the feeding host: look again soon. */
 	if (s->relay.gate && timeout > 250)
 		timeout = 250;

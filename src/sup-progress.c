@@ -108,6 +108,13 @@ flush_progress(struct sup *s, bool force)
 		p[n].file_percent = w->file_percent;
 		p[n].rate = w->rate;
 		p[n].eta = w->eta;
+		/* Read whole, not yet known to be there: in flight, never 100%. */
+		if (w->current.len == 0 && w->last_file.len) {
+			p[n].current_file = w->last_file.buf;
+			p[n].file_bytes = w->last_file_bytes;
+			p[n].file_percent = 99;
+			p[n].eta = -1;
+		}
 		p[n].bytes_done = b->unit.bytes_sent + b->bytes_done;
 		p[n].files_done = b->unit.files_sent + b->files_done;
 		n++;
@@ -144,6 +151,21 @@ flush_progress(struct sup *s, bool force)
 	if (store_progress_write(s->st, p, n, &totals) < 0)
 		log_warn("cannot record progress: %s", store_errmsg(s->st));
 	free(p);
+}
+
+int
+progress_due_ms(struct sup *s)
+{
+	double left = s->last_flush + FLUSH_INTERVAL - now_monotonic();
+	int i;
+
+	for (i = 0; i < s->nworkers; i++) {
+		const struct worker *w = &s->workers[i];
+
+		if (w->job->busy && w->kind == JOB_UNIT && w->dirty)
+			return left > 0 ? (int)(left * 1000) + 1 : 0;
+	}
+	return -1;
 }
 
 /*

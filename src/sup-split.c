@@ -393,6 +393,7 @@ start_piece(struct sup *s, struct worker *w)
 	w->file_bytes = 0;
 	w->nunits = 0;
 	strbuf_reset(&w->current);
+	strbuf_reset(&w->last_file);
 	strbuf_reset(&w->err_tail);
 	strbuf_reset(&w->err_line);
 	strbuf_reset(&w->feeder_line);

@@ -288,6 +288,7 @@ worker_on_rsync_event(const struct rsync_event *ev, void *ctx)
 		/* rsync names only what it changes on the far side. */
 		w->changed = true;
 		strbuf_reset(&w->current);
+		strbuf_reset(&w->last_file);
 		w->current_new = rsync_itemized_new(ev->itemized);
 		if (!rsync_itemized_data(ev->itemized)) {
 			/*
@@ -320,6 +321,9 @@ worker_on_rsync_event(const struct rsync_event *ev, void *ctx)
 		w->rate = ev->progress.rate;
 		w->eta = ev->progress.eta;
 		if (ev->progress.final) {
+			strbuf_reset(&w->last_file);
+			strbuf_add(&w->last_file, w->current.buf, w->current.len);
+			w->last_file_bytes = ev->progress.bytes;
 			worker_note_changed(w, ev->progress.bytes);
 			worker_count_file_sent(w, ev->progress.bytes);
 			strbuf_reset(&w->current);

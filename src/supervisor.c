@@ -287,6 +287,7 @@ sup_release(struct sup *s)
 		strbuf_release(&w->err_tail);
 		strbuf_release(&w->err_line);
 		strbuf_release(&w->current);
+		strbuf_release(&w->last_file);
 		worker_forget_problems(w);
 		free(w->problems);
 		strvec_clear(&w->changed_files);
