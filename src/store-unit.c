@@ -162,7 +162,8 @@ store_unit_find(struct store *st, int64_t transfer_id, const char *path, struct 
 	sqlite3_stmt *stmt;
 	int rc, i;
 
-	if ((rc = db_prepare(st, "SELECT id, kind, path, state, attempts, error FROM units "
+	if ((rc = db_prepare(st, "SELECT id, kind, path, state, attempts, error, files_total, "
+			     "bytes_total, files_done, bytes_done, updated_at FROM units "
 			     "WHERE transfer_id = ? AND path = ?", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
@@ -181,6 +182,11 @@ store_unit_find(struct store *st, int64_t transfer_id, const char *path, struct 
 		out->state = i < 0 ? UNIT_FAILED : (enum unit_state)i;
 		out->attempts = sqlite3_column_int(stmt, 4);
 		out->error = db_col_string(stmt, 5);
+		out->size.files = (uint64_t)sqlite3_column_int64(stmt, 6);
+		out->size.bytes = (uint64_t)sqlite3_column_int64(stmt, 7);
+		out->files_sent = (uint64_t)sqlite3_column_int64(stmt, 8);
+		out->bytes_sent = (uint64_t)sqlite3_column_int64(stmt, 9);
+		out->updated_at = sqlite3_column_int64(stmt, 10);
 		rc = SYNC_OK;
 	} else
 		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "find unit");

@@ -115,6 +115,7 @@ struct unit {
 	int attempts;
 	char *error;
 	uint64_t bytes_sent, files_sent;  /* by its runs so far (its row's *_done) */
+	int64_t updated_at;    /* when its state last changed (store_unit_find only) */
 };
 void unit_release(struct unit *u);
 

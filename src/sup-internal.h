@@ -196,6 +196,7 @@ struct relay {
 	char *root;             /* its destination (the source's parent there), once known */
 	double checked_at;      /* when its transfer's state was last read */
 	bool feed_ended;        /* ... and it had ended (units not done there: from here) */
+	int64_t since;          /* when this run began (wall clock, seconds) */
 	struct ssh_target target;
 	/*
 	 * This host as this node's ssh reaches and knows it (relay_pin): the
@@ -418,6 +419,13 @@ bool relay_unit_ready(struct sup *s, const struct unit *u);
  * turns off, and the rest goes from here).
  */
 bool relay_can_hop(struct sup *s);
+/*
+ * Did the feeding host receive every unit of w from the source, whole, in
+ * this run (what it had already, kept by rsync's quick check, or from an
+ * earlier run, or with a part stopped there, is not the source's to give)?
+ * Otherwise the batch goes from here.
+ */
+bool relay_batch_from_source_there(struct sup *s, const struct worker *w);
 int relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *job);
 /*
  * A relayed batch ended as e says: any failure but a stop turns the relay

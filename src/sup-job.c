@@ -323,7 +323,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 			job.chmod = "Du+rwx";
 	}
 	/* Fed from another host: from there, its list without what the rules leave out. */
-	if (kind == JOB_UNIT && relay_can_hop(s)) {
+	if (kind == JOB_UNIT && relay_can_hop(s) && relay_batch_from_source_there(s, w)) {
 		rc = relay_start_job(s, w, &job);
 		strvec_clear(&excludes);
 		free(exclude_file);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rsync.h"
@@ -68,10 +69,20 @@ relay_init(struct sup *s)
 			 store_errmsg(s->st));
 		return;
 	}
+	/*
+	 * Done before this run (a request asked again): what it holds is an
+	 * earlier run's, which the source may have changed since.
+	 */
+	if (feed.state == TRANSFER_DONE) {
+		log_info("fed from here: %s was done before this run", feed.address);
+		transfer_release(&feed);
+		return;
+	}
 	s->relay.feed_id = feed.id;
 	s->relay.address = xstrdup(feed.address);
 	s->relay.port = feed.port;
 	s->relay.on = s->relay.gate = true;
+	s->relay.since = (int64_t)time(NULL);
 	supervisor_ssh_target(&s->relay.target, s->cfg, s->t.user, s->relay.address,
 			      s->relay.port, s->t.key_path);
 	log_info("fed from %s (transfer %lld) as its units arrive there", s->relay.address,
@@ -153,6 +164,60 @@ relay_unit_ready(struct sup *s, const struct unit *u)
 		return true;
 	}
 	return false;
+}
+
+/* Is a part at or below path, or above it, stopped on the feeding host? */
+static bool
+stopped_there(struct sup *s, const char *path)
+{
+	static const enum exclusion_state stopped[] = {
+		EXCLUSION_PENDING, EXCLUSION_APPLIED, EXCLUSION_ALREADY, EXCLUSION_UNCLEAN,
+	};
+	bool found = false;
+	size_t k, i, n;
+
+	for (k = 0; k < sizeof stopped / sizeof *stopped; k++) {
+		struct exclusion *xs;
+
+		if (store_exclusions_list(s->st, s->relay.feed_id, stopped[k], &xs, &n) < 0)
+			return true;   /* cannot tell: not from there */
+		for (i = 0; i < n; i++) {
+			found = found || path_is_within(xs[i].path, path) ||
+				path_is_within(path, xs[i].path);
+			exclusion_release(&xs[i]);
+		}
+		free(xs);
+	}
+	return found;
+}
+
+bool
+relay_batch_from_source_there(struct sup *s, const struct worker *w)
+{
+	size_t k;
+
+	for (k = 0; k < w->nunits; k++) {
+		const struct unit *u = &w->units[k].unit;
+		struct unit there;
+		bool whole = false;
+
+		if (store_unit_find(s->st, s->relay.feed_id, u->path, &there) == SYNC_OK) {
+			whole = there.state == UNIT_DONE && there.updated_at >= s->relay.since &&
+				there.files_sent == there.size.files &&
+				there.bytes_sent == there.size.bytes;
+			unit_release(&there);
+		}
+		if (!whole || stopped_there(s, u->path)) {
+			struct strbuf shown = STRBUF_INIT;
+
+			escape_untrusted(&shown, u->path, strlen(u->path));
+			log_info("'%s' from here: %s did not receive it whole from the source "
+				 "in this run", shown.buf, s->relay.address);
+			strbuf_release(&shown);
+			return false;
+		}
+	}
+	return true;
 }
 
 /*
