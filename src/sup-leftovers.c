@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,9 +91,43 @@ leftovers_marker_entry(const char *name, const struct sftp_attrs *a, void *ctx)
 }
 
 /*
+ * An entry of the marker's directory itself named like rsync's temporary
+ * of a file the source has there (".NAME.XXXXXX"): a receiver ended by
+ * force leaves it beside the file, not in the partial directory, and the
+ * file it was writing need not be the one the sender last named (several
+ * may wait in the link's buffers). The file's own rules remove it (only
+ * one newer than the transfer). A name rsync cut short is not found.
+ */
+static int
+leftovers_temp_entry(const char *name, const struct sftp_attrs *a, void *ctx)
+{
+	struct marker_scan *ms = ctx;
+	size_t len = strlen(name), i;
+	struct stat sb;
+	char *base, *local, *rel;
+
+	if (!a->have_perm || !S_ISREG(a->perm) || len < 9 || name[0] != '.' ||
+	    name[len - 7] != '.')
+		return 0;
+	for (i = len - 6; i < len; i++)
+		if (!isalnum((unsigned char)name[i]))
+			return 0;
+	base = xstrndup(name + 1, len - 8);
+	rel = *ms->dir ? xasprintf("%s/%s", ms->dir, base) : xstrdup(base);
+	local = xasprintf("%s/%s", ms->local_dir, base);
+	if (lstat(local, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (ms->prefix == NULL || path_is_within(rel, ms->prefix)))
+		strvec_push(ms->out, rel);
+	free(base);
+	free(local);
+	free(rel);
+	return 0;
+}
+
+/*
  * Expand a directory marker ("DIR/") into the files of DIR whose partial
- * data is on the far side: one listing of DIR's partial directory, not a
- * look per file. A source with a directory of that name itself is left to
+ * data is on the far side: one listing of DIR's partial directory, and
+ * one of DIR, not a look per file. A source with a directory of that name itself is left to
  * the per-file rules.
  */
 static void
@@ -109,6 +144,10 @@ leftovers_expand_marker(struct sftp *session, const char *dest, const char *sour
 
 	if (lstat(local_partial, &sb) < 0)
 		sftp_list(session, remote, leftovers_marker_entry, &ms);
+	/* And rsync's temporaries beside the files (a receiver ended by force). */
+	free(remote);
+	remote = *dir ? xasprintf("%s/%s", dest, dir) : xstrdup(dest);
+	sftp_list(session, remote, leftovers_temp_entry, &ms);
 	free(dir);
 	free(remote);
 	free(local);

@@ -329,6 +329,10 @@ finish_batch(struct sup *s, struct worker *w)
 		s->leftovers = true;
 		if (w->current.len && store_leftover_add(s->st, s->t.id, w->current.buf) < 0)
 			log_warn("cannot record a partial file: %s", store_errmsg(s->st));
+		/* Read whole here, it may still have been written there. */
+		if (w->last_file.len &&
+		    store_leftover_add(s->st, s->t.id, w->last_file.buf) < 0)
+			log_warn("cannot record a partial file: %s", store_errmsg(s->st));
 		for (k = 0; k < w->recent_dirs.nr; k++)
 			store_leftover_add(s->st, s->t.id, w->recent_dirs.v[k]);
 	}

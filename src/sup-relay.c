@@ -202,8 +202,12 @@ relay_batch_from_source_there(struct sup *s, const struct worker *w)
 		bool whole = false;
 
 		if (store_unit_find(s->st, s->relay.feed_id, u->path, &there) == SYNC_OK) {
+			/*
+			 * Every byte of its files sent: a symbolic link, an empty file
+			 * or a directory has none, and rsync makes it there as the
+			 * source has it whenever its unit runs.
+			 */
 			whole = there.state == UNIT_DONE && there.updated_at >= s->relay.since &&
-				there.files_sent == there.size.files &&
 				there.bytes_sent == there.size.bytes;
 			unit_release(&there);
 		}
@@ -496,6 +500,8 @@ relay_hop_argv(struct sup *s, const char *const *rsync_argv, struct strvec *argv
 	ssh_base_argv(&s->relay.target, &base);
 	/* ssh takes the first value of an option: the hop's own go first. */
 	strvec_push(argv, base.v[0]);
+	/* A feeding host down answers no sooner for waiting the far link's timeout. */
+	strvec_pushf(argv, "-oConnectTimeout=%d", RELAY_CONNECT_TIMEOUT);
 	strvec_pushf(argv, "-oServerAliveInterval=%d", RELAY_ALIVE_INTERVAL);
 	strvec_pushf(argv, "-oServerAliveCountMax=%d", RELAY_ALIVE_COUNT);
 	strvec_push(argv, "-oForwardAgent=yes");

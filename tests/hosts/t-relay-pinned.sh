@@ -58,7 +58,7 @@ undo_redirect
 tree_equal "$src" "$HOSTS_HOME_2/pin-route/tree" || fail "route: h2 differs though its transfer ended done"
 [ -e "$HOSTS_HOME_3/pin-route" ] && fail "route: h3, not in the request, received h2's data"
 # The hop's probe met a key it does not take: the rest went from the source.
-grep -q "$HOSTS_ADDR_1 cannot reach $HOSTS_ADDR_2 as a relay (exit 255: Host key verification failed" "$log" ||
+grep -q "$HOSTS_ADDR_1 cannot reach $HOSTS_ADDR_2 as a relay (exit [0-9]*: Host key verification failed" "$log" ||
 	fail "route: the probe did not fail on the host key: $(grep -i 'relay\|fed from' "$log" | head -5)"
 grep -q "relay through" "$log" && fail "route: a hop ran: $(grep 'relay through' "$log")"
 # Nothing of the hops' is left on h1.
