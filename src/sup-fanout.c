@@ -477,6 +477,8 @@ supervisor_fanout(struct store *st, const struct supervisor_config *cfg,
 		log_info("transfer of '%s' to %zu hosts (%s) started", shown.buf, f.n, f.t.address);
 		strbuf_release(&shown);
 	}
+	/* What a killed supervisor of the request left (its agent's directory). */
+	supervisor_remove_stale(st, f.t.id);
 	/* A relay tree: the hosts' ssh to each other use the request's agent. */
 	for (i = 0; i < f.n; i++)
 		if (f.h[i].t.feed_id && f.h[i].t.state != TRANSFER_DONE) {

@@ -10,7 +10,8 @@
 #      it relays: its subtree (h4, h5) is fed another way and arrives;
 #   3. kill -9 of the request's supervisor ends the agent too; resume
 #      finishes every host;
-#   4. nothing of the agent is left: no process, no socket directory.
+#   4. nothing of the agent is left: no process, no socket, no private
+#      directory (the killed supervisor's is removed by the resume).
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/hosts/lib.sh"
 
 src=$T/src/tree
@@ -162,4 +163,7 @@ no_processes_left || fail "processes are left on the nodes"
 pgrep -f "ssh-agent -D -a $TMPDIR/" >/dev/null && fail "an agent is left running"
 ls -d "$TMPDIR"/scow-sync-*/agent 2>/dev/null | grep -q . &&
 	fail "an agent's socket is left: $(ls -d "$TMPDIR"/scow-sync-*/agent)"
+# Nor the private directory the killed supervisor made (the resume's own went as it ended).
+left=$(ls -d "$TMPDIR"/scow-sync-* 2>/dev/null)
+[ -z "$left" ] || fail "private directories are left: $left"
 finish
