@@ -116,6 +116,19 @@ store_unit_set_sent(struct store *st, int64_t unit_id, uint64_t bytes, uint64_t 
 }
 
 int
+store_unit_set_received(struct store *st, int64_t unit_id)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if ((rc = db_prepare(st, "UPDATE units SET received_at = ? WHERE id = ?", &stmt)) < 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, now_wall());
+	sqlite3_bind_int64(stmt, 2, unit_id);
+	return db_step_done(st, stmt, "record a unit received");
+}
+
+int
 store_unit_set_done(struct store *st, int64_t unit_id, int attempts, uint64_t bytes,
 		    uint64_t files)
 {
@@ -163,8 +176,8 @@ store_unit_find(struct store *st, int64_t transfer_id, const char *path, struct 
 	int rc, i;
 
 	if ((rc = db_prepare(st, "SELECT id, kind, path, state, attempts, error, files_total, "
-			     "bytes_total, files_done, bytes_done, updated_at FROM units "
-			     "WHERE transfer_id = ? AND path = ?", &stmt)) < 0)
+			     "bytes_total, files_done, bytes_done, updated_at, received_at "
+			     "FROM units WHERE transfer_id = ? AND path = ?", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	db_bind_path(stmt, 2, path);
@@ -187,6 +200,7 @@ store_unit_find(struct store *st, int64_t transfer_id, const char *path, struct 
 		out->files_sent = (uint64_t)sqlite3_column_int64(stmt, 8);
 		out->bytes_sent = (uint64_t)sqlite3_column_int64(stmt, 9);
 		out->updated_at = sqlite3_column_int64(stmt, 10);
+		out->received_at = sqlite3_column_int64(stmt, 11);
 		rc = SYNC_OK;
 	} else
 		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "find unit");

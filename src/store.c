@@ -320,6 +320,13 @@ static const char *const migrations[] = {
 	"ALTER TABLE transfers ADD COLUMN feed_id INTEGER;"
 	"ALTER TABLE transfers ADD COLUMN opt_relay INTEGER;"
 	"CREATE INDEX transfers_parent ON transfers(parent_id);",
+
+	/*
+	 * 15: when a unit was last received whole by an rsync that sent it
+	 * (every byte of it), not found there already by a check or kept by
+	 * rsync's quick check: what a relaying host may give on (sup-relay.c).
+	 */
+	"ALTER TABLE units ADD COLUMN received_at INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

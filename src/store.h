@@ -116,6 +116,7 @@ struct unit {
 	char *error;
 	uint64_t bytes_sent, files_sent;  /* by its runs so far (its row's *_done) */
 	int64_t updated_at;    /* when its state last changed (store_unit_find only) */
+	int64_t received_at;   /* when last received whole (store_unit_find only), or 0 */
 };
 void unit_release(struct unit *u);
 
@@ -349,6 +350,8 @@ int store_unit_set_sent(struct store *st, int64_t unit_id, uint64_t bytes, uint6
 /* Mark a unit done with what it moved. */
 int store_unit_set_done(struct store *st, int64_t unit_id, int attempts, uint64_t bytes,
 			uint64_t files);
+/* Record that an rsync just sent every byte of a unit (its received_at: now). */
+int store_unit_set_received(struct store *st, int64_t unit_id);
 /*
  * Exclude the pending or failed units at path or below it; *n gets how
  * many (running ones are the supervisor's to stop).

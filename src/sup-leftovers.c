@@ -24,6 +24,8 @@
  * what it holds stays recorded for a later try.
  */
 #define CLEANUP_WAIT 120
+/* Entries named like a temporary one marker's directory is searched for, at most. */
+#define LEFTOVER_TEMPS_MAX 256
 
 /* What leftovers_marker_entry gathers, of one directory marker. */
 struct marker_scan {
@@ -31,6 +33,8 @@ struct marker_scan {
 	const char *local_dir;        /* the same in the source */
 	const char *prefix;           /* only files at or below it, or NULL */
 	struct strvec *out;
+	size_t first;                 /* out's first entry of this marker */
+	unsigned temps;               /* entries named like a temporary, so far */
 };
 
 /*
@@ -112,10 +116,19 @@ leftovers_temp_entry(const char *name, const struct sftp_attrs *a, void *ctx)
 	for (i = len - 6; i < len; i++)
 		if (!isalnum((unsigned char)name[i]))
 			return 0;
+	/*
+	 * A far side that names endless temporaries: enough to hand the
+	 * file's own rules, which bound what they take and say why.
+	 */
+	if (++ms->temps > LEFTOVER_TEMPS_MAX)
+		return 1;
 	base = xstrndup(name + 1, len - 8);
 	rel = *ms->dir ? xasprintf("%s/%s", ms->dir, base) : xstrdup(base);
 	local = xasprintf("%s/%s", ms->local_dir, base);
-	if (lstat(local, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	for (i = ms->first; i < ms->out->nr; i++)
+		if (strcmp(ms->out->v[i], rel) == 0)
+			break;
+	if (i == ms->out->nr && lstat(local, &sb) == 0 && S_ISREG(sb.st_mode) &&
 	    (ms->prefix == NULL || path_is_within(rel, ms->prefix)))
 		strvec_push(ms->out, rel);
 	free(base);
@@ -139,7 +152,7 @@ leftovers_expand_marker(struct sftp *session, const char *dest, const char *sour
 		       xasprintf("%s/%s", dest, PARTIAL_DIR);
 	char *local = *dir ? xasprintf("%s/%s", source_root, dir) : xstrdup(source_root);
 	char *local_partial = xasprintf("%s/%s", local, PARTIAL_DIR);
-	struct marker_scan ms = { dir, local, prefix, out };
+	struct marker_scan ms = { dir, local, prefix, out, out->nr, 0 };
 	struct stat sb;
 
 	if (lstat(local_partial, &sb) < 0)

@@ -184,6 +184,14 @@ outcome_apply_verdict(struct sup *s, struct worker *w, size_t i, enum unit_verdi
 		/* Files that vanished while it ran (24): said by name. */
 		outcome_take_problems(s, w, u);
 		store_unit_set_done(s->st, u->id, u->attempts + 1, u->bytes_sent, u->files_sent);
+		/*
+		 * Every byte of it sent by this rsync: the copy there is the
+		 * source's as of now, which a relaying host may give on. Not
+		 * when rsync kept some of it (its quick check found it the same).
+		 */
+		if (b->bytes_done == u->size.bytes &&
+		    store_unit_set_received(s->st, u->id) < 0)
+			log_warn("cannot record a unit received: %s", store_errmsg(s->st));
 		/* Not after vanished files (24): one may be back, unsent. */
 		if (e->code == 0)
 			forget_leftovers(s, u);

@@ -203,12 +203,13 @@ relay_batch_from_source_there(struct sup *s, const struct worker *w)
 
 		if (store_unit_find(s->st, s->relay.feed_id, u->path, &there) == SYNC_OK) {
 			/*
-			 * Every byte of its files sent: a symbolic link, an empty file
-			 * or a directory has none, and rsync makes it there as the
-			 * source has it whenever its unit runs.
+			 * Every byte of it sent there by an rsync of this run (not
+			 * found there by a check, nor kept by rsync's quick check, nor
+			 * counted from an earlier run): a symbolic link, an empty file
+			 * or a directory has none, and rsync makes it as the source
+			 * has it whenever its unit runs.
 			 */
-			whole = there.state == UNIT_DONE && there.updated_at >= s->relay.since &&
-				there.bytes_sent == there.size.bytes;
+			whole = there.state == UNIT_DONE && there.received_at >= s->relay.since;
 			unit_release(&there);
 		}
 		if (!whole || stopped_there(s, u->path)) {
@@ -589,8 +590,13 @@ relay_can_hop(struct sup *s)
 	if (!s->relay.on)
 		return false;
 	if (!s->relay.pinned && (relay_pin(s, why, sizeof why) < 0 ||
-				 relay_probe(s, why, sizeof why) < 0))
-		relay_off(s, why);
+				 relay_probe(s, why, sizeof why) < 0)) {
+		/* A probe ended by a stop says nothing of the hosts. */
+		if (got_stop_signal)
+			s->relay.on = s->relay.gate = false;
+		else
+			relay_off(s, why);
+	}
 	return s->relay.on;
 }
 

@@ -536,6 +536,8 @@ split_settle(struct sup *s)
 	s->dirs_settled = with_dirs;
 	/* With what it sent: a resumed run would not count it again. */
 	in_tx = store_begin(s->st) == SYNC_OK;
+	if (store_unit_set_received(s->st, sp->unit.id) < 0)
+		log_warn("cannot record a unit received: %s", store_errmsg(s->st));
 	if (store_unit_set_done(s->st, sp->unit.id, sp->unit.attempts + 1, sp->size, 1) < 0)
 		log_warn("cannot record a done unit: %s", store_errmsg(s->st));
 	/* Not again when an rsync cut off had counted it (see worker_count_file_sent). */

@@ -259,6 +259,7 @@ test_totals(const char *base)
 				      "ALTER TABLE transfers DROP COLUMN fanout; "
 				      "ALTER TABLE transfers DROP COLUMN feed_id; "
 				      "ALTER TABLE transfers DROP COLUMN opt_relay; "
+				      "ALTER TABLE units DROP COLUMN received_at; "
 				      "ALTER TABLE transfers DROP COLUMN opt_verify; "
 				      "ALTER TABLE transfers DROP COLUMN opt_trust_record; "
 				      "PRAGMA user_version = 5' "
