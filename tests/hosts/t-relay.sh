@@ -122,10 +122,13 @@ on_src scow-sync terminate -a "$HOSTS_ADDR_2" -u "$HOSTS_USER" -s "$big" >"$T/te
 wait_for 60 ended || fail "2b: the transfer did not end"
 net up h2
 net shape src none
+# Interrupted when h2's supervisor, stopping, could not reach h2 to remove
+# its partial data before terminate's wait ran out (a slow build): resume
+# removes it later.
 on_src scow-sync query --json --id "$id" | python3 -c '
 import json, sys
 t = json.load(sys.stdin)["transfers"][0]
-assert t["state"] in ("terminated", "failed"), t["state"]
+assert t["state"] in ("terminated", "failed", "interrupted"), t["state"]
 assert t["error"].startswith("1 of 5 hosts not done: " + sys.argv[1] + ":"), t["error"]
 ' "$HOSTS_ADDR_2" || fail "2b: the transfer does not end naming h2 alone"
 
