@@ -176,8 +176,8 @@ store_unit_find(struct store *st, int64_t transfer_id, const char *path, struct 
 	int rc, i;
 
 	if ((rc = db_prepare(st, "SELECT id, kind, path, state, attempts, error, files_total, "
-			     "bytes_total, files_done, bytes_done, updated_at, received_at "
-			     "FROM units WHERE transfer_id = ? AND path = ?", &stmt)) < 0)
+			     "bytes_total, files_done, bytes_done, received_at FROM units "
+			     "WHERE transfer_id = ? AND path = ?", &stmt)) < 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, transfer_id);
 	db_bind_path(stmt, 2, path);
@@ -199,8 +199,7 @@ store_unit_find(struct store *st, int64_t transfer_id, const char *path, struct 
 		out->size.bytes = (uint64_t)sqlite3_column_int64(stmt, 7);
 		out->files_sent = (uint64_t)sqlite3_column_int64(stmt, 8);
 		out->bytes_sent = (uint64_t)sqlite3_column_int64(stmt, 9);
-		out->updated_at = sqlite3_column_int64(stmt, 10);
-		out->received_at = sqlite3_column_int64(stmt, 11);
+		out->received_at = sqlite3_column_int64(stmt, 10);
 		rc = SYNC_OK;
 	} else
 		rc = rc == SQLITE_DONE ? SYNC_ERR_NOT_FOUND : db_error(st, "find unit");

@@ -115,7 +115,6 @@ struct unit {
 	int attempts;
 	char *error;
 	uint64_t bytes_sent, files_sent;  /* by its runs so far (its row's *_done) */
-	int64_t updated_at;    /* when its state last changed (store_unit_find only) */
 	int64_t received_at;   /* when last received whole (store_unit_find only), or 0 */
 };
 void unit_release(struct unit *u);
