@@ -166,37 +166,43 @@ relay_unit_ready(struct sup *s, const struct unit *u)
 	return false;
 }
 
-/* Is a part at or below path, or above it, stopped on the feeding host? */
-static bool
-stopped_there(struct sup *s, const char *path)
+/*
+ * The parts stopped on the feeding host (in any state that keeps them
+ * out), read once for a batch. -1: they cannot be read.
+ */
+static int
+stopped_there(struct sup *s, struct strvec *out)
 {
 	static const enum exclusion_state stopped[] = {
 		EXCLUSION_PENDING, EXCLUSION_APPLIED, EXCLUSION_ALREADY, EXCLUSION_UNCLEAN,
 	};
-	bool found = false;
 	size_t k, i, n;
 
 	for (k = 0; k < sizeof stopped / sizeof *stopped; k++) {
 		struct exclusion *xs;
 
 		if (store_exclusions_list(s->st, s->relay.feed_id, stopped[k], &xs, &n) < 0)
-			return true;   /* cannot tell: not from there */
+			return -1;
 		for (i = 0; i < n; i++) {
-			found = found || path_is_within(xs[i].path, path) ||
-				path_is_within(path, xs[i].path);
+			strvec_push(out, xs[i].path);
 			exclusion_release(&xs[i]);
 		}
 		free(xs);
 	}
-	return found;
+	return 0;
 }
 
 bool
 relay_batch_from_source_there(struct sup *s, const struct worker *w)
 {
-	size_t k;
+	struct strvec stopped = STRVEC_INIT;
+	bool all = true;
+	size_t k, i;
 
-	for (k = 0; k < w->nunits; k++) {
+	/* Cannot tell what was stopped there: not from there. */
+	if (stopped_there(s, &stopped) < 0)
+		all = false;
+	for (k = 0; k < w->nunits && all; k++) {
 		const struct unit *u = &w->units[k].unit;
 		struct unit there;
 		bool whole = false;
@@ -212,17 +218,22 @@ relay_batch_from_source_there(struct sup *s, const struct worker *w)
 			whole = there.state == UNIT_DONE && there.received_at >= s->relay.since;
 			unit_release(&there);
 		}
-		if (!whole || stopped_there(s, u->path)) {
+		/* A part stopped there at or below it, or above it. */
+		for (i = 0; i < stopped.nr && whole; i++)
+			whole = !path_is_within(stopped.v[i], u->path) &&
+				!path_is_within(u->path, stopped.v[i]);
+		if (!whole) {
 			struct strbuf shown = STRBUF_INIT;
 
 			escape_untrusted(&shown, u->path, strlen(u->path));
 			log_info("'%s' from here: %s did not receive it whole from the source "
 				 "in this run", shown.buf, s->relay.address);
 			strbuf_release(&shown);
-			return false;
+			all = false;
 		}
 	}
-	return true;
+	strvec_clear(&stopped);
+	return all;
 }
 
 /*
