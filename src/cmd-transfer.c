@@ -23,6 +23,7 @@
 #include "settings.h"
 #include "spawn.h"
 #include "store.h"
+#include "slurm.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -99,6 +100,33 @@ cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options
 		cfg->verify = o.verify > 0;
 	if (o.trust_record >= 0)
 		cfg->trust_record = o.trust_record > 0;
+	return cmd_transfer_slurm(st, id, cfg);
+}
+
+/* Copy s (NULL: none) into buf, for cfg to point at: the store's copy is freed. */
+static const char *
+slurm_keep(char *buf, const char *s)
+{
+	if (s == NULL || strlen(s) > SLURM_NAME_MAX)
+		return NULL;
+	memcpy(buf, s, strlen(s) + 1);
+	return buf;
+}
+
+int
+cmd_transfer_slurm(struct store *st, int64_t id, struct supervisor_config *cfg)
+{
+	struct transfer_slurm o;
+	int rc;
+
+	if ((rc = store_transfer_slurm(st, id, &o)) < 0)
+		return rc;
+	cfg->nodes = o.nodes;
+	cfg->slurm_partition = slurm_keep(cfg->slurm_buf[0], o.partition);
+	cfg->slurm_account = slurm_keep(cfg->slurm_buf[1], o.account);
+	cfg->slurm_time = slurm_keep(cfg->slurm_buf[2], o.time_limit);
+	cfg->slurm_wait = o.wait > 0 ? (unsigned)o.wait : SLURM_WAIT_DEFAULT;
+	transfer_slurm_release(&o);
 	return SYNC_OK;
 }
 
@@ -123,6 +151,12 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 		req->delete_all_ok ? 1 : OPTION_CLEAR,
 		req->verify ? 1 : OPTION_CLEAR,
 		req->trust_record ? 1 : OPTION_CLEAR,
+	};
+	/* What it asks of Slurm: the flags, else the settings. */
+	struct transfer_slurm slurm = {
+		req->nodes >= 0 ? req->nodes : cfg->nodes,
+		(char *)(req->partition ? req->partition : cfg->slurm_partition),
+		(char *)req->account, (char *)req->time_limit, req->slurm_wait,
 	};
 	struct strbuf w = STRBUF_INIT;
 	struct transfer t;
@@ -178,6 +212,7 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	 */
 	if (*claim != CLAIM_RUNNING &&
 	    (store_transfer_set_parent(st, t.id, parent_id) < 0 ||
+	     store_transfer_set_slurm(st, t.id, &slurm) < 0 ||
 	     cmd_transfer_options(st, t.id, &given, cfg) < 0 ||
 	     store_transfer_set_request(st, t.id, req->notify_url, req->notify_cmd,
 					req->interval) < 0)) {
@@ -371,6 +406,13 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 	/* Nothing recorded, nothing started: what would change, said here. */
 	if (req->dry_run)
 		return cmd_dry_run(ctx, req, cfg);
+	/* Through Slurm: srun here, and the partition there, before anything is recorded. */
+	if ((req->nodes > 0 || (req->nodes < 0 && cfg->nodes > 0)) && !req->s3 &&
+	    slurm_check(req->partition ? req->partition : cfg->slurm_partition, err,
+			sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_USAGE;
+	}
 	/*
 	 * A request that is refused never connects. Once it is accepted, the
 	 * handshake (0.1 s and more) goes on while the transfer is recorded

@@ -38,6 +38,8 @@ struct transfer_options;
  * none was), and set in cfg every one it has recorded, given now or
  * before: a resumed transfer goes on with the flags it was started with.
  */
+/* What transfer id asks of Slurm, as recorded, into cfg (nodes 0: none). */
+int cmd_transfer_slurm(struct store *st, int64_t id, struct supervisor_config *cfg);
 int cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options *given,
 			 struct supervisor_config *cfg);
 

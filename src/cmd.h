@@ -39,6 +39,8 @@ struct cmd_entry {
 
 /* __read-piece: the local end of a piece of a large file (internal). */
 int cmd_read_piece(int argc, char **argv);
+/* __node-worker: a task of a transfer's Slurm job step (internal, cmd-node-worker.c). */
+int cmd_node_worker(int argc, char **argv);
 /* scow-sync __s3-put: an object-store transfer's upload helper (cmd-s3-put.c). */
 int cmd_s3_put(int argc, char **argv);
 /* scow-sync __s3-get: a transfer's download helper, from an object store (cmd-s3-get.c). */

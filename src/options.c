@@ -27,6 +27,13 @@
 	{ OPT_RELAY, "relay", NULL, "to several hosts: the source sends once, the hosts\n" \
 	  "forward to each other (the default from 3 hosts)" }, \
 	{ OPT_NO_RELAY, "no-relay", NULL, "to several hosts: the source sends to each" }, \
+	{ OPT_NODES, "nodes", "N", "spread the transfer over N nodes through Slurm\n" \
+	  "(srun; the source on a file system they share)" }, \
+	{ OPT_PARTITION, "partition", "NAME", "with --nodes: the Slurm partition" }, \
+	{ OPT_ACCOUNT, "account", "NAME", "with --nodes: the Slurm account" }, \
+	{ OPT_TIME, "time", "LIMIT", "with --nodes: the Slurm job's time limit" }, \
+	{ OPT_SLURM_WAIT, "slurm-wait", "SECONDS", "with --nodes: wait this long for the nodes,\n" \
+	  "then this node sends alone (default 60)" }, \
 	{ 'u', "user", "USER", "remote user (default: your user name)" }, \
 	{ 's', "source", "PATH", "local file or directory (or s3://BUCKET/PREFIX,\n" \
 	  "cos://BUCKET-APPID/PREFIX, with a local -d)" }, \
@@ -111,6 +118,7 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 	strbuf_init(&req->filters, 0);
 	req->max_delete = -1;
 	req->relay = -1;
+	req->nodes = req->slurm_wait = -1;
 	req->watch = watch;
 	/*
 	 * '+': stop at the first operand; ':': report a missing argument.
@@ -153,6 +161,11 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 		case OPT_HOSTS_FROM: req->hosts_from = optarg; break;
 		case OPT_RELAY: req->relay = 1; break;
 		case OPT_NO_RELAY: req->relay = 0; break;
+		case OPT_NODES: req->nodes_arg = optarg; break;
+		case OPT_PARTITION: req->partition = optarg; break;
+		case OPT_ACCOUNT: req->account = optarg; break;
+		case OPT_TIME: req->time_limit = optarg; break;
+		case OPT_SLURM_WAIT: req->slurm_wait_arg = optarg; break;
 		case OPT_DETACH: req->detach = true; break;
 		case OPT_SAVE: req->save_name = optarg; break;
 		case OPT_SAVED:
@@ -348,6 +361,62 @@ validate_hosts(struct transfer_request *req, bool need_source, char *err, size_t
 	return 0;
 }
 
+/* A Slurm name (partition, account): what srun could read as something else is refused. */
+static int
+validate_slurm_name(const char *what, const char *s, char *err, size_t errlen)
+{
+	const unsigned char *p;
+
+	if (*s == '\0')
+		return reject(err, errlen, "%s is empty", what);
+	if (*s == '-')
+		return reject(err, errlen, "invalid %s '%s': must not begin with '-'", what, s);
+	if (strlen(s) > 100)
+		return reject(err, errlen, "invalid %s: longer than 100 bytes", what);
+	for (p = (const unsigned char *)s; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == ',' || *p == '=')
+			return reject(err, errlen, "invalid %s '%s': contains a space, ',', '=' "
+				      "or control character", what, s);
+	return 0;
+}
+
+/* --nodes and what goes with it: values checked; Slurm itself is the command's to ask. */
+static int
+validate_slurm(struct transfer_request *req, bool need_source, char *err, size_t errlen)
+{
+	const char *p;
+
+	if (req->nodes_arg && parse_int_range(req->nodes_arg, 0, 512, &req->nodes) < 0)
+		return reject(err, errlen, "invalid --nodes '%s': expected a number from 0 to 512",
+			      req->nodes_arg);
+	if (req->slurm_wait_arg &&
+	    parse_int_range(req->slurm_wait_arg, 1, 86400, &req->slurm_wait) < 0)
+		return reject(err, errlen, "invalid --slurm-wait '%s': expected seconds, from 1 "
+			      "to 86400", req->slurm_wait_arg);
+	if (req->partition && validate_slurm_name("--partition", req->partition, err, errlen) < 0)
+		return -1;
+	if (req->account && validate_slurm_name("--account", req->account, err, errlen) < 0)
+		return -1;
+	if (req->time_limit) {
+		for (p = req->time_limit; *p; p++)
+			if (!(*p >= '0' && *p <= '9') && *p != ':' && *p != '-')
+				break;
+		if (*req->time_limit == '\0' || *req->time_limit == '-' || *p ||
+		    strlen(req->time_limit) > 32)
+			return reject(err, errlen, "invalid --time '%s': expected Slurm's "
+				      "[DAYS-]HOURS:MINUTES:SECONDS or MINUTES", req->time_limit);
+	}
+	if (req->nodes <= 0 || !need_source)
+		return 0;
+	if (req->check)
+		return reject(err, errlen, "-c checks the key from here: --nodes is not for it");
+	if (req->s3 || req->hosts.n > 1 || req->watch || req->dry_run)
+		return reject(err, errlen, "--nodes %s is not supported yet",
+			      req->s3 ? "with an object store" : req->hosts.n > 1 ?
+			      "to several hosts" : req->watch ? "with watch" : "with --dry-run");
+	return 0;
+}
+
 int
 options_validate_transfer(struct transfer_request *req, bool need_source,
 			  char *err, size_t errlen)
@@ -413,7 +482,8 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 	if (req->port_arg && parse_int_range(req->port_arg, 1, 65535, &req->port) < 0)
 		return reject(err, errlen, "invalid port '%s': expected a number from 1 to 65535",
 			      req->port_arg);
-	if (validate_hosts(req, need_source, err, errlen) < 0)
+	if (validate_hosts(req, need_source, err, errlen) < 0 ||
+	    validate_slurm(req, need_source, err, errlen) < 0)
 		return -1;
 	req->max_depth = DEFAULT_MAX_DEPTH;
 	if (req->max_depth_arg &&

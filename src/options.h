@@ -51,6 +51,12 @@ struct transfer_request {
 	const char *save_name;  /* --save NAME: keep the watch's arguments under NAME */
 	const char *hosts_from; /* --hosts-from FILE: the hosts of a transfer to several */
 	int relay;              /* --relay 1, --no-relay 0; -1: the relay setting decides */
+	/* Through Slurm: --nodes N, --partition, --account, --time, --slurm-wait (as given). */
+	const char *nodes_arg;
+	const char *partition;
+	const char *account;
+	const char *time_limit;
+	const char *slurm_wait_arg;
 	/*
 	 * The filter options in the order given (the first matching rule
 	 * wins), each its letter and its value: "+PATTERN" (--include),
@@ -76,6 +82,8 @@ struct transfer_request {
 	int port;
 	long long max_delete;   /* -1: not given */
 	unsigned interval;      /* watch: seconds between full comparisons */
+	int nodes;              /* --nodes; -1: not given (the slurm_nodes setting decides) */
+	int slurm_wait;         /* --slurm-wait; -1: not given */
 	struct strbuf filters;  /* the rules, filter_serialize()d; empty: none */
 };
 
@@ -102,6 +110,11 @@ enum {
 	OPT_HOSTS_FROM,
 	OPT_RELAY,
 	OPT_NO_RELAY,
+	OPT_NODES,
+	OPT_PARTITION,
+	OPT_ACCOUNT,
+	OPT_TIME,
+	OPT_SLURM_WAIT,
 };
 
 enum options_result {

@@ -28,7 +28,9 @@ pool_init(struct pool *p, int njobs, const struct pool_ops *ops, void *ctx)
 	p->ctx = ctx;
 	p->wake_fd = -1;
 	p->stop_grace = 5.0;
-	p->pfd = xcalloc((size_t)njobs * POOL_JOB_FDS + 1, sizeof(struct pollfd));
+	p->pfd = xcalloc((size_t)njobs * POOL_JOB_FDS + 1 + POOL_WATCH_FDS, sizeof(struct pollfd));
+	for (k = 0; k < POOL_WATCH_FDS; k++)
+		p->watch[k] = -1;
 	for (i = 0; i < njobs; i++) {
 		for (k = 0; k < POOL_JOB_PROCS; k++)
 			p->jobs[i].pid[k] = -1;
@@ -72,6 +74,10 @@ pool_signal(struct pool *p, int slot, int sig, bool grace_over)
 {
 	struct pool_job *job = &p->jobs[slot];
 
+	if (job->busy && !job->ended && job->remote) {
+		p->ops->signal_remote(p->ctx, slot, sig, grace_over);
+		return;
+	}
 	if (!job->busy || job->ended || job->pid[0] <= 0)
 		return;
 	if (grace_over && p->ops->killed)
@@ -166,6 +172,9 @@ pool_wait_group(struct pool *p, pid_t pgid)
 {
 	double deadline = now_monotonic() + p->stop_grace;
 
+	/* A remote job's: nothing of it is here. */
+	if (pgid <= 0)
+		return;
 	while (kill(-pgid, 0) == 0) {
 		if (now_monotonic() > deadline) {
 			kill(-pgid, SIGKILL);
@@ -189,7 +198,7 @@ pool_finish(struct pool *p, int slot)
 			job->fd[k] = -1;
 		}
 	}
-	if (job->stopped || p->stopping)
+	if ((job->stopped || p->stopping) && !job->remote)
 		pool_wait_group(p, job->pid[0]);
 	job->busy = false;
 	rc = p->ops->finished(p->ctx, slot, job);
@@ -197,7 +206,60 @@ pool_finish(struct pool *p, int slot)
 		job->pid[k] = -1;
 		job->exited[k] = false;
 	}
+	job->remote = false;
 	return rc;
+}
+
+void
+pool_remote_output(struct pool *p, int slot, int k, const char *buf, size_t n)
+{
+	if (n > 0)
+		p->ops->output(p->ctx, slot, k, buf, n);
+}
+
+void
+pool_remote_end(struct pool *p, int slot, int status)
+{
+	struct pool_job *job = &p->jobs[slot];
+	int k;
+
+	if (!job->busy || !job->remote || job->ended)
+		return;
+	for (k = 0; k < POOL_JOB_FDS; k++)
+		p->ops->output(p->ctx, slot, k, "", 0);
+	job->status[0] = status;
+	job->exited[0] = true;
+	job->ended = true;
+}
+
+/*
+ * Poll the caller's descriptors (and the wake pipe) for up to timeout ms,
+ * and tell it which are ready; k == -1: a turn of its own, for its timers.
+ * Used where the pool waits without its main loop.
+ */
+static void
+pool_poll_watch(struct pool *p, int timeout)
+{
+	struct pollfd pfd[POOL_WATCH_FDS];
+	int idx[POOL_WATCH_FDS], n = 0, k;
+
+	if (!p->ops->watch_ready) {
+		poll(NULL, 0, timeout);
+		return;
+	}
+	for (k = 0; k < POOL_WATCH_FDS; k++) {
+		if (p->watch[k] < 0)
+			continue;
+		pfd[n].fd = p->watch[k];
+		pfd[n].events = p->watch_out[k] ? POLLOUT : POLLIN;
+		pfd[n].revents = 0;
+		idx[n++] = k;
+	}
+	if (poll(pfd, (nfds_t)n, timeout) > 0)
+		for (k = 0; k < n; k++)
+			if (pfd[k].revents)
+				p->ops->watch_ready(p->ctx, idx[k]);
+	p->ops->watch_ready(p->ctx, -1);
 }
 
 void
@@ -225,7 +287,7 @@ pool_settle_stopped(struct pool *p)
 			if (p->jobs[i].busy)
 				pool_drain(p, i);
 		pool_reap(p);
-		poll(NULL, 0, POOL_GROUP_POLL_MS);
+		pool_poll_watch(p, POOL_GROUP_POLL_MS);
 	}
 	for (i = 0; i < p->njobs; i++) {
 		struct pool_job *job = &p->jobs[i];
@@ -253,7 +315,7 @@ pool_fill(struct pool *p)
 		}
 		for (k = 0; k < POOL_JOB_FDS; k++)
 			job->fd[k] = -1;
-		job->stopped = job->ended = false;
+		job->stopped = job->ended = job->remote = false;
 		started = p->ops->start(p->ctx, i, job);
 		if (started < 0) {
 			pool_stop(p);
@@ -261,6 +323,8 @@ pool_fill(struct pool *p)
 		}
 		if (started == 0)
 			break;
+		if (started == POOL_SKIP)
+			continue;
 		job->busy = true;
 		for (k = 0; k < POOL_JOB_FDS; k++)
 			if (job->fd[k] >= 0)
@@ -277,7 +341,7 @@ pool_run(struct pool *p)
 
 	p->stopping = false;
 	for (;;) {
-		int nfds = 0, timeout = POOL_WAIT_MS, r;
+		int nfds = 0, timeout = POOL_WAIT_MS, r, watch_at;
 
 		if (p->ops->turn && (timeout = p->ops->turn(p->ctx, p)) == POOL_END)
 			break;
@@ -292,6 +356,12 @@ pool_run(struct pool *p)
 		if (p->wake_fd >= 0) {
 			pfd[nfds].fd = p->wake_fd;
 			pfd[nfds++].events = POLLIN;
+		}
+		watch_at = nfds;
+		for (k = 0; k < POOL_WATCH_FDS; k++) {
+			pfd[nfds].fd = p->watch[k];   /* poll skips one below 0 */
+			pfd[nfds].revents = 0;
+			pfd[nfds++].events = p->watch_out[k] ? POLLOUT : POLLIN;
 		}
 		for (i = 0; i < p->njobs; i++) {
 			if (!p->jobs[i].busy)
@@ -313,6 +383,12 @@ pool_run(struct pool *p)
 
 			while (read(p->wake_fd, buf, sizeof buf) > 0)
 				;
+		}
+		if (p->ops->watch_ready) {
+			for (k = 0; k < POOL_WATCH_FDS; k++)
+				if (p->watch[k] >= 0 && pfd[watch_at + k].revents)
+					p->ops->watch_ready(p->ctx, k);
+			p->ops->watch_ready(p->ctx, -1);
 		}
 		for (i = 0; i < p->njobs; i++)
 			if (p->jobs[i].busy)

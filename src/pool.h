@@ -15,6 +15,13 @@
  *             how long the turn may wait for news.
  * The supervisor's jobs are rsyncs and the pieces of large files
  * (sup-pool.c); tests/unit/test-pool.c runs sh -c children.
+ *
+ * A job may also run elsewhere (a node of a Slurm allocation, whose
+ * worker the caller talks to over descriptors of its own): a remote job
+ * has no process here. The pool polls the caller's descriptors too
+ * (watch), the caller hands the job's output to pool_remote_output and
+ * its end to pool_remote_end, and a stop is the caller's to carry
+ * (signal_remote).
  */
 #ifndef SCOW_SYNC_POOL_H
 #define SCOW_SYNC_POOL_H
@@ -26,6 +33,8 @@
 #define POOL_JOB_PROCS 2   /* processes of one job: the one that leads its group, a helper */
 #define POOL_JOB_FDS 3     /* descriptors of one job the pool reads */
 #define POOL_END (-1)      /* turn: end the run now */
+#define POOL_SKIP 2        /* start: this slot takes nothing now; offer the next */
+#define POOL_WATCH_FDS 4   /* the caller's own descriptors polled with the jobs' */
 
 /* One slot of the pool, and the job running in it. */
 struct pool_job {
@@ -36,15 +45,17 @@ struct pool_job {
 	int fd[POOL_JOB_FDS];            /* -1: none, or read to its end (then closed) */
 	bool stopped;                    /* stopped by the caller (pool_stop_job) */
 	bool ended;                      /* every process of it has exited */
+	bool remote;                     /* it runs elsewhere: no process here (see above) */
 };
 
 struct pool;
 
 struct pool_ops {
 	/*
-	 * Start the next job in free slot `slot`: fill job->pid and job->fd
-	 * (the rest is the pool's). 1: started; 0: none is due now (no more
-	 * slots are offered this turn); below 0: failed, the pool stops.
+	 * Start the next job in free slot `slot`: fill job->pid and job->fd,
+	 * or set job->remote (the rest is the pool's). 1: started; 0: none is
+	 * due now (no more slots are offered this turn); POOL_SKIP: not in
+	 * this slot, the next is offered; below 0: failed, the pool stops.
 	 */
 	int (*start)(void *ctx, int slot, struct pool_job *job);
 	/* n bytes that descriptor k of slot's job gave; n == 0: it has ended. */
@@ -62,6 +73,19 @@ struct pool_ops {
 	bool (*idle_done)(void *ctx);
 	/* slot's job did not end within stop_grace and its group is killed (may be NULL). */
 	void (*killed)(void *ctx, int slot, struct pool_job *job);
+	/*
+	 * Send sig to slot's remote job (SIGKILL: to all of it). grace_over:
+	 * it did not end in stop_grace after a SIGTERM; the caller ends it
+	 * (pool_remote_end) when it cannot be reached. May be NULL when no
+	 * job is remote.
+	 */
+	void (*signal_remote)(void *ctx, int slot, int sig, bool grace_over);
+	/*
+	 * The caller's descriptor watch[k] is ready (readable, or writable
+	 * where watch_out[k]; or at its end); then, once a turn, k == -1: a
+	 * moment for the caller's timers (may be NULL).
+	 */
+	void (*watch_ready)(void *ctx, int k);
 };
 
 struct pool {
@@ -71,6 +95,9 @@ struct pool {
 	const struct pool_ops *ops;
 	void *ctx;
 	int wake_fd;               /* polled too, and drained (a signal handler's pipe); -1: none */
+	/* The caller's own, polled too (watch_ready); -1: none. watch_out: for writing. */
+	int watch[POOL_WATCH_FDS];
+	bool watch_out[POOL_WATCH_FDS];
 	double stop_grace;         /* seconds from SIGTERM to SIGKILL when the pool stops */
 	bool stopping;
 	double stop_deadline;
@@ -106,6 +133,15 @@ void pool_stop_job(struct pool *p, int slot, int sig);
  * be writing. The pool does it for a job stopped, or stopped with it.
  */
 void pool_wait_group(struct pool *p, pid_t pgid);
+
+/*
+ * slot's remote job gave n bytes on its descriptor k (the output
+ * callback's, at once), or ended with wait status `status`: its
+ * descriptors are at their end (output with n == 0), and it is finished
+ * at the end of this turn.
+ */
+void pool_remote_output(struct pool *p, int slot, int k, const char *buf, size_t n);
+void pool_remote_end(struct pool *p, int slot, int status);
 
 /* Jobs running. */
 int pool_busy(const struct pool *p);

@@ -100,6 +100,8 @@ main(int argc, char **argv)
 	 */
 	if (argc > 1 && strcmp(argv[1], "__read-piece") == 0)
 		return cmd_read_piece(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "__node-worker") == 0)
+		return cmd_node_worker(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "__s3-put") == 0)
 		return cmd_s3_put(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "__s3-get") == 0)

@@ -61,6 +61,10 @@ static const struct {
 			    "auto (from 3 hosts)" },
 	[SETTING_RELAY_FANOUT] = { "relay_fanout", "SCOW_SYNC_RELAY_FANOUT", TYPE_NUMBER, 1, 16,
 				   NULL, "2" },
+	[SETTING_SLURM_NODES] = { "slurm_nodes", "SCOW_SYNC_SLURM_NODES", TYPE_NUMBER, 0, 512,
+				  NULL, "0 (this node alone)" },
+	[SETTING_SLURM_PARTITION] = { "slurm_partition", "SCOW_SYNC_SLURM_PARTITION", TYPE_TEXT,
+				      0, 0, NULL, "Slurm's default partition" },
 };
 
 static const char *const source_names[] = { "default", "system file", "user file",

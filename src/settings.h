@@ -45,6 +45,8 @@ enum setting {
 	SETTING_S3_MULTIPART_MIB, /* files from this size go up in parts */
 	SETTING_RELAY,         /* auto, yes, no: several hosts forward to each other */
 	SETTING_RELAY_FANOUT,  /* how many hosts each host forwards to */
+	SETTING_SLURM_NODES,   /* Slurm nodes a transfer spreads over; 0: this node alone */
+	SETTING_SLURM_PARTITION, /* ... in this partition; unset: Slurm's default */
 	SETTING_COUNT,
 };
 

@@ -327,6 +327,20 @@ static const char *const migrations[] = {
 	 * rsync's quick check: what a relaying host may give on (sup-relay.c).
 	 */
 	"ALTER TABLE units ADD COLUMN received_at INTEGER;",
+
+	/*
+	 * 16: a transfer spread over several nodes through Slurm: what it
+	 * asks for (--nodes, --partition, --account, --time, --slurm-wait),
+	 * the job that holds its nodes while it runs (cancelled by the next
+	 * run when its supervisor was killed), and the node a unit runs on.
+	 */
+	"ALTER TABLE transfers ADD COLUMN opt_nodes INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN opt_partition TEXT;"
+	"ALTER TABLE transfers ADD COLUMN opt_account TEXT;"
+	"ALTER TABLE transfers ADD COLUMN opt_time TEXT;"
+	"ALTER TABLE transfers ADD COLUMN opt_slurm_wait INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN slurm_job INTEGER;"
+	"ALTER TABLE units ADD COLUMN node TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

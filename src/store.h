@@ -291,6 +291,22 @@ int store_transfer_set_request(struct store *st, int64_t id, const char *url, co
 			       unsigned watch_interval);
 /* The options recorded, each -1 where none was; SYNC_ERR_NOT_FOUND: no transfer id. */
 int store_transfer_options(struct store *st, int64_t id, struct transfer_options *o);
+/*
+ * What a transfer asks of Slurm (store_transfer_set_slurm replaces it
+ * whole; a transfer without: nodes 0, the strings NULL). Strings owned;
+ * transfer_slurm_release frees them.
+ */
+struct transfer_slurm {
+	int nodes;                /* --nodes; 0: none */
+	char *partition, *account, *time_limit;
+	int wait;                 /* --slurm-wait, seconds; -1: not given */
+};
+void transfer_slurm_release(struct transfer_slurm *o);
+int store_transfer_set_slurm(struct store *st, int64_t id, const struct transfer_slurm *o);
+int store_transfer_slurm(struct store *st, int64_t id, struct transfer_slurm *o);
+/* The Slurm job that holds the transfer's nodes now (0: none). */
+int store_transfer_set_slurm_job(struct store *st, int64_t id, int64_t job);
+int store_transfer_slurm_job(struct store *st, int64_t id, int64_t *job);
 /* The bytes and files recorded as sent by earlier runs (a resumed run counts on). */
 int store_transfer_done_totals(struct store *st, int64_t id, uint64_t *bytes,
 			       uint64_t *files);

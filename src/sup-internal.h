@@ -148,6 +148,7 @@ struct worker {
 	struct strvec attr_dirs;      /* ... and the directories whose attributes alone differ */
 	bool outside_differs;         /* ... and something outside its units differs */
 	bool outside_created;         /* ... or is missing there (a directory above the cut) */
+	bool node_lost;               /* its job ran on a node that was lost (sup-nodes.c) */
 };
 
 /* A unit done because the mirror's deletes will settle it: pending again if they do not. */
@@ -207,6 +208,38 @@ struct relay {
 	int hop_port;
 	char *key_alias;        /* the name its known_hosts lines are under */
 	struct strbuf known;    /* those lines */
+};
+
+/* A node of the transfer's Slurm job step, a task of it (sup-nodes.c). */
+struct node {
+	char *name;             /* its host name, once it said hello */
+	char *dir;              /* its worker's directory, for the files a job reads */
+	bool up;                /* it said hello */
+	bool lost;              /* silent too long, or srun said its task ended */
+	double heard_at;        /* when it last said anything */
+	int running;            /* jobs it runs */
+};
+
+/* The nodes a transfer asked Slurm for (--nodes), and the srun that holds them. */
+struct nodes {
+	int n;                  /* asked for; 0: none, this node sends */
+	int per_node;           /* pool slots each (the most rsyncs at once there) */
+	int first_slot;         /* task k's slots begin at first_slot + k * per_node */
+	struct node *v;
+	bool asked;             /* srun started */
+	bool on;                /* batches go to the nodes */
+	bool fell_back;         /* ... never again: this node sends alone */
+	bool ending;            /* nodes_end: srun's end is expected */
+	int up, lost;
+	double asked_at;
+	int64_t job_id;         /* Slurm's, once a node said it */
+	pid_t srun_pid;         /* -1: not running */
+	int srun_status;
+	int in_fd, out_fd, err_fd;
+	struct strbuf out, err; /* srun's output not yet whole lines */
+	struct strbuf pending;  /* for srun's stdin, not yet written */
+	struct strbuf srun_said; /* srun's last line on stderr */
+	struct strbuf rsh;      /* the nodes' rsync's -e: a connection of their own */
 };
 
 struct sup {
@@ -297,6 +330,7 @@ struct sup {
 	struct split split;
 	struct strbuf pieces_suffix;  /* of the pieces' files, this transfer's (rsync.h) */
 	struct relay relay;           /* fed from another host, or not (sup-relay.c) */
+	struct nodes nodes;           /* Slurm's nodes it sends from, or none (sup-nodes.c) */
 	bool feeds;                   /* this host's copy feeds another's: small batches */
 	bool split_ok;                /* the link is worth pieces (or they were asked for) */
 	uint64_t split_min;           /* bytes from which a file may move in pieces */
@@ -434,6 +468,33 @@ int relay_start_job(struct sup *s, struct worker *w, const struct rsync_job *job
 void relay_job_ended(struct sup *s, const struct worker *w, struct batch_end *e);
 int run_loop(struct sup *s, enum job_kind pass);
 void sup_pool_init(struct sup *s);
+
+/* sup-nodes.c: a transfer spread over several nodes through Slurm */
+/* Make room for the nodes' slots in the pool (before the workers are made). */
+void nodes_init(struct sup *s);
+/* Ask Slurm for the nodes (srun), while the source is walked. */
+void nodes_ask(struct sup *s);
+/* The nodes are asked for and not given up on: the units wait for them, or go there. */
+bool nodes_pending(const struct sup *s);
+/* workers, of each node, times the nodes there are (or are waited for); else workers. */
+int nodes_scale(const struct sup *s, int workers);
+/* The task whose slots hold pool slot `slot`, or -1: this node's own. */
+int nodes_task_of_slot(const struct sup *s, int slot);
+/* May slot take a batch now (NODE_SLOT_OPEN), or not (NODE_SLOT_CLOSED)? */
+enum { NODE_SLOT_CLOSED, NODE_SLOT_OPEN };
+int nodes_slot_open(struct sup *s, int slot);
+/* Start w's batch (JOB_UNIT, its list in given->files_from) on its node. */
+int nodes_start_job(struct sup *s, struct worker *w, const struct rsync_job *given);
+/* A batch lost with its node becomes a stop that runs it again at once, elsewhere. */
+void nodes_job_ended(struct sup *s, const struct worker *w, struct batch_end *e);
+/* The name of the node w's job runs on, or NULL: this one. */
+const char *nodes_of_worker(const struct sup *s, const struct worker *w);
+/* The pool's: watch_ready, signal_remote, and srun reaped (true: it was srun). */
+void nodes_watch_ready(struct sup *s, int k);
+void nodes_signal(struct sup *s, int slot, int sig, bool grace_over);
+bool nodes_reaped(struct sup *s, pid_t pid, int status);
+/* The end: the workers' input closed, srun waited for (bounded), the job cancelled. */
+void nodes_end(struct sup *s);
 
 /* sup-queue.c: what runs next, and how big a batch is */
 uint64_t unit_files(const struct unit *u);

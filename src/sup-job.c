@@ -331,6 +331,15 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		strbuf_release(&before);
 		return rc;
 	}
+	/* On a node of the transfer's Slurm job step. */
+	if (kind == JOB_UNIT && nodes_task_of_slot(s, (int)(w - s->workers)) >= 0) {
+		rc = nodes_start_job(s, w, &job);
+		strvec_clear(&excludes);
+		free(exclude_file);
+		strbuf_release(&then);
+		strbuf_release(&before);
+		return rc;
+	}
 	rsync_job_argv(&job, &argv);
 	strvec_clear(&excludes);
 	free(exclude_file);

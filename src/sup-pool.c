@@ -132,7 +132,8 @@ sup_child_reaped(void *ctx, pid_t pid, int status)
 {
 	struct sup *s = ctx;
 
-	if (ssh_master_detached(&s->master, pid, status) || notify_reaped(s->notifier, pid, status))
+	if (ssh_master_detached(&s->master, pid, status) ||
+	    notify_reaped(s->notifier, pid, status) || nodes_reaped(s, pid, status))
 		return;
 	if (far_lock_reaped(&s->lock, pid)) {
 		if (s->lock_wanted && !s->lock.held && s->lock.ssh_pid < 0)
@@ -230,6 +231,9 @@ sup_turn(void *ctx, struct pool *p)
 		if (due >= 0 && timeout > due)
 			timeout = due;
 	}
+	/* Waiting for Slurm's nodes: its answer, or --slurm-wait, wakes us. */
+	if (s->pass == JOB_UNIT && nodes_pending(s) && !s->nodes.on && timeout > 250)
+		timeout = 250;
 	/* Waiting for units to arrive on the feeding host: look again soon. */
 	if (s->relay.gate && timeout > 250)
 		timeout = 250;
@@ -257,6 +261,9 @@ sup_start_job(void *ctx, int slot, struct pool_job *job)
 	}
 	if (!s->fill_ok)
 		return 0;
+	/* The nodes take the batches while they are up, each as it has a slot free. */
+	if (nodes_slot_open(s, slot) != NODE_SLOT_OPEN)
+		return POOL_SKIP;
 	/* Nothing else runs before the directories are made. */
 	if (s->mkdir_in_unit && !s->mkdir_known &&
 	    (pool_busy(&s->pool) > 0 || s->mkdir_unit_failed))
@@ -298,6 +305,18 @@ sup_pass_done(void *ctx)
 		s->napart == 0 && s->batch_pos == s->batch_n);
 }
 
+static void
+sup_signal_remote(void *ctx, int slot, int sig, bool grace_over)
+{
+	nodes_signal(ctx, slot, sig, grace_over);
+}
+
+static void
+sup_watch_ready(void *ctx, int k)
+{
+	nodes_watch_ready(ctx, k);
+}
+
 static const struct pool_ops sup_pool_ops = {
 	.start = sup_start_job,
 	.output = sup_job_output,
@@ -306,6 +325,8 @@ static const struct pool_ops sup_pool_ops = {
 	.turn = sup_turn,
 	.idle_done = sup_pass_done,
 	.killed = sup_job_killed,
+	.signal_remote = sup_signal_remote,
+	.watch_ready = sup_watch_ready,
 };
 
 /* Give the supervisor's workers their slots in a pool of their own. */
@@ -330,7 +351,7 @@ run_loop(struct sup *s, enum job_kind pass)
 {
 	s->pass = pass;
 	s->pass_started = false;
-	s->pool.limit = pass == JOB_UNIT ? s->active_workers : 1;
+	s->pool.limit = pass != JOB_UNIT ? 1 : nodes_pending(s) ? s->nworkers : s->active_workers;
 	s->pool.wake_fd = wake_pipe[0];
 	return pool_run(&s->pool);
 }

@@ -205,7 +205,8 @@ static void
 queue_size_next_batch(struct sup *s, bool small)
 {
 	/* Batches of small files run fewer at once (see queue_small_unit). */
-	int workers = small && s->small_cap < s->active_workers ? s->small_cap : s->active_workers;
+	int workers = nodes_scale(s, small && s->small_cap < s->active_workers ? s->small_cap :
+								       s->active_workers);
 	struct batch_size size = batch_share(s->left_files, s->left_bytes,
 					     s->feeds ? workers * RELAY_FEED_SHARES : workers);
 
@@ -353,7 +354,8 @@ next_batch(struct sup *s, struct worker *w)
 		c.small = queue_small_unit(&u);
 		lim.files = s->batch_files;
 		lim.bytes = s->batch_bytes;
-		switch (batch_place(&lim, &fill, &c, queue_busy_small(s), s->small_cap)) {
+		switch (batch_place(&lim, &fill, &c, queue_busy_small(s),
+				    nodes_scale(s, s->small_cap))) {
 		case PLACE_APART:
 			ALLOC_GROW(s->apart, s->napart, s->apart_alloc);
 			s->apart[s->napart++] = u;
@@ -486,5 +488,6 @@ one_rsync_takes_all(struct sup *s)
 	/* Far, batches of small files are sized for fewer workers. */
 	if (!s->near && s->units_not_small == 0 && s->small_cap < workers)
 		workers = s->small_cap;
+	workers = nodes_scale(s, workers);
 	return batch_takes_all(units, pending.files, pending.bytes, workers);
 }

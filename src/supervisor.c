@@ -12,6 +12,7 @@
 #include "rsync-parse.h"
 #include "s3-target.h"
 #include "settings.h"
+#include "slurm.h"
 #include "sup-internal.h"
 
 #define IO_TIMEOUT 300            /* seconds an rsync may go without data: none healthy does */
@@ -66,6 +67,9 @@ supervisor_config_from_settings(struct supervisor_config *cfg, const struct sett
 	cfg->relay_auto = s == NULL || strcmp(s, "auto") == 0;
 	cfg->relay = s != NULL && strcmp(s, "yes") == 0;
 	cfg->relay_fanout = (int)settings_number(st, SETTING_RELAY_FANOUT, 2);
+	cfg->nodes = (int)settings_number(st, SETTING_SLURM_NODES, 0);
+	cfg->slurm_partition = settings_get(st, SETTING_SLURM_PARTITION);
+	cfg->slurm_wait = SLURM_WAIT_DEFAULT;
 	cfg->log_rotate_bytes = settings_number(st, SETTING_LOG_MAX_MIB,
 						LOG_ROTATE_BYTES >> 20) << 20;
 	cfg->keep_connection = (unsigned)settings_number(st, SETTING_KEEP_CONNECTION, 60);
@@ -480,6 +484,8 @@ sup_claim(struct sup *s, struct store *st, const struct supervisor_config *cfg,
 	if ((s->transport == &transport_s3 || s->transport == &transport_s3_get) &&
 	    !cfg->workers_set)
 		s->nworkers = s->active_workers = S3_UPLOADS_DEFAULT;
+	/* The nodes' slots after this node's own (--nodes). */
+	nodes_init(s);
 	s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
 	for (i = 0; i < s->nworkers; i++)
 		rsync_parser_init(&s->workers[i].parser);
@@ -503,6 +509,8 @@ sup_connect_and_walk(struct sup *s)
 {
 	if (s->failure || sup_make_tmpdir(s) < 0 || !s->transport->connect(s) || got_stop_signal)
 		return false;
+	/* Slurm's answer comes while the source is walked. */
+	nodes_ask(s);
 	if (plan_transfer(s) < 0 || got_stop_signal || !s->transport->connected(s))
 		return false;
 	s->connected = true;
@@ -612,6 +620,8 @@ sup_finish(struct sup *s, enum transfer_state *final, double started)
 	int rc;
 
 	progress_line_clear(&s->pline);
+	/* Nothing of the transfer runs on the nodes before the cleanup and the lock's end. */
+	nodes_end(s);
 	/* Stopped for good by terminate: no partial data stays on the far side. */
 	if (got_stop_signal && sup_stop_requested(s)) {
 		s->stopped_on_request = true;

@@ -42,6 +42,7 @@
 #include "store.h"
 
 #define WORKERS_MAX 64             /* SCOW_SYNC_WORKERS at most */
+#define SLURM_NAME_MAX 128         /* a partition's, an account's or a time limit's bytes */
 #define RELAY_AUTO_HOSTS 3         /* the relay setting's auto: from this many hosts */
 
 struct sup_hold;
@@ -74,6 +75,15 @@ struct supervisor_config {
 	mode_t user_umask;
 	enum compress_mode { COMPRESS_AUTO, COMPRESS_ALWAYS, COMPRESS_NEVER } compress;
 	const char *self_path;     /* this program, which reads pieces; NULL: no pieces */
+	/*
+	 * Through Slurm (--nodes): the nodes its rsyncs run on (0: this one
+	 * only), where (NULL: Slurm's defaults), and how long to wait for
+	 * them before this node sends alone (seconds).
+	 */
+	int nodes;
+	const char *slurm_partition, *slurm_account, *slurm_time;
+	unsigned slurm_wait;
+	char slurm_buf[3][SLURM_NAME_MAX + 1];   /* where the three point, once recorded */
 	char self_path_buf[4096];  /* where self_path points */
 	struct proc_id owner;      /* the command that claimed the transfer (this one) */
 	const char *rsync_path;

@@ -392,6 +392,7 @@ rsync_batch_end(struct sup *s, const struct worker *w, struct batch_end *e)
 	e->aborting = s->aborting;
 	e->nunits = w->nunits;
 	relay_job_ended(s, w, e);
+	nodes_job_ended(s, w, e);
 }
 
 /* The partial data recorded (at or below prefix, if given), removed over SFTP. */

@@ -411,10 +411,168 @@ check_finished_fails(void)
 	run_release(&r);
 }
 
+/*
+ * A remote job: no process of its own; the caller's descriptor (watch)
+ * brings its words ("o TEXT" output, "x STATUS" its end, "s SIG" the
+ * signal the pool sent it), and the caller hands them to the pool. Slot 0
+ * is skipped (POOL_SKIP), so the job runs in slot 1.
+ */
+struct remote_run {
+	struct pool *pool;
+	int news[2];                      /* what the "far side" says */
+	bool started, finished, skipped;
+	int slot, status, signalled, ticks;
+	struct strbuf out;
+};
+
+static int
+remote_start(void *ctx, int slot, struct pool_job *job)
+{
+	struct remote_run *r = ctx;
+
+	if (slot == 0) {
+		r->skipped = true;
+		return POOL_SKIP;
+	}
+	if (r->started)
+		return 0;
+	r->started = true;
+	r->slot = slot;
+	job->remote = true;
+	return 1;
+}
+
+static void
+remote_output(void *ctx, int slot, int k, const char *buf, size_t n)
+{
+	struct remote_run *r = ctx;
+
+	(void)slot;
+	if (k == 0)
+		strbuf_add(&r->out, buf, n);
+}
+
+static int
+remote_finished(void *ctx, int slot, struct pool_job *job)
+{
+	struct remote_run *r = ctx;
+
+	r->finished = slot == r->slot;
+	r->status = job->status[0];
+	return 0;
+}
+
+static bool
+remote_idle_done(void *ctx)
+{
+	return ((struct remote_run *)ctx)->finished;
+}
+
+static void
+remote_signal(void *ctx, int slot, int sig, bool grace_over)
+{
+	struct remote_run *r = ctx;
+
+	(void)grace_over;
+	r->signalled = sig;
+	/* The far side answers a stop by ending, with the signal as its status. */
+	pool_remote_end(r->pool, slot, sig);
+}
+
+static void
+remote_watch_ready(void *ctx, int k)
+{
+	struct remote_run *r = ctx;
+	char buf[256];
+	ssize_t n;
+
+	if (k < 0) {
+		r->ticks++;
+		return;
+	}
+	n = read(r->news[0], buf, sizeof buf - 1);
+	if (n <= 0) {
+		r->pool->watch[k] = -1;
+		return;
+	}
+	buf[n] = '\0';
+	if (buf[0] == 'o')
+		pool_remote_output(r->pool, r->slot, 0, buf + 2, (size_t)n - 2);
+	else if (buf[0] == 'x')
+		pool_remote_end(r->pool, r->slot, (int)strtol(buf + 2, NULL, 10));
+	else if (buf[0] == 's')
+		pool_stop_job(r->pool, r->slot, SIGTERM);
+}
+
+static const struct pool_ops remote_ops = {
+	.start = remote_start,
+	.output = remote_output,
+	.finished = remote_finished,
+	.idle_done = remote_idle_done,
+	.signal_remote = remote_signal,
+	.watch_ready = remote_watch_ready,
+};
+
+/* One remote run: say each of words on the watch, one a turn; the pool runs until it ends. */
+static void
+run_remote(struct remote_run *r, const char *const *words)
+{
+	struct pool p;
+	pid_t child;
+
+	memset(r, 0, sizeof *r);
+	strbuf_init(&r->out, 0);
+	CHECK(pipe(r->news) == 0);
+	child = fork();
+	if (child == 0) {
+		for (; *words; words++) {
+			usleep(50000);
+			if (write(r->news[1], *words, strlen(*words)) < 0)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(r->news[1]);
+	pool_init(&p, 2, &remote_ops, r);
+	r->pool = &p;
+	p.watch[0] = r->news[0];
+	CHECK_INT(pool_run(&p), 0);
+	pool_release(&p);
+	close(r->news[0]);
+	waitpid(child, NULL, 0);
+}
+
+static void
+check_remote(void)
+{
+	static const char *const ends[] = { "o hello", "o  there", "x 256", NULL };
+	static const char *const stopped[] = { "o a", "s", NULL };
+	struct remote_run r;
+
+	run_remote(&r, ends);
+	CHECK(r.skipped);
+	CHECK_INT(r.slot, 1);
+	CHECK(r.finished);
+	CHECK_STR(r.out.buf, "hello there");
+	CHECK_INT(r.status, 256);
+	CHECK_INT(r.signalled, 0);
+	/* The caller's timers had their moments. */
+	CHECK(r.ticks > 0);
+	strbuf_release(&r.out);
+
+	/* A stop of a remote job is the caller's to carry: its end comes from there. */
+	run_remote(&r, stopped);
+	CHECK(r.finished);
+	CHECK_INT(r.signalled, SIGTERM);
+	CHECK_INT(r.status, SIGTERM);
+	strbuf_release(&r.out);
+}
+
 int
 main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	check_remote();
 	check_limit_output_status();
 	check_helper();
 	check_stranger();

@@ -1,0 +1,453 @@
+/*
+ * __node-worker: a transfer's hands on one node of a Slurm job step.
+ *
+ *   srun ... scow-sync __node-worker
+ *
+ * The supervisor that asked for the step stays where the transfer was
+ * started, the only writer of the store; each task of its step runs this.
+ * It takes the supervisor's messages on stdin (every task reads them all,
+ * and acts on its own: SLURM_PROCID), runs the jobs it is given (an rsync
+ * from this node straight to the destination), and sends back what they
+ * write and how they end (node-proto.h). When stdin ends, or a signal
+ * comes (scancel), its jobs are ended, and its directory removed: nothing
+ * of the transfer stays on the node. Internal: not listed among the
+ * commands.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "node-proto.h"
+#include "spawn.h"
+#include "util.h"
+
+#define WORKER_SLOTS_MAX 4096     /* a slot number the supervisor may use */
+#define WORKER_WORDS_MAX 4096     /* words of one message */
+#define WORKER_STOP_GRACE 5.0     /* seconds from SIGTERM to SIGKILL at the end */
+
+/* A job this worker runs: its process group, and its output until its end. */
+struct node_job {
+	int slot;
+	pid_t pid;
+	int fd[2];                    /* stdout, stderr: -1 once at their end */
+	bool exited;
+	int status;
+};
+
+struct node_worker {
+	long task;                    /* SLURM_PROCID: the messages for us */
+	char *dir;                    /* private: the files the jobs read */
+	struct node_job *jobs;
+	size_t njobs, jobs_alloc;
+	struct strbuf in;             /* stdin not yet taken as lines */
+	bool in_ended;
+	double said_at;               /* when it last wrote a line */
+	struct strbuf line;
+};
+
+static volatile sig_atomic_t worker_stop;
+static int worker_wake[2] = { -1, -1 };
+
+static void
+worker_on_signal(int sig)
+{
+	int saved = errno;
+
+	if (sig != SIGCHLD)
+		worker_stop = sig;
+	(void)!write(worker_wake[1], "", 1);
+	errno = saved;
+}
+
+/* Send the line in w->line (its newline added here). */
+static void
+worker_say(struct node_worker *w)
+{
+	strbuf_addch(&w->line, '\n');
+	/* The supervisor gone: the end of stdin follows, and ends us. */
+	(void)write_all(STDOUT_FILENO, w->line.buf, w->line.len);
+	strbuf_reset(&w->line);
+	w->said_at = now_monotonic();
+}
+
+static void
+worker_say_output(struct node_worker *w, int slot, int k, const char *buf, size_t n)
+{
+	strbuf_reset(&w->line);
+	strbuf_addf(&w->line, "%s %d ", k == 0 ? "out" : "err", slot);
+	node_word(&w->line, buf, n);
+	worker_say(w);
+}
+
+static struct node_job *
+worker_job(struct node_worker *w, int slot)
+{
+	size_t i;
+
+	for (i = 0; i < w->njobs; i++)
+		if (w->jobs[i].slot == slot)
+			return &w->jobs[i];
+	return NULL;
+}
+
+/* A plain name in our directory: no '/', not "." or "..". */
+static bool
+worker_plain_name(const char *name, size_t len)
+{
+	return len > 0 && strlen(name) == len && strchr(name, '/') == NULL &&
+	       strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+static void
+worker_file(struct node_worker *w, char **words, const size_t *len, int n)
+{
+	char *path;
+	int fd, ok;
+
+	if (n != 5 || !worker_plain_name(words[3], len[3])) {
+		fprintf(stderr, "scow-sync __node-worker: a file message not understood\n");
+		return;
+	}
+	path = xasprintf("%s/%s", w->dir, words[3]);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	ok = fd >= 0 && write_all(fd, words[4], len[4]) == 0;
+	if (fd >= 0 && close(fd) < 0)
+		ok = 0;
+	if (!ok)
+		fprintf(stderr, "scow-sync __node-worker: cannot write '%s': %s\n", path,
+			strerror(errno));
+	free(path);
+}
+
+static void
+worker_run(struct node_worker *w, int slot, char **words, const size_t *len, int n)
+{
+	static const char *const env[] = { "LC_ALL=C", NULL };
+	struct node_job *job;
+	struct spawn sp;
+	int i;
+
+	for (i = 3; i < n; i++) {
+		if (strlen(words[i]) != len[i]) {
+			fprintf(stderr, "scow-sync __node-worker: an argument holds a NUL\n");
+			n = 0;
+		}
+	}
+	memset(&sp, 0, sizeof sp);
+	if (n > 3) {
+		/* words[n] is in the caller's array, one past the last. */
+		words[n] = NULL;
+		sp.argv = (const char *const *)&words[3];
+		sp.env_set = env;
+		sp.pipe_stdout = sp.pipe_stderr = true;
+		sp.new_pgroup = true;
+		sp.die_with_parent = true;
+	}
+	if (n <= 3 || worker_job(w, slot) || spawn_start(&sp) < 0) {
+		const char *why = n <= 3 ? "a run message not understood" :
+				  worker_job(w, slot) ? "its slot is busy" : strerror(errno);
+
+		strbuf_reset(&w->line);
+		strbuf_addf(&w->line, "err %d ", slot);
+		{
+			struct strbuf msg = STRBUF_INIT;
+
+			strbuf_addf(&msg, "scow-sync __node-worker: cannot run the job: %s\n", why);
+			node_word(&w->line, msg.buf, msg.len);
+			strbuf_release(&msg);
+		}
+		worker_say(w);
+		strbuf_addf(&w->line, "exit %d %d", slot, 127 << 8);
+		worker_say(w);
+		return;
+	}
+	ALLOC_GROW(w->jobs, w->njobs + 1, w->jobs_alloc);
+	job = &w->jobs[w->njobs++];
+	memset(job, 0, sizeof *job);
+	job->slot = slot;
+	job->pid = sp.pid;
+	job->fd[0] = sp.out_fd;
+	job->fd[1] = sp.err_fd;
+	set_nonblock(job->fd[0]);
+	set_nonblock(job->fd[1]);
+}
+
+static void
+worker_signal(struct node_worker *w, int slot, int sig)
+{
+	struct node_job *job = worker_job(w, slot);
+
+	if (job && !job->exited)
+		kill(sig == SIGKILL ? -job->pid : job->pid, sig);
+}
+
+/* One message; only those for our task are read past their first word. */
+static void
+worker_message(struct node_worker *w, char *line)
+{
+	static char *words[WORKER_WORDS_MAX + 1];
+	static size_t len[WORKER_WORDS_MAX];
+	char *end;
+	long task;
+	int n, slot;
+
+	errno = 0;
+	task = strtol(line, &end, 10);
+	if (errno || end == line || *end != ' ' || task != w->task)
+		return;
+	n = node_split(end + 1, words, len, WORKER_WORDS_MAX);
+	if (n < 2 || parse_int_range(words[1], 0, WORKER_SLOTS_MAX, &slot) < 0) {
+		fprintf(stderr, "scow-sync __node-worker: a message not understood\n");
+		return;
+	}
+	/* words[0] is the verb; the task was taken off. Shift for one numbering. */
+	memmove(&words[1], &words[0], (size_t)n * sizeof *words);
+	memmove(&len[1], &len[0], (size_t)n * sizeof *len);
+	n++;
+	if (strcmp(words[1], "file") == 0)
+		worker_file(w, words, len, n);
+	else if (strcmp(words[1], "run") == 0)
+		worker_run(w, slot, words, len, n);
+	else if (strcmp(words[1], "stop") == 0 && n == 4) {
+		int sig;
+
+		if (parse_int_range(words[3], 1, 64, &sig) == 0)
+			worker_signal(w, slot, sig);
+	}
+}
+
+static void
+worker_read_input(struct node_worker *w)
+{
+	char buf[65536];
+	ssize_t n;
+	char *nl;
+
+	for (;;) {
+		n = read(STDIN_FILENO, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			w->in_ended = true;
+			break;
+		}
+		strbuf_add(&w->in, buf, (size_t)n);
+	}
+	while ((nl = memchr(w->in.buf, '\n', w->in.len)) != NULL) {
+		size_t used = (size_t)(nl - w->in.buf) + 1;
+
+		*nl = '\0';
+		worker_message(w, w->in.buf);
+		strbuf_remove_front(&w->in, used);
+	}
+}
+
+static void
+worker_read_job(struct node_worker *w, struct node_job *job, int k)
+{
+	char buf[NODE_CHUNK];
+	ssize_t n;
+
+	while (job->fd[k] >= 0) {
+		n = read(job->fd[k], buf, sizeof buf);
+		if (n > 0) {
+			worker_say_output(w, job->slot, k, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		close(job->fd[k]);
+		job->fd[k] = -1;
+	}
+}
+
+/* Reap, and say "exit" for each job whose process ended and whose output is read. */
+static void
+worker_reap(struct node_worker *w)
+{
+	size_t i;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < w->njobs; i++) {
+			if (w->jobs[i].pid == pid) {
+				w->jobs[i].exited = true;
+				w->jobs[i].status = status;
+			}
+		}
+	}
+	for (i = 0; i < w->njobs;) {
+		struct node_job *job = &w->jobs[i];
+
+		if (!job->exited || job->fd[0] >= 0 || job->fd[1] >= 0) {
+			i++;
+			continue;
+		}
+		/* What it started may still write: its group goes with it. */
+		kill(-job->pid, SIGKILL);
+		strbuf_addf(&w->line, "exit %d %d", job->slot, job->status);
+		worker_say(w);
+		w->jobs[i] = w->jobs[--w->njobs];
+	}
+}
+
+/* Our directory holds only the files we wrote, none a directory. */
+static void
+worker_remove_dir(const char *dir)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	while (d && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+	if (rmdir(dir) < 0)
+		fprintf(stderr, "scow-sync __node-worker: cannot remove '%s': %s\n", dir,
+			strerror(errno));
+}
+
+/* The end: every job's group ended (SIGTERM, then SIGKILL), our directory removed. */
+static void
+worker_end(struct node_worker *w)
+{
+	double deadline = now_monotonic() + WORKER_STOP_GRACE;
+	size_t i;
+
+	for (i = 0; i < w->njobs; i++)
+		if (!w->jobs[i].exited)
+			kill(w->jobs[i].pid, SIGTERM);
+	while (w->njobs > 0) {
+		bool left = false;
+
+		for (i = 0; i < w->njobs; i++) {
+			worker_read_job(w, &w->jobs[i], 0);
+			worker_read_job(w, &w->jobs[i], 1);
+			left |= !w->jobs[i].exited;
+		}
+		worker_reap(w);
+		if (!left)
+			continue;
+		if (now_monotonic() > deadline)
+			for (i = 0; i < w->njobs; i++)
+				kill(-w->jobs[i].pid, SIGKILL);
+		poll(NULL, 0, 20);
+	}
+	worker_remove_dir(w->dir);
+}
+
+int
+cmd_node_worker(int argc, char **argv)
+{
+	struct node_worker w;
+	struct sigaction sa;
+	const char *task = getenv("SLURM_PROCID"), *tmp = getenv("TMPDIR");
+	char host[HOST_NAME_MAX + 1];
+	unsigned long long task_n;
+	size_t i;
+
+	(void)argv;
+	memset(&w, 0, sizeof w);
+	if (argc != 2 || !task || parse_ullong(task, 0, LONG_MAX, &task_n) < 0) {
+		fprintf(stderr, "scow-sync __node-worker: run by a transfer's Slurm job step, "
+				"with SLURM_PROCID set\n");
+		return EXIT_USAGE;
+	}
+	w.dir = xasprintf("%s/scow-sync-node.XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+	if (mkdtemp(w.dir) == NULL || xpipe_cloexec(worker_wake) < 0) {
+		fprintf(stderr, "scow-sync __node-worker: cannot make '%s': %s\n", w.dir,
+			strerror(errno));
+		return EXIT_FAILED;
+	}
+	w.task = (long)task_n;
+	set_nonblock(worker_wake[0]);
+	set_nonblock(worker_wake[1]);
+	set_nonblock(STDIN_FILENO);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = worker_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (gethostname(host, sizeof host) < 0)
+		strcpy(host, "?");
+	host[sizeof host - 1] = '\0';
+
+	strbuf_addstr(&w.line, "hello");
+	node_add_word(&w.line, w.dir);
+	node_add_word(&w.line, host);
+	node_add_word(&w.line, getenv("SLURM_JOB_ID") ? getenv("SLURM_JOB_ID") : "0");
+	node_add_word(&w.line, getenv("SLURM_STEP_ID") ? getenv("SLURM_STEP_ID") : "0");
+	worker_say(&w);
+
+	while (!w.in_ended && !worker_stop) {
+		struct pollfd pfd[2 + 2 * 64];
+		struct node_job *owner[2 + 2 * 64];
+		int kind[2 + 2 * 64];
+		nfds_t n = 0;
+		int timeout;
+
+		pfd[n].fd = STDIN_FILENO;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = worker_wake[0];
+		pfd[n++].events = POLLIN;
+		for (i = 0; i < w.njobs && n + 2 <= sizeof pfd / sizeof pfd[0]; i++) {
+			int k;
+
+			for (k = 0; k < 2; k++) {
+				if (w.jobs[i].fd[k] < 0)
+					continue;
+				owner[n] = &w.jobs[i];
+				kind[n] = k;
+				pfd[n].fd = w.jobs[i].fd[k];
+				pfd[n++].events = POLLIN;
+			}
+		}
+		timeout = (int)((w.said_at + NODE_ALIVE_EVERY - now_monotonic()) * 1000);
+		if (poll(pfd, n, timeout < 0 ? 0 : timeout) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents) {
+			char buf[64];
+
+			while (read(worker_wake[0], buf, sizeof buf) > 0)
+				;
+		}
+		for (i = 2; i < n; i++)
+			if (pfd[i].revents)
+				worker_read_job(&w, owner[i], kind[i]);
+		worker_reap(&w);
+		if (pfd[0].revents)
+			worker_read_input(&w);
+		if (now_monotonic() - w.said_at >= NODE_ALIVE_EVERY) {
+			strbuf_addstr(&w.line, "alive");
+			worker_say(&w);
+		}
+	}
+	worker_end(&w);
+	free(w.jobs);
+	free(w.dir);
+	strbuf_release(&w.in);
+	strbuf_release(&w.line);
+	return EXIT_OK;
+}

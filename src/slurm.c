@@ -1,0 +1,100 @@
+/* slurm: how scow-sync asks Slurm for nodes, and gives them back (see slurm.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "slurm.h"
+#include "spawn.h"
+#include "supervisor.h"
+
+#define SLURM_COMMAND_TIMEOUT_MS 15000   /* sinfo, scancel at most */
+
+void
+slurm_srun_argv(const struct supervisor_config *cfg, int64_t id, struct strvec *argv)
+{
+	strvec_push(argv, "srun");
+	strvec_pushf(argv, "--nodes=%d", cfg->nodes);
+	strvec_pushf(argv, "--ntasks=%d", cfg->nodes);
+	strvec_push(argv, "--ntasks-per-node=1");
+	/* Each line of a task's output begins with its number: how we know who speaks. */
+	strvec_push(argv, "--label");
+	/* Queued longer than that, srun gives up, and this node sends alone. */
+	strvec_pushf(argv, "--immediate=%u", cfg->slurm_wait);
+	/* A node lost is ours to handle (its batches go elsewhere), not the end of the job. */
+	strvec_push(argv, "--no-kill");
+	strvec_push(argv, "--kill-on-bad-exit=0");
+	strvec_pushf(argv, "--job-name=scow-sync-%lld", (long long)id);
+	if (cfg->slurm_partition)
+		strvec_pushf(argv, "--partition=%s", cfg->slurm_partition);
+	if (cfg->slurm_account)
+		strvec_pushf(argv, "--account=%s", cfg->slurm_account);
+	if (cfg->slurm_time)
+		strvec_pushf(argv, "--time=%s", cfg->slurm_time);
+	strvec_push(argv, "--");
+	strvec_push(argv, cfg->self_path ? cfg->self_path : "scow-sync");
+	strvec_push(argv, "__node-worker");
+}
+
+void
+slurm_cancel(const struct supervisor_config *cfg, int64_t job)
+{
+	struct spawn_limits lim = { .timeout_ms = SLURM_COMMAND_TIMEOUT_MS };
+	struct strbuf err = STRBUF_INIT;
+	char id[32];
+	const char *argv[] = { "scancel", id, NULL };
+	int status = 0;
+
+	(void)cfg;
+	snprintf(id, sizeof id, "%lld", (long long)job);
+	if (spawn_capture_limited(argv, NULL, &status, NULL, &err, &lim) < 0 ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		if (err.len == 0)
+			strbuf_addstr(&err, "failed");
+		log_untrusted(LOG_WARN, "scancel: ", err.buf, err.len);
+	}
+	strbuf_release(&err);
+}
+
+int
+slurm_check(const char *partition, char *err, size_t errlen)
+{
+	struct spawn_limits lim = { .timeout_ms = SLURM_COMMAND_TIMEOUT_MS };
+	struct strbuf out = STRBUF_INIT, said = STRBUF_INIT;
+	const char *argv[] = { "sinfo", "--noheader", "--format=%R", NULL };
+	char *srun = spawn_resolve("srun");
+	int status = 0, rc = 0;
+	struct strbuf shown = STRBUF_INIT;
+	char *line, *next;
+
+	if (srun == NULL) {
+		snprintf(err, errlen, "--nodes needs Slurm, and srun is not installed here");
+		return -1;
+	}
+	free(srun);
+	if (partition == NULL)
+		return 0;
+	lim.out_max = 1 << 20;
+	/* Slurm not answering now is the run's to judge: it falls back to this node. */
+	if (spawn_capture_limited(argv, NULL, &status, &out, &said, &lim) < 0 ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		goto out;
+	for (line = out.buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (strcmp(line, partition) == 0)
+			goto out;
+	}
+	escape_untrusted(&shown, partition, strlen(partition));
+	snprintf(err, errlen, "no Slurm partition '%s'", shown.buf);
+	rc = -1;
+out:
+	strbuf_release(&out);
+	strbuf_release(&said);
+	strbuf_release(&shown);
+	return rc;
+}
