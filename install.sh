@@ -21,8 +21,8 @@ from this directory and install it under DIR (default /usr/local).
   --deps-only    install the packages only; do not build
   --test-deps    also install what the test suite needs beyond the build:
                  Ceph's RADOS Gateway, monitor and OSD for the S3 tests,
-                 awscli and s3cmd, iproute2 for the hosts tests (Debian
-                 and Ubuntu only)
+                 awscli and s3cmd, iproute2 for the hosts tests, Slurm
+                 and munge for the Slurm tests (Debian and Ubuntu only)
   -h, --help     show this help
 EOF
 }
@@ -86,9 +86,11 @@ install_apt() {
 	# it; radosgw-admin comes with ceph-common.
 	# The hosts tests' network (tests/hosts/net.sh): ip and tc; unshare
 	# and nsenter come with util-linux, which every Debian has.
+	# The Slurm tests' cluster (tests/slurm/cluster.sh): Debian's Slurm and munge.
 	as_root env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends \
-		radosgw ceph-mon ceph-osd ceph-common awscli s3cmd python3 curl iproute2
+		radosgw ceph-mon ceph-osd ceph-common awscli s3cmd python3 curl iproute2 \
+		slurmctld slurmd slurm-client munge
 }
 
 install_rpm() {

@@ -149,6 +149,7 @@ collect_live(const struct live_file *lf, void *ctx)
 	ALLOC_GROW(ls->rows, ls->n, ls->alloc);
 	ls->rows[ls->n].transfer_id = lf->transfer_id;
 	ls->rows[ls->n].f.path = xstrdup(lf->current_file);
+	ls->rows[ls->n].f.node = lf->node ? xstrdup(lf->node) : NULL;
 	ls->rows[ls->n].f.bytes_done = lf->file_bytes;
 	ls->rows[ls->n].f.percent = lf->file_percent;
 	ls->rows[ls->n].f.rate = lf->rate;
@@ -389,8 +390,10 @@ history_foreach(struct store *st, const struct history_filter *f, int64_t now,
 	}
 	rc = w.rc;
 out:
-	for (i = 0; i < w.live.n; i++)
+	for (i = 0; i < w.live.n; i++) {
 		free(w.live.rows[i].f.path);
+		free(w.live.rows[i].f.node);
+	}
 	free(w.live.rows);
 	return rc;
 }

@@ -60,6 +60,7 @@ int history_option(struct history_filter *f, int c, const char *arg, int64_t now
 /* A file being moved right now. */
 struct history_file {
 	char *path;            /* relative to the source's parent */
+	char *node;            /* the Slurm node moving it (--nodes), or NULL */
 	uint64_t bytes_done;
 	int percent;
 	double rate;

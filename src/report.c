@@ -298,6 +298,10 @@ entry_object(const struct history_entry *e)
 		set_path(f, "path", sb.buf);
 		set_new(f, "bytes_done", json_uint(e->files[i].bytes_done));
 		set_new(f, "percent", json_integer(e->files[i].percent));
+		if (e->files[i].node)
+			set_path(f, "node", e->files[i].node);
+		else
+			set_new(f, "node", json_null());
 		set_new(f, "rate",
 			json_uint((uint64_t)(e->files[i].rate > 0 ? e->files[i].rate : 0)));
 		if (json_array_append_new(files, f) < 0)
@@ -602,6 +606,19 @@ status_table_row(struct strbuf *out, const struct history_entry *e, int width)
 	if (t->watch) {
 		strbuf_reset(&what);
 		add_watch_line(&what, e, watching);
+		strbuf_addstr(out, "     ");
+		add_fitted(out, what.buf, width - 6, KEEP_START);
+		strbuf_addch(out, '\n');
+	}
+	/* Spread over Slurm's nodes: each file in flight, and the node moving it. */
+	for (size_t i = 0; i < e->nfiles; i++) {
+		if (e->files[i].node == NULL)
+			continue;
+		strbuf_reset(&what);
+		strbuf_addstr(&what, "on ");
+		add_printable(&what, e->files[i].node);
+		strbuf_addf(&what, " %3d%% ", e->files[i].percent);
+		add_printable(&what, e->files[i].path);
 		strbuf_addstr(out, "     ");
 		add_fitted(out, what.buf, width - 6, KEEP_START);
 		strbuf_addch(out, '\n');

@@ -1106,12 +1106,12 @@ store_live_foreach(struct store *st, live_fn fn, void *ctx)
 {
 	sqlite3_stmt *stmt;
 	struct live_file f;
-	char *address, *source, *file;
+	char *address, *source, *file, *node;
 	int rc, step;
 
 	if ((rc = db_prepare(st, "SELECT t.id, t.address, t.source, u.cur_file, u.cur_bytes, "
 			     "u.cur_percent, u.cur_rate, u.cur_eta, t.sup_pid, t.sup_start, "
-			     "t.sup_uid, t.sup_boot, t.sup_pidns, t.sup_host "
+			     "t.sup_uid, t.sup_boot, t.sup_pidns, t.sup_host, u.node "
 			     "FROM transfers t JOIN units u ON u.transfer_id = t.id "
 			     "WHERE t.state = 'running' AND u.state = 'running' AND "
 			     "u.cur_file IS NOT NULL ORDER BY t.id, u.id", &stmt)) < 0)
@@ -1127,10 +1127,12 @@ store_live_foreach(struct store *st, live_fn fn, void *ctx)
 		f.rate = sqlite3_column_double(stmt, 6);
 		f.eta = sqlite3_column_int64(stmt, 7);
 		db_col_proc(stmt, 8, &f.supervisor);
+		f.node = node = db_col_string(stmt, 14);
 		rc = (address && source && file) ? fn(&f, ctx) : 0;
 		free(address);
 		free(source);
 		free(file);
+		free(node);
 		if (rc != 0)
 			break;
 	}

@@ -352,7 +352,7 @@ store_progress_write(struct store *st, const struct unit_progress *p, size_t n,
 		return rc;
 	if ((rc = db_prepare(st, "UPDATE units SET cur_file = ?, cur_bytes = ?, cur_percent = ?, "
 			     "cur_rate = ?, cur_eta = ?, bytes_done = ?, files_done = ?, "
-			     "updated_at = ? WHERE id = ?", &stmt)) < 0)
+			     "updated_at = ?, node = ? WHERE id = ?", &stmt)) < 0)
 		goto fail;
 	for (i = 0; i < n; i++) {
 		sqlite3_reset(stmt);
@@ -364,7 +364,8 @@ store_progress_write(struct store *st, const struct unit_progress *p, size_t n,
 		sqlite3_bind_int64(stmt, 6, (sqlite3_int64)p[i].bytes_done);
 		sqlite3_bind_int64(stmt, 7, (sqlite3_int64)p[i].files_done);
 		sqlite3_bind_int64(stmt, 8, now);
-		sqlite3_bind_int64(stmt, 9, p[i].unit_id);
+		db_bind_path(stmt, 9, p[i].node);
+		sqlite3_bind_int64(stmt, 10, p[i].unit_id);
 		if (sqlite3_step(stmt) != SQLITE_DONE) {
 			rc = db_error(st, "record progress");
 			goto fail;

@@ -129,6 +129,7 @@ struct unit_progress {
 	int64_t eta;               /* seconds, -1 unknown */
 	uint64_t bytes_done;       /* bytes moved by the unit so far */
 	uint64_t files_done;
+	const char *node;          /* the Slurm node moving it (--nodes), or NULL: this one */
 };
 
 struct store;
@@ -574,6 +575,7 @@ struct live_file {
 	const char *address;
 	const char *source;        /* transfer's absolute source */
 	const char *current_file;  /* relative to the source's parent */
+	const char *node;          /* the Slurm node moving it, or NULL: the supervisor's */
 	uint64_t file_bytes;
 	int file_percent;
 	double rate;

@@ -104,6 +104,7 @@ flush_progress(struct sup *s, bool force)
 		b = &w->units[w->shown_unit];
 		p[n].unit_id = b->unit.id;
 		p[n].current_file = w->current.len ? w->current.buf : NULL;
+		p[n].node = nodes_of_worker(s, w);
 		p[n].file_bytes = w->file_bytes;
 		p[n].file_percent = w->file_percent;
 		p[n].rate = w->rate;

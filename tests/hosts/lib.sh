@@ -91,11 +91,27 @@ src_ssh() {
 
 # The sshd's pid on hK.
 host_sshd_pid() { cat "$HOSTS_DIR/h$1/sshd.pid" 2>/dev/null; }
-host_pids() {
+# The daemons of a Slurm cluster on the network (tests/slurm/cluster.sh),
+# which outlive every case: munged and slurmctld (with its slurmscriptd)
+# on src, a slurmd on a node.
+daemon_pids() {
+	[ -n "${SLURM_DIR:-}" ] || return 0
 	if [ "$1" = src ]; then
-		net pids src
+		cat "$SLURM_DIR/munged.pid" "$SLURM_DIR/ctld.pid" 2>/dev/null
+		# slurmctld's own helper, slurmscriptd.
+		pgrep -P "$(cat "$SLURM_DIR/ctld.pid" 2>/dev/null || echo 0)" -x slurmscriptd
 	else
-		net pids "h$1" | grep -vx "$(host_sshd_pid "$1")"
+		cat "$SLURM_DIR/d-h$1.pid" 2>/dev/null
+	fi
+	return 0
+}
+host_pids() {
+	local keep
+	keep=$(daemon_pids "$1"; [ "$1" = src ] || host_sshd_pid "$1")
+	if [ -z "$keep" ]; then
+		net pids "$([ "$1" = src ] && echo src || echo "h$1")"
+	else
+		net pids "$([ "$1" = src ] && echo src || echo "h$1")" | grep -vxF "$keep"
 	fi
 	return 0
 }
