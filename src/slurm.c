@@ -52,10 +52,14 @@ slurm_cancel(const struct supervisor_config *cfg, int64_t job)
 	snprintf(id, sizeof id, "%lld", (long long)job);
 	if (spawn_capture_limited(argv, NULL, &status, NULL, &err, &lim) < 0 ||
 	    !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		/* Ended already: nothing to cancel. */
+		if (strstr(err.buf, "Invalid job id") != NULL)
+			goto out;
 		if (err.len == 0)
 			strbuf_addstr(&err, "failed");
-		log_untrusted(LOG_WARN, "scancel: ", err.buf, err.len);
+		log_untrusted(LOG_WARN, "scancel", err.buf, err.len);
 	}
+out:
 	strbuf_release(&err);
 }
 

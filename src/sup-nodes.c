@@ -107,6 +107,21 @@ nodes_send(struct sup *s, int task, const struct strbuf *msg)
 	nodes_flush(s);
 }
 
+/* Stop waiting for Slurm: this node sends alone. why: for the log. */
+static void
+nodes_fall_back(struct sup *s, const char *why)
+{
+	struct nodes *ns = &s->nodes;
+
+	if (ns->fell_back)
+		return;
+	ns->fell_back = true;
+	ns->on = false;
+	log_warn("%s; this node sends alone", why);
+	if (nodes_srun_running(ns))
+		kill(ns->srun_pid, SIGTERM);
+}
+
 /*
  * Every job of task's node ends as lost (the verdict runs each batch
  * again, elsewhere: nodes_job_ended). why: for the log.
@@ -134,26 +149,13 @@ nodes_lose(struct sup *s, int task, const char *why)
 		pool_remote_end(&s->pool, slot, SIGKILL);
 	}
 	n->running = 0;
-	if (ns->on && ns->up == 0 && ns->lost == ns->n) {
-		ns->on = false;
-		log_warn("every node of Slurm job %lld is lost; this node sends the rest alone",
+	if (ns->on && ns->up == 0) {
+		char msg[96];
+
+		snprintf(msg, sizeof msg, "no node of Slurm job %lld is left",
 			 (long long)ns->job_id);
+		nodes_fall_back(s, msg);
 	}
-}
-
-/* Stop waiting for Slurm: this node sends alone. why: for the log. */
-static void
-nodes_fall_back(struct sup *s, const char *why)
-{
-	struct nodes *ns = &s->nodes;
-
-	if (ns->fell_back)
-		return;
-	ns->fell_back = true;
-	ns->on = false;
-	log_warn("%s; this node sends alone", why);
-	if (nodes_srun_running(ns))
-		kill(ns->srun_pid, SIGTERM);
 }
 
 static void
@@ -233,7 +235,7 @@ nodes_line(struct sup *s, char *line)
 	}
 	return;
 odd:
-	log_untrusted(LOG_DEBUG, "a line from the nodes not understood: ", line, strlen(line));
+	log_untrusted(LOG_DEBUG, "a line from the nodes not understood", line, strlen(line));
 }
 
 /*
@@ -248,7 +250,7 @@ nodes_err_line(struct sup *s, char *line)
 	long task;
 	char *end;
 
-	log_untrusted(LOG_INFO, "slurm: ", line, strlen(line));
+	log_untrusted(LOG_INFO, "srun", line, strlen(line));
 	strbuf_reset(&ns->srun_said);
 	strbuf_addstr(&ns->srun_said, line);
 	if (t == NULL || strncmp(line, "srun: error: ", 13) != 0)
@@ -313,15 +315,17 @@ nodes_srun_ended(struct sup *s, int status)
 	s->pool.watch[WATCH_SRUN_IN] = -1;
 	strbuf_addf(&why, "srun %s%s%s", spawn_status_text(status), ns->srun_said.len ? ": " : "",
 		    ns->srun_said.buf);
-	if (ns->ending)
+	if (ns->ending || ns->fell_back)
 		goto out;
-	if (!ns->on && !ns->fell_back) {
+	if (!ns->on) {
 		nodes_fall_back(s, why.buf);
 		goto out;
 	}
 	for (task = 0; task < ns->n; task++)
-		nodes_lose(s, task, why.buf);
-	ns->on = false;
+		if (ns->v[task].up)
+			nodes_lose(s, task, why.buf);
+	/* No node is left to ask: the rest goes from here. */
+	nodes_fall_back(s, why.buf);
 out:
 	strbuf_release(&why);
 }
@@ -629,8 +633,13 @@ void
 nodes_end(struct sup *s)
 {
 	struct nodes *ns = &s->nodes;
-	double deadline;
-	int status, task;
+	/*
+	 * A node lost holds srun until Slurm finds it down (SlurmdTimeout):
+	 * the job is cancelled at once instead.
+	 */
+	double wait = ns->lost > 0 ? 1.0 : SRUN_END_WAIT, started = now_monotonic();
+	bool cancelled = false;
+	int task;
 
 	if (!ns->asked)
 		return;
@@ -641,8 +650,9 @@ nodes_end(struct sup *s)
 		ns->in_fd = -1;
 	}
 	s->pool.watch[WATCH_SRUN_IN] = -1;
-	deadline = now_monotonic() + SRUN_END_WAIT;
 	while (nodes_srun_running(ns)) {
+		double waited = now_monotonic() - started;
+		int status;
 		pid_t pid = waitpid(ns->srun_pid, &status, WNOHANG);
 
 		if (pid == ns->srun_pid) {
@@ -653,21 +663,24 @@ nodes_end(struct sup *s)
 			ns->srun_pid = -1;
 			break;
 		}
-		if (now_monotonic() > deadline) {
-			kill(ns->srun_pid, deadline + 5 < now_monotonic() ? SIGKILL : SIGTERM);
-			if (now_monotonic() > deadline + 10) {
-				kill(-ns->srun_pid, SIGKILL);
-				deadline = now_monotonic() + 1e9;
-			}
+		if (waited > wait && !cancelled) {
+			cancelled = true;
+			if (ns->job_id > 0)
+				slurm_cancel(s->cfg, ns->job_id);
+			kill(ns->srun_pid, SIGTERM);
 		}
+		if (waited > wait + SRUN_END_WAIT)
+			kill(-ns->srun_pid, SIGKILL);
 		if (ns->out_fd >= 0)
 			nodes_read(s, WATCH_SRUN_OUT);
 		if (ns->err_fd >= 0)
 			nodes_read(s, WATCH_SRUN_ERR);
 		poll(NULL, 0, 20);
 	}
+	/* Whatever became of srun, the job is gone with the transfer's end. */
 	if (ns->job_id > 0) {
-		slurm_cancel(s->cfg, ns->job_id);
+		if (!cancelled)
+			slurm_cancel(s->cfg, ns->job_id);
 		if (store_transfer_set_slurm_job(s->st, s->t.id, 0) < 0)
 			log_warn("cannot record Slurm job %lld as ended: %s", (long long)ns->job_id,
 				 store_errmsg(s->st));

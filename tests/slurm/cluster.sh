@@ -16,6 +16,7 @@
 #   cluster.sh start DIR N         N nodes; writes DIR/env (net.sh's, and the below)
 #   cluster.sh stop DIR            everything ended and removed (again: no-op)
 #   cluster.sh kill-slurmd DIR K   end node K's slurmd (its jobs' processes stay)
+#   cluster.sh start-slurmd DIR K  start it again (the node returns to service)
 #
 # Environment at start: NODE_RATE, each node's link both ways (tc tbf,
 # default unshaped); DEST_RATE, the destination's.
@@ -212,6 +213,14 @@ kill-slurmd)
 	set_dir "$1"
 	pid=$(cat "$S/d-$2.pid" 2>/dev/null) && [ -n "$pid" ] || die "no slurmd pid for $2"
 	kill -KILL "$pid"
+	;;
+start-slurmd)
+	[ $# = 2 ] || die "usage: cluster.sh start-slurmd DIR K"
+	set_dir "$1"
+	set -a
+	. "$D/env"
+	set +a
+	start_slurmd "$2" || die "slurmd of $2 did not start"
 	;;
 *)
 	die "unknown action '$action'"

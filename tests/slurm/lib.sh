@@ -13,6 +13,10 @@
 #   nodes_idle        every node idle (sinfo)
 #   node_dirs         the workers' directories left ($TMPDIR/scow-sync-node.*)
 #   json_state ID     query --json's state of transfer ID
+#   store_sql SQL     the rows of SQL on the case's store, '|' between columns
+#   cluster ARGS...   tests/slurm/cluster.sh ARGS on this cluster (kill-slurmd K, ...)
+#   debris DIR        what a transfer must not leave in DIR: partial data, rsync's
+#                     temporary files
 . "$SCOW_SYNC_SRCDIR/tests/hosts/lib.sh"
 
 for v in SLURM_CONF SLURM_DIR SLURM_NODES DEST_ADDR; do
@@ -55,6 +59,19 @@ json_state() {
 	on_src scow-sync query --json --id "$1" | python3 -c '
 import json, sys
 print(json.load(sys.stdin)["transfers"][0]["state"])'
+}
+
+store_sql() {
+	python3 - "$HOME/scow/.scow-sync/scow-sync.db" "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=15)
+for row in db.execute(sys.argv[2]).fetchall():
+    print("|".join("" if v is None else str(v) for v in row))
+PY
+}
+cluster() { bash "$SCOW_SYNC_SRCDIR/tests/slurm/cluster.sh" "$1" "$HOSTS_DIR" "${@:2}"; }
+debris() {
+	find "$1" \( -name .scow-sync-partial -o -name '.*.??????' \) -print 2>/dev/null
 }
 
 # Every case starts on a cluster at rest: its nodes idle, no job of an earlier case.
