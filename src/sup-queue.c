@@ -205,10 +205,14 @@ static void
 queue_size_next_batch(struct sup *s, bool small)
 {
 	/* Batches of small files run fewer at once (see queue_small_unit). */
-	int workers = nodes_scale(s, small && s->small_cap < s->active_workers ? s->small_cap :
-								       s->active_workers);
-	struct batch_size size = batch_share(s->left_files, s->left_bytes,
-					     s->feeds ? workers * RELAY_FEED_SHARES : workers);
+	int workers = small && s->small_cap < s->active_workers ? s->small_cap : s->active_workers;
+	struct batch_size size;
+
+	/* Over several nodes: smaller shares, so that the last batches spread over them. */
+	if (nodes_pending(s))
+		workers = nodes_scale(s, workers) * NODES_SHARES;
+	size = batch_share(s->left_files, s->left_bytes,
+			   s->feeds ? workers * RELAY_FEED_SHARES : workers);
 
 	s->batch_files = size.files;
 	s->batch_bytes = size.bytes;
