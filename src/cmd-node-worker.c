@@ -131,6 +131,23 @@ worker_file(struct node_worker *w, char **words, const size_t *len, int n)
 }
 
 static void
+worker_key(struct node_worker *w, char **words, const size_t *len, int n)
+{
+	char *link;
+
+	if (n != 4 || strlen(words[3]) != len[3] || words[3][0] != '/') {
+		fprintf(stderr, "scow-sync __node-worker: a key message not understood\n");
+		return;
+	}
+	link = xasprintf("%s/key", w->dir);
+	unlink(link);
+	if (symlink(words[3], link) < 0)
+		fprintf(stderr, "scow-sync __node-worker: cannot link '%s': %s\n", link,
+			strerror(errno));
+	free(link);
+}
+
+static void
 worker_run(struct node_worker *w, int slot, char **words, const size_t *len, int n)
 {
 	static const char *const env[] = { "LC_ALL=C", NULL };
@@ -217,6 +234,8 @@ worker_message(struct node_worker *w, char *line)
 	n++;
 	if (strcmp(words[1], "file") == 0)
 		worker_file(w, words, len, n);
+	else if (strcmp(words[1], "key") == 0)
+		worker_key(w, words, len, n);
 	else if (strcmp(words[1], "run") == 0)
 		worker_run(w, slot, words, len, n);
 	else if (strcmp(words[1], "stop") == 0 && n == 4) {

@@ -10,6 +10,9 @@
  *
  * The supervisor writes to every worker at once (srun gives its stdin to
  * each task); a message begins with the task it is for:
+ *   TASK key 0 PATH             link "key" in the worker's directory to PATH,
+ *                               the user's key (ssh's command line, which any
+ *                               user of the node reads, names the link)
  *   TASK file SLOT NAME DATA    write DATA to NAME in the worker's directory
  *   TASK run SLOT ARG...        run ARG... as slot SLOT's job
  *   TASK stop SLOT SIG          send SIG to that job (SIGKILL: its group)

@@ -224,6 +224,7 @@ struct node {
 	bool lost;              /* silent too long, or srun said its task ended */
 	double heard_at;        /* when it last said anything */
 	int running;            /* jobs it runs */
+	struct strbuf rsh;      /* its rsync's -e: ssh of its own, the key through its link */
 };
 
 /* The nodes a transfer asked Slurm for (--nodes), and the srun that holds them. */
@@ -245,7 +246,6 @@ struct nodes {
 	struct strbuf out, err; /* srun's output not yet whole lines */
 	struct strbuf pending;  /* for srun's stdin, not yet written */
 	struct strbuf srun_said; /* srun's last line on stderr */
-	struct strbuf rsh;      /* the nodes' rsync's -e: a connection of their own */
 };
 
 struct sup {

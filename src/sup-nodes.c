@@ -184,6 +184,24 @@ nodes_hello(struct sup *s, int task, char **words, const size_t *len, int n)
 			 (long long)ns->job_id, now_monotonic() - ns->asked_at);
 	}
 	log_info("node %s (task %d) is up", node->name, task);
+	/*
+	 * Its rsync reaches the destination from there over an ssh of its
+	 * own, with the key through a link in the worker's directory.
+	 */
+	{
+		struct ssh_target own = s->target;
+		struct strbuf msg = STRBUF_INIT;
+		char *link = xasprintf("%s/key", node->dir);
+
+		strbuf_addstr(&msg, "key 0");
+		node_add_word(&msg, s->t.key_path);
+		nodes_send(s, task, &msg);
+		own.control_path = NULL;
+		own.key_given = link;
+		ssh_rsh_command(&own, &node->rsh);
+		strbuf_release(&msg);
+		free(link);
+	}
 }
 
 /* A worker's line: "TASK: WORDS" (srun's --label, the task padded with spaces). */
@@ -476,14 +494,6 @@ nodes_ask(struct sup *s)
 	s->pool.watch[WATCH_SRUN_ERR] = ns->err_fd;
 	s->pool.watch[WATCH_SRUN_IN] = -1;
 	s->pool.watch_out[WATCH_SRUN_IN] = true;
-	/* Its rsyncs reach the destination from there, each over its own ssh. */
-	{
-		struct ssh_target own = s->target;
-
-		own.control_path = NULL;
-		own.key_given = NULL;
-		ssh_rsh_command(&own, &ns->rsh);
-	}
 }
 
 /* Are the nodes what a units' pass waits for, or sends from? */
@@ -582,7 +592,7 @@ nodes_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 		}
 		job.exclude_from = rules;
 	}
-	job.rsh = ns->rsh.buf;
+	job.rsh = node->rsh.buf;
 	/*
 	 * No partial data: a receiver cut off from a node that went away
 	 * removes its temporary file as it ends, rather than leave data there
@@ -688,6 +698,7 @@ nodes_end(struct sup *s)
 	for (task = 0; task < ns->n; task++) {
 		free(ns->v[task].name);
 		free(ns->v[task].dir);
+		strbuf_release(&ns->v[task].rsh);
 	}
 	free(ns->v);
 	ns->v = NULL;
@@ -702,5 +713,4 @@ nodes_end(struct sup *s)
 	strbuf_release(&ns->err);
 	strbuf_release(&ns->pending);
 	strbuf_release(&ns->srun_said);
-	strbuf_release(&ns->rsh);
 }
