@@ -36,20 +36,27 @@
 #define WORKER_WORDS_MAX 4096     /* words of one message */
 #define WORKER_STOP_GRACE 5.0     /* seconds from SIGTERM to SIGKILL at the end */
 
-/* A job this worker runs: its process group, and its output until its end. */
+/*
+ * A job this worker runs: its process group, and its output until its
+ * end. A pipe's second process (the first in the pipe, which feeds the
+ * leader) is pid2.
+ */
 struct node_job {
 	int slot;
-	pid_t pid;
-	int fd[2];                    /* stdout, stderr: -1 once at their end */
-	bool exited;
-	int status;
+	pid_t pid, pid2;              /* pid2: -1, none */
+	int fd[3];                    /* stdout, stderr, pid2's stderr: -1 once at their end */
+	bool exited, exited2;
+	int status, status2;
 };
+
+static const char *const job_fd_verb[3] = { "out", "err", "feed" };
 
 struct node_worker {
 	long task;                    /* SLURM_PROCID: the messages for us */
 	char *dir;                    /* private: the files the jobs read */
 	struct node_job *jobs;
 	size_t njobs, jobs_alloc;
+	pid_t master;                 /* the node's shared ssh connection, or -1 */
 	struct strbuf in;             /* stdin not yet taken as lines */
 	bool in_ended;
 	double said_at;               /* when it last wrote a line */
@@ -85,7 +92,7 @@ static void
 worker_say_output(struct node_worker *w, int slot, int k, const char *buf, size_t n)
 {
 	strbuf_reset(&w->line);
-	strbuf_addf(&w->line, "%s %d ", k == 0 ? "out" : "err", slot);
+	strbuf_addf(&w->line, "%s %d ", job_fd_verb[k], slot);
 	node_word(&w->line, buf, n);
 	worker_say(w);
 }
@@ -147,6 +154,66 @@ worker_key(struct node_worker *w, char **words, const size_t *len, int n)
 	free(link);
 }
 
+static struct node_job *
+worker_add_job(struct node_worker *w, int slot, pid_t pid, pid_t pid2)
+{
+	struct node_job *job;
+
+	ALLOC_GROW(w->jobs, w->njobs + 1, w->jobs_alloc);
+	job = &w->jobs[w->njobs++];
+	memset(job, 0, sizeof *job);
+	job->slot = slot;
+	job->pid = pid;
+	job->pid2 = pid2;
+	job->exited2 = pid2 <= 0;
+	job->fd[0] = job->fd[1] = job->fd[2] = -1;
+	return job;
+}
+
+/* Say that slot's job could not start, and why: its end, at once. */
+static void
+worker_refuse(struct node_worker *w, int slot, const char *why)
+{
+	struct strbuf msg = STRBUF_INIT;
+
+	strbuf_addf(&msg, "scow-sync __node-worker: cannot run the job: %s\n", why);
+	strbuf_reset(&w->line);
+	strbuf_addf(&w->line, "err %d ", slot);
+	node_word(&w->line, msg.buf, msg.len);
+	worker_say(w);
+	strbuf_addf(&w->line, "exit %d %d", slot, 127 << 8);
+	worker_say(w);
+	strbuf_release(&msg);
+}
+
+/*
+ * "master 0 ARG...": the node's shared connection to the destination, an
+ * ssh that the jobs' ssh go through (its socket in our directory). Ours
+ * to end: it is no job, and says nothing.
+ */
+static void
+worker_master(struct node_worker *w, char **words, const size_t *len, int n)
+{
+	struct spawn sp;
+	int i;
+
+	for (i = 3; i < n; i++)
+		if (strlen(words[i]) != len[i])
+			n = 0;
+	if (n < 4 || w->master > 0) {
+		fprintf(stderr, "scow-sync __node-worker: a master message not understood\n");
+		return;
+	}
+	words[n] = NULL;
+	memset(&sp, 0, sizeof sp);
+	sp.argv = (const char *const *)&words[3];
+	sp.new_pgroup = true;
+	sp.die_with_parent = true;
+	/* Without it the jobs' ssh connect on their own (ControlMaster=no). */
+	if (spawn_start(&sp) == 0)
+		w->master = sp.pid;
+}
+
 static void
 worker_run(struct node_worker *w, int slot, char **words, const size_t *len, int n)
 {
@@ -172,32 +239,92 @@ worker_run(struct node_worker *w, int slot, char **words, const size_t *len, int
 		sp.die_with_parent = true;
 	}
 	if (n <= 3 || worker_job(w, slot) || spawn_start(&sp) < 0) {
-		const char *why = n <= 3 ? "a run message not understood" :
-				  worker_job(w, slot) ? "its slot is busy" : strerror(errno);
-
-		strbuf_reset(&w->line);
-		strbuf_addf(&w->line, "err %d ", slot);
-		{
-			struct strbuf msg = STRBUF_INIT;
-
-			strbuf_addf(&msg, "scow-sync __node-worker: cannot run the job: %s\n", why);
-			node_word(&w->line, msg.buf, msg.len);
-			strbuf_release(&msg);
-		}
-		worker_say(w);
-		strbuf_addf(&w->line, "exit %d %d", slot, 127 << 8);
-		worker_say(w);
+		worker_refuse(w, slot, n <= 3 ? "a run message not understood" :
+				       worker_job(w, slot) ? "its slot is busy" : strerror(errno));
 		return;
 	}
-	ALLOC_GROW(w->jobs, w->njobs + 1, w->jobs_alloc);
-	job = &w->jobs[w->njobs++];
-	memset(job, 0, sizeof *job);
-	job->slot = slot;
-	job->pid = sp.pid;
+	job = worker_add_job(w, slot, sp.pid, -1);
 	job->fd[0] = sp.out_fd;
 	job->fd[1] = sp.err_fd;
 	set_nonblock(job->fd[0]);
 	set_nonblock(job->fd[1]);
+}
+
+/*
+ * "pipe SLOT INPUT N ARG...": the first N ARGs read INPUT (a file of
+ * ours) and write into the rest, which leads the job's process group.
+ */
+static void
+worker_pipe(struct node_worker *w, int slot, char **words, const size_t *len, int n)
+{
+	static const char *const env[] = { "LC_ALL=C", NULL };
+	struct spawn leader, feeder;
+	struct node_job *job;
+	const char *why = NULL;
+	char *input;
+	int nfeed = 0, in = -1, p[2] = { -1, -1 }, i, rc;
+
+	for (i = 3; i < n && why == NULL; i++)
+		if (strlen(words[i]) != len[i])
+			why = "an argument holds a NUL";
+	if (why == NULL && (n < 7 || !worker_plain_name(words[3], len[3]) ||
+			    parse_int_range(words[4], 1, n - 6, &nfeed) < 0))
+		why = "a pipe message not understood";
+	if (why == NULL && worker_job(w, slot))
+		why = "its slot is busy";
+	if (why == NULL) {
+		/* What the first process reads, once: it is ours to remove. */
+		input = xasprintf("%s/%s", w->dir, words[3]);
+		in = open(input, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		unlink(input);
+		free(input);
+		if (in < 0 || xpipe_cloexec(p) < 0)
+			why = strerror(errno);
+	}
+	/* words[n] is in the caller's array, one past the last. */
+	words[n] = NULL;
+	memset(&leader, 0, sizeof leader);
+	leader.argv = (const char *const *)&words[5 + nfeed];
+	leader.env_set = env;
+	leader.stdin_fd = p[0];
+	leader.pipe_stderr = true;
+	leader.new_pgroup = true;
+	leader.die_with_parent = true;
+	if (why == NULL && spawn_start(&leader) < 0)
+		why = strerror(errno);
+	if (why) {
+		if (in >= 0)
+			close(in);
+		if (p[0] >= 0) {
+			close(p[0]);
+			close(p[1]);
+		}
+		worker_refuse(w, slot, why);
+		return;
+	}
+	words[5 + nfeed] = NULL;
+	memset(&feeder, 0, sizeof feeder);
+	feeder.argv = (const char *const *)&words[5];
+	feeder.env_set = env;
+	feeder.stdin_fd = in;
+	feeder.stdout_fd = p[1];
+	feeder.pipe_stderr = true;
+	feeder.join_pgroup = leader.pid;
+	feeder.die_with_parent = true;
+	rc = spawn_start(&feeder);
+	close(in);
+	close(p[0]);
+	close(p[1]);
+	job = worker_add_job(w, slot, leader.pid, rc < 0 ? -1 : feeder.pid);
+	job->fd[1] = leader.err_fd;
+	set_nonblock(job->fd[1]);
+	if (rc < 0) {
+		/* The leader reads nothing and ends; its end says the job failed. */
+		kill(-leader.pid, SIGKILL);
+		return;
+	}
+	job->fd[2] = feeder.err_fd;
+	set_nonblock(job->fd[2]);
 }
 
 static void
@@ -236,8 +363,12 @@ worker_message(struct node_worker *w, char *line)
 		worker_file(w, words, len, n);
 	else if (strcmp(words[1], "key") == 0)
 		worker_key(w, words, len, n);
+	else if (strcmp(words[1], "master") == 0)
+		worker_master(w, words, len, n);
 	else if (strcmp(words[1], "run") == 0)
 		worker_run(w, slot, words, len, n);
+	else if (strcmp(words[1], "pipe") == 0)
+		worker_pipe(w, slot, words, len, n);
 	else if (strcmp(words[1], "stop") == 0 && n == 4) {
 		int sig;
 
@@ -304,23 +435,31 @@ worker_reap(struct node_worker *w)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == w->master)
+			w->master = -1;
 		for (i = 0; i < w->njobs; i++) {
 			if (w->jobs[i].pid == pid) {
 				w->jobs[i].exited = true;
 				w->jobs[i].status = status;
+			} else if (w->jobs[i].pid2 == pid) {
+				w->jobs[i].exited2 = true;
+				w->jobs[i].status2 = status;
 			}
 		}
 	}
 	for (i = 0; i < w->njobs;) {
 		struct node_job *job = &w->jobs[i];
 
-		if (!job->exited || job->fd[0] >= 0 || job->fd[1] >= 0) {
+		if (!job->exited || !job->exited2 || job->fd[0] >= 0 || job->fd[1] >= 0 ||
+		    job->fd[2] >= 0) {
 			i++;
 			continue;
 		}
 		/* What it started may still write: its group goes with it. */
 		kill(-job->pid, SIGKILL);
 		strbuf_addf(&w->line, "exit %d %d", job->slot, job->status);
+		if (job->pid2 > 0)
+			strbuf_addf(&w->line, " %d", job->status2);
 		worker_say(w);
 		w->jobs[i] = w->jobs[--w->njobs];
 	}
@@ -360,7 +499,8 @@ worker_end(struct node_worker *w)
 		for (i = 0; i < w->njobs; i++) {
 			worker_read_job(w, &w->jobs[i], 0);
 			worker_read_job(w, &w->jobs[i], 1);
-			left |= !w->jobs[i].exited;
+			worker_read_job(w, &w->jobs[i], 2);
+			left |= !w->jobs[i].exited || !w->jobs[i].exited2;
 		}
 		worker_reap(w);
 		if (!left)
@@ -369,6 +509,17 @@ worker_end(struct node_worker *w)
 			for (i = 0; i < w->njobs; i++)
 				kill(-w->jobs[i].pid, SIGKILL);
 		poll(NULL, 0, 20);
+	}
+	/* The shared connection last, once nothing goes through it. */
+	if (w->master > 0) {
+		kill(-w->master, SIGTERM);
+		deadline = now_monotonic() + WORKER_STOP_GRACE;
+		while (w->master > 0 && waitpid(w->master, NULL, WNOHANG) == 0) {
+			if (now_monotonic() > deadline)
+				kill(-w->master, SIGKILL);
+			poll(NULL, 0, 20);
+		}
+		w->master = -1;
 	}
 	worker_remove_dir(w->dir);
 }
@@ -397,6 +548,7 @@ cmd_node_worker(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	w.task = (long)task_n;
+	w.master = -1;
 	set_nonblock(worker_wake[0]);
 	set_nonblock(worker_wake[1]);
 	set_nonblock(STDIN_FILENO);
@@ -421,9 +573,9 @@ cmd_node_worker(int argc, char **argv)
 	worker_say(&w);
 
 	while (!w.in_ended && !worker_stop) {
-		struct pollfd pfd[2 + 2 * 64];
-		struct node_job *owner[2 + 2 * 64];
-		int kind[2 + 2 * 64];
+		struct pollfd pfd[2 + 3 * 64];
+		struct node_job *owner[2 + 3 * 64];
+		int kind[2 + 3 * 64];
 		nfds_t n = 0;
 		int timeout;
 
@@ -431,10 +583,10 @@ cmd_node_worker(int argc, char **argv)
 		pfd[n++].events = POLLIN;
 		pfd[n].fd = worker_wake[0];
 		pfd[n++].events = POLLIN;
-		for (i = 0; i < w.njobs && n + 2 <= sizeof pfd / sizeof pfd[0]; i++) {
+		for (i = 0; i < w.njobs && n + 3 <= sizeof pfd / sizeof pfd[0]; i++) {
 			int k;
 
-			for (k = 0; k < 2; k++) {
+			for (k = 0; k < 3; k++) {
 				if (w.jobs[i].fd[k] < 0)
 					continue;
 				owner[n] = &w.jobs[i];

@@ -13,13 +13,22 @@
  *   TASK key 0 PATH             link "key" in the worker's directory to PATH,
  *                               the user's key (ssh's command line, which any
  *                               user of the node reads, names the link)
+ *   TASK master 0 ARG...        run ARG..., the node's shared ssh connection
+ *                               (its socket "cm" in the worker's directory),
+ *                               until the worker ends
  *   TASK file SLOT NAME DATA    write DATA to NAME in the worker's directory
  *   TASK run SLOT ARG...        run ARG... as slot SLOT's job
+ *   TASK pipe SLOT INPUT N ARG...   two processes as one job: the first N
+ *                               ARGs read file INPUT of the worker's
+ *                               directory and write into the rest (a
+ *                               piece of a large file: reader | ssh)
  *   TASK stop SLOT SIG          send SIG to that job (SIGKILL: its group)
  * A worker answers on its stdout, which srun labels with its task:
  *   hello DIR HOST JOB STEP     up, its directory for files, its node
  *   out SLOT DATA / err SLOT DATA   what the job wrote, a chunk at a time
- *   exit SLOT STATUS            the job ended, with this wait status
+ *   feed SLOT DATA              ... what a pipe's first process wrote on stderr
+ *   exit SLOT STATUS [STATUS2]  the job ended, with this wait status (and
+ *                               the first process's, of a pipe)
  *   alive                       nothing else to say (every few seconds)
  * A worker's line stays under srun's 1024-byte message, which srun would
  * cut into lines of its own.

@@ -218,7 +218,7 @@ pool_remote_output(struct pool *p, int slot, int k, const char *buf, size_t n)
 }
 
 void
-pool_remote_end(struct pool *p, int slot, int status)
+pool_remote_end(struct pool *p, int slot, int status, int status2)
 {
 	struct pool_job *job = &p->jobs[slot];
 	int k;
@@ -229,6 +229,8 @@ pool_remote_end(struct pool *p, int slot, int status)
 		p->ops->output(p->ctx, slot, k, "", 0);
 	job->status[0] = status;
 	job->exited[0] = true;
+	job->status[1] = status2 < 0 ? 0 : status2;
+	job->exited[1] = status2 >= 0;
 	job->ended = true;
 }
 

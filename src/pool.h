@@ -136,12 +136,13 @@ void pool_wait_group(struct pool *p, pid_t pgid);
 
 /*
  * slot's remote job gave n bytes on its descriptor k (the output
- * callback's, at once), or ended with wait status `status`: its
- * descriptors are at their end (output with n == 0), and it is finished
- * at the end of this turn.
+ * callback's, at once), or ended with wait status `status` (and status2,
+ * its second process's, when it has one; -1: none): its descriptors are
+ * at their end (output with n == 0), and it is finished at the end of
+ * this turn.
  */
 void pool_remote_output(struct pool *p, int slot, int k, const char *buf, size_t n);
-void pool_remote_end(struct pool *p, int slot, int status);
+void pool_remote_end(struct pool *p, int slot, int status, int status2);
 
 /* Jobs running. */
 int pool_busy(const struct pool *p);

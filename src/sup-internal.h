@@ -52,6 +52,8 @@
  * node (12.1 s where 8 s would do); shares of 1 spread them by pull.
  */
 #define NODES_SHARES 2
+/* Over several nodes, files from this size may go in pieces (unless split_mib says). */
+#define NODES_SPLIT_MIN (16ULL << 20)
 /* A copy that feeds other hosts arrives in this many times more batches (sup-relay.c). */
 #define RELAY_FEED_SHARES 8
 #define PROBLEMS_KEPT 1000        /* source files not sent, kept by name (the log has all) */
@@ -225,6 +227,7 @@ struct node {
 	double heard_at;        /* when it last said anything */
 	int running;            /* jobs it runs */
 	struct strbuf rsh;      /* its rsync's -e: ssh of its own, the key through its link */
+	char *key_link, *control_path;   /* in its worker's directory (nodes_target) */
 };
 
 /* The nodes a transfer asked Slurm for (--nodes), and the srun that holds them. */
@@ -489,8 +492,24 @@ int nodes_task_of_slot(const struct sup *s, int slot);
 /* May slot take a batch now (NODE_SLOT_OPEN), or not (NODE_SLOT_CLOSED)? */
 enum { NODE_SLOT_CLOSED, NODE_SLOT_OPEN };
 int nodes_slot_open(struct sup *s, int slot);
+/*
+ * Is u worth pieces over the nodes: it is big beside a node's share of
+ * what is left, or one of the last few files (true without nodes: the
+ * link decides, split_candidate)? And does it wait for the file in
+ * pieces now to end, rather than go whole?
+ */
+bool nodes_split_worth(const struct sup *s, const struct unit *u);
+bool nodes_split_waits(const struct sup *s, const struct unit *u);
+/* The pieces of a file over the nodes: one a node idle now, 2 at least (0: no nodes). */
+int nodes_pieces(const struct sup *s);
 /* Start w's batch (JOB_UNIT, its list in given->files_from) on its node. */
 int nodes_start_job(struct sup *s, struct worker *w, const struct rsync_job *given);
+/*
+ * Start the next piece of the split on w's node: reader (its argv) reads
+ * input and writes into an ssh from there running command on the far side.
+ */
+int nodes_start_piece(struct sup *s, struct worker *w, const char *command,
+		      const struct strvec *reader, const struct strbuf *input);
 /* A batch lost with its node becomes a stop that runs it again at once, elsewhere. */
 void nodes_job_ended(struct sup *s, const struct worker *w, struct batch_end *e);
 /* The name of the node w's job runs on, or NULL: this one. */

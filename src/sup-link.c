@@ -193,9 +193,16 @@ apply_answer(struct sup *s, double answer)
 	/* One command's round trip tells whether the link is far. */
 	s->split_ok = !cfg->split_never && (cfg->split_mib > 0 || answer >= SPLIT_ANSWER_MIN);
 	s->split_min = cfg->split_mib > 0 ? cfg->split_mib << 20 : SPLIT_MIN_BYTES;
-	/* Over several nodes, big files spread by batches: a piece's reader runs here. */
-	if (s->nodes.n > 0)
-		s->split_ok = false;
+	/*
+	 * Over several nodes, near or far: a file big beside a node's share of
+	 * what is left, or one of the last few, goes in pieces over the nodes
+	 * (nodes_split_worth), so that no node sends alone at the end.
+	 */
+	if (s->nodes.n > 0) {
+		s->split_ok = !cfg->split_never;
+		if (cfg->split_mib == 0)
+			s->split_min = NODES_SPLIT_MIN;
+	}
 	/*
 	 * Near, one rsync over ssh keeps about two cores busy (the sender and
 	 * its ssh, sshd and the receiver): more workers than half the CPUs

@@ -146,7 +146,7 @@ nodes_lose(struct sup *s, int task, const char *why)
 		if (!s->pool.jobs[slot].busy || !s->pool.jobs[slot].remote)
 			continue;
 		s->workers[slot].node_lost = true;
-		pool_remote_end(&s->pool, slot, SIGKILL);
+		pool_remote_end(&s->pool, slot, SIGKILL, SIGKILL);
 	}
 	n->running = 0;
 	if (ns->on && ns->up == 0) {
@@ -156,6 +156,25 @@ nodes_lose(struct sup *s, int task, const char *why)
 			 (long long)ns->job_id);
 		nodes_fall_back(s, msg);
 	}
+}
+
+/*
+ * How task's node reaches the destination: an ssh of its own there,
+ * through the node's shared connection, the key through the worker's
+ * link (borrowed strings: node->paths).
+ */
+static void
+nodes_target(struct sup *s, int task, struct ssh_target *t)
+{
+	struct node *node = &s->nodes.v[task];
+
+	if (node->key_link == NULL) {
+		node->key_link = xasprintf("%s/key", node->dir);
+		node->control_path = xasprintf("%s/cm", node->dir);
+	}
+	*t = s->target;
+	t->key_given = node->key_link;
+	t->control_path = node->control_path;
 }
 
 static void
@@ -189,18 +208,35 @@ nodes_hello(struct sup *s, int task, char **words, const size_t *len, int n)
 	 * own, with the key through a link in the worker's directory.
 	 */
 	{
-		struct ssh_target own = s->target;
+		struct ssh_target own;
+		struct strvec master = STRVEC_INIT;
 		struct strbuf msg = STRBUF_INIT;
-		char *link = xasprintf("%s/key", node->dir);
+		size_t i;
 
 		strbuf_addstr(&msg, "key 0");
 		node_add_word(&msg, s->t.key_path);
 		nodes_send(s, task, &msg);
+		/*
+		 * A connection of its own that every job there goes through: a
+		 * handshake (0.2 s) once, not for each batch and each piece.
+		 */
+		nodes_target(s, task, &own);
 		own.control_path = NULL;
-		own.key_given = link;
+		ssh_base_argv(&own, &master);
+		strvec_pushf(&master, "-oControlPath=%s/cm", node->dir);
+		strvec_push(&master, "-oControlMaster=yes");
+		strvec_push(&master, "-oControlPersist=no");
+		strvec_push(&master, "-N");
+		strvec_push(&master, own.host);
+		strbuf_reset(&msg);
+		strbuf_addstr(&msg, "master 0");
+		for (i = 0; i < master.nr; i++)
+			node_add_word(&msg, master.v[i]);
+		nodes_send(s, task, &msg);
+		nodes_target(s, task, &own);
 		ssh_rsh_command(&own, &node->rsh);
+		strvec_clear(&master);
 		strbuf_release(&msg);
-		free(link);
 	}
 }
 
@@ -233,21 +269,24 @@ nodes_line(struct sup *s, char *line)
 	}
 	if (strcmp(words[0], "alive") == 0)
 		return;
-	if (n != 3 || parse_int_range(words[1], 0, s->nworkers - 1, &slot) < 0 ||
+	if (n < 3 || n > 4 || parse_int_range(words[1], 0, s->nworkers - 1, &slot) < 0 ||
 	    nodes_task_of_slot(s, slot) != task || !s->pool.jobs[slot].busy ||
 	    !s->pool.jobs[slot].remote)
 		goto odd;
-	if (strcmp(words[0], "out") == 0) {
+	if (strcmp(words[0], "out") == 0 && n == 3) {
 		pool_remote_output(&s->pool, slot, WORKER_OUT, words[2], len[2]);
-	} else if (strcmp(words[0], "err") == 0) {
+	} else if (strcmp(words[0], "err") == 0 && n == 3) {
 		pool_remote_output(&s->pool, slot, WORKER_ERR, words[2], len[2]);
+	} else if (strcmp(words[0], "feed") == 0 && n == 3) {
+		pool_remote_output(&s->pool, slot, WORKER_FEEDER_ERR, words[2], len[2]);
 	} else if (strcmp(words[0], "exit") == 0) {
-		int status;
+		int status, status2 = -1;
 
-		if (parse_int_range(words[2], 0, 0xffff, &status) < 0)
+		if (parse_int_range(words[2], 0, 0xffff, &status) < 0 ||
+		    (n == 4 && parse_int_range(words[3], 0, 0xffff, &status2) < 0))
 			goto odd;
 		ns->v[task].running--;
-		pool_remote_end(&s->pool, slot, status);
+		pool_remote_end(&s->pool, slot, status, status2);
 	} else {
 		goto odd;
 	}
@@ -415,7 +454,7 @@ nodes_signal(struct sup *s, int slot, int sig, bool grace_over)
 	/* Gone with its node, or srun: there is nobody to tell. */
 	if (s->nodes.v[task].lost || s->nodes.in_fd < 0) {
 		s->workers[slot].node_lost = true;
-		pool_remote_end(&s->pool, slot, SIGKILL);
+		pool_remote_end(&s->pool, slot, SIGKILL, SIGKILL);
 		return;
 	}
 	strbuf_addf(&msg, "stop %d %d", slot, grace_over ? SIGKILL : sig);
@@ -516,6 +555,46 @@ nodes_scale(const struct sup *s, int workers)
 		return workers;
 	k = ns->on ? ns->up : ns->n - ns->lost;
 	return workers * (k > 1 ? k : 1);
+}
+
+bool
+nodes_split_worth(const struct sup *s, const struct unit *u)
+{
+	const struct nodes *ns = &s->nodes;
+	uint64_t up = (uint64_t)ns->up;
+
+	if (!nodes_pending(s))
+		return true;
+	/* Before the nodes are up, or with one: whole. */
+	if (!ns->on || up < 2)
+		return false;
+	return u->size.bytes * up > s->left_bytes || s->left_files <= up;
+}
+
+bool
+nodes_split_waits(const struct sup *s, const struct unit *u)
+{
+	return nodes_pending(s) && s->nodes.on && s->split.active && s->split_ok &&
+	       u->kind == UNIT_FILE && u->size.bytes >= s->split_min && u->attempts == 0 &&
+	       nodes_split_worth(s, u);
+}
+
+int
+nodes_pieces(const struct sup *s)
+{
+	const struct nodes *ns = &s->nodes;
+	int task, idle = 0;
+
+	if (!nodes_pending(s) || !ns->on)
+		return 0;
+	/*
+	 * As many as the nodes idle now (the one asking among them): a piece
+	 * that waits for a node still sending a whole file holds up the file,
+	 * and every file after it.
+	 */
+	for (task = 0; task < ns->n; task++)
+		idle += ns->v[task].up && !ns->v[task].lost && ns->v[task].running == 0;
+	return idle > 2 ? idle : 2;
 }
 
 int
@@ -620,6 +699,41 @@ out:
 	return rc;
 }
 
+int
+nodes_start_piece(struct sup *s, struct worker *w, const char *command,
+		  const struct strvec *reader, const struct strbuf *input)
+{
+	struct nodes *ns = &s->nodes;
+	int slot = (int)(w - s->workers), task = nodes_task_of_slot(s, slot);
+	struct node *node = &ns->v[task];
+	struct ssh_target own;
+	struct strvec writer = STRVEC_INIT;
+	struct strbuf msg = STRBUF_INIT;
+	size_t i;
+
+	/* From there, through the node's connection (nodes_hello). */
+	nodes_target(s, task, &own);
+	ssh_shell_argv(&own, command, &writer);
+	/* The reader's path and header go in a file, never on a command line. */
+	strbuf_addf(&msg, "file %d input-%d ", slot, slot);
+	node_word(&msg, input->buf, input->len);
+	nodes_send(s, task, &msg);
+	strbuf_reset(&msg);
+	strbuf_addf(&msg, "pipe %d input-%d %zu", slot, slot, reader->nr);
+	for (i = 0; i < reader->nr; i++)
+		node_add_word(&msg, reader->v[i]);
+	for (i = 0; i < writer.nr; i++)
+		node_add_word(&msg, writer.v[i]);
+	nodes_send(s, task, &msg);
+	w->job->remote = true;
+	w->job->pid[0] = w->job->pid[1] = -1;
+	w->node_lost = false;
+	node->running++;
+	strvec_clear(&writer);
+	strbuf_release(&msg);
+	return SYNC_OK;
+}
+
 void
 nodes_job_ended(struct sup *s, const struct worker *w, struct batch_end *e)
 {
@@ -699,6 +813,8 @@ nodes_end(struct sup *s)
 		free(ns->v[task].name);
 		free(ns->v[task].dir);
 		strbuf_release(&ns->v[task].rsh);
+		free(ns->v[task].key_link);
+		free(ns->v[task].control_path);
 	}
 	free(ns->v);
 	ns->v = NULL;

@@ -185,8 +185,12 @@ sup_end_stalled_pieces(struct sup *s)
 		    now - w->moved_at < (double)s->cfg->io_timeout)
 			continue;
 		w->timed_out = true;
-		s->master_stuck = true;
 		/* The reader and the ssh of the piece: nothing of theirs to save. */
+		if (w->job->remote) {
+			nodes_signal(s, i, SIGKILL, false);
+			continue;
+		}
+		s->master_stuck = true;
 		kill(-w->job->pid[0], SIGKILL);
 	}
 }

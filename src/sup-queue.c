@@ -354,6 +354,15 @@ next_batch(struct sup *s, struct worker *w)
 		c.bytes = u.size.bytes;
 		c.alone = alone;
 		c.pieces = !whole && split_candidate(s, &u);
+		/* One of the last files over the nodes: after the file in pieces now, in pieces. */
+		if (!c.pieces && !whole && fill.nunits == 0 && nodes_split_waits(s, &u)) {
+			s->held.unit = u;
+			s->held.alone = alone;
+			s->held.whole = whole;
+			s->have_held = true;
+			exhausted = false;
+			goto out;
+		}
 		c.compressed_apart = queue_compressed_already(s, &u);
 		c.small = queue_small_unit(&u);
 		lim.files = s->batch_files;
@@ -383,7 +392,7 @@ next_batch(struct sup *s, struct worker *w)
 			break;
 		}
 		/* Far, the batch's size follows from what is left (see queue_size_next_batch). */
-		if (fill.nunits == 0 && !s->near)
+		if (fill.nunits == 0 && (!s->near || nodes_pending(s)))
 			queue_size_next_batch(s, c.small);
 		if (c.pieces) {
 			/* It moves in pieces, on this worker and the next free ones. */

@@ -223,7 +223,8 @@ split_candidate(struct sup *s, const struct unit *u)
 	    u->size.bytes < s->split_min || u->attempts > 0 ||
 	    strchr(u->path, '\n') || strchr(s->t.destination, '\n') ||
 	    strlen(slash ? slash + 1 : u->path) + s->pieces_suffix.len > 255 ||
-	    strlen(s->source_root) + strlen(s->t.destination) + 2 * strlen(u->path) > 16384)
+	    strlen(s->source_root) + strlen(s->t.destination) + 2 * strlen(u->path) > 16384 ||
+	    !nodes_split_worth(s, u))
 		return false;
 	if (store_leftover_exists(s->st, s->t.id, u->path, &left) < 0 || left)
 		return false;
@@ -249,6 +250,9 @@ begin_split(struct sup *s, struct unit *u)
 	memset(u, 0, sizeof *u);
 	sp->size = sp->unit.size.bytes;
 	sp->npieces = n > (uint64_t)s->nworkers ? s->nworkers : (int)n;
+	/* Over several nodes: a piece a node, each over its own link. */
+	if (nodes_pieces(s) > 0 && sp->npieces > nodes_pieces(s))
+		sp->npieces = nodes_pieces(s);
 	if (sp->npieces < 2)
 		sp->npieces = 2;
 	sp->sums = xcalloc((size_t)sp->npieces, sizeof *sp->sums);
@@ -328,6 +332,19 @@ start_piece(struct sup *s, struct worker *w)
 	 * hold before the reader runs).
 	 */
 	piece_reader_input(src.buf, header.buf, header.len, &input);
+	/* On a node of the transfer's Slurm job: the same two processes there. */
+	if (nodes_task_of_slot(s, (int)(w - s->workers)) >= 0) {
+		rc = nodes_start_piece(s, w, cmd.buf, &dd, &input);
+		strvec_clear(&ssh);
+		strvec_clear(&dd);
+		strbuf_release(&header);
+		strbuf_release(&cmd);
+		strbuf_release(&src);
+		strbuf_release(&input);
+		if (rc < 0)
+			return rc;
+		goto started;
+	}
 	rc = xpipe_cloexec(in);
 	if (rc == 0 && write_all(in[1], input.buf, input.len) < 0)
 		rc = SYNC_ERR_SYSTEM;
@@ -382,6 +399,7 @@ start_piece(struct sup *s, struct worker *w)
 	w->job->pid[1] = reader.pid;
 	w->job->fd[WORKER_ERR] = writer.err_fd;
 	w->job->fd[WORKER_FEEDER_ERR] = reader.err_fd;
+started:
 	w->kind = JOB_PIECE;
 	w->piece = sp->next++;
 	w->reader_digest[0] = w->piece_digest[0] = '\0';
