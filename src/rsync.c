@@ -434,6 +434,8 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	struct strbuf sb = STRBUF_INIT, then = STRBUF_INIT;
 
 	strvec_push(argv, job->rsync_path);
+	if (job->remote_env && !job->then_command && !job->before_command)
+		strvec_pushf(argv, "--rsync-path=env %s rsync", job->remote_env);
 	if (job->then_command || job->before_command) {
 		/*
 		 * The remote shell runs rsync's --rsync-path with the server's
@@ -446,6 +448,8 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		if (job->before_command)
 			strbuf_addf(&then, "{ %s; } </dev/null >&2 || exit 97; ",
 				    job->before_command);
+		if (job->remote_env)
+			strbuf_addf(&then, "export %s; ", job->remote_env);
 		strbuf_addstr(&then, job->then_command ? "rsync \"$@\"" : "exec rsync \"$@\"");
 		if (job->then_command) {
 			strbuf_addstr(&then, "; s=$?; if [ $s = 0 ] || [ $s = 24 ]; then { ");

@@ -196,6 +196,11 @@ struct rsync_job {
 	 * far side go away). Its output goes to stderr.
 	 */
 	const char *before_command;
+	/*
+	 * NAME=VALUE (letters, digits, '_', '-', '=') in the environment of
+	 * the remote rsync, or NULL: a tag its processes are found by there.
+	 */
+	const char *remote_env;
 };
 
 #define RSYNC_THEN_PREFIX "//then "   /* "//then N": how then_command ended */

@@ -228,6 +228,12 @@ struct node {
 	int running;            /* jobs it runs */
 	struct strbuf rsh;      /* its rsync's -e: ssh of its own, the key through its link */
 	char *key_link, *control_path;   /* in its worker's directory (nodes_target) */
+	/*
+	 * NODE_TAG_VAR=TAG in the environment of what it starts on the far
+	 * side (rsync's receivers, pieces' writers): found and ended there
+	 * when the node is lost, so that no writer of it is left behind.
+	 */
+	char *tag;
 };
 
 /* The nodes a transfer asked Slurm for (--nodes), and the srun that holds them. */

@@ -38,6 +38,7 @@
 #define SRUN_END_WAIT 10.0        /* seconds for the step to end once its input has */
 #define SCANCEL_TIMEOUT_MS 15000
 #define NODE_WORDS_MAX 8
+#define NODE_TAG_VAR "SCOW_SYNC_NODE"
 /* srun's stdin: what waits to be written at most, before batches wait instead. */
 #define NODES_PENDING_MAX (8u << 20)
 
@@ -123,6 +124,35 @@ nodes_fall_back(struct sup *s, const char *why)
 }
 
 /*
+ * End on the far side what a lost node started there (its tag in their
+ * environment): its rsyncs' receivers and its pieces' writers, cut off
+ * from it, would go on until the far side's sshd gives up on the
+ * connection, and could write after their batches ran again elsewhere,
+ * or after the transfer's end.
+ */
+static void
+nodes_end_far_writers(struct sup *s, struct node *n)
+{
+	struct strbuf script = STRBUF_INIT, err = STRBUF_INIT;
+	struct strvec argv = STRVEC_INIT;
+	int status = -1;
+
+	if (n->tag == NULL)
+		return;
+	strbuf_addf(&script, "for p in /proc/[0-9]*; do "
+		    "if tr '\\0' '\\n' <\"$p/environ\" 2>/dev/null | grep -qx '%s'; then "
+		    "kill -9 \"${p#/proc/}\"; fi; done; exit 0", n->tag);
+	ssh_shell_argv(&s->target, script.buf, &argv);
+	if (remote_capture(s, (const char *const *)argv.v, NULL, &status, NULL, &err) < 0 ||
+	    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		log_warn("cannot end on the far side what node %s started there: %s",
+			 n->name ? n->name : "?", err.len ? err.buf : spawn_status_text(status));
+	strvec_clear(&argv);
+	strbuf_release(&script);
+	strbuf_release(&err);
+}
+
+/*
  * Every job of task's node ends as lost (the verdict runs each batch
  * again, elsewhere: nodes_job_ended). why: for the log.
  */
@@ -141,6 +171,9 @@ nodes_lose(struct sup *s, int task, const char *why)
 		ns->up--;
 	log_warn("node %s (task %d) is lost: %s; what it ran goes again elsewhere",
 		 nodes_name(s, task), task, why);
+	/* Before anything of it runs again: no second writer. */
+	if (n->running > 0)
+		nodes_end_far_writers(s, n);
 	for (k = 0; k < ns->per_node; k++) {
 		slot = ns->first_slot + task * ns->per_node + k;
 		if (!s->pool.jobs[slot].busy || !s->pool.jobs[slot].remote)
@@ -189,6 +222,8 @@ nodes_hello(struct sup *s, int task, char **words, const size_t *len, int n)
 		return;
 	node->dir = xstrdup(words[1]);
 	node->name = xstrdup(words[2]);
+	node->tag = xasprintf(NODE_TAG_VAR "=%lld-%d-%08lx", (long long)s->t.id, task,
+			      (unsigned long)random() ^ (unsigned long)getpid());
 	node->up = true;
 	ns->up++;
 	if (parse_ullong(words[3], 1, INT64_MAX, &job) == 0 && ns->job_id == 0) {
@@ -672,12 +707,7 @@ nodes_start_job(struct sup *s, struct worker *w, const struct rsync_job *given)
 		job.exclude_from = rules;
 	}
 	job.rsh = node->rsh.buf;
-	/*
-	 * No partial data: a receiver cut off from a node that went away
-	 * removes its temporary file as it ends, rather than leave data there
-	 * for after the transfer (its batch runs again from another node).
-	 */
-	job.partial_dir = NULL;
+	job.remote_env = node->tag;
 	rsync_job_argv(&job, &argv);
 	strbuf_addf(&msg, "run %d", slot);
 	for (i = 0; i < argv.nr; i++)
@@ -711,9 +741,11 @@ nodes_start_piece(struct sup *s, struct worker *w, const char *command,
 	struct strbuf msg = STRBUF_INIT;
 	size_t i;
 
-	/* From there, through the node's connection (nodes_hello). */
+	/* From there, through the node's connection (nodes_hello), tagged. */
 	nodes_target(s, task, &own);
-	ssh_shell_argv(&own, command, &writer);
+	strbuf_addf(&msg, "%s; export %s; %s", node->tag, NODE_TAG_VAR, command);
+	ssh_shell_argv(&own, msg.buf, &writer);
+	strbuf_reset(&msg);
 	/* The reader's path and header go in a file, never on a command line. */
 	strbuf_addf(&msg, "file %d input-%d ", slot, slot);
 	node_word(&msg, input->buf, input->len);
@@ -793,7 +825,8 @@ nodes_end(struct sup *s)
 				slurm_cancel(s->cfg, ns->job_id);
 			kill(ns->srun_pid, SIGTERM);
 		}
-		if (waited > wait + SRUN_END_WAIT)
+		/* Cancelled, the job goes with Slurm; srun would wait for a lost node's step. */
+		if (waited > wait + (ns->lost > 0 ? 2.0 : SRUN_END_WAIT))
 			kill(-ns->srun_pid, SIGKILL);
 		if (ns->out_fd >= 0)
 			nodes_read(s, WATCH_SRUN_OUT);
@@ -814,6 +847,7 @@ nodes_end(struct sup *s)
 		free(ns->v[task].dir);
 		strbuf_release(&ns->v[task].rsh);
 		free(ns->v[task].key_link);
+		free(ns->v[task].tag);
 		free(ns->v[task].control_path);
 	}
 	free(ns->v);

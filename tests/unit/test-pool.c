@@ -476,7 +476,7 @@ remote_signal(void *ctx, int slot, int sig, bool grace_over)
 	(void)grace_over;
 	r->signalled = sig;
 	/* The far side answers a stop by ending, with the signal as its status. */
-	pool_remote_end(r->pool, slot, sig);
+	pool_remote_end(r->pool, slot, sig, -1);
 }
 
 static void
@@ -499,7 +499,7 @@ remote_watch_ready(void *ctx, int k)
 	if (buf[0] == 'o')
 		pool_remote_output(r->pool, r->slot, 0, buf + 2, (size_t)n - 2);
 	else if (buf[0] == 'x')
-		pool_remote_end(r->pool, r->slot, (int)strtol(buf + 2, NULL, 10));
+		pool_remote_end(r->pool, r->slot, (int)strtol(buf + 2, NULL, 10), -1);
 	else if (buf[0] == 's')
 		pool_stop_job(r->pool, r->slot, SIGTERM);
 }
