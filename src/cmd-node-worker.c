@@ -1,17 +1,19 @@
 /*
- * __node-worker: a transfer's hands on one node of a Slurm job step.
+ * __node-worker: a transfer's hands on one node of its Slurm allocation.
  *
- *   srun ... scow-sync __node-worker
+ *   srun --jobid=JOB --relative=TASK ... scow-sync __node-worker TASK [--clean]
  *
- * The supervisor that asked for the step stays where the transfer was
- * started, the only writer of the store; each task of its step runs this.
- * It takes the supervisor's messages on stdin (every task reads them all,
- * and acts on its own: SLURM_PROCID), runs the jobs it is given (an rsync
- * from this node straight to the destination), and sends back what they
+ * The supervisor that asked for the allocation stays where the transfer
+ * was started, the only writer of the store; a job step on each node runs
+ * this. It takes the supervisor's messages on stdin (those for TASK),
+ * runs the jobs it is given (an rsync from this node straight to the
+ * destination, or a piece of a large file), and sends back what they
  * write and how they end (node-proto.h). When stdin ends, or a signal
- * comes (scancel), its jobs are ended, and its directory removed: nothing
- * of the transfer stays on the node. Internal: not listed among the
- * commands.
+ * comes (scancel), its jobs are ended and its directory
+ * ($TMPDIR/scow-sync-node.JOB.TASK) removed: nothing of the transfer
+ * stays on the node. A step ended under it with SIGKILL leaves the
+ * directory; --clean removes it, and so does a later worker of ours once
+ * Slurm no longer has that job. Internal: not listed among the commands.
  */
 #include "config.h"
 
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -524,26 +527,101 @@ worker_end(struct node_worker *w)
 	worker_remove_dir(w->dir);
 }
 
+/*
+ * Remove the directories of our workers of jobs Slurm no longer has
+ * (their steps were killed before they could): "scow-sync-node.JOB.TASK"
+ * in base, ours, of a job other than this one that squeue does not list.
+ */
+static void
+worker_remove_stale(const char *base, const char *job)
+{
+	const char prefix[] = "scow-sync-node.";
+	struct dirent *e;
+	DIR *d = opendir(base);
+
+	while (d && (e = readdir(d)) != NULL) {
+		struct strbuf path = STRBUF_INIT, out = STRBUF_INIT;
+		const char *argv[] = { "squeue", "--noheader", "--format=%i", NULL, NULL };
+		char *jobs = NULL, *dot;
+		struct stat sb;
+		int status = 0;
+
+		if (strncmp(e->d_name, prefix, sizeof prefix - 1) != 0)
+			continue;
+		jobs = xasprintf("--jobs=%s", e->d_name + sizeof prefix - 1);
+		if ((dot = strchr(jobs, '.')) != NULL)
+			*dot = '\0';
+		strbuf_addf(&path, "%s/%s", base, e->d_name);
+		argv[3] = jobs;
+		/* Ours, not this job's, and not a job Slurm still runs. */
+		if (dot && strcmp(jobs + 7, job) != 0 && lstat(path.buf, &sb) == 0 &&
+		    S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() &&
+		    spawn_capture(argv, &status, &out, NULL) == 0 && WIFEXITED(status) &&
+		    out.len == 0)
+			worker_remove_dir(path.buf);
+		strbuf_release(&path);
+		strbuf_release(&out);
+		free(jobs);
+	}
+	if (d)
+		closedir(d);
+}
+
 int
 cmd_node_worker(int argc, char **argv)
 {
 	struct node_worker w;
 	struct sigaction sa;
-	const char *task = getenv("SLURM_PROCID"), *tmp = getenv("TMPDIR");
+	const char *tmp = getenv("TMPDIR"), *job = getenv("SLURM_JOB_ID"), *base;
 	char host[HOST_NAME_MAX + 1];
 	unsigned long long task_n;
+	bool clean = argc == 4 && strcmp(argv[3], "--clean") == 0;
 	size_t i;
 
-	(void)argv;
 	memset(&w, 0, sizeof w);
-	if (argc != 2 || !task || parse_ullong(task, 0, LONG_MAX, &task_n) < 0) {
-		fprintf(stderr, "scow-sync __node-worker: run by a transfer's Slurm job step, "
-				"with SLURM_PROCID set\n");
+	if ((argc != 3 && !clean) || parse_ullong(argv[2], 0, LONG_MAX, &task_n) < 0 ||
+	    job == NULL || strspn(job, "0123456789") != strlen(job) || *job == '\0') {
+		fprintf(stderr, "scow-sync __node-worker: run by a transfer's Slurm job step "
+				"(__node-worker TASK [--clean], SLURM_JOB_ID set)\n");
 		return EXIT_USAGE;
 	}
-	w.dir = xasprintf("%s/scow-sync-node.XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
-	if (mkdtemp(w.dir) == NULL || xpipe_cloexec(worker_wake) < 0) {
-		fprintf(stderr, "scow-sync __node-worker: cannot make '%s': %s\n", w.dir,
+	/*
+	 * A name of this job and task: a step that ends it under us (a
+	 * signal) leaves it, and a step of its own, or a later worker, finds
+	 * it and removes it.
+	 */
+	base = tmp && *tmp == '/' ? tmp : "/tmp";
+	w.dir = xasprintf("%s/scow-sync-node.%s.%llu", base, job, task_n);
+	if (clean) {
+		struct stat sb;
+
+		if (lstat(w.dir, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == geteuid())
+			worker_remove_dir(w.dir);
+		free(w.dir);
+		return EXIT_OK;
+	}
+	worker_remove_stale(base, job);
+	if (mkdir(w.dir, 0700) < 0) {
+		struct stat sb;
+		int saved = errno;
+
+		/*
+		 * An earlier step's of this job and task: ours to take over, if
+		 * it is ours (a directory of our own, not a link to elsewhere).
+		 */
+		if (saved == EEXIST && lstat(w.dir, &sb) == 0 && S_ISDIR(sb.st_mode) &&
+		    sb.st_uid == geteuid()) {
+			worker_remove_dir(w.dir);
+			saved = mkdir(w.dir, 0700) < 0 ? errno : 0;
+		}
+		if (saved) {
+			fprintf(stderr, "scow-sync __node-worker: cannot make '%s': %s\n", w.dir,
+				strerror(saved));
+			return EXIT_FAILED;
+		}
+	}
+	if (xpipe_cloexec(worker_wake) < 0) {
+		fprintf(stderr, "scow-sync __node-worker: cannot make a pipe: %s\n",
 			strerror(errno));
 		return EXIT_FAILED;
 	}

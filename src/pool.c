@@ -28,15 +28,29 @@ pool_init(struct pool *p, int njobs, const struct pool_ops *ops, void *ctx)
 	p->ctx = ctx;
 	p->wake_fd = -1;
 	p->stop_grace = 5.0;
-	p->pfd = xcalloc((size_t)njobs * POOL_JOB_FDS + 1 + POOL_WATCH_FDS, sizeof(struct pollfd));
-	for (k = 0; k < POOL_WATCH_FDS; k++)
-		p->watch[k] = -1;
+	p->pfd = xcalloc((size_t)njobs * POOL_JOB_FDS + 1, sizeof(struct pollfd));
 	for (i = 0; i < njobs; i++) {
 		for (k = 0; k < POOL_JOB_PROCS; k++)
 			p->jobs[i].pid[k] = -1;
 		for (k = 0; k < POOL_JOB_FDS; k++)
 			p->jobs[i].fd[k] = -1;
 	}
+}
+
+void
+pool_watch_init(struct pool *p, int n)
+{
+	int k;
+
+	free(p->watch);
+	free(p->watch_out);
+	p->watch = xcalloc((size_t)n, sizeof *p->watch);
+	p->watch_out = xcalloc((size_t)n, sizeof *p->watch_out);
+	p->nwatch = n;
+	for (k = 0; k < n; k++)
+		p->watch[k] = -1;
+	free(p->pfd);
+	p->pfd = xcalloc((size_t)p->njobs * POOL_JOB_FDS + 1 + (size_t)n, sizeof(struct pollfd));
 }
 
 void
@@ -50,8 +64,13 @@ pool_release(struct pool *p)
 				close(p->jobs[i].fd[k]);
 	free(p->jobs);
 	free(p->pfd);
+	free(p->watch);
+	free(p->watch_out);
 	p->jobs = NULL;
 	p->pfd = NULL;
+	p->watch = NULL;
+	p->watch_out = NULL;
+	p->nwatch = 0;
 	p->njobs = 0;
 }
 
@@ -242,14 +261,16 @@ pool_remote_end(struct pool *p, int slot, int status, int status2)
 static void
 pool_poll_watch(struct pool *p, int timeout)
 {
-	struct pollfd pfd[POOL_WATCH_FDS];
-	int idx[POOL_WATCH_FDS], n = 0, k;
+	struct pollfd *pfd;
+	int *idx, n = 0, k;
 
-	if (!p->ops->watch_ready) {
+	if (!p->ops->watch_ready || p->nwatch == 0) {
 		poll(NULL, 0, timeout);
 		return;
 	}
-	for (k = 0; k < POOL_WATCH_FDS; k++) {
+	pfd = xcalloc((size_t)p->nwatch, sizeof *pfd);
+	idx = xcalloc((size_t)p->nwatch, sizeof *idx);
+	for (k = 0; k < p->nwatch; k++) {
 		if (p->watch[k] < 0)
 			continue;
 		pfd[n].fd = p->watch[k];
@@ -262,6 +283,8 @@ pool_poll_watch(struct pool *p, int timeout)
 			if (pfd[k].revents)
 				p->ops->watch_ready(p->ctx, idx[k]);
 	p->ops->watch_ready(p->ctx, -1);
+	free(pfd);
+	free(idx);
 }
 
 void
@@ -360,7 +383,7 @@ pool_run(struct pool *p)
 			pfd[nfds++].events = POLLIN;
 		}
 		watch_at = nfds;
-		for (k = 0; k < POOL_WATCH_FDS; k++) {
+		for (k = 0; k < p->nwatch; k++) {
 			pfd[nfds].fd = p->watch[k];   /* poll skips one below 0 */
 			pfd[nfds].revents = 0;
 			pfd[nfds++].events = p->watch_out[k] ? POLLOUT : POLLIN;
@@ -387,7 +410,7 @@ pool_run(struct pool *p)
 				;
 		}
 		if (p->ops->watch_ready) {
-			for (k = 0; k < POOL_WATCH_FDS; k++)
+			for (k = 0; k < p->nwatch; k++)
 				if (p->watch[k] >= 0 && pfd[watch_at + k].revents)
 					p->ops->watch_ready(p->ctx, k);
 			p->ops->watch_ready(p->ctx, -1);

@@ -34,7 +34,6 @@
 #define POOL_JOB_FDS 3     /* descriptors of one job the pool reads */
 #define POOL_END (-1)      /* turn: end the run now */
 #define POOL_SKIP 2        /* start: this slot takes nothing now; offer the next */
-#define POOL_WATCH_FDS 4   /* the caller's own descriptors polled with the jobs' */
 
 /* One slot of the pool, and the job running in it. */
 struct pool_job {
@@ -95,9 +94,13 @@ struct pool {
 	const struct pool_ops *ops;
 	void *ctx;
 	int wake_fd;               /* polled too, and drained (a signal handler's pipe); -1: none */
-	/* The caller's own, polled too (watch_ready); -1: none. watch_out: for writing. */
-	int watch[POOL_WATCH_FDS];
-	bool watch_out[POOL_WATCH_FDS];
+	/*
+	 * The caller's own descriptors, polled too (watch_ready): nwatch of
+	 * them (pool_watch_init), each -1 when none; watch_out: for writing.
+	 */
+	int *watch;
+	bool *watch_out;
+	int nwatch;
 	double stop_grace;         /* seconds from SIGTERM to SIGKILL when the pool stops */
 	bool stopping;
 	double stop_deadline;
@@ -106,6 +109,8 @@ struct pool {
 
 void pool_init(struct pool *p, int njobs, const struct pool_ops *ops, void *ctx);
 void pool_release(struct pool *p);
+/* Room for n descriptors of the caller's own in watch[], each -1 (none) for now. */
+void pool_watch_init(struct pool *p, int n);
 
 /*
  * Run until no job is running and either the pool is stopping or

@@ -14,19 +14,15 @@
 #define SLURM_COMMAND_TIMEOUT_MS 15000   /* sinfo, scancel at most */
 
 void
-slurm_srun_argv(const struct supervisor_config *cfg, int64_t id, struct strvec *argv)
+slurm_salloc_argv(const struct supervisor_config *cfg, int64_t id, struct strvec *argv)
 {
-	strvec_push(argv, "srun");
+	strvec_push(argv, "salloc");
 	strvec_pushf(argv, "--nodes=%d", cfg->nodes);
-	strvec_pushf(argv, "--ntasks=%d", cfg->nodes);
 	strvec_push(argv, "--ntasks-per-node=1");
-	/* Each line of a task's output begins with its number: how we know who speaks. */
-	strvec_push(argv, "--label");
-	/* Queued longer than that, srun gives up, and this node sends alone. */
+	/* Queued longer than that, salloc gives up, and this node sends alone. */
 	strvec_pushf(argv, "--immediate=%u", cfg->slurm_wait);
 	/* A node lost is ours to handle (its batches go elsewhere), not the end of the job. */
 	strvec_push(argv, "--no-kill");
-	strvec_push(argv, "--kill-on-bad-exit=0");
 	strvec_pushf(argv, "--job-name=scow-sync-%lld", (long long)id);
 	if (cfg->slurm_partition)
 		strvec_pushf(argv, "--partition=%s", cfg->slurm_partition);
@@ -34,9 +30,32 @@ slurm_srun_argv(const struct supervisor_config *cfg, int64_t id, struct strvec *
 		strvec_pushf(argv, "--account=%s", cfg->slurm_account);
 	if (cfg->slurm_time)
 		strvec_pushf(argv, "--time=%s", cfg->slurm_time);
+	/*
+	 * What it runs here while it holds the allocation: a cat of its
+	 * stdin, a pipe from us that nobody writes. Its end (ours, even by
+	 * kill -9) ends cat, and salloc gives the allocation back and ends.
+	 */
+	strvec_push(argv, "--");
+	strvec_push(argv, "cat");
+}
+
+void
+slurm_step_argv(const struct supervisor_config *cfg, int64_t job, int task, bool clean,
+		struct strvec *argv)
+{
+	strvec_push(argv, "srun");
+	strvec_pushf(argv, "--jobid=%lld", (long long)job);
+	strvec_pushf(argv, "--relative=%d", task);
+	strvec_push(argv, "--nodes=1");
+	strvec_push(argv, "--ntasks=1");
+	strvec_push(argv, "--kill-on-bad-exit=0");
+	strvec_push(argv, "--quiet");
 	strvec_push(argv, "--");
 	strvec_push(argv, cfg->self_path ? cfg->self_path : "scow-sync");
 	strvec_push(argv, "__node-worker");
+	strvec_pushf(argv, "%d", task);
+	if (clean)
+		strvec_push(argv, "--clean");
 }
 
 void

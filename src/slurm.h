@@ -1,14 +1,15 @@
 /*
  * slurm: how scow-sync asks Slurm for nodes, and gives them back.
  *
- * One srun makes the allocation and its one job step, a task a node, each
- * running the hidden worker command (sup-nodes.c). Nothing here waits on
+ * salloc holds the allocation, and a job step on each node (srun
+ * --relative) runs the hidden worker command there (sup-nodes.c). Nothing here waits on
  * Slurm for long: srun runs beside the supervisor, scancel and the checks
  * a command makes before it records a transfer are bounded.
  */
 #ifndef SCOW_SYNC_SLURM_H
 #define SCOW_SYNC_SLURM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,8 +20,18 @@ struct supervisor_config;
 #define SLURM_WAIT_DEFAULT 60     /* seconds for the nodes before this node sends alone */
 #define SLURM_NODES_MAX 512
 
-/* srun's argv for transfer id's step over cfg->nodes nodes (cfg's partition, account, time). */
-void slurm_srun_argv(const struct supervisor_config *cfg, int64_t id, struct strvec *argv);
+/*
+ * salloc's argv for transfer id's allocation of cfg->nodes nodes (cfg's
+ * partition, account, time, slurm_wait): it holds the allocation while it
+ * runs, and gives it back when it ends.
+ */
+void slurm_salloc_argv(const struct supervisor_config *cfg, int64_t id, struct strvec *argv);
+/*
+ * srun's argv for a step of job on its task-th node running the worker
+ * (clean: the step that removes the worker's directory there).
+ */
+void slurm_step_argv(const struct supervisor_config *cfg, int64_t job, int task, bool clean,
+		     struct strvec *argv);
 
 /* Cancel job (scancel, bounded); what it said goes to the log. */
 void slurm_cancel(const struct supervisor_config *cfg, int64_t job);

@@ -165,7 +165,8 @@ spawn_start(struct spawn *sp)
 #ifdef PR_SET_PDEATHSIG
 		/* A parent killed outright must not leave us running. */
 		if (sp->die_with_parent &&
-		    (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent))
+		    (prctl(PR_SET_PDEATHSIG, sp->death_signal ? sp->death_signal : SIGTERM) < 0 ||
+		     getppid() != parent))
 			_exit(127);
 #endif
 		if (sp->cwd && chdir(sp->cwd) < 0)

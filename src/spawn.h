@@ -27,6 +27,7 @@ struct spawn {
 	bool new_pgroup;            /* child leads its own process group */
 	pid_t join_pgroup;          /* when > 0: join this process group instead */
 	bool die_with_parent;       /* SIGTERM the child if we die (Linux) */
+	int death_signal;           /* ... or this signal, when not 0 */
 	const char *cwd;            /* when set: the child's working directory */
 	/* out */
 	pid_t pid;

@@ -218,12 +218,16 @@ struct relay {
 	struct strbuf known;    /* those lines */
 };
 
-/* A node of the transfer's Slurm job step, a task of it (sup-nodes.c). */
+/*
+ * A node of the transfer's Slurm allocation (sup-nodes.c): a job step of
+ * its own runs the worker there, with its own input and output, so that
+ * a node that stops reading holds up nobody else.
+ */
 struct node {
 	char *name;             /* its host name, once it said hello */
 	char *dir;              /* its worker's directory, for the files a job reads */
 	bool up;                /* it said hello */
-	bool lost;              /* silent too long, or srun said its task ended */
+	bool lost;              /* silent too long, or its step ended */
 	double heard_at;        /* when it last said anything */
 	int running;            /* jobs it runs */
 	struct strbuf rsh;      /* its rsync's -e: ssh of its own, the key through its link */
@@ -234,27 +238,38 @@ struct node {
 	 * when the node is lost, so that no writer of it is left behind.
 	 */
 	char *tag;
+	pid_t srun_pid;         /* its step's srun; -1: not running */
+	int srun_status;        /* ... how it ended */
+	bool step_ended;        /* ... it has */
+	int in_fd, out_fd, err_fd;
+	struct strbuf out, err; /* what srun printed, not yet whole lines */
+	struct strbuf pending;  /* for its stdin, not yet written */
+	struct strbuf said;     /* its srun's last line on stderr */
 };
 
-/* The nodes a transfer asked Slurm for (--nodes), and the srun that holds them. */
+/*
+ * The nodes a transfer asked Slurm for (--nodes): an allocation that
+ * salloc holds (it ends with us), and a job step a node in it.
+ */
 struct nodes {
 	int n;                  /* asked for; 0: none, this node sends */
 	int per_node;           /* pool slots each (the most rsyncs at once there) */
-	int first_slot;         /* task k's slots begin at first_slot + k * per_node */
+	int first_slot;         /* node k's slots begin at first_slot + k * per_node */
 	struct node *v;
-	bool asked;             /* srun started */
+	bool asked;             /* salloc started */
+	bool granted;           /* ... and it has the allocation (job_id) */
 	bool on;                /* batches go to the nodes */
 	bool fell_back;         /* ... never again: this node sends alone */
-	bool ending;            /* nodes_end: srun's end is expected */
+	bool ending;            /* nodes_end: the steps' ends are expected */
 	int up, lost;
 	double asked_at;
-	int64_t job_id;         /* Slurm's, once a node said it */
-	pid_t srun_pid;         /* -1: not running */
-	int srun_status;
-	int in_fd, out_fd, err_fd;
-	struct strbuf out, err; /* srun's output not yet whole lines */
-	struct strbuf pending;  /* for srun's stdin, not yet written */
-	struct strbuf srun_said; /* srun's last line on stderr */
+	double first_up_at;     /* when the first node said hello */
+	int64_t job_id;         /* Slurm's, once granted */
+	pid_t salloc_pid;       /* -1: not running */
+	int salloc_fd;          /* its stderr */
+	int salloc_hold;        /* its stdin: closed, it gives the allocation back */
+	struct strbuf salloc_err;  /* ... not yet whole lines */
+	struct strbuf salloc_said; /* ... its last line */
 };
 
 struct sup {
@@ -487,10 +502,15 @@ void sup_pool_init(struct sup *s);
 /* sup-nodes.c: a transfer spread over several nodes through Slurm */
 /* Make room for the nodes' slots in the pool (before the workers are made). */
 void nodes_init(struct sup *s);
-/* Ask Slurm for the nodes (srun), while the source is walked. */
+/* Ask Slurm for the nodes (salloc), while the source is walked. */
 void nodes_ask(struct sup *s);
 /* The nodes are asked for and not given up on: the units wait for them, or go there. */
 bool nodes_pending(const struct sup *s);
+/*
+ * Some are up, the others not yet, for a moment more (NODES_GATHER_S):
+ * nothing starts, so that the first batches and pieces are cut for all.
+ */
+bool nodes_gathering(const struct sup *s);
 /* workers, of each node, times the nodes there are (or are waited for); else workers. */
 int nodes_scale(const struct sup *s, int workers);
 /* The task whose slots hold pool slot `slot`, or -1: this node's own. */
@@ -520,11 +540,11 @@ int nodes_start_piece(struct sup *s, struct worker *w, const char *command,
 void nodes_job_ended(struct sup *s, const struct worker *w, struct batch_end *e);
 /* The name of the node w's job runs on, or NULL: this one. */
 const char *nodes_of_worker(const struct sup *s, const struct worker *w);
-/* The pool's: watch_ready, signal_remote, and srun reaped (true: it was srun). */
+/* The pool's: watch_ready, signal_remote, and a child reaped (true: salloc or a step). */
 void nodes_watch_ready(struct sup *s, int k);
 void nodes_signal(struct sup *s, int slot, int sig, bool grace_over);
 bool nodes_reaped(struct sup *s, pid_t pid, int status);
-/* The end: the workers' input closed, srun waited for (bounded), the job cancelled. */
+/* The end: the steps ended (their input closed, bounded), the allocation given back. */
 void nodes_end(struct sup *s);
 
 /* sup-queue.c: what runs next, and how big a batch is */

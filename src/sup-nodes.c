@@ -2,20 +2,24 @@
  * sup-nodes: a transfer spread over several nodes through Slurm.
  *
  * The supervisor stays where the transfer was started, and stays the
- * only writer of the store. It asks Slurm for N nodes with one srun (an
- * allocation and one job step, a task a node), whose tasks each run
- * `scow-sync __node-worker` (cmd-node-worker.c): they take batches on
- * srun's stdin and report what their rsyncs print on srun's stdout
- * (node-proto.h). Each node's rsync goes from there straight to the
- * destination over its own ssh; the source and the home are on a file
- * system every node sees.
+ * only writer of the store. It asks Slurm for N nodes with salloc (which
+ * holds the allocation while it runs, and ends with us), then starts one
+ * job step on each node (srun --relative), running `scow-sync
+ * __node-worker` (cmd-node-worker.c): it takes batches on its step's
+ * stdin and reports what its rsyncs print on its stdout (node-proto.h).
+ * A step a node, not one step of N tasks: srun gives one step's stdin to
+ * every task, and a node that stops reading (a hung file system, a link
+ * cut) would hold up every other. Each node's rsync goes from there
+ * straight to the destination over its own ssh; the source and the home
+ * are on a file system every node sees.
  *
  * In the pool (pool.h) each node has slots of its own after this node's,
  * remote jobs: a batch is started on a node's slot only when the node is
  * up and has a slot free, so the node that asks first gets the next
  * batch, and a slow node takes less (work stealing by pull). A node that
- * goes silent, or whose task srun says ended, is lost: what it ran runs
- * again elsewhere. Until the nodes are up (--slurm-wait), or when Slurm
+ * goes silent, or whose step ends, is lost: its step is ended, what it
+ * started on the far side is ended there, and what it ran runs again
+ * elsewhere. Until the nodes are up (--slurm-wait), or when Slurm
  * refuses, or every node is lost, this node sends alone, and the log says
  * so.
  */
@@ -35,14 +39,32 @@
 #include "sup-internal.h"
 #include "verdict.h"
 
-#define SRUN_END_WAIT 10.0        /* seconds for the step to end once its input has */
-#define SCANCEL_TIMEOUT_MS 15000
+#define SRUN_END_WAIT 10.0        /* seconds for the steps to end once their input has */
+#define NODE_CLEAN_TIMEOUT_MS 15000  /* a step that removes a worker's directory, at most */
 #define NODE_WORDS_MAX 8
 #define NODE_TAG_VAR "SCOW_SYNC_NODE"
-/* srun's stdin: what waits to be written at most, before batches wait instead. */
+/*
+ * The steps start a few tenths of a second apart: the first batches wait
+ * this long at most for every node, so that a big file is cut in pieces
+ * for all of them, not sent whole by the first.
+ */
+#define NODES_GATHER_S 3.0
+/* A node's stdin: what waits to be written at most, before its batches wait instead. */
 #define NODES_PENDING_MAX (8u << 20)
+/* A line from a node at most: longer, the node is taken as broken. */
+#define NODE_LINE_MAX (1u << 20)
 
-enum nodes_watch { WATCH_SRUN_OUT, WATCH_SRUN_ERR, WATCH_SRUN_IN };
+/*
+ * The pool's watch[] (pool_watch_init): salloc's stderr first, then each
+ * node's srun's stdout, stderr and stdin.
+ */
+#define WATCH_SALLOC 0
+enum node_watch { NODE_OUT, NODE_ERR, NODE_IN, NODE_WATCHES };
+static int
+watch_of(int task, enum node_watch k)
+{
+	return 1 + task * NODE_WATCHES + (int)k;
+}
 
 static const char *
 nodes_name(const struct sup *s, int task)
@@ -63,49 +85,58 @@ nodes_task_of_slot(const struct sup *s, int slot)
 	return (slot - ns->first_slot) / ns->per_node;
 }
 
-static bool
-nodes_srun_running(const struct nodes *ns)
-{
-	return ns->srun_pid > 0;
-}
-
-/* Write what waits for srun's stdin, as far as it takes it now. */
+/* Write what waits for task's stdin, as far as its srun takes it now. */
 static void
-nodes_flush(struct sup *s)
+nodes_flush(struct sup *s, int task)
 {
-	struct nodes *ns = &s->nodes;
-	ssize_t n;
+	struct node *n = &s->nodes.v[task];
+	ssize_t r;
 
-	while (ns->in_fd >= 0 && ns->pending.len > 0) {
-		n = write(ns->in_fd, ns->pending.buf, ns->pending.len);
-		if (n < 0 && errno == EINTR)
+	while (n->in_fd >= 0 && n->pending.len > 0) {
+		r = write(n->in_fd, n->pending.buf, n->pending.len);
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (r < 0 && errno == EAGAIN)
 			break;
-		if (n <= 0) {
-			/* srun is gone: its end says what became of the nodes. */
-			close(ns->in_fd);
-			ns->in_fd = -1;
-			strbuf_reset(&ns->pending);
+		if (r <= 0) {
+			/* Its srun is gone: its end says what became of the node. */
+			close(n->in_fd);
+			n->in_fd = -1;
+			strbuf_reset(&n->pending);
 			break;
 		}
-		strbuf_remove_front(&ns->pending, (size_t)n);
+		strbuf_remove_front(&n->pending, (size_t)r);
 	}
-	s->pool.watch[WATCH_SRUN_IN] = ns->pending.len > 0 ? ns->in_fd : -1;
+	s->pool.watch[watch_of(task, NODE_IN)] = n->pending.len > 0 ? n->in_fd : -1;
 }
 
 /* A message (its words in msg, without the task) for task. */
 static void
 nodes_send(struct sup *s, int task, const struct strbuf *msg)
 {
-	struct nodes *ns = &s->nodes;
+	struct node *n = &s->nodes.v[task];
 
-	if (ns->in_fd < 0)
+	if (n->in_fd < 0)
 		return;
-	strbuf_addf(&ns->pending, "%d ", task);
-	strbuf_add(&ns->pending, msg->buf, msg->len);
-	strbuf_addch(&ns->pending, '\n');
-	nodes_flush(s);
+	strbuf_addf(&n->pending, "%d ", task);
+	strbuf_add(&n->pending, msg->buf, msg->len);
+	strbuf_addch(&n->pending, '\n');
+	nodes_flush(s, task);
+}
+
+/* End task's step (srun cancels it, and Slurm ends what runs in it). */
+static void
+nodes_end_step(struct sup *s, int task)
+{
+	struct node *n = &s->nodes.v[task];
+
+	if (n->in_fd >= 0) {
+		close(n->in_fd);
+		n->in_fd = -1;
+	}
+	s->pool.watch[watch_of(task, NODE_IN)] = -1;
+	if (n->srun_pid > 0)
+		kill(n->srun_pid, SIGTERM);
 }
 
 /* Stop waiting for Slurm: this node sends alone. why: for the log. */
@@ -113,14 +144,23 @@ static void
 nodes_fall_back(struct sup *s, const char *why)
 {
 	struct nodes *ns = &s->nodes;
+	int task;
 
 	if (ns->fell_back)
 		return;
+
 	ns->fell_back = true;
 	ns->on = false;
 	log_warn("%s; this node sends alone", why);
-	if (nodes_srun_running(ns))
-		kill(ns->srun_pid, SIGTERM);
+	for (task = 0; task < ns->n; task++)
+		nodes_end_step(s, task);
+	/* The allocation given back (or the request given up) now. */
+	if (ns->salloc_hold >= 0) {
+		close(ns->salloc_hold);
+		ns->salloc_hold = -1;
+	}
+	if (ns->salloc_pid > 0)
+		kill(ns->salloc_pid, SIGHUP);
 }
 
 /*
@@ -182,6 +222,8 @@ nodes_lose(struct sup *s, int task, const char *why)
 		pool_remote_end(&s->pool, slot, SIGKILL, SIGKILL);
 	}
 	n->running = 0;
+	/* Whatever it still runs there goes with its step. */
+	nodes_end_step(s, task);
 	if (ns->on && ns->up == 0) {
 		char msg[96];
 
@@ -215,7 +257,6 @@ nodes_hello(struct sup *s, int task, char **words, const size_t *len, int n)
 {
 	struct nodes *ns = &s->nodes;
 	struct node *node = &ns->v[task];
-	unsigned long long job = 0;
 
 	(void)len;
 	if (n != 5 || node->up || node->lost || ns->fell_back)
@@ -226,14 +267,9 @@ nodes_hello(struct sup *s, int task, char **words, const size_t *len, int n)
 			      (unsigned long)random() ^ (unsigned long)getpid());
 	node->up = true;
 	ns->up++;
-	if (parse_ullong(words[3], 1, INT64_MAX, &job) == 0 && ns->job_id == 0) {
-		ns->job_id = (int64_t)job;
-		if (store_transfer_set_slurm_job(s->st, s->t.id, ns->job_id) < 0)
-			log_warn("cannot record Slurm job %lld: %s", (long long)ns->job_id,
-				 store_errmsg(s->st));
-	}
 	if (!ns->on) {
 		ns->on = true;
+		ns->first_up_at = now_monotonic();
 		log_info("Slurm job %lld: sending from its nodes, %.1f s after asking",
 			 (long long)ns->job_id, now_monotonic() - ns->asked_at);
 	}
@@ -275,24 +311,16 @@ nodes_hello(struct sup *s, int task, char **words, const size_t *len, int n)
 	}
 }
 
-/* A worker's line: "TASK: WORDS" (srun's --label, the task padded with spaces). */
+/* A line from task's worker: its words (node-proto.h). */
 static void
-nodes_line(struct sup *s, char *line)
+nodes_line(struct sup *s, int task, char *line)
 {
 	struct nodes *ns = &s->nodes;
 	char *words[NODE_WORDS_MAX];
 	size_t len[NODE_WORDS_MAX];
-	char *p = line, *end;
-	long task;
 	int n, slot;
 
-	while (*p == ' ')
-		p++;
-	errno = 0;
-	task = strtol(p, &end, 10);
-	if (errno || end == p || strncmp(end, ": ", 2) != 0 || task < 0 || task >= ns->n)
-		goto odd;
-	n = node_split(end + 2, words, len, NODE_WORDS_MAX);
+	n = node_split(line, words, len, NODE_WORDS_MAX);
 	if (n < 1)
 		goto odd;
 	if (ns->v[task].lost)
@@ -327,113 +355,211 @@ nodes_line(struct sup *s, char *line)
 	}
 	return;
 odd:
-	log_untrusted(LOG_DEBUG, "a line from the nodes not understood", line, strlen(line));
+	log_msg(LOG_DEBUG, "a line from node %s not understood", nodes_name(s, task));
+}
+
+/* What task's srun and worker say on stderr: to the log. */
+static void
+nodes_err_line(struct sup *s, int task, char *line)
+{
+	struct node *n = &s->nodes.v[task];
+	char prefix[64];
+
+	snprintf(prefix, sizeof prefix, "node %s", nodes_name(s, task));
+	log_untrusted(LOG_INFO, prefix, line, strlen(line));
+	strbuf_reset(&n->said);
+	strbuf_addstr(&n->said, line);
 }
 
 /*
- * srun's own words (its errors, and its tasks' stderr): to the log. A
- * task that ended is a node lost.
+ * Read fd (*fd, watched at watch) into buf and hand its whole lines to
+ * fn; a line longer than NODE_LINE_MAX is cut there. False at its end.
  */
-static void
-nodes_err_line(struct sup *s, char *line)
+static bool
+nodes_read_lines(struct sup *s, int *fd, int watch, struct strbuf *buf, int task,
+		 void (*fn)(struct sup *, int, char *))
 {
-	struct nodes *ns = &s->nodes;
-	const char *t = strstr(line, ": task ");
-	long task;
-	char *end;
-
-	log_untrusted(LOG_INFO, "srun", line, strlen(line));
-	strbuf_reset(&ns->srun_said);
-	strbuf_addstr(&ns->srun_said, line);
-	if (t == NULL || strncmp(line, "srun: error: ", 13) != 0)
-		return;
-	errno = 0;
-	task = strtol(t + 7, &end, 10);
-	if (errno || end == t + 7 || *end != ':' || task < 0 || task >= ns->n)
-		return;
-	nodes_lose(s, (int)task, line + 13);
-}
-
-/* Read srun's stdout or stderr, and take its whole lines. */
-static void
-nodes_read(struct sup *s, int k)
-{
-	struct nodes *ns = &s->nodes;
-	struct strbuf *buf = k == WATCH_SRUN_OUT ? &ns->out : &ns->err;
-	int *fd = k == WATCH_SRUN_OUT ? &ns->out_fd : &ns->err_fd;
 	char chunk[16384], *nl;
-	ssize_t n;
+	bool open_still = true;
+	ssize_t r;
 
 	for (;;) {
-		n = read(*fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
+		r = read(*fd, chunk, sizeof chunk);
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (r < 0 && errno == EAGAIN)
 			break;
-		if (n <= 0) {
+		if (r <= 0) {
 			close(*fd);
 			*fd = -1;
-			s->pool.watch[k] = -1;
+			s->pool.watch[watch] = -1;
+			open_still = false;
 			break;
 		}
-		strbuf_add(buf, chunk, (size_t)n);
+		strbuf_add(buf, chunk, (size_t)r);
+		if (buf->len > NODE_LINE_MAX && memchr(buf->buf, '\n', buf->len) == NULL)
+			strbuf_addch(buf, '\n');
 	}
 	while ((nl = memchr(buf->buf, '\n', buf->len)) != NULL) {
 		size_t used = (size_t)(nl - buf->buf) + 1;
 
 		*nl = '\0';
-		if (k == WATCH_SRUN_OUT)
-			nodes_line(s, buf->buf);
-		else
-			nodes_err_line(s, buf->buf);
+		fn(s, task, buf->buf);
 		strbuf_remove_front(buf, used);
 	}
+	return open_still;
 }
 
-/* srun has ended (status): its nodes are gone. */
 static void
-nodes_srun_ended(struct sup *s, int status)
+nodes_read(struct sup *s, int task, enum node_watch k)
+{
+	struct node *n = &s->nodes.v[task];
+
+	if (k == NODE_OUT && n->out_fd >= 0)
+		nodes_read_lines(s, &n->out_fd, watch_of(task, k), &n->out, task, nodes_line);
+	else if (k == NODE_ERR && n->err_fd >= 0)
+		nodes_read_lines(s, &n->err_fd, watch_of(task, k), &n->err, task, nodes_err_line);
+}
+
+/* task's srun has ended (status): its node is lost, unless we were ending it. */
+static void
+nodes_step_ended(struct sup *s, int task, int status)
+{
+	struct nodes *ns = &s->nodes;
+	struct node *n = &ns->v[task];
+	struct strbuf why = STRBUF_INIT;
+
+	nodes_read(s, task, NODE_OUT);
+	nodes_read(s, task, NODE_ERR);
+	n->srun_pid = -1;
+	n->srun_status = status;
+	n->step_ended = true;
+	if (n->in_fd >= 0) {
+		close(n->in_fd);
+		n->in_fd = -1;
+	}
+	s->pool.watch[watch_of(task, NODE_IN)] = -1;
+	if (ns->ending || n->lost || ns->fell_back) {
+		strbuf_release(&why);
+		return;
+	}
+	strbuf_addf(&why, "its step ended (srun %s%s%s)", spawn_status_text(status),
+		    n->said.len ? ": " : "", n->said.len ? n->said.buf : "");
+	nodes_lose(s, task, why.buf);
+	strbuf_release(&why);
+}
+
+/* Start task's step in the allocation: its worker, on the task-th node of it. */
+static void
+nodes_start_step(struct sup *s, int task)
+{
+	struct node *n = &s->nodes.v[task];
+	struct strvec argv = STRVEC_INIT;
+	struct spawn sp;
+
+	slurm_step_argv(s->cfg, s->nodes.job_id, task, false, &argv);
+	memset(&sp, 0, sizeof sp);
+	sp.argv = (const char *const *)argv.v;
+	sp.pipe_stdin = sp.pipe_stdout = sp.pipe_stderr = true;
+	sp.new_pgroup = true;
+	sp.die_with_parent = true;
+	if (spawn_start(&sp) < 0) {
+		char why[160];
+
+		snprintf(why, sizeof why, "cannot run srun: %s", strerror(errno));
+		n->step_ended = true;
+		nodes_lose(s, task, why);
+		strvec_clear(&argv);
+		return;
+	}
+	strvec_clear(&argv);
+	n->srun_pid = sp.pid;
+	n->in_fd = sp.in_fd;
+	n->out_fd = sp.out_fd;
+	n->err_fd = sp.err_fd;
+	set_nonblock(n->in_fd);
+	set_nonblock(n->out_fd);
+	set_nonblock(n->err_fd);
+	s->pool.watch[watch_of(task, NODE_OUT)] = n->out_fd;
+	s->pool.watch[watch_of(task, NODE_ERR)] = n->err_fd;
+	s->pool.watch_out[watch_of(task, NODE_IN)] = true;
+}
+
+/* A line salloc said: to the log; the allocation granted starts the steps. */
+static void
+nodes_salloc_line(struct sup *s, int task, char *line)
+{
+	struct nodes *ns = &s->nodes;
+	const char *granted = "Granted job allocation ";
+	const char *p = strstr(line, granted);
+	unsigned long long job;
+	char *end;
+
+	(void)task;
+	log_untrusted(LOG_INFO, "salloc", line, strlen(line));
+	strbuf_reset(&ns->salloc_said);
+	strbuf_addstr(&ns->salloc_said, line);
+	if (p == NULL || ns->granted || ns->fell_back)
+		return;
+	p += strlen(granted);
+	errno = 0;
+	job = strtoull(p, &end, 10);
+	if (errno || end == p || job == 0)
+		return;
+	ns->granted = true;
+	ns->job_id = (int64_t)job;
+	if (store_transfer_set_slurm_job(s->st, s->t.id, ns->job_id) < 0)
+		log_warn("cannot record Slurm job %lld: %s", (long long)ns->job_id,
+			 store_errmsg(s->st));
+	for (task = 0; task < ns->n; task++)
+		nodes_start_step(s, task);
+}
+
+static void
+nodes_salloc_ended(struct sup *s, int status)
 {
 	struct nodes *ns = &s->nodes;
 	struct strbuf why = STRBUF_INIT;
 	int task;
 
-	ns->srun_pid = -1;
-	ns->srun_status = status;
-	if (ns->in_fd >= 0) {
-		close(ns->in_fd);
-		ns->in_fd = -1;
+	if (ns->salloc_fd >= 0)
+		nodes_read_lines(s, &ns->salloc_fd, WATCH_SALLOC, &ns->salloc_err, -1,
+				 nodes_salloc_line);
+	ns->salloc_pid = -1;
+	if (ns->ending || ns->fell_back) {
+		strbuf_release(&why);
+		return;
 	}
-	s->pool.watch[WATCH_SRUN_IN] = -1;
-	strbuf_addf(&why, "srun %s%s%s", spawn_status_text(status), ns->srun_said.len ? ": " : "",
-		    ns->srun_said.buf);
-	if (ns->ending || ns->fell_back)
-		goto out;
-	if (!ns->on) {
-		nodes_fall_back(s, why.buf);
-		goto out;
-	}
+	strbuf_addf(&why, "%s (salloc %s%s%s)",
+		    ns->granted ? "the Slurm allocation ended" : "Slurm gave no nodes",
+		    spawn_status_text(status), ns->salloc_said.len ? ": " : "",
+		    ns->salloc_said.len ? ns->salloc_said.buf : "");
 	for (task = 0; task < ns->n; task++)
 		if (ns->v[task].up)
 			nodes_lose(s, task, why.buf);
-	/* No node is left to ask: the rest goes from here. */
 	nodes_fall_back(s, why.buf);
-out:
 	strbuf_release(&why);
 }
 
 bool
 nodes_reaped(struct sup *s, pid_t pid, int status)
 {
-	if (s->nodes.srun_pid <= 0 || pid != s->nodes.srun_pid)
+	struct nodes *ns = &s->nodes;
+	int task;
+
+	if (pid <= 0)
 		return false;
-	/* What it said last is read first. */
-	if (s->nodes.out_fd >= 0)
-		nodes_read(s, WATCH_SRUN_OUT);
-	if (s->nodes.err_fd >= 0)
-		nodes_read(s, WATCH_SRUN_ERR);
-	nodes_srun_ended(s, status);
-	return true;
+	if (pid == ns->salloc_pid) {
+		nodes_salloc_ended(s, status);
+		return true;
+	}
+	for (task = 0; task < ns->n; task++) {
+		if (ns->v[task].srun_pid == pid) {
+			nodes_step_ended(s, task, status);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Timers: nodes gone silent, and Slurm's answer taking longer than --slurm-wait. */
@@ -450,8 +576,9 @@ nodes_tick(struct sup *s)
 		struct strbuf why = STRBUF_INIT;
 
 		strbuf_addf(&why, "Slurm gave no node within %u s%s%s", s->cfg->slurm_wait,
-			    ns->srun_said.len ? " (" : "", ns->srun_said.buf);
-		if (ns->srun_said.len)
+			    ns->salloc_said.len ? " (" : "", ns->salloc_said.len ?
+			    ns->salloc_said.buf : "");
+		if (ns->salloc_said.len)
 			strbuf_addch(&why, ')');
 		nodes_fall_back(s, why.buf);
 		strbuf_release(&why);
@@ -470,12 +597,26 @@ nodes_tick(struct sup *s)
 void
 nodes_watch_ready(struct sup *s, int k)
 {
-	if (k == WATCH_SRUN_OUT || k == WATCH_SRUN_ERR)
-		nodes_read(s, k);
-	else if (k == WATCH_SRUN_IN)
-		nodes_flush(s);
-	else if (k < 0 && s->nodes.asked)
-		nodes_tick(s);
+	struct nodes *ns = &s->nodes;
+	int task = (k - 1) / NODE_WATCHES;
+
+	if (k < 0) {
+		if (ns->asked)
+			nodes_tick(s);
+		return;
+	}
+	if (k == WATCH_SALLOC) {
+		if (ns->salloc_fd >= 0)
+			nodes_read_lines(s, &ns->salloc_fd, WATCH_SALLOC, &ns->salloc_err, -1,
+					 nodes_salloc_line);
+		return;
+	}
+	if (task >= ns->n)
+		return;
+	if ((k - 1) % NODE_WATCHES == NODE_IN)
+		nodes_flush(s, task);
+	else
+		nodes_read(s, task, (enum node_watch)((k - 1) % NODE_WATCHES));
 }
 
 void
@@ -486,8 +627,8 @@ nodes_signal(struct sup *s, int slot, int sig, bool grace_over)
 
 	if (task < 0)
 		return;
-	/* Gone with its node, or srun: there is nobody to tell. */
-	if (s->nodes.v[task].lost || s->nodes.in_fd < 0) {
+	/* Gone with its node, or its step: there is nobody to tell. */
+	if (s->nodes.v[task].lost || s->nodes.v[task].in_fd < 0) {
 		s->workers[slot].node_lost = true;
 		pool_remote_end(&s->pool, slot, SIGKILL, SIGKILL);
 		return;
@@ -504,8 +645,8 @@ nodes_init(struct sup *s)
 	int task;
 
 	memset(ns, 0, sizeof *ns);
-	ns->srun_pid = -1;
-	ns->in_fd = ns->out_fd = ns->err_fd = -1;
+	ns->salloc_pid = -1;
+	ns->salloc_fd = ns->salloc_hold = -1;
 	if (s->cfg->nodes <= 0 || s->transport != &transport_rsync || s->cfg->watch_cycle)
 		return;
 	ns->n = s->cfg->nodes;
@@ -513,11 +654,13 @@ nodes_init(struct sup *s)
 	ns->first_slot = s->nworkers;
 	s->nworkers += ns->n * ns->per_node;
 	ns->v = xcalloc((size_t)ns->n, sizeof *ns->v);
-	for (task = 0; task < ns->n; task++)
-		ns->v[task].heard_at = 0;
+	for (task = 0; task < ns->n; task++) {
+		ns->v[task].srun_pid = -1;
+		ns->v[task].in_fd = ns->v[task].out_fd = ns->v[task].err_fd = -1;
+	}
 }
 
-/* Ask Slurm for the nodes: srun, started while the source is walked. */
+/* Ask Slurm for the nodes: salloc, which answers while the source is walked. */
 void
 nodes_ask(struct sup *s)
 {
@@ -529,21 +672,28 @@ nodes_ask(struct sup *s)
 
 	if (ns->n == 0)
 		return;
+	pool_watch_init(&s->pool, 1 + ns->n * NODE_WATCHES);
 	/* A job of an earlier run of this transfer (its supervisor killed): cancelled first. */
 	if (store_transfer_slurm_job(s->st, s->t.id, &old) == 0 && old > 0) {
 		log_info("cancelling Slurm job %lld of an earlier run", (long long)old);
 		slurm_cancel(cfg, old);
 		store_transfer_set_slurm_job(s->st, s->t.id, 0);
 	}
-	/* A run inside an allocation asks for one of its own, not a step of that one. */
+	/* A run inside an allocation asks for one of its own, not steps of that one. */
 	unsetenv("SLURM_JOB_ID");
 	unsetenv("SLURM_JOBID");
-	slurm_srun_argv(cfg, s->t.id, &argv);
+	slurm_salloc_argv(cfg, s->t.id, &argv);
 	memset(&sp, 0, sizeof sp);
 	sp.argv = (const char *const *)argv.v;
-	sp.pipe_stdin = sp.pipe_stdout = sp.pipe_stderr = true;
+	sp.pipe_stdin = sp.pipe_stderr = true;
 	sp.new_pgroup = true;
+	/*
+	 * Killed with us, salloc gives the allocation back, and its steps
+	 * end: on SIGHUP it does and ends (on SIGTERM it has the job revoked,
+	 * and stays).
+	 */
 	sp.die_with_parent = true;
+	sp.death_signal = SIGHUP;
 	ns->asked = true;
 	ns->asked_at = now_monotonic();
 	if (spawn_start(&sp) < 0) {
@@ -557,17 +707,11 @@ nodes_ask(struct sup *s)
 	}
 	log_info("asking Slurm for %d nodes (up to %u s)", ns->n, cfg->slurm_wait);
 	strvec_clear(&argv);
-	ns->srun_pid = sp.pid;
-	ns->in_fd = sp.in_fd;
-	ns->out_fd = sp.out_fd;
-	ns->err_fd = sp.err_fd;
-	set_nonblock(ns->in_fd);
-	set_nonblock(ns->out_fd);
-	set_nonblock(ns->err_fd);
-	s->pool.watch[WATCH_SRUN_OUT] = ns->out_fd;
-	s->pool.watch[WATCH_SRUN_ERR] = ns->err_fd;
-	s->pool.watch[WATCH_SRUN_IN] = -1;
-	s->pool.watch_out[WATCH_SRUN_IN] = true;
+	ns->salloc_pid = sp.pid;
+	ns->salloc_fd = sp.err_fd;
+	ns->salloc_hold = sp.in_fd;
+	set_nonblock(ns->salloc_fd);
+	s->pool.watch[WATCH_SALLOC] = ns->salloc_fd;
 }
 
 /* Are the nodes what a units' pass waits for, or sends from? */
@@ -578,6 +722,15 @@ nodes_pending(const struct sup *s)
 
 	return ns->n > 0 && ns->asked && !ns->fell_back && !ns->ending &&
 	       (ns->on || ns->lost < ns->n);
+}
+
+bool
+nodes_gathering(const struct sup *s)
+{
+	const struct nodes *ns = &s->nodes;
+
+	return nodes_pending(s) && ns->on && ns->up + ns->lost < ns->n &&
+	       now_monotonic() - ns->first_up_at < NODES_GATHER_S;
 }
 
 int
@@ -642,9 +795,9 @@ nodes_slot_open(struct sup *s, int slot)
 	if (!nodes_pending(s))
 		return task < 0 && slot < s->active_workers ? NODE_SLOT_OPEN : NODE_SLOT_CLOSED;
 	/* Waiting for the nodes, or sending from them: not from here. */
-	if (task < 0 || !ns->on)
+	if (task < 0 || !ns->on || nodes_gathering(s))
 		return NODE_SLOT_CLOSED;
-	if (!ns->v[task].up || ns->v[task].lost || ns->pending.len > NODES_PENDING_MAX ||
+	if (!ns->v[task].up || ns->v[task].lost || ns->v[task].pending.len > NODES_PENDING_MAX ||
 	    slot - ns->first_slot - task * ns->per_node >= s->active_workers)
 		return NODE_SLOT_CLOSED;
 	return NODE_SLOT_OPEN;
@@ -785,82 +938,156 @@ nodes_of_worker(const struct sup *s, const struct worker *w)
 	return task < 0 ? NULL : s->nodes.v[task].name;
 }
 
+/*
+ * A step of task's node ended before its worker could remove its
+ * directory (killed, or cut off): a step of its own removes it, while the
+ * allocation lasts.
+ */
+static void
+nodes_clean_node(struct sup *s, int task)
+{
+	struct spawn_limits lim = { .timeout_ms = NODE_CLEAN_TIMEOUT_MS, .die_with_parent = true };
+	struct strvec argv = STRVEC_INIT;
+	struct strbuf err = STRBUF_INIT;
+	int status = -1;
+
+	slurm_step_argv(s->cfg, s->nodes.job_id, task, true, &argv);
+	if (spawn_capture_limited((const char *const *)argv.v, NULL, &status, NULL, &err, &lim) <
+	    0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		log_warn("cannot remove the worker's directory on node %s: %s",
+			 nodes_name(s, task), err.len ? err.buf : spawn_status_text(status));
+	strvec_clear(&argv);
+	strbuf_release(&err);
+}
+
 void
 nodes_end(struct sup *s)
 {
 	struct nodes *ns = &s->nodes;
 	/*
-	 * A node lost holds srun until Slurm finds it down (SlurmdTimeout):
-	 * the job is cancelled at once instead.
+	 * A node lost may hold its step's srun until Slurm finds it down
+	 * (SlurmdTimeout), and a step never started reads no input: then the
+	 * steps are ended at once.
 	 */
-	double wait = ns->lost > 0 ? 1.0 : SRUN_END_WAIT, started = now_monotonic();
-	bool cancelled = false;
+	double wait = ns->lost > 0 || ns->up == 0 ? 1.0 : SRUN_END_WAIT;
+	double started = now_monotonic();
+	bool ended = false, left;
 	int task;
 
 	if (!ns->asked)
 		return;
 	ns->ending = true;
-	/* The end of their input ends the workers, and with them the step and the job. */
-	if (ns->in_fd >= 0) {
-		close(ns->in_fd);
-		ns->in_fd = -1;
+	/* The end of its input ends each worker, and with it its step. */
+	for (task = 0; task < ns->n; task++) {
+		struct node *n = &ns->v[task];
+
+		if (n->in_fd >= 0) {
+			close(n->in_fd);
+			n->in_fd = -1;
+		}
+		s->pool.watch[watch_of(task, NODE_IN)] = -1;
 	}
-	s->pool.watch[WATCH_SRUN_IN] = -1;
-	while (nodes_srun_running(ns)) {
+	for (;;) {
 		double waited = now_monotonic() - started;
 		int status;
-		pid_t pid = waitpid(ns->srun_pid, &status, WNOHANG);
+		pid_t pid;
 
-		if (pid == ns->srun_pid) {
-			nodes_reaped(s, pid, status);
+		left = false;
+		for (task = 0; task < ns->n; task++) {
+			struct node *n = &ns->v[task];
+
+			if (n->srun_pid <= 0)
+				continue;
+			pid = waitpid(n->srun_pid, &status, WNOHANG);
+			if (pid == n->srun_pid || (pid < 0 && errno == ECHILD)) {
+				nodes_step_ended(s, task, pid < 0 ? 0 : status);
+				continue;
+			}
+			left = true;
+			nodes_read(s, task, NODE_OUT);
+			nodes_read(s, task, NODE_ERR);
+			if (waited > wait && !ended)
+				kill(n->srun_pid, SIGTERM);
+			if (waited > wait + (ns->lost > 0 ? 2.0 : SRUN_END_WAIT))
+				kill(-n->srun_pid, SIGKILL);
+		}
+		if (!left)
 			break;
-		}
-		if (pid < 0 && errno != EINTR) {
-			ns->srun_pid = -1;
-			break;
-		}
-		if (waited > wait && !cancelled) {
-			cancelled = true;
-			if (ns->job_id > 0)
-				slurm_cancel(s->cfg, ns->job_id);
-			kill(ns->srun_pid, SIGTERM);
-		}
-		/* Cancelled, the job goes with Slurm; srun would wait for a lost node's step. */
-		if (waited > wait + (ns->lost > 0 ? 2.0 : SRUN_END_WAIT))
-			kill(-ns->srun_pid, SIGKILL);
-		if (ns->out_fd >= 0)
-			nodes_read(s, WATCH_SRUN_OUT);
-		if (ns->err_fd >= 0)
-			nodes_read(s, WATCH_SRUN_ERR);
+		ended = waited > wait;
 		poll(NULL, 0, 20);
 	}
-	/* Whatever became of srun, the job is gone with the transfer's end. */
+	/*
+	 * A worker whose step was ended under it (a signal, not the end of
+	 * its input) left its directory: removed by a step of its own, on a
+	 * node that answers.
+	 */
+	for (task = 0; ns->granted && task < ns->n; task++) {
+		struct node *n = &ns->v[task];
+
+		if (n->up && !n->lost && n->step_ended &&
+		    !(WIFEXITED(n->srun_status) && WEXITSTATUS(n->srun_status) == 0))
+			nodes_clean_node(s, task);
+	}
+	/*
+	 * The allocation goes with salloc: the end of its command's input
+	 * ends it (SIGHUP, should it not: it gives the allocation back too).
+	 */
+	if (ns->salloc_hold >= 0) {
+		close(ns->salloc_hold);
+		ns->salloc_hold = -1;
+	}
+	if (ns->salloc_pid > 0) {
+		int status;
+		bool hup = false;
+
+		started = now_monotonic();
+		while (waitpid(ns->salloc_pid, &status, WNOHANG) == 0) {
+			double waited = now_monotonic() - started;
+
+			if (waited > 2 && !hup) {
+				kill(ns->salloc_pid, SIGHUP);
+				hup = true;
+			}
+			if (waited > SRUN_END_WAIT) {
+				kill(-ns->salloc_pid, SIGKILL);
+				waitpid(ns->salloc_pid, &status, 0);
+				break;
+			}
+			poll(NULL, 0, 20);
+		}
+		ns->salloc_pid = -1;
+	}
 	if (ns->job_id > 0) {
-		if (!cancelled)
-			slurm_cancel(s->cfg, ns->job_id);
+		slurm_cancel(s->cfg, ns->job_id);
 		if (store_transfer_set_slurm_job(s->st, s->t.id, 0) < 0)
 			log_warn("cannot record Slurm job %lld as ended: %s", (long long)ns->job_id,
 				 store_errmsg(s->st));
 	}
 	for (task = 0; task < ns->n; task++) {
-		free(ns->v[task].name);
-		free(ns->v[task].dir);
-		strbuf_release(&ns->v[task].rsh);
-		free(ns->v[task].key_link);
-		free(ns->v[task].tag);
-		free(ns->v[task].control_path);
+		struct node *n = &ns->v[task];
+
+		free(n->name);
+		free(n->dir);
+		free(n->key_link);
+		free(n->control_path);
+		free(n->tag);
+		strbuf_release(&n->rsh);
+		strbuf_release(&n->out);
+		strbuf_release(&n->err);
+		strbuf_release(&n->pending);
+		strbuf_release(&n->said);
+		if (n->out_fd >= 0)
+			close(n->out_fd);
+		if (n->err_fd >= 0)
+			close(n->err_fd);
 	}
 	free(ns->v);
 	ns->v = NULL;
 	ns->n = 0;
-	if (ns->out_fd >= 0)
-		close(ns->out_fd);
-	if (ns->err_fd >= 0)
-		close(ns->err_fd);
-	ns->out_fd = ns->err_fd = -1;
-	s->pool.watch[WATCH_SRUN_OUT] = s->pool.watch[WATCH_SRUN_ERR] = -1;
-	strbuf_release(&ns->out);
-	strbuf_release(&ns->err);
-	strbuf_release(&ns->pending);
-	strbuf_release(&ns->srun_said);
+	if (ns->salloc_fd >= 0)
+		close(ns->salloc_fd);
+	ns->salloc_fd = -1;
+	strbuf_release(&ns->salloc_err);
+	strbuf_release(&ns->salloc_said);
+	pool_watch_init(&s->pool, 0);
 }

@@ -236,7 +236,8 @@ sup_turn(void *ctx, struct pool *p)
 			timeout = due;
 	}
 	/* Waiting for Slurm's nodes: its answer, or --slurm-wait, wakes us. */
-	if (s->pass == JOB_UNIT && nodes_pending(s) && !s->nodes.on && timeout > 250)
+	if (s->pass == JOB_UNIT && nodes_pending(s) && (!s->nodes.on || nodes_gathering(s)) &&
+	    timeout > 250)
 		timeout = 250;
 	/* Waiting for units to arrive on the feeding host: look again soon. */
 	if (s->relay.gate && timeout > 250)

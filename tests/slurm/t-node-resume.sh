@@ -39,4 +39,6 @@ ls -i "$DEST/tree/big" | sort | comm -23 "$T/before" - >"$T/resent"
 [ -z "$(debris "$DEST")" ] || fail "debris left on the destination: $(debris "$DEST")"
 wait_for 10 eval '[ -z "$(slurm_jobs)" ]' || fail "Slurm still has jobs: $(slurm_jobs)"
 no_processes_left || fail "processes of the transfer are left"
+# The killed run's workers left their directories; the resumed run's removed them.
+[ -z "$(node_dirs)" ] || fail "workers' directories are left: $(node_dirs)"
 finish

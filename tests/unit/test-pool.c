@@ -534,6 +534,7 @@ run_remote(struct remote_run *r, const char *const *words)
 	}
 	close(r->news[1]);
 	pool_init(&p, 2, &remote_ops, r);
+	pool_watch_init(&p, 1);
 	r->pool = &p;
 	p.watch[0] = r->news[0];
 	CHECK_INT(pool_run(&p), 0);
