@@ -144,17 +144,25 @@ static void
 worker_key(struct node_worker *w, char **words, const size_t *len, int n)
 {
 	char *link;
+	int i;
 
 	if (n != 4 || strlen(words[3]) != len[3] || words[3][0] != '/') {
 		fprintf(stderr, "scow-sync __node-worker: a key message not understood\n");
 		return;
 	}
-	link = xasprintf("%s/key", w->dir);
-	unlink(link);
-	if (symlink(words[3], link) < 0)
-		fprintf(stderr, "scow-sync __node-worker: cannot link '%s': %s\n", link,
-			strerror(errno));
-	free(link);
+	/* ssh looks beside the key for its certificate (and public key): linked too. */
+	for (i = 0; i < 3; i++) {
+		static const char *const suffix[] = { "", ".pub", "-cert.pub" };
+		char *target = xasprintf("%s%s", words[3], suffix[i]);
+
+		link = xasprintf("%s/key%s", w->dir, suffix[i]);
+		unlink(link);
+		if ((i == 0 || access(target, F_OK) == 0) && symlink(target, link) < 0)
+			fprintf(stderr, "scow-sync __node-worker: cannot link '%s': %s\n", link,
+				strerror(errno));
+		free(link);
+		free(target);
+	}
 }
 
 static struct node_job *
@@ -339,12 +347,27 @@ worker_signal(struct node_worker *w, int slot, int sig)
 		kill(sig == SIGKILL ? -job->pid : job->pid, sig);
 }
 
+/* The slot a message names after its verb (at p): true, *slot set, when it is one. */
+static bool
+message_slot(const char *p, int *slot)
+{
+	char num[16];
+	size_t n = strspn(p, "0123456789");
+
+	if (n == 0 || n >= sizeof num || (p[n] != ' ' && p[n] != '\0'))
+		return false;
+	memcpy(num, p, n);
+	num[n] = '\0';
+	return parse_int_range(num, 0, WORKER_SLOTS_MAX, slot) == 0;
+}
+
 /* One message; only those for our task are read past their first word. */
 static void
 worker_message(struct node_worker *w, char *line)
 {
-	static char *words[WORKER_WORDS_MAX + 1];
-	static size_t len[WORKER_WORDS_MAX];
+	/* One more than node_split fills (the shift below), and one more for the NULL after. */
+	static char *words[WORKER_WORDS_MAX + 2];
+	static size_t len[WORKER_WORDS_MAX + 1];
 	char *end;
 	long task;
 	int n, slot;
@@ -353,9 +376,16 @@ worker_message(struct node_worker *w, char *line)
 	task = strtol(line, &end, 10);
 	if (errno || end == line || *end != ' ' || task != w->task)
 		return;
+	/* A job asked for and not understood still ends, or the supervisor would wait. */
+	if (!((strncmp(end + 1, "run ", 4) == 0 || strncmp(end + 1, "pipe ", 5) == 0) &&
+	      message_slot(strchr(end + 1, ' ') + 1, &slot)))
+		slot = -1;
 	n = node_split(end + 1, words, len, WORKER_WORDS_MAX);
 	if (n < 2 || parse_int_range(words[1], 0, WORKER_SLOTS_MAX, &slot) < 0) {
-		fprintf(stderr, "scow-sync __node-worker: a message not understood\n");
+		if (slot >= 0)
+			worker_refuse(w, slot, "a message not understood");
+		else
+			fprintf(stderr, "scow-sync __node-worker: a message not understood\n");
 		return;
 	}
 	/* words[0] is the verb; the task was taken off. Shift for one numbering. */

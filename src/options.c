@@ -402,7 +402,7 @@ validate_slurm(struct transfer_request *req, bool need_source, char *err, size_t
 			if (!(*p >= '0' && *p <= '9') && *p != ':' && *p != '-')
 				break;
 		if (*req->time_limit == '\0' || *req->time_limit == '-' || *p ||
-		    strlen(req->time_limit) > 32)
+		    strlen(req->time_limit) > 32 || strpbrk(req->time_limit, "0123456789") == NULL)
 			return reject(err, errlen, "invalid --time '%s': expected Slurm's "
 				      "[DAYS-]HOURS:MINUTES:SECONDS or MINUTES", req->time_limit);
 	}
@@ -410,7 +410,7 @@ validate_slurm(struct transfer_request *req, bool need_source, char *err, size_t
 		return 0;
 	if (req->check)
 		return reject(err, errlen, "-c checks the key from here: --nodes is not for it");
-	if (req->s3 || req->hosts.n > 1 || req->watch || req->dry_run)
+	if (req->s3 || req->s3_source || req->hosts.n > 1 || req->watch || req->dry_run)
 		return reject(err, errlen, "--nodes %s is not supported yet",
 			      req->s3 ? "with an object store" : req->hosts.n > 1 ?
 			      "to several hosts" : req->watch ? "with watch" : "with --dry-run");

@@ -38,7 +38,7 @@ rc=$?
 	fail "2: not one clear line: $(cat "$T/2.out")"
 
 # 3.
-for bad in "--nodes x" "--nodes 513" "--slurm-wait 0" "--time 1h" "--partition -x" \
+for bad in "--nodes x" "--nodes 513" "--slurm-wait 0" "--time 1h" "--time :::" "--partition -x" \
 	"--nodes 2 --delete --dry-run"; do
 	# shellcheck disable=SC2086
 	xfer run -s "$src" -d "$DEST" $bad >"$T/3.out" 2>&1
