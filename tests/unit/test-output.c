@@ -51,6 +51,7 @@ static void
 sample_entries(struct history_entry e[3], struct history_file *file)
 {
 	memset(e, 0, 3 * sizeof *e);
+	memset(file, 0, sizeof *file);
 	file->path = "run2/out/\xe6\x95\xb0\xe6\x8d\xae-0042.h5";
 	file->bytes_done = 734003200;
 	file->percent = 61;
