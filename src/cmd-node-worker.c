@@ -429,7 +429,8 @@ worker_read_input(struct node_worker *w)
 		}
 		strbuf_add(&w->in, buf, (size_t)n);
 	}
-	while ((nl = memchr(w->in.buf, '\n', w->in.len)) != NULL) {
+	/* An empty strbuf may have no buffer at all. */
+	while (w->in.len > 0 && (nl = memchr(w->in.buf, '\n', w->in.len)) != NULL) {
 		size_t used = (size_t)(nl - w->in.buf) + 1;
 
 		*nl = '\0';
@@ -609,6 +610,8 @@ cmd_node_worker(int argc, char **argv)
 	size_t i;
 
 	memset(&w, 0, sizeof w);
+	strbuf_init(&w.in, 0);
+	strbuf_init(&w.line, 0);
 	if ((argc != 3 && !clean) || parse_ullong(argv[2], 0, LONG_MAX, &task_n) < 0 ||
 	    job == NULL || strspn(job, "0123456789") != strlen(job) || *job == '\0') {
 		fprintf(stderr, "scow-sync __node-worker: run by a transfer's Slurm job step "

@@ -72,7 +72,7 @@ slurm_cancel(const struct supervisor_config *cfg, int64_t job)
 	if (spawn_capture_limited(argv, NULL, &status, NULL, &err, &lim) < 0 ||
 	    !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		/* Ended already: nothing to cancel. */
-		if (strstr(err.buf, "Invalid job id") != NULL)
+		if (err.len > 0 && strstr(err.buf, "Invalid job id") != NULL)
 			goto out;
 		if (err.len == 0)
 			strbuf_addstr(&err, "failed");

@@ -400,7 +400,8 @@ nodes_read_lines(struct sup *s, int *fd, int watch, struct strbuf *buf, int task
 		if (buf->len > NODE_LINE_MAX && memchr(buf->buf, '\n', buf->len) == NULL)
 			strbuf_addch(buf, '\n');
 	}
-	while ((nl = memchr(buf->buf, '\n', buf->len)) != NULL) {
+	/* An empty strbuf may have no buffer at all. */
+	while (buf->len > 0 && (nl = memchr(buf->buf, '\n', buf->len)) != NULL) {
 		size_t used = (size_t)(nl - buf->buf) + 1;
 
 		*nl = '\0';
@@ -633,7 +634,17 @@ nodes_signal(struct sup *s, int slot, int sig, bool grace_over)
 		pool_remote_end(&s->pool, slot, SIGKILL, SIGKILL);
 		return;
 	}
-	strbuf_addf(&msg, "stop %d %d", slot, grace_over ? SIGKILL : sig);
+	/*
+	 * A worker that answers ends a job within moments of its SIGTERM: one
+	 * that did not in the pool's grace does not answer, and is lost (its
+	 * step ended, its writers on the far side too), or a stop would wait
+	 * for it for ever.
+	 */
+	if (grace_over) {
+		nodes_lose(s, task, "a job stopped there did not end");
+		return;
+	}
+	strbuf_addf(&msg, "stop %d %d", slot, sig);
 	nodes_send(s, task, &msg);
 	strbuf_release(&msg);
 }
@@ -645,6 +656,8 @@ nodes_init(struct sup *s)
 	int task;
 
 	memset(ns, 0, sizeof *ns);
+	strbuf_init(&ns->salloc_err, 0);
+	strbuf_init(&ns->salloc_said, 0);
 	ns->salloc_pid = -1;
 	ns->salloc_fd = ns->salloc_hold = -1;
 	if (s->cfg->nodes <= 0 || s->transport != &transport_rsync || s->cfg->watch_cycle)
@@ -655,8 +668,15 @@ nodes_init(struct sup *s)
 	s->nworkers += ns->n * ns->per_node;
 	ns->v = xcalloc((size_t)ns->n, sizeof *ns->v);
 	for (task = 0; task < ns->n; task++) {
-		ns->v[task].srun_pid = -1;
-		ns->v[task].in_fd = ns->v[task].out_fd = ns->v[task].err_fd = -1;
+		struct node *n = &ns->v[task];
+
+		n->srun_pid = -1;
+		n->in_fd = n->out_fd = n->err_fd = -1;
+		strbuf_init(&n->rsh, 0);
+		strbuf_init(&n->out, 0);
+		strbuf_init(&n->err, 0);
+		strbuf_init(&n->pending, 0);
+		strbuf_init(&n->said, 0);
 	}
 }
 
