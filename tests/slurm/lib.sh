@@ -14,6 +14,9 @@
 #   node_dirs         the workers' directories left ($TMPDIR/scow-sync-node.*)
 #   json_state ID     query --json's state of transfer ID
 #   store_sql SQL     the rows of SQL on the case's store, '|' between columns
+#   node_back NAME    a node taken down by the case back in service: what ran on
+#                     it ended (cut off, it stays so) before its link is up,
+#                     its slurmd started again, every node idle
 #   cluster ARGS...   tests/slurm/cluster.sh ARGS on this cluster (kill-slurmd K, ...)
 #   debris DIR        what a transfer must not leave in DIR: partial data, rsync's
 #                     temporary files
@@ -70,6 +73,15 @@ for row in db.execute(sys.argv[2]).fetchall():
 PY
 }
 cluster() { bash "$SCOW_SYNC_SRCDIR/tests/slurm/cluster.sh" "$1" "$HOSTS_DIR" "${@:2}"; }
+node_back() {
+	local p
+	for p in $(host_pids "$(node_index "$1")"); do
+		kill -9 "$p" 2>/dev/null
+	done
+	net up "$1"
+	cluster start-slurmd "$1" || echo "cannot start the slurmd of $1 again" >&2
+	wait_for 60 nodes_idle || echo "$1 did not return to service" >&2
+}
 debris() {
 	find "$1" \( -name .scow-sync-partial -o -name '.*.??????' \) -print 2>/dev/null
 }

@@ -7,17 +7,6 @@
 . "${SCOW_SYNC_SRCDIR:-$(dirname "$0")/../..}/tests/slurm/lib.sh"
 
 victim=h3
-restore() {
-	local p
-	# What ran on the node stays cut off: ended before its link is back.
-	for p in $(host_pids "$(node_index "$victim")"); do
-		kill -9 "$p" 2>/dev/null
-	done
-	net up "$victim"
-	cluster start-slurmd "$victim" || echo "cannot start the slurmd of $victim again" >&2
-	wait_for 60 nodes_idle || echo "$victim did not return to service" >&2
-}
-
 src=$T/src/tree
 mkdir -p "$src/big"
 for i in $(seq 1 30); do
@@ -31,7 +20,7 @@ wait_for 30 eval '[ "$(node_rsyncs '"$victim"')" -gt 0 ]' ||
 	fail "no rsync ran on $victim"
 cluster kill-slurmd "$victim"
 net down "$victim"
-trap 'restore; cleanup' EXIT
+trap 'node_back "$victim"; cleanup' EXIT
 
 wait_for 120 eval 'case $(json_state '"$id"') in queued|running) false ;; esac' ||
 	fail "the transfer did not end in 120 s"

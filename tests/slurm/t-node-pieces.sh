@@ -9,16 +9,6 @@
 
 log=$HOME/scow/.scow-sync/scow-sync.log
 victim=$(echo $SLURM_NODES | cut -d' ' -f2)
-restore() {
-	local p
-	for p in $(host_pids "$(node_index "$victim")"); do
-		kill -9 "$p" 2>/dev/null
-	done
-	net up "$victim"
-	cluster start-slurmd "$victim" || echo "cannot start the slurmd of $victim again" >&2
-	wait_for 60 nodes_idle || echo "$victim did not return to service" >&2
-}
-
 # 1. Two files of 40 MiB: each is one of the last few, and goes in pieces.
 src=$T/src/one
 mkdir -p "$src"
@@ -48,7 +38,7 @@ reading() {
 wait_for 30 reading || fail "2: no piece ran on $victim"
 cluster kill-slurmd "$victim"
 net down "$victim"
-trap 'restore; cleanup' EXIT
+trap 'node_back "$victim"; cleanup' EXIT
 wait_for 120 eval 'case $(json_state '"$id"') in queued|running) false ;; esac' ||
 	fail "2: the transfer did not end in 120 s"
 state=$(json_state "$id")
