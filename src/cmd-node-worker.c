@@ -499,20 +499,10 @@ worker_reap(struct node_worker *w)
 	}
 }
 
-/* Our directory holds only the files we wrote, none a directory. */
 static void
 worker_remove_dir(const char *dir)
 {
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	while (d && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			unlinkat(dirfd(d), e->d_name, 0);
-	}
-	if (d)
-		closedir(d);
-	if (rmdir(dir) < 0)
+	if (private_dir_remove(dir, NULL) < 0)
 		fprintf(stderr, "scow-sync __node-worker: cannot remove '%s': %s\n", dir,
 			strerror(errno));
 }

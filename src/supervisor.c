@@ -177,40 +177,15 @@ sup_escaped(const char *s)
 void
 supervisor_remove_stale(struct store *st, int64_t transfer_id)
 {
-	struct stat sb;
-	char *dir = NULL, *base;
-	int fd;
+	char *dir = NULL;
 
 	if (store_transfer_workdir(st, transfer_id, &dir) < 0 || dir == NULL)
 		return;
-	/* Only a real directory of ours, named as we name them, and only our files in it. */
-	base = path_dirname(dir);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd >= 0 && strncmp(path_basename(dir), "scow-sync-", 10) == 0 &&
-	    fstat(fd, &sb) == 0 && sb.st_uid == geteuid()) {
-		char name[32];
-		int i;
-
-		unlinkat(fd, "cm", 0);
-		unlinkat(fd, "dirs", 0);
-		unlinkat(fd, "key", 0);
-		unlinkat(fd, "key.pub", 0);
-		unlinkat(fd, "key-cert.pub", 0);
-		/* A request to several hosts: its relay's agent's socket (sup-fanout.c). */
-		unlinkat(fd, "agent", 0);
-		for (i = 0; i < WORKERS_MAX; i++) {
-			snprintf(name, sizeof name, "list-%d", i);
-			unlinkat(fd, name, 0);
-			snprintf(name, sizeof name, "exclude-%d", i);
-			unlinkat(fd, name, 0);
-		}
-		if (rmdir(dir) == 0)
-			log_info("removed the private directory of an earlier run: %s", dir);
-	}
-	if (fd >= 0)
-		close(fd);
+	/* Only a directory named as we name them (and ours: private_dir_remove). */
+	if (strncmp(path_basename(dir), "scow-sync-", 10) == 0 &&
+	    private_dir_remove(dir, NULL) == 0)
+		log_info("removed the private directory of an earlier run: %s", dir);
 	store_transfer_set_workdir(st, transfer_id, NULL);
-	free(base);
 	free(dir);
 }
 
@@ -247,28 +222,17 @@ sup_make_tmpdir(struct sup *s)
 	return SYNC_OK;
 }
 
+/* The private directory, with whatever any part of the transfer wrote there. */
 static void
 sup_remove_tmpdir(struct sup *s)
 {
-	char *cm;
-	int i;
-
 	if (s->tmpdir == NULL)
 		return;
-	/* The socket of a connection of the transfer's own (not a kept one). */
-	cm = xasprintf("%s/cm", s->tmpdir);
-	unlink(cm);
-	free(cm);
-	unlink(s->dirs_file);
-	key_link_remove(s->key_link);
-	for (i = 0; i < s->nworkers; i++) {
-		unlink(s->workers[i].list_file);
-		cm = xasprintf("%s/exclude-%d", s->tmpdir, i);
-		unlink(cm);
-		free(cm);
-	}
-	if (rmdir(s->tmpdir) == 0)
+	if (private_dir_remove(s->tmpdir, NULL) == 0)
 		store_transfer_set_workdir(s->st, s->t.id, NULL);
+	else
+		log_warn("cannot remove the private directory '%s': %s", s->tmpdir,
+			 strerror(errno));
 }
 
 static void

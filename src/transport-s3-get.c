@@ -228,25 +228,11 @@ s3_get_walk(struct sup *s, const struct plan_callbacks *cb)
 static int
 get_remove_partial(const char *dir, uint64_t *n)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int rc = 0;
+	unsigned long removed = 0;
+	int rc = private_dir_remove(dir, &removed);
 
-	if (d == NULL)
-		return errno == ENOENT ? 0 : -1;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		/* Only files of ours are ever in it. */
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
-			(*n)++;
-		else if (errno != ENOENT)
-			rc = -1;
-	}
-	closedir(d);
-	if (rmdir(dir) < 0 && errno != ENOENT)
-		rc = -1;
-	return rc;
+	*n += removed;
+	return rc < 0 && errno != ENOENT ? -1 : 0;
 }
 
 /*

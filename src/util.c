@@ -1,6 +1,7 @@
 /* util: allocation, strings, numbers, quoting, paths (see util.h). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -808,4 +809,46 @@ home_is_account_home(void)
 		return true;
 	return stat(home, &a) == 0 && stat(pw->pw_dir, &b) == 0 && a.st_dev == b.st_dev &&
 	       a.st_ino == b.st_ino;
+}
+
+int
+private_dir_remove(const char *dir, unsigned long *removed)
+{
+	struct dirent *e;
+	struct stat sb;
+	DIR *d;
+	int fd, rc = 0, saved = 0;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) < 0 || sb.st_uid != geteuid()) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	if ((d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) == 0) {
+			if (removed)
+				(*removed)++;
+		} else if (errno != ENOENT && rc == 0) {
+			saved = errno;
+			rc = -1;
+		}
+	}
+	closedir(d);
+	if (rmdir(dir) < 0 && rc == 0) {
+		saved = errno;
+		rc = -1;
+	}
+	errno = saved;
+	return rc;
 }

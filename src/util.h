@@ -203,4 +203,12 @@ int64_t now_wall(void);
 /* The user's home: $HOME if set and absolute, else the passwd entry. */
 const char *home_dir(void);
 
+/*
+ * Remove dir, a private directory of ours that holds files and no
+ * directory, with every file in it: whatever wrote there, nothing is left.
+ * Refused (EPERM) for a link or a directory another user owns. 0, or -1
+ * with errno; *removed (when given) counts the files removed.
+ */
+int private_dir_remove(const char *dir, unsigned long *removed);
+
 #endif

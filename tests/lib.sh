@@ -29,6 +29,7 @@ skip() {
 
 finish() {
 	check_tool_reports
+	check_private_dirs
 	if [ "$FAILURES" -gt 0 ]; then
 		printf '%s: %d expectation(s) failed; files in %s\n' "${0##*/}" "$FAILURES" "$T"
 		KEEP_TEST_DIR=1
@@ -147,6 +148,12 @@ trap cleanup EXIT
 
 export HOME=$T/home
 mkdir -p "$HOME"
+# The supervisors' private directories, to be found gone by finish.
+# (Open to all as /tmp is: some cases run a transfer as another user.)
+export TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
+chmod 1777 "$TMPDIR"
+. "$SCOW_SYNC_SRCDIR/tests/private-dirs.sh"
 unset SCOW_SYNC_HOME SCOW_SYNC_WORKERS SCOW_SYNC_BWLIMIT SCOW_SYNC_RETRIES
 # A connection kept for the next transfer outlives the transfer on purpose,
 # which every test's count of connections and leftover processes would have

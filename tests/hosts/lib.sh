@@ -49,6 +49,7 @@ finish() {
 	for f in "$T"/sanitizer.*; do
 		[ -s "$f" ] && fail "${f##*/}: $(head -c 4000 "$f")"
 	done
+	check_private_dirs
 	if [ "$FAILURES" -gt 0 ]; then
 		printf '%s: %d expectation(s) failed; files in %s\n' "${0##*/}" "$FAILURES" "$T"
 		KEEP_TEST_DIR=1
@@ -177,6 +178,7 @@ export HOME=$T/home
 # The supervisors' private directories (sockets, the relay's agent) too.
 export TMPDIR=$T/tmp
 mkdir -p "$TMPDIR"
+. "$SCOW_SYNC_SRCDIR/tests/private-dirs.sh"
 export ASAN_OPTIONS="log_path=$T/sanitizer:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 mkdir -p "$HOME/.ssh"

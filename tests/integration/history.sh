@@ -109,6 +109,8 @@ wait_for 30 running || fail "the fourth transfer did not run"
 sup=$(sql "SELECT sup_pid FROM transfers WHERE id = 4")
 kill -9 "$sup" 2>/dev/null
 pkill -9 -f -- "$T/dst4"
+# Its private directory waits for a resume that never comes.
+PRIVATE_DIRS_LEFT='scow-sync-4-*'
 wait_for 10 eval '! kill -0 "$sup" 2>/dev/null' || fail "the supervisor does not die"
 [ "$(scow-sync query --json --id 4 | check_json)" = "4 interrupted" ] ||
 	fail "a transfer without its supervisor is not shown interrupted"

@@ -151,6 +151,8 @@ hid=$(scow-sync watch -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$T/dst6" -p "$
 	-k "$SSH_KEY" --notify-cmd "$T/hang" --detach 2>"$T/err") || fail "watch: $(cat "$T/err")"
 wait_for 10 test -s "$T/hung" || fail "the program of the watch did not start"
 kill -9 "$(store_sql "SELECT sup_pid FROM transfers WHERE id = $hid")"
+# Its private directory waits for a resume that never comes.
+PRIVATE_DIRS_LEFT="scow-sync-$hid-*"
 tr ' ' '\n' <"$T/hung" >"$T/hung.pids"
 wait_for 10 gone "$T/hung.pids" || fail "the program's group outlived the watch: $(cat "$T/hung")"
 

@@ -34,6 +34,7 @@ if ! declare -F finish >/dev/null; then
 		exit 77
 	}
 	finish() {
+		check_private_dirs
 		if [ "$FAILURES" -gt 0 ]; then
 			printf '%s: %d expectation(s) failed; files in %s\n' \
 				"${0##*/}" "$FAILURES" "$S3T"
@@ -61,6 +62,10 @@ S3_AWS_BIN=${S3_AWS_BIN:-$(command -v /usr/bin/aws || command -v aws)} ||
 command -v s3cmd >/dev/null || skip "s3cmd is not installed: run ./install.sh --test-deps"
 
 S3T=$(mktemp -d /tmp/scow-sync-s3case.XXXXXX) || exit 99
+# The supervisors' private directories, to be found gone by finish.
+export TMPDIR=$S3T/tmp
+mkdir -p "$TMPDIR"
+. "${SCOW_SYNC_SRCDIR:-$(dirname "${BASH_SOURCE[0]}")/../..}/tests/private-dirs.sh"
 S3_KEEP_TEST_DIR=${S3_KEEP_TEST_DIR:-0}
 
 s3_cleanup() {

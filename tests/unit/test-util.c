@@ -1,6 +1,9 @@
 /* Unit tests for util: numbers, quoting, paths, UTF-8, escaping. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -230,6 +233,53 @@ test_strbuf_strvec(void)
 	CHECK(sv.v[0] == NULL);
 }
 
+/* A private directory goes with whatever is in it; a link to one does not. */
+static void
+test_private_dir_remove(void)
+{
+	char tmpl[] = "/tmp/scow-sync-unit-XXXXXX";
+	char *dir, *file, *link, *target, *sock;
+	unsigned long n = 0;
+	FILE *f;
+
+	dir = mkdtemp(tmpl);
+	CHECK(dir != NULL);
+	if (dir == NULL)
+		return;
+	file = xasprintf("%s/list-0", dir);
+	sock = xasprintf("%s/any name\nat all", dir);
+	f = fopen(file, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	CHECK_INT(symlink("/nonexistent", sock), 0);
+	CHECK_INT(private_dir_remove(dir, &n), 0);
+	CHECK_INT(n, 2);
+	CHECK(access(dir, F_OK) < 0);
+	/* Gone already: an error, ENOENT. */
+	CHECK_INT(private_dir_remove(dir, NULL), -1);
+	CHECK_INT(errno, ENOENT);
+
+	/* A link in the place of the directory: nothing behind it is touched. */
+	target = xstrdup("/tmp/scow-sync-unit-XXXXXX");
+	CHECK(mkdtemp(target) != NULL);
+	free(file);
+	file = xasprintf("%s/keep", target);
+	f = fopen(file, "w");
+	if (f)
+		fclose(f);
+	link = xasprintf("%s.link", target);
+	CHECK_INT(symlink(target, link), 0);
+	CHECK_INT(private_dir_remove(link, NULL), -1);
+	CHECK(access(file, F_OK) == 0);
+	unlink(link);
+	CHECK_INT(private_dir_remove(target, NULL), 0);
+	free(link);
+	free(target);
+	free(file);
+	free(sock);
+}
+
 int
 main(void)
 {
@@ -238,5 +288,6 @@ main(void)
 	test_paths();
 	test_utf8_and_escape();
 	test_strbuf_strvec();
+	test_private_dir_remove();
 	return unit_done("test-util");
 }
