@@ -49,6 +49,9 @@ slurm_step_argv(const struct supervisor_config *cfg, int64_t job, int task, bool
 	strvec_push(argv, "--nodes=1");
 	strvec_push(argv, "--ntasks=1");
 	strvec_push(argv, "--kill-on-bad-exit=0");
+	/* The step of a hung worker may hold the node's share still. */
+	if (clean)
+		strvec_push(argv, "--overlap");
 	strvec_push(argv, "--quiet");
 	strvec_push(argv, "--");
 	strvec_push(argv, cfg->self_path ? cfg->self_path : "scow-sync");

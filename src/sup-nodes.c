@@ -41,6 +41,7 @@
 
 #define SRUN_END_WAIT 10.0        /* seconds for the steps to end once their input has */
 #define NODE_CLEAN_TIMEOUT_MS 15000  /* a step that removes a worker's directory, at most */
+#define NODE_CLEAN_LOST_TIMEOUT_MS 5000  /* ... on a node lost, which may be down */
 #define NODE_WORDS_MAX 8
 #define NODE_TAG_VAR "SCOW_SYNC_NODE"
 /*
@@ -961,12 +962,18 @@ nodes_of_worker(const struct sup *s, const struct worker *w)
 /*
  * A step of task's node ended before its worker could remove its
  * directory (killed, or cut off): a step of its own removes it, while the
- * allocation lasts.
+ * allocation lasts. A node lost may be down: then that step cannot start,
+ * and the directory waits for a later worker of ours there
+ * (cmd-node-worker.c), so it is given less time.
  */
 static void
 nodes_clean_node(struct sup *s, int task)
 {
-	struct spawn_limits lim = { .timeout_ms = NODE_CLEAN_TIMEOUT_MS, .die_with_parent = true };
+	struct spawn_limits lim = {
+		.timeout_ms = s->nodes.v[task].lost ? NODE_CLEAN_LOST_TIMEOUT_MS :
+						      NODE_CLEAN_TIMEOUT_MS,
+		.die_with_parent = true,
+	};
 	struct strvec argv = STRVEC_INIT;
 	struct strbuf err = STRBUF_INIT;
 	int status = -1;
@@ -1038,13 +1045,13 @@ nodes_end(struct sup *s)
 	}
 	/*
 	 * A worker whose step was ended under it (a signal, not the end of
-	 * its input) left its directory: removed by a step of its own, on a
-	 * node that answers.
+	 * its input; a node lost, a hung worker) left its directory: removed
+	 * by a step of its own.
 	 */
 	for (task = 0; ns->granted && task < ns->n; task++) {
 		struct node *n = &ns->v[task];
 
-		if (n->up && !n->lost && n->step_ended &&
+		if (n->dir != NULL && n->step_ended &&
 		    !(WIFEXITED(n->srun_status) && WEXITSTATUS(n->srun_status) == 0))
 			nodes_clean_node(s, task);
 	}

@@ -47,4 +47,9 @@ tree_equal "$src" "$DEST/two" || fail "2: the file differs"
 grep -q "node $victim (task [0-9]*) is lost" "$log" || fail "2: the log does not name $victim as lost"
 [ -z "$(debris "$DEST")$(find "$DEST" -name '*scow-sync-pieces*')" ] ||
 	fail "2: left on the destination: $(debris "$DEST") $(find "$DEST" -name '*pieces*')"
+# The worker's directory on the node that is down stays until a later
+# worker of ours runs there (t-node-down); no other node's.
+job=$(sed -n "s/.*\[$id\] info: Slurm job \([0-9]*\): sending.*/\1/p" "$log" | head -n1)
+task=$(sed -n "s/.*\[$id\] warning: node $victim (task \([0-9]*\)) is lost.*/\1/p" "$log" | head -n1)
+PRIVATE_DIRS_LEFT="scow-sync-node.$job.$task"
 finish
