@@ -42,6 +42,8 @@ int db_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt);
 int db_step_done(struct store *st, sqlite3_stmt *stmt, const char *what);
 void db_bind_path(sqlite3_stmt *stmt, int i, const char *path);
 void db_bind_text(sqlite3_stmt *stmt, int i, const char *s);
+/* Bind v as parameter i, or NULL when it is below 0 (not given). */
+void db_bind_option(sqlite3_stmt *stmt, int i, long long v);
 /* Read a recorded node from columns col (boot), col + 1 (pidns), col + 2 (host). */
 void db_col_node(sqlite3_stmt *stmt, int col, struct proc_node *n);
 /* Read a recorded supervisor from the SUP_COLUMNS at col. */

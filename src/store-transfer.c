@@ -857,16 +857,6 @@ store_transfer_set_workdir(struct store *st, int64_t id, const char *dir)
 	return db_step_done(st, stmt, "record work directory");
 }
 
-/* Bind v as parameter i, or NULL when it is below 0 (not given). */
-static void
-bind_option(sqlite3_stmt *stmt, int i, long long v)
-{
-	if (v < 0)
-		sqlite3_bind_null(stmt, i);
-	else
-		sqlite3_bind_int64(stmt, i, (sqlite3_int64)v);
-}
-
 /* A request's own option: -1 keeps the one recorded (NULL), OPTION_CLEAR forgets it. */
 static void
 bind_guard(sqlite3_stmt *stmt, int i, long long v)
@@ -897,93 +887,15 @@ store_transfer_set_options(struct store *st, int64_t id, const struct transfer_o
 			     "WHEN ?8 < 0 THEN NULL ELSE ?8 END WHERE id = ?4",
 			     &stmt)) < 0)
 		return rc;
-	bind_option(stmt, 1, o->workers);
-	bind_option(stmt, 2, o->bwlimit_kib);
-	bind_option(stmt, 3, o->retries);
+	db_bind_option(stmt, 1, o->workers);
+	db_bind_option(stmt, 2, o->bwlimit_kib);
+	db_bind_option(stmt, 3, o->retries);
 	sqlite3_bind_int64(stmt, 4, id);
 	bind_guard(stmt, 5, o->max_delete);
 	bind_guard(stmt, 6, o->delete_all_ok);
 	bind_guard(stmt, 7, o->verify);
 	bind_guard(stmt, 8, o->trust_record);
 	return db_step_done(st, stmt, "record the transfer's options");
-}
-
-void
-transfer_slurm_release(struct transfer_slurm *o)
-{
-	free(o->partition);
-	free(o->account);
-	free(o->time_limit);
-	o->partition = o->account = o->time_limit = NULL;
-}
-
-int
-store_transfer_set_slurm(struct store *st, int64_t id, const struct transfer_slurm *o)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if ((rc = db_prepare(st, "UPDATE transfers SET opt_nodes = ?1, opt_partition = ?2, "
-			     "opt_account = ?3, opt_time = ?4, opt_slurm_wait = ?5 WHERE id = ?6",
-			     &stmt)) < 0)
-		return rc;
-	bind_option(stmt, 1, o->nodes > 0 ? o->nodes : -1);
-	db_bind_path(stmt, 2, o->partition);
-	db_bind_path(stmt, 3, o->account);
-	db_bind_path(stmt, 4, o->time_limit);
-	bind_option(stmt, 5, o->wait);
-	sqlite3_bind_int64(stmt, 6, id);
-	return db_step_done(st, stmt, "record what the transfer asks of Slurm");
-}
-
-int
-store_transfer_slurm(struct store *st, int64_t id, struct transfer_slurm *o)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	memset(o, 0, sizeof *o);
-	o->wait = -1;
-	if ((rc = db_row_by_id(st, "SELECT opt_nodes, opt_partition, opt_account, opt_time, "
-			       "opt_slurm_wait FROM transfers WHERE id = ?", id, &stmt,
-			       "read what the transfer asks of Slurm")) < 0)
-		return rc;
-	o->nodes = sqlite3_column_int(stmt, 0);
-	o->partition = db_col_string(stmt, 1);
-	o->account = db_col_string(stmt, 2);
-	o->time_limit = db_col_string(stmt, 3);
-	if (sqlite3_column_type(stmt, 4) != SQLITE_NULL)
-		o->wait = sqlite3_column_int(stmt, 4);
-	sqlite3_finalize(stmt);
-	return SYNC_OK;
-}
-
-int
-store_transfer_set_slurm_job(struct store *st, int64_t id, int64_t job)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	if ((rc = db_prepare(st, "UPDATE transfers SET slurm_job = ?1 WHERE id = ?2", &stmt)) < 0)
-		return rc;
-	bind_option(stmt, 1, job > 0 ? job : -1);
-	sqlite3_bind_int64(stmt, 2, id);
-	return db_step_done(st, stmt, "record the transfer's Slurm job");
-}
-
-int
-store_transfer_slurm_job(struct store *st, int64_t id, int64_t *job)
-{
-	sqlite3_stmt *stmt;
-	int rc;
-
-	*job = 0;
-	if ((rc = db_row_by_id(st, "SELECT slurm_job FROM transfers WHERE id = ?", id, &stmt,
-			       "read the transfer's Slurm job")) < 0)
-		return rc;
-	*job = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	return SYNC_OK;
 }
 
 int

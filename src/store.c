@@ -488,6 +488,15 @@ db_bind_path(sqlite3_stmt *stmt, int i, const char *path)
 }
 
 void
+db_bind_option(sqlite3_stmt *stmt, int i, long long v)
+{
+	if (v < 0)
+		sqlite3_bind_null(stmt, i);
+	else
+		sqlite3_bind_int64(stmt, i, (sqlite3_int64)v);
+}
+
+void
 db_bind_text(sqlite3_stmt *stmt, int i, const char *s)
 {
 	if (s)
