@@ -53,41 +53,19 @@ dry_run_action(const char *itemized)
 	return i == 11 ? "send" : "update";
 }
 
-/* Write the rules of req's filters to a private file; its path, or NULL (none, or errno). */
-static char *
-dry_run_rules(const struct transfer_request *req, char **dir, bool *failed)
+/*
+ * The rules of req's filters into rules (empty: none). rsync reads them on
+ * its standard input: no file to leave behind, whatever ends the run.
+ */
+static void
+dry_run_rules(const struct transfer_request *req, struct strbuf *rules)
 {
 	struct filter f;
-	struct strbuf rules = STRBUF_INIT;
-	char *path = NULL;
-	int fd;
 
-	*failed = false;
-	*dir = NULL;
 	filter_init(&f);
-	if (req->filters.len == 0 ||
-	    filter_deserialize(&f, req->filters.buf, req->filters.len) < 0) {
-		filter_release(&f);
-		return NULL;
-	}
-	filter_rsync_rules(&f, path_basename(req->source), &rules);
+	if (req->filters.len > 0 && filter_deserialize(&f, req->filters.buf, req->filters.len) == 0)
+		filter_rsync_rules(&f, path_basename(req->source), rules);
 	filter_release(&f);
-	*dir = xasprintf("%s/scow-sync-dry-XXXXXX", ssh_tmp_base());
-	if (mkdtemp(*dir) == NULL) {
-		free(*dir);
-		*dir = NULL;
-		*failed = true;
-	} else {
-		path = xasprintf("%s/rules", *dir);
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0 || write_all(fd, rules.buf, rules.len) < 0 || close(fd) < 0) {
-			*failed = true;
-			free(path);
-			path = NULL;
-		}
-	}
-	strbuf_release(&rules);
-	return path;
 }
 
 /*
@@ -156,20 +134,14 @@ rsync_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	struct change_list *changes = req->json ? change_list_new() : NULL;
 	struct ssh_target target;
 	struct rsync_job job;
-	char *root = path_dirname(req->source), *rules_dir = NULL, *rules;
+	struct strbuf rules = STRBUF_INIT;
+	char *root = path_dirname(req->source);
 	const char *p, *end;
 	unsigned long long deletes = 0;
 	struct stat sb;
-	bool rules_failed;
 	int status = -1, rc, code = EXIT_OK;
 
-	rules = dry_run_rules(req, &rules_dir, &rules_failed);
-	if (rules_failed) {
-		cmd_error(ctx, "cannot write the rules for rsync in '%s': %s", ssh_tmp_base(),
-			  strerror(errno));
-		code = EXIT_FAILED;
-		goto out;
-	}
+	dry_run_rules(req, &rules);
 	supervisor_ssh_target(&target, cfg, req->user, req->address, req->port, req->key_path);
 	/* As a transfer would: a host key not known yet is learned (accept-new). */
 	{
@@ -193,10 +165,11 @@ rsync_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	job.checksum = req->verify;
 	job.delete = req->mirror;
 	job.protect = DRY_RUN_PROTECT;
-	job.exclude_from = rules;
+	job.exclude_from = rules.len > 0 ? "-" : NULL;
 	job.io_timeout = cfg->io_timeout;
 	rsync_job_argv(&job, &argv);
-	rc = spawn_capture_limited((const char *const *)argv.v, NULL, &status, &out, &err, &lim);
+	rc = spawn_capture_limited((const char *const *)argv.v, rules.len > 0 ? &rules : NULL,
+				   &status, &out, &err, &lim);
 	if (rc < 0 || !WIFEXITED(status) ||
 	    (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 24)) {
 		const char *last;
@@ -228,12 +201,7 @@ rsync_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	if (fflush(stdout) != 0)
 		code = EXIT_FAILED;
 out:
-	if (rules)
-		unlink(rules);
-	if (rules_dir)
-		rmdir(rules_dir);
-	free(rules);
-	free(rules_dir);
+	strbuf_release(&rules);
 	free(root);
 	change_list_free(changes);
 	strvec_clear(&argv);

@@ -549,9 +549,25 @@ worker_end(struct node_worker *w)
 }
 
 /*
+ * Does Slurm say it no longer has job (squeue's answer, status and what it
+ * printed)? Only a clear answer counts: none listed, or "Invalid job id"
+ * (a job it has forgotten). A controller that cannot be reached says
+ * neither, and then every directory stays.
+ */
+static bool
+worker_job_gone(int status, const struct strbuf *out, const struct strbuf *err)
+{
+	if (!WIFEXITED(status))
+		return false;
+	if (WEXITSTATUS(status) == 0)
+		return out->len == 0;
+	return err->len > 0 && strstr(err->buf, "Invalid job id") != NULL;
+}
+
+/*
  * Remove the directories of our workers of jobs Slurm no longer has
  * (their steps were killed before they could): "scow-sync-node.JOB.TASK"
- * in base, ours, of a job other than this one that squeue does not list.
+ * in base, ours, of a job other than this one that Slurm says is gone.
  */
 static void
 worker_remove_stale(const char *base, const char *job)
@@ -561,7 +577,7 @@ worker_remove_stale(const char *base, const char *job)
 	DIR *d = opendir(base);
 
 	while (d && (e = readdir(d)) != NULL) {
-		struct strbuf path = STRBUF_INIT, out = STRBUF_INIT;
+		struct strbuf path = STRBUF_INIT, out = STRBUF_INIT, err = STRBUF_INIT;
 		const char *argv[] = { "squeue", "--noheader", "--format=%i", NULL, NULL };
 		char *jobs = NULL, *dot;
 		struct stat sb;
@@ -577,11 +593,12 @@ worker_remove_stale(const char *base, const char *job)
 		/* Ours, not this job's, and not a job Slurm still runs. */
 		if (dot && strcmp(jobs + 7, job) != 0 && lstat(path.buf, &sb) == 0 &&
 		    S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() &&
-		    spawn_capture(argv, &status, &out, NULL) == 0 && WIFEXITED(status) &&
-		    out.len == 0)
+		    spawn_capture(argv, &status, &out, &err) == 0 &&
+		    worker_job_gone(status, &out, &err))
 			worker_remove_dir(path.buf);
 		strbuf_release(&path);
 		strbuf_release(&out);
+		strbuf_release(&err);
 		free(jobs);
 	}
 	if (d)

@@ -177,15 +177,29 @@ sup_escaped(const char *s)
 void
 supervisor_remove_stale(struct store *st, int64_t transfer_id)
 {
-	char *dir = NULL;
+	char *dir = NULL, *prefix;
 
 	if (store_transfer_workdir(st, transfer_id, &dir) < 0 || dir == NULL)
 		return;
-	/* Only a directory named as we name them (and ours: private_dir_remove). */
-	if (strncmp(path_basename(dir), "scow-sync-", 10) == 0 &&
-	    private_dir_remove(dir, NULL) == 0)
+	/*
+	 * Only a directory named as this transfer's are (sup_make_tmpdir),
+	 * and ours (private_dir_remove). One that cannot go stays on record,
+	 * for the next run to try again, and the log says why.
+	 */
+	prefix = xasprintf("scow-sync-%lld-", (long long)transfer_id);
+	if (strncmp(path_basename(dir), prefix, strlen(prefix)) != 0) {
+		log_warn("not removing '%s', recorded as the private directory of an earlier run: "
+			 "not named as one", dir);
+	} else if (private_dir_remove(dir, NULL) == 0) {
 		log_info("removed the private directory of an earlier run: %s", dir);
+	} else if (errno != ENOENT) {
+		log_warn("cannot remove the private directory of an earlier run, '%s': %s", dir,
+			 strerror(errno));
+		goto out;
+	}
 	store_transfer_set_workdir(st, transfer_id, NULL);
+out:
+	free(prefix);
 	free(dir);
 }
 

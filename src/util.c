@@ -816,13 +816,25 @@ private_dir_remove(const char *dir, unsigned long *removed)
 {
 	struct dirent *e;
 	struct stat sb;
+	size_t len = strlen(dir);
 	DIR *d;
 	int fd, rc = 0, saved = 0;
 
+	/* "link/" would follow the link, O_NOFOLLOW or not. */
+	if (len > 1 && dir[len - 1] == '/') {
+		errno = EINVAL;
+		return -1;
+	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &sb) < 0 || sb.st_uid != geteuid()) {
+	if (fstat(fd, &sb) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (sb.st_uid != geteuid()) {
 		close(fd);
 		errno = EPERM;
 		return -1;

@@ -206,8 +206,10 @@ const char *home_dir(void);
 /*
  * Remove dir, a private directory of ours that holds files and no
  * directory, with every file in it: whatever wrote there, nothing is left.
- * Refused (EPERM) for a link or a directory another user owns. 0, or -1
- * with errno; *removed (when given) counts the files removed.
+ * Refused for a link (ENOTDIR, ELOOP; a path ending in '/', EINVAL) or a
+ * directory another user owns (EPERM). 0, or -1 with errno (EISDIR: it
+ * held a directory, which stays, and so does dir); *removed (when given)
+ * counts the files removed.
  */
 int private_dir_remove(const char *dir, unsigned long *removed);
 

@@ -31,7 +31,8 @@ check_private_dirs() {
 	local name
 	[ -n "${TMPDIR:-}" ] && [ -d "$TMPDIR" ] || return 0
 	wait_for 10 eval '[ -z "$(private_dirs_left)" ]' && return 0
-	for name in $(private_dirs_left); do
+	# One a line; a name with a newline shows as two lines, and still fails.
+	while IFS= read -r name; do
 		fail "left behind in TMPDIR: $name ($(ls -A "$TMPDIR/$name" 2>&1 | tr '\n' ' '))"
-	done
+	done < <(private_dirs_left)
 }

@@ -110,4 +110,23 @@ grep -qF 'send   <f+++++++++ top/changed' "$T/out" || fail "missing destination:
 # --json alone is refused.
 run "$dst" --json
 [ "$rc" = 2 ] || fail "--json without --dry-run exited $rc"
+
+# Ended by a signal while rsync runs (Ctrl-C, a closed terminal, a kill):
+# the rules travel on rsync's stdin, and nothing is left in TMPDIR
+# (finish checks it). rsync starts slowly: it is still running when the
+# signal comes.
+mkdir -p "$T/slowbin"
+printf '#!/bin/sh\nsleep 2\nexec rsync "$@"\n' >"$T/slowbin/rsync-slow"
+chmod +x "$T/slowbin/rsync-slow"
+for sig in TERM INT HUP; do
+	SCOW_SYNC_RSYNC=$T/slowbin/rsync-slow scow-sync run -a "$SSH_HOST" -u "$SSH_USER" \
+		-s "$src" -d "$dst" -p "$SSHD_PORT" -k "$SSH_KEY" -q --dry-run --exclude '*.tmp' \
+		>/dev/null 2>&1 &
+	pid=$!
+	wait_for 10 eval '[ -n "$(pgrep -f -- "rsync-slow")" ]' ||
+		fail "$sig: the dry run's rsync did not start"
+	kill -"$sig" "$pid"
+	wait "$pid"
+	wait_for 10 eval '[ -z "$(pgrep -f -- "rsync-slow")" ]'
+done
 finish

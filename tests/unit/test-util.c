@@ -238,7 +238,7 @@ static void
 test_private_dir_remove(void)
 {
 	char tmpl[] = "/tmp/scow-sync-unit-XXXXXX";
-	char *dir, *file, *link, *target, *sock;
+	char *dir, *file, *link, *target, *sock, *slash;
 	unsigned long n = 0;
 	FILE *f;
 
@@ -272,6 +272,12 @@ test_private_dir_remove(void)
 	CHECK_INT(symlink(target, link), 0);
 	CHECK_INT(private_dir_remove(link, NULL), -1);
 	CHECK(access(file, F_OK) == 0);
+	/* Not through a trailing '/', which follows the link. */
+	slash = xasprintf("%s/", link);
+	CHECK_INT(private_dir_remove(slash, NULL), -1);
+	CHECK_INT(errno, EINVAL);
+	CHECK(access(file, F_OK) == 0);
+	free(slash);
 	unlink(link);
 	CHECK_INT(private_dir_remove(target, NULL), 0);
 	free(link);
