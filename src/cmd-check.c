@@ -96,7 +96,7 @@ cmd_check_login(const struct cmd_ctx *ctx, struct transfer_request *req)
 	bool ok;
 	int rc;
 
-	if (access(req->key_path, R_OK) < 0) {
+	if (*req->key_path && access(req->key_path, R_OK) < 0) {
 		strbuf_addf(&why, "cannot read key '%s': %s", req->key_path, strerror(errno));
 		rc = SYNC_ERR_SYSTEM;
 	} else {
@@ -106,10 +106,14 @@ cmd_check_login(const struct cmd_ctx *ctx, struct transfer_request *req)
 		else if (rc != SYNC_OK) {
 			struct strbuf cause = STRBUF_INIT;
 
-			if (rc == SYNC_ERR_AUTH)
+			if (rc == SYNC_ERR_AUTH && *req->key_path)
 				strbuf_addf(&why, "cannot log in to '%s' port %d as '%s' with "
 					    "key '%s': ", req->address, req->port, req->user,
 					    req->key_path);
+			else if (rc == SYNC_ERR_AUTH)
+				strbuf_addf(&why, "cannot log in to '%s' port %d as '%s' with "
+					    "ssh's own identities: ", req->address, req->port,
+					    req->user);
 			else
 				strbuf_addf(&why, "cannot connect to '%s' port %d: ",
 					    req->address, req->port);

@@ -15,6 +15,7 @@
 
 #include "cmd.h"
 #include "cmd-transfer.h"
+#include "farlock.h"
 #include "format.h"
 #include "keycheck.h"
 #include "log.h"
@@ -42,6 +43,42 @@ struct run_start {
 	bool verify;           /* compared by content (--verify) */
 };
 
+/*
+ * A request that names no user (-u) or no port (-p) logs in as ssh would:
+ * with the User and Port the user's ssh configuration gives that host (a
+ * Host alias), else ssh's own defaults, the account's name and 22. Where
+ * ssh -G cannot say, those defaults stay (options_validate_transfer).
+ * One host only: a list's hosts each keep the port it gives them.
+ */
+static void
+resolve_login(struct transfer_request *req)
+{
+	const char *prog = getenv("SCOW_SYNC_SSH"), *config = getenv("SCOW_SYNC_SSH_CONFIG");
+	bool port_given = req->port_arg || req->address_owned;
+	struct ssh_target t;
+	char err[256], *user = NULL;
+	int port;
+
+	if (req->s3 || req->hosts.n > 1 || (req->user_owned == NULL && port_given))
+		return;
+	memset(&t, 0, sizeof t);
+	t.program = prog && *prog ? prog : "ssh";
+	t.host = req->address;
+	t.user = req->user_owned ? NULL : req->user;
+	t.port = port_given ? req->port : 0;
+	t.ssh_config = config && *config ? config : NULL;
+	if (far_host_login(&t, &user, &port) < 0)
+		return;
+	if (req->user_owned && validate_user(user, err, sizeof err) == 0) {
+		free(req->user_owned);
+		req->user = req->user_owned = user;
+		user = NULL;
+	}
+	if (!port_given)
+		req->port = port;
+	free(user);
+}
+
 int
 cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int argc,
 		   char **argv, struct transfer_request *req, bool *done)
@@ -65,11 +102,13 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 	default:
 		break;
 	}
+	req->legacy = ctx->legacy;
 	if (options_validate_transfer(req, !req->check, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		transfer_request_release(req);
 		return EXIT_USAGE;
 	}
+	resolve_login(req);
 	*done = false;
 	return EXIT_OK;
 }
@@ -399,7 +438,8 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 	*state_dir = cmd_state_dir(ctx);
 	/* The early connection may keep its socket there (ssh_socket_dir). */
 	cfg->state_dir = *state_dir;
-	if (!req->s3 && keycheck_loads(req->key_path, *state_dir, err, sizeof err) < 0) {
+	if (!req->s3 && *req->key_path &&
+	    keycheck_loads(req->key_path, *state_dir, err, sizeof err) < 0) {
 		cmd_error(ctx, "%s", err);
 		return EXIT_USAGE;
 	}

@@ -46,7 +46,9 @@ verify_argv(const struct transfer *t, const struct strvec *given, struct strvec 
 	strvec_pushf(argv, "--destination=%s", t->destination);
 	strvec_pushf(argv, "--max-depth=%d", t->max_depth);
 	strvec_pushf(argv, "--port=%d", t->port);
-	strvec_pushf(argv, "--sshkey-path=%s", t->key_path);
+	/* None recorded: ssh's own identities, as the request had them. */
+	if (*t->key_path)
+		strvec_pushf(argv, "--sshkey-path=%s", t->key_path);
 	if (t->mirror)
 		strvec_push(argv, "--delete");
 	/* Stored as "+ PATTERN" and "- PATTERN": either option takes both so. */

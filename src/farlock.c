@@ -422,14 +422,12 @@ lowest_address(const char *name, struct strbuf *out)
 	return found;
 }
 
-int
-far_host_resolve(const struct ssh_target *t, struct strbuf *out)
+/* What ssh -G, with the transfers' own options, says of t's host: its text into out. */
+static int
+ssh_settings(const struct ssh_target *t, struct strbuf *out)
 {
 	struct strvec argv = STRVEC_INIT;
-	struct strbuf text = STRBUF_INIT, host = STRBUF_INIT, port = STRBUF_INIT;
-	struct strbuf user = STRBUF_INIT, addr = STRBUF_INIT;
 	struct spawn sp;
-	bool proxied;
 	int rc = SYNC_ERR_REMOTE, status;
 	char buf[4096];
 	ssize_t n;
@@ -443,14 +441,28 @@ far_host_resolve(const struct ssh_target *t, struct strbuf *out)
 	sp.pipe_stdout = true;
 	if (spawn_start(&sp) < 0)
 		goto out;
-	while (text.len < 256 * 1024 &&
+	while (out->len < 256 * 1024 &&
 	       ((n = read(sp.out_fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)))
 		if (n > 0)
-			strbuf_add(&text, buf, (size_t)n);
+			strbuf_add(out, buf, (size_t)n);
 	close(sp.out_fd);
-	if (spawn_wait(sp.pid, &status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		goto out;
-	if (far_host_parse(text.buf, &host, &port, &user, &proxied) < 0)
+	if (spawn_wait(sp.pid, &status) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		rc = SYNC_OK;
+out:
+	strvec_clear(&argv);
+	return rc;
+}
+
+int
+far_host_resolve(const struct ssh_target *t, struct strbuf *out)
+{
+	struct strbuf text = STRBUF_INIT, host = STRBUF_INIT, port = STRBUF_INIT;
+	struct strbuf user = STRBUF_INIT, addr = STRBUF_INIT;
+	bool proxied;
+	int rc = SYNC_ERR_REMOTE;
+
+	if (ssh_settings(t, &text) < 0 ||
+	    far_host_parse(text.buf, &host, &port, &user, &proxied) < 0)
 		goto out;
 	if (proxied || !lowest_address(host.buf, &addr)) {
 		strbuf_reset(&addr);
@@ -460,11 +472,33 @@ far_host_resolve(const struct ssh_target *t, struct strbuf *out)
 	strbuf_addf(out, "%s@%s:%s", user.buf, addr.buf, port.buf);
 	rc = SYNC_OK;
 out:
-	strvec_clear(&argv);
 	strbuf_release(&text);
 	strbuf_release(&host);
 	strbuf_release(&port);
 	strbuf_release(&user);
 	strbuf_release(&addr);
+	return rc;
+}
+
+int
+far_host_login(const struct ssh_target *t, char **user, int *port)
+{
+	struct strbuf text = STRBUF_INIT, host = STRBUF_INIT, port_text = STRBUF_INIT;
+	struct strbuf who = STRBUF_INIT;
+	bool proxied;
+	int rc = SYNC_ERR_REMOTE, n;
+
+	if (ssh_settings(t, &text) < 0 ||
+	    far_host_parse(text.buf, &host, &port_text, &who, &proxied) < 0 ||
+	    parse_int_range(port_text.buf, 1, 65535, &n) < 0)
+		goto out;
+	*port = n;
+	*user = strbuf_detach(&who, NULL);
+	rc = SYNC_OK;
+out:
+	strbuf_release(&text);
+	strbuf_release(&host);
+	strbuf_release(&port_text);
+	strbuf_release(&who);
 	return rc;
 }

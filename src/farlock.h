@@ -109,6 +109,14 @@ bool far_lock_release(struct far_lock *l, double grace);
 int far_host_resolve(const struct ssh_target *t, struct strbuf *out);
 
 /*
+ * The user and port ssh logs in with to t's host, from what ssh -G says
+ * of it: for a target without them (user NULL, port 0), the User and Port
+ * of the user's ssh configuration, else ssh's defaults (the account's
+ * name, 22). *user: caller frees. SYNC_ERR_REMOTE when ssh -G fails.
+ */
+int far_host_login(const struct ssh_target *t, char **user, int *port);
+
+/*
  * Read ssh -G's output: hostname, port and user into the given buffers,
  * *proxied when a ProxyJump or ProxyCommand is set. SYNC_ERR_INVALID when
  * one of the three is missing.

@@ -34,13 +34,15 @@
 	{ OPT_TIME, "time", "LIMIT", "with --nodes: the Slurm job's time limit" }, \
 	{ OPT_SLURM_WAIT, "slurm-wait", "SECONDS", "with --nodes: wait this long for the nodes,\n" \
 	  "then this node sends alone (default 60)" }, \
-	{ 'u', "user", "USER", "remote user (default: your user name)" }, \
+	{ 'u', "user", "USER", "remote user (default: ssh's, from ~/.ssh/config,\n" \
+	  "else your user name)" }, \
 	{ 's', "source", "PATH", "local file or directory (or s3://BUCKET/PREFIX,\n" \
 	  "cos://BUCKET-APPID/PREFIX, with a local -d)" }, \
 	{ 'd', "destination", "DIR", "remote directory (created if missing)" }, \
 	{ 'm', "max-depth", "N", "move entries above depth N separately (default 2)" }, \
-	{ 'p', "port", "N", "ssh port (default 22)" }, \
-	{ 'k', "sshkey-path", "KEY", "private key (default ~/scow/.scow-sync-ssh/id_rsa)" }, \
+	{ 'p', "port", "N", "ssh port (default: ssh's, from ~/.ssh/config, else 22)" }, \
+	{ 'k', "sshkey-path", "KEY", "private key (default ~/scow/.scow-sync-ssh/id_rsa\n" \
+	  "where it exists, else ssh's own keys and agent)" }, \
 	CMD_OPTIONS_SETTINGS, \
 	{ OPT_ENDPOINT, "endpoint", "URL", "an object store's endpoint, for -d\n" \
 	  "s3://BUCKET/PREFIX or cos://BUCKET-APPID/PREFIX (default:\nAWS's or COS's)" }, \
@@ -490,16 +492,25 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 	    parse_int_range(req->max_depth_arg, 0, MAX_DEPTH_LIMIT, &req->max_depth) < 0)
 		return reject(err, errlen, "invalid max depth '%s': expected a number from 0 to %d",
 			      req->max_depth_arg, MAX_DEPTH_LIMIT);
-	if (req->key_arg == NULL)
+	if (req->key_arg == NULL) {
 		req->key_path = xasprintf("%s/scow/.scow-sync-ssh/id_rsa", home_dir());
-	else if (path_absolute(req->key_arg, &req->key_path) < 0)
+		/*
+		 * From a shell, without the portal's key: ssh's own identities,
+		 * agent and configuration, as `rsync -e ssh` has them. The
+		 * portal's names always want its key.
+		 */
+		if (!req->legacy && access(req->key_path, F_OK) < 0 && errno == ENOENT) {
+			free(req->key_path);
+			req->key_path = xstrdup("");
+		}
+	} else if (path_absolute(req->key_arg, &req->key_path) < 0)
 		return reject(err, errlen, "invalid key path '%s': %s", req->key_arg,
 			      strerror(errno));
 	if (!need_source)
 		return 0;
 	if (validate_sync(req, err, errlen) < 0)
 		return -1;
-	if (!req->s3 && check_key(req->key_path, err, errlen) < 0)
+	if (!req->s3 && *req->key_path && check_key(req->key_path, err, errlen) < 0)
 		return -1;
 	if (req->source_arg == NULL) {
 		snprintf(err, errlen, "missing -s/--source");

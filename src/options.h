@@ -34,6 +34,7 @@ struct transfer_request {
 	const char *endpoint_arg;  /* --endpoint, --region: an object store's */
 	const char *region_arg;
 	bool check;
+	bool legacy;            /* called by a portal's name: -k's default is the portal's key */
 	/* Keeping a directory in sync: --delete and its guards, the filters, --dry-run. */
 	bool mirror;
 	const char *max_delete_arg;
@@ -66,8 +67,8 @@ struct transfer_request {
 	/* filled by options_validate_transfer (owned) */
 	char *source;        /* absolute, tidy */
 	char *destination_tidy; /* destination without repeated '/', './' or a trailing '/' */
-	char *key_path;      /* absolute */
-	char *user_owned;    /* default user name when -u is absent */
+	char *key_path;      /* absolute; "": none, ssh's own identities (ssh_target) */
+	char *user_owned;    /* the user when -u is absent: ssh's (cmd_parse_transfer) */
 	bool s3;             /* an object store (s3://, cos://) is a side: the destination, ... */
 	bool s3_source;      /* ... or the source, with a local directory as the destination */
 	char *s3_address;    /* ... its bucket's URL, the transfer's address (cmd_s3_resolve) */

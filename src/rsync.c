@@ -94,12 +94,18 @@ ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
 		push_paths_opt(argv, "UserKnownHostsFile", both, 2);
 		free(second);
 	}
-	push_opt(argv, "IdentitiesOnly=yes");
 	/*
-	 * The key "/a b/id" was "/a" (the options check refuses what cannot be
-	 * passed); ssh is given the private link to it where there is one.
+	 * Without a key of ours, ssh's own identities, agent and configuration
+	 * (ssh_target.key_path).
 	 */
-	push_path_opt(argv, "IdentityFile", t->key_given ? t->key_given : t->key_path);
+	if (t->key_path && *t->key_path) {
+		push_opt(argv, "IdentitiesOnly=yes");
+		/*
+		 * The key "/a b/id" was "/a" (the options check refuses what cannot
+		 * be passed); ssh is given the private link to it where there is one.
+		 */
+		push_path_opt(argv, "IdentityFile", t->key_given ? t->key_given : t->key_path);
+	}
 	push_opt(argv, "PasswordAuthentication=no");
 	push_opt(argv, "KbdInteractiveAuthentication=no");
 	push_opt(argv, "ConnectTimeout=%d", t->connect_timeout > 0 ? t->connect_timeout : 30);
@@ -112,10 +118,14 @@ ssh_base_argv(const struct ssh_target *t, struct strvec *argv)
 		/* Fall back to a connection of our own if the master is gone. */
 		push_opt(argv, "ControlMaster=no");
 	}
-	strvec_push(argv, "-p");
-	strvec_pushf(argv, "%d", t->port);
-	strvec_push(argv, "-l");
-	strvec_push(argv, t->user);
+	if (t->port > 0) {
+		strvec_push(argv, "-p");
+		strvec_pushf(argv, "%d", t->port);
+	}
+	if (t->user) {
+		strvec_push(argv, "-l");
+		strvec_push(argv, t->user);
+	}
 }
 
 void

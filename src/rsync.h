@@ -25,9 +25,14 @@
 /* How to reach the far side; shared by ssh (master) and rsync's -e. */
 struct ssh_target {
 	const char *program;       /* ssh program; "ssh" when NULL */
-	const char *user;
+	const char *user;          /* NULL: ssh's configuration decides (far_host_login) */
 	const char *host;
-	int port;
+	int port;                  /* 0: the same */
+	/*
+	 * The key, and the only identity offered; "" (or NULL): none of ours,
+	 * ssh offers its own (the configuration's IdentityFile, the agent's,
+	 * ~/.ssh/id_*), as `rsync -e ssh` does.
+	 */
 	const char *key_path;
 	/*
 	 * What ssh is given for key_path, or NULL for key_path itself: a link
@@ -45,8 +50,9 @@ struct ssh_target {
 
 /*
  * Append to argv the ssh program and the options every connection uses:
- * batch mode (never a prompt), the key only, host key checking with
- * accept-new against known_hosts, keepalives, and the control socket.
+ * batch mode (never a prompt), the key only (when there is one), host key
+ * checking with accept-new against known_hosts, keepalives, the control
+ * socket, and the port and user where the target has them.
  */
 void ssh_base_argv(const struct ssh_target *t, struct strvec *argv);
 

@@ -117,6 +117,11 @@ agent_start(struct fanout *f)
 	struct stat sb;
 	int status = -1, i;
 
+	if (*f->t.key_path == '\0') {
+		log_warn("no relay: the transfer has no key of its own to lend the hosts "
+			 "(it uses ssh's own identities)");
+		return -1;
+	}
 	a->dir = xasprintf("%s/scow-sync-%lld-XXXXXX", ssh_tmp_base(), (long long)f->t.id);
 	if (mkdtemp(a->dir) == NULL) {
 		log_warn("no relay: cannot create a private directory: %s", strerror(errno));

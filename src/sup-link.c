@@ -11,6 +11,7 @@
 #include "farlock.h"
 #include "log.h"
 #include "master.h"
+#include "rsync-parse.h"
 #include "sftp.h"
 #include "sup-internal.h"
 #include "supervisor.h"
@@ -159,6 +160,12 @@ master_wait(struct sup *s)
 	}
 	if (rc == SYNC_ERR_TIMEOUT)
 		set_failure(s, "timed out connecting to '%s' port %d", s->shown_address, s->t.port);
+	else if (rc < 0 && why.len && ssh_failure_kind(why.buf, why.len) == SSH_FAILURE_AUTH)
+		/* Which identity was refused: the ways out differ (-k, the agent, the config). */
+		set_failure(s, "cannot log in to '%s' port %d as '%s' with %s%s%s: %s",
+			    s->shown_address, s->t.port, s->t.user,
+			    *s->t.key_path ? "key '" : "ssh's own identities",
+			    s->t.key_path, *s->t.key_path ? "'" : "", why.buf);
 	else if (rc < 0 && why.len)
 		set_failure(s, "cannot connect to '%s' port %d: %s", s->shown_address, s->t.port,
 			    why.buf);

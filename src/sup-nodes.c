@@ -285,9 +285,12 @@ nodes_hello(struct sup *s, int task, char **words, const size_t *len, int n)
 		struct strbuf msg = STRBUF_INIT;
 		size_t i;
 
-		strbuf_addstr(&msg, "key 0");
-		node_add_word(&msg, s->t.key_path);
-		nodes_send(s, task, &msg);
+		/* Without a key of ours, the node's ssh offers its own identities. */
+		if (*s->t.key_path) {
+			strbuf_addstr(&msg, "key 0");
+			node_add_word(&msg, s->t.key_path);
+			nodes_send(s, task, &msg);
+		}
 		/*
 		 * A connection of its own that every job there goes through: a
 		 * handshake (0.2 s) once, not for each batch and each piece.

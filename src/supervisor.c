@@ -227,7 +227,9 @@ sup_make_tmpdir(struct sup *s)
 	s->dirs_file = xasprintf("%s/dirs", tmpl);
 	/* ssh's command lines name a link to the key, not the key (rsync.h). */
 	s->key_link = xasprintf("%s/key", tmpl);
-	if (key_link_make(s->t.key_path, s->key_link) == 0)
+	if (*s->t.key_path == '\0')
+		;   /* none: ssh's own identities */
+	else if (key_link_make(s->t.key_path, s->key_link) == 0)
 		s->target.key_given = s->key_link;
 	else
 		log_info("cannot link the key in the private directory: %s", strerror(errno));

@@ -506,6 +506,21 @@ test_argv(void)
 	CHECK(strstr(sb.buf, "'IdentityFile=\"/tmp/s/key\"'") != NULL);
 	CHECK(strstr(sb.buf, "it''s key") == NULL);
 	strbuf_release(&sb);
+	/*
+	 * No key of ours: ssh's own identities (none named, none excluded),
+	 * even where a link was made; no user or port: the configuration's.
+	 */
+	t.key_path = "";
+	t.user = NULL;
+	t.port = 0;
+	ssh_rsh_command(&t, &sb);
+	CHECK(strstr(sb.buf, "Identit") == NULL);
+	CHECK(strstr(sb.buf, "'-p'") == NULL);
+	CHECK(strstr(sb.buf, "'-l'") == NULL);
+	strbuf_release(&sb);
+	t.key_path = "/k/it's key %h";
+	t.user = "al ice";
+	t.port = 2222;
 	t.key_given = NULL;
 
 	{
