@@ -87,10 +87,11 @@ install_apt() {
 	# The hosts tests' network (tests/hosts/net.sh): ip and tc; unshare
 	# and nsenter come with util-linux, which every Debian has.
 	# The Slurm tests' cluster (tests/slurm/cluster.sh): Debian's Slurm and munge.
+	# setfacl and getfacl for the tests of -A (tests/integration/preserve.sh).
 	as_root env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends \
 		radosgw ceph-mon ceph-osd ceph-common awscli s3cmd python3 curl iproute2 \
-		slurmctld slurmd slurm-client munge
+		slurmctld slurmd slurm-client munge acl
 }
 
 install_rpm() {

@@ -163,6 +163,10 @@ rsync_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	job.dry_run = true;
 	/* --verify: what differs by content, whatever its size and time. */
 	job.checksum = req->verify;
+	/* What differs in what the transfer would keep (an ACL, a link) is a change too. */
+	job.preserve = req->preserve;
+	job.user_chmod = req->chmod_arg;
+	job.chown = req->chown_arg;
 	job.delete = req->mirror;
 	job.protect = DRY_RUN_PROTECT;
 	job.exclude_from = rules.len > 0 ? "-" : NULL;

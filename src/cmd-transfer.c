@@ -113,6 +113,23 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 	return EXIT_OK;
 }
 
+/* What the transfer keeps of each file beyond rsync -a, as recorded, into cfg. */
+static int
+cmd_transfer_preserve(struct store *st, int64_t id, struct supervisor_config *cfg)
+{
+	struct transfer_preserve o;
+	int rc;
+
+	if ((rc = store_transfer_preserve(st, id, &o)) < 0)
+		return rc;
+	cfg->preserve = (unsigned)o.flags & RSYNC_PRESERVE_ALL;
+	/* Checked as given (validate_preserve): longer only in a store edited by hand. */
+	snprintf(cfg->chmod_rule, sizeof cfg->chmod_rule, "%s", o.chmod ? o.chmod : "");
+	snprintf(cfg->chown_spec, sizeof cfg->chown_spec, "%s", o.chown ? o.chown : "");
+	transfer_preserve_release(&o);
+	return SYNC_OK;
+}
+
 int
 cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options *given,
 		     struct supervisor_config *cfg)
@@ -139,6 +156,8 @@ cmd_transfer_options(struct store *st, int64_t id, const struct transfer_options
 		cfg->verify = o.verify > 0;
 	if (o.trust_record >= 0)
 		cfg->trust_record = o.trust_record > 0;
+	if ((rc = cmd_transfer_preserve(st, id, cfg)) < 0)
+		return rc;
 	return cmd_transfer_slurm(st, id, cfg);
 }
 
@@ -252,6 +271,8 @@ record_transfer(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	if (*claim != CLAIM_RUNNING &&
 	    (store_transfer_set_parent(st, t.id, parent_id) < 0 ||
 	     store_transfer_set_slurm(st, t.id, &slurm) < 0 ||
+	     store_transfer_set_preserve(st, t.id, req->preserve_given ? (int)req->preserve : -1,
+					 req->chmod_arg, req->chown_arg) < 0 ||
 	     cmd_transfer_options(st, t.id, &given, cfg) < 0 ||
 	     store_transfer_set_request(st, t.id, req->notify_url, req->notify_cmd,
 					req->interval) < 0)) {

@@ -17,6 +17,7 @@
 #include "filter.h"
 #include "notify.h"
 #include "options.h"
+#include "rsync.h"
 #include "s3-target.h"
 #include "util.h"
 
@@ -62,6 +63,14 @@
 	{ OPT_NOTIFY, "notify", "URL", "POST the transfer's record at each change of state\n" \
 	  "(signed with the notify_secret setting)" }, \
 	{ OPT_NOTIFY_CMD, "notify-cmd", "PROGRAM", "run PROGRAM with the record on its stdin" }, \
+	{ 'H', "hard-links", NULL, "keep hard links: names of one file stay one file" }, \
+	{ 'A', "acls", NULL, "keep ACLs (and so the permissions)" }, \
+	{ 'X', "xattrs", NULL, "keep extended attributes" }, \
+	{ 'S', "sparse", NULL, "keep holes in sparse files" }, \
+	{ OPT_NUMERIC_IDS, "numeric-ids", NULL, "owners and groups by number, not by name" }, \
+	{ OPT_CHMOD, "chmod", "RULES", "change modes as rsync --chmod does (D644,Fgo-w)" }, \
+	{ OPT_CHOWN, "chown", "OWNER", "USER, USER:GROUP or :GROUP on the far side\n" \
+	  "(rsync --chown; owners need root there)" }, \
 	{ 'c', "check", NULL, "print true or false: does key login work?" }, \
 	CMD_OPTIONS_COMMON
 
@@ -158,6 +167,13 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 		case OPT_NOTIFY_CMD: req->notify_cmd = optarg; break;
 		case OPT_VERIFY: req->verify = true; break;
 		case OPT_TRUST_RECORD: req->trust_record = true; break;
+		case 'H': req->preserve |= RSYNC_HARD_LINKS; break;
+		case 'A': req->preserve |= RSYNC_ACLS; break;
+		case 'X': req->preserve |= RSYNC_XATTRS; break;
+		case 'S': req->preserve |= RSYNC_SPARSE; break;
+		case OPT_NUMERIC_IDS: req->preserve |= RSYNC_NUMERIC_IDS; break;
+		case OPT_CHMOD: req->chmod_arg = optarg; break;
+		case OPT_CHOWN: req->chown_arg = optarg; break;
 		case OPT_ENDPOINT: req->endpoint_arg = optarg; break;
 		case OPT_REGION: req->region_arg = optarg; break;
 		case OPT_HOSTS_FROM: req->hosts_from = optarg; break;
@@ -186,6 +202,7 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 	if (optind < argc) {
 		return reject(err, errlen, "unexpected argument '%s'", argv[optind]);
 	}
+	req->preserve_given = req->preserve || req->chmod_arg || req->chown_arg;
 	if (req->json && !req->dry_run)
 		return reject(err, errlen, "--json goes with --dry-run");
 	if (req->verify && req->trust_record)
@@ -270,6 +287,40 @@ check_key(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	close(fd);
+	return 0;
+}
+
+/*
+ * What rsync -a leaves out: for a host's directory only, and --chmod and
+ * --chown as rsync takes them, so that rsync never refuses them later,
+ * unit after unit.
+ */
+static int
+validate_preserve(const struct transfer_request *req, char *err, size_t errlen)
+{
+	const char *own = req->chown_arg, *p;
+
+	if (!req->preserve_given)
+		return 0;
+	if (req->s3)
+		return reject(err, errlen, "-H, -A, -X, -S, --numeric-ids, --chmod and --chown "
+			      "go with a remote directory, not an object store");
+	if (req->chmod_arg &&
+	    (*req->chmod_arg == '\0' || strlen(req->chmod_arg) > PRESERVE_RULE_MAX ||
+	     req->chmod_arg[strspn(req->chmod_arg, "DFugoa+-=rwxXst01234567,")] != '\0'))
+		return reject(err, errlen, "invalid --chmod '%s': expected rsync's rules, such "
+			      "as D755,F644 or go-w", req->chmod_arg);
+	if (own == NULL)
+		return 0;
+	p = strchr(own, ':');
+	if (*own == '\0' || strcmp(own, ":") == 0 || strlen(own) > PRESERVE_RULE_MAX ||
+	    (p && strchr(p + 1, ':')) || *own == '-' || (p && p[1] == '-'))
+		return reject(err, errlen, "invalid --chown '%s': expected USER, USER:GROUP or "
+			      ":GROUP", own);
+	for (p = own; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("'\"\\/", *p))
+			return reject(err, errlen, "invalid --chown '%s': a name with a space, "
+				      "quote, '/' or control character", own);
 	return 0;
 }
 
@@ -508,7 +559,7 @@ options_validate_transfer(struct transfer_request *req, bool need_source,
 			      strerror(errno));
 	if (!need_source)
 		return 0;
-	if (validate_sync(req, err, errlen) < 0)
+	if (validate_sync(req, err, errlen) < 0 || validate_preserve(req, err, errlen) < 0)
 		return -1;
 	if (!req->s3 && *req->key_path && check_key(req->key_path, err, errlen) < 0)
 		return -1;

@@ -43,6 +43,11 @@ struct transfer_request {
 	bool json;              /* --dry-run's changes as JSON */
 	bool verify;            /* --verify: compare with the far side by content */
 	bool trust_record;      /* --trust-record: compare with the last run's record */
+	/* What rsync -a leaves out: -H, -A, -X, -S, --numeric-ids (rsync_preserve), ... */
+	unsigned preserve;
+	const char *chmod_arg;  /* ... --chmod RULES, --chown USER:GROUP */
+	const char *chown_arg;
+	bool preserve_given;    /* any of them: they replace what a transfer continued had */
 	const char *notify_url; /* --notify URL: POST each state change's record there */
 	const char *notify_cmd; /* --notify-cmd PROGRAM: ... or give it to PROGRAM */
 	/* watch: keep SOURCE in sync until stopped, comparing the whole every interval. */
@@ -116,7 +121,13 @@ enum {
 	OPT_ACCOUNT,
 	OPT_TIME,
 	OPT_SLURM_WAIT,
+	OPT_NUMERIC_IDS,
+	OPT_CHMOD,
+	OPT_CHOWN,
 };
+
+/* The longest --chmod or --chown taken. */
+#define PRESERVE_RULE_MAX 256
 
 enum options_result {
 	OPTIONS_OK = 0,

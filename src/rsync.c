@@ -238,7 +238,9 @@ piece_header(const char *dir, const char *name, struct strbuf *out)
  * others write. Every piece's dd then writes with conv=notrunc (its output
  * opened with <>, which never truncates). tee hands the stream to dd and
  * to sha1sum at once, so that the digest of what arrived costs no second
- * read; dd's status and the digest go to stderr as "//dd N" and
+ * read; with ",sparse" as $4, dd seeks over blocks of zeros instead of
+ * writing them, which leaves holes in the file the sizing made sparse
+ * (rsync --sparse). dd's status and the digest go to stderr as "//dd N" and
  * "//sha1 HEX". Without tee's /dev/fd or sha1sum the digest is missing or
  * wrong, and the caller lets rsync check the file.
  */
@@ -248,12 +250,13 @@ static const char piece_writer_script[] =
 	"cd -- \"$p\" && mkdir -p -m 700 -- \"${d##*/}\" || exit 1; d=${d##*/}; f=\"$d/$b$1\"; "
 	"if [ -h \"$d\" ] || [ -h \"$f\" ]; then exit 1; fi; "
 	"dd of=/dev/stdout bs=1 seek=\"$3\" count=0 status=none </dev/null 1<>\"$f\" || exit 1; "
-	"{ tee /dev/fd/3 | dd bs=1M seek=\"$2\" oflag=seek_bytes conv=notrunc "
+	"{ tee /dev/fd/3 | dd bs=1M seek=\"$2\" oflag=seek_bytes conv=\"notrunc$4\" "
 	"status=none 1<>\"$f\"; echo \"" PIECE_WRITTEN_PREFIX "$?\" >&2; } 3>&1 | sha1sum | "
 	"{ read h x; echo \"" PIECE_DIGEST_PREFIX "$h\" >&2; }";
 
 void
-piece_writer_command(const char *suffix, uint64_t offset, uint64_t size, struct strbuf *out)
+piece_writer_command(const char *suffix, uint64_t offset, uint64_t size, bool sparse,
+		     struct strbuf *out)
 {
 	/*
 	 * dd follows symbolic links: a partial directory or file on the far
@@ -265,6 +268,8 @@ piece_writer_command(const char *suffix, uint64_t offset, uint64_t size, struct 
 	strbuf_addstr(out, " sh ");
 	sq_quote(out, suffix);
 	strbuf_addf(out, " %llu %llu", (unsigned long long)offset, (unsigned long long)size);
+	if (sparse)
+		strbuf_addstr(out, " ,sparse");
 }
 
 /*
@@ -474,12 +479,25 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strbuf_reset(&sb);
 	}
 	/*
-	 * -a without -H/-A/-X: what users expect of a copy, at rsync's speed.
+	 * -a without -H/-A/-X: what users expect of a copy, at rsync's speed;
+	 * those where the transfer asks for them.
 	 * -s keeps the remote path away from the remote shell. The list of
 	 * paths comes on stdin, NUL-separated, so no name is ever an argument.
 	 */
 	strvec_push(argv, "-a");
 	strvec_push(argv, "-s");
+	if (job->preserve & RSYNC_HARD_LINKS)
+		strvec_push(argv, "-H");
+	if (job->preserve & RSYNC_ACLS)
+		strvec_push(argv, "-A");
+	if (job->preserve & RSYNC_XATTRS)
+		strvec_push(argv, "-X");
+	if (job->preserve & RSYNC_SPARSE)
+		strvec_push(argv, "-S");
+	if (job->preserve & RSYNC_NUMERIC_IDS)
+		strvec_push(argv, "--numeric-ids");
+	if (job->chown)
+		strvec_pushf(argv, "--chown=%s", job->chown);
 	if (job->recursive)
 		strvec_push(argv, "-r");
 	else
@@ -568,6 +586,9 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 		strvec_pushf(argv, "--filter=+ %s/***", job->partial_dir);
 		strvec_pushf(argv, "--partial-dir=%s", job->partial_dir);
 	}
+	/* Ours last: rsync applies the rules in order, and directories must stay writable. */
+	if (job->user_chmod)
+		strvec_pushf(argv, "--chmod=%s", job->user_chmod);
 	if (job->chmod)
 		strvec_pushf(argv, "--chmod=%s", job->chmod);
 	if (job->bwlimit_kib)

@@ -137,9 +137,10 @@ void piece_header(const char *dir, const char *name, struct strbuf *out);
  * pieces' file at offset, making the partial directory first, and sizing
  * the file to size (which no piece's data is cut by); it refuses (exits
  * non-zero) when the directory or the file is a symbolic link. On stderr
- * it says dd's status and the digest of what arrived.
+ * it says dd's status and the digest of what arrived. sparse: blocks of
+ * zeros are left as holes (rsync --sparse).
  */
-void piece_writer_command(const char *suffix, uint64_t offset, uint64_t size,
+void piece_writer_command(const char *suffix, uint64_t offset, uint64_t size, bool sparse,
 			  struct strbuf *out);
 /*
  * Append the remote command that exits 0 only when the pieces' file, as
@@ -157,6 +158,19 @@ void piece_give_back_command(const char *suffix, struct strbuf *out);
 /* Append the same command as one string for rsync's -e, each word quoted. */
 void ssh_rsh_command(const struct ssh_target *t, struct strbuf *out);
 
+/*
+ * What rsync -a leaves out and a transfer may ask for (rsync's flags of
+ * the same names): a set of these.
+ */
+enum rsync_preserve {
+	RSYNC_HARD_LINKS = 1 << 0,    /* -H */
+	RSYNC_ACLS = 1 << 1,          /* -A */
+	RSYNC_XATTRS = 1 << 2,        /* -X */
+	RSYNC_SPARSE = 1 << 3,        /* -S */
+	RSYNC_NUMERIC_IDS = 1 << 4,   /* --numeric-ids */
+	RSYNC_PRESERVE_ALL = (1 << 5) - 1,
+};
+
 struct rsync_job {
 	const char *rsync_path;   /* local rsync program */
 	const char *rsh;          /* value for -e (ssh_rsh_command) */
@@ -167,6 +181,10 @@ struct rsync_job {
 	const char *files_from;   /* file with the NUL-separated list, or NULL for stdin */
 	const char *source_name;  /* or no list: this path under source_root, whole */
 	const char *chmod;        /* rsync --chmod rule, or NULL */
+	/* The transfer's own: what rsync -a leaves out (rsync_preserve), --chmod, --chown. */
+	unsigned preserve;
+	const char *user_chmod;   /* or NULL */
+	const char *chown;        /* USER:GROUP, or NULL */
 	const char *exclude_from; /* file of rsync_exclude_rules(): parts not to send, or NULL */
 	bool recursive;           /* descend into listed directories */
 	bool dry_run;             /* -n: only name what would change, itemized */

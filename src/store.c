@@ -341,6 +341,15 @@ static const char *const migrations[] = {
 	"ALTER TABLE transfers ADD COLUMN opt_slurm_wait INTEGER;"
 	"ALTER TABLE transfers ADD COLUMN slurm_job INTEGER;"
 	"ALTER TABLE units ADD COLUMN node TEXT;",
+
+	/*
+	 * 17: what rsync -a leaves out that a transfer asks for (-H, -A, -X,
+	 * -S, --numeric-ids as a set of rsync_preserve; --chmod, --chown),
+	 * kept for resume.
+	 */
+	"ALTER TABLE transfers ADD COLUMN opt_preserve INTEGER;"
+	"ALTER TABLE transfers ADD COLUMN opt_chmod TEXT;"
+	"ALTER TABLE transfers ADD COLUMN opt_chown TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -293,6 +293,21 @@ int store_transfer_set_request(struct store *st, int64_t id, const char *url, co
 /* The options recorded, each -1 where none was; SYNC_ERR_NOT_FOUND: no transfer id. */
 int store_transfer_options(struct store *st, int64_t id, struct transfer_options *o);
 /*
+ * What rsync -a leaves out that a transfer asks for: flags, a set of
+ * rsync_preserve (rsync.h); chmod and chown, rsync's --chmod and --chown
+ * (NULL: none). Strings owned; transfer_preserve_release frees them.
+ */
+struct transfer_preserve {
+	int flags;
+	char *chmod, *chown;
+};
+void transfer_preserve_release(struct transfer_preserve *o);
+/* Record them whole; flags -1: none given, what is recorded stays. */
+int store_transfer_set_preserve(struct store *st, int64_t id, int flags, const char *chmod,
+				const char *chown);
+/* What is recorded (flags 0, NULL strings: nothing); SYNC_ERR_NOT_FOUND: no transfer id. */
+int store_transfer_preserve(struct store *st, int64_t id, struct transfer_preserve *o);
+/*
  * What a transfer asks of Slurm (store_transfer_set_slurm replaces it
  * whole; a transfer without: nodes 0, the strings NULL). Strings owned;
  * transfer_slurm_release frees them.

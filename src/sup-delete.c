@@ -78,6 +78,8 @@ delete_pass(struct sup *s, const char *rules, const char *gone, unsigned long lo
 	bool ok;
 
 	memset(&job, 0, sizeof job);
+	/* The parents it settles get all the transfer keeps of them. */
+	job_preserve(s, &job);
 	job.rsync_path = s->cfg->rsync_path;
 	job.rsh = s->rsh.buf;
 	job.host = s->t.address;

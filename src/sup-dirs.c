@@ -344,6 +344,8 @@ attrs_list_add(struct sup *s, struct attrs_list *l, const char *rel, const struc
 	struct strbuf remote = STRBUF_INIT;
 	bool ok;
 
+	if (attrs_need_rsync(s))
+		return false;
 	strbuf_addf(&remote, "%s/%s", s->t.destination, rel);
 	ALLOC_GROW(l->v, l->nr, l->alloc);
 	ok = finish_attrs_from_stat(&l->v[l->nr], remote.buf, sb,

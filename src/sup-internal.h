@@ -562,6 +562,14 @@ bool may_split(const struct sup *s, const struct unit *u);
 
 /* sup-job.c: how a job is built and started */
 int start_worker(struct sup *s, struct worker *w, enum job_kind kind);
+/* Give job what the transfer keeps beyond rsync -a (-H -A -X -S, --chmod, ...). */
+void job_preserve(const struct sup *s, struct rsync_job *job);
+/*
+ * Whether only rsync can give a file its attributes, as the transfer asks
+ * for more than the finish command sets (ACLs, xattrs, ids by number, a
+ * --chmod or --chown).
+ */
+bool attrs_need_rsync(const struct sup *s);
 int write_job_rules(struct sup *s, const char *file, const char *const *paths);
 /* Write the paths of w's batch, NUL-terminated, to w->list_file. */
 int job_write_list(struct worker *w);

@@ -174,6 +174,21 @@ job_keeps_partial(const struct sup *s, const struct worker *w)
  * Start rsync for a job on a free worker (its pool slot, w->job, is
  * free); a unit job's batch is in w->units.
  */
+void
+job_preserve(const struct sup *s, struct rsync_job *job)
+{
+	job->preserve = s->cfg->preserve;
+	job->user_chmod = *s->cfg->chmod_rule ? s->cfg->chmod_rule : NULL;
+	job->chown = *s->cfg->chown_spec ? s->cfg->chown_spec : NULL;
+}
+
+bool
+attrs_need_rsync(const struct sup *s)
+{
+	return (s->cfg->preserve & (RSYNC_ACLS | RSYNC_XATTRS | RSYNC_NUMERIC_IDS)) ||
+	       *s->cfg->chmod_rule || *s->cfg->chown_spec;
+}
+
 int
 start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 {
@@ -221,6 +236,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		}
 	}
 	memset(&job, 0, sizeof job);
+	job_preserve(s, &job);
 	job.exclude_from = exclude_file;
 	job.rsync_path = s->cfg->rsync_path;
 	job.rsh = s->rsh.buf;

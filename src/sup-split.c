@@ -318,7 +318,8 @@ start_piece(struct sup *s, struct worker *w)
 
 	piece_range(sp, sp->next, &off, &len);
 	piece_paths(s, sp->unit.path, &header, NULL);
-	piece_writer_command(s->pieces_suffix.buf, off, sp->size, &cmd);
+	piece_writer_command(s->pieces_suffix.buf, off, sp->size,
+			     (s->cfg->preserve & RSYNC_SPARSE) != 0, &cmd);
 	ssh_shell_argv(&s->target, cmd.buf, &ssh);
 	strbuf_addstr(&src, s->source_root);
 	if (src.len == 0 || src.buf[src.len - 1] != '/')

@@ -38,6 +38,7 @@
 #include <sys/types.h>
 
 #include "master.h"
+#include "options.h"
 #include "settings.h"
 #include "store.h"
 
@@ -55,6 +56,13 @@ struct supervisor_config {
 	int max_attempts;          /* per unit, for transient failures */
 	unsigned long bwlimit_kib; /* per rsync, 0 for none */
 	unsigned io_timeout;       /* rsync --timeout, seconds; 0 for none */
+	/*
+	 * What rsync -a leaves out that the transfer asks for (rsync_preserve),
+	 * its --chmod and --chown ("": none): every rsync of it has them.
+	 */
+	unsigned preserve;
+	char chmod_rule[PRESERVE_RULE_MAX + 1];
+	char chown_spec[PRESERVE_RULE_MAX + 1];
 	uint64_t split_mib;        /* move files from this size in pieces; 0: decide by the link */
 	bool split_never;          /* SCOW_SYNC_SPLIT_MIB=0 */
 	/* An object store's (s3://, cos://): where, and from what size files go in parts. */

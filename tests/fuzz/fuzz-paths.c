@@ -135,7 +135,7 @@ check_quoting(const char *a, const char *b)
 	 * the suffix a word of its own (the paths travel on stdin).
 	 */
 	strbuf_reset(&sb);
-	piece_writer_command(a, 12345, 67890, &sb);
+	piece_writer_command(a, 12345, 67890, false, &sb);
 	FUZZ_CHECK(shell_words(sb.buf, &words));
 	FUZZ_CHECK(words.nr == 7 && strcmp(words.v[0], "sh") == 0 &&
 		   strcmp(words.v[1], "-c") == 0 && strcmp(words.v[4], a) == 0 &&
@@ -144,7 +144,7 @@ check_quoting(const char *a, const char *b)
 
 	/* Words for a remote command over ssh: the last argument reads back as them. */
 	{
-		struct ssh_target t = { NULL, "u", "h", 22, "/k", NULL, NULL, NULL, 0 };
+		struct ssh_target t = { .user = "u", .host = "h", .port = 22, .key_path = "/k" };
 		const char *remote[] = { "stat", "-c", "%s %Y", "--", a, b, NULL };
 		struct strvec argv = STRVEC_INIT;
 

@@ -557,7 +557,30 @@ test_argv(void)
 		CHECK(strncmp(argv.v[i], "--timeout", 9) != 0);
 	}
 	CHECK(argv.v[argv.nr] == NULL);
+	/* rsync -a alone: none of what it leaves out. */
+	for (i = 0; i < argv.nr; i++)
+		CHECK(strcmp(argv.v[i], "-H") != 0 && strcmp(argv.v[i], "-A") != 0 &&
+		      strcmp(argv.v[i], "-X") != 0 && strcmp(argv.v[i], "-S") != 0 &&
+		      strncmp(argv.v[i], "--chown", 7) != 0 && strcmp(argv.v[i], "--numeric-ids"));
 	strvec_clear(&argv);
+	/* What the transfer keeps beyond -a; the user's --chmod before ours. */
+	job.preserve = RSYNC_PRESERVE_ALL;
+	job.user_chmod = "D750,F600";
+	job.chmod = "Du+rwx";
+	job.chown = "nobody:";
+	rsync_job_argv(&job, &argv);
+	{
+		struct strbuf all = STRBUF_INIT;
+
+		for (i = 0; i < argv.nr; i++)
+			strbuf_addf(&all, "%s ", argv.v[i]);
+		CHECK(strstr(all.buf, " -a -s -H -A -X -S --numeric-ids --chown=nobody: ") != NULL);
+		CHECK(strstr(all.buf, " --chmod=D750,F600 --chmod=Du+rwx ") != NULL);
+		strbuf_release(&all);
+	}
+	strvec_clear(&argv);
+	job.preserve = 0;
+	job.user_chmod = job.chmod = job.chown = NULL;
 	/* A far side that stops reading or writing ends the rsync after io_timeout. */
 	job.io_timeout = 300;
 	rsync_job_argv(&job, &argv);
@@ -1064,14 +1087,18 @@ test_pieces(void)
 	 * one sh line; every piece's dd without truncating, the file sized by
 	 * a dd of no data.
 	 */
-	piece_writer_command("it's", 33554432, 67108864, &cmd);
+	piece_writer_command("it's", 33554432, 67108864, false, &cmd);
 	CHECK(strncmp(cmd.buf, "sh -c '", 7) == 0);
 	CHECK(strstr(cmd.buf, "' sh 'it'\\''s' 33554432 67108864") != NULL);
 	CHECK(strchr(cmd.buf, '\n') == NULL);
 	CHECK(strchr(cmd.buf, '!') == NULL);   /* csh's history, even inside quotes */
-	CHECK(strstr(cmd.buf, "conv=notrunc") != NULL);
+	CHECK(strstr(cmd.buf, "conv=\"notrunc$4\"") != NULL);
 	CHECK(strstr(cmd.buf, "count=0") != NULL);
 	CHECK(strstr(cmd.buf, "last") == NULL);
+	CHECK(strstr(cmd.buf, "sparse") == NULL);
+	strbuf_reset(&cmd);
+	piece_writer_command("it's", 0, 67108864, true, &cmd);
+	CHECK(strstr(cmd.buf, "' sh 'it'\\''s' 0 67108864 ,sparse") != NULL);
 	strbuf_reset(&cmd);
 	/* The check reads back each piece's range and compares its digest. */
 	{

@@ -269,6 +269,9 @@ test_totals(const char *base)
 				      "ALTER TABLE transfers DROP COLUMN slurm_job; "
 				      "ALTER TABLE transfers DROP COLUMN opt_verify; "
 				      "ALTER TABLE transfers DROP COLUMN opt_trust_record; "
+				      "ALTER TABLE transfers DROP COLUMN opt_preserve; "
+				      "ALTER TABLE transfers DROP COLUMN opt_chmod; "
+				      "ALTER TABLE transfers DROP COLUMN opt_chown; "
 				      "PRAGMA user_version = 5' "
 				      ">/dev/null 2>&1", db);
 
@@ -480,6 +483,25 @@ main(void)
 		CHECK_INT(store_transfer_options(st, t.id, &o), SYNC_OK);
 		CHECK(o.max_delete == -1 && o.delete_all_ok == -1 && o.retries == 7);
 		CHECK_INT(store_transfer_options(st, 999, &o), SYNC_ERR_NOT_FOUND);
+	}
+	/* What it keeps beyond rsync -a: given, the whole replaces; not given, it stays. */
+	{
+		struct transfer_preserve p;
+
+		CHECK_INT(store_transfer_preserve(st, t.id, &p), SYNC_OK);
+		CHECK(p.flags == 0 && p.chmod == NULL && p.chown == NULL);
+		CHECK_INT(store_transfer_set_preserve(st, t.id, 3, "D750", "a:b"), SYNC_OK);
+		CHECK_INT(store_transfer_set_preserve(st, t.id, -1, NULL, NULL), SYNC_OK);
+		CHECK_INT(store_transfer_preserve(st, t.id, &p), SYNC_OK);
+		CHECK(p.flags == 3);
+		CHECK_STR(p.chmod ? p.chmod : "(null)", "D750");
+		CHECK_STR(p.chown ? p.chown : "(null)", "a:b");
+		transfer_preserve_release(&p);
+		CHECK_INT(store_transfer_set_preserve(st, t.id, 8, NULL, NULL), SYNC_OK);
+		CHECK_INT(store_transfer_preserve(st, t.id, &p), SYNC_OK);
+		CHECK(p.flags == 8 && p.chmod == NULL && p.chown == NULL);
+		transfer_preserve_release(&p);
+		CHECK_INT(store_transfer_preserve(st, 999, &p), SYNC_ERR_NOT_FOUND);
 	}
 	/* Files counted by a run cut off: listed sorted, once, until forgotten. */
 	{
