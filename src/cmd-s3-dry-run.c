@@ -305,7 +305,7 @@ int
 cmd_s3_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	       const struct supervisor_config *cfg)
 {
-	struct plan_callbacks cb = { dry_dir, dry_unit, dry_walk_error, NULL };
+	struct plan_callbacks cb = { dry_dir, dry_unit, dry_walk_error, NULL, NULL };
 	struct s3_dry d;
 	struct s3_credentials creds;
 	struct filter f;

@@ -20,7 +20,24 @@ struct walk {
 	int max_depth;
 	struct strbuf full;   /* absolute path of the entry at hand */
 	struct strbuf rel;    /* the same, relative to the source's parent */
+	size_t tree_full_len; /* of full at the tree unit size_tree walks */
 };
+
+/*
+ * A name of a file with others, within the tree unit at w->rel (name in
+ * the directory at w->full): to the link callback, relative as units are.
+ */
+static void
+report_tree_link(struct walk *w, const char *name, const struct stat *sb)
+{
+	size_t len = w->rel.len;
+
+	strbuf_addstr(&w->rel, w->full.buf + w->tree_full_len);
+	strbuf_addch(&w->rel, '/');
+	strbuf_addstr(&w->rel, name);
+	w->cb->link(w->rel.buf, sb, w->cb->ctx);
+	strbuf_setlen(&w->rel, len);
+}
 
 struct entry {
 	char *name;
@@ -148,6 +165,8 @@ size_tree(struct walk *w, struct unit_size *size)
 		size->files++;
 		if (S_ISREG(sb.st_mode))
 			size->bytes += (uint64_t)sb.st_size;
+		if (sb.st_nlink > 1 && w->cb->link)
+			report_tree_link(w, de->d_name, &sb);
 	}
 	closedir(dir);
 	for (i = 0; i < subdirs.nr; i++) {
@@ -165,9 +184,10 @@ report_unit(struct walk *w, enum unit_kind kind, const struct stat *sb)
 {
 	struct unit_size size = { 0, 0 };
 
-	if (kind == UNIT_TREE)
+	if (kind == UNIT_TREE) {
+		w->tree_full_len = w->full.len;
 		size_tree(w, &size);
-	else {
+	} else {
 		size.files = 1;
 		if (S_ISREG(sb->st_mode))
 			size.bytes = (uint64_t)sb->st_size;
@@ -212,6 +232,8 @@ walk_dir(struct walk *w, int depth)
 		/* Left out by the rules: not planned, and a directory not walked. */
 		if (walk_excluded(w, is_dir))
 			continue;
+		if (!is_dir && sb.st_nlink > 1 && w->cb->link)
+			w->cb->link(w->rel.buf, &sb, w->cb->ctx);
 		if (!is_dir)
 			rc = report_unit(w, UNIT_FILE, &sb);
 		else if (depth + 1 >= w->max_depth)

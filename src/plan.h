@@ -21,6 +21,8 @@
 #ifndef SCOW_SYNC_PLAN_H
 #define SCOW_SYNC_PLAN_H
 
+#include <sys/stat.h>
+
 #include "store.h"
 
 struct plan_callbacks {
@@ -35,6 +37,12 @@ struct plan_callbacks {
 	 */
 	int (*error)(const char *relpath, int errnum, void *ctx);
 	void *ctx;
+	/*
+	 * Or NULL: every entry that is not a directory and has more than one
+	 * name (a hard link), above the cut and within tree units alike, with
+	 * its lstat.
+	 */
+	void (*link)(const char *relpath, const struct stat *sb, void *ctx);
 };
 
 struct filter;

@@ -19,6 +19,7 @@
 #include "farlock.h"
 #include "filter.h"
 #include "finish.h"
+#include "link-groups.h"
 #include "log.h"
 #include "master.h"
 #include "pool.h"
@@ -317,6 +318,9 @@ struct sup {
 	char *key_link;               /* in it: the link to the key ssh is given */
 	char *control_path;
 	char *dirs_file;
+	/* -H: the names of files named more than once, for the link pass (sup-links.c). */
+	struct link_groups links;
+	char *links_file;             /* their list, in tmpdir */
 	bool have_dirs;
 	uint64_t largest_file;        /* the walk's biggest file unit, in bytes */
 	uint64_t compressed_files;    /* ... file units that may go apart (sup-queue.c) */
@@ -559,6 +563,9 @@ void choose_batch_size(struct sup *s);
 void recount_left(struct sup *s);
 bool one_rsync_takes_all(struct sup *s);
 bool may_split(const struct sup *s, const struct unit *u);
+
+/* sup-links.c: -H across batches, once every unit has arrived */
+void links_pass(struct sup *s);
 
 /* sup-job.c: how a job is built and started */
 int start_worker(struct sup *s, struct worker *w, enum job_kind kind);

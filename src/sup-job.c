@@ -332,6 +332,13 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		job.recursive = true;
 		job.dry_run = kind == JOB_CHECK;
 		job.whole_list = job_files_total(w) <= WHOLE_LIST_FILES_MAX;
+	} else if (kind == JOB_LINKS) {
+		/*
+		 * The names of files named more than once, with -H: linked
+		 * where they are not yet, their directories' times set again.
+		 */
+		job.files_from = s->links_file;
+		job.implied_dirs = true;
 	} else {
 		/* Directories only: create them writable first, exact at the end. */
 		job.files_from = s->dirs_file;

@@ -130,6 +130,15 @@ plan_unit(enum unit_kind kind, const char *relpath, const struct unit_size *size
 	return got_stop_signal ? 1 : 0;
 }
 
+/* -H: a name of a file with others; the link pass (sup-links.c) makes them one there. */
+static void
+plan_link(const char *relpath, const struct stat *sb, void *ctx)
+{
+	struct plan_ctx *pc = ctx;
+
+	link_groups_add(&pc->s->links, sb->st_dev, sb->st_ino, relpath);
+}
+
 static int
 plan_error(const char *relpath, int errnum, void *ctx)
 {
@@ -171,7 +180,7 @@ plan_count_units(struct sup *s)
 int
 plan_transfer(struct sup *s)
 {
-	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL };
+	struct plan_callbacks cb = { plan_dir, plan_unit, plan_error, NULL, NULL };
 	struct plan_ctx pc;
 	int fd, rc;
 
@@ -186,6 +195,9 @@ plan_transfer(struct sup *s)
 		return SYNC_ERR_SYSTEM;
 	}
 	cb.ctx = &pc;
+	if (s->cfg->preserve & RSYNC_HARD_LINKS)
+		cb.link = plan_link;
+	link_groups_release(&s->links);
 	pc.slice_started = now_monotonic();
 	if (s->transport->walk) {
 		rc = s->transport->walk(s, &cb);

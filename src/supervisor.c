@@ -305,6 +305,7 @@ sup_release(struct sup *s)
 	free(s->tmpdir);
 	free(s->control_path);
 	free(s->dirs_file);
+	free(s->links_file);
 	free(s->key_link);
 	free((char *)s->target.known_hosts);
 	strbuf_release(&s->rsh);
@@ -312,6 +313,7 @@ sup_release(struct sup *s)
 	strbuf_release(&s->pieces_suffix);
 	strvec_clear(&s->excludes);
 	strvec_clear(&s->gone);
+	link_groups_release(&s->links);
 	strvec_clear(&s->check_deletions);
 	free(s->deferred);
 	filter_release(&s->filter);

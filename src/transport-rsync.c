@@ -366,6 +366,7 @@ rsync_after_units(struct sup *s)
 static void
 rsync_settle(struct sup *s)
 {
+	links_pass(s);
 	if (!s->have_dirs || got_stop_signal || s->failure != NULL ||
 	    !(s->changed || !s->dirs_made) || s->dirs_settled)
 		return;

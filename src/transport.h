@@ -36,7 +36,7 @@ struct batch_end;
  * them), move one piece of a large file, or check what the destination
  * has of a batch (a dry run).
  */
-enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK };
+enum job_kind { JOB_UNIT, JOB_DIRS_CREATE, JOB_DIRS_FINAL, JOB_PIECE, JOB_CHECK, JOB_LINKS };
 
 struct plan_callbacks;
 

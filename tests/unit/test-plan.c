@@ -83,11 +83,52 @@ on_error(const char *rel, int errnum, void *ctx)
 
 static struct filter *rules;   /* the filter plan() applies, or NULL */
 
+static void
+on_link(const char *rel, const struct stat *sb, void *ctx)
+{
+	strbuf_addf(ctx, "link %s %lu\n", rel, (unsigned long)sb->st_nlink);
+}
+
+static int
+cmp_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The names of files named more than once that a walk to depth reports,
+ * one a line, sorted (within a tree unit they come in readdir's order).
+ */
+static char *
+plan_links(const char *source, int depth)
+{
+	struct strbuf sb = STRBUF_INIT, all = STRBUF_INIT;
+	struct strvec lines = STRVEC_INIT;
+	struct plan_callbacks cb = { on_dir, on_unit, on_error, &all, on_link };
+	char *p = xasprintf("%s/%s", root, source);
+	const char *line = NULL, *end;
+	size_t i;
+
+	CHECK_INT(plan_walk(p, depth, rules, &cb), 0);
+	free(p);
+	for (line = all.len ? all.buf : ""; *line; line = end + 1) {
+		end = strchr(line, '\n');
+		if (strncmp(line, "link ", 5) == 0)
+			strvec_pushf(&lines, "%.*s", (int)(end - line + 1), line);
+	}
+	qsort(lines.v, lines.nr, sizeof *lines.v, cmp_lines);
+	for (i = 0; i < lines.nr; i++)
+		strbuf_addstr(&sb, lines.v[i]);
+	strvec_clear(&lines);
+	strbuf_release(&all);
+	return strbuf_detach(&sb, NULL);
+}
+
 static char *
 plan(const char *source, int depth)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb };
+	struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb, NULL };
 	char *p = xasprintf("%s/%s", root, source);
 
 	CHECK_INT(plan_walk(p, depth, rules, &cb), 0);
@@ -131,6 +172,34 @@ main(void)
 	CHECK_STR(got, "dir src\nfile src/-dash\ndir src/a\ntree src/a/deep\nfile src/a/x y\n"
 		  "file src/b\ndir src/empty\nfile src/link\nfile src/new\nline\n");
 	free(got);
+
+	/*
+	 * Names of one file, above the cut and inside tree units alike, with
+	 * the path a unit would have; every other file is not reported.
+	 */
+	{
+		char *a = xasprintf("%s/src/b", root), *b = xasprintf("%s/src/a/deep/b2", root);
+		char *c = xasprintf("%s/src/a/deep/b3", root);
+
+		CHECK(linkat(AT_FDCWD, a, AT_FDCWD, b, 0) == 0);
+		CHECK(linkat(AT_FDCWD, a, AT_FDCWD, c, 0) == 0);
+		got = plan_links("src", 1);
+		CHECK_STR(got, "link src/a/deep/b2 3\nlink src/a/deep/b3 3\nlink src/b 3\n");
+		free(got);
+		got = plan_links("src", 5);
+		CHECK_STR(got, "link src/a/deep/b2 3\nlink src/a/deep/b3 3\nlink src/b 3\n");
+		free(got);
+		got = plan_links("src", 0);
+		CHECK_STR(got, "link src/a/deep/b2 3\nlink src/a/deep/b3 3\nlink src/b 3\n");
+		free(got);
+		CHECK(unlink(b) == 0 && unlink(c) == 0);
+		got = plan_links("src", 1);
+		CHECK_STR(got, "");
+		free(got);
+		free(a);
+		free(b);
+		free(c);
+	}
 
 	/* A file source is a file unit at any depth. */
 	got = plan("src/b", 5);
@@ -216,7 +285,7 @@ main(void)
 
 	{
 		struct strbuf sb = STRBUF_INIT;
-		struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb };
+		struct plan_callbacks cb = { on_dir, on_unit, on_error, &sb, NULL };
 		char *p = xasprintf("%s/missing", root);
 
 		CHECK_INT(plan_walk(p, 2, NULL, &cb), SYNC_ERR_SYSTEM);
