@@ -43,13 +43,14 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $none -a terminate -d 'stop a running transfer'
     complete -c $prog -n $none -a resume -d 'continue an interrupted, failed or stopped transfer'
     complete -c $prog -n $none -a verify -d "compare a transfer's destination by content, and repair it"
+    complete -c $prog -n $none -a limit -d "change a transfer's --bwlimit while it runs"
     complete -c $prog -n $none -a status -d 'show transfers as a table'
     complete -c $prog -n $none -a prune -d 'remove old transfers from the history'
     complete -c $prog -n $none -a log -d "show one transfer's log lines"
     complete -c $prog -n $none -a config -d 'show the settings in effect and where they come from'
     complete -c $prog -n $none -a help -d 'show help for a command'
     complete -c $prog -n $none -a version -d 'show the version'
-    complete -c $prog -n '__scow_sync_is help' -a 'start run watch query terminate resume verify status prune log config'
+    complete -c $prog -n '__scow_sync_is help' -a 'start run watch query terminate resume verify limit status prune log config'
 
     # start and run (and scow-sync with an option first, which is run).
     set -l xfer '__scow_sync_is none start run watch'
@@ -68,7 +69,7 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     complete -c $prog -n $xfer -s c -l check -d 'only check that key login works: print true or false'
     complete -c $prog -n $xfer -l workers -x -d 'rsync processes at once'
     complete -c $prog -n $xfer -l retries -x -d 'attempts per part for passing failures'
-    complete -c $prog -n $xfer -l bwlimit -x -d 'at most this many KiB/s per rsync'
+    complete -c $prog -n $xfer -l bwlimit -x -d 'at most this rate for the whole transfer (50M, 1G)'
     complete -c $prog -n $xfer -l delete -d 'mirror: remove from the far side what the source lacks'
     complete -c $prog -n $xfer -l max-delete -x -d 'fail before deleting more than this many'
     complete -c $prog -n $xfer -l delete-all-ok -d 'delete even when the source is empty'
@@ -97,7 +98,7 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
 
     # start, run and terminate.
     set -l named '__scow_sync_is none start run watch terminate'
-    set -l verbosity '__scow_sync_is none start run watch query terminate resume verify status prune log config'
+    set -l verbosity '__scow_sync_is none start run watch query terminate resume verify limit status prune log config'
     complete -c $prog -n $named -s a -l address -x -a '(__fish_print_hostnames)' -d 'remote host'
     complete -c $prog -n $named -s u -l user -x -a '(__fish_complete_users)' -d 'remote user'
     complete -c $prog -n $named -s s -l source -r -F -d 'local file or directory'
@@ -120,11 +121,11 @@ for prog in scow-sync scow-sync-start scow-sync-query scow-sync-terminate
     # resume and verify.
     complete -c $prog -n '__scow_sync_is resume' -s f -l foreground -d 'run here and wait for the end'
     complete -c $prog -n '__scow_sync_is resume verify' -l workers -x -d 'rsync processes at once'
-    complete -c $prog -n '__scow_sync_is resume verify' -l bwlimit -x -d 'at most this many KiB/s per rsync'
+    complete -c $prog -n '__scow_sync_is resume verify' -l bwlimit -x -d 'at most this rate for the whole transfer (50M, 1G)'
     complete -c $prog -n '__scow_sync_is resume verify' -l retries -x -d 'attempts per part for passing failures'
 
     # Every command.
-    set -l any '__scow_sync_is none start run watch query terminate resume verify status prune log config'
+    set -l any '__scow_sync_is none start run watch query terminate resume verify limit status prune log config'
     complete -c $prog -n $any -s h -l help -d 'show help'
     complete -c $prog -n $any -l version -d 'show the version'
 end

@@ -55,7 +55,8 @@ enum cmd_option_key {
 #define CMD_OPTIONS_SETTINGS \
 	{ CMD_OPT_WORKERS, "workers", "N", "rsync processes at once (default: by the link)" }, \
 	{ CMD_OPT_RETRIES, "retries", "N", "attempts per part for passing failures (default 3)" }, \
-	{ CMD_OPT_BWLIMIT, "bwlimit", "KIB", "at most KIB KiB/s per rsync (default 0: no limit)" }
+	{ CMD_OPT_BWLIMIT, "bwlimit", "RATE", "at most RATE for the whole transfer: 50M, 1G,\n" \
+	  "or KiB/s without a unit (default 0: no limit)" }
 
 /* Which transfers status and query --json show (history_option applies them). */
 #define CMD_OPTIONS_HISTORY \

@@ -1,11 +1,12 @@
 /*
  * __read-piece: the local end of one piece of a large file (see rsync.h).
  *
- *   scow-sync __read-piece OFFSET LENGTH KIB_PER_S  < PATH NUL HEADER
+ *   scow-sync __read-piece OFFSET LENGTH KIB_PER_S [BUCKET]  < PATH NUL HEADER
  *
  * Writes HEADER (where the far side is to put it, see rsync.h), then
  * bytes [OFFSET, OFFSET + LENGTH) of PATH, to stdout (a pipe into ssh), at
- * most KIB_PER_S KiB/s when that is not 0, and tells the
+ * most KIB_PER_S KiB/s when that is not 0, or at the rate of the
+ * transfer's BUCKET (shaper.h) that it shares with the rest, and tells the
  * supervisor on stderr how far it is ("N bytes", twice a second and at the
  * end), then the SHA-1 of what it sent ("//sha1 HEX"), which the far side
  * takes of what arrived. The path comes on stdin, not on the command line,
@@ -26,6 +27,7 @@
 
 #include "cmd.h"
 #include "rsync.h"
+#include "shaper.h"
 #include "util.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -94,15 +96,16 @@ cmd_read_piece(int argc, char **argv)
 	size_t chunk = READ_CHUNK;
 	double start, last_report = 0;
 	EVP_MD_CTX *md = NULL;
+	struct shaper *sh = NULL;
 	struct strbuf in = STRBUF_INIT;
 	const char *path, *nul;
 	char *buf = NULL;
 	int fd = -1, code = EXIT_FAILED;
 
-	if (argc != 5 || parse_ullong(argv[2], 0, INT64_MAX, &off) < 0 ||
+	if ((argc != 5 && argc != 6) || parse_ullong(argv[2], 0, INT64_MAX, &off) < 0 ||
 	    parse_ullong(argv[3], 0, INT64_MAX, &len) < 0 ||
 	    parse_ullong(argv[4], 0, 1ULL << 40, &kib) < 0) {
-		fprintf(stderr, "usage: scow-sync __read-piece OFFSET LENGTH KIB_PER_S "
+		fprintf(stderr, "usage: scow-sync __read-piece OFFSET LENGTH KIB_PER_S [BUCKET] "
 			"< PATH NUL HEADER\n");
 		return EXIT_USAGE;
 	}
@@ -111,12 +114,17 @@ cmd_read_piece(int argc, char **argv)
 		goto out;
 	}
 	if ((nul = memchr(in.buf, '\0', in.len)) == NULL || nul == in.buf) {
-		fprintf(stderr, "usage: scow-sync __read-piece OFFSET LENGTH KIB_PER_S "
+		fprintf(stderr, "usage: scow-sync __read-piece OFFSET LENGTH KIB_PER_S [BUCKET] "
 			"< PATH NUL HEADER\n");
 		code = EXIT_USAGE;
 		goto out;
 	}
 	path = in.buf;
+	if (argc == 6 && shaper_open(argv[5], &sh) < 0) {
+		fprintf(stderr, "cannot open the transfer's rate '%s': %s\n", argv[5],
+			strerror(errno));
+		goto out;
+	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
 		fprintf(stderr, "cannot read '%s': %s\n", path, strerror(errno));
 		goto out;
@@ -136,6 +144,8 @@ cmd_read_piece(int argc, char **argv)
 	 */
 	if (kib && kib * 1024 / 4 < chunk)
 		chunk = kib * 1024 / 4 > CHUNK_MIN ? kib * 1024 / 4 : CHUNK_MIN;
+	if (sh)
+		chunk = shaper_chunk(sh, READ_CHUNK);
 	start = now_monotonic();
 	while (done < len) {
 		size_t want = len - done < chunk ? (size_t)(len - done) : chunk;
@@ -153,6 +163,13 @@ cmd_read_piece(int argc, char **argv)
 		if (md && EVP_DigestUpdate(md, buf, (size_t)n) != 1) {
 			EVP_MD_CTX_free(md);
 			md = NULL;
+		}
+		if (sh) {
+			/* The transfer's rate, shared: wait for these bytes' turn. */
+			double wait = shaper_take(sh, (size_t)n);
+
+			if (wait > 0)
+				poll(NULL, 0, (int)(wait * 1000) + 1);
 		}
 		if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
 			goto out;   /* ssh went away: stopped */
@@ -175,6 +192,7 @@ cmd_read_piece(int argc, char **argv)
 		report_digest(md);
 	code = EXIT_OK;
 out:
+	shaper_close(sh);
 	EVP_MD_CTX_free(md);
 	free(buf);
 	if (fd >= 0)

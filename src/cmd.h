@@ -39,6 +39,8 @@ struct cmd_entry {
 
 /* __read-piece: the local end of a piece of a large file (internal). */
 int cmd_read_piece(int argc, char **argv);
+/* __shape: an rsync's ssh, at the transfer's one rate (internal, cmd-shape.c). */
+int cmd_shape(int argc, char **argv);
 /* __node-worker: a task of a transfer's Slurm job step (internal, cmd-node-worker.c). */
 int cmd_node_worker(int argc, char **argv);
 /* scow-sync __s3-put: an object-store transfer's upload helper (cmd-s3-put.c). */
@@ -53,6 +55,7 @@ extern const struct cmd_entry cmd_query_entry;
 extern const struct cmd_entry cmd_terminate_entry;
 extern const struct cmd_entry cmd_resume_entry;
 extern const struct cmd_entry cmd_verify_entry;
+extern const struct cmd_entry cmd_limit_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_prune_entry;
 extern const struct cmd_entry cmd_log_entry;

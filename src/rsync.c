@@ -179,13 +179,15 @@ ssh_shell_argv(const struct ssh_target *t, const char *cmd, struct strvec *argv)
 
 void
 piece_reader_argv(const char *program, uint64_t offset, uint64_t len, unsigned long kib_per_s,
-		  struct strvec *argv)
+		  const char *bucket, struct strvec *argv)
 {
 	strvec_push(argv, program);
 	strvec_push(argv, "__read-piece");
 	strvec_pushf(argv, "%llu", (unsigned long long)offset);
 	strvec_pushf(argv, "%llu", (unsigned long long)len);
 	strvec_pushf(argv, "%lu", kib_per_s);
+	if (bucket)
+		strvec_push(argv, bucket);
 }
 
 void

@@ -114,10 +114,11 @@ struct piece_sum {
 /*
  * Append the argv of the local reader of [offset, offset + len) of a
  * file: program (our own) __read-piece, at most kib_per_s KiB/s (0: no
- * limit). Its stdin is piece_reader_input.
+ * limit), or at the rate of the transfer's bucket (shaper.h; NULL: none).
+ * Its stdin is piece_reader_input.
  */
 void piece_reader_argv(const char *program, uint64_t offset, uint64_t len,
-		       unsigned long kib_per_s, struct strvec *argv);
+		       unsigned long kib_per_s, const char *bucket, struct strvec *argv);
 /*
  * Append the reader's stdin: the path it reads, a NUL, and the bytes it
  * sends before the range (header, header_len).

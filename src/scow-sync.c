@@ -18,6 +18,7 @@ static const struct cmd_entry *const commands[] = {
 	&cmd_terminate_entry,
 	&cmd_resume_entry,
 	&cmd_verify_entry,
+	&cmd_limit_entry,
 	&cmd_status_entry,
 	&cmd_prune_entry,
 	&cmd_log_entry,
@@ -100,6 +101,8 @@ main(int argc, char **argv)
 	 */
 	if (argc > 1 && strcmp(argv[1], "__read-piece") == 0)
 		return cmd_read_piece(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "__shape") == 0)
+		return cmd_shape(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "__node-worker") == 0)
 		return cmd_node_worker(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "__s3-put") == 0)

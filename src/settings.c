@@ -14,7 +14,8 @@
 #endif
 
 /* TYPE_SECRET: any text, read only from a file, never shown. */
-enum setting_type { TYPE_NUMBER, TYPE_WORD, TYPE_PATH, TYPE_SECRET, TYPE_TEXT };
+/* TYPE_RATE: KiB/s, or with a unit (parse_rate_kib): max is in KiB/s. */
+enum setting_type { TYPE_NUMBER, TYPE_WORD, TYPE_PATH, TYPE_SECRET, TYPE_TEXT, TYPE_RATE };
 
 static const struct {
 	const char *key;
@@ -27,7 +28,7 @@ static const struct {
 	[SETTING_WORKERS] = { "workers", "SCOW_SYNC_WORKERS", TYPE_NUMBER, 1, 64, NULL,
 			      "decided by the link (4 at most)" },
 	[SETTING_RETRIES] = { "retries", "SCOW_SYNC_RETRIES", TYPE_NUMBER, 1, 100, NULL, "3" },
-	[SETTING_BWLIMIT] = { "bwlimit", "SCOW_SYNC_BWLIMIT", TYPE_NUMBER, 0, 1ULL << 40, NULL,
+	[SETTING_BWLIMIT] = { "bwlimit", "SCOW_SYNC_BWLIMIT", TYPE_RATE, 0, 1ULL << 40, NULL,
 			      "0 (no limit)" },
 	[SETTING_SPLIT_MIB] = { "split_mib", "SCOW_SYNC_SPLIT_MIB", TYPE_NUMBER, 0, 1ULL << 30,
 				NULL, "decided by the link (64 on far links)" },
@@ -107,6 +108,12 @@ check_shown(enum setting k, const char *value, const char *shown, const char *wh
 			return 0;
 		snprintf(err, errlen, "%s: invalid %s '%s': expected a number from %llu to %llu",
 			 where, table[k].key, shown, table[k].min, table[k].max);
+		return -1;
+	case TYPE_RATE:
+		if (parse_rate_kib(value, table[k].max, &n) == 0)
+			return 0;
+		snprintf(err, errlen, "%s: invalid %s '%s': expected a rate such as 50M or 1G "
+			 "(bytes a second; without a unit, KiB)", where, table[k].key, shown);
 		return -1;
 	case TYPE_WORD: {
 		const char *p = table[k].words;
@@ -466,7 +473,8 @@ settings_number(const struct settings *s, enum setting k, uint64_t dflt)
 	unsigned long long n;
 
 	if (s->v[k].text == NULL ||
-	    parse_ullong(s->v[k].text, table[k].min, table[k].max, &n) < 0)
+	    (table[k].type == TYPE_RATE ? parse_rate_kib(s->v[k].text, table[k].max, &n) :
+	     parse_ullong(s->v[k].text, table[k].min, table[k].max, &n)) < 0)
 		return dflt;
 	return n;
 }

@@ -20,6 +20,7 @@
 #include "filter.h"
 #include "finish.h"
 #include "link-groups.h"
+#include "shaper.h"
 #include "log.h"
 #include "master.h"
 #include "pool.h"
@@ -321,6 +322,9 @@ struct sup {
 	/* -H: the names of files named more than once, for the link pass (sup-links.c). */
 	struct link_groups links;
 	char *links_file;             /* their list, in tmpdir */
+	/* --bwlimit, the whole transfer's: the bucket its processes share (sup-rate.c). */
+	struct shaper *shaper;
+	char *shaper_path;
 	bool have_dirs;
 	uint64_t largest_file;        /* the walk's biggest file unit, in bytes */
 	uint64_t compressed_files;    /* ... file units that may go apart (sup-queue.c) */
@@ -563,6 +567,16 @@ void choose_batch_size(struct sup *s);
 void recount_left(struct sup *s);
 bool one_rsync_takes_all(struct sup *s);
 bool may_split(const struct sup *s, const struct unit *u);
+
+/* sup-rate.c: --bwlimit for the whole transfer */
+void rate_setup(struct sup *s);
+void rate_release(struct sup *s);
+/* The rate now, KiB/s (0: none), as `limit` may have changed it. */
+unsigned long rate_kib(struct sup *s);
+/* An rsync's share of it, for one that runs where the bucket is out of reach. */
+unsigned long rate_share_kib(struct sup *s);
+/* rsh through __shape while there is a rate (shaped holds it), else rsh itself. */
+const char *rate_rsh(struct sup *s, const char *rsh, struct strbuf *shaped);
 
 /* sup-links.c: -H across batches, once every unit has arrived */
 void links_pass(struct sup *s);

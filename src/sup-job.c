@@ -195,7 +195,7 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	struct rsync_job job;
 	struct spawn sp;
 	struct strvec argv = STRVEC_INIT, excludes = STRVEC_INIT;
-	struct strbuf then = STRBUF_INIT, before = STRBUF_INIT;
+	struct strbuf then = STRBUF_INIT, before = STRBUF_INIT, shaped = STRBUF_INIT;
 	const char *env[] = { "LC_ALL=C", NULL };
 	char *exclude_file = NULL;
 	/* A mirror's check: the source whole, and what the mirror will delete. */
@@ -271,7 +271,8 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 	job.partial_dir = kind == JOB_CHECK || (kind == JOB_UNIT && !job_keeps_partial(s, w)) ?
 			  NULL : PARTIAL_DIR;
 
-	job.bwlimit_kib = s->cfg->bwlimit_kib;
+	/* Where the transfer's bucket is out of reach (a node, a relaying host): a share. */
+	job.bwlimit_kib = rate_share_kib(s);
 	job.io_timeout = s->cfg->io_timeout;
 	/*
 	 * Something runs after the directories had their attributes: they
@@ -363,11 +364,16 @@ start_worker(struct sup *s, struct worker *w, enum job_kind kind)
 		strbuf_release(&before);
 		return rc;
 	}
+	/* Here: the bucket the transfer's rsyncs and pieces share, whatever their number. */
+	job.rsh = rate_rsh(s, job.rsh, &shaped);
+	if (job.rsh == shaped.buf)
+		job.bwlimit_kib = 0;
 	rsync_job_argv(&job, &argv);
 	strvec_clear(&excludes);
 	free(exclude_file);
 	strbuf_release(&then);
 	strbuf_release(&before);
+	strbuf_release(&shaped);
 
 	memset(&sp, 0, sizeof sp);
 	sp.argv = (const char *const *)argv.v;

@@ -325,7 +325,11 @@ start_piece(struct sup *s, struct worker *w)
 	if (src.len == 0 || src.buf[src.len - 1] != '/')
 		strbuf_addch(&src, '/');
 	strbuf_addstr(&src, sp->unit.path);
-	piece_reader_argv(s->cfg->self_path, off, len, s->cfg->bwlimit_kib, &dd);
+	/* The transfer's bucket here; a share of the rate on a node, which cannot reach it. */
+	if (nodes_task_of_slot(s, (int)(w - s->workers)) < 0 && s->shaper)
+		piece_reader_argv(s->cfg->self_path, off, len, 0, s->shaper_path, &dd);
+	else
+		piece_reader_argv(s->cfg->self_path, off, len, rate_share_kib(s), NULL, &dd);
 	/*
 	 * Names go through pipes, never argv, which any local user reads in
 	 * ps: the reader's path and the header it sends the writer ahead of

@@ -225,6 +225,7 @@ sup_make_tmpdir(struct sup *s)
 		log_warn("cannot record the private directory: %s", store_errmsg(s->st));
 	s->control_path = xasprintf("%s/cm", tmpl);
 	s->dirs_file = xasprintf("%s/dirs", tmpl);
+	rate_setup(s);
 	/* ssh's command lines name a link to the key, not the key (rsync.h). */
 	s->key_link = xasprintf("%s/key", tmpl);
 	if (*s->t.key_path == '\0')
@@ -306,6 +307,7 @@ sup_release(struct sup *s)
 	free(s->control_path);
 	free(s->dirs_file);
 	free(s->links_file);
+	rate_release(s);
 	free(s->key_link);
 	free((char *)s->target.known_hosts);
 	strbuf_release(&s->rsh);

@@ -354,6 +354,47 @@ parse_ullong(const char *s, unsigned long long min, unsigned long long max,
 	return SYNC_OK;
 }
 
+int
+parse_rate_kib(const char *s, unsigned long long max, unsigned long long *kib)
+{
+	static const struct { const char *unit; double bytes; } units[] = {
+		{ "", 1024.0 }, { "k", 1024.0 }, { "kib", 1024.0 }, { "kb", 1e3 },
+		{ "m", 1048576.0 }, { "mib", 1048576.0 }, { "mb", 1e6 },
+		{ "g", 1073741824.0 }, { "gib", 1073741824.0 }, { "gb", 1e9 },
+		{ "t", 1099511627776.0 }, { "tib", 1099511627776.0 }, { "tb", 1e12 },
+	};
+	double whole = 0, frac = 0, scale = 1, v;
+	char unit[8];
+	const char *p = s;
+	size_t i, n = 0;
+	bool digits = false;
+
+	if (s == NULL)
+		return SYNC_ERR_INVALID;
+	for (; *p >= '0' && *p <= '9'; p++, digits = true)
+		whole = whole * 10 + (*p - '0');
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
+			frac += (*p - '0') * (scale /= 10);
+	if (!digits)
+		return SYNC_ERR_INVALID;
+	while (*p && *p != '/' && n < sizeof unit - 1)
+		unit[n++] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p), p++;
+	unit[n] = '\0';
+	if ((*p && strcmp(p, "/s") != 0) || (*p == '\0' && n == sizeof unit - 1))
+		return SYNC_ERR_INVALID;
+	for (i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(unit, units[i].unit) == 0)
+			break;
+	if (i == sizeof units / sizeof units[0])
+		return SYNC_ERR_INVALID;
+	v = (whole + frac) * units[i].bytes / 1024.0;
+	if (v > (double)max)
+		return SYNC_ERR_INVALID;
+	*kib = v > 0 && v < 1 ? 1 : (unsigned long long)(v + 0.5);
+	return SYNC_OK;
+}
+
 unsigned long long
 env_number(const char *name, unsigned long long min, unsigned long long max,
 	   unsigned long long dflt)

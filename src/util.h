@@ -111,6 +111,14 @@ void strvec_clear(struct strvec *sv);
  * Parse a whole decimal number in [min, max]. Leading/trailing space, signs,
  * empty strings, junk and overflow are rejected with SYNC_ERR_INVALID.
  */
+/*
+ * Parse a rate as rsync's --bwlimit takes it, into KiB/s: a number (a
+ * fraction allowed) in KiB/s, or with a unit: K, M, G or T (and KiB, MiB,
+ * ...: powers of 1024), KB, MB, GB or TB (powers of 1000), any case, "/s"
+ * allowed after it. At most max KiB/s; a rate that comes to less than
+ * 1 KiB/s but more than 0 is 1. SYNC_ERR_INVALID for anything else.
+ */
+int parse_rate_kib(const char *s, unsigned long long max, unsigned long long *kib);
 int parse_ullong(const char *s, unsigned long long min, unsigned long long max,
 		 unsigned long long *out);
 /*
