@@ -70,10 +70,12 @@ dry_run_rules(const struct transfer_request *req, struct strbuf *rules)
 
 /*
  * Say the change of one line of rsync's (changes: as JSON; NULL: on
- * stdout); other lines say nothing. name and shown are scratch. Is it a
- * deletion?
+ * stdout); other lines say nothing. name and shown are scratch. 0: no
+ * change; DRY_RUN_CHANGE, DRY_RUN_DELETE: what it is.
  */
-static bool
+enum { DRY_RUN_CHANGE = 1, DRY_RUN_DELETE = 2 };
+
+static int
 dry_run_line(struct change_list *changes, const char *line, size_t len, struct strbuf *name,
 	     struct strbuf *shown)
 {
@@ -82,7 +84,7 @@ dry_run_line(struct change_list *changes, const char *line, size_t len, struct s
 
 	if (len <= prefix || memcmp(line, DRY_RUN_PREFIX, prefix) != 0 ||
 	    !rsync_itemized_name(line + prefix, len - prefix, &at))
-		return false;
+		return 0;
 	memcpy(itemized, line + prefix, 11);
 	itemized[11] = '\0';
 	strbuf_reset(name);
@@ -94,7 +96,7 @@ dry_run_line(struct change_list *changes, const char *line, size_t len, struct s
 		escape_untrusted(shown, name->buf, name->len);
 		printf("%-6s %s %s\n", dry_run_action(itemized), itemized, shown->buf);
 	}
-	return itemized[0] == '*';
+	return itemized[0] == '*' ? DRY_RUN_DELETE : DRY_RUN_CHANGE;
 }
 
 /*
@@ -137,7 +139,7 @@ rsync_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 	struct strbuf rules = STRBUF_INIT;
 	char *root = path_dirname(req->source);
 	const char *p, *end;
-	unsigned long long deletes = 0;
+	unsigned long long deletes = 0, changed = 0;
 	struct stat sb;
 	int status = -1, rc, code = EXIT_OK;
 
@@ -193,8 +195,14 @@ rsync_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
-		if (dry_run_line(changes, p, len, &name, &shown))
+		switch (dry_run_line(changes, p, len, &name, &shown)) {
+		case DRY_RUN_DELETE:
 			deletes++;
+			/* fall through */
+		case DRY_RUN_CHANGE:
+			changed++;
+			break;
+		}
 		p += len + 1;
 	}
 	/* A source that is a file deletes nothing beside it. */
@@ -204,6 +212,13 @@ rsync_dry_run(const struct cmd_ctx *ctx, const struct transfer_request *req,
 		code = EXIT_FAILED;
 	if (fflush(stdout) != 0)
 		code = EXIT_FAILED;
+	/* verify: a difference is what it looks for. */
+	if (code == EXIT_OK && changed > 0 && ctx->differences_fail) {
+		if (ctx->verbosity >= 0)
+			cmd_error(ctx, "%llu %s differ%s from the source", changed,
+				  changed == 1 ? "path" : "paths", changed == 1 ? "s" : "");
+		code = EXIT_FAILED;
+	}
 out:
 	strbuf_release(&rules);
 	free(root);

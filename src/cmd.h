@@ -27,6 +27,7 @@ struct cmd_ctx {
 	const char *prog;     /* prefix for messages: "scow-sync-start", "scow-sync start" */
 	bool legacy;          /* called by a legacy name (scow-sync-X) */
 	int verbosity;        /* 0 normal, <0 quiet, >0 verbose */
+	bool differences_fail; /* a dry run that finds a change exits 1 (verify) */
 };
 
 struct cmd_entry {

@@ -60,6 +60,7 @@
 	{ OPT_JSON, "json", NULL, "with --dry-run: the changes as a JSON array" }, \
 	{ OPT_VERIFY, "verify", NULL, "compare with the far side by content (checksums),\n" \
 	  "and send what differs" }, \
+	{ OPT_CHECKSUM, "checksum", NULL, "the same as --verify (rsync's name)" }, \
 	{ OPT_NOTIFY, "notify", "URL", "POST the transfer's record at each change of state\n" \
 	  "(signed with the notify_secret setting)" }, \
 	{ OPT_NOTIFY_CMD, "notify-cmd", "PROGRAM", "run PROGRAM with the record on its stdin" }, \
@@ -166,6 +167,7 @@ parse_flags(int argc, char **argv, struct transfer_request *req, bool watch, int
 		case OPT_NOTIFY: req->notify_url = optarg; break;
 		case OPT_NOTIFY_CMD: req->notify_cmd = optarg; break;
 		case OPT_VERIFY: req->verify = true; break;
+		case OPT_CHECKSUM: req->verify = true; break;
 		case OPT_TRUST_RECORD: req->trust_record = true; break;
 		case 'H': req->preserve |= RSYNC_HARD_LINKS; break;
 		case 'A': req->preserve |= RSYNC_ACLS; break;

@@ -60,18 +60,57 @@ grep -q 'top/a/new\\x0aline$' "$T/dry" ||
 [ "$(wc -l <"$T/dry")" = 2 ] || fail "--dry-run --verify names more than the two: $(cat "$T/dry")"
 cmp -s "$src/a/f3" "$far/a/f3" && fail "--dry-run --verify repaired f3"
 
-# verify ID: the same request, by content; the damage is repaired and counted.
-scow-sync verify "$first" >"$T/out" 2>"$T/err" || fail "verify $first exited $?: $(cat "$T/err")"
+# verify ID: the same request compared by content; the two named, exit 1,
+# nothing sent; --json gives them to programs; the request given as run
+# takes it compares the same.
+before=$(last_id)
+scow-sync verify "$first" >"$T/out" 2>"$T/err"; rc=$?
+[ "$rc" = 1 ] || fail "verify of a damaged far side exited $rc: $(cat "$T/err")"
+grep -q "^update .* top/a/f3$" "$T/out" || fail "verify does not name f3: $(cat "$T/out")"
+[ "$(wc -l <"$T/out")" = 2 ] || fail "verify names more than the two: $(cat "$T/out")"
+grep -q "2 paths differ from the source" "$T/err" || fail "verify says: $(cat "$T/err")"
+cmp -s "$src/a/f3" "$far/a/f3" && fail "verify without --repair repaired f3"
+[ "$(last_id)" = "$before" ] || fail "verify without --repair recorded a transfer"
+scow-sync verify --json "$first" >"$T/out.json" 2>/dev/null; rc=$?
+[ "$rc" = 1 ] || fail "verify --json exited $rc"
+python3 - "$T/out.json" <<'PY' || fail "verify --json: $(cat "$T/out.json")"
+import json, sys
+changes = json.load(open(sys.argv[1]))
+names = sorted(c["path"] for c in changes)
+assert names == ["top/a/f3", "top/a/new\nline"], names
+assert all(c["action"] == "update" for c in changes), changes
+PY
+scow-sync verify -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" -p "$SSHD_PORT" \
+	-k "$SSH_KEY" >"$T/out2" 2>/dev/null; rc=$?
+[ "$rc" = 1 ] && [ "$(wc -l <"$T/out2")" = 2 ] || fail "verify -a -s -d: exit $rc: $(cat "$T/out2")"
+scow-sync verify --repair --json "$first" 2>"$T/err"; rc=$?
+[ "$rc" = 2 ] || fail "verify --repair --json exited $rc"
+
+# verify --repair ID: the damage is repaired and counted.
+scow-sync verify --repair "$first" >"$T/out" 2>"$T/err" ||
+	fail "verify --repair $first exited $?: $(cat "$T/err")"
 grep -q "2 differed by content, 0 missing" "$T/err" || fail "verify does not say what differed: $(cat "$T/err")"
 tree_equal "$src" "$far" || fail "verify left the far side different"
 id=$(last_id)
 [ "$(json_field "$id" updated)" = 2 ] || fail "verify counted $(json_field "$id" updated) updated"
 grep -q "\[$id\] info: comparing with the far side by content" "$log" ||
 	fail "the log does not say the comparison was by content"
-# Nothing to repair: nothing differed.
-run -q --verify
+# Nothing differs now: verify says nothing and exits 0.
+scow-sync verify "$first" >"$T/out" 2>"$T/err" || fail "verify of a good copy exited $?: $(cat "$T/err")"
+[ ! -s "$T/out" ] || fail "verify of a good copy names: $(cat "$T/out")"
+# Nothing to repair: nothing differed. --checksum is rsync's name for it.
+run -q --checksum
 [ "$rc" = 0 ] || fail "run --verify exited $rc: $(cat "$T/err")"
 [ "$(json_field "$(last_id)" updated)" = 0 ] || fail "a second verify found differences"
+# --checksum finds one byte changed at the same size and time, and sends it.
+touch -r "$far/a/f1" "$T/stamp"
+printf 'Z' | dd of="$far/a/f1" bs=1 seek=100 conv=notrunc status=none
+touch -r "$T/stamp" "$far/a/f1"
+run -q
+cmp -s "$src/a/f1" "$far/a/f1" && fail "test setup: a plain re-sync repaired one byte"
+run -q --checksum
+[ "$rc" = 0 ] || fail "run --checksum exited $rc: $(cat "$T/err")"
+cmp -s "$src/a/f1" "$far/a/f1" || fail "run --checksum did not send the changed byte"
 scow-sync verify 99999 2>"$T/err" && fail "verify of no transfer exited 0"
 grep -q "no transfer 99999" "$T/err" || fail "verify of no transfer says: $(cat "$T/err")"
 
