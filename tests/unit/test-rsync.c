@@ -1063,7 +1063,7 @@ test_pieces(void)
 	uint64_t n = 7;
 
 	/* No name on the reader's command line: its path comes on stdin. */
-	piece_reader_argv("/usr/bin/scow-sync", 1048576, 2097152, 512, &argv);
+	piece_reader_argv("/usr/bin/scow-sync", 1048576, 2097152, 512, NULL, &argv);
 	CHECK_INT(argv.nr, 5);
 	CHECK_STR(argv.v[0], "/usr/bin/scow-sync");
 	CHECK_STR(argv.v[1], "__read-piece");
