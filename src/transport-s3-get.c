@@ -518,9 +518,10 @@ s3_get_prepare(struct sup *s)
 		     (unsigned long long)s->cfg->s3_multipart_mib << 20);
 	if (s->cfg->partial)
 		strvec_push(&x->env, "S3_GET_ALWAYS=1");
-	if (s->cfg->bwlimit_kib)
+	/* --bwlimit is the transfer's: each worker's helper takes its share. */
+	if (rate_share_kib(s))
 		strvec_pushf(&x->env, "S3_GET_BWLIMIT=%llu",
-			     (unsigned long long)s->cfg->bwlimit_kib * 1024);
+			     (unsigned long long)rate_share_kib(s) * 1024);
 	strbuf_release(&ep);
 	return true;
 }
