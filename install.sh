@@ -22,7 +22,10 @@ from this directory and install it under DIR (default /usr/local).
   --test-deps    also install what the test suite needs beyond the build:
                  Ceph's RADOS Gateway, monitor and OSD for the S3 tests,
                  awscli and s3cmd, iproute2 for the hosts tests, Slurm
-                 and munge for the Slurm tests (Debian and Ubuntu only)
+                 and munge for the Slurm tests, and what CI's package
+                 step needs: debhelper and lintian for the Debian
+                 package, rpm, rpmlint and cpio for the RPM (Debian and
+                 Ubuntu only)
   -h, --help     show this help
 EOF
 }
@@ -88,10 +91,14 @@ install_apt() {
 	# and nsenter come with util-linux, which every Debian has.
 	# The Slurm tests' cluster (tests/slurm/cluster.sh): Debian's Slurm and munge.
 	# setfacl and getfacl for the tests of -A (tests/integration/preserve.sh).
+	# CI's package step (.ci/run): dpkg-buildpackage (debhelper brings
+	# dpkg-dev and dh-autoreconf) and lintian; rpmbuild and rpmlint, file
+	# for rpmbuild's brp-strip, cpio for tests/packages/compare-files.sh.
 	as_root env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends \
 		radosgw ceph-mon ceph-osd ceph-common awscli s3cmd python3 curl iproute2 \
-		slurmctld slurmd slurm-client munge acl
+		slurmctld slurmd slurm-client munge acl \
+		debhelper lintian rpm rpmlint file cpio
 }
 
 install_rpm() {
