@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "cmd-options.h"
 #include "format.h"
+#include "proc.h"
 #include "shaper.h"
 #include "store.h"
 #include "util.h"
@@ -55,6 +56,13 @@ set_running_rate(struct store *st, int64_t id, unsigned long long kib, uint64_t 
 	free(path);
 	free(dir);
 	return rc;
+}
+
+/* A transfer to or from an object store (its far host "s3:URL", cmd-transfer.c)? */
+static bool
+object_store(const struct transfer *t)
+{
+	return t->far_host && strncmp(t->far_host, "s3:", 3) == 0;
 }
 
 static int
@@ -133,16 +141,23 @@ cmd_limit_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		fmt_rate(&shown, (double)kib * 1024);
 	else
 		strbuf_addstr(&shown, "no limit");
-	running = t.state == TRANSFER_RUNNING;
+	/*
+	 * An object store's workers take their share as they start: the run
+	 * now keeps its rate. A supervisor that died keeps none.
+	 */
+	running = t.state == TRANSFER_RUNNING && proc_alive_anywhere(&t.supervisor) &&
+		  !object_store(&t);
 	if (running && set_running_rate(st, t.id, kib, &had) < 0) {
-		cmd_error(ctx, "transfer %llu runs, but not where its rate can be changed from "
-			  "here (%s): its next run goes at %s", id, strerror(errno), shown.buf);
-		code = EXIT_FAILED;
-		goto out;
+		/* Between a watch's cycles, or on another node: its next run or cycle. */
+		if (ctx->verbosity > 0)
+			cmd_error(ctx, "transfer %llu: no rate to change here now (%s)", id,
+				  strerror(errno));
+		running = false;
 	}
 	if (ctx->verbosity >= 0)
 		printf("transfer %llu: %s%s\n", id, shown.buf,
-		       running ? ", from now on" : " from its next run");
+		       running ? ", from now on" : t.watch && t.state == TRANSFER_RUNNING ?
+		       " from its next cycle" : " from its next run");
 	/* What had no limit runs through no bucket: only what starts from now on. */
 	if (running && had == 0 && kib && ctx->verbosity >= 0)
 		cmd_error(ctx, "transfer %llu started without a limit: its rsyncs running now "

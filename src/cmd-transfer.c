@@ -48,19 +48,21 @@ struct run_start {
  * with the User and Port the user's ssh configuration gives that host (a
  * Host alias), else ssh's own defaults, the account's name and 22. Where
  * ssh -G cannot say, those defaults stay (options_validate_transfer).
- * One host only: a list's hosts each keep the port it gives them.
+ * One host only: a list's hosts each keep the port it gives them. -1
+ * with a message in err for a User of the configuration's that cannot be
+ * taken (logging in as someone else instead would be worse).
  */
-static void
-resolve_login(struct transfer_request *req)
+static int
+resolve_login(struct transfer_request *req, char *err, size_t errlen)
 {
 	const char *prog = getenv("SCOW_SYNC_SSH"), *config = getenv("SCOW_SYNC_SSH_CONFIG");
 	bool port_given = req->port_arg || req->address_owned;
 	struct ssh_target t;
-	char err[256], *user = NULL;
+	char why[256], *user = NULL;
 	int port;
 
 	if (req->s3 || req->hosts.n > 1 || (req->user_owned == NULL && port_given))
-		return;
+		return 0;
 	memset(&t, 0, sizeof t);
 	t.program = prog && *prog ? prog : "ssh";
 	t.host = req->address;
@@ -68,8 +70,14 @@ resolve_login(struct transfer_request *req)
 	t.port = port_given ? req->port : 0;
 	t.ssh_config = config && *config ? config : NULL;
 	if (far_host_login(&t, &user, &port) < 0)
-		return;
-	if (req->user_owned && validate_user(user, err, sizeof err) == 0) {
+		return 0;
+	if (req->user_owned && validate_user(user, why, sizeof why) < 0) {
+		snprintf(err, errlen, "the ssh configuration's user for '%s': %s; give -u",
+			 req->address, why);
+		free(user);
+		return -1;
+	}
+	if (req->user_owned) {
 		free(req->user_owned);
 		req->user = req->user_owned = user;
 		user = NULL;
@@ -77,6 +85,7 @@ resolve_login(struct transfer_request *req)
 	if (!port_given)
 		req->port = port;
 	free(user);
+	return 0;
 }
 
 int
@@ -108,7 +117,11 @@ cmd_parse_transfer(const struct cmd_ctx *ctx, const struct cmd_entry *e, int arg
 		transfer_request_release(req);
 		return EXIT_USAGE;
 	}
-	resolve_login(req);
+	if (resolve_login(req, err, sizeof err) < 0) {
+		cmd_error(ctx, "%s", err);
+		transfer_request_release(req);
+		return EXIT_USAGE;
+	}
 	*done = false;
 	return EXIT_OK;
 }
@@ -490,6 +503,13 @@ cmd_prepare_transfer(struct cmd_ctx *ctx, const struct cmd_entry *e, int argc, c
 		return code;
 	if (claim != CLAIM_RUNNING)
 		free(where);
+	if (claim == CLAIM_RUNNING && ctx->running_fails) {
+		/* verify --repair: what it compares is moving; nothing was repaired. */
+		cmd_error(ctx, "the same transfer is running as transfer %lld%s: verify it once "
+			  "it has ended", (long long)id, where);
+		free(where);
+		return EXIT_FAILED;
+	}
 	if (claim == CLAIM_RUNNING) {
 		/* Never two writers into one destination: report the one running. */
 		if (ctx->verbosity >= 0)

@@ -93,6 +93,7 @@ verify_request(int argc, char **argv, struct cmd_ctx *ctx)
 		if (strcmp(argv[i], "--repair") != 0)
 			strvec_push(&run, argv[i]);
 	ctx->differences_fail = !repair;
+	ctx->running_fails = repair;
 	code = cmd_run_entry.exec((int)run.nr, run.v, ctx);
 	strvec_clear(&run);
 	return code;

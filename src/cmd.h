@@ -28,6 +28,7 @@ struct cmd_ctx {
 	bool legacy;          /* called by a legacy name (scow-sync-X) */
 	int verbosity;        /* 0 normal, <0 quiet, >0 verbose */
 	bool differences_fail; /* a dry run that finds a change exits 1 (verify) */
+	bool running_fails;   /* the same request running already is a failure (verify --repair) */
 };
 
 struct cmd_entry {

@@ -26,7 +26,7 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 int
 remote_operand_parse(const char *arg, struct remote_operand *out, char *err, size_t errlen)
 {
-	const char *colon, *slash = strchr(arg, '/'), *host = arg, *at, *end;
+	const char *colon, *slash = strchr(arg, '/'), *host = arg, *at, *end, *path;
 
 	memset(out, 0, sizeof *out);
 	/* An object store's URL is not a host's place: -s and -d take those. */
@@ -63,8 +63,22 @@ remote_operand_parse(const char *arg, struct remote_operand *out, char *err, siz
 		return fail(err, errlen, "'%s': no host before the ':'", arg);
 	}
 	out->host = xstrndup(host, (size_t)(end - host));
-	/* "HOST:" is the far side's home, as with rsync and scp. */
-	out->path = xstrdup(colon[1] ? colon + 1 : ".");
+	/*
+	 * "HOST:", "HOST:~" and "HOST:~/dir" are in the far side's home, as
+	 * with rsync and scp (no shell expands a '~' after the ':'); the far
+	 * side's commands start there. Another user's "~name" is refused.
+	 */
+	path = colon + 1;
+	if (path[0] == '~' && path[1] != '\0' && path[1] != '/') {
+		remote_operand_release(out);
+		return fail(err, errlen, "'%s': another user's home ('~name') cannot be "
+			    "given; write the path", arg);
+	}
+	if (path[0] == '~')
+		path += path[1] ? 2 : 1;
+	while (*path == '/' && colon[1] == '~')
+		path++;
+	out->path = xstrdup(*path ? path : ".");
 	return 1;
 }
 
@@ -80,12 +94,15 @@ remote_operand_release(struct remote_operand *op)
 /*
  * Mark the operands of argv in op[] (argc entries), their count into
  * *count; a "--" that ends the options into *dashdash (-1: none). *places:
- * -a, -s, -d or --hosts-from given; *user_flag: -u given.
+ * -a, -s, -d or --hosts-from given; *user_flag: -u given. -1 with the
+ * message in err when an option is unknown or lacks its value (in the
+ * words of options.c: getopt stops at the first operand there).
  */
-static void
+static int
 find_operands(int argc, char **argv, const struct cmd_option *flags, bool *op, size_t *count,
-	      int *dashdash, bool *places, bool *user_flag)
+	      int *dashdash, bool *places, bool *user_flag, char *err, size_t errlen)
 {
+	int rc = 0;
 	struct cmd_getopt g;
 	int c, before = 1;
 
@@ -101,6 +118,12 @@ find_operands(int argc, char **argv, const struct cmd_option *flags, bool *op, s
 			*places = true;
 		else if (c == 'u')
 			*user_flag = true;
+		else if (c == ':' && rc == 0)
+			rc = fail(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+		else if (c == '?' && rc == 0 && optopt)
+			rc = fail(err, errlen, "unknown option '-%c'", optopt);
+		else if (c == '?' && rc == 0)
+			rc = fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
 		if (c != -1) {
 			before = optind;
 			continue;
@@ -119,6 +142,19 @@ find_operands(int argc, char **argv, const struct cmd_option *flags, bool *op, s
 	}
 	/* The caller's own parse starts afresh. */
 	optind = 0;
+	return rc;
+}
+
+/* The name a source lands under: its last component, a trailing '/' aside. */
+static bool
+same_name(const char *a, const char *b)
+{
+	char *x = path_tidy(a), *y = path_tidy(b);
+	bool same = strcmp(path_basename(x), path_basename(y)) == 0;
+
+	free(x);
+	free(y);
+	return same;
 }
 
 int
@@ -135,7 +171,9 @@ operands_expand(int argc, char **argv, const struct cmd_option *flags,
 	*out = NULL;
 	*n = 0;
 	memset(&dest, 0, sizeof dest);
-	find_operands(argc, argv, flags, op, &count, &dashdash, &places, &user_flag);
+	if (find_operands(argc, argv, flags, op, &count, &dashdash, &places, &user_flag,
+			  err, errlen) < 0)
+		goto out;
 	for (i = 0; i < argc; i++)
 		if (op[i]) {
 			first = first ? first : argv[i];
@@ -186,6 +224,18 @@ operands_expand(int argc, char **argv, const struct cmd_option *flags,
 		if (r != 0)
 			goto out;
 	}
+	/* Two sources of one name would land in one DEST/NAME, the second over the first. */
+	for (i = 0; i < argc; i++) {
+		int j;
+
+		for (j = i + 1; op[i] && argv[i] != last && j < argc; j++) {
+			if (!op[j] || argv[j] == last || !same_name(argv[i], argv[j]))
+				continue;
+			fail(err, errlen, "'%s' and '%s' would both land in '%s': give them apart",
+			     argv[i], argv[j], dest.path);
+			goto out;
+		}
+	}
 	*n = count - 1;
 	*out = xcalloc(*n, sizeof **out);
 	for (s = 0, i = 0; i < argc; i++) {
@@ -196,14 +246,19 @@ operands_expand(int argc, char **argv, const struct cmd_option *flags,
 			continue;
 		v = &(*out)[s++];
 		strvec_init(v);
-		for (j = 0; j < argc; j++)
-			if (j != dashdash && !op[j])
-				strvec_push(v, argv[j]);
+		/*
+		 * The places first: a value-taking flag left without its value at
+		 * the end takes none of them, and is named by the parse.
+		 */
+		strvec_push(v, argv[0]);
 		strvec_pushf(v, "--address=%s", dest.host);
 		if (dest.user)
 			strvec_pushf(v, "--user=%s", dest.user);
 		strvec_pushf(v, "--destination=%s", dest.path);
 		strvec_pushf(v, "--source=%s", argv[i]);
+		for (j = 1; j < argc; j++)
+			if (j != dashdash && !op[j])
+				strvec_push(v, argv[j]);
 	}
 	rc = 0;
 out:

@@ -293,6 +293,77 @@ check_key(const char *path, char *err, size_t errlen)
 }
 
 /*
+ * One item of rsync's --chmod (its chmod.c): [DF], then an octal mode of
+ * up to four digits, or who ([ugoa]*), one of + - =, and what ([rwxXst]*).
+ */
+static bool
+chmod_item_ok(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	if (i < n && (p[i] == 'D' || p[i] == 'F'))
+		i++;
+	if (i == n)
+		return false;
+	if (p[i] >= '0' && p[i] <= '7') {
+		size_t digits = n - i;
+
+		for (; i < n; i++)
+			if (p[i] < '0' || p[i] > '7')
+				return false;
+		return digits <= 4;
+	}
+	while (i < n && strchr("ugoa", p[i]))
+		i++;
+	if (i == n || !strchr("+-=", p[i]))
+		return false;
+	for (i++; i < n; i++)
+		if (!strchr("rwxXst", p[i]))
+			return false;
+	return true;
+}
+
+static bool
+chmod_ok(const char *rules)
+{
+	const char *p = rules;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+
+		if (!chmod_item_ok(p, n))
+			return false;
+		if (p[n] == '\0')
+			return true;
+		p += n + 1;
+	}
+}
+
+/* A user or group of --chown: a name, or an id that fits one; empty: not given. */
+static bool
+chown_name_ok(const char *p, size_t n)
+{
+	unsigned long long id = 0;
+	size_t i;
+	bool digits = n > 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c <= ' ' || c == 0x7f || strchr("'\"\\/,:*?[", c))
+			return false;
+		if (c < '0' || c > '9')
+			digits = false;
+	}
+	if (n > 0 && p[0] == '-')
+		return false;
+	for (i = 0; digits && i < n; i++)
+		if ((id = id * 10 + (unsigned)(p[i] - '0')) > 4294967294ULL)
+			return false;
+	return true;
+}
+
+/*
  * What rsync -a leaves out: for a host's directory only, and --chmod and
  * --chown as rsync takes them, so that rsync never refuses them later,
  * unit after unit.
@@ -300,7 +371,7 @@ check_key(const char *path, char *err, size_t errlen)
 static int
 validate_preserve(const struct transfer_request *req, char *err, size_t errlen)
 {
-	const char *own = req->chown_arg, *p;
+	const char *own = req->chown_arg, *colon;
 
 	if (!req->preserve_given)
 		return 0;
@@ -308,21 +379,17 @@ validate_preserve(const struct transfer_request *req, char *err, size_t errlen)
 		return reject(err, errlen, "-H, -A, -X, -S, --numeric-ids, --chmod and --chown "
 			      "go with a remote directory, not an object store");
 	if (req->chmod_arg &&
-	    (*req->chmod_arg == '\0' || strlen(req->chmod_arg) > PRESERVE_RULE_MAX ||
-	     req->chmod_arg[strspn(req->chmod_arg, "DFugoa+-=rwxXst01234567,")] != '\0'))
+	    (strlen(req->chmod_arg) > PRESERVE_RULE_MAX || !chmod_ok(req->chmod_arg)))
 		return reject(err, errlen, "invalid --chmod '%s': expected rsync's rules, such "
 			      "as D755,F644 or go-w", req->chmod_arg);
 	if (own == NULL)
 		return 0;
-	p = strchr(own, ':');
-	if (*own == '\0' || strcmp(own, ":") == 0 || strlen(own) > PRESERVE_RULE_MAX ||
-	    (p && strchr(p + 1, ':')) || *own == '-' || (p && p[1] == '-'))
+	colon = strchr(own, ':');
+	if (strlen(own) > PRESERVE_RULE_MAX || strcmp(own, ":") == 0 || *own == '\0' ||
+	    !chown_name_ok(own, colon ? (size_t)(colon - own) : strlen(own)) ||
+	    (colon && !chown_name_ok(colon + 1, strlen(colon + 1))))
 		return reject(err, errlen, "invalid --chown '%s': expected USER, USER:GROUP or "
-			      ":GROUP", own);
-	for (p = own; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || strchr("'\"\\/", *p))
-			return reject(err, errlen, "invalid --chown '%s': a name with a space, "
-				      "quote, '/' or control character", own);
+			      ":GROUP (names, or ids)", own);
 	return 0;
 }
 

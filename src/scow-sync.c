@@ -83,7 +83,7 @@ print_table(struct cmd_ctx *ctx, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct cmd_ctx ctx = { "scow-sync", false, 0, false };
+	struct cmd_ctx ctx = { "scow-sync", false, 0, false, false };
 	const char *base;
 	const struct cmd_entry *e;
 	char prog[64];

@@ -322,6 +322,8 @@ struct sup {
 	/* -H: the names of files named more than once, for the link pass (sup-links.c). */
 	struct link_groups links;
 	char *links_file;             /* their list, in tmpdir */
+	int links_attempts;           /* of the link pass, which failed */
+	bool links_again;             /* ... and is to run again */
 	/* --bwlimit, the whole transfer's: the bucket its processes share (sup-rate.c). */
 	struct shaper *shaper;
 	char *shaper_path;
@@ -580,6 +582,8 @@ const char *rate_rsh(struct sup *s, const char *rsh, struct strbuf *shaped);
 
 /* sup-links.c: -H across batches, once every unit has arrived */
 void links_pass(struct sup *s);
+/* The link pass's rsync ended with status: what that means for the transfer. */
+int links_job_finished(struct sup *s, struct worker *w, int status);
 
 /* sup-job.c: how a job is built and started */
 int start_worker(struct sup *s, struct worker *w, enum job_kind kind);

@@ -104,24 +104,19 @@ sup_job_finished(void *ctx, int slot, struct pool_job *job)
 		finish_check(s, w);
 		return SYNC_OK;
 	}
+	if (w->kind == JOB_LINKS)
+		return links_job_finished(s, w, job->status[0]);
 	if (!WIFEXITED(job->status[0]) || WEXITSTATUS(job->status[0]) != 0) {
 		struct strbuf reason = STRBUF_INIT;
 
 		last_error_line(w, &reason);
-		if (!got_stop_signal && w->kind == JOB_LINKS)
-			set_failure(s, "cannot link the names of files named more than once: "
-				    "rsync %s%s%s", spawn_status_text(job->status[0]),
-				    reason.len ? ": " : "", reason.buf);
-		else if (!got_stop_signal)
+		if (!got_stop_signal)
 			set_failure(s, "cannot create the directories above depth %d: rsync %s%s%s",
 				    s->t.max_depth, spawn_status_text(job->status[0]),
 				    reason.len ? ": " : "", reason.buf);
 		strbuf_release(&reason);
 		return SYNC_ERR_REMOTE;
 	}
-	/* Links made in directories above the cut: they need their times again. */
-	if (w->kind == JOB_LINKS && w->changed)
-		s->changed = true;
 	return SYNC_OK;
 }
 

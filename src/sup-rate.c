@@ -19,17 +19,23 @@
 void
 rate_setup(struct sup *s)
 {
+	unsigned long kib = s->cfg->bwlimit_kib;
+	struct transfer_options o;
+
+	/* As recorded now: `limit` may have changed it since the run began (a watch's cycles). */
+	if (store_transfer_options(s->st, s->t.id, &o) == 0 && o.bwlimit_kib >= 0)
+		kib = (unsigned long)o.bwlimit_kib;
 	free(s->shaper_path);
 	s->shaper_path = xasprintf("%s/" SHAPER_FILE, s->tmpdir);
 	/* Without it, each rsync and piece gets a share of the rate instead (rate_share_kib). */
-	if (shaper_create(s->shaper_path, (uint64_t)s->cfg->bwlimit_kib * 1024) < 0 ||
+	if (shaper_create(s->shaper_path, (uint64_t)kib * 1024) < 0 ||
 	    shaper_open(s->shaper_path, &s->shaper) < 0)
 		log_warn("cannot make the transfer's rate file '%s': %s; each rsync gets a "
 			 "share of --bwlimit", s->shaper_path, strerror(errno));
-	if (s->cfg->bwlimit_kib) {
+	if (kib) {
 		struct strbuf shown = STRBUF_INIT;
 
-		fmt_rate(&shown, (double)s->cfg->bwlimit_kib * 1024);
+		fmt_rate(&shown, (double)kib * 1024);
 		log_info("at most %s for the whole transfer (--bwlimit)", shown.buf);
 		strbuf_release(&shown);
 	}

@@ -75,6 +75,28 @@ scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -p "$SSHD_PORT" -k "$SSH_KEY" \
 [ "$(groups "$T/far-2/data")" = "$want" ] || fail "re-sync: the broken link was not made again"
 tree_equal "$src" "$T/far-2/data" || fail "re-sync: the copy differs (directory times?)"
 
+# A part stopped on request (terminate -s) does not arrive by the link pass:
+# its names are left out of it.
+mkdir -p "$T/parts/p/keep" "$T/parts/p/stop/deep"
+head -c $((3 << 20)) /dev/urandom >"$T/parts/p/keep/big"
+echo a >"$T/parts/p/keep/a"
+ln "$T/parts/p/keep/a" "$T/parts/p/stop/b"
+echo x >"$T/parts/p/stop/deep/x"
+ln "$T/parts/p/stop/deep/x" "$T/parts/p/stop/deep/y"
+head -c $((3 << 20)) /dev/urandom >"$T/parts/p/stop/big"
+id=$(SCOW_SYNC_WORKERS=2 scow-sync start -a "$SSH_HOST" -u "$SSH_USER" -p "$SSHD_PORT" \
+	-k "$SSH_KEY" -s "$T/parts/p" -d "$T/far-parts" -m 2 -H --bwlimit 1M) ||
+	fail "start with a part to stop exited $?"
+sleep 1
+scow-sync-terminate -a "$SSH_HOST" -u "$SSH_USER" -s "$T/parts/p/stop" >/dev/null ||
+	fail "terminate of a part exited $?"
+wait_for 60 transfer_ended "$id" || fail "the transfer with a part stopped did not end"
+[ "$(transfer_state "$id")" = done ] || fail "with a part stopped: $(transfer_state "$id")"
+# (A directory its stopped rsync had made may stay, as without -H.)
+[ -z "$(find "$T/far-parts/p/stop" ! -type d)" ] ||
+	fail "the link pass sent names of the part stopped: $(find "$T/far-parts/p/stop" ! -type d)"
+cmp "$T/parts/p/keep/big" "$T/far-parts/p/keep/big" || fail "the part kept differs"
+
 # Without -H, as rsync -a: each name a file of its own.
 scow-sync run -q -a "$SSH_HOST" -u "$SSH_USER" -p "$SSHD_PORT" -k "$SSH_KEY" \
 	-s "$src" -d "$T/plain" -m 2 2>"$T/plain.err" || fail "plain: $(cat "$T/plain.err")"

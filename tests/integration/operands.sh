@@ -38,7 +38,8 @@ tree_equal "$T/src/more" "$T/far3/more" || fail "the source after a missing one 
 # Operands that make no request: a clear line, exit 2, nothing recorded.
 before=$(store_sql "SELECT count(*) FROM transfers")
 for args in "$T/src/more" "$T/src/more $T/local" "-a $SSH_HOST $T/src/more $SSH_HOST:$T/x" \
-	"$SSH_HOST:/a $SSH_HOST:/b" "$T/src/more :/x"; do
+	"$SSH_HOST:/a $SSH_HOST:/b" "$T/src/more :/x" "$T/src/more $T/src/x/more/ $SSH_HOST:$T/x" \
+	"$T/src/more $SSH_HOST:$T/x -m" "$T/src/more -Q $SSH_HOST:$T/x"; do
 	# shellcheck disable=SC2086
 	scow-sync run -k "$SSH_KEY" -p "$SSHD_PORT" $args 2>"$T/bad.err"; rc=$?
 	[ "$rc" = 2 ] || fail "'$args': exit $rc, not 2"

@@ -53,6 +53,16 @@ tree_equal "$T/src/data" "$T/far2/data" || fail "start's copy differs"
 out=$(scow-sync start -a far -c 2>"$T/check.err"); rc=$?
 [ "$rc" = 0 ] && [ "$out" = true ] || fail "-c for the alias: rc=$rc out='$out' $(cat "$T/check.err")"
 
+# A User of the configuration's that cannot be taken: said, not replaced by
+# the local account's name.
+printf 'Host far-realm\n\tHostName %s\n\tPort %s\n\tUser nosuch@REALM.EXAMPLE\n' \
+	"$SSH_HOST" "$SSHD_PORT" >>"$T/ssh_config"
+scow-sync run -q -a far-realm -s "$T/src/data" -d "$T/realm" 2>"$T/realm.err"; rc=$?
+[ "$rc" = 2 ] || fail "a configuration's user with '@': exit $rc: $(cat "$T/realm.err")"
+grep -q "the ssh configuration's user for 'far-realm'" "$T/realm.err" ||
+	fail "a configuration's user with '@' says: $(cat "$T/realm.err")"
+[ ! -e "$T/realm" ] || fail "a configuration's user with '@': something arrived"
+
 # A host behind a ProxyJump (its jump host is the alias).
 scow-sync run -q -a far-behind -s "$T/src/data" -d "$T/behind" 2>"$T/behind.err" ||
 	fail "run through ProxyJump: $(cat "$T/behind.err")"

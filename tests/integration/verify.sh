@@ -188,5 +188,11 @@ wait_for 10 sh -c "[ \"\$(scow-sync query --json --id $running | python3 -c \
 scow-sync verify "$first" 2>"$T/err" && fail "verify beside a running transfer exited 0"
 grep -q "is running as transfer $running" "$T/err" ||
 	fail "verify beside a running transfer says: $(cat "$T/err")"
+# Nor --repair of the request given as run takes it: nothing repaired, exit 1.
+scow-sync verify --repair -a "$SSH_HOST" -u "$SSH_USER" -s "$src" -d "$dst" \
+	-p "$SSHD_PORT" -k "$SSH_KEY" >/dev/null 2>"$T/err"; rc=$?
+[ "$rc" = 1 ] || fail "verify --repair -a -s -d beside a running transfer exited $rc"
+grep -q "running as transfer $running.*verify it once it has ended" "$T/err" ||
+	fail "verify --repair -a -s -d beside a running transfer says: $(cat "$T/err")"
 scow-sync terminate --id "$running" >/dev/null 2>&1
 finish

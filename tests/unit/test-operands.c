@@ -68,6 +68,13 @@ test_split(void)
 	CHECK_STR(split("h:/in"), "-|h|/in");
 	CHECK_STR(split("alice@hpc2:data/in"), "alice|hpc2|data/in");
 	CHECK_STR(split("hpc2:"), "-|hpc2|.");
+	/* No shell expands a '~' after the ':': the far home, as rsync and scp have it. */
+	CHECK_STR(split("hpc2:~"), "-|hpc2|.");
+	CHECK_STR(split("hpc2:~/in/x"), "-|hpc2|in/x");
+	CHECK_STR(split("hpc2:~//in"), "-|hpc2|in");
+	CHECK_STR(split("hpc2:in/~"), "-|hpc2|in/~");
+	CHECK_STR(split("hpc2:~bob/in"), "'hpc2:~bob/in': another user's home ('~name') cannot "
+		  "be given; write the path");
 	CHECK_STR(split("[::1]:/in"), "-|::1|/in");
 	CHECK_STR(split("bob@[fe80::1]:/x:y"), "bob|fe80::1|/x:y");
 	/* rsync's rule: a ':' after a '/' is a local name's. */
@@ -98,15 +105,15 @@ test_expand(void)
 		const char *a[] = { "-v", "/d/one", "--bwlimit", "100", "two", "u@h:/in", "-p",
 				    "2222", NULL };
 		CHECK_STR(expand(a),
-			  "run -v --bwlimit 100 -p 2222 --address=h --user=u --destination=/in "
-			  "--source=/d/one\n"
-			  "run -v --bwlimit 100 -p 2222 --address=h --user=u --destination=/in "
-			  "--source=two\n");
+			  "run --address=h --user=u --destination=/in --source=/d/one "
+			  "-v --bwlimit 100 -p 2222\n"
+			  "run --address=h --user=u --destination=/in --source=two "
+			  "-v --bwlimit 100 -p 2222\n");
 	}
 	{
 		/* After "--", a name that begins with '-' is an operand. */
 		const char *a[] = { "-q", "--", "-odd", "h:in", NULL };
-		CHECK_STR(expand(a), "run -q --address=h --destination=in --source=-odd\n");
+		CHECK_STR(expand(a), "run --address=h --destination=in --source=-odd -q\n");
 	}
 	{
 		const char *a[] = { "one", NULL };
@@ -135,7 +142,7 @@ test_expand(void)
 	{
 		/* -u beside a destination without a user is the user. */
 		const char *a[] = { "-u", "x", "one", "h:/in", NULL };
-		CHECK_STR(expand(a), "run -u x --address=h --destination=/in --source=one\n");
+		CHECK_STR(expand(a), "run --address=h --destination=/in --source=one -u x\n");
 	}
 	{
 		const char *a[] = { "g:/a", "h:/in", NULL };
@@ -145,8 +152,28 @@ test_expand(void)
 	{
 		/* An option's value is not an operand, whatever it looks like. */
 		const char *a[] = { "--exclude", "x:y", "one", "h:/in", NULL };
-		CHECK_STR(expand(a), "run --exclude x:y --address=h --destination=/in "
-			  "--source=one\n");
+		CHECK_STR(expand(a), "run --address=h --destination=/in --source=one "
+			  "--exclude x:y\n");
+	}
+	{
+		/* A flag left without its value takes none of the places. */
+		const char *a[] = { "one", "h:/in", "-m", NULL };
+		CHECK_STR(expand(a), "error: option '-m' needs a value");
+	}
+	{
+		/* An unknown option: the parse that follows names it. */
+		const char *a[] = { "one", "-x", "h:/in", NULL };
+		CHECK_STR(expand(a), "error: unknown option '-x'");
+	}
+	{
+		const char *a[] = { "one", "--no-such", "h:/in", NULL };
+		CHECK_STR(expand(a), "error: unknown option '--no-such'");
+	}
+	{
+		/* Two sources of one name would land in one place. */
+		const char *a[] = { "a/plain", "b/plain/", "h:/in", NULL };
+		CHECK_STR(expand(a), "error: 'a/plain' and 'b/plain/' would both land in '/in': "
+			  "give them apart");
 	}
 }
 
