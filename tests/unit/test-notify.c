@@ -505,9 +505,19 @@ test_never_blocks(void)
 	log = log_since(mark);
 	CHECK(strstr(log, "the receiver is behind and the queue is full: records are dropped "
 			  "until it has room, the 'running' record first") != NULL);
-	/* Said once, however many go. */
-	first = strstr(log, "the receiver is behind");
-	CHECK(first != NULL && strstr(first + 1, "the receiver is behind") == NULL);
+	/*
+	 * Said once a spell, however many go: again only after the queue had
+	 * room (a receiver that read a little, on a busy machine) and said so.
+	 */
+	{
+		int behind = 0, room = 0;
+
+		for (first = log; (first = strstr(first, "the receiver is behind")); first++)
+			behind++;
+		for (first = log; (first = strstr(first, "the queue has room again")); first++)
+			room++;
+		CHECK(behind >= 1 && behind <= room + 1);
+	}
 	CHECK(strstr(log, " records were dropped, the queue being full") != NULL);
 	CHECK(strstr(log, "records not delivered within 500 ms, dropped") != NULL);
 	free(log);
