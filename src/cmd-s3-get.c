@@ -295,7 +295,7 @@ cmd_s3_get(int argc, char **argv)
 		goto out;
 	}
 	s3_client_stop_flag(g.cl, (volatile int *)&s3_get_stop);
-	/* Its worker's share of the transfer's --bwlimit: shared by its ranges. */
+	/* --bwlimit is each worker's, as it is each rsync's: shared by its ranges. */
 	if (env_number("S3_GET_BWLIMIT", 0, 1ULL << 50, 0))
 		s3_client_set_recv_limit(g.cl, env_number("S3_GET_BWLIMIT", 0, 1ULL << 50, 0) /
 					       (uint64_t)g.opts.parallel);

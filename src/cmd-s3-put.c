@@ -461,7 +461,7 @@ cmd_s3_put(int argc, char **argv)
 		goto out;
 	}
 	s3_client_stop_flag(p.cl, (volatile int *)&s3_put_stop);
-	/* Its worker's share of the transfer's --bwlimit: shared by its parts. */
+	/* --bwlimit is each worker's, as it is each rsync's: shared by its parts. */
 	if (env_number("S3_PUT_BWLIMIT", 0, 1ULL << 50, 0))
 		s3_client_set_send_limit(p.cl, env_number("S3_PUT_BWLIMIT", 0, 1ULL << 50, 0) /
 					       (uint64_t)p.opts.parallel);

@@ -32,7 +32,8 @@ rate_setup(struct sup *s)
 	    shaper_open(s->shaper_path, &s->shaper) < 0)
 		log_warn("cannot make the transfer's rate file '%s': %s; each rsync gets a "
 			 "share of --bwlimit", s->shaper_path, strerror(errno));
-	if (kib) {
+	/* An object store's helpers each take the rate (transport-s3.c): not the whole's. */
+	if (kib && s->transport == &transport_rsync) {
 		struct strbuf shown = STRBUF_INIT;
 
 		fmt_rate(&shown, (double)kib * 1024);

@@ -518,10 +518,9 @@ s3_get_prepare(struct sup *s)
 		     (unsigned long long)s->cfg->s3_multipart_mib << 20);
 	if (s->cfg->partial)
 		strvec_push(&x->env, "S3_GET_ALWAYS=1");
-	/* --bwlimit is the transfer's: each worker's helper takes its share. */
-	if (rate_share_kib(s))
+	if (s->cfg->bwlimit_kib)
 		strvec_pushf(&x->env, "S3_GET_BWLIMIT=%llu",
-			     (unsigned long long)rate_share_kib(s) * 1024);
+			     (unsigned long long)s->cfg->bwlimit_kib * 1024);
 	strbuf_release(&ep);
 	return true;
 }

@@ -285,10 +285,9 @@ s3_prepare(struct sup *s)
 		log_info("comparing with the bucket by content (--verify): every file whose object "
 			 "has its size and time is read and its MD5 checked against the ETag");
 	}
-	/* --bwlimit is the transfer's: each worker's helper takes its share. */
-	if (rate_share_kib(s))
+	if (s->cfg->bwlimit_kib)
 		strvec_pushf(&x->env, "S3_PUT_BWLIMIT=%llu",
-			     (unsigned long long)rate_share_kib(s) * 1024);
+			     (unsigned long long)s->cfg->bwlimit_kib * 1024);
 	strbuf_release(&url);
 	strbuf_release(&ep);
 	return true;
