@@ -110,16 +110,7 @@ verify_argv(const struct transfer *t, const struct transfer_preserve *keep,
 	strvec_pushv(argv, (const char *const *)given->v);
 	strvec_push(argv, "--verify");
 	/* What it keeps of each file beyond rsync -a differs too where it differs. */
-	if (keep->flags & RSYNC_HARD_LINKS)
-		strvec_push(argv, "-H");
-	if (keep->flags & RSYNC_ACLS)
-		strvec_push(argv, "-A");
-	if (keep->flags & RSYNC_XATTRS)
-		strvec_push(argv, "-X");
-	if (keep->flags & RSYNC_SPARSE)
-		strvec_push(argv, "-S");
-	if (keep->flags & RSYNC_NUMERIC_IDS)
-		strvec_push(argv, "--numeric-ids");
+	rsync_preserve_argv((unsigned)keep->flags & RSYNC_PRESERVE_ALL, argv);
 	if (keep->chmod)
 		strvec_pushf(argv, "--chmod=%s", keep->chmod);
 	if (keep->chown)

@@ -446,6 +446,20 @@ rsync_exclude_rules(const char *const *paths, struct strbuf *out)
 }
 
 void
+rsync_preserve_argv(unsigned preserve, struct strvec *argv)
+{
+	static const struct { unsigned bit; const char *flag; } flags[] = {
+		{ RSYNC_HARD_LINKS, "-H" }, { RSYNC_ACLS, "-A" }, { RSYNC_XATTRS, "-X" },
+		{ RSYNC_SPARSE, "-S" }, { RSYNC_NUMERIC_IDS, "--numeric-ids" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof flags / sizeof flags[0]; i++)
+		if (preserve & flags[i].bit)
+			strvec_push(argv, flags[i].flag);
+}
+
+void
 rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 {
 	struct strbuf sb = STRBUF_INIT, then = STRBUF_INIT;
@@ -488,16 +502,7 @@ rsync_job_argv(const struct rsync_job *job, struct strvec *argv)
 	 */
 	strvec_push(argv, "-a");
 	strvec_push(argv, "-s");
-	if (job->preserve & RSYNC_HARD_LINKS)
-		strvec_push(argv, "-H");
-	if (job->preserve & RSYNC_ACLS)
-		strvec_push(argv, "-A");
-	if (job->preserve & RSYNC_XATTRS)
-		strvec_push(argv, "-X");
-	if (job->preserve & RSYNC_SPARSE)
-		strvec_push(argv, "-S");
-	if (job->preserve & RSYNC_NUMERIC_IDS)
-		strvec_push(argv, "--numeric-ids");
+	rsync_preserve_argv(job->preserve, argv);
 	if (job->chown)
 		strvec_pushf(argv, "--chown=%s", job->chown);
 	if (job->recursive)

@@ -172,6 +172,9 @@ enum rsync_preserve {
 	RSYNC_PRESERVE_ALL = (1 << 5) - 1,
 };
 
+/* Append rsync's flags for a set of rsync_preserve (-H -A -X -S --numeric-ids). */
+void rsync_preserve_argv(unsigned preserve, struct strvec *argv);
+
 struct rsync_job {
 	const char *rsync_path;   /* local rsync program */
 	const char *rsh;          /* value for -e (ssh_rsh_command) */
