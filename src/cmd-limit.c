@@ -75,8 +75,7 @@ cmd_limit_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	struct transfer t;
 	struct cmd_getopt g;
 	uint64_t had = 0;
-	char err[512], *dir;
-	int c, rc, code = EXIT_OK;
+	int c, code = EXIT_OK;
 	bool running;
 
 	opterr = 0;
@@ -107,23 +106,8 @@ cmd_limit_exec(int argc, char **argv, struct cmd_ctx *ctx)
 			  "without a unit, KiB), or 0 for none", argv[optind + 1]);
 		return EXIT_USAGE;
 	}
-	dir = cmd_state_dir(ctx);
-	rc = store_open(dir, &st, err, sizeof err);
-	free(dir);
-	if (rc < 0) {
-		cmd_error(ctx, "%s", err);
-		return EXIT_FAILED;
-	}
-	if ((rc = store_transfer_get(st, (int64_t)id, &t)) == SYNC_ERR_NOT_FOUND) {
-		cmd_error(ctx, "no transfer %llu", id);
-		store_close(st);
-		return EXIT_NOMATCH;
-	}
-	if (rc < 0) {
-		cmd_error(ctx, "cannot read transfer %llu: %s", id, store_errmsg(st));
-		store_close(st);
-		return EXIT_FAILED;
-	}
+	if ((code = cmd_open_transfer(ctx, (int64_t)id, &st, &t)) != EXIT_OK)
+		return code;
 	if (t.fanout > 1) {
 		cmd_error(ctx, "transfer %llu goes to several hosts: limit each host's transfer "
 			  "(scow-sync status lists them)", id);

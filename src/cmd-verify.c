@@ -145,7 +145,6 @@ cmd_verify_exec(int argc, char **argv, struct cmd_ctx *ctx)
 	unsigned long long id = 0;
 	int64_t running = 0;
 	struct cmd_getopt g;
-	char err[512], *dir;
 	int c, code = EXIT_FAILED, rc;
 	bool repair = false, json = false;
 
@@ -189,31 +188,20 @@ cmd_verify_exec(int argc, char **argv, struct cmd_ctx *ctx)
 		strvec_clear(&given);
 		return EXIT_USAGE;
 	}
-	dir = cmd_state_dir(ctx);
-	rc = store_open(dir, &st, err, sizeof err);
-	free(dir);
-	if (rc < 0) {
-		cmd_error(ctx, "%s", err);
+	if ((code = cmd_open_transfer(ctx, (int64_t)id, &st, &t)) != EXIT_OK) {
 		strvec_clear(&given);
-		return EXIT_FAILED;
+		return code;
 	}
-	rc = store_transfer_get(st, (int64_t)id, &t);
 	/*
 	 * Never beside a running transfer of the request (a watch of it, say):
 	 * a second writer, and a comparison of a far side that is moving.
 	 */
-	if (rc == SYNC_OK &&
-	    ((rc = store_transfer_live_twin(st, (int64_t)id, proc_alive_anywhere, &running)) < 0 ||
-	     (rc = store_transfer_preserve(st, (int64_t)id, &keep)) < 0))
-		transfer_release(&t);
+	if ((rc = store_transfer_live_twin(st, (int64_t)id, proc_alive_anywhere, &running)) < 0 ||
+	    (rc = store_transfer_preserve(st, (int64_t)id, &keep)) < 0)
+		cmd_error(ctx, "cannot read transfer %llu: %s", id, store_errmsg(st));
 	store_close(st);
-	if (rc == SYNC_ERR_NOT_FOUND) {
-		cmd_error(ctx, "no transfer %llu", id);
-		strvec_clear(&given);
-		return EXIT_NOMATCH;
-	}
 	if (rc < 0) {
-		cmd_error(ctx, "cannot read transfer %llu", id);
+		transfer_release(&t);
 		strvec_clear(&given);
 		return EXIT_FAILED;
 	}

@@ -136,6 +136,28 @@ cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st)
 	return rc;
 }
 
+int
+cmd_open_transfer(const struct cmd_ctx *ctx, int64_t id, struct store **st, struct transfer *t)
+{
+	char *dir = cmd_state_dir(ctx), err[512];
+	int rc = store_open(dir, st, err, sizeof err);
+
+	free(dir);
+	if (rc < 0) {
+		cmd_error(ctx, "%s", err);
+		return EXIT_FAILED;
+	}
+	if ((rc = store_transfer_get(*st, id, t)) == SYNC_OK)
+		return EXIT_OK;
+	if (rc == SYNC_ERR_NOT_FOUND)
+		cmd_error(ctx, "no transfer %lld", (long long)id);
+	else
+		cmd_error(ctx, "cannot read transfer %lld: %s", (long long)id, store_errmsg(*st));
+	store_close(*st);
+	*st = NULL;
+	return rc == SYNC_ERR_NOT_FOUND ? EXIT_NOMATCH : EXIT_FAILED;
+}
+
 void
 cmd_where(struct store *st, int64_t id, struct strbuf *out)
 {

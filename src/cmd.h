@@ -128,6 +128,15 @@ struct store;
  * after saying why it cannot be opened.
  */
 int cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st);
+struct transfer;
+/*
+ * Open the user's store and read transfer id into *t, for a command about
+ * one transfer: EXIT_OK with *st open (the caller closes it and releases
+ * *t), or, having said why, EXIT_NOMATCH (no such transfer) or
+ * EXIT_FAILED, with nothing left open.
+ */
+int cmd_open_transfer(const struct cmd_ctx *ctx, int64_t id, struct store **st,
+		      struct transfer *t);
 /*
  * Where transfer id runs when that is another node (" on node HOST
  * (process PID there)"), else "": for messages.
