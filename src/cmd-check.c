@@ -33,20 +33,17 @@ openssh_login(const struct transfer_request *req, struct strbuf *said)
 	struct ssh_target t;
 	struct strvec argv = STRVEC_INIT;
 	struct spawn_limits lim = { .timeout_ms = CHECK_TIMEOUT_MS, .die_with_parent = true };
-	const char *prog = getenv("SCOW_SYNC_SSH"), *config = getenv("SCOW_SYNC_SSH_CONFIG");
 	char *known_hosts = xasprintf("%s/.ssh/known_hosts", home_dir());
 	char err[512];
 	int status = -1, rc;
 
-	memset(&t, 0, sizeof t);
-	t.program = prog && *prog ? prog : "ssh";
+	cmd_ssh_target(&t);
 	t.user = req->user;
 	t.host = req->address;
 	t.port = req->port;
 	t.key_path = req->key_path;
 	t.known_hosts = known_hosts;
 	t.known_hosts_default = home_is_account_home();
-	t.ssh_config = config && *config ? config : NULL;
 	t.connect_timeout = CHECK_CONNECT_TIMEOUT;
 	if (ssh_prepare_known_hosts(known_hosts, err, sizeof err) < 0)
 		strbuf_addf(said, "%s\n", err);

@@ -55,7 +55,6 @@ struct run_start {
 static int
 resolve_login(struct transfer_request *req, char *err, size_t errlen)
 {
-	const char *prog = getenv("SCOW_SYNC_SSH"), *config = getenv("SCOW_SYNC_SSH_CONFIG");
 	bool port_given = req->port_arg || req->address_owned;
 	struct ssh_target t;
 	char why[256], *user = NULL;
@@ -63,12 +62,10 @@ resolve_login(struct transfer_request *req, char *err, size_t errlen)
 
 	if (req->s3 || req->hosts.n > 1 || (req->user_owned == NULL && port_given))
 		return 0;
-	memset(&t, 0, sizeof t);
-	t.program = prog && *prog ? prog : "ssh";
+	cmd_ssh_target(&t);
 	t.host = req->address;
 	t.user = req->user_owned ? NULL : req->user;
 	t.port = port_given ? req->port : 0;
-	t.ssh_config = config && *config ? config : NULL;
 	if (far_host_login(&t, &user, &port) < 0)
 		return 0;
 	if (req->user_owned && validate_user(user, why, sizeof why) < 0) {

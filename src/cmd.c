@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "cmd-options.h"
+#include "rsync.h"
 #include "settings.h"
 #include "store.h"
 #include "util.h"
@@ -134,6 +135,16 @@ cmd_open_store_if_any(const struct cmd_ctx *ctx, struct store **st)
 	free(dir);
 	free(db);
 	return rc;
+}
+
+void
+cmd_ssh_target(struct ssh_target *t)
+{
+	const char *prog = getenv("SCOW_SYNC_SSH"), *config = getenv("SCOW_SYNC_SSH_CONFIG");
+
+	memset(t, 0, sizeof *t);
+	t->program = prog && *prog ? prog : "ssh";
+	t->ssh_config = config && *config ? config : NULL;
 }
 
 int

@@ -121,6 +121,14 @@ struct settings *cmd_settings_with_problem(const struct cmd_ctx *ctx, const char
 /* The state directory the settings name; caller frees. */
 char *cmd_state_dir(const struct cmd_ctx *ctx);
 
+struct ssh_target;
+/*
+ * Start *t (zeroed) as every ssh of ours starts: the program and the
+ * configuration file the environment names (SCOW_SYNC_SSH,
+ * SCOW_SYNC_SSH_CONFIG), else ssh and its own. Borrowed strings.
+ */
+void cmd_ssh_target(struct ssh_target *t);
+
 struct store;
 /*
  * Open the user's store for a command that only reads or tidies it: 0 with
